@@ -1,0 +1,53 @@
+"""Tiers and the append-only points ledger."""
+
+from __future__ import annotations
+
+import enum
+from datetime import date, datetime
+
+import sqlalchemy as sa
+from sqlalchemy.orm import Mapped, mapped_column
+
+from crmdesk.models.base import Base, UtcDateTime, str_enum, utcnow
+
+
+class Tier(Base):
+    __tablename__ = "tier"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    name: Mapped[str] = mapped_column(sa.String(40), unique=True)
+    rank: Mapped[int] = mapped_column(unique=True)  # 0 = entry tier
+    # Spend over the last 12 months, in fen, that qualifies for the tier.
+    min_spend_fen: Mapped[int] = mapped_column(sa.BigInteger, default=0)
+    # Multiplier in percent (100 = x1) and discount in basis points (500 = 5 %): no floats.
+    points_multiplier_pct: Mapped[int] = mapped_column(default=100)
+    discount_bp: Mapped[int] = mapped_column(default=0)
+    colour: Mapped[str] = mapped_column(sa.String(9), default="#808080")
+
+
+class PointsKind(enum.Enum):
+    EARN = "earn"
+    REDEEM = "redeem"
+    REFUND_REVERSAL = "refund"
+    ADJUSTMENT = "adjustment"
+    EXPIRY = "expiry"
+    GOODWILL = "goodwill"
+    IMPORT = "import"
+
+
+class PointsEntry(Base):
+    """One movement of points. Entries are never updated or deleted; the balance is their sum."""
+
+    __tablename__ = "points_entry"
+    __table_args__ = (sa.Index("ix_points_entry_member_at", "member_id", "at"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    member_id: Mapped[int] = mapped_column(sa.ForeignKey("member.id"))
+    at: Mapped[datetime] = mapped_column(UtcDateTime(), default=utcnow)
+    kind: Mapped[PointsKind] = mapped_column(str_enum(PointsKind))
+    points: Mapped[int]  # signed: earnings positive, redemptions and expiry negative
+    expires_on: Mapped[date | None]
+    purchase_id: Mapped[int | None] = mapped_column(sa.ForeignKey("purchase.id"), index=True)
+    complaint_id: Mapped[int | None] = mapped_column(sa.ForeignKey("complaint.id"))
+    staff_id: Mapped[int | None] = mapped_column(sa.ForeignKey("staff.id"))
+    reason: Mapped[str] = mapped_column(sa.String(300), default="")

@@ -1,0 +1,97 @@
+"""Members and their membership cards."""
+
+from __future__ import annotations
+
+import enum
+from datetime import date, datetime
+
+import sqlalchemy as sa
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from crmdesk.models.base import Base, UtcDateTime, str_enum, utcnow
+
+
+class MemberStatus(enum.Enum):
+    ACTIVE = "active"
+    FROZEN = "frozen"
+    CLOSED = "closed"
+
+
+class Gender(enum.Enum):
+    FEMALE = "female"
+    MALE = "male"
+    UNKNOWN = "unknown"
+
+
+class MarketingConsent(enum.Enum):
+    NONE = "none"
+    SMS = "sms"
+    EMAIL = "email"
+
+
+class CardStatus(enum.Enum):
+    ACTIVE = "active"
+    REPLACED = "replaced"
+    LOST = "lost"
+    CLOSED = "closed"
+
+
+class Member(Base):
+    __tablename__ = "member"
+    __table_args__ = (
+        # A phone number identifies one active member; closed members keep theirs.
+        sa.Index(
+            "uq_member_active_phone",
+            "phone",
+            unique=True,
+            sqlite_where=sa.text("status = 'active'"),
+            postgresql_where=sa.text("status = 'active'"),
+        ),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    member_no: Mapped[str] = mapped_column(sa.String(32), unique=True)
+    name: Mapped[str] = mapped_column(sa.String(100), index=True)
+    # Search keys kept in step with name and phone by the members service.
+    name_pinyin: Mapped[str] = mapped_column(sa.String(300), default="", index=True)
+    name_initials: Mapped[str] = mapped_column(sa.String(100), default="", index=True)
+    phone: Mapped[str | None] = mapped_column(sa.String(20))  # E.164, e.g. +8613812345678
+    phone_last4: Mapped[str | None] = mapped_column(sa.String(4), index=True)
+    gender: Mapped[Gender] = mapped_column(str_enum(Gender), default=Gender.UNKNOWN)
+    birthday: Mapped[date | None]
+    address: Mapped[str] = mapped_column(sa.String(300), default="")
+    email: Mapped[str] = mapped_column(sa.String(200), default="")
+    tags: Mapped[str] = mapped_column(sa.String(300), default="")  # comma-separated
+    notes: Mapped[str] = mapped_column(sa.Text, default="")
+    company: Mapped[str] = mapped_column(sa.String(200), default="")
+    marketing_consent: Mapped[MarketingConsent] = mapped_column(
+        str_enum(MarketingConsent), default=MarketingConsent.NONE
+    )
+    consent_at: Mapped[datetime | None] = mapped_column(UtcDateTime())
+    source: Mapped[str] = mapped_column(sa.String(40), default="")
+    status: Mapped[MemberStatus] = mapped_column(str_enum(MemberStatus), default=MemberStatus.ACTIVE, index=True)
+    joined_on: Mapped[date] = mapped_column(index=True)
+    tier_id: Mapped[int | None] = mapped_column(sa.ForeignKey("tier.id"), index=True)
+    # Cached sum of the member's points ledger, updated in the same transaction.
+    points_balance: Mapped[int] = mapped_column(default=0)
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime(), default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(UtcDateTime(), default=utcnow, onupdate=utcnow)
+
+    cards: Mapped[list[Card]] = relationship(back_populates="member", order_by="Card.issued_at")
+
+
+class Card(Base):
+    """A membership card. A member has a history of cards; a number is never reused."""
+
+    __tablename__ = "card"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    number: Mapped[str] = mapped_column(sa.String(32), unique=True)
+    member_id: Mapped[int] = mapped_column(sa.ForeignKey("member.id"), index=True)
+    status: Mapped[CardStatus] = mapped_column(str_enum(CardStatus), default=CardStatus.ACTIVE)
+    # Cards from an old system keep their numbers and are not checked for a check digit.
+    imported: Mapped[bool] = mapped_column(default=False)
+    issued_at: Mapped[datetime] = mapped_column(UtcDateTime(), default=utcnow)
+    ended_at: Mapped[datetime | None] = mapped_column(UtcDateTime())
+
+    member: Mapped[Member] = relationship(back_populates="cards")

@@ -1,0 +1,127 @@
+"""Passwords, PINs, signing in, lock-out, and what each role may do."""
+
+from __future__ import annotations
+
+import enum
+from datetime import datetime, timedelta, timezone
+
+import sqlalchemy as sa
+from argon2 import PasswordHasher
+from argon2.exceptions import InvalidHashError, VerificationError
+
+from crmdesk.db import Database
+from crmdesk.errors import AuthenticationFailed, InvalidInput, PermissionDenied
+from crmdesk.models import Role, Staff
+from crmdesk.services import audit
+from crmdesk.services.uow import Actor, unit_of_work
+from crmdesk.texts import QT_TRANSLATE_NOOP
+
+MAX_FAILED_ATTEMPTS = 5
+LOCKOUT = timedelta(minutes=5)
+MIN_PASSWORD_LENGTH = 8
+PIN_LENGTHS = range(4, 7)
+
+_hasher = PasswordHasher()
+
+
+class Permission(enum.Enum):
+    CHANGE_SETTINGS = "change_settings"
+    MANAGE_STAFF = "manage_staff"
+
+
+ROLE_PERMISSIONS: dict[Role, frozenset[Permission]] = {
+    Role.CASHIER: frozenset(),
+    Role.SUPERVISOR: frozenset({Permission.CHANGE_SETTINGS}),
+    Role.OWNER: frozenset(Permission),
+}
+
+# What a refusal says, per permission: the English source of a translated message.
+_DENIED = {
+    Permission.CHANGE_SETTINGS: QT_TRANSLATE_NOOP(
+        "errors", "{name} may not change the store settings; ask a supervisor or the owner."
+    ),
+    Permission.MANAGE_STAFF: QT_TRANSLATE_NOOP("errors", "{name} may not manage staff accounts; ask the owner."),
+}
+
+
+def can(actor: Actor, permission: Permission) -> bool:
+    return permission in ROLE_PERMISSIONS[actor.role]
+
+
+def require(actor: Actor, permission: Permission) -> None:
+    """Refuse an operation the actor's role does not allow (checked in services, not only by hiding buttons)."""
+    if not can(actor, permission):
+        raise PermissionDenied(_DENIED[permission], name=actor.name)
+
+
+def hash_secret(secret: str) -> str:
+    return _hasher.hash(secret)
+
+
+def _matches(stored_hash: str | None, secret: str) -> bool:
+    if not stored_hash:
+        return False
+    try:
+        return _hasher.verify(stored_hash, secret)
+    except (VerificationError, InvalidHashError):
+        return False
+
+
+def validate_password(password: str) -> None:
+    if len(password) < MIN_PASSWORD_LENGTH:
+        raise InvalidInput(
+            QT_TRANSLATE_NOOP("errors", "The password must have at least {count} characters."),
+            field="password",
+            count=MIN_PASSWORD_LENGTH,
+        )
+
+
+def validate_pin(pin: str) -> None:
+    if not pin.isdigit() or len(pin) not in PIN_LENGTHS:
+        raise InvalidInput(QT_TRANSLATE_NOOP("errors", "A PIN is 4 to 6 digits."), field="pin")
+
+
+def authenticate(db: Database, name: str, secret: str, *, now: datetime | None = None) -> Actor:
+    """Sign a staff member in with their password or PIN.
+
+    Runs its own transaction on purpose: a failed attempt must be counted (and
+    may lock the account) even though the sign-in itself fails."""
+    now = now or datetime.now(timezone.utc)
+    failure: AuthenticationFailed | None = None
+    with unit_of_work(db) as session:
+        staff = session.scalar(sa.select(Staff).where(Staff.name == name.strip(), Staff.active.is_(True)))
+        if staff is None:
+            raise AuthenticationFailed(QT_TRANSLATE_NOOP("errors", "Wrong name, password or PIN."))
+        if staff.locked_until is not None and staff.locked_until > now:
+            minutes = max(1, int((staff.locked_until - now).total_seconds() // 60) + 1)
+            raise AuthenticationFailed(
+                QT_TRANSLATE_NOOP(
+                    "errors",
+                    "{name} is locked after too many wrong attempts. Try again in {minutes} min, or ask the owner to reset the PIN.",
+                ),
+                name=staff.name,
+                minutes=minutes,
+            )
+        if _matches(staff.password_hash, secret) or _matches(staff.pin_hash, secret):
+            staff.failed_attempts = 0
+            staff.locked_until = None
+            return Actor(staff.id, staff.name, staff.role)
+        staff.failed_attempts += 1
+        left = MAX_FAILED_ATTEMPTS - staff.failed_attempts
+        if left <= 0:
+            staff.failed_attempts = 0
+            staff.locked_until = now + LOCKOUT
+            audit.record(session, None, "staff.locked_out", "staff", staff.id, name=staff.name)
+            failure = AuthenticationFailed(
+                QT_TRANSLATE_NOOP(
+                    "errors", "Too many wrong attempts: {name} is locked for {minutes} min."
+                ),
+                name=staff.name,
+                minutes=int(LOCKOUT.total_seconds() // 60),
+            )
+        else:
+            failure = AuthenticationFailed(
+                QT_TRANSLATE_NOOP("errors", "Wrong name, password or PIN. {left} attempts left before a lock-out."),
+                left=left,
+            )
+    raise failure
