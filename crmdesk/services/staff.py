@@ -102,6 +102,13 @@ def _get(session: Session, staff_id: int) -> Staff:
     return staff
 
 
+def find_by_name(session: Session, name: str) -> StaffInfo:
+    staff = session.scalar(sa.select(Staff).where(Staff.name == " ".join(name.split())))
+    if staff is None:
+        raise NotFound(QT_TRANSLATE_NOOP("errors", "No staff member called {name}."), name=name)
+    return _info(staff, datetime.now(timezone.utc))
+
+
 def set_active(session: Session, actor: Actor, staff_id: int, active: bool) -> StaffInfo:
     require(actor, Permission.MANAGE_STAFF)
     staff = _get(session, staff_id)

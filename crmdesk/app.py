@@ -1,0 +1,178 @@
+"""Starting the GUI: application, fonts, language, database, first-run set-up, sign-in, main window."""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+from datetime import date
+
+from PySide6.QtCore import QCoreApplication, QTimer
+from PySide6.QtGui import QFont, QFontDatabase, QGuiApplication, QIcon
+from PySide6.QtWidgets import QApplication, QMessageBox, QProgressDialog
+
+from crmdesk import preferences
+from crmdesk.cli import database_for
+from crmdesk.db import Database
+from crmdesk.errors import MSG_NOT_INITIALISED, CrmdeskError, NotInitialised
+from crmdesk.i18n import Translators, resolve_language
+from crmdesk.paths import resource_path
+from crmdesk.services import demo
+from crmdesk.services import staff as staff_service
+from crmdesk.services import store as store_service
+from crmdesk.services.uow import Actor, read_session, unit_of_work
+from crmdesk.views.common import error_text
+from crmdesk.views.login_dialog import LoginDialog
+from crmdesk.views.main_window import MainWindow
+from crmdesk.views.setup_wizard import SetupWizard
+from crmdesk.views.state import AppState
+
+SCREENSHOT_SIZE = (1280, 800)
+# Preferred Chinese UI fonts where the system has them; the bundled one otherwise.
+CJK_FAMILIES = ["Microsoft YaHei UI", "Microsoft YaHei", "PingFang SC", "Noto Sans CJK SC", "Source Han Sans SC"]
+
+
+def create_application() -> QApplication:
+    app = QApplication.instance() or QApplication(sys.argv[:1])
+    assert isinstance(app, QApplication)
+    app.setApplicationName("crmdesk")
+    app.setOrganizationName("crmdesk")
+    icon = resource_path("icons", "crmdesk.svg")
+    if icon.exists():
+        app.setWindowIcon(QIcon(str(icon)))
+    _install_fonts(app)
+    style = resource_path("styles", "app.qss")
+    if style.exists():
+        app.setStyleSheet(style.read_text(encoding="utf-8"))
+    return app
+
+
+def _install_fonts(app: QApplication) -> None:
+    """Make Chinese text render on any PC: system CJK fonts first, the bundled font as fallback."""
+    bundled: list[str] = []
+    for font_file in sorted(resource_path("fonts").glob("*.tt[fc]")):
+        font_id = QFontDatabase.addApplicationFont(str(font_file))
+        bundled.extend(QFontDatabase.applicationFontFamilies(font_id))
+    base = app.font()
+    installed = set(QFontDatabase.families())
+    families = [base.family()] + [f for f in CJK_FAMILIES if f in installed] + bundled
+    font = QFont(base)
+    font.setFamilies(list(dict.fromkeys(families)))
+    app.setFont(font)
+
+
+class Application:
+    """Owns the translators and the main window; rebuilds the window when the language changes."""
+
+    def __init__(self, app: QApplication, state: AppState, translators: Translators) -> None:
+        self.app = app
+        self.state = state
+        self.translators = translators
+        self.window: MainWindow | None = None
+
+    def open_window(self, view: str = "overview") -> MainWindow:
+        geometry = self.window.geometry() if self.window is not None else None
+        old = self.window
+        self.window = MainWindow(self.state)
+        self.window.languageChosen.connect(self.change_language)
+        if geometry is not None:
+            self.window.setGeometry(geometry)
+        self.window.show_view(view)
+        if old is not None:
+            old.close()
+            old.deleteLater()
+        return self.window
+
+    def change_language(self, preference: str) -> None:
+        language = resolve_language(preference)
+        self.translators.install(language)
+        self.state.language = language
+        # Qt widgets do not retranslate themselves; a fresh window shows the new language at once.
+        QTimer.singleShot(0, lambda: self.open_window("settings").show())
+
+
+def _owner_actor(db: Database) -> Actor:
+    with read_session(db) as session:
+        return staff_service.actor_for(session)
+
+
+def _ensure_demo_store(db: Database, parent_visible: bool) -> None:
+    """The demo database is filled on first use; later runs reuse it."""
+    with read_session(db) as session:
+        if store_service.is_initialised(session):
+            return
+    progress = None
+    if parent_visible:
+        progress = QProgressDialog(
+            QCoreApplication.translate("app", "Creating the demo store…"), "", 0, 0
+        )
+        progress.setCancelButton(None)
+        progress.setMinimumDuration(0)
+        progress.show()
+        QCoreApplication.processEvents()
+    with unit_of_work(db) as session:
+        demo.fill_demo_store(session, today=date.today())
+    if progress is not None:
+        progress.close()
+
+
+def run_gui(args: argparse.Namespace) -> int:
+    if args.screenshot:
+        os.environ["QT_QPA_PLATFORM"] = "offscreen"
+    app = create_application()
+    translators = Translators()
+    language = resolve_language(args.lang or preferences.load().language)
+    translators.install(language)
+    interactive = not args.screenshot
+    try:
+        db = database_for(args)
+        if args.demo:
+            _ensure_demo_store(db, interactive)
+    except CrmdeskError as exc:
+        if not interactive:
+            raise
+        QMessageBox.critical(None, QCoreApplication.translate("app", "crmdesk cannot open the database"), error_text(exc))
+        return exc.exit_code
+
+    try:
+        if args.screenshot:
+            return _screenshot(app, db, translators, language, args.view, args.screenshot)
+        actor = _sign_in(db)
+        if actor is None:
+            return 0
+        controller = Application(app, AppState(db, actor, language), translators)
+        controller.open_window(args.view).show()
+        return app.exec()
+    finally:
+        db.dispose()
+
+
+def _sign_in(db: Database) -> Actor | None:
+    with read_session(db) as session:
+        initialised = store_service.is_initialised(session)
+    if not initialised:
+        wizard = SetupWizard(db)
+        if not wizard.exec():
+            return None
+        return wizard.actor
+    dialog = LoginDialog(db)
+    return dialog.actor if dialog.exec() else None
+
+
+def _screenshot(app: QApplication, db: Database, translators: Translators, language: str, view: str, target: str) -> int:
+    with read_session(db) as session:
+        if not store_service.is_initialised(session):
+            raise NotInitialised(MSG_NOT_INITIALISED)
+    controller = Application(app, AppState(db, _owner_actor(db), language), translators)
+    window = controller.open_window(view)
+    window.resize(*SCREENSHOT_SIZE)
+    window.show()
+    for _ in range(3):
+        app.processEvents()
+    image = window.grab()
+    if image.isNull() or not image.save(target):
+        print(f"crmdesk: could not write the screenshot to {target}", file=sys.stderr)
+        return 1
+    window.close()
+    QGuiApplication.processEvents()
+    return 0

@@ -1,0 +1,33 @@
+"""Preferences of this computer (not of the store): kept in the data directory."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import asdict, dataclass
+
+from crmdesk.paths import data_dir
+
+FILENAME = "preferences.json"
+
+
+@dataclass
+class Preferences:
+    # "system" follows the computer's locale; otherwise a code from i18n.LANGUAGES.
+    language: str = "system"
+
+
+def load() -> Preferences:
+    path = data_dir() / FILENAME
+    try:
+        raw = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return Preferences()
+    known = {key: value for key, value in raw.items() if key in Preferences.__dataclass_fields__}
+    return Preferences(**known)
+
+
+def save(prefs: Preferences) -> None:
+    path = data_dir() / FILENAME
+    tmp = path.with_suffix(".tmp")
+    tmp.write_text(json.dumps(asdict(prefs), ensure_ascii=False, indent=2), encoding="utf-8")
+    tmp.replace(path)  # atomic: a crash never leaves half a file

@@ -1,0 +1,140 @@
+"""The main window: navigation between areas, the signed-in staff member, the database in use."""
+
+from __future__ import annotations
+
+from PySide6.QtCore import QSize, Qt, Signal
+from PySide6.QtGui import QAction, QKeySequence
+from PySide6.QtWidgets import (
+    QHBoxLayout, QLabel, QListWidget, QListWidgetItem, QMainWindow, QMessageBox, QPushButton, QStackedWidget,
+    QVBoxLayout, QWidget,
+)
+
+from crmdesk import __version__
+from crmdesk.views.common import mark_data, role_label
+from crmdesk.views.login_dialog import LoginDialog
+from crmdesk.views.overview_page import OverviewPage
+from crmdesk.views.settings_page import SettingsPage
+from crmdesk.views.state import AppState
+
+
+class MainWindow(QMainWindow):
+    languageChosen = Signal(str)
+
+    def __init__(self, state: AppState) -> None:
+        super().__init__()
+        self._state = state
+        self.setWindowTitle(self.tr("crmdesk — membership and customer care"))
+        self.resize(1280, 800)
+
+        self.overview_page = OverviewPage(state)
+        self.settings_page = SettingsPage(state)
+        self.settings_page.languageChosen.connect(self.languageChosen)
+        # Only areas that work are listed; later areas join this list.
+        self._areas: list[tuple[str, str, QWidget]] = [
+            ("overview", self.tr("Overview"), self.overview_page),
+            ("settings", self.tr("Settings"), self.settings_page),
+        ]
+
+        central = QWidget()
+        row = QHBoxLayout(central)
+        row.setContentsMargins(0, 0, 0, 0)
+        row.setSpacing(0)
+        side = QWidget()
+        side.setObjectName("navigation")
+        side_layout = QVBoxLayout(side)
+        side_layout.setContentsMargins(0, 12, 0, 12)
+        brand = QLabel("crmdesk")
+        brand.setObjectName("brand")
+        mark_data(brand)
+        side_layout.addWidget(brand)
+        self.nav = QListWidget()
+        self.nav.setObjectName("navList")
+        self.nav.setIconSize(QSize(20, 20))
+        self.pages = QStackedWidget()
+        for index, (_key, label, page) in enumerate(self._areas, start=1):
+            item = QListWidgetItem(f"{label}    Ctrl+{index}")
+            item.setToolTip(self.tr("{area} (Ctrl+{number})").format(area=label, number=index))
+            self.nav.addItem(item)
+            self.pages.addWidget(page)
+            action = QAction(self)
+            action.setShortcut(QKeySequence(f"Ctrl+{index}"))
+            action.triggered.connect(lambda _checked=False, i=index - 1: self.nav.setCurrentRow(i))
+            self.addAction(action)
+        self.nav.currentRowChanged.connect(self._show_page)
+        side_layout.addWidget(self.nav, 1)
+        row.addWidget(side)
+        row.addWidget(self.pages, 1)
+        self.setCentralWidget(central)
+
+        self._build_menu()
+        self._build_status_bar()
+        state.signals.changed.connect(self._on_actor_changed)
+        self.nav.setCurrentRow(0)
+        self._on_actor_changed()
+
+    def _build_menu(self) -> None:
+        file_menu = self.menuBar().addMenu(self.tr("&File"))
+        switch = QAction(self.tr("&Switch staff…"), self)
+        switch.setShortcut(QKeySequence(Qt.Key.Key_F12))
+        switch.triggered.connect(self.switch_staff)
+        file_menu.addAction(switch)
+        file_menu.addSeparator()
+        quit_action = QAction(self.tr("&Quit"), self)
+        quit_action.setShortcut(QKeySequence.StandardKey.Quit)
+        quit_action.triggered.connect(self.close)
+        file_menu.addAction(quit_action)
+        help_menu = self.menuBar().addMenu(self.tr("&Help"))
+        about = QAction(self.tr("&About crmdesk"), self)
+        about.triggered.connect(self.show_about)
+        help_menu.addAction(about)
+
+    def _build_status_bar(self) -> None:
+        bar = self.statusBar()
+        self.database_label = QLabel()
+        mark_data(self.database_label)
+        self.database_label.setText(self.tr("Database: {where}").format(where=self._state.db.describe()))
+        self.staff_label = QLabel()
+        mark_data(self.staff_label)
+        self.switch_button = QPushButton(self.tr("Switch staff (F12)"))
+        self.switch_button.setFlat(True)
+        self.switch_button.clicked.connect(self.switch_staff)
+        bar.addWidget(self.database_label, 1)
+        bar.addPermanentWidget(self.staff_label)
+        bar.addPermanentWidget(self.switch_button)
+
+    def _show_page(self, row: int) -> None:
+        if row < 0:
+            return
+        self.pages.setCurrentIndex(row)
+        page = self.pages.currentWidget()
+        if page is self.overview_page:
+            self.overview_page.refresh()
+
+    def show_view(self, name: str) -> None:
+        """Switch to an area by name (overview, settings, staff)."""
+        if name == "staff":
+            name = "settings"
+            self.settings_page.show_staff()
+        keys = [key for key, _label, _page in self._areas]
+        if name in keys:
+            self.nav.setCurrentRow(keys.index(name))
+
+    def _on_actor_changed(self) -> None:
+        actor = self._state.actor
+        self.staff_label.setText(self.tr("Signed in: {name} ({role})").format(name=actor.name, role=role_label(actor.role)))
+        self.settings_page.refresh_for_actor()
+
+    def switch_staff(self) -> None:
+        dialog = LoginDialog(self._state.db, self, current=None)
+        dialog.setWindowTitle(self.tr("Switch staff"))
+        if dialog.exec() and dialog.actor is not None:
+            self._state.sign_in(dialog.actor)
+
+    def show_about(self) -> None:
+        QMessageBox.about(
+            self,
+            self.tr("About crmdesk"),
+            self.tr("crmdesk {version}\nMembership, loyalty and customer care for neighbourhood shops.").format(
+                version=__version__
+            ),
+        )

@@ -1,0 +1,263 @@
+"""Settings: the store's details, this computer's language, and (for owners) the staff list."""
+
+from __future__ import annotations
+
+from PySide6.QtCore import Signal
+from PySide6.QtGui import QKeySequence
+from PySide6.QtWidgets import (
+    QAbstractItemView, QComboBox, QFormLayout, QHBoxLayout, QHeaderView, QLabel, QLineEdit, QMessageBox,
+    QPushButton, QTableWidget, QTableWidgetItem, QTabWidget, QVBoxLayout, QWidget,
+)
+
+from crmdesk import preferences
+from crmdesk.errors import CrmdeskError
+from crmdesk.i18n import LANGUAGES
+from crmdesk.models import Role
+from crmdesk.paths import data_dir
+from crmdesk.services import staff as staff_service
+from crmdesk.services import store as store_service
+from crmdesk.services.auth import Permission, can
+from crmdesk.services.uow import read_session, unit_of_work
+from crmdesk.views.common import mark_data, role_label, show_error
+from crmdesk.views.staff_dialogs import AddStaffDialog, SecretDialog
+from crmdesk.views.state import AppState
+
+
+class StoreTab(QWidget):
+    def __init__(self, state: AppState) -> None:
+        super().__init__()
+        self._state = state
+        layout = QVBoxLayout(self)
+        form = QFormLayout()
+        self.name_edit = QLineEdit()
+        self.address_edit = QLineEdit()
+        self.phone_edit = QLineEdit()
+        form.addRow(self.tr("Store &name:"), self.name_edit)
+        form.addRow(self.tr("&Address:"), self.address_edit)
+        form.addRow(self.tr("&Phone:"), self.phone_edit)
+        layout.addLayout(form)
+        row = QHBoxLayout()
+        self.save_button = QPushButton(self.tr("&Save (Ctrl+S)"))
+        self.save_button.setShortcut(QKeySequence.StandardKey.Save)
+        self.save_button.clicked.connect(self.save)
+        row.addWidget(self.save_button)
+        self.status = QLabel()
+        self.status.setObjectName("hintLabel")
+        row.addWidget(self.status, 1)
+        layout.addLayout(row)
+        layout.addStretch(1)
+        self.load()
+
+    def load(self) -> None:
+        with read_session(self._state.db) as session:
+            info = store_service.get_store(session)
+        self.name_edit.setText(info.store_name)
+        self.address_edit.setText(info.address)
+        self.phone_edit.setText(info.phone)
+        allowed = can(self._state.actor, Permission.CHANGE_SETTINGS)
+        for edit in (self.name_edit, self.address_edit, self.phone_edit):
+            edit.setReadOnly(not allowed)
+        self.save_button.setVisible(allowed)
+        self.status.setText("" if allowed else self.tr("Only a supervisor or the owner can change the store's details."))
+
+    def save(self) -> None:
+        try:
+            with unit_of_work(self._state.db) as session:
+                store_service.update_store(
+                    session,
+                    self._state.actor,
+                    store_name=self.name_edit.text(),
+                    address=self.address_edit.text(),
+                    phone=self.phone_edit.text(),
+                )
+        except CrmdeskError as exc:
+            show_error(self, exc)
+            return
+        self.status.setText(self.tr("Saved."))
+
+
+class ComputerTab(QWidget):
+    """Preferences of this PC, whoever is signed in."""
+
+    languageChosen = Signal(str)
+
+    def __init__(self, state: AppState) -> None:
+        super().__init__()
+        layout = QVBoxLayout(self)
+        form = QFormLayout()
+        self.language_box = QComboBox()
+        self.language_box.addItem(self.tr("Follow the system"), "system")
+        for code, name in LANGUAGES.items():
+            self.language_box.addItem(name, code)
+        current = preferences.load().language
+        self.language_box.setCurrentIndex(max(self.language_box.findData(current), 0))
+        form.addRow(self.tr("&Language:"), self.language_box)
+        database = QLabel(state.db.describe())
+        database.setWordWrap(True)
+        mark_data(database)
+        form.addRow(self.tr("Database:"), database)
+        folder = QLabel(str(data_dir()))
+        folder.setWordWrap(True)
+        mark_data(folder)
+        form.addRow(self.tr("Data folder:"), folder)
+        layout.addLayout(form)
+        apply_button = QPushButton(self.tr("&Apply language"))
+        apply_button.clicked.connect(self.apply)
+        row = QHBoxLayout()
+        row.addWidget(apply_button)
+        row.addStretch(1)
+        layout.addLayout(row)
+        layout.addStretch(1)
+
+    def apply(self) -> None:
+        choice = self.language_box.currentData()
+        prefs = preferences.load()
+        prefs.language = choice
+        preferences.save(prefs)
+        self.languageChosen.emit(choice)
+
+
+class StaffTab(QWidget):
+    """The staff list for owners: add, disable or enable, reset PIN, set password."""
+
+    COLUMNS = 4
+
+    def __init__(self, state: AppState) -> None:
+        super().__init__()
+        self._state = state
+        layout = QVBoxLayout(self)
+        self.table = QTableWidget(0, self.COLUMNS)
+        self.table.setHorizontalHeaderLabels([self.tr("Name"), self.tr("Role"), self.tr("Status"), self.tr("Signs in with")])
+        self.table.horizontalHeader().setSectionResizeMode(QHeaderView.ResizeMode.Stretch)
+        self.table.verticalHeader().hide()
+        self.table.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
+        self.table.setSelectionMode(QAbstractItemView.SelectionMode.SingleSelection)
+        self.table.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
+        self.table.itemSelectionChanged.connect(self._update_buttons)
+        layout.addWidget(self.table)
+        buttons = QHBoxLayout()
+        self.add_button = QPushButton(self.tr("&Add…"))
+        self.pin_button = QPushButton(self.tr("Reset &PIN…"))
+        self.password_button = QPushButton(self.tr("Set pass&word…"))
+        self.toggle_button = QPushButton(self.tr("&Disable"))
+        self.add_button.clicked.connect(self.add_staff)
+        self.pin_button.clicked.connect(self.reset_pin)
+        self.password_button.clicked.connect(self.set_password)
+        self.toggle_button.clicked.connect(self.toggle_active)
+        for button in (self.add_button, self.pin_button, self.password_button, self.toggle_button):
+            buttons.addWidget(button)
+        buttons.addStretch(1)
+        layout.addLayout(buttons)
+        self._rows: list[staff_service.StaffInfo] = []
+        self.reload()
+
+    def reload(self) -> None:
+        with read_session(self._state.db) as session:
+            self._rows = staff_service.list_staff(session)
+        self.table.setRowCount(len(self._rows))
+        for row, person in enumerate(self._rows):
+            status = self.tr("Active") if person.active else self.tr("Disabled")
+            if person.locked:
+                status = self.tr("Locked")
+            methods = [m for m, has in ((self.tr("PIN"), person.has_pin), (self.tr("password"), person.has_password)) if has]
+            for column, text in enumerate((person.name, role_label(person.role), status, " + ".join(methods))):
+                self.table.setItem(row, column, QTableWidgetItem(text))
+        if self._rows and not self.table.selectedItems():
+            self.table.selectRow(0)
+        self._update_buttons()
+
+    def _selected(self) -> staff_service.StaffInfo | None:
+        rows = self.table.selectionModel().selectedRows()
+        return self._rows[rows[0].row()] if rows else None
+
+    def _update_buttons(self) -> None:
+        person = self._selected()
+        for button in (self.pin_button, self.password_button, self.toggle_button):
+            button.setEnabled(person is not None)
+        if person is not None:
+            self.toggle_button.setText(self.tr("&Disable") if person.active else self.tr("&Enable"))
+
+    def _run(self, operation) -> bool:  # type: ignore[no-untyped-def]
+        try:
+            with unit_of_work(self._state.db) as session:
+                operation(session)
+        except CrmdeskError as exc:
+            show_error(self, exc)
+            return False
+        self.reload()
+        return True
+
+    def add_staff(self) -> None:
+        def submit(name: str, role: Role, pin: str, password: str | None) -> None:
+            with unit_of_work(self._state.db) as session:
+                staff_service.add_staff(session, self._state.actor, name, role, pin=pin, password=password)
+
+        if AddStaffDialog(self, submit).exec():
+            self.reload()
+
+    def reset_pin(self) -> None:
+        person = self._selected()
+        if person is None:
+            return
+
+        def submit(pin: str) -> None:
+            with unit_of_work(self._state.db) as session:
+                staff_service.reset_pin(session, self._state.actor, person.id, pin)
+
+        title = self.tr("New PIN for {name}").format(name=person.name)
+        if SecretDialog(self, title, self.tr("New &PIN:"), self.tr("4 to 6 digits"), submit).exec():
+            self.reload()
+
+    def set_password(self) -> None:
+        person = self._selected()
+        if person is None:
+            return
+
+        def submit(password: str) -> None:
+            with unit_of_work(self._state.db) as session:
+                staff_service.set_password(session, self._state.actor, person.id, password)
+
+        title = self.tr("New password for {name}").format(name=person.name)
+        if SecretDialog(self, title, self.tr("New pass&word:"), self.tr("at least 8 characters"), submit).exec():
+            self.reload()
+
+    def toggle_active(self) -> None:
+        person = self._selected()
+        if person is None:
+            return
+        if person.active:
+            question = self.tr("Disable {name}? They will no longer be able to sign in.").format(name=person.name)
+            if QMessageBox.question(self, self.tr("Disable account"), question) != QMessageBox.StandardButton.Yes:
+                return
+        self._run(lambda session: staff_service.set_active(session, self._state.actor, person.id, not person.active))
+
+
+class SettingsPage(QTabWidget):
+    languageChosen = Signal(str)
+
+    def __init__(self, state: AppState) -> None:
+        super().__init__()
+        self._state = state
+        self.store_tab = StoreTab(state)
+        self.computer_tab = ComputerTab(state)
+        self.computer_tab.languageChosen.connect(self.languageChosen)
+        self.addTab(self.store_tab, self.tr("Store"))
+        self.addTab(self.computer_tab, self.tr("This computer"))
+        self.staff_tab: StaffTab | None = None
+        self.refresh_for_actor()
+
+    def refresh_for_actor(self) -> None:
+        """Show the staff list only to those who may manage staff (the service checks again)."""
+        self.store_tab.load()
+        allowed = can(self._state.actor, Permission.MANAGE_STAFF)
+        if allowed and self.staff_tab is None:
+            self.staff_tab = StaffTab(self._state)
+            self.addTab(self.staff_tab, self.tr("Staff"))
+        elif not allowed and self.staff_tab is not None:
+            self.removeTab(self.indexOf(self.staff_tab))
+            self.staff_tab.deleteLater()
+            self.staff_tab = None
+
+    def show_staff(self) -> None:
+        if self.staff_tab is not None:
+            self.setCurrentWidget(self.staff_tab)

@@ -1,0 +1,62 @@
+"""Shared fixtures: every test gets its own data directory and SQLite file."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
+
+from crmdesk.db import Database, open_database, sqlite_url  # noqa: E402
+from crmdesk.models import Role  # noqa: E402
+from crmdesk.services import staff as staff_service  # noqa: E402
+from crmdesk.services import store  # noqa: E402
+from crmdesk.services.uow import Actor, unit_of_work  # noqa: E402
+
+OWNER_NAME = "王店长"
+OWNER_PASSWORD = "owner-secret-1"
+
+
+@pytest.fixture(autouse=True)
+def isolated_data_dir(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """Keep every test away from the real per-user data directory and settings."""
+    data = tmp_path / "data"
+    monkeypatch.setenv("CRMDESK_DATA_DIR", str(data))
+    monkeypatch.delenv("CRMDESK_DB", raising=False)
+    monkeypatch.delenv("CRMDESK_DATABASE_URL", raising=False)
+    return data
+
+
+@pytest.fixture
+def db_path(tmp_path: Path) -> Path:
+    return tmp_path / "store.sqlite"
+
+
+@pytest.fixture
+def db(db_path: Path) -> Iterator[Database]:
+    database = open_database(sqlite_url(db_path))
+    yield database
+    database.dispose()
+
+
+@pytest.fixture
+def owner(db: Database) -> Actor:
+    with unit_of_work(db) as session:
+        return store.initialise(session, owner_name=OWNER_NAME, owner_password=OWNER_PASSWORD, store_name="好邻居超市")
+
+
+@pytest.fixture
+def cashier(db: Database, owner: Actor) -> Actor:
+    with unit_of_work(db) as session:
+        info = staff_service.add_staff(session, owner, "收银员小李", Role.CASHIER, pin="1234")
+    return Actor(info.id, info.name, info.role)
+
+
+@pytest.fixture
+def supervisor(db: Database, owner: Actor) -> Actor:
+    with unit_of_work(db) as session:
+        info = staff_service.add_staff(session, owner, "值班经理", Role.SUPERVISOR, pin="2468", password="super-secret-1")
+    return Actor(info.id, info.name, info.role)
