@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import enum
+import unicodedata
 from datetime import datetime, timedelta, timezone
 
 import sqlalchemy as sa
@@ -76,9 +77,17 @@ def validate_password(password: str) -> None:
         )
 
 
-def validate_pin(pin: str) -> None:
-    if not pin.isdigit() or len(pin) not in PIN_LENGTHS:
+def normalize_pin(pin: str) -> str:
+    """Full-width digits typed through a Chinese input method count as the same PIN."""
+    return unicodedata.normalize("NFKC", pin).strip()
+
+
+def validate_pin(pin: str) -> str:
+    """The PIN in canonical form, or InvalidInput."""
+    pin = normalize_pin(pin)
+    if not (pin.isascii() and pin.isdigit() and len(pin) in PIN_LENGTHS):
         raise InvalidInput(QT_TRANSLATE_NOOP("errors", "A PIN is 4 to 6 digits."), field="pin")
+    return pin
 
 
 def authenticate(db: Database, name: str, secret: str, *, now: datetime | None = None) -> Actor:
@@ -102,7 +111,7 @@ def authenticate(db: Database, name: str, secret: str, *, now: datetime | None =
                 name=staff.name,
                 minutes=minutes,
             )
-        if _matches(staff.password_hash, secret) or _matches(staff.pin_hash, secret):
+        if _matches(staff.password_hash, secret) or _matches(staff.pin_hash, normalize_pin(secret)):
             staff.failed_attempts = 0
             staff.locked_until = None
             return Actor(staff.id, staff.name, staff.role)

@@ -64,7 +64,7 @@ def new_staff(session: Session, name: str, role: Role, *, pin: str | None, passw
     """Create an account after validating it; callers check permissions and audit."""
     name = clean_name(name)
     if pin:
-        validate_pin(pin)
+        pin = validate_pin(pin)
     if password:
         validate_password(password)
     if not pin and not password:
@@ -125,7 +125,7 @@ def set_active(session: Session, actor: Actor, staff_id: int, active: bool) -> S
 def reset_pin(session: Session, actor: Actor, staff_id: int, new_pin: str) -> StaffInfo:
     """Give an account a new PIN and lift any lock-out."""
     require(actor, Permission.MANAGE_STAFF)
-    validate_pin(new_pin)
+    new_pin = validate_pin(new_pin)
     staff = _get(session, staff_id)
     staff.pin_hash = hash_secret(new_pin)
     staff.failed_attempts = 0

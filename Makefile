@@ -1,0 +1,44 @@
+# crmdesk developer commands. `make run` and `make test` are all a fresh machine needs.
+PYTHON ?= python3
+VENV   := .venv
+BIN    := $(VENV)/bin
+STAMP  := $(VENV)/.installed
+TS     := $(wildcard resources/translations/*.ts)
+QM     := $(TS:.ts=.qm)
+
+.PHONY: run test qm translations screenshots clean
+
+run: $(STAMP) $(QM)
+	@$(BIN)/python tools/check_qt.py
+	$(BIN)/crmdesk --demo
+
+test: $(STAMP) $(QM)
+	@QT_QPA_PLATFORM=offscreen $(BIN)/python tools/check_qt.py
+	QT_QPA_PLATFORM=offscreen $(BIN)/python -m pytest -q
+
+$(BIN)/python:
+	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 11) else "crmdesk needs Python 3.11 or newer; this is " + sys.version.split()[0])'
+	$(PYTHON) -m venv $(VENV)
+
+# Installs crmdesk (editable) with its test extras; redone when pyproject.toml changes.
+$(STAMP): pyproject.toml | $(BIN)/python
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet -e '.[test]'
+	@touch $@
+
+# Compiled translations, rebuilt whenever their .ts source changes.
+qm: $(QM)
+%.qm: %.ts | $(STAMP)
+	$(BIN)/pyside6-lrelease -silent $< -qm $@
+
+# Collect new interface strings from the code into the .ts files (then translate them).
+translations: $(STAMP)
+	$(BIN)/pyside6-lupdate -no-obsolete -locations relative $$(git ls-files 'crmdesk/*.py') -ts $(TS)
+
+screenshots: $(STAMP) $(QM)
+	mkdir -p docs
+	$(BIN)/crmdesk --demo --lang zh_CN --screenshot docs/screenshot-zh_CN.png
+	$(BIN)/crmdesk --demo --lang en --screenshot docs/screenshot-en.png
+
+clean:
+	rm -rf $(VENV) build dist *.egg-info $(QM)
