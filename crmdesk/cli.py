@@ -49,8 +49,8 @@ def build_parser() -> argparse.ArgumentParser:
     _add_database_options(parser, suppress=False)
     commands = parser.add_subparsers(dest="command", metavar="COMMAND")
 
-    def command(name: str, help_text: str) -> argparse.ArgumentParser:
-        sub = commands.add_parser(name, help=help_text, description=help_text)
+    def command(name: str, help_text: str, within: argparse._SubParsersAction = commands) -> argparse.ArgumentParser:
+        sub = within.add_parser(name, help=help_text, description=help_text)
         _add_database_options(sub, suppress=True)
         return sub
 
@@ -67,24 +67,24 @@ def build_parser() -> argparse.ArgumentParser:
 
     staff = command("staff", "list and manage staff accounts")
     staff_commands = staff.add_subparsers(dest="staff_command", metavar="ACTION", required=True)
-    staff_list = staff_commands.add_parser("list", help="list staff accounts")
+    staff_list = command("list", "list staff accounts", staff_commands)
     staff_list.add_argument("--json", action="store_true")
-    staff_add = staff_commands.add_parser("add", help="add a staff account (PIN from a prompt or --pin-stdin)")
+    staff_add = command("add", "add a staff account (PIN from a prompt or --pin-stdin)", staff_commands)
     staff_add.add_argument("name")
     staff_add.add_argument("--role", choices=[role.value for role in Role], default=Role.CASHIER.value)
     staff_add.add_argument("--pin-stdin", action="store_true", help="read the PIN from standard input")
     for action, help_text in (("disable", "stop an account from signing in"), ("enable", "allow an account to sign in again")):
-        sub = staff_commands.add_parser(action, help=help_text)
+        sub = command(action, help_text, staff_commands)
         sub.add_argument("name")
-    reset = staff_commands.add_parser("reset-pin", help="give an account a new PIN and lift a lock-out")
+    reset = command("reset-pin", "give an account a new PIN and lift a lock-out", staff_commands)
     reset.add_argument("name")
     reset.add_argument("--pin-stdin", action="store_true")
 
     store = command("store", "show or change the store settings")
     store_commands = store.add_subparsers(dest="store_command", metavar="ACTION", required=True)
-    store_show = store_commands.add_parser("show", help="show the store settings")
+    store_show = command("show", "show the store settings", store_commands)
     store_show.add_argument("--json", action="store_true")
-    store_set = store_commands.add_parser("set", help="change store settings")
+    store_set = command("set", "change store settings", store_commands)
     store_set.add_argument("--name", dest="store_name")
     store_set.add_argument("--address")
     store_set.add_argument("--phone")

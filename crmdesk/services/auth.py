@@ -130,7 +130,7 @@ def authenticate(db: Database, name: str, secret: str, *, now: datetime | None =
             )
         else:
             failure = AuthenticationFailed(
-                QT_TRANSLATE_NOOP("errors", "Wrong name, password or PIN. {left} attempts left before a lock-out."),
+                QT_TRANSLATE_NOOP("errors", "Wrong name, password or PIN. Attempts left before a lock-out: {left}."),
                 left=left,
             )
     raise failure

@@ -59,12 +59,14 @@ def update_store(session: Session, actor: Actor, *, store_name: str, address: st
     store_name = " ".join(store_name.split())
     if not store_name:
         raise InvalidInput(QT_TRANSLATE_NOOP("errors", "Enter the store's name."), field="store_name")
-    if len(store_name) > 100:
-        raise InvalidInput(QT_TRANSLATE_NOOP("errors", "The store name may have at most 100 characters."), field="store_name")
-    if len(address) > 300:
-        raise InvalidInput(QT_TRANSLATE_NOOP("errors", "The address may have at most 300 characters."), field="address")
-    if len(phone) > 40:
-        raise InvalidInput(QT_TRANSLATE_NOOP("errors", "The phone number may have at most 40 characters."), field="phone")
+    limits = (
+        ("store_name", store_name, 100, QT_TRANSLATE_NOOP("errors", "The store name may have at most {count} characters.")),
+        ("address", address, 300, QT_TRANSLATE_NOOP("errors", "The address may have at most {count} characters.")),
+        ("phone", phone, 40, QT_TRANSLATE_NOOP("errors", "The phone number may have at most {count} characters.")),
+    )
+    for field, value, limit, message in limits:
+        if len(value) > limit:
+            raise InvalidInput(message, field=field, count=limit)
     row = _settings_row(session)
     before = {"store_name": row.store_name, "address": row.address, "phone": row.phone}
     row.store_name, row.address, row.phone = store_name, address.strip(), phone.strip()

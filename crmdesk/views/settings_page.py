@@ -16,7 +16,7 @@ from crmdesk.models import Role
 from crmdesk.paths import data_dir
 from crmdesk.services import staff as staff_service
 from crmdesk.services import store as store_service
-from crmdesk.services.auth import Permission, can
+from crmdesk.services.auth import MIN_PASSWORD_LENGTH, Permission, can
 from crmdesk.services.uow import read_session, unit_of_work
 from crmdesk.views.common import mark_data, role_label, show_error
 from crmdesk.views.staff_dialogs import AddStaffDialog, SecretDialog
@@ -218,7 +218,7 @@ class StaffTab(QWidget):
                 staff_service.set_password(session, self._state.actor, person.id, password)
 
         title = self.tr("New password for {name}").format(name=person.name)
-        if SecretDialog(self, title, self.tr("New pass&word:"), self.tr("at least 8 characters"), submit).exec():
+        if SecretDialog(self, title, self.tr("New pass&word:"), self.tr("at least {count} characters").format(count=MIN_PASSWORD_LENGTH), submit).exec():
             self.reload()
 
     def toggle_active(self) -> None:

@@ -10,6 +10,7 @@ from PySide6.QtWidgets import (
 
 from crmdesk.errors import CrmdeskError
 from crmdesk.models import Role
+from crmdesk.services.auth import MIN_PASSWORD_LENGTH
 from crmdesk.views.common import error_text, role_label
 
 
@@ -73,7 +74,7 @@ class AddStaffDialog(_FormDialog):
         self.form.addRow(self.tr("&PIN:"), self.pin_edit)
         self.pin_repeat = _secret_edit()
         self.form.addRow(self.tr("R&epeat PIN:"), self.pin_repeat)
-        self.password_edit = _secret_edit(self.tr("optional; at least 8 characters"))
+        self.password_edit = _secret_edit(self.tr("optional; at least {count} characters").format(count=MIN_PASSWORD_LENGTH))
         self.form.addRow(self.tr("Pass&word:"), self.password_edit)
 
         def submit() -> bool:

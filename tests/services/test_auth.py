@@ -30,7 +30,7 @@ def test_owner_signs_in_with_password_and_cashier_with_pin(db, owner, cashier) -
 
 
 def test_wrong_secret_and_unknown_name_are_refused(db, owner, cashier) -> None:
-    with pytest.raises(AuthenticationFailed, match="4 attempts left"):
+    with pytest.raises(AuthenticationFailed, match="lock-out: 4"):
         auth.authenticate(db, cashier.name, "9999")
     with pytest.raises(AuthenticationFailed, match="Wrong name"):
         auth.authenticate(db, "没有这个人", "1234")

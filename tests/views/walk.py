@@ -1,0 +1,75 @@
+"""Collect the interface text a person can see in a widget tree."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator
+
+from PySide6.QtWidgets import (
+    QAbstractButton, QComboBox, QGroupBox, QLabel, QLineEdit, QListWidget, QMainWindow, QTableWidget, QTabWidget,
+    QWidget, QWizard,
+)
+
+from crmdesk.views.common import DATA_PROPERTY
+
+CJK = re.compile(r"[\u3400-\u9fff]")
+LATIN_WORD = re.compile(r"[A-Za-z]{2,}")
+# Text that is the same in every language.
+LANGUAGE_NEUTRAL = {"crmdesk", "English", "PIN"}
+
+
+def visible_texts(root: QWidget) -> Iterator[tuple[str, str]]:
+    """(where, text) for every piece of interface text under root, data widgets excluded."""
+    widgets = [root, *root.findChildren(QWidget)]
+    for widget in widgets:
+        if widget.property(DATA_PROPERTY):
+            continue
+        where = f"{type(widget).__name__}({widget.objectName()})"
+        if widget.isWindow() and widget.windowTitle():
+            yield where + ".windowTitle", widget.windowTitle()
+        if isinstance(widget, QLabel) and not widget.pixmap():
+            yield where, widget.text()
+        elif isinstance(widget, QAbstractButton):
+            yield where, widget.text()
+        elif isinstance(widget, QGroupBox):
+            yield where, widget.title()
+        elif isinstance(widget, QLineEdit):
+            yield where + ".placeholder", widget.placeholderText()
+        elif isinstance(widget, QTabWidget):
+            for index in range(widget.count()):
+                yield where + f".tab{index}", widget.tabText(index)
+        elif isinstance(widget, QComboBox):
+            for index in range(widget.count()):
+                yield where + f".item{index}", widget.itemText(index)
+        elif isinstance(widget, QTableWidget):
+            for column in range(widget.columnCount()):
+                header = widget.horizontalHeaderItem(column)
+                if header is not None:
+                    yield where + f".header{column}", header.text()
+        elif isinstance(widget, QListWidget):
+            for row in range(widget.count()):
+                yield where + f".item{row}", widget.item(row).text()
+        if isinstance(widget, QMainWindow):
+            for menu_action in widget.menuBar().actions():
+                yield where + ".menu", menu_action.text()
+                if menu_action.menu() is not None:
+                    for action in menu_action.menu().actions():
+                        if not action.isSeparator():
+                            yield where + ".menuItem", action.text()
+        if isinstance(widget, QWizard):
+            for page_id in widget.pageIds():
+                page = widget.page(page_id)
+                yield where + ".pageTitle", page.title()
+                yield where + ".pageSubTitle", page.subTitle()
+
+
+def untranslated(root: QWidget) -> list[tuple[str, str]]:
+    """Interface text with Latin words and no Chinese: an English string that escaped translation."""
+    found = []
+    for where, text in visible_texts(root):
+        cleaned = text.replace("&", "").strip()
+        if not cleaned or cleaned in LANGUAGE_NEUTRAL:
+            continue
+        if LATIN_WORD.search(cleaned) and not CJK.search(cleaned):
+            found.append((where, text))
+    return found
