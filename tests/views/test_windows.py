@@ -29,7 +29,9 @@ def test_main_window_lists_working_areas_and_who_is_signed_in(qtbot, owner_state
 def test_ctrl_number_switches_area(qtbot, owner_state) -> None:
     window = MainWindow(owner_state)
     qtbot.addWidget(window)
-    window.show()
+    with qtbot.waitActive(window):
+        window.show()
+        window.activateWindow()
     qtbot.keyClick(window, Qt.Key.Key_2, Qt.KeyboardModifier.ControlModifier)
     assert window.pages.currentWidget() is window.settings_page
     window.show_view("staff")

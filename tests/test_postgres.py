@@ -1,0 +1,69 @@
+"""The same schema and services on PostgreSQL, the way several tills share one database.
+
+Runs when CRMDESK_TEST_POSTGRES_URL names a scratch database (CI starts one);
+everything in that database is dropped first.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterator
+from datetime import date, datetime
+
+import pytest
+import sqlalchemy as sa
+
+from crmdesk.db import Database, head_revision, open_database
+from crmdesk.errors import AuthenticationFailed, PermissionDenied
+from crmdesk.models import Role
+from crmdesk.services import auth, staff, store
+from crmdesk.services.overview import store_overview
+from crmdesk.services.uow import read_session, unit_of_work
+
+URL = os.environ.get("CRMDESK_TEST_POSTGRES_URL")
+pytestmark = [
+    pytest.mark.postgres,
+    pytest.mark.skipif(not URL, reason="set CRMDESK_TEST_POSTGRES_URL to a scratch PostgreSQL database"),
+]
+
+
+@pytest.fixture
+def pg() -> Iterator[Database]:
+    engine = sa.create_engine(URL)
+    with engine.begin() as conn:
+        conn.exec_driver_sql("DROP SCHEMA public CASCADE")
+        conn.exec_driver_sql("CREATE SCHEMA public")
+    engine.dispose()
+    database = open_database(sa.make_url(URL))
+    yield database
+    database.dispose()
+
+
+def test_migrations_and_core_services_work_on_postgresql(pg: Database) -> None:
+    with pg.engine.connect() as conn:
+        assert conn.exec_driver_sql("SELECT version_num FROM alembic_version").scalar() == head_revision()
+    with unit_of_work(pg) as session:
+        owner = store.initialise(session, owner_name="王店长", owner_password="pg-owner-pass", store_name="好邻居超市")
+    with unit_of_work(pg) as session:
+        cashier = staff.add_staff(session, owner, "收银员小李", Role.CASHIER, pin="1234")
+    actor = auth.authenticate(pg, "收银员小李", "1234")
+    assert actor.staff_id == cashier.id
+    with pytest.raises(AuthenticationFailed):
+        auth.authenticate(pg, "收银员小李", "0000")
+    with pytest.raises(PermissionDenied):
+        with unit_of_work(pg) as session:
+            store.update_store(session, actor, store_name="x", address="", phone="")
+    with read_session(pg) as session:
+        assert store.get_store(session).store_name == "好邻居超市"
+        figures = store_overview(session, date.today(), datetime.now().astimezone().tzinfo)
+        assert [tier.name for tier in figures.members_by_tier] == ["普通", "银卡", "金卡", "钻石"]
+
+
+def test_demo_store_fills_postgresql(pg: Database) -> None:
+    from crmdesk.services import demo
+
+    with unit_of_work(pg) as session:
+        summary = demo.fill_demo_store(session, members=60, seed=3, today=date(2026, 11, 22))
+    with read_session(pg) as session:
+        figures = store_overview(session, date(2026, 11, 22), datetime.now().astimezone().tzinfo)
+    assert summary.members == 60 and figures.active_members > 0
