@@ -14,6 +14,8 @@ FILENAME = "preferences.json"
 class Preferences:
     # "system" follows the computer's locale; otherwise a code from i18n.LANGUAGES.
     language: str = "system"
+    # Who signed in last on this computer: the sign-in dialog starts there.
+    last_staff: str = ""
 
 
 def load() -> Preferences:

@@ -44,6 +44,8 @@ class Complaint(Base):
     priority: Mapped[Priority] = mapped_column(str_enum(Priority), default=Priority.NORMAL)
     description: Mapped[str] = mapped_column(sa.Text, default="")
     customer_request: Mapped[str] = mapped_column(sa.Text, default="")
+    # The purchase complained about when it is on record; else the receipt as typed.
+    related_purchase_id: Mapped[int | None] = mapped_column(sa.ForeignKey("purchase.id"))
     related_receipt: Mapped[str] = mapped_column(sa.String(60), default="")
     owner_staff_id: Mapped[int | None] = mapped_column(sa.ForeignKey("staff.id"))
     department: Mapped[str] = mapped_column(sa.String(60), default="")

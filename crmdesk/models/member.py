@@ -39,14 +39,16 @@ class CardStatus(enum.Enum):
 class Member(Base):
     __tablename__ = "member"
     __table_args__ = (
-        # A phone number identifies one active member; closed members keep theirs.
+        # A phone number identifies one member who is not closed (a frozen member
+        # may come back); closed members keep theirs for the record.
         sa.Index(
-            "uq_member_active_phone",
+            "uq_member_open_phone",
             "phone",
             unique=True,
-            sqlite_where=sa.text("status = 'active'"),
-            postgresql_where=sa.text("status = 'active'"),
+            sqlite_where=sa.text("status <> 'closed'"),
+            postgresql_where=sa.text("status <> 'closed'"),
         ),
+        sa.CheckConstraint("points_balance >= 0", name="points_balance_not_negative"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -84,6 +86,16 @@ class Card(Base):
     """A membership card. A member has a history of cards; a number is never reused."""
 
     __tablename__ = "card"
+    __table_args__ = (
+        # At most one working card per member; older ones stay as history.
+        sa.Index(
+            "uq_card_active_member",
+            "member_id",
+            unique=True,
+            sqlite_where=sa.text("status = 'active'"),
+            postgresql_where=sa.text("status = 'active'"),
+        ),
+    )
 
     id: Mapped[int] = mapped_column(primary_key=True)
     number: Mapped[str] = mapped_column(sa.String(32), unique=True)

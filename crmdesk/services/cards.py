@@ -38,7 +38,8 @@ def make_card_number(prefix: str, serial: int) -> str:
     if not isinstance(prefix, str) or prefix not in IN_STORE_PREFIXES:
         raise InvalidInput(
             QT_TRANSLATE_NOOP(
-                "errors", "The card number prefix must be two digits from 20 to 29 (GS1 in-store numbers), not '{prefix}'."
+                "errors",
+                "The card number prefix must be two digits from 20 to 29 (GS1 in-store numbers), not '{prefix}'.",
             ),
             field="card_prefix",
             prefix=prefix,

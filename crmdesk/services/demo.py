@@ -60,6 +60,7 @@ from crmdesk.models import (
     PurchaseKind,
     PurchaseLine,
     Role,
+    STORE_ROW_ID,
     Staff,
     StoreSettings,
     Tier,
@@ -426,9 +427,9 @@ class _IdAllocator:
 
     def __init__(self, session: Session) -> None:
         self._session = session
-        self._next: dict[type, int] = {}
+        self._next: dict[type[Any], int] = {}
 
-    def take(self, model: type) -> int:
+    def take(self, model: type[Any]) -> int:
         if model not in self._next:
             self._next[model] = (self._session.scalar(sa.select(sa.func.max(model.id))) or 0) + 1
         value = self._next[model]
@@ -436,7 +437,7 @@ class _IdAllocator:
         return value
 
 
-def _insert(session: Session, model: type, rows: Iterable[dict[str, Any]]) -> int:
+def _insert(session: Session, model: type[Any], rows: Iterable[dict[str, Any]]) -> int:
     """Insert rows that name every column (so no default reads the clock); returns how many."""
     # Core inserts on the table: executemany without the ORM's per-row bookkeeping.
     statement = sa.insert(model.__table__)
@@ -556,7 +557,7 @@ def _ensure_staff(session: Session, calendar: _Calendar) -> int:
     opened = local_midnight(_years_before(calendar.today, MEMBERSHIP_YEARS) - timedelta(days=7))
     opened += timedelta(hours=9)
     session.execute(sa.update(Staff.__table__).values(created_at=opened))
-    settings = session.get(StoreSettings, store.STORE_ROW_ID)
+    settings = session.get(StoreSettings, STORE_ROW_ID)
     assert settings is not None  # initialise created it
     settings.is_demo = True
     settings.updated_at = opened
@@ -623,11 +624,7 @@ def _make_members(rng: random.Random, calendar: _Calendar, count: int, ids: _IdA
     span = (calendar.today - _years_before(calendar.today, MEMBERSHIP_YEARS)).days
     joined = sorted(_join_moment(rng, calendar, span) for _ in range(count))
     phones: set[str] = set()
-    people = []
-    for joined_at in joined:
-        person = _make_person(rng, calendar, joined_at, phones, ids.take(Member))
-        people.append(person)
-    return people
+    return [_make_person(rng, calendar, joined_at, phones, ids.take(Member)) for joined_at in joined]
 
 
 def _join_moment(rng: random.Random, calendar: _Calendar, span: int) -> datetime:
@@ -718,9 +715,14 @@ def _latin_name(rng: random.Random, gender: Gender) -> str:
     return f"{rng.choice(LATIN_GIVEN[gender])} {rng.choice(LATIN_SURNAMES)}"
 
 
+def _mobile_number(rng: random.Random) -> str:
+    """A mainland mobile number in E.164 form, e.g. +8613812345678."""
+    return f"+86{rng.choice(MOBILE_PREFIXES)}{rng.randrange(10**8):08d}"
+
+
 def _unique_phone(rng: random.Random, taken: set[str]) -> str:
     while True:
-        phone = f"+86{rng.choice(MOBILE_PREFIXES)}{rng.randrange(10**8):08d}"
+        phone = _mobile_number(rng)
         if phone not in taken:
             taken.add(phone)
             return phone
@@ -867,9 +869,8 @@ def _make_purchases(rng: random.Random, calendar: _Calendar, people: list[_Perso
                 if refund is not None:
                     person.purchases.append(refund)
         everything.extend(person.purchases)
-    # Ties broken by member and position, so the order never depends on anything but the data.
-    order = {id(txn): n for n, txn in enumerate(everything)}
-    everything.sort(key=lambda txn: (txn.at, order[id(txn)]))
+    # The sort is stable: sales in the same second keep member order, so ids stay reproducible.
+    everything.sort(key=lambda txn: txn.at)
     for txn in everything:
         txn.id = ids.take(Purchase)
     _number_receipts(rng, everything)
@@ -884,7 +885,7 @@ def _make_sale(rng: random.Random, calendar: _Calendar, person: _Person, shop: _
     at = calendar.midnights[index] + timedelta(seconds=_shop_seconds(rng))
     if at <= person.joined_at:  # joined at the till, then paid
         at = person.joined_at + timedelta(seconds=rng.randint(60, 900))
-    if at >= person.shops_until:
+    if at >= person.shops_until or at >= calendar.midnights[index] + timedelta(hours=CLOSES_HOUR):
         return None
     target = _basket_target(rng, person, calendar.basket_boosts[index])
     lines = _make_lines(rng, target) if rng.random() < 0.3 else []
@@ -921,7 +922,7 @@ def _make_lines(rng: random.Random, target: int) -> list[tuple[Any, ...]]:
     return lines
 
 
-def _pick_product(rng: random.Random) -> tuple[int, str, str, int, bool]:
+def _pick_product(rng: random.Random) -> tuple[str, str, str, int, bool]:
     category = _PRODUCT_CATEGORIES.pick(rng)
     return rng.choice(_CATEGORY_PRODUCTS[category])
 
@@ -951,7 +952,9 @@ def _number_receipts(rng: random.Random, txns: list[_Txn]) -> None:
     for txn in txns:
         key = (txn.till, txn.day)
         counters[key] = counters.get(key, rng.randint(0, 15)) + rng.randint(1, 4)
-        label = labels.get(txn.day) or labels.setdefault(txn.day, txn.day.strftime("%Y%m%d"))
+        label = labels.get(txn.day)
+        if label is None:
+            label = labels[txn.day] = txn.day.strftime("%Y%m%d")
         txn.receipt_no = f"{label}{counters[key]:05d}"
 
 
@@ -980,9 +983,9 @@ def _make_complaints(rng: random.Random, calendar: _Calendar, people: list[_Pers
                      ids: _IdAllocator) -> tuple[list[dict[str, Any]], list[dict[str, Any]], list[_Goodwill]]:
     """About one complaint per 100 members over the last six months, each with its timeline."""
     count = max(5, round(len(people) / 100))
-    first_day = calendar.today - timedelta(days=COMPLAINT_DAYS)
+    # Somewhat more in recent weeks, so the list has open cases as well as closed ones.
     received = sorted(
-        local_midnight(first_day + timedelta(days=rng.randrange(COMPLAINT_DAYS)))
+        local_midnight(calendar.today - timedelta(days=1 + int(rng.random() ** 1.5 * COMPLAINT_DAYS)))
         + timedelta(seconds=_shop_seconds(rng))
         for _ in range(count)
     )
@@ -1029,7 +1032,7 @@ def _complaint(rng: random.Random, calendar: _Calendar, shop: _Shop, complaint_i
         "id": complaint_id,
         "member_id": person.id if person else None,
         "walk_in_name": "" if person or anonymous else _walk_in_name(rng),
-        "walk_in_phone": "" if person or anonymous else _unique_phone(rng, set()),
+        "walk_in_phone": "" if person or anonymous else _mobile_number(rng),
         "received_at": received_at,
         "channel": channel,
         "category": category,
@@ -1060,19 +1063,20 @@ def _complaint(rng: random.Random, calendar: _Calendar, shop: _Shop, complaint_i
 
 def _complaint_steps(rng: random.Random, calendar: _Calendar, received_at: datetime) -> list[datetime]:
     """When each step of COMPLAINT_PATH happened; only the steps before the snapshot count."""
+    hour = 3600
     gaps = [
-        timedelta(minutes=rng.randint(10, 240)),  # assigned
+        rng.randint(10 * 60, 4 * hour),  # assigned
         # first contact: usually within the 24 h promised, one in ten late
-        timedelta(hours=rng.uniform(0.5, 20) + (rng.uniform(6, 48) if rng.random() < 0.1 else 0)),
-        timedelta(hours=rng.uniform(4, 24 * 6)),  # resolved (sometimes after the due date)
-        timedelta(hours=rng.uniform(24, 72)),  # followed up
-        timedelta(hours=rng.uniform(1, 48)),  # closed
+        rng.randint(hour // 2, 20 * hour) + (rng.randint(6 * hour, 48 * hour) if rng.random() < 0.1 else 0),
+        rng.randint(4 * hour, 6 * 24 * hour),  # resolved (sometimes after the due date)
+        rng.randint(24 * hour, 72 * hour),  # followed up
+        rng.randint(hour, 48 * hour),  # closed
     ]
-    if rng.random() < 0.06:  # stuck waiting for a supplier or a reply
-        gaps = gaps[:rng.randint(1, 3)]
+    if rng.random() < 0.1:  # stuck: the box not emptied yet, waiting for a supplier, no reply
+        gaps = gaps[:rng.randint(0, 3)]
     steps = [received_at]
     for gap in gaps:
-        at = _in_shop_hours(steps[-1] + gap, rng)
+        at = _in_shop_hours(steps[-1] + timedelta(seconds=gap), rng)
         if at >= calendar.as_of:
             break
         steps.append(at)

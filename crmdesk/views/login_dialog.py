@@ -7,6 +7,7 @@ from PySide6.QtWidgets import (
     QComboBox, QDialog, QDialogButtonBox, QFormLayout, QLabel, QLineEdit, QVBoxLayout, QWidget,
 )
 
+from crmdesk import preferences
 from crmdesk.db import Database
 from crmdesk.errors import AuthenticationFailed
 from crmdesk.services import auth, demo
@@ -41,9 +42,8 @@ class LoginDialog(QDialog):
         for person in people:
             self.staff_box.addItem(f"{person.name} · {role_label(person.role)}", person.name)
         mark_data(self.staff_box)
-        if current:
-            index = self.staff_box.findData(current)
-            self.staff_box.setCurrentIndex(max(index, 0))
+        index = self.staff_box.findData(current or preferences.load().last_staff)
+        self.staff_box.setCurrentIndex(max(index, 0))
         form.addRow(self.tr("&Staff:"), self.staff_box)
         self.secret_edit = QLineEdit()
         self.secret_edit.setEchoMode(QLineEdit.EchoMode.Password)
@@ -57,10 +57,10 @@ class LoginDialog(QDialog):
         self.message.hide()
         layout.addWidget(self.message)
 
-        if shop.is_demo:
+        if shop.is_demo:  # the demo's published accounts: first cashier's PIN
             hint = QLabel(
                 self.tr("Demo store: sign in as {owner} with the password {password}, or as a cashier with the PIN {pin}.").format(
-                    owner=demo.DEMO_OWNER_NAME, password=demo.DEMO_OWNER_PASSWORD, pin=demo.DEMO_CASHIER_PIN
+                    owner=demo.DEMO_OWNER_NAME, password=demo.DEMO_OWNER_PASSWORD, pin=demo.DEMO_STAFF[1][2]
                 )
             )
             hint.setWordWrap(True)
@@ -86,4 +86,7 @@ class LoginDialog(QDialog):
             self.secret_edit.clear()
             self.secret_edit.setFocus()
             return
+        prefs = preferences.load()
+        prefs.last_staff = self.actor.name
+        preferences.save(prefs)
         super().accept()

@@ -4,7 +4,7 @@
 <context>
     <name>AddStaffDialog</name>
     <message>
-        <location filename="../../crmdesk/views/staff_dialogs.py" line="+65"/>
+        <location filename="../../crmdesk/views/staff_dialogs.py" line="+66"/>
         <source>Add staff member</source>
         <translation>添加员工</translation>
     </message>
@@ -35,8 +35,8 @@
     </message>
     <message>
         <location line="+1"/>
-        <source>optional; at least 8 characters</source>
-        <translation>可选；至少8个字符</translation>
+        <source>optional; at least {count} characters</source>
+        <translation>可选，至少{count}个字符</translation>
     </message>
     <message>
         <location line="+1"/>
@@ -80,8 +80,8 @@
 <context>
     <name>LoginDialog</name>
     <message>
-        <location filename="../../crmdesk/views/login_dialog.py" line="+26"/>
-        <location line="+45"/>
+        <location filename="../../crmdesk/views/login_dialog.py" line="+27"/>
+        <location line="+44"/>
         <source>Sign in</source>
         <translation>登录</translation>
     </message>
@@ -421,8 +421,8 @@ Membership, loyalty and customer care for neighbourhood shops.</source>
     </message>
     <message>
         <location line="+0"/>
-        <source>at least 8 characters</source>
-        <translation>至少8个字符</translation>
+        <source>at least {count} characters</source>
+        <translation>至少{count}个字符</translation>
     </message>
     <message>
         <location line="+8"/>
@@ -596,7 +596,7 @@ Membership, loyalty and customer care for neighbourhood shops.</source>
         <translation>此数据库尚未设置店主。请运行“crmdesk init --owner 店主姓名”，或启动程序进行设置。</translation>
     </message>
     <message>
-        <location filename="../../crmdesk/services/auth.py" line="+40"/>
+        <location filename="../../crmdesk/services/auth.py" line="+41"/>
         <source>{name} may not change the store settings; ask a supervisor or the owner.</source>
         <translation>{name}无权修改门店设置，请联系主管或店主。</translation>
     </message>
@@ -611,12 +611,12 @@ Membership, loyalty and customer care for neighbourhood shops.</source>
         <translation>密码至少需要{count}个字符。</translation>
     </message>
     <message>
-        <location line="+8"/>
+        <location line="+15"/>
         <source>A PIN is 4 to 6 digits.</source>
         <translation>PIN码应为4至6位数字。</translation>
     </message>
     <message>
-        <location line="+13"/>
+        <location line="+14"/>
         <source>Wrong name, password or PIN.</source>
         <translation>姓名、密码或PIN码错误。</translation>
     </message>
@@ -632,8 +632,8 @@ Membership, loyalty and customer care for neighbourhood shops.</source>
     </message>
     <message>
         <location line="+8"/>
-        <source>Wrong name, password or PIN. {left} attempts left before a lock-out.</source>
-        <translation>姓名、密码或PIN码错误。还剩{left}次机会，之后账号将被锁定。</translation>
+        <source>Wrong name, password or PIN. Attempts left before a lock-out: {left}.</source>
+        <translation>姓名、密码或PIN码错误。再错{left}次将锁定账号。</translation>
     </message>
     <message>
         <location filename="../../crmdesk/services/cards.py" line="+40"/>
@@ -641,7 +641,7 @@ Membership, loyalty and customer care for neighbourhood shops.</source>
         <translation>会员卡号前缀必须是20至29之间的两位数字（GS1店内编码），不能是“{prefix}”。</translation>
     </message>
     <message>
-        <location line="+9"/>
+        <location line="+10"/>
         <source>A card serial must be a whole number from {low} to {high}, not {serial}.</source>
         <translation>会员卡序号必须是{low}至{high}之间的整数，不能是{serial}。</translation>
     </message>
@@ -697,23 +697,33 @@ Membership, loyalty and customer care for neighbourhood shops.</source>
     </message>
     <message>
         <location line="+2"/>
-        <source>The store name may have at most 100 characters.</source>
-        <translation>门店名称最多100个字符。</translation>
+        <source>The store name may have at most {count} characters.</source>
+        <translation>门店名称最多{count}个字符。</translation>
     </message>
     <message>
-        <location line="+2"/>
-        <source>The address may have at most 300 characters.</source>
-        <translation>地址最多300个字符。</translation>
+        <location line="+1"/>
+        <source>The address may have at most {count} characters.</source>
+        <translation>地址最多{count}个字符。</translation>
     </message>
     <message>
-        <location line="+2"/>
-        <source>The phone number may have at most 40 characters.</source>
-        <translation>电话号码最多40个字符。</translation>
+        <location line="+1"/>
+        <source>The phone number may have at most {count} characters.</source>
+        <translation>电话号码最多{count}个字符。</translation>
     </message>
     <message>
-        <location line="+16"/>
+        <location line="+20"/>
         <source>This database is already set up; sign in as its owner.</source>
         <translation>此数据库已完成设置，请以店主身份登录。</translation>
+    </message>
+    <message>
+        <location filename="../../crmdesk/services/demo.py" line="+344"/>
+        <source>The number of demo members must be from 1 to {max}.</source>
+        <translation>演示会员数量必须在1到{max}之间。</translation>
+    </message>
+    <message>
+        <location line="+7"/>
+        <source>This database already holds members, purchases or complaints. Use --force to replace them with demo data, or --db to write the demo to another file.</source>
+        <translation>此数据库中已有会员、消费记录或投诉。如要用演示数据替换，请加 --force；或用 --db 将演示数据写入另一个文件。</translation>
     </message>
 </context>
 <context>

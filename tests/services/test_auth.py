@@ -39,7 +39,7 @@ def test_wrong_secret_and_unknown_name_are_refused(db, owner, cashier) -> None:
 def test_repeated_failures_lock_the_account_until_the_lockout_ends(db, owner, cashier) -> None:
     now = datetime(2026, 11, 22, 9, 0, tzinfo=timezone.utc)
     for _ in range(auth.MAX_FAILED_ATTEMPTS - 1):
-        with pytest.raises(AuthenticationFailed, match="attempts left"):
+        with pytest.raises(AuthenticationFailed, match="Attempts left"):
             auth.authenticate(db, cashier.name, "0000", now=now)
     with pytest.raises(AuthenticationFailed, match="locked for 5 min"):
         auth.authenticate(db, cashier.name, "0000", now=now)

@@ -105,6 +105,10 @@ def test_login_dialog_refuses_a_wrong_pin_then_signs_in(qtbot, db, owner, cashie
     qtbot.keyClicks(dialog.secret_edit, "1234")
     dialog.accept()
     assert dialog.actor == cashier
+    # The next sign-in on this computer starts at the same person.
+    again = LoginDialog(db)
+    qtbot.addWidget(again)
+    assert again.staff_box.currentData() == cashier.name
 
 
 def test_login_dialog_owner_password(qtbot, db, owner) -> None:

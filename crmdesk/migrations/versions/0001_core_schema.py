@@ -89,6 +89,7 @@ def upgrade() -> None:
     sa.Column('points_balance', sa.Integer(), nullable=False),
     sa.Column('created_at', sa.DateTime(timezone=True), nullable=False),
     sa.Column('updated_at', sa.DateTime(timezone=True), nullable=False),
+    sa.CheckConstraint('points_balance >= 0', name=op.f('ck_member_points_balance_not_negative')),
     sa.ForeignKeyConstraint(['tier_id'], ['tier.id'], name=op.f('fk_member_tier_id_tier')),
     sa.PrimaryKeyConstraint('id', name=op.f('pk_member')),
     sa.UniqueConstraint('member_no', name=op.f('uq_member_member_no'))
@@ -98,7 +99,7 @@ def upgrade() -> None:
         batch_op.create_index(batch_op.f('ix_member_name'), ['name'], unique=False)
         batch_op.create_index(batch_op.f('ix_member_status'), ['status'], unique=False)
         batch_op.create_index(batch_op.f('ix_member_tier_id'), ['tier_id'], unique=False)
-        batch_op.create_index('uq_member_active_phone', ['phone'], unique=True, sqlite_where=sa.text("status = 'active'"), postgresql_where=sa.text("status = 'active'"))
+        batch_op.create_index('uq_member_open_phone', ['phone'], unique=True, sqlite_where=sa.text("status <> 'closed'"), postgresql_where=sa.text("status <> 'closed'"))
 
     op.create_table('offer',
     sa.Column('id', sa.Integer(), nullable=False),
@@ -130,39 +131,7 @@ def upgrade() -> None:
     )
     with op.batch_alter_table('card', schema=None) as batch_op:
         batch_op.create_index(batch_op.f('ix_card_member_id'), ['member_id'], unique=False)
-
-    op.create_table('complaint',
-    sa.Column('id', sa.Integer(), nullable=False),
-    sa.Column('member_id', sa.Integer(), nullable=True),
-    sa.Column('walk_in_name', sa.String(length=100), nullable=False),
-    sa.Column('walk_in_phone', sa.String(length=20), nullable=False),
-    sa.Column('received_at', sa.DateTime(timezone=True), nullable=False),
-    sa.Column('channel', sa.String(length=40), nullable=False),
-    sa.Column('category', sa.String(length=40), nullable=False),
-    sa.Column('status', sa.Enum('new', 'assigned', 'in_progress', 'resolved', 'followed_up', 'closed', name='complaintstatus', native_enum=False, length=16), nullable=False),
-    sa.Column('priority', sa.Enum('low', 'normal', 'high', 'urgent', name='priority', native_enum=False, length=16), nullable=False),
-    sa.Column('description', sa.Text(), nullable=False),
-    sa.Column('customer_request', sa.Text(), nullable=False),
-    sa.Column('related_receipt', sa.String(length=60), nullable=False),
-    sa.Column('owner_staff_id', sa.Integer(), nullable=True),
-    sa.Column('department', sa.String(length=60), nullable=False),
-    sa.Column('first_response_due', sa.DateTime(timezone=True), nullable=True),
-    sa.Column('first_response_at', sa.DateTime(timezone=True), nullable=True),
-    sa.Column('resolution_due', sa.DateTime(timezone=True), nullable=True),
-    sa.Column('resolved_at', sa.DateTime(timezone=True), nullable=True),
-    sa.Column('closed_at', sa.DateTime(timezone=True), nullable=True),
-    sa.Column('created_by_id', sa.Integer(), nullable=True),
-    sa.Column('created_at', sa.DateTime(timezone=True), nullable=False),
-    sa.ForeignKeyConstraint(['created_by_id'], ['staff.id'], name=op.f('fk_complaint_created_by_id_staff')),
-    sa.ForeignKeyConstraint(['member_id'], ['member.id'], name=op.f('fk_complaint_member_id_member')),
-    sa.ForeignKeyConstraint(['owner_staff_id'], ['staff.id'], name=op.f('fk_complaint_owner_staff_id_staff')),
-    sa.PrimaryKeyConstraint('id', name=op.f('pk_complaint'))
-    )
-    with op.batch_alter_table('complaint', schema=None) as batch_op:
-        batch_op.create_index(batch_op.f('ix_complaint_category'), ['category'], unique=False)
-        batch_op.create_index(batch_op.f('ix_complaint_member_id'), ['member_id'], unique=False)
-        batch_op.create_index(batch_op.f('ix_complaint_received_at'), ['received_at'], unique=False)
-        batch_op.create_index(batch_op.f('ix_complaint_status'), ['status'], unique=False)
+        batch_op.create_index('uq_card_active_member', ['member_id'], unique=True, sqlite_where=sa.text("status = 'active'"), postgresql_where=sa.text("status = 'active'"))
 
     op.create_table('purchase',
     sa.Column('id', sa.Integer(), nullable=False),
@@ -176,6 +145,8 @@ def upgrade() -> None:
     sa.Column('payment_method', sa.String(length=20), nullable=False),
     sa.Column('cashier_id', sa.Integer(), nullable=True),
     sa.Column('created_at', sa.DateTime(timezone=True), nullable=False),
+    sa.CheckConstraint("(kind = 'refund') = (refund_of_id IS NOT NULL)", name=op.f('ck_purchase_refund_has_original')),
+    sa.CheckConstraint('amount_fen >= 0', name=op.f('ck_purchase_amount_not_negative')),
     sa.ForeignKeyConstraint(['cashier_id'], ['staff.id'], name=op.f('fk_purchase_cashier_id_staff')),
     sa.ForeignKeyConstraint(['member_id'], ['member.id'], name=op.f('fk_purchase_member_id_member')),
     sa.ForeignKeyConstraint(['refund_of_id'], ['purchase.id'], name=op.f('fk_purchase_refund_of_id_purchase')),
@@ -184,6 +155,56 @@ def upgrade() -> None:
     )
     with op.batch_alter_table('purchase', schema=None) as batch_op:
         batch_op.create_index('ix_purchase_member_at', ['member_id', 'occurred_at'], unique=False)
+
+    op.create_table('complaint',
+    sa.Column('id', sa.Integer(), nullable=False),
+    sa.Column('member_id', sa.Integer(), nullable=True),
+    sa.Column('walk_in_name', sa.String(length=100), nullable=False),
+    sa.Column('walk_in_phone', sa.String(length=20), nullable=False),
+    sa.Column('received_at', sa.DateTime(timezone=True), nullable=False),
+    sa.Column('channel', sa.String(length=40), nullable=False),
+    sa.Column('category', sa.String(length=40), nullable=False),
+    sa.Column('status', sa.Enum('new', 'assigned', 'in_progress', 'resolved', 'followed_up', 'closed', name='complaintstatus', native_enum=False, length=16), nullable=False),
+    sa.Column('priority', sa.Enum('low', 'normal', 'high', 'urgent', name='priority', native_enum=False, length=16), nullable=False),
+    sa.Column('description', sa.Text(), nullable=False),
+    sa.Column('customer_request', sa.Text(), nullable=False),
+    sa.Column('related_purchase_id', sa.Integer(), nullable=True),
+    sa.Column('related_receipt', sa.String(length=60), nullable=False),
+    sa.Column('owner_staff_id', sa.Integer(), nullable=True),
+    sa.Column('department', sa.String(length=60), nullable=False),
+    sa.Column('first_response_due', sa.DateTime(timezone=True), nullable=True),
+    sa.Column('first_response_at', sa.DateTime(timezone=True), nullable=True),
+    sa.Column('resolution_due', sa.DateTime(timezone=True), nullable=True),
+    sa.Column('resolved_at', sa.DateTime(timezone=True), nullable=True),
+    sa.Column('closed_at', sa.DateTime(timezone=True), nullable=True),
+    sa.Column('created_by_id', sa.Integer(), nullable=True),
+    sa.Column('created_at', sa.DateTime(timezone=True), nullable=False),
+    sa.ForeignKeyConstraint(['created_by_id'], ['staff.id'], name=op.f('fk_complaint_created_by_id_staff')),
+    sa.ForeignKeyConstraint(['member_id'], ['member.id'], name=op.f('fk_complaint_member_id_member')),
+    sa.ForeignKeyConstraint(['owner_staff_id'], ['staff.id'], name=op.f('fk_complaint_owner_staff_id_staff')),
+    sa.ForeignKeyConstraint(['related_purchase_id'], ['purchase.id'], name=op.f('fk_complaint_related_purchase_id_purchase')),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_complaint'))
+    )
+    with op.batch_alter_table('complaint', schema=None) as batch_op:
+        batch_op.create_index(batch_op.f('ix_complaint_category'), ['category'], unique=False)
+        batch_op.create_index(batch_op.f('ix_complaint_member_id'), ['member_id'], unique=False)
+        batch_op.create_index(batch_op.f('ix_complaint_received_at'), ['received_at'], unique=False)
+        batch_op.create_index(batch_op.f('ix_complaint_status'), ['status'], unique=False)
+
+    op.create_table('purchase_line',
+    sa.Column('id', sa.Integer(), nullable=False),
+    sa.Column('purchase_id', sa.Integer(), nullable=False),
+    sa.Column('item_code', sa.String(length=40), nullable=False),
+    sa.Column('name', sa.String(length=200), nullable=False),
+    sa.Column('category', sa.String(length=60), nullable=False),
+    sa.Column('quantity_milli', sa.Integer(), nullable=False),
+    sa.Column('unit_price_fen', sa.BigInteger(), nullable=False),
+    sa.Column('amount_fen', sa.BigInteger(), nullable=False),
+    sa.ForeignKeyConstraint(['purchase_id'], ['purchase.id'], name=op.f('fk_purchase_line_purchase_id_purchase')),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_purchase_line'))
+    )
+    with op.batch_alter_table('purchase_line', schema=None) as batch_op:
+        batch_op.create_index(batch_op.f('ix_purchase_line_purchase_id'), ['purchase_id'], unique=False)
 
     op.create_table('complaint_event',
     sa.Column('id', sa.Integer(), nullable=False),
@@ -222,28 +243,9 @@ def upgrade() -> None:
         batch_op.create_index('ix_points_entry_member_at', ['member_id', 'at'], unique=False)
         batch_op.create_index(batch_op.f('ix_points_entry_purchase_id'), ['purchase_id'], unique=False)
 
-    op.create_table('purchase_line',
-    sa.Column('id', sa.Integer(), nullable=False),
-    sa.Column('purchase_id', sa.Integer(), nullable=False),
-    sa.Column('item_code', sa.String(length=40), nullable=False),
-    sa.Column('name', sa.String(length=200), nullable=False),
-    sa.Column('category', sa.String(length=60), nullable=False),
-    sa.Column('quantity_milli', sa.Integer(), nullable=False),
-    sa.Column('unit_price_fen', sa.BigInteger(), nullable=False),
-    sa.Column('amount_fen', sa.BigInteger(), nullable=False),
-    sa.ForeignKeyConstraint(['purchase_id'], ['purchase.id'], name=op.f('fk_purchase_line_purchase_id_purchase')),
-    sa.PrimaryKeyConstraint('id', name=op.f('pk_purchase_line'))
-    )
-    with op.batch_alter_table('purchase_line', schema=None) as batch_op:
-        batch_op.create_index(batch_op.f('ix_purchase_line_purchase_id'), ['purchase_id'], unique=False)
-
 
 
 def downgrade() -> None:
-    with op.batch_alter_table('purchase_line', schema=None) as batch_op:
-        batch_op.drop_index(batch_op.f('ix_purchase_line_purchase_id'))
-
-    op.drop_table('purchase_line')
     with op.batch_alter_table('points_entry', schema=None) as batch_op:
         batch_op.drop_index(batch_op.f('ix_points_entry_purchase_id'))
         batch_op.drop_index('ix_points_entry_member_at')
@@ -253,10 +255,10 @@ def downgrade() -> None:
         batch_op.drop_index(batch_op.f('ix_complaint_event_complaint_id'))
 
     op.drop_table('complaint_event')
-    with op.batch_alter_table('purchase', schema=None) as batch_op:
-        batch_op.drop_index('ix_purchase_member_at')
+    with op.batch_alter_table('purchase_line', schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f('ix_purchase_line_purchase_id'))
 
-    op.drop_table('purchase')
+    op.drop_table('purchase_line')
     with op.batch_alter_table('complaint', schema=None) as batch_op:
         batch_op.drop_index(batch_op.f('ix_complaint_status'))
         batch_op.drop_index(batch_op.f('ix_complaint_received_at'))
@@ -264,13 +266,18 @@ def downgrade() -> None:
         batch_op.drop_index(batch_op.f('ix_complaint_category'))
 
     op.drop_table('complaint')
+    with op.batch_alter_table('purchase', schema=None) as batch_op:
+        batch_op.drop_index('ix_purchase_member_at')
+
+    op.drop_table('purchase')
     with op.batch_alter_table('card', schema=None) as batch_op:
+        batch_op.drop_index('uq_card_active_member', sqlite_where=sa.text("status = 'active'"), postgresql_where=sa.text("status = 'active'"))
         batch_op.drop_index(batch_op.f('ix_card_member_id'))
 
     op.drop_table('card')
     op.drop_table('offer')
     with op.batch_alter_table('member', schema=None) as batch_op:
-        batch_op.drop_index('uq_member_active_phone', sqlite_where=sa.text("status = 'active'"), postgresql_where=sa.text("status = 'active'"))
+        batch_op.drop_index('uq_member_open_phone', sqlite_where=sa.text("status <> 'closed'"), postgresql_where=sa.text("status <> 'closed'"))
         batch_op.drop_index(batch_op.f('ix_member_tier_id'))
         batch_op.drop_index(batch_op.f('ix_member_status'))
         batch_op.drop_index(batch_op.f('ix_member_name'))

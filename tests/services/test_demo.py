@@ -1,0 +1,457 @@
+"""The demo store generator: reproducible, refuses to overwrite, and internally consistent."""
+
+from __future__ import annotations
+
+from collections import Counter, defaultdict
+from collections.abc import Iterator
+from datetime import date, datetime, timedelta, timezone
+from pathlib import Path
+
+import phonenumbers
+import pytest
+import sqlalchemy as sa
+from argon2 import PasswordHasher
+
+from crmdesk.db import Database, open_database, sqlite_url
+from crmdesk.errors import Conflict, InvalidInput
+from crmdesk.models import (
+    AuditEvent,
+    Card,
+    CardStatus,
+    Complaint,
+    ComplaintEvent,
+    ComplaintStatus,
+    Member,
+    MemberStatus,
+    Offer,
+    PointsEntry,
+    PointsKind,
+    Purchase,
+    PurchaseKind,
+    PurchaseLine,
+    Role,
+    Staff,
+    Tier,
+)
+from crmdesk.services import auth, store
+from crmdesk.services.auth import authenticate
+from crmdesk.services.cards import is_valid_issued_number
+from crmdesk.services.demo import (
+    DEMO_OWNER_NAME,
+    DEMO_OWNER_PASSWORD,
+    DEMO_STAFF,
+    DemoSummary,
+    fill_demo_store,
+)
+from crmdesk.services.search_keys import name_search_keys, phone_last4
+from crmdesk.services.uow import Actor, read_session, unit_of_work
+
+TODAY = date(2026, 11, 22)
+MEMBERS = 150
+CHINA = timezone(timedelta(hours=8))
+AS_OF = datetime(TODAY.year, TODAY.month, TODAY.day, tzinfo=CHINA)  # the demo is a snapshot at this instant
+# Every table the generator writes, for dumps and counts.
+DEMO_TABLES = (Member, Card, Purchase, PurchaseLine, PointsEntry, Complaint, ComplaintEvent, Offer)
+
+
+def fill(db: Database, *, members: int = MEMBERS, seed: int = 1, force: bool = False) -> DemoSummary:
+    with unit_of_work(db) as session:
+        return fill_demo_store(session, members=members, seed=seed, today=TODAY, force=force)
+
+
+def dump(db: Database, model: type) -> list[tuple]:
+    table = model.__table__
+    with db.engine.connect() as conn:
+        return [tuple(row) for row in conn.execute(sa.select(table).order_by(table.c.id))]
+
+
+def counts(db: Database) -> dict[str, int]:
+    with db.engine.connect() as conn:
+        return {
+            model.__tablename__: conn.scalar(sa.select(sa.func.count()).select_from(model.__table__))
+            for model in (*DEMO_TABLES, Staff, Tier, AuditEvent)
+        }
+
+
+def local(instant: datetime) -> datetime:
+    return instant.astimezone(CHINA)
+
+
+@pytest.fixture(autouse=True)
+def quick_hashing(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Cheap argon2 parameters: most tests here create four demo accounts, and the
+    real parameters' cost (~150 ms a hash) is not what they test. Verification
+    reads the parameters from each hash, so signing in still works for real."""
+    monkeypatch.setattr(auth, "_hasher", PasswordHasher(time_cost=1, memory_cost=1024, parallelism=1))
+
+
+@pytest.fixture
+def second_db(tmp_path: Path) -> Iterator[Database]:
+    database = open_database(sqlite_url(tmp_path / "second.sqlite"))
+    yield database
+    database.dispose()
+
+
+# --------------------------------------------------------------------------- reproducibility
+
+
+def test_same_seed_and_day_give_identical_rows(db: Database, second_db: Database) -> None:
+    first = fill(db, seed=7)
+    second = fill(second_db, seed=7)
+    assert first == second
+    for model in DEMO_TABLES:
+        assert dump(db, model) == dump(second_db, model), model.__tablename__
+    # Staff too, apart from the salted hashes.
+    staff = lambda database: [row[:3] + row[-1:] for row in dump(database, Staff)]  # noqa: E731
+    assert staff(db) == staff(second_db)
+
+
+def test_another_seed_gives_other_rows(db: Database, second_db: Database) -> None:
+    fill(db, seed=1)
+    fill(second_db, seed=2)
+    for model in (Member, Purchase, PointsEntry, Complaint):
+        assert dump(db, model) != dump(second_db, model), model.__tablename__
+
+
+def test_summary_counts_what_was_written(db: Database) -> None:
+    summary = fill(db)
+    written = counts(db)
+    assert summary == DemoSummary(
+        members=MEMBERS,
+        cards=written["card"],
+        purchases=written["purchase"],
+        purchase_lines=written["purchase_line"],
+        points_entries=written["points_entry"],
+        complaints=written["complaint"],
+        offers=written["offer"],
+        staff=1 + len(DEMO_STAFF),
+    )
+
+
+def test_member_count_must_be_sensible(db: Database) -> None:
+    for bad in (0, -5, True):
+        with pytest.raises(InvalidInput):
+            fill(db, members=bad)
+    assert counts(db)["staff"] == 0  # nothing was set up either
+
+
+# --------------------------------------------------------------------------- existing data
+
+
+def test_refuses_a_database_with_data_and_leaves_it_alone(db: Database) -> None:
+    fill(db)
+    before = counts(db)
+    members_before = dump(db, Member)
+    with pytest.raises(Conflict) as caught:
+        fill(db, seed=2)
+    assert "--force" in caught.value.message and "--db" in caught.value.message
+    assert counts(db) == before
+    assert dump(db, Member) == members_before
+
+
+def test_force_replaces_the_store_data_but_keeps_staff_settings_and_tiers(db: Database) -> None:
+    fill(db)
+    staff_before, tiers_before = dump(db, Staff), dump(db, Tier)
+    summary = fill(db, members=60, seed=2, force=True)
+    after = counts(db)
+    assert after["member"] == summary.members == 60
+    assert after["purchase"] == summary.purchases
+    assert after["audit_event"] == 0  # the old store's log went with its data
+    assert summary.staff == 0
+    assert dump(db, Staff) == staff_before
+    assert dump(db, Tier) == tiers_before
+    with read_session(db) as session:
+        assert store.get_store(session).is_demo
+    # What is there now is exactly what the new seed makes in an empty database.
+    fresh = open_database(sqlite_url(Path(str(db.sqlite_path) + ".fresh.sqlite")))
+    try:
+        fill(fresh, members=60, seed=2)
+        for model in (Member, Purchase, PointsEntry):
+            assert dump(db, model) == dump(fresh, model)
+    finally:
+        fresh.dispose()
+
+
+def test_walk_in_complaints_alone_count_as_data(db: Database, owner: Actor) -> None:
+    with unit_of_work(db) as session:
+        session.add(Complaint(received_at=AS_OF, channel="counter", category="other", walk_in_name="张女士"))
+    with pytest.raises(Conflict):
+        fill(db)
+
+
+# --------------------------------------------------------------------------- staff
+
+
+def test_empty_database_gets_the_demo_owner_and_staff(db: Database) -> None:
+    summary = fill(db)
+    assert summary.staff == 4
+    owner = authenticate(db, DEMO_OWNER_NAME, DEMO_OWNER_PASSWORD)
+    assert owner.role is Role.OWNER
+    for name, role, pin in DEMO_STAFF:
+        assert authenticate(db, name, pin).role is role
+    with read_session(db) as session:
+        info = store.get_store(session)
+        assert info.is_demo
+        assert "演示" in info.store_name
+        assert info.card_prefix == "29"
+        created = session.scalars(sa.select(Staff.created_at)).all()
+        first_join = session.scalar(sa.select(sa.func.min(Member.created_at)))
+    assert all(at < first_join for at in created)  # the shop opened before anyone joined
+
+
+def test_initialised_database_keeps_its_staff_and_adds_none(db: Database, owner: Actor) -> None:
+    staff_before = dump(db, Staff)
+    summary = fill(db)
+    assert summary.staff == 0
+    assert dump(db, Staff) == staff_before
+    with read_session(db) as session:
+        info = store.get_store(session)
+        cashiers = set(session.scalars(sa.select(Purchase.cashier_id).distinct()))
+    assert not info.is_demo
+    assert info.store_name == "好邻居超市"
+    assert cashiers == {owner.staff_id}  # the only account there is rings everything up
+
+
+# --------------------------------------------------------------------------- consistency of one demo store
+
+
+@pytest.fixture(scope="module")
+def demo(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Database]:
+    database = open_database(sqlite_url(tmp_path_factory.mktemp("demo") / "demo.sqlite"))
+    fill(database, members=300, seed=3)
+    yield database
+    database.dispose()
+
+
+@pytest.fixture(scope="module")
+def rows(demo: Database) -> dict[str, list]:
+    # A plain session: closing it detaches the rows with their values (a rollback would expire them).
+    with demo.sessions() as session:
+        return {
+            "members": session.scalars(sa.select(Member).order_by(Member.id)).all(),
+            "cards": session.scalars(sa.select(Card).order_by(Card.id)).all(),
+            "purchases": session.scalars(sa.select(Purchase).order_by(Purchase.id)).all(),
+            "lines": session.scalars(sa.select(PurchaseLine).order_by(PurchaseLine.id)).all(),
+            "points": session.scalars(sa.select(PointsEntry).order_by(PointsEntry.id)).all(),
+            "complaints": session.scalars(sa.select(Complaint).order_by(Complaint.id)).all(),
+            "events": session.scalars(sa.select(ComplaintEvent).order_by(ComplaintEvent.id)).all(),
+            "offers": session.scalars(sa.select(Offer).order_by(Offer.id)).all(),
+            "tiers": session.scalars(sa.select(Tier).order_by(Tier.min_spend_fen)).all(),
+        }
+
+
+def test_members_look_real(rows: dict[str, list]) -> None:
+    members = rows["members"]
+    assert [m.member_no for m in members] == [f"M{m.id:08d}" for m in members]
+    phones = [m.phone for m in members]
+    assert len(set(phones)) == len(phones)
+    for member in members:
+        assert member.phone.startswith("+86") and len(member.phone) == 14
+        assert phonenumbers.is_valid_number(phonenumbers.parse(member.phone)), member.phone
+        assert member.phone_last4 == phone_last4(member.phone)
+        assert (member.name_pinyin, member.name_initials) == name_search_keys(member.name)
+        assert TODAY - timedelta(days=5 * 366) <= member.joined_on < TODAY
+        assert member.created_at.tzinfo is not None and local(member.created_at).date() == member.joined_on
+        assert member.created_at <= member.updated_at < AS_OF
+        if member.birthday is not None:
+            birthday = member.birthday
+            age = TODAY.year - birthday.year - ((TODAY.month, TODAY.day) < (birthday.month, birthday.day))
+            assert 18 <= age <= 80
+        for tag in filter(None, member.tags.split(",")):
+            assert tag in {"老顾客", "宝妈", "附近小区", "生鲜", "团购", "上班族", "退休"}
+        assert (member.consent_at is None) == (member.marketing_consent.value == "none")
+    surnames = Counter(m.name[0] for m in members)
+    assert surnames.most_common(1)[0][0] in "王李张刘陈"
+    assert Counter(m.status for m in members)[MemberStatus.ACTIVE] > 0.9 * len(members)
+
+
+def test_each_member_has_exactly_one_active_card_unless_closed(rows: dict[str, list]) -> None:
+    cards_by_member = defaultdict(list)
+    for card in rows["cards"]:
+        assert is_valid_issued_number(card.number) and card.number.startswith("29"), card.number
+        assert not card.imported
+        assert (card.ended_at is None) == (card.status is CardStatus.ACTIVE)
+        cards_by_member[card.member_id].append(card)
+    numbers = [card.number for card in rows["cards"]]
+    assert len(set(numbers)) == len(numbers)
+    for member in rows["members"]:
+        cards = sorted(cards_by_member[member.id], key=lambda card: card.issued_at)
+        active = [card for card in cards if card.status is CardStatus.ACTIVE]
+        if member.status is MemberStatus.CLOSED:
+            assert not active and cards[-1].status is CardStatus.CLOSED
+        else:
+            assert len(active) == 1 and cards[-1] is active[0]
+        assert cards[0].issued_at == member.created_at
+        for older, newer in zip(cards, cards[1:]):
+            assert older.status in (CardStatus.REPLACED, CardStatus.LOST)
+            assert older.ended_at == newer.issued_at
+
+
+def test_purchases_are_plausible(rows: dict[str, list]) -> None:
+    members = {m.id: m for m in rows["members"]}
+    purchases = {p.id: p for p in rows["purchases"]}
+    sales = [p for p in purchases.values() if p.kind is PurchaseKind.SALE]
+    assert 15 * len(members) < len(sales) < 40 * len(members)
+    receipts = Counter((p.till, p.receipt_no) for p in purchases.values())
+    assert max(receipts.values()) == 1
+    for purchase in purchases.values():
+        at = local(purchase.occurred_at)
+        assert 8 <= at.hour < 22, at
+        assert AS_OF - timedelta(days=731) <= purchase.occurred_at < AS_OF
+        assert purchase.occurred_at >= members[purchase.member_id].created_at
+        assert purchase.created_at == purchase.occurred_at
+        assert purchase.till in {"01", "02", "03"}
+        assert purchase.receipt_no.startswith(at.strftime("%Y%m%d"))
+        assert purchase.payment_method in {"微信", "支付宝", "现金", "银行卡"}
+        assert purchase.cashier_id is not None and purchase.amount_fen > 0
+    amounts = sorted(p.amount_fen for p in sales)
+    assert 2000 <= amounts[len(amounts) // 2] <= 15000  # the median basket is ¥20-¥150
+    weekend = sum(local(p.occurred_at).weekday() >= 5 for p in sales) / 2
+    weekday = sum(local(p.occurred_at).weekday() < 5 for p in sales) / 5
+    assert weekend > weekday
+
+
+def test_refunds_never_exceed_their_sale(rows: dict[str, list]) -> None:
+    purchases = {p.id: p for p in rows["purchases"]}
+    refunds = [p for p in purchases.values() if p.kind is PurchaseKind.REFUND]
+    assert refunds
+    for refund in refunds:
+        sale = purchases[refund.refund_of_id]
+        assert sale.kind is PurchaseKind.SALE and sale.member_id == refund.member_id
+        assert 0 < refund.amount_fen <= sale.amount_fen
+        assert refund.occurred_at > sale.occurred_at
+    assert all(p.refund_of_id is None for p in purchases.values() if p.kind is PurchaseKind.SALE)
+    assert max(Counter(r.refund_of_id for r in refunds).values()) == 1
+
+
+def test_item_lines_add_up_to_their_purchase(rows: dict[str, list]) -> None:
+    purchases = {p.id: p for p in rows["purchases"]}
+    totals: dict[int, int] = defaultdict(int)
+    lines_per_purchase: Counter[int] = Counter()
+    for line in rows["lines"]:
+        totals[line.purchase_id] += line.amount_fen
+        lines_per_purchase[line.purchase_id] += 1
+        assert line.amount_fen > 0 and line.quantity_milli > 0
+        assert line.category in {"生鲜", "蔬果", "粮油", "零食", "饮料", "日用品", "烟酒", "乳制品"}
+    for purchase_id, total in totals.items():
+        assert purchases[purchase_id].kind is PurchaseKind.SALE
+        assert total == purchases[purchase_id].amount_fen
+    assert max(lines_per_purchase.values()) <= 6
+    share = len(totals) / sum(p.kind is PurchaseKind.SALE for p in purchases.values())
+    assert 0.2 < share < 0.4
+
+
+def test_points_balance_is_the_ledger_sum_and_never_negative(rows: dict[str, list]) -> None:
+    entries = defaultdict(list)
+    for entry in rows["points"]:
+        entries[entry.member_id].append(entry)
+    for member in rows["members"]:
+        ledger = sorted(entries[member.id], key=lambda e: (e.at, e.id))
+        running = 0
+        for entry in ledger:
+            running += entry.points
+            assert running >= 0, (member.id, entry.id)
+        assert member.points_balance == running >= 0
+
+
+def test_points_entries_follow_the_rules(rows: dict[str, list]) -> None:
+    purchases = {p.id: p for p in rows["purchases"]}
+    multipliers = {tier.points_multiplier_pct for tier in rows["tiers"]}
+    kinds = Counter(entry.kind for entry in rows["points"])
+    assert kinds[PointsKind.EARN] and kinds[PointsKind.REDEEM] and kinds[PointsKind.EXPIRY]
+    for entry in rows["points"]:
+        assert entry.at < AS_OF
+        if entry.kind is PointsKind.EARN:
+            sale = purchases[entry.purchase_id]
+            assert sale.kind is PurchaseKind.SALE and entry.at == sale.occurred_at
+            assert entry.points in {sale.amount_fen // 100 * pct // 100 for pct in multipliers}
+            assert entry.expires_on == date(local(sale.occurred_at).year + 1, 12, 31)
+        elif entry.kind is PointsKind.REDEEM:
+            assert entry.points < 0 and entry.points % 100 == 0
+        elif entry.kind is PointsKind.REFUND_REVERSAL:
+            assert entry.points < 0 and purchases[entry.purchase_id].kind is PurchaseKind.REFUND
+        elif entry.kind is PointsKind.EXPIRY:
+            assert entry.points < 0
+            assert (local(entry.at).month, local(entry.at).day, local(entry.at).hour) == (1, 1, 0)
+        else:
+            assert entry.kind in (PointsKind.GOODWILL, PointsKind.ADJUSTMENT)
+
+
+def test_no_expired_points_are_left_in_a_balance(rows: dict[str, list]) -> None:
+    """Replay each ledger first-in-first-out: whatever is left must not have expired."""
+    entries = defaultdict(list)
+    for entry in rows["points"]:
+        entries[entry.member_id].append(entry)
+    for member_id, ledger in entries.items():
+        lots: list[list] = []  # [expires_on, points left], oldest first
+        for entry in sorted(ledger, key=lambda e: (e.at, e.id)):
+            if entry.points > 0:
+                lots.append([entry.expires_on, entry.points])
+                continue
+            owed = -entry.points
+            while owed:
+                used = min(owed, lots[0][1])
+                lots[0][1] -= used
+                owed -= used
+                if not lots[0][1]:
+                    lots.pop(0)
+            if entry.kind is PointsKind.EXPIRY:
+                # Expiry takes exactly what expired by the end of last year, nothing more.
+                assert all(lot[0] >= local(entry.at).date() for lot in lots), member_id
+        assert all(expires_on >= TODAY for expires_on, _ in lots), member_id
+
+
+def test_tier_matches_twelve_month_net_spend(rows: dict[str, list]) -> None:
+    since = AS_OF - timedelta(days=365)
+    spend: dict[int, int] = defaultdict(int)
+    for purchase in rows["purchases"]:
+        if purchase.occurred_at >= since:
+            sign = 1 if purchase.kind is PurchaseKind.SALE else -1
+            spend[purchase.member_id] += sign * purchase.amount_fen
+    tiers = rows["tiers"]
+    for member in rows["members"]:
+        qualifying = [t for t in tiers if t.min_spend_fen <= max(spend[member.id], 0)]
+        assert member.tier_id == max(qualifying, key=lambda t: t.min_spend_fen).id, member.id
+    assert len({m.tier_id for m in rows["members"]}) >= 2
+
+
+def test_complaints_have_consistent_timelines(rows: dict[str, list]) -> None:
+    complaints = rows["complaints"]
+    assert len(complaints) >= 5
+    assert sum(c.member_id is None for c in complaints) >= 2
+    events = defaultdict(list)
+    for event in rows["events"]:
+        events[event.complaint_id].append(event)
+    path = list(ComplaintStatus)
+    for complaint in complaints:
+        assert complaint.channel in {"counter", "phone", "box", "online", "letter"}
+        assert complaint.category in {
+            "quality", "expired", "price", "attitude", "waiting", "environment", "returns", "other"
+        }
+        assert AS_OF - timedelta(days=183) <= complaint.received_at < AS_OF
+        assert complaint.first_response_due == complaint.received_at + timedelta(hours=24)
+        assert timedelta(days=3) <= complaint.resolution_due - complaint.received_at <= timedelta(days=7)
+        assert complaint.created_at == complaint.received_at
+        reached = path.index(complaint.status)
+        assert (complaint.first_response_at is not None) == (reached >= path.index(ComplaintStatus.IN_PROGRESS))
+        assert (complaint.resolved_at is not None) == (reached >= path.index(ComplaintStatus.RESOLVED))
+        assert (complaint.closed_at is not None) == (complaint.status is ComplaintStatus.CLOSED)
+        if complaint.member_id is None:
+            assert complaint.walk_in_name or complaint.channel in ("box", "letter")
+        timeline = sorted(events[complaint.id], key=lambda e: e.id)
+        assert timeline[0].kind == "logged" and timeline[0].at == complaint.received_at
+        assert [e.to_status for e in timeline] == path[: reached + 1]
+        for before, after in zip(timeline, timeline[1:]):
+            assert after.kind == "status" and after.from_status is before.to_status and after.at >= before.at
+        assert all(e.at < AS_OF and e.note for e in timeline)
+    assert Counter(c.status for c in complaints)[ComplaintStatus.CLOSED] > len(complaints) / 2
+
+
+def test_offers_are_a_realistic_handful(rows: dict[str, list]) -> None:
+    offers = rows["offers"]
+    assert 4 <= len(offers) <= 6
+    assert any(o.points_cost == 500 for o in offers)
+    assert any(o.min_tier_id is not None for o in offers)
+    for offer in offers:
+        assert offer.starts_on is not None and offer.ends_on is not None and offer.starts_on <= offer.ends_on
+        assert offer.created_at < AS_OF or offer.starts_on >= TODAY
