@@ -17,7 +17,6 @@ from crmdesk.db import Database
 from crmdesk.errors import MSG_NOT_INITIALISED, CrmdeskError, NotInitialised
 from crmdesk.i18n import Translators, resolve_language
 from crmdesk.paths import resource_path
-from crmdesk.services import demo
 from crmdesk.services import staff as staff_service
 from crmdesk.services import store as store_service
 from crmdesk.services.uow import Actor, read_session, unit_of_work
@@ -110,6 +109,8 @@ def _ensure_demo_store(db: Database, parent_visible: bool) -> None:
         progress.setMinimumDuration(0)
         progress.show()
         QCoreApplication.processEvents()
+    from crmdesk.services import demo  # only the demo needs the generator
+
     with unit_of_work(db) as session:
         demo.fill_demo_store(session, today=date.today())
     if progress is not None:

@@ -74,10 +74,11 @@ from crmdesk.texts import QT_TRANSLATE_NOOP
 DEMO_OWNER_NAME = "店长"
 DEMO_OWNER_PASSWORD = "demo1234"
 DEMO_STORE_NAME = "邻里生活超市（演示）"
+DEMO_CASHIER_PIN = "1111"
 # (name, role, PIN) of the accounts a fresh demo store gets besides its owner.
 DEMO_STAFF = (
     ("值班经理", Role.SUPERVISOR, "2222"),
-    ("收银员小王", Role.CASHIER, "1111"),
+    ("收银员小王", Role.CASHIER, DEMO_CASHIER_PIN),
     ("收银员小李", Role.CASHIER, "1112"),
 )
 

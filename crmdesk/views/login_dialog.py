@@ -10,7 +10,7 @@ from PySide6.QtWidgets import (
 from crmdesk import preferences
 from crmdesk.db import Database
 from crmdesk.errors import AuthenticationFailed
-from crmdesk.services import auth, demo
+from crmdesk.services import auth
 from crmdesk.services import staff as staff_service
 from crmdesk.services import store as store_service
 from crmdesk.services.uow import Actor, read_session
@@ -57,10 +57,12 @@ class LoginDialog(QDialog):
         self.message.hide()
         layout.addWidget(self.message)
 
-        if shop.is_demo:  # the demo's published accounts: first cashier's PIN
+        if shop.is_demo:
+            from crmdesk.services import demo  # loaded only for the demo store: it pulls in a lot
+
             hint = QLabel(
                 self.tr("Demo store: sign in as {owner} with the password {password}, or as a cashier with the PIN {pin}.").format(
-                    owner=demo.DEMO_OWNER_NAME, password=demo.DEMO_OWNER_PASSWORD, pin=demo.DEMO_STAFF[1][2]
+                    owner=demo.DEMO_OWNER_NAME, password=demo.DEMO_OWNER_PASSWORD, pin=demo.DEMO_CASHIER_PIN
                 )
             )
             hint.setWordWrap(True)

@@ -140,3 +140,24 @@ def test_screenshot_of_an_uninitialised_database_explains(db_path: Path, tmp_pat
     result = _screenshot(db_path, "en", tmp_path / "x.png")
     assert result.returncode == 7 and "no owner yet" in result.stderr
     assert not (tmp_path / "x.png").exists()
+
+
+def test_demo_fills_an_empty_database_and_refuses_to_overwrite(capsys, db_path: Path) -> None:
+    db = str(db_path)
+    code, out, err = run(capsys, "--db", db, "demo", "--members", "40", "--seed", "5", "--json")
+    assert code == 0, err
+    summary = json.loads(out)
+    assert summary["members"] == 40 and summary["purchases"] > 0
+    before = db_path.read_bytes()
+    code, _, err = run(capsys, "--db", db, "demo", "--members", "40")
+    assert code == 4 and "--force" in err
+    code, out, _ = run(capsys, "--db", db, "staff", "list", "--json")
+    assert "店长" in [row["name"] for row in json.loads(out)]
+    code, out, err = run(capsys, "--db", db, "demo", "--members", "30", "--force", "--json")
+    assert code == 0 and json.loads(out)["members"] == 30
+    assert db_path.read_bytes() != before
+
+
+def test_demo_rejects_a_bad_member_count(capsys, db_path: Path) -> None:
+    code, _, err = run(capsys, "--db", str(db_path), "demo", "--members", "0")
+    assert code == 2 and "at least 1" in err

@@ -149,3 +149,21 @@ def test_status_bar_texts_are_labels(qtbot, owner_state) -> None:
     qtbot.addWidget(window)
     labels = window.statusBar().findChildren(QLabel)
     assert window.database_label in labels and window.staff_label in labels
+
+
+def test_switching_language_rebuilds_the_window_in_chinese(qtbot, qapp, translators, owner_state) -> None:
+    from crmdesk import preferences
+    from crmdesk.app import Application
+
+    controller = Application(qapp, owner_state, translators)
+    first = controller.open_window("settings")
+    qtbot.addWidget(first)
+    first.settings_page.computer_tab.language_box.setCurrentIndex(
+        first.settings_page.computer_tab.language_box.findData("zh_CN")
+    )
+    first.settings_page.computer_tab.apply()
+    qtbot.waitUntil(lambda: controller.window is not first)
+    qtbot.addWidget(controller.window)
+    assert preferences.load().language == "zh_CN"
+    assert controller.window.nav.item(1).text().startswith("设置")
+    assert controller.window.pages.currentWidget() is controller.window.settings_page
