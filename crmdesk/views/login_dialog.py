@@ -10,6 +10,7 @@ from PySide6.QtWidgets import (
 from crmdesk import preferences
 from crmdesk.db import Database
 from crmdesk.errors import AuthenticationFailed
+from crmdesk.models import Role
 from crmdesk.services import auth
 from crmdesk.services import staff as staff_service
 from crmdesk.services import store as store_service
@@ -42,8 +43,12 @@ class LoginDialog(QDialog):
         for person in people:
             self.staff_box.addItem(f"{person.name} · {role_label(person.role)}", person.name)
         mark_data(self.staff_box)
+        # Start at whoever signed in here last; on a new PC at the owner, who sets it up.
         index = self.staff_box.findData(current or preferences.load().last_staff)
-        self.staff_box.setCurrentIndex(max(index, 0))
+        if index < 0:
+            owners = [i for i, person in enumerate(people) if person.role is Role.OWNER]
+            index = owners[0] if owners else 0
+        self.staff_box.setCurrentIndex(index)
         form.addRow(self.tr("&Staff:"), self.staff_box)
         self.secret_edit = QLineEdit()
         self.secret_edit.setEchoMode(QLineEdit.EchoMode.Password)

@@ -167,3 +167,9 @@ def test_switching_language_rebuilds_the_window_in_chinese(qtbot, qapp, translat
     assert preferences.load().language == "zh_CN"
     assert controller.window.nav.item(1).text().startswith("设置")
     assert controller.window.pages.currentWidget() is controller.window.settings_page
+
+
+def test_login_dialog_starts_at_the_owner_on_a_new_computer(qtbot, db, owner, cashier) -> None:
+    dialog = LoginDialog(db)
+    qtbot.addWidget(dialog)
+    assert dialog.staff_box.currentData() == OWNER_NAME
