@@ -231,9 +231,33 @@ def _check_and_migrate(engine: sa.Engine, url: sa.URL, migrate: bool) -> tuple[P
     backup_path = None
     if current is not None and url.get_backend_name() == "sqlite" and _has_data(engine, tables):
         backup_path = backup_sqlite(Path(url.database or ""), reason=f"before-upgrade-{current}")
-    with engine.begin() as conn:
-        command.upgrade(alembic_config(conn), "head")
+    _upgrade(engine, url)
     return backup_path, current
+
+
+def _upgrade(engine: sa.Engine, url: sa.URL) -> None:
+    if url.get_backend_name() != "sqlite":
+        with engine.begin() as conn:
+            command.upgrade(alembic_config(conn), "head")
+        return
+    with engine.connect() as conn:
+        raw = conn.connection.driver_connection
+        # SQLite alters a table by copying it, which foreign keys would block; they
+        # are switched off for the upgrade (only possible outside a transaction)
+        # and every reference is checked before the upgrade commits.
+        raw.execute("PRAGMA foreign_keys = OFF")
+        try:
+            with conn.begin():
+                command.upgrade(alembic_config(conn), "head")
+                broken = conn.exec_driver_sql("PRAGMA foreign_key_check").fetchall()
+                if broken:
+                    raise DatabaseUnavailable(
+                        QT_TRANSLATE_NOOP("errors", "Upgrading {path} would break {count} references; nothing was changed."),
+                        path=url.database,
+                        count=len(broken),
+                    )
+        finally:
+            raw.execute("PRAGMA foreign_keys = ON")
 
 
 def _describe(url: sa.URL) -> str:

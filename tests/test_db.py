@@ -80,6 +80,11 @@ def test_first_revision_upgrades_to_head_with_data_intact_and_a_backup(db_path: 
             # The upgrade computed the new search keys for existing members.
             assert (member.name_pinyin, member.name_initials, member.phone_last4) == ("zhangsan", "zs", "5678")
             assert [card.number for card in member.cards] == ["2900000000017"]
+            # Later revisions carried the old data over: tags became rows, totals were computed.
+            assert member.tags == ["老顾客"]
+            assert (member.visit_count, member.total_spend_fen) == (1, 12050)
+            assert member.last_visit_at is not None and member.last_visit_at.tzinfo is not None
+            assert session.scalar(sa.text("SELECT next_card_serial FROM store_settings")) in (None, 2)
             assert session.get(Staff, 1).role is Role.OWNER
             assert session.scalar(sa.text("SELECT amount_fen FROM purchase WHERE receipt_no = 'R1'")) == 12050
         # The backup is a copy at the old revision, next to the database.
@@ -167,3 +172,13 @@ def test_unit_of_work_commits_all_or_nothing(db, owner) -> None:  # type: ignore
             raise RuntimeError("power cut halfway")
     with read_session(db) as session:
         assert session.scalar(sa.select(Staff).where(Staff.name == "临时工")) is None
+
+
+def test_migrations_build_exactly_the_schema_the_models_describe(db) -> None:  # type: ignore[no-untyped-def]
+    from alembic.autogenerate import compare_metadata
+    from alembic.migration import MigrationContext
+
+    from crmdesk.models import Base
+
+    with db.engine.connect() as conn:
+        assert compare_metadata(MigrationContext.configure(conn), Base.metadata) == []

@@ -4,7 +4,9 @@ from crmdesk.models.audit import AuditEvent
 from crmdesk.models.base import Base, utcnow
 from crmdesk.models.complaint import Complaint, ComplaintEvent, ComplaintStatus, Priority
 from crmdesk.models.loyalty import PointsEntry, PointsKind, Tier
-from crmdesk.models.member import Card, CardStatus, Gender, MarketingConsent, Member, MemberStatus
+from crmdesk.models.member import (
+    Card, CardStatus, Gender, MarketingConsent, Member, MemberChange, MemberStatus, MemberTag, SavedFilter,
+)
 from crmdesk.models.offer import Offer, OfferKind
 from crmdesk.models.purchase import Purchase, PurchaseKind, PurchaseLine
 from crmdesk.models.staff import Role, Staff
@@ -12,7 +14,7 @@ from crmdesk.models.store import STORE_ROW_ID, StoreSettings
 
 __all__ = [
     "AuditEvent", "Base", "Card", "CardStatus", "Complaint", "ComplaintEvent", "ComplaintStatus",
-    "Gender", "MarketingConsent", "Member", "MemberStatus", "Offer", "OfferKind", "PointsEntry",
+    "Gender", "MarketingConsent", "Member", "MemberChange", "MemberStatus", "MemberTag", "SavedFilter", "Offer", "OfferKind", "PointsEntry",
     "PointsKind", "Priority", "Purchase", "PurchaseKind", "PurchaseLine", "Role", "STORE_ROW_ID",
     "Staff", "StoreSettings", "Tier", "utcnow",
 ]

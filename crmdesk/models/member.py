@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import enum
 from datetime import date, datetime
+from typing import Any
 
 import sqlalchemy as sa
 from sqlalchemy.orm import Mapped, mapped_column, relationship
@@ -57,13 +58,14 @@ class Member(Base):
     # Search keys kept in step with name and phone by the members service.
     name_pinyin: Mapped[str] = mapped_column(sa.String(300), default="", index=True)
     name_initials: Mapped[str] = mapped_column(sa.String(100), default="", index=True)
-    phone: Mapped[str | None] = mapped_column(sa.String(20))  # E.164, e.g. +8613812345678
+    phone: Mapped[str | None] = mapped_column(sa.String(20), index=True)  # E.164, e.g. +8613812345678
     phone_last4: Mapped[str | None] = mapped_column(sa.String(4), index=True)
     gender: Mapped[Gender] = mapped_column(str_enum(Gender), default=Gender.UNKNOWN)
-    birthday: Mapped[date | None]
+    birthday: Mapped[date | None] = mapped_column(index=True)
+    # Kept with birthday so "birthday this month" is an indexed lookup.
+    birth_month: Mapped[int | None] = mapped_column(sa.SmallInteger, index=True)
     address: Mapped[str] = mapped_column(sa.String(300), default="")
     email: Mapped[str] = mapped_column(sa.String(200), default="")
-    tags: Mapped[str] = mapped_column(sa.String(300), default="")  # comma-separated
     notes: Mapped[str] = mapped_column(sa.Text, default="")
     company: Mapped[str] = mapped_column(sa.String(200), default="")
     marketing_consent: Mapped[MarketingConsent] = mapped_column(
@@ -75,11 +77,59 @@ class Member(Base):
     joined_on: Mapped[date] = mapped_column(index=True)
     tier_id: Mapped[int | None] = mapped_column(sa.ForeignKey("tier.id"), index=True)
     # Cached sum of the member's points ledger, updated in the same transaction.
-    points_balance: Mapped[int] = mapped_column(default=0)
+    points_balance: Mapped[int] = mapped_column(default=0, index=True)
+    # Cached from the member's purchases (sales minus refunds), updated with them;
+    # they let the member list sort and filter a million members by an index.
+    visit_count: Mapped[int] = mapped_column(default=0, index=True)
+    total_spend_fen: Mapped[int] = mapped_column(sa.BigInteger, default=0, index=True)
+    last_visit_at: Mapped[datetime | None] = mapped_column(UtcDateTime(), index=True)
     created_at: Mapped[datetime] = mapped_column(UtcDateTime(), default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(UtcDateTime(), default=utcnow, onupdate=utcnow)
 
     cards: Mapped[list[Card]] = relationship(back_populates="member", order_by="Card.issued_at")
+    tag_rows: Mapped[list[MemberTag]] = relationship(cascade="all, delete-orphan", order_by="MemberTag.tag")
+
+    @property
+    def tags(self) -> list[str]:
+        return [row.tag for row in self.tag_rows]
+
+
+class MemberTag(Base):
+    """One tag of a member (老顾客, 宝妈 ...): a table, so filtering by tag uses an index."""
+
+    __tablename__ = "member_tag"
+
+    member_id: Mapped[int] = mapped_column(sa.ForeignKey("member.id"), primary_key=True)
+    tag: Mapped[str] = mapped_column(sa.String(40), primary_key=True, index=True)
+
+
+class MemberChange(Base):
+    """The member's history: one row per changed field (or event), who and when."""
+
+    __tablename__ = "member_change"
+    __table_args__ = (sa.Index("ix_member_change_member_at", "member_id", "at"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    member_id: Mapped[int] = mapped_column(sa.ForeignKey("member.id"))
+    at: Mapped[datetime] = mapped_column(UtcDateTime(), default=utcnow)
+    staff_id: Mapped[int | None] = mapped_column(sa.ForeignKey("staff.id"))
+    staff_name: Mapped[str] = mapped_column(sa.String(60), default="")
+    field: Mapped[str] = mapped_column(sa.String(40))  # a column name, or an event: created, merged, card_issued ...
+    old_value: Mapped[str] = mapped_column(sa.Text, default="")
+    new_value: Mapped[str] = mapped_column(sa.Text, default="")
+
+
+class SavedFilter(Base):
+    """A named member-list filter ("smart group"): the criteria are kept, so the group stays current."""
+
+    __tablename__ = "saved_filter"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    name: Mapped[str] = mapped_column(sa.String(60), unique=True)
+    criteria: Mapped[dict[str, Any]] = mapped_column(sa.JSON)
+    created_by_id: Mapped[int | None] = mapped_column(sa.ForeignKey("staff.id"))
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime(), default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(UtcDateTime(), default=utcnow, onupdate=utcnow)
 
 
 class Card(Base):

@@ -21,6 +21,8 @@ class StoreSettings(Base):
     phone: Mapped[str] = mapped_column(sa.String(40), default="")
     # Two-digit GS1 "in-store" prefix (20-29) for card numbers crmdesk issues.
     card_prefix: Mapped[str] = mapped_column(sa.String(4), default="29")
+    # Serial of the next card number crmdesk issues (before prefix and check digit).
+    next_card_serial: Mapped[int] = mapped_column(sa.BigInteger, default=1)
     # A demo database shows its sign-in hint; a real store never does.
     is_demo: Mapped[bool] = mapped_column(default=False)
     updated_at: Mapped[datetime] = mapped_column(UtcDateTime(), default=utcnow, onupdate=utcnow)

@@ -28,11 +28,15 @@ _hasher = PasswordHasher()
 class Permission(enum.Enum):
     CHANGE_SETTINGS = "change_settings"
     MANAGE_STAFF = "manage_staff"
+    CHANGE_MEMBER_STATUS = "change_member_status"
+    MERGE_MEMBERS = "merge_members"
 
 
 ROLE_PERMISSIONS: dict[Role, frozenset[Permission]] = {
     Role.CASHIER: frozenset(),
-    Role.SUPERVISOR: frozenset({Permission.CHANGE_SETTINGS}),
+    Role.SUPERVISOR: frozenset(
+        {Permission.CHANGE_SETTINGS, Permission.CHANGE_MEMBER_STATUS, Permission.MERGE_MEMBERS}
+    ),
     Role.OWNER: frozenset(Permission),
 }
 
@@ -42,6 +46,10 @@ _DENIED = {
         "errors", "{name} may not change the store settings; ask a supervisor or the owner."
     ),
     Permission.MANAGE_STAFF: QT_TRANSLATE_NOOP("errors", "{name} may not manage staff accounts; ask the owner."),
+    Permission.CHANGE_MEMBER_STATUS: QT_TRANSLATE_NOOP(
+        "errors", "{name} may not freeze, close or reopen members; ask a supervisor or the owner."
+    ),
+    Permission.MERGE_MEMBERS: QT_TRANSLATE_NOOP("errors", "{name} may not merge members; ask a supervisor or the owner."),
 }
 
 

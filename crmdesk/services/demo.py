@@ -49,6 +49,8 @@ from crmdesk.models import (
     ComplaintStatus,
     Gender,
     MarketingConsent,
+    MemberChange,
+    MemberTag,
     Member,
     MemberStatus,
     Offer,
@@ -67,6 +69,7 @@ from crmdesk.models import (
 )
 from crmdesk.services import store
 from crmdesk.services.cards import make_card_number
+from crmdesk.services.members import refresh_member_totals
 from crmdesk.services.search_keys import name_search_keys, phone_last4
 from crmdesk.services.staff import new_staff
 from crmdesk.texts import QT_TRANSLATE_NOOP
@@ -372,6 +375,7 @@ def fill_demo_store(
 
     # The big tables' rows become dicts only chunk by chunk, to keep memory down.
     _insert(session, Member, (person.row for person in people))
+    _insert(session, MemberTag, ({"member_id": person.id, "tag": tag} for person in people for tag in person.tags))
     _insert(session, Card, cards)
     _insert(session, Purchase, (txn.row() for txn in purchases))
     line_count = _insert(session, PurchaseLine, _line_rows(purchases, ids))
@@ -379,6 +383,8 @@ def fill_demo_store(
     _insert(session, ComplaintEvent, events)
     _insert(session, PointsEntry, (dict(zip(POINTS_COLUMNS, entry, strict=True)) for entry in points))
     _insert(session, Offer, offers)
+    refresh_member_totals(session)
+    _continue_card_serials(session, len(cards))
     return DemoSummary(
         members=len(people),
         cards=len(cards),
@@ -389,6 +395,11 @@ def fill_demo_store(
         offers=len(offers),
         staff=staff_added,
     )
+
+
+def _continue_card_serials(session: Session, issued: int) -> None:
+    # Cards crmdesk issues later take the serials after the demo's.
+    session.execute(sa.update(StoreSettings).values(next_card_serial=issued + 1))
 
 
 def _stream(seed: int, part: str) -> random.Random:
@@ -416,6 +427,8 @@ def _delete_store_data(session: Session) -> None:
         sa.delete(ComplaintEvent.__table__),
         sa.delete(Complaint.__table__),
         sa.delete(Card.__table__),
+        sa.delete(MemberTag.__table__),
+        sa.delete(MemberChange.__table__),
         sa.delete(Member.__table__),
         sa.delete(Offer.__table__),
         sa.delete(AuditEvent.__table__),
@@ -614,6 +627,7 @@ class _Person:
     basket: float  # this household's typical basket, in fen
     payment: str  # the way they usually pay
     purchases: list[_Txn] = field(default_factory=list)
+    tags: list[str] = field(default_factory=list)
 
     @property
     def id(self) -> int:
@@ -659,9 +673,9 @@ def _make_person(
         "phone_last4": phone_last4(phone),
         "gender": recorded_gender,
         "birthday": birthday,
+        "birth_month": birthday.month if birthday else None,
         "address": address,
         "email": email,
-        "tags": ",".join(tags),
         "notes": rng.choice(NOTES) if rng.random() < 0.05 else "",
         "company": rng.choice(COMPANIES) if "团购" in tags and rng.random() < 0.4 else "",
         "marketing_consent": consent,
@@ -684,6 +698,7 @@ def _make_person(
         visits=_visit_count(rng),
         basket=5000 * math.exp(rng.gauss(0, 0.3)),
         payment=(_PAYMENTS_OLDER if older else _PAYMENTS_YOUNGER).pick(rng),
+        tags=tags,
     )
 
 

@@ -22,6 +22,7 @@ from crmdesk.models import (
     ComplaintEvent,
     ComplaintStatus,
     Member,
+    MemberTag,
     MemberStatus,
     Offer,
     PointsEntry,
@@ -237,6 +238,7 @@ def rows(demo: Database) -> dict[str, list]:
             "events": session.scalars(sa.select(ComplaintEvent).order_by(ComplaintEvent.id)).all(),
             "offers": session.scalars(sa.select(Offer).order_by(Offer.id)).all(),
             "tiers": session.scalars(sa.select(Tier).order_by(Tier.min_spend_fen)).all(),
+            "tags": session.execute(sa.select(MemberTag.member_id, MemberTag.tag)).all(),
         }
 
 
@@ -257,9 +259,9 @@ def test_members_look_real(rows: dict[str, list]) -> None:
             birthday = member.birthday
             age = TODAY.year - birthday.year - ((TODAY.month, TODAY.day) < (birthday.month, birthday.day))
             assert 18 <= age <= 80
-        for tag in filter(None, member.tags.split(",")):
-            assert tag in {"老顾客", "宝妈", "附近小区", "生鲜", "团购", "上班族", "退休"}
         assert (member.consent_at is None) == (member.marketing_consent.value == "none")
+    assert {tag for _, tag in rows["tags"]} <= {"老顾客", "宝妈", "附近小区", "生鲜", "团购", "上班族", "退休"}
+    assert len({member_id for member_id, _ in rows["tags"]}) > len(members) // 4
     surnames = Counter(m.name[0] for m in members)
     assert surnames.most_common(1)[0][0] in "王李张刘陈"
     assert Counter(m.status for m in members)[MemberStatus.ACTIVE] > 0.9 * len(members)

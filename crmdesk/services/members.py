@@ -1,0 +1,675 @@
+"""Member profiles: registering, validating, changing (with history), statuses, duplicates, merging.
+
+Lookups and search-as-you-type live in services/search.py; card rules in
+services/cards.py; the member list's filters in services/member_query.py.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field, fields, replace
+from datetime import date, datetime
+from typing import Any
+
+import phonenumbers
+import sqlalchemy as sa
+from sqlalchemy.orm import Session
+
+from crmdesk.errors import Conflict, InvalidInput, NotFound
+from crmdesk.models import (
+    Card, CardStatus, Complaint, ComplaintStatus, Gender, MarketingConsent, Member, MemberChange, MemberStatus,
+    MemberTag, PointsEntry, Purchase, PurchaseKind, Tier, utcnow,
+)
+from crmdesk.services import audit
+from crmdesk.services.auth import Permission, require
+from crmdesk.services.search_keys import name_search_keys, phone_last4
+from crmdesk.services.uow import Actor
+from crmdesk.texts import QT_TRANSLATE_NOOP
+
+DEFAULT_REGION = "CN"
+MAX_TAG_LENGTH = 40
+EARLIEST_BIRTHDAY = date(1900, 1, 1)
+EMAIL_PATTERN = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
+# Fields a person edits on the profile, with their length limits.
+TEXT_LIMITS = {"name": 100, "address": 300, "email": 200, "notes": 4000, "company": 200, "source": 40}
+
+
+# --------------------------------------------------------------------------- values
+
+
+@dataclass(frozen=True)
+class MemberInput:
+    """What a person types (or an import row holds) to register a member."""
+
+    name: str
+    phone: str = ""
+    gender: Gender = Gender.UNKNOWN
+    birthday: date | None = None
+    address: str = ""
+    email: str = ""
+    tags: tuple[str, ...] = ()
+    notes: str = ""
+    company: str = ""
+    marketing_consent: MarketingConsent = MarketingConsent.NONE
+    consent_at: datetime | None = None
+    joined_on: date | None = None
+    source: str = ""
+    member_no: str | None = None  # an old system's number, kept on import
+
+
+@dataclass(frozen=True)
+class MemberBrief:
+    """One line about a member: search results, duplicate warnings, the member list."""
+
+    id: int
+    member_no: str
+    name: str
+    phone: str | None
+    status: MemberStatus
+    tier_name: str
+    points_balance: int
+    card_number: str | None  # the active card, if any
+    last_visit_at: datetime | None
+
+
+@dataclass(frozen=True)
+class CardInfo:
+    number: str
+    status: CardStatus
+    imported: bool
+    issued_at: datetime
+    ended_at: datetime | None
+
+
+@dataclass(frozen=True)
+class ChangeInfo:
+    at: datetime
+    staff_name: str
+    field: str
+    old_value: str
+    new_value: str
+
+
+@dataclass(frozen=True)
+class VisitInfo:
+    occurred_at: datetime
+    till: str
+    receipt_no: str
+    amount_fen: int
+    refund: bool
+
+
+@dataclass(frozen=True)
+class MemberProfile:
+    id: int
+    member_no: str
+    name: str
+    phone: str | None
+    gender: Gender
+    birthday: date | None
+    address: str
+    email: str
+    tags: tuple[str, ...]
+    notes: str
+    company: str
+    marketing_consent: MarketingConsent
+    consent_at: datetime | None
+    joined_on: date
+    source: str
+    status: MemberStatus
+    tier_name: str
+    tier_colour: str
+    points_balance: int
+    visit_count: int
+    total_spend_fen: int
+    last_visit_at: datetime | None
+    cards: tuple[CardInfo, ...]
+    open_complaints: int
+    recent_visits: tuple[VisitInfo, ...] = field(default=())
+
+    @property
+    def active_card(self) -> CardInfo | None:
+        return next((card for card in self.cards if card.status is CardStatus.ACTIVE), None)
+
+    @property
+    def lost_cards(self) -> tuple[CardInfo, ...]:
+        return tuple(card for card in self.cards if card.status is CardStatus.LOST)
+
+    @property
+    def average_basket_fen(self) -> int:
+        return self.total_spend_fen // self.visit_count if self.visit_count else 0
+
+    def birthday_in_month(self, today: date) -> bool:
+        return self.birthday is not None and self.birthday.month == today.month
+
+
+class DuplicateMember(Conflict):
+    """Registering or changing would clash with members already there; ``existing`` names them."""
+
+    def __init__(self, template: str, existing: Sequence[MemberBrief], *, blocking: bool, **params: object) -> None:
+        self.existing = tuple(existing)
+        self.blocking = blocking  # a phone clash blocks; a similar name and birthday only warns
+        super().__init__(template, **params)
+
+
+# --------------------------------------------------------------------------- validation
+
+
+def normalize_phone(raw: str | None, region: str = DEFAULT_REGION) -> str | None:
+    """A mobile number in E.164 (+8613812345678), or None when empty.
+
+    Mainland numbers must be mobiles (11 digits starting with 1); numbers of other
+    regions are accepted with their country code (+852 ..., +1 ...)."""
+    text = (raw or "").strip()
+    if not text:
+        return None
+    cleaned = re.sub(r"[\s\-()（）]", "", text)
+    try:
+        number = phonenumbers.parse(cleaned, region)
+    except phonenumbers.NumberParseException:
+        number = None
+    if number is None or not phonenumbers.is_valid_number(number):
+        if cleaned.isdigit() and not cleaned.startswith("0"):
+            raise InvalidInput(
+                QT_TRANSLATE_NOOP(
+                    "errors",
+                    "'{phone}' is not a valid mobile number: a mainland number has 11 digits and starts with 1 ({count} digits given).",
+                ),
+                field="phone",
+                phone=text,
+                count=len(cleaned),
+            )
+        raise InvalidInput(
+            QT_TRANSLATE_NOOP(
+                "errors", "'{phone}' is not a valid phone number. Numbers outside the mainland start with + and the country code."
+            ),
+            field="phone",
+            phone=text,
+        )
+    kind = phonenumbers.number_type(number)
+    if number.country_code == 86 and kind not in (
+        phonenumbers.PhoneNumberType.MOBILE,
+        phonenumbers.PhoneNumberType.FIXED_LINE_OR_MOBILE,
+    ):
+        raise InvalidInput(
+            QT_TRANSLATE_NOOP("errors", "'{phone}' is a landline; enter the member's mobile number (11 digits starting with 1)."),
+            field="phone",
+            phone=text,
+        )
+    return phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164)
+
+
+def display_phone(e164: str | None) -> str:
+    """How a stored number is shown: mainland numbers as 138 1234 5678, others internationally."""
+    if not e164:
+        return ""
+    try:
+        number = phonenumbers.parse(e164, None)
+    except phonenumbers.NumberParseException:
+        return e164
+    if number.country_code == 86:
+        national = str(number.national_number)
+        return f"{national[:3]} {national[3:7]} {national[7:]}"
+    return phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.INTERNATIONAL)
+
+
+def clean_tags(tags: Iterable[str]) -> tuple[str, ...]:
+    cleaned: dict[str, None] = {}
+    for raw in tags:
+        for part in re.split(r"[,，;；、]", raw or ""):
+            tag = " ".join(part.split())
+            if not tag:
+                continue
+            if len(tag) > MAX_TAG_LENGTH:
+                raise InvalidInput(
+                    QT_TRANSLATE_NOOP("errors", "The tag '{tag}' is too long (at most {count} characters)."),
+                    field="tags",
+                    tag=tag,
+                    count=MAX_TAG_LENGTH,
+                )
+            cleaned[tag] = None
+    return tuple(cleaned)
+
+
+def _clean_text(field_name: str, value: str) -> str:
+    value = (value or "").strip() if field_name != "notes" else (value or "").rstrip()
+    if field_name == "name":
+        value = " ".join(value.split())
+        if not value:
+            raise InvalidInput(QT_TRANSLATE_NOOP("errors", "Enter the member's name."), field="name")
+    limit = TEXT_LIMITS[field_name]
+    if len(value) > limit:
+        raise InvalidInput(
+            QT_TRANSLATE_NOOP("errors", "'{field}' may have at most {count} characters."),
+            field=field_name,
+            count=limit,
+        )
+    if field_name == "email" and value and not EMAIL_PATTERN.match(value):
+        raise InvalidInput(QT_TRANSLATE_NOOP("errors", "'{email}' is not an e-mail address."), field="email", email=value)
+    return value
+
+
+def _check_birthday(birthday: date | None, today: date) -> None:
+    if birthday is not None and not (EARLIEST_BIRTHDAY <= birthday <= today):
+        raise InvalidInput(
+            QT_TRANSLATE_NOOP("errors", "The birthday {date} is impossible: it must lie between 1900 and today."),
+            field="birthday",
+            date=birthday.isoformat(),
+        )
+
+
+def validate(data: MemberInput, today: date | None = None) -> MemberInput:
+    """The input with every field cleaned, or InvalidInput naming the first bad field."""
+    today = today or date.today()
+    cleaned = {name: _clean_text(name, getattr(data, name)) for name in TEXT_LIMITS}
+    _check_birthday(data.birthday, today)
+    joined_on = data.joined_on or today
+    if joined_on > today:
+        raise InvalidInput(
+            QT_TRANSLATE_NOOP("errors", "The join date {date} lies in the future."), field="joined_on", date=joined_on.isoformat()
+        )
+    consent_at = data.consent_at
+    if data.marketing_consent is MarketingConsent.NONE:
+        consent_at = None
+    elif consent_at is None:
+        consent_at = utcnow()
+    member_no = (data.member_no or "").strip() or None
+    if member_no is not None and len(member_no) > 32:
+        raise InvalidInput(QT_TRANSLATE_NOOP("errors", "A member number may have at most 32 characters."), field="member_no")
+    return replace(
+        data,
+        **cleaned,
+        phone=normalize_phone(data.phone) or "",
+        tags=clean_tags(data.tags),
+        joined_on=joined_on,
+        consent_at=consent_at,
+        member_no=member_no,
+    )
+
+
+# --------------------------------------------------------------------------- reading
+
+
+def _tier_names(session: Session) -> dict[int, tuple[str, str]]:
+    return {tier_id: (name, colour) for tier_id, name, colour in session.execute(sa.select(Tier.id, Tier.name, Tier.colour))}
+
+
+def briefs(session: Session, members: Sequence[Member]) -> list[MemberBrief]:
+    """Briefs of several members with two queries, whatever their number."""
+    tiers = _tier_names(session)
+    ids = [member.id for member in members]
+    cards = dict(
+        session.execute(sa.select(Card.member_id, Card.number).where(Card.member_id.in_(ids), Card.status == CardStatus.ACTIVE)).all()
+    ) if ids else {}
+    return [
+        MemberBrief(
+            id=m.id,
+            member_no=m.member_no,
+            name=m.name,
+            phone=m.phone,
+            status=m.status,
+            tier_name=tiers.get(m.tier_id, ("", ""))[0] if m.tier_id else "",
+            points_balance=m.points_balance,
+            card_number=cards.get(m.id),
+            last_visit_at=m.last_visit_at,
+        )
+        for m in members
+    ]
+
+
+def get_member_row(session: Session, member_id: int) -> Member:
+    member = session.get(Member, member_id)
+    if member is None:
+        raise NotFound(QT_TRANSLATE_NOOP("errors", "No member with id {id}."), id=member_id)
+    return member
+
+
+def profile(session: Session, member_id: int, *, recent_visits: int = 5) -> MemberProfile:
+    member = get_member_row(session, member_id)
+    tier_name, tier_colour = _tier_names(session).get(member.tier_id, ("", "")) if member.tier_id else ("", "")
+    cards = tuple(
+        CardInfo(c.number, c.status, c.imported, c.issued_at, c.ended_at)
+        for c in session.scalars(sa.select(Card).where(Card.member_id == member.id).order_by(Card.issued_at, Card.id))
+    )
+    open_complaints = session.scalar(
+        sa.select(sa.func.count()).select_from(Complaint).where(
+            Complaint.member_id == member.id, Complaint.status != ComplaintStatus.CLOSED
+        )
+    ) or 0
+    visits = tuple(
+        VisitInfo(p.occurred_at, p.till, p.receipt_no, p.amount_fen, p.kind is PurchaseKind.REFUND)
+        for p in session.scalars(
+            sa.select(Purchase).where(Purchase.member_id == member.id).order_by(Purchase.occurred_at.desc()).limit(recent_visits)
+        )
+    )
+    return MemberProfile(
+        id=member.id,
+        member_no=member.member_no,
+        name=member.name,
+        phone=member.phone,
+        gender=member.gender,
+        birthday=member.birthday,
+        address=member.address,
+        email=member.email,
+        tags=tuple(member.tags),
+        notes=member.notes,
+        company=member.company,
+        marketing_consent=member.marketing_consent,
+        consent_at=member.consent_at,
+        joined_on=member.joined_on,
+        source=member.source,
+        status=member.status,
+        tier_name=tier_name,
+        tier_colour=tier_colour,
+        points_balance=member.points_balance,
+        visit_count=member.visit_count,
+        total_spend_fen=member.total_spend_fen,
+        last_visit_at=member.last_visit_at,
+        cards=cards,
+        open_complaints=open_complaints,
+        recent_visits=visits,
+    )
+
+
+def history(session: Session, member_id: int, *, limit: int = 200) -> list[ChangeInfo]:
+    """The member's changes, newest first."""
+    get_member_row(session, member_id)
+    rows = session.scalars(
+        sa.select(MemberChange).where(MemberChange.member_id == member_id).order_by(MemberChange.at.desc(), MemberChange.id.desc()).limit(limit)
+    )
+    return [ChangeInfo(r.at, r.staff_name, r.field, r.old_value, r.new_value) for r in rows]
+
+
+# --------------------------------------------------------------------------- duplicates
+
+
+def find_duplicates(
+    session: Session, *, name: str, phone: str | None, birthday: date | None, exclude_id: int | None = None
+) -> tuple[list[MemberBrief], list[MemberBrief]]:
+    """(members holding this phone, members with a very similar name and the same birthday).
+
+    A similar name sounds the same (same pinyin: 张三 / 章三) or is written the same."""
+    phone_query = sa.select(Member).where(Member.phone == phone, Member.status != MemberStatus.CLOSED) if phone else None
+    same_phone = list(session.scalars(phone_query)) if phone_query is not None else []
+    similar: list[Member] = []
+    if birthday is not None and name.strip():
+        pinyin, _ = name_search_keys(name)
+        similar = list(
+            session.scalars(
+                sa.select(Member).where(
+                    Member.birthday == birthday,
+                    sa.or_(Member.name == " ".join(name.split()), Member.name_pinyin == pinyin) if pinyin else Member.name == name,
+                    Member.status != MemberStatus.CLOSED,
+                ).limit(10)
+            )
+        )
+    if exclude_id is not None:
+        same_phone = [m for m in same_phone if m.id != exclude_id]
+        similar = [m for m in similar if m.id != exclude_id]
+    phone_ids = {m.id for m in same_phone}
+    similar = [m for m in similar if m.id not in phone_ids]
+    return briefs(session, same_phone), briefs(session, similar)
+
+
+def _refuse_duplicates(session: Session, data: MemberInput, *, confirm_similar: bool, exclude_id: int | None = None) -> None:
+    same_phone, similar = find_duplicates(
+        session, name=data.name, phone=data.phone or None, birthday=data.birthday, exclude_id=exclude_id
+    )
+    if same_phone:
+        raise DuplicateMember(
+            QT_TRANSLATE_NOOP("errors", "The phone {phone} already belongs to member {name} ({member_no})."),
+            same_phone,
+            blocking=True,
+            phone=display_phone(data.phone),
+            name=same_phone[0].name,
+            member_no=same_phone[0].member_no,
+        )
+    if similar and not confirm_similar:
+        raise DuplicateMember(
+            QT_TRANSLATE_NOOP(
+                "errors", "{name} with the birthday {birthday} may already be a member ({member_no}). Open that member, or confirm this is someone else."
+            ),
+            similar,
+            blocking=False,
+            name=similar[0].name,
+            birthday=data.birthday.isoformat() if data.birthday else "",
+            member_no=similar[0].member_no,
+        )
+
+
+# --------------------------------------------------------------------------- writing
+
+
+def _record_change(session: Session, actor: Actor | None, member_id: int, field_name: str, old: object, new: object) -> None:
+    session.add(
+        MemberChange(
+            member_id=member_id,
+            staff_id=actor.staff_id if actor else None,
+            staff_name=actor.name if actor else "",
+            field=field_name,
+            old_value=_as_text(old),
+            new_value=_as_text(new),
+        )
+    )
+
+
+def _as_text(value: object) -> str:
+    if value is None:
+        return ""
+    if isinstance(value, (list, tuple)):
+        return ", ".join(str(v) for v in value)
+    if hasattr(value, "value"):
+        return str(value.value)
+    if isinstance(value, (date, datetime)):
+        return value.isoformat()
+    return str(value)
+
+
+def register(
+    session: Session,
+    actor: Actor,
+    data: MemberInput,
+    *,
+    card_number: str | None = None,
+    confirm_similar: bool = False,
+    today: date | None = None,
+) -> MemberProfile:
+    """Register a member, optionally with the blank card just scanned, in one transaction.
+
+    A phone that an open member already has is refused; a similar name with the
+    same birthday is refused unless ``confirm_similar`` (the person checked)."""
+    from crmdesk.services import cards  # cards needs members' readers; imported here to avoid a cycle
+
+    data = validate(data, today)
+    _refuse_duplicates(session, data, confirm_similar=confirm_similar)
+    if data.member_no and session.scalar(sa.select(Member.id).where(Member.member_no == data.member_no)) is not None:
+        raise Conflict(
+            QT_TRANSLATE_NOOP("errors", "The member number {member_no} is already in use."), member_no=data.member_no
+        )
+    member = Member(
+        # A placeholder unique number until the id is known (rolled back with everything on error).
+        member_no=data.member_no or f"new-{utcnow().timestamp()}-{id(data)}",
+        status=MemberStatus.ACTIVE,
+        points_balance=0,
+        visit_count=0,
+        total_spend_fen=0,
+        **_column_values(data),
+    )
+    session.add(member)
+    session.flush()
+    if not data.member_no:
+        member.member_no = f"M{member.id:08d}"
+    session.add_all(MemberTag(member_id=member.id, tag=tag) for tag in data.tags)
+    _record_change(session, actor, member.id, "created", "", member.member_no)
+    audit.record(session, actor, "member.add", "member", member.id, member_no=member.member_no, name=member.name)
+    session.flush()
+    if card_number:
+        cards.issue(session, actor, member.id, card_number)
+    return profile(session, member.id)
+
+
+def _column_values(data: MemberInput) -> dict[str, Any]:
+    pinyin, initials = name_search_keys(data.name)
+    return {
+        "name": data.name,
+        "name_pinyin": pinyin,
+        "name_initials": initials,
+        "phone": data.phone or None,
+        "phone_last4": phone_last4(data.phone),
+        "gender": data.gender,
+        "birthday": data.birthday,
+        "birth_month": data.birthday.month if data.birthday else None,
+        "address": data.address,
+        "email": data.email,
+        "notes": data.notes,
+        "company": data.company,
+        "marketing_consent": data.marketing_consent,
+        "consent_at": data.consent_at,
+        "joined_on": data.joined_on,
+        "source": data.source,
+    }
+
+
+EDITABLE = ("name", "phone", "gender", "birthday", "address", "email", "tags", "notes", "company", "marketing_consent", "source")
+
+
+def update(session: Session, actor: Actor, member_id: int, *, confirm_similar: bool = True, **changes: Any) -> MemberProfile:
+    """Change profile fields; every changed field is kept in the member's history."""
+    unknown = set(changes) - set(EDITABLE)
+    if unknown:
+        raise InvalidInput(QT_TRANSLATE_NOOP("errors", "These fields cannot be changed here: {fields}."), fields=", ".join(sorted(unknown)))
+    member = get_member_row(session, member_id)
+    current = _input_of(member)
+    wanted = replace(current, **changes)
+    if "marketing_consent" in changes and changes["marketing_consent"] is not current.marketing_consent:
+        wanted = replace(wanted, consent_at=None)  # a new consent is dated now
+    data = validate(wanted)
+    if data.phone != current.phone or data.name != current.name or data.birthday != current.birthday:
+        _refuse_duplicates(session, data, confirm_similar=confirm_similar, exclude_id=member.id)
+    changed = [f.name for f in fields(MemberInput) if f.name in EDITABLE and getattr(data, f.name) != getattr(current, f.name)]
+    if not changed:
+        return profile(session, member.id)
+    for name in changed:
+        _record_change(session, actor, member.id, name, getattr(current, name), getattr(data, name))
+    values = _column_values(replace(data, joined_on=member.joined_on))
+    for key, value in values.items():
+        setattr(member, key, value)
+    if "tags" in changed:
+        session.execute(sa.delete(MemberTag).where(MemberTag.member_id == member.id))
+        session.add_all(MemberTag(member_id=member.id, tag=tag) for tag in data.tags)
+    audit.record(session, actor, "member.update", "member", member.id, fields=changed)
+    session.flush()
+    return profile(session, member.id)
+
+
+def _input_of(member: Member) -> MemberInput:
+    return MemberInput(
+        name=member.name,
+        phone=member.phone or "",
+        gender=member.gender,
+        birthday=member.birthday,
+        address=member.address,
+        email=member.email,
+        tags=tuple(member.tags),
+        notes=member.notes,
+        company=member.company,
+        marketing_consent=member.marketing_consent,
+        consent_at=member.consent_at,
+        joined_on=member.joined_on,
+        source=member.source,
+        member_no=member.member_no,
+    )
+
+
+def set_status(session: Session, actor: Actor, member_id: int, status: MemberStatus, *, reason: str = "") -> MemberProfile:
+    """Freeze, close or reactivate a member (supervisor or owner)."""
+    require(actor, Permission.CHANGE_MEMBER_STATUS)
+    member = get_member_row(session, member_id)
+    if member.status is status:
+        return profile(session, member.id)
+    if status is not MemberStatus.CLOSED and member.phone:
+        same_phone, _ = find_duplicates(session, name="", phone=member.phone, birthday=None, exclude_id=member.id)
+        if same_phone:
+            raise DuplicateMember(
+                QT_TRANSLATE_NOOP("errors", "The phone {phone} now belongs to member {name} ({member_no}); change one of the numbers first."),
+                same_phone,
+                blocking=True,
+                phone=display_phone(member.phone),
+                name=same_phone[0].name,
+                member_no=same_phone[0].member_no,
+            )
+    _record_change(session, actor, member.id, "status", member.status, status)
+    if reason.strip():
+        _record_change(session, actor, member.id, "status_reason", "", reason.strip())
+    audit.record(session, actor, "member.status", "member", member.id, old=member.status.value, new=status.value, reason=reason)
+    member.status = status
+    if status is MemberStatus.CLOSED:
+        # A closed member's card stops working; the number stays theirs in the history.
+        for card in session.scalars(sa.select(Card).where(Card.member_id == member.id, Card.status == CardStatus.ACTIVE)):
+            card.status = CardStatus.CLOSED
+            card.ended_at = utcnow()
+    session.flush()
+    return profile(session, member.id)
+
+
+def refresh_member_totals(session: Session, member_ids: Sequence[int] | None = None) -> None:
+    """Recompute the cached purchase totals (visits, net spend, last visit) from the purchases."""
+    sales = sa.and_(Purchase.member_id == Member.id, Purchase.kind == PurchaseKind.SALE)
+    refunds = sa.and_(Purchase.member_id == Member.id, Purchase.kind == PurchaseKind.REFUND)
+    statement = sa.update(Member).values(
+        visit_count=sa.select(sa.func.count(Purchase.id)).where(sales).scalar_subquery(),
+        total_spend_fen=sa.select(sa.func.coalesce(sa.func.sum(Purchase.amount_fen), 0)).where(sales).scalar_subquery()
+        - sa.select(sa.func.coalesce(sa.func.sum(Purchase.amount_fen), 0)).where(refunds).scalar_subquery(),
+        last_visit_at=sa.select(sa.func.max(Purchase.occurred_at)).where(sales).scalar_subquery(),
+        updated_at=Member.updated_at,  # a cache refresh is not a change to the profile
+    )
+    if member_ids is not None:
+        statement = statement.where(Member.id.in_(list(member_ids)))
+    session.execute(statement.execution_options(synchronize_session=False))
+
+
+def merge(session: Session, actor: Actor, keep_id: int, merge_id: int) -> MemberProfile:
+    """Move everything of one member (cards, purchases, points, complaints, tags, history) onto
+    another and close the first; one transaction, recorded in the audit log."""
+    require(actor, Permission.MERGE_MEMBERS)
+    if keep_id == merge_id:
+        raise InvalidInput(QT_TRANSLATE_NOOP("errors", "Choose two different members to merge."))
+    keep = get_member_row(session, keep_id)
+    gone = get_member_row(session, merge_id)
+    keep_has_card = session.scalar(
+        sa.select(Card.id).where(Card.member_id == keep.id, Card.status == CardStatus.ACTIVE)
+    ) is not None
+    if keep_has_card:
+        # One working card per member: the merged member's card stops; its number stays in the history.
+        session.execute(
+            sa.update(Card)
+            .where(Card.member_id == gone.id, Card.status == CardStatus.ACTIVE)
+            .values(status=CardStatus.REPLACED, ended_at=utcnow())
+            .execution_options(synchronize_session=False)
+        )
+    moved = {}
+    for model, column in ((Card, Card.member_id), (Purchase, Purchase.member_id), (PointsEntry, PointsEntry.member_id),
+                          (Complaint, Complaint.member_id), (MemberChange, MemberChange.member_id)):
+        result = session.execute(
+            sa.update(model).where(column == gone.id).values(member_id=keep.id).execution_options(synchronize_session=False)
+        )
+        moved[model.__tablename__] = result.rowcount
+    existing_tags = set(session.scalars(sa.select(MemberTag.tag).where(MemberTag.member_id == keep.id)))
+    gone_tags = list(session.scalars(sa.select(MemberTag.tag).where(MemberTag.member_id == gone.id)))
+    session.execute(sa.delete(MemberTag).where(MemberTag.member_id == gone.id))
+    session.add_all(MemberTag(member_id=keep.id, tag=tag) for tag in gone_tags if tag not in existing_tags)
+    keep.points_balance = session.scalar(
+        sa.select(sa.func.coalesce(sa.func.sum(PointsEntry.points), 0)).where(PointsEntry.member_id == keep.id)
+    ) or 0
+    gone.points_balance = 0
+    keep.joined_on = min(keep.joined_on, gone.joined_on)
+    gone.status = MemberStatus.CLOSED
+    _record_change(session, actor, keep.id, "merged_from", "", f"{gone.member_no} {gone.name}")
+    _record_change(session, actor, gone.id, "merged_into", "", f"{keep.member_no} {keep.name}")
+    session.flush()
+    refresh_member_totals(session, [keep.id, gone.id])
+    session.expire_all()
+    audit.record(session, actor, "member.merge", "member", keep.id, merged=gone.member_no, kept=keep.member_no, moved=moved)
+    return profile(session, keep_id)
+
