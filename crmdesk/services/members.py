@@ -296,12 +296,17 @@ def _tier_names(session: Session) -> dict[int, tuple[str, str]]:
 
 
 def briefs(session: Session, members: Sequence[Member]) -> list[MemberBrief]:
-    """Briefs of several members with two queries, whatever their number."""
-    tiers = _tier_names(session)
+    """Briefs of several members with one query, whatever their number."""
     ids = [member.id for member in members]
-    cards = dict(
-        session.execute(sa.select(Card.member_id, Card.number).where(Card.member_id.in_(ids), Card.status == CardStatus.ACTIVE)).all()
-    ) if ids else {}
+    extras = {
+        member_id: (tier_name or "", card_number)
+        for member_id, tier_name, card_number in session.execute(
+            sa.select(Member.id, Tier.name, Card.number)
+            .outerjoin(Tier, Tier.id == Member.tier_id)
+            .outerjoin(Card, sa.and_(Card.member_id == Member.id, Card.status == CardStatus.ACTIVE))
+            .where(Member.id.in_(ids))
+        )
+    } if ids else {}
     return [
         MemberBrief(
             id=m.id,
@@ -309,9 +314,9 @@ def briefs(session: Session, members: Sequence[Member]) -> list[MemberBrief]:
             name=m.name,
             phone=m.phone,
             status=m.status,
-            tier_name=tiers.get(m.tier_id, ("", ""))[0] if m.tier_id else "",
+            tier_name=extras.get(m.id, ("", None))[0],
             points_balance=m.points_balance,
-            card_number=cards.get(m.id),
+            card_number=extras.get(m.id, ("", None))[1],
             last_visit_at=m.last_visit_at,
         )
         for m in members

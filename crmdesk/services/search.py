@@ -78,11 +78,6 @@ def lookup(session: Session, key: str) -> Lookup:
             MatchedBy.CARD,
             CardWarning(found_card.number, found_card.status, found_card.ended_at, member.name, member.member_no),
         )
-    member = session.scalar(sa.select(Member).where(Member.member_no == key))
-    if member is None and key[:1] in "mM":
-        member = session.scalar(sa.select(Member).where(Member.member_no == key.upper()))
-    if member is not None:
-        return Lookup(briefs(session, [member])[0], MatchedBy.MEMBER_NO)
     phone = _phone_or_none(key)
     if phone is not None:
         # An open member holds the number; a closed one may have had it before.
@@ -91,10 +86,15 @@ def lookup(session: Session, key: str) -> Lookup:
         )
         if member is not None:
             return Lookup(briefs(session, [member])[0], MatchedBy.PHONE)
+    member = session.scalar(sa.select(Member).where(Member.member_no.in_({key, key.upper()})).limit(1))
+    if member is not None:
+        return Lookup(briefs(session, [member])[0], MatchedBy.MEMBER_NO)
     return Lookup(None, None)
 
 
 def _phone_or_none(key: str) -> str | None:
+    if re.fullmatch(r"1\d{10}", key):  # a mainland mobile, the common case: no parsing needed
+        return "+86" + key
     if not re.fullmatch(r"\+?\d{7,15}", key):
         return None
     try:

@@ -1,0 +1,1 @@
+"""`crmdesk bench`: store-scale measurements of the real code paths."""
