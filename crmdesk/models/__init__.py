@@ -3,7 +3,7 @@
 from crmdesk.models.audit import AuditEvent
 from crmdesk.models.base import Base, utcnow
 from crmdesk.models.complaint import Complaint, ComplaintEvent, ComplaintStatus, Priority
-from crmdesk.models.loyalty import PointsEntry, PointsKind, Tier
+from crmdesk.models.loyalty import CategoryRule, ExpiryMode, LoyaltyRules, PointsEntry, PointsKind, Tier
 from crmdesk.models.member import (
     Card, CardStatus, Gender, MarketingConsent, Member, MemberChange, MemberStatus, MemberTag, SavedFilter,
 )
@@ -13,7 +13,7 @@ from crmdesk.models.staff import Role, Staff
 from crmdesk.models.store import STORE_ROW_ID, StoreSettings
 
 __all__ = [
-    "AuditEvent", "Base", "Card", "CardStatus", "Complaint", "ComplaintEvent", "ComplaintStatus",
+    "AuditEvent", "Base", "CategoryRule", "ExpiryMode", "LoyaltyRules", "Card", "CardStatus", "Complaint", "ComplaintEvent", "ComplaintStatus",
     "Gender", "MarketingConsent", "Member", "MemberChange", "MemberStatus", "MemberTag", "SavedFilter", "Offer", "OfferKind", "PointsEntry",
     "PointsKind", "Priority", "Purchase", "PurchaseKind", "PurchaseLine", "Role", "STORE_ROW_ID",
     "Staff", "StoreSettings", "Tier", "utcnow",

@@ -51,3 +51,34 @@ class PointsEntry(Base):
     complaint_id: Mapped[int | None] = mapped_column(sa.ForeignKey("complaint.id"))
     staff_id: Mapped[int | None] = mapped_column(sa.ForeignKey("staff.id"))
     reason: Mapped[str] = mapped_column(sa.String(300), default="")
+
+
+class ExpiryMode(enum.Enum):
+    CALENDAR = "calendar"  # end of the calendar year after the one the points were earned in
+    ROLLING = "rolling"  # a number of months after earning
+
+
+class LoyaltyRules(Base):
+    """The owner's points rules: one row. Rates are integers (percent, points), never floats."""
+
+    __tablename__ = "loyalty_rules"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    points_per_yuan: Mapped[int] = mapped_column(default=1)  # per full ¥1 of each receipt, rounded down
+    redeem_points_per_yuan: Mapped[int] = mapped_column(default=100)  # 100 points = ¥1 off
+    expiry_mode: Mapped[ExpiryMode] = mapped_column(str_enum(ExpiryMode), default=ExpiryMode.CALENDAR)
+    expiry_months: Mapped[int] = mapped_column(default=12)
+    # Double-points days: weekdays (0 = Monday) and single dates, with their multiplier.
+    bonus_weekdays: Mapped[list[int]] = mapped_column(sa.JSON, default=list)
+    bonus_dates: Mapped[list[str]] = mapped_column(sa.JSON, default=list)
+    bonus_multiplier_pct: Mapped[int] = mapped_column(default=200)
+    updated_at: Mapped[datetime] = mapped_column(UtcDateTime(), default=utcnow, onupdate=utcnow)
+
+
+class CategoryRule(Base):
+    """How a product category earns: 0 % earns nothing (tobacco), 200 % earns double."""
+
+    __tablename__ = "category_rule"
+
+    category: Mapped[str] = mapped_column(sa.String(60), primary_key=True)
+    multiplier_pct: Mapped[int] = mapped_column(default=100)

@@ -30,12 +30,16 @@ class Permission(enum.Enum):
     MANAGE_STAFF = "manage_staff"
     CHANGE_MEMBER_STATUS = "change_member_status"
     MERGE_MEMBERS = "merge_members"
+    BROWSE_MEMBERS = "browse_members"  # the member list over everyone, with filters
+    EXPORT_MEMBERS = "export_members"  # members' personal data leaving the program
+    ADJUST_POINTS = "adjust_points"
 
 
 ROLE_PERMISSIONS: dict[Role, frozenset[Permission]] = {
     Role.CASHIER: frozenset(),
     Role.SUPERVISOR: frozenset(
-        {Permission.CHANGE_SETTINGS, Permission.CHANGE_MEMBER_STATUS, Permission.MERGE_MEMBERS}
+        {Permission.CHANGE_SETTINGS, Permission.CHANGE_MEMBER_STATUS, Permission.MERGE_MEMBERS, Permission.BROWSE_MEMBERS,
+         Permission.ADJUST_POINTS}
     ),
     Role.OWNER: frozenset(Permission),
 }
@@ -50,6 +54,9 @@ _DENIED = {
         "errors", "{name} may not freeze, close or reopen members; ask a supervisor or the owner."
     ),
     Permission.MERGE_MEMBERS: QT_TRANSLATE_NOOP("errors", "{name} may not merge members; ask a supervisor or the owner."),
+    Permission.BROWSE_MEMBERS: QT_TRANSLATE_NOOP("errors", "{name} may not browse the member list; ask a supervisor or the owner."),
+    Permission.EXPORT_MEMBERS: QT_TRANSLATE_NOOP("errors", "{name} may not export members' data; ask the owner."),
+    Permission.ADJUST_POINTS: QT_TRANSLATE_NOOP("errors", "{name} may not adjust points by hand; ask a supervisor or the owner."),
 }
 
 

@@ -499,6 +499,7 @@ def register(
         points_balance=0,
         visit_count=0,
         total_spend_fen=0,
+        tier_id=session.scalar(sa.select(Tier.id).order_by(Tier.rank).limit(1)),  # everyone starts in the entry tier
         **_column_values(data),
     )
     session.add(member)

@@ -1,0 +1,323 @@
+"""The points programme: rules, earning, redeeming, adjusting, expiring, and tier upgrades.
+
+The ledger (points_entry) is append-only; a member's balance is the sum of their
+entries, and ``Member.points_balance`` caches it in the same transaction. All
+arithmetic is in integers: fen, points and percentages.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import date, datetime, timedelta, timezone, tzinfo
+
+import sqlalchemy as sa
+from sqlalchemy.orm import Session
+
+from crmdesk.errors import InvalidInput, NotFound
+from crmdesk.models import (
+    CategoryRule, ExpiryMode, LoyaltyRules, Member, MemberStatus, PointsEntry, PointsKind, Purchase, PurchaseKind, Tier,
+)
+from crmdesk.services import audit
+from crmdesk.services.auth import Permission, require
+from crmdesk.services.uow import Actor
+from crmdesk.texts import QT_TRANSLATE_NOOP
+
+RULES_ROW_ID = 1
+# The shop's clock: China has one time zone and no daylight saving.
+SHOP_ZONE: tzinfo = timezone(timedelta(hours=8))
+TIER_WINDOW = timedelta(days=365)
+
+
+@dataclass(frozen=True)
+class Rules:
+    points_per_yuan: int = 1
+    redeem_points_per_yuan: int = 100
+    expiry_mode: ExpiryMode = ExpiryMode.CALENDAR
+    expiry_months: int = 12
+    bonus_weekdays: tuple[int, ...] = ()
+    bonus_dates: tuple[str, ...] = ()
+    bonus_multiplier_pct: int = 200
+    category_multipliers: tuple[tuple[str, int], ...] = ()
+
+    def category_pct(self, category: str) -> int:
+        return dict(self.category_multipliers).get(category.strip(), 100)
+
+    def day_pct(self, day: date) -> int:
+        bonus = day.weekday() in self.bonus_weekdays or day.isoformat() in self.bonus_dates
+        return self.bonus_multiplier_pct if bonus else 100
+
+    def expires_on(self, earned_on: date) -> date:
+        """The last day points earned on ``earned_on`` can be used."""
+        if self.expiry_mode is ExpiryMode.CALENDAR:
+            return date(earned_on.year + 1, 12, 31)
+        month = earned_on.month - 1 + self.expiry_months
+        year, month = earned_on.year + month // 12, month % 12 + 1
+        last_day = (date(year + (month == 12), month % 12 + 1, 1) - timedelta(days=1)).day
+        return date(year, month, min(earned_on.day, last_day))
+
+
+def local_day(moment: datetime) -> date:
+    return moment.astimezone(SHOP_ZONE).date()
+
+
+# --------------------------------------------------------------------------- rules
+
+
+def get_rules(session: Session) -> Rules:
+    row = session.get(LoyaltyRules, RULES_ROW_ID)
+    categories = tuple(session.execute(sa.select(CategoryRule.category, CategoryRule.multiplier_pct).order_by(CategoryRule.category)).all())
+    if row is None:
+        return Rules(category_multipliers=categories)
+    return Rules(
+        points_per_yuan=row.points_per_yuan,
+        redeem_points_per_yuan=row.redeem_points_per_yuan,
+        expiry_mode=row.expiry_mode,
+        expiry_months=row.expiry_months,
+        bonus_weekdays=tuple(row.bonus_weekdays or ()),
+        bonus_dates=tuple(row.bonus_dates or ()),
+        bonus_multiplier_pct=row.bonus_multiplier_pct,
+        category_multipliers=categories,
+    )
+
+
+def set_rules(session: Session, actor: Actor, rules: Rules) -> Rules:
+    """Save the owner's rules; they apply to purchases recorded from now on."""
+    require(actor, Permission.CHANGE_SETTINGS)
+    checks = (
+        (1 <= rules.points_per_yuan <= 100, "points_per_yuan", QT_TRANSLATE_NOOP("errors", "Points per yuan must be from 1 to 100.")),
+        (1 <= rules.redeem_points_per_yuan <= 100_000, "redeem_points_per_yuan",
+         QT_TRANSLATE_NOOP("errors", "The points needed for ¥1 off must be from 1 to 100000.")),
+        (1 <= rules.expiry_months <= 120, "expiry_months", QT_TRANSLATE_NOOP("errors", "Points must last from 1 to 120 months.")),
+        (100 <= rules.bonus_multiplier_pct <= 1000, "bonus_multiplier_pct",
+         QT_TRANSLATE_NOOP("errors", "The bonus-day multiplier must be from 100 % to 1000 %.")),
+        (all(0 <= d <= 6 for d in rules.bonus_weekdays), "bonus_weekdays", QT_TRANSLATE_NOOP("errors", "Weekdays run from 0 (Monday) to 6 (Sunday).")),
+        (all(0 <= pct <= 1000 for _c, pct in rules.category_multipliers), "category_multipliers",
+         QT_TRANSLATE_NOOP("errors", "A category earns from 0 % to 1000 %.")),
+    )
+    for ok, field, message in checks:
+        if not ok:
+            raise InvalidInput(message, field=field)
+    for text in rules.bonus_dates:
+        try:
+            date.fromisoformat(text)
+        except ValueError:
+            raise InvalidInput(QT_TRANSLATE_NOOP("errors", "'{date}' is not a date (YYYY-MM-DD)."), field="bonus_dates", date=text) from None
+    row = session.get(LoyaltyRules, RULES_ROW_ID)
+    if row is None:
+        row = LoyaltyRules(id=RULES_ROW_ID)
+        session.add(row)
+    row.points_per_yuan = rules.points_per_yuan
+    row.redeem_points_per_yuan = rules.redeem_points_per_yuan
+    row.expiry_mode = rules.expiry_mode
+    row.expiry_months = rules.expiry_months
+    row.bonus_weekdays = sorted(set(rules.bonus_weekdays))
+    row.bonus_dates = sorted(set(rules.bonus_dates))
+    row.bonus_multiplier_pct = rules.bonus_multiplier_pct
+    session.execute(sa.delete(CategoryRule))
+    session.add_all(CategoryRule(category=c.strip(), multiplier_pct=pct) for c, pct in rules.category_multipliers if c.strip())
+    audit.record(session, actor, "loyalty.rules", "loyalty_rules", RULES_ROW_ID)
+    session.flush()
+    return get_rules(session)
+
+
+# --------------------------------------------------------------------------- earning
+
+
+@dataclass(frozen=True)
+class EarnLine:
+    category: str
+    amount_fen: int
+
+
+def points_for(rules: Rules, *, amount_fen: int, lines: Sequence[EarnLine], tier_pct: int, day: date) -> int:
+    """Points a receipt earns: 1 point per full ¥1 by default, categories weighted (0 % earns
+    nothing), times the tier multiplier and the bonus-day multiplier, rounded down once at the end."""
+    weighted = sum(line.amount_fen * rules.category_pct(line.category) for line in lines) if lines else amount_fen * 100
+    # weighted is fen x percent; the rest are points/yuan and two percentages.
+    numerator = weighted * rules.points_per_yuan * tier_pct * rules.day_pct(day)
+    return max(0, numerator // (100 * 100 * 100 * 100))
+
+
+def _post(session: Session, member: Member, kind: PointsKind, points: int, *, at: datetime, actor: Actor | None,
+          reason: str = "", expires_on: date | None = None, purchase_id: int | None = None,
+          complaint_id: int | None = None) -> PointsEntry:
+    entry = PointsEntry(member_id=member.id, at=at, kind=kind, points=points, expires_on=expires_on,
+                        purchase_id=purchase_id, complaint_id=complaint_id,
+                        staff_id=actor.staff_id if actor else None, reason=reason)
+    session.add(entry)
+    member.points_balance += points
+    return entry
+
+
+def earn(session: Session, member: Member, points: int, *, at: datetime, rules: Rules, purchase_id: int,
+         actor: Actor | None) -> None:
+    if points > 0:
+        _post(session, member, PointsKind.EARN, points, at=at, actor=actor, purchase_id=purchase_id,
+              expires_on=rules.expires_on(local_day(at)))
+
+
+def reverse(session: Session, member: Member, points: int, *, at: datetime, purchase_id: int, actor: Actor | None) -> int:
+    """Take back points for a refund; never below zero (points already spent stay spent, and the entry says so)."""
+    taken = min(points, member.points_balance)
+    if taken > 0:
+        reason = "" if taken == points else f"{points - taken} points were already spent"
+        _post(session, member, PointsKind.REFUND_REVERSAL, -taken, at=at, actor=actor, purchase_id=purchase_id, reason=reason)
+    return taken
+
+
+# --------------------------------------------------------------------------- redeeming and adjusting
+
+
+def _member_for_update(session: Session, member_id: int) -> Member:
+    member = session.execute(sa.select(Member).where(Member.id == member_id).with_for_update()).scalar_one_or_none()
+    if member is None:
+        raise NotFound(QT_TRANSLATE_NOOP("errors", "No member with id {id}."), id=member_id)
+    return member
+
+
+def redeem(session: Session, actor: Actor, member_id: int, points: int, *, reason: str = "",
+           purchase_id: int | None = None, now: datetime | None = None) -> int:
+    """Spend points (e.g. 100 points = ¥1 off); refused beyond the balance. Returns the new balance.
+
+    Run inside unit_of_work: the balance is read under the write lock, so a
+    redemption at another till a moment ago is seen and counted."""
+    if points <= 0:
+        raise InvalidInput(QT_TRANSLATE_NOOP("errors", "Redeem a positive number of points."), field="points")
+    member = _member_for_update(session, member_id)
+    if member.status is not MemberStatus.ACTIVE:
+        raise InvalidInput(QT_TRANSLATE_NOOP("errors", "{name}'s membership is {status}; points cannot be used."),
+                           name=member.name, status=member.status.value)
+    if points > member.points_balance:
+        raise InvalidInput(
+            QT_TRANSLATE_NOOP("errors", "{name} has {balance} points; {points} cannot be redeemed."),
+            field="points", name=member.name, balance=member.points_balance, points=points,
+        )
+    _post(session, member, PointsKind.REDEEM, -points, at=now or datetime.now(timezone.utc), actor=actor,
+          reason=reason, purchase_id=purchase_id)
+    audit.record(session, actor, "points.redeem", "member", member.id, points=points)
+    session.flush()
+    return member.points_balance
+
+
+def adjust(session: Session, actor: Actor, member_id: int, points: int, *, reason: str,
+           now: datetime | None = None) -> int:
+    """A manual correction (supervisor or owner), always with a reason. Returns the new balance."""
+    require(actor, Permission.ADJUST_POINTS)
+    if not reason.strip():
+        raise InvalidInput(QT_TRANSLATE_NOOP("errors", "Give the reason for the adjustment."), field="reason")
+    if points == 0:
+        raise InvalidInput(QT_TRANSLATE_NOOP("errors", "An adjustment must add or take away points."), field="points")
+    member = _member_for_update(session, member_id)
+    if member.points_balance + points < 0:
+        raise InvalidInput(
+            QT_TRANSLATE_NOOP("errors", "{name} has {balance} points; taking away {points} would leave a negative balance."),
+            field="points", name=member.name, balance=member.points_balance, points=-points,
+        )
+    _post(session, member, PointsKind.ADJUSTMENT, points, at=now or datetime.now(timezone.utc), actor=actor,
+          reason=reason.strip())
+    audit.record(session, actor, "points.adjust", "member", member.id, points=points, reason=reason.strip())
+    session.flush()
+    return member.points_balance
+
+
+# --------------------------------------------------------------------------- expiry
+
+
+@dataclass(frozen=True)
+class ExpiringLot:
+    expires_on: date
+    points: int
+
+
+def open_lots(session: Session, member_id: int) -> list[ExpiringLot]:
+    """The member's unspent points by expiry date: spending and expiry use the oldest first."""
+    entries = session.execute(
+        sa.select(PointsEntry.points, PointsEntry.expires_on).where(PointsEntry.member_id == member_id).order_by(PointsEntry.at, PointsEntry.id)
+    ).all()
+    lots: list[list[object]] = []  # [expires_on, remaining]
+    for points, expires_on in entries:
+        if points > 0:
+            lots.append([expires_on or date.max, points])
+            lots.sort(key=lambda lot: lot[0])
+            continue
+        to_take = -points
+        for lot in lots:
+            if to_take == 0:
+                break
+            used = min(lot[1], to_take)
+            lot[1] -= used
+            to_take -= used
+    return [ExpiringLot(expires_on, remaining) for expires_on, remaining in lots if remaining > 0]
+
+
+def expiring_soon(session: Session, member_id: int, today: date, within_days: int = 60) -> list[ExpiringLot]:
+    horizon = today + timedelta(days=within_days)
+    return [lot for lot in open_lots(session, member_id) if lot.expires_on <= horizon]
+
+
+def expire(session: Session, today: date, *, actor: Actor | None = None) -> int:
+    """Write off every lot whose last day is before ``today``; returns the points expired.
+
+    Idempotent: run it daily (start-up, or `crmdesk points expire`)."""
+    candidates = session.scalars(
+        sa.select(PointsEntry.member_id).where(PointsEntry.kind == PointsKind.EARN, PointsEntry.expires_on < today).distinct()
+    ).all()
+    total = 0
+    for member_id in candidates:
+        lapsed = sum(lot.points for lot in open_lots(session, member_id) if lot.expires_on < today)
+        if lapsed > 0:
+            member = _member_for_update(session, member_id)
+            midnight = datetime.combine(today, datetime.min.time(), tzinfo=SHOP_ZONE)
+            _post(session, member, PointsKind.EXPIRY, -lapsed, at=midnight.astimezone(timezone.utc), actor=actor,
+                  reason=f"expired before {today.isoformat()}")
+            total += lapsed
+    session.flush()
+    return total
+
+
+# --------------------------------------------------------------------------- tiers
+
+
+def spend_12_months(session: Session, member_id: int, now: datetime) -> int:
+    since = now - TIER_WINDOW
+    sign = sa.case((Purchase.kind == PurchaseKind.SALE, Purchase.amount_fen), else_=-Purchase.amount_fen)
+    return int(session.scalar(
+        sa.select(sa.func.coalesce(sa.func.sum(sign), 0)).where(Purchase.member_id == member_id, Purchase.occurred_at >= since)
+    ) or 0)
+
+
+def tier_for_spend(session: Session, spend_fen: int) -> Tier | None:
+    return session.scalar(sa.select(Tier).where(Tier.min_spend_fen <= spend_fen).order_by(Tier.rank.desc()).limit(1))
+
+
+def upgrade_if_earned(session: Session, member: Member, now: datetime) -> Tier | None:
+    """Lift the member at once when their 12-month spend crosses a higher threshold; never lower them here."""
+    target = tier_for_spend(session, spend_12_months(session, member.id, now))
+    current = session.get(Tier, member.tier_id) if member.tier_id else None
+    if target is not None and (current is None or target.rank > current.rank):
+        member.tier_id = target.id
+        return target
+    return None
+
+
+def review_tiers(session: Session, actor: Actor, now: datetime) -> dict[str, int]:
+    """The monthly review: every member gets the tier their last 12 months earn, up or down."""
+    require(actor, Permission.CHANGE_SETTINGS)
+    tiers = session.execute(sa.select(Tier.id, Tier.min_spend_fen).order_by(Tier.min_spend_fen.desc())).all()
+    since = now - TIER_WINDOW
+    sign = sa.case((Purchase.kind == PurchaseKind.SALE, Purchase.amount_fen), else_=-Purchase.amount_fen)
+    spend = dict(session.execute(
+        sa.select(Purchase.member_id, sa.func.sum(sign)).where(Purchase.occurred_at >= since).group_by(Purchase.member_id)
+    ).all())
+    changed = {"up": 0, "down": 0}
+    ranks = dict(session.execute(sa.select(Tier.id, Tier.rank)).all())
+    for member_id, tier_id in session.execute(sa.select(Member.id, Member.tier_id).where(Member.status != MemberStatus.CLOSED)).all():
+        amount = int(spend.get(member_id, 0) or 0)
+        target = next((tid for tid, threshold in tiers if threshold <= amount), None)
+        if target != tier_id:
+            direction = "up" if ranks.get(target, -1) > ranks.get(tier_id, -1) else "down"
+            changed[direction] += 1
+            session.execute(sa.update(Member).where(Member.id == member_id).values(tier_id=target, updated_at=Member.updated_at))
+    audit.record(session, actor, "tiers.review", "tier", None, **changed)
+    return changed

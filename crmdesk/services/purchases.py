@@ -1,0 +1,282 @@
+"""Purchases and refunds: recording them with their points, totals and tier in one transaction.
+
+A receipt number is unique per till: posting the same receipt again changes
+nothing and says so, because POS hand-offs and imports retry.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime, timedelta, timezone
+from decimal import Decimal, InvalidOperation
+
+import sqlalchemy as sa
+from sqlalchemy.orm import Session
+
+from crmdesk.errors import Conflict, InvalidInput, NotFound
+from crmdesk.models import Member, MemberStatus, PointsEntry, PointsKind, Purchase, PurchaseKind, PurchaseLine, Tier
+from crmdesk.services import audit, loyalty
+from crmdesk.services.uow import Actor
+from crmdesk.texts import QT_TRANSLATE_NOOP
+
+MAX_AMOUNT_FEN = 10_000_000  # ¥100,000 on one receipt is beyond any neighbourhood shop: a typo
+FUTURE_TOLERANCE = timedelta(minutes=10)  # tills' clocks drift a little
+MAX_LINES = 500
+
+
+@dataclass(frozen=True)
+class LineInput:
+    item_code: str = ""
+    name: str = ""
+    category: str = ""
+    quantity_milli: int = 1000
+    unit_price_fen: int = 0
+    amount_fen: int = 0
+
+
+@dataclass(frozen=True)
+class PurchaseResult:
+    purchase_id: int
+    member_id: int
+    points: int  # earned (sale) or taken back (refund, negative)
+    balance: int
+    new_tier: str | None  # set when this purchase lifted the member to a higher tier
+    already_recorded: bool = False
+
+
+def parse_yuan(text: str) -> int:
+    """'123.45' -> 12345 fen; refuses more than two decimals, signs, and anything not a number."""
+    cleaned = (text or "").strip().replace("¥", "").replace(",", "").replace("，", "")
+    try:
+        value = Decimal(cleaned)
+        exact = value.is_finite() and value == value.quantize(Decimal("0.01"))
+    except InvalidOperation:
+        value, exact = None, False
+    if value is None or not value.is_finite() or abs(value) >= 10**12:
+        raise InvalidInput(QT_TRANSLATE_NOOP("errors", "'{text}' is not an amount of money."), field="amount", text=text)
+    if not exact:
+        raise InvalidInput(QT_TRANSLATE_NOOP("errors", "'{text}' has more than two decimals."), field="amount", text=text)
+    return int(value * 100)
+
+
+def _check_amount(amount_fen: int, field: str = "amount") -> None:
+    if amount_fen <= 0:
+        raise InvalidInput(QT_TRANSLATE_NOOP("errors", "An amount must be more than ¥0.00."), field=field)
+    if amount_fen > MAX_AMOUNT_FEN:
+        raise InvalidInput(
+            QT_TRANSLATE_NOOP("errors", "¥{amount} on one receipt is not plausible; check the amount."),
+            field=field, amount=f"{amount_fen / 100:,.2f}",
+        )
+
+
+def _check_time(occurred_at: datetime, now: datetime) -> None:
+    if occurred_at.tzinfo is None:
+        raise InvalidInput(QT_TRANSLATE_NOOP("errors", "The purchase time needs a time zone."), field="time")
+    if occurred_at > now + FUTURE_TOLERANCE:
+        raise InvalidInput(
+            QT_TRANSLATE_NOOP("errors", "The purchase time {time} lies in the future."), field="time",
+            time=occurred_at.astimezone(loyalty.SHOP_ZONE).strftime("%Y-%m-%d %H:%M"),
+        )
+
+
+def _check_lines(lines: Sequence[LineInput], amount_fen: int) -> None:
+    if len(lines) > MAX_LINES:
+        raise InvalidInput(QT_TRANSLATE_NOOP("errors", "A receipt may have at most {count} lines."), field="lines", count=MAX_LINES)
+    for number, line in enumerate(lines, start=1):
+        if line.quantity_milli <= 0 or line.unit_price_fen < 0 or line.amount_fen < 0:
+            raise InvalidInput(
+                QT_TRANSLATE_NOOP("errors", "Line {line}: quantity must be positive and prices not negative."), field="lines", line=number
+            )
+        if len(line.name) > 200 or len(line.item_code) > 40 or len(line.category) > 60:
+            raise InvalidInput(QT_TRANSLATE_NOOP("errors", "Line {line}: a text is too long."), field="lines", line=number)
+    if lines and sum(line.amount_fen for line in lines) != amount_fen:
+        raise InvalidInput(
+            QT_TRANSLATE_NOOP("errors", "The lines add up to ¥{lines}, the receipt says ¥{amount}."),
+            field="lines", lines=f"{sum(line.amount_fen for line in lines) / 100:.2f}", amount=f"{amount_fen / 100:.2f}",
+        )
+
+
+def _member_for_counter(session: Session, member_id: int) -> Member:
+    member = session.execute(sa.select(Member).where(Member.id == member_id).with_for_update()).scalar_one_or_none()
+    if member is None:
+        raise NotFound(QT_TRANSLATE_NOOP("errors", "No member with id {id}."), id=member_id)
+    if member.status is not MemberStatus.ACTIVE:
+        raise InvalidInput(
+            QT_TRANSLATE_NOOP("errors", "{name}'s membership is {status}: purchases cannot be recorded for it."),
+            name=member.name, status=member.status.value,
+        )
+    return member
+
+
+def _existing(session: Session, till: str, receipt_no: str) -> Purchase | None:
+    return session.scalar(sa.select(Purchase).where(Purchase.till == till, Purchase.receipt_no == receipt_no))
+
+
+def _points_of(session: Session, purchase_id: int) -> int:
+    return int(session.scalar(sa.select(sa.func.coalesce(sa.func.sum(PointsEntry.points), 0)).where(PointsEntry.purchase_id == purchase_id)) or 0)
+
+
+def record_purchase(
+    session: Session,
+    actor: Actor,
+    member_id: int,
+    *,
+    receipt_no: str,
+    till: str,
+    amount_fen: int,
+    occurred_at: datetime | None = None,
+    lines: Sequence[LineInput] = (),
+    payment_method: str = "",
+    now: datetime | None = None,
+) -> PurchaseResult:
+    """Record a sale with its points, the member's totals and any tier upgrade."""
+    now = now or datetime.now(timezone.utc)
+    occurred_at = occurred_at or now
+    receipt_no, till = receipt_no.strip(), till.strip()
+    if not receipt_no:
+        raise InvalidInput(QT_TRANSLATE_NOOP("errors", "Enter the receipt number."), field="receipt_no")
+    if len(receipt_no) > 40 or len(till) > 20:
+        raise InvalidInput(QT_TRANSLATE_NOOP("errors", "The receipt number or till name is too long."), field="receipt_no")
+    _check_amount(amount_fen)
+    _check_time(occurred_at, now)
+    _check_lines(lines, amount_fen)
+    existing = _existing(session, till, receipt_no)
+    if existing is not None:
+        if existing.member_id == member_id and existing.amount_fen == amount_fen and existing.kind is PurchaseKind.SALE:
+            balance = session.scalar(sa.select(Member.points_balance).where(Member.id == member_id)) or 0
+            return PurchaseResult(existing.id, member_id, _points_of(session, existing.id), balance, None, already_recorded=True)
+        raise Conflict(
+            QT_TRANSLATE_NOOP("errors", "Receipt {receipt} of till {till} is already recorded with other details."),
+            receipt=receipt_no, till=till or "-",
+        )
+    member = _member_for_counter(session, member_id)
+    rules = loyalty.get_rules(session)
+    tier_pct = session.scalar(sa.select(Tier.points_multiplier_pct).where(Tier.id == member.tier_id)) if member.tier_id else 100
+    points = loyalty.points_for(
+        rules, amount_fen=amount_fen, lines=[loyalty.EarnLine(l.category, l.amount_fen) for l in lines],
+        tier_pct=tier_pct or 100, day=loyalty.local_day(occurred_at),
+    )
+    purchase = Purchase(member_id=member.id, till=till, receipt_no=receipt_no, kind=PurchaseKind.SALE, occurred_at=occurred_at,
+                        amount_fen=amount_fen, payment_method=payment_method.strip()[:20], cashier_id=actor.staff_id)
+    purchase.lines = [PurchaseLine(item_code=l.item_code, name=l.name, category=l.category.strip(), quantity_milli=l.quantity_milli,
+                                   unit_price_fen=l.unit_price_fen, amount_fen=l.amount_fen) for l in lines]
+    session.add(purchase)
+    session.flush()
+    loyalty.earn(session, member, points, at=occurred_at, rules=rules, purchase_id=purchase.id, actor=actor)
+    member.visit_count += 1
+    member.total_spend_fen += amount_fen
+    if member.last_visit_at is None or occurred_at > member.last_visit_at:
+        member.last_visit_at = occurred_at
+    session.flush()
+    new_tier = loyalty.upgrade_if_earned(session, member, now)
+    audit.record(session, actor, "purchase.add", "purchase", purchase.id, member_id=member.id, amount_fen=amount_fen, points=points)
+    session.flush()
+    return PurchaseResult(purchase.id, member.id, points, member.points_balance, new_tier.name if new_tier else None)
+
+
+def refund(
+    session: Session,
+    actor: Actor,
+    *,
+    original_till: str,
+    original_receipt: str,
+    refund_receipt: str,
+    amount_fen: int,
+    occurred_at: datetime | None = None,
+    now: datetime | None = None,
+) -> PurchaseResult:
+    """Give money back on a sale (whole or part): its points go back in proportion; never more
+    than was paid. Tiers are not lowered here, only at the monthly review."""
+    now = now or datetime.now(timezone.utc)
+    occurred_at = occurred_at or now
+    _check_amount(amount_fen)
+    _check_time(occurred_at, now)
+    original = _existing(session, original_till.strip(), original_receipt.strip())
+    if original is None or original.kind is not PurchaseKind.SALE:
+        raise NotFound(
+            QT_TRANSLATE_NOOP("errors", "No sale with receipt {receipt} at till {till}."),
+            receipt=original_receipt, till=original_till or "-",
+        )
+    again = _existing(session, original.till, refund_receipt.strip())
+    if again is not None:
+        if again.refund_of_id == original.id and again.amount_fen == amount_fen:
+            balance = session.scalar(sa.select(Member.points_balance).where(Member.id == original.member_id)) or 0
+            return PurchaseResult(again.id, original.member_id, _points_of(session, again.id), balance, None, already_recorded=True)
+        raise Conflict(QT_TRANSLATE_NOOP("errors", "Receipt {receipt} of till {till} is already recorded with other details."),
+                       receipt=refund_receipt, till=original.till or "-")
+    refunded_before = int(session.scalar(
+        sa.select(sa.func.coalesce(sa.func.sum(Purchase.amount_fen), 0)).where(Purchase.refund_of_id == original.id)
+    ) or 0)
+    if refunded_before + amount_fen > original.amount_fen:
+        raise InvalidInput(
+            QT_TRANSLATE_NOOP("errors", "Only ¥{left} of this ¥{paid} receipt can still be refunded."),
+            field="amount", left=f"{(original.amount_fen - refunded_before) / 100:.2f}", paid=f"{original.amount_fen / 100:.2f}",
+        )
+    member = session.execute(sa.select(Member).where(Member.id == original.member_id).with_for_update()).scalar_one()
+    earned = int(session.scalar(sa.select(sa.func.coalesce(sa.func.sum(PointsEntry.points), 0)).where(
+        PointsEntry.purchase_id == original.id, PointsEntry.kind == PointsKind.EARN)) or 0)
+    # Proportional and cumulative, so several part refunds never take back more than was earned.
+    due_total = earned * (refunded_before + amount_fen) // original.amount_fen
+    taken_before = -int(session.scalar(sa.select(sa.func.coalesce(sa.func.sum(PointsEntry.points), 0)).join(
+        Purchase, Purchase.id == PointsEntry.purchase_id).where(Purchase.refund_of_id == original.id)) or 0)
+    refund_row = Purchase(member_id=member.id, till=original.till, receipt_no=refund_receipt.strip(), kind=PurchaseKind.REFUND,
+                          refund_of_id=original.id, occurred_at=occurred_at, amount_fen=amount_fen,
+                          payment_method=original.payment_method, cashier_id=actor.staff_id)
+    session.add(refund_row)
+    session.flush()
+    taken = loyalty.reverse(session, member, max(0, due_total - taken_before), at=occurred_at, purchase_id=refund_row.id, actor=actor)
+    member.total_spend_fen -= amount_fen
+    audit.record(session, actor, "purchase.refund", "purchase", refund_row.id, original=original.id, amount_fen=amount_fen, points=-taken)
+    session.flush()
+    return PurchaseResult(refund_row.id, member.id, -taken, member.points_balance, None)
+
+
+@dataclass(frozen=True)
+class PurchaseRow:
+    id: int
+    occurred_at: datetime
+    till: str
+    receipt_no: str
+    kind: PurchaseKind
+    amount_fen: int
+    points: int
+    payment_method: str
+    line_count: int
+
+
+@dataclass(frozen=True)
+class PurchaseTotals:
+    visits: int
+    spend_fen: int
+    average_basket_fen: int
+    first_visit: datetime | None
+    last_visit: datetime | None
+
+
+def history_page(session: Session, member_id: int, *, offset: int = 0, limit: int = 50) -> list[PurchaseRow]:
+    """The member's purchases and refunds, newest first, one page at a time."""
+    points = (
+        sa.select(sa.func.coalesce(sa.func.sum(PointsEntry.points), 0)).where(PointsEntry.purchase_id == Purchase.id).scalar_subquery()
+    )
+    lines = sa.select(sa.func.count(PurchaseLine.id)).where(PurchaseLine.purchase_id == Purchase.id).scalar_subquery()
+    rows = session.execute(
+        sa.select(Purchase.id, Purchase.occurred_at, Purchase.till, Purchase.receipt_no, Purchase.kind, Purchase.amount_fen,
+                  points, Purchase.payment_method, lines)
+        .where(Purchase.member_id == member_id)
+        .order_by(Purchase.occurred_at.desc(), Purchase.id.desc())
+        .offset(offset).limit(limit)
+    ).all()
+    return [PurchaseRow(*row) for row in rows]
+
+
+def totals(session: Session, member_id: int) -> PurchaseTotals:
+    sales = sa.and_(Purchase.member_id == member_id, Purchase.kind == PurchaseKind.SALE)
+    visits, first, last = session.execute(
+        sa.select(sa.func.count(Purchase.id), sa.func.min(Purchase.occurred_at), sa.func.max(Purchase.occurred_at)).where(sales)
+    ).one()
+    sign = sa.case((Purchase.kind == PurchaseKind.SALE, Purchase.amount_fen), else_=-Purchase.amount_fen)
+    spend = int(session.scalar(sa.select(sa.func.coalesce(sa.func.sum(sign), 0)).where(Purchase.member_id == member_id)) or 0)
+    if first is not None and first.tzinfo is None:  # aggregate results bypass the column type on SQLite
+        first, last = (datetime.fromisoformat(str(v)).replace(tzinfo=timezone.utc) for v in (first, last))
+    return PurchaseTotals(visits, spend, spend // visits if visits else 0, first, last)
