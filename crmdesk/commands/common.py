@@ -37,3 +37,21 @@ def acting_staff(db: Database, args: argparse.Namespace) -> Actor:
 
 def print_json(document: Any) -> None:
     print(json.dumps(document, ensure_ascii=False, indent=2, default=str))
+
+
+def member_id_for(db: Database, key: str) -> int:
+    """The member a KEY names (card number, member number or phone), or an error a person can act on."""
+    from crmdesk.errors import NotFound
+    from crmdesk.services import search
+
+    with read_session(db) as session:
+        found = search.lookup(session, key)
+    if found.card_warning is not None:
+        warning = found.card_warning
+        raise NotFound(
+            QT_TRANSLATE_NOOP("errors", "Card {number} is {status} (member {member_no}); use the member's current card or phone."),
+            number=warning.number, status=warning.status.value, member_no=warning.member_no,
+        )
+    if found.member is None:
+        raise NotFound(QT_TRANSLATE_NOOP("errors", "No member with the card, member number or phone {key}."), key=key)
+    return found.member.id

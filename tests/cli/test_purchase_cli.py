@@ -1,0 +1,54 @@
+"""Purchases and points from the command line."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from crmdesk.services import members
+from crmdesk.services.uow import unit_of_work
+from tests.cli.test_cli import run
+
+
+@pytest.fixture
+def store(db, owner, db_path: Path) -> str:  # type: ignore[no-untyped-def]
+    with unit_of_work(db) as session:
+        members.register(session, owner, members.MemberInput(name="张三", phone="13812345678"))
+    db.dispose()
+    return str(db_path)
+
+
+def test_purchase_refund_and_points(capsys, store: str) -> None:
+    code, out, err = run(capsys, "--db", store, "purchase", "add", "--member", "13812345678", "--amount", "123.45",
+                         "--receipt", "R1", "--till", "01", "--json")
+    assert code == 0, err
+    assert json.loads(out)["points"] == 123
+    code, out, _ = run(capsys, "--db", store, "purchase", "add", "--member", "13812345678", "--amount", "123.45",
+                       "--receipt", "R1", "--till", "01")
+    assert code == 0 and "Already recorded" in out
+    code, _, err = run(capsys, "--db", store, "purchase", "add", "--member", "13812345678", "--amount", "1.234",
+                       "--receipt", "R2")
+    assert code == 2 and "two decimals" in err
+    code, _, err = run(capsys, "--db", store, "purchase", "add", "--member", "13900000000", "--amount", "1", "--receipt", "R3")
+    assert code == 3 and "No member" in err
+    code, out, err = run(capsys, "--db", store, "purchase", "refund", "--receipt", "R1", "--till", "01",
+                         "--refund-receipt", "RF1", "--amount", "23.45", "--json")
+    assert code == 0, err
+    assert json.loads(out)["points"] == -23
+    code, _, err = run(capsys, "--db", store, "points", "redeem", "13812345678", "101")
+    assert code == 2 and "has 100 points" in err
+    assert run(capsys, "--db", store, "points", "redeem", "13812345678", "40")[0] == 0
+    code, out, _ = run(capsys, "--db", store, "points", "show", "13812345678", "--json")
+    assert json.loads(out)["balance"] == 60
+    code, out, _ = run(capsys, "--db", store, "purchase", "list", "--member", "13812345678", "--json")
+    document = json.loads(out)
+    assert document["totals"]["visits"] == 1 and [p["receipt_no"] for p in document["purchases"]] == ["RF1", "R1"]
+
+
+def test_adjustment_needs_reason_and_rank(capsys, store: str, db, owner) -> None:  # type: ignore[no-untyped-def]
+    with pytest.raises(SystemExit) as exit_info:  # argparse: --reason is required
+        run(capsys, "--db", store, "points", "adjust", "13812345678", "50")
+    assert exit_info.value.code == 2
+    assert run(capsys, "--db", store, "points", "adjust", "13812345678", "50", "--reason", "补偿")[0] == 0
