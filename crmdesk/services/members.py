@@ -7,6 +7,7 @@ services/cards.py; the member list's filters in services/member_query.py.
 from __future__ import annotations
 
 import re
+import unicodedata
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field, fields, replace
 from datetime import date, datetime
@@ -164,12 +165,18 @@ def normalize_phone(raw: str | None, region: str = DEFAULT_REGION) -> str | None
     text = (raw or "").strip()
     if not text:
         return None
-    cleaned = re.sub(r"[\s\-()（）]", "", text)
+    cleaned = re.sub(r"[\s\-()（）]", "", unicodedata.normalize("NFKC", text))
     try:
         number = phonenumbers.parse(cleaned, region)
     except phonenumbers.NumberParseException:
         number = None
     if number is None or not phonenumbers.is_valid_number(number):
+        if cleaned.isdigit() and len(cleaned) == 11 and cleaned.startswith("1"):
+            raise InvalidInput(
+                QT_TRANSLATE_NOOP("errors", "'{phone}' is not a mobile number in use in China: check the first digits."),
+                field="phone",
+                phone=text,
+            )
         if cleaned.isdigit() and not cleaned.startswith("0"):
             raise InvalidInput(
                 QT_TRANSLATE_NOOP(
@@ -214,7 +221,10 @@ def display_phone(e164: str | None) -> str:
     return phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.INTERNATIONAL)
 
 
-def clean_tags(tags: Iterable[str]) -> tuple[str, ...]:
+def clean_tags(tags: Iterable[str] | str) -> tuple[str, ...]:
+    """Tags from a list or from one text ("老顾客，宝妈"), trimmed, without repeats."""
+    if isinstance(tags, str):
+        tags = (tags,)
     cleaned: dict[str, None] = {}
     for raw in tags:
         for part in re.split(r"[,，;；、]", raw or ""):
@@ -241,8 +251,9 @@ def _clean_text(field_name: str, value: str) -> str:
     limit = TEXT_LIMITS[field_name]
     if len(value) > limit:
         raise InvalidInput(
-            QT_TRANSLATE_NOOP("errors", "'{field}' may have at most {count} characters."),
+            QT_TRANSLATE_NOOP("errors", "'{label}' may have at most {count} characters."),
             field=field_name,
+            label=field_name,
             count=limit,
         )
     if field_name == "email" and value and not EMAIL_PATTERN.match(value):
@@ -564,6 +575,8 @@ def update(session: Session, actor: Actor, member_id: int, *, confirm_similar: b
     if "tags" in changed:
         session.execute(sa.delete(MemberTag).where(MemberTag.member_id == member.id))
         session.add_all(MemberTag(member_id=member.id, tag=tag) for tag in data.tags)
+        session.flush()
+        session.expire(member, ["tag_rows"])  # the rows were replaced behind the loaded list
     audit.record(session, actor, "member.update", "member", member.id, fields=changed)
     session.flush()
     return profile(session, member.id)
@@ -643,6 +656,11 @@ def merge(session: Session, actor: Actor, keep_id: int, merge_id: int) -> Member
         raise InvalidInput(QT_TRANSLATE_NOOP("errors", "Choose two different members to merge."))
     keep = get_member_row(session, keep_id)
     gone = get_member_row(session, merge_id)
+    if keep.status is MemberStatus.CLOSED:
+        raise Conflict(
+            QT_TRANSLATE_NOOP("errors", "{name} ({member_no}) is closed; merge into a member who is not."),
+            name=keep.name, member_no=keep.member_no,
+        )
     keep_has_card = session.scalar(
         sa.select(Card.id).where(Card.member_id == keep.id, Card.status == CardStatus.ACTIVE)
     ) is not None

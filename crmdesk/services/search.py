@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import enum
 import re
+import unicodedata
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -63,7 +64,7 @@ class Hit:
 
 def lookup(session: Session, key: str) -> Lookup:
     """An exact key: a card number (scanned), a member number or a full phone number."""
-    key = "".join((key or "").split())
+    key = _compact(key)
     if not key:
         return Lookup(None, None)
     card = session.execute(
@@ -92,6 +93,15 @@ def lookup(session: Session, key: str) -> Lookup:
     return Lookup(None, None)
 
 
+def _compact(text: str) -> str:
+    """Without spaces, full-width forms folded (１３８ → 138), and phone punctuation dropped
+    from what looks like a number: 138-0013-8000 and (138)0013 8000 are 13800138000."""
+    text = "".join(unicodedata.normalize("NFKC", text or "").split())
+    if re.fullmatch(r"\+?[\d\-()]+", text):
+        text = re.sub(r"[\-()]", "", text)
+    return text
+
+
 def _phone_or_none(key: str) -> str | None:
     if re.fullmatch(r"1\d{10}", key):  # a mainland mobile, the common case: no parsing needed
         return "+86" + key
@@ -112,7 +122,7 @@ def search(session: Session, query: str, *, limit: int = DEFAULT_LIMIT) -> list[
 
     Exact keys first (card, member number, phone), then phone tails and prefixes,
     pinyin initials (zs), full pinyin (zhangsan) and names (张三, 张)."""
-    text = " ".join((query or "").split())
+    text = " ".join(unicodedata.normalize("NFKC", query or "").split())
     if not text:
         return []
     hits: dict[int, Hit] = {}
@@ -125,7 +135,7 @@ def search(session: Session, query: str, *, limit: int = DEFAULT_LIMIT) -> list[
     exact = lookup(session, text)
     if exact.member is not None and exact.matched_by is not None:
         hits[exact.member.id] = Hit(exact.member, exact.matched_by)
-    compact = text.replace(" ", "")
+    compact = _compact(text)
     candidates: list[tuple[sa.Select[tuple[Member]], MatchedBy]] = []
     if compact.isdigit():
         if len(compact) == 4:

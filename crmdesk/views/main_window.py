@@ -10,6 +10,7 @@ from PySide6.QtWidgets import (
 )
 
 from crmdesk import __version__
+from crmdesk.services.auth import Permission, can
 from crmdesk.views.common import mark_data, role_label
 from crmdesk.views.login_dialog import LoginDialog
 from crmdesk.views.overview_page import OverviewPage
@@ -26,14 +27,12 @@ class MainWindow(QMainWindow):
         self.setWindowTitle(self.tr("crmdesk — membership and customer care"))
         self.resize(1280, 800)
 
-        self.overview_page = OverviewPage(state)
-        self.settings_page = SettingsPage(state)
-        self.settings_page.languageChosen.connect(self.languageChosen)
-        # Only areas that work are listed; later areas join this list.
-        self._areas: list[tuple[str, str, QWidget]] = [
-            ("overview", self.tr("Overview"), self.overview_page),
-            ("settings", self.tr("Settings"), self.settings_page),
-        ]
+        self.nav = QListWidget()
+        self.nav.setObjectName("navList")
+        self.nav.setIconSize(QSize(20, 20))
+        self.pages = QStackedWidget()
+        self._areas: list[tuple[str, QWidget]] = []
+        self._area_actions: list[QAction] = []
 
         central = QWidget()
         row = QHBoxLayout(central)
@@ -47,30 +46,18 @@ class MainWindow(QMainWindow):
         brand.setObjectName("brand")
         mark_data(brand)
         side_layout.addWidget(brand)
-        self.nav = QListWidget()
-        self.nav.setObjectName("navList")
-        self.nav.setIconSize(QSize(20, 20))
-        self.pages = QStackedWidget()
-        for index, (_key, label, page) in enumerate(self._areas, start=1):
-            item = QListWidgetItem(f"{label}    Ctrl+{index}")
-            item.setToolTip(self.tr("{area} (Ctrl+{number})").format(area=label, number=index))
-            self.nav.addItem(item)
-            self.pages.addWidget(page)
-            action = QAction(self)
-            action.setShortcut(QKeySequence(f"Ctrl+{index}"))
-            action.triggered.connect(lambda _checked=False, i=index - 1: self.nav.setCurrentRow(i))
-            self.addAction(action)
         self.nav.currentRowChanged.connect(self._show_page)
         side_layout.addWidget(self.nav, 1)
         row.addWidget(side)
         row.addWidget(self.pages, 1)
         self.setCentralWidget(central)
+        self._build_areas()
 
         self._build_menu()
         self._build_status_bar()
         state.signals.changed.connect(self._on_actor_changed)
         self.nav.setCurrentRow(0)
-        self._on_actor_changed()
+        self._update_staff_label()
 
     def _build_menu(self) -> None:
         file_menu = self.menuBar().addMenu(self.tr("&File"))
@@ -102,27 +89,105 @@ class MainWindow(QMainWindow):
         bar.addPermanentWidget(self.staff_label)
         bar.addPermanentWidget(self.switch_button)
 
+    def _area_list(self) -> list[tuple[str, str]]:
+        """(key, label) of the areas the signed-in person may use, in order."""
+        areas = [("counter", self.tr("Counter"))]
+        if can(self._state.actor, Permission.BROWSE_MEMBERS):
+            areas.append(("members", self.tr("Members")))
+        areas += [("overview", self.tr("Overview")), ("settings", self.tr("Settings"))]
+        return areas
+
+    def _make_page(self, key: str) -> QWidget:
+        # Pages are imported when first needed, so start-up loads only what it shows.
+        if key == "counter":
+            from crmdesk.views.counter_page import CounterPage
+
+            return CounterPage(self._state)
+        if key == "members":
+            from crmdesk.views.member_list import MemberListPage
+
+            return MemberListPage(self._state)
+        if key == "overview":
+            return OverviewPage(self._state)
+        page = SettingsPage(self._state)
+        page.languageChosen.connect(self.languageChosen)
+        return page
+
+    def _build_areas(self) -> None:
+        """(Re)build navigation for the signed-in person: only areas they may use are listed."""
+        current = self.current_area()
+        self.nav.blockSignals(True)
+        self.nav.clear()
+        while self.pages.count():
+            page = self.pages.widget(0)
+            self.pages.removeWidget(page)
+            page.deleteLater()
+        for action in self._area_actions:
+            self.removeAction(action)
+        self._area_actions.clear()
+        self._areas = []
+        for index, (key, label) in enumerate(self._area_list(), start=1):
+            page = self._make_page(key)
+            item = QListWidgetItem(f"{label}    Ctrl+{index}")
+            item.setToolTip(self.tr("{area} (Ctrl+{number})").format(area=label, number=index))
+            self.nav.addItem(item)
+            self.pages.addWidget(page)
+            self._areas.append((key, page))
+            action = QAction(self)
+            action.setShortcut(QKeySequence(f"Ctrl+{index}"))
+            action.triggered.connect(lambda _checked=False, i=index - 1: self.nav.setCurrentRow(i))
+            self.addAction(action)
+            self._area_actions.append(action)
+        self.nav.blockSignals(False)
+        keys = [key for key, _page in self._areas]
+        self.nav.setCurrentRow(keys.index(current) if current in keys else 0)
+        self._show_page(self.nav.currentRow())
+
+    def page(self, key: str) -> QWidget | None:
+        return next((page for area, page in self._areas if area == key), None)
+
+    def current_area(self) -> str | None:
+        row = self.nav.currentRow()
+        return self._areas[row][0] if 0 <= row < len(self._areas) else None
+
+    @property
+    def overview_page(self) -> OverviewPage:
+        page = self.page("overview")
+        assert isinstance(page, OverviewPage)
+        return page
+
+    @property
+    def settings_page(self) -> SettingsPage:
+        page = self.page("settings")
+        assert isinstance(page, SettingsPage)
+        return page
+
     def _show_page(self, row: int) -> None:
-        if row < 0:
+        if row < 0 or row >= len(self._areas):
             return
         self.pages.setCurrentIndex(row)
-        page = self.pages.currentWidget()
-        if page is self.overview_page:
-            self.overview_page.refresh()
+        page = self._areas[row][1]
+        refresh = getattr(page, "refresh", None)
+        if callable(refresh):
+            refresh()
 
     def show_view(self, name: str) -> None:
-        """Switch to an area by name (overview, settings, staff)."""
+        """Switch to an area by name (counter, members, overview, settings, staff)."""
         if name == "staff":
-            name = "settings"
+            self.show_view("settings")
             self.settings_page.show_staff()
-        keys = [key for key, _label, _page in self._areas]
+            return
+        keys = [key for key, _page in self._areas]
         if name in keys:
             self.nav.setCurrentRow(keys.index(name))
 
-    def _on_actor_changed(self) -> None:
+    def _update_staff_label(self) -> None:
         actor = self._state.actor
         self.staff_label.setText(self.tr("Signed in: {name} ({role})").format(name=actor.name, role=role_label(actor.role)))
-        self.settings_page.refresh_for_actor()
+
+    def _on_actor_changed(self) -> None:
+        self._update_staff_label()
+        self._build_areas()
 
     def switch_staff(self) -> None:
         dialog = LoginDialog(self._state.db, self, current=None)

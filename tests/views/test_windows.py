@@ -19,9 +19,10 @@ from tests.conftest import OWNER_NAME, OWNER_PASSWORD
 def test_main_window_lists_working_areas_and_who_is_signed_in(qtbot, owner_state) -> None:
     window = MainWindow(owner_state)
     qtbot.addWidget(window)
-    assert [window.nav.item(i).text().split()[0] for i in range(window.nav.count())] == ["Overview", "Settings"]
+    assert [window.nav.item(i).text().split()[0] for i in range(window.nav.count())] == ["Counter", "Members", "Overview", "Settings"]
     assert OWNER_NAME in window.staff_label.text() and "Owner" in window.staff_label.text()
     assert str(owner_state.db.sqlite_path) in window.database_label.text()
+    window.show_view("overview")
     assert window.overview_page.heading.text() == "好邻居超市"
     assert window.overview_page.members.value.text() == "0"
 
@@ -32,7 +33,7 @@ def test_ctrl_number_switches_area(qtbot, owner_state) -> None:
     with qtbot.waitActive(window):
         window.show()
         window.activateWindow()
-    qtbot.keyClick(window, Qt.Key.Key_2, Qt.KeyboardModifier.ControlModifier)
+    qtbot.keyClick(window, Qt.Key.Key_4, Qt.KeyboardModifier.ControlModifier)
     assert window.pages.currentWidget() is window.settings_page
     window.show_view("staff")
     assert window.settings_page.currentWidget() is window.settings_page.staff_tab
@@ -44,6 +45,7 @@ def test_only_owners_see_the_staff_list(qtbot, owner_state, cashier) -> None:
     assert window.settings_page.staff_tab is not None
     owner_state.sign_in(cashier)
     assert window.settings_page.staff_tab is None
+    assert window.page("members") is None  # cashiers work at the counter, not in the member list
     assert "收银员小李" in window.staff_label.text()
     store_tab = window.settings_page.store_tab
     assert store_tab.name_edit.isReadOnly() and not store_tab.save_button.isVisibleTo(store_tab)
@@ -165,7 +167,7 @@ def test_switching_language_rebuilds_the_window_in_chinese(qtbot, qapp, translat
     qtbot.waitUntil(lambda: controller.window is not first)
     qtbot.addWidget(controller.window)
     assert preferences.load().language == "zh_CN"
-    assert controller.window.nav.item(1).text().startswith("设置")
+    assert controller.window.nav.item(3).text().startswith("设置")
     assert controller.window.pages.currentWidget() is controller.window.settings_page
 
 

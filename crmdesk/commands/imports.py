@@ -1,0 +1,130 @@
+"""`crmdesk import members FILE`: members from an old system's CSV or XLSX file."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+from typing import Any
+
+from crmdesk.commands.common import acting_staff, print_json
+from crmdesk.db import Database
+from crmdesk.services import imports
+from crmdesk.services.uow import read_session, unit_of_work
+
+EXIT_INVALID = 2  # invalid rows stopped the import; nothing was written
+
+
+def register(add_command) -> None:  # type: ignore[no-untyped-def]
+    imp = add_command("import", "import data from another system's files", None)
+    subs = imp.add_subparsers(dest="import_what", required=True, metavar="WHAT")
+    members = add_command(
+        "members",
+        "import members from a CSV (UTF-8 or GBK) or XLSX file; headers in English or Chinese",
+        run_members,
+        subs,
+    )
+    members.add_argument("file", metavar="FILE", type=Path)
+    members.add_argument("--dry-run", action="store_true", help="check the file and show what would happen; write nothing")
+    members.add_argument(
+        "--skip-invalid",
+        action="store_true",
+        help="import the valid rows and write the invalid ones with their reasons to FILE.rejected.csv",
+    )
+    members.add_argument("--json", action="store_true", help="print one JSON document on stdout")
+
+
+def run_members(db: Database, args: argparse.Namespace) -> int:
+    path: Path = args.file
+    if args.dry_run:
+        with read_session(db) as session:
+            plan = imports.plan_import(session, path)
+        _report_rows(plan)
+        code = EXIT_INVALID if plan.invalid_rows and not args.skip_invalid else 0
+        _finish(args, plan, imported=False, rejects=None, code=code)
+        return code
+    actor = acting_staff(db, args)
+    with unit_of_work(db) as session:
+        plan = imports.plan_import(session, path)
+        if plan.invalid_rows and not args.skip_invalid:
+            _report_rows(plan)
+            _finish(args, plan, imported=False, rejects=None, code=EXIT_INVALID)
+            return EXIT_INVALID  # nothing was written: the unit of work has nothing to commit
+        result = imports.apply_import(session, actor, plan, skip_invalid=args.skip_invalid)
+    plan = result.plan  # as checked inside the import's transaction
+    _report_rows(plan)
+    rejects = imports.write_rejects(plan, path) if plan.invalid_rows else None
+    _finish(args, plan, imported=True, rejects=rejects, code=0)
+    return 0
+
+
+def _report_rows(plan: imports.ImportPlan) -> None:
+    """Invalid rows and warnings on stderr, one per line."""
+    for warning in plan.warnings:
+        print(f"warning: {warning.describe()}", file=sys.stderr)
+    for row in plan.rows:
+        for problem in row.errors:
+            print(problem.describe(), file=sys.stderr)
+        for warning in row.warnings:
+            print(f"warning: {warning.describe()}", file=sys.stderr)
+
+
+def _finish(args: argparse.Namespace, plan: imports.ImportPlan, *, imported: bool, rejects: Path | None, code: int) -> None:
+    counts = plan.counts
+    if args.json:
+        print_json(_document(plan, imported=imported, dry_run=args.dry_run, rejects=rejects))
+        return
+    source = plan.path.name
+    if plan.encoding:
+        source += f" ({plan.encoding})"
+    print(f"{source}: {counts.total} rows")
+    print(f"  new: {counts.new}  updated: {counts.update}  unchanged: {counts.unchanged}  invalid: {counts.invalid}")
+    for row in plan.rows:
+        if row.changes:
+            what = "; ".join(f"{c.column}: {c.old or '-'} -> {c.new}" for c in row.changes)
+            print(f"  row {row.row} ({row.member_no} {row.name}): {what}")
+    if args.dry_run:
+        print("Dry run: nothing was written.")
+        if counts.invalid and not args.skip_invalid:
+            print("The import would stop at the invalid rows; correct them, or add --skip-invalid.", file=sys.stderr)
+    elif not imported:
+        print(
+            f"Nothing was imported: {counts.invalid} invalid rows (listed above). Correct them, or add --skip-invalid.",
+            file=sys.stderr,
+        )
+    else:
+        print(f"Imported: {counts.new} new, {counts.update} updated, {counts.unchanged} unchanged.")
+        if rejects is not None:
+            print(f"{counts.invalid} invalid rows were skipped; they are in {rejects} with their reasons.")
+
+
+def _problem(problem: imports.Problem) -> dict[str, Any]:
+    return {"row": problem.row, "column": problem.column, "reason": problem.reason()}
+
+
+def _document(plan: imports.ImportPlan, *, imported: bool, dry_run: bool, rejects: Path | None) -> dict[str, Any]:
+    counts = plan.counts
+    return {
+        "file": str(plan.path),
+        "type": plan.file_type,
+        "encoding": plan.encoding,
+        "columns": dict(plan.columns),
+        "dry_run": dry_run,
+        "imported": imported,
+        "new": counts.new,
+        "updated": counts.update,
+        "unchanged": counts.unchanged,
+        "invalid": counts.invalid,
+        "rejects_file": str(rejects) if rejects else None,
+        "errors": [_problem(p) for p in plan.errors],
+        "warnings": [_problem(p) for p in (*plan.warnings, *plan.row_warnings)],
+        "changes": [
+            {
+                "row": row.row,
+                "member_no": row.member_no,
+                "changes": [{"field": c.field, "column": c.column, "old": c.old, "new": c.new} for c in row.changes],
+            }
+            for row in plan.rows
+            if row.changes
+        ],
+    }

@@ -1,0 +1,1143 @@
+"""Importing members from an old system's file: CSV (UTF-8, GBK/GB18030) or XLSX.
+
+Two steps, so a person sees what will happen before anything is written:
+
+``plan_import(session, path)`` reads the file, maps its headers (English or
+Chinese), checks every row and matches it against the database. Each row gets an
+action: ``new``, ``update``, ``unchanged`` or ``invalid`` (with its row number as
+in the file -- the header is row 1 -- the column as named in the file, and the
+reason). Problems of the whole file (unreadable encoding, a missing required
+column) raise InvalidInput at once.
+
+``apply_import(session, actor, plan, ...)`` writes the plan in the caller's one
+transaction. It checks the rows against the database again first (the preview
+may be minutes old), refuses the whole import when a row is invalid unless
+``skip_invalid``, reports progress and can be cancelled; an error or a cancel
+leaves the database exactly as before.
+
+Rules
+-----
+Matching an existing member: by card number (a card of any status: a number
+belongs to one member, ever), then member number, then phone (of a member who
+is not closed). When several keys of a row point at different members, the row
+is invalid. Two rows of the file matching the same member: the later is invalid.
+
+Existing members (the file corrects crmdesk, but never erases): a non-empty cell
+whose value differs from crmdesk's changes that field (name, phone, gender,
+birthday, address, e-mail, notes); tags in the file are added, never removed; an
+empty cell changes nothing. A card number new to crmdesk is issued when the
+member has no working card (else the row is invalid: replace cards in crmdesk).
+Member number and join date stay as crmdesk has them (a warning says they
+differ). Changes go through members.update, so they appear in the member's
+history. Closed members are left alone (unchanged, with a warning).
+
+Who: checking a file is open to everyone; importing needs IMPORT_PERMISSION.
+
+Points: the points column is the opening balance from the old system. A new
+member gets it as ONE ledger entry of kind IMPORT (reason "import FILE") and the
+same cached balance. An existing member's points are never changed by an import:
+when the file's points differ from the balance a warning says so (points
+adjustments are for a person to decide), so re-importing a file after members
+have earned or spent points still works and changes nothing.
+
+Re-importing the same file therefore reports every row unchanged and writes
+nothing at all. An import that writes records one audit event for the file, and
+for each member what members.register and cards.issue would record.
+"""
+
+from __future__ import annotations
+
+import codecs
+import csv
+import enum
+import io
+import re
+import time
+import unicodedata
+import uuid
+import zipfile
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from dataclasses import dataclass, field, replace
+from datetime import date, datetime
+from pathlib import Path
+from typing import Any, TypeVar
+
+import sqlalchemy as sa
+from sqlalchemy.orm import Session
+
+from crmdesk.errors import CrmdeskError, InvalidInput
+from crmdesk.models import (
+    AuditEvent, Card, CardStatus, Gender, Member, MemberChange, MemberStatus, MemberTag, PointsEntry, PointsKind,
+    utcnow,
+)
+from crmdesk.services import audit, cards, members
+from crmdesk.services.auth import Permission, require
+from crmdesk.services.members import MemberInput
+from crmdesk.services.uow import Actor
+from crmdesk.texts import QT_TRANSLATE_NOOP
+
+# Importing is back-office work that also posts points (opening balances): it takes the
+# right to adjust points (supervisor or owner) until there is a permission of its own.
+IMPORT_PERMISSION = Permission.ADJUST_POINTS
+CHUNK = 500  # keys per IN (...) query, rows per written batch
+MAX_POINTS = 2**31 - 1
+# Excel keeps 15 significant digits: a longer number typed into a cell is already rounded.
+EXCEL_EXACT_LIMIT = 10**15
+HEADER_SEARCH_ROWS = 10  # a title line or two may stand above the header
+
+Progress = Callable[[int, int], None]
+ShouldCancel = Callable[[], bool]
+T = TypeVar("T")
+
+
+# --------------------------------------------------------------------------- messages
+
+MSG_FILE_EMPTY = QT_TRANSLATE_NOOP("errors", "{path} is empty: there is nothing to import.")
+MSG_NOT_READABLE = QT_TRANSLATE_NOOP("errors", "Cannot read {path}: {detail}")
+MSG_ENCODING = QT_TRANSLATE_NOOP(
+    "errors",
+    "{path} is neither UTF-8 nor GBK/GB18030 text: byte {position} (line {line}) is not valid {encoding}. "
+    "Save it from Excel or WPS as \"CSV UTF-8\" or as .xlsx and import that.",
+)
+MSG_OLD_EXCEL = QT_TRANSLATE_NOOP("errors", "{path} is an old Excel .xls file: save it as .xlsx or CSV and import that.")
+MSG_BAD_WORKBOOK = QT_TRANSLATE_NOOP("errors", "{path} cannot be read as an Excel workbook: {detail}")
+MSG_BAD_CSV = QT_TRANSLATE_NOOP("errors", "{path} cannot be read as CSV near line {line}: {detail}")
+MSG_MISSING_COLUMN = QT_TRANSLATE_NOOP("errors", "The file has no column {missing}. Columns found: {found}.")
+MSG_NOTHING_IMPORTED = QT_TRANSLATE_NOOP(
+    "errors",
+    "Nothing was imported: {count} rows are invalid. Correct them, or skip the invalid rows.\n{errors}",
+)
+MSG_CANCELLED = QT_TRANSLATE_NOOP("errors", "The import was cancelled; nothing was changed.")
+
+MSG_ROW_COLUMN = QT_TRANSLATE_NOOP("errors", "Row {row}, column {column}: {reason}")
+MSG_ROW = QT_TRANSLATE_NOOP("errors", "Row {row}: {reason}")
+
+MSG_NOT_A_DATE = QT_TRANSLATE_NOOP("errors", "'{value}' is not a date; write it like 2024-03-01.")
+MSG_IMPOSSIBLE_DATE = QT_TRANSLATE_NOOP("errors", "'{value}' is not a real date: that day does not exist.")
+MSG_BAD_POINTS = QT_TRANSLATE_NOOP("errors", "Points must be a whole number of 0 or more, not '{value}'.")
+MSG_BAD_GENDER = QT_TRANSLATE_NOOP("errors", "'{value}' is not a gender: write 男 or 女 (or M or F), or leave it empty.")
+MSG_EXCEL_SHORTENED = QT_TRANSLATE_NOOP(
+    "errors", "Excel shortened this number to '{value}': format the column as text, enter the numbers again and save."
+)
+MSG_EXCEL_ROUNDED = QT_TRANSLATE_NOOP(
+    "errors", "Excel stored {value} as a number and may have rounded it: format the column as text and enter the numbers again."
+)
+MSG_CARD_TOO_LONG = QT_TRANSLATE_NOOP("errors", "A card number may have at most 32 characters.")
+MSG_DUPLICATE_IN_FILE = QT_TRANSLATE_NOOP("errors", "{value} is already on row {other_row} of this file.")
+MSG_KEYS_DISAGREE = QT_TRANSLATE_NOOP(
+    "errors", "{value} belongs to {other}, but {matched_column} {matched_value} belongs to {member}."
+)
+MSG_SAME_MEMBER_TWICE = QT_TRANSLATE_NOOP("errors", "This row is the same member {member} as row {other_row}.")
+MSG_HAS_OTHER_CARD = QT_TRANSLATE_NOOP(
+    "errors", "{member} already has the working card {number}; replace the card in crmdesk instead."
+)
+
+MSG_UNKNOWN_COLUMNS = QT_TRANSLATE_NOOP("errors", "These columns are not imported: {columns}.")
+MSG_DUPLICATE_COLUMN = QT_TRANSLATE_NOOP("errors", "The column {column} is not imported: the column {used} already gives that.")
+MSG_POINTS_DIFFER = QT_TRANSLATE_NOOP(
+    "errors", "The file gives {points} points, crmdesk has a balance of {balance}; the balance is kept."
+)
+MSG_MEMBER_NO_DIFFERS = QT_TRANSLATE_NOOP(
+    "errors", "The member number {member_no} differs from {current} in crmdesk; crmdesk's is kept."
+)
+MSG_JOINED_DIFFERS = QT_TRANSLATE_NOOP("errors", "The join date {date} differs from {current} in crmdesk; crmdesk's is kept.")
+MSG_CLOSED_MEMBER = QT_TRANSLATE_NOOP("errors", "{member} is closed; an import leaves closed members as they are.")
+MSG_SIMILAR_MEMBER = QT_TRANSLATE_NOOP(
+    "errors", "{name} with the birthday {birthday} may already be a member ({member_no}); a new member is registered anyway."
+)
+
+
+class ImportCancelled(CrmdeskError):
+    """The person cancelled the import; the transaction is rolled back."""
+
+    exit_code = 130
+
+
+# --------------------------------------------------------------------------- columns
+
+FIELDS = ("card_no", "member_no", "name", "phone", "gender", "birthday", "joined", "points", "tags", "notes", "address", "email")
+KEY_FIELDS = ("card_no", "member_no", "phone")
+# How the fields are called in messages: both languages, as DESIGN.md names them.
+FIELD_LABELS = {
+    "card_no": "card_no/卡号", "member_no": "member_no/会员编号", "name": "name/姓名", "phone": "phone/手机",
+    "gender": "gender/性别", "birthday": "birthday/生日", "joined": "joined/入会日期", "points": "points/积分",
+    "tags": "tags/标签", "notes": "notes/备注", "address": "address/地址", "email": "email/邮箱",
+}
+# Header names per field, best first: when two columns mean the same field, the better name wins.
+_ALIASES: dict[str, tuple[str, ...]] = {
+    "card_no": ("card_no", "卡号", "会员卡号", "card", "card_number", "cardno", "会员卡", "卡号码", "会员卡编号", "卡片号码"),
+    "member_no": ("member_no", "会员编号", "member_number", "memberno", "member_id", "会员号", "会员编码", "会员代码", "会员ID"),
+    "name": ("name", "姓名", "member_name", "会员姓名", "会员名称", "客户姓名", "顾客姓名", "名字", "full_name"),
+    "phone": ("phone", "手机", "手机号", "手机号码", "mobile", "mobile_phone", "cellphone", "cell", "phone_number",
+              "移动电话", "联系电话", "联系手机", "电话", "电话号码", "tel", "telephone"),
+    "gender": ("gender", "性别", "sex"),
+    "birthday": ("birthday", "生日", "出生日期", "birth_date", "birthdate", "date_of_birth", "dob", "出生年月日"),
+    "joined": ("joined", "入会日期", "joined_on", "join_date", "入会时间", "注册日期", "注册时间", "开卡日期", "办卡日期",
+               "开卡时间", "办卡时间", "registered", "registered_on"),
+    "points": ("points", "积分", "积分余额", "当前积分", "可用积分", "剩余积分", "point", "points_balance"),
+    "tags": ("tags", "标签", "会员标签", "tag", "labels"),
+    "notes": ("notes", "备注", "note", "remarks", "remark", "comment", "comments", "说明"),
+    "address": ("address", "地址", "住址", "联系地址", "家庭住址"),
+    "email": ("email", "邮箱", "电子邮件", "电子邮箱", "e_mail", "mail"),
+}
+
+
+def _header_key(text: str) -> str:
+    """A header as compared: full-width folded, lower case, without spaces, marks and remarks in brackets."""
+    key = unicodedata.normalize("NFKC", text or "").lower()
+    key = re.sub(r"\(.*?\)|\[.*?\]|【.*?】", "", key)
+    return re.sub(r"[\s_\-*:.#/\\]", "", key)
+
+
+_HEADER_INDEX: dict[str, tuple[str, int]] = {}
+for _field, _names in _ALIASES.items():
+    for _rank, _name in enumerate(_names):
+        _HEADER_INDEX.setdefault(_header_key(_name), (_field, _rank))
+
+# Which column a validation error of members.validate belongs to.
+_VALIDATE_FIELDS = {
+    "name": "name", "phone": "phone", "birthday": "birthday", "joined_on": "joined", "tags": "tags",
+    "notes": "notes", "member_no": "member_no", "address": "address", "email": "email",
+}
+# What replaces a refused value so validation can go on to the next field (the row is invalid anyway).
+_NEUTRAL: dict[str, object] = {
+    "name": "?", "phone": "", "birthday": None, "joined_on": None, "tags": (), "notes": "", "member_no": None,
+    "address": "", "email": "", "company": "", "source": "",
+}
+
+_GENDERS = {
+    **dict.fromkeys(("男", "男性", "m", "male", "man", "先生"), Gender.MALE),
+    **dict.fromkeys(("女", "女性", "f", "female", "woman", "女士"), Gender.FEMALE),
+    **dict.fromkeys(("", "未知", "保密", "不详", "unknown", "u", "-", "无", "其他", "other"), Gender.UNKNOWN),
+}
+
+
+# --------------------------------------------------------------------------- results
+
+
+class Action(enum.Enum):
+    NEW = "new"
+    UPDATE = "update"
+    UNCHANGED = "unchanged"
+    INVALID = "invalid"
+
+
+Translate = Callable[[str], str]  # an English template -> the same template in the user's language
+
+
+def _identity(text: str) -> str:
+    return text
+
+
+@dataclass(frozen=True)
+class Problem:
+    """An error or warning about one row (row > 0) or the whole file (row == 0).
+
+    ``column`` is the header as written in the file ("" for the whole row)."""
+
+    row: int
+    column: str
+    template: str
+    params: Mapping[str, object] = field(default_factory=dict)
+
+    def reason(self, translate: Translate = _identity) -> str:
+        return translate(self.template).format(**self.params)
+
+    def describe(self, translate: Translate = _identity) -> str:
+        reason = self.reason(translate)
+        if self.row and self.column:
+            return translate(MSG_ROW_COLUMN).format(row=self.row, column=self.column, reason=reason)
+        if self.row:
+            return translate(MSG_ROW).format(row=self.row, reason=reason)
+        return reason
+
+
+@dataclass(frozen=True)
+class FieldChange:
+    field: str  # one of FIELDS, or "card"
+    column: str  # as named in the file
+    old: str
+    new: str
+
+
+@dataclass(frozen=True)
+class ParsedRow:
+    """One data row of the file, checked on its own (no database needed)."""
+
+    row: int
+    cells: tuple[str, ...]  # the row's cells as text, one per header
+    data: MemberInput | None  # cleaned (members.validate) when the row has no errors
+    card_no: str | None
+    points: int | None
+    present: frozenset[str]  # fields with a non-empty cell
+    errors: tuple[Problem, ...]
+
+
+@dataclass(frozen=True)
+class PlannedRow:
+    row: int
+    action: Action
+    name: str  # as cleaned, or as written when invalid
+    card_no: str | None
+    phone: str | None  # E.164
+    member_id: int | None  # the existing member matched
+    member_no: str | None  # the existing member's number
+    changes: tuple[FieldChange, ...]
+    errors: tuple[Problem, ...]
+    warnings: tuple[Problem, ...]
+    source: ParsedRow = field(repr=False)
+
+    @property
+    def cells(self) -> tuple[str, ...]:
+        return self.source.cells
+
+
+@dataclass(frozen=True)
+class Counts:
+    new: int = 0
+    update: int = 0
+    unchanged: int = 0
+    invalid: int = 0
+
+    @property
+    def total(self) -> int:
+        return self.new + self.update + self.unchanged + self.invalid
+
+
+@dataclass(frozen=True)
+class ImportPlan:
+    path: Path
+    file_type: str  # "csv" or "xlsx"
+    encoding: str | None  # "UTF-8", "UTF-8 with BOM", "GB18030", "UTF-16"; None for XLSX
+    delimiter: str | None
+    header_row: int
+    headers: tuple[str, ...]
+    columns: Mapping[str, str]  # field -> header as written
+    column_indexes: Mapping[str, int]  # field -> position of its column
+    rows: tuple[PlannedRow, ...]
+    warnings: tuple[Problem, ...]  # about the whole file
+
+    @property
+    def counts(self) -> Counts:
+        tally = {action: 0 for action in Action}
+        for row in self.rows:
+            tally[row.action] += 1
+        return Counts(tally[Action.NEW], tally[Action.UPDATE], tally[Action.UNCHANGED], tally[Action.INVALID])
+
+    @property
+    def invalid_rows(self) -> list[PlannedRow]:
+        return [row for row in self.rows if row.action is Action.INVALID]
+
+    @property
+    def errors(self) -> list[Problem]:
+        return [problem for row in self.rows for problem in row.errors]
+
+    @property
+    def row_warnings(self) -> list[Problem]:
+        return [problem for row in self.rows for problem in row.warnings]
+
+
+@dataclass(frozen=True)
+class ImportResult:
+    plan: ImportPlan  # as checked again inside the import's transaction
+    new: int
+    updated: int
+    unchanged: int
+    skipped: int  # invalid rows left out (only with skip_invalid)
+    points_posted: int
+    seconds: float
+
+
+# --------------------------------------------------------------------------- reading the file
+
+
+@dataclass(frozen=True)
+class _Table:
+    file_type: str
+    encoding: str | None
+    delimiter: str | None
+    rows: list[tuple[int, tuple[object, ...]]]  # (row number in the file, cells)
+
+
+def _read_table(path: Path) -> _Table:
+    try:
+        data = path.read_bytes()
+    except OSError as exc:
+        raise InvalidInput(MSG_NOT_READABLE, path=str(path), detail=exc.strerror or str(exc)) from None
+    if not data.strip():
+        raise InvalidInput(MSG_FILE_EMPTY, path=str(path))
+    if data.startswith(b"PK\x03\x04"):
+        return _read_xlsx(path)
+    if data.startswith(b"\xd0\xcf\x11\xe0"):
+        raise InvalidInput(MSG_OLD_EXCEL, path=str(path))
+    text, encoding = _decode(path, data)
+    return _read_csv(path, text, encoding)
+
+
+def _decode(path: Path, data: bytes) -> tuple[str, str]:
+    """Text in UTF-8 (with or without BOM) or else GB18030 (a superset of GBK); both strictly."""
+    if data.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):  # Excel's "Unicode text"
+        try:
+            return data.decode("utf-16"), "UTF-16"
+        except UnicodeDecodeError:
+            pass
+    failures: list[tuple[int, str]] = []
+    for codec, label in (("utf-8-sig", "UTF-8"), ("gb18030", "GB18030")):
+        try:
+            text = data.decode(codec)
+        except UnicodeDecodeError as exc:
+            failures.append((exc.start, label))
+            continue
+        if codec == "utf-8-sig" and data.startswith(codecs.BOM_UTF8):
+            label = "UTF-8 with BOM"
+        return text, label
+    # The encoding that read furthest is most likely the one meant; its failure is the byte to fix.
+    position, label = max(failures)
+    line = data.count(b"\n", 0, position) + 1
+    raise InvalidInput(MSG_ENCODING, path=str(path), position=position, line=line, encoding=label)
+
+
+def _sniff_delimiter(text: str) -> str:
+    """Comma, tab or semicolon: whichever splits the first line into most columns.
+
+    Only ASCII delimiters count; a full-width comma (，) inside Chinese text is data."""
+    first = next((line for line in text.splitlines() if line.strip()), "")
+    best, best_count = ",", 1
+    for candidate in (",", "\t", ";"):
+        count = len(next(csv.reader([first], delimiter=candidate), []))
+        if count > best_count:
+            best, best_count = candidate, count
+    return best
+
+
+def _read_csv(path: Path, text: str, encoding: str) -> _Table:
+    delimiter = _sniff_delimiter(text)
+    rows: list[tuple[int, tuple[object, ...]]] = []
+    reader = csv.reader(io.StringIO(text, newline=""), delimiter=delimiter)
+    try:
+        # Records are counted like Excel rows: a quoted line break stays inside its row.
+        for number, record in enumerate(reader, start=1):
+            rows.append((number, tuple(record)))
+    except csv.Error as exc:
+        raise InvalidInput(MSG_BAD_CSV, path=str(path), line=reader.line_num, detail=str(exc)) from None
+    return _Table("csv", encoding, delimiter, rows)
+
+
+def _read_xlsx(path: Path) -> _Table:
+    import openpyxl  # only needed for workbooks
+    from openpyxl.utils.exceptions import InvalidFileException
+
+    try:
+        workbook = openpyxl.load_workbook(path, read_only=True, data_only=True)
+    except (zipfile.BadZipFile, InvalidFileException, KeyError, ValueError, OSError) as exc:
+        raise InvalidInput(MSG_BAD_WORKBOOK, path=str(path), detail=str(exc) or type(exc).__name__) from None
+    try:
+        sheet = workbook.worksheets[0]
+        # Some programs write a wrong sheet size; read whatever is there.
+        sheet.reset_dimensions()
+        rows = [(number, tuple(values)) for number, values in enumerate(sheet.iter_rows(values_only=True), start=1)]
+    finally:
+        workbook.close()
+    return _Table("xlsx", None, None, rows)
+
+
+def _cell_text(value: object) -> str:
+    """A cell as a person reads it: 13812345678.0 from Excel is 13812345678, dates without 00:00."""
+    if value is None:
+        return ""
+    if isinstance(value, str):
+        return value.strip()
+    if isinstance(value, bool):
+        return "TRUE" if value else "FALSE"
+    if isinstance(value, float):
+        if value.is_integer() and abs(value) < EXCEL_EXACT_LIMIT:
+            return str(int(value))
+        return repr(value)
+    if isinstance(value, datetime):
+        if (value.hour, value.minute, value.second, value.microsecond) == (0, 0, 0, 0):
+            return value.date().isoformat()
+        return value.isoformat(sep=" ")
+    if isinstance(value, date):
+        return value.isoformat()
+    return str(value).strip()
+
+
+# --------------------------------------------------------------------------- headers
+
+
+@dataclass(frozen=True)
+class _Header:
+    row: int
+    headers: tuple[str, ...]
+    columns: dict[str, int]  # field -> column index
+    warnings: tuple[Problem, ...]
+
+
+def _map_headers(headers: Sequence[str]) -> tuple[dict[str, int], list[str], list[tuple[str, str]]]:
+    """(field -> column index, unknown headers, (ignored header, header used instead))."""
+    chosen: dict[str, tuple[int, int]] = {}  # field -> (rank, index)
+    unknown: list[str] = []
+    for index, header in enumerate(headers):
+        if not header:
+            continue
+        found = _HEADER_INDEX.get(_header_key(header))
+        if found is None:
+            unknown.append(header)
+            continue
+        name, rank = found
+        if name not in chosen or rank < chosen[name][0]:
+            chosen[name] = (rank, index)
+    columns = {name: index for name, (_rank, index) in chosen.items()}
+    used = set(columns.values())
+    ignored = [
+        (header, headers[columns[_HEADER_INDEX[_header_key(header)][0]]])
+        for index, header in enumerate(headers)
+        if header and index not in used and _header_key(header) in _HEADER_INDEX
+    ]
+    return columns, unknown, ignored
+
+
+def _find_header(table: _Table, path: Path) -> _Header:
+    candidates = [(number, cells) for number, cells in table.rows if any(_cell_text(c) for c in cells)]
+    if not candidates:
+        raise InvalidInput(MSG_FILE_EMPTY, path=str(path))
+    chosen = candidates[0]
+    for number, cells in candidates[:HEADER_SEARCH_ROWS]:
+        columns, _, _ = _map_headers([_cell_text(c) for c in cells])
+        if "name" in columns or len(columns) >= 2:
+            chosen = (number, cells)
+            break
+    number, cells = chosen
+    headers = tuple(_cell_text(c) for c in cells)
+    columns, unknown, ignored = _map_headers(headers)
+    found = ", ".join(h for h in headers if h) or "-"
+    if "name" not in columns:
+        raise InvalidInput(MSG_MISSING_COLUMN, missing=FIELD_LABELS["name"], found=found)
+    if not any(key in columns for key in KEY_FIELDS):
+        missing = " | ".join(FIELD_LABELS[key] for key in KEY_FIELDS)
+        raise InvalidInput(MSG_MISSING_COLUMN, missing=missing, found=found)
+    warnings = []
+    if unknown:
+        warnings.append(Problem(0, "", MSG_UNKNOWN_COLUMNS, {"columns": ", ".join(unknown)}))
+    warnings += [Problem(0, "", MSG_DUPLICATE_COLUMN, {"column": header, "used": used}) for header, used in ignored]
+    return _Header(number, headers, columns, tuple(warnings))
+
+
+# --------------------------------------------------------------------------- one row
+
+
+class _RowError(Exception):
+    def __init__(self, template: str, **params: object) -> None:
+        self.template = template
+        self.params = params
+
+
+_SCIENTIFIC = re.compile(r"^[+-]?\d+(?:\.\d+)?[eE][+-]?\d+$")
+_DATE_FORMS = (
+    re.compile(r"^(\d{4})[-/.](\d{1,2})[-/.](\d{1,2})(?:[ T]\d{1,2}:\d{2}(?::\d{2}(?:\.\d+)?)?)?$"),
+    re.compile(r"^(\d{4})年(\d{1,2})月(\d{1,2})[日号]?$"),
+    re.compile(r"^(\d{4})(\d{2})(\d{2})$"),
+)
+
+
+def _folded(value: object) -> str:
+    """Cell text with full-width characters (１３８, ＋) folded, for numbers, keys and dates."""
+    return unicodedata.normalize("NFKC", _cell_text(value)).strip()
+
+
+def _key_text(value: object) -> str:
+    """A card or member number or phone as text, refusing what Excel has already mangled."""
+    if isinstance(value, float) and abs(value) >= EXCEL_EXACT_LIMIT:
+        raise _RowError(MSG_EXCEL_ROUNDED, value=_cell_text(value))
+    text = _folded(value).lstrip("'")  # a leading ' is how Excel users force text
+    if _SCIENTIFIC.match(text):
+        raise _RowError(MSG_EXCEL_SHORTENED, value=text)
+    return text
+
+
+def _parse_date(value: object) -> date | None:
+    if value is None:
+        return None
+    if isinstance(value, datetime):
+        return value.date()
+    if isinstance(value, date):
+        return value
+    if isinstance(value, (int, float)) and not isinstance(value, bool):
+        if float(value).is_integer() and 10_000_000 <= value <= 99_999_999:  # 20240301 typed as a number
+            text = str(int(value))
+        elif 1_000 <= value < 2_958_466:  # an Excel serial day number in a cell without a date format
+            from openpyxl.utils.datetime import from_excel
+
+            return from_excel(value).date()
+        else:
+            raise _RowError(MSG_NOT_A_DATE, value=_cell_text(value))
+    else:
+        text = _folded(value)
+    if not text:
+        return None
+    for pattern in _DATE_FORMS:
+        match = pattern.match(text)
+        if match:
+            year, month, day = (int(part) for part in match.groups())
+            try:
+                return date(year, month, day)
+            except ValueError:
+                raise _RowError(MSG_IMPOSSIBLE_DATE, value=text) from None
+    raise _RowError(MSG_NOT_A_DATE, value=text)
+
+
+def _parse_points(value: object) -> int | None:
+    if isinstance(value, bool):
+        raise _RowError(MSG_BAD_POINTS, value=_cell_text(value))
+    if isinstance(value, int):
+        points = value
+    elif isinstance(value, float):
+        if not value.is_integer():
+            raise _RowError(MSG_BAD_POINTS, value=_cell_text(value))
+        points = int(value)
+    else:
+        text = _folded(value)
+        if not text:
+            return None
+        compact = text.replace(",", "").replace(" ", "")
+        if not re.fullmatch(r"\d+(?:\.0*)?", compact):
+            raise _RowError(MSG_BAD_POINTS, value=text)
+        points = int(compact.split(".")[0])
+    if not 0 <= points <= MAX_POINTS:
+        raise _RowError(MSG_BAD_POINTS, value=_cell_text(value))
+    return points
+
+
+def _parse_gender(value: object) -> Gender:
+    text = _folded(value).lower()
+    try:
+        return _GENDERS[text]
+    except KeyError:
+        raise _RowError(MSG_BAD_GENDER, value=_cell_text(value)) from None
+
+
+def _parse_card(value: object) -> str | None:
+    number = "".join(_key_text(value).split())
+    if not number:
+        return None
+    if len(number) > 32:
+        raise _RowError(MSG_CARD_TOO_LONG)
+    return number
+
+
+def _parse_row(number: int, raw: tuple[object, ...], header: _Header, today: date) -> ParsedRow | None:
+    width = len(header.headers)
+    cells = tuple(_cell_text(raw[i]) if i < len(raw) else "" for i in range(width))
+    if not any(cells):
+        return None  # blank rows are skipped, as Excel users expect
+    errors: list[Problem] = []
+
+    def value(name: str) -> object:
+        index = header.columns.get(name)
+        return raw[index] if index is not None and index < len(raw) else None
+
+    def column(name: str | None) -> str:
+        return header.headers[header.columns[name]] if name in header.columns else ""
+
+    def parse(name: str, parser: Callable[[object], T], default: T) -> T:
+        try:
+            return parser(value(name))
+        except _RowError as exc:
+            errors.append(Problem(number, column(name), exc.template, exc.params))
+        except InvalidInput as exc:
+            errors.append(Problem(number, column(name), exc.template, exc.params))
+        return default
+
+    present = frozenset(name for name, index in header.columns.items() if index < width and cells[index])
+    card_no = parse("card_no", _parse_card, None)
+    member_no = parse("member_no", _key_text, "")
+    phone = parse("phone", lambda v: members.normalize_phone(_key_text(v)) or "", "")
+    gender = parse("gender", _parse_gender, Gender.UNKNOWN)
+    birthday = parse("birthday", _parse_date, None)
+    joined = parse("joined", _parse_date, None)
+    points = parse("points", _parse_points, None)
+    data = MemberInput(
+        name=_cell_text(value("name")),
+        phone="",  # already normalised above; validate would only parse it again
+        gender=gender,
+        birthday=birthday,
+        address=_cell_text(value("address")),
+        email=_folded(value("email")),
+        tags=(_cell_text(value("tags")),),
+        notes=_cell_text(value("notes")),
+        joined_on=joined,
+        source="import",
+        member_no=member_no or None,
+    )
+    cleaned = None
+    for _attempt in range(len(_NEUTRAL)):
+        try:
+            cleaned = members.validate(data, today)
+            break
+        except InvalidInput as exc:
+            name = _VALIDATE_FIELDS.get(exc.field or "")
+            errors.append(Problem(number, column(name), exc.template, exc.params))
+            if exc.field not in _NEUTRAL:
+                break
+            data = replace(data, **{exc.field: _NEUTRAL[exc.field]})
+    if errors or cleaned is None:
+        return ParsedRow(number, cells, None, card_no, points, present, tuple(errors))
+    return ParsedRow(number, cells, replace(cleaned, phone=phone), card_no, points, present, ())
+
+
+def _check_duplicates_in_file(rows: list[ParsedRow], header: _Header) -> list[ParsedRow]:
+    """A card number, member number or phone twice in the file: the later row is invalid."""
+    seen: dict[str, dict[str, int]] = {name: {} for name in KEY_FIELDS}
+    checked = []
+    for row in rows:
+        keys = _keys_of(row)
+        extra = []
+        for name, key in keys.items():
+            if key is None:
+                continue
+            earlier = seen[name].get(key)
+            if earlier is None:
+                seen[name][key] = row.row
+            else:
+                shown = members.display_phone(key) if name == "phone" else key
+                extra.append(Problem(row.row, header.headers[header.columns[name]], MSG_DUPLICATE_IN_FILE,
+                                     {"value": shown, "other_row": earlier}))
+        checked.append(replace(row, data=None, errors=row.errors + tuple(extra)) if extra else row)
+    return checked
+
+
+def _keys_of(row: ParsedRow) -> dict[str, str | None]:
+    """The row's matching keys that could be read (also from a row with other errors)."""
+    if row.data is not None:
+        return {"card_no": row.card_no, "member_no": row.data.member_no, "phone": row.data.phone or None}
+    return {"card_no": row.card_no, "member_no": None, "phone": None}
+
+
+# --------------------------------------------------------------------------- matching with the database
+
+
+@dataclass(frozen=True)
+class _Existing:
+    id: int
+    member_no: str
+    name: str
+    phone: str | None
+    gender: Gender
+    birthday: date | None
+    address: str
+    email: str
+    notes: str
+    joined_on: date
+    points_balance: int
+    status: MemberStatus
+    tags: tuple[str, ...]
+    active_card: str | None
+
+    @property
+    def label(self) -> str:
+        return f"{self.name} ({self.member_no})"
+
+
+def _chunks(items: Sequence[T], size: int = CHUNK) -> Iterator[Sequence[T]]:
+    for start in range(0, len(items), size):
+        yield items[start:start + size]
+
+
+def _lookup(session: Session, select: Callable[[Sequence[Any]], sa.Select[Any]], keys: Iterable[Any]) -> list[Any]:
+    unique = sorted(set(keys))
+    found: list[Any] = []
+    for chunk in _chunks(unique):
+        found.extend(session.execute(select(chunk)).all())
+    return found
+
+
+def _load_existing(session: Session, ids: Iterable[int]) -> dict[int, _Existing]:
+    ids = sorted(set(ids))
+    tags: dict[int, list[str]] = {}
+    for member_id, tag in _lookup(session, lambda c: sa.select(MemberTag.member_id, MemberTag.tag)
+                                  .where(MemberTag.member_id.in_(c)).order_by(MemberTag.tag), ids):
+        tags.setdefault(member_id, []).append(tag)
+    active = dict(_lookup(session, lambda c: sa.select(Card.member_id, Card.number)
+                          .where(Card.member_id.in_(c), Card.status == CardStatus.ACTIVE), ids))
+    columns = (Member.id, Member.member_no, Member.name, Member.phone, Member.gender, Member.birthday, Member.address,
+               Member.email, Member.notes, Member.joined_on, Member.points_balance, Member.status)
+    return {
+        row.id: _Existing(*row, tags=tuple(tags.get(row.id, ())), active_card=active.get(row.id))
+        for row in _lookup(session, lambda c: sa.select(*columns).where(Member.id.in_(c)), ids)
+    }
+
+
+def _match(session: Session, parsed: Sequence[ParsedRow], header: _Header) -> list[PlannedRow]:
+    valid = [row for row in parsed if row.data is not None]
+    card_owner = dict(_lookup(session, lambda c: sa.select(Card.number, Card.member_id).where(Card.number.in_(c)),
+                              (row.card_no for row in valid if row.card_no)))
+    by_member_no = dict(_lookup(session, lambda c: sa.select(Member.member_no, Member.id).where(Member.member_no.in_(c)),
+                                (row.data.member_no for row in valid if row.data and row.data.member_no)))
+    by_phone = dict(_lookup(session, lambda c: sa.select(Member.phone, Member.id)
+                            .where(Member.phone.in_(c), Member.status != MemberStatus.CLOSED),
+                            (row.data.phone for row in valid if row.data and row.data.phone)))
+    existing = _load_existing(session, [*card_owner.values(), *by_member_no.values(), *by_phone.values()])
+
+    def column(name: str) -> str:
+        return header.headers[header.columns[name]] if name in header.columns else ""
+
+    planned: list[PlannedRow] = []
+    claimed: dict[int, int] = {}  # member id -> the row that matched it first
+    new_rows: list[int] = []  # indexes into planned
+    for row in parsed:
+        data = row.data
+        if data is None:
+            name = row.cells[header.columns["name"]] if header.columns["name"] < len(row.cells) else ""
+            planned.append(PlannedRow(row.row, Action.INVALID, name, row.card_no, None, None, None, (), row.errors, (), row))
+            continue
+        keys = {"card_no": row.card_no, "member_no": data.member_no, "phone": data.phone or None}
+        found = [
+            (name, keys[name], owner)
+            for name, lookup in (("card_no", card_owner), ("member_no", by_member_no), ("phone", by_phone))
+            if keys[name] is not None and (owner := lookup.get(keys[name])) is not None
+        ]
+        if not found:
+            new_rows.append(len(planned))
+            planned.append(PlannedRow(row.row, Action.NEW, data.name, row.card_no, data.phone or None, None, None,
+                                      (), (), (), row))
+            continue
+        key_name, key_value, member_id = found[0]
+        member = existing[member_id]
+        errors: list[Problem] = []
+        warnings: list[Problem] = []
+        for other_name, other_value, other_id in found[1:]:
+            if other_id != member_id:
+                errors.append(Problem(row.row, column(other_name), MSG_KEYS_DISAGREE, {
+                    "value": _shown(other_name, other_value), "other": existing[other_id].label,
+                    "matched_column": column(key_name), "matched_value": _shown(key_name, key_value), "member": member.label,
+                }))
+        earlier = claimed.setdefault(member_id, row.row)
+        if earlier != row.row:
+            errors.append(Problem(row.row, column(key_name), MSG_SAME_MEMBER_TWICE, {"member": member.label, "other_row": earlier}))
+        changes: list[FieldChange] = []
+        if member.status is MemberStatus.CLOSED:
+            warnings.append(Problem(row.row, "", MSG_CLOSED_MEMBER, {"member": member.label}))
+        else:
+            card_known = row.card_no in card_owner
+            changes = _changes(row, member, column, card_known=card_known)
+            if row.card_no and not card_known and member.active_card is not None:
+                errors.append(Problem(row.row, column("card_no"), MSG_HAS_OTHER_CARD,
+                                      {"member": member.label, "number": member.active_card}))
+        warnings += _differences(row, member, column)
+        if errors:
+            action = Action.INVALID
+        elif changes:
+            action = Action.UPDATE
+        else:
+            action = Action.UNCHANGED
+        planned.append(PlannedRow(row.row, action, data.name, row.card_no, data.phone or None, member.id, member.member_no,
+                                  tuple(changes) if not errors else (), tuple(errors), tuple(warnings), row))
+    _warn_similar(session, planned, new_rows)
+    return planned
+
+
+def _shown(name: str, value: str) -> str:
+    return members.display_phone(value) if name == "phone" else value
+
+
+def _changes(row: ParsedRow, member: _Existing, column: Callable[[str], str], *, card_known: bool) -> list[FieldChange]:
+    """What the row changes on an existing member: non-empty cells that differ; tags only added."""
+    data = row.data
+    assert data is not None
+    changes = []
+
+    def differs(name: str, new: Any, old: Any, shown: Callable[[Any], str] = str) -> None:
+        if name in row.present and new != old:
+            changes.append(FieldChange(name, column(name), shown(old), shown(new)))
+
+    differs("name", data.name, member.name)
+    differs("phone", data.phone or None, member.phone, members.display_phone)
+    if data.gender is not Gender.UNKNOWN:
+        differs("gender", data.gender, member.gender, lambda gender: gender.value)
+    differs("birthday", data.birthday, member.birthday, _iso)
+    differs("address", data.address, member.address)
+    differs("email", data.email, member.email)
+    differs("notes", data.notes, member.notes)
+    added = [tag for tag in data.tags if tag not in member.tags]
+    if added:
+        changes.append(FieldChange("tags", column("tags"), ", ".join(member.tags), ", ".join((*member.tags, *added))))
+    if row.card_no and not card_known and member.active_card is None:
+        changes.append(FieldChange("card", column("card_no"), "", row.card_no))
+    return changes
+
+
+def _differences(row: ParsedRow, member: _Existing, column: Callable[[str], str]) -> list[Problem]:
+    """What the file says differently but the import keeps as crmdesk has it."""
+    data = row.data
+    assert data is not None
+    warnings = []
+    if data.member_no and data.member_no != member.member_no:
+        warnings.append(Problem(row.row, column("member_no"), MSG_MEMBER_NO_DIFFERS,
+                                {"member_no": data.member_no, "current": member.member_no}))
+    if "joined" in row.present and data.joined_on != member.joined_on:
+        warnings.append(Problem(row.row, column("joined"), MSG_JOINED_DIFFERS,
+                                {"date": _iso(data.joined_on), "current": _iso(member.joined_on)}))
+    if row.points is not None and row.points != member.points_balance:
+        warnings.append(Problem(row.row, column("points"), MSG_POINTS_DIFFER,
+                                {"points": row.points, "balance": member.points_balance}))
+    return warnings
+
+
+def _warn_similar(session: Session, planned: list[PlannedRow], new_rows: list[int]) -> None:
+    """A new member with the name and birthday of an open member may be a duplicate (a warning, as at the counter)."""
+    wanted = {(planned[i].name, planned[i].source.data.birthday) for i in new_rows
+              if planned[i].source.data is not None and planned[i].source.data.birthday is not None}
+    if not wanted:
+        return
+    known: dict[tuple[str, date], str] = {}
+    for name, birthday, member_no in _lookup(
+        session,
+        lambda c: sa.select(Member.name, Member.birthday, Member.member_no)
+        .where(Member.name.in_(c), Member.birthday.is_not(None), Member.status != MemberStatus.CLOSED),
+        (name for name, _ in wanted),
+    ):
+        known.setdefault((name, birthday), member_no)
+    for i in new_rows:
+        row = planned[i]
+        birthday = row.source.data.birthday if row.source.data else None
+        member_no = known.get((row.name, birthday)) if birthday else None
+        if member_no:
+            warning = Problem(row.row, "", MSG_SIMILAR_MEMBER, {"name": row.name, "birthday": _iso(birthday), "member_no": member_no})
+            planned[i] = replace(row, warnings=row.warnings + (warning,))
+
+
+def _iso(value: date | None) -> str:
+    return value.isoformat() if value else ""
+
+
+# --------------------------------------------------------------------------- planning
+
+
+def plan_import(
+    session: Session,
+    path: str | Path,
+    *,
+    today: date | None = None,
+    progress: Progress | None = None,
+    should_cancel: ShouldCancel | None = None,
+) -> ImportPlan:
+    """Read and check a members file and say, row by row, what importing it would do. Writes nothing."""
+    path = Path(path)
+    today = today or date.today()
+    table = _read_table(path)
+    header = _find_header(table, path)
+    data_rows = [(number, cells) for number, cells in table.rows if number > header.row]
+    parsed: list[ParsedRow] = []
+    for index, (number, cells) in enumerate(data_rows, start=1):
+        row = _parse_row(number, cells, header, today)
+        if row is not None:
+            parsed.append(row)
+        if index % CHUNK == 0:
+            _check_cancel(should_cancel)
+            if progress:
+                progress(index, len(data_rows))
+    parsed = _check_duplicates_in_file(parsed, header)
+    _check_cancel(should_cancel)
+    planned = _match(session, parsed, header)
+    if progress:
+        progress(len(data_rows), len(data_rows))
+    return ImportPlan(
+        path=path,
+        file_type=table.file_type,
+        encoding=table.encoding,
+        delimiter=table.delimiter,
+        header_row=header.row,
+        headers=header.headers,
+        columns={name: header.headers[index] for name, index in header.columns.items()},
+        column_indexes=dict(header.columns),
+        rows=tuple(planned),
+        warnings=header.warnings,
+    )
+
+
+def _header_of(plan: ImportPlan) -> _Header:
+    return _Header(plan.header_row, plan.headers, dict(plan.column_indexes), plan.warnings)
+
+
+def _check_cancel(should_cancel: ShouldCancel | None) -> None:
+    if should_cancel is not None and should_cancel():
+        raise ImportCancelled(MSG_CANCELLED)
+
+
+# --------------------------------------------------------------------------- importing
+
+
+def apply_import(
+    session: Session,
+    actor: Actor,
+    plan: ImportPlan,
+    *,
+    skip_invalid: bool = False,
+    progress: Progress | None = None,
+    should_cancel: ShouldCancel | None = None,
+) -> ImportResult:
+    """Import a planned file in the caller's transaction (one unit of work).
+
+    The rows are matched against the database again first. Any invalid row stops
+    the import with InvalidInput unless ``skip_invalid``. ``should_cancel``
+    returning True raises ImportCancelled; the caller's unit of work then rolls
+    back, so nothing of the import remains."""
+    started = time.perf_counter()
+    require(actor, IMPORT_PERMISSION)
+    _check_cancel(should_cancel)
+    header = _header_of(plan)
+    checked = replace(plan, rows=tuple(_match(session, [row.source for row in plan.rows], header)))
+    invalid = checked.invalid_rows
+    if invalid and not skip_invalid:
+        problems = checked.errors
+        raise InvalidInput(MSG_NOTHING_IMPORTED, count=len(invalid),
+                           errors="\n".join(problem.describe() for problem in problems[:5]))
+    new_rows = [row for row in checked.rows if row.action is Action.NEW]
+    updates = [row for row in checked.rows if row.action is Action.UPDATE]
+    total = len(new_rows) + len(updates)
+    done = 0
+    if progress:
+        progress(0, total)
+    reason = f"import {plan.path.name}"
+    points_posted = 0
+    for batch in _chunks(new_rows):
+        points_posted += _insert_new(session, actor, batch, reason)
+        done += len(batch)
+        _check_cancel(should_cancel)
+        if progress:
+            progress(done, total)
+    for row in updates:
+        _update_existing(session, actor, row)
+        done += 1
+        if done % 50 == 0 or done == total:
+            _check_cancel(should_cancel)
+            if progress:
+                progress(done, total)
+    counts = checked.counts
+    if total:  # a file that changes nothing leaves no trace either
+        audit.record(session, actor, "member.import", "member", None, file=plan.path.name, new=counts.new,
+                     updated=counts.update, unchanged=counts.unchanged, skipped=counts.invalid, points=points_posted)
+        session.flush()
+    _check_cancel(should_cancel)
+    return ImportResult(checked, counts.new, counts.update, counts.unchanged, len(invalid), points_posted,
+                        time.perf_counter() - started)
+
+
+def _insert_new(session: Session, actor: Actor, rows: Sequence[PlannedRow], reason: str) -> int:
+    """Register a batch of new members with a few bulk statements, as members.register and cards.issue would."""
+    now = utcnow()
+    values = []
+    for row in rows:
+        data = row.source.data
+        assert data is not None
+        values.append({
+            # column values exactly as members.register writes them
+            **members._column_values(data),  # noqa: SLF001 - see the note in the issue report
+            "member_no": data.member_no or f"i-{uuid.uuid4().hex[:28]}",  # unique until numbered below
+            "status": MemberStatus.ACTIVE,
+            "points_balance": row.source.points or 0,
+            "visit_count": 0,
+            "total_spend_fen": 0,
+            "created_at": now,
+            "updated_at": now,
+        })
+    # Core statements on the tables: the ORM's bulk machinery would double the time. The new ids
+    # are matched to the rows by their (unique) member numbers, which lets the driver insert many
+    # rows per statement; asking for the rows back in order would insert them one by one on SQLite.
+    table = Member.__table__
+    returned = dict(session.execute(sa.insert(table).returning(table.c.member_no, table.c.id), values).all())
+    ids = [returned[value["member_no"]] for value in values]
+    numbers = _assign_member_numbers(session, rows, ids)
+    staff = {"staff_id": actor.staff_id, "staff_name": actor.name}
+    tags, card_rows, points, changes, events = [], [], [], [], []
+    for row, member_id in zip(rows, ids, strict=True):
+        data = row.source.data
+        assert data is not None
+        member_no = numbers.get(member_id, data.member_no)
+        tags += [{"member_id": member_id, "tag": tag} for tag in data.tags]
+        changes.append({"member_id": member_id, "at": now, "field": "created", "old_value": "", "new_value": member_no, **staff})
+        events.append({"at": now, "action": "member.add", "entity_type": "member", "entity_id": member_id,
+                       "details": {"member_no": member_no, "name": data.name, "import": reason}, **staff})
+        if row.card_no:
+            card_rows.append({"number": row.card_no, "member_id": member_id, "status": CardStatus.ACTIVE, "imported": True,
+                              "issued_at": now})
+            changes.append({"member_id": member_id, "at": now, "field": "card_issued", "old_value": "",
+                            "new_value": row.card_no, **staff})
+            events.append({"at": now, "action": "card.issue", "entity_type": "member", "entity_id": member_id,
+                           "details": {"number": row.card_no}, "staff_id": actor.staff_id, "staff_name": actor.name})
+        if row.source.points:
+            points.append({"member_id": member_id, "at": now, "kind": PointsKind.IMPORT, "points": row.source.points,
+                           "expires_on": None, "staff_id": actor.staff_id, "reason": reason[:300]})
+    for model, batch in ((MemberTag, tags), (Card, card_rows), (PointsEntry, points), (MemberChange, changes),
+                         (AuditEvent, events)):
+        if batch:
+            session.execute(sa.insert(model.__table__), batch)
+    return sum(entry["points"] for entry in points)
+
+
+def _assign_member_numbers(session: Session, rows: Sequence[PlannedRow], ids: Sequence[int]) -> dict[int, str]:
+    """M00000042 for members without a number from the old system (as members.register gives)."""
+    wanted = {member_id: f"M{member_id:08d}" for row, member_id in zip(rows, ids, strict=True)
+              if row.source.data is not None and not row.source.data.member_no}
+    if not wanted:
+        return {}
+    # An old system's number may already look like one of ours; never reuse it.
+    taken = {no for (no,) in _lookup(session, lambda c: sa.select(Member.member_no).where(Member.member_no.in_(c)),
+                                     wanted.values())}
+    for member_id, number in wanted.items():
+        suffix = 1
+        while number in taken:
+            number = f"M{member_id:08d}-{suffix}"
+            suffix += 1
+        wanted[member_id] = number
+        taken.add(number)
+    table = Member.__table__
+    session.execute(
+        sa.update(table).where(table.c.id == sa.bindparam("member_id")).values(member_no=sa.bindparam("number")),
+        [{"member_id": member_id, "number": number} for member_id, number in wanted.items()],
+    )
+    return wanted
+
+
+def _update_existing(session: Session, actor: Actor, row: PlannedRow) -> None:
+    data = row.source.data
+    assert data is not None and row.member_id is not None
+    profile_changes: dict[str, object] = {}
+    card = None
+    for change in row.changes:
+        if change.field == "card":
+            card = change.new
+        elif change.field == "tags":
+            current = session.scalars(sa.select(MemberTag.tag).where(MemberTag.member_id == row.member_id)).all()
+            profile_changes["tags"] = tuple(current) + tuple(tag for tag in data.tags if tag not in current)
+        else:
+            profile_changes[change.field] = getattr(data, change.field)
+    if profile_changes:
+        members.update(session, actor, row.member_id, **profile_changes)
+    if card:
+        cards.issue(session, actor, row.member_id, card, imported=True)
+
+
+# --------------------------------------------------------------------------- rejected rows
+
+
+def rejects_path(input_path: str | Path) -> Path:
+    """members.csv -> members.rejected.csv (also for members.xlsx), beside the input."""
+    path = Path(input_path)
+    return path.with_name(f"{path.stem}.rejected.csv")
+
+
+def write_rejects(plan: ImportPlan, input_path: str | Path, *, translate: Translate = _identity) -> Path:
+    """The invalid rows as they were in the file, with their row number and reasons, as CSV
+    (UTF-8 with BOM, so Excel shows the Chinese) beside the input. Correct it and import it again:
+    the extra columns are ignored."""
+    target = rejects_path(input_path)
+    chinese = any(re.search(r"[\u3400-\u9fff]", header) for header in plan.headers)
+    extra = ["行号", "原因"] if chinese else ["row", "reason"]
+    with target.open("w", encoding="utf-8-sig", newline="") as handle:
+        writer = csv.writer(handle)
+        writer.writerow([*plan.headers, *extra])
+        for row in plan.invalid_rows:
+            reasons = "; ".join(f"{p.column}: {p.reason(translate)}" if p.column else p.reason(translate) for p in row.errors)
+            writer.writerow([*row.cells, row.row, reasons])
+    return target

@@ -1,0 +1,651 @@
+"""The counter: one search box that keeps focus, the matches, and the member found.
+
+Scanners type a card's digits fast and press Enter; people type a phone, its
+last four digits, a name or pinyin (zs, zhangsan). Typing searches after a short
+pause, Enter at once. An exact card, member number or phone opens the member
+directly; a card that stopped working (lost, replaced, closed) shows a red
+warning and never the member. Everything works from the keyboard: Up/Down pick
+a match, Enter opens it, Esc clears, F2/F3/F4 run the actions shown on the buttons.
+
+Every query here is an index lookup (services.search), so it runs on the UI thread.
+"""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+
+from PySide6.QtCore import QEvent, QObject, Qt, QTimer, Signal
+from PySide6.QtGui import QColor, QKeyEvent, QKeySequence, QShortcut
+from PySide6.QtWidgets import (
+    QAbstractItemView, QApplication, QDialog, QFrame, QHBoxLayout, QHeaderView, QLabel, QLineEdit, QMessageBox, QPushButton,
+    QSplitter, QTableWidget, QTableWidgetItem, QVBoxLayout, QWidget,
+)
+
+from crmdesk.errors import CrmdeskError
+from crmdesk.models import CardStatus, MemberStatus
+from crmdesk.services import cards as cards_service
+from crmdesk.services import members as members_service
+from crmdesk.services import search as search_service
+from crmdesk.services.members import MemberProfile, display_phone
+from crmdesk.services.search import CardWarning, Hit
+from crmdesk.services.uow import read_session, unit_of_work
+from crmdesk.views.common import error_text, format_fen, mark_data
+from crmdesk.views.member_form import NewMemberDialog
+from crmdesk.views.state import AppState
+
+SEARCH_DELAY_MS = 120
+RECENT_VISITS = 5
+RESULT_LIMIT = search_service.DEFAULT_LIMIT
+
+# Kept with the page until the shared style sheet takes these names over.
+COUNTER_STYLE = """
+#counterSearch { font-size: 26px; padding: 8px 12px; border: 2px solid #2c564c; border-radius: 8px; }
+#counterSearch:focus { border-color: #f2b94b; }
+#cardWarning { background: #fdecea; color: #b3261e; border: 2px solid #b3261e; border-radius: 8px;
+               padding: 12px 16px; font-size: 18px; font-weight: bold; }
+#counterHint { color: #5f6f6a; font-size: 14px; }
+#memberPanel { background: #f4f8f6; border: 1px solid #dbe7e2; border-radius: 8px; }
+#memberName { font-size: 30px; font-weight: bold; color: #1f3d36; }
+#memberNumber { color: #50625c; font-size: 15px; }
+#pointsValue { font-size: 28px; font-weight: bold; color: #1f3d36; }
+#figureCaption { color: #50625c; font-size: 13px; }
+#birthdayBadge { background: #fff4d6; color: #8a5a00; border: 1px solid #f2b94b; border-radius: 12px;
+                 padding: 4px 12px; font-size: 14px; font-weight: bold; }
+#memberWarnings { background: #fdecea; color: #b3261e; border-radius: 6px; padding: 6px 10px; font-size: 15px;
+                  font-weight: bold; }
+#complaintsLabel { font-size: 15px; color: #1f3d36; }
+#complaintsLabel[open="true"] { color: #b3261e; font-weight: bold; }
+#sectionHeading { font-size: 15px; font-weight: bold; color: #1f3d36; }
+#memberFact { font-size: 15px; color: #1f3d36; }
+#counterAction { font-size: 14px; padding: 8px 14px; }
+"""
+
+
+def masked_phone(e164: str | None) -> str:
+    """The number as shown in a list several people can see: 138 **** 8000."""
+    shown = display_phone(e164)
+    if not shown:
+        return ""
+    first_group = shown.split(" ", 1)[0] if " " in shown else ""
+    digits_seen, total = 0, sum(ch.isdigit() for ch in shown)
+    masked = []
+    for index, ch in enumerate(shown):
+        if ch.isdigit():
+            digits_seen += 1
+            if index >= len(first_group) and digits_seen <= total - 4:
+                ch = "*"
+        masked.append(ch)
+    return "".join(masked)
+
+
+def local_time(value: datetime | None) -> str:
+    """A stored UTC time in this computer's time zone."""
+    return value.astimezone().strftime("%Y-%m-%d %H:%M") if value is not None else ""
+
+
+def _data_label() -> QLabel:
+    label = QLabel()
+    mark_data(label)
+    return label
+
+
+def _readable_on(colour: QColor) -> str:
+    return "#1f1f1f" if colour.lightness() > 150 else "#ffffff"
+
+
+class CardDialog(QDialog):
+    """Issue a card (the blank card scanned, or a new number), or replace the working one."""
+
+    def __init__(self, state: AppState, profile: MemberProfile, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self._state = state
+        self.profile = profile
+        self.replacing = profile.active_card
+        self.issued_number: str | None = None
+        if self.replacing is None:
+            self.setWindowTitle(self.tr("Issue a card to {name}").format(name=profile.name))
+        else:
+            self.setWindowTitle(self.tr("Replace card {number} of {name}").format(number=self.replacing.number, name=profile.name))
+        self.setMinimumWidth(460)
+        layout = QVBoxLayout(self)
+        hint = QLabel(self.tr("Scan the blank card. To give a new number instead, leave the field empty and press Enter."))
+        hint.setWordWrap(True)
+        layout.addWidget(hint)
+        if self.replacing is not None:
+            stops = QLabel(self.tr("The card {number} stops working at once.").format(number=self.replacing.number))
+            stops.setObjectName("errorLabel")
+            layout.addWidget(stops)
+        self.number_edit = QLineEdit()
+        self.number_edit.setPlaceholderText(self.tr("card number (scan)"))
+        self.number_edit.returnPressed.connect(self.accept)
+        layout.addWidget(self.number_edit)
+        self.message = QLabel()
+        self.message.setObjectName("errorLabel")
+        self.message.setWordWrap(True)
+        self.message.hide()
+        layout.addWidget(self.message)
+        row = QHBoxLayout()
+        row.addStretch(1)
+        self.ok_button = QPushButton(self.tr("Issue card (Enter)") if self.replacing is None else self.tr("Replace card (Enter)"))
+        self.ok_button.clicked.connect(self.accept)
+        cancel = QPushButton(self.tr("Cancel (Esc)"))
+        cancel.clicked.connect(self.reject)
+        for button in (self.ok_button, cancel):
+            button.setAutoDefault(False)
+            row.addWidget(button)
+        layout.addLayout(row)
+        self.number_edit.setFocus()
+
+    def keyPressEvent(self, event: QKeyEvent) -> None:  # noqa: N802 - Qt override
+        # Enter belongs to the number field (a scanner ends with it); never a stray default button.
+        if event.key() in (Qt.Key.Key_Return, Qt.Key.Key_Enter):
+            event.accept()
+            return
+        super().keyPressEvent(event)
+
+    def accept(self) -> None:
+        number = self.number_edit.text().strip() or None
+        try:
+            with unit_of_work(self._state.db) as session:
+                if self.replacing is None:
+                    self.issued_number = cards_service.issue(session, self._state.actor, self.profile.id, number)
+                else:
+                    self.issued_number = cards_service.replace_card(session, self._state.actor, self.profile.id, number)
+        except CrmdeskError as exc:
+            self.message.setText(error_text(exc))
+            self.message.show()
+            self.number_edit.selectAll()
+            self.number_edit.setFocus()
+            return
+        super().accept()
+
+
+class CounterPage(QWidget):
+    """The counter screen. ``memberOpened`` tells later actions which member is on screen."""
+
+    memberOpened = Signal(int)
+
+    def __init__(self, state: AppState) -> None:
+        super().__init__()
+        self._state = state
+        self._hits: list[Hit] = []
+        self._navigated = False  # the cashier moved through the matches: Enter opens the chosen one
+        self.profile: MemberProfile | None = None
+        self.card_warning: CardWarning | None = None
+        self.new_member_dialog: NewMemberDialog | None = None
+        self.card_dialog: CardDialog | None = None
+        self.lost_box: QMessageBox | None = None
+        self.setObjectName("counterPage")
+        self.setStyleSheet(COUNTER_STYLE)
+
+        self._timer = QTimer(self)
+        self._timer.setSingleShot(True)
+        self._timer.setInterval(SEARCH_DELAY_MS)
+        self._timer.timeout.connect(self.run_search)
+
+        layout = QVBoxLayout(self)
+        layout.setContentsMargins(24, 20, 24, 16)
+        layout.setSpacing(10)
+
+        search_row = QHBoxLayout()
+        self.search_edit = QLineEdit()
+        self.search_edit.setObjectName("counterSearch")
+        self.search_edit.setPlaceholderText(self.tr("Scan a card, or type a phone, its last 4 digits, a name or pinyin (zs)"))
+        self.search_edit.setClearButtonEnabled(False)
+        self.search_edit.textEdited.connect(self._text_edited)
+        self.search_edit.returnPressed.connect(self.submit)
+        self.search_edit.installEventFilter(self)
+        search_row.addWidget(self.search_edit, 1)
+        self.clear_button = self._button(self.tr("Clear (Esc)"), self.clear)
+        search_row.addWidget(self.clear_button)
+        layout.addLayout(search_row)
+
+        self.warning_label = QLabel()
+        self.warning_label.setObjectName("cardWarning")
+        self.warning_label.setWordWrap(True)
+        self.warning_label.hide()
+        layout.addWidget(self.warning_label)
+        self.hint_label = QLabel()
+        self.hint_label.setObjectName("counterHint")
+        self.hint_label.setWordWrap(True)
+        layout.addWidget(self.hint_label)
+
+        splitter = QSplitter(Qt.Orientation.Horizontal)
+        splitter.setChildrenCollapsible(False)
+        self.results = QTableWidget(0, 6)
+        self.results.setHorizontalHeaderLabels(
+            [self.tr("Name"), self.tr("Phone"), self.tr("Card"), self.tr("Tier"), self.tr("Points"), self.tr("Status")]
+        )
+        header = self.results.horizontalHeader()
+        header.setSectionResizeMode(QHeaderView.ResizeMode.ResizeToContents)
+        header.setSectionResizeMode(0, QHeaderView.ResizeMode.Stretch)
+        self.results.verticalHeader().hide()
+        self.results.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
+        self.results.setSelectionMode(QAbstractItemView.SelectionMode.SingleSelection)
+        self.results.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
+        # The search box keeps the focus; Up/Down there move through this list.
+        self.results.setFocusPolicy(Qt.FocusPolicy.NoFocus)
+        self.results.cellClicked.connect(lambda row, _column: self._open_row(row))
+        splitter.addWidget(self.results)
+        splitter.addWidget(self._build_panel())
+        splitter.setStretchFactor(0, 2)
+        splitter.setStretchFactor(1, 3)
+        splitter.setSizes([460, 700])
+        layout.addWidget(splitter, 1)
+
+        for key, slot in ((Qt.Key.Key_F2, self.new_member), (Qt.Key.Key_F3, self.card_action),
+                          (Qt.Key.Key_F4, self.report_lost), (Qt.Key.Key_Escape, self.clear)):
+            shortcut = QShortcut(QKeySequence(key), self)
+            shortcut.setContext(Qt.ShortcutContext.WidgetWithChildrenShortcut)
+            shortcut.activated.connect(slot)
+        state.signals.changed.connect(self.clear)  # another person at the till: nothing of the last customer stays
+        self._show_profile(None)
+        self._set_hint(self.tr("Scan a card or type to find a member. F2 registers a new member."))
+
+    # ------------------------------------------------------------------ building
+
+    def _button(self, text: str, slot) -> QPushButton:  # type: ignore[no-untyped-def]
+        button = QPushButton(text)
+        button.setObjectName("counterAction")
+        # Clicking must not take the focus away from the search box.
+        button.setFocusPolicy(Qt.FocusPolicy.NoFocus)
+        button.clicked.connect(slot)
+        return button
+
+    def _build_panel(self) -> QWidget:
+        panel = QFrame()
+        panel.setObjectName("memberPanel")
+        self.panel = panel
+        column = QVBoxLayout(panel)
+        column.setContentsMargins(20, 16, 20, 16)
+        column.setSpacing(8)
+
+        self.empty_label = QLabel(self.tr("No member open."))
+        self.empty_label.setObjectName("counterHint")
+        column.addWidget(self.empty_label)
+
+        self.details = QWidget()
+        details = QVBoxLayout(self.details)
+        details.setContentsMargins(0, 0, 0, 0)
+        details.setSpacing(8)
+        top = QHBoxLayout()
+        self.name_label = _data_label()
+        self.name_label.setObjectName("memberName")
+        top.addWidget(self.name_label)
+        self.tier_label = _data_label()
+        self.tier_label.setObjectName("tierLabel")
+        top.addWidget(self.tier_label, 0, Qt.AlignmentFlag.AlignVCenter)
+        self.birthday_badge = QLabel()
+        self.birthday_badge.setObjectName("birthdayBadge")
+        top.addWidget(self.birthday_badge, 0, Qt.AlignmentFlag.AlignVCenter)
+        top.addStretch(1)
+        points_box = QVBoxLayout()
+        points_caption = QLabel(self.tr("Points"))
+        points_caption.setObjectName("figureCaption")
+        points_caption.setAlignment(Qt.AlignmentFlag.AlignRight)
+        self.points_label = _data_label()
+        self.points_label.setObjectName("pointsValue")
+        self.points_label.setAlignment(Qt.AlignmentFlag.AlignRight)
+        points_box.addWidget(points_caption)
+        points_box.addWidget(self.points_label)
+        top.addLayout(points_box)
+        details.addLayout(top)
+
+        self.number_label = _data_label()
+        self.number_label.setObjectName("memberNumber")
+        details.addWidget(self.number_label)
+        self.warnings_label = QLabel()
+        self.warnings_label.setObjectName("memberWarnings")
+        self.warnings_label.setWordWrap(True)
+        details.addWidget(self.warnings_label)
+        self.card_label = QLabel()
+        self.card_label.setObjectName("memberFact")
+        details.addWidget(self.card_label)
+        self.totals_label = QLabel()
+        self.totals_label.setObjectName("memberFact")
+        details.addWidget(self.totals_label)
+        self.complaints_label = QLabel()
+        self.complaints_label.setObjectName("complaintsLabel")
+        details.addWidget(self.complaints_label)
+
+        visits_title = QLabel(self.tr("Last visits"))
+        visits_title.setObjectName("sectionHeading")
+        details.addWidget(visits_title)
+        self.visits = QTableWidget(0, 4)
+        self.visits.setHorizontalHeaderLabels([self.tr("Time"), self.tr("Till"), self.tr("Receipt"), self.tr("Amount")])
+        self.visits.horizontalHeader().setSectionResizeMode(QHeaderView.ResizeMode.Stretch)
+        self.visits.verticalHeader().hide()
+        self.visits.setFocusPolicy(Qt.FocusPolicy.NoFocus)
+        self.visits.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
+        self.visits.setSelectionMode(QAbstractItemView.SelectionMode.NoSelection)
+        self.visits.setMaximumHeight(self.visits.horizontalHeader().sizeHint().height() + 31 * RECENT_VISITS)
+        details.addWidget(self.visits)
+        self.no_visits_label = QLabel(self.tr("No visits yet."))
+        self.no_visits_label.setObjectName("counterHint")
+        details.addWidget(self.no_visits_label)
+        column.addWidget(self.details)
+        column.addStretch(1)
+
+        # Actions on the member; later features add theirs to this row.
+        self.actions_row = QHBoxLayout()
+        self.new_button = self._button(self.tr("New member (F2)"), self.new_member)
+        self.card_button = self._button(self.tr("Issue card (F3)"), self.card_action)
+        self.lost_button = self._button(self.tr("Report card lost… (F4)"), self.report_lost)
+        for button in (self.new_button, self.card_button, self.lost_button):
+            self.actions_row.addWidget(button)
+        self.actions_row.addStretch(1)
+        column.addLayout(self.actions_row)
+        return panel
+
+    # ------------------------------------------------------------------ keyboard
+
+    def showEvent(self, event) -> None:  # type: ignore[no-untyped-def]  # noqa: N802 - Qt override
+        super().showEvent(event)
+        self.focus_search()
+
+    def focus_search(self) -> None:
+        self.search_edit.setFocus(Qt.FocusReason.OtherFocusReason)
+
+    def _back_from_dialog(self) -> None:
+        """After a dialog closes, the counter window is active again with the search box focused."""
+        if self.isVisible() and QApplication.activeWindow() is None:
+            self.window().activateWindow()
+        self.focus_search()
+
+    def eventFilter(self, watched: QObject, event: QEvent) -> bool:  # noqa: N802 - Qt override
+        if watched is self.search_edit and event.type() == QEvent.Type.KeyPress:
+            assert isinstance(event, QKeyEvent)
+            steps = {Qt.Key.Key_Down: 1, Qt.Key.Key_Up: -1, Qt.Key.Key_PageDown: 5, Qt.Key.Key_PageUp: -5}
+            step = steps.get(event.key())
+            if step is not None:
+                self._move(step)
+                return True
+        return super().eventFilter(watched, event)
+
+    def _move(self, step: int) -> None:
+        if self._timer.isActive():
+            self.run_search(open_exact=False)
+        if not self._hits:
+            return
+        row = self.results.currentRow()
+        row = 0 if row < 0 else max(0, min(len(self._hits) - 1, row + step))
+        self.results.selectRow(row)
+        self.results.setCurrentCell(row, 0)
+        self._navigated = True
+
+    def _text_edited(self, _text: str) -> None:
+        self._navigated = False
+        self._timer.start()
+
+    # ------------------------------------------------------------------ searching
+
+    def run_search(self, *, open_exact: bool = True) -> bool:
+        """Search for what is typed. An exact card, member number or phone opens the member; a card
+        that stopped working shows the warning. True when either happened."""
+        self._timer.stop()
+        query = self.search_edit.text().strip()
+        self._navigated = False
+        if not query:
+            self._show_hits([])
+            self._show_warning(None)
+            self._set_hint(self.tr("Scan a card or type to find a member. F2 registers a new member."))
+            return False
+        with read_session(self._state.db) as session:
+            exact = search_service.lookup(session, query)
+            hits = search_service.search(session, query, limit=RESULT_LIMIT)
+        self._show_hits(hits)
+        self._show_warning(exact.card_warning)
+        if exact.card_warning is not None:
+            self._show_profile(None)
+            self._set_hint(self.tr("Ask for the member's phone number to find them; F3 then gives them a new card."))
+            return True
+        if exact.member is not None and open_exact:
+            self.open_member(exact.member.id)
+            return True
+        if not hits and cards_service.is_valid_issued_number(query):
+            self._set_hint(self.tr("Card {number} belongs to nobody yet: press F2 to register a new member with it.").format(number=query))
+        elif not hits:
+            self._set_hint(self.tr("Nobody found for “{query}”. Press F2 to register a new member.").format(query=query))
+        elif len(hits) == 1:
+            self._set_hint(self.tr("One match: press Enter to open it."))
+        else:
+            self._set_hint(self.tr("{count} matches: choose with ↑ ↓ and press Enter.").format(count=len(hits)))
+        return False
+
+    def submit(self) -> None:
+        """Enter: open the chosen match, else search at once (a scanner's Enter): one match opens,
+        several are offered with the first one chosen."""
+        if self._navigated and 0 <= self.results.currentRow() < len(self._hits):
+            self._open_row(self.results.currentRow())
+            return
+        if self.run_search() or not self._hits:
+            return
+        if len(self._hits) == 1:
+            self._open_row(0)
+        else:
+            self._move(0)
+
+    def _show_hits(self, hits: list[Hit]) -> None:
+        self._hits = hits
+        self.results.clearSelection()
+        self.results.setRowCount(len(hits))
+        status_labels = self._status_labels()
+        for row, hit in enumerate(hits):
+            member = hit.member
+            values = (
+                member.name,
+                masked_phone(member.phone),
+                member.card_number or "",
+                member.tier_name,
+                f"{member.points_balance:,}",
+                status_labels[member.status],
+            )
+            for column, text in enumerate(values):
+                item = QTableWidgetItem(text)
+                if column == 4:
+                    item.setTextAlignment(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
+                if member.status is not MemberStatus.ACTIVE:
+                    item.setForeground(QColor("#b3261e" if member.status is MemberStatus.FROZEN else "#8c8c8c"))
+                self.results.setItem(row, column, item)
+        self.results.setCurrentCell(-1, -1)
+
+    def _open_row(self, row: int) -> None:
+        if 0 <= row < len(self._hits):
+            self.open_member(self._hits[row].member.id)
+
+    def _show_warning(self, warning: CardWarning | None) -> None:
+        self.card_warning = warning
+        if warning is None:
+            self.warning_label.hide()
+            return
+        when = local_time(warning.ended_at) or "?"
+        texts = {
+            CardStatus.LOST: self.tr("Card {number} was reported LOST on {date}. Do not accept it: it no longer opens any member."),
+            CardStatus.REPLACED: self.tr("Card {number} was REPLACED on {date} and no longer works. Ask for the new card or the phone number."),
+            CardStatus.CLOSED: self.tr("Card {number} was CLOSED on {date} and no longer works."),
+        }
+        text = texts.get(warning.status, texts[CardStatus.CLOSED])
+        self.warning_label.setText(text.format(number=warning.number, date=when))
+        self.warning_label.show()
+
+    def _set_hint(self, text: str) -> None:
+        self.hint_label.setText(text)
+
+    def _status_labels(self) -> dict[MemberStatus, str]:
+        return {
+            MemberStatus.ACTIVE: self.tr("Active"),
+            MemberStatus.FROZEN: self.tr("Frozen"),
+            MemberStatus.CLOSED: self.tr("Closed"),
+        }
+
+    # ------------------------------------------------------------------ the member
+
+    def open_member(self, member_id: int) -> None:
+        with read_session(self._state.db) as session:
+            profile = members_service.profile(session, member_id, recent_visits=RECENT_VISITS)
+        self._show_warning(None)
+        self._show_profile(profile)
+        for row, hit in enumerate(self._hits):
+            if hit.member.id == member_id:
+                self.results.selectRow(row)
+                self.results.setCurrentCell(row, 0)
+        self._navigated = False
+        self._set_hint(self.tr("Member open. Scan or type to find the next one; Esc clears."))
+        self.search_edit.selectAll()  # the next scan replaces the text
+        self.focus_search()
+        self.memberOpened.emit(member_id)
+
+    def refresh_member(self) -> None:
+        if self.profile is not None:
+            self.open_member(self.profile.id)
+
+    def _show_profile(self, profile: MemberProfile | None) -> None:
+        self.profile = profile
+        self.empty_label.setVisible(profile is None)
+        self.details.setVisible(profile is not None)
+        self._update_buttons()
+        if profile is None:
+            return
+        today = date.today()
+        self.name_label.setText(profile.name)
+        colour = QColor(profile.tier_colour or "#808080")
+        if not colour.isValid():
+            colour = QColor("#808080")
+        self.tier_label.setText(profile.tier_name)
+        self.tier_label.setVisible(bool(profile.tier_name))
+        self.tier_label.setStyleSheet(
+            f"background: {colour.name()}; color: {_readable_on(colour)}; border-radius: 10px; padding: 3px 12px;"
+            " font-size: 15px; font-weight: bold;"
+        )
+        self.points_label.setText(f"{profile.points_balance:,}")
+        self.number_label.setText(" · ".join(part for part in (profile.member_no, display_phone(profile.phone)) if part))
+        self.birthday_badge.setVisible(profile.birthday_in_month(today))
+        if profile.birthday is not None:
+            self.birthday_badge.setText(self.tr("Birthday this month ({date})").format(date=profile.birthday.strftime("%m-%d")))
+
+        warnings = []
+        if profile.status is MemberStatus.FROZEN:
+            warnings.append(self.tr("FROZEN: ask a supervisor before giving points or offers."))
+        if profile.status is MemberStatus.CLOSED:
+            warnings.append(self.tr("CLOSED membership."))
+        for card in profile.lost_cards:
+            warnings.append(self.tr("Card {number} was reported lost on {date}.").format(
+                number=card.number, date=local_time(card.ended_at)))
+        self.warnings_label.setText("\n".join(warnings))
+        self.warnings_label.setVisible(bool(warnings))
+
+        active = profile.active_card
+        if active is not None:
+            self.card_label.setText(self.tr("Card: {number}").format(number=active.number))
+        elif profile.status is MemberStatus.CLOSED:
+            self.card_label.setText(self.tr("No working card."))
+        else:
+            self.card_label.setText(self.tr("No card yet: F3 issues one."))
+        self.totals_label.setText(
+            self.tr("Visits: {visits} · Spend: {spend} · Average basket: {average}").format(
+                visits=f"{profile.visit_count:,}", spend=format_fen(profile.total_spend_fen),
+                average=format_fen(profile.average_basket_fen))
+        )
+        self.complaints_label.setText(self.tr("Open complaints: {count}").format(count=profile.open_complaints))
+        self.complaints_label.setProperty("open", "true" if profile.open_complaints else "false")
+        self.complaints_label.style().unpolish(self.complaints_label)
+        self.complaints_label.style().polish(self.complaints_label)
+
+        self.visits.setRowCount(len(profile.recent_visits))
+        for row, visit in enumerate(profile.recent_visits):
+            amount = format_fen(-visit.amount_fen if visit.refund else visit.amount_fen)
+            values = (local_time(visit.occurred_at), visit.till, visit.receipt_no, amount)
+            for column, text in enumerate(values):
+                item = QTableWidgetItem(text)
+                if column == 3:
+                    item.setTextAlignment(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
+                self.visits.setItem(row, column, item)
+        self.visits.setVisible(bool(profile.recent_visits))
+        self.no_visits_label.setVisible(not profile.recent_visits)
+
+    def _update_buttons(self) -> None:
+        profile = self.profile
+        has_card = profile is not None and profile.active_card is not None
+        self.card_button.setText(self.tr("Replace card… (F3)") if has_card else self.tr("Issue card (F3)"))
+        self.card_button.setEnabled(profile is not None and profile.status is not MemberStatus.CLOSED)
+        self.lost_button.setEnabled(has_card)
+
+    # ------------------------------------------------------------------ actions
+
+    def clear(self) -> None:
+        """Esc: empty the search, the matches and the member panel."""
+        self._timer.stop()
+        self.search_edit.clear()
+        self._show_hits([])
+        self._show_warning(None)
+        self._show_profile(None)
+        self._navigated = False
+        self._set_hint(self.tr("Scan a card or type to find a member. F2 registers a new member."))
+        self.focus_search()
+
+    def new_member(self) -> None:
+        """F2: the fast registration form, prefilled from what was typed."""
+        if self.new_member_dialog is not None and self.new_member_dialog.isVisible():
+            return
+        prefill = "" if self.profile is not None else self.search_edit.text()
+        dialog = NewMemberDialog(self._state, self, prefill=prefill)
+        self.new_member_dialog = dialog
+        dialog.finished.connect(lambda result, d=dialog: self._new_member_done(d, result))
+        dialog.open()
+
+    def _new_member_done(self, dialog: NewMemberDialog, result: int) -> None:
+        if result == QDialog.DialogCode.Accepted and dialog.member_id is not None:
+            self.search_edit.clear()
+            self._show_hits([])
+            self.open_member(dialog.member_id)
+            if not dialog.opened_existing and self.profile is not None:
+                self._set_hint(self.tr("Registered {name} as {member_no}.").format(
+                    name=self.profile.name, member_no=self.profile.member_no))
+        self.new_member_dialog = None
+        self._back_from_dialog()
+
+    def card_action(self) -> None:
+        """F3: issue a card to the member on screen, or replace the working one."""
+        if self.profile is None or not self.card_button.isEnabled():
+            return
+        dialog = CardDialog(self._state, self.profile, self)
+        self.card_dialog = dialog
+        dialog.finished.connect(lambda result, d=dialog: self._card_done(d, result))
+        dialog.open()
+
+    def _card_done(self, dialog: CardDialog, result: int) -> None:
+        if result == QDialog.DialogCode.Accepted and dialog.issued_number:
+            self.refresh_member()
+            self._set_hint(self.tr("Card {number} now works for {name}.").format(number=dialog.issued_number, name=dialog.profile.name))
+        self.card_dialog = None
+        self._back_from_dialog()
+
+    def report_lost(self) -> None:
+        """F4: stop the member's working card at once."""
+        if self.profile is None or self.profile.active_card is None:
+            return
+        number = self.profile.active_card.number
+        box = QMessageBox(self)
+        box.setIcon(QMessageBox.Icon.Warning)
+        box.setWindowTitle(self.tr("Report card lost"))
+        box.setText(self.tr("Report card {number} of {name} as lost? It stops working at once; scanning it later shows a warning.").format(
+            number=number, name=self.profile.name))
+        confirm = box.addButton(self.tr("Report lost (Enter)"), QMessageBox.ButtonRole.AcceptRole)
+        box.addButton(self.tr("Cancel (Esc)"), QMessageBox.ButtonRole.RejectRole)
+        box.setDefaultButton(confirm)
+        self.lost_box = box
+        box.finished.connect(lambda _result, b=box, c=confirm, n=number: self._lost_done(b.clickedButton() is c, n))
+        box.open()
+
+    def _lost_done(self, confirmed: bool, number: str) -> None:
+        self.lost_box = None
+        if confirmed:
+            try:
+                with unit_of_work(self._state.db) as session:
+                    cards_service.report_lost(session, self._state.actor, number)
+            except CrmdeskError as exc:
+                self._set_hint(error_text(exc))
+            else:
+                self.refresh_member()
+                self._set_hint(self.tr("Card {number} is reported lost. F3 gives the member a new card.").format(number=number))
+        self._back_from_dialog()

@@ -1,0 +1,847 @@
+"""The member list: every member in a table that only ever holds what is on screen.
+
+``MemberListModel`` knows the filtered count and keeps a small LRU of pages
+(200 rows each) fetched on demand through ``member_query.page``; sorting and
+filtering start again from a count. ``MemberListPage`` puts a filter bar, the
+saved groups ("smart groups"), column choice and export around it.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections import OrderedDict
+from datetime import date
+from pathlib import Path
+from typing import Any
+
+from PySide6.QtCore import (
+    QAbstractTableModel, QCoreApplication, QDate, QEvent, QModelIndex, QObject, QPersistentModelIndex, QSettings, Qt, QThread,
+    QTimer, Signal,
+)
+from PySide6.QtGui import QKeyEvent, QKeySequence, QShortcut
+from PySide6.QtWidgets import (
+    QAbstractItemView, QCheckBox, QComboBox, QDateEdit, QDialog, QDialogButtonBox, QFileDialog, QGridLayout,
+    QHBoxLayout, QHeaderView, QInputDialog, QLabel, QLineEdit, QMessageBox, QProgressDialog, QPushButton, QTableView,
+    QVBoxLayout, QWidget,
+)
+
+from crmdesk.db import Database
+from crmdesk.errors import CrmdeskError
+from crmdesk.models import MemberStatus
+from crmdesk.paths import data_dir
+from crmdesk.services import exports, member_query
+from crmdesk.services.member_query import (
+    COLUMN_LABELS, COLUMNS, GENDER_LABELS, SORT_KEYS, STATUS_LABELS, MemberFilter, MemberRow,
+)
+from crmdesk.services.members import display_phone
+from crmdesk.services.uow import read_session, unit_of_work
+from crmdesk.views.common import error_text, format_fen, mark_data, show_error
+from crmdesk.views.state import AppState
+
+PAGE_SIZE = 200
+MAX_PAGES = 20
+ROW_HEIGHT = 26
+NUMERIC = frozenset({"points", "visits", "spend"})
+SETTINGS_FILE = "member_list.ini"
+
+
+def _translate(context: str, text: str) -> str:
+    return QCoreApplication.translate(context, text)
+
+
+def display_values(row: MemberRow, zone: Any) -> tuple[str, ...]:
+    """What each column shows for one row, in COLUMNS order."""
+    last_visit = row.last_visit_at.astimezone(zone).strftime("%Y-%m-%d %H:%M") if row.last_visit_at else ""
+    values = {
+        "member_no": row.member_no,
+        "name": row.name,
+        "phone": display_phone(row.phone),
+        "gender": _translate("terms", GENDER_LABELS[row.gender]),
+        "birthday": row.birthday.isoformat() if row.birthday else "",
+        "tier": row.tier_name,
+        "points": f"{row.points_balance:,}",
+        "visits": f"{row.visit_count:,}",
+        "spend": format_fen(row.total_spend_fen),
+        "last_visit": last_visit,
+        "joined": row.joined_on.isoformat(),
+        "status": _translate("terms", STATUS_LABELS[row.status]),
+        "tags": ", ".join(row.tags),
+        "card": row.card_number or "",
+    }
+    return tuple(values[key] for key in COLUMNS)
+
+
+class MemberListModel(QAbstractTableModel):
+    """A table over the filtered members that fetches pages as the view asks for rows.
+
+    ``pages_fetched`` counts the page queries made since the last reset (and
+    ``fetched_offsets`` lists them), so tests and the benchmark can see that
+    opening the list did not read the whole table."""
+
+    sortChanged = Signal(int, Qt.SortOrder)
+    countChanged = Signal(int)
+
+    def __init__(self, db: Database, parent: QObject | None = None, *, page_size: int = PAGE_SIZE, max_pages: int = MAX_PAGES) -> None:
+        super().__init__(parent)
+        self._db = db
+        self.page_size = page_size
+        self.max_pages = max_pages
+        self._filter = MemberFilter()
+        self._sort = member_query.DEFAULT_SORT
+        self._descending = False
+        self._count = 0
+        self._pages: OrderedDict[int, list[tuple[MemberRow, tuple[str, ...]]]] = OrderedDict()
+        self._zone = member_query.local_zone()
+        self.pages_fetched = 0
+        self.fetched_offsets: list[int] = []
+        self._recount()
+
+    # ---- state
+
+    @property
+    def member_filter(self) -> MemberFilter:
+        return self._filter
+
+    @property
+    def sort_key(self) -> str:
+        return self._sort
+
+    @property
+    def descending(self) -> bool:
+        return self._descending
+
+    @property
+    def total(self) -> int:
+        return self._count
+
+    def set_filter(self, flt: MemberFilter) -> None:
+        """Show the members this filter lets through (InvalidInput if it is impossible; the list is then unchanged)."""
+        flt.validate()
+        self.beginResetModel()
+        self._filter = flt
+        self._recount()
+        self.endResetModel()
+
+    def refresh(self) -> None:
+        """Read again (after a change elsewhere), keeping filter and order."""
+        self.beginResetModel()
+        self._recount()
+        self.endResetModel()
+
+    def _recount(self) -> None:
+        self._pages.clear()
+        self.pages_fetched = 0
+        self.fetched_offsets = []
+        with read_session(self._db) as session:
+            self._count = member_query.count(session, self._filter, zone=self._zone)
+        self.countChanged.emit(self._count)
+
+    # ---- rows
+
+    def _page(self, number: int) -> list[tuple[MemberRow, tuple[str, ...]]]:
+        cached = self._pages.get(number)
+        if cached is not None:
+            self._pages.move_to_end(number)
+            return cached
+        offset = number * self.page_size
+        with read_session(self._db) as session:
+            rows = member_query.page(
+                session, self._filter, self._sort, self._descending, offset, self.page_size, total=self._count, zone=self._zone
+            )
+        entries = [(row, display_values(row, self._zone)) for row in rows]
+        self.pages_fetched += 1
+        self.fetched_offsets.append(offset)
+        self._pages[number] = entries
+        while len(self._pages) > self.max_pages:
+            self._pages.popitem(last=False)
+        return entries
+
+    def _entry(self, row: int) -> tuple[MemberRow, tuple[str, ...]] | None:
+        if not 0 <= row < self._count:
+            return None
+        entries = self._page(row // self.page_size)
+        within = row % self.page_size
+        return entries[within] if within < len(entries) else None
+
+    def row_at(self, row: int) -> MemberRow | None:
+        entry = self._entry(row)
+        return entry[0] if entry else None
+
+    def cached_pages(self) -> list[int]:
+        return list(self._pages)
+
+    # ---- Qt model interface
+
+    def rowCount(self, parent: QModelIndex | QPersistentModelIndex = QModelIndex()) -> int:  # noqa: B008
+        return 0 if parent.isValid() else self._count
+
+    def columnCount(self, parent: QModelIndex | QPersistentModelIndex = QModelIndex()) -> int:  # noqa: B008
+        return 0 if parent.isValid() else len(COLUMNS)
+
+    def data(self, index: QModelIndex | QPersistentModelIndex, role: int = Qt.ItemDataRole.DisplayRole) -> Any:
+        if not index.isValid():
+            return None
+        if role == Qt.ItemDataRole.TextAlignmentRole:
+            if COLUMNS[index.column()] in NUMERIC:
+                return int(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
+            return None
+        if role not in (Qt.ItemDataRole.DisplayRole, Qt.ItemDataRole.UserRole, Qt.ItemDataRole.ToolTipRole):
+            return None
+        entry = self._entry(index.row())
+        if entry is None:
+            return None
+        if role == Qt.ItemDataRole.UserRole:
+            return entry[0].id
+        text = entry[1][index.column()]
+        if role == Qt.ItemDataRole.ToolTipRole:
+            return text if COLUMNS[index.column()] == "tags" and text else None
+        return text
+
+    def headerData(self, section: int, orientation: Qt.Orientation, role: int = Qt.ItemDataRole.DisplayRole) -> Any:
+        if role != Qt.ItemDataRole.DisplayRole:
+            return None
+        if orientation == Qt.Orientation.Horizontal and 0 <= section < len(COLUMNS):
+            return _translate("columns", COLUMN_LABELS[COLUMNS[section]])
+        if orientation == Qt.Orientation.Vertical:
+            return str(section + 1)
+        return None
+
+    def sort(self, column: int, order: Qt.SortOrder = Qt.SortOrder.AscendingOrder) -> None:
+        """Re-query in the order of this column; columns without an index (gender, tags, card) keep the current order."""
+        key = COLUMNS[column] if 0 <= column < len(COLUMNS) else ""
+        descending = order == Qt.SortOrder.DescendingOrder
+        if key in SORT_KEYS and (key, descending) != (self._sort, self._descending):
+            self.beginResetModel()
+            self._sort, self._descending = key, descending
+            self._pages.clear()
+            self.pages_fetched = 0
+            self.fetched_offsets = []
+            self.endResetModel()
+        self.sortChanged.emit(self.sort_column(), self.sort_order())
+
+    def set_sort(self, key: str, descending: bool = False) -> None:
+        member_query.check_sort(key)
+        self.sort(COLUMNS.index(key), Qt.SortOrder.DescendingOrder if descending else Qt.SortOrder.AscendingOrder)
+
+    def sort_column(self) -> int:
+        return COLUMNS.index(self._sort)
+
+    def sort_order(self) -> Qt.SortOrder:
+        return Qt.SortOrder.DescendingOrder if self._descending else Qt.SortOrder.AscendingOrder
+
+
+# --------------------------------------------------------------------------- background export
+
+
+class ExportThread(QThread):
+    """Runs one export off the UI thread; results come back by signal.
+
+    Running exports are kept alive here, not by the page, so closing the page
+    (or the window) mid-export never destroys a running thread."""
+
+    _running: set[ExportThread] = set()
+
+    progressed = Signal(int, int)
+    succeeded = Signal(int, str)
+    failed = Signal(str)
+    cancelled = Signal()
+
+    def __init__(self, state: AppState, flt: MemberFilter, sort: str, descending: bool, path: str, columns: list[str],
+                 parent: QObject | None = None) -> None:
+        super().__init__(parent)
+        self._state = state
+        self._args = (flt, sort, descending, path, columns)
+        self._cancel = threading.Event()
+        # Translated here, on the UI thread: headers and words as the person reads them.
+        self._headers = {key: _translate("columns", label) for key, label in COLUMN_LABELS.items()}
+        self._labels: dict[Any, str] = {s: _translate("terms", label) for s, label in STATUS_LABELS.items()}
+        self._labels.update({g: _translate("terms", label) for g, label in GENDER_LABELS.items()})
+
+    def cancel(self) -> None:
+        self._cancel.set()
+
+    def start_export(self) -> None:
+        ExportThread._running.add(self)
+        self.finished.connect(self._release)
+        self.start()
+
+    def _release(self) -> None:
+        self.wait()  # "finished" comes just before the thread ends; let it end before the object can go
+        ExportThread._running.discard(self)
+
+    def run(self) -> None:
+        flt, sort, descending, path, columns = self._args
+        try:
+            with read_session(self._state.db) as session:
+                rows = exports.export_members(
+                    session, flt, sort, descending, path, columns,
+                    progress=lambda done, total: self.progressed.emit(done, total),
+                    should_cancel=self._cancel.is_set,
+                    headers=self._headers,
+                    labels=self._labels,
+                )
+            with unit_of_work(self._state.db) as session:
+                exports.record_export(session, self._state.actor, path, rows, flt)
+        except exports.ExportCancelled:
+            self.cancelled.emit()
+            return
+        except CrmdeskError as exc:
+            self.failed.emit(error_text(exc))
+            return
+        except Exception as exc:  # noqa: BLE001 - a disk or driver error must reach the person, not kill the thread
+            self.failed.emit(str(exc))
+            return
+        self.succeeded.emit(rows, path)
+
+
+# --------------------------------------------------------------------------- dialogs
+
+
+class ColumnsDialog(QDialog):
+    """Tick the columns the list shows."""
+
+    def __init__(self, visible: list[str], parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.setWindowTitle(self.tr("Columns"))
+        layout = QVBoxLayout(self)
+        layout.addWidget(QLabel(self.tr("Show these columns:")))
+        self.boxes: dict[str, QCheckBox] = {}
+        for key in COLUMNS:
+            box = QCheckBox(_translate("columns", COLUMN_LABELS[key]))
+            box.setChecked(key in visible)
+            self.boxes[key] = box
+            layout.addWidget(box)
+        self.boxes["name"].setChecked(True)
+        self.boxes["name"].setEnabled(False)  # a list without names helps nobody
+        buttons = QDialogButtonBox(QDialogButtonBox.StandardButton.Ok | QDialogButtonBox.StandardButton.Cancel)
+        buttons.accepted.connect(self.accept)
+        buttons.rejected.connect(self.reject)
+        layout.addWidget(buttons)
+
+    def chosen(self) -> list[str]:
+        return [key for key, box in self.boxes.items() if box.isChecked()]
+
+
+def _date_edit() -> QDateEdit:
+    """A date box that may be empty: its lowest date stands for "any" and shows a dash."""
+    edit = QDateEdit()
+    edit.setCalendarPopup(True)
+    edit.setDisplayFormat("yyyy-MM-dd")
+    edit.setMinimumDate(QDate(1900, 1, 1))
+    edit.setSpecialValueText("—")
+    edit.setDate(edit.minimumDate())
+    return edit
+
+
+def _date_of(edit: QDateEdit) -> date | None:
+    if edit.date() == edit.minimumDate():
+        return None
+    value = edit.date()
+    return date(value.year(), value.month(), value.day())
+
+
+def _set_date(edit: QDateEdit, value: date | None) -> None:
+    edit.setDate(QDate(value.year, value.month, value.day) if value else edit.minimumDate())
+
+
+# --------------------------------------------------------------------------- the page
+
+
+class MemberListPage(QWidget):
+    """Browse, filter, save groups of, and export all members; double-click or Enter opens one."""
+
+    profileOpened = Signal(int)
+
+    def __init__(self, state: AppState) -> None:
+        super().__init__()
+        self._state = state
+        self._export: ExportThread | None = None
+        self._progress: QProgressDialog | None = None
+        self._loading = False
+        self.profile_dialog: QDialog | None = None
+        self.last_export_message = ""
+
+        layout = QVBoxLayout(self)
+        layout.setContentsMargins(16, 12, 16, 12)
+        layout.addLayout(self._build_filter_bar())
+        layout.addLayout(self._build_group_row())
+
+        self.model = MemberListModel(state.db, self)
+        self.table = QTableView()
+        self.table.setModel(self.model)
+        self.table.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
+        self.table.setSelectionMode(QAbstractItemView.SelectionMode.SingleSelection)
+        self.table.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
+        self.table.setWordWrap(False)
+        self.table.setAlternatingRowColors(True)
+        vertical = self.table.verticalHeader()
+        # Fixed, equal row heights: the view never measures rows, so it never asks for a million rows' data.
+        vertical.setSectionResizeMode(QHeaderView.ResizeMode.Fixed)
+        vertical.setDefaultSectionSize(ROW_HEIGHT)
+        vertical.hide()
+        horizontal = self.table.horizontalHeader()
+        horizontal.setSectionResizeMode(QHeaderView.ResizeMode.Interactive)
+        horizontal.setStretchLastSection(True)
+        horizontal.setSortIndicatorShown(True)
+        for key, width in (("member_no", 100), ("name", 110), ("phone", 120), ("gender", 60), ("birthday", 95),
+                           ("tier", 70), ("points", 80), ("visits", 60), ("spend", 110), ("last_visit", 130),
+                           ("joined", 95), ("status", 70), ("tags", 160)):
+            self.table.setColumnWidth(COLUMNS.index(key), width)
+        horizontal.setSortIndicator(self.model.sort_column(), self.model.sort_order())
+        self.table.setSortingEnabled(True)
+        self.model.sortChanged.connect(self._show_sort)
+        self.model.countChanged.connect(self._show_count)
+        self.table.doubleClicked.connect(lambda index: self.open_profile_at(index.row()))
+        self.table.installEventFilter(self)  # Enter opens the member (see eventFilter)
+        layout.addWidget(self.table, 1)
+
+        self.message = QLabel()
+        self.message.setObjectName("errorLabel")
+        self.message.setWordWrap(True)
+        self.message.hide()
+        layout.addWidget(self.message)
+
+        self._filter_timer = QTimer(self)
+        self._filter_timer.setSingleShot(True)
+        self._filter_timer.setInterval(300)
+        self._filter_timer.timeout.connect(self.apply_filter)
+        self._connect_filter_widgets()
+
+        self.apply_columns(self._load_columns())
+        self.reload_choices()
+        self._show_count(self.model.total)
+
+    def eventFilter(self, watched: QObject, event: QEvent) -> bool:  # noqa: N802 - Qt's name
+        if (watched is self.table and event.type() == QEvent.Type.KeyPress
+                and isinstance(event, QKeyEvent) and event.key() in (Qt.Key.Key_Return, Qt.Key.Key_Enter)):
+            self.open_current()
+            return True
+        return super().eventFilter(watched, event)
+
+    # ---- building
+
+    def _build_filter_bar(self) -> QGridLayout:
+        grid = QGridLayout()
+        grid.setHorizontalSpacing(8)
+        self.search_edit = QLineEdit()
+        self.search_edit.setPlaceholderText(self.tr("Name, pinyin or phone… (Ctrl+F)"))
+        self.search_edit.setClearButtonEnabled(True)
+        find = QShortcut(QKeySequence.StandardKey.Find, self)
+        find.activated.connect(lambda: (self.search_edit.setFocus(), self.search_edit.selectAll()))
+
+        self.status_box = QComboBox()
+        self.status_box.addItem(self.tr("Any status"), None)
+        for status in MemberStatus:
+            self.status_box.addItem(_translate("terms", STATUS_LABELS[status]), status)
+        self.tag_box = QComboBox()
+        self.tier_box = QComboBox()
+        for box in (self.tag_box, self.tier_box):
+            mark_data(box)  # tags and tier names are the store's own words
+        self.month_box = QComboBox()
+        self.month_box.addItem(self.tr("Any month"), None)
+        for month in range(1, 13):
+            self.month_box.addItem(self.tr("Month {number}").format(number=month), month)
+        self.joined_from = _date_edit()
+        self.joined_to = _date_edit()
+        self.visit_from = _date_edit()
+        self.visit_to = _date_edit()
+        self.spend_min = QLineEdit()
+        self.spend_min.setPlaceholderText(self.tr("from ¥"))
+        self.spend_max = QLineEdit()
+        self.spend_max.setPlaceholderText(self.tr("to ¥"))
+        for edit in (self.spend_min, self.spend_max):
+            edit.setMaximumWidth(90)
+        self.clear_button = QPushButton(self.tr("Clear filters"))
+        self.clear_button.clicked.connect(self.clear_filters)
+
+        grid.addWidget(self.search_edit, 0, 0, 1, 2)
+        grid.addWidget(QLabel(self.tr("Status:")), 0, 2)
+        grid.addWidget(self.status_box, 0, 3)
+        grid.addWidget(QLabel(self.tr("Tag:")), 0, 4)
+        grid.addWidget(self.tag_box, 0, 5)
+        grid.addWidget(QLabel(self.tr("Tier:")), 0, 6)
+        grid.addWidget(self.tier_box, 0, 7)
+        grid.addWidget(QLabel(self.tr("Birthday:")), 0, 8)
+        grid.addWidget(self.month_box, 0, 9)
+        grid.addWidget(QLabel(self.tr("Joined:")), 1, 0)
+        joined = QHBoxLayout()
+        joined.addWidget(self.joined_from)
+        joined.addWidget(QLabel("–"))
+        joined.addWidget(self.joined_to)
+        grid.addLayout(joined, 1, 1)
+        grid.addWidget(QLabel(self.tr("Last visit:")), 1, 2)
+        visits = QHBoxLayout()
+        visits.addWidget(self.visit_from)
+        visits.addWidget(QLabel("–"))
+        visits.addWidget(self.visit_to)
+        grid.addLayout(visits, 1, 3, 1, 3)
+        grid.addWidget(QLabel(self.tr("Spend:")), 1, 6)
+        spend = QHBoxLayout()
+        spend.addWidget(self.spend_min)
+        spend.addWidget(self.spend_max)
+        grid.addLayout(spend, 1, 7)
+        grid.addWidget(self.clear_button, 1, 8, 1, 2)
+        return grid
+
+    def _build_group_row(self) -> QHBoxLayout:
+        row = QHBoxLayout()
+        row.addWidget(QLabel(self.tr("&Group:")))
+        self.group_box = QComboBox()
+        self.group_box.setMinimumWidth(180)
+        mark_data(self.group_box)  # group names are data; its first item is translated all the same
+        self.group_box.activated.connect(self._group_chosen)
+        row.itemAt(0).widget().setBuddy(self.group_box)  # type: ignore[union-attr]
+        row.addWidget(self.group_box)
+        self.save_group_button = QPushButton(self.tr("Save group… (Ctrl+G)"))
+        self.save_group_button.setShortcut(QKeySequence("Ctrl+G"))
+        self.save_group_button.clicked.connect(self.ask_save_group)
+        self.delete_group_button = QPushButton(self.tr("Delete group"))
+        self.delete_group_button.clicked.connect(self.ask_delete_group)
+        row.addWidget(self.save_group_button)
+        row.addWidget(self.delete_group_button)
+        row.addStretch(1)
+        self.count_label = QLabel()
+        self.count_label.setObjectName("hintLabel")
+        mark_data(self.count_label)
+        row.addWidget(self.count_label)
+        self.columns_button = QPushButton(self.tr("Columns…"))
+        self.columns_button.clicked.connect(self.choose_columns)
+        self.export_button = QPushButton(self.tr("Export… (Ctrl+E)"))
+        self.export_button.setShortcut(QKeySequence("Ctrl+E"))
+        self.export_button.clicked.connect(self.ask_export)
+        self.open_button = QPushButton(self.tr("Open (Enter)"))
+        self.open_button.clicked.connect(self.open_current)
+        row.addWidget(self.columns_button)
+        row.addWidget(self.export_button)
+        row.addWidget(self.open_button)
+        return row
+
+    def _connect_filter_widgets(self) -> None:
+        self.search_edit.textChanged.connect(self._filter_changed)
+        for box in (self.status_box, self.tag_box, self.tier_box, self.month_box):
+            box.currentIndexChanged.connect(self._filter_changed)
+        for edit in (self.joined_from, self.joined_to, self.visit_from, self.visit_to):
+            edit.dateChanged.connect(self._filter_changed)
+        for line in (self.spend_min, self.spend_max):
+            line.textChanged.connect(self._filter_changed)
+
+    # ---- choices from the database
+
+    def reload_choices(self) -> None:
+        """Tags, tiers and saved groups as they are now (keeps what is selected)."""
+        with read_session(self._state.db) as session:
+            tags = member_query.all_tags(session)
+            tiers = member_query.list_tiers(session)
+            groups = member_query.list_filters(session)
+        self._loading = True
+        try:
+            current_tag = self.tag_box.currentData()
+            self.tag_box.clear()
+            self.tag_box.addItem(self.tr("Any tag"), None)
+            for tag in tags:
+                self.tag_box.addItem(tag, tag)
+            self.tag_box.setCurrentIndex(max(self.tag_box.findData(current_tag), 0))
+            current_tier = self.tier_box.currentData()
+            self.tier_box.clear()
+            self.tier_box.addItem(self.tr("Any tier"), None)
+            for tier in tiers:
+                self.tier_box.addItem(tier.name, tier.id)
+            self.tier_box.setCurrentIndex(max(self.tier_box.findData(current_tier), 0))
+            current_group = self.group_box.currentData()
+            self.group_box.clear()
+            self.group_box.addItem(self.tr("All members (no group)"), None)
+            self._groups = {group.id: group for group in groups}
+            for group in groups:
+                self.group_box.addItem(group.name, group.id)
+            self.group_box.setCurrentIndex(max(self.group_box.findData(current_group), 0))
+        finally:
+            self._loading = False
+        self.delete_group_button.setEnabled(self.group_box.currentData() is not None)
+
+    # ---- filtering
+
+    def _filter_changed(self) -> None:
+        if not self._loading:
+            self._filter_timer.start()
+
+    def current_filter(self) -> MemberFilter:
+        """The filter the widgets describe (InvalidInput for an unreadable amount)."""
+        status = self.status_box.currentData()
+        tag = self.tag_box.currentData()
+        tier = self.tier_box.currentData()
+        return MemberFilter(
+            statuses=(status,) if status is not None else (),
+            tags=(tag,) if tag else (),
+            tier_ids=(tier,) if tier is not None else (),
+            joined_from=_date_of(self.joined_from),
+            joined_to=_date_of(self.joined_to),
+            birth_month=self.month_box.currentData(),
+            last_visit_from=_date_of(self.visit_from),
+            last_visit_to=_date_of(self.visit_to),
+            spend_min_fen=member_query.parse_yuan(self.spend_min.text(), field="spend_min"),
+            spend_max_fen=member_query.parse_yuan(self.spend_max.text(), field="spend_max"),
+            text=self.search_edit.text(),
+        )
+
+    def apply_filter(self) -> bool:
+        self._filter_timer.stop()
+        try:
+            self.model.set_filter(self.current_filter())
+        except CrmdeskError as exc:
+            self._fail(error_text(exc))
+            return False
+        self.message.hide()
+        return True
+
+    def show_filter(self, flt: MemberFilter) -> None:
+        """Put a filter into the widgets and apply it. Several statuses, tags or tiers (from a
+        group saved elsewhere) are applied in full even though the boxes show one."""
+        self._loading = True
+        try:
+            self.search_edit.setText(flt.text)
+            self.status_box.setCurrentIndex(max(self.status_box.findData(flt.statuses[0]) if flt.statuses else 0, 0))
+            self.tag_box.setCurrentIndex(max(self.tag_box.findData(flt.tags[0]) if flt.tags else 0, 0))
+            self.tier_box.setCurrentIndex(max(self.tier_box.findData(flt.tier_ids[0]) if flt.tier_ids else 0, 0))
+            self.month_box.setCurrentIndex(max(self.month_box.findData(flt.birth_month) if flt.birth_month else 0, 0))
+            _set_date(self.joined_from, flt.joined_from)
+            _set_date(self.joined_to, flt.joined_to)
+            _set_date(self.visit_from, flt.last_visit_from)
+            _set_date(self.visit_to, flt.last_visit_to)
+            self.spend_min.setText(member_query.format_yuan(flt.spend_min_fen) if flt.spend_min_fen is not None else "")
+            self.spend_max.setText(member_query.format_yuan(flt.spend_max_fen) if flt.spend_max_fen is not None else "")
+        finally:
+            self._loading = False
+        self._filter_timer.stop()
+        try:
+            self.model.set_filter(flt)
+        except CrmdeskError as exc:
+            self._fail(error_text(exc))
+            return
+        self.message.hide()
+
+    def clear_filters(self) -> None:
+        self.group_box.setCurrentIndex(0)
+        self.delete_group_button.setEnabled(False)
+        self.show_filter(MemberFilter())
+
+    def _fail(self, text: str) -> None:
+        self._say(text, "errorLabel")
+
+    def _note(self, text: str) -> None:
+        self._say(text, "hintLabel")
+
+    def _say(self, text: str, style: str) -> None:
+        self.message.setObjectName(style)
+        self.message.style().unpolish(self.message)
+        self.message.style().polish(self.message)
+        self.message.setText(text)
+        self.message.show()
+
+    def _show_count(self, count: int) -> None:
+        self.count_label.setText(self.tr("{count} members").format(count=f"{count:,}"))
+
+    def _show_sort(self, column: int, order: Qt.SortOrder) -> None:
+        header = self.table.horizontalHeader()
+        if header.sortIndicatorSection() != column or header.sortIndicatorOrder() != order:
+            header.setSortIndicator(column, order)
+
+    # ---- groups
+
+    def _group_chosen(self, _index: int) -> None:
+        group_id = self.group_box.currentData()
+        self.delete_group_button.setEnabled(group_id is not None)
+        if group_id is None:
+            self.show_filter(MemberFilter())
+        elif group_id in self._groups:
+            self.show_filter(self._groups[group_id].filter)
+
+    def save_group(self, name: str, *, overwrite: bool = False) -> bool:
+        """Save the current filter as a group; False (with the reason shown) if refused."""
+        try:
+            flt = self.model.member_filter if not self._filter_timer.isActive() else self.current_filter()
+            with unit_of_work(self._state.db) as session:
+                info = member_query.save_filter(session, self._state.actor, name, flt, overwrite=overwrite)
+        except CrmdeskError as exc:
+            self._fail(error_text(exc))
+            return False
+        self.message.hide()
+        self.reload_choices()
+        self.group_box.setCurrentIndex(max(self.group_box.findData(info.id), 0))
+        self.delete_group_button.setEnabled(True)
+        return True
+
+    def ask_save_group(self) -> None:
+        if not self.apply_filter():
+            return
+        current = self.group_box.currentText() if self.group_box.currentData() is not None else ""
+        name, ok = QInputDialog.getText(self, self.tr("Save group"), self.tr("Name of the group (it stays current as members change):"),
+                                        text=current)
+        if not ok:
+            return
+        cleaned = " ".join(name.split())
+        exists = any(group.name == cleaned for group in self._groups.values())
+        if exists:
+            question = self.tr("A group named {name} already exists. Replace its criteria with the current filter?").format(name=cleaned)
+            if QMessageBox.question(self, self.tr("Replace group"), question) != QMessageBox.StandardButton.Yes:
+                return
+        self.save_group(name, overwrite=exists)
+
+    def delete_group(self) -> bool:
+        group_id = self.group_box.currentData()
+        if group_id is None:
+            return False
+        try:
+            with unit_of_work(self._state.db) as session:
+                member_query.delete_filter(session, self._state.actor, group_id)
+        except CrmdeskError as exc:
+            self._fail(error_text(exc))
+            return False
+        self.group_box.setCurrentIndex(0)
+        self.reload_choices()
+        return True
+
+    def ask_delete_group(self) -> None:
+        if self.group_box.currentData() is None:
+            return
+        question = self.tr("Delete the group {name}? The members stay; only the saved filter goes.").format(
+            name=self.group_box.currentText())
+        if QMessageBox.question(self, self.tr("Delete group"), question) == QMessageBox.StandardButton.Yes:
+            self.delete_group()
+
+    # ---- columns (remembered on this computer, in the data folder)
+
+    def _settings(self) -> QSettings:
+        return QSettings(str(data_dir() / SETTINGS_FILE), QSettings.Format.IniFormat)
+
+    def _load_columns(self) -> list[str]:
+        saved = self._settings().value("member_list/columns")
+        if isinstance(saved, str):
+            saved = saved.split(",") if saved else []
+        chosen = [key for key in (saved or []) if key in COLUMN_LABELS]
+        return chosen or [key for key in COLUMNS if key not in ("gender", "tags")]
+
+    def visible_columns(self) -> list[str]:
+        return [key for index, key in enumerate(COLUMNS) if not self.table.isColumnHidden(index)]
+
+    def apply_columns(self, keys: list[str], *, remember: bool = False) -> None:
+        keys = list(dict.fromkeys(["name", *keys]))
+        for index, key in enumerate(COLUMNS):
+            self.table.setColumnHidden(index, key not in keys)
+        if remember:
+            settings = self._settings()
+            settings.setValue("member_list/columns", ",".join(key for key in COLUMNS if key in keys))
+            settings.sync()
+
+    def choose_columns(self) -> None:
+        dialog = ColumnsDialog(self.visible_columns(), self)
+        if dialog.exec():
+            self.apply_columns(dialog.chosen(), remember=True)
+
+    # ---- opening a member
+
+    def open_current(self) -> None:
+        index = self.table.currentIndex()
+        if index.isValid():
+            self.open_profile_at(index.row())
+
+    def open_profile_at(self, row: int) -> None:
+        member = self.model.row_at(row)
+        if member is not None:
+            self.open_profile(member.id)
+
+    def open_profile(self, member_id: int) -> None:
+        from crmdesk.views.member_profile import MemberProfileDialog
+
+        dialog = MemberProfileDialog(self._state, member_id, self)
+        dialog.finished.connect(self._profile_closed)
+        self.profile_dialog = dialog
+        self.profileOpened.emit(member_id)
+        dialog.open()
+
+    def _profile_closed(self) -> None:
+        dialog = self.profile_dialog
+        self.profile_dialog = None
+        if dialog is not None and getattr(dialog, "changed", False):
+            self.refresh()
+        if dialog is not None:
+            dialog.deleteLater()
+
+    def refresh(self) -> None:
+        """Read the list again, keeping filter, order and the selected row."""
+        row = self.table.currentIndex().row()
+        self.model.refresh()
+        self.reload_choices()
+        if 0 <= row < self.model.rowCount():
+            self.table.selectRow(row)
+
+    # ---- export
+
+    def ask_export(self) -> None:
+        if not self.apply_filter():
+            return
+        suggested = str(Path.home() / self.tr("members-{date}.xlsx").format(date=date.today().isoformat()))
+        path, _chosen = QFileDialog.getSaveFileName(
+            self, self.tr("Export members"), suggested,
+            self.tr("Excel workbook (*.xlsx);;CSV for Excel and WPS (*.csv)"),
+        )
+        if path:
+            if Path(path).suffix.lower() not in exports.FORMATS:
+                path += ".xlsx"
+            self.start_export(path)
+
+    def start_export(self, path: str) -> ExportThread | None:
+        """Export the list as shown (filter, order, visible columns) in the background."""
+        if self._export is not None:
+            return None
+        try:
+            exports.check_path(path)
+        except CrmdeskError as exc:
+            show_error(self, exc)
+            return None
+        thread = ExportThread(self._state, self.model.member_filter, self.model.sort_key, self.model.descending, path,
+                              self.visible_columns())
+        progress = QProgressDialog(self.tr("Exporting members…"), self.tr("Cancel"), 0, max(self.model.total, 1), self)
+        progress.setWindowTitle(self.tr("Export"))
+        progress.setWindowModality(Qt.WindowModality.WindowModal)
+        progress.setMinimumDuration(300)
+        progress.setAutoClose(False)
+        progress.setAutoReset(False)
+        progress.canceled.connect(thread.cancel)
+        thread.progressed.connect(self._export_progress)
+        thread.succeeded.connect(self._export_done)
+        thread.failed.connect(self._export_failed)
+        thread.cancelled.connect(self._export_cancelled)
+        thread.finished.connect(self._export_finished)
+        self._export, self._progress = thread, progress
+        self.export_button.setEnabled(False)
+        thread.start_export()
+        return thread
+
+    def _export_progress(self, done: int, total: int) -> None:
+        if self._progress is not None:
+            self._progress.setMaximum(max(total, 1))
+            self._progress.setValue(min(done, max(total, 1)))
+
+    def _export_done(self, rows: int, path: str) -> None:
+        self.last_export_message = self.tr("Exported {count} members to {path}.").format(count=f"{rows:,}", path=path)
+        self._note(self.last_export_message)
+
+    def _export_failed(self, text: str) -> None:
+        self.last_export_message = text
+        self._fail(text)
+
+    def _export_cancelled(self) -> None:
+        self.last_export_message = self.tr("Export cancelled; no file was written.")
+        self._note(self.last_export_message)
+
+    def _export_finished(self) -> None:
+        if self._progress is not None:
+            self._progress.close()
+            self._progress.deleteLater()
+        self._export, self._progress = None, None
+        self.export_button.setEnabled(True)
+
+    def cancel_export(self) -> None:
+        if self._export is not None:
+            self._export.cancel()
+

@@ -1,0 +1,564 @@
+"""A member's full profile: details (editable), cards, history of changes, status and merging.
+
+Later issues add tabs (purchases, points, complaints) to ``MemberProfileDialog.tabs``.
+Every action calls a service; the services check permissions again.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from datetime import date, datetime
+
+from PySide6.QtCore import QCoreApplication, QDate, Qt
+from PySide6.QtGui import QKeySequence
+from PySide6.QtWidgets import (
+    QAbstractItemView, QComboBox, QDateEdit, QDialog, QDialogButtonBox, QFormLayout, QGridLayout, QGroupBox,
+    QHBoxLayout, QHeaderView, QInputDialog, QLabel, QLineEdit, QListWidget, QListWidgetItem, QMessageBox,
+    QPlainTextEdit, QPushButton, QTableWidget, QTableWidgetItem, QTabWidget, QVBoxLayout, QWidget,
+)
+from sqlalchemy.orm import Session
+
+from crmdesk.errors import CrmdeskError, InvalidInput
+from crmdesk.models import CardStatus, Gender, MarketingConsent, MemberStatus
+from crmdesk.services import cards as card_service
+from crmdesk.services import members
+from crmdesk.services import search as search_service
+from crmdesk.services.auth import Permission, can
+from crmdesk.services.member_query import GENDER_LABELS, STATUS_LABELS
+from crmdesk.services.members import DuplicateMember, MemberBrief, MemberProfile, display_phone
+from crmdesk.services.uow import read_session, unit_of_work
+from crmdesk.texts import QT_TRANSLATE_NOOP
+from crmdesk.views.common import error_text, format_fen, mark_data
+from crmdesk.views.state import AppState
+
+CONSENT_LABELS = {
+    MarketingConsent.NONE: QT_TRANSLATE_NOOP("terms", "No marketing"),
+    MarketingConsent.SMS: QT_TRANSLATE_NOOP("terms", "Text messages"),
+    MarketingConsent.EMAIL: QT_TRANSLATE_NOOP("terms", "E-mail"),
+}
+CARD_STATUS_LABELS = {
+    CardStatus.ACTIVE: QT_TRANSLATE_NOOP("terms", "In use"),
+    CardStatus.REPLACED: QT_TRANSLATE_NOOP("terms", "Replaced"),
+    CardStatus.LOST: QT_TRANSLATE_NOOP("terms", "Reported lost"),
+    CardStatus.CLOSED: QT_TRANSLATE_NOOP("terms", "Stopped"),
+}
+# What a line of the history is about: profile fields and events (members.py, cards.py).
+HISTORY_LABELS = {
+    "created": QT_TRANSLATE_NOOP("history", "Registered"),
+    "name": QT_TRANSLATE_NOOP("history", "Name"),
+    "phone": QT_TRANSLATE_NOOP("history", "Phone"),
+    "gender": QT_TRANSLATE_NOOP("history", "Gender"),
+    "birthday": QT_TRANSLATE_NOOP("history", "Birthday"),
+    "address": QT_TRANSLATE_NOOP("history", "Address"),
+    "email": QT_TRANSLATE_NOOP("history", "E-mail"),
+    "tags": QT_TRANSLATE_NOOP("history", "Tags"),
+    "notes": QT_TRANSLATE_NOOP("history", "Notes"),
+    "company": QT_TRANSLATE_NOOP("history", "Company"),
+    "marketing_consent": QT_TRANSLATE_NOOP("history", "Marketing consent"),
+    "source": QT_TRANSLATE_NOOP("history", "Source"),
+    "status": QT_TRANSLATE_NOOP("history", "Status"),
+    "status_reason": QT_TRANSLATE_NOOP("history", "Reason for the status"),
+    "merged_from": QT_TRANSLATE_NOOP("history", "Merged in another member"),
+    "merged_into": QT_TRANSLATE_NOOP("history", "Merged into another member"),
+    "card_issued": QT_TRANSLATE_NOOP("history", "Card issued"),
+    "card_replaced": QT_TRANSLATE_NOOP("history", "Card replaced"),
+    "card_lost": QT_TRANSLATE_NOOP("history", "Card reported lost"),
+    "card_closed": QT_TRANSLATE_NOOP("history", "Card stopped"),
+}
+NO_BIRTHDAY = QDate(1899, 12, 31)  # the lowest date of the birthday box stands for "not given"
+
+
+def _translate(context: str, text: str) -> str:
+    return QCoreApplication.translate(context, text)
+
+
+def local_time(value: datetime | None) -> str:
+    return value.astimezone().strftime("%Y-%m-%d %H:%M") if value else ""
+
+
+def brief_line(brief: MemberBrief) -> str:
+    """One line naming a member: number, name, phone, status."""
+    parts = [brief.member_no, brief.name, display_phone(brief.phone), _translate("terms", STATUS_LABELS[brief.status])]
+    return "  ·  ".join(part for part in parts if part)
+
+
+def _history_value(field: str, value: str) -> str:
+    enums = {"status": (MemberStatus, STATUS_LABELS), "gender": (Gender, GENDER_LABELS),
+             "marketing_consent": (MarketingConsent, CONSENT_LABELS)}
+    if field in enums and value:
+        kind, labels = enums[field]
+        try:
+            return _translate("terms", labels[kind(value)])  # type: ignore[index]
+        except ValueError:
+            return value
+    return value
+
+
+def _table(headers: list[str]) -> QTableWidget:
+    table = QTableWidget(0, len(headers))
+    table.setHorizontalHeaderLabels(headers)
+    table.horizontalHeader().setSectionResizeMode(QHeaderView.ResizeMode.ResizeToContents)
+    table.horizontalHeader().setStretchLastSection(True)
+    table.verticalHeader().hide()
+    table.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
+    table.setSelectionMode(QAbstractItemView.SelectionMode.SingleSelection)
+    table.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
+    return table
+
+
+def _fill(table: QTableWidget, rows: list[list[str]]) -> None:
+    table.setRowCount(len(rows))
+    for r, values in enumerate(rows):
+        for c, text in enumerate(values):
+            table.setItem(r, c, QTableWidgetItem(text))
+
+
+class MergeDialog(QDialog):
+    """Find the member to merge into this one, and show both before anything happens."""
+
+    def __init__(self, state: AppState, keep: MemberProfile, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self._state = state
+        self._keep = keep
+        self.chosen: MemberBrief | None = None
+        self.setWindowTitle(self.tr("Merge another member into this one"))
+        self.setMinimumWidth(560)
+        layout = QVBoxLayout(self)
+        intro = QLabel(self.tr(
+            "Cards, purchases, points, complaints, tags and history of the member you choose move to the member "
+            "on the left; the member you choose is then closed. This cannot be undone."))
+        intro.setWordWrap(True)
+        layout.addWidget(intro)
+        self.search_edit = QLineEdit()
+        self.search_edit.setPlaceholderText(self.tr("Card, phone, name or pinyin of the other member"))
+        self.search_edit.textChanged.connect(self.search)
+        layout.addWidget(self.search_edit)
+        self.results = QListWidget()
+        mark_data(self.results)
+        self.results.currentRowChanged.connect(self._choose_row)
+        layout.addWidget(self.results, 1)
+
+        both = QGridLayout()
+        keep_box = QGroupBox(self.tr("Keep"))
+        keep_layout = QVBoxLayout(keep_box)
+        self.keep_label = QLabel(self._describe_profile(keep))
+        self.keep_label.setWordWrap(True)
+        mark_data(self.keep_label)
+        keep_layout.addWidget(self.keep_label)
+        gone_box = QGroupBox(self.tr("Merge in and close"))
+        gone_layout = QVBoxLayout(gone_box)
+        self.gone_hint = QLabel(self.tr("Choose a member above."))
+        gone_layout.addWidget(self.gone_hint)
+        self.gone_label = QLabel()
+        self.gone_label.setWordWrap(True)
+        mark_data(self.gone_label)
+        gone_layout.addWidget(self.gone_label)
+        both.addWidget(keep_box, 0, 0)
+        both.addWidget(gone_box, 0, 1)
+        layout.addLayout(both)
+
+        self.message = QLabel()
+        self.message.setObjectName("errorLabel")
+        self.message.setWordWrap(True)
+        self.message.hide()
+        layout.addWidget(self.message)
+        buttons = QDialogButtonBox()
+        self.merge_button = buttons.addButton(self.tr("&Merge"), QDialogButtonBox.ButtonRole.AcceptRole)
+        self.merge_button.setEnabled(False)
+        buttons.addButton(QDialogButtonBox.StandardButton.Cancel)
+        buttons.accepted.connect(self.accept)
+        buttons.rejected.connect(self.reject)
+        layout.addWidget(buttons)
+        self._hits: list[MemberBrief] = []
+
+    def _describe_profile(self, profile: MemberProfile) -> str:
+        card = profile.active_card.number if profile.active_card else "—"
+        return "\n".join([
+            f"{profile.name}  ({profile.member_no})",
+            display_phone(profile.phone),
+            self.tr("Points: {points}   Visits: {visits}   Spend: {spend}").format(
+                points=f"{profile.points_balance:,}", visits=f"{profile.visit_count:,}", spend=format_fen(profile.total_spend_fen)),
+            self.tr("Card: {card}   Joined: {joined}").format(card=card, joined=profile.joined_on.isoformat()),
+        ])
+
+    def search(self, text: str) -> None:
+        with read_session(self._state.db) as session:
+            hits = search_service.search(session, text)
+        self._hits = [hit.member for hit in hits if hit.member.id != self._keep.id]
+        self.results.clear()
+        for brief in self._hits:
+            self.results.addItem(QListWidgetItem(brief_line(brief)))
+        self._choose_row(-1)
+
+    def _choose_row(self, row: int) -> None:
+        if not 0 <= row < len(self._hits):
+            self.chosen = None
+            self.gone_label.setText("")
+            self.gone_hint.show()
+            self.merge_button.setEnabled(False)
+            self.merge_button.setText(self.tr("&Merge"))
+            return
+        self.choose(self._hits[row].id)
+
+    def choose(self, member_id: int) -> None:
+        """Show the member who would be merged in, side by side with the one kept."""
+        with read_session(self._state.db) as session:
+            other = members.profile(session, member_id)
+            self.chosen = members.briefs(session, [members.get_member_row(session, member_id)])[0]
+        self.gone_label.setText(self._describe_profile(other))
+        self.gone_hint.hide()
+        self.merge_button.setEnabled(True)
+        self.merge_button.setText(self.tr("&Merge {name} into {keep}").format(name=other.name, keep=self._keep.name))
+
+
+class MemberProfileDialog(QDialog):
+    """Everything about one member. ``changed`` tells the opener to refresh its list."""
+
+    def __init__(self, state: AppState, member_id: int, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self._state = state
+        self.member_id = member_id
+        self.changed = False
+        self.profile: MemberProfile | None = None
+        self.duplicates: tuple[MemberBrief, ...] = ()
+        self.resize(760, 600)
+        self.setWindowTitle(self.tr("Member"))
+
+        layout = QVBoxLayout(self)
+        self.heading = QLabel()
+        self.heading.setObjectName("pageHeading")
+        mark_data(self.heading)
+        layout.addWidget(self.heading)
+        self.summary = QLabel()
+        self.summary.setObjectName("hintLabel")
+        self.summary.setWordWrap(True)
+        mark_data(self.summary)
+        layout.addWidget(self.summary)
+
+        self.tabs = QTabWidget()
+        self.tabs.addTab(self._build_details(), self.tr("&Details"))
+        self.tabs.addTab(self._build_cards(), self.tr("&Cards"))
+        self.tabs.addTab(self._build_history(), self.tr("&History"))
+        layout.addWidget(self.tabs, 1)
+
+        self.message = QLabel()
+        self.message.setObjectName("errorLabel")
+        self.message.setWordWrap(True)
+        self.message.hide()
+        layout.addWidget(self.message)
+
+        actions = QHBoxLayout()
+        self.freeze_button = QPushButton(self.tr("&Freeze…"))
+        self.close_member_button = QPushButton(self.tr("Cl&ose membership…"))
+        self.reopen_button = QPushButton(self.tr("&Reopen…"))
+        self.freeze_button.clicked.connect(lambda: self.ask_status(MemberStatus.FROZEN))
+        self.close_member_button.clicked.connect(lambda: self.ask_status(MemberStatus.CLOSED))
+        self.reopen_button.clicked.connect(lambda: self.ask_status(MemberStatus.ACTIVE))
+        self.merge_button = QPushButton(self.tr("&Merge another member into this one…"))
+        self.merge_button.clicked.connect(self.ask_merge)
+        for button in (self.freeze_button, self.close_member_button, self.reopen_button, self.merge_button):
+            actions.addWidget(button)
+        actions.addStretch(1)
+        close = QPushButton(self.tr("Close (Esc)"))
+        close.clicked.connect(self.reject)
+        actions.addWidget(close)
+        layout.addLayout(actions)
+        self.reload()
+
+    # ---- building
+
+    def _build_details(self) -> QWidget:
+        page = QWidget()
+        outer = QVBoxLayout(page)
+        form = QFormLayout()
+        self.name_edit = QLineEdit()
+        self.phone_edit = QLineEdit()
+        self.phone_edit.setPlaceholderText(self.tr("11-digit mobile number"))
+        self.gender_box = QComboBox()
+        for gender in Gender:
+            self.gender_box.addItem(_translate("terms", GENDER_LABELS[gender]), gender)
+        self.birthday_edit = QDateEdit()
+        self.birthday_edit.setCalendarPopup(True)
+        self.birthday_edit.setDisplayFormat("yyyy-MM-dd")
+        self.birthday_edit.setMinimumDate(NO_BIRTHDAY)
+        self.birthday_edit.setMaximumDate(QDate.currentDate())
+        self.birthday_edit.setSpecialValueText(self.tr("not given"))
+        self.address_edit = QLineEdit()
+        self.email_edit = QLineEdit()
+        self.tags_edit = QLineEdit()
+        self.tags_edit.setPlaceholderText(self.tr("separated by commas, e.g. 老顾客, 宝妈"))
+        self.company_edit = QLineEdit()
+        self.consent_box = QComboBox()
+        for consent in MarketingConsent:
+            self.consent_box.addItem(_translate("terms", CONSENT_LABELS[consent]), consent)
+        self.source_edit = QLineEdit()
+        self.notes_edit = QPlainTextEdit()
+        self.notes_edit.setMaximumHeight(90)
+        form.addRow(self.tr("&Name:"), self.name_edit)
+        form.addRow(self.tr("&Phone:"), self.phone_edit)
+        form.addRow(self.tr("&Gender:"), self.gender_box)
+        form.addRow(self.tr("&Birthday:"), self.birthday_edit)
+        form.addRow(self.tr("&Address:"), self.address_edit)
+        form.addRow(self.tr("&E-mail:"), self.email_edit)
+        form.addRow(self.tr("&Tags:"), self.tags_edit)
+        form.addRow(self.tr("Co&mpany:"), self.company_edit)
+        form.addRow(self.tr("Marketing &consent:"), self.consent_box)
+        form.addRow(self.tr("&Source:"), self.source_edit)
+        form.addRow(self.tr("N&otes:"), self.notes_edit)
+        outer.addLayout(form)
+        self._field_widgets: dict[str, QWidget] = {
+            "name": self.name_edit, "phone": self.phone_edit, "gender": self.gender_box, "birthday": self.birthday_edit,
+            "address": self.address_edit, "email": self.email_edit, "tags": self.tags_edit, "notes": self.notes_edit,
+            "company": self.company_edit, "marketing_consent": self.consent_box, "source": self.source_edit,
+        }
+
+        self.details_message = QLabel()
+        self.details_message.setObjectName("errorLabel")
+        self.details_message.setWordWrap(True)
+        self.details_message.hide()
+        outer.addWidget(self.details_message)
+        self.duplicate_label = QLabel()
+        self.duplicate_label.setWordWrap(True)
+        mark_data(self.duplicate_label)
+        self.duplicate_label.hide()
+        self.open_duplicate_button = QPushButton(self.tr("Open that member"))
+        self.open_duplicate_button.clicked.connect(self.open_duplicate)
+        self.open_duplicate_button.hide()
+        duplicate_row = QHBoxLayout()
+        duplicate_row.addWidget(self.duplicate_label, 1)
+        duplicate_row.addWidget(self.open_duplicate_button)
+        outer.addLayout(duplicate_row)
+
+        row = QHBoxLayout()
+        self.save_button = QPushButton(self.tr("&Save (Ctrl+S)"))
+        self.save_button.setShortcut(QKeySequence.StandardKey.Save)
+        self.save_button.clicked.connect(self.save)
+        self.revert_button = QPushButton(self.tr("&Undo changes"))
+        self.revert_button.clicked.connect(self.reload)
+        self.saved_label = QLabel()
+        self.saved_label.setObjectName("hintLabel")
+        row.addWidget(self.save_button)
+        row.addWidget(self.revert_button)
+        row.addWidget(self.saved_label, 1)
+        outer.addLayout(row)
+        outer.addStretch(1)
+        return page
+
+    def _build_cards(self) -> QWidget:
+        page = QWidget()
+        layout = QVBoxLayout(page)
+        self.cards_table = _table([self.tr("Card number"), self.tr("State"), self.tr("Issued"), self.tr("Ended"), self.tr("From import")])
+        layout.addWidget(self.cards_table, 1)
+        row = QHBoxLayout()
+        self.issue_button = QPushButton(self.tr("&Issue card…"))
+        self.replace_button = QPushButton(self.tr("&Replace card…"))
+        self.lost_button = QPushButton(self.tr("Report &lost"))
+        self.issue_button.clicked.connect(self.ask_issue_card)
+        self.replace_button.clicked.connect(self.ask_replace_card)
+        self.lost_button.clicked.connect(self.ask_report_lost)
+        for button in (self.issue_button, self.replace_button, self.lost_button):
+            row.addWidget(button)
+        row.addStretch(1)
+        layout.addLayout(row)
+        return page
+
+    def _build_history(self) -> QWidget:
+        page = QWidget()
+        layout = QVBoxLayout(page)
+        self.history_table = _table([self.tr("When"), self.tr("Staff"), self.tr("What"), self.tr("Before"), self.tr("After")])
+        layout.addWidget(self.history_table, 1)
+        return page
+
+    # ---- showing
+
+    def reload(self) -> None:
+        with read_session(self._state.db) as session:
+            profile = members.profile(session, self.member_id)
+            history = members.history(session, self.member_id)
+        self.profile = profile
+        self.setWindowTitle(self.tr("Member {name} ({member_no})").format(name=profile.name, member_no=profile.member_no))
+        self.heading.setText(f"{profile.name}  ·  {profile.member_no}")
+        card = profile.active_card.number if profile.active_card else self.tr("no card")
+        self.summary.setText(self.tr(
+            "{status} · tier {tier} · {points} points · {visits} visits · spend {spend} · card {card} · joined {joined}").format(
+            status=_translate("terms", STATUS_LABELS[profile.status]), tier=profile.tier_name or "—",
+            points=f"{profile.points_balance:,}", visits=f"{profile.visit_count:,}", spend=format_fen(profile.total_spend_fen),
+            card=card, joined=profile.joined_on.isoformat()))
+
+        self.name_edit.setText(profile.name)
+        self.phone_edit.setText(display_phone(profile.phone))
+        self.gender_box.setCurrentIndex(max(self.gender_box.findData(profile.gender), 0))
+        birthday = profile.birthday
+        self.birthday_edit.setDate(QDate(birthday.year, birthday.month, birthday.day) if birthday else NO_BIRTHDAY)
+        self.address_edit.setText(profile.address)
+        self.email_edit.setText(profile.email)
+        self.tags_edit.setText(", ".join(profile.tags))
+        self.company_edit.setText(profile.company)
+        self.consent_box.setCurrentIndex(max(self.consent_box.findData(profile.marketing_consent), 0))
+        self.source_edit.setText(profile.source)
+        self.notes_edit.setPlainText(profile.notes)
+        self._clear_messages()
+
+        _fill(self.cards_table, [
+            [c.number, _translate("terms", CARD_STATUS_LABELS[c.status]), local_time(c.issued_at), local_time(c.ended_at),
+             self.tr("yes") if c.imported else ""]
+            for c in profile.cards
+        ])
+        _fill(self.history_table, [
+            [local_time(h.at), h.staff_name, _translate("history", HISTORY_LABELS[h.field]) if h.field in HISTORY_LABELS else h.field,
+             _history_value(h.field, h.old_value), _history_value(h.field, h.new_value)]
+            for h in history
+        ])
+        self._update_actions()
+
+    def _update_actions(self) -> None:
+        profile = self.profile
+        assert profile is not None
+        actor = self._state.actor
+        may_change_status = can(actor, Permission.CHANGE_MEMBER_STATUS)
+        closed = profile.status is MemberStatus.CLOSED
+        self.freeze_button.setVisible(may_change_status and profile.status is MemberStatus.ACTIVE)
+        self.close_member_button.setVisible(may_change_status and not closed)
+        self.reopen_button.setVisible(may_change_status and profile.status is not MemberStatus.ACTIVE)
+        self.merge_button.setVisible(can(actor, Permission.MERGE_MEMBERS) and not closed)
+        has_card = profile.active_card is not None
+        self.issue_button.setEnabled(not has_card and not closed)
+        self.replace_button.setEnabled(not closed)
+        self.lost_button.setEnabled(has_card)
+
+    def _clear_messages(self) -> None:
+        self.message.hide()
+        self.details_message.hide()
+        self.duplicate_label.hide()
+        self.open_duplicate_button.hide()
+        self.saved_label.setText("")
+        self.duplicates = ()
+
+    def _fail(self, exc: CrmdeskError, *, on_details: bool = False) -> None:
+        label = self.details_message if on_details else self.message
+        label.setText(error_text(exc))
+        label.show()
+        if on_details and isinstance(exc, InvalidInput) and exc.field in self._field_widgets:
+            self._field_widgets[exc.field].setFocus()
+        if isinstance(exc, DuplicateMember) and exc.existing:
+            self.duplicates = exc.existing
+            lines = [self.tr("Already a member:")] + [brief_line(b) for b in exc.existing]
+            self.duplicate_label.setText("\n".join(lines))
+            self.duplicate_label.show()
+            self.open_duplicate_button.show()
+
+    def _run(self, operation: Callable[[Session], object], *, on_details: bool = False) -> bool:
+        """One service call in one transaction; on refusal the reason is shown and nothing changed."""
+        self._clear_messages()
+        try:
+            with unit_of_work(self._state.db) as session:
+                operation(session)
+        except CrmdeskError as exc:
+            self._fail(exc, on_details=on_details)
+            return False
+        self.changed = True
+        self.reload()
+        return True
+
+    # ---- details
+
+    def form_values(self) -> dict[str, object]:
+        birthday_q = self.birthday_edit.date()
+        birthday = None if birthday_q == NO_BIRTHDAY else date(birthday_q.year(), birthday_q.month(), birthday_q.day())
+        return {
+            "name": self.name_edit.text(),
+            "phone": self.phone_edit.text(),
+            "gender": self.gender_box.currentData(),
+            "birthday": birthday,
+            "address": self.address_edit.text(),
+            "email": self.email_edit.text(),
+            "tags": (self.tags_edit.text(),),
+            "notes": self.notes_edit.toPlainText(),
+            "company": self.company_edit.text(),
+            "marketing_consent": self.consent_box.currentData(),
+            "source": self.source_edit.text(),
+        }
+
+    def save(self) -> bool:
+        values = self.form_values()
+        done = self._run(lambda session: members.update(session, self._state.actor, self.member_id, **values), on_details=True)
+        if done:
+            self.saved_label.setText(self.tr("Saved."))
+        return done
+
+    def open_duplicate(self) -> None:
+        if self.duplicates:
+            other = MemberProfileDialog(self._state, self.duplicates[0].id, self)
+            other.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
+            other.open()
+
+    # ---- cards
+
+    def issue_card(self, number: str | None = None) -> bool:
+        return self._run(lambda session: card_service.issue(session, self._state.actor, self.member_id, number or None))
+
+    def replace_card(self, number: str | None = None) -> bool:
+        return self._run(lambda session: card_service.replace_card(session, self._state.actor, self.member_id, number or None))
+
+    def report_lost(self) -> bool:
+        profile = self.profile
+        if profile is None or profile.active_card is None:
+            return False
+        number = profile.active_card.number
+        return self._run(lambda session: card_service.report_lost(session, self._state.actor, number))
+
+    def _ask_number(self, title: str) -> str | None:
+        number, ok = QInputDialog.getText(
+            self, title, self.tr("Scan the new blank card, or leave this empty to give the next card number:"))
+        return number.strip() if ok else None
+
+    def ask_issue_card(self) -> None:
+        number = self._ask_number(self.tr("Issue card"))
+        if number is not None:
+            self.issue_card(number)
+
+    def ask_replace_card(self) -> None:
+        number = self._ask_number(self.tr("Replace card"))
+        if number is not None:
+            self.replace_card(number)
+
+    def ask_report_lost(self) -> None:
+        profile = self.profile
+        if profile is None or profile.active_card is None:
+            return
+        question = self.tr("Report card {number} as lost? It stops working at once.").format(number=profile.active_card.number)
+        if QMessageBox.question(self, self.tr("Report lost"), question) == QMessageBox.StandardButton.Yes:
+            self.report_lost()
+
+    # ---- status
+
+    def change_status(self, status: MemberStatus, reason: str) -> bool:
+        return self._run(lambda session: members.set_status(session, self._state.actor, self.member_id, status, reason=reason))
+
+    def ask_status(self, status: MemberStatus) -> None:
+        titles = {
+            MemberStatus.FROZEN: self.tr("Freeze membership"),
+            MemberStatus.CLOSED: self.tr("Close membership"),
+            MemberStatus.ACTIVE: self.tr("Reopen membership"),
+        }
+        reason, ok = QInputDialog.getText(self, titles[status], self.tr("Reason (kept in the member's history):"))
+        if not ok:
+            return
+        if not reason.strip():
+            self.message.setText(self.tr("Give a reason, so colleagues know why."))
+            self.message.show()
+            return
+        self.change_status(status, reason)
+
+    # ---- merging
+
+    def merge_from(self, other_id: int) -> bool:
+        """Move the other member's cards, purchases, points, complaints and history onto this one."""
+        return self._run(lambda session: members.merge(session, self._state.actor, self.member_id, other_id))
+
+    def ask_merge(self) -> None:
+        if self.profile is None:
+            return
+        dialog = MergeDialog(self._state, self.profile, self)
+        if dialog.exec() and dialog.chosen is not None:
+            self.merge_from(dialog.chosen.id)

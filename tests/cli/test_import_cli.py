@@ -1,0 +1,134 @@
+"""`crmdesk import members FILE` end to end: summaries, exit statuses, rejects file, dry runs, JSON."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+import sqlalchemy as sa
+
+from crmdesk.cli import main
+from crmdesk.db import open_database, sqlite_url
+from crmdesk.models import Card, Member, PointsEntry
+from tests.services.test_imports import ROWS, members_file, write_xlsx
+
+OWNER_PASSWORD = "cli-owner-pass"
+BAD_ROW = ["A0002", "", "李四", "1381234567", "", "2023-02-30", "", "", "", ""]
+
+
+def run(capsys, *argv: str) -> tuple[int, str, str]:  # type: ignore[no-untyped-def]
+    code = main(list(argv))
+    out, err = capsys.readouterr()
+    return code, out, err
+
+
+@pytest.fixture
+def database(capsys, monkeypatch, db_path: Path) -> str:  # type: ignore[no-untyped-def]
+    import io
+    import sys
+
+    monkeypatch.setattr(sys, "stdin", io.StringIO(OWNER_PASSWORD + "\n"))
+    code, _, err = run(capsys, "--db", str(db_path), "init", "--owner", "王店长", "--password-stdin")
+    assert code == 0, err
+    return str(db_path)
+
+
+def counts(db_path: str) -> tuple[int, int, int]:
+    db = open_database(sqlite_url(Path(db_path)))
+    try:
+        with db.sessions() as session:
+            return tuple(session.scalar(sa.select(sa.func.count()).select_from(model)) for model in (Member, Card, PointsEntry))  # type: ignore[return-value]
+    finally:
+        db.dispose()
+
+
+def test_import_then_reimport(capsys, database: str, tmp_path: Path) -> None:
+    path = members_file(tmp_path)
+    code, out, err = run(capsys, "import", "members", str(path), "--db", database)
+    assert code == 0, err
+    assert "members.csv (UTF-8 with BOM): 3 rows" in out
+    assert "new: 3  updated: 0  unchanged: 0  invalid: 0" in out and "Imported: 3 new" in out
+    assert counts(database) == (3, 3, 2)
+    code, out, _ = run(capsys, "--db", database, "import", "members", str(path))
+    assert code == 0 and "new: 0  updated: 0  unchanged: 3  invalid: 0" in out
+    assert counts(database) == (3, 3, 2)
+
+
+def test_invalid_rows_stop_the_import_with_status_2(capsys, database: str, tmp_path: Path) -> None:
+    path = members_file(tmp_path, [ROWS[0], BAD_ROW, ROWS[2]])
+    code, out, err = run(capsys, "import", "members", str(path), "--db", database)
+    assert code == 2
+    assert "Row 3, column 手机: '1381234567' is not a valid mobile number" in err
+    assert "Row 3, column 生日: '2023-02-30' is not a real date" in err
+    assert "Nothing was imported: 1 invalid rows" in err and "invalid: 1" in out
+    assert counts(database) == (0, 0, 0)
+    assert not (tmp_path / "members.rejected.csv").exists()
+
+
+def test_skip_invalid_imports_the_rest_and_says_where_the_rejects_are(capsys, database: str, tmp_path: Path) -> None:
+    path = members_file(tmp_path, [ROWS[0], BAD_ROW, ROWS[2]])
+    code, out, err = run(capsys, "import", "members", str(path), "--skip-invalid", "--db", database)
+    assert code == 0, err
+    rejects = tmp_path / "members.rejected.csv"
+    assert f"1 invalid rows were skipped; they are in {rejects}" in out
+    assert "Row 3, column 手机" in err
+    assert "李四" in rejects.read_text(encoding="utf-8-sig")
+    assert counts(database) == (2, 2, 2)
+
+
+def test_dry_run_writes_nothing(capsys, database: str, tmp_path: Path) -> None:
+    path = members_file(tmp_path)
+    code, out, _ = run(capsys, "import", "members", str(path), "--dry-run", "--db", database)
+    assert code == 0 and "new: 3" in out and "Dry run: nothing was written." in out
+    assert counts(database) == (0, 0, 0)
+    # A dry run with invalid rows fails as the import would, still writing nothing (not even rejects).
+    path = members_file(tmp_path, [ROWS[0], BAD_ROW])
+    code, _, err = run(capsys, "import", "members", str(path), "--dry-run", "--db", database)
+    assert code == 2 and "Row 3, column 手机" in err
+    code, _, _ = run(capsys, "import", "members", str(path), "--dry-run", "--skip-invalid", "--db", database)
+    assert code == 0
+    assert counts(database) == (0, 0, 0) and not (tmp_path / "members.rejected.csv").exists()
+
+
+def test_json_summary(capsys, database: str, tmp_path: Path) -> None:
+    path = write_xlsx(tmp_path / "members.xlsx", [["卡号", "姓名", "手机", "积分"], ["A1", "张三", 13812345678, 5],
+                                                  ["A2", "李四", 1381234567, 0]])
+    code, out, _ = run(capsys, "import", "members", str(path), "--skip-invalid", "--json", "--db", database)
+    assert code == 0
+    document = json.loads(out)
+    assert (document["type"], document["new"], document["invalid"], document["imported"]) == ("xlsx", 1, 1, True)
+    assert document["errors"] == [{"row": 3, "column": "手机", "reason": document["errors"][0]["reason"]}]
+    assert "not a valid mobile number" in document["errors"][0]["reason"]
+    assert document["rejects_file"] == str(tmp_path / "members.rejected.csv")
+
+
+def test_file_level_errors_exit_2_and_change_nothing(capsys, database: str, tmp_path: Path) -> None:
+    path = members_file(tmp_path, [["13812345678"]], header=["手机"])
+    code, _, err = run(capsys, "import", "members", str(path), "--db", database)
+    assert code == 2 and "The file has no column name/姓名. Columns found: 手机." in err
+    bad = tmp_path / "bad.csv"
+    bad.write_bytes(b"name,phone\r\n\xff\xfe\xfd")
+    code, _, err = run(capsys, "import", "members", str(bad), "--db", database)
+    assert code == 2 and "neither UTF-8 nor GBK/GB18030" in err
+    code, _, err = run(capsys, "import", "members", str(tmp_path / "missing.csv"), "--db", database)
+    assert code == 2 and "Cannot read" in err
+    assert counts(database) == (0, 0, 0)
+
+
+def test_import_needs_a_kind(capsys, database: str) -> None:
+    with pytest.raises(SystemExit) as caught:
+        main(["import", "--db", database])
+    assert caught.value.code == 2
+    assert "WHAT" in capsys.readouterr().err
+
+
+def test_a_cashier_cannot_import(capsys, monkeypatch, database: str, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    import io
+    import sys
+
+    monkeypatch.setattr(sys, "stdin", io.StringIO("1111\n"))
+    assert run(capsys, "staff", "add", "收银员小王", "--pin-stdin", "--db", database)[0] == 0
+    code, _, err = run(capsys, "import", "members", str(members_file(tmp_path)), "--as", "收银员小王", "--db", database)
+    assert code == 5 and "收银员小王 may not" in err
+    assert counts(database) == (0, 0, 0)
