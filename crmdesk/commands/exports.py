@@ -148,7 +148,7 @@ def run_export_members(db: Database, args: argparse.Namespace) -> int:
     with read_session(db) as session:
         flt = filter_from_args(session, args)
         written = exports.export_members(
-            session, flt, sort, args.desc, target, columns, headers=headers, labels=labels
+            session, flt, sort, args.desc, target, columns, actor=actor, headers=headers, labels=labels
         )
     with unit_of_work(db) as session:
         exports.record_export(session, actor, target, written, flt)

@@ -51,9 +51,10 @@ def run_members(db: Database, args: argparse.Namespace) -> int:
             _finish(args, plan, imported=False, rejects=None, code=EXIT_INVALID)
             return EXIT_INVALID  # nothing was written: the unit of work has nothing to commit
         result = imports.apply_import(session, actor, plan, skip_invalid=args.skip_invalid)
-    plan = result.plan  # as checked inside the import's transaction
+        plan = result.plan  # as checked inside the import's transaction
+        # Written before the commit: when the file cannot be written, nothing is imported either.
+        rejects = imports.write_rejects(plan, path) if plan.invalid_rows else None
     _report_rows(plan)
-    rejects = imports.write_rejects(plan, path) if plan.invalid_rows else None
     _finish(args, plan, imported=True, rejects=rejects, code=0)
     return 0
 

@@ -33,13 +33,14 @@ class Permission(enum.Enum):
     BROWSE_MEMBERS = "browse_members"  # the member list over everyone, with filters
     EXPORT_MEMBERS = "export_members"  # members' personal data leaving the program
     ADJUST_POINTS = "adjust_points"
+    IMPORT_MEMBERS = "import_members"  # brings in members and their opening points balances
 
 
 ROLE_PERMISSIONS: dict[Role, frozenset[Permission]] = {
     Role.CASHIER: frozenset(),
     Role.SUPERVISOR: frozenset(
         {Permission.CHANGE_SETTINGS, Permission.CHANGE_MEMBER_STATUS, Permission.MERGE_MEMBERS, Permission.BROWSE_MEMBERS,
-         Permission.ADJUST_POINTS}
+         Permission.ADJUST_POINTS, Permission.IMPORT_MEMBERS}
     ),
     Role.OWNER: frozenset(Permission),
 }
@@ -56,6 +57,7 @@ _DENIED = {
     Permission.MERGE_MEMBERS: QT_TRANSLATE_NOOP("errors", "{name} may not merge members; ask a supervisor or the owner."),
     Permission.BROWSE_MEMBERS: QT_TRANSLATE_NOOP("errors", "{name} may not browse the member list; ask a supervisor or the owner."),
     Permission.EXPORT_MEMBERS: QT_TRANSLATE_NOOP("errors", "{name} may not export members' data; ask the owner."),
+    Permission.IMPORT_MEMBERS: QT_TRANSLATE_NOOP("errors", "{name} may not import members; ask a supervisor or the owner."),
     Permission.ADJUST_POINTS: QT_TRANSLATE_NOOP("errors", "{name} may not adjust points by hand; ask a supervisor or the owner."),
 }
 

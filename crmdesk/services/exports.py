@@ -26,6 +26,7 @@ from sqlalchemy.orm import Session
 
 from crmdesk.errors import CrmdeskError, InvalidInput
 from crmdesk.services import audit, member_query
+from crmdesk.services.auth import Permission, require
 from crmdesk.services.member_query import COLUMN_LABELS, COLUMNS, GENDER_LABELS, STATUS_LABELS, MemberFilter, MemberRow
 from crmdesk.services.members import display_phone
 from crmdesk.services.uow import Actor
@@ -215,6 +216,7 @@ def export_members(
     progress: Progress | None = None,
     should_cancel: Callable[[], bool] | None = None,
     *,
+    actor: Actor,
     headers: Mapping[str, str] | None = None,
     labels: Mapping[Any, str] | None = None,
     zone: tzinfo | None = None,
@@ -224,7 +226,9 @@ def export_members(
     ``headers`` maps column keys to header texts (default: the English labels);
     ``labels`` maps statuses and genders to the words to write (default: English).
     ``progress(done, total)`` is called after each chunk; when ``should_cancel()``
-    turns true the export stops with ExportCancelled and no file is left."""
+    turns true the export stops with ExportCancelled and no file is left.
+    Only those allowed to take members' data out of the program (the owner) may export."""
+    require(actor, Permission.EXPORT_MEMBERS)
     target = check_path(path)
     chosen = check_columns(columns)
     member_query.check_sort(sort)

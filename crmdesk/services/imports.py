@@ -67,10 +67,10 @@ from sqlalchemy.orm import Session
 
 from crmdesk.errors import CrmdeskError, InvalidInput
 from crmdesk.models import (
-    AuditEvent, Card, CardStatus, Gender, Member, MemberChange, MemberStatus, MemberTag, PointsEntry, PointsKind,
+    AuditEvent, Card, CardStatus, Gender, Member, MemberChange, MemberStatus, MemberTag, PointsEntry, PointsKind, Tier,
     utcnow,
 )
-from crmdesk.services import audit, cards, members
+from crmdesk.services import audit, cards, loyalty, members
 from crmdesk.services.auth import Permission, require
 from crmdesk.services.members import MemberInput
 from crmdesk.services.uow import Actor
@@ -78,7 +78,7 @@ from crmdesk.texts import QT_TRANSLATE_NOOP
 
 # Importing is back-office work that also posts points (opening balances): it takes the
 # right to adjust points (supervisor or owner) until there is a permission of its own.
-IMPORT_PERMISSION = Permission.ADJUST_POINTS
+IMPORT_PERMISSION = Permission.IMPORT_MEMBERS
 CHUNK = 500  # keys per IN (...) query, rows per written batch
 MAX_POINTS = 2**31 - 1
 # Excel keeps 15 significant digits: a longer number typed into a cell is already rounded.
@@ -108,6 +108,7 @@ MSG_NOTHING_IMPORTED = QT_TRANSLATE_NOOP(
     "Nothing was imported: {count} rows are invalid. Correct them, or skip the invalid rows.\n{errors}",
 )
 MSG_CANCELLED = QT_TRANSLATE_NOOP("errors", "The import was cancelled; nothing was changed.")
+MSG_REJECTS_NOT_WRITTEN = QT_TRANSLATE_NOOP("errors", "Cannot write the rejected rows to {path}: {detail}")
 
 MSG_ROW_COLUMN = QT_TRANSLATE_NOOP("errors", "Row {row}, column {column}: {reason}")
 MSG_ROW = QT_TRANSLATE_NOOP("errors", "Row {row}: {reason}")
@@ -268,6 +269,8 @@ class ParsedRow:
     cells: tuple[str, ...]  # the row's cells as text, one per header
     data: MemberInput | None  # cleaned (members.validate) when the row has no errors
     card_no: str | None
+    member_no: str | None  # the keys as read, also when another cell of the row is wrong
+    phone: str | None  # E.164
     points: int | None
     present: frozenset[str]  # fields with a non-empty cell
     errors: tuple[Problem, ...]
@@ -308,7 +311,7 @@ class Counts:
 class ImportPlan:
     path: Path
     file_type: str  # "csv" or "xlsx"
-    encoding: str | None  # "UTF-8", "UTF-8 with BOM", "GB18030", "UTF-16"; None for XLSX
+    encoding: str | None  # "UTF-8", "UTF-8 with BOM", "GBK/GB18030", "UTF-16"; None for XLSX
     delimiter: str | None
     header_row: int
     headers: tuple[str, ...]
@@ -382,7 +385,7 @@ def _decode(path: Path, data: bytes) -> tuple[str, str]:
         except UnicodeDecodeError:
             pass
     failures: list[tuple[int, str]] = []
-    for codec, label in (("utf-8-sig", "UTF-8"), ("gb18030", "GB18030")):
+    for codec, label in (("utf-8-sig", "UTF-8"), ("gb18030", "GBK/GB18030")):
         try:
             text = data.decode(codec)
         except UnicodeDecodeError as exc:
@@ -680,9 +683,10 @@ def _parse_row(number: int, raw: tuple[object, ...], header: _Header, today: dat
             if exc.field not in _NEUTRAL:
                 break
             data = replace(data, **{exc.field: _NEUTRAL[exc.field]})
+    keys = (card_no, member_no.strip() or None, phone or None)
     if errors or cleaned is None:
-        return ParsedRow(number, cells, None, card_no, points, present, tuple(errors))
-    return ParsedRow(number, cells, replace(cleaned, phone=phone), card_no, points, present, ())
+        return ParsedRow(number, cells, None, *keys, points, present, tuple(errors))
+    return ParsedRow(number, cells, replace(cleaned, phone=phone), *keys, points, present, ())
 
 
 def _check_duplicates_in_file(rows: list[ParsedRow], header: _Header) -> list[ParsedRow]:
@@ -708,9 +712,7 @@ def _check_duplicates_in_file(rows: list[ParsedRow], header: _Header) -> list[Pa
 
 def _keys_of(row: ParsedRow) -> dict[str, str | None]:
     """The row's matching keys that could be read (also from a row with other errors)."""
-    if row.data is not None:
-        return {"card_no": row.card_no, "member_no": row.data.member_no, "phone": row.data.phone or None}
-    return {"card_no": row.card_no, "member_no": None, "phone": None}
+    return {"card_no": row.card_no, "member_no": row.member_no, "phone": row.phone}
 
 
 # --------------------------------------------------------------------------- matching with the database
@@ -788,7 +790,7 @@ def _match(session: Session, parsed: Sequence[ParsedRow], header: _Header) -> li
         data = row.data
         if data is None:
             name = row.cells[header.columns["name"]] if header.columns["name"] < len(row.cells) else ""
-            planned.append(PlannedRow(row.row, Action.INVALID, name, row.card_no, None, None, None, (), row.errors, (), row))
+            planned.append(PlannedRow(row.row, Action.INVALID, name, row.card_no, row.phone, None, None, (), row.errors, (), row))
             continue
         keys = {"card_no": row.card_no, "member_no": data.member_no, "phone": data.phone or None}
         found = [
@@ -999,9 +1001,11 @@ def apply_import(
     if progress:
         progress(0, total)
     reason = f"import {plan.path.name}"
+    # Everyone starts in the entry tier, as members.register does.
+    entry_tier = members.entry_tier_id(session)
     points_posted = 0
     for batch in _chunks(new_rows):
-        points_posted += _insert_new(session, actor, batch, reason)
+        points_posted += _insert_new(session, actor, batch, reason, entry_tier)
         done += len(batch)
         _check_cancel(should_cancel)
         if progress:
@@ -1023,7 +1027,7 @@ def apply_import(
                         time.perf_counter() - started)
 
 
-def _insert_new(session: Session, actor: Actor, rows: Sequence[PlannedRow], reason: str) -> int:
+def _insert_new(session: Session, actor: Actor, rows: Sequence[PlannedRow], reason: str, tier_id: int | None) -> int:
     """Register a batch of new members with a few bulk statements, as members.register and cards.issue would."""
     now = utcnow()
     values = []
@@ -1032,9 +1036,10 @@ def _insert_new(session: Session, actor: Actor, rows: Sequence[PlannedRow], reas
         assert data is not None
         values.append({
             # column values exactly as members.register writes them
-            **members._column_values(data),  # noqa: SLF001 - see the note in the issue report
+            **members.column_values(data),
             "member_no": data.member_no or f"i-{uuid.uuid4().hex[:28]}",  # unique until numbered below
             "status": MemberStatus.ACTIVE,
+            "tier_id": tier_id,
             "points_balance": row.source.points or 0,
             "visit_count": 0,
             "total_spend_fen": 0,
@@ -1068,6 +1073,10 @@ def _insert_new(session: Session, actor: Actor, rows: Sequence[PlannedRow], reas
         if row.source.points:
             points.append({"member_id": member_id, "at": now, "kind": PointsKind.IMPORT, "points": row.source.points,
                            "expires_on": None, "staff_id": actor.staff_id, "reason": reason[:300]})
+    # Opening balances from the old system expire like points earned on the day of the import.
+    expires_on = loyalty.get_rules(session).expires_on(loyalty.local_day(now))
+    for entry in points:
+        entry["expires_on"] = expires_on
     for model, batch in ((MemberTag, tags), (Card, card_rows), (PointsEntry, points), (MemberChange, changes),
                          (AuditEvent, events)):
         if batch:
@@ -1130,14 +1139,19 @@ def rejects_path(input_path: str | Path) -> Path:
 def write_rejects(plan: ImportPlan, input_path: str | Path, *, translate: Translate = _identity) -> Path:
     """The invalid rows as they were in the file, with their row number and reasons, as CSV
     (UTF-8 with BOM, so Excel shows the Chinese) beside the input. Correct it and import it again:
-    the extra columns are ignored."""
+    the extra columns are ignored.
+
+    Call it inside the import's unit of work, so a file that cannot be written stops the import too."""
     target = rejects_path(input_path)
     chinese = any(re.search(r"[\u3400-\u9fff]", header) for header in plan.headers)
     extra = ["行号", "原因"] if chinese else ["row", "reason"]
-    with target.open("w", encoding="utf-8-sig", newline="") as handle:
-        writer = csv.writer(handle)
-        writer.writerow([*plan.headers, *extra])
-        for row in plan.invalid_rows:
-            reasons = "; ".join(f"{p.column}: {p.reason(translate)}" if p.column else p.reason(translate) for p in row.errors)
-            writer.writerow([*row.cells, row.row, reasons])
+    try:
+        with target.open("w", encoding="utf-8-sig", newline="") as handle:
+            writer = csv.writer(handle)
+            writer.writerow([*plan.headers, *extra])
+            for row in plan.invalid_rows:
+                reasons = "; ".join(f"{p.column}: {p.reason(translate)}" if p.column else p.reason(translate) for p in row.errors)
+                writer.writerow([*row.cells, row.row, reasons])
+    except OSError as exc:
+        raise InvalidInput(MSG_REJECTS_NOT_WRITTEN, path=str(target), detail=exc.strerror or str(exc)) from None
     return target

@@ -261,7 +261,7 @@ def expire(session: Session, today: date, *, actor: Actor | None = None) -> int:
 
     Idempotent: run it daily (start-up, or `crmdesk points expire`)."""
     candidates = session.scalars(
-        sa.select(PointsEntry.member_id).where(PointsEntry.kind == PointsKind.EARN, PointsEntry.expires_on < today).distinct()
+        sa.select(PointsEntry.member_id).where(PointsEntry.points > 0, PointsEntry.expires_on < today).distinct()
     ).all()
     total = 0
     for member_id in candidates:

@@ -35,6 +35,7 @@ from sqlalchemy.sql.expression import UnaryExpression
 from crmdesk.errors import Conflict, InvalidInput, NotFound
 from crmdesk.models import Card, CardStatus, Gender, Member, MemberStatus, MemberTag, SavedFilter, Tier
 from crmdesk.services import audit
+from crmdesk.services.auth import Permission, require
 from crmdesk.services.uow import Actor
 from crmdesk.texts import QT_TRANSLATE_NOOP
 
@@ -409,6 +410,9 @@ def conditions(
         where.append(col(Member.joined_on) <= flt.joined_to)
     if flt.birth_month is not None:
         where.append(col(Member.birth_month) == flt.birth_month)
+        if unindexed and keep is Member.birthday:
+            # Implied by the month; lets the walk along the birthday index skip those without one.
+            where.append(Member.birthday.is_not(None))
     if flt.last_visit_from is not None:
         where.append(col(Member.last_visit_at) >= _day_start(flt.last_visit_from, zone))
     if flt.last_visit_to is not None:
@@ -461,13 +465,14 @@ def _walk_sort_index(session: Session, flt: MemberFilter, matches: int | None, r
     filter's index, which sorts 950,000 rows to show 40 when the filter is "active".
 
     Walking reads about ``rows_needed * members / matches`` rows; collecting reads and
-    sorts ``matches`` rows. None: leave it to the database (PostgreSQL has statistics)."""
+    sorts ``matches`` rows, each costing a few times more than a row walked past (measured
+    on a million members). None: leave it to the database (PostgreSQL has statistics)."""
     if matches is None or flt.is_empty or session.get_bind().dialect.name != "sqlite":
         return None
     if matches == 0:
         return False
     members = session.scalar(sa.select(sa.func.max(Member.id))) or 0  # the table's size, from the primary key at once
-    return rows_needed * members <= 2 * matches * matches
+    return rows_needed * members <= 4 * matches * matches
 
 
 def _select(
@@ -652,7 +657,9 @@ def save_filter(
     session: Session, actor: Actor, name: str, flt: MemberFilter, *, overwrite: bool = True
 ) -> SavedFilterInfo:
     """Save the filter under a name. A group of that name is replaced, unless
-    ``overwrite`` is False: then it is a Conflict (the caller asks first)."""
+    ``overwrite`` is False: then it is a Conflict (the caller asks first).
+    Groups belong to the member list, so saving one takes the right to browse it."""
+    require(actor, Permission.BROWSE_MEMBERS)
     name = _clean_name(name)
     criteria = flt.validate().to_dict()
     row = session.scalar(sa.select(SavedFilter).where(SavedFilter.name == name))
@@ -682,6 +689,7 @@ def get_filter(session: Session, name: str) -> SavedFilterInfo:
 
 
 def delete_filter(session: Session, actor: Actor, filter_id: int) -> None:
+    require(actor, Permission.BROWSE_MEMBERS)
     row = session.get(SavedFilter, filter_id)
     if row is None:
         raise NotFound(QT_TRANSLATE_NOOP("errors", "No saved group with id {id}."), id=filter_id)

@@ -7,6 +7,7 @@ services/cards.py; the member list's filters in services/member_query.py.
 from __future__ import annotations
 
 import re
+import uuid
 import unicodedata
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field, fields, replace
@@ -482,6 +483,11 @@ def _as_text(value: object) -> str:
     return str(value)
 
 
+def entry_tier_id(session: Session) -> int | None:
+    """Everyone starts in the lowest tier."""
+    return session.scalar(sa.select(Tier.id).order_by(Tier.rank).limit(1))
+
+
 def register(
     session: Session,
     actor: Actor,
@@ -505,13 +511,13 @@ def register(
         )
     member = Member(
         # A placeholder unique number until the id is known (rolled back with everything on error).
-        member_no=data.member_no or f"new-{utcnow().timestamp()}-{id(data)}",
+        member_no=data.member_no or f"new-{uuid.uuid4().hex[:24]}",
         status=MemberStatus.ACTIVE,
         points_balance=0,
         visit_count=0,
         total_spend_fen=0,
-        tier_id=session.scalar(sa.select(Tier.id).order_by(Tier.rank).limit(1)),  # everyone starts in the entry tier
-        **_column_values(data),
+        tier_id=entry_tier_id(session),
+        **column_values(data),
     )
     session.add(member)
     session.flush()
@@ -526,7 +532,8 @@ def register(
     return profile(session, member.id)
 
 
-def _column_values(data: MemberInput) -> dict[str, Any]:
+def column_values(data: MemberInput) -> dict[str, Any]:
+    """The member table's columns for validated input, search keys included (register, update, import)."""
     pinyin, initials = name_search_keys(data.name)
     return {
         "name": data.name,
@@ -569,7 +576,7 @@ def update(session: Session, actor: Actor, member_id: int, *, confirm_similar: b
         return profile(session, member.id)
     for name in changed:
         _record_change(session, actor, member.id, name, getattr(current, name), getattr(data, name))
-    values = _column_values(replace(data, joined_on=member.joined_on))
+    values = column_values(replace(data, joined_on=member.joined_on))
     for key, value in values.items():
         setattr(member, key, value)
     if "tags" in changed:

@@ -73,9 +73,10 @@ class _Worker(QObject):
                 with unit_of_work(self._db) as session:
                     result = imports.apply_import(session, self._actor, self._plan, skip_invalid=self._skip_invalid,
                                                   progress=self.progressed.emit, should_cancel=self._cancel.is_set)
-                # Committed; the rejected rows go beside the file for the person to correct.
-                rejects = (imports.write_rejects(result.plan, self._path, translate=translate_error)
-                           if result.plan.invalid_rows else None)
+                    # The rejected rows go beside the file for the person to correct; written before
+                    # the commit, so when that fails nothing is imported either.
+                    rejects = (imports.write_rejects(result.plan, self._path, translate=translate_error)
+                               if result.plan.invalid_rows else None)
                 self.imported.emit((result, rejects))
         except imports.ImportCancelled:
             self.cancelled.emit()

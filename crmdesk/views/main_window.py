@@ -58,6 +58,7 @@ class MainWindow(QMainWindow):
         state.signals.changed.connect(self._on_actor_changed)
         self.nav.setCurrentRow(0)
         self._update_staff_label()
+        self.import_action.setVisible(can(self._state.actor, Permission.IMPORT_MEMBERS))
 
     def _build_menu(self) -> None:
         file_menu = self.menuBar().addMenu(self.tr("&File"))
@@ -65,6 +66,9 @@ class MainWindow(QMainWindow):
         switch.setShortcut(QKeySequence(Qt.Key.Key_F12))
         switch.triggered.connect(self.switch_staff)
         file_menu.addAction(switch)
+        self.import_action = QAction(self.tr("&Import members…"), self)
+        self.import_action.triggered.connect(self.import_members)
+        file_menu.addAction(self.import_action)
         file_menu.addSeparator()
         quit_action = QAction(self.tr("&Quit"), self)
         quit_action.setShortcut(QKeySequence.StandardKey.Quit)
@@ -188,6 +192,17 @@ class MainWindow(QMainWindow):
     def _on_actor_changed(self) -> None:
         self._update_staff_label()
         self._build_areas()
+        self.import_action.setVisible(can(self._state.actor, Permission.IMPORT_MEMBERS))
+
+    def import_members(self) -> None:
+        from crmdesk.views.import_dialog import ImportMembersDialog
+
+        dialog = ImportMembersDialog(self._state, self)
+        dialog.importFinished.connect(lambda _result: self._refresh_current())
+        dialog.exec()
+
+    def _refresh_current(self) -> None:
+        self._show_page(self.nav.currentRow())
 
     def switch_staff(self) -> None:
         dialog = LoginDialog(self._state.db, self, current=None)

@@ -33,6 +33,7 @@ from crmdesk.services import exports, member_query
 from crmdesk.services.member_query import (
     COLUMN_LABELS, COLUMNS, GENDER_LABELS, SORT_KEYS, STATUS_LABELS, MemberFilter, MemberRow,
 )
+from crmdesk.services.auth import Permission, can
 from crmdesk.services.members import display_phone
 from crmdesk.services.uow import read_session, unit_of_work
 from crmdesk.views.common import error_text, format_fen, mark_data, show_error
@@ -277,6 +278,7 @@ class ExportThread(QThread):
                     session, flt, sort, descending, path, columns,
                     progress=lambda done, total: self.progressed.emit(done, total),
                     should_cancel=self._cancel.is_set,
+                    actor=self._state.actor,
                     headers=self._headers,
                     labels=self._labels,
                 )
@@ -408,6 +410,10 @@ class MemberListPage(QWidget):
         self._connect_filter_widgets()
 
         self.apply_columns(self._load_columns())
+        # The services refuse as well; the buttons are not offered to those who may not.
+        self.export_button.setVisible(can(state.actor, Permission.EXPORT_MEMBERS))
+        for button in (self.save_group_button, self.delete_group_button):
+            button.setVisible(can(state.actor, Permission.BROWSE_MEMBERS))
         self.reload_choices()
         self._show_count(self.model.total)
 
@@ -777,7 +783,7 @@ class MemberListPage(QWidget):
     # ---- export
 
     def ask_export(self) -> None:
-        if not self.apply_filter():
+        if not can(self._state.actor, Permission.EXPORT_MEMBERS) or not self.apply_filter():
             return
         suggested = str(Path.home() / self.tr("members-{date}.xlsx").format(date=date.today().isoformat()))
         path, _chosen = QFileDialog.getSaveFileName(

@@ -14,9 +14,10 @@ import pytest
 
 from crmdesk.cli import main
 from crmdesk.db import open_database, sqlite_url
-from crmdesk.models import MemberStatus
+from crmdesk.models import MemberStatus, Role
 from crmdesk.services import demo
 from crmdesk.services import member_query as mq
+from crmdesk.services import staff as staff_service
 from crmdesk.services import store as store_service
 from crmdesk.services.member_query import MemberFilter
 from crmdesk.services.staff import actor_for
@@ -38,7 +39,8 @@ def store(tmp_path_factory: pytest.TempPathFactory) -> Path:
     db = open_database(sqlite_url(db_path))
     try:
         with unit_of_work(db) as session:
-            store_service.initialise(session, owner_name="王店长", owner_password="cli-owner-pass")
+            owner = store_service.initialise(session, owner_name="王店长", owner_password="cli-owner-pass")
+            staff_service.add_staff(session, owner, "值班经理", Role.SUPERVISOR, pin="2468")
         with unit_of_work(db) as session:
             demo.fill_demo_store(session, members=150, seed=2, today=date(2026, 11, 22))
     finally:
@@ -140,3 +142,9 @@ def test_wrong_file_type_is_refused(capsys, store: Path, tmp_path: Path) -> None
     assert code == 2 and ".csv or .xlsx" in err and list(tmp_path.iterdir()) == []
     code, _, err = run(capsys, "--db", str(store), "export", "members", "--out", str(tmp_path / "missing" / "members.csv"))
     assert code == 2 and "does not exist" in err and list(tmp_path.iterdir()) == []
+
+
+def test_only_the_owner_may_export(capsys, store: Path, tmp_path: Path) -> None:
+    code, out, err = run(capsys, "--db", str(store), "export", "members", "--as", "值班经理",
+                         "--out", str(tmp_path / "members.csv"))
+    assert (code, out) == (5, "") and "may not export members' data" in err and list(tmp_path.iterdir()) == []

@@ -132,3 +132,11 @@ def test_a_cashier_cannot_import(capsys, monkeypatch, database: str, tmp_path: P
     code, _, err = run(capsys, "import", "members", str(members_file(tmp_path)), "--as", "收银员小王", "--db", database)
     assert code == 5 and "收银员小王 may not" in err
     assert counts(database) == (0, 0, 0)
+
+
+def test_rejects_that_cannot_be_written_stop_the_import(capsys, database: str, tmp_path: Path) -> None:
+    path = members_file(tmp_path, [ROWS[0], BAD_ROW])
+    (tmp_path / "members.rejected.csv").mkdir()  # in the way: the rejects file cannot be written
+    code, _, err = run(capsys, "import", "members", str(path), "--skip-invalid", "--db", database)
+    assert code == 2 and "Cannot write the rejected rows" in err
+    assert counts(database) == (0, 0, 0)

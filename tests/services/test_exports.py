@@ -13,12 +13,13 @@ import pytest
 import sqlalchemy as sa
 
 from crmdesk.db import Database, open_database, sqlite_url
-from crmdesk.errors import InvalidInput
-from crmdesk.models import Member, MemberStatus
+from crmdesk.errors import InvalidInput, PermissionDenied
+from crmdesk.models import Member, MemberStatus, Role
 from crmdesk.services import demo, exports
 from crmdesk.services import member_query as mq
 from crmdesk.services.member_query import MemberFilter
 from crmdesk.services.members import MemberInput, register
+from crmdesk.services.staff import actor_for
 from crmdesk.services.uow import read_session, unit_of_work
 
 TODAY = date(2026, 11, 22)
@@ -28,10 +29,8 @@ TODAY = date(2026, 11, 22)
 def store_db(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Database]:
     database = open_database(sqlite_url(tmp_path_factory.mktemp("export") / "store.sqlite"))
     with unit_of_work(database) as session:
-        demo.fill_demo_store(session, members=300, seed=5, today=TODAY)
+        demo.fill_demo_store(session, members=150, seed=5, today=TODAY)
     with unit_of_work(database) as session:
-        from crmdesk.services.staff import actor_for
-
         owner = actor_for(session)
         register(session, owner, MemberInput(name="=HYPERLINK(\"http://x\")", phone="13800000042", tags=("老顾客",)), today=TODAY)
     yield database
@@ -40,7 +39,9 @@ def store_db(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Database]:
 
 def _export(db: Database, path: Path, flt: MemberFilter = MemberFilter(), **kwargs) -> int:  # type: ignore[no-untyped-def]  # noqa: B008
     with read_session(db) as session:
-        return exports.export_members(session, flt, kwargs.pop("sort", "member_no"), kwargs.pop("descending", False), path, **kwargs)
+        actor = kwargs.pop("actor", None) or actor_for(session)  # the owner
+        return exports.export_members(session, flt, kwargs.pop("sort", "member_no"), kwargs.pop("descending", False), path,
+                                      actor=actor, **kwargs)
 
 
 def test_csv_has_a_bom_and_reads_back_in_chinese(store_db, tmp_path: Path) -> None:
@@ -111,9 +112,9 @@ def test_streams_in_chunks_with_progress(store_db, tmp_path: Path, monkeypatch: 
     monkeypatch.setattr(exports, "CHUNK", 40)
     calls: list[tuple[int, int]] = []
     written = _export(store_db, tmp_path / "all.csv", progress=lambda done, total: calls.append((done, total)))
-    assert written == 301
-    assert calls[0] == (0, 301) and calls[-1] == (301, 301)
-    assert [done for done, _ in calls] == [0, *range(40, 301, 40), 301]
+    assert written == 151
+    assert calls[0] == (0, 151) and calls[-1] == (151, 151)
+    assert [done for done, _ in calls] == [0, 40, 80, 120, 151]
 
 
 @pytest.mark.parametrize("suffix", [".csv", ".xlsx"])
@@ -157,9 +158,17 @@ def test_bad_targets_and_columns_are_refused(store_db, tmp_path: Path) -> None:
     assert list(tmp_path.iterdir()) == []
 
 
+def test_only_the_owner_may_export(store_db, tmp_path: Path) -> None:
+    with read_session(store_db) as session:
+        supervisor = actor_for(session, demo.DEMO_STAFF[0][0])
+    assert supervisor.role is Role.SUPERVISOR
+    with pytest.raises(PermissionDenied, match="may not export members' data"):
+        _export(store_db, tmp_path / "members.csv", actor=supervisor)
+    assert list(tmp_path.iterdir()) == []
+
+
 def test_export_is_recorded_in_the_audit_log(store_db, tmp_path: Path) -> None:
     from crmdesk.models import AuditEvent
-    from crmdesk.services.staff import actor_for
 
     with read_session(store_db) as session:
         owner = actor_for(session)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import csv
 import io
+import os
 from collections.abc import Sequence
 from datetime import date, datetime
 from pathlib import Path
@@ -15,7 +16,7 @@ import sqlalchemy as sa
 from crmdesk.db import Database, open_database, sqlite_url
 from crmdesk.errors import InvalidInput
 from crmdesk.models import (
-    AuditEvent, Card, CardStatus, Gender, Member, MemberChange, MemberStatus, MemberTag, PointsEntry, PointsKind,
+    AuditEvent, Card, CardStatus, Gender, Member, MemberChange, MemberStatus, MemberTag, PointsEntry, PointsKind, Tier,
 )
 from crmdesk.services import cards, imports, members, store
 from crmdesk.services.imports import Action, ImportCancelled, apply_import, plan_import, write_rejects
@@ -139,6 +140,9 @@ def test_utf8_bom_with_chinese_headers_imports_every_member(db, owner, tmp_path)
     assert (li.birthday, li.joined_on, li.phone, li.points_balance) == (date(1990, 7, 15), date(2020, 1, 2), "+8613912345678", 0)
     wang = member_by_name(db, "王五")
     assert wang.member_no == f"M{wang.id:08d}" and wang.joined_on == TODAY and wang.phone is None
+    with read_session(db) as session:  # everyone starts in the entry tier, as at the counter
+        entry_tier = session.scalar(sa.select(Tier.id).order_by(Tier.rank).limit(1))
+    assert entry_tier is not None and zhang.tier_id == li.tier_id == wang.tier_id == entry_tier
     with read_session(db) as session:
         assert sorted(session.scalars(sa.select(MemberTag.tag).where(MemberTag.member_id == zhang.id))) == ["宝妈", "老顾客"]
         card = session.scalars(sa.select(Card).where(Card.number == "A0001")).one()
@@ -159,7 +163,7 @@ def test_utf8_bom_with_chinese_headers_imports_every_member(db, owner, tmp_path)
 
 @pytest.mark.parametrize(
     ("encoding", "label"),
-    [("utf-8", "UTF-8"), ("utf-8-sig", "UTF-8 with BOM"), ("gbk", "GB18030"), ("gb18030", "GB18030")],
+    [("utf-8", "UTF-8"), ("utf-8-sig", "UTF-8 with BOM"), ("gbk", "GBK/GB18030"), ("gb18030", "GBK/GB18030")],
 )
 def test_encodings_are_detected(shared, tmp_path, encoding: str, label: str) -> None:
     db, owner = shared
@@ -230,7 +234,8 @@ def test_header_variants_and_title_row_in_xlsx(db, owner, tmp_path) -> None:
     assert (li.birthday, li.joined_on, li.points_balance, li.notes) == (date(1990, 7, 15), date(2020, 1, 1), 80, "老街坊")
 
 
-def test_an_excel_serial_date_and_a_typed_number_date(db, owner, tmp_path) -> None:
+def test_an_excel_serial_date_and_a_typed_number_date(shared, tmp_path) -> None:
+    db, _owner = shared
     path = write_xlsx(tmp_path / "m.xlsx", [["姓名", "手机", "生日"], ["张三", "13812345678", 19850301]])
     assert check(db, path).rows[0].source.data.birthday == date(1985, 3, 1)
 
@@ -513,3 +518,47 @@ def test_a_cashier_may_check_but_not_import(db, owner, cashier, tmp_path) -> Non
         with pytest.raises(PermissionDenied):
             apply_import(session, cashier, plan)
     assert plan.counts.new == 3 and snapshot(db) == before
+
+
+@pytest.mark.postgres
+@pytest.mark.skipif(not os.environ.get("CRMDESK_TEST_POSTGRES_URL"), reason="set CRMDESK_TEST_POSTGRES_URL to a scratch PostgreSQL database")
+def test_import_reimport_update_and_cancel_on_postgresql(tmp_path) -> None:
+    url = os.environ["CRMDESK_TEST_POSTGRES_URL"]
+    engine = sa.create_engine(url)
+    with engine.begin() as conn:
+        conn.exec_driver_sql("DROP SCHEMA public CASCADE")
+        conn.exec_driver_sql("CREATE SCHEMA public")
+    engine.dispose()
+    pg = open_database(sa.make_url(url))
+    try:
+        with unit_of_work(pg) as session:
+            owner = store.initialise(session, owner_name="王店长", owner_password="pg-owner-pass", store_name="好邻居超市")
+        run_import(pg, owner, members_file(tmp_path, [["", "", "张三", "13812345678", "", "", "", "", "", ""]], name="first.csv"))
+        rows = [*ROWS, *([f"C{i:05d}", "", f"会员{i}", f"139{i:08d}", "", "", "", "7", "", ""] for i in range(600))]
+        path = members_file(tmp_path, rows)
+        before = snapshot(pg)
+        with pytest.raises(ImportCancelled):
+            with unit_of_work(pg) as session:
+                apply_import(session, owner, plan_import(session, path), should_cancel=lambda: bool(
+                    session.scalar(sa.select(sa.func.count()).select_from(Member)) > 1))
+        assert snapshot(pg) == before
+        result = run_import(pg, owner, path)
+        assert (result.new, result.updated, result.points_posted) == (602, 1, 155 - 120 + 600 * 7)
+        with read_session(pg) as session:
+            numbers = session.scalars(sa.select(Member.member_no).where(Member.name.like("会员%"))).all()
+            assert len(set(numbers)) == 600 and all(n.startswith("M") and len(n) == 9 for n in numbers)
+        after = snapshot(pg)
+        assert check(pg, path).counts == imports.Counts(unchanged=603)
+        run_import(pg, owner, path)
+        assert snapshot(pg) == after
+    finally:
+        pg.dispose()
+
+
+def test_a_key_repeated_from_an_invalid_row_is_refused_too(shared, tmp_path) -> None:
+    """Two rows with one phone: neither is guessed right; both go to the rejects file to be sorted out."""
+    db, _owner = shared
+    rows = [["A1", "", "张三", "13812345678", "", "2023-02-30", "", "", "", ""], ["A2", "", "张叁", "13812345678", "", "", "", "", "", ""]]
+    plan = check(db, members_file(tmp_path, rows))
+    assert [r.action for r in plan.rows] == [Action.INVALID, Action.INVALID]
+    assert plan.rows[1].errors[0].describe() == "Row 3, column 手机: 138 1234 5678 is already on row 2 of this file."

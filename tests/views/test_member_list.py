@@ -219,6 +219,15 @@ def test_double_click_or_enter_opens_the_profile(qtbot, owner_state, thousand) -
     page.profile_dialog.reject()  # type: ignore[union-attr]
 
 
+def test_supervisors_browse_and_group_but_do_not_export(qtbot, db, owner, supervisor) -> None:
+    from crmdesk.views.state import AppState
+
+    page = MemberListPage(AppState(db, supervisor, "en"))
+    qtbot.addWidget(page)
+    assert not page.export_button.isVisibleTo(page) and page.save_group_button.isVisibleTo(page)
+    assert page.save_group("我的分组")
+
+
 # --------------------------------------------------------------------------- the profile
 
 
