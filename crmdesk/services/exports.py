@@ -17,7 +17,7 @@ import csv
 import os
 import tempfile
 from collections.abc import Callable, Iterable, Mapping, Sequence
-from datetime import date, datetime, tzinfo
+from datetime import datetime, tzinfo
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
@@ -36,8 +36,6 @@ FORMATS = (".csv", ".xlsx")
 CHUNK = 500
 # Leading characters that make a spreadsheet read a cell as a formula ("CSV injection").
 FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
-# Columns holding free text a person typed, which must never become a formula.
-FREE_TEXT = frozenset({"name", "tags"})
 
 Progress = Callable[[int, int], None]
 
@@ -79,74 +77,85 @@ def check_path(path: str | os.PathLike[str]) -> Path:
     return target
 
 
+def phone_text(e164: str | None) -> str:
+    """The same text as members.display_phone, without parsing the usual mainland mobile
+    (parsing is most of the time of a large export)."""
+    if e164 and len(e164) == 14 and e164.startswith("+861") and e164[1:].isdigit():
+        return f"{e164[3:6]} {e164[6:10]} {e164[10:]}"
+    return display_phone(e164)
+
+
+Getter = Callable[[MemberRow], Any]
+
+
+def _local(value: datetime | None, zone: tzinfo) -> datetime | None:
+    return value.astimezone(zone).replace(tzinfo=None, microsecond=0) if value else None
+
+
+def value_getters(columns: Sequence[str], zone: tzinfo, labels: Mapping[Any, str]) -> list[Getter]:
+    """Per column, how to get its typed cell value (str, int, Decimal, date, naive local datetime, None)."""
+    statuses = {status: labels.get(status, label) for status, label in STATUS_LABELS.items()}
+    genders = {gender: labels.get(gender, label) for gender, label in GENDER_LABELS.items()}
+    getters: dict[str, Getter] = {
+        "member_no": lambda r: r.member_no,
+        "name": lambda r: r.name,
+        "phone": lambda r: phone_text(r.phone),
+        "gender": lambda r: genders[r.gender],
+        "birthday": lambda r: r.birthday,
+        "tier": lambda r: r.tier_name,
+        "points": lambda r: r.points_balance,
+        "visits": lambda r: r.visit_count,
+        "spend": lambda r: Decimal(r.total_spend_fen).scaleb(-2),
+        "last_visit": lambda r: _local(r.last_visit_at, zone),
+        "joined": lambda r: r.joined_on,
+        "status": lambda r: statuses[r.status],
+        "tags": lambda r: ", ".join(r.tags),
+        "card": lambda r: r.card_number or "",
+    }
+    return [getters[column] for column in columns]
+
+
+def _safe_text(text: str) -> str:
+    # A spreadsheet runs a cell starting with = + - @ as a formula ("CSV injection").
+    return "'" + text if text.startswith(FORMULA_STARTS) else text
+
+
+def text_getters(columns: Sequence[str], zone: tzinfo, labels: Mapping[Any, str]) -> list[Getter]:
+    """Per column, the text a CSV cell holds: money with two decimals, dates ISO, local times to the minute."""
+    typed = dict(zip(columns, value_getters(columns, zone, labels), strict=True))
+    special: dict[str, Getter] = {
+        "name": lambda r: _safe_text(r.name),
+        "tags": lambda r: _safe_text(", ".join(r.tags)),
+        "birthday": lambda r: r.birthday.isoformat() if r.birthday else "",
+        "joined": lambda r: r.joined_on.isoformat(),
+        "points": lambda r: str(r.points_balance),
+        "visits": lambda r: str(r.visit_count),
+        "spend": lambda r: member_query.format_yuan(r.total_spend_fen),
+        "last_visit": lambda r: r.last_visit_at.astimezone(zone).strftime("%Y-%m-%d %H:%M") if r.last_visit_at else "",
+    }
+    return [special.get(column, typed[column]) for column in columns]
+
+
 def cell_values(row: MemberRow, columns: Sequence[str], zone: tzinfo, labels: Mapping[Any, str]) -> list[Any]:
-    """The row's values for the chosen columns, typed (XLSX keeps the types; CSV prints them)."""
-    values: list[Any] = []
-    for column in columns:
-        if column == "member_no":
-            value: Any = row.member_no
-        elif column == "name":
-            value = row.name
-        elif column == "phone":
-            value = display_phone(row.phone)
-        elif column == "gender":
-            value = labels.get(row.gender, GENDER_LABELS[row.gender])
-        elif column == "birthday":
-            value = row.birthday
-        elif column == "tier":
-            value = row.tier_name
-        elif column == "points":
-            value = row.points_balance
-        elif column == "visits":
-            value = row.visit_count
-        elif column == "spend":
-            value = Decimal(row.total_spend_fen).scaleb(-2)
-        elif column == "last_visit":
-            value = row.last_visit_at.astimezone(zone).replace(tzinfo=None, microsecond=0) if row.last_visit_at else None
-        elif column == "joined":
-            value = row.joined_on
-        elif column == "status":
-            value = labels.get(row.status, STATUS_LABELS[row.status])
-        elif column == "tags":
-            value = ", ".join(row.tags)
-        elif column == "card":
-            value = row.card_number or ""
-        else:  # pragma: no cover - check_columns refuses others
-            raise KeyError(column)
-        values.append(value)
-    return values
-
-
-def _csv_text(value: Any, column: str) -> str:
-    if value is None:
-        return ""
-    if isinstance(value, Decimal):
-        return f"{value:.2f}"
-    if isinstance(value, datetime):
-        return value.strftime("%Y-%m-%d %H:%M")
-    if isinstance(value, date):
-        return value.isoformat()
-    text = str(value)
-    if column in FREE_TEXT and text.startswith(FORMULA_STARTS):
-        return "'" + text
-    return text
+    """The row's typed values for the chosen columns (XLSX keeps the types)."""
+    return [get(row) for get in value_getters(columns, zone, labels)]
 
 
 class _CsvWriter:
-    def __init__(self, handle: Any, columns: Sequence[str]) -> None:
-        self._handle = handle
+    def __init__(self, handle: Any, columns: Sequence[str], zone: tzinfo, labels: Mapping[Any, str]) -> None:
         self._writer = csv.writer(handle)
-        self._columns = columns
+        self._getters = text_getters(columns, zone, labels)
 
     def header(self, labels: Sequence[str]) -> None:
         self._writer.writerow(labels)
 
-    def rows(self, rows: Iterable[Sequence[Any]]) -> None:
-        self._writer.writerows([_csv_text(v, c) for v, c in zip(row, self._columns, strict=True)] for row in rows)
+    def rows(self, rows: Iterable[MemberRow]) -> None:
+        getters = self._getters
+        self._writer.writerows([get(row) for get in getters] for row in rows)
 
 
 class _XlsxWriter:
-    def __init__(self, columns: Sequence[str]) -> None:
+    def __init__(self, columns: Sequence[str], zone: tzinfo, labels: Mapping[Any, str]) -> None:
         from openpyxl import Workbook  # loaded only for XLSX
         from openpyxl.cell import WriteOnlyCell
         from openpyxl.styles import Font
@@ -156,6 +165,7 @@ class _XlsxWriter:
         self.book = Workbook(write_only=True)
         self.sheet = self.book.create_sheet("Members")
         self._columns = columns
+        self._getters = value_getters(columns, zone, labels)
         self._formats = {
             "spend": "#,##0.00",
             "birthday": "yyyy-mm-dd",
@@ -177,10 +187,11 @@ class _XlsxWriter:
             cells.append(cell)
         self.sheet.append(cells)
 
-    def rows(self, rows: Iterable[Sequence[Any]]) -> None:
+    def rows(self, rows: Iterable[MemberRow]) -> None:
         for row in rows:
             cells = []
-            for value, column in zip(row, self._columns, strict=True):
+            for get, column in zip(self._getters, self._columns, strict=True):
+                value = get(row)
                 cell = self._cell(self.sheet, value=value)
                 if isinstance(value, str):
                     cell.data_type = "s"  # never a formula, whatever the text starts with
@@ -246,15 +257,15 @@ def export_members(
     try:
         if target.suffix.lower() == ".csv":
             with os.fdopen(fd, "w", encoding="utf-8-sig", newline="") as handle:
-                writer: Any = _CsvWriter(handle, chosen)
+                writer: Any = _CsvWriter(handle, chosen, zone, labels)
                 writer.header(header_texts)
-                written = _stream(session, flt, sort, descending, zone, chosen, labels, writer, total, progress, should_cancel)
+                written = _stream(session, flt, sort, descending, zone, writer, total, progress, should_cancel)
         else:
             os.close(fd)
-            writer = _XlsxWriter(chosen)
+            writer = _XlsxWriter(chosen, zone, labels)
             try:
                 writer.header(header_texts)
-                written = _stream(session, flt, sort, descending, zone, chosen, labels, writer, total, progress, should_cancel)
+                written = _stream(session, flt, sort, descending, zone, writer, total, progress, should_cancel)
                 writer.save(temp)
             except BaseException:
                 writer.discard()
@@ -272,8 +283,6 @@ def _stream(
     sort: str,
     descending: bool,
     zone: tzinfo,
-    columns: Sequence[str],
-    labels: Mapping[Any, str],
     writer: Any,
     total: int,
     progress: Progress | None,
@@ -283,7 +292,7 @@ def _stream(
     for chunk in member_query.iter_pages(session, flt, sort, descending, size=CHUNK, total=total, zone=zone):
         if should_cancel is not None and should_cancel():
             raise ExportCancelled(QT_TRANSLATE_NOOP("errors", "The export was cancelled; no file was written."))
-        writer.rows(cell_values(row, columns, zone, labels) for row in chunk)
+        writer.rows(chunk)
         written += len(chunk)
         if progress is not None:
             progress(written, max(total, written))

@@ -34,7 +34,6 @@ from crmdesk.services.member_query import (
     COLUMN_LABELS, COLUMNS, GENDER_LABELS, SORT_KEYS, STATUS_LABELS, MemberFilter, MemberRow,
 )
 from crmdesk.services.auth import Permission, can
-from crmdesk.services.members import display_phone
 from crmdesk.services.uow import read_session, unit_of_work
 from crmdesk.views.common import error_text, format_fen, mark_data, show_error
 from crmdesk.views.state import AppState
@@ -56,7 +55,7 @@ def display_values(row: MemberRow, zone: Any) -> tuple[str, ...]:
     values = {
         "member_no": row.member_no,
         "name": row.name,
-        "phone": display_phone(row.phone),
+        "phone": exports.phone_text(row.phone),
         "gender": _translate("terms", GENDER_LABELS[row.gender]),
         "birthday": row.birthday.isoformat() if row.birthday else "",
         "tier": row.tier_name,

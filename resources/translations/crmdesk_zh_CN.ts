@@ -50,6 +50,62 @@
     </message>
 </context>
 <context>
+    <name>CardDialog</name>
+    <message>
+        <location filename="../../crmdesk/views/counter_page.py" line="+106"/>
+        <source>Issue a card to {name}</source>
+        <translation>给{name}发卡</translation>
+    </message>
+    <message>
+        <location line="+2"/>
+        <source>Replace card {number} of {name}</source>
+        <translation>为{name}换卡（原卡 {number}）</translation>
+    </message>
+    <message>
+        <location line="+3"/>
+        <source>Scan the blank card. To give a new number instead, leave the field empty and press Enter.</source>
+        <translation>请扫描空白卡。若要使用系统生成的新卡号，留空并按回车。</translation>
+    </message>
+    <message>
+        <location line="+4"/>
+        <source>The card {number} stops working at once.</source>
+        <translation>卡 {number} 将立即停用。</translation>
+    </message>
+    <message>
+        <location line="+4"/>
+        <source>card number (scan)</source>
+        <translation>卡号（扫描）</translation>
+    </message>
+    <message>
+        <location line="+10"/>
+        <source>Issue card (Enter)</source>
+        <translation>发卡（回车）</translation>
+    </message>
+    <message>
+        <location line="+0"/>
+        <source>Replace card (Enter)</source>
+        <translation>换卡（回车）</translation>
+    </message>
+    <message>
+        <location line="+2"/>
+        <source>Cancel (Esc)</source>
+        <translation>取消（Esc）</translation>
+    </message>
+</context>
+<context>
+    <name>ColumnsDialog</name>
+    <message>
+        <location filename="../../crmdesk/views/member_list.py" line="+306"/>
+        <source>Columns</source>
+        <translation>显示列</translation>
+    </message>
+    <message>
+        <location line="+2"/>
+        <source>Show these columns:</source>
+        <translation>显示以下列：</translation>
+    </message>
+</context>
+<context>
     <name>ComputerTab</name>
     <message>
         <location filename="../../crmdesk/views/settings_page.py" line="+89"/>
@@ -78,15 +134,425 @@
     </message>
 </context>
 <context>
+    <name>CounterPage</name>
+    <message>
+        <location filename="../../crmdesk/views/counter_page.py" line="+62"/>
+        <source>Scan a card, or type a phone, its last 4 digits, a name or pinyin (zs)</source>
+        <translation>扫卡，或输入手机号、手机尾号4位、姓名或拼音首字母（zs）</translation>
+    </message>
+    <message>
+        <location line="+6"/>
+        <source>Clear (Esc)</source>
+        <translation>清空（Esc）</translation>
+    </message>
+    <message>
+        <location line="+18"/>
+        <source>Name</source>
+        <translation>姓名</translation>
+    </message>
+    <message>
+        <location line="+0"/>
+        <source>Phone</source>
+        <translation>手机</translation>
+    </message>
+    <message>
+        <location line="+0"/>
+        <source>Card</source>
+        <translation>卡号</translation>
+    </message>
+    <message>
+        <location line="+0"/>
+        <source>Tier</source>
+        <translation>等级</translation>
+    </message>
+    <message>
+        <location line="+0"/>
+        <location line="+66"/>
+        <source>Points</source>
+        <translation>积分</translation>
+    </message>
+    <message>
+        <location line="-66"/>
+        <source>Status</source>
+        <translation>状态</translation>
+    </message>
+    <message>
+        <location line="+26"/>
+        <location line="+148"/>
+        <location line="+192"/>
+        <source>Scan a card or type to find a member. F2 registers a new member.</source>
+        <translation>扫卡或输入以查找会员。按 F2 登记新会员。</translation>
+    </message>
+    <message>
+        <location line="-320"/>
+        <source>No member open.</source>
+        <translation>尚未打开会员。</translation>
+    </message>
+    <message>
+        <location line="+48"/>
+        <source>Last visits</source>
+        <translation>最近消费</translation>
+    </message>
+    <message>
+        <location line="+4"/>
+        <source>Time</source>
+        <translation>时间</translation>
+    </message>
+    <message>
+        <location line="+0"/>
+        <source>Till</source>
+        <translation>收银台</translation>
+    </message>
+    <message>
+        <location line="+0"/>
+        <source>Receipt</source>
+        <translation>小票号</translation>
+    </message>
+    <message>
+        <location line="+0"/>
+        <source>Amount</source>
+        <translation>金额</translation>
+    </message>
+    <message>
+        <location line="+8"/>
+        <source>No visits yet.</source>
+        <translation>暂无消费记录。</translation>
+    </message>
+    <message>
+        <location line="+8"/>
+        <source>New member (F2)</source>
+        <translation>新会员（F2）</translation>
+    </message>
+    <message>
+        <location line="+1"/>
+        <location line="+237"/>
+        <source>Issue card (F3)</source>
+        <translation>发卡（F3）</translation>
+    </message>
+    <message>
+        <location line="-236"/>
+        <source>Report card lost… (F4)</source>
+        <translation>挂失…（F4）</translation>
+    </message>
+    <message>
+        <location line="+67"/>
+        <source>Ask for the member&apos;s phone number to find them; F3 then gives them a new card.</source>
+        <translation>请询问会员手机号以查找会员；然后按 F3 为其发新卡。</translation>
+    </message>
+    <message>
+        <location line="+6"/>
+        <source>Card {number} belongs to nobody yet: press F2 to register a new member with it.</source>
+        <translation>卡 {number} 尚未发出：按 F2 用这张卡登记新会员。</translation>
+    </message>
+    <message>
+        <location line="+2"/>
+        <source>Nobody found for “{query}”. Press F2 to register a new member.</source>
+        <translation>没有找到“{query}”。按 F2 登记新会员。</translation>
+    </message>
+    <message>
+        <location line="+2"/>
+        <source>One match: press Enter to open it.</source>
+        <translation>找到 1 位：按回车打开。</translation>
+    </message>
+    <message>
+        <location line="+2"/>
+        <source>{count} matches: choose with ↑ ↓ and press Enter.</source>
+        <translation>找到 {count} 位：用 ↑ ↓ 选择后按回车。</translation>
+    </message>
+    <message>
+        <location line="+51"/>
+        <source>Card {number} was reported LOST on {date}. Do not accept it: it no longer opens any member.</source>
+        <translation>卡 {number} 已于 {date} 挂失。请勿受理：此卡不再对应任何会员。</translation>
+    </message>
+    <message>
+        <location line="+1"/>
+        <source>Card {number} was REPLACED on {date} and no longer works. Ask for the new card or the phone number.</source>
+        <translation>卡 {number} 已于 {date} 换卡，不能再用。请出示新卡或告知手机号。</translation>
+    </message>
+    <message>
+        <location line="+1"/>
+        <source>Card {number} was CLOSED on {date} and no longer works.</source>
+        <translation>卡 {number} 已于 {date} 注销，不能再用。</translation>
+    </message>
+    <message>
+        <location line="+11"/>
+        <source>Active</source>
+        <translation>正常</translation>
+    </message>
+    <message>
+        <location line="+1"/>
+        <source>Frozen</source>
+        <translation>冻结</translation>
+    </message>
+    <message>
+        <location line="+1"/>
+        <source>Closed</source>
+        <translation>已注销</translation>
+    </message>
+    <message>
+        <location line="+15"/>
+        <source>Member open. Scan or type to find the next one; Esc clears.</source>
+        <translation>已打开会员。扫卡或输入查找下一位；Esc 清空。</translation>
+    </message>
+    <message>
+        <location line="+31"/>
+        <source>Birthday this month ({date})</source>
+        <translation>本月生日（{date}）</translation>
+    </message>
+    <message>
+        <location line="+4"/>
+        <source>FROZEN: ask a supervisor before giving points or offers.</source>
+        <translation>已冻结：积分或优惠请先询问主管。</translation>
+    </message>
+    <message>
+        <location line="+2"/>
+        <source>CLOSED membership.</source>
+        <translation>会员已注销。</translation>
+    </message>
+    <message>
+        <location line="+2"/>
+        <source>Card {number} was reported lost on {date}.</source>
+        <translation>卡 {number} 已于 {date} 挂失。</translation>
+    </message>
+    <message>
+        <location line="+7"/>
+        <source>Card: {number}</source>
+        <translation>卡号：{number}</translation>
+    </message>
+    <message>
+        <location line="+2"/>
+        <source>No working card.</source>
+        <translation>没有可用的卡。</translation>
+    </message>
+    <message>
+        <location line="+2"/>
+        <source>No card yet: F3 issues one.</source>
+        <translation>尚未发卡：按 F3 发卡。</translation>
+    </message>
+    <message>
+        <location line="+2"/>
+        <source>Visits: {visits} · Spend: {spend} · Average basket: {average}</source>
+        <translation>消费次数：{visits} · 累计消费：{spend} · 客单价：{average}</translation>
+    </message>
+    <message>
+        <location line="+4"/>
+        <source>Open complaints: {count}</source>
+        <translation>未结投诉：{count}</translation>
+    </message>
+    <message>
+        <location line="+20"/>
+        <source>Replace card… (F3)</source>
+        <translation>换卡…（F3）</translation>
+    </message>
+    <message>
+        <location line="+33"/>
+        <source>Registered {name} as {member_no}.</source>
+        <translation>已登记{name}，会员编号 {member_no}。</translation>
+    </message>
+    <message>
+        <location line="+17"/>
+        <source>Card {number} now works for {name}.</source>
+        <translation>卡 {number} 已可供{name}使用。</translation>
+    </message>
+    <message>
+        <location line="+11"/>
+        <source>Report card lost</source>
+        <translation>挂失</translation>
+    </message>
+    <message>
+        <location line="+1"/>
+        <source>Report card {number} of {name} as lost? It stops working at once; scanning it later shows a warning.</source>
+        <translation>挂失{name}的卡 {number}？挂失后立即停用，以后扫描此卡会显示警告。</translation>
+    </message>
+    <message>
+        <location line="+2"/>
+        <source>Report lost (Enter)</source>
+        <translation>挂失（回车）</translation>
+    </message>
+    <message>
+        <location line="+1"/>
+        <source>Cancel (Esc)</source>
+        <translation>取消（Esc）</translation>
+    </message>
+    <message>
+        <location line="+16"/>
+        <source>Card {number} is reported lost. F3 gives the member a new card.</source>
+        <translation>卡 {number} 已挂失。按 F3 为会员发新卡。</translation>
+    </message>
+</context>
+<context>
+    <name>ImportMembersDialog</name>
+    <message>
+        <location filename="../../crmdesk/views/import_dialog.py" line="+105"/>
+        <source>Import members</source>
+        <translation>导入会员</translation>
+    </message>
+    <message>
+        <location line="+5"/>
+        <source>A CSV (UTF-8 or GBK) or Excel file from the old system, one member per row. Headers in Chinese or English: 卡号, 会员编号, 姓名, 手机, 性别, 生日, 入会日期, 积分, 标签, 备注. Members already in crmdesk are found by card number, member number or phone.</source>
+        <translation>旧系统导出的CSV（UTF-8或GBK）或Excel文件，每行一位会员。表头可用中文或英文：卡号、会员编号、姓名、手机、性别、生日、入会日期、积分、标签、备注。已在crmdesk中的会员按卡号、会员编号或手机号识别。</translation>
+    </message>
+    <message>
+        <location line="+11"/>
+        <source>No file chosen</source>
+        <translation>未选择文件</translation>
+    </message>
+    <message>
+        <location line="+2"/>
+        <source>&amp;Choose file…</source>
+        <translation>选择文件(&amp;C)…</translation>
+    </message>
+    <message>
+        <location line="+3"/>
+        <source>Chec&amp;k</source>
+        <translation>检查(&amp;K)</translation>
+    </message>
+    <message>
+        <location line="+16"/>
+        <source>Row</source>
+        <translation>行</translation>
+    </message>
+    <message>
+        <location line="+0"/>
+        <source>Action</source>
+        <translation>操作</translation>
+    </message>
+    <message>
+        <location line="+0"/>
+        <source>Name</source>
+        <translation>姓名</translation>
+    </message>
+    <message>
+        <location line="+0"/>
+        <source>Card number</source>
+        <translation>卡号</translation>
+    </message>
+    <message>
+        <location line="+0"/>
+        <source>Phone</source>
+        <translation>手机</translation>
+    </message>
+    <message>
+        <location line="+0"/>
+        <source>Details</source>
+        <translation>详情</translation>
+    </message>
+    <message>
+        <location line="+24"/>
+        <source>You can check a file; importing it takes a supervisor or the owner.</source>
+        <translation>您可以检查文件；导入需要值班经理或店长操作。</translation>
+    </message>
+    <message>
+        <location line="+5"/>
+        <source>&amp;Skip invalid rows (they are written to a file beside the original)</source>
+        <translation>跳过无效行(&amp;S)（写入原文件旁的另一个文件）</translation>
+    </message>
+    <message>
+        <location line="+3"/>
+        <source>&amp;Import</source>
+        <translation>导入(&amp;I)</translation>
+    </message>
+    <message>
+        <location line="+4"/>
+        <source>Close</source>
+        <translation>关闭</translation>
+    </message>
+    <message>
+        <location line="+30"/>
+        <source>Choose a members file</source>
+        <translation>选择会员文件</translation>
+    </message>
+    <message>
+        <location line="+1"/>
+        <source>Members files (*.csv *.txt *.xlsx);;All files (*)</source>
+        <translation>会员文件 (*.csv *.txt *.xlsx);;所有文件 (*)</translation>
+    </message>
+    <message>
+        <location line="+20"/>
+        <source>Checking the file…</source>
+        <translation>正在检查文件…</translation>
+    </message>
+    <message>
+        <location line="+7"/>
+        <source>Importing members…</source>
+        <translation>正在导入会员…</translation>
+    </message>
+    <message>
+        <location line="+24"/>
+        <source>Cancel</source>
+        <translation>取消</translation>
+    </message>
+    <message>
+        <location line="+41"/>
+        <source>Imported: {new} new, {updated} updated, {unchanged} unchanged.</source>
+        <translation>已导入：新增{new}位，更新{updated}位，未变{unchanged}位。</translation>
+    </message>
+    <message>
+        <location line="+3"/>
+        <source>{count} invalid rows were skipped; they are in {path} with their reasons.</source>
+        <translation>已跳过{count}个无效行，连同原因保存在 {path}。</translation>
+    </message>
+    <message>
+        <location line="+11"/>
+        <source>Something went wrong; nothing was changed: {detail}</source>
+        <translation>出错了，数据未作任何更改：{detail}</translation>
+    </message>
+    <message>
+        <location line="+6"/>
+        <source>Cancelled; the database is as it was.</source>
+        <translation>已取消，数据库保持原样。</translation>
+    </message>
+    <message>
+        <location line="+22"/>
+        <source>New</source>
+        <translation>新增</translation>
+    </message>
+    <message>
+        <location line="+1"/>
+        <source>Update</source>
+        <translation>更新</translation>
+    </message>
+    <message>
+        <location line="+1"/>
+        <source>Unchanged</source>
+        <translation>未变</translation>
+    </message>
+    <message>
+        <location line="+1"/>
+        <source>Invalid</source>
+        <translation>无效</translation>
+    </message>
+    <message>
+        <location line="+13"/>
+        <source>{total} rows: {new} new, {update} to update, {unchanged} unchanged, {invalid} invalid</source>
+        <translation>共{total}行：新增{new}，更新{update}，未变{unchanged}，无效{invalid}</translation>
+    </message>
+    <message>
+        <location line="+28"/>
+        <source>Showing {shown} of {total} rows, invalid rows first.</source>
+        <translation>显示{total}行中的{shown}行，无效行在前。</translation>
+    </message>
+    <message>
+        <location line="+3"/>
+        <source>Correct the invalid rows in the file and check again, or skip them.</source>
+        <translation>请在文件中改正无效行后重新检查，或跳过这些行。</translation>
+    </message>
+    <message>
+        <location line="+3"/>
+        <source>Nothing to import: every member in the file is already in crmdesk as it is.</source>
+        <translation>没有需要导入的内容：文件中的会员都已在crmdesk中且资料相同。</translation>
+    </message>
+</context>
+<context>
     <name>LoginDialog</name>
     <message>
-        <location filename="../../crmdesk/views/login_dialog.py" line="+27"/>
-        <location line="+44"/>
+        <location filename="../../crmdesk/views/login_dialog.py" line="+28"/>
+        <location line="+50"/>
         <source>Sign in</source>
         <translation>登录</translation>
     </message>
     <message>
-        <location line="-24"/>
+        <location line="-26"/>
         <source>&amp;Staff:</source>
         <translation>员工(&amp;S)：</translation>
     </message>
@@ -101,7 +567,7 @@
         <translation>密码或PIN码(&amp;P)：</translation>
     </message>
     <message>
-        <location line="+11"/>
+        <location line="+13"/>
         <source>Demo store: sign in as {owner} with the password {password}, or as a cashier with the PIN {pin}.</source>
         <translation>演示门店：可使用{owner}账号和密码 {password} 登录，或以收银员身份使用PIN码 {pin} 登录。</translation>
     </message>
@@ -109,27 +575,27 @@
 <context>
     <name>MainWindow</name>
     <message>
-        <location filename="../../crmdesk/views/main_window.py" line="+26"/>
+        <location filename="../../crmdesk/views/main_window.py" line="+27"/>
         <source>crmdesk — membership and customer care</source>
         <translation>crmdesk — 会员管理与客户服务</translation>
     </message>
     <message>
-        <location line="+8"/>
+        <location line="+74"/>
         <source>Overview</source>
         <translation>概览</translation>
     </message>
     <message>
-        <location line="+1"/>
+        <location line="+0"/>
         <source>Settings</source>
         <translation>设置</translation>
     </message>
     <message>
-        <location line="+21"/>
+        <location line="+35"/>
         <source>{area} (Ctrl+{number})</source>
         <translation>{area} (Ctrl+{number})</translation>
     </message>
     <message>
-        <location line="+20"/>
+        <location line="-72"/>
         <source>&amp;File</source>
         <translation>文件(&amp;F)</translation>
     </message>
@@ -139,7 +605,12 @@
         <translation>切换员工(&amp;S)…</translation>
     </message>
     <message>
-        <location line="+5"/>
+        <location line="+4"/>
+        <source>&amp;Import members…</source>
+        <translation>导入会员(&amp;I)…</translation>
+    </message>
+    <message>
+        <location line="+4"/>
         <source>&amp;Quit</source>
         <translation>退出(&amp;Q)</translation>
     </message>
@@ -164,12 +635,22 @@
         <translation>切换员工 (F12)</translation>
     </message>
     <message>
-        <location line="+26"/>
+        <location line="+9"/>
+        <source>Counter</source>
+        <translation>收银台</translation>
+    </message>
+    <message>
+        <location line="+2"/>
+        <source>Members</source>
+        <translation>会员</translation>
+    </message>
+    <message>
+        <location line="+90"/>
         <source>Signed in: {name} ({role})</source>
         <translation>当前登录：{name}（{role}）</translation>
     </message>
     <message>
-        <location line="+5"/>
+        <location line="+19"/>
         <source>Switch staff</source>
         <translation>切换员工</translation>
     </message>
@@ -184,6 +665,676 @@
 Membership, loyalty and customer care for neighbourhood shops.</source>
         <translation>crmdesk {version}
 面向社区小店的会员、积分与客户服务管理软件。</translation>
+    </message>
+</context>
+<context>
+    <name>MemberListPage</name>
+    <message>
+        <location filename="../../crmdesk/views/member_list.py" line="+124"/>
+        <source>Name, pinyin or phone… (Ctrl+F)</source>
+        <translation>姓名、拼音或手机号…（Ctrl+F）</translation>
+    </message>
+    <message>
+        <location line="+6"/>
+        <source>Any status</source>
+        <translation>全部状态</translation>
+    </message>
+    <message>
+        <location line="+8"/>
+        <source>Any month</source>
+        <translation>全部月份</translation>
+    </message>
+    <message>
+        <location line="+2"/>
+        <source>Month {number}</source>
+        <translation>{number}月</translation>
+    </message>
+    <message>
+        <location line="+6"/>
+        <source>from ¥</source>
+        <translation>从 ¥</translation>
+    </message>
+    <message>
+        <location line="+2"/>
+        <source>to ¥</source>
+        <translation>到 ¥</translation>
+    </message>
+    <message>
+        <location line="+3"/>
+        <source>Clear filters</source>
+        <translation>清除筛选</translation>
+    </message>
+    <message>
+        <location line="+4"/>
+        <source>Status:</source>
+        <translation>状态：</translation>
+    </message>
+    <message>
+        <location line="+2"/>
+        <source>Tag:</source>
+        <translation>标签：</translation>
+    </message>
+    <message>
+        <location line="+2"/>
+        <source>Tier:</source>
+        <translation>等级：</translation>
+    </message>
+    <message>
+        <location line="+2"/>
+        <source>Birthday:</source>
+        <translation>生日：</translation>
+    </message>
+    <message>
+        <location line="+2"/>
+        <source>Joined:</source>
+        <translation>入会：</translation>
+    </message>
+    <message>
+        <location line="+6"/>
+        <source>Last visit:</source>
+        <translation>最近到店：</translation>
+    </message>
+    <message>
+        <location line="+6"/>
+        <source>Spend:</source>
+        <translation>消费：</translation>
+    </message>
+    <message>
+        <location line="+10"/>
+        <source>&amp;Group:</source>
+        <translation>分组(&amp;G)：</translation>
+    </message>
+    <message>
+        <location line="+7"/>
+        <source>Save group… (Ctrl+G)</source>
+        <translation>保存分组…（Ctrl+G）</translation>
+    </message>
+    <message>
+        <location line="+3"/>
+        <location line="+210"/>
+        <source>Delete group</source>
+        <translation>删除分组</translation>
+    </message>
+    <message>
+        <location line="-201"/>
+        <source>Columns…</source>
+        <translation>显示列…</translation>
+    </message>
+    <message>
+        <location line="+2"/>
+        <source>Export… (Ctrl+E)</source>
+        <translation>导出…（Ctrl+E）</translation>
+    </message>
+    <message>
+        <location line="+3"/>
+        <source>Open (Enter)</source>
+        <translation>打开（Enter）</translation>
+    </message>
+    <message>
+        <location line="+28"/>
+        <source>Any tag</source>
+        <translation>全部标签</translation>
+    </message>
+    <message>
+        <location line="+6"/>
+        <source>Any tier</source>
+        <translation>全部等级</translation>
+    </message>
+    <message>
+        <location line="+6"/>
+        <source>All members (no group)</source>
+        <translation>全部会员（不分组）</translation>
+    </message>
+    <message>
+        <location line="+89"/>
+        <source>{count} members</source>
+        <translation>共 {count} 名会员</translation>
+    </message>
+    <message>
+        <location line="+36"/>
+        <source>Save group</source>
+        <translation>保存分组</translation>
+    </message>
+    <message>
+        <location line="+0"/>
+        <source>Name of the group (it stays current as members change):</source>
+        <translation>分组名称（会员变化时分组自动更新）：</translation>
+    </message>
+    <message>
+        <location line="+7"/>
+        <source>A group named {name} already exists. Replace its criteria with the current filter?</source>
+        <translation>已有名为 {name} 的分组。要用当前筛选条件替换它吗？</translation>
+    </message>
+    <message>
+        <location line="+1"/>
+        <source>Replace group</source>
+        <translation>替换分组</translation>
+    </message>
+    <message>
+        <location line="+21"/>
+        <source>Delete the group {name}? The members stay; only the saved filter goes.</source>
+        <translation>删除分组 {name}？会员不受影响，只删除保存的筛选条件。</translation>
+    </message>
+    <message>
+        <location line="+76"/>
+        <source>members-{date}.xlsx</source>
+        <translation>会员-{date}.xlsx</translation>
+    </message>
+    <message>
+        <location line="+2"/>
+        <source>Export members</source>
+        <translation>导出会员</translation>
+    </message>
+    <message>
+        <location line="+1"/>
+        <source>Excel workbook (*.xlsx);;CSV for Excel and WPS (*.csv)</source>
+        <translation>Excel 工作簿 (*.xlsx);;适用于 Excel 和 WPS 的 CSV (*.csv)</translation>
+    </message>
+    <message>
+        <location line="+18"/>
+        <source>Exporting members…</source>
+        <translation>正在导出会员…</translation>
+    </message>
+    <message>
+        <location line="+0"/>
+        <source>Cancel</source>
+        <translation>取消</translation>
+    </message>
+    <message>
+        <location line="+1"/>
+        <source>Export</source>
+        <translation>导出</translation>
+    </message>
+    <message>
+        <location line="+22"/>
+        <source>Exported {count} members to {path}.</source>
+        <translation>已导出 {count} 名会员到 {path}。</translation>
+    </message>
+    <message>
+        <location line="+8"/>
+        <source>Export cancelled; no file was written.</source>
+        <translation>导出已取消，未写入任何文件。</translation>
+    </message>
+</context>
+<context>
+    <name>MemberProfileDialog</name>
+    <message>
+        <location filename="../../crmdesk/views/member_profile.py" line="+225"/>
+        <source>Member</source>
+        <translation>会员</translation>
+    </message>
+    <message>
+        <location line="+14"/>
+        <source>&amp;Details</source>
+        <translation>资料(&amp;D)</translation>
+    </message>
+    <message>
+        <location line="+1"/>
+        <source>&amp;Cards</source>
+        <translation>会员卡(&amp;C)</translation>
+    </message>
+    <message>
+        <location line="+1"/>
+        <source>&amp;History</source>
+        <translation>变更记录(&amp;H)</translation>
+    </message>
+    <message>
+        <location line="+10"/>
+        <source>&amp;Freeze…</source>
+        <translation>冻结(&amp;F)…</translation>
+    </message>
+    <message>
+        <location line="+1"/>
+        <source>Cl&amp;ose membership…</source>
+        <translation>注销会员(&amp;O)…</translation>
+    </message>
+    <message>
+        <location line="+1"/>
+        <source>&amp;Reopen…</source>
+        <translation>恢复(&amp;R)…</translation>
+    </message>
+    <message>
+        <location line="+4"/>
+        <source>&amp;Merge another member into this one…</source>
+        <translation>把另一会员合并到此会员(&amp;M)…</translation>
+    </message>
+    <message>
+        <location line="+5"/>
+        <source>Close (Esc)</source>
+        <translation>关闭（Esc）</translation>
+    </message>
+    <message>
+        <location line="+14"/>
+        <source>11-digit mobile number</source>
+        <translation>11位手机号</translation>
+    </message>
+    <message>
+        <location line="+9"/>
+        <source>not given</source>
+        <translation>未填写</translation>
+    </message>
+    <message>
+        <location line="+4"/>
+        <source>separated by commas, e.g. 老顾客, 宝妈</source>
+        <translation>用逗号分隔，例如 老顾客，宝妈</translation>
+    </message>
+    <message>
+        <location line="+8"/>
+        <source>&amp;Name:</source>
+        <translation>姓名(&amp;N)：</translation>
+    </message>
+    <message>
+        <location line="+1"/>
+        <source>&amp;Phone:</source>
+        <translation>手机(&amp;P)：</translation>
+    </message>
+    <message>
+        <location line="+1"/>
+        <source>&amp;Gender:</source>
+        <translation>性别(&amp;G)：</translation>
+    </message>
+    <message>
+        <location line="+1"/>
+        <source>&amp;Birthday:</source>
+        <translation>生日(&amp;B)：</translation>
+    </message>
+    <message>
+        <location line="+1"/>
+        <source>&amp;Address:</source>
+        <translation>地址(&amp;A)：</translation>
+    </message>
+    <message>
+        <location line="+1"/>
+        <source>&amp;E-mail:</source>
+        <translation>邮箱(&amp;E)：</translation>
+    </message>
+    <message>
+        <location line="+1"/>
+        <source>&amp;Tags:</source>
+        <translation>标签(&amp;T)：</translation>
+    </message>
+    <message>
+        <location line="+1"/>
+        <source>Co&amp;mpany:</source>
+        <translation>单位(&amp;M)：</translation>
+    </message>
+    <message>
+        <location line="+1"/>
+        <source>Marketing &amp;consent:</source>
+        <translation>营销许可(&amp;C)：</translation>
+    </message>
+    <message>
+        <location line="+1"/>
+        <source>&amp;Source:</source>
+        <translation>来源(&amp;S)：</translation>
+    </message>
+    <message>
+        <location line="+1"/>
+        <source>N&amp;otes:</source>
+        <translation>备注(&amp;O)：</translation>
+    </message>
+    <message>
+        <location line="+17"/>
+        <source>Open that member</source>
+        <translation>打开该会员</translation>
+    </message>
+    <message>
+        <location line="+9"/>
+        <source>&amp;Save (Ctrl+S)</source>
+        <translation>保存(&amp;S)（Ctrl+S）</translation>
+    </message>
+    <message>
+        <location line="+3"/>
+        <source>&amp;Undo changes</source>
+        <translation>撤销修改(&amp;U)</translation>
+    </message>
+    <message>
+        <location line="+14"/>
+        <source>Card number</source>
+        <translation>卡号</translation>
+    </message>
+    <message>
+        <location line="+0"/>
+        <source>State</source>
+        <translation>状态</translation>
+    </message>
+    <message>
+        <location line="+0"/>
+        <source>Issued</source>
+        <translation>发卡时间</translation>
+    </message>
+    <message>
+        <location line="+0"/>
+        <source>Ended</source>
+        <translation>停用时间</translation>
+    </message>
+    <message>
+        <location line="+0"/>
+        <source>From import</source>
+        <translation>导入的卡</translation>
+    </message>
+    <message>
+        <location line="+3"/>
+        <source>&amp;Issue card…</source>
+        <translation>发卡(&amp;I)…</translation>
+    </message>
+    <message>
+        <location line="+1"/>
+        <source>&amp;Replace card…</source>
+        <translation>换卡(&amp;R)…</translation>
+    </message>
+    <message>
+        <location line="+1"/>
+        <source>Report &amp;lost</source>
+        <translation>挂失(&amp;L)</translation>
+    </message>
+    <message>
+        <location line="+13"/>
+        <source>When</source>
+        <translation>时间</translation>
+    </message>
+    <message>
+        <location line="+0"/>
+        <source>Staff</source>
+        <translation>员工</translation>
+    </message>
+    <message>
+        <location line="+0"/>
+        <source>What</source>
+        <translation>项目</translation>
+    </message>
+    <message>
+        <location line="+0"/>
+        <source>Before</source>
+        <translation>修改前</translation>
+    </message>
+    <message>
+        <location line="+0"/>
+        <source>After</source>
+        <translation>修改后</translation>
+    </message>
+    <message>
+        <location line="+11"/>
+        <source>Member {name} ({member_no})</source>
+        <translation>会员 {name}（{member_no}）</translation>
+    </message>
+    <message>
+        <location line="+2"/>
+        <source>no card</source>
+        <translation>无卡</translation>
+    </message>
+    <message>
+        <location line="+2"/>
+        <source>{status} · tier {tier} · {points} points · {visits} visits · spend {spend} · card {card} · joined {joined}</source>
+        <translation>{status} · 等级 {tier} · 积分 {points} · 到店 {visits} 次 · 消费 {spend} · 卡号 {card} · {joined} 入会</translation>
+    </message>
+    <message>
+        <location line="+21"/>
+        <source>yes</source>
+        <translation>是</translation>
+    </message>
+    <message>
+        <location line="+41"/>
+        <source>Already a member:</source>
+        <translation>已是会员：</translation>
+    </message>
+    <message>
+        <location line="+41"/>
+        <source>Saved.</source>
+        <translation>已保存。</translation>
+    </message>
+    <message>
+        <location line="+26"/>
+        <source>Scan the new blank card, or leave this empty to give the next card number:</source>
+        <translation>请扫描新的空白卡；留空则自动分配下一个卡号：</translation>
+    </message>
+    <message>
+        <location line="+4"/>
+        <source>Issue card</source>
+        <translation>发卡</translation>
+    </message>
+    <message>
+        <location line="+5"/>
+        <source>Replace card</source>
+        <translation>换卡</translation>
+    </message>
+    <message>
+        <location line="+8"/>
+        <source>Report card {number} as lost? It stops working at once.</source>
+        <translation>挂失卡 {number}？挂失后立即停用。</translation>
+    </message>
+    <message>
+        <location line="+1"/>
+        <source>Report lost</source>
+        <translation>挂失</translation>
+    </message>
+    <message>
+        <location line="+10"/>
+        <source>Freeze membership</source>
+        <translation>冻结会员</translation>
+    </message>
+    <message>
+        <location line="+1"/>
+        <source>Close membership</source>
+        <translation>注销会员</translation>
+    </message>
+    <message>
+        <location line="+1"/>
+        <source>Reopen membership</source>
+        <translation>恢复会员</translation>
+    </message>
+    <message>
+        <location line="+2"/>
+        <source>Reason (kept in the member&apos;s history):</source>
+        <translation>原因（记入会员变更记录）：</translation>
+    </message>
+    <message>
+        <location line="+4"/>
+        <source>Give a reason, so colleagues know why.</source>
+        <translation>请填写原因，方便同事了解情况。</translation>
+    </message>
+</context>
+<context>
+    <name>MergeDialog</name>
+    <message>
+        <location line="-424"/>
+        <source>Merge another member into this one</source>
+        <translation>把另一会员合并到此会员</translation>
+    </message>
+    <message>
+        <location line="+4"/>
+        <source>Cards, purchases, points, complaints, tags and history of the member you choose move to the member on the left; the member you choose is then closed. This cannot be undone.</source>
+        <translation>所选会员的会员卡、消费记录、积分、投诉、标签和变更记录将转到左侧会员名下，所选会员随后注销。此操作无法撤销。</translation>
+    </message>
+    <message>
+        <location line="+5"/>
+        <source>Card, phone, name or pinyin of the other member</source>
+        <translation>另一会员的卡号、手机号、姓名或拼音</translation>
+    </message>
+    <message>
+        <location line="+9"/>
+        <source>Keep</source>
+        <translation>保留</translation>
+    </message>
+    <message>
+        <location line="+6"/>
+        <source>Merge in and close</source>
+        <translation>合并后注销</translation>
+    </message>
+    <message>
+        <location line="+2"/>
+        <source>Choose a member above.</source>
+        <translation>请在上方选择会员。</translation>
+    </message>
+    <message>
+        <location line="+16"/>
+        <location line="+33"/>
+        <source>&amp;Merge</source>
+        <translation>合并(&amp;M)</translation>
+    </message>
+    <message>
+        <location line="-20"/>
+        <source>Points: {points}   Visits: {visits}   Spend: {spend}</source>
+        <translation>积分：{points}   到店：{visits}   消费：{spend}</translation>
+    </message>
+    <message>
+        <location line="+2"/>
+        <source>Card: {card}   Joined: {joined}</source>
+        <translation>卡号：{card}   入会：{joined}</translation>
+    </message>
+    <message>
+        <location line="+30"/>
+        <source>&amp;Merge {name} into {keep}</source>
+        <translation>把 {name} 合并到 {keep}(&amp;M)</translation>
+    </message>
+</context>
+<context>
+    <name>NewMemberDialog</name>
+    <message>
+        <location filename="../../crmdesk/views/member_form.py" line="+76"/>
+        <source>New member</source>
+        <translation>新会员</translation>
+    </message>
+    <message>
+        <location line="+4"/>
+        <source>Enter moves to the next field. Scan the blank card, or press Enter on the card field to register without one.</source>
+        <translation>回车跳到下一项。扫描空白卡；不发卡时在卡号栏直接按回车即可登记。</translation>
+    </message>
+    <message>
+        <location line="+7"/>
+        <source>mobile, e.g. 138 0013 8000; +852 … outside the mainland</source>
+        <translation>手机号，例如 138 0013 8000；境外号码以 +852 等开头</translation>
+    </message>
+    <message>
+        <location line="+1"/>
+        <source>&amp;Phone:</source>
+        <translation>手机(&amp;P)：</translation>
+    </message>
+    <message>
+        <location line="+2"/>
+        <source>e.g. 张三</source>
+        <translation>例如 张三</translation>
+    </message>
+    <message>
+        <location line="+1"/>
+        <source>&amp;Name:</source>
+        <translation>姓名(&amp;N)：</translation>
+    </message>
+    <message>
+        <location line="+2"/>
+        <source>scan the blank card (optional)</source>
+        <translation>扫描空白卡（可不填）</translation>
+    </message>
+    <message>
+        <location line="+1"/>
+        <source>&amp;Card:</source>
+        <translation>卡号(&amp;C)：</translation>
+    </message>
+    <message>
+        <location line="+3"/>
+        <location line="+100"/>
+        <source>More details (Ctrl+D)</source>
+        <translation>更多信息（Ctrl+D）</translation>
+    </message>
+    <message>
+        <location line="-91"/>
+        <source>Not given</source>
+        <translation>未填写</translation>
+    </message>
+    <message>
+        <location line="+0"/>
+        <source>Female</source>
+        <translation>女</translation>
+    </message>
+    <message>
+        <location line="+0"/>
+        <source>Male</source>
+        <translation>男</translation>
+    </message>
+    <message>
+        <location line="+2"/>
+        <source>&amp;Gender:</source>
+        <translation>性别(&amp;G)：</translation>
+    </message>
+    <message>
+        <location line="+2"/>
+        <source>YYYY-MM-DD, e.g. 1985-06-02</source>
+        <translation>年-月-日，例如 1985-06-02</translation>
+    </message>
+    <message>
+        <location line="+1"/>
+        <source>&amp;Birthday:</source>
+        <translation>生日(&amp;B)：</translation>
+    </message>
+    <message>
+        <location line="+2"/>
+        <source>separated by commas, e.g. 老顾客, 宝妈</source>
+        <translation>用逗号分隔，例如 老顾客，宝妈</translation>
+    </message>
+    <message>
+        <location line="+1"/>
+        <source>&amp;Tags:</source>
+        <translation>标签(&amp;T)：</translation>
+    </message>
+    <message>
+        <location line="+2"/>
+        <source>No marketing messages</source>
+        <translation>不接收营销信息</translation>
+    </message>
+    <message>
+        <location line="+1"/>
+        <source>Offers by SMS</source>
+        <translation>短信接收优惠</translation>
+    </message>
+    <message>
+        <location line="+1"/>
+        <source>Offers by e-mail</source>
+        <translation>邮件接收优惠</translation>
+    </message>
+    <message>
+        <location line="+2"/>
+        <source>&amp;Marketing:</source>
+        <translation>营销(&amp;M)：</translation>
+    </message>
+    <message>
+        <location line="+20"/>
+        <source>Open existing member (Ctrl+O)</source>
+        <translation>打开已有会员（Ctrl+O）</translation>
+    </message>
+    <message>
+        <location line="+2"/>
+        <source>Register anyway (Ctrl+R)</source>
+        <translation>仍然登记（Ctrl+R）</translation>
+    </message>
+    <message>
+        <location line="+11"/>
+        <source>Register (Ctrl+Enter)</source>
+        <translation>登记（Ctrl+回车）</translation>
+    </message>
+    <message>
+        <location line="+2"/>
+        <source>Cancel (Esc)</source>
+        <translation>取消（Esc）</translation>
+    </message>
+    <message>
+        <location line="+42"/>
+        <source>Fewer details (Ctrl+D)</source>
+        <translation>收起（Ctrl+D）</translation>
+    </message>
+    <message>
+        <location line="+20"/>
+        <source>Enter the member&apos;s mobile number.</source>
+        <translation>请输入会员手机号。</translation>
+    </message>
+    <message>
+        <location line="+3"/>
+        <source>Enter the member&apos;s name.</source>
+        <translation>请输入会员姓名。</translation>
+    </message>
+    <message>
+        <location line="+6"/>
+        <source>Type the birthday as YYYY-MM-DD, e.g. 1985-06-02.</source>
+        <translation>生日请按 年-月-日 输入，例如 1985-06-02。</translation>
     </message>
 </context>
 <context>
@@ -494,14 +1645,87 @@ Membership, loyalty and customer care for neighbourhood shops.</source>
 <context>
     <name>app</name>
     <message>
-        <location filename="../../crmdesk/app.py" line="+107"/>
+        <location filename="../../crmdesk/app.py" line="+106"/>
         <source>Creating the demo store…</source>
         <translation>正在创建演示门店…</translation>
     </message>
     <message>
-        <location line="+27"/>
+        <location line="+29"/>
         <source>crmdesk cannot open the database</source>
         <translation>crmdesk 无法打开数据库</translation>
+    </message>
+</context>
+<context>
+    <name>columns</name>
+    <message>
+        <location filename="../../crmdesk/services/member_query.py" line="+66"/>
+        <source>Member no.</source>
+        <translation>会员编号</translation>
+    </message>
+    <message>
+        <location line="+1"/>
+        <source>Name</source>
+        <translation>姓名</translation>
+    </message>
+    <message>
+        <location line="+1"/>
+        <source>Phone</source>
+        <translation>手机</translation>
+    </message>
+    <message>
+        <location line="+1"/>
+        <source>Gender</source>
+        <translation>性别</translation>
+    </message>
+    <message>
+        <location line="+1"/>
+        <source>Birthday</source>
+        <translation>生日</translation>
+    </message>
+    <message>
+        <location line="+1"/>
+        <source>Tier</source>
+        <translation>等级</translation>
+    </message>
+    <message>
+        <location line="+1"/>
+        <source>Points</source>
+        <translation>积分</translation>
+    </message>
+    <message>
+        <location line="+1"/>
+        <source>Visits</source>
+        <translation>到店次数</translation>
+    </message>
+    <message>
+        <location line="+1"/>
+        <source>Spend</source>
+        <translation>消费金额</translation>
+    </message>
+    <message>
+        <location line="+1"/>
+        <source>Last visit</source>
+        <translation>最近到店</translation>
+    </message>
+    <message>
+        <location line="+1"/>
+        <source>Joined</source>
+        <translation>入会日期</translation>
+    </message>
+    <message>
+        <location line="+1"/>
+        <source>Status</source>
+        <translation>状态</translation>
+    </message>
+    <message>
+        <location line="+1"/>
+        <source>Tags</source>
+        <translation>标签</translation>
+    </message>
+    <message>
+        <location line="+1"/>
+        <source>Card</source>
+        <translation>卡号</translation>
     </message>
 </context>
 <context>
@@ -515,7 +1739,7 @@ Membership, loyalty and customer care for neighbourhood shops.</source>
 <context>
     <name>errors</name>
     <message>
-        <location filename="../../crmdesk/cli.py" line="+130"/>
+        <location filename="../../crmdesk/commands/common.py" line="+24"/>
         <source>No terminal to ask for the secret: pipe it in and add --password-stdin or --pin-stdin.</source>
         <translation>没有可用于输入密码或PIN码的终端：请通过管道传入，并加上 --password-stdin 或 --pin-stdin 参数。</translation>
     </message>
@@ -525,7 +1749,17 @@ Membership, loyalty and customer care for neighbourhood shops.</source>
         <translation>两次输入不一致，未做任何更改。</translation>
     </message>
     <message>
-        <location line="+27"/>
+        <location line="+24"/>
+        <source>Card {number} is {status} (member {member_no}); use the member&apos;s current card or phone.</source>
+        <translation>会员卡{number}状态为{status}（会员{member_no}），请使用该会员当前的卡或手机号。</translation>
+    </message>
+    <message>
+        <location line="+4"/>
+        <source>No member with the card, member number or phone {key}.</source>
+        <translation>没有卡号、会员编号或手机号为{key}的会员。</translation>
+    </message>
+    <message>
+        <location filename="../../crmdesk/commands/setup.py" line="+43"/>
         <source>--members must be at least 1.</source>
         <translation>--members 必须至少为 1。</translation>
     </message>
@@ -556,12 +1790,12 @@ Membership, loyalty and customer care for neighbourhood shops.</source>
     </message>
     <message>
         <location line="+6"/>
-        <location line="+115"/>
+        <location line="+139"/>
         <source>{path} is not a crmdesk database (it is not an SQLite file).</source>
         <translation>{path} 不是 crmdesk 数据库（不是 SQLite 文件）。</translation>
     </message>
     <message>
-        <location line="-109"/>
+        <location line="-133"/>
         <source>Cannot create {path}: the folder {folder} does not exist.</source>
         <translation>无法创建 {path}：文件夹 {folder} 不存在。</translation>
     </message>
@@ -586,7 +1820,12 @@ Membership, loyalty and customer care for neighbourhood shops.</source>
         <translation>{path} 由较新版本的 crmdesk 创建（数据库结构版本 {revision}）。请安装新版 crmdesk 后再打开。</translation>
     </message>
     <message>
-        <location line="+32"/>
+        <location line="+36"/>
+        <source>Upgrading {path} would break {count} references; nothing was changed.</source>
+        <translation>升级 {path} 会破坏{count}处数据关联，未做任何更改。</translation>
+    </message>
+    <message>
+        <location line="+20"/>
         <source>Cannot open the database {path}: {detail}</source>
         <translation>无法打开数据库 {path}：{detail}</translation>
     </message>
@@ -596,7 +1835,7 @@ Membership, loyalty and customer care for neighbourhood shops.</source>
         <translation>此数据库尚未设置店主。请运行“crmdesk init --owner 店主姓名”，或启动程序进行设置。</translation>
     </message>
     <message>
-        <location filename="../../crmdesk/services/auth.py" line="+41"/>
+        <location filename="../../crmdesk/services/auth.py" line="+50"/>
         <source>{name} may not change the store settings; ask a supervisor or the owner.</source>
         <translation>{name}无权修改门店设置，请联系主管或店主。</translation>
     </message>
@@ -604,6 +1843,36 @@ Membership, loyalty and customer care for neighbourhood shops.</source>
         <location line="+3"/>
         <source>{name} may not manage staff accounts; ask the owner.</source>
         <translation>{name}无权管理员工账号，请联系店主。</translation>
+    </message>
+    <message>
+        <location line="+1"/>
+        <source>{name} may not freeze, close or reopen members; ask a supervisor or the owner.</source>
+        <translation>{name}无权冻结、注销或恢复会员，请联系主管或店主。</translation>
+    </message>
+    <message>
+        <location line="+3"/>
+        <source>{name} may not merge members; ask a supervisor or the owner.</source>
+        <translation>{name}无权合并会员，请联系主管或店主。</translation>
+    </message>
+    <message>
+        <location line="+1"/>
+        <source>{name} may not browse the member list; ask a supervisor or the owner.</source>
+        <translation>{name}无权浏览会员列表，请联系主管或店主。</translation>
+    </message>
+    <message>
+        <location line="+1"/>
+        <source>{name} may not export members&apos; data; ask the owner.</source>
+        <translation>{name}无权导出会员资料，请联系店主。</translation>
+    </message>
+    <message>
+        <location line="+1"/>
+        <source>{name} may not import members; ask a supervisor or the owner.</source>
+        <translation>{name}无权导入会员，请联系主管或店主。</translation>
+    </message>
+    <message>
+        <location line="+1"/>
+        <source>{name} may not adjust points by hand; ask a supervisor or the owner.</source>
+        <translation>{name}无权手动调整积分，请联系主管或店主。</translation>
     </message>
     <message>
         <location line="+30"/>
@@ -636,7 +1905,7 @@ Membership, loyalty and customer care for neighbourhood shops.</source>
         <translation>姓名、密码或PIN码错误。再错{left}次将锁定账号。</translation>
     </message>
     <message>
-        <location filename="../../crmdesk/services/cards.py" line="+40"/>
+        <location filename="../../crmdesk/services/cards.py" line="+45"/>
         <source>The card number prefix must be two digits from 20 to 29 (GS1 in-store numbers), not &apos;{prefix}&apos;.</source>
         <translation>会员卡号前缀必须是20至29之间的两位数字（GS1店内编码），不能是“{prefix}”。</translation>
     </message>
@@ -644,6 +1913,56 @@ Membership, loyalty and customer care for neighbourhood shops.</source>
         <location line="+10"/>
         <source>A card serial must be a whole number from {low} to {high}, not {serial}.</source>
         <translation>会员卡序号必须是{low}至{high}之间的整数，不能是{serial}。</translation>
+    </message>
+    <message>
+        <location line="+40"/>
+        <source>Scan or type the card number.</source>
+        <translation>请扫描或输入卡号。</translation>
+    </message>
+    <message>
+        <location line="+2"/>
+        <location filename="../../crmdesk/services/imports.py" line="+126"/>
+        <source>A card number may have at most 32 characters.</source>
+        <translation>卡号最多32个字符。</translation>
+    </message>
+    <message>
+        <location line="+4"/>
+        <source>Card number {number} has a wrong check digit: it was probably mistyped.</source>
+        <translation>卡号{number}的校验位不对，可能输错了。</translation>
+    </message>
+    <message>
+        <location line="+5"/>
+        <source>{number} is not a card of this store (13 digits starting 20-29). Cards of an old system come in by import.</source>
+        <translation>{number}不是本店的会员卡（13位数字，以20至29开头）。旧系统的卡请通过导入录入。</translation>
+    </message>
+    <message>
+        <location line="+11"/>
+        <source>Card {number} already belongs to {member}; a card number is never given to anyone else.</source>
+        <translation>会员卡{number}已属于{member}，卡号不能再给其他人使用。</translation>
+    </message>
+    <message>
+        <location line="+37"/>
+        <location line="+23"/>
+        <location filename="../../crmdesk/services/loyalty.py" line="+175"/>
+        <location filename="../../crmdesk/services/members.py" line="+341"/>
+        <location filename="../../crmdesk/services/purchases.py" line="+103"/>
+        <source>No member with id {id}.</source>
+        <translation>没有编号为{id}的会员。</translation>
+    </message>
+    <message>
+        <location line="-21"/>
+        <source>{member} is closed; reopen the membership before issuing a card.</source>
+        <translation>{member}已注销，请先恢复会员资格再发卡。</translation>
+    </message>
+    <message>
+        <location line="+5"/>
+        <source>{member} already has the working card {number}; replace it instead.</source>
+        <translation>{member}已有在用的会员卡{number}，请改为换卡。</translation>
+    </message>
+    <message>
+        <location line="+48"/>
+        <source>Card {number} is not in use any more (it is {status}).</source>
+        <translation>会员卡{number}已停用（状态：{status}）。</translation>
     </message>
     <message>
         <location filename="../../crmdesk/services/staff.py" line="+55"/>
@@ -716,7 +2035,7 @@ Membership, loyalty and customer care for neighbourhood shops.</source>
         <translation>此数据库已完成设置，请以店主身份登录。</translation>
     </message>
     <message>
-        <location filename="../../crmdesk/services/demo.py" line="+344"/>
+        <location filename="../../crmdesk/services/demo.py" line="+348"/>
         <source>The number of demo members must be from 1 to {max}.</source>
         <translation>演示会员数量必须在1到{max}之间。</translation>
     </message>
@@ -724,6 +2043,694 @@ Membership, loyalty and customer care for neighbourhood shops.</source>
         <location line="+7"/>
         <source>This database already holds members, purchases or complaints. Use --force to replace them with demo data, or --db to write the demo to another file.</source>
         <translation>此数据库中已有会员、消费记录或投诉。如要用演示数据替换，请加 --force；或用 --db 将演示数据写入另一个文件。</translation>
+    </message>
+    <message>
+        <location filename="../../crmdesk/commands/cards.py" line="+74"/>
+        <location filename="../../crmdesk/services/cards.py" line="-17"/>
+        <source>No card with the number {number}.</source>
+        <translation>没有卡号为 {number} 的卡。</translation>
+    </message>
+    <message>
+        <location filename="../../crmdesk/commands/exports.py" line="+55"/>
+        <source>{option} needs a date like 2026-11-22, not &apos;{value}&apos;.</source>
+        <translation>{option} 需要形如 2026-11-22 的日期，而不是“{value}”。</translation>
+    </message>
+    <message>
+        <location line="+10"/>
+        <location filename="../../crmdesk/services/member_query.py" line="+77"/>
+        <source>The birthday month must be from 1 to 12, not {month}.</source>
+        <translation>生日月份应为 1 到 12，不能是 {month}。</translation>
+    </message>
+    <message>
+        <location line="+13"/>
+        <source>Unknown member status &apos;{status}&apos;; use active, frozen or closed.</source>
+        <translation>未知的会员状态“{status}”；请用 active、frozen 或 closed。</translation>
+    </message>
+    <message>
+        <location line="+36"/>
+        <location filename="../../crmdesk/services/member_query.py" line="+175"/>
+        <source>&apos;{amount}&apos; is not an amount in yuan (for example 100 or 99.50).</source>
+        <translation>“{amount}”不是以元为单位的金额（例如 100 或 99.50）。</translation>
+    </message>
+    <message>
+        <location filename="../../crmdesk/commands/members.py" line="+81"/>
+        <source>Card {number} is {status} (since {date}) and no longer opens member {name} ({member_no}). Use the member number or phone.</source>
+        <translation>卡 {number} 状态为 {status}（自 {date} 起），不再对应会员{name}（{member_no}）。请使用会员编号或手机号。</translation>
+    </message>
+    <message>
+        <location line="+13"/>
+        <source>No member has the card number, member number or phone &apos;{key}&apos;.</source>
+        <translation>没有卡号、会员编号或手机号为“{key}”的会员。</translation>
+    </message>
+    <message>
+        <location line="+154"/>
+        <source>{option} takes a date as YYYY-MM-DD, not &apos;{value}&apos;.</source>
+        <translation>{option} 需要 YYYY-MM-DD 格式的日期，而不是“{value}”。</translation>
+    </message>
+    <message>
+        <location line="+44"/>
+        <source>--limit must be from 1 to {count}.</source>
+        <translation>--limit 必须在 1 到 {count} 之间。</translation>
+    </message>
+    <message>
+        <location line="+48"/>
+        <source>--reason goes with --status.</source>
+        <translation>--reason 须与 --status 一起使用。</translation>
+    </message>
+    <message>
+        <location line="+2"/>
+        <source>Nothing to change: give at least one option such as --name or --status.</source>
+        <translation>没有要修改的内容：请至少给出一个选项，例如 --name 或 --status。</translation>
+    </message>
+    <message>
+        <location filename="../../crmdesk/commands/purchases.py" line="+48"/>
+        <source>&apos;{text}&apos; is not a time (e.g. 2026-11-22T14:30).</source>
+        <translation>“{text}”不是有效的时间（例如 2026-11-22T14:30）。</translation>
+    </message>
+    <message>
+        <location filename="../../crmdesk/services/exports.py" line="+56"/>
+        <source>Unknown columns: {columns}. Choose from: {known}.</source>
+        <translation>未知的列：{columns}。可选：{known}。</translation>
+    </message>
+    <message>
+        <location line="+12"/>
+        <source>Export to a file ending in .csv or .xlsx, not &apos;{name}&apos;.</source>
+        <translation>请导出为 .csv 或 .xlsx 文件，而不是“{name}”。</translation>
+    </message>
+    <message>
+        <location line="+4"/>
+        <source>Cannot write {path}: the folder {folder} does not exist.</source>
+        <translation>无法写入 {path}：文件夹 {folder} 不存在。</translation>
+    </message>
+    <message>
+        <location line="+222"/>
+        <location line="+6"/>
+        <source>The export was cancelled; no file was written.</source>
+        <translation>导出已取消，未写入任何文件。</translation>
+    </message>
+    <message>
+        <location filename="../../crmdesk/services/imports.py" line="-31"/>
+        <source>{path} is empty: there is nothing to import.</source>
+        <translation>{path} 是空文件，没有可导入的内容。</translation>
+    </message>
+    <message>
+        <location line="+1"/>
+        <source>Cannot read {path}: {detail}</source>
+        <translation>无法读取 {path}：{detail}</translation>
+    </message>
+    <message>
+        <location line="+1"/>
+        <source>{path} is neither UTF-8 nor GBK/GB18030 text: byte {position} (line {line}) is not valid {encoding}. Save it from Excel or WPS as &quot;CSV UTF-8&quot; or as .xlsx and import that.</source>
+        <translation>{path} 既不是UTF-8也不是GBK/GB18030文本：第{position}字节（第{line}行）不是有效的{encoding}。请在Excel或WPS中另存为“CSV UTF-8”或.xlsx后再导入。</translation>
+    </message>
+    <message>
+        <location line="+5"/>
+        <source>{path} is an old Excel .xls file: save it as .xlsx or CSV and import that.</source>
+        <translation>{path} 是旧版Excel .xls文件：请另存为.xlsx或CSV后再导入。</translation>
+    </message>
+    <message>
+        <location line="+1"/>
+        <source>{path} cannot be read as an Excel workbook: {detail}</source>
+        <translation>{path} 无法作为Excel工作簿读取：{detail}</translation>
+    </message>
+    <message>
+        <location line="+1"/>
+        <source>{path} cannot be read as CSV near line {line}: {detail}</source>
+        <translation>{path} 在第{line}行附近无法按CSV读取：{detail}</translation>
+    </message>
+    <message>
+        <location line="+1"/>
+        <source>The file has no column {missing}. Columns found: {found}.</source>
+        <translation>文件缺少{missing}列。找到的列：{found}。</translation>
+    </message>
+    <message>
+        <location line="+1"/>
+        <source>Nothing was imported: {count} rows are invalid. Correct them, or skip the invalid rows.
+{errors}</source>
+        <translation>未导入任何数据：有{count}行无效。请改正，或跳过无效行。
+{errors}</translation>
+    </message>
+    <message>
+        <location line="+4"/>
+        <source>The import was cancelled; nothing was changed.</source>
+        <translation>导入已取消，未作任何更改。</translation>
+    </message>
+    <message>
+        <location line="+1"/>
+        <source>Cannot write the rejected rows to {path}: {detail}</source>
+        <translation>无法把无效行写入 {path}：{detail}</translation>
+    </message>
+    <message>
+        <location line="+2"/>
+        <source>Row {row}, column {column}: {reason}</source>
+        <translation>第{row}行，{column}列：{reason}</translation>
+    </message>
+    <message>
+        <location line="+1"/>
+        <source>Row {row}: {reason}</source>
+        <translation>第{row}行：{reason}</translation>
+    </message>
+    <message>
+        <location line="+2"/>
+        <source>&apos;{value}&apos; is not a date; write it like 2024-03-01.</source>
+        <translation>“{value}”不是日期，请写成2024-03-01这样的格式。</translation>
+    </message>
+    <message>
+        <location line="+1"/>
+        <source>&apos;{value}&apos; is not a real date: that day does not exist.</source>
+        <translation>“{value}”不是真实的日期：日历上没有这一天。</translation>
+    </message>
+    <message>
+        <location line="+1"/>
+        <source>Points must be a whole number of 0 or more, not &apos;{value}&apos;.</source>
+        <translation>积分必须是不小于0的整数，不能是“{value}”。</translation>
+    </message>
+    <message>
+        <location line="+1"/>
+        <source>&apos;{value}&apos; is not a gender: write 男 or 女 (or M or F), or leave it empty.</source>
+        <translation>“{value}”不是性别：请填男或女（或M、F），也可留空。</translation>
+    </message>
+    <message>
+        <location line="+1"/>
+        <source>Excel shortened this number to &apos;{value}&apos;: format the column as text, enter the numbers again and save.</source>
+        <translation>Excel把这个号码缩写成了“{value}”：请把该列设为文本格式，重新输入号码后保存。</translation>
+    </message>
+    <message>
+        <location line="+3"/>
+        <source>Excel stored {value} as a number and may have rounded it: format the column as text and enter the numbers again.</source>
+        <translation>Excel把{value}存成了数字，可能已被舍入：请把该列设为文本格式并重新输入号码。</translation>
+    </message>
+    <message>
+        <location line="+4"/>
+        <source>{value} is already on row {other_row} of this file.</source>
+        <translation>{value}已出现在本文件第{other_row}行。</translation>
+    </message>
+    <message>
+        <location line="+1"/>
+        <source>{value} belongs to {other}, but {matched_column} {matched_value} belongs to {member}.</source>
+        <translation>{value}属于{other}，但{matched_column} {matched_value}属于{member}。</translation>
+    </message>
+    <message>
+        <location line="+3"/>
+        <source>This row is the same member {member} as row {other_row}.</source>
+        <translation>这一行与第{other_row}行是同一位会员{member}。</translation>
+    </message>
+    <message>
+        <location line="+1"/>
+        <source>{member} already has the working card {number}; replace the card in crmdesk instead.</source>
+        <translation>{member}已有在用的卡{number}；请在crmdesk中办理换卡。</translation>
+    </message>
+    <message>
+        <location line="+4"/>
+        <source>These columns are not imported: {columns}.</source>
+        <translation>以下列不导入：{columns}。</translation>
+    </message>
+    <message>
+        <location line="+1"/>
+        <source>The column {column} is not imported: the column {used} already gives that.</source>
+        <translation>{column}列不导入：{used}列已提供该信息。</translation>
+    </message>
+    <message>
+        <location line="+1"/>
+        <source>The file gives {points} points, crmdesk has a balance of {balance}; the balance is kept.</source>
+        <translation>文件中积分为{points}，crmdesk中余额为{balance}；保留crmdesk的余额。</translation>
+    </message>
+    <message>
+        <location line="+3"/>
+        <source>The member number {member_no} differs from {current} in crmdesk; crmdesk&apos;s is kept.</source>
+        <translation>会员编号{member_no}与crmdesk中的{current}不同；保留crmdesk的编号。</translation>
+    </message>
+    <message>
+        <location line="+3"/>
+        <source>The join date {date} differs from {current} in crmdesk; crmdesk&apos;s is kept.</source>
+        <translation>入会日期{date}与crmdesk中的{current}不同；保留crmdesk的日期。</translation>
+    </message>
+    <message>
+        <location line="+1"/>
+        <source>{member} is closed; an import leaves closed members as they are.</source>
+        <translation>{member}已注销；导入不会改动已注销的会员。</translation>
+    </message>
+    <message>
+        <location line="+1"/>
+        <source>{name} with the birthday {birthday} may already be a member ({member_no}); a new member is registered anyway.</source>
+        <translation>生日为{birthday}的{name}可能已是会员（{member_no}）；仍会登记为新会员。</translation>
+    </message>
+    <message>
+        <location filename="../../crmdesk/services/loyalty.py" line="-87"/>
+        <source>Points per yuan must be from 1 to 100.</source>
+        <translation>每元积分必须在1到100之间。</translation>
+    </message>
+    <message>
+        <location line="+2"/>
+        <source>The points needed for ¥1 off must be from 1 to 100000.</source>
+        <translation>抵扣¥1所需积分必须在1到100000之间。</translation>
+    </message>
+    <message>
+        <location line="+1"/>
+        <source>Points must last from 1 to 120 months.</source>
+        <translation>积分有效期必须在1到120个月之间。</translation>
+    </message>
+    <message>
+        <location line="+2"/>
+        <source>The bonus-day multiplier must be from 100 % to 1000 %.</source>
+        <translation>积分加倍日的倍数必须在100%到1000%之间。</translation>
+    </message>
+    <message>
+        <location line="+1"/>
+        <source>Weekdays run from 0 (Monday) to 6 (Sunday).</source>
+        <translation>星期的取值为0（星期一）到6（星期日）。</translation>
+    </message>
+    <message>
+        <location line="+2"/>
+        <source>A category earns from 0 % to 1000 %.</source>
+        <translation>品类积分比例必须在0%到1000%之间。</translation>
+    </message>
+    <message>
+        <location line="+9"/>
+        <source>&apos;{date}&apos; is not a date (YYYY-MM-DD).</source>
+        <translation>“{date}”不是有效的日期（格式：年-月-日）。</translation>
+    </message>
+    <message>
+        <location line="+81"/>
+        <source>Redeem a positive number of points.</source>
+        <translation>兑换的积分必须大于0。</translation>
+    </message>
+    <message>
+        <location line="+3"/>
+        <source>{name}&apos;s membership is {status}; points cannot be used.</source>
+        <translation>{name}的会员状态为{status}，不能使用积分。</translation>
+    </message>
+    <message>
+        <location line="+4"/>
+        <source>{name} has {balance} points; {points} cannot be redeemed.</source>
+        <translation>{name}只有{balance}积分，不能兑换{points}积分。</translation>
+    </message>
+    <message>
+        <location line="+15"/>
+        <source>Give the reason for the adjustment.</source>
+        <translation>请填写调整原因。</translation>
+    </message>
+    <message>
+        <location line="+2"/>
+        <source>An adjustment must add or take away points.</source>
+        <translation>调整的积分不能为0。</translation>
+    </message>
+    <message>
+        <location line="+4"/>
+        <source>{name} has {balance} points; taking away {points} would leave a negative balance.</source>
+        <translation>{name}只有{balance}积分，扣减{points}积分后余额将为负数。</translation>
+    </message>
+    <message>
+        <location filename="../../crmdesk/services/member_query.py" line="-182"/>
+        <source>The date range is reversed: {start} comes after {end}.</source>
+        <translation>日期范围颠倒了：{start} 晚于 {end}。</translation>
+    </message>
+    <message>
+        <location line="+13"/>
+        <source>The minimum spend {low} is higher than the maximum {high}.</source>
+        <translation>最低消费 {low} 高于最高消费 {high}。</translation>
+    </message>
+    <message>
+        <location line="+7"/>
+        <source>The search text may have at most {count} characters.</source>
+        <translation>搜索内容最多 {count} 个字符。</translation>
+    </message>
+    <message>
+        <location line="+27"/>
+        <source>The saved filter cannot be read.</source>
+        <translation>无法读取保存的筛选条件。</translation>
+    </message>
+    <message>
+        <location line="+10"/>
+        <source>The saved filter has an unreadable {name}: {value}.</source>
+        <translation>保存的筛选条件中 {name} 无法读取：{value}。</translation>
+    </message>
+    <message>
+        <location line="+227"/>
+        <source>Cannot sort by &apos;{sort}&apos;; choose one of: {keys}.</source>
+        <translation>无法按“{sort}”排序；可选：{keys}。</translation>
+    </message>
+    <message>
+        <location line="+200"/>
+        <source>There is no tier named &apos;{name}&apos;. Tiers: {names}.</source>
+        <translation>没有名为“{name}”的等级。现有等级：{names}。</translation>
+    </message>
+    <message>
+        <location line="+11"/>
+        <source>Give the group a name.</source>
+        <translation>请为分组命名。</translation>
+    </message>
+    <message>
+        <location line="+3"/>
+        <source>A group name may have at most {count} characters.</source>
+        <translation>分组名称最多 {count} 个字符。</translation>
+    </message>
+    <message>
+        <location line="+20"/>
+        <source>A group named &apos;{name}&apos; already exists.</source>
+        <translation>已有名为“{name}”的分组。</translation>
+    </message>
+    <message>
+        <location line="+20"/>
+        <source>There is no saved group named &apos;{name}&apos;.</source>
+        <translation>没有名为“{name}”的已保存分组。</translation>
+    </message>
+    <message>
+        <location line="+8"/>
+        <source>No saved group with id {id}.</source>
+        <translation>没有编号为 {id} 的已保存分组。</translation>
+    </message>
+    <message>
+        <location filename="../../crmdesk/services/members.py" line="-164"/>
+        <source>&apos;{phone}&apos; is not a mobile number in use in China: check the first digits.</source>
+        <translation>“{phone}”不是国内在用的手机号段，请核对前几位。</translation>
+    </message>
+    <message>
+        <location line="+6"/>
+        <source>&apos;{phone}&apos; is not a valid mobile number: a mainland number has 11 digits and starts with 1 ({count} digits given).</source>
+        <translation>“{phone}”不是有效的手机号：大陆手机号为11位、以1开头（现为{count}位）。</translation>
+    </message>
+    <message>
+        <location line="+9"/>
+        <source>&apos;{phone}&apos; is not a valid phone number. Numbers outside the mainland start with + and the country code.</source>
+        <translation>“{phone}”不是有效的电话号码。境外号码请以+和国家/地区代码开头。</translation>
+    </message>
+    <message>
+        <location line="+12"/>
+        <source>&apos;{phone}&apos; is a landline; enter the member&apos;s mobile number (11 digits starting with 1).</source>
+        <translation>“{phone}”是固定电话，请输入会员的手机号（11位、以1开头）。</translation>
+    </message>
+    <message>
+        <location line="+33"/>
+        <source>The tag &apos;{tag}&apos; is too long (at most {count} characters).</source>
+        <translation>标签“{tag}”太长（最多{count}个字符）。</translation>
+    </message>
+    <message>
+        <location line="+14"/>
+        <source>Enter the member&apos;s name.</source>
+        <translation>请输入会员姓名。</translation>
+    </message>
+    <message>
+        <location line="+4"/>
+        <source>&apos;{label}&apos; may have at most {count} characters.</source>
+        <translation>“{label}”最多{count}个字符。</translation>
+    </message>
+    <message>
+        <location line="+6"/>
+        <source>&apos;{email}&apos; is not an e-mail address.</source>
+        <translation>“{email}”不是有效的电子邮箱。</translation>
+    </message>
+    <message>
+        <location line="+7"/>
+        <source>The birthday {date} is impossible: it must lie between 1900 and today.</source>
+        <translation>生日{date}不合理：必须在1900年到今天之间。</translation>
+    </message>
+    <message>
+        <location line="+14"/>
+        <source>The join date {date} lies in the future.</source>
+        <translation>入会日期{date}晚于今天。</translation>
+    </message>
+    <message>
+        <location line="+9"/>
+        <source>A member number may have at most 32 characters.</source>
+        <translation>会员编号最多32个字符。</translation>
+    </message>
+    <message>
+        <location line="+147"/>
+        <source>The phone {phone} already belongs to member {name} ({member_no}).</source>
+        <translation>手机号{phone}已属于会员{name}（{member_no}）。</translation>
+    </message>
+    <message>
+        <location line="+9"/>
+        <source>{name} with the birthday {birthday} may already be a member ({member_no}). Open that member, or confirm this is someone else.</source>
+        <translation>生日为{birthday}的{name}可能已是会员（{member_no}）。请打开该会员，或确认这是另一个人。</translation>
+    </message>
+    <message>
+        <location line="+63"/>
+        <source>The member number {member_no} is already in use.</source>
+        <translation>会员编号{member_no}已被使用。</translation>
+    </message>
+    <message>
+        <location line="+55"/>
+        <source>These fields cannot be changed here: {fields}.</source>
+        <translation>这些字段不能在此修改：{fields}。</translation>
+    </message>
+    <message>
+        <location line="+56"/>
+        <source>The phone {phone} now belongs to member {name} ({member_no}); change one of the numbers first.</source>
+        <translation>手机号{phone}现属于会员{name}（{member_no}），请先修改其中一个号码。</translation>
+    </message>
+    <message>
+        <location line="+42"/>
+        <source>Choose two different members to merge.</source>
+        <translation>请选择两个不同的会员进行合并。</translation>
+    </message>
+    <message>
+        <location line="+5"/>
+        <source>{name} ({member_no}) is closed; merge into a member who is not.</source>
+        <translation>{name}（{member_no}）已注销，请合并到未注销的会员。</translation>
+    </message>
+    <message>
+        <location filename="../../crmdesk/services/purchases.py" line="-46"/>
+        <source>&apos;{text}&apos; is not an amount of money.</source>
+        <translation>“{text}”不是有效的金额。</translation>
+    </message>
+    <message>
+        <location line="+2"/>
+        <source>&apos;{text}&apos; has more than two decimals.</source>
+        <translation>“{text}”超过两位小数。</translation>
+    </message>
+    <message>
+        <location line="+6"/>
+        <source>An amount must be more than ¥0.00.</source>
+        <translation>金额必须大于¥0.00。</translation>
+    </message>
+    <message>
+        <location line="+3"/>
+        <source>¥{amount} on one receipt is not plausible; check the amount.</source>
+        <translation>单张小票¥{amount}不合常理，请核对金额。</translation>
+    </message>
+    <message>
+        <location line="+7"/>
+        <source>The purchase time needs a time zone.</source>
+        <translation>消费时间需要带时区。</translation>
+    </message>
+    <message>
+        <location line="+3"/>
+        <source>The purchase time {time} lies in the future.</source>
+        <translation>消费时间{time}晚于现在。</translation>
+    </message>
+    <message>
+        <location line="+7"/>
+        <source>A receipt may have at most {count} lines.</source>
+        <translation>一张小票最多{count}行商品。</translation>
+    </message>
+    <message>
+        <location line="+4"/>
+        <source>Line {line}: quantity must be positive and prices not negative.</source>
+        <translation>第{line}行：数量必须大于0，价格不能为负。</translation>
+    </message>
+    <message>
+        <location line="+3"/>
+        <source>Line {line}: a text is too long.</source>
+        <translation>第{line}行：文字太长。</translation>
+    </message>
+    <message>
+        <location line="+3"/>
+        <source>The lines add up to ¥{lines}, the receipt says ¥{amount}.</source>
+        <translation>商品行合计¥{lines}，小票金额为¥{amount}。</translation>
+    </message>
+    <message>
+        <location line="+11"/>
+        <source>{name}&apos;s membership is {status}: purchases cannot be recorded for it.</source>
+        <translation>{name}的会员状态为{status}，不能记录消费。</translation>
+    </message>
+    <message>
+        <location line="+32"/>
+        <source>Enter the receipt number.</source>
+        <translation>请输入小票号。</translation>
+    </message>
+    <message>
+        <location line="+2"/>
+        <source>The receipt number or till name is too long.</source>
+        <translation>小票号或收银台名称太长。</translation>
+    </message>
+    <message>
+        <location line="+10"/>
+        <location line="+56"/>
+        <source>Receipt {receipt} of till {till} is already recorded with other details.</source>
+        <translation>收银台{till}的小票{receipt}已按其他内容记录过。</translation>
+    </message>
+    <message>
+        <location line="-8"/>
+        <source>No sale with receipt {receipt} at till {till}.</source>
+        <translation>收银台{till}没有小票号为{receipt}的消费。</translation>
+    </message>
+    <message>
+        <location line="+15"/>
+        <source>Only ¥{left} of this ¥{paid} receipt can still be refunded.</source>
+        <translation>这张¥{paid}的小票最多还能退¥{left}。</translation>
+    </message>
+</context>
+<context>
+    <name>filters</name>
+    <message>
+        <location filename="../../crmdesk/services/member_query.py" line="-467"/>
+        <source>Name or phone starts with</source>
+        <translation>姓名或手机号开头为</translation>
+    </message>
+    <message>
+        <location line="+2"/>
+        <source>Status</source>
+        <translation>状态</translation>
+    </message>
+    <message>
+        <location line="+2"/>
+        <source>Tags (any of)</source>
+        <translation>标签（任一）</translation>
+    </message>
+    <message>
+        <location line="+2"/>
+        <source>Tier</source>
+        <translation>等级</translation>
+    </message>
+    <message>
+        <location line="+2"/>
+        <source>Joined from</source>
+        <translation>入会起始</translation>
+    </message>
+    <message>
+        <location line="+2"/>
+        <source>Joined until</source>
+        <translation>入会截止</translation>
+    </message>
+    <message>
+        <location line="+2"/>
+        <source>Birthday in month</source>
+        <translation>生日月份</translation>
+    </message>
+    <message>
+        <location line="+2"/>
+        <source>Last visit from</source>
+        <translation>最近到店起始</translation>
+    </message>
+    <message>
+        <location line="+2"/>
+        <source>Last visit until</source>
+        <translation>最近到店截止</translation>
+    </message>
+    <message>
+        <location line="+2"/>
+        <source>Spend at least</source>
+        <translation>消费不低于</translation>
+    </message>
+    <message>
+        <location line="+2"/>
+        <source>Spend at most</source>
+        <translation>消费不高于</translation>
+    </message>
+</context>
+<context>
+    <name>history</name>
+    <message>
+        <location filename="../../crmdesk/views/member_profile.py" line="-164"/>
+        <source>Registered</source>
+        <translation>登记入会</translation>
+    </message>
+    <message>
+        <location line="+1"/>
+        <source>Name</source>
+        <translation>姓名</translation>
+    </message>
+    <message>
+        <location line="+1"/>
+        <source>Phone</source>
+        <translation>手机</translation>
+    </message>
+    <message>
+        <location line="+1"/>
+        <source>Gender</source>
+        <translation>性别</translation>
+    </message>
+    <message>
+        <location line="+1"/>
+        <source>Birthday</source>
+        <translation>生日</translation>
+    </message>
+    <message>
+        <location line="+1"/>
+        <source>Address</source>
+        <translation>地址</translation>
+    </message>
+    <message>
+        <location line="+1"/>
+        <source>E-mail</source>
+        <translation>邮箱</translation>
+    </message>
+    <message>
+        <location line="+1"/>
+        <source>Tags</source>
+        <translation>标签</translation>
+    </message>
+    <message>
+        <location line="+1"/>
+        <source>Notes</source>
+        <translation>备注</translation>
+    </message>
+    <message>
+        <location line="+1"/>
+        <source>Company</source>
+        <translation>单位</translation>
+    </message>
+    <message>
+        <location line="+1"/>
+        <source>Marketing consent</source>
+        <translation>营销许可</translation>
+    </message>
+    <message>
+        <location line="+1"/>
+        <source>Source</source>
+        <translation>来源</translation>
+    </message>
+    <message>
+        <location line="+1"/>
+        <source>Status</source>
+        <translation>状态</translation>
+    </message>
+    <message>
+        <location line="+1"/>
+        <source>Reason for the status</source>
+        <translation>状态变更原因</translation>
+    </message>
+    <message>
+        <location line="+1"/>
+        <source>Merged in another member</source>
+        <translation>合并了其他会员</translation>
+    </message>
+    <message>
+        <location line="+1"/>
+        <source>Merged into another member</source>
+        <translation>已并入其他会员</translation>
+    </message>
+    <message>
+        <location line="+1"/>
+        <source>Card issued</source>
+        <translation>发卡</translation>
+    </message>
+    <message>
+        <location line="+1"/>
+        <source>Card replaced</source>
+        <translation>换卡</translation>
+    </message>
+    <message>
+        <location line="+1"/>
+        <source>Card reported lost</source>
+        <translation>挂失</translation>
+    </message>
+    <message>
+        <location line="+1"/>
+        <source>Card stopped</source>
+        <translation>停卡</translation>
     </message>
 </context>
 <context>
@@ -742,6 +2749,71 @@ Membership, loyalty and customer care for neighbourhood shops.</source>
         <location line="+1"/>
         <source>Owner</source>
         <translation>店主</translation>
+    </message>
+    <message>
+        <location filename="../../crmdesk/services/member_query.py" line="-194"/>
+        <source>Active</source>
+        <translation>正常</translation>
+    </message>
+    <message>
+        <location line="+1"/>
+        <source>Frozen</source>
+        <translation>冻结</translation>
+    </message>
+    <message>
+        <location line="+1"/>
+        <source>Closed</source>
+        <translation>已注销</translation>
+    </message>
+    <message>
+        <location line="+3"/>
+        <source>Female</source>
+        <translation>女</translation>
+    </message>
+    <message>
+        <location line="+1"/>
+        <source>Male</source>
+        <translation>男</translation>
+    </message>
+    <message>
+        <location line="+1"/>
+        <source>Not given</source>
+        <translation>未填写</translation>
+    </message>
+    <message>
+        <location filename="../../crmdesk/views/member_profile.py" line="-31"/>
+        <source>No marketing</source>
+        <translation>不接收营销</translation>
+    </message>
+    <message>
+        <location line="+1"/>
+        <source>Text messages</source>
+        <translation>短信</translation>
+    </message>
+    <message>
+        <location line="+1"/>
+        <source>E-mail</source>
+        <translation>邮件</translation>
+    </message>
+    <message>
+        <location line="+3"/>
+        <source>In use</source>
+        <translation>使用中</translation>
+    </message>
+    <message>
+        <location line="+1"/>
+        <source>Replaced</source>
+        <translation>已换卡</translation>
+    </message>
+    <message>
+        <location line="+1"/>
+        <source>Reported lost</source>
+        <translation>已挂失</translation>
+    </message>
+    <message>
+        <location line="+1"/>
+        <source>Stopped</source>
+        <translation>已停用</translation>
     </message>
 </context>
 </TS>

@@ -18,7 +18,7 @@ from crmdesk.models import Member, MemberStatus, Role
 from crmdesk.services import demo, exports
 from crmdesk.services import member_query as mq
 from crmdesk.services.member_query import MemberFilter
-from crmdesk.services.members import MemberInput, register
+from crmdesk.services.members import MemberInput, display_phone, register
 from crmdesk.services.staff import actor_for
 from crmdesk.services.uow import read_session, unit_of_work
 
@@ -146,6 +146,11 @@ def test_a_failure_midway_leaves_no_file(store_db, tmp_path: Path, monkeypatch) 
     with pytest.raises(OSError, match="disk full"):
         _export(store_db, tmp_path / "m.csv", progress=progress)
     assert list(tmp_path.iterdir()) == []
+
+
+@pytest.mark.parametrize("phone", ["+8613812345678", "+8619912340000", "+85291234567", "+14155552671", None, "", "+86123"])
+def test_fast_phone_text_matches_display_phone(phone: str | None) -> None:
+    assert exports.phone_text(phone) == display_phone(phone)
 
 
 def test_bad_targets_and_columns_are_refused(store_db, tmp_path: Path) -> None:

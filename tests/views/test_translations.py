@@ -62,10 +62,10 @@ def test_main_window_in_chinese_has_no_english_left(qtbot, translators, owner_st
     translators.install("zh_CN")
     window = MainWindow(owner_state)
     qtbot.addWidget(window)
-    for view in ("overview", "settings", "staff"):
+    for view in ("counter", "members", "overview", "settings", "staff"):
         window.show_view(view)
         _assert_all_chinese(window)
-    assert window.nav.item(0).text().startswith("概览")
+    assert window.nav.item(0).text().startswith("收银台")
 
 
 def test_dialogs_in_chinese_have_no_english_left(qtbot, translators, db, owner) -> None:
@@ -76,6 +76,24 @@ def test_dialogs_in_chinese_have_no_english_left(qtbot, translators, db, owner) 
         LoginDialog(db),
         AddStaffDialog(None, lambda *args: None),
         SecretDialog(None, "新PIN码", "新PIN码：", "4至6位数字", lambda secret: None),
+    ):
+        qtbot.addWidget(dialog)
+        _assert_all_chinese(dialog)
+
+
+def test_member_dialogs_in_chinese_have_no_english_left(qtbot, translators, owner_state) -> None:
+    from crmdesk.services import members
+    from crmdesk.views.import_dialog import ImportMembersDialog
+    from crmdesk.views.member_form import NewMemberDialog
+    from crmdesk.views.member_profile import MemberProfileDialog
+
+    translators.install("zh_CN")
+    with unit_of_work(owner_state.db) as session:
+        member = members.register(session, owner_state.actor, members.MemberInput(name="张三", phone="13812345678"), card_number=None)
+    for dialog in (
+        NewMemberDialog(owner_state),
+        MemberProfileDialog(owner_state, member.id),
+        ImportMembersDialog(owner_state),
     ):
         qtbot.addWidget(dialog)
         _assert_all_chinese(dialog)
