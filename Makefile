@@ -37,8 +37,10 @@ translations: $(STAMP)
 
 screenshots: $(STAMP) $(QM)
 	mkdir -p docs
-	$(BIN)/crmdesk --demo --lang zh_CN --screenshot docs/screenshot-zh_CN.png
-	$(BIN)/crmdesk --demo --lang en --screenshot docs/screenshot-en.png
+	$(BIN)/crmdesk --demo --lang zh_CN --view counter --search 2900000001039 --screenshot docs/screenshot-zh_CN.png
+	$(BIN)/crmdesk --demo --lang en --view counter --search 2900000001039 --screenshot docs/screenshot-en.png
+	$(BIN)/crmdesk --demo --lang zh_CN --view members --screenshot docs/members-zh_CN.png
+	$(BIN)/crmdesk --demo --lang zh_CN --view overview --screenshot docs/overview-zh_CN.png
 
 clean:
 	rm -rf $(VENV) build dist *.egg-info $(QM)

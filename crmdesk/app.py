@@ -137,12 +137,17 @@ def run_gui(args: argparse.Namespace) -> int:
 
     try:
         if args.screenshot:
-            return _screenshot(app, db, translators, language, args.view, args.screenshot)
+            return _screenshot(app, db, translators, language, args.view, args.screenshot, args.search)
         actor = _sign_in(db)
         if actor is None:
             return 0
         controller = Application(app, AppState(db, actor, language), translators)
-        controller.open_window(args.view).show()
+        window = controller.open_window(args.view)
+        window.show()
+        counter = window.page("counter")
+        if args.search and counter is not None:
+            counter.search_edit.setText(args.search)
+            counter.run_search()
         return app.exec()
     finally:
         db.dispose()
@@ -160,7 +165,9 @@ def _sign_in(db: Database) -> Actor | None:
     return dialog.actor if dialog.exec() else None
 
 
-def _screenshot(app: QApplication, db: Database, translators: Translators, language: str, view: str, target: str) -> int:
+def _screenshot(
+    app: QApplication, db: Database, translators: Translators, language: str, view: str, target: str, search: str | None
+) -> int:
     with read_session(db) as session:
         if not store_service.is_initialised(session):
             raise NotInitialised(MSG_NOT_INITIALISED)
@@ -168,6 +175,11 @@ def _screenshot(app: QApplication, db: Database, translators: Translators, langu
     window = controller.open_window(view)
     window.resize(*SCREENSHOT_SIZE)
     window.show()
+    app.processEvents()
+    counter = window.page("counter")
+    if search and counter is not None and window.current_area() == "counter":
+        counter.search_edit.setText(search)
+        counter.run_search()
     for _ in range(3):
         app.processEvents()
     image = window.grab()

@@ -40,6 +40,7 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--lang", choices=("zh_CN", "en"), help="language of the app (default: Settings, else the system's)")
     parser.add_argument("--screenshot", metavar="FILE.png", help="render the main window offscreen at 1280x800 to a PNG and exit")
     parser.add_argument("--view", choices=VIEWS, default="overview", help="area shown by --screenshot or at start")
+    parser.add_argument("--search", metavar="TEXT", help="with --view counter: what the counter search starts with (a card, phone, name)")
     parser.add_argument("--demo", action="store_true", help="open the demo store in the data directory, creating it on first use")
     _add_database_options(parser, suppress=False)
     top = parser.add_subparsers(dest="command", metavar="COMMAND")
