@@ -34,13 +34,16 @@ class Permission(enum.Enum):
     EXPORT_MEMBERS = "export_members"  # members' personal data leaving the program
     ADJUST_POINTS = "adjust_points"
     IMPORT_MEMBERS = "import_members"  # brings in members and their opening points balances
+    IMPORT_PURCHASES = "import_purchases"
+    MANAGE_OFFERS = "manage_offers"
+    CHANGE_LOYALTY_RULES = "change_loyalty_rules"  # points rules, tiers, the tier review
 
 
 ROLE_PERMISSIONS: dict[Role, frozenset[Permission]] = {
     Role.CASHIER: frozenset(),
     Role.SUPERVISOR: frozenset(
         {Permission.CHANGE_SETTINGS, Permission.CHANGE_MEMBER_STATUS, Permission.MERGE_MEMBERS, Permission.BROWSE_MEMBERS,
-         Permission.ADJUST_POINTS, Permission.IMPORT_MEMBERS}
+         Permission.ADJUST_POINTS, Permission.IMPORT_MEMBERS, Permission.IMPORT_PURCHASES, Permission.MANAGE_OFFERS}
     ),
     Role.OWNER: frozenset(Permission),
 }
@@ -58,6 +61,9 @@ _DENIED = {
     Permission.BROWSE_MEMBERS: QT_TRANSLATE_NOOP("errors", "{name} may not browse the member list; ask a supervisor or the owner."),
     Permission.EXPORT_MEMBERS: QT_TRANSLATE_NOOP("errors", "{name} may not export members' data; ask the owner."),
     Permission.IMPORT_MEMBERS: QT_TRANSLATE_NOOP("errors", "{name} may not import members; ask a supervisor or the owner."),
+    Permission.IMPORT_PURCHASES: QT_TRANSLATE_NOOP("errors", "{name} may not import purchases; ask a supervisor or the owner."),
+    Permission.MANAGE_OFFERS: QT_TRANSLATE_NOOP("errors", "{name} may not create or change offers; ask a supervisor or the owner."),
+    Permission.CHANGE_LOYALTY_RULES: QT_TRANSLATE_NOOP("errors", "{name} may not change the points rules or tiers; ask the owner."),
     Permission.ADJUST_POINTS: QT_TRANSLATE_NOOP("errors", "{name} may not adjust points by hand; ask a supervisor or the owner."),
 }
 

@@ -83,7 +83,7 @@ def get_rules(session: Session) -> Rules:
 
 def set_rules(session: Session, actor: Actor, rules: Rules) -> Rules:
     """Save the owner's rules; they apply to purchases recorded from now on."""
-    require(actor, Permission.CHANGE_SETTINGS)
+    require(actor, Permission.CHANGE_LOYALTY_RULES)
     checks = (
         (1 <= rules.points_per_yuan <= 100, "points_per_yuan", QT_TRANSLATE_NOOP("errors", "Points per yuan must be from 1 to 100.")),
         (1 <= rules.redeem_points_per_yuan <= 100_000, "redeem_points_per_yuan",
@@ -303,7 +303,7 @@ def upgrade_if_earned(session: Session, member: Member, now: datetime) -> Tier |
 
 def review_tiers(session: Session, actor: Actor, now: datetime) -> dict[str, int]:
     """The monthly review: every member gets the tier their last 12 months earn, up or down."""
-    require(actor, Permission.CHANGE_SETTINGS)
+    require(actor, Permission.CHANGE_LOYALTY_RULES)
     tiers = session.execute(sa.select(Tier.id, Tier.min_spend_fen).order_by(Tier.min_spend_fen.desc())).all()
     since = now - TIER_WINDOW
     sign = sa.case((Purchase.kind == PurchaseKind.SALE, Purchase.amount_fen), else_=-Purchase.amount_fen)
