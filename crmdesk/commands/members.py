@@ -280,10 +280,30 @@ def run_show(db: Database, args: argparse.Namespace) -> int:
         brief = resolve_member(session, args.key)
         profile = members_service.profile(session, brief.id)
     if args.json:
-        print_json(member_document(profile))
+        document = member_document(profile)
+        with read_session(db) as session:
+            document["points"] = _points_document(session, profile.id)
+        print_json(document)
     else:
         print_member(profile)
     return 0
+
+
+def _points_document(session, member_id: int) -> dict:  # type: ignore[no-untyped-def]
+    """Balance, what expires next, and the 12-month spend that decides the tier."""
+    from datetime import date, datetime, timezone
+
+    from crmdesk.services import loyalty
+
+    lots = loyalty.open_lots(session, member_id)
+    upcoming = [lot for lot in lots if lot.expires_on != date.max]
+    first = upcoming[0] if upcoming else None
+    return {
+        "balance": sum(lot.points for lot in lots),
+        "expiring_next": {"points": first.points, "on": first.expires_on.isoformat()} if first else None,
+        "lots": [{"points": lot.points, "expires_on": lot.expires_on.isoformat()} for lot in upcoming],
+        "spend_12_months": money(loyalty.spend_12_months(session, member_id, datetime.now(timezone.utc))),
+    }
 
 
 def run_search(db: Database, args: argparse.Namespace) -> int:

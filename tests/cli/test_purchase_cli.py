@@ -52,3 +52,13 @@ def test_adjustment_needs_reason_and_rank(capsys, store: str, db, owner) -> None
         run(capsys, "--db", store, "points", "adjust", "13812345678", "50")
     assert exit_info.value.code == 2
     assert run(capsys, "--db", store, "points", "adjust", "13812345678", "50", "--reason", "补偿")[0] == 0
+
+
+def test_member_show_includes_points_expiry_and_12_month_spend(capsys, store: str) -> None:
+    assert run(capsys, "--db", store, "purchase", "add", "--member", "13812345678", "--amount", "250", "--receipt", "R1")[0] == 0
+    code, out, _ = run(capsys, "--db", store, "member", "show", "13812345678", "--json")
+    document = json.loads(out)
+    assert code == 0
+    assert document["points"]["balance"] == 250 and document["points"]["expiring_next"]["points"] == 250
+    assert document["points"]["spend_12_months"]["fen"] == 25_000
+    assert document["totals"]["visits"] == 1
