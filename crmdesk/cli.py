@@ -66,6 +66,8 @@ def main(argv: list[str] | None = None) -> int:
             from crmdesk.app import run_gui  # Qt widgets are loaded only for the GUI
 
             return run_gui(args)
+        if getattr(args.handler, "makes_own_database", False):
+            return args.handler(None, args)
         db = database_for(args)
         try:
             return args.handler(db, args)

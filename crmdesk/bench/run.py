@@ -1,0 +1,331 @@
+"""The store-scale benchmark: the real code paths, timed, next to their targets.
+
+Every figure comes from the code the app runs (services, the Qt list model),
+with random keys drawn from the whole store so caches do not flatter, and,
+where it helps to judge them, next to the floor (the same lookup with raw
+sqlite3) and the naive way (preloading every member into a standard item model).
+"""
+
+from __future__ import annotations
+
+import csv
+import os
+import platform
+import random
+import resource
+import sqlite3
+import statistics
+import tempfile
+import time
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta, timezone
+from pathlib import Path
+from typing import Any
+
+from crmdesk.bench.synthetic import build_store
+from crmdesk.db import Database, open_database, sqlite_url
+from crmdesk.models import Member
+from crmdesk.services import members, purchases, search
+from crmdesk.services import staff as staff_service
+from crmdesk.services.uow import read_session, unit_of_work
+
+NAIVE_LIMIT_SECONDS = 60.0
+LOOKUP_REPEATS = 300
+SEARCH_REPEATS = 200
+
+
+@dataclass
+class Figure:
+    """One line of the table: samples in seconds (latency) or a single rate/size."""
+
+    name: str
+    unit: str  # "ms", "rows/s", "MB", "purchases/s", "x"
+    target: float | None = None
+    higher_is_better: bool = False
+    samples: list[float] = field(default_factory=list)
+    value: float | None = None
+    note: str = ""
+
+    @property
+    def p50(self) -> float | None:
+        return statistics.median(self.samples) * 1000 if self.samples else None
+
+    @property
+    def p95(self) -> float | None:
+        if not self.samples:
+            return None
+        ordered = sorted(self.samples)
+        return ordered[min(len(ordered) - 1, int(len(ordered) * 0.95))] * 1000
+
+    @property
+    def max(self) -> float | None:
+        return max(self.samples) * 1000 if self.samples else None
+
+    @property
+    def judged(self) -> float | None:
+        """The figure compared with the target: p95 for latencies, else the value."""
+        return self.p95 if self.samples else self.value
+
+    @property
+    def met(self) -> bool | None:
+        if self.target is None or self.judged is None:
+            return None
+        return self.judged >= self.target if self.higher_is_better else self.judged <= self.target
+
+    def as_dict(self) -> dict[str, Any]:
+        return {"name": self.name, "unit": self.unit, "p50": self.p50, "p95": self.p95, "max": self.max,
+                "value": self.value, "target": self.target, "met": self.met, "note": self.note,
+                "repetitions": len(self.samples)}
+
+
+@dataclass
+class Report:
+    members: int
+    purchases_per_member: float
+    seed: int
+    figures: list[Figure]
+    machine: dict[str, Any]
+    database: str
+
+    def as_dict(self) -> dict[str, Any]:
+        return {"members": self.members, "purchases_per_member": self.purchases_per_member, "seed": self.seed,
+                "machine": self.machine, "database": self.database, "figures": [f.as_dict() for f in self.figures]}
+
+
+def _timed(samples: list[float], call: Callable[[], object]) -> None:
+    started = time.perf_counter()
+    call()
+    samples.append(time.perf_counter() - started)
+
+
+def peak_rss_mb() -> float:
+    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    return peak / 1024 if platform.system() != "Darwin" else peak / 1024 / 1024
+
+
+@contextmanager
+def _store(members_count: int, purchases_per_member: float, seed: int, keep: Path | None,
+           say: Callable[[str], None]) -> Iterator[tuple[Path, Figure]]:
+    folder = tempfile.TemporaryDirectory(prefix="crmdesk-bench-")
+    path = keep or Path(folder.name) / "bench.sqlite"
+    try:
+        say(f"building a store of {members_count:,} members ...")
+        built = build_store(path, members=members_count, purchases_per_member=purchases_per_member, seed=seed, progress=say)
+        figure = Figure("generate store (rows/s)", "rows/s", 200_000, True, value=built.rows_per_second,
+                        note=f"{built.rows:,} rows in {built.seconds:.1f} s (indexes {built.index_seconds:.1f} s)")
+        yield path, figure
+    finally:
+        folder.cleanup()
+
+
+def run_bench(members_count: int, purchases_per_member: float, seed: int, *, keep: Path | None = None,
+              progress: Callable[[str], None] | None = None) -> Report:
+    say = progress or (lambda _m: None)
+    figures: list[Figure] = []
+    with _store(members_count, purchases_per_member, seed, keep, say) as (path, generation):
+        figures.append(generation)
+        db = open_database(sqlite_url(path))
+        try:
+            rng = random.Random(seed + 1)
+            raw = sqlite3.connect(path)
+            ids = []
+            while len(ids) < LOOKUP_REPEATS:  # active members, so purchases can be recorded for them
+                member_id = rng.randrange(1, members_count + 1)
+                if raw.execute("SELECT status FROM member WHERE id = ?", (member_id,)).fetchone()[0] == "active":
+                    ids.append(member_id)
+            keys = [raw.execute(
+                "SELECT c.number, m.phone, m.name, m.name_initials FROM member m JOIN card c ON c.member_id = m.id "
+                "WHERE m.id = ?", (member_id,)).fetchone() for member_id in ids]
+            say("lookups ...")
+            figures += _lookups(db, raw, keys)
+            say("search as you type ...")
+            figures += _searches(db, keys)
+            say("member list ...")
+            figures += _member_list(db, members_count)
+            say("purchases ...")
+            figures += _purchases(db, ids)
+            figures += _purchase_import(db, path.parent, ids, rng)
+            say("member profile ...")
+            figures.append(_profile(db, ids))
+            raw.close()
+        finally:
+            db.dispose()
+    figures.append(Figure("peak memory (RSS)", "MB", 300, value=peak_rss_mb()))
+    machine = {"cpus": os.cpu_count(), "python": platform.python_version(), "sqlite": sqlite3.sqlite_version,
+               "platform": platform.platform()}
+    return Report(members_count, purchases_per_member, seed, figures, machine, "sqlite")
+
+
+def _lookups(db: Database, raw: sqlite3.Connection, keys: list[tuple[str, str, str, str]]) -> list[Figure]:
+    card = Figure("card lookup (service)", "ms", 2)
+    phone = Figure("phone lookup (service)", "ms", 2)
+    floor_card = Figure("card lookup (raw sqlite3 floor)", "ms")
+    floor_phone = Figure("phone lookup (raw sqlite3 floor)", "ms")
+    query = "SELECT m.* FROM card c JOIN member m ON m.id = c.member_id WHERE c.number = ?"
+    with read_session(db) as session:
+        for number, phone_e164, _name, _initials in keys:
+            _timed(card.samples, lambda: search.lookup(session, number))
+            _timed(phone.samples, lambda: search.lookup(session, phone_e164[3:]))
+            _timed(floor_card.samples, lambda: raw.execute(query, (number,)).fetchone())
+            _timed(floor_phone.samples, lambda: raw.execute("SELECT * FROM member WHERE phone = ?", (phone_e164,)).fetchone())
+    card.note = f"{card.p50 / floor_card.p50:.0f}x the floor (p50)"
+    phone.note = f"{phone.p50 / floor_phone.p50:.0f}x the floor (p50)"
+    return [card, floor_card, phone, floor_phone]
+
+
+def _searches(db: Database, keys: list[tuple[str, str, str, str]]) -> list[Figure]:
+    figures = {
+        "name": Figure("search: name prefix", "ms", 30),
+        "initials": Figure("search: pinyin initials", "ms", 30),
+        "tail": Figure("search: phone last 4", "ms", 30),
+    }
+    with read_session(db) as session:
+        for _number, phone, name, initials in keys[:SEARCH_REPEATS]:
+            _timed(figures["name"].samples, lambda: search.search(session, name[:2]))
+            _timed(figures["initials"].samples, lambda: search.search(session, initials))
+            _timed(figures["tail"].samples, lambda: search.search(session, phone[-4:]))
+    return list(figures.values())
+
+
+def _member_list(db: Database, members_count: int) -> list[Figure]:
+    from PySide6.QtCore import Qt
+    from PySide6.QtGui import QStandardItem, QStandardItemModel
+
+    from crmdesk.services.member_query import COLUMNS, SORT_KEYS
+    from crmdesk.views.member_list import MemberListModel
+
+    visible_rows = 40
+    first = Figure("member list: first screen", "ms", 100)
+    started = time.perf_counter()
+    model = MemberListModel(db)
+    for row in range(min(visible_rows, model.rowCount())):
+        for column in range(model.columnCount()):
+            model.data(model.index(row, column))
+    first.samples.append(time.perf_counter() - started)
+    resort = Figure("member list: re-sort (each column, both ways)", "ms", 300)
+    for column, key in enumerate(COLUMNS):
+        if key not in SORT_KEYS:
+            continue
+        for order in (Qt.SortOrder.AscendingOrder, Qt.SortOrder.DescendingOrder):
+            started = time.perf_counter()
+            model.sort(column, order)
+            for row in range(min(visible_rows, model.rowCount())):
+                model.data(model.index(row, 0))
+            resort.samples.append(time.perf_counter() - started)
+    model.sort(0, Qt.SortOrder.AscendingOrder)
+    to_end = Figure("member list: scroll to the end", "ms", 300)
+    started = time.perf_counter()
+    last = model.rowCount() - 1
+    for row in range(max(0, last - visible_rows), last + 1):
+        model.data(model.index(row, 0))
+    to_end.samples.append(time.perf_counter() - started)
+
+    naive = Figure("naive: preload all into QStandardItemModel", "ms")
+    started = time.perf_counter()
+    standard = QStandardItemModel()
+    loaded = 0
+    with read_session(db) as session:
+        rows = session.connection().exec_driver_sql(
+            "SELECT member_no, name, phone, birthday, points_balance, visit_count, total_spend_fen, joined_on, status FROM member"
+        )
+        for values in rows:
+            standard.appendRow([QStandardItem(str(v)) for v in values])
+            loaded += 1
+            if loaded % 1000 == 0 and time.perf_counter() - started > NAIVE_LIMIT_SECONDS:
+                break
+    elapsed = time.perf_counter() - started
+    if loaded < members_count:
+        naive.value = None
+        naive.note = f"> {NAIVE_LIMIT_SECONDS:.0f} s limit ({loaded:,} of {members_count:,} rows loaded)"
+    else:
+        naive.samples.append(elapsed)
+        naive.note = f"{members_count:,} rows"
+    return [first, resort, to_end, naive]
+
+
+def _purchases(db: Database, ids: list[int]) -> list[Figure]:
+    with read_session(db) as session:
+        actor = staff_service.actor_for(session)
+    record = Figure("record purchase (points + tier)", "ms", 5)
+    now = datetime.now(timezone.utc)
+    for number, member_id in enumerate(ids):
+        def one() -> None:
+            with unit_of_work(db) as session:
+                purchases.record_purchase(session, actor, member_id, receipt_no=f"B{number:08d}", till="bench",
+                                          amount_fen=1_000 + number, occurred_at=now - timedelta(minutes=number), now=now)
+        _timed(record.samples, one)
+    sustained = Figure("sustained purchases on one connection", "purchases/s", None, True)
+    count, started = 0, time.perf_counter()
+    while time.perf_counter() - started < 2.0:
+        member_id = ids[count % len(ids)]
+        with unit_of_work(db) as session:
+            purchases.record_purchase(session, actor, member_id, receipt_no=f"S{count:08d}", till="bench",
+                                      amount_fen=2_000, occurred_at=now, now=now)
+        count += 1
+    sustained.value = count / (time.perf_counter() - started)
+    return [record, sustained]
+
+
+def _purchase_import(db: Database, folder: Path, ids: list[int], rng: random.Random) -> list[Figure]:
+    figure = Figure("import purchases from CSV", "rows/s", 50_000, True)
+    try:
+        from crmdesk.services import purchase_imports
+    except ImportError:
+        figure.note = "not measured: purchase import not available"
+        return [figure]
+    rows = 20_000
+    path = folder / "bench-purchases.csv"
+    with read_session(db) as session:
+        actor = staff_service.actor_for(session)
+        phones = [session.get(Member, member_id).phone for member_id in ids]
+    start = datetime.now(timezone.utc) - timedelta(days=30)
+    with open(path, "w", encoding="utf-8-sig", newline="") as fh:
+        writer = csv.writer(fh)
+        writer.writerow(["receipt_no", "phone", "time", "amount", "till"])
+        for number in range(rows):
+            moment = (start + timedelta(seconds=number * 60)).astimezone(timezone(timedelta(hours=8)))
+            writer.writerow([f"I{number:08d}", phones[number % len(phones)][3:], moment.strftime("%Y-%m-%d %H:%M:%S"),
+                             f"{rng.randrange(100, 50_000) / 100:.2f}", "import"])
+    started = time.perf_counter()
+    with unit_of_work(db) as session:
+        plan = purchase_imports.plan_purchase_import(session, path)
+        purchase_imports.apply_purchase_import(session, actor, plan)
+    figure.value = rows / (time.perf_counter() - started)
+    figure.note = f"{rows:,} rows, checked and written in one transaction"
+    return [figure]
+
+
+def _profile(db: Database, ids: list[int]) -> Figure:
+    figure = Figure("member profile + history first page", "ms", 50)
+    for member_id in ids[:100]:
+        def one() -> None:
+            with read_session(db) as session:
+                members.profile(session, member_id)
+                purchases.history_page(session, member_id, limit=50)
+                purchases.totals(session, member_id)
+        _timed(figure.samples, one)
+    return figure
+
+
+def format_table(report: Report) -> str:
+    lines = [f"crmdesk bench: {report.members:,} members, {report.purchases_per_member:g} purchases per member, "
+             f"seed {report.seed}; {report.machine['cpus']} CPUs, SQLite {report.machine['sqlite']}", ""]
+    header = f"{'operation':46} {'p50':>10} {'p95':>10} {'max':>10} {'target':>12}   "
+    lines += [header, "-" * len(header)]
+    for f in report.figures:
+        if f.samples:
+            cells = [f"{f.p50:.2f} ms", f"{f.p95:.2f} ms", f"{f.max:.2f} ms"]
+        else:
+            shown = "-" if f.value is None else (f"{f.value:,.0f} {f.unit}" if f.value >= 100 else f"{f.value:,.1f} {f.unit}")
+            cells = ["", shown, ""]
+        target = "" if f.target is None else (f"≥ {f.target:,.0f} {f.unit}" if f.higher_is_better else f"≤ {f.target:g} {f.unit}")
+        mark = {True: "✓", False: "✗", None: ""}[f.met]
+        lines.append(f"{f.name:46} {cells[0]:>10} {cells[1]:>10} {cells[2]:>10} {target:>12}  {mark}  {f.note}".rstrip())
+    return "\n".join(lines)
+
+
+def report_json(report: Report) -> dict[str, Any]:
+    return report.as_dict()
+

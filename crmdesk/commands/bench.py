@@ -1,0 +1,48 @@
+"""`crmdesk bench`: the store-scale benchmark (builds its own throwaway database)."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+from pathlib import Path
+
+from crmdesk.db import Database
+from crmdesk.errors import InvalidInput
+from crmdesk.texts import QT_TRANSLATE_NOOP
+
+
+def register(add_command) -> None:  # type: ignore[no-untyped-def]
+    bench = add_command("bench", "measure crmdesk at store scale on a synthetic store", run_bench)
+    bench.add_argument("--members", type=int, default=100_000, metavar="N")
+    bench.add_argument("--purchases-per-member", type=float, default=10.0, metavar="K")
+    bench.add_argument("--seed", type=int, default=1, metavar="S")
+    bench.add_argument("--json", metavar="FILE", help="also write the figures as JSON")
+    bench.add_argument("--keep", metavar="DB", help="keep the synthetic database at this path (must not exist)")
+
+
+def run_bench(_db: Database | None, args: argparse.Namespace) -> int:
+    if args.members < 100:
+        raise InvalidInput(QT_TRANSLATE_NOOP("errors", "--members must be at least 100."), field="members")
+    if not 0 <= args.purchases_per_member <= 1000:
+        raise InvalidInput(QT_TRANSLATE_NOOP("errors", "--purchases-per-member must be from 0 to 1000."), field="purchases")
+    keep = Path(args.keep) if args.keep else None
+    if keep is not None and keep.exists():
+        raise InvalidInput(QT_TRANSLATE_NOOP("errors", "{path} exists; --keep needs a new file."), field="keep", path=keep)
+    os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")  # the list is measured through the real Qt model
+    from PySide6.QtWidgets import QApplication
+
+    from crmdesk.bench.run import format_table, report_json
+    from crmdesk.bench.run import run_bench as measure
+
+    _app = QApplication.instance() or QApplication([])
+    report = measure(args.members, args.purchases_per_member, args.seed, keep=keep,
+                     progress=lambda message: print(f"  {message}", file=sys.stderr, flush=True))
+    print(format_table(report))
+    if args.json:
+        Path(args.json).write_text(json.dumps(report_json(report), ensure_ascii=False, indent=2), encoding="utf-8")
+    return 0
+
+
+run_bench.makes_own_database = True  # type: ignore[attr-defined]
