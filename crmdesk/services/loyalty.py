@@ -293,12 +293,17 @@ def tier_for_spend(session: Session, spend_fen: int) -> Tier | None:
 
 def upgrade_if_earned(session: Session, member: Member, now: datetime) -> Tier | None:
     """Lift the member at once when their 12-month spend crosses a higher threshold; never lower them here."""
-    target = tier_for_spend(session, spend_12_months(session, member.id, now))
-    current = session.get(Tier, member.tier_id) if member.tier_id else None
-    if target is not None and (current is None or target.rank > current.rank):
+    tiers = list(session.scalars(sa.select(Tier).order_by(Tier.rank)))
+    current_rank = next((tier.rank for tier in tiers if tier.id == member.tier_id), -1)
+    higher = [tier for tier in tiers if tier.rank > current_rank]
+    # 12-month spend never exceeds lifetime net spend: below the next threshold, no upgrade is possible.
+    if not higher or member.total_spend_fen < higher[0].min_spend_fen:
+        return None
+    spend = spend_12_months(session, member.id, now)
+    target = next((tier for tier in reversed(higher) if tier.min_spend_fen <= spend), None)
+    if target is not None:
         member.tier_id = target.id
-        return target
-    return None
+    return target
 
 
 def review_tiers(session: Session, actor: Actor, now: datetime) -> dict[str, int]:
