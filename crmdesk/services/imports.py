@@ -67,8 +67,7 @@ from sqlalchemy.orm import Session
 
 from crmdesk.errors import CrmdeskError, InvalidInput
 from crmdesk.models import (
-    AuditEvent, Card, CardStatus, Gender, Member, MemberChange, MemberStatus, MemberTag, PointsEntry, PointsKind, Tier,
-    utcnow,
+    AuditEvent, Card, CardStatus, Gender, Member, MemberChange, MemberStatus, MemberTag, PointsEntry, PointsKind, utcnow,
 )
 from crmdesk.services import audit, cards, loyalty, members
 from crmdesk.services.auth import Permission, require

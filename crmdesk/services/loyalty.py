@@ -16,7 +16,7 @@ from sqlalchemy.orm import Session
 
 from crmdesk.errors import InvalidInput, NotFound
 from crmdesk.models import (
-    CategoryRule, ExpiryMode, LoyaltyRules, Member, MemberStatus, PointsEntry, PointsKind, Purchase, PurchaseKind, Tier,
+    CategoryRule, ExpiryMode, LoyaltyRules, Member, MemberStatus, PointsEntry, PointsKind, Purchase, PurchaseKind, Staff, Tier,
 )
 from crmdesk.services import audit
 from crmdesk.services.auth import Permission, require
@@ -98,6 +98,9 @@ def set_rules(session: Session, actor: Actor, rules: Rules) -> Rules:
     for ok, field, message in checks:
         if not ok:
             raise InvalidInput(message, field=field)
+    names = [category.strip() for category, _pct in rules.category_multipliers if category.strip()]
+    if len(names) != len(set(names)):
+        raise InvalidInput(QT_TRANSLATE_NOOP("errors", "A category is listed twice."), field="category_multipliers")
     for text in rules.bonus_dates:
         try:
             date.fromisoformat(text)
@@ -326,3 +329,31 @@ def review_tiers(session: Session, actor: Actor, now: datetime) -> dict[str, int
             session.execute(sa.update(Member).where(Member.id == member_id).values(tier_id=target, updated_at=Member.updated_at))
     audit.record(session, actor, "tiers.review", "tier", None, **changed)
     return changed
+
+
+# --------------------------------------------------------------------------- the ledger, for people to read
+
+
+@dataclass(frozen=True)
+class LedgerRow:
+    at: datetime
+    kind: PointsKind
+    points: int
+    reason: str
+    staff_name: str
+    receipt_no: str
+    expires_on: date | None
+
+
+def ledger_page(session: Session, member_id: int, *, offset: int = 0, limit: int = 100) -> list[LedgerRow]:
+    """The member's points entries, newest first, one page at a time."""
+    rows = session.execute(
+        sa.select(PointsEntry.at, PointsEntry.kind, PointsEntry.points, PointsEntry.reason, Staff.name, Purchase.receipt_no,
+                  PointsEntry.expires_on)
+        .outerjoin(Staff, Staff.id == PointsEntry.staff_id)
+        .outerjoin(Purchase, Purchase.id == PointsEntry.purchase_id)
+        .where(PointsEntry.member_id == member_id)
+        .order_by(PointsEntry.at.desc(), PointsEntry.id.desc())
+        .offset(offset).limit(limit)
+    ).all()
+    return [LedgerRow(at, kind, points, reason or "", staff or "", receipt or "", expires) for at, kind, points, reason, staff, receipt, expires in rows]

@@ -280,3 +280,29 @@ def totals(session: Session, member_id: int) -> PurchaseTotals:
     if first is not None and first.tzinfo is None:  # aggregate results bypass the column type on SQLite
         first, last = (datetime.fromisoformat(str(v)).replace(tzinfo=timezone.utc) for v in (first, last))
     return PurchaseTotals(visits, spend, spend // visits if visits else 0, first, last)
+
+
+@dataclass(frozen=True)
+class RefundableSale:
+    till: str
+    receipt_no: str
+    occurred_at: datetime
+    amount_fen: int
+    refundable_fen: int  # what is left after earlier refunds
+
+
+def refundable_sales(session: Session, member_id: int, *, limit: int = 20) -> list[RefundableSale]:
+    """The member's latest sales with money left to refund, newest first."""
+    refunded = (
+        sa.select(Purchase.refund_of_id.label("sale_id"), sa.func.sum(Purchase.amount_fen).label("refunded"))
+        .where(Purchase.refund_of_id.is_not(None)).group_by(Purchase.refund_of_id).subquery()
+    )
+    left = Purchase.amount_fen - sa.func.coalesce(refunded.c.refunded, 0)
+    rows = session.execute(
+        sa.select(Purchase.till, Purchase.receipt_no, Purchase.occurred_at, Purchase.amount_fen, left)
+        .outerjoin(refunded, refunded.c.sale_id == Purchase.id)
+        .where(Purchase.member_id == member_id, Purchase.kind == PurchaseKind.SALE, left > 0)
+        .order_by(Purchase.occurred_at.desc(), Purchase.id.desc())
+        .limit(limit)
+    ).all()
+    return [RefundableSale(till, receipt, at, amount, int(remaining)) for till, receipt, at, amount, remaining in rows]

@@ -18,7 +18,6 @@ from sqlalchemy.orm import Session
 from crmdesk.errors import InvalidInput
 from crmdesk.models import Card, CardStatus, Member, MemberStatus
 from crmdesk.services.members import MemberBrief, briefs, normalize_phone
-from crmdesk.texts import QT_TRANSLATE_NOOP
 
 DEFAULT_LIMIT = 20
 # Above every character: "abc" <= x < "abc" + HIGHEST is "x starts with abc", as an index range.

@@ -5,7 +5,9 @@ last four digits, a name or pinyin (zs, zhangsan). Typing searches after a short
 pause, Enter at once. An exact card, member number or phone opens the member
 directly; a card that stopped working (lost, replaced, closed) shows a red
 warning and never the member. Everything works from the keyboard: Up/Down pick
-a match, Enter opens it, Esc clears, F2/F3/F4 run the actions shown on the buttons.
+a match, Enter opens it, Esc clears, F2/F3/F4 run the actions shown on the buttons,
+and with a member open F5 records a purchase, F6 refunds one, F7 redeems points
+(purchase_dialogs.py). The panel shows the points that expire soon.
 
 Every query here is an index lookup (services.search), so it runs on the UI thread.
 """
@@ -24,6 +26,7 @@ from PySide6.QtWidgets import (
 from crmdesk.errors import CrmdeskError
 from crmdesk.models import CardStatus, MemberStatus
 from crmdesk.services import cards as cards_service
+from crmdesk.services import loyalty as loyalty_service
 from crmdesk.services import members as members_service
 from crmdesk.services import search as search_service
 from crmdesk.services.members import MemberProfile, display_phone
@@ -31,11 +34,13 @@ from crmdesk.services.search import CardWarning, Hit
 from crmdesk.services.uow import read_session, unit_of_work
 from crmdesk.views.common import error_text, format_fen, mark_data
 from crmdesk.views.member_form import NewMemberDialog
+from crmdesk.views.purchase_dialogs import PurchaseDialog, RedeemDialog, RefundDialog
 from crmdesk.views.state import AppState
 
 SEARCH_DELAY_MS = 120
 RECENT_VISITS = 5
 RESULT_LIMIT = search_service.DEFAULT_LIMIT
+EXPIRY_WARNING_DAYS = 60
 
 # Kept with the page until the shared style sheet takes these names over.
 COUNTER_STYLE = """
@@ -57,6 +62,8 @@ COUNTER_STYLE = """
 #complaintsLabel[open="true"] { color: #b3261e; font-weight: bold; }
 #sectionHeading { font-size: 15px; font-weight: bold; color: #1f3d36; }
 #memberFact { font-size: 15px; color: #1f3d36; }
+#expiringLabel { background: #fff4d6; color: #8a5a00; border-radius: 6px; padding: 4px 10px; font-size: 15px; }
+#actionResult { background: #e6f4ea; color: #1e5631; border-radius: 6px; padding: 6px 10px; font-size: 16px; font-weight: bold; }
 #counterAction { font-size: 14px; padding: 8px 14px; }
 """
 
@@ -175,6 +182,10 @@ class CounterPage(QWidget):
         self.new_member_dialog: NewMemberDialog | None = None
         self.card_dialog: CardDialog | None = None
         self.lost_box: QMessageBox | None = None
+        self.purchase_dialog: PurchaseDialog | None = None
+        self.refund_dialog: RefundDialog | None = None
+        self.redeem_dialog: RedeemDialog | None = None
+        self.expiring: list[loyalty_service.ExpiringLot] = []
         self.setObjectName("counterPage")
         self.setStyleSheet(COUNTER_STYLE)
 
@@ -234,7 +245,8 @@ class CounterPage(QWidget):
         layout.addWidget(splitter, 1)
 
         for key, slot in ((Qt.Key.Key_F2, self.new_member), (Qt.Key.Key_F3, self.card_action),
-                          (Qt.Key.Key_F4, self.report_lost), (Qt.Key.Key_Escape, self.clear)):
+                          (Qt.Key.Key_F4, self.report_lost), (Qt.Key.Key_F5, self.record_purchase),
+                          (Qt.Key.Key_F6, self.refund), (Qt.Key.Key_F7, self.redeem), (Qt.Key.Key_Escape, self.clear)):
             shortcut = QShortcut(QKeySequence(key), self)
             shortcut.setContext(Qt.ShortcutContext.WidgetWithChildrenShortcut)
             shortcut.activated.connect(slot)
@@ -307,6 +319,15 @@ class CounterPage(QWidget):
         self.complaints_label = QLabel()
         self.complaints_label.setObjectName("complaintsLabel")
         details.addWidget(self.complaints_label)
+        self.expiring_label = QLabel()
+        self.expiring_label.setObjectName("expiringLabel")
+        self.expiring_label.setWordWrap(True)
+        details.addWidget(self.expiring_label)
+        self.result_label = QLabel()
+        self.result_label.setObjectName("actionResult")
+        self.result_label.setWordWrap(True)
+        self.result_label.hide()
+        details.addWidget(self.result_label)
 
         visits_title = QLabel(self.tr("Last visits"))
         visits_title.setObjectName("sectionHeading")
@@ -335,6 +356,14 @@ class CounterPage(QWidget):
             self.actions_row.addWidget(button)
         self.actions_row.addStretch(1)
         column.addLayout(self.actions_row)
+        self.money_row = QHBoxLayout()
+        self.purchase_button = self._button(self.tr("Record purchase (F5)"), self.record_purchase)
+        self.refund_button = self._button(self.tr("Refund… (F6)"), self.refund)
+        self.redeem_button = self._button(self.tr("Redeem points… (F7)"), self.redeem)
+        for button in (self.purchase_button, self.refund_button, self.redeem_button):
+            self.money_row.addWidget(button)
+        self.money_row.addStretch(1)
+        column.addLayout(self.money_row)
         return panel
 
     # ------------------------------------------------------------------ keyboard
@@ -483,6 +512,9 @@ class CounterPage(QWidget):
     def open_member(self, member_id: int) -> None:
         with read_session(self._state.db) as session:
             profile = members_service.profile(session, member_id, recent_visits=RECENT_VISITS)
+            self.expiring = loyalty_service.expiring_soon(session, member_id, date.today(), EXPIRY_WARNING_DAYS)
+        if self.profile is None or self.profile.id != member_id:
+            self.result_label.hide()  # the last customer's receipt is not this one's
         self._show_warning(None)
         self._show_profile(profile)
         for row, hit in enumerate(self._hits):
@@ -550,6 +582,10 @@ class CounterPage(QWidget):
         self.complaints_label.setProperty("open", "true" if profile.open_complaints else "false")
         self.complaints_label.style().unpolish(self.complaints_label)
         self.complaints_label.style().polish(self.complaints_label)
+        self.expiring_label.setText("\n".join(
+            self.tr("{points} points expire on {date}").format(points=f"{lot.points:,}", date=lot.expires_on.isoformat())
+            for lot in self.expiring))
+        self.expiring_label.setVisible(bool(self.expiring))
 
         self.visits.setRowCount(len(profile.recent_visits))
         for row, visit in enumerate(profile.recent_visits):
@@ -569,6 +605,10 @@ class CounterPage(QWidget):
         self.card_button.setText(self.tr("Replace card… (F3)") if has_card else self.tr("Issue card (F3)"))
         self.card_button.setEnabled(profile is not None and profile.status is not MemberStatus.CLOSED)
         self.lost_button.setEnabled(has_card)
+        active = profile is not None and profile.status is MemberStatus.ACTIVE
+        self.purchase_button.setEnabled(active)
+        self.refund_button.setEnabled(profile is not None)
+        self.redeem_button.setEnabled(active and profile is not None and profile.points_balance > 0)
 
     # ------------------------------------------------------------------ actions
 
@@ -579,6 +619,7 @@ class CounterPage(QWidget):
         self._show_hits([])
         self._show_warning(None)
         self._show_profile(None)
+        self.result_label.hide()
         self._navigated = False
         self._set_hint(self.tr("Scan a card or type to find a member. F2 registers a new member."))
         self.focus_search()
@@ -648,4 +689,77 @@ class CounterPage(QWidget):
             else:
                 self.refresh_member()
                 self._set_hint(self.tr("Card {number} is reported lost. F3 gives the member a new card.").format(number=number))
+        self._back_from_dialog()
+
+    # ------------------------------------------------------------------ money: purchase, refund, redeem
+
+    def _dialog_open(self) -> bool:
+        return any(d is not None and d.isVisible() for d in (self.purchase_dialog, self.refund_dialog, self.redeem_dialog))
+
+    def _show_result(self, text: str) -> None:
+        self.result_label.setText(text)
+        self.result_label.show()
+        self._set_hint(text)
+
+    def record_purchase(self) -> None:
+        """F5: record a sale for the member on screen."""
+        if self.profile is None or not self.purchase_button.isEnabled() or self._dialog_open():
+            return
+        dialog = PurchaseDialog(self._state, self.profile, self)
+        self.purchase_dialog = dialog
+        dialog.finished.connect(lambda result, d=dialog: self._purchase_done(d, result))
+        dialog.open()
+
+    def _purchase_done(self, dialog: PurchaseDialog, result: int) -> None:
+        outcome = dialog.result_value
+        if result == QDialog.DialogCode.Accepted and outcome is not None:
+            self.refresh_member()
+            if outcome.already_recorded:
+                self._show_result(self.tr("Receipt {receipt} of till {till} was already recorded; nothing changed.").format(
+                    receipt=dialog.receipt_no, till=dialog.till or "-"))
+            else:
+                text = self.tr("Purchase recorded: +{points} points, balance {balance}.").format(
+                    points=f"{outcome.points:,}", balance=f"{outcome.balance:,}")
+                if outcome.new_tier:
+                    text += " " + self.tr("Upgraded to {tier}!").format(tier=outcome.new_tier)
+                self._show_result(text)
+        self.purchase_dialog = None
+        self._back_from_dialog()
+
+    def refund(self) -> None:
+        """F6: refund (part of) one of the member's sales."""
+        if self.profile is None or not self.refund_button.isEnabled() or self._dialog_open():
+            return
+        dialog = RefundDialog(self._state, self.profile, self)
+        self.refund_dialog = dialog
+        dialog.finished.connect(lambda result, d=dialog: self._refund_done(d, result))
+        dialog.open()
+
+    def _refund_done(self, dialog: RefundDialog, result: int) -> None:
+        outcome = dialog.result_value
+        if result == QDialog.DialogCode.Accepted and outcome is not None:
+            self.refresh_member()
+            if outcome.already_recorded:
+                self._show_result(self.tr("That refund was already recorded; nothing changed."))
+            else:
+                self._show_result(self.tr("Refund recorded: {points} points, balance {balance}.").format(
+                    points=f"{outcome.points:,}", balance=f"{outcome.balance:,}"))
+        self.refund_dialog = None
+        self._back_from_dialog()
+
+    def redeem(self) -> None:
+        """F7: spend points."""
+        if self.profile is None or not self.redeem_button.isEnabled() or self._dialog_open():
+            return
+        dialog = RedeemDialog(self._state, self.profile, self)
+        self.redeem_dialog = dialog
+        dialog.finished.connect(lambda result, d=dialog: self._redeem_done(d, result))
+        dialog.open()
+
+    def _redeem_done(self, dialog: RedeemDialog, result: int) -> None:
+        if result == QDialog.DialogCode.Accepted and dialog.new_balance is not None:
+            self.refresh_member()
+            self._show_result(self.tr("Redeemed {points} points ({value} off); balance {balance}.").format(
+                points=f"{dialog.points:,}", value=format_fen(dialog.value_fen(dialog.points)), balance=f"{dialog.new_balance:,}"))
+        self.redeem_dialog = None
         self._back_from_dialog()

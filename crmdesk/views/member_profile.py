@@ -1,4 +1,5 @@
-"""A member's full profile: details (editable), cards, history of changes, status and merging.
+"""A member's full profile: details (editable), cards, history of changes, status and merging,
+purchases (paged, newest first, with totals) and points (ledger, open lots, adjustments).
 
 Later issues add tabs (purchases, points, complaints) to ``MemberProfileDialog.tabs``.
 Every action calls a service; the services check permissions again.
@@ -10,7 +11,7 @@ from collections.abc import Callable
 from datetime import date, datetime
 
 from PySide6.QtCore import QCoreApplication, QDate, Qt
-from PySide6.QtGui import QKeySequence
+from PySide6.QtGui import QIntValidator, QKeySequence
 from PySide6.QtWidgets import (
     QAbstractItemView, QComboBox, QDateEdit, QDialog, QDialogButtonBox, QFormLayout, QGridLayout, QGroupBox,
     QHBoxLayout, QHeaderView, QInputDialog, QLabel, QLineEdit, QListWidget, QListWidgetItem, QMessageBox,
@@ -19,9 +20,9 @@ from PySide6.QtWidgets import (
 from sqlalchemy.orm import Session
 
 from crmdesk.errors import CrmdeskError, InvalidInput
-from crmdesk.models import CardStatus, Gender, MarketingConsent, MemberStatus
+from crmdesk.models import CardStatus, Gender, MarketingConsent, MemberStatus, PointsKind, PurchaseKind
 from crmdesk.services import cards as card_service
-from crmdesk.services import members
+from crmdesk.services import loyalty, members, purchases
 from crmdesk.services import search as search_service
 from crmdesk.services.auth import Permission, can
 from crmdesk.services.member_query import GENDER_LABELS, STATUS_LABELS
@@ -65,6 +66,21 @@ HISTORY_LABELS = {
     "card_lost": QT_TRANSLATE_NOOP("history", "Card reported lost"),
     "card_closed": QT_TRANSLATE_NOOP("history", "Card stopped"),
 }
+POINTS_KIND_LABELS = {
+    PointsKind.EARN: QT_TRANSLATE_NOOP("terms", "Earned"),
+    PointsKind.REDEEM: QT_TRANSLATE_NOOP("terms", "Redeemed"),
+    PointsKind.REFUND_REVERSAL: QT_TRANSLATE_NOOP("terms", "Refund"),
+    PointsKind.ADJUSTMENT: QT_TRANSLATE_NOOP("terms", "Adjustment"),
+    PointsKind.EXPIRY: QT_TRANSLATE_NOOP("terms", "Expired"),
+    PointsKind.GOODWILL: QT_TRANSLATE_NOOP("terms", "Goodwill"),
+    PointsKind.IMPORT: QT_TRANSLATE_NOOP("terms", "Imported"),
+}
+PURCHASE_KIND_LABELS = {
+    PurchaseKind.SALE: QT_TRANSLATE_NOOP("terms", "Sale"),
+    PurchaseKind.REFUND: QT_TRANSLATE_NOOP("terms", "Refund"),
+}
+PURCHASES_PAGE = 50
+LEDGER_LIMIT = 500  # the newest entries; older ones stay in the database and in exports
 NO_BIRTHDAY = QDate(1899, 12, 31)  # the lowest date of the birthday box stands for "not given"
 
 
@@ -211,6 +227,34 @@ class MergeDialog(QDialog):
         self.merge_button.setText(self.tr("&Merge {name} into {keep}").format(name=other.name, keep=self._keep.name))
 
 
+class AdjustPointsDialog(QDialog):
+    """Points to add (or take away, with a minus sign) and the reason, kept in the ledger."""
+
+    def __init__(self, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.setWindowTitle(self.tr("Adjust points"))
+        layout = QVBoxLayout(self)
+        form = QFormLayout()
+        self.points_edit = QLineEdit()
+        self.points_edit.setPlaceholderText(self.tr("e.g. 200 or -150"))
+        self.points_edit.setValidator(QIntValidator(-99_999_999, 99_999_999, self))
+        self.reason_edit = QLineEdit()
+        self.reason_edit.setPlaceholderText(self.tr("required, e.g. points lost in the old system"))
+        form.addRow(self.tr("&Points:"), self.points_edit)
+        form.addRow(self.tr("&Reason:"), self.reason_edit)
+        layout.addLayout(form)
+        buttons = QDialogButtonBox(QDialogButtonBox.StandardButton.Ok | QDialogButtonBox.StandardButton.Cancel)
+        buttons.accepted.connect(self.accept)
+        buttons.rejected.connect(self.reject)
+        layout.addWidget(buttons)
+
+    def points(self) -> int:
+        try:
+            return int(self.points_edit.text().strip())
+        except ValueError:
+            return 0
+
+
 class MemberProfileDialog(QDialog):
     """Everything about one member. ``changed`` tells the opener to refresh its list."""
 
@@ -220,6 +264,7 @@ class MemberProfileDialog(QDialog):
         self.member_id = member_id
         self.changed = False
         self.profile: MemberProfile | None = None
+        self.purchase_offset = 0
         self.duplicates: tuple[MemberBrief, ...] = ()
         self.resize(760, 600)
         self.setWindowTitle(self.tr("Member"))
@@ -239,6 +284,8 @@ class MemberProfileDialog(QDialog):
         self.tabs.addTab(self._build_details(), self.tr("&Details"))
         self.tabs.addTab(self._build_cards(), self.tr("&Cards"))
         self.tabs.addTab(self._build_history(), self.tr("&History"))
+        self.tabs.addTab(self._build_purchases(), self.tr("P&urchases"))
+        self.tabs.addTab(self._build_points(), self.tr("Poin&ts"))
         layout.addWidget(self.tabs, 1)
 
         self.message = QLabel()
@@ -369,6 +416,55 @@ class MemberProfileDialog(QDialog):
         layout.addWidget(self.history_table, 1)
         return page
 
+    def _build_purchases(self) -> QWidget:
+        page = QWidget()
+        layout = QVBoxLayout(page)
+        self.purchase_totals_label = QLabel()
+        self.purchase_totals_label.setWordWrap(True)
+        mark_data(self.purchase_totals_label)
+        layout.addWidget(self.purchase_totals_label)
+        self.purchases_table = _table([self.tr("Time"), self.tr("Kind"), self.tr("Till"), self.tr("Receipt"), self.tr("Amount"),
+                                       self.tr("Points"), self.tr("Payment"), self.tr("Items")])
+        layout.addWidget(self.purchases_table, 1)
+        row = QHBoxLayout()
+        self.previous_page_button = QPushButton(self.tr("< &Newer"))
+        self.next_page_button = QPushButton(self.tr("&Older >"))
+        self.previous_page_button.clicked.connect(lambda: self.show_purchases(max(0, self.purchase_offset - PURCHASES_PAGE)))
+        self.next_page_button.clicked.connect(lambda: self.show_purchases(self.purchase_offset + PURCHASES_PAGE))
+        self.purchase_page_label = QLabel()
+        mark_data(self.purchase_page_label)
+        row.addWidget(self.previous_page_button)
+        row.addWidget(self.purchase_page_label)
+        row.addWidget(self.next_page_button)
+        row.addStretch(1)
+        layout.addLayout(row)
+        return page
+
+    def _build_points(self) -> QWidget:
+        page = QWidget()
+        layout = QVBoxLayout(page)
+        self.points_balance_label = QLabel()
+        self.points_balance_label.setObjectName("pageHeading")
+        mark_data(self.points_balance_label)
+        layout.addWidget(self.points_balance_label)
+        lots_title = QLabel(self.tr("Unspent points by expiry date"))
+        layout.addWidget(lots_title)
+        self.lots_table = _table([self.tr("Points"), self.tr("Usable until")])
+        self.lots_table.setMaximumHeight(130)
+        layout.addWidget(self.lots_table)
+        ledger_title = QLabel(self.tr("Points ledger, newest first"))
+        layout.addWidget(ledger_title)
+        self.ledger_table = _table([self.tr("When"), self.tr("Kind"), self.tr("Points"), self.tr("Receipt"), self.tr("Reason"),
+                                    self.tr("Staff")])
+        layout.addWidget(self.ledger_table, 1)
+        row = QHBoxLayout()
+        self.adjust_button = QPushButton(self.tr("&Adjust points…"))
+        self.adjust_button.clicked.connect(self.ask_adjust_points)
+        row.addWidget(self.adjust_button)
+        row.addStretch(1)
+        layout.addLayout(row)
+        return page
+
     # ---- showing
 
     def reload(self) -> None:
@@ -409,7 +505,54 @@ class MemberProfileDialog(QDialog):
              _history_value(h.field, h.old_value), _history_value(h.field, h.new_value)]
             for h in history
         ])
+        self.show_purchases(self.purchase_offset)
+        self.show_points()
         self._update_actions()
+
+    def show_purchases(self, offset: int = 0) -> None:
+        """One page of the purchase history, newest first, with the member's totals on top."""
+        with read_session(self._state.db) as session:
+            totals = purchases.totals(session, self.member_id)
+            rows = purchases.history_page(session, self.member_id, offset=offset, limit=PURCHASES_PAGE + 1)
+            if not rows and offset:
+                offset = 0
+                rows = purchases.history_page(session, self.member_id, offset=0, limit=PURCHASES_PAGE + 1)
+        self.purchase_offset = offset
+        more = len(rows) > PURCHASES_PAGE
+        rows = rows[:PURCHASES_PAGE]
+        self.purchase_totals_label.setText(self.tr(
+            "Visits: {visits} · Spend: {spend} · Average basket: {average} · First visit: {first} · Last visit: {last}").format(
+            visits=f"{totals.visits:,}", spend=format_fen(totals.spend_fen), average=format_fen(totals.average_basket_fen),
+            first=local_time(totals.first_visit) or "—", last=local_time(totals.last_visit) or "—"))
+        _fill(self.purchases_table, [
+            [local_time(r.occurred_at), _translate("terms", PURCHASE_KIND_LABELS[r.kind]), r.till, r.receipt_no,
+             format_fen(-r.amount_fen if r.kind is PurchaseKind.REFUND else r.amount_fen), f"{r.points:+,}" if r.points else "0",
+             r.payment_method, str(r.line_count) if r.line_count else ""]
+            for r in rows
+        ])
+        for r in range(self.purchases_table.rowCount()):
+            for c in (4, 5):
+                self.purchases_table.item(r, c).setTextAlignment(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
+        self.previous_page_button.setEnabled(offset > 0)
+        self.next_page_button.setEnabled(more)
+        if rows:
+            self.purchase_page_label.setText(f"{offset + 1:,}–{offset + len(rows):,}")
+        else:
+            self.purchase_page_label.setText("")
+
+    def show_points(self) -> None:
+        with read_session(self._state.db) as session:
+            lots = loyalty.open_lots(session, self.member_id)
+            ledger = loyalty.ledger_page(session, self.member_id, limit=LEDGER_LIMIT)
+        balance = self.profile.points_balance if self.profile is not None else 0
+        self.points_balance_label.setText(self.tr("Balance: {points} points").format(points=f"{balance:,}"))
+        _fill(self.lots_table, [
+            [f"{lot.points:,}", lot.expires_on.isoformat() if lot.expires_on != date.max else self.tr("no expiry")] for lot in lots
+        ])
+        _fill(self.ledger_table, [
+            [local_time(e.at), _translate("terms", POINTS_KIND_LABELS[e.kind]), f"{e.points:+,}", e.receipt_no, e.reason, e.staff_name]
+            for e in ledger
+        ])
 
     def _update_actions(self) -> None:
         profile = self.profile
@@ -425,6 +568,7 @@ class MemberProfileDialog(QDialog):
         self.issue_button.setEnabled(not has_card and not closed)
         self.replace_button.setEnabled(not closed)
         self.lost_button.setEnabled(has_card)
+        self.adjust_button.setVisible(can(actor, Permission.ADJUST_POINTS))
 
     def _clear_messages(self) -> None:
         self.message.hide()
@@ -529,6 +673,17 @@ class MemberProfileDialog(QDialog):
         question = self.tr("Report card {number} as lost? It stops working at once.").format(number=profile.active_card.number)
         if QMessageBox.question(self, self.tr("Report lost"), question) == QMessageBox.StandardButton.Yes:
             self.report_lost()
+
+    # ---- points
+
+    def adjust_points(self, points: int, reason: str) -> bool:
+        """A manual correction with its reason (supervisor or owner; the service checks)."""
+        return self._run(lambda session: loyalty.adjust(session, self._state.actor, self.member_id, points, reason=reason))
+
+    def ask_adjust_points(self) -> None:
+        dialog = AdjustPointsDialog(self)
+        if dialog.exec():
+            self.adjust_points(dialog.points(), dialog.reason_edit.text())
 
     # ---- status
 

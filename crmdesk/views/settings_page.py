@@ -1,4 +1,5 @@
-"""Settings: the store's details, this computer's language, and (for owners) the staff list."""
+"""Settings: the store's details, this computer's language, and (for owners) the staff list,
+the points rules and the tiers (loyalty_settings.py)."""
 
 from __future__ import annotations
 
@@ -19,6 +20,7 @@ from crmdesk.services import store as store_service
 from crmdesk.services.auth import MIN_PASSWORD_LENGTH, Permission, can
 from crmdesk.services.uow import read_session, unit_of_work
 from crmdesk.views.common import mark_data, role_label, show_error
+from crmdesk.views.loyalty_settings import RulesTab, TiersTab
 from crmdesk.views.staff_dialogs import AddStaffDialog, SecretDialog
 from crmdesk.views.state import AppState
 
@@ -244,6 +246,8 @@ class SettingsPage(QTabWidget):
         self.addTab(self.store_tab, self.tr("Store"))
         self.addTab(self.computer_tab, self.tr("This computer"))
         self.staff_tab: StaffTab | None = None
+        self.rules_tab: RulesTab | None = None
+        self.tiers_tab: TiersTab | None = None
         self.refresh_for_actor()
 
     def refresh_for_actor(self) -> None:
@@ -257,6 +261,22 @@ class SettingsPage(QTabWidget):
             self.removeTab(self.indexOf(self.staff_tab))
             self.staff_tab.deleteLater()
             self.staff_tab = None
+        # The points rules and tiers: the owner's (CHANGE_LOYALTY_RULES).
+        may_change_rules = can(self._state.actor, Permission.CHANGE_LOYALTY_RULES)
+        if may_change_rules and self.rules_tab is None:
+            self.rules_tab = RulesTab(self._state)
+            self.tiers_tab = TiersTab(self._state)
+            self.addTab(self.rules_tab, self.tr("Points rules"))
+            self.addTab(self.tiers_tab, self.tr("Tiers"))
+        elif may_change_rules and self.rules_tab is not None and self.tiers_tab is not None:
+            self.rules_tab.load()
+            self.tiers_tab.load()
+        elif not may_change_rules and self.rules_tab is not None:
+            for tab in (self.rules_tab, self.tiers_tab):
+                if tab is not None:
+                    self.removeTab(self.indexOf(tab))
+                    tab.deleteLater()
+            self.rules_tab = self.tiers_tab = None
 
     def show_staff(self) -> None:
         if self.staff_tab is not None:

@@ -1,0 +1,354 @@
+"""Settings tabs for the owner: the points rules (loyalty.Rules) and the tiers (services.tiers).
+
+Both tabs only show for those with CHANGE_LOYALTY_RULES; the services check again.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime, timezone
+
+from PySide6.QtCore import Qt
+from PySide6.QtGui import QColor, QKeySequence
+from PySide6.QtWidgets import (
+    QAbstractItemView, QCheckBox, QComboBox, QFormLayout, QHBoxLayout, QHeaderView, QLabel, QLineEdit, QMessageBox,
+    QPushButton, QSpinBox, QTableWidget, QTableWidgetItem, QVBoxLayout, QWidget,
+)
+
+from crmdesk.errors import CrmdeskError, InvalidInput
+from crmdesk.models import ExpiryMode
+from crmdesk.services import loyalty, purchases
+from crmdesk.services import tiers as tiers_service
+from crmdesk.services.tiers import TierInUse, TierSpec
+from crmdesk.services.uow import read_session, unit_of_work
+from crmdesk.texts import QT_TRANSLATE_NOOP
+from crmdesk.views.common import error_text
+from crmdesk.views.state import AppState
+
+
+def _percent_text(basis_points: int) -> str:
+    whole, rest = divmod(basis_points, 100)
+    return f"{whole}" if rest == 0 else f"{whole}.{rest:02d}".rstrip("0")
+
+
+def _yuan_text(fen: int) -> str:
+    return f"{fen // 100}" if fen % 100 == 0 else f"{fen // 100}.{fen % 100:02d}"
+
+
+def _cell(table: QTableWidget, row: int, column: int) -> str:
+    item = table.item(row, column)
+    return item.text().strip() if item is not None else ""
+
+
+def _status_label() -> QLabel:
+    label = QLabel()
+    label.setObjectName("hintLabel")
+    label.setWordWrap(True)
+    return label
+
+
+def _error_label() -> QLabel:
+    label = QLabel()
+    label.setObjectName("errorLabel")
+    label.setWordWrap(True)
+    label.hide()
+    return label
+
+
+class RulesTab(QWidget):
+    """Points per ¥, redemption value, expiry, bonus days and category rules."""
+
+    def __init__(self, state: AppState) -> None:
+        super().__init__()
+        self._state = state
+        layout = QVBoxLayout(self)
+        form = QFormLayout()
+        self.points_per_yuan = QSpinBox()
+        self.points_per_yuan.setRange(1, 100)
+        self.points_per_yuan.setSuffix(self.tr(" points per full ¥1"))
+        self.redeem_points = QSpinBox()
+        self.redeem_points.setRange(1, 100_000)
+        self.redeem_points.setSuffix(self.tr(" points = ¥1 off"))
+        self.expiry_mode = QComboBox()
+        self.expiry_mode.addItem(self.tr("End of the calendar year after earning"), ExpiryMode.CALENDAR)
+        self.expiry_mode.addItem(self.tr("A number of months after earning"), ExpiryMode.ROLLING)
+        self.expiry_months = QSpinBox()
+        self.expiry_months.setRange(1, 120)
+        self.expiry_months.setSuffix(self.tr(" months"))
+        self.expiry_mode.currentIndexChanged.connect(self._mode_changed)
+        weekdays = QHBoxLayout()
+        names = [self.tr("Mon"), self.tr("Tue"), self.tr("Wed"), self.tr("Thu"), self.tr("Fri"), self.tr("Sat"), self.tr("Sun")]
+        self.weekday_boxes = [QCheckBox(name) for name in names]
+        for box in self.weekday_boxes:
+            weekdays.addWidget(box)
+        weekdays.addStretch(1)
+        self.bonus_dates = QLineEdit()
+        self.bonus_dates.setPlaceholderText(self.tr("YYYY-MM-DD, separated by commas, e.g. 2026-10-01, 2026-11-11"))
+        self.bonus_multiplier = QSpinBox()
+        self.bonus_multiplier.setRange(100, 1000)
+        self.bonus_multiplier.setSingleStep(50)
+        self.bonus_multiplier.setSuffix(" %")
+        form.addRow(self.tr("&Earning:"), self.points_per_yuan)
+        form.addRow(self.tr("&Redeeming:"), self.redeem_points)
+        form.addRow(self.tr("Points e&xpire:"), self.expiry_mode)
+        form.addRow(self.tr("&Months:"), self.expiry_months)
+        form.addRow(self.tr("Bonus weekdays:"), weekdays)
+        form.addRow(self.tr("Bonus &dates:"), self.bonus_dates)
+        form.addRow(self.tr("Bonus &multiplier:"), self.bonus_multiplier)
+        layout.addLayout(form)
+
+        layout.addWidget(QLabel(self.tr("Categories that earn differently (0 % earns nothing, 200 % double):")))
+        self.categories = QTableWidget(0, 2)
+        self.categories.setHorizontalHeaderLabels([self.tr("Category"), self.tr("Earns (%)")])
+        self.categories.horizontalHeader().setSectionResizeMode(QHeaderView.ResizeMode.Stretch)
+        self.categories.verticalHeader().hide()
+        self.categories.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
+        layout.addWidget(self.categories, 1)
+        row = QHBoxLayout()
+        self.add_category_button = QPushButton(self.tr("&Add category"))
+        self.add_category_button.clicked.connect(lambda: self.add_category())
+        self.remove_category_button = QPushButton(self.tr("Remo&ve category"))
+        self.remove_category_button.clicked.connect(self.remove_category)
+        self.save_button = QPushButton(self.tr("&Save rules (Ctrl+S)"))
+        self.save_button.setShortcut(QKeySequence.StandardKey.Save)
+        self.save_button.clicked.connect(self.save)
+        self.undo_button = QPushButton(self.tr("&Undo changes"))
+        self.undo_button.clicked.connect(self.load)
+        for button in (self.add_category_button, self.remove_category_button):
+            row.addWidget(button)
+        row.addStretch(1)
+        row.addWidget(self.undo_button)
+        row.addWidget(self.save_button)
+        layout.addLayout(row)
+        self.message = _error_label()
+        layout.addWidget(self.message)
+        self.status = _status_label()
+        layout.addWidget(self.status)
+        self.load()
+
+    def _mode_changed(self) -> None:
+        self.expiry_months.setEnabled(self.expiry_mode.currentData() is ExpiryMode.ROLLING)
+
+    def load(self) -> None:
+        with read_session(self._state.db) as session:
+            rules = loyalty.get_rules(session)
+        self.points_per_yuan.setValue(rules.points_per_yuan)
+        self.redeem_points.setValue(rules.redeem_points_per_yuan)
+        self.expiry_mode.setCurrentIndex(max(0, self.expiry_mode.findData(rules.expiry_mode)))
+        self.expiry_months.setValue(rules.expiry_months)
+        for day, box in enumerate(self.weekday_boxes):
+            box.setChecked(day in rules.bonus_weekdays)
+        self.bonus_dates.setText(", ".join(rules.bonus_dates))
+        self.bonus_multiplier.setValue(rules.bonus_multiplier_pct)
+        self.categories.setRowCount(0)
+        for category, pct in rules.category_multipliers:
+            self.add_category(category, pct)
+        self._mode_changed()
+        self.message.hide()
+
+    def add_category(self, category: str = "", pct: int = 0) -> None:
+        row = self.categories.rowCount()
+        self.categories.insertRow(row)
+        self.categories.setItem(row, 0, QTableWidgetItem(category))
+        self.categories.setItem(row, 1, QTableWidgetItem(str(pct)))
+        self.categories.setCurrentCell(row, 0)
+
+    def remove_category(self) -> None:
+        row = self.categories.currentRow()
+        if row >= 0:
+            self.categories.removeRow(row)
+
+    def rules(self) -> loyalty.Rules:
+        """The rules as entered; InvalidInput for what the form itself can tell is wrong."""
+        categories: list[tuple[str, int]] = []
+        for row in range(self.categories.rowCount()):
+            name, pct_text = _cell(self.categories, row, 0), _cell(self.categories, row, 1).replace("%", "").strip()
+            if not name:
+                continue
+            if not pct_text.isdigit():
+                raise InvalidInput(QT_TRANSLATE_NOOP("errors", "Category '{category}': the multiplier must be a whole number of percent."),
+                                   field="category_multipliers", category=name)
+            if any(existing == name for existing, _pct in categories):
+                raise InvalidInput(QT_TRANSLATE_NOOP("errors", "The category '{category}' is listed twice."),
+                                   field="category_multipliers", category=name)
+            categories.append((name, int(pct_text)))
+        dates = tuple(part.strip() for part in self.bonus_dates.text().replace("，", ",").split(",") if part.strip())
+        return loyalty.Rules(
+            points_per_yuan=self.points_per_yuan.value(),
+            redeem_points_per_yuan=self.redeem_points.value(),
+            expiry_mode=self.expiry_mode.currentData(),
+            expiry_months=self.expiry_months.value(),
+            bonus_weekdays=tuple(day for day, box in enumerate(self.weekday_boxes) if box.isChecked()),
+            bonus_dates=dates,
+            bonus_multiplier_pct=self.bonus_multiplier.value(),
+            category_multipliers=tuple(categories),
+        )
+
+    def save(self) -> bool:
+        self.message.hide()
+        self.status.setText("")
+        try:
+            rules = self.rules()
+            with unit_of_work(self._state.db) as session:
+                loyalty.set_rules(session, self._state.actor, rules)
+        except CrmdeskError as exc:
+            self.message.setText(error_text(exc))
+            self.message.show()
+            return False
+        self.load()
+        self.status.setText(self.tr("Saved. The rules apply to purchases recorded from now on."))
+        return True
+
+
+class TiersTab(QWidget):
+    """The tiers from the entry tier up: name, 12-month spend threshold, benefits, colour; and the review."""
+
+    NAME, THRESHOLD, MULTIPLIER, DISCOUNT, COLOUR, MEMBERS = range(6)
+
+    def __init__(self, state: AppState) -> None:
+        super().__init__()
+        self._state = state
+        layout = QVBoxLayout(self)
+        intro = QLabel(self.tr(
+            "Lowest tier first; everyone starts in the first one. Members move up at once when their spend over the last "
+            "12 months reaches a threshold, and down only at the monthly review."))
+        intro.setWordWrap(True)
+        layout.addWidget(intro)
+        self.table = QTableWidget(0, 6)
+        self.table.setHorizontalHeaderLabels([self.tr("Name"), self.tr("12-month spend (¥)"), self.tr("Points (%)"),
+                                              self.tr("Discount (%)"), self.tr("Colour"), self.tr("Members")])
+        self.table.horizontalHeader().setSectionResizeMode(QHeaderView.ResizeMode.Stretch)
+        self.table.verticalHeader().hide()
+        self.table.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
+        self.table.itemChanged.connect(self._paint_colour)
+        layout.addWidget(self.table, 1)
+        row = QHBoxLayout()
+        self.add_button = QPushButton(self.tr("&Add tier"))
+        self.add_button.clicked.connect(lambda: self.add_tier())
+        self.remove_button = QPushButton(self.tr("&Remove tier"))
+        self.remove_button.clicked.connect(self.remove_tier)
+        self.undo_button = QPushButton(self.tr("&Undo changes"))
+        self.undo_button.clicked.connect(self.load)
+        self.save_button = QPushButton(self.tr("&Save tiers"))
+        self.save_button.clicked.connect(lambda: self.save())
+        self.review_button = QPushButton(self.tr("Run tier &review now"))
+        self.review_button.clicked.connect(self.ask_review)
+        for button in (self.add_button, self.remove_button):
+            row.addWidget(button)
+        row.addStretch(1)
+        for button in (self.review_button, self.undo_button, self.save_button):
+            row.addWidget(button)
+        layout.addLayout(row)
+        self.message = _error_label()
+        layout.addWidget(self.message)
+        self.status = _status_label()
+        layout.addWidget(self.status)
+        self.load()
+
+    def load(self) -> None:
+        with read_session(self._state.db) as session:
+            tiers = tiers_service.list_tiers(session)
+        self.table.setRowCount(0)
+        for tier in tiers:
+            self.add_tier(tier)
+        self.message.hide()
+
+    def add_tier(self, tier: TierSpec | None = None) -> None:
+        if tier is None:
+            last = self._cell_fen(self.table.rowCount() - 1) if self.table.rowCount() else -100
+            tier = TierSpec(None, "", max(0, last + 100_000), 100, 0, "#808080")
+        row = self.table.rowCount()
+        self.table.blockSignals(True)
+        self.table.insertRow(row)
+        values = (tier.name, _yuan_text(tier.min_spend_fen), str(tier.points_multiplier_pct), _percent_text(tier.discount_bp),
+                  tier.colour, f"{tier.member_count:,}")
+        for column, text in enumerate(values):
+            item = QTableWidgetItem(text)
+            if column == self.MEMBERS:
+                item.setFlags(item.flags() & ~Qt.ItemFlag.ItemIsEditable)
+            self.table.setItem(row, column, item)
+        self.table.item(row, self.NAME).setData(Qt.ItemDataRole.UserRole, tier.id)
+        self.table.blockSignals(False)
+        self._paint_colour(self.table.item(row, self.COLOUR))
+        self.table.setCurrentCell(row, self.NAME)
+
+    def _cell_fen(self, row: int) -> int:
+        try:
+            return purchases.parse_yuan(_cell(self.table, row, self.THRESHOLD) or "0")
+        except CrmdeskError:
+            return 0
+
+    def _paint_colour(self, item: QTableWidgetItem | None) -> None:
+        if item is None or item.column() != self.COLOUR:
+            return
+        colour = QColor(item.text().strip())
+        self.table.blockSignals(True)
+        item.setBackground(colour if colour.isValid() else QColor("#ffffff"))
+        item.setForeground(QColor("#1f1f1f" if not colour.isValid() or colour.lightness() > 150 else "#ffffff"))
+        self.table.blockSignals(False)
+
+    def remove_tier(self) -> None:
+        row = self.table.currentRow()
+        if row >= 0:
+            self.table.removeRow(row)
+
+    def tiers(self) -> list[TierSpec]:
+        result = []
+        for row in range(self.table.rowCount()):
+            name = _cell(self.table, row, self.NAME)
+            multiplier = _cell(self.table, row, self.MULTIPLIER).replace("%", "").strip()
+            if not multiplier.isdigit():
+                raise InvalidInput(QT_TRANSLATE_NOOP("errors", "Tier '{name}': the points multiplier must be a whole number of percent."),
+                                   field="points_multiplier_pct", name=name or str(row + 1))
+            result.append(TierSpec(
+                self.table.item(row, self.NAME).data(Qt.ItemDataRole.UserRole),
+                name,
+                purchases.parse_yuan(_cell(self.table, row, self.THRESHOLD) or "0"),
+                int(multiplier),
+                tiers_service.parse_percent(_cell(self.table, row, self.DISCOUNT), field="discount_bp"),
+                _cell(self.table, row, self.COLOUR),
+            ))
+        return result
+
+    def save(self, *, move_members_down: bool = False, ask: bool = True) -> bool:
+        """Save the list; when a deleted tier has members, ask before moving them down (``ask``)."""
+        self.message.hide()
+        self.status.setText("")
+        try:
+            tiers = self.tiers()
+            with unit_of_work(self._state.db) as session:
+                tiers_service.save_tiers(session, self._state.actor, tiers, move_members_down=move_members_down)
+        except TierInUse as exc:
+            if ask and QMessageBox.question(self, self.tr("Delete a tier in use"), error_text(exc) + "\n\n" + self.tr("Go ahead?")) \
+                    == QMessageBox.StandardButton.Yes:
+                return self.save(move_members_down=True)
+            self._show_error(exc)
+            return False
+        except CrmdeskError as exc:
+            self._show_error(exc)
+            return False
+        self.load()
+        self.status.setText(self.tr("Tiers saved. Members move up with their next purchase and down at the next review."))
+        return True
+
+    def _show_error(self, exc: CrmdeskError) -> None:
+        self.message.setText(error_text(exc))
+        self.message.show()
+
+    def run_review(self) -> dict[str, int] | None:
+        self.message.hide()
+        try:
+            with unit_of_work(self._state.db) as session:
+                moved = loyalty.review_tiers(session, self._state.actor, datetime.now(timezone.utc))
+        except CrmdeskError as exc:
+            self._show_error(exc)
+            return None
+        self.load()
+        self.status.setText(self.tr("Tier review done: {up} members moved up, {down} moved down.").format(
+            up=f"{moved['up']:,}", down=f"{moved['down']:,}"))
+        return moved
+
+    def ask_review(self) -> None:
+        question = self.tr("Give every member the tier their spend over the last 12 months earns now, up or down?")
+        if QMessageBox.question(self, self.tr("Tier review"), question) == QMessageBox.StandardButton.Yes:
+            self.run_review()
+
