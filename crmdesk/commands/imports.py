@@ -13,11 +13,14 @@ from crmdesk.services import imports
 from crmdesk.services.uow import read_session, unit_of_work
 
 EXIT_INVALID = 2  # invalid rows stopped the import; nothing was written
+SUBCOMMANDS: argparse._SubParsersAction | None = None  # `import WHAT`: other modules add their WHAT here
 
 
 def register(add_command) -> None:  # type: ignore[no-untyped-def]
     imp = add_command("import", "import data from another system's files", None)
     subs = imp.add_subparsers(dest="import_what", required=True, metavar="WHAT")
+    global SUBCOMMANDS
+    SUBCOMMANDS = subs
     members = add_command(
         "members",
         "import members from a CSV (UTF-8 or GBK) or XLSX file; headers in English or Chinese",

@@ -7,14 +7,14 @@ from crmdesk.models.loyalty import CategoryRule, ExpiryMode, LoyaltyRules, Point
 from crmdesk.models.member import (
     Card, CardStatus, Gender, MarketingConsent, Member, MemberChange, MemberStatus, MemberTag, SavedFilter,
 )
-from crmdesk.models.offer import Offer, OfferKind
+from crmdesk.models.offer import Coupon, Offer, OfferKind, OfferRedemption, OfferTarget
 from crmdesk.models.purchase import Purchase, PurchaseKind, PurchaseLine
 from crmdesk.models.staff import Role, Staff
 from crmdesk.models.store import STORE_ROW_ID, StoreSettings
 
 __all__ = [
     "AuditEvent", "Base", "CategoryRule", "ExpiryMode", "LoyaltyRules", "Card", "CardStatus", "Complaint", "ComplaintEvent", "ComplaintStatus",
-    "Gender", "MarketingConsent", "Member", "MemberChange", "MemberStatus", "MemberTag", "SavedFilter", "Offer", "OfferKind", "PointsEntry",
+    "Coupon", "Gender", "MarketingConsent", "Member", "MemberChange", "MemberStatus", "MemberTag", "SavedFilter", "Offer", "OfferKind", "OfferRedemption", "OfferTarget", "PointsEntry",
     "PointsKind", "Priority", "Purchase", "PurchaseKind", "PurchaseLine", "Role", "STORE_ROW_ID",
     "Staff", "StoreSettings", "Tier", "utcnow",
 ]

@@ -1316,7 +1316,7 @@ def _make_offers(calendar: _Calendar, shop: _Shop, ids: _IdAllocator) -> list[di
     offers = [
         ("金卡会员九五折", "金卡及以上会员购物享九五折（特价商品除外）。", OfferKind.PERCENT_OFF, 500, 0, gold, 0,
          today - timedelta(days=60), today + timedelta(days=120), True),
-        ("生日月赠鸡蛋一盒", "会员生日当月到店出示会员卡，可领取鲜鸡蛋一盒（10枚），每年一次。", OfferKind.GIFT, 0, 0, None, 0,
+        ("生日月赠鸡蛋一盒", "会员生日当月到店出示会员卡，可领取鲜鸡蛋一盒（10枚），每年一次。", OfferKind.BIRTHDAY, 0, 0, None, 0,
          today - timedelta(days=200), today + timedelta(days=165), True),
         # Starts on the coming Wednesday, so no past purchase should have earned double.
         ("周三双倍积分", "每周三会员消费积分翻倍。", OfferKind.POINTS_MULTIPLIER, 200, 0, None, 0,
@@ -1334,5 +1334,8 @@ def _make_offers(calendar: _Calendar, shop: _Shop, ids: _IdAllocator) -> list[di
         rows.append({"id": ids.take(Offer), "name": name, "description": description, "kind": kind, "value": value,
                      "points_cost": cost, "min_tier_id": min_tier, "min_spend_fen": min_spend, "starts_on": starts,
                      "ends_on": ends, "active": active,
+                     # The birthday gift: once a year per member.
+                     "gift": "鸡蛋一盒" if kind is OfferKind.BIRTHDAY else "",
+                     "per_member_limit": 1 if kind is OfferKind.BIRTHDAY else None,
                      "created_at": local_midnight(starts - timedelta(days=3)) + timedelta(hours=10)})
     return rows

@@ -164,7 +164,7 @@ FIELD_LABELS = {
     "tags": "tags/标签", "notes": "notes/备注", "address": "address/地址", "email": "email/邮箱",
 }
 # Header names per field, best first: when two columns mean the same field, the better name wins.
-_ALIASES: dict[str, tuple[str, ...]] = {
+ALIASES: dict[str, tuple[str, ...]] = {
     "card_no": ("card_no", "卡号", "会员卡号", "card", "card_number", "cardno", "会员卡", "卡号码", "会员卡编号", "卡片号码"),
     "member_no": ("member_no", "会员编号", "member_number", "memberno", "member_id", "会员号", "会员编码", "会员代码", "会员ID"),
     "name": ("name", "姓名", "member_name", "会员姓名", "会员名称", "客户姓名", "顾客姓名", "名字", "full_name"),
@@ -182,7 +182,7 @@ _ALIASES: dict[str, tuple[str, ...]] = {
 }
 
 
-def _header_key(text: str) -> str:
+def header_key(text: str) -> str:
     """A header as compared: full-width folded, lower case, without spaces, marks and remarks in brackets."""
     key = unicodedata.normalize("NFKC", text or "").lower()
     key = re.sub(r"\(.*?\)|\[.*?\]|【.*?】", "", key)
@@ -190,9 +190,9 @@ def _header_key(text: str) -> str:
 
 
 _HEADER_INDEX: dict[str, tuple[str, int]] = {}
-for _field, _names in _ALIASES.items():
+for _field, _names in ALIASES.items():
     for _rank, _name in enumerate(_names):
-        _HEADER_INDEX.setdefault(_header_key(_name), (_field, _rank))
+        _HEADER_INDEX.setdefault(header_key(_name), (_field, _rank))
 
 # Which column a validation error of members.validate belongs to.
 _VALIDATE_FIELDS = {
@@ -361,7 +361,7 @@ class _Table:
     rows: list[tuple[int, tuple[object, ...]]]  # (row number in the file, cells)
 
 
-def _read_table(path: Path) -> _Table:
+def read_table(path: Path) -> _Table:
     try:
         data = path.read_bytes()
     except OSError as exc:
@@ -443,7 +443,7 @@ def _read_xlsx(path: Path) -> _Table:
     return _Table("xlsx", None, None, rows)
 
 
-def _cell_text(value: object) -> str:
+def cell_text(value: object) -> str:
     """A cell as a person reads it: 13812345678.0 from Excel is 13812345678, dates without 00:00."""
     if value is None:
         return ""
@@ -482,7 +482,7 @@ def _map_headers(headers: Sequence[str]) -> tuple[dict[str, int], list[str], lis
     for index, header in enumerate(headers):
         if not header:
             continue
-        found = _HEADER_INDEX.get(_header_key(header))
+        found = _HEADER_INDEX.get(header_key(header))
         if found is None:
             unknown.append(header)
             continue
@@ -492,25 +492,25 @@ def _map_headers(headers: Sequence[str]) -> tuple[dict[str, int], list[str], lis
     columns = {name: index for name, (_rank, index) in chosen.items()}
     used = set(columns.values())
     ignored = [
-        (header, headers[columns[_HEADER_INDEX[_header_key(header)][0]]])
+        (header, headers[columns[_HEADER_INDEX[header_key(header)][0]]])
         for index, header in enumerate(headers)
-        if header and index not in used and _header_key(header) in _HEADER_INDEX
+        if header and index not in used and header_key(header) in _HEADER_INDEX
     ]
     return columns, unknown, ignored
 
 
 def _find_header(table: _Table, path: Path) -> _Header:
-    candidates = [(number, cells) for number, cells in table.rows if any(_cell_text(c) for c in cells)]
+    candidates = [(number, cells) for number, cells in table.rows if any(cell_text(c) for c in cells)]
     if not candidates:
         raise InvalidInput(MSG_FILE_EMPTY, path=str(path))
     chosen = candidates[0]
     for number, cells in candidates[:HEADER_SEARCH_ROWS]:
-        columns, _, _ = _map_headers([_cell_text(c) for c in cells])
+        columns, _, _ = _map_headers([cell_text(c) for c in cells])
         if "name" in columns or len(columns) >= 2:
             chosen = (number, cells)
             break
     number, cells = chosen
-    headers = tuple(_cell_text(c) for c in cells)
+    headers = tuple(cell_text(c) for c in cells)
     columns, unknown, ignored = _map_headers(headers)
     found = ", ".join(h for h in headers if h) or "-"
     if "name" not in columns:
@@ -528,13 +528,13 @@ def _find_header(table: _Table, path: Path) -> _Header:
 # --------------------------------------------------------------------------- one row
 
 
-class _RowError(Exception):
+class RowError(Exception):
     def __init__(self, template: str, **params: object) -> None:
         self.template = template
         self.params = params
 
 
-_SCIENTIFIC = re.compile(r"^[+-]?\d+(?:\.\d+)?[eE][+-]?\d+$")
+SCIENTIFIC = re.compile(r"^[+-]?\d+(?:\.\d+)?[eE][+-]?\d+$")
 _DATE_FORMS = (
     re.compile(r"^(\d{4})[-/.](\d{1,2})[-/.](\d{1,2})(?:[ T]\d{1,2}:\d{2}(?::\d{2}(?:\.\d+)?)?)?$"),
     re.compile(r"^(\d{4})年(\d{1,2})月(\d{1,2})[日号]?$"),
@@ -542,18 +542,18 @@ _DATE_FORMS = (
 )
 
 
-def _folded(value: object) -> str:
+def folded(value: object) -> str:
     """Cell text with full-width characters (１３８, ＋) folded, for numbers, keys and dates."""
-    return unicodedata.normalize("NFKC", _cell_text(value)).strip()
+    return unicodedata.normalize("NFKC", cell_text(value)).strip()
 
 
-def _key_text(value: object) -> str:
+def key_text(value: object) -> str:
     """A card or member number or phone as text, refusing what Excel has already mangled."""
     if isinstance(value, float) and abs(value) >= EXCEL_EXACT_LIMIT:
-        raise _RowError(MSG_EXCEL_ROUNDED, value=_cell_text(value))
-    text = _folded(value).lstrip("'")  # a leading ' is how Excel users force text
-    if _SCIENTIFIC.match(text):
-        raise _RowError(MSG_EXCEL_SHORTENED, value=text)
+        raise RowError(MSG_EXCEL_ROUNDED, value=cell_text(value))
+    text = folded(value).lstrip("'")  # a leading ' is how Excel users force text
+    if SCIENTIFIC.match(text):
+        raise RowError(MSG_EXCEL_SHORTENED, value=text)
     return text
 
 
@@ -572,9 +572,9 @@ def _parse_date(value: object) -> date | None:
 
             return from_excel(value).date()
         else:
-            raise _RowError(MSG_NOT_A_DATE, value=_cell_text(value))
+            raise RowError(MSG_NOT_A_DATE, value=cell_text(value))
     else:
-        text = _folded(value)
+        text = folded(value)
     if not text:
         return None
     for pattern in _DATE_FORMS:
@@ -584,52 +584,52 @@ def _parse_date(value: object) -> date | None:
             try:
                 return date(year, month, day)
             except ValueError:
-                raise _RowError(MSG_IMPOSSIBLE_DATE, value=text) from None
-    raise _RowError(MSG_NOT_A_DATE, value=text)
+                raise RowError(MSG_IMPOSSIBLE_DATE, value=text) from None
+    raise RowError(MSG_NOT_A_DATE, value=text)
 
 
 def _parse_points(value: object) -> int | None:
     if isinstance(value, bool):
-        raise _RowError(MSG_BAD_POINTS, value=_cell_text(value))
+        raise RowError(MSG_BAD_POINTS, value=cell_text(value))
     if isinstance(value, int):
         points = value
     elif isinstance(value, float):
         if not value.is_integer():
-            raise _RowError(MSG_BAD_POINTS, value=_cell_text(value))
+            raise RowError(MSG_BAD_POINTS, value=cell_text(value))
         points = int(value)
     else:
-        text = _folded(value)
+        text = folded(value)
         if not text:
             return None
         compact = text.replace(",", "").replace(" ", "")
         if not re.fullmatch(r"\d+(?:\.0*)?", compact):
-            raise _RowError(MSG_BAD_POINTS, value=text)
+            raise RowError(MSG_BAD_POINTS, value=text)
         points = int(compact.split(".")[0])
     if not 0 <= points <= MAX_POINTS:
-        raise _RowError(MSG_BAD_POINTS, value=_cell_text(value))
+        raise RowError(MSG_BAD_POINTS, value=cell_text(value))
     return points
 
 
 def _parse_gender(value: object) -> Gender:
-    text = _folded(value).lower()
+    text = folded(value).lower()
     try:
         return _GENDERS[text]
     except KeyError:
-        raise _RowError(MSG_BAD_GENDER, value=_cell_text(value)) from None
+        raise RowError(MSG_BAD_GENDER, value=cell_text(value)) from None
 
 
-def _parse_card(value: object) -> str | None:
-    number = "".join(_key_text(value).split())
+def parse_card(value: object) -> str | None:
+    number = "".join(key_text(value).split())
     if not number:
         return None
     if len(number) > 32:
-        raise _RowError(MSG_CARD_TOO_LONG)
+        raise RowError(MSG_CARD_TOO_LONG)
     return number
 
 
 def _parse_row(number: int, raw: tuple[object, ...], header: _Header, today: date) -> ParsedRow | None:
     width = len(header.headers)
-    cells = tuple(_cell_text(raw[i]) if i < len(raw) else "" for i in range(width))
+    cells = tuple(cell_text(raw[i]) if i < len(raw) else "" for i in range(width))
     if not any(cells):
         return None  # blank rows are skipped, as Excel users expect
     errors: list[Problem] = []
@@ -644,29 +644,29 @@ def _parse_row(number: int, raw: tuple[object, ...], header: _Header, today: dat
     def parse(name: str, parser: Callable[[object], T], default: T) -> T:
         try:
             return parser(value(name))
-        except _RowError as exc:
+        except RowError as exc:
             errors.append(Problem(number, column(name), exc.template, exc.params))
         except InvalidInput as exc:
             errors.append(Problem(number, column(name), exc.template, exc.params))
         return default
 
     present = frozenset(name for name, index in header.columns.items() if index < width and cells[index])
-    card_no = parse("card_no", _parse_card, None)
-    member_no = parse("member_no", _key_text, "")
-    phone = parse("phone", lambda v: members.normalize_phone(_key_text(v)) or "", "")
+    card_no = parse("card_no", parse_card, None)
+    member_no = parse("member_no", key_text, "")
+    phone = parse("phone", lambda v: members.normalize_phone(key_text(v)) or "", "")
     gender = parse("gender", _parse_gender, Gender.UNKNOWN)
     birthday = parse("birthday", _parse_date, None)
     joined = parse("joined", _parse_date, None)
     points = parse("points", _parse_points, None)
     data = MemberInput(
-        name=_cell_text(value("name")),
+        name=cell_text(value("name")),
         phone="",  # already normalised above; validate would only parse it again
         gender=gender,
         birthday=birthday,
-        address=_cell_text(value("address")),
-        email=_folded(value("email")),
-        tags=(_cell_text(value("tags")),),
-        notes=_cell_text(value("notes")),
+        address=cell_text(value("address")),
+        email=folded(value("email")),
+        tags=(cell_text(value("tags")),),
+        notes=cell_text(value("notes")),
         joined_on=joined,
         source="import",
         member_no=member_no or None,
@@ -739,15 +739,15 @@ class _Existing:
         return f"{self.name} ({self.member_no})"
 
 
-def _chunks(items: Sequence[T], size: int = CHUNK) -> Iterator[Sequence[T]]:
+def chunks(items: Sequence[T], size: int = CHUNK) -> Iterator[Sequence[T]]:
     for start in range(0, len(items), size):
         yield items[start:start + size]
 
 
-def _lookup(session: Session, select: Callable[[Sequence[Any]], sa.Select[Any]], keys: Iterable[Any]) -> list[Any]:
+def lookup(session: Session, select: Callable[[Sequence[Any]], sa.Select[Any]], keys: Iterable[Any]) -> list[Any]:
     unique = sorted(set(keys))
     found: list[Any] = []
-    for chunk in _chunks(unique):
+    for chunk in chunks(unique):
         found.extend(session.execute(select(chunk)).all())
     return found
 
@@ -755,26 +755,26 @@ def _lookup(session: Session, select: Callable[[Sequence[Any]], sa.Select[Any]],
 def _load_existing(session: Session, ids: Iterable[int]) -> dict[int, _Existing]:
     ids = sorted(set(ids))
     tags: dict[int, list[str]] = {}
-    for member_id, tag in _lookup(session, lambda c: sa.select(MemberTag.member_id, MemberTag.tag)
+    for member_id, tag in lookup(session, lambda c: sa.select(MemberTag.member_id, MemberTag.tag)
                                   .where(MemberTag.member_id.in_(c)).order_by(MemberTag.tag), ids):
         tags.setdefault(member_id, []).append(tag)
-    active = dict(_lookup(session, lambda c: sa.select(Card.member_id, Card.number)
+    active = dict(lookup(session, lambda c: sa.select(Card.member_id, Card.number)
                           .where(Card.member_id.in_(c), Card.status == CardStatus.ACTIVE), ids))
     columns = (Member.id, Member.member_no, Member.name, Member.phone, Member.gender, Member.birthday, Member.address,
                Member.email, Member.notes, Member.joined_on, Member.points_balance, Member.status)
     return {
         row.id: _Existing(*row, tags=tuple(tags.get(row.id, ())), active_card=active.get(row.id))
-        for row in _lookup(session, lambda c: sa.select(*columns).where(Member.id.in_(c)), ids)
+        for row in lookup(session, lambda c: sa.select(*columns).where(Member.id.in_(c)), ids)
     }
 
 
 def _match(session: Session, parsed: Sequence[ParsedRow], header: _Header) -> list[PlannedRow]:
     valid = [row for row in parsed if row.data is not None]
-    card_owner = dict(_lookup(session, lambda c: sa.select(Card.number, Card.member_id).where(Card.number.in_(c)),
+    card_owner = dict(lookup(session, lambda c: sa.select(Card.number, Card.member_id).where(Card.number.in_(c)),
                               (row.card_no for row in valid if row.card_no)))
-    by_member_no = dict(_lookup(session, lambda c: sa.select(Member.member_no, Member.id).where(Member.member_no.in_(c)),
+    by_member_no = dict(lookup(session, lambda c: sa.select(Member.member_no, Member.id).where(Member.member_no.in_(c)),
                                 (row.data.member_no for row in valid if row.data and row.data.member_no)))
-    by_phone = dict(_lookup(session, lambda c: sa.select(Member.phone, Member.id)
+    by_phone = dict(lookup(session, lambda c: sa.select(Member.phone, Member.id)
                             .where(Member.phone.in_(c), Member.status != MemberStatus.CLOSED),
                             (row.data.phone for row in valid if row.data and row.data.phone)))
     existing = _load_existing(session, [*card_owner.values(), *by_member_no.values(), *by_phone.values()])
@@ -891,7 +891,7 @@ def _warn_similar(session: Session, planned: list[PlannedRow], new_rows: list[in
     if not wanted:
         return
     known: dict[tuple[str, date], str] = {}
-    for name, birthday, member_no in _lookup(
+    for name, birthday, member_no in lookup(
         session,
         lambda c: sa.select(Member.name, Member.birthday, Member.member_no)
         .where(Member.name.in_(c), Member.birthday.is_not(None), Member.status != MemberStatus.CLOSED),
@@ -925,7 +925,7 @@ def plan_import(
     """Read and check a members file and say, row by row, what importing it would do. Writes nothing."""
     path = Path(path)
     today = today or date.today()
-    table = _read_table(path)
+    table = read_table(path)
     header = _find_header(table, path)
     data_rows = [(number, cells) for number, cells in table.rows if number > header.row]
     parsed: list[ParsedRow] = []
@@ -1003,7 +1003,7 @@ def apply_import(
     # Everyone starts in the entry tier, as members.register does.
     entry_tier = members.entry_tier_id(session)
     points_posted = 0
-    for batch in _chunks(new_rows):
+    for batch in chunks(new_rows):
         points_posted += _insert_new(session, actor, batch, reason, entry_tier)
         done += len(batch)
         _check_cancel(should_cancel)
@@ -1090,7 +1090,7 @@ def _assign_member_numbers(session: Session, rows: Sequence[PlannedRow], ids: Se
     if not wanted:
         return {}
     # An old system's number may already look like one of ours; never reuse it.
-    taken = {no for (no,) in _lookup(session, lambda c: sa.select(Member.member_no).where(Member.member_no.in_(c)),
+    taken = {no for (no,) in lookup(session, lambda c: sa.select(Member.member_no).where(Member.member_no.in_(c)),
                                      wanted.values())}
     for member_id, number in wanted.items():
         suffix = 1

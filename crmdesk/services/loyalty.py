@@ -133,13 +133,15 @@ class EarnLine:
     amount_fen: int
 
 
-def points_for(rules: Rules, *, amount_fen: int, lines: Sequence[EarnLine], tier_pct: int, day: date) -> int:
+def points_for(
+    rules: Rules, *, amount_fen: int, lines: Sequence[EarnLine], tier_pct: int, day: date, offer_pct: int = 100
+) -> int:
     """Points a receipt earns: 1 point per full ¥1 by default, categories weighted (0 % earns
-    nothing), times the tier multiplier and the bonus-day multiplier, rounded down once at the end."""
+    nothing), times the tier, bonus-day and points-offer multipliers, rounded down once at the end."""
     weighted = sum(line.amount_fen * rules.category_pct(line.category) for line in lines) if lines else amount_fen * 100
-    # weighted is fen x percent; the rest are points/yuan and two percentages.
-    numerator = weighted * rules.points_per_yuan * tier_pct * rules.day_pct(day)
-    return max(0, numerator // (100 * 100 * 100 * 100))
+    # weighted is fen x percent; then points/yuan and three percentages.
+    numerator = weighted * rules.points_per_yuan * tier_pct * rules.day_pct(day) * offer_pct
+    return max(0, numerator // (100 * 100 * 100 * 100 * 100))
 
 
 def _post(session: Session, member: Member, kind: PointsKind, points: int, *, at: datetime, actor: Actor | None,

@@ -16,7 +16,7 @@ from sqlalchemy.orm import Session
 
 from crmdesk.errors import Conflict, InvalidInput, NotFound
 from crmdesk.models import Member, MemberStatus, PointsEntry, PointsKind, Purchase, PurchaseKind, PurchaseLine, Tier
-from crmdesk.services import audit, loyalty
+from crmdesk.services import audit, loyalty, offers
 from crmdesk.services.uow import Actor
 from crmdesk.texts import QT_TRANSLATE_NOOP
 
@@ -60,7 +60,7 @@ def parse_yuan(text: str) -> int:
     return int(value * 100)
 
 
-def _check_amount(amount_fen: int, field: str = "amount") -> None:
+def check_amount(amount_fen: int, field: str = "amount") -> None:
     if amount_fen <= 0:
         raise InvalidInput(QT_TRANSLATE_NOOP("errors", "An amount must be more than ¥0.00."), field=field)
     if amount_fen > MAX_AMOUNT_FEN:
@@ -138,7 +138,7 @@ def record_purchase(
         raise InvalidInput(QT_TRANSLATE_NOOP("errors", "Enter the receipt number."), field="receipt_no")
     if len(receipt_no) > 40 or len(till) > 20:
         raise InvalidInput(QT_TRANSLATE_NOOP("errors", "The receipt number or till name is too long."), field="receipt_no")
-    _check_amount(amount_fen)
+    check_amount(amount_fen)
     _check_time(occurred_at, now)
     _check_lines(lines, amount_fen)
     existing = _existing(session, till, receipt_no)
@@ -156,6 +156,7 @@ def record_purchase(
     points = loyalty.points_for(
         rules, amount_fen=amount_fen, lines=[loyalty.EarnLine(l.category, l.amount_fen) for l in lines],
         tier_pct=tier_pct or 100, day=loyalty.local_day(occurred_at),
+        offer_pct=offers.points_multiplier_pct(session, member.id, loyalty.local_day(occurred_at)),
     )
     purchase = Purchase(member_id=member.id, till=till, receipt_no=receipt_no, kind=PurchaseKind.SALE, occurred_at=occurred_at,
                         amount_fen=amount_fen, payment_method=payment_method.strip()[:20], cashier_id=actor.staff_id)
@@ -190,7 +191,7 @@ def refund(
     than was paid. Tiers are not lowered here, only at the monthly review."""
     now = now or datetime.now(timezone.utc)
     occurred_at = occurred_at or now
-    _check_amount(amount_fen)
+    check_amount(amount_fen)
     _check_time(occurred_at, now)
     original = _existing(session, original_till.strip(), original_receipt.strip())
     if original is None or original.kind is not PurchaseKind.SALE:

@@ -33,6 +33,7 @@ from crmdesk.services.members import MemberProfile, display_phone
 from crmdesk.services.search import CardWarning, Hit
 from crmdesk.services.uow import read_session, unit_of_work
 from crmdesk.views.common import error_text, format_fen, mark_data
+from crmdesk.views.eligible_offers import EligibleOffersWidget
 from crmdesk.views.member_form import NewMemberDialog
 from crmdesk.views.purchase_dialogs import PurchaseDialog, RedeemDialog, RefundDialog
 from crmdesk.views.state import AppState
@@ -344,6 +345,10 @@ class CounterPage(QWidget):
         self.no_visits_label = QLabel(self.tr("No visits yet."))
         self.no_visits_label.setObjectName("counterHint")
         details.addWidget(self.no_visits_label)
+        # The offers this member can use now, and why not the others.
+        self.offers = EligibleOffersWidget(self._state)
+        self.offers.applied.connect(lambda _redemption: self.refresh_member())
+        details.addWidget(self.offers)
         column.addWidget(self.details)
         column.addStretch(1)
 
@@ -536,6 +541,7 @@ class CounterPage(QWidget):
         self.empty_label.setVisible(profile is None)
         self.details.setVisible(profile is not None)
         self._update_buttons()
+        self.offers.show_member(profile.id if profile is not None else None)
         if profile is None:
             return
         today = date.today()

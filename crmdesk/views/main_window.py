@@ -59,6 +59,7 @@ class MainWindow(QMainWindow):
         self.nav.setCurrentRow(0)
         self._update_staff_label()
         self.import_action.setVisible(can(self._state.actor, Permission.IMPORT_MEMBERS))
+        self.import_purchases_action.setVisible(can(self._state.actor, Permission.IMPORT_PURCHASES))
 
     def _build_menu(self) -> None:
         file_menu = self.menuBar().addMenu(self.tr("&File"))
@@ -69,6 +70,9 @@ class MainWindow(QMainWindow):
         self.import_action = QAction(self.tr("&Import members…"), self)
         self.import_action.triggered.connect(self.import_members)
         file_menu.addAction(self.import_action)
+        self.import_purchases_action = QAction(self.tr("Import &purchases…"), self)
+        self.import_purchases_action.triggered.connect(self.import_purchases)
+        file_menu.addAction(self.import_purchases_action)
         file_menu.addSeparator()
         quit_action = QAction(self.tr("&Quit"), self)
         quit_action.setShortcut(QKeySequence.StandardKey.Quit)
@@ -98,6 +102,8 @@ class MainWindow(QMainWindow):
         areas = [("counter", self.tr("Counter"))]
         if can(self._state.actor, Permission.BROWSE_MEMBERS):
             areas.append(("members", self.tr("Members")))
+        if can(self._state.actor, Permission.MANAGE_OFFERS):
+            areas.append(("offers", self.tr("Offers")))
         areas += [("overview", self.tr("Overview")), ("settings", self.tr("Settings"))]
         return areas
 
@@ -111,6 +117,10 @@ class MainWindow(QMainWindow):
             from crmdesk.views.member_list import MemberListPage
 
             return MemberListPage(self._state)
+        if key == "offers":
+            from crmdesk.views.offers_page import OffersPage
+
+            return OffersPage(self._state)
         if key == "overview":
             return OverviewPage(self._state)
         page = SettingsPage(self._state)
@@ -193,11 +203,19 @@ class MainWindow(QMainWindow):
         self._update_staff_label()
         self._build_areas()
         self.import_action.setVisible(can(self._state.actor, Permission.IMPORT_MEMBERS))
+        self.import_purchases_action.setVisible(can(self._state.actor, Permission.IMPORT_PURCHASES))
 
     def import_members(self) -> None:
         from crmdesk.views.import_dialog import ImportMembersDialog
 
         dialog = ImportMembersDialog(self._state, self)
+        dialog.importFinished.connect(lambda _result: self._refresh_current())
+        dialog.exec()
+
+    def import_purchases(self) -> None:
+        from crmdesk.views.purchase_import_dialog import ImportPurchasesDialog
+
+        dialog = ImportPurchasesDialog(self._state, self)
         dialog.importFinished.connect(lambda _result: self._refresh_current())
         dialog.exec()
 

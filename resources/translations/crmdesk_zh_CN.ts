@@ -50,9 +50,37 @@
     </message>
 </context>
 <context>
+    <name>AdjustPointsDialog</name>
+    <message>
+        <location filename="../../crmdesk/views/member_profile.py" line="+235"/>
+        <source>Adjust points</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location line="+4"/>
+        <source>e.g. 200 or -150</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location line="+3"/>
+        <source>required, e.g. points lost in the old system</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location line="+1"/>
+        <source>&amp;Points:</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location line="+1"/>
+        <source>&amp;Reason:</source>
+        <translation type="unfinished"></translation>
+    </message>
+</context>
+<context>
     <name>CardDialog</name>
     <message>
-        <location filename="../../crmdesk/views/counter_page.py" line="+106"/>
+        <location filename="../../crmdesk/views/counter_page.py" line="+114"/>
         <source>Issue a card to {name}</source>
         <translation>给{name}发卡</translation>
     </message>
@@ -108,7 +136,7 @@
 <context>
     <name>ComputerTab</name>
     <message>
-        <location filename="../../crmdesk/views/settings_page.py" line="+89"/>
+        <location filename="../../crmdesk/views/settings_page.py" line="+91"/>
         <source>Follow the system</source>
         <translation>跟随系统</translation>
     </message>
@@ -136,7 +164,7 @@
 <context>
     <name>CounterPage</name>
     <message>
-        <location filename="../../crmdesk/views/counter_page.py" line="+62"/>
+        <location filename="../../crmdesk/views/counter_page.py" line="+66"/>
         <source>Scan a card, or type a phone, its last 4 digits, a name or pinyin (zs)</source>
         <translation>扫卡，或输入手机号、手机尾号4位、姓名或拼音首字母（zs）</translation>
     </message>
@@ -167,29 +195,29 @@
     </message>
     <message>
         <location line="+0"/>
-        <location line="+66"/>
+        <location line="+67"/>
         <source>Points</source>
         <translation>积分</translation>
     </message>
     <message>
-        <location line="-66"/>
+        <location line="-67"/>
         <source>Status</source>
         <translation>状态</translation>
     </message>
     <message>
-        <location line="+26"/>
-        <location line="+148"/>
-        <location line="+192"/>
+        <location line="+27"/>
+        <location line="+169"/>
+        <location line="+205"/>
         <source>Scan a card or type to find a member. F2 registers a new member.</source>
         <translation>扫卡或输入以查找会员。按 F2 登记新会员。</translation>
     </message>
     <message>
-        <location line="-320"/>
+        <location line="-354"/>
         <source>No member open.</source>
         <translation>尚未打开会员。</translation>
     </message>
     <message>
-        <location line="+48"/>
+        <location line="+57"/>
         <source>Last visits</source>
         <translation>最近消费</translation>
     </message>
@@ -219,20 +247,35 @@
         <translation>暂无消费记录。</translation>
     </message>
     <message>
-        <location line="+8"/>
+        <location line="+12"/>
         <source>New member (F2)</source>
         <translation>新会员（F2）</translation>
     </message>
     <message>
         <location line="+1"/>
-        <location line="+237"/>
+        <location line="+253"/>
         <source>Issue card (F3)</source>
         <translation>发卡（F3）</translation>
     </message>
     <message>
-        <location line="-236"/>
+        <location line="-252"/>
         <source>Report card lost… (F4)</source>
         <translation>挂失…（F4）</translation>
+    </message>
+    <message>
+        <location line="+6"/>
+        <source>Record purchase (F5)</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location line="+1"/>
+        <source>Refund… (F6)</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location line="+1"/>
+        <source>Redeem points… (F7)</source>
+        <translation type="unfinished"></translation>
     </message>
     <message>
         <location line="+67"/>
@@ -290,12 +333,12 @@
         <translation>已注销</translation>
     </message>
     <message>
-        <location line="+15"/>
+        <location line="+18"/>
         <source>Member open. Scan or type to find the next one; Esc clears.</source>
         <translation>已打开会员。扫卡或输入查找下一位；Esc 清空。</translation>
     </message>
     <message>
-        <location line="+31"/>
+        <location line="+32"/>
         <source>Birthday this month ({date})</source>
         <translation>本月生日（{date}）</translation>
     </message>
@@ -340,12 +383,17 @@
         <translation>未结投诉：{count}</translation>
     </message>
     <message>
-        <location line="+20"/>
+        <location line="+5"/>
+        <source>{points} points expire on {date}</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location line="+19"/>
         <source>Replace card… (F3)</source>
         <translation>换卡…（F3）</translation>
     </message>
     <message>
-        <location line="+33"/>
+        <location line="+38"/>
         <source>Registered {name} as {member_no}.</source>
         <translation>已登记{name}，会员编号 {member_no}。</translation>
     </message>
@@ -378,6 +426,36 @@
         <location line="+16"/>
         <source>Card {number} is reported lost. F3 gives the member a new card.</source>
         <translation>卡 {number} 已挂失。按 F3 为会员发新卡。</translation>
+    </message>
+    <message>
+        <location line="+27"/>
+        <source>Receipt {receipt} of till {till} was already recorded; nothing changed.</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location line="+3"/>
+        <source>Purchase recorded: +{points} points, balance {balance}.</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location line="+3"/>
+        <source>Upgraded to {tier}!</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location line="+19"/>
+        <source>That refund was already recorded; nothing changed.</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location line="+2"/>
+        <source>Refund recorded: {points} points, balance {balance}.</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location line="+17"/>
+        <source>Redeemed {points} points ({value} off); balance {balance}.</source>
+        <translation type="unfinished"></translation>
     </message>
 </context>
 <context>
@@ -580,7 +658,7 @@
         <translation>crmdesk — 会员管理与客户服务</translation>
     </message>
     <message>
-        <location line="+74"/>
+        <location line="+80"/>
         <source>Overview</source>
         <translation>概览</translation>
     </message>
@@ -590,12 +668,12 @@
         <translation>设置</translation>
     </message>
     <message>
-        <location line="+35"/>
+        <location line="+39"/>
         <source>{area} (Ctrl+{number})</source>
         <translation>{area} (Ctrl+{number})</translation>
     </message>
     <message>
-        <location line="-72"/>
+        <location line="-81"/>
         <source>&amp;File</source>
         <translation>文件(&amp;F)</translation>
     </message>
@@ -608,6 +686,11 @@
         <location line="+4"/>
         <source>&amp;Import members…</source>
         <translation>导入会员(&amp;I)…</translation>
+    </message>
+    <message>
+        <location line="+3"/>
+        <source>Import &amp;purchases…</source>
+        <translation type="unfinished"></translation>
     </message>
     <message>
         <location line="+4"/>
@@ -645,12 +728,17 @@
         <translation>会员</translation>
     </message>
     <message>
-        <location line="+90"/>
+        <location line="+2"/>
+        <source>Offers</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location line="+94"/>
         <source>Signed in: {name} ({role})</source>
         <translation>当前登录：{name}（{role}）</translation>
     </message>
     <message>
-        <location line="+19"/>
+        <location line="+27"/>
         <source>Switch staff</source>
         <translation>切换员工</translation>
     </message>
@@ -859,7 +947,7 @@ Membership, loyalty and customer care for neighbourhood shops.</source>
 <context>
     <name>MemberProfileDialog</name>
     <message>
-        <location filename="../../crmdesk/views/member_profile.py" line="+225"/>
+        <location filename="../../crmdesk/views/member_profile.py" line="+26"/>
         <source>Member</source>
         <translation>会员</translation>
     </message>
@@ -877,6 +965,16 @@ Membership, loyalty and customer care for neighbourhood shops.</source>
         <location line="+1"/>
         <source>&amp;History</source>
         <translation>变更记录(&amp;H)</translation>
+    </message>
+    <message>
+        <location line="+1"/>
+        <source>P&amp;urchases</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location line="+1"/>
+        <source>Poin&amp;ts</source>
+        <translation type="unfinished"></translation>
     </message>
     <message>
         <location line="+10"/>
@@ -1030,16 +1128,18 @@ Membership, loyalty and customer care for neighbourhood shops.</source>
     </message>
     <message>
         <location line="+13"/>
+        <location line="+42"/>
         <source>When</source>
         <translation>时间</translation>
     </message>
     <message>
-        <location line="+0"/>
+        <location line="-42"/>
+        <location line="+43"/>
         <source>Staff</source>
         <translation>员工</translation>
     </message>
     <message>
-        <location line="+0"/>
+        <location line="-43"/>
         <source>What</source>
         <translation>项目</translation>
     </message>
@@ -1055,6 +1155,85 @@ Membership, loyalty and customer care for neighbourhood shops.</source>
     </message>
     <message>
         <location line="+11"/>
+        <source>Time</source>
+        <translation type="unfinished">时间</translation>
+    </message>
+    <message>
+        <location line="+0"/>
+        <location line="+31"/>
+        <source>Kind</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location line="-31"/>
+        <source>Till</source>
+        <translation type="unfinished">收银台</translation>
+    </message>
+    <message>
+        <location line="+0"/>
+        <location line="+31"/>
+        <source>Receipt</source>
+        <translation type="unfinished">小票号</translation>
+    </message>
+    <message>
+        <location line="-31"/>
+        <source>Amount</source>
+        <translation type="unfinished">金额</translation>
+    </message>
+    <message>
+        <location line="+1"/>
+        <location line="+25"/>
+        <location line="+5"/>
+        <source>Points</source>
+        <translation type="unfinished">积分</translation>
+    </message>
+    <message>
+        <location line="-30"/>
+        <source>Payment</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location line="+0"/>
+        <source>Items</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location line="+3"/>
+        <source>&lt; &amp;Newer</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location line="+1"/>
+        <source>&amp;Older &gt;</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location line="+19"/>
+        <source>Unspent points by expiry date</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location line="+2"/>
+        <source>Usable until</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location line="+3"/>
+        <source>Points ledger, newest first</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location line="+2"/>
+        <source>Reason</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location line="+4"/>
+        <source>&amp;Adjust points…</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location line="+14"/>
         <source>Member {name} ({member_no})</source>
         <translation>会员 {name}（{member_no}）</translation>
     </message>
@@ -1074,7 +1253,22 @@ Membership, loyalty and customer care for neighbourhood shops.</source>
         <translation>是</translation>
     </message>
     <message>
-        <location line="+41"/>
+        <location line="+24"/>
+        <source>Visits: {visits} · Spend: {spend} · Average basket: {average} · First visit: {first} · Last visit: {last}</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location line="+24"/>
+        <source>Balance: {points} points</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location line="+2"/>
+        <source>no expiry</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location line="+39"/>
         <source>Already a member:</source>
         <translation>已是会员：</translation>
     </message>
@@ -1109,7 +1303,7 @@ Membership, loyalty and customer care for neighbourhood shops.</source>
         <translation>挂失</translation>
     </message>
     <message>
-        <location line="+10"/>
+        <location line="+21"/>
         <source>Freeze membership</source>
         <translation>冻结会员</translation>
     </message>
@@ -1137,7 +1331,7 @@ Membership, loyalty and customer care for neighbourhood shops.</source>
 <context>
     <name>MergeDialog</name>
     <message>
-        <location line="-424"/>
+        <location line="-563"/>
         <source>Merge another member into this one</source>
         <translation>把另一会员合并到此会员</translation>
     </message>
@@ -1434,6 +1628,356 @@ Membership, loyalty and customer care for neighbourhood shops.</source>
     </message>
 </context>
 <context>
+    <name>PurchaseDialog</name>
+    <message>
+        <location filename="../../crmdesk/views/purchase_dialogs.py" line="+131"/>
+        <source>Record purchase for {name}</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location line="+5"/>
+        <source>e.g. 123.45</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location line="+11"/>
+        <source>&amp;Amount (¥):</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location line="+1"/>
+        <source>&amp;Receipt no.:</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location line="+1"/>
+        <source>&amp;Till:</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location line="+1"/>
+        <source>T&amp;ime:</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location line="+1"/>
+        <source>&amp;Payment:</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location line="+3"/>
+        <source>Items (optional; they must add up to the amount):</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location line="+4"/>
+        <source>Item code</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location line="+0"/>
+        <source>Name</source>
+        <translation type="unfinished">姓名</translation>
+    </message>
+    <message>
+        <location line="+0"/>
+        <source>Category</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location line="+0"/>
+        <source>Quantity</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location line="+0"/>
+        <source>Price (¥)</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location line="+7"/>
+        <source>Add &amp;line</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location line="+2"/>
+        <source>Remove li&amp;ne</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location line="+10"/>
+        <source>Record (Enter)</source>
+        <translation type="unfinished"></translation>
+    </message>
+</context>
+<context>
+    <name>PurchaseDialogs</name>
+    <message>
+        <location line="-142"/>
+        <source>Cash</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location line="+1"/>
+        <source>WeChat Pay</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location line="+1"/>
+        <source>Alipay</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location line="+1"/>
+        <source>Bank card</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location line="+1"/>
+        <source>Other</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location line="+51"/>
+        <source>Cancel (Esc)</source>
+        <translation type="unfinished">取消（Esc）</translation>
+    </message>
+</context>
+<context>
+    <name>RedeemDialog</name>
+    <message>
+        <location line="+251"/>
+        <source>Redeem points of {name}</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location line="+3"/>
+        <source>Balance: {points} points, worth {value} ({rate} points = ¥1 off).</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location line="+10"/>
+        <source>optional, e.g. receipt number</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location line="+1"/>
+        <source>&amp;Points:</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location line="+2"/>
+        <source>Worth:</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location line="+1"/>
+        <source>&amp;Note:</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location line="+4"/>
+        <source>Redeem (Enter)</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location line="+10"/>
+        <source>{value} off</source>
+        <translation type="unfinished"></translation>
+    </message>
+</context>
+<context>
+    <name>RefundDialog</name>
+    <message>
+        <location line="-121"/>
+        <source>Refund for {name}</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location line="+5"/>
+        <source>Choose the original receipt, or type its number; the amount starts at what can still be refunded.</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location line="+16"/>
+        <source>&amp;Original receipt:</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location line="+2"/>
+        <source>&amp;Till:</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location line="+1"/>
+        <source>&amp;Amount (¥):</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location line="+1"/>
+        <source>Refund &amp;receipt no.:</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location line="+4"/>
+        <source>Refund (Enter)</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location line="+19"/>
+        <source>{time} · paid {paid} · refundable {left}</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location line="+6"/>
+        <source>Not among the recent sales: the till and receipt are checked when you refund.</source>
+        <translation type="unfinished"></translation>
+    </message>
+</context>
+<context>
+    <name>RulesTab</name>
+    <message>
+        <location filename="../../crmdesk/views/loyalty_settings.py" line="+67"/>
+        <source> points per full ¥1</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location line="+3"/>
+        <source> points = ¥1 off</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location line="+2"/>
+        <source>End of the calendar year after earning</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location line="+1"/>
+        <source>A number of months after earning</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location line="+3"/>
+        <source> months</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location line="+3"/>
+        <source>Mon</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location line="+0"/>
+        <source>Tue</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location line="+0"/>
+        <source>Wed</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location line="+0"/>
+        <source>Thu</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location line="+0"/>
+        <source>Fri</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location line="+0"/>
+        <source>Sat</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location line="+0"/>
+        <source>Sun</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location line="+6"/>
+        <source>YYYY-MM-DD, separated by commas, e.g. 2026-10-01, 2026-11-11</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location line="+5"/>
+        <source>&amp;Earning:</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location line="+1"/>
+        <source>&amp;Redeeming:</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location line="+1"/>
+        <source>Points e&amp;xpire:</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location line="+1"/>
+        <source>&amp;Months:</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location line="+1"/>
+        <source>Bonus weekdays:</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location line="+1"/>
+        <source>Bonus &amp;dates:</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location line="+1"/>
+        <source>Bonus &amp;multiplier:</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location line="+3"/>
+        <source>Categories that earn differently (0 % earns nothing, 200 % double):</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location line="+2"/>
+        <source>Category</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location line="+0"/>
+        <source>Earns (%)</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location line="+6"/>
+        <source>&amp;Add category</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location line="+2"/>
+        <source>Remo&amp;ve category</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location line="+2"/>
+        <source>&amp;Save rules (Ctrl+S)</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location line="+3"/>
+        <source>&amp;Undo changes</source>
+        <translation type="unfinished">撤销修改(&amp;U)</translation>
+    </message>
+    <message>
+        <location line="+84"/>
+        <source>Saved. The rules apply to purchases recorded from now on.</source>
+        <translation type="unfinished"></translation>
+    </message>
+</context>
+<context>
     <name>SecretDialog</name>
     <message>
         <location filename="../../crmdesk/views/staff_dialogs.py" line="+16"/>
@@ -1459,9 +2003,19 @@ Membership, loyalty and customer care for neighbourhood shops.</source>
         <translation>本机</translation>
     </message>
     <message>
-        <location line="+10"/>
+        <location line="+12"/>
         <source>Staff</source>
         <translation>员工</translation>
+    </message>
+    <message>
+        <location line="+10"/>
+        <source>Points rules</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location line="+1"/>
+        <source>Tiers</source>
+        <translation type="unfinished"></translation>
     </message>
 </context>
 <context>
@@ -1475,7 +2029,7 @@ Membership, loyalty and customer care for neighbourhood shops.</source>
 <context>
     <name>StaffTab</name>
     <message>
-        <location filename="../../crmdesk/views/settings_page.py" line="-125"/>
+        <location filename="../../crmdesk/views/settings_page.py" line="-138"/>
         <source>Name</source>
         <translation>姓名</translation>
     </message>
@@ -1640,6 +2194,99 @@ Membership, loyalty and customer care for neighbourhood shops.</source>
         <location line="+15"/>
         <source>Saved.</source>
         <translation>已保存。</translation>
+    </message>
+</context>
+<context>
+    <name>TiersTab</name>
+    <message>
+        <location filename="../../crmdesk/views/loyalty_settings.py" line="+14"/>
+        <source>Lowest tier first; everyone starts in the first one. Members move up at once when their spend over the last 12 months reaches a threshold, and down only at the monthly review.</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location line="+5"/>
+        <source>Name</source>
+        <translation type="unfinished">姓名</translation>
+    </message>
+    <message>
+        <location line="+0"/>
+        <source>12-month spend (¥)</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location line="+0"/>
+        <source>Points (%)</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location line="+1"/>
+        <source>Discount (%)</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location line="+0"/>
+        <source>Colour</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location line="+0"/>
+        <source>Members</source>
+        <translation type="unfinished">会员</translation>
+    </message>
+    <message>
+        <location line="+7"/>
+        <source>&amp;Add tier</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location line="+2"/>
+        <source>&amp;Remove tier</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location line="+2"/>
+        <source>&amp;Undo changes</source>
+        <translation type="unfinished">撤销修改(&amp;U)</translation>
+    </message>
+    <message>
+        <location line="+2"/>
+        <source>&amp;Save tiers</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location line="+2"/>
+        <source>Run tier &amp;review now</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location line="+88"/>
+        <source>Delete a tier in use</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location line="+0"/>
+        <source>Go ahead?</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location line="+9"/>
+        <source>Tiers saved. Members move up with their next purchase and down at the next review.</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location line="+16"/>
+        <source>Tier review done: {up} members moved up, {down} moved down.</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location line="+5"/>
+        <source>Give every member the tier their spend over the last 12 months earns now, up or down?</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location line="+1"/>
+        <source>Tier review</source>
+        <translation type="unfinished"></translation>
     </message>
 </context>
 <context>
@@ -1835,7 +2482,7 @@ Membership, loyalty and customer care for neighbourhood shops.</source>
         <translation>此数据库尚未设置店主。请运行“crmdesk init --owner 店主姓名”，或启动程序进行设置。</translation>
     </message>
     <message>
-        <location filename="../../crmdesk/services/auth.py" line="+50"/>
+        <location filename="../../crmdesk/services/auth.py" line="+53"/>
         <source>{name} may not change the store settings; ask a supervisor or the owner.</source>
         <translation>{name}无权修改门店设置，请联系主管或店主。</translation>
     </message>
@@ -1868,6 +2515,21 @@ Membership, loyalty and customer care for neighbourhood shops.</source>
         <location line="+1"/>
         <source>{name} may not import members; ask a supervisor or the owner.</source>
         <translation>{name}无权导入会员，请联系主管或店主。</translation>
+    </message>
+    <message>
+        <location line="+1"/>
+        <source>{name} may not import purchases; ask a supervisor or the owner.</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location line="+1"/>
+        <source>{name} may not create or change offers; ask a supervisor or the owner.</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location line="+1"/>
+        <source>{name} may not change the points rules or tiers; ask the owner.</source>
+        <translation type="unfinished"></translation>
     </message>
     <message>
         <location line="+1"/>
@@ -1921,7 +2583,7 @@ Membership, loyalty and customer care for neighbourhood shops.</source>
     </message>
     <message>
         <location line="+2"/>
-        <location filename="../../crmdesk/services/imports.py" line="+126"/>
+        <location filename="../../crmdesk/services/imports.py" line="+125"/>
         <source>A card number may have at most 32 characters.</source>
         <translation>卡号最多32个字符。</translation>
     </message>
@@ -1943,7 +2605,7 @@ Membership, loyalty and customer care for neighbourhood shops.</source>
     <message>
         <location line="+37"/>
         <location line="+23"/>
-        <location filename="../../crmdesk/services/loyalty.py" line="+175"/>
+        <location filename="../../crmdesk/services/loyalty.py" line="+180"/>
         <location filename="../../crmdesk/services/members.py" line="+341"/>
         <location filename="../../crmdesk/services/purchases.py" line="+103"/>
         <source>No member with id {id}.</source>
@@ -2088,7 +2750,7 @@ Membership, loyalty and customer care for neighbourhood shops.</source>
         <translation>{option} 需要 YYYY-MM-DD 格式的日期，而不是“{value}”。</translation>
     </message>
     <message>
-        <location line="+44"/>
+        <location line="+64"/>
         <source>--limit must be from 1 to {count}.</source>
         <translation>--limit 必须在 1 到 {count} 之间。</translation>
     </message>
@@ -2276,7 +2938,7 @@ Membership, loyalty and customer care for neighbourhood shops.</source>
         <translation>生日为{birthday}的{name}可能已是会员（{member_no}）；仍会登记为新会员。</translation>
     </message>
     <message>
-        <location filename="../../crmdesk/services/loyalty.py" line="-87"/>
+        <location filename="../../crmdesk/services/loyalty.py" line="-92"/>
         <source>Points per yuan must be from 1 to 100.</source>
         <translation>每元积分必须在1到100之间。</translation>
     </message>
@@ -2306,12 +2968,17 @@ Membership, loyalty and customer care for neighbourhood shops.</source>
         <translation>品类积分比例必须在0%到1000%之间。</translation>
     </message>
     <message>
-        <location line="+9"/>
+        <location line="+7"/>
+        <source>A category is listed twice.</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location line="+5"/>
         <source>&apos;{date}&apos; is not a date (YYYY-MM-DD).</source>
         <translation>“{date}”不是有效的日期（格式：年-月-日）。</translation>
     </message>
     <message>
-        <location line="+81"/>
+        <location line="+83"/>
         <source>Redeem a positive number of points.</source>
         <translation>兑换的积分必须大于0。</translation>
     </message>
@@ -2547,6 +3214,7 @@ Membership, loyalty and customer care for neighbourhood shops.</source>
     </message>
     <message>
         <location line="+32"/>
+        <location filename="../../crmdesk/views/purchase_dialogs.py" line="+9"/>
         <source>Enter the receipt number.</source>
         <translation>请输入小票号。</translation>
     </message>
@@ -2557,7 +3225,7 @@ Membership, loyalty and customer care for neighbourhood shops.</source>
     </message>
     <message>
         <location line="+10"/>
-        <location line="+56"/>
+        <location line="+57"/>
         <source>Receipt {receipt} of till {till} is already recorded with other details.</source>
         <translation>收银台{till}的小票{receipt}已按其他内容记录过。</translation>
     </message>
@@ -2570,6 +3238,111 @@ Membership, loyalty and customer care for neighbourhood shops.</source>
         <location line="+15"/>
         <source>Only ¥{left} of this ¥{paid} receipt can still be refunded.</source>
         <translation>这张¥{paid}的小票最多还能退¥{left}。</translation>
+    </message>
+    <message>
+        <location filename="../../crmdesk/commands/bench.py" line="+27"/>
+        <source>--members must be at least 100.</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location line="+2"/>
+        <source>--purchases-per-member must be from 0 to 1000.</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location line="+3"/>
+        <source>{path} exists; --keep needs a new file.</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../../crmdesk/services/tiers.py" line="+83"/>
+        <source>&apos;{text}&apos; is not a percentage with at most two decimals.</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location line="+7"/>
+        <source>Keep at least one tier: the one every member starts in.</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location line="+2"/>
+        <source>At most {count} tiers.</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location line="+5"/>
+        <source>Tier {row} needs a name.</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location line="+2"/>
+        <source>The tier name &apos;{name}&apos; is longer than 40 characters.</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location line="+3"/>
+        <source>Two tiers are called &apos;{name}&apos;; tier names must differ.</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location line="+4"/>
+        <source>Tier &apos;{name}&apos;: the points multiplier must be from 0 % to 1000 %.</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location line="+3"/>
+        <source>Tier &apos;{name}&apos;: the member discount must be from 0 % to 100 %.</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location line="+3"/>
+        <source>Tier &apos;{name}&apos;: &apos;{colour}&apos; is not a colour like #d4af37.</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location line="+3"/>
+        <source>The first tier, &apos;{name}&apos;, is where everyone starts: its threshold must be ¥0.</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location line="+5"/>
+        <source>&apos;{higher}&apos; must need more 12-month spend than &apos;{lower}&apos; below it ({amount}).</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location line="+14"/>
+        <source>The tiers were changed meanwhile; reopen the list and try again.</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location line="+10"/>
+        <source>Offers are limited to the tier &apos;{tier}&apos;; change those offers before deleting it.</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location line="+7"/>
+        <source>{count} members are in the tier &apos;{tier}&apos;. Deleting it moves them down to &apos;{target}&apos;.</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../../crmdesk/views/loyalty_settings.py" line="-184"/>
+        <source>Category &apos;{category}&apos;: the multiplier must be a whole number of percent.</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location line="+3"/>
+        <source>The category &apos;{category}&apos; is listed twice.</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location line="+129"/>
+        <source>Tier &apos;{name}&apos;: the points multiplier must be a whole number of percent.</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../../crmdesk/views/purchase_dialogs.py" line="-245"/>
+        <source>Line {line}: &apos;{text}&apos; is not a quantity (up to three decimals).</source>
+        <translation type="unfinished"></translation>
     </message>
 </context>
 <context>
@@ -2633,7 +3406,7 @@ Membership, loyalty and customer care for neighbourhood shops.</source>
 <context>
     <name>history</name>
     <message>
-        <location filename="../../crmdesk/views/member_profile.py" line="-164"/>
+        <location filename="../../crmdesk/views/member_profile.py" line="-179"/>
         <source>Registered</source>
         <translation>登记入会</translation>
     </message>
@@ -2814,6 +3587,47 @@ Membership, loyalty and customer care for neighbourhood shops.</source>
         <location line="+1"/>
         <source>Stopped</source>
         <translation>已停用</translation>
+    </message>
+    <message>
+        <location line="+26"/>
+        <source>Earned</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location line="+1"/>
+        <source>Redeemed</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location line="+1"/>
+        <location line="+8"/>
+        <source>Refund</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location line="-7"/>
+        <source>Adjustment</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location line="+1"/>
+        <source>Expired</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location line="+1"/>
+        <source>Goodwill</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location line="+1"/>
+        <source>Imported</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location line="+3"/>
+        <source>Sale</source>
+        <translation type="unfinished"></translation>
     </message>
 </context>
 </TS>

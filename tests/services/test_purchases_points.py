@@ -232,3 +232,13 @@ def test_history_pages_newest_first_with_totals(db, owner, member_id) -> None:
     assert [row.receipt_no for row in page] == ["R0", "R1"] and [row.receipt_no for row in rest] == ["R2", "R3", "R4"]
     assert (summary.visits, summary.spend_fen, summary.average_basket_fen) == (5, 15_000, 3_000)
     assert summary.last_visit == NOW.astimezone(timezone.utc)
+
+
+def test_a_points_multiplier_offer_multiplies_once_more(db, owner, member_id) -> None:
+    from crmdesk.services import offers
+
+    with unit_of_work(db) as session:
+        spec = offers.OfferInput(name="会员日三倍积分", kind=offers.OfferKind.POINTS_MULTIPLIER, multiplier_pct=300,
+                                 starts_on=NOW.date() - timedelta(days=1))
+        offers.create_offer(session, owner, spec)
+    assert buy(db, owner, member_id, "R1", 10_099).points == 302  # ¥100.99 x 3 = 302.97, rounded down once

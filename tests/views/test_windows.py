@@ -19,7 +19,7 @@ from tests.conftest import OWNER_NAME, OWNER_PASSWORD
 def test_main_window_lists_working_areas_and_who_is_signed_in(qtbot, owner_state) -> None:
     window = MainWindow(owner_state)
     qtbot.addWidget(window)
-    assert [window.nav.item(i).text().split()[0] for i in range(window.nav.count())] == ["Counter", "Members", "Overview", "Settings"]
+    assert [window.nav.item(i).text().split()[0] for i in range(window.nav.count())] == ["Counter", "Members", "Offers", "Overview", "Settings"]
     assert OWNER_NAME in window.staff_label.text() and "Owner" in window.staff_label.text()
     assert str(owner_state.db.sqlite_path) in window.database_label.text()
     window.show_view("overview")
@@ -33,7 +33,7 @@ def test_ctrl_number_switches_area(qtbot, owner_state) -> None:
     with qtbot.waitActive(window):
         window.show()
         window.activateWindow()
-    qtbot.keyClick(window, Qt.Key.Key_4, Qt.KeyboardModifier.ControlModifier)
+    qtbot.keyClick(window, Qt.Key.Key_5, Qt.KeyboardModifier.ControlModifier)
     assert window.pages.currentWidget() is window.settings_page
     window.show_view("staff")
     assert window.settings_page.currentWidget() is window.settings_page.staff_tab
@@ -158,8 +158,7 @@ def test_switching_language_rebuilds_the_window_in_chinese(qtbot, qapp, translat
     from crmdesk.app import Application
 
     controller = Application(qapp, owner_state, translators)
-    first = controller.open_window("settings")
-    qtbot.addWidget(first)
+    first = controller.open_window("settings")  # replaced and deleted by the switch below
     first.settings_page.computer_tab.language_box.setCurrentIndex(
         first.settings_page.computer_tab.language_box.findData("zh_CN")
     )
@@ -167,7 +166,7 @@ def test_switching_language_rebuilds_the_window_in_chinese(qtbot, qapp, translat
     qtbot.waitUntil(lambda: controller.window is not first)
     qtbot.addWidget(controller.window)
     assert preferences.load().language == "zh_CN"
-    assert controller.window.nav.item(3).text().startswith("设置")
+    assert controller.window.nav.item(4).text().startswith("设置")
     assert controller.window.pages.currentWidget() is controller.window.settings_page
 
 

@@ -1,0 +1,135 @@
+"""`crmdesk import purchases FILE`: purchases and refunds from a POS's or an old system's CSV or XLSX file.
+
+Registered under the `import` group that commands/imports.py creates (this module is
+registered after it: commands are registered in the order of their module names).
+Exit statuses as `import members`: 0 done (or a clean dry run), 2 invalid rows or an
+unreadable file (nothing written), 5 not allowed, 130 interrupted.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+from typing import Any
+
+from crmdesk.commands import imports as import_group
+from crmdesk.commands.common import acting_staff, print_json
+from crmdesk.db import Database
+from crmdesk.services import purchase_imports
+from crmdesk.services.imports import Problem
+from crmdesk.services.uow import read_session, unit_of_work
+
+EXIT_INVALID = import_group.EXIT_INVALID
+
+
+def register(add_command) -> None:  # type: ignore[no-untyped-def]
+    if import_group.SUBCOMMANDS is None:  # pragma: no cover - the import group registers first
+        import_group.register(add_command)
+    purchases = add_command(
+        "purchases",
+        "import purchases and refunds from a CSV (UTF-8 or GBK) or XLSX file; headers in English or Chinese",
+        run_purchases,
+        import_group.SUBCOMMANDS,
+    )
+    purchases.add_argument("file", metavar="FILE", type=Path)
+    purchases.add_argument("--dry-run", action="store_true", help="check the file and show what would happen; write nothing")
+    purchases.add_argument(
+        "--skip-invalid",
+        action="store_true",
+        help="import the valid receipts and write the rows of the invalid ones with their reasons to FILE.rejected.csv",
+    )
+    purchases.add_argument("--json", action="store_true", help="print one JSON document on stdout")
+
+
+def run_purchases(db: Database, args: argparse.Namespace) -> int:
+    path: Path = args.file
+    if args.dry_run:
+        with read_session(db) as session:
+            plan = purchase_imports.plan_purchase_import(session, path)
+        _report_rows(plan)
+        code = EXIT_INVALID if plan.invalid_receipts and not args.skip_invalid else 0
+        _finish(args, plan, None, rejects=None)
+        return code
+    actor = acting_staff(db, args)
+    with unit_of_work(db) as session:
+        plan = purchase_imports.plan_purchase_import(session, path)
+        if plan.invalid_receipts and not args.skip_invalid:
+            _report_rows(plan)
+            _finish(args, plan, None, rejects=None)
+            return EXIT_INVALID  # nothing was written: the unit of work has nothing to commit
+        result = purchase_imports.apply_purchase_import(session, actor, plan, skip_invalid=args.skip_invalid)
+        plan = result.plan  # as checked inside the import's transaction
+        # Written before the commit: when the file cannot be written, nothing is imported either.
+        rejects = purchase_imports.write_rejects(plan, path) if plan.invalid_receipts else None
+    _report_rows(plan)
+    _finish(args, plan, result, rejects=rejects)
+    return 0
+
+
+def _report_rows(plan: purchase_imports.PurchaseImportPlan) -> None:
+    """Errors and warnings on stderr, one per line."""
+    for warning in plan.warnings:
+        print(f"warning: {warning.describe()}", file=sys.stderr)
+    for problem in plan.errors:
+        print(problem.describe(), file=sys.stderr)
+    for warning in plan.row_warnings:
+        print(f"warning: {warning.describe()}", file=sys.stderr)
+
+
+def _finish(args: argparse.Namespace, plan: purchase_imports.PurchaseImportPlan,
+            result: purchase_imports.PurchaseImportResult | None, *, rejects: Path | None) -> None:
+    counts = plan.counts
+    if args.json:
+        print_json(_document(plan, result, dry_run=args.dry_run, rejects=rejects))
+        return
+    source = plan.path.name
+    if plan.encoding:
+        source += f" ({plan.encoding})"
+    print(f"{source}: {counts.rows} rows, {counts.total} receipts")
+    print(f"  new: {counts.new}  unchanged: {counts.unchanged}  invalid: {counts.invalid}")
+    if args.dry_run:
+        print("Dry run: nothing was written.")
+        if counts.invalid and not args.skip_invalid:
+            print("The import would stop at the invalid rows; correct them, or add --skip-invalid.", file=sys.stderr)
+    elif result is None:
+        print(f"Nothing was imported: {counts.invalid_rows} invalid rows (listed above). Correct them, or add --skip-invalid.",
+              file=sys.stderr)
+    else:
+        print(f"Imported: {result.sales} sales, {result.refunds} refunds, {result.unchanged} unchanged; "
+              f"{result.points_earned} points earned, {result.points_reversed} taken back, {result.upgrades} tier upgrades.")
+        if rejects is not None:
+            print(f"{result.skipped} invalid receipts ({result.skipped_rows} rows) were skipped; "
+                  f"they are in {rejects} with their reasons.")
+
+
+def _problem(problem: Problem) -> dict[str, Any]:
+    return {"row": problem.row, "column": problem.column, "reason": problem.reason()}
+
+
+def _document(plan: purchase_imports.PurchaseImportPlan, result: purchase_imports.PurchaseImportResult | None, *,
+              dry_run: bool, rejects: Path | None) -> dict[str, Any]:
+    counts = plan.counts
+    return {
+        "file": str(plan.path),
+        "type": plan.file_type,
+        "encoding": plan.encoding,
+        "columns": dict(plan.columns),
+        "dry_run": dry_run,
+        "imported": result is not None,
+        "rows": counts.rows,
+        "receipts": counts.total,
+        "new": counts.new,
+        "unchanged": counts.unchanged,
+        "invalid": counts.invalid,
+        "invalid_rows": counts.invalid_rows,
+        "sales": result.sales if result else None,
+        "refunds": result.refunds if result else None,
+        "points_earned": result.points_earned if result else None,
+        "points_reversed": result.points_reversed if result else None,
+        "tier_upgrades": result.upgrades if result else None,
+        "seconds": round(result.seconds, 3) if result else None,
+        "rejects_file": str(rejects) if rejects else None,
+        "errors": [_problem(p) for p in plan.errors],
+        "warnings": [_problem(p) for p in (*plan.warnings, *plan.row_warnings)],
+    }

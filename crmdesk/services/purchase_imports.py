@@ -1,0 +1,1203 @@
+"""Importing purchases (and refunds) from an old system's or a POS's file: CSV (UTF-8, GBK/GB18030) or XLSX.
+
+The same two steps and the same rules as the member import (services.imports, whose
+file reading, encoding detection, header search, cell and date handling, messages and
+rejects file this module uses):
+
+``plan_purchase_import(session, path)`` reads and checks the file and matches it with
+the database; every receipt is ``new``, ``unchanged`` or ``invalid`` (errors name the
+row as in the file -- the header is row 1 -- and the column as written). Whole-file
+problems raise InvalidInput at once. Nothing is written.
+
+``apply_purchase_import(session, actor, plan, ...)`` checks the receipts against the
+database again and writes them in the caller's one transaction: refused as a whole when
+a receipt is invalid unless ``skip_invalid``; progress reported; cancellable (the unit
+of work then rolls back, so nothing remains).
+
+Columns
+-------
+receipt_no/小票号, time/时间, amount/金额, till/收银台 (optional: a shop with one till
+may leave it out), the member by card_no/卡号, member_no/会员编号 or phone/手机 (any of
+them; when several are given they must name the same member), kind/类型 (sale/消费, the
+default, or refund/退货 with original_receipt/原小票号) and item columns item_code/商品编码,
+item/商品名称, category/品类, quantity/数量, price/单价, line_amount/小计.
+
+Rules
+-----
+* Receipts and lines: the rows with the same till and receipt number are the lines of one
+  receipt (they need not be adjacent). A row with any item cell is a line; a receipt on
+  several rows must have an item on each (else the later row is a duplicate receipt). The
+  receipt's own cells (member, time, amount, kind, original receipt) may be repeated on
+  every line or given once; where given twice they must agree. The receipt amount is the
+  amount column; when it is empty on every line it is the sum of the lines. The lines must
+  add up to the receipt amount exactly (as record_purchase requires). A line amount left
+  empty is quantity x price when that is a whole number of fen; quantity defaults to 1.
+  Amounts are yuan with at most two decimals, more than ¥0 and at most ¥100,000
+  (purchases.MAX_AMOUNT_FEN); line prices and amounts are not negative, quantities more
+  than 0 with at most three decimals. A refund has no lines.
+* Times: 2024-03-01 14:05[:33], 2024/3/1 14:05, 2024年3月1日 14:05, 20240301 143305, Excel
+  date-times; without a zone they are shop time (UTC+8); a date alone is 00:00. Not more
+  than purchases.FUTURE_TOLERANCE in the future, not before 2000.
+* Members: a card must be working (a lost, replaced or closed card is an error naming its
+  member, as at the counter); a phone is an open member's; a member number any member's.
+  A sale needs an active member (closed or frozen: error), as record_purchase. A refund
+  belongs to the member of its sale (member cells may be left empty; when given they must
+  name that member); like purchases.refund it does not look at the member's status.
+* Idempotence: a receipt already in crmdesk for the same till with the same member, amount
+  and kind (a refund: the same sale) is ``unchanged``; with other details it is an error.
+  Re-importing a file therefore writes nothing at all.
+* Refunds: the sale is in crmdesk or on an earlier row of the file; refunds of a sale never
+  add up to more than it; a refund of a sale that is invalid in the file is invalid too.
+* Points, totals and tiers are exactly what calling purchases.record_purchase / refund for
+  each receipt in the file's order would give: points by loyalty.points_for with the
+  member's tier multiplier at that moment and the bonus day of the receipt's shop day;
+  after each sale the tier is lifted (never lowered) when the 12-month spend crosses a
+  threshold, as loyalty.upgrade_if_earned does -- which is why this is simulated per member
+  in Python, in order (a later receipt earns with the new multiplier) and then written as
+  one executemany UPDATE; refunds take points back in proportion, never below a zero
+  balance. The cached visits, spend and last visit come from members.refresh_member_totals.
+* Writing: validated in Python, then Core INSERTs in chunks (purchases with RETURNING of
+  their ids, lines, points entries), one UPDATE per affected member for balance and tier.
+  The import records one audit event for the file (``purchase.import``, with its counts),
+  not one per receipt.
+
+Checking a file is open to everyone; importing needs Permission.IMPORT_PURCHASES.
+"""
+
+from __future__ import annotations
+
+import re
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field, replace
+from datetime import UTC, date, datetime, timedelta, timezone
+from decimal import Decimal
+from pathlib import Path
+
+import sqlalchemy as sa
+from sqlalchemy.orm import Session
+
+from crmdesk.errors import InvalidInput
+from crmdesk.models import (
+    Card,
+    CardStatus,
+    Member,
+    MemberStatus,
+    PointsEntry,
+    PointsKind,
+    Purchase,
+    PurchaseKind,
+    PurchaseLine,
+    Tier,
+)
+from crmdesk.services import audit, loyalty, members, purchases
+from crmdesk.services.auth import Permission, require
+from crmdesk.services.imports import (  # the member import's file handling, shared
+    ALIASES,
+    SCIENTIFIC,
+    HEADER_SEARCH_ROWS,
+    MSG_CANCELLED,
+    MSG_FILE_EMPTY,
+    MSG_IMPOSSIBLE_DATE,
+    MSG_KEYS_DISAGREE,
+    MSG_MISSING_COLUMN,
+    MSG_NOTHING_IMPORTED,
+    MSG_UNKNOWN_COLUMNS,
+    Action,
+    ImportCancelled,
+    Problem,
+    Progress,
+    ShouldCancel,
+    Translate,
+    cell_text,
+    chunks,
+    folded,
+    header_key,
+    key_text,
+    lookup,
+    parse_card,
+    read_table,
+    RowError,
+    rejects_path,
+)
+from crmdesk.services.imports import write_rejects as _write_member_rejects
+from crmdesk.services.purchases import (
+    FUTURE_TOLERANCE,
+    MAX_AMOUNT_FEN,
+    MAX_LINES,
+    LineInput,
+    parse_yuan,
+)
+from crmdesk.services.uow import Actor
+from crmdesk.texts import QT_TRANSLATE_NOOP
+
+__all__ = [
+    "IMPORT_PERMISSION", "Action", "ImportCancelled", "PlannedReceipt", "PurchaseImportPlan", "PurchaseImportResult",
+    "apply_purchase_import", "plan_purchase_import", "rejects_path", "write_rejects",
+]
+
+IMPORT_PERMISSION = Permission.IMPORT_PURCHASES
+CHUNK = 500  # keys per IN (...) query
+WIDE = 5_000  # receipt numbers per IN (...) query (SQLite allows 32,766 parameters, PostgreSQL 65,535)
+WRITE_CHUNK = 5_000  # receipts per written batch (one progress step, one cancel check)
+EARLIEST = datetime(2000, 1, 1, tzinfo=loyalty.SHOP_ZONE)
+
+# --------------------------------------------------------------------------- messages
+
+MSG_NOT_A_TIME = QT_TRANSLATE_NOOP("errors", "'{value}' is not a date and time; write it like 2024-03-01 14:05.")
+MSG_TOO_OLD = QT_TRANSLATE_NOOP("errors", "The purchase time {time} is before 2000; check the date.")
+MSG_NO_RECEIPT = QT_TRANSLATE_NOOP("errors", "Enter the receipt number.")
+MSG_TOO_LONG = QT_TRANSLATE_NOOP("errors", "The receipt number or till name is too long.")
+MSG_NO_AMOUNT = QT_TRANSLATE_NOOP("errors", "Enter the receipt's amount (or its lines' amounts).")
+MSG_NO_TIME = QT_TRANSLATE_NOOP("errors", "Enter the time of the purchase.")
+MSG_BAD_KIND = QT_TRANSLATE_NOOP("errors", "'{value}' is not a kind of receipt: write sale (消费) or refund (退货).")
+MSG_BAD_QUANTITY = QT_TRANSLATE_NOOP("errors", "'{value}' is not a quantity: write a number more than 0 with at most three decimals.")
+MSG_NEGATIVE_LINE = QT_TRANSLATE_NOOP("errors", "A line's price and amount cannot be negative.")
+MSG_LINE_NOT_FEN = QT_TRANSLATE_NOOP(
+    "errors", "{quantity} × ¥{price} is not a whole number of fen: give the line amount (line_amount/小计)."
+)
+MSG_LINE_TEXT_TOO_LONG = QT_TRANSLATE_NOOP("errors", "At most {count} characters.")
+MSG_LINES_DIFFER = QT_TRANSLATE_NOOP("errors", "The lines add up to ¥{lines}, the receipt says ¥{amount}.")
+MSG_TOO_MANY_LINES = QT_TRANSLATE_NOOP("errors", "A receipt may have at most {count} lines.")
+MSG_RECEIPT_TWICE = QT_TRANSLATE_NOOP(
+    "errors", "Receipt {receipt} of till {till} is already on row {other_row}; only item lines may share a receipt."
+)
+MSG_RECEIPT_CELL_DIFFERS = QT_TRANSLATE_NOOP("errors", "'{value}' differs from '{other}' on row {other_row} of the same receipt.")
+MSG_OTHER_ROW_INVALID = QT_TRANSLATE_NOOP("errors", "Row {other_row} of the same receipt is invalid.")
+MSG_NO_MEMBER_KEY = QT_TRANSLATE_NOOP("errors", "Give the member's card number, member number or phone.")
+MSG_UNKNOWN_MEMBER = QT_TRANSLATE_NOOP("errors", "No member with the card, member number or phone {key}.")
+MSG_CARD_NOT_WORKING = QT_TRANSLATE_NOOP(
+    "errors", "Card {number} is {status} (member {member_no}); use the member's current card or phone."
+)
+MSG_MEMBER_NOT_ACTIVE = QT_TRANSLATE_NOOP("errors", "{name}'s membership is {status}: purchases cannot be recorded for it.")
+MSG_RECORDED_OTHERWISE = QT_TRANSLATE_NOOP("errors", "Receipt {receipt} of till {till} is already recorded with other details.")
+MSG_NEEDS_ORIGINAL = QT_TRANSLATE_NOOP(
+    "errors", "A refund names the receipt it gives money back for (original_receipt/原小票号)."
+)
+MSG_ORIGINAL_ON_SALE = QT_TRANSLATE_NOOP("errors", "Only a refund names an original receipt.")
+MSG_REFUND_LINES = QT_TRANSLATE_NOOP("errors", "A refund has no item lines: give only the amount given back.")
+MSG_NO_SALE = QT_TRANSLATE_NOOP("errors", "No sale with receipt {receipt} at till {till}.")
+MSG_SALE_INVALID = QT_TRANSLATE_NOOP("errors", "Its sale {receipt} on row {other_row} is invalid.")
+MSG_REFUND_TOO_MUCH = QT_TRANSLATE_NOOP("errors", "Only ¥{left} of this ¥{paid} receipt can still be refunded.")
+MSG_REFUND_OTHER_MEMBER = QT_TRANSLATE_NOOP("errors", "Receipt {receipt} is {owner}'s, not {member}'s.")
+
+# --------------------------------------------------------------------------- columns
+
+FIELDS = ("receipt_no", "till", "card_no", "member_no", "phone", "time", "amount", "kind", "original_receipt",
+          "item_code", "item", "category", "quantity", "price", "line_amount")
+KEY_FIELDS = ("card_no", "member_no", "phone")
+LINE_FIELDS = ("item_code", "item", "category", "quantity", "price", "line_amount")
+RECEIPT_FIELDS = ("card_no", "member_no", "phone", "time", "amount", "kind", "original_receipt")
+FIELD_LABELS = {
+    "receipt_no": "receipt_no/小票号", "till": "till/收银台", "card_no": "card_no/卡号", "member_no": "member_no/会员编号",
+    "phone": "phone/手机", "time": "time/时间", "amount": "amount/金额", "kind": "kind/类型",
+    "original_receipt": "original_receipt/原小票号", "item_code": "item_code/商品编码", "item": "item/商品名称",
+    "category": "category/品类", "quantity": "quantity/数量", "price": "price/单价", "line_amount": "line_amount/小计",
+}
+_ALIASES_HERE: dict[str, tuple[str, ...]] = {
+    "receipt_no": ("receipt_no", "小票号", "小票号码", "小票编号", "receipt", "receipt_number", "单号", "销售单号", "流水号",
+                   "交易单号", "ticket_no"),
+    "till": ("till", "收银台", "收银台号", "收银机", "收银机号", "机号", "款台", "pos", "till_no", "register"),
+    "card_no": ALIASES["card_no"],
+    "member_no": ALIASES["member_no"],
+    "phone": ALIASES["phone"],
+    "time": ("time", "时间", "消费时间", "交易时间", "销售时间", "购买时间", "datetime", "date", "日期", "occurred_at",
+             "purchased_at"),
+    "amount": ("amount", "金额", "消费金额", "小票金额", "实收金额", "总金额", "合计", "合计金额", "total", "amount_yuan"),
+    "kind": ("kind", "类型", "交易类型", "单据类型", "type"),
+    "original_receipt": ("original_receipt", "原小票号", "原单号", "原小票", "original", "original_receipt_no"),
+    "item_code": ("item_code", "商品编码", "商品条码", "条码", "货号", "barcode", "sku"),
+    "item": ("item", "商品名称", "商品", "品名", "item_name", "product"),
+    "category": ("category", "品类", "类别", "商品类别", "分类"),
+    "quantity": ("quantity", "数量", "qty"),
+    "price": ("price", "单价", "unit_price"),
+    "line_amount": ("line_amount", "小计", "行金额", "商品金额", "subtotal"),
+}
+_HEADER_INDEX: dict[str, tuple[str, int]] = {}
+for _field, _names in _ALIASES_HERE.items():
+    for _rank, _name in enumerate(_names):
+        _HEADER_INDEX.setdefault(header_key(_name), (_field, _rank))
+
+_LINE_SET = frozenset(LINE_FIELDS)
+_KINDS = {
+    **dict.fromkeys(("", "sale", "消费", "销售", "购买", "sell", "s"), PurchaseKind.SALE),
+    **dict.fromkeys(("refund", "退货", "退款", "return", "r"), PurchaseKind.REFUND),
+}
+
+# --------------------------------------------------------------------------- results
+
+
+@dataclass(frozen=True)
+class ParsedRow:
+    """One data row of the file, checked on its own (no database needed)."""
+
+    row: int
+    cells: tuple[str, ...]
+    receipt_no: str
+    till: str
+    card_no: str | None
+    member_no: str | None
+    phone: str | None  # E.164
+    occurred_at: datetime | None  # aware, UTC
+    amount_fen: int | None
+    kind: PurchaseKind | None  # None: the cell is empty
+    original_receipt: str
+    line: LineInput | None  # None: no item cell on the row
+    present: frozenset[str]  # fields with a non-empty cell
+    errors: tuple[Problem, ...]
+
+
+@dataclass(frozen=True)
+class PlannedReceipt:
+    row: int  # its first row in the file
+    rows: tuple[ParsedRow, ...]
+    action: Action  # NEW, UNCHANGED or INVALID
+    till: str
+    receipt_no: str
+    kind: PurchaseKind
+    original_receipt: str
+    occurred_at: datetime | None
+    amount_fen: int | None
+    lines: tuple[LineInput, ...]
+    member_id: int | None
+    member_no: str | None
+    member_name: str
+    errors: tuple[Problem, ...]
+    warnings: tuple[Problem, ...] = ()
+
+
+@dataclass(frozen=True)
+class RejectedRow:
+    """A file row of an invalid receipt, as services.imports.write_rejects writes it."""
+
+    row: int
+    cells: tuple[str, ...]
+    errors: tuple[Problem, ...]
+
+
+@dataclass(frozen=True)
+class Counts:
+    new: int = 0
+    unchanged: int = 0
+    invalid: int = 0
+    rows: int = 0  # file rows (lines) in all
+    invalid_rows: int = 0
+
+    @property
+    def total(self) -> int:
+        return self.new + self.unchanged + self.invalid
+
+
+@dataclass(frozen=True)
+class PurchaseImportPlan:
+    path: Path
+    file_type: str
+    encoding: str | None
+    delimiter: str | None
+    header_row: int
+    headers: tuple[str, ...]
+    columns: dict[str, str]  # field -> header as written
+    column_indexes: dict[str, int]
+    parsed: tuple[ParsedRow, ...] = field(repr=False)
+    receipts: tuple[PlannedReceipt, ...]
+    warnings: tuple[Problem, ...]
+
+    @property
+    def counts(self) -> Counts:
+        tally = {action: 0 for action in Action}
+        invalid_rows = 0
+        for receipt in self.receipts:
+            tally[receipt.action] += 1
+            if receipt.action is Action.INVALID:
+                invalid_rows += len(receipt.rows)
+        return Counts(tally[Action.NEW], tally[Action.UNCHANGED], tally[Action.INVALID], len(self.parsed), invalid_rows)
+
+    @property
+    def invalid_receipts(self) -> list[PlannedReceipt]:
+        return [receipt for receipt in self.receipts if receipt.action is Action.INVALID]
+
+    @property
+    def invalid_rows(self) -> list[RejectedRow]:
+        """Every file row of the invalid receipts, with its own reasons (or a pointer to the row that has them)."""
+        rejected = []
+        for receipt in self.invalid_receipts:
+            first_bad = min((p.row for p in receipt.errors), default=receipt.row)
+            for row in receipt.rows:
+                own = tuple(p for p in receipt.errors if p.row == row.row)
+                rejected.append(RejectedRow(row.row, row.cells, own or (
+                    Problem(row.row, "", MSG_OTHER_ROW_INVALID, {"other_row": first_bad}),)))
+        return sorted(rejected, key=lambda r: r.row)
+
+    @property
+    def errors(self) -> list[Problem]:
+        return sorted((p for receipt in self.receipts for p in receipt.errors), key=lambda p: p.row)
+
+    @property
+    def row_warnings(self) -> list[Problem]:
+        return [p for receipt in self.receipts for p in receipt.warnings]
+
+
+@dataclass(frozen=True)
+class PurchaseImportResult:
+    plan: PurchaseImportPlan  # as checked again inside the import's transaction
+    new: int  # receipts written (sales and refunds)
+    sales: int
+    refunds: int
+    unchanged: int
+    skipped: int  # invalid receipts left out (only with skip_invalid)
+    skipped_rows: int
+    points_earned: int
+    points_reversed: int
+    members: int  # members whose points, totals or tier changed
+    upgrades: int  # members lifted to a higher tier
+    seconds: float
+
+
+# --------------------------------------------------------------------------- headers
+
+
+@dataclass(frozen=True)
+class _Header:
+    row: int
+    headers: tuple[str, ...]
+    columns: dict[str, int]
+    warnings: tuple[Problem, ...]
+
+
+def _map_headers(headers: Sequence[str]) -> tuple[dict[str, int], list[str]]:
+    chosen: dict[str, tuple[int, int]] = {}
+    unknown = []
+    for index, header in enumerate(headers):
+        if not header:
+            continue
+        found = _HEADER_INDEX.get(header_key(header))
+        if found is None:
+            unknown.append(header)
+        elif found[0] not in chosen or found[1] < chosen[found[0]][0]:
+            chosen[found[0]] = (found[1], index)
+    return {name: index for name, (_rank, index) in chosen.items()}, unknown
+
+
+def _find_header(rows: list[tuple[int, tuple[object, ...]]], path: Path) -> _Header:
+    candidates = [(number, cells) for number, cells in rows if any(cell_text(c) for c in cells)]
+    if not candidates:
+        raise InvalidInput(MSG_FILE_EMPTY, path=str(path))
+    number, cells = candidates[0]
+    for candidate in candidates[:HEADER_SEARCH_ROWS]:
+        columns, _ = _map_headers([cell_text(c) for c in candidate[1]])
+        if "receipt_no" in columns or len(columns) >= 3:
+            number, cells = candidate
+            break
+    headers = tuple(cell_text(c) for c in cells)
+    columns, unknown = _map_headers(headers)
+    found = ", ".join(h for h in headers if h) or "-"
+    for required in ("receipt_no", "time"):
+        if required not in columns:
+            raise InvalidInput(MSG_MISSING_COLUMN, missing=FIELD_LABELS[required], found=found)
+    if "amount" not in columns and "line_amount" not in columns:
+        raise InvalidInput(MSG_MISSING_COLUMN, missing=FIELD_LABELS["amount"], found=found)
+    if not any(key in columns for key in KEY_FIELDS):
+        raise InvalidInput(MSG_MISSING_COLUMN, missing=" | ".join(FIELD_LABELS[k] for k in KEY_FIELDS), found=found)
+    warnings = (Problem(0, "", MSG_UNKNOWN_COLUMNS, {"columns": ", ".join(unknown)}),) if unknown else ()
+    return _Header(number, headers, columns, warnings)
+
+
+# --------------------------------------------------------------------------- one row
+
+_TIME = re.compile(
+    r"^(\d{4})[-/.年](\d{1,2})[-/.月](\d{1,2})[日号]?"
+    r"(?:[ T]*(\d{1,2})[:时](\d{1,2})(?:[:分](\d{1,2})(?:\.(\d{1,6})\d*)?秒?)?)?"
+    r"\s*(Z|[+-]\d{2}:?\d{2})?$"
+)
+_COMPACT_TIME = re.compile(r"^(\d{4})(\d{2})(\d{2})(?:[ T]?(\d{2})(\d{2})(\d{2})?)?$")
+_QUANTITY = re.compile(r"^\d+(?:\.\d{1,3})?$")
+
+
+def _parse_time(value: object) -> datetime | None:
+    """A purchase time as an aware UTC datetime; shop time (UTC+8) when the file gives no zone."""
+    if value is None:
+        return None
+    if isinstance(value, datetime):
+        moment = value if value.tzinfo else value.replace(tzinfo=loyalty.SHOP_ZONE)
+    elif isinstance(value, date):
+        moment = datetime(value.year, value.month, value.day, tzinfo=loyalty.SHOP_ZONE)
+    elif isinstance(value, (int, float)) and not isinstance(value, bool):
+        if float(value).is_integer() and 10_000_000 <= value <= 99_999_999:  # 20240301 typed as a number
+            return _parse_time(str(int(value)))
+        if not 1_000 <= value < 2_958_466:
+            raise RowError(MSG_NOT_A_TIME, value=cell_text(value))
+        from openpyxl.utils.datetime import (
+            from_excel,  # a serial day number in a cell without a date format
+        )
+
+        moment = from_excel(value).replace(microsecond=0, tzinfo=loyalty.SHOP_ZONE)
+    else:
+        text = folded(value)
+        if not text:
+            return None
+        match = _TIME.match(text) or _COMPACT_TIME.match(text)
+        if match is None:
+            raise RowError(MSG_NOT_A_TIME, value=text)
+        parts = match.groups()
+        zone = loyalty.SHOP_ZONE
+        if len(parts) == 8 and parts[7]:
+            offset = parts[7]
+            if offset == "Z":
+                zone = UTC
+            else:
+                sign = -1 if offset[0] == "-" else 1
+                digits = offset[1:].replace(":", "")
+                zone = timezone(sign * timedelta(hours=int(digits[:2]), minutes=int(digits[2:])))
+        fraction = parts[6] if len(parts) == 8 else None
+        try:
+            moment = datetime(int(parts[0]), int(parts[1]), int(parts[2]), int(parts[3] or 0), int(parts[4] or 0),
+                              int(parts[5] or 0), int((fraction or "0").ljust(6, "0")), tzinfo=zone)
+        except ValueError:
+            raise RowError(MSG_IMPOSSIBLE_DATE, value=text) from None
+    if moment < EARLIEST:
+        raise RowError(MSG_TOO_OLD, time=moment.strftime("%Y-%m-%d %H:%M"))
+    return moment.astimezone(UTC)
+
+
+def _parse_money(value: object) -> int | None:
+    """Yuan as fen, by purchases.parse_yuan: more than two decimals and non-numbers are refused."""
+    if isinstance(value, bool):
+        raise RowError(QT_TRANSLATE_NOOP("errors", "'{text}' is not an amount of money."), text=cell_text(value))
+    if isinstance(value, int):
+        return value * 100
+    text = folded(value) if not isinstance(value, float) else cell_text(value)
+    if not text:
+        return None
+    try:
+        return parse_yuan(text)
+    except InvalidInput as exc:
+        raise RowError(exc.template, **exc.params) from None
+
+
+_PLAIN_YUAN = re.compile(r"^(\d{1,6})(?:\.(\d{1,2}))?$")
+
+
+def _parse_amount(value: object) -> int | None:
+    if type(value) is str and (plain := _PLAIN_YUAN.match(value)):  # the common case, without Decimal
+        yuan, cents = plain.groups()
+        amount = int(yuan) * 100 + int((cents or "0").ljust(2, "0"))
+        if 0 < amount <= MAX_AMOUNT_FEN:
+            return amount
+    amount = _parse_money(value)
+    if amount is not None:
+        try:
+            purchases.check_amount(amount)
+        except InvalidInput as exc:
+            raise RowError(exc.template, **exc.params) from None
+    return amount
+
+
+def _parse_quantity(value: object) -> int | None:
+    if isinstance(value, bool):
+        raise RowError(MSG_BAD_QUANTITY, value=cell_text(value))
+    text = cell_text(value) if isinstance(value, float) else folded(value)
+    if not text:
+        return None
+    if not _QUANTITY.match(text):
+        raise RowError(MSG_BAD_QUANTITY, value=text)
+    milli = int(Decimal(text) * 1000)
+    if milli <= 0 or milli > 2**31 - 1:
+        raise RowError(MSG_BAD_QUANTITY, value=text)
+    return milli
+
+
+def _parse_kind(value: object) -> PurchaseKind | None:
+    text = folded(value).lower()
+    if not text:
+        return None
+    try:
+        return _KINDS[text]
+    except KeyError:
+        raise RowError(MSG_BAD_KIND, value=cell_text(value)) from None
+
+
+def _parse_phone(value: object) -> str | None:
+    text = "".join(key_text(value).split())
+    if not text:
+        return None
+    if len(text) == 11 and text.isdigit() and text[0] == "1":  # a mainland mobile: no parsing needed
+        return "+86" + text
+    return members.normalize_phone(text)
+
+
+def _parse_text(limit: int) -> Callable[[object], str]:
+    def parse(value: object) -> str:
+        text = cell_text(value)
+        if len(text) > limit:
+            raise RowError(MSG_LINE_TEXT_TOO_LONG, count=limit)
+        return text
+    return parse
+
+
+def _parse_row(number: int, raw: tuple[object, ...], header: _Header, now: datetime) -> ParsedRow | None:
+    width = len(header.headers)
+    columns = header.columns
+    cells = tuple(cell_text(raw[i]) if i < len(raw) else "" for i in range(width))
+    if not any(cells):
+        return None
+    errors: list[Problem] = []
+
+    def value(name: str) -> object:
+        index = columns.get(name)
+        return raw[index] if index is not None and index < len(raw) else None
+
+    def column(name: str) -> str:
+        return header.headers[columns[name]] if name in columns else ""
+
+    def parse(name: str, parser: Callable[[object], object], default: object = None) -> object:
+        if name not in columns:
+            return default
+        try:
+            return parser(value(name))
+        except (RowError, InvalidInput) as exc:
+            errors.append(Problem(number, column(name), exc.template, exc.params))
+        return default
+
+    present = frozenset(name for name, index in columns.items() if index < width and cells[index])
+    receipt_no = "".join(folded(value("receipt_no")).split()).lstrip("'")
+    till = folded(value("till"))
+    if not receipt_no:
+        errors.append(Problem(number, column("receipt_no"), MSG_NO_RECEIPT, {}))
+    elif len(receipt_no) > 40 or len(till) > 20:
+        errors.append(Problem(number, column("receipt_no" if len(receipt_no) > 40 else "till"), MSG_TOO_LONG, {}))
+    card_cell = value("card_no")
+    if (type(card_cell) is str and card_cell.isascii() and card_cell.isalnum() and len(card_cell) <= 32
+            and not SCIENTIFIC.match(card_cell)):
+        card_no = card_cell  # the common case: nothing to fold, nothing Excel can have mangled
+    else:
+        card_no = parse("card_no", parse_card)
+    member_no = parse("member_no", lambda v: key_text(v) or None)
+    phone = parse("phone", _parse_phone)
+    occurred_at = parse("time", _parse_time)
+    if isinstance(occurred_at, datetime) and occurred_at > now + FUTURE_TOLERANCE:
+        errors.append(Problem(number, column("time"), QT_TRANSLATE_NOOP("errors", "The purchase time {time} lies in the future."),
+                              {"time": occurred_at.astimezone(loyalty.SHOP_ZONE).strftime("%Y-%m-%d %H:%M")}))
+    amount = parse("amount", _parse_amount)
+    kind = parse("kind", _parse_kind)
+    original = "".join(folded(value("original_receipt")).split()).lstrip("'")
+    line = None
+    if present.intersection(LINE_FIELDS):
+        line = _parse_line(number, value, column, parse, errors)
+    return ParsedRow(number, cells, receipt_no, till, card_no, member_no, phone, occurred_at, amount,  # type: ignore[arg-type]
+                     kind, original, line, present, tuple(errors))  # type: ignore[arg-type]
+
+
+def _parse_line(number: int, value: Callable[[str], object], column: Callable[[str], str],
+                parse: Callable[..., object], errors: list[Problem]) -> LineInput | None:
+    before = len(errors)
+    item_code = parse("item_code", _parse_text(40), "")
+    name = parse("item", _parse_text(200), "")
+    category = parse("category", _parse_text(60), "")
+    quantity = parse("quantity", _parse_quantity)
+    price = parse("price", _parse_money)
+    line_amount = parse("line_amount", _parse_money)
+    for name_, money in (("price", price), ("line_amount", line_amount)):
+        if isinstance(money, int) and money < 0:
+            errors.append(Problem(number, column(name_), MSG_NEGATIVE_LINE, {}))
+    if len(errors) > before:
+        return None
+    quantity = quantity or 1000
+    if line_amount is None:
+        exact = quantity * (price or 0)
+        if exact % 1000:
+            errors.append(Problem(number, column("line_amount") or column("price"), MSG_LINE_NOT_FEN,
+                                  {"quantity": f"{Decimal(quantity) / 1000:g}", "price": f"{(price or 0) / 100:.2f}"}))
+            return None
+        line_amount = exact // 1000
+    return LineInput(item_code=item_code, name=name, category=category, quantity_milli=quantity,  # type: ignore[arg-type]
+                     unit_price_fen=price or 0, amount_fen=line_amount)  # type: ignore[arg-type]
+
+
+# --------------------------------------------------------------------------- receipts
+
+
+@dataclass
+class _Draft:
+    """A receipt being put together from its rows."""
+
+    rows: list[ParsedRow]
+    errors: list[Problem]
+    values: dict[str, tuple[object, int, str]]  # field -> (value, row, cell as written)
+
+
+def _group(parsed: Sequence[ParsedRow], header: _Header) -> list[_Draft]:
+    """The rows of each till + receipt number together, in the order their receipts first appear."""
+    drafts: dict[tuple[str, str], _Draft] = {}
+    ordered: list[_Draft] = []
+    index_of = header.columns
+
+    def column(name: str) -> str:
+        return header.headers[index_of[name]] if name in index_of else ""
+
+    for row in parsed:
+        key = (row.till, row.receipt_no)
+        draft = drafts.get(key) if row.receipt_no else None
+        if draft is None:
+            draft = _Draft([row], list(row.errors), {})
+            if row.receipt_no:
+                drafts[key] = draft
+            ordered.append(draft)
+        else:
+            first = draft.rows[0]
+            draft.rows.append(row)
+            draft.errors.extend(row.errors)
+            if not (row.present & _LINE_SET and first.present & _LINE_SET):
+                draft.errors.append(Problem(row.row, column("receipt_no"), MSG_RECEIPT_TWICE,
+                                            {"receipt": row.receipt_no, "till": row.till or "-", "other_row": first.row}))
+        for name in row.present.intersection(RECEIPT_FIELDS):
+            current = _value_of(row, name)
+            cell = row.cells[index_of[name]]
+            earlier = draft.values.get(name)
+            if earlier is None:
+                draft.values[name] = (current, row.row, cell)
+            elif earlier[0] != current and current is not None and earlier[0] is not None:
+                draft.errors.append(Problem(row.row, column(name), MSG_RECEIPT_CELL_DIFFERS,
+                                            {"value": cell, "other": earlier[2], "other_row": earlier[1]}))
+    return ordered
+
+
+_ATTRIBUTES = {"card_no": "card_no", "member_no": "member_no", "phone": "phone", "time": "occurred_at",
+               "amount": "amount_fen", "kind": "kind", "original_receipt": "original_receipt"}
+
+
+def _value_of(row: ParsedRow, name: str) -> object:
+    return getattr(row, _ATTRIBUTES[name]) or None
+
+
+@dataclass(frozen=True)
+class _MemberInfo:
+    id: int
+    member_no: str
+    name: str
+    status: MemberStatus
+
+    @property
+    def label(self) -> str:
+        return f"{self.name} ({self.member_no})"
+
+
+@dataclass(frozen=True)
+class _Stored:
+    id: int
+    member_id: int
+    kind: PurchaseKind
+    amount_fen: int
+    refund_of_id: int | None
+    payment_method: str
+
+
+def _load_members(session: Session, drafts: Sequence[_Draft]):  # type: ignore[no-untyped-def]
+    cards_wanted, numbers_wanted, phones_wanted = set(), set(), set()
+    for draft in drafts:
+        values = draft.values
+        if "card_no" in values and values["card_no"][0]:
+            cards_wanted.add(values["card_no"][0])
+        if "member_no" in values and values["member_no"][0]:
+            number = values["member_no"][0]
+            numbers_wanted.update({number, number.upper()})  # type: ignore[union-attr]
+        if "phone" in values and values["phone"][0]:
+            phones_wanted.add(values["phone"][0])
+    by_card = {number: (member_id, status) for number, member_id, status in lookup(
+        session, lambda c: sa.select(Card.number, Card.member_id, Card.status).where(Card.number.in_(c)), cards_wanted)}
+    by_number = dict(lookup(session, lambda c: sa.select(Member.member_no, Member.id).where(Member.member_no.in_(c)),
+                             numbers_wanted))
+    by_phone: dict[str, int] = {}
+    # An open member holds the number; a closed one may have had it before (as search.lookup).
+    for phone, member_id, status in sorted(
+            lookup(session, lambda c: sa.select(Member.phone, Member.id, Member.status).where(Member.phone.in_(c)), phones_wanted),
+            key=lambda r: (r[2] is not MemberStatus.CLOSED, r[1])):
+        by_phone[phone] = member_id
+    ids = {*(m for m, _s in by_card.values()), *by_number.values(), *by_phone.values()}
+    infos = {row[0]: _MemberInfo(*row) for row in lookup(
+        session, lambda c: sa.select(Member.id, Member.member_no, Member.name, Member.status).where(Member.id.in_(c)), ids)}
+    return by_card, by_number, by_phone, infos
+
+
+def _load_stored(session: Session, drafts: Sequence[_Draft]) -> dict[tuple[str, str], _Stored]:
+    """Purchases already in crmdesk with the receipt numbers (and original receipts) of the file."""
+    wanted_tills: dict[str, set[str]] = {}
+    for draft in drafts:
+        first = draft.rows[0]
+        if first.receipt_no:
+            wanted_tills.setdefault(first.receipt_no, set()).add(first.till)
+        original = draft.values.get("original_receipt")
+        if original and original[0]:
+            wanted_tills.setdefault(str(original[0]), set()).add(first.till)
+    stored = {}
+    columns = (Purchase.till, Purchase.receipt_no, Purchase.id, Purchase.member_id, Purchase.kind, Purchase.amount_fen,
+               Purchase.refund_of_id, Purchase.payment_method)
+    for till, receipt_no, *rest in _lookup_wide(session, lambda c: sa.select(*columns).where(Purchase.receipt_no.in_(c)),
+                                                wanted_tills):
+        if till in wanted_tills[receipt_no]:
+            stored[(till, receipt_no)] = _Stored(*rest)
+    return stored
+
+
+def _match(session: Session, parsed: Sequence[ParsedRow], header: _Header) -> list[PlannedReceipt]:
+    drafts = _group(parsed, header)
+    by_card, by_number, by_phone, infos = _load_members(session, drafts)
+    stored = _load_stored(session, drafts)
+    owners = {s.member_id for s in stored.values()} - set(infos)  # the members of sales that refunds name
+    infos.update({row[0]: _MemberInfo(*row) for row in lookup(
+        session, lambda c: sa.select(Member.id, Member.member_no, Member.name, Member.status).where(Member.id.in_(c)), owners)})
+    refunded_in_db = _refunded_amounts(session, [s.id for s in stored.values() if s.kind is PurchaseKind.SALE])
+
+    def column(name: str) -> str:
+        return header.headers[header.columns[name]] if name in header.columns else ""
+
+    planned: list[PlannedReceipt] = []
+    in_file: dict[tuple[str, str], PlannedReceipt] = {}  # sales of the file by till and receipt
+    refunded_in_file: dict[tuple[str, str], int] = {}
+    for draft in drafts:
+        first = draft.rows[0]
+        values = draft.values
+        errors = draft.errors
+        kind = values["kind"][0] if "kind" in values and values["kind"][0] else PurchaseKind.SALE
+        original = str(values["original_receipt"][0]) if values.get("original_receipt") and values["original_receipt"][0] else ""
+        occurred_at = values["time"][0] if "time" in values else None
+        lines = tuple(row.line for row in draft.rows if row.line is not None)
+        amount = values["amount"][0] if "amount" in values else None
+        if amount is None and lines and not any(p for p in errors if p.column in (column("line_amount"), column("price"))):
+            amount = sum(line.amount_fen for line in lines)
+            try:
+                purchases.check_amount(amount)
+            except InvalidInput as exc:
+                errors.append(Problem(first.row, column("line_amount"), exc.template, exc.params))
+        if not errors:
+            if occurred_at is None:
+                errors.append(Problem(first.row, column("time"), MSG_NO_TIME, {}))
+            if amount is None:
+                errors.append(Problem(first.row, column("amount"), MSG_NO_AMOUNT, {}))
+            if len(lines) > MAX_LINES:
+                errors.append(Problem(draft.rows[MAX_LINES].row, "", MSG_TOO_MANY_LINES, {"count": MAX_LINES}))
+            elif lines and amount is not None and sum(line.amount_fen for line in lines) != amount:
+                errors.append(Problem(values.get("amount", (0, first.row))[1], column("amount"), MSG_LINES_DIFFER, {
+                    "lines": f"{sum(line.amount_fen for line in lines) / 100:.2f}", "amount": f"{amount / 100:.2f}"}))
+            if kind is PurchaseKind.REFUND and lines:
+                errors.append(Problem(first.row, "", MSG_REFUND_LINES, {}))
+            if kind is PurchaseKind.REFUND and not original:
+                errors.append(Problem(first.row, column("original_receipt") or column("kind"), MSG_NEEDS_ORIGINAL, {}))
+            if kind is PurchaseKind.SALE and original:
+                errors.append(Problem(values["original_receipt"][1], column("original_receipt"), MSG_ORIGINAL_ON_SALE, {}))
+        member, member_errors = _member_of(values, by_card, by_number, by_phone, infos, column,
+                                           required=kind is PurchaseKind.SALE)
+        errors += [replace(p, row=p.row or first.row) for p in member_errors]  # reported with the row's other errors
+        key = (first.till, first.receipt_no)
+        action = Action.NEW
+        if not errors and kind is PurchaseKind.SALE:
+            assert member is not None
+            existing = stored.get(key)
+            if existing is not None:
+                if existing.kind is PurchaseKind.SALE and existing.member_id == member.id and existing.amount_fen == amount:
+                    action = Action.UNCHANGED
+                else:
+                    errors.append(Problem(first.row, column("receipt_no"), MSG_RECORDED_OTHERWISE,
+                                          {"receipt": first.receipt_no, "till": first.till or "-"}))
+            elif member.status is not MemberStatus.ACTIVE:
+                errors.append(Problem(first.row, "", MSG_MEMBER_NOT_ACTIVE, {"name": member.name, "status": member.status.value}))
+        elif not errors:
+            member, action = _check_refund(draft, member, amount, original, stored, in_file, refunded_in_db,
+                                           refunded_in_file, infos, column, errors)
+        receipt = PlannedReceipt(
+            row=first.row, rows=tuple(draft.rows), action=Action.INVALID if errors else action, till=first.till,
+            receipt_no=first.receipt_no, kind=kind, original_receipt=original, occurred_at=occurred_at,  # type: ignore[arg-type]
+            amount_fen=amount, lines=lines, member_id=member.id if member else None,  # type: ignore[arg-type]
+            member_no=member.member_no if member else None, member_name=member.name if member else "",
+            errors=tuple(sorted(errors, key=lambda p: p.row)),
+        )
+        if kind is PurchaseKind.SALE and first.receipt_no:
+            in_file.setdefault(key, receipt)
+        elif receipt.action is Action.NEW:
+            refunded_in_file[(first.till, original)] = refunded_in_file.get((first.till, original), 0) + (amount or 0)
+        planned.append(receipt)
+    return planned
+
+
+def _member_of(values, by_card, by_number, by_phone, infos, column, *, required: bool):  # type: ignore[no-untyped-def]
+    """The member the row's keys name, and the problems with them (row 0: the receipt's first row)."""
+    found: list[tuple[str, str, _MemberInfo]] = []
+    problems: list[Problem] = []
+    for name in KEY_FIELDS:
+        entry = values.get(name)
+        if not entry or not entry[0]:
+            continue
+        key, row, cell = entry
+        if name == "card_no":
+            card = by_card.get(key)
+            if card is not None and card[1] is not CardStatus.ACTIVE:
+                info = infos[card[0]]
+                problems.append(Problem(row, column(name), MSG_CARD_NOT_WORKING,
+                                        {"number": key, "status": card[1].value, "member_no": info.member_no}))
+                continue
+            member_id = card[0] if card else None
+        elif name == "member_no":
+            member_id = by_number.get(key, by_number.get(key.upper()))
+        else:
+            member_id = by_phone.get(key)
+        if member_id is None:
+            problems.append(Problem(row, column(name), MSG_UNKNOWN_MEMBER, {"key": cell}))
+        else:
+            found.append((name, cell, infos[member_id]))
+    if problems:
+        return None, problems
+    if not found:
+        return None, ([Problem(0, "", MSG_NO_MEMBER_KEY, {})] if required else [])
+    key_name, key_cell, member = found[0]
+    for other_name, other_cell, other in found[1:]:
+        if other.id != member.id:
+            problems.append(Problem(values[other_name][1], column(other_name), MSG_KEYS_DISAGREE, {
+                "value": other_cell, "other": other.label, "matched_column": column(key_name),
+                "matched_value": key_cell, "member": member.label}))
+    return member, problems
+
+
+def _lookup_wide(session: Session, select: Callable[[Sequence[object]], sa.Select], keys: object) -> list:  # type: ignore[type-arg]
+    """imports.lookup with WIDE keys per query: a file of 100,000 receipts asks about each of them."""
+    found: list[object] = []
+    for chunk in chunks(sorted(set(keys)), WIDE):  # type: ignore[call-overload]
+        found.extend(session.execute(select(chunk)).all())
+    return found
+
+
+def _refunded_amounts(session: Session, sale_ids: Sequence[int]) -> dict[int, int]:
+    return {sale: int(total or 0) for sale, total in lookup(
+        session, lambda c: sa.select(Purchase.refund_of_id, sa.func.sum(Purchase.amount_fen))
+        .where(Purchase.refund_of_id.in_(c)).group_by(Purchase.refund_of_id), sale_ids)}
+
+
+def _check_refund(draft, member, amount, original, stored, in_file, refunded_in_db, refunded_in_file, infos,  # type: ignore[no-untyped-def]
+                  column, errors):
+    first = draft.rows[0]
+    till = first.till
+    sale_in_file = in_file.get((till, original))
+    sale_stored = stored.get((till, original))
+    if sale_stored is not None and sale_stored.kind is not PurchaseKind.SALE:
+        sale_stored = None
+    if sale_in_file is not None and sale_in_file.action is Action.INVALID:
+        errors.append(Problem(first.row, column("original_receipt"), MSG_SALE_INVALID,
+                              {"receipt": original, "other_row": sale_in_file.row}))
+        return member, Action.INVALID
+    if sale_stored is None and sale_in_file is None:
+        errors.append(Problem(first.row, column("original_receipt"), MSG_NO_SALE, {"receipt": original, "till": till or "-"}))
+        return member, Action.INVALID
+    owner_id = sale_stored.member_id if sale_stored is not None else sale_in_file.member_id
+    paid = sale_stored.amount_fen if sale_stored is not None else sale_in_file.amount_fen
+    owner = infos.get(owner_id)
+    if member is not None and member.id != owner_id:
+        errors.append(Problem(first.row, "", MSG_REFUND_OTHER_MEMBER, {
+            "receipt": original, "owner": owner.label if owner else owner_id, "member": member.label}))
+        return member, Action.INVALID
+    again = stored.get((till, first.receipt_no))
+    if again is not None:
+        if sale_stored is not None and again.refund_of_id == sale_stored.id and again.amount_fen == amount:
+            return owner or member, Action.UNCHANGED
+        errors.append(Problem(first.row, column("receipt_no"), MSG_RECORDED_OTHERWISE,
+                              {"receipt": first.receipt_no, "till": till or "-"}))
+        return member, Action.INVALID
+    before = (refunded_in_db.get(sale_stored.id, 0) if sale_stored is not None else 0) + refunded_in_file.get((till, original), 0)
+    if before + amount > paid:
+        errors.append(Problem(first.row, column("amount"), MSG_REFUND_TOO_MUCH,
+                              {"left": f"{(paid - before) / 100:.2f}", "paid": f"{paid / 100:.2f}"}))
+        return member, Action.INVALID
+    return owner or member, Action.NEW
+
+
+# --------------------------------------------------------------------------- planning
+
+
+def plan_purchase_import(
+    session: Session,
+    path: str | Path,
+    *,
+    now: datetime | None = None,
+    progress: Progress | None = None,
+    should_cancel: ShouldCancel | None = None,
+) -> PurchaseImportPlan:
+    """Read and check a purchases file and say, receipt by receipt, what importing it would do. Writes nothing."""
+    path = Path(path)
+    now = now or datetime.now(UTC)
+    table = read_table(path)
+    header = _find_header(table.rows, path)
+    data_rows = [(number, cells) for number, cells in table.rows if number > header.row]
+    parsed: list[ParsedRow] = []
+    for index, (number, cells) in enumerate(data_rows, start=1):
+        row = _parse_row(number, cells, header, now)
+        if row is not None:
+            parsed.append(row)
+        if index % 5_000 == 0:
+            _check_cancel(should_cancel)
+            if progress:
+                progress(index, len(data_rows))
+    _check_cancel(should_cancel)
+    receipts = _match(session, parsed, header)
+    if progress:
+        progress(len(data_rows), len(data_rows))
+    return PurchaseImportPlan(
+        path=path, file_type=table.file_type, encoding=table.encoding, delimiter=table.delimiter, header_row=header.row,
+        headers=header.headers, columns={name: header.headers[index] for name, index in header.columns.items()},
+        column_indexes=dict(header.columns), parsed=tuple(parsed), receipts=tuple(receipts), warnings=header.warnings,
+    )
+
+
+def _check_cancel(should_cancel: ShouldCancel | None) -> None:
+    if should_cancel is not None and should_cancel():
+        raise ImportCancelled(MSG_CANCELLED)
+
+
+# --------------------------------------------------------------------------- importing
+
+
+@dataclass
+class _MemberState:
+    """A member's points balance, tier and 12-month spend as the receipts are posted one after another."""
+
+    balance: int
+    tier_id: int | None
+    spend_12: int
+    changed_tier: bool = False
+
+
+@dataclass(frozen=True)
+class _TierInfo:
+    id: int
+    rank: int
+    min_spend_fen: int
+    pct: int
+
+
+def apply_purchase_import(
+    session: Session,
+    actor: Actor,
+    plan: PurchaseImportPlan,
+    *,
+    skip_invalid: bool = False,
+    progress: Progress | None = None,
+    should_cancel: ShouldCancel | None = None,
+    now: datetime | None = None,
+) -> PurchaseImportResult:
+    """Import a planned file in the caller's transaction (one unit of work).
+
+    The receipts are matched against the database again first. Any invalid receipt stops
+    the import with InvalidInput unless ``skip_invalid``. ``should_cancel`` returning
+    True raises ImportCancelled; the caller's unit of work then rolls back."""
+    started = time.perf_counter()
+    require(actor, IMPORT_PERMISSION)
+    _check_cancel(should_cancel)
+    now = now or datetime.now(UTC)
+    header = _Header(plan.header_row, plan.headers, dict(plan.column_indexes), plan.warnings)
+    checked = replace(plan, receipts=tuple(_match(session, plan.parsed, header)))
+    counts = checked.counts
+    if counts.invalid and not skip_invalid:
+        problems = checked.errors
+        raise InvalidInput(MSG_NOTHING_IMPORTED, count=counts.invalid_rows,
+                           errors="\n".join(problem.describe() for problem in problems[:5]))
+    new = [receipt for receipt in checked.receipts if receipt.action is Action.NEW]
+    total = len(new)
+    if progress:
+        progress(0, total)
+    posting = _Posting(session, actor, now, new)
+    done = 0
+    for batch in chunks(new, WRITE_CHUNK):
+        posting.write(batch)
+        done += len(batch)
+        _check_cancel(should_cancel)
+        if progress:
+            progress(done, total)
+    upgrades = posting.finish()
+    sales = sum(1 for r in new if r.kind is PurchaseKind.SALE)
+    if total:  # a file that changes nothing leaves no trace either
+        audit.record(session, actor, "purchase.import", "purchase", None, file=plan.path.name, sales=sales,
+                     refunds=total - sales, unchanged=counts.unchanged, skipped=counts.invalid,
+                     points=posting.earned - posting.reversed)
+        session.flush()
+    _check_cancel(should_cancel)
+    return PurchaseImportResult(checked, total, sales, total - sales, counts.unchanged, counts.invalid, counts.invalid_rows,
+                                posting.earned, posting.reversed, len(posting.states), upgrades,
+                                time.perf_counter() - started)
+
+
+class _Posting:
+    """Posts new receipts in file order, as record_purchase and refund would one after another, in bulk."""
+
+    def __init__(self, session: Session, actor: Actor, now: datetime, receipts: Sequence[PlannedReceipt]) -> None:
+        self.session = session
+        self.actor = actor
+        self.now = now
+        self.since = now - loyalty.TIER_WINDOW
+        self.rules = loyalty.get_rules(session)
+        self.tiers = [_TierInfo(*row) for row in session.execute(
+            sa.select(Tier.id, Tier.rank, Tier.min_spend_fen, Tier.points_multiplier_pct))]
+        self.tier_by_id = {tier.id: tier for tier in self.tiers}
+        self.expiry: dict[date, date] = {}
+        self.earned = self.reversed = 0
+        # Sales by (till, receipt): id, amount, member, points earned, refunded so far, points taken back so far.
+        self.sales: dict[tuple[str, str], list[int]] = {}
+        self.payment: dict[int, str] = {}  # sale id -> payment method, which its refunds copy
+        self.states = self._load_states(receipts)
+
+    def _load_states(self, receipts: Sequence[PlannedReceipt]) -> dict[int, _MemberState]:
+        session = self.session
+        sale_keys = {(r.till, r.original_receipt) for r in receipts if r.kind is PurchaseKind.REFUND}
+        stored_sales = {}
+        if sale_keys:
+            columns = (Purchase.till, Purchase.receipt_no, Purchase.id, Purchase.amount_fen, Purchase.member_id,
+                       Purchase.payment_method)
+            for till, receipt_no, *rest in lookup(session, lambda c: sa.select(*columns).where(
+                    Purchase.receipt_no.in_(c), Purchase.kind == PurchaseKind.SALE), {k[1] for k in sale_keys}):
+                if (till, receipt_no) in sale_keys:
+                    stored_sales[(till, receipt_no)] = rest
+            ids = [rest[0] for rest in stored_sales.values()]
+            earned = dict(lookup(session, lambda c: sa.select(PointsEntry.purchase_id, sa.func.sum(PointsEntry.points))
+                                  .where(PointsEntry.purchase_id.in_(c), PointsEntry.kind == PointsKind.EARN)
+                                  .group_by(PointsEntry.purchase_id), ids))
+            refunded = _refunded_amounts(session, ids)
+            taken = dict(lookup(session, lambda c: sa.select(Purchase.refund_of_id, sa.func.sum(PointsEntry.points))
+                                 .join(PointsEntry, PointsEntry.purchase_id == Purchase.id)
+                                 .where(Purchase.refund_of_id.in_(c)).group_by(Purchase.refund_of_id), ids))
+            for key, (sale_id, amount, member_id, payment) in stored_sales.items():
+                self.sales[key] = [sale_id, amount, member_id, int(earned.get(sale_id) or 0), refunded.get(sale_id, 0),
+                                   -int(taken.get(sale_id) or 0)]
+                self.payment[sale_id] = payment
+        member_ids = sorted({r.member_id for r in receipts if r.member_id is not None}
+                            | {sale[2] for sale in self.sales.values()})
+        spend: dict[int, int] = {}
+        sign = sa.case((Purchase.kind == PurchaseKind.SALE, Purchase.amount_fen), else_=-Purchase.amount_fen)
+        for member_id, total in lookup(session, lambda c: sa.select(Purchase.member_id, sa.func.sum(sign)).where(
+                Purchase.member_id.in_(c), Purchase.occurred_at >= self.since).group_by(Purchase.member_id), member_ids):
+            spend[member_id] = int(total or 0)
+        return {member_id: _MemberState(balance, tier_id, spend.get(member_id, 0))
+                for member_id, balance, tier_id in lookup(
+                    session, lambda c: sa.select(Member.id, Member.points_balance, Member.tier_id).where(Member.id.in_(c)),
+                    member_ids)}
+
+    def _expires_on(self, moment: datetime) -> date:
+        day = loyalty.local_day(moment)
+        found = self.expiry.get(day)
+        if found is None:
+            found = self.expiry[day] = self.rules.expires_on(day)
+        return found
+
+    def _upgrade(self, state: _MemberState) -> None:
+        """loyalty.upgrade_if_earned on the simulated state: the highest tier the spend reaches, never lower."""
+        target = max((t for t in self.tiers if t.min_spend_fen <= state.spend_12), key=lambda t: t.rank, default=None)
+        current = self.tier_by_id.get(state.tier_id) if state.tier_id is not None else None
+        if target is not None and (current is None or target.rank > current.rank):
+            state.tier_id = target.id
+            state.changed_tier = True
+
+    def write(self, batch: Sequence[PlannedReceipt]) -> None:
+        """Insert a batch's purchases (sales first: a refund may give money back for one of them), then
+        post their points in the file's order, so every receipt sees the balance and tier the ones
+        before it left, as record_purchase and refund called one after another would."""
+        session, actor, now = self.session, self.actor, self.now
+        table = Purchase.__table__
+        ids: dict[tuple[str, str], int] = {}
+        for kind in (PurchaseKind.SALE, PurchaseKind.REFUND):
+            values = []
+            for r in batch:
+                if r.kind is not kind:
+                    continue
+                refund_of = self.sales[(r.till, r.original_receipt)][0] if kind is PurchaseKind.REFUND else None
+                values.append({"member_id": r.member_id if refund_of is None else self.sales[(r.till, r.original_receipt)][2],
+                               "till": r.till, "receipt_no": r.receipt_no, "kind": kind, "refund_of_id": refund_of,
+                               "occurred_at": r.occurred_at, "amount_fen": r.amount_fen,
+                               "payment_method": self.payment.get(refund_of, "") if refund_of else "",
+                               "cashier_id": actor.staff_id, "created_at": now})
+                if kind is PurchaseKind.SALE:  # known to the refunds below before its points are posted
+                    self.sales[(r.till, r.receipt_no)] = [0, r.amount_fen, r.member_id, 0, 0, 0]
+            if values:
+                # Matched back by (till, receipt number), unique: lets the driver insert many rows per statement.
+                ids.update(((till, receipt_no), pid) for till, receipt_no, pid in session.execute(
+                    sa.insert(table).returning(table.c.till, table.c.receipt_no, table.c.id), values))
+                if kind is PurchaseKind.SALE:
+                    for r in batch:
+                        if r.kind is kind:
+                            self.sales[(r.till, r.receipt_no)][0] = ids[(r.till, r.receipt_no)]
+        lines: list[dict[str, object]] = []
+        entries: list[dict[str, object]] = []
+        for r in batch:
+            purchase_id = ids[(r.till, r.receipt_no)]
+            if r.kind is PurchaseKind.SALE:
+                self._post_sale(r, purchase_id, entries)
+                lines += [{"purchase_id": purchase_id, "item_code": l.item_code, "name": l.name,
+                           "category": l.category.strip(), "quantity_milli": l.quantity_milli,
+                           "unit_price_fen": l.unit_price_fen, "amount_fen": l.amount_fen} for l in r.lines]
+            else:
+                self._post_refund(r, purchase_id, entries)
+        if lines:
+            session.execute(sa.insert(PurchaseLine.__table__), lines)
+        if entries:
+            session.execute(sa.insert(PointsEntry.__table__), entries)
+
+    def _post_sale(self, r: PlannedReceipt, purchase_id: int, entries: list[dict[str, object]]) -> None:
+        assert r.member_id is not None and r.amount_fen is not None and r.occurred_at is not None
+        state = self.states[r.member_id]
+        tier = self.tier_by_id.get(state.tier_id) if state.tier_id is not None else None
+        tier_pct = (tier.pct if tier is not None else 100) or 100
+        points = loyalty.points_for(self.rules, amount_fen=r.amount_fen,
+                                    lines=[loyalty.EarnLine(l.category, l.amount_fen) for l in r.lines],
+                                    tier_pct=tier_pct, day=loyalty.local_day(r.occurred_at))
+        if points > 0:
+            entries.append({"member_id": r.member_id, "at": r.occurred_at, "kind": PointsKind.EARN, "points": points,
+                            "expires_on": self._expires_on(r.occurred_at), "purchase_id": purchase_id,
+                            "complaint_id": None, "staff_id": self.actor.staff_id, "reason": ""})
+            state.balance += points
+            self.earned += points
+        self.sales[(r.till, r.receipt_no)][3] = max(points, 0)
+        if r.occurred_at >= self.since:
+            state.spend_12 += r.amount_fen
+        self._upgrade(state)
+
+    def _post_refund(self, r: PlannedReceipt, purchase_id: int, entries: list[dict[str, object]]) -> None:
+        """As purchases.refund: points back in proportion and cumulatively, never below a zero balance."""
+        assert r.amount_fen is not None and r.occurred_at is not None
+        sale = self.sales[(r.till, r.original_receipt)]
+        _sale_id, paid, member_id, earned, refunded_before, taken_before = sale
+        state = self.states[member_id]
+        due_total = earned * (refunded_before + r.amount_fen) // paid
+        wanted = max(0, due_total - taken_before)
+        taken = min(wanted, state.balance)
+        if taken > 0:
+            reason = "" if taken == wanted else f"{wanted - taken} points were already spent"
+            entries.append({"member_id": member_id, "at": r.occurred_at, "kind": PointsKind.REFUND_REVERSAL,
+                            "points": -taken, "expires_on": None, "purchase_id": purchase_id, "complaint_id": None,
+                            "staff_id": self.actor.staff_id, "reason": reason})
+            state.balance -= taken
+            self.reversed += taken
+        sale[4] += r.amount_fen
+        sale[5] += max(taken, 0)
+        if r.occurred_at >= self.since:
+            state.spend_12 -= r.amount_fen
+
+    def finish(self) -> int:
+        """The members' cached balance, tier and purchase totals; returns how many were lifted to a higher tier."""
+        session = self.session
+        table = Member.__table__
+        if not self.states:
+            return 0
+        session.execute(
+            sa.update(table).where(table.c.id == sa.bindparam("b_id"))
+            .values(points_balance=sa.bindparam("b_balance"), tier_id=sa.bindparam("b_tier"), updated_at=self.now),
+            [{"b_id": member_id, "b_balance": state.balance, "b_tier": state.tier_id}
+             for member_id, state in self.states.items()],
+        )
+        ids = sorted(self.states)
+        for chunk in chunks(ids, CHUNK):
+            members.refresh_member_totals(session, chunk)
+        return sum(1 for state in self.states.values() if state.changed_tier)
+
+
+# --------------------------------------------------------------------------- rejected rows
+
+
+def write_rejects(plan: PurchaseImportPlan, input_path: str | Path, *, translate: Translate | None = None) -> Path:
+    """The rows of the invalid receipts as they were in the file, with their row number and reasons,
+    beside the input (purchases.csv -> purchases.rejected.csv): services.imports.write_rejects."""
+    if translate is None:
+        return _write_member_rejects(plan, input_path)  # type: ignore[arg-type]
+    return _write_member_rejects(plan, input_path, translate=translate)  # type: ignore[arg-type]
