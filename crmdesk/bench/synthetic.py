@@ -90,9 +90,9 @@ def build_store(
     conn.execute("PRAGMA cache_size = -262144")
     conn.execute("PRAGMA temp_store = MEMORY")
     started = time.perf_counter()
-    tables = ("member", "card", "member_tag", "purchase")
+    tables = ("member", "card", "member_tag", "purchase", "points_entry")
     indexes = conn.execute(
-        "SELECT name, sql FROM sqlite_master WHERE type = 'index' AND sql IS NOT NULL AND tbl_name IN (?, ?, ?, ?)", tables
+        "SELECT name, sql FROM sqlite_master WHERE type = 'index' AND sql IS NOT NULL AND tbl_name IN (?, ?, ?, ?, ?)", tables
     ).fetchall()
     conn.execute("BEGIN")
     for name, _sql in indexes:
@@ -112,7 +112,10 @@ def build_store(
     for _name, sql in indexes:
         conn.execute(sql)
     if total_purchases:
+        conn.execute("UPDATE member SET visit_count = 0, total_spend_fen = 0, last_visit_at = NULL")
         conn.execute(_TOTALS_SQL)
+    # Each balance is backed by the ledger, as in the app: one opening entry per member.
+    conn.execute(_OPENING_POINTS_SQL)
     conn.execute("UPDATE store_settings SET next_card_serial = ?", (members + 1,))
     conn.execute("COMMIT")
     conn.execute("ANALYZE")
@@ -203,6 +206,11 @@ SELECT n,
     NULL,
     datetime(:today, '-' || (r3 % 730) || ' days', '+' || (r4 % 86400) || ' seconds') || '.000000'
 FROM raw
+"""
+
+_OPENING_POINTS_SQL = """
+INSERT INTO points_entry (member_id, at, kind, points, expires_on, purchase_id, complaint_id, staff_id, reason)
+SELECT id, created_at, 'import', points_balance, NULL, NULL, NULL, NULL, 'opening balance' FROM member WHERE points_balance > 0
 """
 
 # With purchases present, the cached totals come from them, as the application keeps them.

@@ -1,0 +1,54 @@
+"""The benchmark runs end to end at a small size, so it never rots (timings are not asserted)."""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+from pathlib import Path
+
+from crmdesk.bench.run import format_table, report_json, run_bench
+from crmdesk.bench.synthetic import build_store
+from crmdesk.cli import main
+from crmdesk.services.cards import is_valid_issued_number
+from crmdesk.services.search_keys import name_search_keys
+
+
+def test_synthetic_store_is_valid_data(tmp_path: Path) -> None:
+    result = build_store(tmp_path / "s.sqlite", members=500, purchases_per_member=3, seed=2)
+    assert (result.members, result.cards, result.purchases) == (500, 500, 1500)
+    conn = sqlite3.connect(tmp_path / "s.sqlite")
+    rows = conn.execute("SELECT m.name, m.name_pinyin, m.name_initials, m.phone, c.number FROM member m JOIN card c ON c.member_id = m.id").fetchall()
+    assert len({phone for *_rest, phone, _card in rows}) == 500
+    for name, pinyin, initials, _phone, card in rows:
+        assert (pinyin, initials) == name_search_keys(name)
+        assert is_valid_issued_number(card)
+    visits, spend = conn.execute("SELECT sum(visit_count), sum(total_spend_fen) FROM member").fetchone()
+    assert visits == 1500 and spend == conn.execute("SELECT sum(amount_fen) FROM purchase").fetchone()[0]
+
+
+def test_small_bench_reports_every_figure(qapp, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    report = run_bench(2_000, 2, seed=3)
+    names = [figure.name for figure in report.figures]
+    for expected in ("card lookup (service)", "card lookup (raw sqlite3 floor)", "search: pinyin initials",
+                     "member list: first screen", "naive: preload all into QStandardItemModel",
+                     "record purchase (points + tier)", "import purchases from CSV", "peak memory (RSS)"):
+        assert expected in names
+    for figure in report.figures:
+        assert figure.samples or figure.value is not None or figure.note, figure.name
+    table = format_table(report)
+    assert "card lookup (service)" in table and "target" in table
+    json.dumps(report_json(report))
+
+
+def test_bench_refuses_a_tiny_store(capsys) -> None:  # type: ignore[no-untyped-def]
+    assert main(["bench", "--members", "10"]) == 2
+    assert "at least 100" in capsys.readouterr().err
+
+
+def test_synthetic_balances_are_backed_by_the_ledger(tmp_path: Path) -> None:
+    build_store(tmp_path / "s.sqlite", members=300, seed=4)
+    conn = sqlite3.connect(tmp_path / "s.sqlite")
+    mismatched = conn.execute(
+        "SELECT count(*) FROM member m WHERE m.points_balance <> (SELECT coalesce(sum(points), 0) FROM points_entry p WHERE p.member_id = m.id)"
+    ).fetchone()[0]
+    assert mismatched == 0
