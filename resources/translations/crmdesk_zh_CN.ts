@@ -54,27 +54,27 @@
     <message>
         <location filename="../../crmdesk/views/member_profile.py" line="+235"/>
         <source>Adjust points</source>
-        <translation type="unfinished"></translation>
+        <translation>调整积分</translation>
     </message>
     <message>
         <location line="+4"/>
         <source>e.g. 200 or -150</source>
-        <translation type="unfinished"></translation>
+        <translation>例如 200 或 -150</translation>
     </message>
     <message>
         <location line="+3"/>
         <source>required, e.g. points lost in the old system</source>
-        <translation type="unfinished"></translation>
+        <translation>必填，例如旧系统中丢失的积分</translation>
     </message>
     <message>
         <location line="+1"/>
         <source>&amp;Points:</source>
-        <translation type="unfinished"></translation>
+        <translation>积分(&amp;P)：</translation>
     </message>
     <message>
         <location line="+1"/>
         <source>&amp;Reason:</source>
-        <translation type="unfinished"></translation>
+        <translation>原因(&amp;R)：</translation>
     </message>
 </context>
 <context>
@@ -265,17 +265,17 @@
     <message>
         <location line="+6"/>
         <source>Record purchase (F5)</source>
-        <translation type="unfinished"></translation>
+        <translation>记录消费（F5）</translation>
     </message>
     <message>
         <location line="+1"/>
         <source>Refund… (F6)</source>
-        <translation type="unfinished"></translation>
+        <translation>退款…（F6）</translation>
     </message>
     <message>
         <location line="+1"/>
         <source>Redeem points… (F7)</source>
-        <translation type="unfinished"></translation>
+        <translation>兑换积分…（F7）</translation>
     </message>
     <message>
         <location line="+67"/>
@@ -385,7 +385,7 @@
     <message>
         <location line="+5"/>
         <source>{points} points expire on {date}</source>
-        <translation type="unfinished"></translation>
+        <translation>{points} 积分将于 {date} 过期</translation>
     </message>
     <message>
         <location line="+19"/>
@@ -430,31 +430,142 @@
     <message>
         <location line="+27"/>
         <source>Receipt {receipt} of till {till} was already recorded; nothing changed.</source>
-        <translation type="unfinished"></translation>
+        <translation>收银台{till}的小票{receipt}已记录过，未做任何更改。</translation>
     </message>
     <message>
         <location line="+3"/>
         <source>Purchase recorded: +{points} points, balance {balance}.</source>
-        <translation type="unfinished"></translation>
+        <translation>已记录消费：积分 +{points}，余额 {balance}。</translation>
     </message>
     <message>
         <location line="+3"/>
         <source>Upgraded to {tier}!</source>
-        <translation type="unfinished"></translation>
+        <translation>已升级为{tier}！</translation>
     </message>
     <message>
         <location line="+19"/>
         <source>That refund was already recorded; nothing changed.</source>
-        <translation type="unfinished"></translation>
+        <translation>这笔退款已记录过，未做任何更改。</translation>
     </message>
     <message>
         <location line="+2"/>
         <source>Refund recorded: {points} points, balance {balance}.</source>
-        <translation type="unfinished"></translation>
+        <translation>已记录退款：积分 {points}，余额 {balance}。</translation>
     </message>
     <message>
         <location line="+17"/>
         <source>Redeemed {points} points ({value} off); balance {balance}.</source>
+        <translation>已兑换 {points} 积分（抵扣 {value}），余额 {balance}。</translation>
+    </message>
+</context>
+<context>
+    <name>CouponsDialog</name>
+    <message>
+        <location filename="../../crmdesk/views/offers_page.py" line="+401"/>
+        <source>Coupons</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location line="+10"/>
+        <source>Card, member number or phone; empty: anyone</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location line="+2"/>
+        <source>&amp;Number of coupons:</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location line="+1"/>
+        <source>For &amp;member:</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location line="+1"/>
+        <source>&amp;Batch label:</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location line="+3"/>
+        <source>&amp;Generate</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location line="+3"/>
+        <source>&amp;Copy codes</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location line="+3"/>
+        <source>Close</source>
+        <translation type="unfinished">关闭</translation>
+    </message>
+</context>
+<context>
+    <name>EligibleOffersWidget</name>
+    <message>
+        <location filename="../../crmdesk/views/eligible_offers.py" line="+60"/>
+        <source>Offers</source>
+        <translation type="unfinished">优惠活动</translation>
+    </message>
+    <message>
+        <location line="+4"/>
+        <source>&amp;Basket ¥:</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location line="+2"/>
+        <source>optional</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location line="+8"/>
+        <source>Offer</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location line="+0"/>
+        <source>What / why not</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location line="+33"/>
+        <source>{what} — {amount} off</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location line="+13"/>
+        <source>Automatic</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location line="+4"/>
+        <source>Apply</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location line="+16"/>
+        <source>Coupon</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location line="+0"/>
+        <source>Scan or type the coupon code:</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location line="+21"/>
+        <source>{amount} off</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location line="+2"/>
+        <source>give: {gift}</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location line="+1"/>
+        <source>Applied: {what}</source>
         <translation type="unfinished"></translation>
     </message>
 </context>
@@ -622,6 +733,144 @@
     </message>
 </context>
 <context>
+    <name>ImportPurchasesDialog</name>
+    <message>
+        <location filename="../../crmdesk/views/purchase_import_dialog.py" line="+79"/>
+        <source>Import purchases</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location line="+4"/>
+        <source>A CSV (UTF-8 or GBK) or Excel file from the till or the old system, one receipt (or one item line) per row. Headers in Chinese or English: 小票号, 收银台, 卡号 / 会员编号 / 手机, 时间, 金额, and optionally 类型 (消费 or 退货), 原小票号, 商品编码, 商品名称, 品类, 数量, 单价, 小计. Rows with the same till and receipt number are the lines of one receipt. Receipts already in crmdesk are left as they are.</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location line="+7"/>
+        <source>Row</source>
+        <translation type="unfinished">行</translation>
+    </message>
+    <message>
+        <location line="+0"/>
+        <source>Action</source>
+        <translation type="unfinished">操作</translation>
+    </message>
+    <message>
+        <location line="+0"/>
+        <source>Receipt</source>
+        <translation type="unfinished">小票号</translation>
+    </message>
+    <message>
+        <location line="+0"/>
+        <source>Time</source>
+        <translation type="unfinished">时间</translation>
+    </message>
+    <message>
+        <location line="+0"/>
+        <source>Member</source>
+        <translation type="unfinished">会员</translation>
+    </message>
+    <message>
+        <location line="+0"/>
+        <source>Amount</source>
+        <translation type="unfinished">金额</translation>
+    </message>
+    <message>
+        <location line="+1"/>
+        <source>Details</source>
+        <translation type="unfinished">详情</translation>
+    </message>
+    <message>
+        <location line="+4"/>
+        <source>&amp;Skip invalid receipts (their rows are written to a file beside the original)</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location line="+1"/>
+        <source>&amp;Import</source>
+        <translation type="unfinished">导入(&amp;I)</translation>
+    </message>
+    <message>
+        <location line="+17"/>
+        <source>Choose a purchases file</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location line="+1"/>
+        <source>Purchases files (*.csv *.txt *.xlsx);;All files (*)</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location line="+13"/>
+        <source>Checking the file…</source>
+        <translation type="unfinished">正在检查文件…</translation>
+    </message>
+    <message>
+        <location line="+8"/>
+        <source>Importing purchases…</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location line="+11"/>
+        <source>Imported: {sales} sales, {refunds} refunds, {unchanged} unchanged; {points} points earned.</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location line="+3"/>
+        <source>{count} invalid receipts were skipped; their rows are in {path} with their reasons.</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location line="+8"/>
+        <source>New</source>
+        <translation type="unfinished">新增</translation>
+    </message>
+    <message>
+        <location line="+1"/>
+        <source>Update</source>
+        <translation type="unfinished">更新</translation>
+    </message>
+    <message>
+        <location line="+1"/>
+        <source>Unchanged</source>
+        <translation type="unfinished">未变</translation>
+    </message>
+    <message>
+        <location line="+1"/>
+        <source>Invalid</source>
+        <translation type="unfinished">无效</translation>
+    </message>
+    <message>
+        <location line="+13"/>
+        <source>{total} receipts ({rows} rows): {new} new, {unchanged} unchanged, {invalid} invalid</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location line="+12"/>
+        <source>Refund of {receipt}</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location line="+2"/>
+        <source>{count} item lines</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location line="+21"/>
+        <source>Showing {shown} of {total} receipts, invalid ones first.</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location line="+3"/>
+        <source>Correct the invalid rows in the file and check again, or skip them.</source>
+        <translation type="unfinished">请在文件中改正无效行后重新检查，或跳过这些行。</translation>
+    </message>
+    <message>
+        <location line="+3"/>
+        <source>Nothing to import: every receipt in the file is already in crmdesk.</source>
+        <translation type="unfinished"></translation>
+    </message>
+</context>
+<context>
     <name>LoginDialog</name>
     <message>
         <location filename="../../crmdesk/views/login_dialog.py" line="+28"/>
@@ -690,7 +939,7 @@
     <message>
         <location line="+3"/>
         <source>Import &amp;purchases…</source>
-        <translation type="unfinished"></translation>
+        <translation>导入消费记录(&amp;P)…</translation>
     </message>
     <message>
         <location line="+4"/>
@@ -730,7 +979,7 @@
     <message>
         <location line="+2"/>
         <source>Offers</source>
-        <translation type="unfinished"></translation>
+        <translation>优惠活动</translation>
     </message>
     <message>
         <location line="+94"/>
@@ -969,12 +1218,12 @@ Membership, loyalty and customer care for neighbourhood shops.</source>
     <message>
         <location line="+1"/>
         <source>P&amp;urchases</source>
-        <translation type="unfinished"></translation>
+        <translation>消费记录(&amp;U)</translation>
     </message>
     <message>
         <location line="+1"/>
         <source>Poin&amp;ts</source>
-        <translation type="unfinished"></translation>
+        <translation>积分(&amp;T)</translation>
     </message>
     <message>
         <location line="+10"/>
@@ -1156,81 +1405,81 @@ Membership, loyalty and customer care for neighbourhood shops.</source>
     <message>
         <location line="+11"/>
         <source>Time</source>
-        <translation type="unfinished">时间</translation>
+        <translation>时间</translation>
     </message>
     <message>
         <location line="+0"/>
         <location line="+31"/>
         <source>Kind</source>
-        <translation type="unfinished"></translation>
+        <translation>类型</translation>
     </message>
     <message>
         <location line="-31"/>
         <source>Till</source>
-        <translation type="unfinished">收银台</translation>
+        <translation>收银台</translation>
     </message>
     <message>
         <location line="+0"/>
         <location line="+31"/>
         <source>Receipt</source>
-        <translation type="unfinished">小票号</translation>
+        <translation>小票号</translation>
     </message>
     <message>
         <location line="-31"/>
         <source>Amount</source>
-        <translation type="unfinished">金额</translation>
+        <translation>金额</translation>
     </message>
     <message>
         <location line="+1"/>
         <location line="+25"/>
         <location line="+5"/>
         <source>Points</source>
-        <translation type="unfinished">积分</translation>
+        <translation>积分</translation>
     </message>
     <message>
         <location line="-30"/>
         <source>Payment</source>
-        <translation type="unfinished"></translation>
+        <translation>支付方式</translation>
     </message>
     <message>
         <location line="+0"/>
         <source>Items</source>
-        <translation type="unfinished"></translation>
+        <translation>商品数</translation>
     </message>
     <message>
         <location line="+3"/>
         <source>&lt; &amp;Newer</source>
-        <translation type="unfinished"></translation>
+        <translation>&lt; 上一页(&amp;N)</translation>
     </message>
     <message>
         <location line="+1"/>
         <source>&amp;Older &gt;</source>
-        <translation type="unfinished"></translation>
+        <translation>下一页(&amp;O) &gt;</translation>
     </message>
     <message>
         <location line="+19"/>
         <source>Unspent points by expiry date</source>
-        <translation type="unfinished"></translation>
+        <translation>未使用积分（按到期日）</translation>
     </message>
     <message>
         <location line="+2"/>
         <source>Usable until</source>
-        <translation type="unfinished"></translation>
+        <translation>有效期至</translation>
     </message>
     <message>
         <location line="+3"/>
         <source>Points ledger, newest first</source>
-        <translation type="unfinished"></translation>
+        <translation>积分明细（最新在前）</translation>
     </message>
     <message>
         <location line="+2"/>
         <source>Reason</source>
-        <translation type="unfinished"></translation>
+        <translation>原因</translation>
     </message>
     <message>
         <location line="+4"/>
         <source>&amp;Adjust points…</source>
-        <translation type="unfinished"></translation>
+        <translation>调整积分(&amp;A)…</translation>
     </message>
     <message>
         <location line="+14"/>
@@ -1255,17 +1504,17 @@ Membership, loyalty and customer care for neighbourhood shops.</source>
     <message>
         <location line="+24"/>
         <source>Visits: {visits} · Spend: {spend} · Average basket: {average} · First visit: {first} · Last visit: {last}</source>
-        <translation type="unfinished"></translation>
+        <translation>消费次数：{visits} · 累计消费：{spend} · 客单价：{average} · 首次到店：{first} · 最近到店：{last}</translation>
     </message>
     <message>
         <location line="+24"/>
         <source>Balance: {points} points</source>
-        <translation type="unfinished"></translation>
+        <translation>积分余额：{points}</translation>
     </message>
     <message>
         <location line="+2"/>
         <source>no expiry</source>
-        <translation type="unfinished"></translation>
+        <translation>永久有效</translation>
     </message>
     <message>
         <location line="+39"/>
@@ -1532,6 +1781,230 @@ Membership, loyalty and customer care for neighbourhood shops.</source>
     </message>
 </context>
 <context>
+    <name>OfferDialog</name>
+    <message>
+        <location filename="../../crmdesk/views/offers_page.py" line="-266"/>
+        <source>Change offer</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location line="+0"/>
+        <source>New offer</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location line="+5"/>
+        <source>&amp;Name:</source>
+        <translation type="unfinished">姓名(&amp;N)：</translation>
+    </message>
+    <message>
+        <location line="+4"/>
+        <source>&amp;Kind:</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location line="+2"/>
+        <source>&amp;Description:</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location line="+10"/>
+        <source>YYYY-MM-DD, empty: from now</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location line="+2"/>
+        <source>YYYY-MM-DD, empty: no end</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location line="+1"/>
+        <source>&amp;From:</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location line="+1"/>
+        <source>&amp;Until:</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location line="+4"/>
+        <source>&amp;For:</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location line="+8"/>
+        <source>Tags separated by commas</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location line="+8"/>
+        <location line="+3"/>
+        <source>No limit</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location line="+1"/>
+        <source>Uses per &amp;member:</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location line="+1"/>
+        <source>Uses in &amp;total:</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location line="+3"/>
+        <source>&amp;Points cost:</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location line="+1"/>
+        <source>Needs a single-use &amp;coupon code</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location line="+9"/>
+        <source>&amp;Save</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location line="+1"/>
+        <source>Cancel</source>
+        <translation type="unfinished">取消</translation>
+    </message>
+    <message>
+        <location line="+14"/>
+        <source>e.g. 100</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location line="+1"/>
+        <source>e.g. 10</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location line="+1"/>
+        <source>For &amp;every full amount (每满减), not once</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location line="+1"/>
+        <source>Spend at least (¥):</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location line="+1"/>
+        <source>Amount off (¥):</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location line="+7"/>
+        <source>e.g. 5 for 5 % off</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location line="+1"/>
+        <source>Discount (%):</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location line="+1"/>
+        <location line="+7"/>
+        <source>Minimum basket (¥):</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location line="-1"/>
+        <source>Gift:</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location line="+7"/>
+        <source>Gift (optional):</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location line="+1"/>
+        <source>Discount % (optional):</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location line="+9"/>
+        <source>Buy:</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location line="+1"/>
+        <source>Get free:</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location line="+1"/>
+        <source>Item code:</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location line="+1"/>
+        <source>or category:</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location line="+15"/>
+        <source>Points multiplier:</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location line="+1"/>
+        <source>On (none: every day):</source>
+        <translation type="unfinished"></translation>
+    </message>
+</context>
+<context>
+    <name>OffersPage</name>
+    <message>
+        <location line="+190"/>
+        <source>&amp;New offer (Ctrl+N)</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location line="+3"/>
+        <source>&amp;Change…</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location line="+2"/>
+        <location line="+65"/>
+        <source>Switch &amp;off</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location line="-63"/>
+        <source>Make c&amp;oupons…</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location line="+2"/>
+        <source>&amp;Refresh (F5)</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location line="+34"/>
+        <source>Active</source>
+        <translation type="unfinished">正常</translation>
+    </message>
+    <message>
+        <location line="+0"/>
+        <source>Off</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location line="+27"/>
+        <source>Switch &amp;on</source>
+        <translation type="unfinished"></translation>
+    </message>
+</context>
+<context>
     <name>OverviewPage</name>
     <message>
         <location filename="../../crmdesk/views/overview_page.py" line="+54"/>
@@ -1632,82 +2105,82 @@ Membership, loyalty and customer care for neighbourhood shops.</source>
     <message>
         <location filename="../../crmdesk/views/purchase_dialogs.py" line="+131"/>
         <source>Record purchase for {name}</source>
-        <translation type="unfinished"></translation>
+        <translation>为{name}记录消费</translation>
     </message>
     <message>
         <location line="+5"/>
         <source>e.g. 123.45</source>
-        <translation type="unfinished"></translation>
+        <translation>例如 123.45</translation>
     </message>
     <message>
         <location line="+11"/>
         <source>&amp;Amount (¥):</source>
-        <translation type="unfinished"></translation>
+        <translation>金额（¥）(&amp;A)：</translation>
     </message>
     <message>
         <location line="+1"/>
         <source>&amp;Receipt no.:</source>
-        <translation type="unfinished"></translation>
+        <translation>小票号(&amp;R)：</translation>
     </message>
     <message>
         <location line="+1"/>
         <source>&amp;Till:</source>
-        <translation type="unfinished"></translation>
+        <translation>收银台(&amp;T)：</translation>
     </message>
     <message>
         <location line="+1"/>
         <source>T&amp;ime:</source>
-        <translation type="unfinished"></translation>
+        <translation>时间(&amp;I)：</translation>
     </message>
     <message>
         <location line="+1"/>
         <source>&amp;Payment:</source>
-        <translation type="unfinished"></translation>
+        <translation>支付方式(&amp;P)：</translation>
     </message>
     <message>
         <location line="+3"/>
         <source>Items (optional; they must add up to the amount):</source>
-        <translation type="unfinished"></translation>
+        <translation>商品明细（可不填；合计须等于金额）：</translation>
     </message>
     <message>
         <location line="+4"/>
         <source>Item code</source>
-        <translation type="unfinished"></translation>
+        <translation>商品编码</translation>
     </message>
     <message>
         <location line="+0"/>
         <source>Name</source>
-        <translation type="unfinished">姓名</translation>
+        <translation>商品名称</translation>
     </message>
     <message>
         <location line="+0"/>
         <source>Category</source>
-        <translation type="unfinished"></translation>
+        <translation>品类</translation>
     </message>
     <message>
         <location line="+0"/>
         <source>Quantity</source>
-        <translation type="unfinished"></translation>
+        <translation>数量</translation>
     </message>
     <message>
         <location line="+0"/>
         <source>Price (¥)</source>
-        <translation type="unfinished"></translation>
+        <translation>单价（¥）</translation>
     </message>
     <message>
         <location line="+7"/>
         <source>Add &amp;line</source>
-        <translation type="unfinished"></translation>
+        <translation>添加一行(&amp;L)</translation>
     </message>
     <message>
         <location line="+2"/>
         <source>Remove li&amp;ne</source>
-        <translation type="unfinished"></translation>
+        <translation>删除一行(&amp;N)</translation>
     </message>
     <message>
         <location line="+10"/>
         <source>Record (Enter)</source>
-        <translation type="unfinished"></translation>
+        <translation>记录（回车）</translation>
     </message>
 </context>
 <context>
@@ -1715,32 +2188,32 @@ Membership, loyalty and customer care for neighbourhood shops.</source>
     <message>
         <location line="-142"/>
         <source>Cash</source>
-        <translation type="unfinished"></translation>
+        <translation>现金</translation>
     </message>
     <message>
         <location line="+1"/>
         <source>WeChat Pay</source>
-        <translation type="unfinished"></translation>
+        <translation>微信支付</translation>
     </message>
     <message>
         <location line="+1"/>
         <source>Alipay</source>
-        <translation type="unfinished"></translation>
+        <translation>支付宝</translation>
     </message>
     <message>
         <location line="+1"/>
         <source>Bank card</source>
-        <translation type="unfinished"></translation>
+        <translation>银行卡</translation>
     </message>
     <message>
         <location line="+1"/>
         <source>Other</source>
-        <translation type="unfinished"></translation>
+        <translation>其他</translation>
     </message>
     <message>
         <location line="+51"/>
         <source>Cancel (Esc)</source>
-        <translation type="unfinished">取消（Esc）</translation>
+        <translation>取消（Esc）</translation>
     </message>
 </context>
 <context>
@@ -1748,42 +2221,42 @@ Membership, loyalty and customer care for neighbourhood shops.</source>
     <message>
         <location line="+251"/>
         <source>Redeem points of {name}</source>
-        <translation type="unfinished"></translation>
+        <translation>为{name}兑换积分</translation>
     </message>
     <message>
         <location line="+3"/>
         <source>Balance: {points} points, worth {value} ({rate} points = ¥1 off).</source>
-        <translation type="unfinished"></translation>
+        <translation>积分余额：{points}，可抵扣 {value}（{rate} 积分抵扣¥1）。</translation>
     </message>
     <message>
         <location line="+10"/>
         <source>optional, e.g. receipt number</source>
-        <translation type="unfinished"></translation>
+        <translation>可选，例如小票号</translation>
     </message>
     <message>
         <location line="+1"/>
         <source>&amp;Points:</source>
-        <translation type="unfinished"></translation>
+        <translation>积分(&amp;P)：</translation>
     </message>
     <message>
         <location line="+2"/>
         <source>Worth:</source>
-        <translation type="unfinished"></translation>
+        <translation>可抵扣：</translation>
     </message>
     <message>
         <location line="+1"/>
         <source>&amp;Note:</source>
-        <translation type="unfinished"></translation>
+        <translation>备注(&amp;N)：</translation>
     </message>
     <message>
         <location line="+4"/>
         <source>Redeem (Enter)</source>
-        <translation type="unfinished"></translation>
+        <translation>兑换（回车）</translation>
     </message>
     <message>
         <location line="+10"/>
         <source>{value} off</source>
-        <translation type="unfinished"></translation>
+        <translation>抵扣 {value}</translation>
     </message>
 </context>
 <context>
@@ -1791,47 +2264,47 @@ Membership, loyalty and customer care for neighbourhood shops.</source>
     <message>
         <location line="-121"/>
         <source>Refund for {name}</source>
-        <translation type="unfinished"></translation>
+        <translation>为{name}退款</translation>
     </message>
     <message>
         <location line="+5"/>
         <source>Choose the original receipt, or type its number; the amount starts at what can still be refunded.</source>
-        <translation type="unfinished"></translation>
+        <translation>请选择原小票，或输入其小票号；金额默认为尚可退款的金额。</translation>
     </message>
     <message>
         <location line="+16"/>
         <source>&amp;Original receipt:</source>
-        <translation type="unfinished"></translation>
+        <translation>原小票(&amp;O)：</translation>
     </message>
     <message>
         <location line="+2"/>
         <source>&amp;Till:</source>
-        <translation type="unfinished"></translation>
+        <translation>收银台(&amp;T)：</translation>
     </message>
     <message>
         <location line="+1"/>
         <source>&amp;Amount (¥):</source>
-        <translation type="unfinished"></translation>
+        <translation>金额（¥）(&amp;A)：</translation>
     </message>
     <message>
         <location line="+1"/>
         <source>Refund &amp;receipt no.:</source>
-        <translation type="unfinished"></translation>
+        <translation>退款小票号(&amp;R)：</translation>
     </message>
     <message>
         <location line="+4"/>
         <source>Refund (Enter)</source>
-        <translation type="unfinished"></translation>
+        <translation>退款（回车）</translation>
     </message>
     <message>
         <location line="+19"/>
         <source>{time} · paid {paid} · refundable {left}</source>
-        <translation type="unfinished"></translation>
+        <translation>{time} · 实付 {paid} · 可退 {left}</translation>
     </message>
     <message>
         <location line="+6"/>
         <source>Not among the recent sales: the till and receipt are checked when you refund.</source>
-        <translation type="unfinished"></translation>
+        <translation>不在近期消费中：退款时将核对收银台和小票号。</translation>
     </message>
 </context>
 <context>
@@ -1839,142 +2312,142 @@ Membership, loyalty and customer care for neighbourhood shops.</source>
     <message>
         <location filename="../../crmdesk/views/loyalty_settings.py" line="+67"/>
         <source> points per full ¥1</source>
-        <translation type="unfinished"></translation>
+        <translation> 积分/每满¥1</translation>
     </message>
     <message>
         <location line="+3"/>
         <source> points = ¥1 off</source>
-        <translation type="unfinished"></translation>
+        <translation> 积分抵扣¥1</translation>
     </message>
     <message>
         <location line="+2"/>
         <source>End of the calendar year after earning</source>
-        <translation type="unfinished"></translation>
+        <translation>获得后次年年底</translation>
     </message>
     <message>
         <location line="+1"/>
         <source>A number of months after earning</source>
-        <translation type="unfinished"></translation>
+        <translation>获得后若干个月</translation>
     </message>
     <message>
         <location line="+3"/>
         <source> months</source>
-        <translation type="unfinished"></translation>
+        <translation> 个月</translation>
     </message>
     <message>
         <location line="+3"/>
         <source>Mon</source>
-        <translation type="unfinished"></translation>
+        <translation>周一</translation>
     </message>
     <message>
         <location line="+0"/>
         <source>Tue</source>
-        <translation type="unfinished"></translation>
+        <translation>周二</translation>
     </message>
     <message>
         <location line="+0"/>
         <source>Wed</source>
-        <translation type="unfinished"></translation>
+        <translation>周三</translation>
     </message>
     <message>
         <location line="+0"/>
         <source>Thu</source>
-        <translation type="unfinished"></translation>
+        <translation>周四</translation>
     </message>
     <message>
         <location line="+0"/>
         <source>Fri</source>
-        <translation type="unfinished"></translation>
+        <translation>周五</translation>
     </message>
     <message>
         <location line="+0"/>
         <source>Sat</source>
-        <translation type="unfinished"></translation>
+        <translation>周六</translation>
     </message>
     <message>
         <location line="+0"/>
         <source>Sun</source>
-        <translation type="unfinished"></translation>
+        <translation>周日</translation>
     </message>
     <message>
         <location line="+6"/>
         <source>YYYY-MM-DD, separated by commas, e.g. 2026-10-01, 2026-11-11</source>
-        <translation type="unfinished"></translation>
+        <translation>年-月-日，用逗号分隔，例如 2026-10-01, 2026-11-11</translation>
     </message>
     <message>
         <location line="+5"/>
         <source>&amp;Earning:</source>
-        <translation type="unfinished"></translation>
+        <translation>消费积分(&amp;E)：</translation>
     </message>
     <message>
         <location line="+1"/>
         <source>&amp;Redeeming:</source>
-        <translation type="unfinished"></translation>
+        <translation>积分兑换(&amp;R)：</translation>
     </message>
     <message>
         <location line="+1"/>
         <source>Points e&amp;xpire:</source>
-        <translation type="unfinished"></translation>
+        <translation>积分有效期(&amp;X)：</translation>
     </message>
     <message>
         <location line="+1"/>
         <source>&amp;Months:</source>
-        <translation type="unfinished"></translation>
+        <translation>月数(&amp;M)：</translation>
     </message>
     <message>
         <location line="+1"/>
         <source>Bonus weekdays:</source>
-        <translation type="unfinished"></translation>
+        <translation>每周加倍日：</translation>
     </message>
     <message>
         <location line="+1"/>
         <source>Bonus &amp;dates:</source>
-        <translation type="unfinished"></translation>
+        <translation>加倍日期(&amp;D)：</translation>
     </message>
     <message>
         <location line="+1"/>
         <source>Bonus &amp;multiplier:</source>
-        <translation type="unfinished"></translation>
+        <translation>加倍倍数(&amp;M)：</translation>
     </message>
     <message>
         <location line="+3"/>
         <source>Categories that earn differently (0 % earns nothing, 200 % double):</source>
-        <translation type="unfinished"></translation>
+        <translation>按品类设置积分比例（0% 不积分，200% 双倍积分）：</translation>
     </message>
     <message>
         <location line="+2"/>
         <source>Category</source>
-        <translation type="unfinished"></translation>
+        <translation>品类</translation>
     </message>
     <message>
         <location line="+0"/>
         <source>Earns (%)</source>
-        <translation type="unfinished"></translation>
+        <translation>积分比例（%）</translation>
     </message>
     <message>
         <location line="+6"/>
         <source>&amp;Add category</source>
-        <translation type="unfinished"></translation>
+        <translation>添加品类(&amp;A)</translation>
     </message>
     <message>
         <location line="+2"/>
         <source>Remo&amp;ve category</source>
-        <translation type="unfinished"></translation>
+        <translation>删除品类(&amp;V)</translation>
     </message>
     <message>
         <location line="+2"/>
         <source>&amp;Save rules (Ctrl+S)</source>
-        <translation type="unfinished"></translation>
+        <translation>保存规则(&amp;S)（Ctrl+S）</translation>
     </message>
     <message>
         <location line="+3"/>
         <source>&amp;Undo changes</source>
-        <translation type="unfinished">撤销修改(&amp;U)</translation>
+        <translation>撤销修改(&amp;U)</translation>
     </message>
     <message>
         <location line="+84"/>
         <source>Saved. The rules apply to purchases recorded from now on.</source>
-        <translation type="unfinished"></translation>
+        <translation>已保存。新规则适用于此后记录的消费。</translation>
     </message>
 </context>
 <context>
@@ -2010,12 +2483,12 @@ Membership, loyalty and customer care for neighbourhood shops.</source>
     <message>
         <location line="+10"/>
         <source>Points rules</source>
-        <translation type="unfinished"></translation>
+        <translation>积分规则</translation>
     </message>
     <message>
         <location line="+1"/>
         <source>Tiers</source>
-        <translation type="unfinished"></translation>
+        <translation>会员等级</translation>
     </message>
 </context>
 <context>
@@ -2201,92 +2674,92 @@ Membership, loyalty and customer care for neighbourhood shops.</source>
     <message>
         <location filename="../../crmdesk/views/loyalty_settings.py" line="+14"/>
         <source>Lowest tier first; everyone starts in the first one. Members move up at once when their spend over the last 12 months reaches a threshold, and down only at the monthly review.</source>
-        <translation type="unfinished"></translation>
+        <translation>等级从低到高排列，所有会员都从第一个等级开始。会员近12个月消费达到门槛时立即升级；降级只在每月等级评定时进行。</translation>
     </message>
     <message>
         <location line="+5"/>
         <source>Name</source>
-        <translation type="unfinished">姓名</translation>
+        <translation>等级名称</translation>
     </message>
     <message>
         <location line="+0"/>
         <source>12-month spend (¥)</source>
-        <translation type="unfinished"></translation>
+        <translation>近12个月消费（¥）</translation>
     </message>
     <message>
         <location line="+0"/>
         <source>Points (%)</source>
-        <translation type="unfinished"></translation>
+        <translation>积分倍率（%）</translation>
     </message>
     <message>
         <location line="+1"/>
         <source>Discount (%)</source>
-        <translation type="unfinished"></translation>
+        <translation>折扣减免（%）</translation>
     </message>
     <message>
         <location line="+0"/>
         <source>Colour</source>
-        <translation type="unfinished"></translation>
+        <translation>颜色</translation>
     </message>
     <message>
         <location line="+0"/>
         <source>Members</source>
-        <translation type="unfinished">会员</translation>
+        <translation>会员数</translation>
     </message>
     <message>
         <location line="+7"/>
         <source>&amp;Add tier</source>
-        <translation type="unfinished"></translation>
+        <translation>添加等级(&amp;A)</translation>
     </message>
     <message>
         <location line="+2"/>
         <source>&amp;Remove tier</source>
-        <translation type="unfinished"></translation>
+        <translation>删除等级(&amp;R)</translation>
     </message>
     <message>
         <location line="+2"/>
         <source>&amp;Undo changes</source>
-        <translation type="unfinished">撤销修改(&amp;U)</translation>
+        <translation>撤销修改(&amp;U)</translation>
     </message>
     <message>
         <location line="+2"/>
         <source>&amp;Save tiers</source>
-        <translation type="unfinished"></translation>
+        <translation>保存等级(&amp;S)</translation>
     </message>
     <message>
         <location line="+2"/>
         <source>Run tier &amp;review now</source>
-        <translation type="unfinished"></translation>
+        <translation>立即评定等级(&amp;R)</translation>
     </message>
     <message>
         <location line="+88"/>
         <source>Delete a tier in use</source>
-        <translation type="unfinished"></translation>
+        <translation>删除使用中的等级</translation>
     </message>
     <message>
         <location line="+0"/>
         <source>Go ahead?</source>
-        <translation type="unfinished"></translation>
+        <translation>是否继续？</translation>
     </message>
     <message>
         <location line="+9"/>
         <source>Tiers saved. Members move up with their next purchase and down at the next review.</source>
-        <translation type="unfinished"></translation>
+        <translation>等级已保存。会员将在下次消费时升级，在下次等级评定时降级。</translation>
     </message>
     <message>
         <location line="+16"/>
         <source>Tier review done: {up} members moved up, {down} moved down.</source>
-        <translation type="unfinished"></translation>
+        <translation>等级评定完成：{up}位会员升级，{down}位会员降级。</translation>
     </message>
     <message>
         <location line="+5"/>
         <source>Give every member the tier their spend over the last 12 months earns now, up or down?</source>
-        <translation type="unfinished"></translation>
+        <translation>现在按近12个月消费重新评定所有会员的等级（可能升级也可能降级）吗？</translation>
     </message>
     <message>
         <location line="+1"/>
         <source>Tier review</source>
-        <translation type="unfinished"></translation>
+        <translation>等级评定</translation>
     </message>
 </context>
 <context>
@@ -2397,11 +2870,14 @@ Membership, loyalty and customer care for neighbourhood shops.</source>
     </message>
     <message>
         <location line="+24"/>
+        <location filename="../../crmdesk/services/purchase_imports.py" line="+169"/>
         <source>Card {number} is {status} (member {member_no}); use the member&apos;s current card or phone.</source>
         <translation>会员卡{number}状态为{status}（会员{member_no}），请使用该会员当前的卡或手机号。</translation>
     </message>
     <message>
         <location line="+4"/>
+        <location filename="../../crmdesk/services/purchase_imports.py" line="-1"/>
+        <location filename="../../crmdesk/views/offers_page.py" line="-105"/>
         <source>No member with the card, member number or phone {key}.</source>
         <translation>没有卡号、会员编号或手机号为{key}的会员。</translation>
     </message>
@@ -2519,17 +2995,17 @@ Membership, loyalty and customer care for neighbourhood shops.</source>
     <message>
         <location line="+1"/>
         <source>{name} may not import purchases; ask a supervisor or the owner.</source>
-        <translation type="unfinished"></translation>
+        <translation>{name}无权导入消费记录，请联系主管或店主。</translation>
     </message>
     <message>
         <location line="+1"/>
         <source>{name} may not create or change offers; ask a supervisor or the owner.</source>
-        <translation type="unfinished"></translation>
+        <translation>{name}无权创建或修改优惠活动，请联系主管或店主。</translation>
     </message>
     <message>
         <location line="+1"/>
         <source>{name} may not change the points rules or tiers; ask the owner.</source>
-        <translation type="unfinished"></translation>
+        <translation>{name}无权修改积分规则或会员等级，请联系店主。</translation>
     </message>
     <message>
         <location line="+1"/>
@@ -2607,6 +3083,8 @@ Membership, loyalty and customer care for neighbourhood shops.</source>
         <location line="+23"/>
         <location filename="../../crmdesk/services/loyalty.py" line="+180"/>
         <location filename="../../crmdesk/services/members.py" line="+341"/>
+        <location filename="../../crmdesk/services/offers.py" line="+497"/>
+        <location line="+130"/>
         <location filename="../../crmdesk/services/purchases.py" line="+103"/>
         <source>No member with id {id}.</source>
         <translation>没有编号为{id}的会员。</translation>
@@ -2959,6 +3437,7 @@ Membership, loyalty and customer care for neighbourhood shops.</source>
     </message>
     <message>
         <location line="+1"/>
+        <location filename="../../crmdesk/services/offers.py" line="-321"/>
         <source>Weekdays run from 0 (Monday) to 6 (Sunday).</source>
         <translation>星期的取值为0（星期一）到6（星期日）。</translation>
     </message>
@@ -2970,10 +3449,11 @@ Membership, loyalty and customer care for neighbourhood shops.</source>
     <message>
         <location line="+7"/>
         <source>A category is listed twice.</source>
-        <translation type="unfinished"></translation>
+        <translation>有品类重复列出。</translation>
     </message>
     <message>
         <location line="+5"/>
+        <location filename="../../crmdesk/views/offers_page.py" line="-299"/>
         <source>&apos;{date}&apos; is not a date (YYYY-MM-DD).</source>
         <translation>“{date}”不是有效的日期（格式：年-月-日）。</translation>
     </message>
@@ -3158,12 +3638,13 @@ Membership, loyalty and customer care for neighbourhood shops.</source>
         <translation>{name}（{member_no}）已注销，请合并到未注销的会员。</translation>
     </message>
     <message>
+        <location filename="../../crmdesk/services/purchase_imports.py" line="+297"/>
         <location filename="../../crmdesk/services/purchases.py" line="-46"/>
         <source>&apos;{text}&apos; is not an amount of money.</source>
         <translation>“{text}”不是有效的金额。</translation>
     </message>
     <message>
-        <location line="+2"/>
+        <location filename="../../crmdesk/services/purchases.py" line="+2"/>
         <source>&apos;{text}&apos; has more than two decimals.</source>
         <translation>“{text}”超过两位小数。</translation>
     </message>
@@ -3183,17 +3664,19 @@ Membership, loyalty and customer care for neighbourhood shops.</source>
         <translation>消费时间需要带时区。</translation>
     </message>
     <message>
-        <location line="+3"/>
+        <location filename="../../crmdesk/services/purchase_imports.py" line="+113"/>
+        <location filename="../../crmdesk/services/purchases.py" line="+3"/>
         <source>The purchase time {time} lies in the future.</source>
         <translation>消费时间{time}晚于现在。</translation>
     </message>
     <message>
-        <location line="+7"/>
+        <location line="-417"/>
+        <location filename="../../crmdesk/services/purchases.py" line="+7"/>
         <source>A receipt may have at most {count} lines.</source>
         <translation>一张小票最多{count}行商品。</translation>
     </message>
     <message>
-        <location line="+4"/>
+        <location filename="../../crmdesk/services/purchases.py" line="+4"/>
         <source>Line {line}: quantity must be positive and prices not negative.</source>
         <translation>第{line}行：数量必须大于0，价格不能为负。</translation>
     </message>
@@ -3203,145 +3686,459 @@ Membership, loyalty and customer care for neighbourhood shops.</source>
         <translation>第{line}行：文字太长。</translation>
     </message>
     <message>
-        <location line="+3"/>
+        <location filename="../../crmdesk/services/purchase_imports.py" line="-1"/>
+        <location filename="../../crmdesk/services/purchases.py" line="+3"/>
         <source>The lines add up to ¥{lines}, the receipt says ¥{amount}.</source>
         <translation>商品行合计¥{lines}，小票金额为¥{amount}。</translation>
     </message>
     <message>
-        <location line="+11"/>
+        <location line="+12"/>
+        <location filename="../../crmdesk/services/purchases.py" line="+11"/>
         <source>{name}&apos;s membership is {status}: purchases cannot be recorded for it.</source>
         <translation>{name}的会员状态为{status}，不能记录消费。</translation>
     </message>
     <message>
-        <location line="+32"/>
+        <location line="-23"/>
+        <location filename="../../crmdesk/services/purchases.py" line="+32"/>
         <location filename="../../crmdesk/views/purchase_dialogs.py" line="+9"/>
         <source>Enter the receipt number.</source>
         <translation>请输入小票号。</translation>
     </message>
     <message>
+        <location line="-2"/>
+        <source>&apos;{value}&apos; is not a date and time; write it like 2024-03-01 14:05.</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location line="+1"/>
+        <source>The purchase time {time} is before 2000; check the date.</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
         <location line="+2"/>
+        <location filename="../../crmdesk/services/purchases.py" line="+2"/>
         <source>The receipt number or till name is too long.</source>
         <translation>小票号或收银台名称太长。</translation>
     </message>
     <message>
-        <location line="+10"/>
+        <location line="+1"/>
+        <source>Enter the receipt&apos;s amount (or its lines&apos; amounts).</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location line="+1"/>
+        <source>Enter the time of the purchase.</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location line="+1"/>
+        <source>&apos;{value}&apos; is not a kind of receipt: write sale (消费) or refund (退货).</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location line="+1"/>
+        <source>&apos;{value}&apos; is not a quantity: write a number more than 0 with at most three decimals.</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location line="+1"/>
+        <source>A line&apos;s price and amount cannot be negative.</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location line="+1"/>
+        <source>{quantity} × ¥{price} is not a whole number of fen: give the line amount (line_amount/小计).</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location line="+3"/>
+        <source>At most {count} characters.</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location line="+3"/>
+        <source>Receipt {receipt} of till {till} is already on row {other_row}; only item lines may share a receipt.</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location line="+3"/>
+        <source>&apos;{value}&apos; differs from &apos;{other}&apos; on row {other_row} of the same receipt.</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location line="+1"/>
+        <source>Row {other_row} of the same receipt is invalid.</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location line="+1"/>
+        <source>Give the member&apos;s card number, member number or phone.</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location line="+6"/>
+        <location filename="../../crmdesk/services/purchases.py" line="+10"/>
         <location line="+57"/>
         <source>Receipt {receipt} of till {till} is already recorded with other details.</source>
         <translation>收银台{till}的小票{receipt}已按其他内容记录过。</translation>
     </message>
     <message>
-        <location line="-8"/>
+        <location line="+1"/>
+        <source>A refund names the receipt it gives money back for (original_receipt/原小票号).</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location line="+3"/>
+        <source>Only a refund names an original receipt.</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location line="+1"/>
+        <source>A refund has no item lines: give only the amount given back.</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location line="+1"/>
+        <location filename="../../crmdesk/services/purchases.py" line="-8"/>
         <source>No sale with receipt {receipt} at till {till}.</source>
         <translation>收银台{till}没有小票号为{receipt}的消费。</translation>
     </message>
     <message>
-        <location line="+15"/>
+        <location line="+1"/>
+        <source>Its sale {receipt} on row {other_row} is invalid.</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location line="+1"/>
+        <location filename="../../crmdesk/services/purchases.py" line="+15"/>
         <source>Only ¥{left} of this ¥{paid} receipt can still be refunded.</source>
         <translation>这张¥{paid}的小票最多还能退¥{left}。</translation>
     </message>
     <message>
+        <location line="+1"/>
+        <source>Receipt {receipt} is {owner}&apos;s, not {member}&apos;s.</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
         <location filename="../../crmdesk/commands/bench.py" line="+27"/>
         <source>--members must be at least 100.</source>
-        <translation type="unfinished"></translation>
+        <translation>--members 必须至少为 100。</translation>
     </message>
     <message>
         <location line="+2"/>
         <source>--purchases-per-member must be from 0 to 1000.</source>
-        <translation type="unfinished"></translation>
+        <translation>--purchases-per-member 必须在 0 到 1000 之间。</translation>
     </message>
     <message>
         <location line="+3"/>
         <source>{path} exists; --keep needs a new file.</source>
-        <translation type="unfinished"></translation>
+        <translation>{path} 已存在；--keep 需要指定一个新文件。</translation>
     </message>
     <message>
         <location filename="../../crmdesk/services/tiers.py" line="+83"/>
         <source>&apos;{text}&apos; is not a percentage with at most two decimals.</source>
-        <translation type="unfinished"></translation>
+        <translation>“{text}”不是有效的百分比（最多两位小数）。</translation>
     </message>
     <message>
         <location line="+7"/>
         <source>Keep at least one tier: the one every member starts in.</source>
-        <translation type="unfinished"></translation>
+        <translation>至少要保留一个等级，即所有会员的起始等级。</translation>
     </message>
     <message>
         <location line="+2"/>
         <source>At most {count} tiers.</source>
-        <translation type="unfinished"></translation>
+        <translation>最多只能有{count}个等级。</translation>
     </message>
     <message>
         <location line="+5"/>
         <source>Tier {row} needs a name.</source>
-        <translation type="unfinished"></translation>
+        <translation>请填写第{row}个等级的名称。</translation>
     </message>
     <message>
         <location line="+2"/>
         <source>The tier name &apos;{name}&apos; is longer than 40 characters.</source>
-        <translation type="unfinished"></translation>
+        <translation>等级名称“{name}”超过40个字符。</translation>
     </message>
     <message>
         <location line="+3"/>
         <source>Two tiers are called &apos;{name}&apos;; tier names must differ.</source>
-        <translation type="unfinished"></translation>
+        <translation>有两个等级都叫“{name}”，等级名称不能重复。</translation>
     </message>
     <message>
         <location line="+4"/>
         <source>Tier &apos;{name}&apos;: the points multiplier must be from 0 % to 1000 %.</source>
-        <translation type="unfinished"></translation>
+        <translation>等级“{name}”：积分倍率必须在0%到1000%之间。</translation>
     </message>
     <message>
         <location line="+3"/>
         <source>Tier &apos;{name}&apos;: the member discount must be from 0 % to 100 %.</source>
-        <translation type="unfinished"></translation>
+        <translation>等级“{name}”：会员折扣减免必须在0%到100%之间。</translation>
     </message>
     <message>
         <location line="+3"/>
         <source>Tier &apos;{name}&apos;: &apos;{colour}&apos; is not a colour like #d4af37.</source>
-        <translation type="unfinished"></translation>
+        <translation>等级“{name}”：“{colour}”不是有效的颜色（格式如 #d4af37）。</translation>
     </message>
     <message>
         <location line="+3"/>
         <source>The first tier, &apos;{name}&apos;, is where everyone starts: its threshold must be ¥0.</source>
-        <translation type="unfinished"></translation>
+        <translation>第一个等级“{name}”是所有会员的起始等级，其门槛必须为¥0。</translation>
     </message>
     <message>
         <location line="+5"/>
         <source>&apos;{higher}&apos; must need more 12-month spend than &apos;{lower}&apos; below it ({amount}).</source>
-        <translation type="unfinished"></translation>
+        <translation>“{higher}”的近12个月消费门槛必须高于下一级“{lower}”（{amount}）。</translation>
     </message>
     <message>
         <location line="+14"/>
         <source>The tiers were changed meanwhile; reopen the list and try again.</source>
-        <translation type="unfinished"></translation>
+        <translation>等级在此期间已被修改，请重新打开列表后再试。</translation>
     </message>
     <message>
         <location line="+10"/>
         <source>Offers are limited to the tier &apos;{tier}&apos;; change those offers before deleting it.</source>
-        <translation type="unfinished"></translation>
+        <translation>有优惠活动限定了等级“{tier}”，请先修改这些优惠活动再删除该等级。</translation>
     </message>
     <message>
         <location line="+7"/>
         <source>{count} members are in the tier &apos;{tier}&apos;. Deleting it moves them down to &apos;{target}&apos;.</source>
-        <translation type="unfinished"></translation>
+        <translation>等级“{tier}”中有{count}位会员。删除该等级后，他们将降到“{target}”。</translation>
     </message>
     <message>
         <location filename="../../crmdesk/views/loyalty_settings.py" line="-184"/>
         <source>Category &apos;{category}&apos;: the multiplier must be a whole number of percent.</source>
-        <translation type="unfinished"></translation>
+        <translation>品类“{category}”：积分比例必须是整数百分比。</translation>
     </message>
     <message>
         <location line="+3"/>
         <source>The category &apos;{category}&apos; is listed twice.</source>
-        <translation type="unfinished"></translation>
+        <translation>品类“{category}”重复列出。</translation>
     </message>
     <message>
         <location line="+129"/>
         <source>Tier &apos;{name}&apos;: the points multiplier must be a whole number of percent.</source>
-        <translation type="unfinished"></translation>
+        <translation>等级“{name}”：积分倍率必须是整数百分比。</translation>
     </message>
     <message>
         <location filename="../../crmdesk/views/purchase_dialogs.py" line="-245"/>
         <source>Line {line}: &apos;{text}&apos; is not a quantity (up to three decimals).</source>
+        <translation>第{line}行：“{text}”不是有效的数量（最多三位小数）。</translation>
+    </message>
+    <message>
+        <location filename="../../crmdesk/commands/offers.py" line="+95"/>
+        <location filename="../../crmdesk/views/offers_page.py" line="-11"/>
+        <source>&apos;{text}&apos; is not a percentage (e.g. 5 or 12.5).</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location line="+10"/>
+        <source>&apos;{text}&apos; is not a weekday (mon..sun or 0..6).</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location line="+7"/>
+        <source>Aim the offer at tiers, tags or a group: only one of them.</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../../crmdesk/services/offers.py" line="-47"/>
+        <source>Give the offer a name.</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location line="+2"/>
+        <source>An offer name may have at most {count} characters.</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location line="+2"/>
+        <source>The offer ends ({end}) before it starts ({start}).</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location line="+4"/>
+        <source>A limit must be from 1 to {max}, or left empty for no limit.</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location line="+3"/>
+        <source>The points cost must be from 0 to 1000000.</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location line="+2"/>
+        <source>The minimum spend must be from ¥0 to ¥100,000.</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location line="+4"/>
+        <source>Give the amount taken off (more than ¥0).</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location line="+2"/>
+        <source>The amount off (¥{off}) must be less than the spend it needs (¥{spend}).</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location line="+3"/>
+        <source>&apos;For every full amount&apos; needs a spend threshold.</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location line="+3"/>
+        <location line="+8"/>
+        <source>The discount must be from 0.01 % to 99.99 %.</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location line="-5"/>
+        <source>Name the gift.</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location line="+3"/>
+        <source>A birthday offer needs a gift, a discount, or both.</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location line="+5"/>
+        <source>Buy and get quantities must be from 1 to 100.</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location line="+2"/>
+        <source>Give either the item code or the category the offer is for (one of them).</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location line="+4"/>
+        <source>The points multiplier must be from 101 % to 1000 %.</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location line="+2"/>
+        <source>Extra points days apply by themselves: they take no limits, coupons or points cost.</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location line="+5"/>
+        <source>A text of the offer is too long.</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location line="+3"/>
+        <source>Choose at least one tier the offer is for.</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location line="+3"/>
+        <source>A chosen tier no longer exists; choose again.</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location line="+3"/>
+        <source>Give at least one tag the offer is for.</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location line="+2"/>
+        <source>Choose the saved group the offer is for.</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location line="+74"/>
+        <source>No offer with id {id}.</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location line="+27"/>
+        <source>Several offers are named &apos;{name}&apos;; use the offer&apos;s id.</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location line="+3"/>
+        <source>No offer with the id or name &apos;{key}&apos;.</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location line="+68"/>
+        <source>The offer &apos;{name}&apos; does not take coupons; switch on &apos;needs a coupon&apos; first.</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location line="+3"/>
+        <source>Make from 1 to {max} coupons at a time.</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location line="+186"/>
+        <source>Offer &apos;{offer}&apos; cannot be used: {why}</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location line="+19"/>
+        <source>The receipt has {units} of {item}; the offer needs {needed}.</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location line="+5"/>
+        <source>The item price is not plausible; check it.</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location line="+28"/>
+        <source>The offer &apos;{name}&apos; is switched off.</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location line="+2"/>
+        <source>&apos;{name}&apos; gives extra points by itself when the purchase is recorded.</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location line="+7"/>
+        <source>No sale with id {id} for this member.</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location line="+4"/>
+        <source>The basket amount is not plausible; check it.</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location line="+4"/>
+        <source>Enter the basket amount to use &apos;{name}&apos;.</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location line="+10"/>
+        <source>&apos;{name}&apos; needs a coupon: enter its code.</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location line="+3"/>
+        <source>The coupon {code} is not a coupon for &apos;{name}&apos;; check the code.</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location line="+3"/>
+        <source>The coupon {code} was already used on {date}.</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location line="+3"/>
+        <source>The coupon {code} belongs to another member.</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location line="+3"/>
+        <source>&apos;{name}&apos; takes no coupon.</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location line="+19"/>
+        <source>The coupon {code} was just used at another till.</source>
         <translation type="unfinished"></translation>
     </message>
 </context>
@@ -3507,6 +4304,271 @@ Membership, loyalty and customer care for neighbourhood shops.</source>
     </message>
 </context>
 <context>
+    <name>offers</name>
+    <message>
+        <location filename="../../crmdesk/services/offers.py" line="-720"/>
+        <source>Spend and save (满减)</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location line="+1"/>
+        <source>Percentage off</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location line="+1"/>
+        <source>Gift</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location line="+1"/>
+        <source>Birthday month</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location line="+1"/>
+        <source>Buy X get Y</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location line="+1"/>
+        <source>Extra points days</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location line="+3"/>
+        <source>Everyone</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location line="+1"/>
+        <source>Tiers</source>
+        <translation type="unfinished">会员等级</translation>
+    </message>
+    <message>
+        <location line="+1"/>
+        <source>Tags</source>
+        <translation type="unfinished">标签</translation>
+    </message>
+    <message>
+        <location line="+1"/>
+        <source>Saved group</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location line="+7"/>
+        <source>Not yet started: from {date}.</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location line="+1"/>
+        <source>Ended on {date}.</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location line="+1"/>
+        <source>The membership is {status}.</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location line="+1"/>
+        <source>Only for tiers: {tiers}.</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location line="+1"/>
+        <source>Only for members tagged: {tags}.</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location line="+1"/>
+        <source>Only for the group {group}.</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location line="+1"/>
+        <source>Limit reached: used {used} of {limit} times by this member.</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location line="+1"/>
+        <source>Total limit reached: all {limit} uses are taken.</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location line="+1"/>
+        <source>The basket ¥{basket} is below ¥{threshold}.</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location line="+1"/>
+        <source>Only in the member&apos;s birthday month.</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location line="+1"/>
+        <source>Not on this day of the week.</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location line="+1"/>
+        <source>Needs a coupon; this member has none.</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location line="+1"/>
+        <source>Costs {cost} points; the member has {balance}.</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../../crmdesk/views/offers_page.py" line="-83"/>
+        <source>Mon</source>
+        <translation type="unfinished">周一</translation>
+    </message>
+    <message>
+        <location line="+0"/>
+        <source>Tue</source>
+        <translation type="unfinished">周二</translation>
+    </message>
+    <message>
+        <location line="+0"/>
+        <source>Wed</source>
+        <translation type="unfinished">周三</translation>
+    </message>
+    <message>
+        <location line="+1"/>
+        <source>Thu</source>
+        <translation type="unfinished">周四</translation>
+    </message>
+    <message>
+        <location line="+0"/>
+        <source>Fri</source>
+        <translation type="unfinished">周五</translation>
+    </message>
+    <message>
+        <location line="+0"/>
+        <source>Sat</source>
+        <translation type="unfinished">周六</translation>
+    </message>
+    <message>
+        <location line="+1"/>
+        <source>Sun</source>
+        <translation type="unfinished">周日</translation>
+    </message>
+    <message>
+        <location line="+26"/>
+        <source>¥{off} off</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location line="+2"/>
+        <source>¥{off} off for every ¥{spend}</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location line="+3"/>
+        <source>Spend ¥{spend}, get ¥{off} off</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location line="+3"/>
+        <location line="+8"/>
+        <source>{percent} % off</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location line="-6"/>
+        <location line="+4"/>
+        <source>Gift: {gift}</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location line="+5"/>
+        <source>Buy {buy} get {get} free: {item}</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location line="+3"/>
+        <source>every day</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location line="+1"/>
+        <source>{percent} % points on {days}</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location line="+2"/>
+        <source>costs {points} points</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location line="+2"/>
+        <source>coupon needed</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location line="+6"/>
+        <source>Tiers: {names}</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location line="+2"/>
+        <source>Tags: {tags}</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location line="+2"/>
+        <source>Group: {name}</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location line="+352"/>
+        <source>Offer</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location line="+0"/>
+        <source>Kind</source>
+        <translation type="unfinished">类型</translation>
+    </message>
+    <message>
+        <location line="+0"/>
+        <source>What</source>
+        <translation type="unfinished">项目</translation>
+    </message>
+    <message>
+        <location line="+1"/>
+        <source>Valid</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location line="+0"/>
+        <source>For</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location line="+0"/>
+        <source>Limits</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location line="+1"/>
+        <source>Used</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location line="+0"/>
+        <source>Coupons</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location line="+0"/>
+        <source>Status</source>
+        <translation type="unfinished">状态</translation>
+    </message>
+</context>
+<context>
     <name>terms</name>
     <message>
         <location filename="../../crmdesk/views/common.py" line="-16"/>
@@ -3591,43 +4653,43 @@ Membership, loyalty and customer care for neighbourhood shops.</source>
     <message>
         <location line="+26"/>
         <source>Earned</source>
-        <translation type="unfinished"></translation>
+        <translation>获得</translation>
     </message>
     <message>
         <location line="+1"/>
         <source>Redeemed</source>
-        <translation type="unfinished"></translation>
+        <translation>兑换</translation>
     </message>
     <message>
         <location line="+1"/>
         <location line="+8"/>
         <source>Refund</source>
-        <translation type="unfinished"></translation>
+        <translation>退款</translation>
     </message>
     <message>
         <location line="-7"/>
         <source>Adjustment</source>
-        <translation type="unfinished"></translation>
+        <translation>调整</translation>
     </message>
     <message>
         <location line="+1"/>
         <source>Expired</source>
-        <translation type="unfinished"></translation>
+        <translation>过期</translation>
     </message>
     <message>
         <location line="+1"/>
         <source>Goodwill</source>
-        <translation type="unfinished"></translation>
+        <translation>补偿</translation>
     </message>
     <message>
         <location line="+1"/>
         <source>Imported</source>
-        <translation type="unfinished"></translation>
+        <translation>导入</translation>
     </message>
     <message>
         <location line="+3"/>
         <source>Sale</source>
-        <translation type="unfinished"></translation>
+        <translation>消费</translation>
     </message>
 </context>
 </TS>
