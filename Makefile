@@ -6,7 +6,7 @@ STAMP  := $(VENV)/.installed
 TS     := $(wildcard resources/translations/*.ts)
 QM     := $(TS:.ts=.qm)
 
-.PHONY: run test qm translations screenshots clean
+.PHONY: run test qm translations screenshots bench clean
 
 run: $(STAMP) $(QM)
 	@$(BIN)/python tools/check_qt.py
@@ -41,6 +41,10 @@ screenshots: $(STAMP) $(QM)
 	$(BIN)/crmdesk --demo --lang en --view counter --search 2900000001039 --screenshot docs/screenshot-en.png
 	$(BIN)/crmdesk --demo --lang zh_CN --view members --screenshot docs/members-zh_CN.png
 	$(BIN)/crmdesk --demo --lang zh_CN --view overview --screenshot docs/overview-zh_CN.png
+
+# Store-scale benchmark at the default size (100,000 members); see `crmdesk bench --help`.
+bench: $(STAMP) $(QM)
+	QT_QPA_PLATFORM=offscreen $(BIN)/crmdesk bench --json bench.json
 
 clean:
 	rm -rf $(VENV) build dist *.egg-info $(QM)
