@@ -463,42 +463,42 @@
     <message>
         <location filename="../../crmdesk/views/offers_page.py" line="+401"/>
         <source>Coupons</source>
-        <translation type="unfinished"></translation>
+        <translation>优惠券</translation>
     </message>
     <message>
         <location line="+10"/>
         <source>Card, member number or phone; empty: anyone</source>
-        <translation type="unfinished"></translation>
+        <translation>卡号、会员编号或手机号；留空则所有会员可用</translation>
     </message>
     <message>
         <location line="+2"/>
         <source>&amp;Number of coupons:</source>
-        <translation type="unfinished"></translation>
+        <translation>优惠券数量(&amp;N)：</translation>
     </message>
     <message>
         <location line="+1"/>
         <source>For &amp;member:</source>
-        <translation type="unfinished"></translation>
+        <translation>指定会员(&amp;M)：</translation>
     </message>
     <message>
         <location line="+1"/>
         <source>&amp;Batch label:</source>
-        <translation type="unfinished"></translation>
+        <translation>批次名称(&amp;B)：</translation>
     </message>
     <message>
         <location line="+3"/>
         <source>&amp;Generate</source>
-        <translation type="unfinished"></translation>
+        <translation>生成(&amp;G)</translation>
     </message>
     <message>
         <location line="+3"/>
         <source>&amp;Copy codes</source>
-        <translation type="unfinished"></translation>
+        <translation>复制券码(&amp;C)</translation>
     </message>
     <message>
         <location line="+3"/>
         <source>Close</source>
-        <translation type="unfinished">关闭</translation>
+        <translation>关闭</translation>
     </message>
 </context>
 <context>
@@ -506,67 +506,67 @@
     <message>
         <location filename="../../crmdesk/views/eligible_offers.py" line="+60"/>
         <source>Offers</source>
-        <translation type="unfinished">优惠活动</translation>
+        <translation>优惠活动</translation>
     </message>
     <message>
         <location line="+4"/>
         <source>&amp;Basket ¥:</source>
-        <translation type="unfinished"></translation>
+        <translation>本单金额（¥）(&amp;B)：</translation>
     </message>
     <message>
         <location line="+2"/>
         <source>optional</source>
-        <translation type="unfinished"></translation>
+        <translation>可选</translation>
     </message>
     <message>
         <location line="+8"/>
         <source>Offer</source>
-        <translation type="unfinished"></translation>
+        <translation>优惠活动</translation>
     </message>
     <message>
         <location line="+0"/>
         <source>What / why not</source>
-        <translation type="unfinished"></translation>
+        <translation>优惠内容 / 不可用原因</translation>
     </message>
     <message>
         <location line="+33"/>
         <source>{what} — {amount} off</source>
-        <translation type="unfinished"></translation>
+        <translation>{what} — 优惠 {amount}</translation>
     </message>
     <message>
         <location line="+13"/>
         <source>Automatic</source>
-        <translation type="unfinished"></translation>
+        <translation>自动生效</translation>
     </message>
     <message>
         <location line="+4"/>
         <source>Apply</source>
-        <translation type="unfinished"></translation>
+        <translation>使用</translation>
     </message>
     <message>
         <location line="+16"/>
         <source>Coupon</source>
-        <translation type="unfinished"></translation>
+        <translation>优惠券</translation>
     </message>
     <message>
         <location line="+0"/>
         <source>Scan or type the coupon code:</source>
-        <translation type="unfinished"></translation>
+        <translation>请扫描或输入优惠券码：</translation>
     </message>
     <message>
         <location line="+21"/>
         <source>{amount} off</source>
-        <translation type="unfinished"></translation>
+        <translation>优惠 {amount}</translation>
     </message>
     <message>
         <location line="+2"/>
         <source>give: {gift}</source>
-        <translation type="unfinished"></translation>
+        <translation>赠送：{gift}</translation>
     </message>
     <message>
         <location line="+1"/>
         <source>Applied: {what}</source>
-        <translation type="unfinished"></translation>
+        <translation>已使用：{what}</translation>
     </message>
 </context>
 <context>
@@ -737,137 +737,137 @@
     <message>
         <location filename="../../crmdesk/views/purchase_import_dialog.py" line="+79"/>
         <source>Import purchases</source>
-        <translation type="unfinished"></translation>
+        <translation>导入消费记录</translation>
     </message>
     <message>
         <location line="+4"/>
         <source>A CSV (UTF-8 or GBK) or Excel file from the till or the old system, one receipt (or one item line) per row. Headers in Chinese or English: 小票号, 收银台, 卡号 / 会员编号 / 手机, 时间, 金额, and optionally 类型 (消费 or 退货), 原小票号, 商品编码, 商品名称, 品类, 数量, 单价, 小计. Rows with the same till and receipt number are the lines of one receipt. Receipts already in crmdesk are left as they are.</source>
-        <translation type="unfinished"></translation>
+        <translation>收银系统或旧系统导出的CSV（UTF-8或GBK）或Excel文件，每行一张小票（或一行商品明细）。表头可用中文或英文：小票号、收银台、卡号 / 会员编号 / 手机、时间、金额，以及可选的类型（消费或退货）、原小票号、商品编码、商品名称、品类、数量、单价、小计。收银台和小票号都相同的行是同一张小票的商品明细。已在crmdesk中的小票保持不变。</translation>
     </message>
     <message>
         <location line="+7"/>
         <source>Row</source>
-        <translation type="unfinished">行</translation>
+        <translation>行</translation>
     </message>
     <message>
         <location line="+0"/>
         <source>Action</source>
-        <translation type="unfinished">操作</translation>
+        <translation>操作</translation>
     </message>
     <message>
         <location line="+0"/>
         <source>Receipt</source>
-        <translation type="unfinished">小票号</translation>
+        <translation>小票号</translation>
     </message>
     <message>
         <location line="+0"/>
         <source>Time</source>
-        <translation type="unfinished">时间</translation>
+        <translation>时间</translation>
     </message>
     <message>
         <location line="+0"/>
         <source>Member</source>
-        <translation type="unfinished">会员</translation>
+        <translation>会员</translation>
     </message>
     <message>
         <location line="+0"/>
         <source>Amount</source>
-        <translation type="unfinished">金额</translation>
+        <translation>金额</translation>
     </message>
     <message>
         <location line="+1"/>
         <source>Details</source>
-        <translation type="unfinished">详情</translation>
+        <translation>详情</translation>
     </message>
     <message>
         <location line="+4"/>
         <source>&amp;Skip invalid receipts (their rows are written to a file beside the original)</source>
-        <translation type="unfinished"></translation>
+        <translation>跳过无效小票(&amp;S)（其所在行写入原文件旁的另一个文件）</translation>
     </message>
     <message>
         <location line="+1"/>
         <source>&amp;Import</source>
-        <translation type="unfinished">导入(&amp;I)</translation>
+        <translation>导入(&amp;I)</translation>
     </message>
     <message>
         <location line="+17"/>
         <source>Choose a purchases file</source>
-        <translation type="unfinished"></translation>
+        <translation>选择消费记录文件</translation>
     </message>
     <message>
         <location line="+1"/>
         <source>Purchases files (*.csv *.txt *.xlsx);;All files (*)</source>
-        <translation type="unfinished"></translation>
+        <translation>消费记录文件 (*.csv *.txt *.xlsx);;所有文件 (*)</translation>
     </message>
     <message>
         <location line="+13"/>
         <source>Checking the file…</source>
-        <translation type="unfinished">正在检查文件…</translation>
+        <translation>正在检查文件…</translation>
     </message>
     <message>
         <location line="+8"/>
         <source>Importing purchases…</source>
-        <translation type="unfinished"></translation>
+        <translation>正在导入消费记录…</translation>
     </message>
     <message>
         <location line="+11"/>
         <source>Imported: {sales} sales, {refunds} refunds, {unchanged} unchanged; {points} points earned.</source>
-        <translation type="unfinished"></translation>
+        <translation>已导入：消费{sales}笔，退款{refunds}笔，未变{unchanged}笔；共获得{points}积分。</translation>
     </message>
     <message>
         <location line="+3"/>
         <source>{count} invalid receipts were skipped; their rows are in {path} with their reasons.</source>
-        <translation type="unfinished"></translation>
+        <translation>已跳过{count}张无效小票，其所在行连同原因保存在 {path}。</translation>
     </message>
     <message>
         <location line="+8"/>
         <source>New</source>
-        <translation type="unfinished">新增</translation>
+        <translation>新增</translation>
     </message>
     <message>
         <location line="+1"/>
         <source>Update</source>
-        <translation type="unfinished">更新</translation>
+        <translation>更新</translation>
     </message>
     <message>
         <location line="+1"/>
         <source>Unchanged</source>
-        <translation type="unfinished">未变</translation>
+        <translation>未变</translation>
     </message>
     <message>
         <location line="+1"/>
         <source>Invalid</source>
-        <translation type="unfinished">无效</translation>
+        <translation>无效</translation>
     </message>
     <message>
         <location line="+13"/>
         <source>{total} receipts ({rows} rows): {new} new, {unchanged} unchanged, {invalid} invalid</source>
-        <translation type="unfinished"></translation>
+        <translation>共{total}张小票（{rows}行）：新增{new}，未变{unchanged}，无效{invalid}</translation>
     </message>
     <message>
         <location line="+12"/>
         <source>Refund of {receipt}</source>
-        <translation type="unfinished"></translation>
+        <translation>退款（原小票 {receipt}）</translation>
     </message>
     <message>
         <location line="+2"/>
         <source>{count} item lines</source>
-        <translation type="unfinished"></translation>
+        <translation>{count}行商品明细</translation>
     </message>
     <message>
         <location line="+21"/>
         <source>Showing {shown} of {total} receipts, invalid ones first.</source>
-        <translation type="unfinished"></translation>
+        <translation>显示{total}张小票中的{shown}张，无效小票在前。</translation>
     </message>
     <message>
         <location line="+3"/>
         <source>Correct the invalid rows in the file and check again, or skip them.</source>
-        <translation type="unfinished">请在文件中改正无效行后重新检查，或跳过这些行。</translation>
+        <translation>请在文件中改正无效行后重新检查，或跳过这些行。</translation>
     </message>
     <message>
         <location line="+3"/>
         <source>Nothing to import: every receipt in the file is already in crmdesk.</source>
-        <translation type="unfinished"></translation>
+        <translation>没有需要导入的内容：文件中的小票都已在crmdesk中。</translation>
     </message>
 </context>
 <context>
@@ -1785,179 +1785,179 @@ Membership, loyalty and customer care for neighbourhood shops.</source>
     <message>
         <location filename="../../crmdesk/views/offers_page.py" line="-266"/>
         <source>Change offer</source>
-        <translation type="unfinished"></translation>
+        <translation>修改优惠活动</translation>
     </message>
     <message>
         <location line="+0"/>
         <source>New offer</source>
-        <translation type="unfinished"></translation>
+        <translation>新建优惠活动</translation>
     </message>
     <message>
         <location line="+5"/>
         <source>&amp;Name:</source>
-        <translation type="unfinished">姓名(&amp;N)：</translation>
+        <translation>名称(&amp;N)：</translation>
     </message>
     <message>
         <location line="+4"/>
         <source>&amp;Kind:</source>
-        <translation type="unfinished"></translation>
+        <translation>类型(&amp;K)：</translation>
     </message>
     <message>
         <location line="+2"/>
         <source>&amp;Description:</source>
-        <translation type="unfinished"></translation>
+        <translation>说明(&amp;D)：</translation>
     </message>
     <message>
         <location line="+10"/>
         <source>YYYY-MM-DD, empty: from now</source>
-        <translation type="unfinished"></translation>
+        <translation>年-月-日，留空则立即开始</translation>
     </message>
     <message>
         <location line="+2"/>
         <source>YYYY-MM-DD, empty: no end</source>
-        <translation type="unfinished"></translation>
+        <translation>年-月-日，留空则长期有效</translation>
     </message>
     <message>
         <location line="+1"/>
         <source>&amp;From:</source>
-        <translation type="unfinished"></translation>
+        <translation>开始日期(&amp;F)：</translation>
     </message>
     <message>
         <location line="+1"/>
         <source>&amp;Until:</source>
-        <translation type="unfinished"></translation>
+        <translation>结束日期(&amp;U)：</translation>
     </message>
     <message>
         <location line="+4"/>
         <source>&amp;For:</source>
-        <translation type="unfinished"></translation>
+        <translation>适用对象(&amp;F)：</translation>
     </message>
     <message>
         <location line="+8"/>
         <source>Tags separated by commas</source>
-        <translation type="unfinished"></translation>
+        <translation>标签，用逗号分隔</translation>
     </message>
     <message>
         <location line="+8"/>
         <location line="+3"/>
         <source>No limit</source>
-        <translation type="unfinished"></translation>
+        <translation>不限</translation>
     </message>
     <message>
         <location line="+1"/>
         <source>Uses per &amp;member:</source>
-        <translation type="unfinished"></translation>
+        <translation>每位会员限用次数(&amp;M)：</translation>
     </message>
     <message>
         <location line="+1"/>
         <source>Uses in &amp;total:</source>
-        <translation type="unfinished"></translation>
+        <translation>总限用次数(&amp;T)：</translation>
     </message>
     <message>
         <location line="+3"/>
         <source>&amp;Points cost:</source>
-        <translation type="unfinished"></translation>
+        <translation>所需积分(&amp;P)：</translation>
     </message>
     <message>
         <location line="+1"/>
         <source>Needs a single-use &amp;coupon code</source>
-        <translation type="unfinished"></translation>
+        <translation>需要一次性优惠券码(&amp;C)</translation>
     </message>
     <message>
         <location line="+9"/>
         <source>&amp;Save</source>
-        <translation type="unfinished"></translation>
+        <translation>保存(&amp;S)</translation>
     </message>
     <message>
         <location line="+1"/>
         <source>Cancel</source>
-        <translation type="unfinished">取消</translation>
+        <translation>取消</translation>
     </message>
     <message>
         <location line="+14"/>
         <source>e.g. 100</source>
-        <translation type="unfinished"></translation>
+        <translation>例如 100</translation>
     </message>
     <message>
         <location line="+1"/>
         <source>e.g. 10</source>
-        <translation type="unfinished"></translation>
+        <translation>例如 10</translation>
     </message>
     <message>
         <location line="+1"/>
         <source>For &amp;every full amount (每满减), not once</source>
-        <translation type="unfinished"></translation>
+        <translation>每满减(&amp;E)（每满一次减一次，而非只减一次）</translation>
     </message>
     <message>
         <location line="+1"/>
         <source>Spend at least (¥):</source>
-        <translation type="unfinished"></translation>
+        <translation>消费满（¥）：</translation>
     </message>
     <message>
         <location line="+1"/>
         <source>Amount off (¥):</source>
-        <translation type="unfinished"></translation>
+        <translation>减免金额（¥）：</translation>
     </message>
     <message>
         <location line="+7"/>
         <source>e.g. 5 for 5 % off</source>
-        <translation type="unfinished"></translation>
+        <translation>例如 5 表示减免5%（即95折）</translation>
     </message>
     <message>
         <location line="+1"/>
         <source>Discount (%):</source>
-        <translation type="unfinished"></translation>
+        <translation>折扣减免（%）：</translation>
     </message>
     <message>
         <location line="+1"/>
         <location line="+7"/>
         <source>Minimum basket (¥):</source>
-        <translation type="unfinished"></translation>
+        <translation>最低消费（¥）：</translation>
     </message>
     <message>
         <location line="-1"/>
         <source>Gift:</source>
-        <translation type="unfinished"></translation>
+        <translation>赠品：</translation>
     </message>
     <message>
         <location line="+7"/>
         <source>Gift (optional):</source>
-        <translation type="unfinished"></translation>
+        <translation>赠品（可不填）：</translation>
     </message>
     <message>
         <location line="+1"/>
         <source>Discount % (optional):</source>
-        <translation type="unfinished"></translation>
+        <translation>折扣减免%（可不填）：</translation>
     </message>
     <message>
         <location line="+9"/>
         <source>Buy:</source>
-        <translation type="unfinished"></translation>
+        <translation>购买数量：</translation>
     </message>
     <message>
         <location line="+1"/>
         <source>Get free:</source>
-        <translation type="unfinished"></translation>
+        <translation>赠送数量：</translation>
     </message>
     <message>
         <location line="+1"/>
         <source>Item code:</source>
-        <translation type="unfinished"></translation>
+        <translation>商品编码：</translation>
     </message>
     <message>
         <location line="+1"/>
         <source>or category:</source>
-        <translation type="unfinished"></translation>
+        <translation>或品类：</translation>
     </message>
     <message>
         <location line="+15"/>
         <source>Points multiplier:</source>
-        <translation type="unfinished"></translation>
+        <translation>积分倍率：</translation>
     </message>
     <message>
         <location line="+1"/>
         <source>On (none: every day):</source>
-        <translation type="unfinished"></translation>
+        <translation>适用日（不选则每天）：</translation>
     </message>
 </context>
 <context>
@@ -1965,43 +1965,43 @@ Membership, loyalty and customer care for neighbourhood shops.</source>
     <message>
         <location line="+190"/>
         <source>&amp;New offer (Ctrl+N)</source>
-        <translation type="unfinished"></translation>
+        <translation>新建优惠(&amp;N)（Ctrl+N）</translation>
     </message>
     <message>
         <location line="+3"/>
         <source>&amp;Change…</source>
-        <translation type="unfinished"></translation>
+        <translation>修改(&amp;C)…</translation>
     </message>
     <message>
         <location line="+2"/>
         <location line="+65"/>
         <source>Switch &amp;off</source>
-        <translation type="unfinished"></translation>
+        <translation>停用(&amp;O)</translation>
     </message>
     <message>
         <location line="-63"/>
         <source>Make c&amp;oupons…</source>
-        <translation type="unfinished"></translation>
+        <translation>生成优惠券(&amp;O)…</translation>
     </message>
     <message>
         <location line="+2"/>
         <source>&amp;Refresh (F5)</source>
-        <translation type="unfinished"></translation>
+        <translation>刷新(&amp;R)（F5）</translation>
     </message>
     <message>
         <location line="+34"/>
         <source>Active</source>
-        <translation type="unfinished">正常</translation>
+        <translation>已启用</translation>
     </message>
     <message>
         <location line="+0"/>
         <source>Off</source>
-        <translation type="unfinished"></translation>
+        <translation>已停用</translation>
     </message>
     <message>
         <location line="+27"/>
         <source>Switch &amp;on</source>
-        <translation type="unfinished"></translation>
+        <translation>启用(&amp;O)</translation>
     </message>
 </context>
 <context>
@@ -3707,12 +3707,12 @@ Membership, loyalty and customer care for neighbourhood shops.</source>
     <message>
         <location line="-2"/>
         <source>&apos;{value}&apos; is not a date and time; write it like 2024-03-01 14:05.</source>
-        <translation type="unfinished"></translation>
+        <translation>“{value}”不是日期时间，请写成2024-03-01 14:05这样的格式。</translation>
     </message>
     <message>
         <location line="+1"/>
         <source>The purchase time {time} is before 2000; check the date.</source>
-        <translation type="unfinished"></translation>
+        <translation>消费时间{time}早于2000年，请核对日期。</translation>
     </message>
     <message>
         <location line="+2"/>
@@ -3723,57 +3723,57 @@ Membership, loyalty and customer care for neighbourhood shops.</source>
     <message>
         <location line="+1"/>
         <source>Enter the receipt&apos;s amount (or its lines&apos; amounts).</source>
-        <translation type="unfinished"></translation>
+        <translation>请输入小票金额（或各商品行的金额）。</translation>
     </message>
     <message>
         <location line="+1"/>
         <source>Enter the time of the purchase.</source>
-        <translation type="unfinished"></translation>
+        <translation>请输入消费时间。</translation>
     </message>
     <message>
         <location line="+1"/>
         <source>&apos;{value}&apos; is not a kind of receipt: write sale (消费) or refund (退货).</source>
-        <translation type="unfinished"></translation>
+        <translation>“{value}”不是有效的小票类型：请填写消费（sale）或退货（refund）。</translation>
     </message>
     <message>
         <location line="+1"/>
         <source>&apos;{value}&apos; is not a quantity: write a number more than 0 with at most three decimals.</source>
-        <translation type="unfinished"></translation>
+        <translation>“{value}”不是有效的数量：请填写大于0、最多三位小数的数字。</translation>
     </message>
     <message>
         <location line="+1"/>
         <source>A line&apos;s price and amount cannot be negative.</source>
-        <translation type="unfinished"></translation>
+        <translation>商品行的单价和金额不能为负数。</translation>
     </message>
     <message>
         <location line="+1"/>
         <source>{quantity} × ¥{price} is not a whole number of fen: give the line amount (line_amount/小计).</source>
-        <translation type="unfinished"></translation>
+        <translation>{quantity} × ¥{price} 算不出整分金额：请直接填写该行小计（line_amount/小计）。</translation>
     </message>
     <message>
         <location line="+3"/>
         <source>At most {count} characters.</source>
-        <translation type="unfinished"></translation>
+        <translation>最多{count}个字符。</translation>
     </message>
     <message>
         <location line="+3"/>
         <source>Receipt {receipt} of till {till} is already on row {other_row}; only item lines may share a receipt.</source>
-        <translation type="unfinished"></translation>
+        <translation>收银台{till}的小票{receipt}已出现在第{other_row}行；只有同一小票的商品明细行才能共用小票号。</translation>
     </message>
     <message>
         <location line="+3"/>
         <source>&apos;{value}&apos; differs from &apos;{other}&apos; on row {other_row} of the same receipt.</source>
-        <translation type="unfinished"></translation>
+        <translation>“{value}”与同一小票第{other_row}行的“{other}”不一致。</translation>
     </message>
     <message>
         <location line="+1"/>
         <source>Row {other_row} of the same receipt is invalid.</source>
-        <translation type="unfinished"></translation>
+        <translation>同一小票的第{other_row}行无效。</translation>
     </message>
     <message>
         <location line="+1"/>
         <source>Give the member&apos;s card number, member number or phone.</source>
-        <translation type="unfinished"></translation>
+        <translation>请填写会员的卡号、会员编号或手机号。</translation>
     </message>
     <message>
         <location line="+6"/>
@@ -3785,17 +3785,17 @@ Membership, loyalty and customer care for neighbourhood shops.</source>
     <message>
         <location line="+1"/>
         <source>A refund names the receipt it gives money back for (original_receipt/原小票号).</source>
-        <translation type="unfinished"></translation>
+        <translation>退款须填写所退的原小票号（original_receipt/原小票号）。</translation>
     </message>
     <message>
         <location line="+3"/>
         <source>Only a refund names an original receipt.</source>
-        <translation type="unfinished"></translation>
+        <translation>只有退款才填写原小票号。</translation>
     </message>
     <message>
         <location line="+1"/>
         <source>A refund has no item lines: give only the amount given back.</source>
-        <translation type="unfinished"></translation>
+        <translation>退款不含商品明细：只需填写退款金额。</translation>
     </message>
     <message>
         <location line="+1"/>
@@ -3806,7 +3806,7 @@ Membership, loyalty and customer care for neighbourhood shops.</source>
     <message>
         <location line="+1"/>
         <source>Its sale {receipt} on row {other_row} is invalid.</source>
-        <translation type="unfinished"></translation>
+        <translation>对应的消费小票{receipt}（第{other_row}行）无效。</translation>
     </message>
     <message>
         <location line="+1"/>
@@ -3817,7 +3817,7 @@ Membership, loyalty and customer care for neighbourhood shops.</source>
     <message>
         <location line="+1"/>
         <source>Receipt {receipt} is {owner}&apos;s, not {member}&apos;s.</source>
-        <translation type="unfinished"></translation>
+        <translation>小票{receipt}属于{owner}，不属于{member}。</translation>
     </message>
     <message>
         <location filename="../../crmdesk/commands/bench.py" line="+27"/>
@@ -3928,218 +3928,218 @@ Membership, loyalty and customer care for neighbourhood shops.</source>
         <location filename="../../crmdesk/commands/offers.py" line="+95"/>
         <location filename="../../crmdesk/views/offers_page.py" line="-11"/>
         <source>&apos;{text}&apos; is not a percentage (e.g. 5 or 12.5).</source>
-        <translation type="unfinished"></translation>
+        <translation>“{text}”不是有效的百分比（例如 5 或 12.5）。</translation>
     </message>
     <message>
         <location line="+10"/>
         <source>&apos;{text}&apos; is not a weekday (mon..sun or 0..6).</source>
-        <translation type="unfinished"></translation>
+        <translation>“{text}”不是有效的星期（mon..sun 或 0..6）。</translation>
     </message>
     <message>
         <location line="+7"/>
         <source>Aim the offer at tiers, tags or a group: only one of them.</source>
-        <translation type="unfinished"></translation>
+        <translation>优惠活动的适用对象只能选一种：等级、标签或分组。</translation>
     </message>
     <message>
         <location filename="../../crmdesk/services/offers.py" line="-47"/>
         <source>Give the offer a name.</source>
-        <translation type="unfinished"></translation>
+        <translation>请为优惠活动命名。</translation>
     </message>
     <message>
         <location line="+2"/>
         <source>An offer name may have at most {count} characters.</source>
-        <translation type="unfinished"></translation>
+        <translation>优惠活动名称最多{count}个字符。</translation>
     </message>
     <message>
         <location line="+2"/>
         <source>The offer ends ({end}) before it starts ({start}).</source>
-        <translation type="unfinished"></translation>
+        <translation>优惠活动的结束日期（{end}）早于开始日期（{start}）。</translation>
     </message>
     <message>
         <location line="+4"/>
         <source>A limit must be from 1 to {max}, or left empty for no limit.</source>
-        <translation type="unfinished"></translation>
+        <translation>限用次数必须在1到{max}之间，留空表示不限。</translation>
     </message>
     <message>
         <location line="+3"/>
         <source>The points cost must be from 0 to 1000000.</source>
-        <translation type="unfinished"></translation>
+        <translation>所需积分必须在0到1000000之间。</translation>
     </message>
     <message>
         <location line="+2"/>
         <source>The minimum spend must be from ¥0 to ¥100,000.</source>
-        <translation type="unfinished"></translation>
+        <translation>最低消费必须在¥0到¥100,000之间。</translation>
     </message>
     <message>
         <location line="+4"/>
         <source>Give the amount taken off (more than ¥0).</source>
-        <translation type="unfinished"></translation>
+        <translation>请填写减免金额（大于¥0）。</translation>
     </message>
     <message>
         <location line="+2"/>
         <source>The amount off (¥{off}) must be less than the spend it needs (¥{spend}).</source>
-        <translation type="unfinished"></translation>
+        <translation>减免金额（¥{off}）必须小于消费门槛（¥{spend}）。</translation>
     </message>
     <message>
         <location line="+3"/>
         <source>&apos;For every full amount&apos; needs a spend threshold.</source>
-        <translation type="unfinished"></translation>
+        <translation>“每满减”需要设置消费门槛。</translation>
     </message>
     <message>
         <location line="+3"/>
         <location line="+8"/>
         <source>The discount must be from 0.01 % to 99.99 %.</source>
-        <translation type="unfinished"></translation>
+        <translation>折扣减免必须在0.01%到99.99%之间。</translation>
     </message>
     <message>
         <location line="-5"/>
         <source>Name the gift.</source>
-        <translation type="unfinished"></translation>
+        <translation>请填写赠品名称。</translation>
     </message>
     <message>
         <location line="+3"/>
         <source>A birthday offer needs a gift, a discount, or both.</source>
-        <translation type="unfinished"></translation>
+        <translation>生日礼至少要设置赠品或折扣其中一项。</translation>
     </message>
     <message>
         <location line="+5"/>
         <source>Buy and get quantities must be from 1 to 100.</source>
-        <translation type="unfinished"></translation>
+        <translation>购买数量和赠送数量必须在1到100之间。</translation>
     </message>
     <message>
         <location line="+2"/>
         <source>Give either the item code or the category the offer is for (one of them).</source>
-        <translation type="unfinished"></translation>
+        <translation>请填写优惠适用的商品编码或品类（二选一）。</translation>
     </message>
     <message>
         <location line="+4"/>
         <source>The points multiplier must be from 101 % to 1000 %.</source>
-        <translation type="unfinished"></translation>
+        <translation>积分倍率必须在101%到1000%之间。</translation>
     </message>
     <message>
         <location line="+2"/>
         <source>Extra points days apply by themselves: they take no limits, coupons or points cost.</source>
-        <translation type="unfinished"></translation>
+        <translation>积分加倍活动自动生效，不能设置限用次数、优惠券或所需积分。</translation>
     </message>
     <message>
         <location line="+5"/>
         <source>A text of the offer is too long.</source>
-        <translation type="unfinished"></translation>
+        <translation>优惠活动中有文字太长。</translation>
     </message>
     <message>
         <location line="+3"/>
         <source>Choose at least one tier the offer is for.</source>
-        <translation type="unfinished"></translation>
+        <translation>请至少选择一个适用等级。</translation>
     </message>
     <message>
         <location line="+3"/>
         <source>A chosen tier no longer exists; choose again.</source>
-        <translation type="unfinished"></translation>
+        <translation>所选等级已不存在，请重新选择。</translation>
     </message>
     <message>
         <location line="+3"/>
         <source>Give at least one tag the offer is for.</source>
-        <translation type="unfinished"></translation>
+        <translation>请至少填写一个适用标签。</translation>
     </message>
     <message>
         <location line="+2"/>
         <source>Choose the saved group the offer is for.</source>
-        <translation type="unfinished"></translation>
+        <translation>请选择适用的已保存分组。</translation>
     </message>
     <message>
         <location line="+74"/>
         <source>No offer with id {id}.</source>
-        <translation type="unfinished"></translation>
+        <translation>没有编号为{id}的优惠活动。</translation>
     </message>
     <message>
         <location line="+27"/>
         <source>Several offers are named &apos;{name}&apos;; use the offer&apos;s id.</source>
-        <translation type="unfinished"></translation>
+        <translation>有多个名为“{name}”的优惠活动，请使用优惠活动编号。</translation>
     </message>
     <message>
         <location line="+3"/>
         <source>No offer with the id or name &apos;{key}&apos;.</source>
-        <translation type="unfinished"></translation>
+        <translation>没有编号或名称为“{key}”的优惠活动。</translation>
     </message>
     <message>
         <location line="+68"/>
         <source>The offer &apos;{name}&apos; does not take coupons; switch on &apos;needs a coupon&apos; first.</source>
-        <translation type="unfinished"></translation>
+        <translation>优惠活动“{name}”不使用优惠券；请先开启“需要优惠券”。</translation>
     </message>
     <message>
         <location line="+3"/>
         <source>Make from 1 to {max} coupons at a time.</source>
-        <translation type="unfinished"></translation>
+        <translation>每次可生成1到{max}张优惠券。</translation>
     </message>
     <message>
         <location line="+186"/>
         <source>Offer &apos;{offer}&apos; cannot be used: {why}</source>
-        <translation type="unfinished"></translation>
+        <translation>优惠活动“{offer}”无法使用：{why}</translation>
     </message>
     <message>
         <location line="+19"/>
         <source>The receipt has {units} of {item}; the offer needs {needed}.</source>
-        <translation type="unfinished"></translation>
+        <translation>小票中{item}只有{units}件，该优惠需要{needed}件。</translation>
     </message>
     <message>
         <location line="+5"/>
         <source>The item price is not plausible; check it.</source>
-        <translation type="unfinished"></translation>
+        <translation>商品单价不合常理，请核对。</translation>
     </message>
     <message>
         <location line="+28"/>
         <source>The offer &apos;{name}&apos; is switched off.</source>
-        <translation type="unfinished"></translation>
+        <translation>优惠活动“{name}”已停用。</translation>
     </message>
     <message>
         <location line="+2"/>
         <source>&apos;{name}&apos; gives extra points by itself when the purchase is recorded.</source>
-        <translation type="unfinished"></translation>
+        <translation>“{name}”会在记录消费时自动加送积分，无需手动使用。</translation>
     </message>
     <message>
         <location line="+7"/>
         <source>No sale with id {id} for this member.</source>
-        <translation type="unfinished"></translation>
+        <translation>该会员没有编号为{id}的消费。</translation>
     </message>
     <message>
         <location line="+4"/>
         <source>The basket amount is not plausible; check it.</source>
-        <translation type="unfinished"></translation>
+        <translation>本单金额不合常理，请核对。</translation>
     </message>
     <message>
         <location line="+4"/>
         <source>Enter the basket amount to use &apos;{name}&apos;.</source>
-        <translation type="unfinished"></translation>
+        <translation>使用“{name}”前请输入本单金额。</translation>
     </message>
     <message>
         <location line="+10"/>
         <source>&apos;{name}&apos; needs a coupon: enter its code.</source>
-        <translation type="unfinished"></translation>
+        <translation>“{name}”需要优惠券：请输入券码。</translation>
     </message>
     <message>
         <location line="+3"/>
         <source>The coupon {code} is not a coupon for &apos;{name}&apos;; check the code.</source>
-        <translation type="unfinished"></translation>
+        <translation>优惠券{code}不是“{name}”的券，请核对券码。</translation>
     </message>
     <message>
         <location line="+3"/>
         <source>The coupon {code} was already used on {date}.</source>
-        <translation type="unfinished"></translation>
+        <translation>优惠券{code}已于{date}使用过。</translation>
     </message>
     <message>
         <location line="+3"/>
         <source>The coupon {code} belongs to another member.</source>
-        <translation type="unfinished"></translation>
+        <translation>优惠券{code}属于其他会员。</translation>
     </message>
     <message>
         <location line="+3"/>
         <source>&apos;{name}&apos; takes no coupon.</source>
-        <translation type="unfinished"></translation>
+        <translation>“{name}”不需要优惠券。</translation>
     </message>
     <message>
         <location line="+19"/>
         <source>The coupon {code} was just used at another till.</source>
-        <translation type="unfinished"></translation>
+        <translation>优惠券{code}刚刚已在其他收银台使用。</translation>
     </message>
 </context>
 <context>
@@ -4308,264 +4308,264 @@ Membership, loyalty and customer care for neighbourhood shops.</source>
     <message>
         <location filename="../../crmdesk/services/offers.py" line="-720"/>
         <source>Spend and save (满减)</source>
-        <translation type="unfinished"></translation>
+        <translation>满减</translation>
     </message>
     <message>
         <location line="+1"/>
         <source>Percentage off</source>
-        <translation type="unfinished"></translation>
+        <translation>折扣</translation>
     </message>
     <message>
         <location line="+1"/>
         <source>Gift</source>
-        <translation type="unfinished"></translation>
+        <translation>赠品</translation>
     </message>
     <message>
         <location line="+1"/>
         <source>Birthday month</source>
-        <translation type="unfinished"></translation>
+        <translation>生日礼</translation>
     </message>
     <message>
         <location line="+1"/>
         <source>Buy X get Y</source>
-        <translation type="unfinished"></translation>
+        <translation>买X送Y</translation>
     </message>
     <message>
         <location line="+1"/>
         <source>Extra points days</source>
-        <translation type="unfinished"></translation>
+        <translation>积分加倍</translation>
     </message>
     <message>
         <location line="+3"/>
         <source>Everyone</source>
-        <translation type="unfinished"></translation>
+        <translation>所有会员</translation>
     </message>
     <message>
         <location line="+1"/>
         <source>Tiers</source>
-        <translation type="unfinished">会员等级</translation>
+        <translation>会员等级</translation>
     </message>
     <message>
         <location line="+1"/>
         <source>Tags</source>
-        <translation type="unfinished">标签</translation>
+        <translation>标签</translation>
     </message>
     <message>
         <location line="+1"/>
         <source>Saved group</source>
-        <translation type="unfinished"></translation>
+        <translation>已保存分组</translation>
     </message>
     <message>
         <location line="+7"/>
         <source>Not yet started: from {date}.</source>
-        <translation type="unfinished"></translation>
+        <translation>尚未开始：{date}起生效。</translation>
     </message>
     <message>
         <location line="+1"/>
         <source>Ended on {date}.</source>
-        <translation type="unfinished"></translation>
+        <translation>已于{date}结束。</translation>
     </message>
     <message>
         <location line="+1"/>
         <source>The membership is {status}.</source>
-        <translation type="unfinished"></translation>
+        <translation>会员状态为{status}。</translation>
     </message>
     <message>
         <location line="+1"/>
         <source>Only for tiers: {tiers}.</source>
-        <translation type="unfinished"></translation>
+        <translation>仅限以下等级：{tiers}。</translation>
     </message>
     <message>
         <location line="+1"/>
         <source>Only for members tagged: {tags}.</source>
-        <translation type="unfinished"></translation>
+        <translation>仅限带以下标签的会员：{tags}。</translation>
     </message>
     <message>
         <location line="+1"/>
         <source>Only for the group {group}.</source>
-        <translation type="unfinished"></translation>
+        <translation>仅限分组“{group}”。</translation>
     </message>
     <message>
         <location line="+1"/>
         <source>Limit reached: used {used} of {limit} times by this member.</source>
-        <translation type="unfinished"></translation>
+        <translation>已达每人限用次数：该会员已使用{used}次（上限{limit}次）。</translation>
     </message>
     <message>
         <location line="+1"/>
         <source>Total limit reached: all {limit} uses are taken.</source>
-        <translation type="unfinished"></translation>
+        <translation>已达总限用次数：{limit}次已全部用完。</translation>
     </message>
     <message>
         <location line="+1"/>
         <source>The basket ¥{basket} is below ¥{threshold}.</source>
-        <translation type="unfinished"></translation>
+        <translation>本单金额¥{basket}未满¥{threshold}。</translation>
     </message>
     <message>
         <location line="+1"/>
         <source>Only in the member&apos;s birthday month.</source>
-        <translation type="unfinished"></translation>
+        <translation>仅限会员生日当月使用。</translation>
     </message>
     <message>
         <location line="+1"/>
         <source>Not on this day of the week.</source>
-        <translation type="unfinished"></translation>
+        <translation>今天不在适用日内。</translation>
     </message>
     <message>
         <location line="+1"/>
         <source>Needs a coupon; this member has none.</source>
-        <translation type="unfinished"></translation>
+        <translation>需要优惠券，但该会员没有。</translation>
     </message>
     <message>
         <location line="+1"/>
         <source>Costs {cost} points; the member has {balance}.</source>
-        <translation type="unfinished"></translation>
+        <translation>需要{cost}积分，该会员只有{balance}积分。</translation>
     </message>
     <message>
         <location filename="../../crmdesk/views/offers_page.py" line="-83"/>
         <source>Mon</source>
-        <translation type="unfinished">周一</translation>
+        <translation>周一</translation>
     </message>
     <message>
         <location line="+0"/>
         <source>Tue</source>
-        <translation type="unfinished">周二</translation>
+        <translation>周二</translation>
     </message>
     <message>
         <location line="+0"/>
         <source>Wed</source>
-        <translation type="unfinished">周三</translation>
+        <translation>周三</translation>
     </message>
     <message>
         <location line="+1"/>
         <source>Thu</source>
-        <translation type="unfinished">周四</translation>
+        <translation>周四</translation>
     </message>
     <message>
         <location line="+0"/>
         <source>Fri</source>
-        <translation type="unfinished">周五</translation>
+        <translation>周五</translation>
     </message>
     <message>
         <location line="+0"/>
         <source>Sat</source>
-        <translation type="unfinished">周六</translation>
+        <translation>周六</translation>
     </message>
     <message>
         <location line="+1"/>
         <source>Sun</source>
-        <translation type="unfinished">周日</translation>
+        <translation>周日</translation>
     </message>
     <message>
         <location line="+26"/>
         <source>¥{off} off</source>
-        <translation type="unfinished"></translation>
+        <translation>立减¥{off}</translation>
     </message>
     <message>
         <location line="+2"/>
         <source>¥{off} off for every ¥{spend}</source>
-        <translation type="unfinished"></translation>
+        <translation>每满¥{spend}减¥{off}</translation>
     </message>
     <message>
         <location line="+3"/>
         <source>Spend ¥{spend}, get ¥{off} off</source>
-        <translation type="unfinished"></translation>
+        <translation>满¥{spend}减¥{off}</translation>
     </message>
     <message>
         <location line="+3"/>
         <location line="+8"/>
         <source>{percent} % off</source>
-        <translation type="unfinished"></translation>
+        <translation>减免{percent}%</translation>
     </message>
     <message>
         <location line="-6"/>
         <location line="+4"/>
         <source>Gift: {gift}</source>
-        <translation type="unfinished"></translation>
+        <translation>赠品：{gift}</translation>
     </message>
     <message>
         <location line="+5"/>
         <source>Buy {buy} get {get} free: {item}</source>
-        <translation type="unfinished"></translation>
+        <translation>买{buy}送{get}：{item}</translation>
     </message>
     <message>
         <location line="+3"/>
         <source>every day</source>
-        <translation type="unfinished"></translation>
+        <translation>每天</translation>
     </message>
     <message>
         <location line="+1"/>
         <source>{percent} % points on {days}</source>
-        <translation type="unfinished"></translation>
+        <translation>{days}积分按{percent}%计</translation>
     </message>
     <message>
         <location line="+2"/>
         <source>costs {points} points</source>
-        <translation type="unfinished"></translation>
+        <translation>需{points}积分</translation>
     </message>
     <message>
         <location line="+2"/>
         <source>coupon needed</source>
-        <translation type="unfinished"></translation>
+        <translation>需优惠券</translation>
     </message>
     <message>
         <location line="+6"/>
         <source>Tiers: {names}</source>
-        <translation type="unfinished"></translation>
+        <translation>等级：{names}</translation>
     </message>
     <message>
         <location line="+2"/>
         <source>Tags: {tags}</source>
-        <translation type="unfinished"></translation>
+        <translation>标签：{tags}</translation>
     </message>
     <message>
         <location line="+2"/>
         <source>Group: {name}</source>
-        <translation type="unfinished"></translation>
+        <translation>分组：{name}</translation>
     </message>
     <message>
         <location line="+352"/>
         <source>Offer</source>
-        <translation type="unfinished"></translation>
+        <translation>优惠活动</translation>
     </message>
     <message>
         <location line="+0"/>
         <source>Kind</source>
-        <translation type="unfinished">类型</translation>
+        <translation>类型</translation>
     </message>
     <message>
         <location line="+0"/>
         <source>What</source>
-        <translation type="unfinished">项目</translation>
+        <translation>优惠内容</translation>
     </message>
     <message>
         <location line="+1"/>
         <source>Valid</source>
-        <translation type="unfinished"></translation>
+        <translation>有效期</translation>
     </message>
     <message>
         <location line="+0"/>
         <source>For</source>
-        <translation type="unfinished"></translation>
+        <translation>适用对象</translation>
     </message>
     <message>
         <location line="+0"/>
         <source>Limits</source>
-        <translation type="unfinished"></translation>
+        <translation>限用（每人/总计）</translation>
     </message>
     <message>
         <location line="+1"/>
         <source>Used</source>
-        <translation type="unfinished"></translation>
+        <translation>已使用</translation>
     </message>
     <message>
         <location line="+0"/>
         <source>Coupons</source>
-        <translation type="unfinished"></translation>
+        <translation>优惠券（已用/已发）</translation>
     </message>
     <message>
         <location line="+0"/>
         <source>Status</source>
-        <translation type="unfinished">状态</translation>
+        <translation>状态</translation>
     </message>
 </context>
 <context>
