@@ -67,3 +67,29 @@ def test_demo_store_fills_postgresql(pg: Database) -> None:
     with read_session(pg) as session:
         figures = store_overview(session, date(2026, 11, 22), datetime.now().astimezone().tzinfo)
     assert summary.members == 60 and figures.active_members > 0
+
+
+def test_purchases_points_and_offers_on_postgresql(pg: Database) -> None:
+    from datetime import timedelta
+
+    from crmdesk.services import loyalty, members, offers, purchases
+
+    with unit_of_work(pg) as session:
+        owner = store.initialise(session, owner_name="王店长", owner_password="pg-owner-pass")
+    with unit_of_work(pg) as session:
+        member = members.register(session, owner, members.MemberInput(name="张三", phone="13812345678"))
+    with unit_of_work(pg) as session:
+        result = purchases.record_purchase(session, owner, member.id, receipt_no="R1", till="01", amount_fen=250_000)
+    assert result.points == 2500 and result.new_tier == "银卡"
+    with unit_of_work(pg) as session:
+        assert loyalty.redeem(session, owner, member.id, 500) == 2000
+    with unit_of_work(pg) as session:
+        purchases.refund(session, owner, original_till="01", original_receipt="R1", refund_receipt="RF1", amount_fen=50_000)
+    with unit_of_work(pg) as session:
+        offer = offers.create_offer(session, owner, offers.OfferInput(
+            name="满100减10", kind=offers.OfferKind.AMOUNT_OFF, threshold_fen=10_000, reduction_fen=1_000,
+            starts_on=date.today() - timedelta(days=1)))
+        statuses = offers.eligibility(session, member.id, today=date.today(), basket_fen=12_000)
+    assert [s.reason for s in statuses if s.offer.id == offer.id] == [None]
+    with read_session(pg) as session:
+        assert purchases.totals(session, member.id).spend_fen == 200_000

@@ -154,10 +154,13 @@ def run_bench(members_count: int, purchases_per_member: float, seed: int, *, kee
             figures += _purchase_import(db, path.parent, ids, rng)
             say("member profile ...")
             figures.append(_profile(db, ids))
+            figures.append(Figure("peak memory (RSS)", "MB", 300, value=peak_rss_mb(),
+                                  note="the application's work above, the list scrolled to the end"))
+            say("the naive way ...")
+            figures.append(_naive_preload(db, members_count))
             raw.close()
         finally:
             db.dispose()
-    figures.append(Figure("peak memory (RSS)", "MB", 300, value=peak_rss_mb()))
     machine = {"cpus": os.cpu_count(), "python": platform.python_version(), "sqlite": sqlite3.sqlite_version,
                "platform": platform.platform()}
     return Report(members_count, purchases_per_member, seed, figures, machine, "sqlite")
@@ -196,7 +199,6 @@ def _searches(db: Database, keys: list[tuple[str, str, str, str]]) -> list[Figur
 
 def _member_list(db: Database, members_count: int) -> list[Figure]:
     from PySide6.QtCore import Qt
-    from PySide6.QtGui import QStandardItem, QStandardItemModel
 
     from crmdesk.services.member_query import COLUMNS, SORT_KEYS
     from crmdesk.views.member_list import MemberListModel
@@ -227,6 +229,15 @@ def _member_list(db: Database, members_count: int) -> list[Figure]:
         model.data(model.index(row, 0))
     to_end.samples.append(time.perf_counter() - started)
 
+    return [first, resort, to_end]
+
+
+def _naive_preload(db: Database, members_count: int) -> Figure:
+    """What preloading clients do: every member into a standard item model. Run last: its memory
+    would otherwise swamp the application's peak."""
+    from PySide6.QtGui import QStandardItem, QStandardItemModel
+
+    before = peak_rss_mb()
     naive = Figure("naive: preload all into QStandardItemModel", "ms")
     started = time.perf_counter()
     standard = QStandardItemModel()
@@ -246,8 +257,8 @@ def _member_list(db: Database, members_count: int) -> list[Figure]:
         naive.note = f"> {NAIVE_LIMIT_SECONDS:.0f} s limit ({loaded:,} of {members_count:,} rows loaded)"
     else:
         naive.samples.append(elapsed)
-        naive.note = f"{members_count:,} rows"
-    return [first, resort, to_end, naive]
+        naive.note = f"{members_count:,} rows; peak memory then {peak_rss_mb():,.0f} MB (from {before:,.0f})"
+    return naive
 
 
 def _purchases(db: Database, ids: list[int]) -> list[Figure]:

@@ -97,8 +97,13 @@ def _check_lines(lines: Sequence[LineInput], amount_fen: int) -> None:
         )
 
 
-def _member_for_counter(session: Session, member_id: int) -> Member:
-    member = session.execute(sa.select(Member).where(Member.id == member_id).with_for_update()).scalar_one_or_none()
+def _member_for_counter(session: Session, member_id: int) -> tuple[Member, int]:
+    """The member (locked for the update) and their tier's points multiplier, in one query."""
+    found = session.execute(
+        sa.select(Member, Tier.points_multiplier_pct).outerjoin(Tier, Tier.id == Member.tier_id)
+        .where(Member.id == member_id).with_for_update(of=Member)
+    ).first()
+    member, tier_pct = found if found is not None else (None, None)
     if member is None:
         raise NotFound(QT_TRANSLATE_NOOP("errors", "No member with id {id}."), id=member_id)
     if member.status is not MemberStatus.ACTIVE:
@@ -106,7 +111,7 @@ def _member_for_counter(session: Session, member_id: int) -> Member:
             QT_TRANSLATE_NOOP("errors", "{name}'s membership is {status}: purchases cannot be recorded for it."),
             name=member.name, status=member.status.value,
         )
-    return member
+    return member, tier_pct if tier_pct is not None else 100
 
 
 def _existing(session: Session, till: str, receipt_no: str) -> Purchase | None:
@@ -150,9 +155,8 @@ def record_purchase(
             QT_TRANSLATE_NOOP("errors", "Receipt {receipt} of till {till} is already recorded with other details."),
             receipt=receipt_no, till=till or "-",
         )
-    member = _member_for_counter(session, member_id)
+    member, tier_pct = _member_for_counter(session, member_id)
     rules = loyalty.get_rules(session)
-    tier_pct = session.scalar(sa.select(Tier.points_multiplier_pct).where(Tier.id == member.tier_id)) if member.tier_id else 100
     points = loyalty.points_for(
         rules, amount_fen=amount_fen, lines=[loyalty.EarnLine(l.category, l.amount_fen) for l in lines],
         tier_pct=tier_pct or 100, day=loyalty.local_day(occurred_at),
@@ -171,7 +175,7 @@ def record_purchase(
         member.last_visit_at = occurred_at
     session.flush()
     new_tier = loyalty.upgrade_if_earned(session, member, now)
-    audit.record(session, actor, "purchase.add", "purchase", purchase.id, member_id=member.id, amount_fen=amount_fen, points=points)
+    # No audit event: the purchase row (cashier, time) and its ledger entry are the record.
     session.flush()
     return PurchaseResult(purchase.id, member.id, points, member.points_balance, new_tier.name if new_tier else None)
 
