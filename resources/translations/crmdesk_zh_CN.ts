@@ -3085,7 +3085,7 @@ Membership, loyalty and customer care for neighbourhood shops.</source>
         <location filename="../../crmdesk/services/members.py" line="+341"/>
         <location filename="../../crmdesk/services/offers.py" line="+497"/>
         <location line="+130"/>
-        <location filename="../../crmdesk/services/purchases.py" line="+103"/>
+        <location filename="../../crmdesk/services/purchases.py" line="+108"/>
         <source>No member with id {id}.</source>
         <translation>没有编号为{id}的会员。</translation>
     </message>
@@ -3639,7 +3639,7 @@ Membership, loyalty and customer care for neighbourhood shops.</source>
     </message>
     <message>
         <location filename="../../crmdesk/services/purchase_imports.py" line="+297"/>
-        <location filename="../../crmdesk/services/purchases.py" line="-46"/>
+        <location filename="../../crmdesk/services/purchases.py" line="-51"/>
         <source>&apos;{text}&apos; is not an amount of money.</source>
         <translation>“{text}”不是有效的金额。</translation>
     </message>
@@ -3693,7 +3693,7 @@ Membership, loyalty and customer care for neighbourhood shops.</source>
     </message>
     <message>
         <location line="+12"/>
-        <location filename="../../crmdesk/services/purchases.py" line="+11"/>
+        <location filename="../../crmdesk/services/purchases.py" line="+16"/>
         <source>{name}&apos;s membership is {status}: purchases cannot be recorded for it.</source>
         <translation>{name}的会员状态为{status}，不能记录消费。</translation>
     </message>
@@ -3778,7 +3778,7 @@ Membership, loyalty and customer care for neighbourhood shops.</source>
     <message>
         <location line="+6"/>
         <location filename="../../crmdesk/services/purchases.py" line="+10"/>
-        <location line="+57"/>
+        <location line="+56"/>
         <source>Receipt {receipt} of till {till} is already recorded with other details.</source>
         <translation>收银台{till}的小票{receipt}已按其他内容记录过。</translation>
     </message>
