@@ -16,5 +16,7 @@ from types import ModuleType
 
 def modules() -> Iterator[ModuleType]:
     for info in sorted(pkgutil.iter_modules(__path__), key=lambda m: m.name):
-        if not info.name.startswith("_") and info.name != "common":
-            yield importlib.import_module(f"{__name__}.{info.name}")
+        if not info.name.startswith("_"):
+            module = importlib.import_module(f"{__name__}.{info.name}")
+            if hasattr(module, "register"):  # helpers (common, handlers registered elsewhere) have none
+                yield module

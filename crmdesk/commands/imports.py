@@ -13,28 +13,28 @@ from crmdesk.services import imports
 from crmdesk.services.uow import read_session, unit_of_work
 
 EXIT_INVALID = 2  # invalid rows stopped the import; nothing was written
-SUBCOMMANDS: argparse._SubParsersAction | None = None  # `import WHAT`: other modules add their WHAT here
 
 
 def register(add_command) -> None:  # type: ignore[no-untyped-def]
+    from crmdesk.commands.purchase_imports import run_purchases
+
     imp = add_command("import", "import data from another system's files", None)
     subs = imp.add_subparsers(dest="import_what", required=True, metavar="WHAT")
-    global SUBCOMMANDS
-    SUBCOMMANDS = subs
-    members = add_command(
-        "members",
-        "import members from a CSV (UTF-8 or GBK) or XLSX file; headers in English or Chinese",
-        run_members,
-        subs,
-    )
-    members.add_argument("file", metavar="FILE", type=Path)
-    members.add_argument("--dry-run", action="store_true", help="check the file and show what would happen; write nothing")
-    members.add_argument(
-        "--skip-invalid",
-        action="store_true",
-        help="import the valid rows and write the invalid ones with their reasons to FILE.rejected.csv",
-    )
-    members.add_argument("--json", action="store_true", help="print one JSON document on stdout")
+    for what, help_text, handler, rejected in (
+        ("members", "import members from a CSV (UTF-8 or GBK) or XLSX file; headers in English or Chinese",
+         run_members, "rows"),
+        ("purchases", "import purchases and refunds from a CSV (UTF-8 or GBK) or XLSX file; headers in English or Chinese",
+         run_purchases, "receipts"),
+    ):
+        sub = add_command(what, help_text, handler, subs)
+        sub.add_argument("file", metavar="FILE", type=Path)
+        sub.add_argument("--dry-run", action="store_true", help="check the file and show what would happen; write nothing")
+        sub.add_argument(
+            "--skip-invalid",
+            action="store_true",
+            help=f"import the valid {rejected} and write the invalid ones with their reasons to FILE.rejected.csv",
+        )
+        sub.add_argument("--json", action="store_true", help="print one JSON document on stdout")
 
 
 def run_members(db: Database, args: argparse.Namespace) -> int:

@@ -1,7 +1,6 @@
 """`crmdesk import purchases FILE`: purchases and refunds from a POS's or an old system's CSV or XLSX file.
 
-Registered under the `import` group that commands/imports.py creates (this module is
-registered after it: commands are registered in the order of their module names).
+The `import purchases` sub-command is registered with `import members` in commands/imports.py.
 Exit statuses as `import members`: 0 done (or a clean dry run), 2 invalid rows or an
 unreadable file (nothing written), 5 not allowed, 130 interrupted.
 """
@@ -13,33 +12,13 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from crmdesk.commands import imports as import_group
 from crmdesk.commands.common import acting_staff, print_json
 from crmdesk.db import Database
 from crmdesk.services import purchase_imports
 from crmdesk.services.imports import Problem
 from crmdesk.services.uow import read_session, unit_of_work
 
-EXIT_INVALID = import_group.EXIT_INVALID
-
-
-def register(add_command) -> None:  # type: ignore[no-untyped-def]
-    if import_group.SUBCOMMANDS is None:  # pragma: no cover - the import group registers first
-        import_group.register(add_command)
-    purchases = add_command(
-        "purchases",
-        "import purchases and refunds from a CSV (UTF-8 or GBK) or XLSX file; headers in English or Chinese",
-        run_purchases,
-        import_group.SUBCOMMANDS,
-    )
-    purchases.add_argument("file", metavar="FILE", type=Path)
-    purchases.add_argument("--dry-run", action="store_true", help="check the file and show what would happen; write nothing")
-    purchases.add_argument(
-        "--skip-invalid",
-        action="store_true",
-        help="import the valid receipts and write the rows of the invalid ones with their reasons to FILE.rejected.csv",
-    )
-    purchases.add_argument("--json", action="store_true", help="print one JSON document on stdout")
+EXIT_INVALID = 2  # invalid rows stopped the import; nothing was written
 
 
 def run_purchases(db: Database, args: argparse.Namespace) -> int:
