@@ -62,10 +62,19 @@ class Hit:
 
 
 def lookup(session: Session, key: str) -> Lookup:
-    """An exact key: a card number (scanned), a member number or a full phone number."""
+    """An exact key: a card number (scanned), a member number or a full phone number.
+
+    A key shaped like a mainland mobile is tried as a phone first (the common case at the
+    counter); an old system's card with such a number is still found right after."""
     key = _compact(key)
     if not key:
         return Lookup(None, None)
+    phone = _phone_or_none(key)
+    mobile_first = phone is not None and re.fullmatch(r"1\d{10}", key) is not None
+    if mobile_first:
+        found = _by_phone(session, phone)
+        if found is not None:
+            return found
     card = session.execute(
         sa.select(Card, Member).join(Member, Member.id == Card.member_id).where(Card.number == key)
     ).first()
@@ -78,18 +87,22 @@ def lookup(session: Session, key: str) -> Lookup:
             MatchedBy.CARD,
             CardWarning(found_card.number, found_card.status, found_card.ended_at, member.name, member.member_no),
         )
-    phone = _phone_or_none(key)
-    if phone is not None:
-        # An open member holds the number; a closed one may have had it before.
-        member = session.scalar(
-            sa.select(Member).where(Member.phone == phone).order_by((Member.status == MemberStatus.CLOSED), Member.id.desc()).limit(1)
-        )
-        if member is not None:
-            return Lookup(briefs(session, [member])[0], MatchedBy.PHONE)
+    if phone is not None and not mobile_first:
+        found = _by_phone(session, phone)
+        if found is not None:
+            return found
     member = session.scalar(sa.select(Member).where(Member.member_no.in_({key, key.upper()})).limit(1))
     if member is not None:
         return Lookup(briefs(session, [member])[0], MatchedBy.MEMBER_NO)
     return Lookup(None, None)
+
+
+def _by_phone(session: Session, phone: str) -> Lookup | None:
+    # An open member holds the number; a closed one may have had it before.
+    member = session.scalar(
+        sa.select(Member).where(Member.phone == phone).order_by((Member.status == MemberStatus.CLOSED), Member.id.desc()).limit(1)
+    )
+    return Lookup(briefs(session, [member])[0], MatchedBy.PHONE) if member is not None else None
 
 
 def _compact(text: str) -> str:
