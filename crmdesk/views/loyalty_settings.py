@@ -90,7 +90,7 @@ class RulesTab(QWidget):
         form.addRow(self.tr("&Earning:"), self.points_per_yuan)
         form.addRow(self.tr("&Redeeming:"), self.redeem_points)
         form.addRow(self.tr("Points e&xpire:"), self.expiry_mode)
-        form.addRow(self.tr("&Months:"), self.expiry_months)
+        form.addRow(self.tr("Mon&ths:"), self.expiry_months)
         form.addRow(self.tr("Bonus weekdays:"), weekdays)
         form.addRow(self.tr("Bonus &dates:"), self.bonus_dates)
         form.addRow(self.tr("Bonus &multiplier:"), self.bonus_multiplier)
@@ -230,7 +230,7 @@ class TiersTab(QWidget):
         self.undo_button.clicked.connect(self.load)
         self.save_button = QPushButton(self.tr("&Save tiers"))
         self.save_button.clicked.connect(lambda: self.save())
-        self.review_button = QPushButton(self.tr("Run tier &review now"))
+        self.review_button = QPushButton(self.tr("Run tier re&view now"))
         self.review_button.clicked.connect(self.ask_review)
         for button in (self.add_button, self.remove_button):
             row.addWidget(button)

@@ -95,25 +95,35 @@ def offer_summary(info: OfferInfo) -> str:
             parts.append(QCoreApplication.translate("offers", "Gift: {gift}").format(gift=info.gift))
         if info.percent_bp:
             parts.append(QCoreApplication.translate("offers", "{percent} % off").format(percent=_pct(info.percent_bp)))
-        text = "; ".join(parts)
+        text = _clauses(parts)
     elif kind is OfferKind.BUY_X_GET_Y:
         text = QCoreApplication.translate("offers", "Buy {buy} get {get} free: {item}").format(
             buy=info.buy_qty, get=info.get_qty, item=info.item_code or info.item_category)
     else:
-        days = ", ".join(_t(WEEKDAY_NAMES[d]) for d in info.weekdays) or QCoreApplication.translate("offers", "every day")
+        days = _listing(_t(WEEKDAY_NAMES[d]) for d in info.weekdays) or QCoreApplication.translate("offers", "every day")
         text = QCoreApplication.translate("offers", "{percent} % points on {days}").format(percent=info.multiplier_pct, days=days)
+    extras = []
     if info.points_cost:
-        text += "; " + QCoreApplication.translate("offers", "costs {points} points").format(points=info.points_cost)
+        extras.append(QCoreApplication.translate("offers", "costs {points} points").format(points=info.points_cost))
     if info.coupon_required:
-        text += "; " + QCoreApplication.translate("offers", "coupon needed")
-    return text
+        extras.append(QCoreApplication.translate("offers", "coupon needed"))
+    return _clauses([text, *extras])
+
+
+def _clauses(parts: list[str]) -> str:
+    # Separators are translated too: Chinese uses full-width ；and 、
+    return QCoreApplication.translate("offers", "; ").join(part for part in parts if part)
+
+
+def _listing(items) -> str:  # type: ignore[no-untyped-def]
+    return QCoreApplication.translate("offers", ", ").join(items)
 
 
 def target_summary(info: OfferInfo) -> str:
     if info.target is OfferTarget.TIERS:
-        return QCoreApplication.translate("offers", "Tiers: {names}").format(names=", ".join(info.tier_names))
+        return QCoreApplication.translate("offers", "Tiers: {names}").format(names=_listing(info.tier_names))
     if info.target is OfferTarget.TAGS:
-        return QCoreApplication.translate("offers", "Tags: {tags}").format(tags=", ".join(info.tags))
+        return QCoreApplication.translate("offers", "Tags: {tags}").format(tags=_listing(info.tags))
     if info.target is OfferTarget.GROUP:
         return QCoreApplication.translate("offers", "Group: {name}").format(name=info.group_name or "-")
     return _t(offers.TARGET_LABELS[OfferTarget.EVERYONE])

@@ -461,7 +461,7 @@
 <context>
     <name>CouponsDialog</name>
     <message>
-        <location filename="../../crmdesk/views/offers_page.py" line="+401"/>
+        <location filename="../../crmdesk/views/offers_page.py" line="+411"/>
         <source>Coupons</source>
         <translation>优惠券</translation>
     </message>
@@ -2391,8 +2391,8 @@ Membership, loyalty and customer care for neighbourhood shops.</source>
     </message>
     <message>
         <location line="+1"/>
-        <source>&amp;Months:</source>
-        <translation>月数(&amp;M)：</translation>
+        <source>Mon&amp;ths:</source>
+        <translation>月数(&amp;T)：</translation>
     </message>
     <message>
         <location line="+1"/>
@@ -2728,8 +2728,8 @@ Membership, loyalty and customer care for neighbourhood shops.</source>
     </message>
     <message>
         <location line="+2"/>
-        <source>Run tier &amp;review now</source>
-        <translation>立即评定等级(&amp;R)</translation>
+        <source>Run tier re&amp;view now</source>
+        <translation>立即评定等级(&amp;V)</translation>
     </message>
     <message>
         <location line="+88"/>
@@ -4421,7 +4421,7 @@ Membership, loyalty and customer care for neighbourhood shops.</source>
         <translation>需要{cost}积分，该会员只有{balance}积分。</translation>
     </message>
     <message>
-        <location filename="../../crmdesk/views/offers_page.py" line="-83"/>
+        <location filename="../../crmdesk/views/offers_page.py" line="-93"/>
         <source>Mon</source>
         <translation>周一</translation>
     </message>
@@ -4498,7 +4498,7 @@ Membership, loyalty and customer care for neighbourhood shops.</source>
         <translation>{days}积分按{percent}%计</translation>
     </message>
     <message>
-        <location line="+2"/>
+        <location line="+3"/>
         <source>costs {points} points</source>
         <translation>需{points}积分</translation>
     </message>
@@ -4509,6 +4509,16 @@ Membership, loyalty and customer care for neighbourhood shops.</source>
     </message>
     <message>
         <location line="+6"/>
+        <source>; </source>
+        <translation>；</translation>
+    </message>
+    <message>
+        <location line="+4"/>
+        <source>, </source>
+        <translation>、</translation>
+    </message>
+    <message>
+        <location line="+5"/>
         <source>Tiers: {names}</source>
         <translation>等级：{names}</translation>
     </message>
