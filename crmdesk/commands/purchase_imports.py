@@ -13,12 +13,11 @@ from pathlib import Path
 from typing import Any
 
 from crmdesk.commands.common import acting_staff, print_json
+from crmdesk.commands.imports import EXIT_INVALID
 from crmdesk.db import Database
 from crmdesk.services import purchase_imports
 from crmdesk.services.imports import Problem
 from crmdesk.services.uow import read_session, unit_of_work
-
-EXIT_INVALID = 2  # invalid rows stopped the import; nothing was written
 
 
 def run_purchases(db: Database, args: argparse.Namespace) -> int:

@@ -90,10 +90,19 @@ def test_member_dialogs_in_chinese_have_no_english_left(qtbot, translators, owne
     translators.install("zh_CN")
     with unit_of_work(owner_state.db) as session:
         member = members.register(session, owner_state.actor, members.MemberInput(name="张三", phone="13812345678"), card_number=None)
+    from crmdesk.views.offers_page import OfferDialog
+    from crmdesk.views.purchase_dialogs import PurchaseDialog, RedeemDialog, RefundDialog
+    from crmdesk.views.purchase_import_dialog import ImportPurchasesDialog
+
     for dialog in (
         NewMemberDialog(owner_state),
         MemberProfileDialog(owner_state, member.id),
         ImportMembersDialog(owner_state),
+        ImportPurchasesDialog(owner_state),
+        PurchaseDialog(owner_state, member),
+        RefundDialog(owner_state, member),
+        RedeemDialog(owner_state, member),
+        OfferDialog(owner_state),
     ):
         qtbot.addWidget(dialog)
         _assert_all_chinese(dialog)
