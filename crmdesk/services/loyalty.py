@@ -65,7 +65,11 @@ def local_day(moment: datetime) -> date:
 
 
 def get_rules(session: Session) -> Rules:
-    row = session.get(LoyaltyRules, RULES_ROW_ID)
+    # Plain columns, not the mapped object: every purchase at the counter reads the rules.
+    row = session.execute(sa.select(
+        LoyaltyRules.points_per_yuan, LoyaltyRules.redeem_points_per_yuan, LoyaltyRules.expiry_mode, LoyaltyRules.expiry_months,
+        LoyaltyRules.bonus_weekdays, LoyaltyRules.bonus_dates, LoyaltyRules.bonus_multiplier_pct,
+    ).where(LoyaltyRules.id == RULES_ROW_ID)).first()
     categories = tuple(session.execute(sa.select(CategoryRule.category, CategoryRule.multiplier_pct).order_by(CategoryRule.category)).all())
     if row is None:
         return Rules(category_multipliers=categories)
@@ -106,7 +110,11 @@ def set_rules(session: Session, actor: Actor, rules: Rules) -> Rules:
             date.fromisoformat(text)
         except ValueError:
             raise InvalidInput(QT_TRANSLATE_NOOP("errors", "'{date}' is not a date (YYYY-MM-DD)."), field="bonus_dates", date=text) from None
-    row = session.get(LoyaltyRules, RULES_ROW_ID)
+    # Plain columns, not the mapped object: every purchase at the counter reads the rules.
+    row = session.execute(sa.select(
+        LoyaltyRules.points_per_yuan, LoyaltyRules.redeem_points_per_yuan, LoyaltyRules.expiry_mode, LoyaltyRules.expiry_months,
+        LoyaltyRules.bonus_weekdays, LoyaltyRules.bonus_dates, LoyaltyRules.bonus_multiplier_pct,
+    ).where(LoyaltyRules.id == RULES_ROW_ID)).first()
     if row is None:
         row = LoyaltyRules(id=RULES_ROW_ID)
         session.add(row)

@@ -653,9 +653,10 @@ def points_multiplier_pct(session: Session, member_id: int, day: date) -> int:
     """The best active points-multiplier offer for the member on ``day`` (100 = none).
     Offers do not stack with each other; the purchase multiplies this with the tier's
     and the bonus-day multipliers."""
-    candidates = list(session.scalars(sa.select(Offer).where(Offer.active.is_(True), Offer.kind == OfferKind.POINTS_MULTIPLIER)))
-    if not candidates:  # the common case at the till: one cheap query and done
-        return 100
+    wanted = (Offer.active.is_(True), Offer.kind == OfferKind.POINTS_MULTIPLIER)
+    if session.execute(sa.select(Offer.id).where(*wanted).limit(1)).first() is None:
+        return 100  # the common case at the till: one cheap query and done
+    candidates = list(session.scalars(sa.select(Offer).where(*wanted)))
     member = _member(session, member_id)
     tags = set(session.scalars(sa.select(MemberTag.tag).where(MemberTag.member_id == member_id)))
     ranks = dict(session.execute(sa.select(Tier.id, Tier.rank)).all())

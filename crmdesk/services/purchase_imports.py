@@ -301,6 +301,8 @@ class PurchaseImportPlan:
     parsed: tuple[ParsedRow, ...] = field(repr=False)
     receipts: tuple[PlannedReceipt, ...]
     warnings: tuple[Problem, ...]
+    # The transaction the receipts were matched in: applying in that same one need not match them again.
+    checked_in: object | None = field(default=None, repr=False, compare=False)
 
     @property
     def counts(self) -> Counts:
@@ -410,6 +412,7 @@ _TIME = re.compile(
     r"\s*(Z|[+-]\d{2}:?\d{2})?$"
 )
 _COMPACT_TIME = re.compile(r"^(\d{4})(\d{2})(\d{2})(?:[ T]?(\d{2})(\d{2})(\d{2})?)?$")
+_ISO_SECONDS = re.compile(r"\d{4}-\d\d-\d\d[ T]\d\d:\d\d:\d\d")
 _QUANTITY = re.compile(r"^\d+(?:\.\d{1,3})?$")
 
 
@@ -431,6 +434,11 @@ def _parse_time(value: object) -> datetime | None:
         )
 
         moment = from_excel(value).replace(microsecond=0, tzinfo=loyalty.SHOP_ZONE)
+    elif type(value) is str and len(value) == 19 and _ISO_SECONDS.match(value):  # the common case: 2024-03-01 14:05:33
+        try:
+            moment = datetime.fromisoformat(value).replace(tzinfo=loyalty.SHOP_ZONE)
+        except ValueError:
+            raise RowError(MSG_IMPOSSIBLE_DATE, value=value) from None
     else:
         text = folded(value)
         if not text:
@@ -537,7 +545,9 @@ def _parse_text(limit: int) -> Callable[[object], str]:
 def _parse_row(number: int, raw: tuple[object, ...], header: _Header, now: datetime) -> ParsedRow | None:
     width = len(header.headers)
     columns = header.columns
-    cells = tuple(cell_text(raw[i]) if i < len(raw) else "" for i in range(width))
+    cells = tuple(map(cell_text, raw[:width]))
+    if len(cells) < width:
+        cells += ("",) * (width - len(cells))
     if not any(cells):
         return None
     errors: list[Problem] = []
@@ -558,7 +568,7 @@ def _parse_row(number: int, raw: tuple[object, ...], header: _Header, now: datet
             errors.append(Problem(number, column(name), exc.template, exc.params))
         return default
 
-    present = frozenset(name for name, index in columns.items() if index < width and cells[index])
+    present = frozenset([name for name, index in columns.items() if cells[index]])
     receipt_no = "".join(folded(value("receipt_no")).split()).lstrip("'")
     till = folded(value("till"))
     if not receipt_no:
@@ -649,24 +659,22 @@ def _group(parsed: Sequence[ParsedRow], header: _Header) -> list[_Draft]:
             if not (row.present & _LINE_SET and first.present & _LINE_SET):
                 draft.errors.append(Problem(row.row, column("receipt_no"), MSG_RECEIPT_TWICE,
                                             {"receipt": row.receipt_no, "till": row.till or "-", "other_row": first.row}))
-        for name in row.present.intersection(RECEIPT_FIELDS):
-            current = _value_of(row, name)
-            cell = row.cells[index_of[name]]
-            earlier = draft.values.get(name)
+        values = draft.values
+        for name in row.present & _RECEIPT_SET:
+            current = getattr(row, _ATTRIBUTES[name]) or None
+            earlier = values.get(name)
             if earlier is None:
-                draft.values[name] = (current, row.row, cell)
+                values[name] = (current, row.row, row.cells[index_of[name]])
             elif earlier[0] != current and current is not None and earlier[0] is not None:
+                cell = row.cells[index_of[name]]
                 draft.errors.append(Problem(row.row, column(name), MSG_RECEIPT_CELL_DIFFERS,
                                             {"value": cell, "other": earlier[2], "other_row": earlier[1]}))
     return ordered
 
 
+_RECEIPT_SET = frozenset(RECEIPT_FIELDS)
 _ATTRIBUTES = {"card_no": "card_no", "member_no": "member_no", "phone": "phone", "time": "occurred_at",
                "amount": "amount_fen", "kind": "kind", "original_receipt": "original_receipt"}
-
-
-def _value_of(row: ParsedRow, name: str) -> object:
-    return getattr(row, _ATTRIBUTES[name]) or None
 
 
 @dataclass(frozen=True)
@@ -941,6 +949,7 @@ def plan_purchase_import(
         path=path, file_type=table.file_type, encoding=table.encoding, delimiter=table.delimiter, header_row=header.row,
         headers=header.headers, columns={name: header.headers[index] for name, index in header.columns.items()},
         column_indexes=dict(header.columns), parsed=tuple(parsed), receipts=tuple(receipts), warnings=header.warnings,
+        checked_in=session.get_transaction(),
     )
 
 
@@ -982,7 +991,10 @@ def apply_purchase_import(
 ) -> PurchaseImportResult:
     """Import a planned file in the caller's transaction (one unit of work).
 
-    The receipts are matched against the database again first. Any invalid receipt stops
+    The receipts are matched against the database again first, unless the plan was made in
+    this same transaction (then nothing can have changed: on SQLite the unit of work holds
+    the write lock from its start, and a receipt another till stored on a shared server in
+    between still meets the unique (till, receipt) key). Any invalid receipt stops
     the import with InvalidInput unless ``skip_invalid``. ``should_cancel`` returning
     True raises ImportCancelled; the caller's unit of work then rolls back."""
     started = time.perf_counter()
@@ -990,7 +1002,11 @@ def apply_purchase_import(
     _check_cancel(should_cancel)
     now = now or datetime.now(UTC)
     header = _Header(plan.header_row, plan.headers, dict(plan.column_indexes), plan.warnings)
-    checked = replace(plan, receipts=tuple(_match(session, plan.parsed, header)))
+    current = session.get_transaction()
+    if current is not None and plan.checked_in is current:
+        checked = plan
+    else:
+        checked = replace(plan, receipts=tuple(_match(session, plan.parsed, header)), checked_in=current)
     counts = checked.counts
     if counts.invalid and not skip_invalid:
         problems = checked.errors

@@ -162,22 +162,25 @@ def record_purchase(
         tier_pct=tier_pct or 100, day=loyalty.local_day(occurred_at),
         offer_pct=offers.points_multiplier_pct(session, member.id, loyalty.local_day(occurred_at)),
     )
-    purchase = Purchase(member_id=member.id, till=till, receipt_no=receipt_no, kind=PurchaseKind.SALE, occurred_at=occurred_at,
-                        amount_fen=amount_fen, payment_method=payment_method.strip()[:20], cashier_id=actor.staff_id)
-    purchase.lines = [PurchaseLine(item_code=l.item_code, name=l.name, category=l.category.strip(), quantity_milli=l.quantity_milli,
-                                   unit_price_fen=l.unit_price_fen, amount_fen=l.amount_fen) for l in lines]
-    session.add(purchase)
-    session.flush()
-    loyalty.earn(session, member, points, at=occurred_at, rules=rules, purchase_id=purchase.id, actor=actor)
+    # Core inserts: the counter's hot path, and nothing in this transaction reads the rows back as objects.
+    purchase_id = session.execute(sa.insert(Purchase).returning(Purchase.id), {
+        "member_id": member.id, "till": till, "receipt_no": receipt_no, "kind": PurchaseKind.SALE, "occurred_at": occurred_at,
+        "amount_fen": amount_fen, "payment_method": payment_method.strip()[:20], "cashier_id": actor.staff_id,
+        "refund_of_id": None}).scalar_one()
+    if lines:
+        session.execute(sa.insert(PurchaseLine), [{
+            "purchase_id": purchase_id, "item_code": l.item_code, "name": l.name, "category": l.category.strip(),
+            "quantity_milli": l.quantity_milli, "unit_price_fen": l.unit_price_fen, "amount_fen": l.amount_fen} for l in lines])
+    loyalty.earn(session, member, points, at=occurred_at, rules=rules, purchase_id=purchase_id, actor=actor)
     member.visit_count += 1
     member.total_spend_fen += amount_fen
     if member.last_visit_at is None or occurred_at > member.last_visit_at:
         member.last_visit_at = occurred_at
-    session.flush()
-    new_tier = loyalty.upgrade_if_earned(session, member, now)
+    with session.no_autoflush:  # the member's changes and the tier go out in one UPDATE below
+        new_tier = loyalty.upgrade_if_earned(session, member, now)
     # No audit event: the purchase row (cashier, time) and its ledger entry are the record.
     session.flush()
-    return PurchaseResult(purchase.id, member.id, points, member.points_balance, new_tier.name if new_tier else None)
+    return PurchaseResult(purchase_id, member.id, points, member.points_balance, new_tier.name if new_tier else None)
 
 
 def refund(

@@ -120,6 +120,20 @@ def test_import_then_reimport_changes_nothing(db, owner, ids, tmp_path) -> None:
     assert snapshot(db) == before  # idempotent: not even an audit event
 
 
+def test_a_plan_checked_earlier_is_checked_again_when_imported(db, owner, ids, tmp_path) -> None:  # type: ignore[no-untyped-def]
+    """The dialog checks the file, the person reads the preview, a till posts R1 meanwhile: importing then says so."""
+    path = purchases_file(tmp_path / "purchases.csv", GOOD)
+    plan = check(db, path)
+    assert plan.counts.new == 3
+    with unit_of_work(db) as session:
+        purchases.record_purchase(session, owner, ids["张三"], receipt_no="R1", till="01", amount_fen=999,
+                                  occurred_at=NOW - timedelta(hours=1), now=NOW)
+    before = snapshot(db)
+    with unit_of_work(db) as session, pytest.raises(InvalidInput, match="already recorded with other details"):
+        apply_purchase_import(session, owner, plan, now=NOW)
+    assert snapshot(db) == before
+
+
 def test_lines_make_one_receipt_and_must_add_up(db, owner, ids, tmp_path) -> None:  # type: ignore[no-untyped-def]
     header = [*ZH, "商品编码", "商品名称", "品类", "数量", "单价", "小计"]
     rows = [
