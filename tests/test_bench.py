@@ -24,6 +24,8 @@ def test_synthetic_store_is_valid_data(tmp_path: Path) -> None:
         assert is_valid_issued_number(card)
     visits, spend = conn.execute("SELECT sum(visit_count), sum(total_spend_fen) FROM member").fetchone()
     assert visits == 1500 and spend == conn.execute("SELECT sum(amount_fen) FROM purchase").fetchone()[0]
+    assert conn.execute("SELECT count(*) FROM member WHERE (visit_count = 0) != (last_visit_at IS NULL)").fetchone()[0] == 0
+    assert conn.execute("SELECT count(*) FROM member WHERE tier_id IS NULL").fetchone()[0] == 0
 
 
 def test_small_bench_reports_every_figure(qapp, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]

@@ -92,6 +92,7 @@ def build_store(
     conn.execute("PRAGMA synchronous = OFF")
     conn.execute("PRAGMA cache_size = -262144")
     conn.execute("PRAGMA temp_store = MEMORY")
+    conn.execute("PRAGMA threads = 2")  # index builds sort with helper threads
     started = time.perf_counter()
     tables = ("member", "card", "member_tag", "purchase", "points_entry")
     indexes = conn.execute(
@@ -101,27 +102,32 @@ def build_store(
     for name, _sql in indexes:
         conn.execute(f'DROP INDEX "{name}"')
     _lookup_tables(conn)
-    params = {"seed": seed, "today": today.isoformat(), "members": members}
+    total_purchases = int(members * purchases_per_member)
+    # With purchases, a member's cached totals come from them (set below), as the application keeps them.
+    params = {"seed": seed, "today": today.isoformat(), "members": members, "with_purchases": int(total_purchases > 0)}
     say(f"members: {members:,}")
     conn.execute(_MEMBERS_SQL, params)
     conn.execute(_CARDS_SQL)
     conn.execute(_TAGS_SQL, params)
-    total_purchases = int(members * purchases_per_member)
     if total_purchases:
         say(f"purchases: {total_purchases:,}")
         conn.execute(_PURCHASES_SQL, {**params, "purchases": total_purchases})
+        say("totals")
+        conn.execute(_TOTALS_SQL)  # before the indexes: one pass over the table, grouped in memory
     say("indexes")
     index_started = time.perf_counter()
-    for _name, sql in indexes:
+    for name, sql in indexes:
+        say(f"index {name}")
         conn.execute(sql)
-    if total_purchases:
-        conn.execute("UPDATE member SET visit_count = 0, total_spend_fen = 0, last_visit_at = NULL")
-        conn.execute(_TOTALS_SQL)
     # Each balance is backed by the ledger, as in the app: one opening entry per member.
+    say("opening points")
     conn.execute(_OPENING_POINTS_SQL)
     conn.execute("UPDATE store_settings SET next_card_serial = ?", (members + 1,))
+    say("commit")
     conn.execute("COMMIT")
+    say("analyze")
     conn.execute("ANALYZE")
+    say("done")
     conn.execute("PRAGMA journal_mode = WAL")  # back to how the application runs it
     ended = time.perf_counter()
     tags = conn.execute("SELECT count(*) FROM member_tag").fetchone()[0]
@@ -142,7 +148,6 @@ def _lookup_tables(conn: sqlite3.Connection) -> None:
 
 _MEMBERS_SQL = f"""
 WITH RECURSIVE seq(n) AS (SELECT 1 UNION ALL SELECT n + 1 FROM seq WHERE n < :members),
-tiers AS (SELECT id, rank FROM tier),
 raw AS (
     SELECT n,
         {_mix(1)} % {len(SURNAMES)} AS si, {_mix(2)} % {len(GIVEN)} AS g1,
@@ -172,16 +177,17 @@ SELECT n, printf('M%08d', n),
     'counter',
     CASE WHEN r9 % 100 < 97 THEN 'active' ELSE 'frozen' END,
     joined,
-    (SELECT id FROM tiers WHERE rank = CASE WHEN r11 % 100 < 70 THEN 0 WHEN r11 % 100 < 90 THEN 1 WHEN r11 % 100 < 98 THEN 2 ELSE 3 END),
+    t.id,
     visits * (2000 + r14 % 13000) / 100 * (r13 % 100) / 100,
-    visits, visits * (2000 + r14 % 13000),
-    CASE WHEN visits > 0 THEN datetime(:today, '-' || (r12 % 700) || ' days', '+' || (r14 % 50000) || ' seconds') || '.000000' END,
+    CASE WHEN :with_purchases THEN 0 ELSE visits END, CASE WHEN :with_purchases THEN 0 ELSE visits * (2000 + r14 % 13000) END,
+    CASE WHEN visits > 0 AND NOT :with_purchases THEN datetime(:today, '-' || (r12 % 700) || ' days', '+' || (r14 % 50000) || ' seconds') || '.000000' END,
     joined || ' 02:00:00.000000', joined || ' 02:00:00.000000'
 FROM shaped
 JOIN bench_surname s ON s.i = shaped.si
 JOIN bench_given a ON a.i = shaped.g1
 LEFT JOIN bench_given b ON b.i = shaped.g2
 JOIN bench_prefix p ON p.i = n % {len(MOBILE_PREFIXES)}
+LEFT JOIN tier t ON t.rank = CASE WHEN r11 % 100 < 70 THEN 0 WHEN r11 % 100 < 90 THEN 1 WHEN r11 % 100 < 98 THEN 2 ELSE 3 END
 """
 
 _CARD_BODY = f"('{CARD_PREFIX}' || printf('%010d', id))"
@@ -198,18 +204,18 @@ WHERE member.id % 3 = 0
 
 _PURCHASES_SQL = f"""
 WITH RECURSIVE seq(n) AS (SELECT 1 UNION ALL SELECT n + 1 FROM seq WHERE n < :purchases),
-raw AS (SELECT n, {_mix(21)} AS r1, {_mix(22)} AS r2, {_mix(23)} AS r3, {_mix(24)} AS r4, {_mix(25)} AS r5 FROM seq)
+raw AS (SELECT n, {_mix(21)} AS r1, {_mix(22)} AS r2, {_mix(23)} AS r3, {_mix(24)} AS r4, {_mix(25)} AS r5 FROM seq),
+timed AS (SELECT raw.*, datetime(:today, '-' || (r3 % 730) || ' days', '+' || (r4 % 86400) || ' seconds') || '.000000' AS at
+          FROM raw)
 INSERT INTO purchase (id, member_id, till, receipt_no, kind, refund_of_id, occurred_at, amount_fen, payment_method,
     cashier_id, created_at)
 SELECT n,
     1 + ((r1 % :members) * (r2 % :members) / :members),
-    printf('%02d', 1 + n % 3), printf('R%010d', n), 'sale', NULL,
-    datetime(:today, '-' || (r3 % 730) || ' days', '+' || (r4 % 86400) || ' seconds') || '.000000',
+    printf('%02d', 1 + n % 3), printf('R%010d', n), 'sale', NULL, at,
     500 + r5 % 9000 + (r3 % 100) * (r4 % 100) * 2,
     CASE n % 4 WHEN 0 THEN '现金' WHEN 1 THEN '支付宝' ELSE '微信' END,
-    NULL,
-    datetime(:today, '-' || (r3 % 730) || ' days', '+' || (r4 % 86400) || ' seconds') || '.000000'
-FROM raw
+    NULL, at
+FROM timed
 """
 
 _OPENING_POINTS_SQL = """
@@ -217,7 +223,6 @@ INSERT INTO points_entry (member_id, at, kind, points, expires_on, purchase_id, 
 SELECT id, created_at, 'import', points_balance, NULL, NULL, NULL, NULL, 'opening balance' FROM member WHERE points_balance > 0
 """
 
-# With purchases present, the cached totals come from them, as the application keeps them.
 _TOTALS_SQL = """
 UPDATE member SET visit_count = t.visits, total_spend_fen = t.spend, last_visit_at = t.last_visit
 FROM (SELECT member_id, count(*) AS visits, sum(amount_fen) AS spend, max(occurred_at) AS last_visit
