@@ -93,3 +93,37 @@ def test_purchases_points_and_offers_on_postgresql(pg: Database) -> None:
     assert [s.reason for s in statuses if s.offer.id == offer.id] == [None]
     with read_session(pg) as session:
         assert purchases.totals(session, member.id).spend_fen == 200_000
+
+
+def test_complaints_and_surveys_on_postgresql(pg: Database) -> None:
+    from datetime import timedelta, timezone
+
+    from alembic.autogenerate import compare_metadata
+    from alembic.migration import MigrationContext
+
+    from crmdesk.models import Base, Remedy
+    from crmdesk.services import complaint_figures, complaints, members, surveys
+
+    with pg.engine.connect() as conn:
+        assert compare_metadata(MigrationContext.configure(conn), Base.metadata) == []
+    now = datetime(2026, 11, 18, 10, 0, tzinfo=timezone(timedelta(hours=8)))
+    with unit_of_work(pg) as session:
+        owner = store.initialise(session, owner_name="王店长", owner_password="pg-owner-pass")
+    with unit_of_work(pg) as session:
+        member = members.register(session, owner, members.MemberInput(name="张三", phone="13812345678"))
+        logged = complaints.log_complaint(session, owner, complaints.ComplaintInput(
+            channel="counter", category="expired", description="酸奶过期", member_id=member.id, received_at=now,
+            attachments=(complaints.AttachmentInput("票.png", b"\x89PNG\r\n\x1a\n\x00\xff"),)), now=now)
+    with read_session(pg) as session:
+        assert complaints.overdue_count(session, logged.resolution_due - timedelta(seconds=1)) == 1  # no first response
+        detail = complaints.get_complaint(session, logged.id)
+        assert complaints.attachment_data(session, detail.attachments[0].id)[1] == b"\x89PNG\r\n\x1a\n\x00\xff"
+    with unit_of_work(pg) as session:
+        complaints.resolve(session, owner, logged.id, complaints.RemedyInput((Remedy.APOLOGY,), goodwill_points=100), now=now)
+        surveys.add_response(session, owner, surveys.SurveyInput(scores=(("attitude", 5), ("price", 3))), now=now)
+    with read_session(pg) as session:
+        assert complaints.goodwill_given(session, logged.id) == 100
+        assert members.profile(session, member.id).points_balance == 100
+        figures = complaint_figures.monthly_figures(session, "2026-11", now=now)
+        assert (figures.received, figures.median_resolution, figures.resolved_on_time.numerator) == (1, timedelta(0), 1)
+        assert surveys.monthly_summary(session, "2026-11").satisfaction_rate.numerator == 1

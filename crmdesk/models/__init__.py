@@ -2,7 +2,10 @@
 
 from crmdesk.models.audit import AuditEvent
 from crmdesk.models.base import Base, utcnow
-from crmdesk.models.complaint import Complaint, ComplaintEvent, ComplaintStatus, Priority
+from crmdesk.models.complaint import (
+    Complaint, ComplaintAttachment, ComplaintCategory, ComplaintChannel, ComplaintEvent, ComplaintFollowUp, ComplaintResolution,
+    ComplaintSettings, ComplaintStatus, FollowUpMethod, Priority, Remedy,
+)
 from crmdesk.models.loyalty import CategoryRule, ExpiryMode, LoyaltyRules, PointsEntry, PointsKind, Tier
 from crmdesk.models.member import (
     Card, CardStatus, Gender, MarketingConsent, Member, MemberChange, MemberStatus, MemberTag, SavedFilter,
@@ -11,10 +14,14 @@ from crmdesk.models.offer import Coupon, Offer, OfferKind, OfferRedemption, Offe
 from crmdesk.models.purchase import Purchase, PurchaseKind, PurchaseLine
 from crmdesk.models.staff import Role, Staff
 from crmdesk.models.store import STORE_ROW_ID, StoreSettings
+from crmdesk.models.survey import SurveyDimension, SurveyResponse, SurveyScore, SurveySettings
 
 __all__ = [
     "AuditEvent", "Base", "CategoryRule", "ExpiryMode", "LoyaltyRules", "Card", "CardStatus", "Complaint", "ComplaintEvent", "ComplaintStatus",
     "Coupon", "Gender", "MarketingConsent", "Member", "MemberChange", "MemberStatus", "MemberTag", "SavedFilter", "Offer", "OfferKind", "OfferRedemption", "OfferTarget", "PointsEntry",
     "PointsKind", "Priority", "Purchase", "PurchaseKind", "PurchaseLine", "Role", "STORE_ROW_ID",
     "Staff", "StoreSettings", "Tier", "utcnow",
+    # complaints and surveys
+    "ComplaintAttachment", "ComplaintCategory", "ComplaintChannel", "ComplaintFollowUp", "ComplaintResolution",
+    "ComplaintSettings", "FollowUpMethod", "Remedy", "SurveyDimension", "SurveyResponse", "SurveyScore", "SurveySettings",
 ]

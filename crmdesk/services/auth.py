@@ -37,13 +37,21 @@ class Permission(enum.Enum):
     IMPORT_PURCHASES = "import_purchases"
     MANAGE_OFFERS = "manage_offers"
     CHANGE_LOYALTY_RULES = "change_loyalty_rules"  # points rules, tiers, the tier review
+    # Complaints: anyone logs one and works the complaints they own (or that nobody owns yet,
+    # which they then take); this lets a role assign to others and work every complaint.
+    MANAGE_COMPLAINTS = "manage_complaints"
+    COMPENSATE = "compensate"  # goodwill points or a coupon as a complaint's remedy
+    SKIP_FOLLOW_UP = "skip_follow_up"  # close a complaint without its follow-up visit, with a reason
+    # Channels, categories with their deadlines, survey dimensions and alert threshold.
+    MANAGE_COMPLAINT_SETTINGS = "manage_complaint_settings"
 
 
 ROLE_PERMISSIONS: dict[Role, frozenset[Permission]] = {
     Role.CASHIER: frozenset(),
     Role.SUPERVISOR: frozenset(
         {Permission.CHANGE_SETTINGS, Permission.CHANGE_MEMBER_STATUS, Permission.MERGE_MEMBERS, Permission.BROWSE_MEMBERS,
-         Permission.ADJUST_POINTS, Permission.IMPORT_MEMBERS, Permission.IMPORT_PURCHASES, Permission.MANAGE_OFFERS}
+         Permission.ADJUST_POINTS, Permission.IMPORT_MEMBERS, Permission.IMPORT_PURCHASES, Permission.MANAGE_OFFERS,
+         Permission.MANAGE_COMPLAINTS, Permission.COMPENSATE, Permission.SKIP_FOLLOW_UP}
     ),
     Role.OWNER: frozenset(Permission),
 }
@@ -65,6 +73,18 @@ _DENIED = {
     Permission.MANAGE_OFFERS: QT_TRANSLATE_NOOP("errors", "{name} may not create or change offers; ask a supervisor or the owner."),
     Permission.CHANGE_LOYALTY_RULES: QT_TRANSLATE_NOOP("errors", "{name} may not change the points rules or tiers; ask the owner."),
     Permission.ADJUST_POINTS: QT_TRANSLATE_NOOP("errors", "{name} may not adjust points by hand; ask a supervisor or the owner."),
+    Permission.MANAGE_COMPLAINTS: QT_TRANSLATE_NOOP(
+        "errors", "{name} may only work complaints they own or that nobody owns yet; ask a supervisor or the owner."
+    ),
+    Permission.COMPENSATE: QT_TRANSLATE_NOOP(
+        "errors", "{name} may not give goodwill points or coupons for a complaint; ask a supervisor or the owner."
+    ),
+    Permission.SKIP_FOLLOW_UP: QT_TRANSLATE_NOOP(
+        "errors", "{name} may not close a complaint without its follow-up; ask a supervisor or the owner."
+    ),
+    Permission.MANAGE_COMPLAINT_SETTINGS: QT_TRANSLATE_NOOP(
+        "errors", "{name} may not change the complaint and survey settings; ask the owner."
+    ),
 }
 
 
