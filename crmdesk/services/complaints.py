@@ -1071,7 +1071,7 @@ def _compensated_member(session: Session, actor: Actor, complaint: Complaint, re
     if complaint.member_id is None:
         raise InvalidInput(QT_TRANSLATE_NOOP("errors", "Compensation goes to a member; this complaint is from a walk-in customer."),
                            field="remedies")
-    member = loyalty._member_for_update(session, complaint.member_id)  # the ledger's own row lock
+    member = loyalty.member_for_update(session, complaint.member_id)
     if member.status is not MemberStatus.ACTIVE:
         raise InvalidInput(QT_TRANSLATE_NOOP("errors", "{name}'s membership is {status}; no compensation can be given."),
                            field="remedies", name=member.name, status=member.status.value)
@@ -1112,9 +1112,7 @@ def resolve(session: Session, actor: Actor, complaint_id: int, remedy: RemedyInp
     if Remedy.GOODWILL in kinds or Remedy.COUPON in kinds:
         member = _compensated_member(session, actor, complaint, remedy)
         if Remedy.GOODWILL in kinds:
-            expires_on = loyalty.get_rules(session).expires_on(loyalty.local_day(now))
-            entry = loyalty._post(session, member, PointsKind.GOODWILL, remedy.goodwill_points, at=now, actor=actor,
-                                  reason=f"complaint {complaint.id}", expires_on=expires_on, complaint_id=complaint.id)
+            entry = loyalty.goodwill(session, member, remedy.goodwill_points, at=now, actor=actor, complaint_id=complaint.id)
         if Remedy.COUPON in kinds:
             coupon = _coupon_for(session, actor, member, remedy.coupon_offer_id, complaint.id, loyalty.local_day(now))
         session.flush()

@@ -179,7 +179,21 @@ def reverse(session: Session, member: Member, points: int, *, at: datetime, purc
     return taken
 
 
+def goodwill(session: Session, member: Member, points: int, *, at: datetime, actor: Actor, complaint_id: int,
+             rules: Rules | None = None) -> PointsEntry:
+    """Points given to make up for a complaint; they expire like points earned that day. ``member``
+    comes from member_for_update, so the balance is read under the ledger's row lock."""
+    rules = rules or get_rules(session)
+    return _post(session, member, PointsKind.GOODWILL, points, at=at, actor=actor, reason=f"complaint {complaint_id}",
+                 expires_on=rules.expires_on(local_day(at)), complaint_id=complaint_id)
+
+
 # --------------------------------------------------------------------------- redeeming and adjusting
+
+
+def member_for_update(session: Session, member_id: int) -> Member:
+    """The member row, locked for the rest of the transaction: what every change to a balance reads first."""
+    return _member_for_update(session, member_id)
 
 
 def _member_for_update(session: Session, member_id: int) -> Member:

@@ -172,6 +172,7 @@ class CounterPage(QWidget):
     """The counter screen. ``memberOpened`` tells later actions which member is on screen."""
 
     memberOpened = Signal(int)
+    complaintLogged = Signal(int)  # the main window recounts the overdue complaints
 
     def __init__(self, state: AppState) -> None:
         super().__init__()
@@ -186,6 +187,8 @@ class CounterPage(QWidget):
         self.purchase_dialog: PurchaseDialog | None = None
         self.refund_dialog: RefundDialog | None = None
         self.redeem_dialog: RedeemDialog | None = None
+        self.complaint_dialog: QDialog | None = None
+        self.survey_dialog: QDialog | None = None
         self.expiring: list[loyalty_service.ExpiringLot] = []
         self.setObjectName("counterPage")
         self.setStyleSheet(COUNTER_STYLE)
@@ -247,7 +250,8 @@ class CounterPage(QWidget):
 
         for key, slot in ((Qt.Key.Key_F2, self.new_member), (Qt.Key.Key_F3, self.card_action),
                           (Qt.Key.Key_F4, self.report_lost), (Qt.Key.Key_F5, self.record_purchase),
-                          (Qt.Key.Key_F6, self.refund), (Qt.Key.Key_F7, self.redeem), (Qt.Key.Key_Escape, self.clear)):
+                          (Qt.Key.Key_F6, self.refund), (Qt.Key.Key_F7, self.redeem), (Qt.Key.Key_F8, self.log_complaint),
+                          (Qt.Key.Key_F9, self.take_survey), (Qt.Key.Key_Escape, self.clear)):
             shortcut = QShortcut(QKeySequence(key), self)
             shortcut.setContext(Qt.ShortcutContext.WidgetWithChildrenShortcut)
             shortcut.activated.connect(slot)
@@ -369,6 +373,14 @@ class CounterPage(QWidget):
             self.money_row.addWidget(button)
         self.money_row.addStretch(1)
         column.addLayout(self.money_row)
+        # Customer care works for walk-ins too: with no member on screen they are anonymous.
+        self.care_row = QHBoxLayout()
+        self.complaint_button = self._button(self.tr("Log complaint… (F8)"), self.log_complaint)
+        self.survey_button = self._button(self.tr("Satisfaction survey… (F9)"), self.take_survey)
+        for button in (self.complaint_button, self.survey_button):
+            self.care_row.addWidget(button)
+        self.care_row.addStretch(1)
+        column.addLayout(self.care_row)
         return panel
 
     # ------------------------------------------------------------------ keyboard
@@ -700,7 +712,8 @@ class CounterPage(QWidget):
     # ------------------------------------------------------------------ money: purchase, refund, redeem
 
     def _dialog_open(self) -> bool:
-        return any(d is not None and d.isVisible() for d in (self.purchase_dialog, self.refund_dialog, self.redeem_dialog))
+        return any(d is not None and d.isVisible() for d in (
+            self.purchase_dialog, self.refund_dialog, self.redeem_dialog, self.complaint_dialog, self.survey_dialog))
 
     def _show_result(self, text: str) -> None:
         self.result_label.setText(text)
@@ -768,4 +781,45 @@ class CounterPage(QWidget):
             self._show_result(self.tr("Redeemed {points} points ({value} off); balance {balance}.").format(
                 points=f"{dialog.points:,}", value=format_fen(dialog.value_fen(dialog.points)), balance=f"{dialog.new_balance:,}"))
         self.redeem_dialog = None
+        self._back_from_dialog()
+
+    # ------------------------------------------------------------------ customer care: complaints and surveys
+
+    def _member_on_screen(self) -> int | None:
+        return self.profile.id if self.profile is not None else None
+
+    def log_complaint(self) -> None:
+        """F8: log a complaint for the member on screen, or for a walk-in customer when nobody is."""
+        if self._dialog_open():
+            return
+        from crmdesk.views.complaint_form import ComplaintFormDialog
+
+        dialog = ComplaintFormDialog(self._state, self, member_id=self._member_on_screen())
+        self.complaint_dialog = dialog
+        dialog.complaintLogged.connect(self._complaint_logged)
+        dialog.finished.connect(lambda _result: self._care_done())
+        dialog.open()
+
+    def _complaint_logged(self, complaint_id: int) -> None:
+        if self.profile is not None:
+            self.refresh_member()
+        self._show_result(self.tr("Complaint {number} logged; the Complaints area follows it to closure.").format(
+            number=complaint_id))
+        self.complaintLogged.emit(complaint_id)
+
+    def take_survey(self) -> None:
+        """F9: the short satisfaction survey, with or without a member."""
+        if self._dialog_open():
+            return
+        from crmdesk.views.survey_dialog import SurveyDialog
+
+        dialog = SurveyDialog(self._state, self, member_id=self._member_on_screen())
+        self.survey_dialog = dialog
+        dialog.surveyRecorded.connect(lambda _id: self._show_result(self.tr("Thank you: the survey is recorded.")))
+        dialog.finished.connect(lambda _result: self._care_done())
+        dialog.open()
+
+    def _care_done(self) -> None:
+        self.complaint_dialog = None
+        self.survey_dialog = None
         self._back_from_dialog()

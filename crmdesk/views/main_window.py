@@ -2,15 +2,19 @@
 
 from __future__ import annotations
 
-from PySide6.QtCore import QSize, Qt, Signal
-from PySide6.QtGui import QAction, QKeySequence
+from datetime import UTC, datetime
+
+from PySide6.QtCore import QSize, Qt, QTimer, Signal
+from PySide6.QtGui import QAction, QColor, QKeySequence
 from PySide6.QtWidgets import (
     QHBoxLayout, QLabel, QListWidget, QListWidgetItem, QMainWindow, QMessageBox, QPushButton, QStackedWidget,
     QVBoxLayout, QWidget,
 )
 
 from crmdesk import __version__
+from crmdesk.services import complaints
 from crmdesk.services.auth import Permission, can
+from crmdesk.services.uow import read_session
 from crmdesk.views.common import mark_data, role_label
 from crmdesk.views.login_dialog import LoginDialog
 from crmdesk.views.overview_page import OverviewPage
@@ -52,6 +56,10 @@ class MainWindow(QMainWindow):
         row.addWidget(self.pages, 1)
         self.setCentralWidget(central)
         self._build_areas()
+        self._overdue_timer = QTimer(self)
+        self._overdue_timer.setInterval(60_000)
+        self._overdue_timer.timeout.connect(self.refresh_overdue)
+        self._overdue_timer.start()
 
         self._build_menu()
         self._build_status_bar()
@@ -104,7 +112,8 @@ class MainWindow(QMainWindow):
             areas.append(("members", self.tr("Members")))
         if can(self._state.actor, Permission.MANAGE_OFFERS):
             areas.append(("offers", self.tr("Offers")))
-        areas += [("overview", self.tr("Overview")), ("settings", self.tr("Settings"))]
+        # Everyone works complaints: a cashier follows the ones they logged.
+        areas += [("complaints", self.tr("Complaints")), ("overview", self.tr("Overview")), ("settings", self.tr("Settings"))]
         return areas
 
     def _make_page(self, key: str) -> QWidget:
@@ -112,7 +121,9 @@ class MainWindow(QMainWindow):
         if key == "counter":
             from crmdesk.views.counter_page import CounterPage
 
-            return CounterPage(self._state)
+            counter = CounterPage(self._state)
+            counter.complaintLogged.connect(lambda _id: self.refresh_overdue())
+            return counter
         if key == "members":
             from crmdesk.views.member_list import MemberListPage
 
@@ -121,6 +132,12 @@ class MainWindow(QMainWindow):
             from crmdesk.views.offers_page import OffersPage
 
             return OffersPage(self._state)
+        if key == "complaints":
+            from crmdesk.views.complaints_page import ComplaintsPage
+
+            complaints_page = ComplaintsPage(self._state)
+            complaints_page.overdueChanged.connect(self._show_overdue)
+            return complaints_page
         if key == "overview":
             return OverviewPage(self._state)
         page = SettingsPage(self._state)
@@ -140,8 +157,10 @@ class MainWindow(QMainWindow):
             self.removeAction(action)
         self._area_actions.clear()
         self._areas = []
+        self._labels: dict[str, tuple[str, int]] = {}
         for index, (key, label) in enumerate(self._area_list(), start=1):
             page = self._make_page(key)
+            self._labels[key] = (label, index)
             item = QListWidgetItem(f"{label}    Ctrl+{index}")
             item.setToolTip(self.tr("{area} (Ctrl+{number})").format(area=label, number=index))
             self.nav.addItem(item)
@@ -156,6 +175,27 @@ class MainWindow(QMainWindow):
         keys = [key for key, _page in self._areas]
         self.nav.setCurrentRow(keys.index(current) if current in keys else 0)
         self._show_page(self.nav.currentRow())
+        self.refresh_overdue()
+
+    def refresh_overdue(self) -> None:
+        """Count the overdue complaints for the navigation (also every minute: deadlines pass while nobody clicks)."""
+        with read_session(self._state.db) as session:
+            count = complaints.overdue_count(session, datetime.now(UTC))
+        self._show_overdue(count)
+
+    def _show_overdue(self, count: int) -> None:
+        keys = [key for key, _page in self._areas]
+        if "complaints" not in keys:
+            return
+        label, index = self._labels["complaints"]
+        item = self.nav.item(keys.index("complaints"))
+        badge = self.tr("{count} overdue").format(count=count) if count else ""
+        item.setText(f"{label}    Ctrl+{index}" + (f"\n{badge}" if badge else ""))
+        if count:
+            item.setForeground(QColor("#b3261e"))
+        else:
+            item.setData(Qt.ItemDataRole.ForegroundRole, None)
+        item.setData(Qt.ItemDataRole.UserRole, count)
 
     def page(self, key: str) -> QWidget | None:
         return next((page for area, page in self._areas if area == key), None)
@@ -186,7 +226,7 @@ class MainWindow(QMainWindow):
             refresh()
 
     def show_view(self, name: str) -> None:
-        """Switch to an area by name (counter, members, overview, settings, staff)."""
+        """Switch to an area by name (counter, members, offers, complaints, overview, settings, staff)."""
         if name == "staff":
             self.show_view("settings")
             self.settings_page.show_staff()

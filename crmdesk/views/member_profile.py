@@ -22,7 +22,7 @@ from sqlalchemy.orm import Session
 from crmdesk.errors import CrmdeskError, InvalidInput
 from crmdesk.models import CardStatus, Gender, MarketingConsent, MemberStatus, PointsKind, PurchaseKind
 from crmdesk.services import cards as card_service
-from crmdesk.services import loyalty, members, purchases
+from crmdesk.services import complaints, loyalty, members, purchases
 from crmdesk.services import search as search_service
 from crmdesk.services.auth import Permission, can
 from crmdesk.services.member_query import GENDER_LABELS, STATUS_LABELS
@@ -262,6 +262,7 @@ class MemberProfileDialog(QDialog):
         super().__init__(parent)
         self._state = state
         self.member_id = member_id
+        self.member_complaints: list[complaints.ComplaintInfo] = []
         self.changed = False
         self.profile: MemberProfile | None = None
         self.purchase_offset = 0
@@ -286,6 +287,7 @@ class MemberProfileDialog(QDialog):
         self.tabs.addTab(self._build_history(), self.tr("&History"))
         self.tabs.addTab(self._build_purchases(), self.tr("P&urchases"))
         self.tabs.addTab(self._build_points(), self.tr("Poin&ts"))
+        self.tabs.addTab(self._build_complaints(), self.tr("Com&plaints"))
         layout.addWidget(self.tabs, 1)
 
         self.message = QLabel()
@@ -465,6 +467,18 @@ class MemberProfileDialog(QDialog):
         layout.addLayout(row)
         return page
 
+    def _build_complaints(self) -> QWidget:
+        page = QWidget()
+        layout = QVBoxLayout(page)
+        self.complaints_table = _table([self.tr("No."), self.tr("Received"), self.tr("Category"), self.tr("Status"),
+                                        self.tr("Owner"), self.tr("Resolve by"), self.tr("Description")])
+        self.complaints_table.cellDoubleClicked.connect(lambda row, _column: self.open_complaint(row))
+        layout.addWidget(self.complaints_table, 1)
+        hint = QLabel(self.tr("Double-click a complaint to see its timeline and work on it."))
+        hint.setObjectName("hintLabel")
+        layout.addWidget(hint)
+        return page
+
     # ---- showing
 
     def reload(self) -> None:
@@ -507,7 +521,32 @@ class MemberProfileDialog(QDialog):
         ])
         self.show_purchases(self.purchase_offset)
         self.show_points()
+        self.show_complaints()
         self._update_actions()
+
+    def show_complaints(self) -> None:
+        with read_session(self._state.db) as session:
+            self.member_complaints = complaints.member_complaints(session, self.member_id)
+        _fill(self.complaints_table, [
+            [str(c.id), local_time(c.received_at), _translate("complaints", c.category_name),
+             _translate("complaints", complaints.STATUS_LABELS[c.status]) + (" · " + self.tr("overdue") if c.overdue else ""),
+             c.owner_name or c.department or "—", c.resolution_due_day.isoformat() if c.resolution_due_day else "",
+             c.description.splitlines()[0] if c.description else ""]
+            for c in self.member_complaints
+        ])
+
+    def open_complaint(self, row: int) -> None:
+        from crmdesk.views.complaint_detail import ComplaintDetailDialog
+
+        if not 0 <= row < len(self.member_complaints):
+            return
+        dialog = ComplaintDetailDialog(self._state, self.member_complaints[row].id, self)
+        dialog.changed.connect(lambda _id: self._complaint_changed())
+        dialog.exec()
+
+    def _complaint_changed(self) -> None:
+        self.changed = True  # goodwill points or a coupon may have come with the resolution
+        self.reload()
 
     def show_purchases(self, offset: int = 0) -> None:
         """One page of the purchase history, newest first, with the member's totals on top."""
