@@ -41,6 +41,7 @@ screenshots: $(STAMP) $(QM)
 	$(BIN)/crmdesk --demo --lang en --view counter --search 2900000001039 --screenshot docs/screenshot-en.png
 	$(BIN)/crmdesk --demo --lang zh_CN --view members --screenshot docs/members-zh_CN.png
 	$(BIN)/crmdesk --demo --lang zh_CN --view overview --screenshot docs/overview-zh_CN.png
+	$(BIN)/crmdesk --demo --lang zh_CN --view complaints --screenshot docs/complaints-zh_CN.png
 
 # Store-scale benchmark at the default size (100,000 members); see `crmdesk bench --help`.
 bench: $(STAMP) $(QM)
