@@ -789,8 +789,9 @@ def _walk_in_phone(text: str) -> str:
     if not re.fullmatch(r"\+?[\d\s\-()]{5,20}", text):
         raise InvalidInput(QT_TRANSLATE_NOOP("errors", "'{phone}' is not a phone number."), field="walk_in_phone", phone=text)
     digits = re.sub(r"\D", "", text)
-    if len(digits) == 11 and digits.startswith("1"):
-        return normalize_phone(digits) or ""  # a mobile: checked, so a typo is caught
+    if digits.startswith("1") and not text.startswith("+"):
+        # A mainland mobile (landlines start with 0): checked, so a digit too many or too few is caught.
+        return normalize_phone(digits) or ""
     return text
 
 

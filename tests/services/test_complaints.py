@@ -190,6 +190,8 @@ def test_bad_complaints_are_refused_and_nothing_is_written(db, owner, cashier, m
         (InvalidInput, "needs a time zone", {"received_at": datetime(2026, 11, 18, 9, 0)}),
         (NotFound, f"No purchase with id {sale.purchase_id} for this customer", {"member_id": member_id, "related_purchase_id": sale.purchase_id}),
         (InvalidInput, "not a phone number", {"walk_in_phone": "call me"}),
+        (InvalidInput, r"11 digits and starts with 1 \(10 digits given\)", {"walk_in_phone": "138 1234 567"}),
+        (InvalidInput, r"\(12 digits given\)", {"walk_in_phone": "138123456789"}),
         (InvalidInput, "at most 4000 characters", {"description": "长" * 4001}),
     ]
     for error, match, fields in cases:
