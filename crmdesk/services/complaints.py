@@ -61,7 +61,7 @@ from crmdesk.models import (
     PointsKind, Priority, Purchase, PurchaseKind, Remedy, Staff, Tier,
 )
 from crmdesk.services import audit, loyalty, offers
-from crmdesk.services.auth import Permission, require
+from crmdesk.services.auth import Permission, can, require
 from crmdesk.services.members import normalize_phone
 from crmdesk.services.uow import Actor
 from crmdesk.texts import QT_TRANSLATE_NOOP
@@ -929,9 +929,13 @@ def _event(session: Session, complaint: Complaint, actor: Actor, kind: EventKind
                                from_status=from_status, to_status=to_status, note=note))
 
 
-def _may_work(actor: Actor, complaint: Complaint) -> None:
+def may_work(actor: Actor, owner_staff_id: int | None) -> bool:
     """Staff work their own complaints and unowned ones; MANAGE_COMPLAINTS works every one."""
-    if complaint.owner_staff_id not in (None, actor.staff_id):
+    return owner_staff_id in (None, actor.staff_id) or can(actor, Permission.MANAGE_COMPLAINTS)
+
+
+def _may_work(actor: Actor, complaint: Complaint) -> None:
+    if not may_work(actor, complaint.owner_staff_id):
         require(actor, Permission.MANAGE_COMPLAINTS)
 
 

@@ -2,8 +2,15 @@
 
 ``fill_demo_store`` writes two years of history for a shop in China: members
 with plausible names, phones and birthdays, their cards, purchases (some with
-item lines, a few refunded), the points ledger that follows from them,
-complaints with their timelines, and a handful of offers.
+item lines, a few refunded), the points ledger that follows from them, a
+handful of offers, and thirteen months of feedback: complaints taken as far as
+they got (timeline, resolution with its remedies and goodwill points, follow-up
+visit), a few of them overdue at the snapshot, and counter satisfaction surveys.
+Complaints use the store's own channel and category lists, deadlines and
+priorities the way crmdesk/services/complaints.py sets them, so the complaints
+board and the monthly figures (complaint_figures, surveys) read like a real
+shop's: fewer and faster-handled complaints as the year goes on, and a drop in
+one survey dimension in the latest full month.
 
 Reproducible: the data depends only on ``(seed, today, members)``. Every random
 choice comes from ``random.Random`` generators seeded from ``seed`` (one per
@@ -45,8 +52,13 @@ from crmdesk.models import (
     Card,
     CardStatus,
     Complaint,
+    ComplaintAttachment,
     ComplaintEvent,
+    ComplaintFollowUp,
+    ComplaintResolution,
     ComplaintStatus,
+    Coupon,
+    FollowUpMethod,
     Gender,
     MarketingConsent,
     MemberChange,
@@ -55,23 +67,37 @@ from crmdesk.models import (
     MemberStatus,
     Offer,
     OfferKind,
+    OfferRedemption,
     PointsEntry,
     PointsKind,
     Priority,
     Purchase,
     PurchaseKind,
     PurchaseLine,
+    Remedy,
     Role,
     STORE_ROW_ID,
     Staff,
     StoreSettings,
+    SurveyResponse,
+    SurveyScore,
     Tier,
 )
 from crmdesk.services import store
 from crmdesk.services.cards import make_card_number
+from crmdesk.services.complaint_figures import add_months
+from crmdesk.services.complaints import (
+    PRIORITIES,
+    VIP_TIER_RANK,
+    get_settings as complaint_settings,
+    list_categories,
+    list_channels,
+    resolution_due_for,
+)
 from crmdesk.services.members import refresh_member_totals
 from crmdesk.services.search_keys import name_search_keys, phone_last4
 from crmdesk.services.staff import new_staff
+from crmdesk.services.surveys import list_dimensions
 from crmdesk.texts import QT_TRANSLATE_NOOP
 
 DEMO_OWNER_NAME = "店长"
@@ -96,7 +122,13 @@ OPENS_HOUR, CLOSES_HOUR = 8, 22
 
 HISTORY_DAYS = 730  # purchases cover the two years before today
 MEMBERSHIP_YEARS = 5  # members joined over the last five years
-COMPLAINT_DAYS = 182  # complaints cover the last six months
+# Complaints and surveys cover this month and the twelve before it, so every month
+# shown has a month before it to compare with.
+FEEDBACK_MONTHS = 13
+COMPLAINTS_PER_MEMBER = 1 / 25  # over those months: about six a month for 2,000 members
+MIN_COMPLAINTS = 36  # so a small demo still has a few complaints every month
+SURVEYS_PER_MEMBER = 1 / 40  # counter surveys a month
+MIN_SURVEYS, MAX_SURVEYS = 30, 1500  # a month
 # Mean visits over the two years of a member there all along; with the shorter
 # windows of recent joiners and the members who never come back, that makes about
 # 25 purchases per member, a few hundred for the most loyal.
@@ -118,6 +150,7 @@ class DemoSummary:
     complaints: int
     offers: int
     staff: int
+    survey_responses: int
 
 
 # --------------------------------------------------------------------------- data pools
@@ -265,29 +298,62 @@ COMPLAINT_TEXTS = {
         ("希望开通送货上门服务。", "提供送货上门"),
     ),
 }
-COMPLAINT_RESOLUTIONS = {
-    "quality": "已为顾客办理退款，并通知生鲜部检查同批次商品。",
-    "expired": "已下架同批次商品，按规定为顾客退款并赔偿。",
-    "price": "已退还差价并更正价签。",
-    "attitude": "已向顾客致歉，并对当班员工进行批评教育。",
-    "waiting": "已调整高峰时段排班，增开收银台。",
-    "environment": "已安排保洁加强巡查。",
-    "returns": "已为顾客办理退货退款。",
-    "other": "已记录顾客建议并反馈给店长。",
+# What put things right, per category: choices of (remedies, note as the resolution records it).
+COMPLAINT_REMEDIES = {
+    "quality": (((Remedy.REFUND,), "已为顾客办理退款，并通知生鲜部检查同批次商品。"),
+                ((Remedy.EXCHANGE, Remedy.APOLOGY), "已为顾客更换新品并当面致歉。")),
+    "expired": (((Remedy.REFUND, Remedy.APOLOGY), "已下架同批次商品，按规定为顾客退款并赔偿。"),),
+    "price": (((Remedy.REFUND,), "已退还差价并更正价签。"),),
+    "attitude": (((Remedy.APOLOGY,), "已向顾客致歉，并对当班员工进行批评教育。"),),
+    "waiting": (((Remedy.APOLOGY, Remedy.OTHER), "已向顾客致歉，调整高峰时段排班，增开收银台。"),),
+    "environment": (((Remedy.OTHER,), "已安排保洁加强巡查。"),),
+    "returns": (((Remedy.REFUND,), "已为顾客办理退货退款。"),),
+    "other": (((Remedy.OTHER,), "已记录顾客建议并反馈给店长。"),),
 }
 COMPLAINT_DEPARTMENTS = {
     "quality": "生鲜部", "expired": "食品部", "price": "收银部", "attitude": "前台",
     "waiting": "收银部", "environment": "后勤", "returns": "客服中心", "other": "客服中心",
 }
-# Categories where a related receipt helps, and where goodwill points are usual.
+# Categories where a related receipt helps, where goodwill points are usual, and what the
+# counter often settles on the spot (refund, exchange) without handing the complaint on.
 RECEIPT_CATEGORIES = frozenset({"quality", "expired", "price", "returns"})
 GOODWILL_CATEGORIES = frozenset({"quality", "expired", "attitude", "waiting"})
-# The normal road to closure; a complaint's status is how far along it got.
-COMPLAINT_PATH = (
-    ComplaintStatus.NEW, ComplaintStatus.ASSIGNED, ComplaintStatus.IN_PROGRESS,
-    ComplaintStatus.RESOLVED, ComplaintStatus.FOLLOWED_UP, ComplaintStatus.CLOSED,
-)
+ON_THE_SPOT_CATEGORIES = frozenset({"quality", "price", "returns"})
+# The moves that count as the first response (complaints.py: assigning is internal routing).
+ANSWERED = frozenset({ComplaintStatus.IN_PROGRESS, ComplaintStatus.RESOLVED})
+# Why a resolved complaint was closed without its follow-up visit.
+NO_FOLLOW_UP_ANONYMOUS = "匿名投诉，无法回访；已在店内公告栏答复"
+NO_FOLLOW_UP_NO_PHONE = "顾客未留联系方式，无法回访"
+NO_FOLLOW_UP_UNREACHABLE = "多次电话联系未接通，无法回访"
+FOLLOW_UP_COMMENTS = {
+    5: ("顾客对处理结果很满意", "顾客很满意，感谢店里重视"),
+    4: ("顾客表示基本满意", "顾客满意，希望以后注意"),
+    3: ("顾客觉得一般，希望处理再快一些", "顾客表示问题解决了，但等得有点久"),
+    2: ("顾客不太满意，认为补偿不够", "顾客对处理速度不满意"),
+    1: ("顾客很不满意，表示不会再来", "顾客对处理结果不满意"),
+}
 
+# Counter surveys: the channels they come through, and each default dimension's usual mean
+# (before the spread of the 1-5 scale pulls it in a little); owner-added dimensions get the default.
+SURVEY_CHANNELS = (("counter", 80), ("online", 15), ("phone", 5))
+SURVEY_MEANS = {"attitude": 4.4, "checkout": 4.3, "quality": 4.3, "price": 3.9, "environment": 4.1}
+DEFAULT_SURVEY_MEAN = 4.1
+SURVEY_SPREAD = 0.9  # width of the bell the scores follow around the mean
+SURVEY_WOBBLE = 0.04  # standard deviation of a dimension's mean from month to month
+# The story of the latest full month: checkout slowed down (a till broke, a cashier left),
+# enough for the month-over-month alert with the default threshold; this month it is recovering.
+SURVEY_DROP_DIMENSION = "checkout"
+SURVEY_DROP = 1.0
+SURVEY_COMMENT_CHANCE = 0.1
+SURVEY_COMMENTS_LOW = {
+    "attitude": ("收银员态度冷淡，问话爱答不理", "导购不太热情"),
+    "checkout": ("结账排队太久了，只开了一个收银台", "收银台坏了一台，排了二十分钟", "高峰时收银太慢"),
+    "quality": ("蔬菜不太新鲜", "水果经常有烂的"),
+    "price": ("比旁边的超市贵一些", "促销商品太少"),
+    "environment": ("地面有点脏", "冷柜附近有异味"),
+}
+SURVEY_COMMENTS_HIGH = ("服务很好，继续保持", "东西新鲜，价格实惠", "店员很热情", "环境干净整洁，购物舒心")
+SURVEY_COMMENTS_MIDDLE = ("还可以，希望再改进", "总体不错，就是人多的时候有点挤")
 
 class _Weighted:
     """A weighted choice, with its cumulative weights worked out once (it is drawn from in hot loops)."""
@@ -310,8 +376,6 @@ _TILLS = _Weighted(TILLS)
 _PAYMENTS_YOUNGER = _Weighted(PAYMENTS_YOUNGER)
 _PAYMENTS_OLDER = _Weighted(PAYMENTS_OLDER)
 _HOURS = _Weighted(list(zip(range(OPENS_HOUR, CLOSES_HOUR), HOUR_WEIGHTS, strict=True)))
-_CHANNELS = _Weighted(COMPLAINT_CHANNELS)
-_CATEGORIES = _Weighted(COMPLAINT_CATEGORIES)
 
 
 def _item_code(number: int, weighed: bool) -> str:
@@ -363,15 +427,18 @@ def fill_demo_store(
     calendar = _Calendar(today)
     staff_added = _ensure_staff(session, calendar)
     shop = _Shop.load(session)
+    feedback = _Feedback.load(session)
     ids = _IdAllocator(session)
 
     people = _make_members(_stream(seed, "members"), calendar, members, ids)
     cards = _make_cards(_stream(seed, "cards"), calendar, people, shop.card_prefix, ids)
     purchases = _make_purchases(_stream(seed, "purchases"), calendar, people, shop, ids)
-    complaints, events, goodwill = _make_complaints(_stream(seed, "complaints"), calendar, people, shop, ids)
-    points = _make_ledger(_stream(seed, "points"), calendar, people, goodwill, shop, ids)
+    complaints = _make_complaints(_stream(seed, "complaints"), calendar, people, shop, feedback, ids)
+    points = _make_ledger(_stream(seed, "points"), calendar, people, complaints.goodwill, shop, ids)
+    complaints.link_goodwill(points)
     _assign_tiers(calendar, people, shop.tiers)
     offers = _make_offers(calendar, shop, ids)
+    surveys = _make_surveys(_stream(seed, "surveys"), calendar, people, shop, feedback, ids)
 
     # The big tables' rows become dicts only chunk by chunk, to keep memory down.
     _insert(session, Member, (person.row for person in people))
@@ -379,10 +446,15 @@ def fill_demo_store(
     _insert(session, Card, cards)
     _insert(session, Purchase, (txn.row() for txn in purchases))
     line_count = _insert(session, PurchaseLine, _line_rows(purchases, ids))
-    _insert(session, Complaint, complaints)
-    _insert(session, ComplaintEvent, events)
+    _insert(session, Complaint, complaints.complaints)
+    _insert(session, ComplaintEvent, complaints.events)
     _insert(session, PointsEntry, (dict(zip(POINTS_COLUMNS, entry, strict=True)) for entry in points))
+    # Resolutions point at their goodwill entries, follow-ups at their resolutions.
+    _insert(session, ComplaintResolution, complaints.resolutions)
+    _insert(session, ComplaintFollowUp, complaints.follow_ups)
     _insert(session, Offer, offers)
+    _insert(session, SurveyResponse, surveys.responses)
+    _insert(session, SurveyScore, surveys.scores)
     refresh_member_totals(session)
     _continue_card_serials(session, len(cards))
     return DemoSummary(
@@ -391,9 +463,10 @@ def fill_demo_store(
         purchases=len(purchases),
         purchase_lines=line_count,
         points_entries=len(points),
-        complaints=len(complaints),
+        complaints=len(complaints.complaints),
         offers=len(offers),
         staff=staff_added,
+        survey_responses=len(surveys.responses),
     )
 
 
@@ -412,20 +485,30 @@ def _stream(seed: int, part: str) -> random.Random:
 
 def _has_store_data(session: Session) -> bool:
     return any(
-        session.scalar(sa.select(model.id).limit(1)) is not None for model in (Member, Purchase, Complaint)
+        session.scalar(sa.select(model.id).limit(1)) is not None
+        for model in (Member, Purchase, Complaint, SurveyResponse)
     )
 
 
 def _delete_store_data(session: Session) -> None:
-    """Delete everything a store accumulates, children before parents; staff, settings and tiers stay."""
+    """Delete everything a store accumulates, children before parents; staff, settings, tiers,
+    saved filters and the owner's complaint and survey lists stay."""
     purchase = Purchase.__table__
     for statement in (
+        sa.delete(SurveyScore.__table__),
+        sa.delete(SurveyResponse.__table__),
+        # A follow-up names its resolution; a resolution its goodwill entry and coupon.
+        sa.delete(ComplaintFollowUp.__table__),
+        sa.delete(ComplaintResolution.__table__),
+        sa.delete(ComplaintAttachment.__table__),
+        sa.delete(ComplaintEvent.__table__),
+        sa.delete(OfferRedemption.__table__),  # names a coupon, an offer, a member and a purchase
+        sa.delete(Coupon.__table__),
         sa.delete(PurchaseLine.__table__),
-        sa.delete(PointsEntry.__table__),
+        sa.delete(PointsEntry.__table__),  # names a complaint and a purchase
+        sa.delete(Complaint.__table__),  # names the purchase complained about
         sa.delete(purchase).where(purchase.c.refund_of_id.is_not(None)),  # refunds point at their sales
         sa.delete(purchase),
-        sa.delete(ComplaintEvent.__table__),
-        sa.delete(Complaint.__table__),
         sa.delete(Card.__table__),
         sa.delete(MemberTag.__table__),
         sa.delete(MemberChange.__table__),
@@ -477,6 +560,9 @@ class _Calendar:
         self.midnights = [local_midnight(day) for day in self.days]
         self.cum_weights = list(itertools.accumulate(_traffic_weight(day) for day in self.days))
         self.basket_boosts = [_basket_boost(day) for day in self.days]
+        # Complaints and surveys start on the first of a month, FEEDBACK_MONTHS - 1 months back.
+        self.feedback_start = add_months(today.replace(day=1), 1 - FEEDBACK_MONTHS)
+        self.feedback_from = local_midnight(self.feedback_start)
 
     def day_index(self, day: date) -> int:
         """Index of ``day`` in the purchase window, clamped to it."""
@@ -487,6 +573,10 @@ class _Calendar:
         low = self.cum_weights[start - 1] if start else 0.0
         high = self.cum_weights[stop - 1]
         return min(bisect.bisect_right(self.cum_weights, low + rng.random() * (high - low)), stop - 1)
+
+    def progress(self, instant: datetime) -> float:
+        """How far into the feedback months ``instant`` lies: 0 at their start, 1 at the snapshot."""
+        return max(0.0, (instant - self.feedback_from) / (self.as_of - self.feedback_from))
 
 
 def local_midnight(day: date) -> datetime:
@@ -587,7 +677,9 @@ class _Shop:
     tiers: list[tuple[int, int, int]]  # (id, min_spend_fen, points_multiplier_pct), cheapest first
     tier_by_rank: dict[int, int]
     cashiers: list[int]  # who rings up sales, repeated by how often
-    managers: list[int]  # who handles refunds and complaints
+    managers: list[int]  # who handles refunds, assigns complaints and may skip a follow-up
+    handlers: list[int]  # who complaints are assigned to: supervisors and the owner
+    tier_rank: dict[int, int]  # tier id -> rank
     staff_names: dict[int, str] = field(default_factory=dict)
 
     @classmethod
@@ -600,6 +692,7 @@ class _Shop:
         cashiers = [s.id for s in staff if s.role is Role.CASHIER for _ in range(3)]
         cashiers += [s.id for s in staff if s.role is Role.SUPERVISOR]
         managers = [s.id for s in staff if s.role is Role.SUPERVISOR] or [s.id for s in staff if s.role is Role.OWNER]
+        handlers = [s.id for s in staff if s.role in (Role.SUPERVISOR, Role.OWNER)]
         everyone = [s.id for s in staff]
         return cls(
             card_prefix=store.get_store(session).card_prefix,
@@ -607,6 +700,8 @@ class _Shop:
             tier_by_rank={t.rank: t.id for t in tiers},
             cashiers=cashiers or everyone,
             managers=managers or everyone,
+            handlers=handlers or everyone,
+            tier_rank={t.id: t.rank for t in tiers},
             staff_names={s.id: s.name for s in staff},
         )
 
@@ -985,6 +1080,45 @@ def _line_rows(txns: list[_Txn], ids: _IdAllocator) -> Iterator[dict[str, Any]]:
 
 
 @dataclass(frozen=True)
+class _Feedback:
+    """The store's complaint and survey lists and settings, applied the way the services apply them.
+
+    Only codes the store has switched on are used (a store refilled with --force may have
+    changed its lists); the demo's own weights apply to the default codes."""
+
+    channels: _Weighted
+    categories: _Weighted
+    resolution_days: dict[str, int]
+    default_priority: dict[str, Priority]
+    first_response: timedelta
+    survey_channels: _Weighted
+    dimensions: list[str]
+    drop_dimension: str
+
+    @classmethod
+    def load(cls, session: Session) -> _Feedback:
+        channels = [c.code for c in list_channels(session)]
+        categories = list_categories(session)
+        dimensions = [d.code for d in list_dimensions(session)]
+        return cls(
+            channels=_in_use(COMPLAINT_CHANNELS, channels),
+            categories=_in_use(COMPLAINT_CATEGORIES, [c.code for c in categories]),
+            resolution_days={c.code: c.resolution_days for c in categories},
+            default_priority={c.code: c.default_priority for c in categories},
+            first_response=timedelta(hours=complaint_settings(session).first_response_hours),
+            survey_channels=_in_use(SURVEY_CHANNELS, channels),
+            dimensions=dimensions,
+            drop_dimension=SURVEY_DROP_DIMENSION if SURVEY_DROP_DIMENSION in dimensions else dimensions[0],
+        )
+
+
+def _in_use(pairs: Sequence[tuple[str, float]], active: list[str]) -> _Weighted:
+    """The demo's weights for the codes switched on; the store's own codes if none of ours are."""
+    known = [(code, weight) for code, weight in pairs if code in active]
+    return _Weighted(known or [(code, 1) for code in active])
+
+
+@dataclass(frozen=True)
 class _Goodwill:
     """Points given to say sorry, credited when the complaint was resolved."""
 
@@ -995,36 +1129,78 @@ class _Goodwill:
     staff_id: int
 
 
+@dataclass
+class _Case:
+    """A complaint to generate: when, from whom, and for the planted overdue ones what about and how far it got."""
+
+    received_at: datetime
+    person: _Person | None
+    category: str | None = None
+    halt: ComplaintStatus | None = None  # it got no further than this
+
+
+@dataclass
+class _ComplaintRows:
+    """Complaints with everything that hangs off them, as rows to insert."""
+
+    complaints: list[dict[str, Any]] = field(default_factory=list)
+    events: list[dict[str, Any]] = field(default_factory=list)
+    resolutions: list[dict[str, Any]] = field(default_factory=list)
+    follow_ups: list[dict[str, Any]] = field(default_factory=list)
+    goodwill: list[_Goodwill] = field(default_factory=list)
+
+    def link_goodwill(self, points: list[tuple[Any, ...]]) -> None:
+        """Point each resolution at the ledger entry its goodwill became (the ledger numbers entries later)."""
+        by_complaint = {row["complaint_id"]: row for row in self.resolutions if row["goodwill_points"]}
+        for entry in points:
+            if entry[KIND] is PointsKind.GOODWILL:
+                by_complaint[entry[COMPLAINT_ID]]["points_entry_id"] = entry[ENTRY_ID]
+
+
 def _make_complaints(rng: random.Random, calendar: _Calendar, people: list[_Person], shop: _Shop,
-                     ids: _IdAllocator) -> tuple[list[dict[str, Any]], list[dict[str, Any]], list[_Goodwill]]:
-    """About one complaint per 100 members over the last six months, each with its timeline."""
-    count = max(5, round(len(people) / 100))
-    # Somewhat more in recent weeks, so the list has open cases as well as closed ones.
-    received = sorted(
-        local_midnight(calendar.today - timedelta(days=1 + int(rng.random() ** 1.5 * COMPLAINT_DAYS)))
-        + timedelta(seconds=_shop_seconds(rng))
-        for _ in range(count)
-    )
+                     feedback: _Feedback, ids: _IdAllocator) -> _ComplaintRows:
+    """About one complaint per 25 members over the feedback months, each taken as far as it got by the snapshot."""
+    rows = _ComplaintRows()
+    for case in _complaint_cases(rng, calendar, people, feedback):
+        _complaint(rng, calendar, shop, feedback, case, ids, rows)
+    return rows
+
+
+def _complaint_cases(rng: random.Random, calendar: _Calendar, people: list[_Person],
+                     feedback: _Feedback) -> list[_Case]:
+    # The floor keeps small demos lively, but a handful of members should not file dozens between them.
+    count = max(min(MIN_COMPLAINTS, len(people)), round(len(people) * COMPLAINTS_PER_MEMBER))
+    cases = [_Case(at, None) for at in _complaint_moments(rng, calendar, count)]
     # At least two walk-ins without a card, whatever the dice say.
-    walk_ins = set(rng.sample(range(count), 2)) | {n for n in range(count) if rng.random() < 0.06}
-    complaints, events, goodwill = [], [], []
-    for n, at in enumerate(received):
-        person = None if n in walk_ins else _complainant(rng, people, at)
-        complaint_id = ids.take(Complaint)
-        row, timeline = _complaint(rng, calendar, shop, complaint_id, person, at)
-        complaints.append(row)
-        for event in timeline:
-            events.append({"id": ids.take(ComplaintEvent), "complaint_id": complaint_id, **event})
-        resolved_at = row["resolved_at"]
-        if (person is not None and resolved_at is not None and row["category"] in GOODWILL_CATEGORIES
-                and resolved_at < person.shops_until and rng.random() < 0.4):
-            goodwill.append(_Goodwill(person, resolved_at, rng.choice((100, 200, 300)), complaint_id,
-                                      row["owner_staff_id"]))
-    return complaints, events, goodwill
+    walk_ins = set(rng.sample(range(count), min(2, count))) | {n for n in range(count) if rng.random() < 0.07}
+    for n, case in enumerate(cases):
+        if n not in walk_ins:
+            case.person = _shopper(rng, people, case.received_at)
+    cases += _repeat_cases(rng, calendar, people, count)
+    cases += _overdue_cases(rng, calendar, people, feedback)
+    # A few from the last days, wherever they have got to by the snapshot: work in hand, not yet late.
+    for _ in range(3):
+        at = _moment_on(rng, calendar.today - timedelta(days=rng.randint(1, 4)))
+        cases.append(_Case(at, _shopper(rng, people, at)))
+    cases.sort(key=lambda case: case.received_at)  # ids follow the order they came in
+    return cases
 
 
-def _complainant(rng: random.Random, people: list[_Person], at: datetime) -> _Person | None:
-    """A member who could shop at ``at``; regulars complain more simply because they come more."""
+def _complaint_moments(rng: random.Random, calendar: _Calendar, count: int) -> list[datetime]:
+    """When complaints came in: busy days more likely, and fewer as the year went on (the shop learned)."""
+    start = calendar.day_index(calendar.feedback_start)
+    moments: list[datetime] = []
+    while len(moments) < count:
+        index = calendar.pick_day(rng, start, HISTORY_DAYS)
+        trend = 1.5 - 0.8 * (index - start) / (HISTORY_DAYS - start)  # 1.5 a year ago, 0.7 now
+        if rng.random() * 1.5 < trend:
+            moments.append(calendar.midnights[index] + timedelta(seconds=_shop_seconds(rng)))
+    return sorted(moments)
+
+
+def _shopper(rng: random.Random, people: list[_Person], at: datetime) -> _Person | None:
+    """A member who could be in the shop at ``at``; regulars complain (and answer surveys) more
+    simply because they come more. None when no one fits after a few tries."""
     for _ in range(50):
         person = rng.choice(people)
         if person.joined_at < at < person.shops_until and (person.visits or rng.random() < 0.2):
@@ -1032,110 +1208,375 @@ def _complainant(rng: random.Random, people: list[_Person], at: datetime) -> _Pe
     return None
 
 
-def _complaint(rng: random.Random, calendar: _Calendar, shop: _Shop, complaint_id: int,
-               person: _Person | None, received_at: datetime) -> tuple[dict[str, Any], list[dict[str, Any]]]:
-    channel = _CHANNELS.pick(rng)
-    category = _CATEGORIES.pick(rng)
-    description, request = rng.choice(COMPLAINT_TEXTS[category])
-    description = description.format(fresh=_product_name(rng, "生鲜"), fruit=_product_name(rng, "蔬果"),
-                                     packaged=_product_name(rng, "零食", "饮料", "乳制品", "粮油"))
-    owner = rng.choice(shop.managers)
-    created_by = rng.choice(shop.cashiers) if channel in ("counter", "phone") else owner
-    steps = _complaint_steps(rng, calendar, received_at)
-    status = COMPLAINT_PATH[len(steps) - 1]
+def _moment_on(rng: random.Random, day: date) -> datetime:
+    return local_midnight(day) + timedelta(seconds=_shop_seconds(rng))
+
+
+def _repeat_cases(rng: random.Random, calendar: _Calendar, people: list[_Person], count: int) -> list[_Case]:
+    """A few regulars who complain again within weeks, what the repeat-complainant figure is for.
+
+    The first complains twice in the latest full month, so that month's figures show one."""
+    regulars = [p for p in people if p.visits >= 20 and p.row["status"] is MemberStatus.ACTIVE
+                and p.joined_at < calendar.feedback_from]
+    cases = []
+    last_full = add_months(calendar.today.replace(day=1), -1)
+    for n, person in enumerate(rng.sample(regulars, min(len(regulars), max(3, count // 30)))):
+        if n == 0:
+            at = _moment_on(rng, last_full + timedelta(days=rng.randrange(14)))
+            times = [at, _in_shop_hours(at + timedelta(days=rng.randint(3, 12)), rng)]
+        else:
+            month = add_months(calendar.feedback_start, rng.randrange(FEEDBACK_MONTHS - 1))
+            times = [_moment_on(rng, month + timedelta(days=rng.randrange(28)))]
+            for _ in range(rng.choice((1, 1, 2))):
+                times.append(_in_shop_hours(times[-1] + timedelta(days=rng.randint(5, 40)), rng))
+        cases += [_Case(at, person) for at in times if at < calendar.as_of - timedelta(days=1)]
+    return cases
+
+
+def _overdue_cases(rng: random.Random, calendar: _Calendar, people: list[_Person],
+                   feedback: _Feedback) -> list[_Case]:
+    """A handful of open complaints past a deadline at the snapshot, so the board has something to chase:
+    two nobody has answered in time, three answered but past the end of their resolution day."""
+    cases = []
+    response_days = feedback.first_response.days + 1  # whole days that surely take it past the deadline
+    for halt in (ComplaintStatus.NEW, ComplaintStatus.ASSIGNED):
+        at = _moment_on(rng, calendar.today - timedelta(days=response_days + rng.randint(1, 2)))
+        cases.append(_Case(at, _shopper(rng, people, at), halt=halt))
+    for _ in range(3):
+        category = feedback.categories.pick(rng)
+        at = _moment_on(rng, calendar.today - timedelta(days=feedback.resolution_days[category] + rng.randint(2, 6)))
+        cases.append(_Case(at, _shopper(rng, people, at), category=category, halt=ComplaintStatus.IN_PROGRESS))
+    return cases
+
+
+def _complaint(rng: random.Random, calendar: _Calendar, shop: _Shop, feedback: _Feedback, case: _Case,
+               ids: _IdAllocator, rows: _ComplaintRows) -> None:
+    """One complaint with its timeline, resolution and follow-up, as the services would have recorded them."""
+    person, received_at = case.person, case.received_at
+    complaint_id = ids.take(Complaint)
+    channel = feedback.channels.pick(rng)
+    category = case.category or feedback.categories.pick(rng)
+    description, request, product = _complaint_text(rng, category)
     anonymous = person is None and channel in ("box", "letter") and rng.random() < 0.5
-    row = {
+    walk_in_name = "" if person or anonymous else _walk_in_name(rng)
+    walk_in_phone = _mobile_number(rng) if walk_in_name and rng.random() < 0.7 else ""
+    reachable = person is not None or bool(walk_in_phone)
+    # Counter and phone complaints are typed in by the cashier; the rest by whoever handles complaints.
+    created_by = rng.choice(shop.cashiers) if channel in ("counter", "phone") else rng.choice(shop.handlers)
+    handler = rng.choice(shop.handlers)
+    on_the_spot = (case.halt is None and channel == "counter" and category in ON_THE_SPOT_CATEGORIES
+                   and rng.random() < 0.3)
+    # Whoever settles it at the counter becomes its owner (the service's rule for acting on an unowned one).
+    owner = created_by if on_the_spot else handler
+    department = "" if on_the_spot else COMPLAINT_DEPARTMENTS.get(category, "客服中心")
+    first_response_due = received_at + feedback.first_response
+    resolution_due = resolution_due_for(received_at, feedback.resolution_days[category])
+    progress = calendar.progress(received_at)
+    follow_up = reachable and rng.random() > 0.05  # a few never pick up the phone
+    path = _complaint_path(rng, calendar, received_at, first_response_due, resolution_due, progress,
+                           on_the_spot=on_the_spot, follow_up=follow_up, halt=case.halt)
+    reached = dict(path)
+    status = path[-1][0]
+    receipt = _related_sale(person, received_at) if category in RECEIPT_CATEGORIES else None
+    rows.complaints.append({
         "id": complaint_id,
         "member_id": person.id if person else None,
-        "walk_in_name": "" if person or anonymous else _walk_in_name(rng),
-        "walk_in_phone": "" if person or anonymous else _mobile_number(rng),
+        "walk_in_name": walk_in_name,
+        "walk_in_phone": walk_in_phone,
         "received_at": received_at,
         "channel": channel,
         "category": category,
         "status": status,
-        "priority": _priority(rng, category),
+        "priority": _priority(feedback, shop, category, person, received_at),
         "description": description,
         "customer_request": request,
-        "related_receipt": _related_receipt(person, received_at) if category in RECEIPT_CATEGORIES else "",
-        "owner_staff_id": owner,
-        "department": COMPLAINT_DEPARTMENTS[category],
-        "first_response_due": received_at + timedelta(hours=24),
-        "first_response_at": steps[2] if len(steps) > 2 else None,
-        "resolution_due": received_at + timedelta(days=rng.randint(3, 7)),
-        "resolved_at": steps[3] if len(steps) > 3 else None,
-        "closed_at": steps[5] if len(steps) > 5 else None,
+        "related_purchase_id": receipt.id if receipt else None,
+        "related_receipt": f"{receipt.till}-{receipt.receipt_no}" if receipt else "",
+        "owner_staff_id": None if status is ComplaintStatus.NEW else owner,
+        "department": "" if status is ComplaintStatus.NEW else department,
+        "first_response_due": first_response_due,
+        # The first move to in progress or resolved (contacting the customer); assigning does not count.
+        "first_response_at": next((at for s, at in path if s in ANSWERED), None),
+        "resolution_due": resolution_due,
+        "resolved_at": reached.get(ComplaintStatus.RESOLVED),
+        "closed_at": reached.get(ComplaintStatus.CLOSED),
         "created_by_id": created_by,
         "created_at": received_at,
-    }
-    reachable = person is not None or bool(row["walk_in_phone"])
-    notes = _step_notes(rng, category, channel, shop.staff_names.get(owner, ""), reachable)
-    timeline = [
-        {"at": at, "staff_id": created_by if n == 0 else owner, "kind": "logged" if n == 0 else "status",
-         "from_status": COMPLAINT_PATH[n - 1] if n else None, "to_status": COMPLAINT_PATH[n], "note": notes[n]}
-        for n, at in enumerate(steps)
-    ]
-    return row, timeline
+    })
+
+    resolution: dict[str, Any] | None = None
+    if ComplaintStatus.RESOLVED in reached:
+        resolution = _resolution(rng, category, product, person, reachable or channel == "counter",
+                                 reached[ComplaintStatus.RESOLVED], owner, on_the_spot)
+        resolution.update(id=ids.take(ComplaintResolution), complaint_id=complaint_id)
+        rows.resolutions.append(resolution)
+        if resolution["goodwill_points"]:
+            assert person is not None  # _resolution gives goodwill to members only
+            rows.goodwill.append(_Goodwill(person, resolution["at"], resolution["goodwill_points"], complaint_id,
+                                           owner))
+    follow_up_row: dict[str, Any] | None = None
+    if ComplaintStatus.FOLLOWED_UP in reached and resolution is not None:
+        done_at = reached[ComplaintStatus.FOLLOWED_UP]
+        score = _satisfaction(rng, progress, late=resolution["at"] >= resolution_due,
+                              goodwill=bool(resolution["goodwill_points"]))
+        follow_up_row = {
+            "id": ids.take(ComplaintFollowUp), "complaint_id": complaint_id, "resolution_id": resolution["id"],
+            "done_at": done_at, "method": _follow_up_method(rng, person), "satisfaction": score,
+            "comment": rng.choice(FOLLOW_UP_COMMENTS[score]), "staff_id": handler, "recorded_at": done_at,
+        }
+        rows.follow_ups.append(follow_up_row)
+
+    # The timeline, one event per move, with the kinds and notes the services write.
+    if anonymous:
+        skip_reason = NO_FOLLOW_UP_ANONYMOUS
+    else:
+        skip_reason = NO_FOLLOW_UP_NO_PHONE if not reachable else NO_FOLLOW_UP_UNREACHABLE
+    previous = None
+    for step, at in path:
+        if step is ComplaintStatus.NEW:
+            kind, staff, note = "logged", created_by, f"登记投诉（{CHANNEL_LABELS.get(channel, channel)}）"
+        elif step is ComplaintStatus.ASSIGNED:
+            kind, staff, note = "assigned", shop.managers[0], f"{shop.staff_names.get(owner, '')} / {department}"
+        elif step is ComplaintStatus.IN_PROGRESS:
+            kind, staff = "status", owner
+            note = "已联系顾客，了解详细情况" if reachable else "已到现场核实情况"
+        elif step is ComplaintStatus.RESOLVED:
+            assert resolution is not None
+            kind, staff, note = "resolved", owner, resolution["note"]
+        elif step is ComplaintStatus.FOLLOWED_UP:
+            assert follow_up_row is not None
+            kind, staff = "followed_up", handler
+            note = f"{follow_up_row['satisfaction']}/5: {follow_up_row['comment']}"
+        elif follow_up_row is not None:
+            kind, staff, note = "closed", handler, "结案"
+        else:  # closing without the follow-up takes a supervisor and a reason
+            kind, staff, note = "closed_without_follow_up", shop.managers[0], skip_reason
+        rows.events.append({"id": ids.take(ComplaintEvent), "complaint_id": complaint_id, "at": at, "staff_id": staff,
+                            "kind": kind, "from_status": previous, "to_status": step, "note": note})
+        previous = step
 
 
-def _complaint_steps(rng: random.Random, calendar: _Calendar, received_at: datetime) -> list[datetime]:
-    """When each step of COMPLAINT_PATH happened; only the steps before the snapshot count."""
-    hour = 3600
-    gaps = [
-        rng.randint(10 * 60, 4 * hour),  # assigned
-        # first contact: usually within the 24 h promised, one in ten late
-        rng.randint(hour // 2, 20 * hour) + (rng.randint(6 * hour, 48 * hour) if rng.random() < 0.1 else 0),
-        rng.randint(4 * hour, 6 * 24 * hour),  # resolved (sometimes after the due date)
-        rng.randint(24 * hour, 72 * hour),  # followed up
-        rng.randint(hour, 48 * hour),  # closed
-    ]
-    if rng.random() < 0.1:  # stuck: the box not emptied yet, waiting for a supplier, no reply
-        gaps = gaps[:rng.randint(0, 3)]
-    steps = [received_at]
-    for gap in gaps:
-        at = _in_shop_hours(steps[-1] + timedelta(seconds=gap), rng)
+def _complaint_path(rng: random.Random, calendar: _Calendar, received_at: datetime, first_response_due: datetime,
+                    resolution_due: datetime, progress: float, *, on_the_spot: bool, follow_up: bool,
+                    halt: ComplaintStatus | None) -> list[tuple[ComplaintStatus, datetime]]:
+    """When the complaint reached each status; only what happened before the snapshot (and up to ``halt``) counts.
+
+    The shop gets quicker over the year: late first responses and late resolutions get rarer
+    as ``progress`` (0 a year ago, 1 now) grows, which is the trend the monthly figures show."""
+    path = [(ComplaintStatus.NEW, received_at)]
+    if on_the_spot:  # settled at the counter while the customer waited
+        settled = _in_shop_hours(received_at + timedelta(minutes=rng.randint(5, 40)), rng)
+        path.append((ComplaintStatus.RESOLVED, settled))
+    else:
+        assigned = _in_shop_hours(received_at + timedelta(minutes=rng.randint(10, 240)), rng)
+        if rng.random() < 0.2 - 0.14 * progress:
+            answered = first_response_due + timedelta(hours=rng.uniform(1, 36))
+        else:
+            answered = assigned + (first_response_due - assigned) * rng.uniform(0.05, 0.8)
+        answered = _in_shop_hours(max(answered, assigned + timedelta(minutes=10)), rng)
+        if rng.random() < 0.25 - 0.15 * progress:
+            resolved = resolution_due + timedelta(hours=rng.uniform(2, 96))
+        else:
+            resolved = answered + (resolution_due - answered) * rng.uniform(0.1, 0.85)
+        resolved = _in_shop_hours(max(resolved, answered + timedelta(hours=1)), rng)
+        path += [(ComplaintStatus.ASSIGNED, assigned), (ComplaintStatus.IN_PROGRESS, answered),
+                 (ComplaintStatus.RESOLVED, resolved)]
+    if follow_up:  # the follow-up call a day or three later
+        called = _in_shop_hours(path[-1][1] + timedelta(hours=rng.uniform(20, 72)), rng)
+        path.append((ComplaintStatus.FOLLOWED_UP, called))
+    # Closing is paperwork: usually within two days, sometimes left lying for a week or so.
+    closing = rng.uniform(1, 48) if rng.random() < 0.8 else rng.uniform(72, 240)
+    path.append((ComplaintStatus.CLOSED, _in_shop_hours(path[-1][1] + timedelta(hours=closing), rng)))
+    kept = []
+    for status, at in path:
         if at >= calendar.as_of:
             break
-        steps.append(at)
-    return steps
+        kept.append((status, at))
+        if status is halt:
+            break
+    return kept
 
 
-def _step_notes(rng: random.Random, category: str, channel: str, owner_name: str, reachable: bool) -> list[str]:
-    return [
-        f"登记投诉（{CHANNEL_LABELS[channel]}）",
-        f"指派给{owner_name}处理" if owner_name else "已指派处理",
-        "已联系顾客，了解详细情况" if reachable else "已到现场核实情况",
-        COMPLAINT_RESOLUTIONS[category],
-        rng.choice(("电话回访，顾客对处理结果满意", "回访顾客，顾客表示基本满意")) if reachable
-        else "已在店内公告栏答复",
-        "结案",
-    ]
+def _complaint_text(rng: random.Random, category: str) -> tuple[str, str, tuple[str, int, bool] | None]:
+    """Description, request, and the product it names as (name, price in fen, weighed), if any."""
+    description, request = rng.choice(COMPLAINT_TEXTS.get(category, COMPLAINT_TEXTS["other"]))
+    product = None
+    for placeholder, categories in (("{fresh}", ("生鲜",)), ("{fruit}", ("蔬果",)),
+                                    ("{packaged}", ("零食", "饮料", "乳制品", "粮油"))):
+        if placeholder in description:
+            _, name, _, price, weighed = rng.choice([p for c in categories for p in _CATEGORY_PRODUCTS[c]])
+            product = (name, price, weighed)
+            description = description.replace(placeholder, name)
+    return description, request, product
 
 
-def _product_name(rng: random.Random, *categories: str) -> str:
-    return rng.choice([p[1] for c in categories for p in _CATEGORY_PRODUCTS[c]])
+def _resolution(rng: random.Random, category: str, product: tuple[str, int, bool] | None, person: _Person | None,
+                told: bool, at: datetime, staff_id: int, on_the_spot: bool) -> dict[str, Any]:
+    """The remedy, as complaints.resolve records it (without its id and complaint yet)."""
+    remedies, note = rng.choice(COMPLAINT_REMEDIES.get(category, COMPLAINT_REMEDIES["other"]))
+    chosen = set(remedies)
+    refund = _refund_amount(rng, category, product) if Remedy.REFUND in chosen else 0
+    points = 0
+    # Goodwill goes to members still active then, and needs a supervisor (never the cashier at the counter).
+    if (person is not None and not on_the_spot and category in GOODWILL_CATEGORIES and at < person.shops_until
+            and rng.random() < 0.35):
+        points = rng.choice((100, 200, 300))
+        chosen.add(Remedy.GOODWILL)
+    return {
+        "at": at, "staff_id": staff_id, "remedies": [kind.value for kind in Remedy if kind in chosen],
+        "refund_fen": refund, "goodwill_points": points, "points_entry_id": None, "coupon_id": None,
+        "customer_told": told, "note": note,
+    }
+
+
+def _refund_amount(rng: random.Random, category: str, product: tuple[str, int, bool] | None) -> int:
+    if category == "price":  # the difference between shelf and till, or the missed promotion
+        return rng.choice((100, 200, 300, 500, 1000))
+    if product is None:
+        return rng.randint(10, 80) * 100
+    _, price, weighed = product
+    return price * rng.randint(300, 1500) // 1000 if weighed else price  # weighed goods are priced per kg
+
+
+def _satisfaction(rng: random.Random, progress: float, *, late: bool, goodwill: bool) -> int:
+    """1-5 at the follow-up: better as the shop improves, worse when the fix came late, better with a gift."""
+    mean = 3.5 + 1.0 * progress - (0.8 if late else 0) + (0.3 if goodwill else 0)
+    return min(5, max(1, round(rng.gauss(mean, 0.8))))
+
+
+def _follow_up_method(rng: random.Random, person: _Person | None) -> FollowUpMethod:
+    roll = rng.random()
+    if person is not None and roll < 0.15:
+        return FollowUpMethod.WECHAT
+    if roll < 0.3:
+        return FollowUpMethod.VISIT  # the customer came by the shop again
+    return FollowUpMethod.PHONE
 
 
 def _walk_in_name(rng: random.Random) -> str:
     return _SURNAMES.pick(rng) + rng.choice(("女士", "先生"))
 
 
-def _priority(rng: random.Random, category: str) -> Priority:
-    if category == "expired":  # food safety first
-        return Priority.URGENT if rng.random() < 0.2 else Priority.HIGH
-    if category == "other":
-        return Priority.LOW
-    roll = rng.random()
-    return Priority.HIGH if roll < 0.15 else Priority.LOW if roll < 0.25 else Priority.NORMAL
+def _priority(feedback: _Feedback, shop: _Shop, category: str, person: _Person | None, at: datetime) -> Priority:
+    """The category's default, one step up for members of a VIP tier then (complaints.default_priority's rule)."""
+    priority = feedback.default_priority[category]
+    if person is not None:
+        since = at - TIER_WINDOW
+        spend = sum(txn.amount if txn.kind is PurchaseKind.SALE else -txn.amount
+                    for txn in person.purchases if since <= txn.at < at)
+        tier = tier_for(spend, shop.tiers)
+        if tier is not None and shop.tier_rank[tier[0]] >= VIP_TIER_RANK:
+            priority = PRIORITIES[min(PRIORITIES.index(priority) + 1, len(PRIORITIES) - 1)]
+    return priority
 
 
-def _related_receipt(person: _Person | None, received_at: datetime) -> str:
-    """The member's last sale in the fortnight before complaining, as "till-receipt"."""
+def _related_sale(person: _Person | None, received_at: datetime) -> _Txn | None:
+    """The member's last sale in the fortnight before complaining."""
     if person is None:
-        return ""
+        return None
     for txn in reversed(person.purchases):
         if txn.kind is PurchaseKind.SALE and received_at - timedelta(days=14) <= txn.at < received_at:
-            return f"{txn.till}-{txn.receipt_no}"
-    return ""
+            return txn
+    return None
+
+
+# --------------------------------------------------------------------------- surveys
+
+
+@dataclass
+class _SurveyRows:
+    responses: list[dict[str, Any]] = field(default_factory=list)
+    scores: list[dict[str, Any]] = field(default_factory=list)
+
+
+def _make_surveys(rng: random.Random, calendar: _Calendar, people: list[_Person], shop: _Shop,
+                  feedback: _Feedback, ids: _IdAllocator) -> _SurveyRows:
+    """Counter surveys month by month over the feedback months, every active dimension scored.
+
+    Each month's scores per dimension are dealt from a fixed share of 5s, 4s ... (see
+    _score_quota) rather than drawn one by one, so the monthly means tell the intended
+    story whatever the seed: steady, a little seasonal, and the drop of the latest full month."""
+    rows = _SurveyRows()
+    per_month = min(max(MIN_SURVEYS, round(len(people) * SURVEYS_PER_MEMBER)), MAX_SURVEYS)
+    month = calendar.feedback_start
+    while month <= calendar.today:
+        following = add_months(month, 1)
+        start, stop = calendar.day_index(month), calendar.day_index(following)
+        count = round(per_month * (stop - start) / (following - month).days)  # this month: the days so far
+        if count:
+            _survey_month(rng, calendar, people, shop, feedback, ids, rows, month, start, stop, count)
+        month = following
+    return rows
+
+
+def _survey_month(rng: random.Random, calendar: _Calendar, people: list[_Person], shop: _Shop, feedback: _Feedback,
+                  ids: _IdAllocator, rows: _SurveyRows, month: date, start: int, stop: int, count: int) -> None:
+    taken = sorted(calendar.midnights[calendar.pick_day(rng, start, stop)] + timedelta(seconds=_shop_seconds(rng))
+                   for _ in range(count))
+    # A customer's mood colours all their answers: cheerful ones get the high scores of each dimension.
+    moods = [rng.random() for _ in range(count)]
+    scores = {}
+    for dimension in feedback.dimensions:
+        # A little month-to-month wobble, far below the alert threshold, so the months are not all alike.
+        mean = _survey_mean(calendar, feedback, dimension, month) + rng.gauss(0, SURVEY_WOBBLE)
+        scores[dimension] = _deal(rng, moods, _score_quota(count, mean))
+    for n, at in enumerate(taken):
+        channel = feedback.survey_channels.pick(rng)
+        # The shop phones members; online and counter answers come from members or not.
+        member_chance = {"phone": 1.0, "online": 0.7}.get(channel, 0.5)
+        person = _shopper(rng, people, at) if rng.random() < member_chance else None
+        mine = {dimension: scores[dimension][n] for dimension in feedback.dimensions}
+        response_id = ids.take(SurveyResponse)
+        rows.responses.append({
+            "id": response_id, "member_id": person.id if person else None, "taken_at": at, "channel": channel,
+            "comment": _survey_comment(rng, mine) if rng.random() < SURVEY_COMMENT_CHANCE else "",
+            "staff_id": rng.choice(shop.cashiers) if channel == "counter" else rng.choice(shop.handlers),
+            "created_at": at,
+        })
+        rows.scores += [{"response_id": response_id, "dimension": d, "score": s} for d, s in mine.items()]
+
+
+def _survey_mean(calendar: _Calendar, feedback: _Feedback, dimension: str, month: date) -> float:
+    """The centre of a dimension's scores in a month (before the 1-5 scale pulls it in)."""
+    mean = SURVEY_MEANS.get(dimension, DEFAULT_SURVEY_MEAN)
+    if dimension == "attitude":  # the training after last year's complaints pays off slowly
+        mean += 0.2 * calendar.progress(local_midnight(month))
+    if dimension in ("quality", "environment") and month.month in (7, 8):
+        mean -= 0.1  # summer heat: produce wilts, the cold counters smell
+    if dimension == feedback.drop_dimension:
+        this_month = calendar.today.replace(day=1)
+        if month == add_months(this_month, -1):
+            mean -= SURVEY_DROP
+        elif month == this_month:
+            mean -= SURVEY_DROP / 2  # recovering
+    return mean
+
+
+def _score_quota(count: int, mean: float) -> list[int]:
+    """``count`` scores, highest first, shared out along a bell around ``mean`` (largest remainders rounded up)."""
+    weights = [math.exp(-((score - mean) ** 2) / (2 * SURVEY_SPREAD**2)) for score in (5, 4, 3, 2, 1)]
+    total = sum(weights)
+    shares = [count * weight / total for weight in weights]
+    counts = [int(share) for share in shares]
+    for n in sorted(range(5), key=lambda n: counts[n] - shares[n])[: count - sum(counts)]:
+        counts[n] += 1
+    return [score for score, times in zip((5, 4, 3, 2, 1), counts, strict=True) for _ in range(times)]
+
+
+def _deal(rng: random.Random, moods: list[float], quota: list[int]) -> list[int]:
+    """Hand the quota out by mood, with some noise, so one customer's answers go together without being equal."""
+    order = sorted(range(len(moods)), key=lambda n: moods[n] + rng.gauss(0, 0.3), reverse=True)
+    scores = [0] * len(moods)
+    for score, n in zip(quota, order, strict=True):
+        scores[n] = score
+    return scores
+
+
+def _survey_comment(rng: random.Random, scores: dict[str, int]) -> str:
+    worst = min(scores, key=lambda dimension: scores[dimension])
+    if scores[worst] <= 2:
+        return rng.choice(SURVEY_COMMENTS_LOW.get(worst, SURVEY_COMMENTS_MIDDLE))
+    return rng.choice(SURVEY_COMMENTS_HIGH if scores[worst] >= 4 else SURVEY_COMMENTS_MIDDLE)
 
 
 # --------------------------------------------------------------------------- points
@@ -1143,6 +1584,7 @@ def _related_receipt(person: _Person | None, received_at: datetime) -> str:
 
 POINTS_COLUMNS = ("id", "member_id", "at", "kind", "points", "expires_on", "purchase_id", "complaint_id",
                   "staff_id", "reason")
+ENTRY_ID, KIND, COMPLAINT_ID = (POINTS_COLUMNS.index(name) for name in ("id", "kind", "complaint_id"))
 
 
 class _Lots:
@@ -1260,7 +1702,7 @@ def _member_ledger(rng: random.Random, person: _Person, gifts: list[_Goodwill], 
             expires = expires_on_for(local_date(at))
             lots.add(item.points, expires)
             write(at, PointsKind.GOODWILL, item.points, expires_on=expires, complaint_id=item.complaint_id,
-                  staff_id=item.staff_id, reason="投诉处理致歉赠送积分")
+                  staff_id=item.staff_id, reason=f"投诉处理致歉赠送积分（投诉 #{item.complaint_id}）")
         elif item.kind is PurchaseKind.SALE:
             # Redeeming happens at the till before paying, against points already held.
             spare = lots.balance - reserved

@@ -19,24 +19,33 @@ from crmdesk.models import (
     Card,
     CardStatus,
     Complaint,
+    ComplaintAttachment,
     ComplaintEvent,
+    ComplaintFollowUp,
+    ComplaintResolution,
     ComplaintStatus,
+    Coupon,
     Member,
     MemberTag,
     MemberStatus,
     Offer,
+    OfferKind,
     PointsEntry,
     PointsKind,
     Purchase,
     PurchaseKind,
     PurchaseLine,
+    Remedy,
     Role,
     Staff,
+    SurveyResponse,
+    SurveyScore,
     Tier,
 )
-from crmdesk.services import auth, store
+from crmdesk.services import auth, complaint_figures, complaints, members, offers, store, surveys
 from crmdesk.services.auth import authenticate
 from crmdesk.services.cards import is_valid_issued_number
+from crmdesk.services.complaints import AttachmentInput, ComplaintInput, FollowUpInput, RemedyInput
 from crmdesk.services.demo import (
     DEMO_OWNER_NAME,
     DEMO_OWNER_PASSWORD,
@@ -45,14 +54,20 @@ from crmdesk.services.demo import (
     fill_demo_store,
 )
 from crmdesk.services.search_keys import name_search_keys, phone_last4
+from crmdesk.services.surveys import SurveyInput
 from crmdesk.services.uow import Actor, read_session, unit_of_work
+from tests.conftest import OWNER_PASSWORD
 
 TODAY = date(2026, 11, 22)
 MEMBERS = 150
 CHINA = timezone(timedelta(hours=8))
 AS_OF = datetime(TODAY.year, TODAY.month, TODAY.day, tzinfo=CHINA)  # the demo is a snapshot at this instant
+LAST_FULL_MONTH = "2026-10"
+FEEDBACK_FROM = datetime(2025, 11, 1, tzinfo=CHINA)  # complaints and surveys: this month and the twelve before
 # Every table the generator writes, for dumps and counts.
-DEMO_TABLES = (Member, Card, Purchase, PurchaseLine, PointsEntry, Complaint, ComplaintEvent, Offer)
+DEMO_TABLES = (Member, Card, Purchase, PurchaseLine, PointsEntry, Complaint, ComplaintEvent, ComplaintResolution,
+               ComplaintFollowUp, Offer, SurveyResponse, SurveyScore)
+S = ComplaintStatus
 
 
 def fill(db: Database, *, members: int = MEMBERS, seed: int = 1, force: bool = False) -> DemoSummary:
@@ -63,14 +78,14 @@ def fill(db: Database, *, members: int = MEMBERS, seed: int = 1, force: bool = F
 def dump(db: Database, model: type) -> list[tuple]:
     table = model.__table__
     with db.engine.connect() as conn:
-        return [tuple(row) for row in conn.execute(sa.select(table).order_by(table.c.id))]
+        return [tuple(row) for row in conn.execute(sa.select(table).order_by(*table.primary_key.columns))]
 
 
 def counts(db: Database) -> dict[str, int]:
     with db.engine.connect() as conn:
         return {
             model.__tablename__: conn.scalar(sa.select(sa.func.count()).select_from(model.__table__))
-            for model in (*DEMO_TABLES, Staff, Tier, AuditEvent)
+            for model in (*DEMO_TABLES, Staff, Tier, AuditEvent, Coupon, ComplaintAttachment)
         }
 
 
@@ -110,7 +125,7 @@ def test_same_seed_and_day_give_identical_rows(db: Database, second_db: Database
 def test_another_seed_gives_other_rows(db: Database, second_db: Database) -> None:
     fill(db, seed=1)
     fill(second_db, seed=2)
-    for model in (Member, Purchase, PointsEntry, Complaint):
+    for model in (Member, Purchase, PointsEntry, Complaint, SurveyResponse, SurveyScore):
         assert dump(db, model) != dump(second_db, model), model.__tablename__
 
 
@@ -126,6 +141,7 @@ def test_summary_counts_what_was_written(db: Database) -> None:
         complaints=written["complaint"],
         offers=written["offer"],
         staff=1 + len(DEMO_STAFF),
+        survey_responses=written["survey_response"],
     )
 
 
@@ -169,6 +185,47 @@ def test_force_replaces_the_store_data_but_keeps_staff_settings_and_tiers(db: Da
         fill(fresh, members=60, seed=2)
         for model in (Member, Purchase, PointsEntry):
             assert dump(db, model) == dump(fresh, model)
+    finally:
+        fresh.dispose()
+
+
+def test_force_clears_what_the_services_hang_off_members_and_complaints(db: Database, owner: Actor) -> None:
+    """A complaint worked to closure through the services (photo, goodwill, coupon, follow-up) and a
+    survey reference members, purchases, points and offers: --force must clear them in the right order."""
+    now = datetime(2026, 11, 18, 10, tzinfo=CHINA)
+    with unit_of_work(db) as session:
+        member_id = members.register(session, owner, members.MemberInput(name="张三", phone="13812345678")).id
+        voucher = offers.create_offer(session, owner, offers.OfferInput(
+            name="10元致歉券", kind=OfferKind.AMOUNT_OFF, reduction_fen=1_000, coupon_required=True))
+    with unit_of_work(db) as session:
+        logged = complaints.log_complaint(session, owner, ComplaintInput(
+            channel="counter", category="quality", description="买的排骨有异味", member_id=member_id,
+            attachments=(AttachmentInput("receipt.png", b"\x89PNG\r\n\x1a\n" + b"\x00" * 100),)), now=now)
+    with unit_of_work(db) as session:
+        complaints.resolve(session, owner, logged.id, RemedyInput(
+            (Remedy.APOLOGY,), goodwill_points=200, coupon_offer_id=voucher.id, customer_told=True), now=now)
+    later = now + timedelta(days=1)
+    with unit_of_work(db) as session:
+        complaints.record_follow_up(session, owner, logged.id, FollowUpInput(satisfaction=4), now=later)
+        complaints.close(session, owner, logged.id, now=later)
+        surveys.add_response(session, owner, SurveyInput(scores=(("checkout", 2), ("attitude", 4)), member_id=member_id,
+                                                         comment="排队太久"), now=later)
+    before = counts(db)
+    assert all(before[table] for table in ("complaint_resolution", "complaint_follow_up", "complaint_attachment",
+                                           "coupon", "survey_score"))
+
+    summary = fill(db, members=60, seed=2, force=True)
+    after = counts(db)
+    assert after["coupon"] == after["complaint_attachment"] == after["audit_event"] == 0
+    assert after["member"] == summary.members == 60
+    # What is there now is exactly what the seed makes in an empty store with the same staff.
+    fresh = open_database(sqlite_url(Path(str(db.sqlite_path) + ".fresh.sqlite")))
+    try:
+        with unit_of_work(fresh) as session:
+            store.initialise(session, owner_name=owner.name, owner_password=OWNER_PASSWORD, store_name="好邻居超市")
+        fill(fresh, members=60, seed=2)
+        for model in DEMO_TABLES:
+            assert dump(db, model) == dump(fresh, model), model.__tablename__
     finally:
         fresh.dispose()
 
@@ -236,6 +293,14 @@ def rows(demo: Database) -> dict[str, list]:
             "points": session.scalars(sa.select(PointsEntry).order_by(PointsEntry.id)).all(),
             "complaints": session.scalars(sa.select(Complaint).order_by(Complaint.id)).all(),
             "events": session.scalars(sa.select(ComplaintEvent).order_by(ComplaintEvent.id)).all(),
+            "resolutions": session.scalars(sa.select(ComplaintResolution).order_by(ComplaintResolution.id)).all(),
+            "follow_ups": session.scalars(sa.select(ComplaintFollowUp).order_by(ComplaintFollowUp.id)).all(),
+            "responses": session.scalars(sa.select(SurveyResponse).order_by(SurveyResponse.id)).all(),
+            "scores": session.scalars(sa.select(SurveyScore)).all(),
+            "staff": session.scalars(sa.select(Staff).order_by(Staff.id)).all(),
+            "channels": [c.code for c in complaints.list_channels(session)],
+            "categories": {c.code: c for c in complaints.list_categories(session)},
+            "dimensions": [d.code for d in surveys.list_dimensions(session)],
             "offers": session.scalars(sa.select(Offer).order_by(Offer.id)).all(),
             "tiers": session.scalars(sa.select(Tier).order_by(Tier.min_spend_fen)).all(),
             "tags": session.execute(sa.select(MemberTag.member_id, MemberTag.tag)).all(),
@@ -418,35 +483,155 @@ def test_tier_matches_twelve_month_net_spend(rows: dict[str, list]) -> None:
 
 
 def test_complaints_have_consistent_timelines(rows: dict[str, list]) -> None:
-    complaints = rows["complaints"]
-    assert len(complaints) >= 5
-    assert sum(c.member_id is None for c in complaints) >= 2
+    found = rows["complaints"]
+    assert len(found) >= 36
+    assert sum(c.member_id is None for c in found) >= 2
+    staff_ids = {s.id for s in rows["staff"]}
     events = defaultdict(list)
     for event in rows["events"]:
         events[event.complaint_id].append(event)
-    path = list(ComplaintStatus)
-    for complaint in complaints:
-        assert complaint.channel in {"counter", "phone", "box", "online", "letter"}
-        assert complaint.category in {
-            "quality", "expired", "price", "attitude", "waiting", "environment", "returns", "other"
-        }
-        assert AS_OF - timedelta(days=183) <= complaint.received_at < AS_OF
+    # The event kinds the services write for each move.
+    kinds = {S.NEW: {"logged"}, S.ASSIGNED: {"assigned"}, S.IN_PROGRESS: {"status"}, S.RESOLVED: {"resolved"},
+             S.FOLLOWED_UP: {"followed_up"}, S.CLOSED: {"closed", "closed_without_follow_up"}}
+    for complaint in found:
+        assert complaint.channel in rows["channels"]
+        assert complaint.category in rows["categories"]
+        assert FEEDBACK_FROM <= complaint.received_at < AS_OF
+        # Deadlines exactly as complaints.log_complaint sets them (default settings).
         assert complaint.first_response_due == complaint.received_at + timedelta(hours=24)
-        assert timedelta(days=3) <= complaint.resolution_due - complaint.received_at <= timedelta(days=7)
+        days = rows["categories"][complaint.category].resolution_days
+        assert complaint.resolution_due == complaints.resolution_due_for(complaint.received_at, days)
         assert complaint.created_at == complaint.received_at
-        reached = path.index(complaint.status)
-        assert (complaint.first_response_at is not None) == (reached >= path.index(ComplaintStatus.IN_PROGRESS))
-        assert (complaint.resolved_at is not None) == (reached >= path.index(ComplaintStatus.RESOLVED))
-        assert (complaint.closed_at is not None) == (complaint.status is ComplaintStatus.CLOSED)
+        assert complaint.created_by_id in staff_ids
+        assert (complaint.owner_staff_id is None) == (complaint.status is S.NEW)
         if complaint.member_id is None:
             assert complaint.walk_in_name or complaint.channel in ("box", "letter")
         timeline = sorted(events[complaint.id], key=lambda e: e.id)
         assert timeline[0].kind == "logged" and timeline[0].at == complaint.received_at
-        assert [e.to_status for e in timeline] == path[: reached + 1]
+        assert (timeline[0].from_status, timeline[0].to_status) == (None, S.NEW)
         for before, after in zip(timeline, timeline[1:]):
-            assert after.kind == "status" and after.from_status is before.to_status and after.at >= before.at
+            assert after.from_status is before.to_status and after.at >= before.at
+            assert after.to_status in complaints.TRANSITIONS[after.from_status], complaint.id
+        assert all(e.kind in kinds[e.to_status] and e.staff_id in staff_ids for e in timeline)
         assert all(e.at < AS_OF and e.note for e in timeline)
-    assert Counter(c.status for c in complaints)[ComplaintStatus.CLOSED] > len(complaints) / 2
+        assert timeline[-1].to_status is complaint.status
+        reached = {e.to_status: e.at for e in timeline}
+        answered = [e.at for e in timeline if e.to_status in (S.IN_PROGRESS, S.RESOLVED)]
+        assert complaint.first_response_at == (answered[0] if answered else None)
+        assert complaint.resolved_at == reached.get(S.RESOLVED)
+        assert complaint.closed_at == reached.get(S.CLOSED)
+    statuses = Counter(c.status for c in found)
+    assert statuses[S.CLOSED] > len(found) / 2
+    assert sum(statuses[s] for s in complaints.OPEN_STATUSES) >= 5
+
+
+def test_complaints_spread_over_thirteen_months_with_repeat_complainants(rows: dict[str, list]) -> None:
+    months = Counter(local(c.received_at).strftime("%Y-%m") for c in rows["complaints"])
+    assert len(months) == 13 and min(months.values()) >= 1
+    by_member = Counter(c.member_id for c in rows["complaints"] if c.member_id is not None)
+    assert sum(n >= 2 for n in by_member.values()) >= 3
+
+
+def test_resolutions_and_follow_ups_agree_with_the_status(rows: dict[str, list]) -> None:
+    resolutions = defaultdict(list)
+    for resolution in rows["resolutions"]:
+        resolutions[resolution.complaint_id].append(resolution)
+    follow_ups = defaultdict(list)
+    for follow_up in rows["follow_ups"]:
+        follow_ups[follow_up.complaint_id].append(follow_up)
+    closing = {e.complaint_id: e.kind for e in rows["events"] if e.to_status is S.CLOSED}
+    entries = {e.id: e for e in rows["points"]}
+    staff_ids = {s.id for s in rows["staff"]}
+    for complaint in rows["complaints"]:
+        if complaint.status in complaints.OPEN_STATUSES:
+            assert not resolutions[complaint.id] and not follow_ups[complaint.id]
+            continue
+        [resolution] = resolutions[complaint.id]
+        assert resolution.at == complaint.resolved_at and resolution.staff_id in staff_ids
+        kinds = [Remedy(kind) for kind in resolution.remedies]
+        assert kinds and kinds == sorted(kinds, key=list(Remedy).index)
+        assert (resolution.refund_fen > 0) == (Remedy.REFUND in kinds)
+        assert resolution.note and resolution.coupon_id is None
+        assert (resolution.goodwill_points > 0) == (Remedy.GOODWILL in kinds) == (resolution.points_entry_id is not None)
+        if resolution.points_entry_id is not None:
+            entry = entries[resolution.points_entry_id]
+            assert (entry.kind, entry.complaint_id, entry.member_id, entry.points, entry.at) == (
+                PointsKind.GOODWILL, complaint.id, complaint.member_id, resolution.goodwill_points, resolution.at)
+        followed_up = complaint.status is S.FOLLOWED_UP or closing.get(complaint.id) == "closed"
+        if followed_up:
+            [follow_up] = follow_ups[complaint.id]
+            assert follow_up.resolution_id == resolution.id and 1 <= follow_up.satisfaction <= 5
+            assert resolution.at <= follow_up.done_at < AS_OF and follow_up.staff_id in staff_ids
+        else:
+            assert not follow_ups[complaint.id]
+    # Every goodwill entry in the ledger belongs to a resolution.
+    linked = {r.points_entry_id for r in rows["resolutions"]}
+    assert {e.id for e in rows["points"] if e.kind is PointsKind.GOODWILL} == linked - {None} != set()
+    assert Counter(closing.values())["closed_without_follow_up"] >= 1
+
+
+def test_a_handful_of_open_complaints_are_overdue(demo: Database) -> None:
+    with read_session(demo) as session:
+        overdue = complaints.list_complaints(session, complaints.ComplaintFilter(overdue=True), now=AS_OF)
+        board = complaints.board_counts(session, AS_OF)
+    assert 5 <= len(overdue) == board.overdue <= 12
+    unanswered = [c for c in overdue if c.response_overdue]
+    late = [c for c in overdue if c.first_response_at is not None and c.resolution_due <= AS_OF]
+    assert len(unanswered) >= 2 and len(late) >= 3
+
+
+def test_last_full_months_complaint_figures_are_real(demo: Database) -> None:
+    with read_session(demo) as session:
+        figures = complaint_figures.monthly_figures(session, LAST_FULL_MONTH, now=AS_OF)
+        months = [complaint_figures.add_months(date(2025, 11, 1), n) for n in range(13)]
+        year = [complaint_figures.monthly_figures(session, month, now=AS_OF) for month in months]
+        total = session.scalar(sa.select(sa.func.count()).select_from(Complaint))
+    assert figures.received >= 3
+    assert sum(c.count for c in figures.by_category) == figures.received == sum(c.count for c in figures.by_channel)
+    assert timedelta(0) < figures.median_first_response < timedelta(days=3)
+    assert timedelta(0) < figures.median_resolution < timedelta(days=10)
+    assert figures.first_response_on_time.denominator > 0 and figures.resolved_on_time.denominator > 0
+    assert figures.follow_up_done.numerator > 0
+    assert figures.satisfaction_count > 0 and 1 <= figures.satisfaction_mean <= 5
+    assert figures.repeat_members and all(r.in_month >= 1 and r.in_window >= 2 for r in figures.repeat_members)
+    assert figures.came_back_resolved.denominator > 0
+    assert sum(f.received for f in year) == total  # the thirteen months hold every complaint
+    assert all(f.received for f in year)
+
+
+def test_surveys_cover_thirteen_months_and_every_active_dimension(rows: dict[str, list]) -> None:
+    responses = rows["responses"]
+    joined = {m.id: m.created_at for m in rows["members"]}
+    answers: dict[int, dict[str, int]] = defaultdict(dict)
+    for score in rows["scores"]:
+        assert 1 <= score.score <= 5
+        answers[score.response_id][score.dimension] = score.score
+    assert all(set(answers[r.id]) == set(rows["dimensions"]) for r in responses)
+    assert len({local(r.taken_at).strftime("%Y-%m") for r in responses}) == 13
+    for response in responses:
+        assert FEEDBACK_FROM <= response.taken_at < AS_OF and 8 <= local(response.taken_at).hour < 22
+        assert response.channel in rows["channels"] and response.created_at == response.taken_at
+        if response.member_id is not None:
+            assert joined[response.member_id] < response.taken_at
+    with_member = sum(r.member_id is not None for r in responses)
+    assert 0.3 * len(responses) < with_member < 0.8 * len(responses)
+    commented = sum(bool(r.comment) for r in responses)
+    assert 0 < commented < 0.25 * len(responses)
+    assert Counter(r.channel for r in responses).most_common(1)[0][0] == "counter"
+
+
+def test_survey_summary_flags_the_checkout_drop_of_the_last_full_month(demo: Database) -> None:
+    with read_session(demo) as session:
+        summary = surveys.monthly_summary(session, LAST_FULL_MONTH)
+        months = [complaint_figures.add_months(date(2025, 12, 1), n) for n in range(10)]
+        earlier = [surveys.monthly_summary(session, month) for month in months]
+    assert summary.responses >= 30
+    assert 0.5 < summary.satisfaction_rate.value < 0.95
+    assert [d.code for d in summary.alerts] == ["checkout"]
+    checkout = next(d for d in summary.dimensions if d.code == "checkout")
+    assert checkout.change < -0.5 and checkout.count == summary.responses
+    # Before it, the months wobble but nothing drops far enough to alarm.
+    assert all(not month.alerts and month.responses >= 30 for month in earlier)
 
 
 def test_offers_are_a_realistic_handful(rows: dict[str, list]) -> None:

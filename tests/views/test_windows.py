@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
+from datetime import UTC, datetime, timedelta
+
 import sqlalchemy as sa
 from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QLabel
 
 from crmdesk.models import Staff
 from crmdesk.services import store
-from crmdesk.services.uow import read_session
+from crmdesk.services.uow import read_session, unit_of_work
 from crmdesk.views.login_dialog import LoginDialog
 from crmdesk.views.main_window import MainWindow
 from crmdesk.views.setup_wizard import SetupWizard
@@ -19,7 +21,8 @@ from tests.conftest import OWNER_NAME, OWNER_PASSWORD
 def test_main_window_lists_working_areas_and_who_is_signed_in(qtbot, owner_state) -> None:
     window = MainWindow(owner_state)
     qtbot.addWidget(window)
-    assert [window.nav.item(i).text().split()[0] for i in range(window.nav.count())] == ["Counter", "Members", "Offers", "Overview", "Settings"]
+    assert [window.nav.item(i).text().split()[0] for i in range(window.nav.count())] == [
+        "Counter", "Members", "Offers", "Complaints", "Overview", "Settings"]
     assert OWNER_NAME in window.staff_label.text() and "Owner" in window.staff_label.text()
     assert str(owner_state.db.sqlite_path) in window.database_label.text()
     window.show_view("overview")
@@ -33,7 +36,7 @@ def test_ctrl_number_switches_area(qtbot, owner_state) -> None:
     with qtbot.waitActive(window):
         window.show()
         window.activateWindow()
-    qtbot.keyClick(window, Qt.Key.Key_5, Qt.KeyboardModifier.ControlModifier)
+    qtbot.keyClick(window, Qt.Key.Key_6, Qt.KeyboardModifier.ControlModifier)
     assert window.pages.currentWidget() is window.settings_page
     window.show_view("staff")
     assert window.settings_page.currentWidget() is window.settings_page.staff_tab
@@ -46,6 +49,7 @@ def test_only_owners_see_the_staff_list(qtbot, owner_state, cashier) -> None:
     owner_state.sign_in(cashier)
     assert window.settings_page.staff_tab is None
     assert window.page("members") is None  # cashiers work at the counter, not in the member list
+    assert window.page("complaints") is not None  # ... and follow the complaints they logged
     assert "收银员小李" in window.staff_label.text()
     store_tab = window.settings_page.store_tab
     assert store_tab.name_edit.isReadOnly() and not store_tab.save_button.isVisibleTo(store_tab)
@@ -166,7 +170,7 @@ def test_switching_language_rebuilds_the_window_in_chinese(qtbot, qapp, translat
     qtbot.waitUntil(lambda: controller.window is not first)
     qtbot.addWidget(controller.window)
     assert preferences.load().language == "zh_CN"
-    assert controller.window.nav.item(4).text().startswith("设置")
+    assert controller.window.nav.item(5).text().startswith("设置")
     assert controller.window.pages.currentWidget() is controller.window.settings_page
 
 
@@ -174,3 +178,18 @@ def test_login_dialog_starts_at_the_owner_on_a_new_computer(qtbot, db, owner, ca
     dialog = LoginDialog(db)
     qtbot.addWidget(dialog)
     assert dialog.staff_box.currentData() == OWNER_NAME
+
+
+def test_the_navigation_counts_overdue_complaints(qtbot, owner_state) -> None:
+    from crmdesk.services import complaints
+
+    window = MainWindow(owner_state)
+    qtbot.addWidget(window)
+    row = [window.nav.item(i).text().split()[0] for i in range(window.nav.count())].index("Complaints")
+    assert "overdue" not in window.nav.item(row).text()
+    long_ago = datetime.now(UTC) - timedelta(days=3)
+    with unit_of_work(owner_state.db) as session:
+        complaints.log_complaint(session, owner_state.actor, complaints.ComplaintInput(
+            channel="counter", category="expired", description="酸奶过期", walk_in_name="李女士", received_at=long_ago))
+    window.refresh_overdue()
+    assert "1 overdue" in window.nav.item(row).text()
