@@ -67,6 +67,16 @@ def test_demo_store_fills_postgresql(pg: Database) -> None:
     with read_session(pg) as session:
         figures = store_overview(session, date(2026, 11, 22), datetime.now().astimezone().tzinfo)
     assert summary.members == 60 and figures.active_members > 0
+    # The next rows a till writes continue after the demo's own ids.
+    from crmdesk.services import members, purchases
+    from crmdesk.services.members import MemberInput
+
+    with read_session(pg) as session:
+        owner = staff.actor_for(session)
+    with unit_of_work(pg) as session:
+        member = members.register(session, owner, MemberInput(name="新会员", phone="13912340000"))
+        purchases.record_purchase(session, owner, member.id, receipt_no="PG-AFTER-DEMO", till="09", amount_fen=1_000)
+    assert member.id == 61
 
 
 def test_purchases_points_and_offers_on_postgresql(pg: Database) -> None:

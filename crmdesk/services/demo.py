@@ -457,6 +457,7 @@ def fill_demo_store(
     _insert(session, SurveyScore, surveys.scores)
     refresh_member_totals(session)
     _continue_card_serials(session, len(cards))
+    _continue_id_sequences(session)
     return DemoSummary(
         members=len(people),
         cards=len(cards),
@@ -468,6 +469,24 @@ def fill_demo_store(
         staff=staff_added,
         survey_responses=len(surveys.responses),
     )
+
+
+# The tables whose ids the demo hands out itself (see _IdAllocator).
+_OWN_IDS = (Member, Card, Purchase, PurchaseLine, PointsEntry, Complaint, ComplaintEvent, ComplaintResolution,
+            ComplaintFollowUp, Offer, SurveyResponse, MemberTag, SurveyScore)
+
+
+def _continue_id_sequences(session: Session) -> None:
+    """On PostgreSQL, move each id sequence past the ids the demo wrote, so the next member a till
+    registers does not collide with one (SQLite continues from the largest id by itself)."""
+    if session.get_bind().dialect.name != "postgresql":
+        return
+    for model in _OWN_IDS:
+        table = model.__table__
+        if "id" not in table.c:
+            continue
+        session.execute(sa.text(
+            f"SELECT setval(pg_get_serial_sequence('{table.name}', 'id'), coalesce((SELECT max(id) FROM {table.name}), 0) + 1, false)"))
 
 
 def _continue_card_serials(session: Session, issued: int) -> None:
