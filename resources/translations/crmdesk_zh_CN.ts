@@ -2,6 +2,19 @@
 <!DOCTYPE TS>
 <TS version="2.1" language="zh_CN">
 <context>
+    <name>ActionDialog</name>
+    <message>
+        <location filename="../../crmdesk/views/complaint_detail.py" line="+191"/>
+        <source>Complaint {number} · {customer} · {category}</source>
+        <translation>投诉 {number} · {customer} · {category}</translation>
+    </message>
+    <message>
+        <location line="+11"/>
+        <source>Cancel</source>
+        <translation>取消</translation>
+    </message>
+</context>
+<context>
     <name>AddStaffDialog</name>
     <message>
         <location filename="../../crmdesk/views/staff_dialogs.py" line="+66"/>
@@ -78,6 +91,167 @@
     </message>
 </context>
 <context>
+    <name>AssignDialog</name>
+    <message>
+        <location filename="../../crmdesk/views/complaint_detail.py" line="+29"/>
+        <source>Assign complaint</source>
+        <translation>指派投诉</translation>
+    </message>
+    <message>
+        <location line="+0"/>
+        <source>&amp;Assign</source>
+        <translation>指派(&amp;A)</translation>
+    </message>
+    <message>
+        <location line="+3"/>
+        <source>No one in particular</source>
+        <translation>不指定具体人员</translation>
+    </message>
+    <message>
+        <location line="+11"/>
+        <source>e.g. fresh food, checkout, service desk</source>
+        <translation>例如：生鲜、收银、服务台</translation>
+    </message>
+    <message>
+        <location line="+2"/>
+        <source>&amp;Staff member:</source>
+        <translation>员工(&amp;S)：</translation>
+    </message>
+    <message>
+        <location line="+1"/>
+        <source>&amp;Department:</source>
+        <translation>部门(&amp;D)：</translation>
+    </message>
+    <message>
+        <location line="+1"/>
+        <source>N&amp;ote:</source>
+        <translation>备注(&amp;O)：</translation>
+    </message>
+    <message>
+        <location line="+2"/>
+        <source>You may take the complaint yourself; a supervisor assigns it to others.</source>
+        <translation>您可以自己接手此投诉；如需指派给他人，请由主管操作。</translation>
+    </message>
+</context>
+<context>
+    <name>BoardTab</name>
+    <message>
+        <location filename="../../crmdesk/views/complaints_page.py" line="+560"/>
+        <source>Open</source>
+        <translation>未结案</translation>
+    </message>
+    <message>
+        <location line="+1"/>
+        <source>Overdue</source>
+        <translation>逾期</translation>
+    </message>
+    <message>
+        <location line="+24"/>
+        <source>All open</source>
+        <translation>全部未结案</translation>
+    </message>
+    <message>
+        <location line="+1"/>
+        <source>All complaints</source>
+        <translation>全部投诉</translation>
+    </message>
+    <message>
+        <location line="+3"/>
+        <source>O&amp;verdue only</source>
+        <translation>仅逾期(&amp;V)</translation>
+    </message>
+    <message>
+        <location line="+16"/>
+        <source>&amp;Status:</source>
+        <translation>状态(&amp;S)：</translation>
+    </message>
+    <message>
+        <location line="+3"/>
+        <source>Ca&amp;tegory:</source>
+        <translation>类别(&amp;T)：</translation>
+    </message>
+    <message>
+        <location line="+1"/>
+        <source>C&amp;hannel:</source>
+        <translation>渠道(&amp;H)：</translation>
+    </message>
+    <message>
+        <location line="+1"/>
+        <source>O&amp;wner:</source>
+        <translation>负责人(&amp;W)：</translation>
+    </message>
+    <message>
+        <location line="+10"/>
+        <source>Recei&amp;ved:</source>
+        <translation>收到日期(&amp;V)：</translation>
+    </message>
+    <message>
+        <location line="+11"/>
+        <source>&amp;Order:</source>
+        <translation>排序(&amp;O)：</translation>
+    </message>
+    <message>
+        <location line="+2"/>
+        <source>Next deadline first</source>
+        <translation>截止时间最近的在前</translation>
+    </message>
+    <message>
+        <location line="+1"/>
+        <source>Newest first</source>
+        <translation>最新的在前</translation>
+    </message>
+    <message>
+        <location line="+6"/>
+        <source>Clear filters</source>
+        <translation>清除筛选</translation>
+    </message>
+    <message>
+        <location line="+4"/>
+        <source>&amp;New complaint… (Ctrl+N)</source>
+        <translation>新建投诉(&amp;N)…（Ctrl+N）</translation>
+    </message>
+    <message>
+        <location line="+4"/>
+        <source>Open (Enter)</source>
+        <translation>打开（回车）</translation>
+    </message>
+    <message>
+        <location line="+2"/>
+        <source>&amp;Refresh (F5)</source>
+        <translation>刷新(&amp;R)（F5）</translation>
+    </message>
+    <message>
+        <location line="+18"/>
+        <source>Any category</source>
+        <translation>全部类别</translation>
+    </message>
+    <message>
+        <location line="+1"/>
+        <source>Any channel</source>
+        <translation>全部渠道</translation>
+    </message>
+    <message>
+        <location line="+1"/>
+        <source>Anyone</source>
+        <translation>全部人员</translation>
+    </message>
+    <message>
+        <location line="+32"/>
+        <source>{count} complaints</source>
+        <translation>共 {count} 件投诉</translation>
+    </message>
+    <message>
+        <location line="+130"/>
+        <source>Complaints cannot be logged from here in this version; log them at the counter.</source>
+        <translation>此版本不能在这里登记投诉，请到收银台登记。</translation>
+    </message>
+    <message>
+        <location line="+10"/>
+        <source>Complaint {number} logged.</source>
+        <translation>投诉 {number} 已登记。</translation>
+    </message>
+</context>
+<context>
     <name>CardDialog</name>
     <message>
         <location filename="../../crmdesk/views/counter_page.py" line="+114"/>
@@ -121,6 +295,87 @@
     </message>
 </context>
 <context>
+    <name>CategoryDialog</name>
+    <message>
+        <location filename="../../crmdesk/views/complaint_settings.py" line="+80"/>
+        <source>Change category</source>
+        <translation>修改类别</translation>
+    </message>
+    <message>
+        <location line="+0"/>
+        <source>New category</source>
+        <translation>新建类别</translation>
+    </message>
+    <message>
+        <location line="+9"/>
+        <source>the same day</source>
+        <translation>当天</translation>
+    </message>
+    <message>
+        <location line="+1"/>
+        <source> days after it came in</source>
+        <translation> 天（自收到之日起）</translation>
+    </message>
+    <message>
+        <location line="+6"/>
+        <source>&amp;Name:</source>
+        <translation>名称(&amp;N)：</translation>
+    </message>
+    <message>
+        <location line="+1"/>
+        <source>&amp;Resolve by the end of:</source>
+        <translation>解决期限(&amp;R)：</translation>
+    </message>
+    <message>
+        <location line="+1"/>
+        <source>Default &amp;priority:</source>
+        <translation>默认优先级(&amp;P)：</translation>
+    </message>
+    <message>
+        <location line="+2"/>
+        <source>Deadlines and priority apply to complaints logged from now on. Members of the higher tiers get one priority step more.</source>
+        <translation>解决期限和优先级只对今后登记的投诉生效。较高等级的会员，优先级会自动提高一级。</translation>
+    </message>
+    <message>
+        <location line="+6"/>
+        <source>&amp;Save</source>
+        <translation>保存(&amp;S)</translation>
+    </message>
+    <message>
+        <location line="+1"/>
+        <source>Cancel</source>
+        <translation>取消</translation>
+    </message>
+</context>
+<context>
+    <name>CloseWithoutFollowUpDialog</name>
+    <message>
+        <location filename="../../crmdesk/views/complaint_detail.py" line="+184"/>
+        <source>Close without follow-up</source>
+        <translation>不回访直接结案</translation>
+    </message>
+    <message>
+        <location line="+0"/>
+        <source>C&amp;lose complaint</source>
+        <translation>结案(&amp;L)</translation>
+    </message>
+    <message>
+        <location line="+1"/>
+        <source>This complaint has had no follow-up. Say why it is closed without one; the reason is kept on the timeline.</source>
+        <translation>此投诉尚未回访。请说明不回访就结案的原因，原因会记入处理记录。</translation>
+    </message>
+    <message>
+        <location line="+6"/>
+        <source>e.g. customer cannot be reached, asked not to be called</source>
+        <translation>例如：联系不上顾客，顾客要求不要来电</translation>
+    </message>
+    <message>
+        <location line="+1"/>
+        <source>&amp;Reason:</source>
+        <translation>原因(&amp;R)：</translation>
+    </message>
+</context>
+<context>
     <name>ColumnsDialog</name>
     <message>
         <location filename="../../crmdesk/views/member_list.py" line="+306"/>
@@ -131,6 +386,759 @@
         <location line="+2"/>
         <source>Show these columns:</source>
         <translation>显示以下列：</translation>
+    </message>
+</context>
+<context>
+    <name>ComplaintDetailDialog</name>
+    <message>
+        <location filename="../../crmdesk/views/complaint_detail.py" line="-335"/>
+        <source>{name} (walk-in)</source>
+        <translation>{name}（散客）</translation>
+    </message>
+    <message>
+        <location line="+1"/>
+        <source>Walk-in customer</source>
+        <translation>散客</translation>
+    </message>
+    <message>
+        <location line="+5"/>
+        <source>Nobody yet</source>
+        <translation>暂无</translation>
+    </message>
+    <message>
+        <location line="+378"/>
+        <source>Complaint {number}</source>
+        <translation>投诉 {number}</translation>
+    </message>
+    <message>
+        <location line="+22"/>
+        <source>&amp;Timeline</source>
+        <translation>时间线(&amp;T)</translation>
+    </message>
+    <message>
+        <location line="+1"/>
+        <source>Re&amp;medies and follow-ups</source>
+        <translation>补救措施与回访(&amp;M)</translation>
+    </message>
+    <message>
+        <location line="+1"/>
+        <source>Atta&amp;chments</source>
+        <translation>附件(&amp;C)</translation>
+    </message>
+    <message>
+        <location line="+29"/>
+        <source>&amp;Member…</source>
+        <translation>会员(&amp;M)…</translation>
+    </message>
+    <message>
+        <location line="+1"/>
+        <source>Open the member&apos;s profile</source>
+        <translation>打开会员资料</translation>
+    </message>
+    <message>
+        <location line="+3"/>
+        <source>Customer:</source>
+        <translation>顾客：</translation>
+    </message>
+    <message>
+        <location line="+2"/>
+        <source>Phone:</source>
+        <translation>电话：</translation>
+    </message>
+    <message>
+        <location line="+3"/>
+        <source>Category:</source>
+        <translation>类别：</translation>
+    </message>
+    <message>
+        <location line="+2"/>
+        <source>Channel:</source>
+        <translation>渠道：</translation>
+    </message>
+    <message>
+        <location line="+2"/>
+        <source>Owner:</source>
+        <translation>负责人：</translation>
+    </message>
+    <message>
+        <location line="+2"/>
+        <source>Received:</source>
+        <translation>受理时间：</translation>
+    </message>
+    <message>
+        <location line="+2"/>
+        <source>First response:</source>
+        <translation>首次响应：</translation>
+    </message>
+    <message>
+        <location line="+2"/>
+        <source>Resolve by:</source>
+        <translation>解决期限：</translation>
+    </message>
+    <message>
+        <location line="+2"/>
+        <source>Receipt:</source>
+        <translation>小票：</translation>
+    </message>
+    <message>
+        <location line="+3"/>
+        <source>What the customer says</source>
+        <translation>顾客陈述</translation>
+    </message>
+    <message>
+        <location line="+7"/>
+        <source>What the customer asks for</source>
+        <translation>顾客诉求</translation>
+    </message>
+    <message>
+        <location line="+13"/>
+        <location line="+10"/>
+        <location line="+6"/>
+        <source>When</source>
+        <translation>时间</translation>
+    </message>
+    <message>
+        <location line="-16"/>
+        <location line="+10"/>
+        <location line="+6"/>
+        <source>Who</source>
+        <translation>操作人</translation>
+    </message>
+    <message>
+        <location line="-16"/>
+        <source>What</source>
+        <translation>操作</translation>
+    </message>
+    <message>
+        <location line="+0"/>
+        <source>Status</source>
+        <translation>状态</translation>
+    </message>
+    <message>
+        <location line="+0"/>
+        <location line="+11"/>
+        <source>Note</source>
+        <translation>备注</translation>
+    </message>
+    <message>
+        <location line="-4"/>
+        <source>Remedies</source>
+        <translation>补救措施</translation>
+    </message>
+    <message>
+        <location line="+3"/>
+        <source>What was done</source>
+        <translation>处理内容</translation>
+    </message>
+    <message>
+        <location line="+0"/>
+        <source>Refund</source>
+        <translation>退款</translation>
+    </message>
+    <message>
+        <location line="+1"/>
+        <source>Goodwill</source>
+        <translation>补偿积分</translation>
+    </message>
+    <message>
+        <location line="+0"/>
+        <source>Coupon</source>
+        <translation>优惠券</translation>
+    </message>
+    <message>
+        <location line="+0"/>
+        <source>Customer told</source>
+        <translation>已告知顾客</translation>
+    </message>
+    <message>
+        <location line="+2"/>
+        <source>Follow-ups</source>
+        <translation>回访</translation>
+    </message>
+    <message>
+        <location line="+3"/>
+        <source>How</source>
+        <translation>方式</translation>
+    </message>
+    <message>
+        <location line="+0"/>
+        <source>Satisfaction</source>
+        <translation>满意度</translation>
+    </message>
+    <message>
+        <location line="+1"/>
+        <source>Comment</source>
+        <translation>评价</translation>
+    </message>
+    <message>
+        <location line="+13"/>
+        <source>&amp;Open</source>
+        <translation>打开(&amp;O)</translation>
+    </message>
+    <message>
+        <location line="+2"/>
+        <source>&amp;Save as…</source>
+        <translation>另存为(&amp;S)…</translation>
+    </message>
+    <message>
+        <location line="+2"/>
+        <source>A&amp;dd photo or scan…</source>
+        <translation>添加照片或扫描件(&amp;D)…</translation>
+    </message>
+    <message>
+        <location line="+11"/>
+        <source>&amp;Assign…</source>
+        <translation>指派(&amp;A)…</translation>
+    </message>
+    <message>
+        <location line="+2"/>
+        <source>&amp;Start work</source>
+        <translation>开始处理(&amp;S)</translation>
+    </message>
+    <message>
+        <location line="+2"/>
+        <source>Add &amp;note…</source>
+        <translation>添加备注(&amp;N)…</translation>
+    </message>
+    <message>
+        <location line="+2"/>
+        <source>&amp;Priority…</source>
+        <translation>优先级(&amp;P)…</translation>
+    </message>
+    <message>
+        <location line="+2"/>
+        <source>&amp;Resolve…</source>
+        <translation>解决(&amp;R)…</translation>
+    </message>
+    <message>
+        <location line="+2"/>
+        <source>&amp;Follow-up…</source>
+        <translation>回访(&amp;F)…</translation>
+    </message>
+    <message>
+        <location line="+2"/>
+        <location line="+132"/>
+        <source>C&amp;lose complaint</source>
+        <translation>结案(&amp;L)</translation>
+    </message>
+    <message>
+        <location line="-130"/>
+        <source>R&amp;eopen…</source>
+        <translation>重新打开(&amp;E)…</translation>
+    </message>
+    <message>
+        <location line="+8"/>
+        <source>Close window (Esc)</source>
+        <translation>关闭窗口（Esc）</translation>
+    </message>
+    <message>
+        <location line="+14"/>
+        <source>Complaint {number} — {customer}</source>
+        <translation>投诉 {number} — {customer}</translation>
+    </message>
+    <message>
+        <location line="+3"/>
+        <source>Priority: {priority}</source>
+        <translation>优先级：{priority}</translation>
+    </message>
+    <message>
+        <location line="+3"/>
+        <source>! Overdue: no first response</source>
+        <translation>! 逾期：尚未首次响应</translation>
+    </message>
+    <message>
+        <location line="+2"/>
+        <source>! Overdue</source>
+        <translation>! 逾期</translation>
+    </message>
+    <message>
+        <location line="+5"/>
+        <source>{name} (member {number})</source>
+        <translation>{name}（会员 {number}）</translation>
+    </message>
+    <message>
+        <location line="+11"/>
+        <source> (linked to the member&apos;s purchase)</source>
+        <translation>（已关联该会员的购物记录）</translation>
+    </message>
+    <message>
+        <location line="+8"/>
+        <source>, </source>
+        <translation>、</translation>
+    </message>
+    <message>
+        <location line="+2"/>
+        <source>yes</source>
+        <translation>是</translation>
+    </message>
+    <message>
+        <location line="+0"/>
+        <source>no</source>
+        <translation>否</translation>
+    </message>
+    <message>
+        <location line="+8"/>
+        <source>{name}   {size}   added {when} by {who}</source>
+        <translation>{name}   {size}   由 {who} 于 {when} 添加</translation>
+    </message>
+    <message>
+        <location line="+7"/>
+        <source>Atta&amp;chments ({count})</source>
+        <translation>附件(&amp;C)（{count}）</translation>
+    </message>
+    <message>
+        <location line="+6"/>
+        <source>answered {when} (due {due})</source>
+        <translation>已于 {when} 响应（截止 {due}）</translation>
+    </message>
+    <message>
+        <location line="+3"/>
+        <source>due {due} — late, no answer yet</source>
+        <translation>截止 {due} — 已超时，尚未响应</translation>
+    </message>
+    <message>
+        <location line="+2"/>
+        <source>due {due}</source>
+        <translation>截止 {due}</translation>
+    </message>
+    <message>
+        <location line="+5"/>
+        <source>end of {day}; resolved {when}</source>
+        <translation>{day} 当日内；已于 {when} 解决</translation>
+    </message>
+    <message>
+        <location line="+2"/>
+        <source>end of {day} — overdue</source>
+        <translation>{day} 当日内 — 已逾期</translation>
+    </message>
+    <message>
+        <location line="+2"/>
+        <source>end of {day}</source>
+        <translation>{day} 当日内</translation>
+    </message>
+    <message>
+        <location line="+2"/>
+        <source>; closed {when}</source>
+        <translation>；已于 {when} 结案</translation>
+    </message>
+    <message>
+        <location line="+36"/>
+        <source>C&amp;lose without follow-up…</source>
+        <translation>不回访直接结案(&amp;L)…</translation>
+    </message>
+    <message>
+        <location line="+6"/>
+        <source>{owner} owns this complaint; only they or a supervisor can work it.</source>
+        <translation>此投诉的负责人是 {owner}，只有负责人或主管可以处理。</translation>
+    </message>
+    <message>
+        <location line="+139"/>
+        <source>The attachment could not be written to a temporary file: {error}</source>
+        <translation>无法将附件写入临时文件：{error}</translation>
+    </message>
+    <message>
+        <location line="+3"/>
+        <source>No program on this computer opens {name}; use Save as… instead.</source>
+        <translation>本机没有可以打开 {name} 的程序，请改用“另存为…”。</translation>
+    </message>
+    <message>
+        <location line="+12"/>
+        <source>The file could not be saved: {error}</source>
+        <translation>无法保存文件：{error}</translation>
+    </message>
+    <message>
+        <location line="+10"/>
+        <source>Save attachment</source>
+        <translation>保存附件</translation>
+    </message>
+    <message>
+        <location line="+16"/>
+        <source>The file could not be read: {error}</source>
+        <translation>无法读取文件：{error}</translation>
+    </message>
+    <message>
+        <location line="+7"/>
+        <source>Add photo or scan</source>
+        <translation>添加照片或扫描件</translation>
+    </message>
+    <message>
+        <location line="+1"/>
+        <source>Photos and PDF scans ({patterns})</source>
+        <translation>照片和 PDF 扫描件 ({patterns})</translation>
+    </message>
+</context>
+<context>
+    <name>ComplaintFormDialog</name>
+    <message>
+        <location filename="../../crmdesk/views/complaint_form.py" line="+94"/>
+        <source>Log complaint</source>
+        <translation>登记投诉</translation>
+    </message>
+    <message>
+        <location line="+4"/>
+        <source>Enter moves to the next field, Tab leaves the description, Ctrl+Enter saves, Esc cancels.</source>
+        <translation>按回车跳到下一栏，按 Tab 离开描述栏，按 Ctrl+Enter 保存，按 Esc 取消。</translation>
+    </message>
+    <message>
+        <location line="+22"/>
+        <source>Member:</source>
+        <translation>会员：</translation>
+    </message>
+    <message>
+        <location line="+4"/>
+        <source>optional, e.g. 李女士</source>
+        <translation>选填，例如：李女士</translation>
+    </message>
+    <message>
+        <location line="+3"/>
+        <source>optional, e.g. 138 0013 8000</source>
+        <translation>选填，例如：138 0013 8000</translation>
+    </message>
+    <message>
+        <location line="+1"/>
+        <source>Customer &amp;name:</source>
+        <translation>顾客姓名(&amp;N)：</translation>
+    </message>
+    <message>
+        <location line="+1"/>
+        <source>P&amp;hone:</source>
+        <translation>电话(&amp;H)：</translation>
+    </message>
+    <message>
+        <location line="+11"/>
+        <source>C&amp;hannel:</source>
+        <translation>渠道(&amp;H)：</translation>
+    </message>
+    <message>
+        <location line="+1"/>
+        <source>&amp;Category:</source>
+        <translation>类别(&amp;C)：</translation>
+    </message>
+    <message>
+        <location line="+8"/>
+        <source>&amp;Priority:</source>
+        <translation>优先级(&amp;P)：</translation>
+    </message>
+    <message>
+        <location line="+1"/>
+        <source>&amp;Received:</source>
+        <translation>受理时间(&amp;R)：</translation>
+    </message>
+    <message>
+        <location line="+13"/>
+        <source>optional: pick a recent purchase or type the receipt number</source>
+        <translation>选填：选择近期购物记录或输入小票号</translation>
+    </message>
+    <message>
+        <location line="+1"/>
+        <source>optional: type the receipt number</source>
+        <translation>选填：输入小票号</translation>
+    </message>
+    <message>
+        <location line="+1"/>
+        <source>Related r&amp;eceipt:</source>
+        <translation>相关小票(&amp;E)：</translation>
+    </message>
+    <message>
+        <location line="+7"/>
+        <source>What happened? e.g. the pork ribs bought this morning smell off</source>
+        <translation>发生了什么？例如：今天早上买的排骨有异味</translation>
+    </message>
+    <message>
+        <location line="+3"/>
+        <source>&amp;Description (required):</source>
+        <translation>描述(&amp;D)（必填）：</translation>
+    </message>
+    <message>
+        <location line="+2"/>
+        <source>optional, e.g. a refund, an exchange, an apology</source>
+        <translation>选填，例如：退款、换货、道歉</translation>
+    </message>
+    <message>
+        <location line="+1"/>
+        <source>Customer &amp;asks for:</source>
+        <translation>顾客诉求(&amp;A)：</translation>
+    </message>
+    <message>
+        <location line="+3"/>
+        <source>Attachments (photos or PDF scans, at most {size} MB each):</source>
+        <translation>附件（照片或 PDF 扫描件，每个不超过 {size} MB）：</translation>
+    </message>
+    <message>
+        <location line="+11"/>
+        <source>Add files… (Ctrl+O)</source>
+        <translation>添加文件…（Ctrl+O）</translation>
+    </message>
+    <message>
+        <location line="+2"/>
+        <source>Remove (Del)</source>
+        <translation>移除（Del）</translation>
+    </message>
+    <message>
+        <location line="+15"/>
+        <source>Save (Ctrl+Enter)</source>
+        <translation>保存（Ctrl+Enter）</translation>
+    </message>
+    <message>
+        <location line="+2"/>
+        <source>Cancel (Esc)</source>
+        <translation>取消（Esc）</translation>
+    </message>
+    <message>
+        <location line="+122"/>
+        <source>Attach photos or scans</source>
+        <translation>附加照片或扫描件</translation>
+    </message>
+    <message>
+        <location line="+1"/>
+        <source>Photos and PDF scans ({patterns})</source>
+        <translation>照片和 PDF 扫描件 ({patterns})</translation>
+    </message>
+    <message>
+        <location line="+18"/>
+        <source>The file &apos;{name}&apos; cannot be read: {reason}</source>
+        <translation>无法读取文件“{name}”：{reason}</translation>
+    </message>
+</context>
+<context>
+    <name>ComplaintListModel</name>
+    <message>
+        <location filename="../../crmdesk/views/complaints_page.py" line="-781"/>
+        <source>No.</source>
+        <translation>编号</translation>
+    </message>
+    <message>
+        <location line="+1"/>
+        <source>Received</source>
+        <translation>收到时间</translation>
+    </message>
+    <message>
+        <location line="+1"/>
+        <source>Customer</source>
+        <translation>顾客</translation>
+    </message>
+    <message>
+        <location line="+1"/>
+        <source>Category</source>
+        <translation>类别</translation>
+    </message>
+    <message>
+        <location line="+1"/>
+        <source>Channel</source>
+        <translation>渠道</translation>
+    </message>
+    <message>
+        <location line="+1"/>
+        <source>Priority</source>
+        <translation>优先级</translation>
+    </message>
+    <message>
+        <location line="+1"/>
+        <source>Status</source>
+        <translation>状态</translation>
+    </message>
+    <message>
+        <location line="+1"/>
+        <source>Owner</source>
+        <translation>负责人</translation>
+    </message>
+    <message>
+        <location line="+1"/>
+        <source>Resolve by</source>
+        <translation>解决期限</translation>
+    </message>
+    <message>
+        <location line="+1"/>
+        <source>Overdue</source>
+        <translation>逾期</translation>
+    </message>
+</context>
+<context>
+    <name>ComplaintSettingsWidget</name>
+    <message>
+        <location filename="../../crmdesk/views/complaint_settings.py" line="+111"/>
+        <source>Lists are never emptied: an entry no longer wanted is switched off and stays on the complaints and surveys that use it.</source>
+        <translation>列表中的条目不会被删除：不再需要的条目可以停用，已使用它的投诉和满意度调查仍会保留该条目。</translation>
+    </message>
+    <message>
+        <location line="+14"/>
+        <source>Channels complaints come in by</source>
+        <translation>投诉渠道</translation>
+    </message>
+    <message>
+        <location line="+4"/>
+        <source>Survey questions</source>
+        <translation>满意度调查问题</translation>
+    </message>
+    <message>
+        <location line="+23"/>
+        <source>Complaint categories</source>
+        <translation>投诉类别</translation>
+    </message>
+    <message>
+        <location line="+2"/>
+        <source>Name</source>
+        <translation>名称</translation>
+    </message>
+    <message>
+        <location line="+0"/>
+        <source>Code</source>
+        <translation>代码</translation>
+    </message>
+    <message>
+        <location line="+0"/>
+        <source>Resolve within</source>
+        <translation>解决期限</translation>
+    </message>
+    <message>
+        <location line="+1"/>
+        <source>Default priority</source>
+        <translation>默认优先级</translation>
+    </message>
+    <message>
+        <location line="+0"/>
+        <source>State</source>
+        <translation>状态</translation>
+    </message>
+    <message>
+        <location line="+5"/>
+        <source>&amp;Add category…</source>
+        <translation>添加类别(&amp;A)…</translation>
+    </message>
+    <message>
+        <location line="+2"/>
+        <source>&amp;Change…</source>
+        <translation>修改(&amp;C)…</translation>
+    </message>
+    <message>
+        <location line="+2"/>
+        <location line="+81"/>
+        <source>Switch off</source>
+        <translation>停用</translation>
+    </message>
+    <message>
+        <location line="-72"/>
+        <source>Deadlines and alerts</source>
+        <translation>期限与提醒</translation>
+    </message>
+    <message>
+        <location line="+5"/>
+        <source> hours after it came in</source>
+        <translation> 小时（自收到时起）</translation>
+    </message>
+    <message>
+        <location line="+1"/>
+        <location line="+12"/>
+        <source>Save</source>
+        <translation>保存</translation>
+    </message>
+    <message>
+        <location line="-7"/>
+        <source>First response due:</source>
+        <translation>首次响应期限：</translation>
+    </message>
+    <message>
+        <location line="+6"/>
+        <source> points</source>
+        <translation> 分</translation>
+    </message>
+    <message>
+        <location line="+6"/>
+        <source>Survey alert:</source>
+        <translation>满意度提醒：</translation>
+    </message>
+    <message>
+        <location line="+1"/>
+        <source>A survey question is flagged when its monthly mean drops by more than this from the month before.</source>
+        <translation>某项调查问题的月平均分比上月下降超过此值时，将标记提醒。</translation>
+    </message>
+    <message>
+        <location line="+16"/>
+        <source>same day</source>
+        <translation>当天</translation>
+    </message>
+    <message>
+        <location line="+2"/>
+        <source>1 day</source>
+        <translation>1 天</translation>
+    </message>
+    <message>
+        <location line="+2"/>
+        <source>{days} days</source>
+        <translation>{days} 天</translation>
+    </message>
+    <message>
+        <location line="+3"/>
+        <source>in use</source>
+        <translation>已启用</translation>
+    </message>
+    <message>
+        <location line="+0"/>
+        <source>switched off</source>
+        <translation>已停用</translation>
+    </message>
+    <message>
+        <location line="+25"/>
+        <source>Switch on</source>
+        <translation>启用</translation>
+    </message>
+    <message>
+        <location line="+20"/>
+        <source>Added {name}.</source>
+        <translation>已添加{name}。</translation>
+    </message>
+    <message>
+        <location line="+7"/>
+        <source>Saved. New deadlines apply to complaints logged from now on.</source>
+        <translation>已保存。新的期限只对今后登记的投诉生效。</translation>
+    </message>
+    <message>
+        <location line="+4"/>
+        <source>Switched on.</source>
+        <translation>已启用。</translation>
+    </message>
+    <message>
+        <location line="+0"/>
+        <source>Switched off; records that use it keep it.</source>
+        <translation>已停用；已使用它的记录仍会保留。</translation>
+    </message>
+    <message>
+        <location line="+29"/>
+        <source>Saved: the first response is due {hours} hours after a complaint comes in (for new ones).</source>
+        <translation>已保存：新投诉的首次响应期限为收到后 {hours} 小时。</translation>
+    </message>
+    <message>
+        <location line="+6"/>
+        <source>Saved: a question is flagged when its mean drops by more than {points} points.</source>
+        <translation>已保存：某项问题的平均分下降超过 {points} 分时将标记提醒。</translation>
+    </message>
+</context>
+<context>
+    <name>ComplaintsPage</name>
+    <message>
+        <location filename="../../crmdesk/views/complaints_page.py" line="+72"/>
+        <source>{month} (so far)</source>
+        <translation>{month}（截至目前）</translation>
+    </message>
+    <message>
+        <location line="+1037"/>
+        <source>&amp;Board</source>
+        <translation>投诉看板(&amp;B)</translation>
+    </message>
+    <message>
+        <location line="+1"/>
+        <source>Monthly &amp;figures</source>
+        <translation>月度统计(&amp;F)</translation>
+    </message>
+    <message>
+        <location line="+1"/>
+        <source>Satisf&amp;action</source>
+        <translation>满意度(&amp;A)</translation>
+    </message>
+    <message>
+        <location line="+12"/>
+        <source>&amp;Settings</source>
+        <translation>设置(&amp;S)</translation>
     </message>
 </context>
 <context>
@@ -164,7 +1172,7 @@
 <context>
     <name>CounterPage</name>
     <message>
-        <location filename="../../crmdesk/views/counter_page.py" line="+66"/>
+        <location filename="../../crmdesk/views/counter_page.py" line="+69"/>
         <source>Scan a card, or type a phone, its last 4 digits, a name or pinyin (zs)</source>
         <translation>扫卡，或输入手机号、手机尾号4位、姓名或拼音首字母（zs）</translation>
     </message>
@@ -195,24 +1203,24 @@
     </message>
     <message>
         <location line="+0"/>
-        <location line="+67"/>
+        <location line="+68"/>
         <source>Points</source>
         <translation>积分</translation>
     </message>
     <message>
-        <location line="-67"/>
+        <location line="-68"/>
         <source>Status</source>
         <translation>状态</translation>
     </message>
     <message>
-        <location line="+27"/>
-        <location line="+169"/>
+        <location line="+28"/>
+        <location line="+177"/>
         <location line="+205"/>
         <source>Scan a card or type to find a member. F2 registers a new member.</source>
         <translation>扫卡或输入以查找会员。按 F2 登记新会员。</translation>
     </message>
     <message>
-        <location line="-354"/>
+        <location line="-362"/>
         <source>No member open.</source>
         <translation>尚未打开会员。</translation>
     </message>
@@ -253,12 +1261,12 @@
     </message>
     <message>
         <location line="+1"/>
-        <location line="+253"/>
+        <location line="+261"/>
         <source>Issue card (F3)</source>
         <translation>发卡（F3）</translation>
     </message>
     <message>
-        <location line="-252"/>
+        <location line="-260"/>
         <source>Report card lost… (F4)</source>
         <translation>挂失…（F4）</translation>
     </message>
@@ -276,6 +1284,16 @@
         <location line="+1"/>
         <source>Redeem points… (F7)</source>
         <translation>兑换积分…（F7）</translation>
+    </message>
+    <message>
+        <location line="+7"/>
+        <source>Log complaint… (F8)</source>
+        <translation>登记投诉…（F8）</translation>
+    </message>
+    <message>
+        <location line="+1"/>
+        <source>Satisfaction survey… (F9)</source>
+        <translation>满意度调查…（F9）</translation>
     </message>
     <message>
         <location line="+67"/>
@@ -428,7 +1446,7 @@
         <translation>卡 {number} 已挂失。按 F3 为会员发新卡。</translation>
     </message>
     <message>
-        <location line="+27"/>
+        <location line="+28"/>
         <source>Receipt {receipt} of till {till} was already recorded; nothing changed.</source>
         <translation>收银台{till}的小票{receipt}已记录过，未做任何更改。</translation>
     </message>
@@ -456,6 +1474,16 @@
         <location line="+17"/>
         <source>Redeemed {points} points ({value} off); balance {balance}.</source>
         <translation>已兑换 {points} 积分（抵扣 {value}），余额 {balance}。</translation>
+    </message>
+    <message>
+        <location line="+25"/>
+        <source>Complaint {number} logged; the Complaints area follows it to closure.</source>
+        <translation>投诉 {number} 已登记，后续由“投诉”模块跟进至结案。</translation>
+    </message>
+    <message>
+        <location line="+12"/>
+        <source>Thank you: the survey is recorded.</source>
+        <translation>谢谢！满意度调查已记录。</translation>
     </message>
 </context>
 <context>
@@ -567,6 +1595,328 @@
         <location line="+1"/>
         <source>Applied: {what}</source>
         <translation>已使用：{what}</translation>
+    </message>
+</context>
+<context>
+    <name>EntryListBox</name>
+    <message>
+        <location filename="../../crmdesk/views/complaint_settings.py" line="-288"/>
+        <source>Name</source>
+        <translation>名称</translation>
+    </message>
+    <message>
+        <location line="+0"/>
+        <source>Code</source>
+        <translation>代码</translation>
+    </message>
+    <message>
+        <location line="+0"/>
+        <source>State</source>
+        <translation>状态</translation>
+    </message>
+    <message>
+        <location line="+5"/>
+        <source>Add…</source>
+        <translation>添加…</translation>
+    </message>
+    <message>
+        <location line="+2"/>
+        <source>Rename…</source>
+        <translation>重命名…</translation>
+    </message>
+    <message>
+        <location line="+2"/>
+        <location line="+24"/>
+        <source>Switch off</source>
+        <translation>停用</translation>
+    </message>
+    <message>
+        <location line="-11"/>
+        <source>in use</source>
+        <translation>使用中</translation>
+    </message>
+    <message>
+        <location line="+0"/>
+        <source>switched off</source>
+        <translation>已停用</translation>
+    </message>
+    <message>
+        <location line="+11"/>
+        <source>Switch on</source>
+        <translation>启用</translation>
+    </message>
+    <message>
+        <location line="+17"/>
+        <source>Added {name}.</source>
+        <translation>已添加 {name}。</translation>
+    </message>
+    <message>
+        <location line="+4"/>
+        <source>Renamed to {name}.</source>
+        <translation>已重命名为 {name}。</translation>
+    </message>
+    <message>
+        <location line="+4"/>
+        <source>Switched on.</source>
+        <translation>已启用。</translation>
+    </message>
+    <message>
+        <location line="+0"/>
+        <source>Switched off; records that use it keep it.</source>
+        <translation>已停用；已使用该项的记录保持不变。</translation>
+    </message>
+    <message>
+        <location line="+3"/>
+        <source>Name:</source>
+        <translation>名称：</translation>
+    </message>
+    <message>
+        <location line="+9"/>
+        <source>New name:</source>
+        <translation>新名称：</translation>
+    </message>
+</context>
+<context>
+    <name>FiguresTab</name>
+    <message>
+        <location filename="../../crmdesk/views/complaints_page.py" line="-326"/>
+        <source>&amp;Month:</source>
+        <translation>月份(&amp;M)：</translation>
+    </message>
+    <message>
+        <location line="+13"/>
+        <source>Complaints received</source>
+        <translation>受理投诉数</translation>
+    </message>
+    <message>
+        <location line="+1"/>
+        <source>Median time to first response</source>
+        <translation>首次响应时间中位数</translation>
+    </message>
+    <message>
+        <location line="+1"/>
+        <source>Median time to resolution</source>
+        <translation>解决时间中位数</translation>
+    </message>
+    <message>
+        <location line="+1"/>
+        <source>Satisfaction after resolution</source>
+        <translation>解决后满意度</translation>
+    </message>
+    <message>
+        <location line="+1"/>
+        <source>First response on time</source>
+        <translation>按时首次响应</translation>
+    </message>
+    <message>
+        <location line="+1"/>
+        <source>Resolved on time</source>
+        <translation>按时解决</translation>
+    </message>
+    <message>
+        <location line="+1"/>
+        <source>Follow-up done</source>
+        <translation>已完成回访</translation>
+    </message>
+    <message>
+        <location line="+1"/>
+        <source>Repeat complainants</source>
+        <translation>重复投诉顾客</translation>
+    </message>
+    <message>
+        <location line="+10"/>
+        <source>By category</source>
+        <translation>按类别</translation>
+    </message>
+    <message>
+        <location line="+1"/>
+        <source>Category</source>
+        <translation>类别</translation>
+    </message>
+    <message>
+        <location line="+0"/>
+        <location line="+5"/>
+        <source>Complaints</source>
+        <translation>投诉数</translation>
+    </message>
+    <message>
+        <location line="-5"/>
+        <location line="+5"/>
+        <source>Share</source>
+        <translation>占比</translation>
+    </message>
+    <message>
+        <location line="-1"/>
+        <source>By channel</source>
+        <translation>按渠道</translation>
+    </message>
+    <message>
+        <location line="+1"/>
+        <source>Channel</source>
+        <translation>渠道</translation>
+    </message>
+    <message>
+        <location line="+10"/>
+        <source>Members who complained again</source>
+        <translation>再次投诉的会员</translation>
+    </message>
+    <message>
+        <location line="+1"/>
+        <source>Members with a complaint this month and at least {count} in the last {months} months.</source>
+        <translation>本月有投诉且近 {months} 个月内投诉至少 {count} 次的会员。</translation>
+    </message>
+    <message>
+        <location line="+3"/>
+        <source>Member no.</source>
+        <translation>会员编号</translation>
+    </message>
+    <message>
+        <location line="+0"/>
+        <source>Name</source>
+        <translation>姓名</translation>
+    </message>
+    <message>
+        <location line="+0"/>
+        <source>This month</source>
+        <translation>本月</translation>
+    </message>
+    <message>
+        <location line="+1"/>
+        <source>Last {months} months</source>
+        <translation>近 {months} 个月</translation>
+    </message>
+    <message>
+        <location line="+2"/>
+        <source>No member complained more than once.</source>
+        <translation>没有会员投诉超过一次。</translation>
+    </message>
+    <message>
+        <location line="+4"/>
+        <source>Came back within {days} days</source>
+        <translation>{days} 天内回店消费</translation>
+    </message>
+    <message>
+        <location line="+1"/>
+        <source>Members who bought again after their complaint: counted from the resolution, or from the complaint when it is not resolved yet. Walk-ins are left out.</source>
+        <translation>投诉后再次购物的会员：从投诉解决时起计算；尚未解决的从投诉时起计算。不含散客。</translation>
+    </message>
+    <message>
+        <location line="+2"/>
+        <source>Their complaint</source>
+        <translation>投诉情况</translation>
+    </message>
+    <message>
+        <location line="+0"/>
+        <source>Members</source>
+        <translation>会员数</translation>
+    </message>
+    <message>
+        <location line="+0"/>
+        <source>Came back</source>
+        <translation>回店消费</translation>
+    </message>
+    <message>
+        <location line="+26"/>
+        <source>Complaints received in {month}, as they stand at {now}.</source>
+        <translation>{month} 受理的投诉，数据截至 {now}。</translation>
+    </message>
+    <message>
+        <location line="+5"/>
+        <source>from coming in to the first contact</source>
+        <translation>从受理到首次联系</translation>
+    </message>
+    <message>
+        <location line="+2"/>
+        <source>of the complaints resolved</source>
+        <translation>占已解决投诉的比例</translation>
+    </message>
+    <message>
+        <location line="+4"/>
+        <source>{mean} / 5</source>
+        <translation>{mean} / 5</translation>
+    </message>
+    <message>
+        <location line="+1"/>
+        <source>{count} follow-ups</source>
+        <translation>{count} 次回访</translation>
+    </message>
+    <message>
+        <location line="+7"/>
+        <source>members</source>
+        <translation>名会员</translation>
+    </message>
+    <message>
+        <location line="+18"/>
+        <source>Resolved</source>
+        <translation>已解决</translation>
+    </message>
+    <message>
+        <location line="+1"/>
+        <source>Not resolved yet</source>
+        <translation>尚未解决</translation>
+    </message>
+</context>
+<context>
+    <name>FollowUpDialog</name>
+    <message>
+        <location filename="../../crmdesk/views/complaint_detail.py" line="-581"/>
+        <source>Record follow-up</source>
+        <translation>记录回访</translation>
+    </message>
+    <message>
+        <location line="+0"/>
+        <source>&amp;Record</source>
+        <translation>记录(&amp;R)</translation>
+    </message>
+    <message>
+        <location line="+12"/>
+        <source>5 — very satisfied</source>
+        <translation>5 — 非常满意</translation>
+    </message>
+    <message>
+        <location line="+0"/>
+        <source>4 — satisfied</source>
+        <translation>4 — 满意</translation>
+    </message>
+    <message>
+        <location line="+0"/>
+        <source>3 — neutral</source>
+        <translation>3 — 一般</translation>
+    </message>
+    <message>
+        <location line="+1"/>
+        <source>2 — dissatisfied</source>
+        <translation>2 — 不满意</translation>
+    </message>
+    <message>
+        <location line="+0"/>
+        <source>1 — very dissatisfied</source>
+        <translation>1 — 非常不满意</translation>
+    </message>
+    <message>
+        <location line="+6"/>
+        <source>What the customer said</source>
+        <translation>顾客的反馈</translation>
+    </message>
+    <message>
+        <location line="+1"/>
+        <source>&amp;When:</source>
+        <translation>时间(&amp;W)：</translation>
+    </message>
+    <message>
+        <location line="+1"/>
+        <source>&amp;How:</source>
+        <translation>方式(&amp;H)：</translation>
+    </message>
+    <message>
+        <location line="+1"/>
+        <source>&amp;Satisfaction:</source>
+        <translation>满意度(&amp;S)：</translation>
+    </message>
+    <message>
+        <location line="+1"/>
+        <source>&amp;Comment:</source>
+        <translation>评价(&amp;C)：</translation>
     </message>
 </context>
 <context>
@@ -902,12 +2252,12 @@
 <context>
     <name>MainWindow</name>
     <message>
-        <location filename="../../crmdesk/views/main_window.py" line="+27"/>
+        <location filename="../../crmdesk/views/main_window.py" line="+31"/>
         <source>crmdesk — membership and customer care</source>
         <translation>crmdesk — 会员管理与客户服务</translation>
     </message>
     <message>
-        <location line="+80"/>
+        <location line="+85"/>
         <source>Overview</source>
         <translation>概览</translation>
     </message>
@@ -917,12 +2267,12 @@
         <translation>设置</translation>
     </message>
     <message>
-        <location line="+39"/>
+        <location line="+49"/>
         <source>{area} (Ctrl+{number})</source>
         <translation>{area} (Ctrl+{number})</translation>
     </message>
     <message>
-        <location line="-81"/>
+        <location line="-92"/>
         <source>&amp;File</source>
         <translation>文件(&amp;F)</translation>
     </message>
@@ -982,7 +2332,17 @@
         <translation>优惠活动</translation>
     </message>
     <message>
-        <location line="+94"/>
+        <location line="+2"/>
+        <source>Complaints</source>
+        <translation>投诉</translation>
+    </message>
+    <message>
+        <location line="+76"/>
+        <source>{count} overdue</source>
+        <translation>逾期 {count} 件</translation>
+    </message>
+    <message>
+        <location line="+48"/>
         <source>Signed in: {name} ({role})</source>
         <translation>当前登录：{name}（{role}）</translation>
     </message>
@@ -1196,7 +2556,7 @@ Membership, loyalty and customer care for neighbourhood shops.</source>
 <context>
     <name>MemberProfileDialog</name>
     <message>
-        <location filename="../../crmdesk/views/member_profile.py" line="+26"/>
+        <location filename="../../crmdesk/views/member_profile.py" line="+27"/>
         <source>Member</source>
         <translation>会员</translation>
     </message>
@@ -1224,6 +2584,11 @@ Membership, loyalty and customer care for neighbourhood shops.</source>
         <location line="+1"/>
         <source>Poin&amp;ts</source>
         <translation>积分(&amp;T)</translation>
+    </message>
+    <message>
+        <location line="+1"/>
+        <source>Com&amp;plaints</source>
+        <translation>投诉(&amp;P)</translation>
     </message>
     <message>
         <location line="+10"/>
@@ -1482,7 +2847,47 @@ Membership, loyalty and customer care for neighbourhood shops.</source>
         <translation>调整积分(&amp;A)…</translation>
     </message>
     <message>
-        <location line="+14"/>
+        <location line="+10"/>
+        <source>No.</source>
+        <translation>编号</translation>
+    </message>
+    <message>
+        <location line="+0"/>
+        <source>Received</source>
+        <translation>受理时间</translation>
+    </message>
+    <message>
+        <location line="+0"/>
+        <source>Category</source>
+        <translation>类别</translation>
+    </message>
+    <message>
+        <location line="+0"/>
+        <source>Status</source>
+        <translation>状态</translation>
+    </message>
+    <message>
+        <location line="+1"/>
+        <source>Owner</source>
+        <translation>负责人</translation>
+    </message>
+    <message>
+        <location line="+0"/>
+        <source>Resolve by</source>
+        <translation>解决期限</translation>
+    </message>
+    <message>
+        <location line="+0"/>
+        <source>Description</source>
+        <translation>描述</translation>
+    </message>
+    <message>
+        <location line="+3"/>
+        <source>Double-click a complaint to see its timeline and work on it.</source>
+        <translation>双击投诉可查看其时间线并进行处理。</translation>
+    </message>
+    <message>
+        <location line="+12"/>
         <source>Member {name} ({member_no})</source>
         <translation>会员 {name}（{member_no}）</translation>
     </message>
@@ -1502,7 +2907,12 @@ Membership, loyalty and customer care for neighbourhood shops.</source>
         <translation>是</translation>
     </message>
     <message>
-        <location line="+24"/>
+        <location line="+18"/>
+        <source>overdue</source>
+        <translation>已逾期</translation>
+    </message>
+    <message>
+        <location line="+31"/>
         <source>Visits: {visits} · Spend: {spend} · Average basket: {average} · First visit: {first} · Last visit: {last}</source>
         <translation>消费次数：{visits} · 累计消费：{spend} · 客单价：{average} · 首次到店：{first} · 最近到店：{last}</translation>
     </message>
@@ -1580,7 +2990,7 @@ Membership, loyalty and customer care for neighbourhood shops.</source>
 <context>
     <name>MergeDialog</name>
     <message>
-        <location line="-563"/>
+        <location line="-602"/>
         <source>Merge another member into this one</source>
         <translation>把另一会员合并到此会员</translation>
     </message>
@@ -1778,6 +3188,34 @@ Membership, loyalty and customer care for neighbourhood shops.</source>
         <location line="+6"/>
         <source>Type the birthday as YYYY-MM-DD, e.g. 1985-06-02.</source>
         <translation>生日请按 年-月-日 输入，例如 1985-06-02。</translation>
+    </message>
+</context>
+<context>
+    <name>NoteDialog</name>
+    <message>
+        <location filename="../../crmdesk/views/complaint_detail.py" line="-145"/>
+        <source>Add note</source>
+        <translation>添加备注</translation>
+    </message>
+    <message>
+        <location line="+0"/>
+        <source>&amp;Add note</source>
+        <translation>添加备注(&amp;A)</translation>
+    </message>
+    <message>
+        <location line="+2"/>
+        <source>What happened, what was said, what comes next</source>
+        <translation>发生了什么、沟通了什么、下一步怎么做</translation>
+    </message>
+    <message>
+        <location line="+3"/>
+        <source>I reached the &amp;customer (counts as the first response)</source>
+        <translation>已联系上顾客(&amp;C)（计为首次响应）</translation>
+    </message>
+    <message>
+        <location line="+1"/>
+        <source>&amp;Note:</source>
+        <translation>备注(&amp;N)：</translation>
     </message>
 </context>
 <context>
@@ -2101,6 +3539,34 @@ Membership, loyalty and customer care for neighbourhood shops.</source>
     </message>
 </context>
 <context>
+    <name>PriorityDialog</name>
+    <message>
+        <location filename="../../crmdesk/views/complaint_detail.py" line="+11"/>
+        <source>Change priority</source>
+        <translation>修改优先级</translation>
+    </message>
+    <message>
+        <location line="+0"/>
+        <source>&amp;Change</source>
+        <translation>修改(&amp;C)</translation>
+    </message>
+    <message>
+        <location line="+6"/>
+        <source>Why (optional)</source>
+        <translation>原因（选填）</translation>
+    </message>
+    <message>
+        <location line="+1"/>
+        <source>&amp;Priority:</source>
+        <translation>优先级(&amp;P)：</translation>
+    </message>
+    <message>
+        <location line="+1"/>
+        <source>&amp;Reason:</source>
+        <translation>原因(&amp;R)：</translation>
+    </message>
+</context>
+<context>
     <name>PurchaseDialog</name>
     <message>
         <location filename="../../crmdesk/views/purchase_dialogs.py" line="+131"/>
@@ -2308,6 +3774,112 @@ Membership, loyalty and customer care for neighbourhood shops.</source>
     </message>
 </context>
 <context>
+    <name>ReopenDialog</name>
+    <message>
+        <location filename="../../crmdesk/views/complaint_detail.py" line="+159"/>
+        <source>Reopen complaint</source>
+        <translation>重新打开投诉</translation>
+    </message>
+    <message>
+        <location line="+0"/>
+        <source>&amp;Reopen</source>
+        <translation>重新打开(&amp;R)</translation>
+    </message>
+    <message>
+        <location line="+1"/>
+        <source>The complaint goes back to in progress. Its deadlines stay as they were.</source>
+        <translation>投诉将恢复为“处理中”，原有期限保持不变。</translation>
+    </message>
+    <message>
+        <location line="+4"/>
+        <source>e.g. the customer called again: the exchange was also spoiled</source>
+        <translation>例如：顾客再次来电，换货的商品也已变质</translation>
+    </message>
+    <message>
+        <location line="+1"/>
+        <source>&amp;Reason:</source>
+        <translation>原因(&amp;R)：</translation>
+    </message>
+</context>
+<context>
+    <name>ResolveDialog</name>
+    <message>
+        <location line="-152"/>
+        <source>Resolve complaint</source>
+        <translation>解决投诉</translation>
+    </message>
+    <message>
+        <location line="+0"/>
+        <source>&amp;Resolve</source>
+        <translation>解决(&amp;R)</translation>
+    </message>
+    <message>
+        <location line="+9"/>
+        <source>What was done:</source>
+        <translation>处理方式：</translation>
+    </message>
+    <message>
+        <location line="+2"/>
+        <source>amount in ¥ given back, e.g. 35.80</source>
+        <translation>退还金额（元），例如 35.80</translation>
+    </message>
+    <message>
+        <location line="+1"/>
+        <source>Re&amp;fund (¥):</source>
+        <translation>退款金额（¥）(&amp;F)：</translation>
+    </message>
+    <message>
+        <location line="+4"/>
+        <source> points</source>
+        <translation> 积分</translation>
+    </message>
+    <message>
+        <location line="+1"/>
+        <source>&amp;Goodwill points:</source>
+        <translation>补偿积分(&amp;G)：</translation>
+    </message>
+    <message>
+        <location line="+7"/>
+        <source>C&amp;oupon offer:</source>
+        <translation>优惠券活动(&amp;O)：</translation>
+    </message>
+    <message>
+        <location line="+2"/>
+        <source>Give compensation again (it was compensated before)</source>
+        <translation>再次给予补偿（此前已补偿过）</translation>
+    </message>
+    <message>
+        <location line="+4"/>
+        <source>Goodwill points and coupons go to members; this customer is a walk-in.</source>
+        <translation>补偿积分和优惠券只能发给会员；此顾客是散客（非会员）。</translation>
+    </message>
+    <message>
+        <location line="+2"/>
+        <source>Goodwill points and coupons need a supervisor or the owner.</source>
+        <translation>补偿积分和优惠券需由主管或店主发放。</translation>
+    </message>
+    <message>
+        <location line="+6"/>
+        <source>No coupon offer is switched on; define one under Offers to give coupons.</source>
+        <translation>目前没有已启用的优惠券活动；请先在“优惠活动”中设置一个，才能发放优惠券。</translation>
+    </message>
+    <message>
+        <location line="+6"/>
+        <source>The customer has been &amp;told</source>
+        <translation>已告知顾客(&amp;T)</translation>
+    </message>
+    <message>
+        <location line="+5"/>
+        <source>What was agreed (needed for &quot;other&quot;)</source>
+        <translation>双方商定的处理方式（选择“其他”时必填）</translation>
+    </message>
+    <message>
+        <location line="+1"/>
+        <source>&amp;Note:</source>
+        <translation>备注(&amp;N)：</translation>
+    </message>
+</context>
+<context>
     <name>RulesTab</name>
     <message>
         <location filename="../../crmdesk/views/loyalty_settings.py" line="+67"/>
@@ -2448,6 +4020,135 @@ Membership, loyalty and customer care for neighbourhood shops.</source>
         <location line="+84"/>
         <source>Saved. The rules apply to purchases recorded from now on.</source>
         <translation>已保存。新规则适用于此后记录的消费。</translation>
+    </message>
+</context>
+<context>
+    <name>SatisfactionTab</name>
+    <message>
+        <location filename="../../crmdesk/views/complaints_page.py" line="+44"/>
+        <source>&amp;Month:</source>
+        <translation>月份(&amp;M)：</translation>
+    </message>
+    <message>
+        <location line="+13"/>
+        <source>Survey responses</source>
+        <translation>调查回复数</translation>
+    </message>
+    <message>
+        <location line="+1"/>
+        <source>Satisfied (4 or 5)</source>
+        <translation>满意（4 或 5 分）</translation>
+    </message>
+    <message>
+        <location line="+1"/>
+        <source>Questions that dropped</source>
+        <translation>下降的题目</translation>
+    </message>
+    <message>
+        <location line="+12"/>
+        <source>Questions</source>
+        <translation>题目</translation>
+    </message>
+    <message>
+        <location line="+1"/>
+        <source>Question</source>
+        <translation>题目</translation>
+    </message>
+    <message>
+        <location line="+0"/>
+        <source>Answers</source>
+        <translation>回答数</translation>
+    </message>
+    <message>
+        <location line="+0"/>
+        <source>Mean</source>
+        <translation>平均分</translation>
+    </message>
+    <message>
+        <location line="+0"/>
+        <source>Month before</source>
+        <translation>上月</translation>
+    </message>
+    <message>
+        <location line="+1"/>
+        <source>Change</source>
+        <translation>变化</translation>
+    </message>
+    <message>
+        <location line="+0"/>
+        <source>Satisfied</source>
+        <translation>满意率</translation>
+    </message>
+    <message>
+        <location line="+0"/>
+        <source>Alert</source>
+        <translation>预警</translation>
+    </message>
+    <message>
+        <location line="+2"/>
+        <source>Latest responses (any month)</source>
+        <translation>最新回复（不限月份）</translation>
+    </message>
+    <message>
+        <location line="+2"/>
+        <source>When</source>
+        <translation>时间</translation>
+    </message>
+    <message>
+        <location line="+0"/>
+        <source>Member</source>
+        <translation>会员</translation>
+    </message>
+    <message>
+        <location line="+0"/>
+        <source>Channel</source>
+        <translation>渠道</translation>
+    </message>
+    <message>
+        <location line="+0"/>
+        <source>Scores</source>
+        <translation>评分</translation>
+    </message>
+    <message>
+        <location line="+1"/>
+        <source>Comment</source>
+        <translation>评价</translation>
+    </message>
+    <message>
+        <location line="+0"/>
+        <source>Taken by</source>
+        <translation>记录人</translation>
+    </message>
+    <message>
+        <location line="+36"/>
+        <source>Compared with {previous}; a question is flagged when its mean drops by more than {points} points.</source>
+        <translation>与 {previous} 相比；某题平均分下降超过 {points} 分时将被标记。</translation>
+    </message>
+    <message>
+        <location line="+3"/>
+        <source>{count} scores</source>
+        <translation>{count} 个评分</translation>
+    </message>
+    <message>
+        <location line="+6"/>
+        <source>by more than {points}</source>
+        <translation>降幅超过 {points} 分</translation>
+    </message>
+    <message>
+        <location line="+2"/>
+        <source>! Dropped since {previous}: {questions}</source>
+        <translation>! 较 {previous} 下降：{questions}</translation>
+    </message>
+    <message>
+        <location line="+2"/>
+        <location line="+30"/>
+        <source>, </source>
+        <translation>、</translation>
+    </message>
+    <message>
+        <location line="-15"/>
+        <source>! dropped</source>
+        <translation>! 下降</translation>
     </message>
 </context>
 <context>
@@ -2670,6 +4371,49 @@ Membership, loyalty and customer care for neighbourhood shops.</source>
     </message>
 </context>
 <context>
+    <name>SurveyDialog</name>
+    <message>
+        <location filename="../../crmdesk/views/survey_dialog.py" line="+69"/>
+        <source>Satisfaction survey</source>
+        <translation>满意度调查</translation>
+    </message>
+    <message>
+        <location line="+5"/>
+        <source>Press 5 to 1 for the highlighted question (5 = very satisfied, 1 = very dissatisfied); 0 skips it. Enter saves, Esc cancels.</source>
+        <translation>请为高亮的题目按 5 至 1 评分（5 = 非常满意，1 = 非常不满意）；按 0 跳过。按回车保存，按 Esc 取消。</translation>
+    </message>
+    <message>
+        <location line="+12"/>
+        <source>Member:</source>
+        <translation>会员：</translation>
+    </message>
+    <message>
+        <location line="+6"/>
+        <source>C&amp;hannel:</source>
+        <translation>渠道(&amp;H)：</translation>
+    </message>
+    <message>
+        <location line="+46"/>
+        <source>optional: what the customer said</source>
+        <translation>选填：顾客的意见</translation>
+    </message>
+    <message>
+        <location line="+1"/>
+        <source>C&amp;omment:</source>
+        <translation>评价(&amp;O)：</translation>
+    </message>
+    <message>
+        <location line="+7"/>
+        <source>Save (Enter)</source>
+        <translation>保存（回车）</translation>
+    </message>
+    <message>
+        <location line="+2"/>
+        <source>Cancel (Esc)</source>
+        <translation>取消（Esc）</translation>
+    </message>
+</context>
+<context>
     <name>TiersTab</name>
     <message>
         <location filename="../../crmdesk/views/loyalty_settings.py" line="+14"/>
@@ -2857,6 +4601,235 @@ Membership, loyalty and customer care for neighbourhood shops.</source>
     </message>
 </context>
 <context>
+    <name>complaints</name>
+    <message>
+        <location filename="../../crmdesk/services/complaints.py" line="+101"/>
+        <source>new</source>
+        <translation>新建</translation>
+    </message>
+    <message>
+        <location line="+1"/>
+        <source>assigned</source>
+        <translation>已指派</translation>
+    </message>
+    <message>
+        <location line="+1"/>
+        <source>in progress</source>
+        <translation>处理中</translation>
+    </message>
+    <message>
+        <location line="+1"/>
+        <source>resolved</source>
+        <translation>已解决</translation>
+    </message>
+    <message>
+        <location line="+1"/>
+        <source>followed up</source>
+        <translation>已回访</translation>
+    </message>
+    <message>
+        <location line="+1"/>
+        <source>closed</source>
+        <translation>已结案</translation>
+    </message>
+    <message>
+        <location line="+3"/>
+        <source>low</source>
+        <translation>低</translation>
+    </message>
+    <message>
+        <location line="+1"/>
+        <source>normal</source>
+        <translation>普通</translation>
+    </message>
+    <message>
+        <location line="+1"/>
+        <source>high</source>
+        <translation>高</translation>
+    </message>
+    <message>
+        <location line="+1"/>
+        <source>urgent</source>
+        <translation>紧急</translation>
+    </message>
+    <message>
+        <location line="+3"/>
+        <source>refund</source>
+        <translation>退款</translation>
+    </message>
+    <message>
+        <location line="+1"/>
+        <source>exchange</source>
+        <translation>换货</translation>
+    </message>
+    <message>
+        <location line="+1"/>
+        <source>apology</source>
+        <translation>道歉</translation>
+    </message>
+    <message>
+        <location line="+1"/>
+        <source>goodwill points</source>
+        <translation>补偿积分</translation>
+    </message>
+    <message>
+        <location line="+1"/>
+        <source>coupon</source>
+        <translation>优惠券</translation>
+    </message>
+    <message>
+        <location line="+1"/>
+        <location line="+7"/>
+        <source>other</source>
+        <translation>其他</translation>
+    </message>
+    <message>
+        <location line="-4"/>
+        <source>phone call</source>
+        <translation>电话</translation>
+    </message>
+    <message>
+        <location line="+1"/>
+        <source>in person</source>
+        <translation>当面</translation>
+    </message>
+    <message>
+        <location line="+1"/>
+        <source>text message</source>
+        <translation>短信</translation>
+    </message>
+    <message>
+        <location line="+1"/>
+        <source>WeChat</source>
+        <translation>微信</translation>
+    </message>
+    <message>
+        <location line="+24"/>
+        <source>Counter</source>
+        <translation>服务台</translation>
+    </message>
+    <message>
+        <location line="+1"/>
+        <source>Phone</source>
+        <translation>电话</translation>
+    </message>
+    <message>
+        <location line="+1"/>
+        <source>Suggestion box</source>
+        <translation>意见箱</translation>
+    </message>
+    <message>
+        <location line="+1"/>
+        <source>Online message</source>
+        <translation>线上留言</translation>
+    </message>
+    <message>
+        <location line="+1"/>
+        <source>Letter</source>
+        <translation>来信</translation>
+    </message>
+    <message>
+        <location line="+4"/>
+        <source>Product quality</source>
+        <translation>商品质量</translation>
+    </message>
+    <message>
+        <location line="+1"/>
+        <source>Expired or spoiled goods</source>
+        <translation>过期变质商品</translation>
+    </message>
+    <message>
+        <location line="+1"/>
+        <source>Price or checkout error</source>
+        <translation>价格或结账差错</translation>
+    </message>
+    <message>
+        <location line="+1"/>
+        <source>Staff attitude</source>
+        <translation>服务态度</translation>
+    </message>
+    <message>
+        <location line="+1"/>
+        <source>Waiting time</source>
+        <translation>等候时间</translation>
+    </message>
+    <message>
+        <location line="+1"/>
+        <source>Store environment</source>
+        <translation>购物环境</translation>
+    </message>
+    <message>
+        <location line="+1"/>
+        <source>Returns and exchanges</source>
+        <translation>退换货</translation>
+    </message>
+    <message>
+        <location line="+1"/>
+        <source>Other</source>
+        <translation>其他</translation>
+    </message>
+    <message>
+        <location filename="../../crmdesk/views/complaint_detail.py" line="-306"/>
+        <source>Logged</source>
+        <translation>已登记</translation>
+    </message>
+    <message>
+        <location line="+1"/>
+        <source>Assigned</source>
+        <translation>已指派</translation>
+    </message>
+    <message>
+        <location line="+1"/>
+        <source>Status changed</source>
+        <translation>状态变更</translation>
+    </message>
+    <message>
+        <location line="+1"/>
+        <source>Note</source>
+        <translation>备注</translation>
+    </message>
+    <message>
+        <location line="+1"/>
+        <source>Customer contacted</source>
+        <translation>已联系顾客</translation>
+    </message>
+    <message>
+        <location line="+1"/>
+        <source>Priority changed</source>
+        <translation>优先级变更</translation>
+    </message>
+    <message>
+        <location line="+1"/>
+        <source>Attachment added</source>
+        <translation>已添加附件</translation>
+    </message>
+    <message>
+        <location line="+1"/>
+        <source>Resolved</source>
+        <translation>已解决</translation>
+    </message>
+    <message>
+        <location line="+1"/>
+        <source>Followed up</source>
+        <translation>已回访</translation>
+    </message>
+    <message>
+        <location line="+1"/>
+        <source>Closed</source>
+        <translation>已结案</translation>
+    </message>
+    <message>
+        <location line="+1"/>
+        <source>Closed without follow-up</source>
+        <translation>未回访即结案</translation>
+    </message>
+    <message>
+        <location line="+1"/>
+        <source>Reopened</source>
+        <translation>已重新打开</translation>
+    </message>
+</context>
+<context>
     <name>errors</name>
     <message>
         <location filename="../../crmdesk/commands/common.py" line="+24"/>
@@ -2958,7 +4931,7 @@ Membership, loyalty and customer care for neighbourhood shops.</source>
         <translation>此数据库尚未设置店主。请运行“crmdesk init --owner 店主姓名”，或启动程序进行设置。</translation>
     </message>
     <message>
-        <location filename="../../crmdesk/services/auth.py" line="+53"/>
+        <location filename="../../crmdesk/services/auth.py" line="+61"/>
         <source>{name} may not change the store settings; ask a supervisor or the owner.</source>
         <translation>{name}无权修改门店设置，请联系主管或店主。</translation>
     </message>
@@ -3013,7 +4986,27 @@ Membership, loyalty and customer care for neighbourhood shops.</source>
         <translation>{name}无权手动调整积分，请联系主管或店主。</translation>
     </message>
     <message>
-        <location line="+30"/>
+        <location line="+1"/>
+        <source>{name} may only work complaints they own or that nobody owns yet; ask a supervisor or the owner.</source>
+        <translation>{name}只能处理自己负责或尚无负责人的投诉；请联系主管或店主。</translation>
+    </message>
+    <message>
+        <location line="+3"/>
+        <source>{name} may not give goodwill points or coupons for a complaint; ask a supervisor or the owner.</source>
+        <translation>{name}无权为投诉发放补偿积分或优惠券；请联系主管或店主。</translation>
+    </message>
+    <message>
+        <location line="+3"/>
+        <source>{name} may not close a complaint without its follow-up; ask a supervisor or the owner.</source>
+        <translation>{name}无权在未回访的情况下结案；请联系主管或店主。</translation>
+    </message>
+    <message>
+        <location line="+3"/>
+        <source>{name} may not change the complaint and survey settings; ask the owner.</source>
+        <translation>{name}无权修改投诉和满意度调查设置；请联系店主。</translation>
+    </message>
+    <message>
+        <location line="+32"/>
         <source>The password must have at least {count} characters.</source>
         <translation>密码至少需要{count}个字符。</translation>
     </message>
@@ -3081,11 +5074,13 @@ Membership, loyalty and customer care for neighbourhood shops.</source>
     <message>
         <location line="+37"/>
         <location line="+23"/>
-        <location filename="../../crmdesk/services/loyalty.py" line="+180"/>
+        <location filename="../../crmdesk/services/complaints.py" line="+703"/>
+        <location filename="../../crmdesk/services/loyalty.py" line="+202"/>
         <location filename="../../crmdesk/services/members.py" line="+341"/>
         <location filename="../../crmdesk/services/offers.py" line="+497"/>
         <location line="+130"/>
         <location filename="../../crmdesk/services/purchases.py" line="+108"/>
+        <location filename="../../crmdesk/services/surveys.py" line="+206"/>
         <source>No member with id {id}.</source>
         <translation>没有编号为{id}的会员。</translation>
     </message>
@@ -3110,12 +5105,243 @@ Membership, loyalty and customer care for neighbourhood shops.</source>
         <translation>请输入员工姓名。</translation>
     </message>
     <message>
-        <location line="+3"/>
+        <location filename="../../crmdesk/services/complaints.py" line="-700"/>
+        <source>No complaint with id {id}.</source>
+        <translation>找不到编号为 {id} 的投诉。</translation>
+    </message>
+    <message>
+        <location line="+1"/>
+        <source>Complaint {id} is {from_status}; it cannot be moved to {to_status}.</source>
+        <translation>投诉 {id} 当前状态为“{from_status}”，不能改为“{to_status}”。</translation>
+    </message>
+    <message>
+        <location line="+1"/>
+        <source>The text is too long: at most {count} characters.</source>
+        <translation>文字太长：最多 {count} 个字。</translation>
+    </message>
+    <message>
+        <location line="+281"/>
+        <source>Nothing in the list has the code &apos;{code}&apos;.</source>
+        <translation>列表中没有代码为“{code}”的条目。</translation>
+    </message>
+    <message>
+        <location line="+11"/>
+        <source>Nothing in the list is called &apos;{key}&apos;.</source>
+        <translation>列表中没有名为“{key}”的条目。</translation>
+    </message>
+    <message>
+        <location line="+7"/>
+        <source>Enter a name.</source>
+        <translation>请输入名称。</translation>
+    </message>
+    <message>
+        <location line="+2"/>
+        <location filename="../../crmdesk/services/staff.py" line="+3"/>
         <source>A name may have at most {count} characters.</source>
         <translation>姓名最多{count}个字符。</translation>
     </message>
     <message>
+        <location line="+3"/>
+        <source>&apos;{name}&apos; is already in the list.</source>
+        <translation>“{name}”已在列表中。</translation>
+    </message>
+    <message>
+        <location line="+8"/>
+        <source>A code is 1 to 40 lower-case letters, digits or underscores.</source>
+        <translation>代码须为 1 到 40 个小写字母、数字或下划线。</translation>
+    </message>
+    <message>
+        <location line="+2"/>
+        <source>The code &apos;{code}&apos; is already taken.</source>
+        <translation>代码“{code}”已被使用。</translation>
+    </message>
+    <message>
+        <location line="+39"/>
+        <source>The list needs at least one entry that is switched on.</source>
+        <translation>列表中至少要有一个已启用的条目。</translation>
+    </message>
+    <message>
+        <location line="+45"/>
+        <source>Resolution days must be from 0 (the same day) to {max}.</source>
+        <translation>解决天数须在 0（当天）到 {max} 之间。</translation>
+    </message>
+    <message>
+        <location line="+41"/>
+        <source>The first response must be due within 1 to {max} hours.</source>
+        <translation>首次响应期限须在 1 到 {max} 小时之间。</translation>
+    </message>
+    <message>
+        <location line="+78"/>
+        <source>No attachment with id {id}.</source>
+        <translation>找不到编号为 {id} 的附件。</translation>
+    </message>
+    <message>
+        <location line="+81"/>
+        <source>The time needs a time zone.</source>
+        <translation>时间须带有时区。</translation>
+    </message>
+    <message>
+        <location line="+2"/>
+        <source>The time {time} lies in the future.</source>
+        <translation>时间 {time} 晚于当前时间，请检查。</translation>
+    </message>
+    <message>
+        <location line="+8"/>
+        <source>&apos;{code}&apos; is not a channel in use.</source>
+        <translation>“{code}”不是正在使用的渠道。</translation>
+    </message>
+    <message>
+        <location line="+1"/>
+        <source>&apos;{code}&apos; is not a complaint category in use.</source>
+        <translation>“{code}”不是正在使用的投诉类别。</translation>
+    </message>
+    <message>
+        <location line="+11"/>
+        <source>&apos;{phone}&apos; is not a phone number.</source>
+        <translation>“{phone}”不是有效的电话号码。</translation>
+    </message>
+    <message>
+        <location line="+27"/>
+        <source>No purchase with id {id} for this customer.</source>
+        <translation>此顾客没有编号为 {id} 的购买记录。</translation>
+    </message>
+    <message>
+        <location line="+15"/>
+        <source>An attachment needs a file name.</source>
+        <translation>附件需要有文件名。</translation>
+    </message>
+    <message>
+        <location line="+4"/>
+        <source>&apos;{name}&apos; is not a photo or a PDF scan; attach JPEG, PNG, GIF, WebP, BMP, TIFF, HEIC or PDF files.</source>
+        <translation>“{name}”不是照片或 PDF 扫描件；请添加 JPEG、PNG、GIF、WebP、BMP、TIFF、HEIC 或 PDF 文件。</translation>
+    </message>
+    <message>
+        <location line="+9"/>
+        <source>The file &apos;{name}&apos; is empty.</source>
+        <translation>文件“{name}”是空的。</translation>
+    </message>
+    <message>
+        <location line="+3"/>
+        <source>The file &apos;{name}&apos; has {size} MB; an attachment may have at most {max} MB.</source>
+        <translation>文件“{name}”大小为 {size} MB；每个附件最大 {max} MB。</translation>
+    </message>
+    <message>
+        <location line="+16"/>
+        <source>A complaint comes from a member or from a walk-in customer, not both.</source>
+        <translation>一条投诉只能来自会员或散客（非会员）其中之一，不能两者都填。</translation>
+    </message>
+    <message>
+        <location line="+16"/>
+        <source>Describe the complaint.</source>
+        <translation>请描述投诉内容。</translation>
+    </message>
+    <message>
+        <location line="+87"/>
+        <source>Complaint {id} is closed; reopen it first.</source>
+        <translation>投诉 {id} 已结案；请先重新打开。</translation>
+    </message>
+    <message>
         <location line="+13"/>
+        <source>Name the staff member or the department to assign the complaint to.</source>
+        <translation>请指定负责处理此投诉的员工或部门。</translation>
+    </message>
+    <message>
+        <location line="+8"/>
+        <source>No active staff member with id {id}.</source>
+        <translation>找不到编号为 {id} 的在职员工。</translation>
+    </message>
+    <message>
+        <location line="+55"/>
+        <source>Write the note.</source>
+        <translation>请填写备注。</translation>
+    </message>
+    <message>
+        <location line="+13"/>
+        <source>Say what was done: a refund, exchange, apology, compensation or something else.</source>
+        <translation>请说明处理方式：退款、换货、道歉、补偿或其他。</translation>
+    </message>
+    <message>
+        <location line="+3"/>
+        <source>Describe the other remedy in the note.</source>
+        <translation>请在备注中说明其他处理方式。</translation>
+    </message>
+    <message>
+        <location line="+2"/>
+        <source>Goodwill compensation must be a positive number of points.</source>
+        <translation>补偿积分必须为正数。</translation>
+    </message>
+    <message>
+        <location line="+3"/>
+        <source>{points} goodwill points is not plausible (at most {max}); check the number.</source>
+        <translation>补偿积分 {points} 不合理（最多 {max}）；请检查数值。</translation>
+    </message>
+    <message>
+        <location line="+3"/>
+        <source>Choose the coupon offer to give.</source>
+        <translation>请选择要发放的优惠券活动。</translation>
+    </message>
+    <message>
+        <location line="+2"/>
+        <source>The refund amount is not plausible; check it.</source>
+        <translation>退款金额不合理；请检查。</translation>
+    </message>
+    <message>
+        <location line="+8"/>
+        <source>Compensation goes to a member; this complaint is from a walk-in customer.</source>
+        <translation>补偿只能给会员；此投诉来自散客（非会员）。</translation>
+    </message>
+    <message>
+        <location line="+4"/>
+        <source>{name}&apos;s membership is {status}; no compensation can be given.</source>
+        <translation>{name}的会员状态为“{status}”，无法给予补偿。</translation>
+    </message>
+    <message>
+        <location line="+8"/>
+        <source>Complaint {id} was already compensated ({points} points, {coupons} coupons); give more only as additional compensation.</source>
+        <translation>投诉 {id} 已补偿过（{points} 积分，{coupons} 张优惠券）；只有需要追加补偿时才能再次发放。</translation>
+    </message>
+    <message>
+        <location line="+10"/>
+        <source>The offer &apos;{name}&apos; is switched off or over; choose another coupon.</source>
+        <translation>优惠活动“{name}”已停用或已结束；请选择其他优惠券。</translation>
+    </message>
+    <message>
+        <location line="+48"/>
+        <source>Satisfaction runs from 1 (very dissatisfied) to 5 (very satisfied); {score} is not on the scale.</source>
+        <translation>满意度范围为 1（非常不满意）到 5（非常满意）；{score} 不在此范围内。</translation>
+    </message>
+    <message>
+        <location line="+4"/>
+        <source>The follow-up cannot come before the complaint was resolved.</source>
+        <translation>回访时间不能早于投诉解决时间。</translation>
+    </message>
+    <message>
+        <location line="+21"/>
+        <source>Complaint {id} has had no follow-up yet: record the follow-up first, or a supervisor closes it with the reason for skipping it.</source>
+        <translation>投诉 {id} 尚未回访：请先记录回访，或由主管填写不回访的原因后结案。</translation>
+    </message>
+    <message>
+        <location line="+5"/>
+        <source>Give the reason for skipping the follow-up.</source>
+        <translation>请填写不回访的原因。</translation>
+    </message>
+    <message>
+        <location line="+3"/>
+        <source>Complaint {id} was followed up already; there is no follow-up to skip.</source>
+        <translation>投诉 {id} 已回访过，无需跳过回访。</translation>
+    </message>
+    <message>
+        <location line="+15"/>
+        <source>Complaint {id} is {status}; only a resolved or closed complaint can be reopened.</source>
+        <translation>投诉 {id} 当前状态为“{status}”；只有已解决或已结案的投诉才能重新打开。</translation>
+    </message>
+    <message>
+        <location line="+4"/>
+        <source>Give the reason for reopening the complaint.</source>
+        <translation>请填写重新打开投诉的原因。</translation>
+    </message>
+    <message>
+        <location filename="../../crmdesk/services/staff.py" line="+13"/>
         <source>Give the new account a PIN or a password.</source>
         <translation>请为新账号设置PIN码或密码。</translation>
     </message>
@@ -3175,7 +5401,7 @@ Membership, loyalty and customer care for neighbourhood shops.</source>
         <translation>此数据库已完成设置，请以店主身份登录。</translation>
     </message>
     <message>
-        <location filename="../../crmdesk/services/demo.py" line="+348"/>
+        <location filename="../../crmdesk/services/demo.py" line="+412"/>
         <source>The number of demo members must be from 1 to {max}.</source>
         <translation>演示会员数量必须在1到{max}之间。</translation>
     </message>
@@ -3416,7 +5642,7 @@ Membership, loyalty and customer care for neighbourhood shops.</source>
         <translation>生日为{birthday}的{name}可能已是会员（{member_no}）；仍会登记为新会员。</translation>
     </message>
     <message>
-        <location filename="../../crmdesk/services/loyalty.py" line="-92"/>
+        <location filename="../../crmdesk/services/loyalty.py" line="-110"/>
         <source>Points per yuan must be from 1 to 100.</source>
         <translation>每元积分必须在1到100之间。</translation>
     </message>
@@ -3458,7 +5684,7 @@ Membership, loyalty and customer care for neighbourhood shops.</source>
         <translation>“{date}”不是有效的日期（格式：年-月-日）。</translation>
     </message>
     <message>
-        <location line="+83"/>
+        <location line="+101"/>
         <source>Redeem a positive number of points.</source>
         <translation>兑换的积分必须大于0。</translation>
     </message>
@@ -3638,7 +5864,7 @@ Membership, loyalty and customer care for neighbourhood shops.</source>
         <translation>{name}（{member_no}）已注销，请合并到未注销的会员。</translation>
     </message>
     <message>
-        <location filename="../../crmdesk/services/purchase_imports.py" line="+297"/>
+        <location filename="../../crmdesk/services/purchase_imports.py" line="+305"/>
         <location filename="../../crmdesk/services/purchases.py" line="-51"/>
         <source>&apos;{text}&apos; is not an amount of money.</source>
         <translation>“{text}”不是有效的金额。</translation>
@@ -3664,13 +5890,13 @@ Membership, loyalty and customer care for neighbourhood shops.</source>
         <translation>消费时间需要带时区。</translation>
     </message>
     <message>
-        <location filename="../../crmdesk/services/purchase_imports.py" line="+113"/>
+        <location filename="../../crmdesk/services/purchase_imports.py" line="+115"/>
         <location filename="../../crmdesk/services/purchases.py" line="+3"/>
         <source>The purchase time {time} lies in the future.</source>
         <translation>消费时间{time}晚于现在。</translation>
     </message>
     <message>
-        <location line="-417"/>
+        <location line="-427"/>
         <location filename="../../crmdesk/services/purchases.py" line="+7"/>
         <source>A receipt may have at most {count} lines.</source>
         <translation>一张小票最多{count}行商品。</translation>
@@ -3778,7 +6004,7 @@ Membership, loyalty and customer care for neighbourhood shops.</source>
     <message>
         <location line="+6"/>
         <location filename="../../crmdesk/services/purchases.py" line="+10"/>
-        <location line="+56"/>
+        <location line="+59"/>
         <source>Receipt {receipt} of till {till} is already recorded with other details.</source>
         <translation>收银台{till}的小票{receipt}已按其他内容记录过。</translation>
     </message>
@@ -4072,7 +6298,7 @@ Membership, loyalty and customer care for neighbourhood shops.</source>
         <translation>每次可生成1到{max}张优惠券。</translation>
     </message>
     <message>
-        <location line="+186"/>
+        <location line="+187"/>
         <source>Offer &apos;{offer}&apos; cannot be used: {why}</source>
         <translation>优惠活动“{offer}”无法使用：{why}</translation>
     </message>
@@ -4140,6 +6366,61 @@ Membership, loyalty and customer care for neighbourhood shops.</source>
         <location line="+19"/>
         <source>The coupon {code} was just used at another till.</source>
         <translation>优惠券{code}刚刚已在其他收银台使用。</translation>
+    </message>
+    <message>
+        <location filename="../../crmdesk/commands/complaints.py" line="+114"/>
+        <source>Cannot read the file {path}.</source>
+        <translation>无法读取文件 {path}。</translation>
+    </message>
+    <message>
+        <location line="+80"/>
+        <source>Give the customer&apos;s satisfaction: --follow-up-score 1 to 5.</source>
+        <translation>请给出顾客满意度：--follow-up-score 1 到 5。</translation>
+    </message>
+    <message>
+        <location line="+36"/>
+        <source>Nothing to change: give --assign, --note, --status, a remedy, a follow-up or --reopen.</source>
+        <translation>没有要修改的内容：请提供 --assign、--note、--status、处理方式、回访或 --reopen。</translation>
+    </message>
+    <message>
+        <location filename="../../crmdesk/commands/surveys.py" line="+36"/>
+        <source>&apos;{text}&apos; is not a question and a score, e.g. checkout=4.</source>
+        <translation>“{text}”不是“问题=分数”的格式，例如 checkout=4。</translation>
+    </message>
+    <message>
+        <location filename="../../crmdesk/services/complaint_figures.py" line="+127"/>
+        <source>&apos;{text}&apos; is not a month (YYYY-MM).</source>
+        <translation>“{text}”不是有效的月份（YYYY-MM）。</translation>
+    </message>
+    <message>
+        <location filename="../../crmdesk/services/surveys.py" line="-39"/>
+        <source>The alert threshold must be from 0.01 to {max} points.</source>
+        <translation>提醒阈值须在 0.01 到 {max} 分之间。</translation>
+    </message>
+    <message>
+        <location line="+17"/>
+        <source>Score at least one question.</source>
+        <translation>请至少为一个问题打分。</translation>
+    </message>
+    <message>
+        <location line="+5"/>
+        <source>&apos;{code}&apos; is not a survey question in use.</source>
+        <translation>“{code}”不是正在使用的调查问题。</translation>
+    </message>
+    <message>
+        <location line="+2"/>
+        <source>&apos;{code}&apos; is scored twice.</source>
+        <translation>“{code}”被打了两次分。</translation>
+    </message>
+    <message>
+        <location line="+2"/>
+        <source>A score runs from 1 (very dissatisfied) to 5 (very satisfied); {score} is not on the scale.</source>
+        <translation>分数范围为 1（非常不满意）到 5（非常满意）；{score} 不在此范围内。</translation>
+    </message>
+    <message>
+        <location line="+33"/>
+        <source>No survey response with id {id}.</source>
+        <translation>找不到编号为 {id} 的满意度调查记录。</translation>
     </message>
 </context>
 <context>
@@ -4306,7 +6587,7 @@ Membership, loyalty and customer care for neighbourhood shops.</source>
 <context>
     <name>offers</name>
     <message>
-        <location filename="../../crmdesk/services/offers.py" line="-720"/>
+        <location filename="../../crmdesk/services/offers.py" line="-721"/>
         <source>Spend and save (满减)</source>
         <translation>满减</translation>
     </message>
@@ -4576,6 +6857,59 @@ Membership, loyalty and customer care for neighbourhood shops.</source>
         <location line="+0"/>
         <source>Status</source>
         <translation>状态</translation>
+    </message>
+</context>
+<context>
+    <name>surveys</name>
+    <message>
+        <location filename="../../crmdesk/services/surveys.py" line="-181"/>
+        <source>Very satisfied</source>
+        <translation>非常满意</translation>
+    </message>
+    <message>
+        <location line="+1"/>
+        <source>Satisfied</source>
+        <translation>满意</translation>
+    </message>
+    <message>
+        <location line="+1"/>
+        <source>Neutral</source>
+        <translation>一般</translation>
+    </message>
+    <message>
+        <location line="+1"/>
+        <source>Dissatisfied</source>
+        <translation>不满意</translation>
+    </message>
+    <message>
+        <location line="+1"/>
+        <source>Very dissatisfied</source>
+        <translation>非常不满意</translation>
+    </message>
+    <message>
+        <location line="+4"/>
+        <source>Service attitude</source>
+        <translation>服务态度</translation>
+    </message>
+    <message>
+        <location line="+1"/>
+        <source>Checkout speed</source>
+        <translation>收银速度</translation>
+    </message>
+    <message>
+        <location line="+1"/>
+        <source>Product quality</source>
+        <translation>商品质量</translation>
+    </message>
+    <message>
+        <location line="+1"/>
+        <source>Price</source>
+        <translation>价格</translation>
+    </message>
+    <message>
+        <location line="+1"/>
+        <source>Store environment</source>
+        <translation>购物环境</translation>
     </message>
 </context>
 <context>

@@ -62,7 +62,7 @@ def test_main_window_in_chinese_has_no_english_left(qtbot, translators, owner_st
     translators.install("zh_CN")
     window = MainWindow(owner_state)
     qtbot.addWidget(window)
-    for view in ("counter", "members", "overview", "settings", "staff"):
+    for view in ("counter", "members", "offers", "complaints", "overview", "settings", "staff"):
         window.show_view(view)
         _assert_all_chinese(window)
     assert window.nav.item(0).text().startswith("收银台")
@@ -104,6 +104,37 @@ def test_member_dialogs_in_chinese_have_no_english_left(qtbot, translators, owne
         RedeemDialog(owner_state, member),
         OfferDialog(owner_state),
     ):
+        qtbot.addWidget(dialog)
+        _assert_all_chinese(dialog)
+
+
+def test_complaint_screens_in_chinese_have_no_english_left(qtbot, translators, owner_state) -> None:
+    from crmdesk.services import complaints, members
+    from crmdesk.views.complaint_detail import ComplaintDetailDialog
+    from crmdesk.views.complaint_form import ComplaintFormDialog
+    from crmdesk.views.complaints_page import ComplaintsPage
+    from crmdesk.views.survey_dialog import SurveyDialog
+
+    translators.install("zh_CN")
+    with unit_of_work(owner_state.db) as session:
+        member = members.register(session, owner_state.actor, members.MemberInput(name="张三", phone="13812345678"), card_number=None)
+        complaint = complaints.log_complaint(session, owner_state.actor, complaints.ComplaintInput(
+            channel="counter", category="quality", description="水果切盒发霉", member_id=member.id))
+    page = ComplaintsPage(owner_state)
+    qtbot.addWidget(page)
+    for tab in ("board", "figures", "satisfaction", "settings"):
+        page.show_tab(tab)
+        _assert_all_chinese(page)
+    detail = ComplaintDetailDialog(owner_state, complaint.id)
+    qtbot.addWidget(detail)
+    _assert_all_chinese(detail)
+    for make in (detail.assign_dialog, detail.note_dialog, detail.priority_dialog, detail.resolve_dialog,
+                 detail.follow_up_dialog, detail.close_dialog, detail.reopen_dialog):
+        action = make()
+        qtbot.addWidget(action)
+        _assert_all_chinese(action)
+    for dialog in (ComplaintFormDialog(owner_state, member_id=member.id), ComplaintFormDialog(owner_state),
+                   SurveyDialog(owner_state, member_id=member.id), SurveyDialog(owner_state)):
         qtbot.addWidget(dialog)
         _assert_all_chinese(dialog)
 
