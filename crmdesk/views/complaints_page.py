@@ -69,8 +69,9 @@ COLUMN_LABELS = {
     "due": QT_TRANSLATE_NOOP("ComplaintListModel", "Resolve by"),
     "overdue": QT_TRANSLATE_NOOP("ComplaintListModel", "Overdue"),
 }
-COLUMN_WIDTHS = {"number": 60, "received": 130, "customer": 150, "category": 170, "channel": 110, "priority": 80,
-                 "status": 100, "owner": 130, "due": 100}
+# Wide enough for the Chinese and English labels, narrow enough that every column shows in a 1280-pixel window.
+COLUMN_WIDTHS = {"number": 50, "received": 125, "customer": 120, "category": 140, "channel": 90, "priority": 64,
+                 "status": 84, "owner": 130, "due": 90}
 
 STATUS_ALL_OPEN = "open"
 STATUS_ALL = "all"
@@ -89,14 +90,14 @@ def duration_text(value: timedelta | None) -> str:
         return "—"
     minutes = round(value.total_seconds() / 60)
     if minutes < 60:
-        return _translate("FiguresTab", "{minutes} min").format(minutes=minutes)
+        return QCoreApplication.translate("FiguresTab", "{minutes} min").format(minutes=minutes)
     hours, minutes = divmod(minutes, 60)
     if hours < 48:
         if minutes == 0:
-            return _translate("FiguresTab", "{hours} h").format(hours=hours)
-        return _translate("FiguresTab", "{hours} h {minutes} min").format(hours=hours, minutes=minutes)
+            return QCoreApplication.translate("FiguresTab", "{hours} h").format(hours=hours)
+        return QCoreApplication.translate("FiguresTab", "{hours} h {minutes} min").format(hours=hours, minutes=minutes)
     days, hours = divmod(hours + (1 if minutes >= 30 else 0), 24)
-    return _translate("FiguresTab", "{days} d {hours} h").format(days=days, hours=hours)
+    return QCoreApplication.translate("FiguresTab", "{days} d {hours} h").format(days=days, hours=hours)
 
 
 def percent_text(ratio: Ratio) -> str:
@@ -104,13 +105,13 @@ def percent_text(ratio: Ratio) -> str:
     if value is None:
         return "—"
     text = f"{value * 100:.1f}".removesuffix(".0")
-    return _translate("FiguresTab", "{percent} %").format(percent=text)
+    return QCoreApplication.translate("FiguresTab", "{percent} %").format(percent=text)
 
 
 def ratio_detail(ratio: Ratio) -> str:
     if not ratio.denominator:
-        return _translate("FiguresTab", "no cases yet")
-    return _translate("FiguresTab", "{count} of {total}").format(count=f"{ratio.numerator:,}", total=f"{ratio.denominator:,}")
+        return QCoreApplication.translate("FiguresTab", "no cases yet")
+    return QCoreApplication.translate("FiguresTab", "{count} of {total}").format(count=f"{ratio.numerator:,}", total=f"{ratio.denominator:,}")
 
 
 def mean_text(value: float | None) -> str:
@@ -253,9 +254,9 @@ class BarDelegate(QStyledItemDelegate):
 def display_values(info: ComplaintInfo) -> tuple[str, ...]:
     """What each column shows for one complaint, in COLUMNS order."""
     if info.response_overdue:
-        marker = _translate("ComplaintListModel", "! no reply")
+        marker = QCoreApplication.translate("ComplaintListModel", "! no reply")
     elif info.overdue:
-        marker = _translate("ComplaintListModel", "! overdue")
+        marker = QCoreApplication.translate("ComplaintListModel", "! overdue")
     else:
         marker = ""
     values = {
@@ -402,7 +403,7 @@ class ComplaintListModel(QAbstractTableModel):
             return None
         if role == Qt.ItemDataRole.ToolTipRole:
             if key in ("due", "overdue"):
-                return _translate("ComplaintListModel", "First response due {response}; resolve by the end of {day}").format(
+                return QCoreApplication.translate("ComplaintListModel", "First response due {response}; resolve by the end of {day}").format(
                     response=local_time(info.first_response_due), day=values[COLUMNS.index("due")] or "—")
             if key == "customer":
                 return info.description[:200]

@@ -136,9 +136,9 @@
 <context>
     <name>BoardTab</name>
     <message>
-        <location filename="../../crmdesk/views/complaints_page.py" line="+560"/>
+        <location filename="../../crmdesk/views/complaints_page.py" line="+561"/>
         <source>Open</source>
-        <translation>未结案</translation>
+        <translation>待解决</translation>
     </message>
     <message>
         <location line="+1"/>
@@ -148,7 +148,7 @@
     <message>
         <location line="+24"/>
         <source>All open</source>
-        <translation>全部未结案</translation>
+        <translation>全部待解决</translation>
     </message>
     <message>
         <location line="+1"/>
@@ -903,7 +903,7 @@
 <context>
     <name>ComplaintListModel</name>
     <message>
-        <location filename="../../crmdesk/views/complaints_page.py" line="-781"/>
+        <location filename="../../crmdesk/views/complaints_page.py" line="-782"/>
         <source>No.</source>
         <translation>编号</translation>
     </message>
@@ -951,6 +951,21 @@
         <location line="+1"/>
         <source>Overdue</source>
         <translation>逾期</translation>
+    </message>
+    <message>
+        <location line="+187"/>
+        <source>! no reply</source>
+        <translation>！未响应</translation>
+    </message>
+    <message>
+        <location line="+2"/>
+        <source>! overdue</source>
+        <translation>！已逾期</translation>
+    </message>
+    <message>
+        <location line="+147"/>
+        <source>First response due {response}; resolve by the end of {day}</source>
+        <translation>首次响应期限 {response}；须在 {day} 当日内解决</translation>
     </message>
 </context>
 <context>
@@ -1116,7 +1131,7 @@
 <context>
     <name>ComplaintsPage</name>
     <message>
-        <location filename="../../crmdesk/views/complaints_page.py" line="+72"/>
+        <location filename="../../crmdesk/views/complaints_page.py" line="-263"/>
         <source>{month} (so far)</source>
         <translation>{month}（截至目前）</translation>
     </message>
@@ -1679,7 +1694,42 @@
 <context>
     <name>FiguresTab</name>
     <message>
-        <location filename="../../crmdesk/views/complaints_page.py" line="-326"/>
+        <location filename="../../crmdesk/views/complaints_page.py" line="-1101"/>
+        <source>{minutes} min</source>
+        <translation>{minutes} 分钟</translation>
+    </message>
+    <message>
+        <location line="+4"/>
+        <source>{hours} h</source>
+        <translation>{hours} 小时</translation>
+    </message>
+    <message>
+        <location line="+1"/>
+        <source>{hours} h {minutes} min</source>
+        <translation>{hours} 小时 {minutes} 分钟</translation>
+    </message>
+    <message>
+        <location line="+2"/>
+        <source>{days} d {hours} h</source>
+        <translation>{days} 天 {hours} 小时</translation>
+    </message>
+    <message>
+        <location line="+8"/>
+        <source>{percent} %</source>
+        <translation>{percent}%</translation>
+    </message>
+    <message>
+        <location line="+5"/>
+        <source>no cases yet</source>
+        <translation>暂无数据</translation>
+    </message>
+    <message>
+        <location line="+1"/>
+        <source>{count} of {total}</source>
+        <translation>{total} 件中 {count} 件</translation>
+    </message>
+    <message>
+        <location line="+754"/>
         <source>&amp;Month:</source>
         <translation>月份(&amp;M)：</translation>
     </message>
