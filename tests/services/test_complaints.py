@@ -270,6 +270,52 @@ def test_invalid_transitions_are_refused_naming_both_statuses(db, owner, cashier
     refused(db, NotFound, "No complaint with id 999", complaints.start_work, owner, 999)
 
 
+# How each status is reached from a new complaint, and the call that moves a complaint to each status.
+_ROAD = {
+    ComplaintStatus.NEW: (),
+    ComplaintStatus.ASSIGNED: ("assign",),
+    ComplaintStatus.IN_PROGRESS: ("start",),
+    ComplaintStatus.RESOLVED: ("resolve",),
+    ComplaintStatus.FOLLOWED_UP: ("resolve", "follow_up"),
+    ComplaintStatus.CLOSED: ("resolve", "follow_up", "close"),
+}
+
+
+def _step(db, actor, complaint_id, step, current):  # type: ignore[no-untyped-def]
+    if step == "assign":
+        return act(db, complaints.assign, actor, complaint_id, staff_id=actor.staff_id)
+    if step == "start":  # back to work after a resolution is a reopen, with its reason
+        if current in (ComplaintStatus.RESOLVED, ComplaintStatus.FOLLOWED_UP, ComplaintStatus.CLOSED):
+            return act(db, complaints.reopen, actor, complaint_id, "顾客又来电")
+        return act(db, complaints.start_work, actor, complaint_id)
+    if step == "resolve":
+        return act(db, complaints.resolve, actor, complaint_id, RemedyInput((Remedy.APOLOGY,)))
+    if step == "follow_up":
+        return act(db, complaints.record_follow_up, actor, complaint_id, FollowUpInput(4))
+    reason = "顾客联系不上" if current is ComplaintStatus.RESOLVED else None
+    return act(db, complaints.close, actor, complaint_id, skip_follow_up_reason=reason)
+
+
+_TO = {ComplaintStatus.IN_PROGRESS: "start", ComplaintStatus.RESOLVED: "resolve",
+       ComplaintStatus.FOLLOWED_UP: "follow_up", ComplaintStatus.CLOSED: "close"}
+
+
+@pytest.mark.parametrize("target", list(_TO))
+@pytest.mark.parametrize("start", list(ComplaintStatus))
+def test_every_transition_is_allowed_or_refused_as_the_state_machine_says(db, owner, start, target) -> None:  # type: ignore[no-untyped-def]
+    info = log(db, owner)
+    for step in _ROAD[start]:
+        info = _step(db, owner, info.id, step, info.status)
+    assert info.status is start
+    if target in complaints.TRANSITIONS[start]:
+        assert _step(db, owner, info.id, _TO[target], start).status is target
+    else:
+        before = snapshot(db)
+        with pytest.raises(Conflict, match="cannot be moved|can be reopened|reopen it first"):
+            _step(db, owner, info.id, _TO[target], start)
+        assert snapshot(db) == before
+
+
 def test_reopening_needs_a_reason_keeps_the_deadlines_and_clears_the_resolution(db, owner) -> None:
     info = log(db, owner)
     act(db, complaints.resolve, owner, info.id, RemedyInput((Remedy.REFUND,), refund_fen=2_550))
