@@ -15,7 +15,6 @@ running month is the first entry of the list, marked "so far".
 
 from __future__ import annotations
 
-from collections import OrderedDict
 from datetime import date, timedelta
 from typing import Any
 
@@ -48,6 +47,7 @@ from crmdesk.views.complaint_detail import (
 )
 from crmdesk.views.complaint_settings import ComplaintSettingsWidget, survey_name
 from crmdesk.views.overview_page import FigureTile
+from crmdesk.views.paged_rows import PagedRows
 from crmdesk.views.state import AppState
 
 PAGE_SIZE = 100
@@ -287,14 +287,11 @@ class ComplaintListModel(QAbstractTableModel):
                  max_pages: int = MAX_PAGES) -> None:
         super().__init__(parent)
         self._db = db
-        self.page_size = page_size or PAGE_SIZE
-        self.max_pages = max_pages
         self._filter = ComplaintFilter(open_only=True)
         self._count = 0
-        self._pages: OrderedDict[int, list[tuple[ComplaintInfo, tuple[str, ...]]]] = OrderedDict()
+        self._rows: PagedRows[tuple[ComplaintInfo, tuple[str, ...]]] = PagedRows(
+            self._fetch, page_size=page_size or PAGE_SIZE, max_pages=max_pages)
         self.as_of = now_utc()
-        self.pages_fetched = 0
-        self.fetched_offsets: list[int] = []
         self._warning = QApplication.style().standardIcon(QStyle.StandardPixmap.SP_MessageBoxWarning)
         self._recount()
 
@@ -305,6 +302,14 @@ class ComplaintListModel(QAbstractTableModel):
     @property
     def total(self) -> int:
         return self._count
+
+    @property
+    def pages_fetched(self) -> int:
+        return self._rows.pages_fetched
+
+    @property
+    def fetched_offsets(self) -> list[int]:
+        return self._rows.fetched_offsets
 
     def set_filter(self, flt: ComplaintFilter) -> None:
         self.beginResetModel()
@@ -318,36 +323,19 @@ class ComplaintListModel(QAbstractTableModel):
         self.endResetModel()
 
     def _recount(self) -> None:
-        self._pages.clear()
-        self.pages_fetched = 0
-        self.fetched_offsets = []
+        self._rows.clear()
         self.as_of = now_utc()
         with read_session(self._db) as session:
             self._count = complaints.count_complaints(session, self._filter, now=self.as_of)
         self.countChanged.emit(self._count)
 
-    def _page(self, number: int) -> list[tuple[ComplaintInfo, tuple[str, ...]]]:
-        cached = self._pages.get(number)
-        if cached is not None:
-            self._pages.move_to_end(number)
-            return cached
-        offset = number * self.page_size
+    def _fetch(self, offset: int, limit: int) -> list[tuple[ComplaintInfo, tuple[str, ...]]]:
         with read_session(self._db) as session:
-            rows = complaints.list_complaints(session, self._filter, now=self.as_of, offset=offset, limit=self.page_size)
-        entries = [(info, display_values(info)) for info in rows]
-        self.pages_fetched += 1
-        self.fetched_offsets.append(offset)
-        self._pages[number] = entries
-        while len(self._pages) > self.max_pages:
-            self._pages.popitem(last=False)
-        return entries
+            rows = complaints.list_complaints(session, self._filter, now=self.as_of, offset=offset, limit=limit)
+        return [(info, display_values(info)) for info in rows]
 
     def _entry(self, row: int) -> tuple[ComplaintInfo, tuple[str, ...]] | None:
-        if not 0 <= row < self._count:
-            return None
-        entries = self._page(row // self.page_size)
-        within = row % self.page_size
-        return entries[within] if within < len(entries) else None
+        return self._rows.get(row, self._count)
 
     def info_at(self, row: int) -> ComplaintInfo | None:
         entry = self._entry(row)
@@ -355,11 +343,7 @@ class ComplaintListModel(QAbstractTableModel):
 
     def row_of(self, complaint_id: int) -> int | None:
         """The row of a complaint among the pages already read (None if it is not among them)."""
-        for number, entries in self._pages.items():
-            for within, (info, _values) in enumerate(entries):
-                if info.id == complaint_id:
-                    return number * self.page_size + within
-        return None
+        return next((row for row, (info, _values) in self._rows.cached() if info.id == complaint_id), None)
 
     # ---- Qt model interface
 

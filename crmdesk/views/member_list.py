@@ -9,7 +9,6 @@ saved groups ("smart groups"), column choice and export around it.
 from __future__ import annotations
 
 import threading
-from collections import OrderedDict
 from datetime import date
 from pathlib import Path
 from typing import Any
@@ -36,6 +35,7 @@ from crmdesk.services.member_query import (
 from crmdesk.services.auth import Permission, can
 from crmdesk.services.uow import read_session, unit_of_work
 from crmdesk.views.common import error_text, format_fen, mark_data, show_error
+from crmdesk.views.paged_rows import PagedRows
 from crmdesk.views.state import AppState
 
 PAGE_SIZE = 200
@@ -84,16 +84,13 @@ class MemberListModel(QAbstractTableModel):
     def __init__(self, db: Database, parent: QObject | None = None, *, page_size: int = PAGE_SIZE, max_pages: int = MAX_PAGES) -> None:
         super().__init__(parent)
         self._db = db
-        self.page_size = page_size
-        self.max_pages = max_pages
         self._filter = MemberFilter()
         self._sort = member_query.DEFAULT_SORT
         self._descending = False
         self._count = 0
-        self._pages: OrderedDict[int, list[tuple[MemberRow, tuple[str, ...]]]] = OrderedDict()
+        self._rows: PagedRows[tuple[MemberRow, tuple[str, ...]]] = PagedRows(
+            self._fetch, page_size=page_size, max_pages=max_pages)
         self._zone = member_query.local_zone()
-        self.pages_fetched = 0
-        self.fetched_offsets: list[int] = []
         self._recount()
 
     # ---- state
@@ -114,6 +111,14 @@ class MemberListModel(QAbstractTableModel):
     def total(self) -> int:
         return self._count
 
+    @property
+    def pages_fetched(self) -> int:
+        return self._rows.pages_fetched
+
+    @property
+    def fetched_offsets(self) -> list[int]:
+        return self._rows.fetched_offsets
+
     def set_filter(self, flt: MemberFilter) -> None:
         """Show the members this filter lets through (InvalidInput if it is impossible; the list is then unchanged)."""
         flt.validate()
@@ -129,46 +134,29 @@ class MemberListModel(QAbstractTableModel):
         self.endResetModel()
 
     def _recount(self) -> None:
-        self._pages.clear()
-        self.pages_fetched = 0
-        self.fetched_offsets = []
+        self._rows.clear()
         with read_session(self._db) as session:
             self._count = member_query.count(session, self._filter, zone=self._zone)
         self.countChanged.emit(self._count)
 
     # ---- rows
 
-    def _page(self, number: int) -> list[tuple[MemberRow, tuple[str, ...]]]:
-        cached = self._pages.get(number)
-        if cached is not None:
-            self._pages.move_to_end(number)
-            return cached
-        offset = number * self.page_size
+    def _fetch(self, offset: int, limit: int) -> list[tuple[MemberRow, tuple[str, ...]]]:
         with read_session(self._db) as session:
             rows = member_query.page(
-                session, self._filter, self._sort, self._descending, offset, self.page_size, total=self._count, zone=self._zone
+                session, self._filter, self._sort, self._descending, offset, limit, total=self._count, zone=self._zone
             )
-        entries = [(row, display_values(row, self._zone)) for row in rows]
-        self.pages_fetched += 1
-        self.fetched_offsets.append(offset)
-        self._pages[number] = entries
-        while len(self._pages) > self.max_pages:
-            self._pages.popitem(last=False)
-        return entries
+        return [(row, display_values(row, self._zone)) for row in rows]
 
     def _entry(self, row: int) -> tuple[MemberRow, tuple[str, ...]] | None:
-        if not 0 <= row < self._count:
-            return None
-        entries = self._page(row // self.page_size)
-        within = row % self.page_size
-        return entries[within] if within < len(entries) else None
+        return self._rows.get(row, self._count)
 
     def row_at(self, row: int) -> MemberRow | None:
         entry = self._entry(row)
         return entry[0] if entry else None
 
     def cached_pages(self) -> list[int]:
-        return list(self._pages)
+        return self._rows.cached_pages()
 
     # ---- Qt model interface
 
@@ -213,9 +201,7 @@ class MemberListModel(QAbstractTableModel):
         if key in SORT_KEYS and (key, descending) != (self._sort, self._descending):
             self.beginResetModel()
             self._sort, self._descending = key, descending
-            self._pages.clear()
-            self.pages_fetched = 0
-            self.fetched_offsets = []
+            self._rows.clear()
             self.endResetModel()
         self.sortChanged.emit(self.sort_column(), self.sort_order())
 
