@@ -222,6 +222,20 @@ def display_phone(e164: str | None) -> str:
     return phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.INTERNATIONAL)
 
 
+def masked_phone(e164: str | None) -> str:
+    """A number as printed on paper that leaves the counter: 138****5678 (the middle hidden)."""
+    if not e164:
+        return ""
+    try:
+        national = str(phonenumbers.parse(e164, None).national_number)
+    except phonenumbers.NumberParseException:
+        national = e164.lstrip("+")
+    hidden = max(4, len(national) - 7)  # mainland 11 digits: 3 shown, 4 hidden, 4 shown
+    tail = min(4, len(national) - hidden) if len(national) > hidden else 0
+    head = max(0, len(national) - hidden - tail)
+    return national[:head] + "*" * (len(national) - head - tail) + national[len(national) - tail:]
+
+
 def clean_tags(tags: Iterable[str] | str) -> tuple[str, ...]:
     """Tags from a list or from one text ("老顾客，宝妈"), trimmed, without repeats."""
     if isinstance(tags, str):
