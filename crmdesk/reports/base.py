@@ -98,6 +98,11 @@ def _styles() -> dict[str, ParagraphStyle]:
             cell=ParagraphStyle("cell", parent=base, fontSize=8.5, leading=11),
             cell_right=ParagraphStyle("cell_right", parent=base, fontSize=8.5, leading=11, alignment=TA_RIGHT),
             cell_head=ParagraphStyle("cell_head", parent=base, fontSize=8.5, leading=11, textColor=ACCENT),
+            cell_head_right=ParagraphStyle("cell_head_right", parent=base, fontSize=8.5, leading=11, textColor=ACCENT,
+                                           alignment=TA_RIGHT),
+            # A line that introduces the table or chart under it: never left alone at a page foot.
+            caption=ParagraphStyle("caption", parent=base, fontSize=8.5, leading=12, textColor=MUTED, keepWithNext=1,
+                                   spaceBefore=1.5 * mm, spaceAfter=1 * mm),
         )
     return _STYLE_CACHE
 
@@ -105,6 +110,11 @@ def _styles() -> dict[str, ParagraphStyle]:
 def para(text: object, style_name: str = "body") -> Paragraph:
     """A paragraph of plain text (escaped: a name with < or & prints as typed)."""
     return Paragraph(escape(str(text)).replace("\n", "<br/>"), style(style_name))
+
+
+def caption(text: str) -> Paragraph:
+    """A muted line introducing the table or chart that follows; it moves to the next page with it."""
+    return para(text, "caption")
 
 
 def heading(text: str) -> Paragraph:
@@ -116,9 +126,9 @@ def empty_note(text: str) -> Paragraph:
     return para(text, "muted")
 
 
-def key_values(pairs: Sequence[tuple[str, object]], *, width: float, columns: int = 2) -> Table:
+def key_values(pairs: Sequence[tuple[str, object]], *, width: float, columns: int = 2, label_mm: float = 34) -> Table:
     """Label/value pairs laid out in ``columns`` pairs per row (the details block of a report)."""
-    label_width = 28 * mm
+    label_width = label_mm * mm
     value_width = width / columns - label_width
     rows: list[list[Any]] = []
     for start in range(0, len(pairs), columns):
@@ -156,7 +166,7 @@ def data_table(
         if isinstance(value, Flowable):
             return value
         if head:
-            return Paragraph(escape(str(value)), style("cell_head"))
+            return Paragraph(escape(str(value)), style("cell_head_right" if column in right_set else "cell_head"))
         return Paragraph(escape("" if value is None else str(value)), style("cell_right" if column in right_set else "cell"))
 
     body = [[cell(h, i, head=True) for i, h in enumerate(header)]]

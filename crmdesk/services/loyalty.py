@@ -7,9 +7,11 @@ arithmetic is in integers: fen, points and percentages.
 
 from __future__ import annotations
 
+import heapq
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta, timezone, tzinfo
+from typing import Any
 
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
@@ -27,6 +29,16 @@ RULES_ROW_ID = 1
 # The shop's clock: China has one time zone and no daylight saving.
 SHOP_ZONE: tzinfo = timezone(timedelta(hours=8))
 TIER_WINDOW = timedelta(days=365)
+# What each kind of ledger entry is called (translated in the "terms" context).
+POINTS_KIND_LABELS = {
+    PointsKind.EARN: QT_TRANSLATE_NOOP("terms", "Earned"),
+    PointsKind.REDEEM: QT_TRANSLATE_NOOP("terms", "Redeemed"),
+    PointsKind.REFUND_REVERSAL: QT_TRANSLATE_NOOP("terms", "Refund"),
+    PointsKind.ADJUSTMENT: QT_TRANSLATE_NOOP("terms", "Adjustment"),
+    PointsKind.EXPIRY: QT_TRANSLATE_NOOP("terms", "Expired"),
+    PointsKind.GOODWILL: QT_TRANSLATE_NOOP("terms", "Goodwill"),
+    PointsKind.IMPORT: QT_TRANSLATE_NOOP("terms", "Imported"),
+}
 
 
 @dataclass(frozen=True)
@@ -262,20 +274,22 @@ def open_lots(session: Session, member_id: int) -> list[ExpiringLot]:
     entries = session.execute(
         sa.select(PointsEntry.points, PointsEntry.expires_on).where(PointsEntry.member_id == member_id).order_by(PointsEntry.at, PointsEntry.id)
     ).all()
-    lots: list[list[object]] = []  # [expires_on, remaining]
-    for points, expires_on in entries:
+    # A heap of [expires_on, order, remaining]: spending takes the soonest-expiring lot first,
+    # and equal dates go in the order earned. O(n log n) even for a member with years of receipts.
+    lots: list[list[Any]] = []
+    for order, (points, expires_on) in enumerate(entries):
         if points > 0:
-            lots.append([expires_on or date.max, points])
-            lots.sort(key=lambda lot: lot[0])
+            heapq.heappush(lots, [expires_on or date.max, order, points])
             continue
         to_take = -points
-        for lot in lots:
-            if to_take == 0:
-                break
-            used = min(lot[1], to_take)
-            lot[1] -= used
+        while to_take and lots:
+            lot = lots[0]
+            used = min(lot[2], to_take)
+            lot[2] -= used
             to_take -= used
-    return [ExpiringLot(expires_on, remaining) for expires_on, remaining in lots if remaining > 0]
+            if lot[2] == 0:
+                heapq.heappop(lots)
+    return [ExpiringLot(expires_on, remaining) for expires_on, _order, remaining in sorted(lots) if remaining > 0]
 
 
 def expiring_soon(session: Session, member_id: int, today: date, within_days: int = 60) -> list[ExpiringLot]:

@@ -25,6 +25,12 @@ FUTURE_TOLERANCE = timedelta(minutes=10)  # tills' clocks drift a little
 MAX_LINES = 500
 
 
+# What a receipt is called (translated in the "terms" context).
+PURCHASE_KIND_LABELS = {
+    PurchaseKind.SALE: QT_TRANSLATE_NOOP("terms", "Sale"),
+    PurchaseKind.REFUND: QT_TRANSLATE_NOOP("terms", "Refund"),
+}
+
 @dataclass(frozen=True)
 class LineInput:
     item_code: str = ""

@@ -23,6 +23,8 @@ from crmdesk.errors import CrmdeskError, InvalidInput
 from crmdesk.models import CardStatus, Gender, MarketingConsent, MemberStatus, PointsKind, PurchaseKind
 from crmdesk.services import cards as card_service
 from crmdesk.services import complaints, loyalty, members, purchases
+from crmdesk.services.loyalty import POINTS_KIND_LABELS
+from crmdesk.services.purchases import PURCHASE_KIND_LABELS
 from crmdesk.services import search as search_service
 from crmdesk.services.auth import Permission, can
 from crmdesk.services.member_query import GENDER_LABELS, STATUS_LABELS
@@ -65,19 +67,6 @@ HISTORY_LABELS = {
     "card_replaced": QT_TRANSLATE_NOOP("history", "Card replaced"),
     "card_lost": QT_TRANSLATE_NOOP("history", "Card reported lost"),
     "card_closed": QT_TRANSLATE_NOOP("history", "Card stopped"),
-}
-POINTS_KIND_LABELS = {
-    PointsKind.EARN: QT_TRANSLATE_NOOP("terms", "Earned"),
-    PointsKind.REDEEM: QT_TRANSLATE_NOOP("terms", "Redeemed"),
-    PointsKind.REFUND_REVERSAL: QT_TRANSLATE_NOOP("terms", "Refund"),
-    PointsKind.ADJUSTMENT: QT_TRANSLATE_NOOP("terms", "Adjustment"),
-    PointsKind.EXPIRY: QT_TRANSLATE_NOOP("terms", "Expired"),
-    PointsKind.GOODWILL: QT_TRANSLATE_NOOP("terms", "Goodwill"),
-    PointsKind.IMPORT: QT_TRANSLATE_NOOP("terms", "Imported"),
-}
-PURCHASE_KIND_LABELS = {
-    PurchaseKind.SALE: QT_TRANSLATE_NOOP("terms", "Sale"),
-    PurchaseKind.REFUND: QT_TRANSLATE_NOOP("terms", "Refund"),
 }
 PURCHASES_PAGE = 50
 LEDGER_LIMIT = 500  # the newest entries; older ones stay in the database and in exports

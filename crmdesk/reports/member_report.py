@@ -1,0 +1,243 @@
+"""The member report: one member on one to three pages, for the owner's file or the member.
+
+Details and cards, tier and the last 12 months' spend, points (ledger summary and
+what expires when), purchases in summary with the latest receipts, offers used,
+and complaints with their outcome.
+"""
+
+from __future__ import annotations
+
+from PySide6.QtCore import QCoreApplication
+from reportlab.graphics.charts.barcharts import VerticalBarChart
+from reportlab.graphics.shapes import Drawing, Rect
+from reportlab.lib import colors
+from reportlab.lib.units import mm
+from reportlab.platypus import Flowable, Table, TableStyle
+
+from crmdesk.models import CardStatus, Remedy
+from crmdesk.reports.base import (
+    ACCENT, MUTED, Progress, ReportContext, ShouldCancel, build_pdf, content_width, data_table, empty_note, key_values,
+    caption, local_datetime, para, section, spacer, tr, yuan,
+)
+from crmdesk.reports.fonts import report_font
+from crmdesk.services.complaints import REMEDY_LABELS, STATUS_LABELS as COMPLAINT_STATUS_LABELS
+from crmdesk.services.loyalty import POINTS_KIND_LABELS
+from crmdesk.services.member_query import GENDER_LABELS, STATUS_LABELS
+from crmdesk.services.member_report import MemberReport, MonthSpend
+from crmdesk.services.purchases import PURCHASE_KIND_LABELS
+from crmdesk.texts import QT_TRANSLATE_NOOP
+
+CARD_STATUS_LABELS = {
+    CardStatus.ACTIVE: QT_TRANSLATE_NOOP("reports", "in use"),
+    CardStatus.LOST: QT_TRANSLATE_NOOP("reports", "reported lost"),
+    CardStatus.REPLACED: QT_TRANSLATE_NOOP("reports", "replaced"),
+    CardStatus.CLOSED: QT_TRANSLATE_NOOP("reports", "stopped"),
+}
+
+
+def _term(context: str, text: str) -> str:
+    return QCoreApplication.translate(context, text)
+
+
+def _title(report: MemberReport) -> str:
+    return QCoreApplication.translate("reports", "Member report — {name}").format(name=report.profile.name)
+
+
+def _details(report: MemberReport, width: float) -> list[Flowable]:
+    p = report.profile
+    card = p.active_card
+    pairs: list[tuple[str, object]] = [
+        (QCoreApplication.translate("reports", "Member No."), p.member_no),
+        (QCoreApplication.translate("reports", "Name"), p.name),
+        (QCoreApplication.translate("reports", "Phone"), report.phone_text),
+        (QCoreApplication.translate("reports", "Card"), card.number if card else ""),
+        (QCoreApplication.translate("reports", "Gender"), _term("terms", GENDER_LABELS[p.gender])),
+        (QCoreApplication.translate("reports", "Birthday"), p.birthday.isoformat() if p.birthday else ""),
+        (QCoreApplication.translate("reports", "Joined"), p.joined_on.isoformat()),
+        (QCoreApplication.translate("reports", "Status"), _term("terms", STATUS_LABELS[p.status])),
+        (QCoreApplication.translate("reports", "Tier"), p.tier_name),
+        (QCoreApplication.translate("reports", "Tags"), "、".join(p.tags)),
+        (QCoreApplication.translate("reports", "E-mail"), p.email),
+        (QCoreApplication.translate("reports", "Company"), p.company),
+    ]
+    out: list[Flowable] = [key_values(pairs, width=width)]
+    if p.address:
+        out.append(key_values([(QCoreApplication.translate("reports", "Address"), p.address)], width=width, columns=1))
+    if p.notes:
+        out.append(key_values([(QCoreApplication.translate("reports", "Notes"), p.notes)], width=width, columns=1))
+    return out
+
+
+def _cards(report: MemberReport, width: float) -> list[Flowable]:
+    cards = report.profile.cards
+    if not cards:
+        return section(QCoreApplication.translate("reports", "Cards"),
+                       empty_note(QCoreApplication.translate("reports", "No card has been issued to this member.")))
+    rows = [[c.number, tr(CARD_STATUS_LABELS[c.status]), local_datetime(c.issued_at), local_datetime(c.ended_at)] for c in cards]
+    header = [QCoreApplication.translate("reports", "Card number"), QCoreApplication.translate("reports", "Status"),
+              QCoreApplication.translate("reports", "Issued"), QCoreApplication.translate("reports", "Ended")]
+    return section(QCoreApplication.translate("reports", "Cards"), data_table(header, rows, [w * width for w in (0.34, 0.2, 0.23, 0.23)]))
+
+
+def _spend_chart(months: tuple[MonthSpend, ...], width: float) -> Drawing:
+    """Bars of the last 12 months' spend in yuan, labelled by month."""
+    height = 42 * mm
+    drawing = Drawing(width, height)
+    chart = VerticalBarChart()
+    chart.x, chart.y = 14 * mm, 8 * mm
+    chart.width, chart.height = width - 18 * mm, height - 13 * mm
+    chart.data = [[max(m.spend_fen, 0) / 100 for m in months]]
+    chart.categoryAxis.categoryNames = [m.month.strftime("%y-%m") for m in months]
+    for axis in (chart.categoryAxis.labels, chart.valueAxis.labels):
+        axis.fontName = report_font()
+        axis.fontSize = 6.5
+        axis.fillColor = MUTED
+    chart.valueAxis.valueMin = 0
+    chart.valueAxis.labelTextFormat = lambda value: f"¥{value:,.0f}"
+    chart.valueAxis.strokeColor = chart.categoryAxis.strokeColor = colors.HexColor("#CBD2D9")
+    chart.valueAxis.gridStrokeColor = colors.HexColor("#E4E7EB")
+    chart.valueAxis.visibleGrid = True
+    chart.bars[0].fillColor = ACCENT
+    chart.bars[0].strokeColor = None
+    chart.barSpacing = 2
+    if not any(chart.data[0]):
+        chart.valueAxis.valueMax = 100
+    drawing.add(chart)
+    return drawing
+
+
+def _tier_and_spend(report: MemberReport, width: float) -> list[Flowable]:
+    p = report.profile
+    swatch = Drawing(4 * mm, 4 * mm)
+    swatch.add(Rect(0, 0, 4 * mm, 4 * mm, fillColor=colors.HexColor(p.tier_colour) if p.tier_colour.startswith("#") else ACCENT,
+                    strokeColor=None))
+    pairs = [
+        (QCoreApplication.translate("reports", "Tier"), p.tier_name),
+        (QCoreApplication.translate("reports", "Spend, last 12 months"), yuan(report.spend_12_months_fen)),
+    ]
+    line = Table([[swatch, key_values(pairs, width=width - 6 * mm)]], colWidths=[6 * mm, width - 6 * mm], hAlign="LEFT")
+    line.setStyle(TableStyle([("VALIGN", (0, 0), (-1, -1), "TOP"), ("LEFTPADDING", (0, 0), (-1, -1), 0),
+                              ("TOPPADDING", (0, 0), (0, 0), 3)]))
+    return section(QCoreApplication.translate("reports", "Tier and spend"), line, spacer(1),
+                   _spend_chart(report.monthly_spend, width))
+
+
+def _points(report: MemberReport, width: float) -> list[Flowable]:
+    p = report.profile
+    out: list[Flowable] = [key_values([(QCoreApplication.translate("reports", "Balance"),
+                                        QCoreApplication.translate("reports", "{points} points").format(points=f"{p.points_balance:,}"))],
+                                      width=width, columns=1)]
+    if report.points_by_kind:
+        header = [QCoreApplication.translate("reports", "Kind"), QCoreApplication.translate("reports", "Entries"),
+                  QCoreApplication.translate("reports", "Points")]
+        rows = [[_term("terms", POINTS_KIND_LABELS[k.kind]), f"{k.entries:,}", f"{k.points:+,}"] for k in report.points_by_kind]
+        total = [QCoreApplication.translate("reports", "Balance"), f"{sum(k.entries for k in report.points_by_kind):,}",
+                 f"{sum(k.points for k in report.points_by_kind):,}"]
+        ledger = data_table(header, rows, [0.22 * width, 0.12 * width, 0.14 * width], right=(1, 2), total_row=total)
+    else:
+        ledger = empty_note(QCoreApplication.translate("reports", "No points have been earned or spent yet."))
+    if report.expiring:
+        expiry = data_table([QCoreApplication.translate("reports", "Expires on"), QCoreApplication.translate("reports", "Points")],
+                            [[lot.expires_on.isoformat() if lot.expires_on.year < 9999 else QCoreApplication.translate("reports", "never"),
+                              f"{lot.points:,}"] for lot in report.expiring],
+                            [0.24 * width, 0.14 * width], right=(1,))
+    else:
+        expiry = empty_note(QCoreApplication.translate("reports", "No points waiting to expire."))
+    side_by_side = Table([[ledger, expiry]], colWidths=[0.54 * width, 0.46 * width], hAlign="LEFT")
+    side_by_side.setStyle(TableStyle([("VALIGN", (0, 0), (-1, -1), "TOP"), ("LEFTPADDING", (0, 0), (-1, -1), 0)]))
+    return section(QCoreApplication.translate("reports", "Points"), *out, spacer(1), side_by_side)
+
+
+def _purchases(report: MemberReport, width: float) -> list[Flowable]:
+    t = report.totals
+    pairs: list[tuple[str, object]] = [
+        (QCoreApplication.translate("reports", "Visits"), f"{t.visits:,}"),
+        (QCoreApplication.translate("reports", "Total spend"), yuan(t.spend_fen)),
+        (QCoreApplication.translate("reports", "Average basket"), yuan(t.average_basket_fen)),
+        (QCoreApplication.translate("reports", "Refunds"),
+         QCoreApplication.translate("reports", "{count} ({amount})").format(count=report.refunds, amount=yuan(report.refunded_fen))),
+        (QCoreApplication.translate("reports", "First visit"), local_datetime(t.first_visit)),
+        (QCoreApplication.translate("reports", "Last visit"), local_datetime(t.last_visit)),
+    ]
+    out: list[Flowable] = [key_values(pairs, width=width)]
+    if report.categories:
+        out += [caption(QCoreApplication.translate("reports", "Favourite categories")),
+                data_table([QCoreApplication.translate("reports", "Category"), QCoreApplication.translate("reports", "Items"),
+                            QCoreApplication.translate("reports", "Spend")],
+                           [[c.category, f"{c.lines:,}", yuan(c.spend_fen)] for c in report.categories],
+                           [0.4 * width, 0.15 * width, 0.2 * width], right=(1, 2))]
+    if report.last_purchases:
+        header = [QCoreApplication.translate("reports", "When"), QCoreApplication.translate("reports", "Kind"),
+                  QCoreApplication.translate("reports", "Till"), QCoreApplication.translate("reports", "Receipt"),
+                  QCoreApplication.translate("reports", "Amount"), QCoreApplication.translate("reports", "Points")]
+        rows = [[local_datetime(r.occurred_at), _term("terms", PURCHASE_KIND_LABELS[r.kind]), r.till, r.receipt_no,
+                 yuan(r.amount_fen), f"{r.points:+,}"] for r in report.last_purchases]
+        shown = QCoreApplication.translate("reports", "Latest {shown} of {total} receipts").format(
+            shown=len(report.last_purchases), total=f"{t.visits + report.refunds:,}")
+        out += [caption(shown),
+                data_table(header, rows, [w * width for w in (0.2, 0.1, 0.12, 0.28, 0.16, 0.14)], right=(4, 5))]
+    else:
+        out.append(empty_note(QCoreApplication.translate("reports", "No purchases recorded yet.")))
+    return section(QCoreApplication.translate("reports", "Purchases"), *out)
+
+
+def _offers(report: MemberReport, width: float) -> list[Flowable]:
+    if not report.offers_used:
+        return section(QCoreApplication.translate("reports", "Offers used"),
+                       empty_note(QCoreApplication.translate("reports", "No offers used yet.")))
+    summary = QCoreApplication.translate("reports", "{count} offers used, {amount} saved in all.").format(
+        count=f"{report.offers_used_count:,}", amount=yuan(report.offers_discount_fen))
+    header = [QCoreApplication.translate("reports", "When"), QCoreApplication.translate("reports", "Offer"),
+              QCoreApplication.translate("reports", "Coupon"), QCoreApplication.translate("reports", "Discount"),
+              QCoreApplication.translate("reports", "Points spent")]
+    rows = [[local_datetime(r.at), r.offer_name + (f" ({r.gift})" if r.gift else ""), r.coupon_code or "", yuan(r.discount_fen),
+             f"{r.points_spent:,}" if r.points_spent else ""] for r in report.offers_used]
+    return section(QCoreApplication.translate("reports", "Offers used"), caption(summary),
+                   data_table(header, rows, [w * width for w in (0.2, 0.38, 0.18, 0.12, 0.12)], right=(3, 4)))
+
+
+def _complaints(report: MemberReport, width: float) -> list[Flowable]:
+    if not report.complaints:
+        return section(QCoreApplication.translate("reports", "Complaints"),
+                       empty_note(QCoreApplication.translate("reports", "No complaints from this member.")))
+    header = [QCoreApplication.translate("reports", "No."), QCoreApplication.translate("reports", "Received"),
+              QCoreApplication.translate("reports", "Category"), QCoreApplication.translate("reports", "What happened"),
+              QCoreApplication.translate("reports", "Status"), QCoreApplication.translate("reports", "Outcome")]
+    rows = []
+    for outcome in report.complaints:
+        c = outcome.complaint
+        remedies = "、".join(_term("complaints", REMEDY_LABELS[Remedy(value)]) for value in outcome.remedies)
+        if outcome.satisfaction is not None:
+            remedies = (remedies + "; " if remedies else "") + QCoreApplication.translate(
+                "reports", "satisfaction {score}/5").format(score=outcome.satisfaction)
+        description = c.description if len(c.description) <= 120 else c.description[:119] + "…"
+        rows.append([str(c.id), local_datetime(c.received_at), _term("complaints", c.category_name), description,
+                     _term("complaints", COMPLAINT_STATUS_LABELS[c.status]), remedies])
+    out: list[Flowable] = []
+    if report.complaints_count > len(report.complaints):
+        out.append(caption(QCoreApplication.translate("reports", "Latest {shown} of {total} complaints").format(
+            shown=len(report.complaints), total=report.complaints_count)))
+    out.append(data_table(header, rows, [w * width for w in (0.07, 0.16, 0.13, 0.34, 0.12, 0.18)]))
+    return section(QCoreApplication.translate("reports", "Complaints"), *out)
+
+
+def render_member_report(
+    report: MemberReport, ctx: ReportContext, *, progress: Progress | None = None, should_cancel: ShouldCancel | None = None
+) -> bytes:
+    width = content_width()
+    p = report.profile
+    subtitle = QCoreApplication.translate("reports", "{member_no} · {tier} · as of {when}").format(
+        member_no=p.member_no, tier=p.tier_name, when=local_datetime(report.as_of))
+    story: list[Flowable] = [
+        para(QCoreApplication.translate("reports", "Member report"), "muted"),
+        para(p.name, "title"),
+        para(subtitle, "subtitle"),
+        *_details(report, width),
+        *_cards(report, width),
+        *_tier_and_spend(report, width),
+        *_points(report, width),
+        *_purchases(report, width),
+        *_offers(report, width),
+        *_complaints(report, width),
+    ]
+    return build_pdf(story, ctx, _title(report), progress=progress, should_cancel=should_cancel)
