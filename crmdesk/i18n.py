@@ -97,3 +97,16 @@ class Translators:
 
 def translate(context: str, text: str) -> str:
     return QCoreApplication.translate(context, text)
+
+
+_HEADLESS: list[object] = []  # the application and translators a command made, kept alive while it runs
+
+
+def install_without_gui(language: str) -> None:
+    """Translations for a command that prints in a language but opens no window."""
+    app = QCoreApplication.instance()
+    if app is None:
+        app = QCoreApplication([])
+    translators = Translators()
+    translators.install(language)
+    _HEADLESS[:] = [app, translators]

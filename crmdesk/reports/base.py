@@ -18,22 +18,27 @@ from typing import Any
 from xml.sax.saxutils import escape
 
 from PySide6.QtCore import QCoreApplication
+from reportlab.graphics.shapes import Drawing
 from reportlab.lib import colors
 from reportlab.lib.enums import TA_RIGHT
 from reportlab.lib.pagesizes import A4, landscape
 from reportlab.lib.styles import ParagraphStyle
 from reportlab.lib.units import mm
+from reportlab.pdfbase.pdfmetrics import stringWidth
 from reportlab.pdfgen.canvas import Canvas
-from reportlab.platypus import BaseDocTemplate, CondPageBreak, Flowable, Frame, PageTemplate, Paragraph, Spacer, Table, TableStyle
+from reportlab.platypus import BaseDocTemplate, CondPageBreak, Flowable, Frame, PageBreak, PageTemplate, Paragraph, Spacer, Table, TableStyle
 
 from crmdesk.errors import CrmdeskError
 from crmdesk.reports.fonts import report_font
+from crmdesk.services.member_query import money_text
 from crmdesk.texts import QT_TRANSLATE_NOOP
 
 Progress = Callable[[int, int], None]  # (done, total)
 ShouldCancel = Callable[[], bool]
 
 MARGIN = 15 * mm
+TOP_MARGIN = MARGIN + 4 * mm  # room for the letterhead
+BOTTOM_MARGIN = MARGIN + 2 * mm  # room for the footer
 INK = colors.HexColor("#1F2933")
 MUTED = colors.HexColor("#616E7C")
 ACCENT = colors.HexColor("#1F5F7A")  # headings and rules
@@ -97,6 +102,8 @@ def _styles() -> dict[str, ParagraphStyle]:
             muted=ParagraphStyle("muted", parent=base, fontSize=8.5, leading=12, textColor=MUTED),
             cell=ParagraphStyle("cell", parent=base, fontSize=8.5, leading=11),
             cell_right=ParagraphStyle("cell_right", parent=base, fontSize=8.5, leading=11, alignment=TA_RIGHT),
+            list_cell=ParagraphStyle("list_cell", parent=base, fontSize=8, leading=10),
+            list_cell_right=ParagraphStyle("list_cell_right", parent=base, fontSize=8, leading=10, alignment=TA_RIGHT),
             cell_head=ParagraphStyle("cell_head", parent=base, fontSize=8.5, leading=11, textColor=ACCENT),
             cell_head_right=ParagraphStyle("cell_head_right", parent=base, fontSize=8.5, leading=11, textColor=ACCENT,
                                            alignment=TA_RIGHT),
@@ -192,9 +199,106 @@ def data_table(
     return table
 
 
+def long_table(
+    header: Sequence[str],
+    rows: Sequence[Sequence[str]],
+    col_widths: Sequence[float],
+    *,
+    right: Sequence[int] = (),
+    total_row: Sequence[str] | None = None,
+    first_page_room: float,
+    page_room: float,
+) -> list[Flowable]:
+    """A table for thousands of rows, as one table per page (laying out one huge table costs
+    time in the square of its length). Cells are plain one-line text, fast to lay out, and
+    wrap only where a text is wider than its column; every page starts with the header row.
+
+    ``first_page_room`` and ``page_room`` are the heights the table may fill on its first
+    and on later pages; a page whose rows wrap more than expected simply continues on the
+    next page, header repeated."""
+    right_set = set(right)
+    font = report_font()
+    cell_style = style("list_cell")
+    padding = 6  # left + right cell padding below
+
+    def fit(value: str, column: int) -> Any:
+        if stringWidth(value, font, cell_style.fontSize) <= col_widths[column] - padding:
+            return value
+        return Paragraph(escape(value), style("list_cell_right" if column in right_set else "list_cell"))
+
+    head = [Paragraph(escape(h), style("cell_head_right" if i in right_set else "cell_head")) for i, h in enumerate(header)]
+    body = [[fit(v, i) for i, v in enumerate(row)] for row in rows]
+    if total_row is not None:
+        body.append([fit(v, i) for i, v in enumerate(total_row)])
+    line_height = cell_style.leading + LIST_PADDING
+    out: list[Flowable] = []
+    start, room = 0, first_page_room
+    while start < len(body) or not out:
+        per_page = max(1, int((room - 2 * line_height) // line_height))  # the header may wrap to two lines
+        chunk = body[start:start + per_page]
+        out.append(_page_table([head, *chunk], col_widths, right_set, has_total=total_row is not None and
+                               start + per_page >= len(body)))
+        start += per_page
+        room = page_room
+        if start < len(body):
+            out.append(PageBreak())
+    return out
+
+
+LIST_PADDING = 4  # top + bottom padding of a list row, points
+
+
+def _page_table(body: list[list[Any]], col_widths: Sequence[float], right: set[int], *, has_total: bool) -> Table:
+    table = Table(body, colWidths=list(col_widths), repeatRows=1, hAlign="LEFT")
+    last_data = len(body) - (2 if has_total else 1)
+    commands: list[tuple[Any, ...]] = [
+        ("FONTNAME", (0, 0), (-1, -1), report_font()),
+        ("FONTSIZE", (0, 0), (-1, -1), style("list_cell").fontSize),
+        ("LEADING", (0, 0), (-1, -1), style("list_cell").leading),
+        ("TEXTCOLOR", (0, 0), (-1, -1), INK),
+        ("VALIGN", (0, 0), (-1, -1), "TOP"),
+        ("BACKGROUND", (0, 0), (-1, 0), HEADER_FILL),
+        ("LINEBELOW", (0, 0), (-1, 0), 0.8, ACCENT),
+        ("TOPPADDING", (0, 1), (-1, -1), LIST_PADDING / 2 - 0.5),
+        ("BOTTOMPADDING", (0, 1), (-1, -1), LIST_PADDING / 2 + 0.5),
+        ("LEFTPADDING", (0, 0), (-1, -1), 3),
+        ("RIGHTPADDING", (0, 0), (-1, -1), 3),
+    ]
+    if last_data >= 1:
+        commands.append(("ROWBACKGROUNDS", (0, 1), (-1, last_data), [colors.white, STRIPE_FILL]))
+    commands += [("ALIGN", (column, 1), (column, -1), "RIGHT") for column in right]
+    if has_total:
+        commands.append(("LINEABOVE", (0, -1), (-1, -1), 0.8, ACCENT))
+    table.setStyle(TableStyle(commands))
+    return table
+
+
+def frame_height(landscape_pages: bool = False) -> float:
+    """The height the body of a page offers (inside letterhead and footer)."""
+    return page_size(landscape_pages)[1] - TOP_MARGIN - BOTTOM_MARGIN
+
+
 def section(title: str, *content: Flowable, room_mm: float = 35) -> list[Flowable]:
     """A heading that never sits alone at the foot of a page: with less than ``room_mm`` left, it starts a new one."""
     return [CondPageBreak(room_mm * mm), heading(title), *content]
+
+
+def side_by_side(parts: Sequence[Flowable], widths: Sequence[float], *, top_padding: Sequence[float] = ()) -> Table:
+    """Flowables next to each other (a table beside a table, a swatch beside its label)."""
+    table = Table([list(parts)], colWidths=list(widths), hAlign="LEFT")
+    commands: list[tuple[Any, ...]] = [
+        ("FONTNAME", (0, 0), (-1, -1), report_font()),  # reportlab sets a cell font even around flowables
+        ("VALIGN", (0, 0), (-1, -1), "TOP"),
+        ("LEFTPADDING", (0, 0), (-1, -1), 0),
+    ]
+    commands += [("TOPPADDING", (i, 0), (i, 0), pad) for i, pad in enumerate(top_padding)]
+    table.setStyle(TableStyle(commands))
+    return table
+
+
+def drawing(width: float, height: float) -> Drawing:
+    """A canvas for a chart or a swatch that starts in the bundled font (else it names a non-embedded Helvetica)."""
+    return Drawing(width, height, initialFontName=report_font())
 
 
 def spacer(height_mm: float = 3) -> Spacer:
@@ -248,15 +352,26 @@ def _numbered_canvas(footer_left: str, page_label: str) -> type[Canvas]:
     return NumberedCanvas
 
 
+def shorten(text: str, width: float, size: float) -> str:
+    """The text cut with "…" so that it fits ``width`` points at ``size`` in the report font."""
+    font = report_font()
+    if stringWidth(text, font, size) <= width:
+        return text
+    while text and stringWidth(text + "…", font, size) > width:
+        text = text[:-1]
+    return text + "…"
+
+
 def _letterhead(store_name: str, title: str) -> Callable[[Canvas, BaseDocTemplate], None]:
     def draw(canvas: Canvas, doc: BaseDocTemplate) -> None:
         width, height = doc.pagesize
+        half = (width - 2 * MARGIN) / 2 - 3 * mm  # store name left, title right: neither runs into the other
         canvas.saveState()
         canvas.setFont(report_font(), 8.5)
         canvas.setFillColor(ACCENT)
-        canvas.drawString(MARGIN, height - MARGIN + 4 * mm, store_name)
+        canvas.drawString(MARGIN, height - MARGIN + 4 * mm, shorten(store_name, half, 8.5))
         canvas.setFillColor(MUTED)
-        canvas.drawRightString(width - MARGIN, height - MARGIN + 4 * mm, title)
+        canvas.drawRightString(width - MARGIN, height - MARGIN + 4 * mm, shorten(title, half, 8.5))
         canvas.setStrokeColor(ACCENT)
         canvas.setLineWidth(0.8)
         canvas.line(MARGIN, height - MARGIN + 2.5 * mm, width - MARGIN, height - MARGIN + 2.5 * mm)
@@ -279,15 +394,17 @@ def build_pdf(
     landscape_pages: bool = False,
     progress: Progress | None = None,
     should_cancel: ShouldCancel | None = None,
+    expected_pages: int | None = None,
 ) -> bytes:
     """Lay the flowables out on A4 pages with letterhead and numbered footer; the PDF's bytes.
 
-    ``progress(done, total)`` follows the layout flowable by flowable; when
-    ``should_cancel()`` turns true the layout stops with ReportCancelled."""
+    ``progress(done, total)`` follows the layout flowable by flowable, or page by
+    page against ``expected_pages`` (for one long table); when ``should_cancel()``
+    turns true the layout stops with ReportCancelled."""
     buffer = io.BytesIO()
     size = page_size(landscape_pages)
     doc = BaseDocTemplate(
-        buffer, pagesize=size, leftMargin=MARGIN, rightMargin=MARGIN, topMargin=MARGIN + 4 * mm, bottomMargin=MARGIN + 2 * mm,
+        buffer, pagesize=size, leftMargin=MARGIN, rightMargin=MARGIN, topMargin=TOP_MARGIN, bottomMargin=BOTTOM_MARGIN,
         title=title, author=ctx.generated_by, subject=ctx.store_name, creator="crmdesk",
         initialFontName=report_font(), initialFontSize=9.5,  # else every page names a non-embedded Helvetica
     )
@@ -297,12 +414,15 @@ def build_pdf(
     estimate = [max(len(story), 1)]
 
     def on_progress(kind: str, value: int) -> None:
-        if kind == "SIZE_EST":
+        if kind == "SIZE_EST" and expected_pages is None:
             estimate[0] = max(value, 1)
         elif kind in ("PROGRESS", "PAGE"):
             check_cancel(should_cancel)
-            if kind == "PROGRESS" and progress is not None:
-                progress(value, estimate[0])
+            if progress is not None and (kind == "PAGE") == (expected_pages is not None):
+                progress(min(value, estimate[0]), estimate[0])
+
+    if expected_pages is not None:
+        estimate[0] = max(expected_pages, 1)
 
     doc.setProgressCallBack(on_progress)
     page_label = QCoreApplication.translate("reports", "Page {page} / {pages}")
@@ -312,9 +432,7 @@ def build_pdf(
 
 def yuan(fen: int) -> str:
     """¥1,234.50 — money as printed."""
-    sign = "-" if fen < 0 else ""
-    whole, cents = divmod(abs(fen), 100)
-    return f"{sign}¥{whole:,}.{cents:02d}"
+    return money_text(fen)
 
 
 def local_datetime(moment: datetime | None) -> str:

@@ -22,10 +22,8 @@ import io
 from collections.abc import Sequence
 
 from PySide6.QtCore import QCoreApplication
-from reportlab.graphics import renderPDF
 from reportlab.graphics.barcode.code128 import Code128
 from reportlab.graphics.barcode.qr import QrCodeWidget
-from reportlab.graphics.shapes import Drawing
 from reportlab.lib import colors
 from reportlab.lib.pagesizes import A4
 from reportlab.lib.units import inch, mm
@@ -62,16 +60,21 @@ WHITE = colors.white
 DOT = inch / 300
 BAR_DOTS = (4, 3, 2)
 QUIET_BARS = 10  # Code128 needs a quiet zone of ten bar widths either side
-BAR_HEIGHT = 11 * mm
-BARS_BOTTOM = 8.5 * mm
-QR_SIZE = 15.5 * mm  # the dark modules; the white quiet zone around them comes on top
+BAR_HEIGHT = 10.5 * mm
+BARS_BOTTOM = 8 * mm
+NUMBER_BASELINE = 4.6 * mm  # the card number in print, under the bars
+QR_SIZE = 14.5 * mm  # the dark modules; the white quiet zone around them comes on top
 QR_QUIET_MODULES = 4
 
 # Font sizes (points).
-STORE_SIZE = (11.5, 7)
+STORE_SIZE = (13, 7)
 TIER_SIZE = (9, 6)
 NAME_SINGLE_LINE = (16, 10)  # one line first, shrinking down to ...
 NAME_SMALLEST = 5  # ... then wrapped on several lines, down to this
+# Of the font size: the bundled font's letters reach this far above and below the baseline.
+ASCENT = 0.9
+DESCENT = 0.22
+LEADING = 1.15
 
 
 class CardLayout(enum.Enum):
@@ -175,20 +178,20 @@ def _draw_card(canvas: Canvas, face: CardFace, store_name: str, x: float, y: flo
     tier = _colour(face.tier_colour)
     on_tier = _readable_on(tier)
 
-    # Everything stays inside the rounded card shape.
+    # The background and the header band follow the card's rounded corners.
     canvas.saveState()
     shape = canvas.beginPath()
     shape.roundRect(0, 0, CARD_WIDTH, CARD_HEIGHT, CORNER_RADIUS)
     canvas.clipPath(shape, stroke=0, fill=0)
     canvas.setFillColor(WHITE)
     canvas.rect(0, 0, CARD_WIDTH, CARD_HEIGHT, stroke=0, fill=1)
-    _draw_header(canvas, tier, on_tier)
+    _draw_header(canvas, tier)
     canvas.restoreState()
 
     header_bottom = CARD_HEIGHT - HEADER_HEIGHT
     _draw_header_text(canvas, store_name, face.tier_name, on_tier, tier)
-    _draw_name(canvas, face.name, top=header_bottom - 3.2 * mm, bottom=27.5 * mm)
-    _draw_member_no(canvas, face.member_no, baseline=23.2 * mm)
+    _draw_name(canvas, face.name, top=header_bottom - 3.4 * mm, bottom=27 * mm)
+    _draw_member_no(canvas, face.member_no, baseline=22.8 * mm)
     qr_left = _draw_qr(canvas, face.card_number) if qr else CARD_WIDTH - PAD
     _draw_barcode(canvas, face.card_number, right_limit=qr_left, centred=not qr)
 
@@ -199,7 +202,7 @@ def _draw_card(canvas: Canvas, face: CardFace, store_name: str, x: float, y: flo
     canvas.restoreState()
 
 
-def _draw_header(canvas: Canvas, tier: colors.Color, on_tier: colors.Color) -> None:
+def _draw_header(canvas: Canvas, tier: colors.Color) -> None:
     """The band in the tier colour, with a soft sheen and a darker edge, as on a plastic card."""
     bottom = CARD_HEIGHT - HEADER_HEIGHT
     canvas.setFillColor(tier)
@@ -243,14 +246,13 @@ def _draw_header_text(canvas: Canvas, store_name: str, tier_name: str, on_tier: 
 
 
 def _draw_name(canvas: Canvas, name: str, *, top: float, bottom: float) -> None:
-    """The member's name between ``top`` and ``bottom``: as large as fits, never past the card's edge."""
+    """The member's name in the box from ``top`` (tallest letter) to ``bottom`` (lowest descender):
+    as large as fits, never past the card's edge. The last line always sits on the box's bottom."""
     lines, size = _fit_name(name, CARD_WIDTH - 2 * PAD, top - bottom)
-    leading = size * 1.2
-    # One line sits on the box's bottom; several lines fill it from the top.
-    baseline = bottom if len(lines) == 1 else top - size
+    baseline = bottom + DESCENT * size + (len(lines) - 1) * LEADING * size
     for line in lines:
         _text(canvas, PAD, baseline, line, size, INK, bold=True)
-        baseline -= leading
+        baseline -= LEADING * size
 
 
 def _draw_member_no(canvas: Canvas, member_no: str, *, baseline: float) -> None:
@@ -264,12 +266,17 @@ def _draw_member_no(canvas: Canvas, member_no: str, *, baseline: float) -> None:
 def _draw_barcode(canvas: Canvas, number: str, *, right_limit: float, centred: bool) -> None:
     """The card number as Code128 with its quiet zones, and the number in print under it."""
     room = right_limit - PAD
+    if not (number.isascii() and number.isprintable()):
+        # Code128 holds ASCII only; such a number (from an old system) is printed for typing by hand.
+        _text(canvas, PAD, NUMBER_BASELINE, *_fit_line(number, room, 8, 5), INK)
+        return
     symbol, bar = _code128(number, room)
     quiet = QUIET_BARS * bar
     bars_width = symbol.width - 2 * quiet
     left = PAD + (room - bars_width) / 2 if centred else PAD
     # The card edge (or the QR code) leaves at least the quiet zone free either side of the bars.
     left = max(left, quiet)
+    canvas.setFillColor(colors.black)  # scanners need the strongest contrast, whatever the tier colour
     symbol.drawOn(canvas, left - quiet, BARS_BOTTOM)
     size = 8
     spacing = 1.2
@@ -278,7 +285,7 @@ def _draw_barcode(canvas: Canvas, number: str, *, right_limit: float, centred: b
         spacing = 0
         size = min(size, 8 * (bars_width + 2 * quiet) / max(stringWidth(number, report_font(), 8), 1))
         text_width = stringWidth(number, report_font(), size)
-    _text(canvas, left + (bars_width - text_width) / 2, BARS_BOTTOM - 3.6 * mm, number, size, INK, char_space=spacing)
+    _text(canvas, left + (bars_width - text_width) / 2, NUMBER_BASELINE, number, size, INK, char_space=spacing)
 
 
 def _code128(number: str, room: float) -> tuple[Code128, float]:
@@ -303,15 +310,18 @@ def _draw_qr(canvas: Canvas, number: str) -> float:
     """A QR code of the card number at the bottom right; returns where its quiet zone begins on the left."""
     widget = QrCodeWidget(number, barLevel="M", barBorder=QR_QUIET_MODULES)
     widget.qr.make()
-    modules = widget.qr.getModuleCount()
-    module = QR_SIZE / modules
+    module = QR_SIZE / widget.qr.getModuleCount()
     full = QR_SIZE + 2 * QR_QUIET_MODULES * module
-    widget.barWidth = widget.barHeight = full
-    drawing = Drawing(full, full)
-    drawing.add(widget)
     left = CARD_WIDTH - PAD - QR_SIZE - QR_QUIET_MODULES * module
-    bottom = BARS_BOTTOM - 4.2 * mm - QR_QUIET_MODULES * module
-    renderPDF.draw(drawing, canvas, left, bottom)
+    bottom = BARS_BOTTOM + BAR_HEIGHT - QR_SIZE - QR_QUIET_MODULES * module  # level with the top of the bars
+    widget.x, widget.y = left, bottom
+    widget.barWidth = widget.barHeight = full
+    # The widget lays the dark modules out as rectangles; drawing them here rather than through
+    # renderPDF keeps its default Helvetica (not embedded) out of the file.
+    canvas.setFillColor(colors.black)
+    for shape in widget.draw().contents:
+        if shape.fillColor is not None:
+            canvas.rect(shape.x, shape.y, shape.width, shape.height, stroke=0, fill=1)
     return left
 
 
@@ -380,19 +390,23 @@ def _fit_name(name: str, width: float, height: float) -> tuple[list[str], float]
         size -= 0.5
     while True:
         lines = _wrap(name, width, size)
-        if len(lines) * size * 1.2 <= height:
-            return lines, size
+        if _block_height(len(lines), size) <= height:
+            return _balanced(name, lines, width, size), size
         if size <= NAME_SMALLEST:
             break
         size = max(NAME_SMALLEST, size - 0.25)
-    room = max(1, int(height // (size * 1.2)))
+    room = max(1, int((height / size - ASCENT - DESCENT) // LEADING) + 1)
     kept = lines[:room]
     kept[-1] = _cut_to_width(kept[-1] + "…", width, size) if len(lines) > room else kept[-1]
     return kept, size
 
 
+def _block_height(lines: int, size: float) -> float:
+    return (ASCENT + DESCENT + (lines - 1) * LEADING) * size
+
+
 def _wrap(text: str, width: float, size: float) -> list[str]:
-    """Lines of at most ``width``: Latin words break at spaces, Chinese between any two characters."""
+    """Lines of at most ``width``: Latin words break at spaces and hyphens, Chinese between any two characters."""
     font = report_font()
     lines: list[str] = []
     line = ""
@@ -400,16 +414,29 @@ def _wrap(text: str, width: float, size: float) -> list[str]:
         if stringWidth(line + char, font, size) <= width or not line:
             line += char
             continue
-        space = line.rfind(" ")
-        if char != " " and space > 0 and not _is_wide(char):
-            lines.append(line[:space])
-            line = line[space + 1:] + char
+        # Break after the last space or hyphen of a Latin word; before any Chinese character.
+        cut = max(line.rfind(" "), line.rfind("-"))
+        if char != " " and cut > 0 and not _is_wide(char):
+            lines.append(line[:cut + 1].rstrip())
+            line = line[cut + 1:] + char
         else:
             lines.append(line.rstrip())
             line = char.lstrip()
     if line:
         lines.append(line)
     return lines
+
+
+def _balanced(text: str, lines: list[str], width: float, size: float) -> list[str]:
+    """The same number of lines, as even as they go: no last line of a single character."""
+    narrow, wide = 0.0, width
+    while wide - narrow > 1:
+        middle = (narrow + wide) / 2
+        if len(_wrap(text, middle, size)) == len(lines):
+            wide = middle
+        else:
+            narrow = middle
+    return _wrap(text, wide, size)
 
 
 def _is_wide(char: str) -> bool:

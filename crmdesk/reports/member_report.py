@@ -12,12 +12,12 @@ from reportlab.graphics.charts.barcharts import VerticalBarChart
 from reportlab.graphics.shapes import Drawing, Rect
 from reportlab.lib import colors
 from reportlab.lib.units import mm
-from reportlab.platypus import Flowable, Table, TableStyle
+from reportlab.platypus import Flowable
 
 from crmdesk.models import CardStatus, Remedy
 from crmdesk.reports.base import (
-    ACCENT, MUTED, Progress, ReportContext, ShouldCancel, build_pdf, content_width, data_table, empty_note, key_values,
-    caption, local_datetime, para, section, spacer, tr, yuan,
+    ACCENT, MUTED, Progress, ReportContext, ShouldCancel, build_pdf, content_width, data_table, drawing, empty_note, key_values,
+    caption, local_datetime, para, section, side_by_side, spacer, tr, yuan,
 )
 from crmdesk.reports.fonts import report_font
 from crmdesk.services.complaints import REMEDY_LABELS, STATUS_LABELS as COMPLAINT_STATUS_LABELS
@@ -82,7 +82,7 @@ def _cards(report: MemberReport, width: float) -> list[Flowable]:
 def _spend_chart(months: tuple[MonthSpend, ...], width: float) -> Drawing:
     """Bars of the last 12 months' spend in yuan, labelled by month."""
     height = 42 * mm
-    drawing = Drawing(width, height)
+    chart_area = drawing(width, height)
     chart = VerticalBarChart()
     chart.x, chart.y = 14 * mm, 8 * mm
     chart.width, chart.height = width - 18 * mm, height - 13 * mm
@@ -102,24 +102,25 @@ def _spend_chart(months: tuple[MonthSpend, ...], width: float) -> Drawing:
     chart.barSpacing = 2
     if not any(chart.data[0]):
         chart.valueAxis.valueMax = 100
-    drawing.add(chart)
-    return drawing
+    chart_area.add(chart)
+    return chart_area
 
 
 def _tier_and_spend(report: MemberReport, width: float) -> list[Flowable]:
     p = report.profile
-    swatch = Drawing(4 * mm, 4 * mm)
+    swatch = drawing(4 * mm, 4 * mm)
     swatch.add(Rect(0, 0, 4 * mm, 4 * mm, fillColor=colors.HexColor(p.tier_colour) if p.tier_colour.startswith("#") else ACCENT,
                     strokeColor=None))
     pairs = [
         (QCoreApplication.translate("reports", "Tier"), p.tier_name),
         (QCoreApplication.translate("reports", "Spend, last 12 months"), yuan(report.spend_12_months_fen)),
     ]
-    line = Table([[swatch, key_values(pairs, width=width - 6 * mm)]], colWidths=[6 * mm, width - 6 * mm], hAlign="LEFT")
-    line.setStyle(TableStyle([("VALIGN", (0, 0), (-1, -1), "TOP"), ("LEFTPADDING", (0, 0), (-1, -1), 0),
-                              ("TOPPADDING", (0, 0), (0, 0), 3)]))
-    return section(QCoreApplication.translate("reports", "Tier and spend"), line, spacer(1),
-                   _spend_chart(report.monthly_spend, width))
+    line = side_by_side([swatch, key_values(pairs, width=width - 6 * mm)], [6 * mm, width - 6 * mm], top_padding=(3,))
+    if any(m.spend_fen or m.visits for m in report.monthly_spend):
+        chart: Flowable = _spend_chart(report.monthly_spend, width)
+    else:
+        chart = empty_note(QCoreApplication.translate("reports", "No purchases in the last 12 months."))
+    return section(QCoreApplication.translate("reports", "Tier and spend"), line, spacer(1), chart)
 
 
 def _points(report: MemberReport, width: float) -> list[Flowable]:
@@ -143,9 +144,8 @@ def _points(report: MemberReport, width: float) -> list[Flowable]:
                             [0.24 * width, 0.14 * width], right=(1,))
     else:
         expiry = empty_note(QCoreApplication.translate("reports", "No points waiting to expire."))
-    side_by_side = Table([[ledger, expiry]], colWidths=[0.54 * width, 0.46 * width], hAlign="LEFT")
-    side_by_side.setStyle(TableStyle([("VALIGN", (0, 0), (-1, -1), "TOP"), ("LEFTPADDING", (0, 0), (-1, -1), 0)]))
-    return section(QCoreApplication.translate("reports", "Points"), *out, spacer(1), side_by_side)
+    return section(QCoreApplication.translate("reports", "Points"), *out, spacer(1),
+                   side_by_side([ledger, expiry], [0.54 * width, 0.46 * width]))
 
 
 def _purchases(report: MemberReport, width: float) -> list[Flowable]:

@@ -321,6 +321,13 @@ def format_yuan(fen: int) -> str:
     return f"{sign}{yuan}.{cents:02d}"
 
 
+def money_text(fen: int) -> str:
+    """1234567 -> "¥12,345.67": money as people read it on screen and on paper."""
+    sign = "-" if fen < 0 else ""
+    yuan, cents = divmod(abs(fen), 100)
+    return f"{sign}¥{yuan:,}.{cents:02d}"
+
+
 def parse_yuan(text: str, *, field: str = "spend") -> int | None:
     """An amount typed in yuan ("100", "99.5", "¥1,200.00") as fen; None when empty."""
     cleaned = (text or "").strip().replace(",", "").replace("，", "").lstrip("¥￥").strip()

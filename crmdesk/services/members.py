@@ -226,6 +226,8 @@ def masked_phone(e164: str | None) -> str:
     """A number as printed on paper that leaves the counter: 138****5678 (the middle hidden)."""
     if not e164:
         return ""
+    if len(e164) == 14 and e164.startswith("+861") and e164[1:].isdigit():  # the usual mobile, without parsing
+        return f"{e164[3:6]}****{e164[10:]}"
     try:
         national = str(phonenumbers.parse(e164, None).national_number)
     except phonenumbers.NumberParseException:

@@ -7,6 +7,7 @@ from PySide6.QtWidgets import QMessageBox, QWidget
 
 from crmdesk.errors import CrmdeskError
 from crmdesk.models import Role
+from crmdesk.services.member_query import money_text
 from crmdesk.texts import QT_TRANSLATE_NOOP
 
 # Widgets whose text is data (names, paths, figures) rather than interface text
@@ -40,6 +41,4 @@ def mark_data(widget: QWidget) -> QWidget:
 
 def format_fen(fen: int) -> str:
     """¥ with two decimals and thousands separators; exact, never via float."""
-    sign = "-" if fen < 0 else ""
-    yuan, cents = divmod(abs(fen), 100)
-    return f"{sign}¥{yuan:,}.{cents:02d}"
+    return money_text(fen)

@@ -32,6 +32,7 @@ from PySide6.QtWidgets import (
 from crmdesk.db import Database
 from crmdesk.errors import CrmdeskError
 from crmdesk.models import ComplaintStatus, Priority
+from crmdesk.reports.documents import ComplaintsMonthRequest
 from crmdesk.services import complaint_figures, complaints, loyalty, surveys
 from crmdesk.services import staff as staff_service
 from crmdesk.services.auth import Permission, can
@@ -48,6 +49,7 @@ from crmdesk.views.complaint_detail import (
 from crmdesk.views.complaint_settings import ComplaintSettingsWidget, survey_name
 from crmdesk.views.overview_page import FigureTile
 from crmdesk.views.paged_rows import PagedRows
+from crmdesk.views.report_preview import ReportPreviewDialog, open_preview
 from crmdesk.views.state import AppState
 
 PAGE_SIZE = 100
@@ -858,6 +860,10 @@ class FiguresTab(QWidget):
         top.addSpacing(12)
         self.as_of_label = _hint(data=True)
         top.addWidget(self.as_of_label, 1)
+        self.print_button = QPushButton(self.tr("&Print month report…"))
+        self.print_button.clicked.connect(self.print_month)
+        self.print_button.setVisible(can(state.actor, Permission.MANAGE_COMPLAINTS))
+        top.addWidget(self.print_button)
         layout.addLayout(top)
 
         grid = QGridLayout()
@@ -1003,6 +1009,12 @@ class FiguresTab(QWidget):
 
 
 # --------------------------------------------------------------------------- satisfaction surveys
+
+    def print_month(self) -> ReportPreviewDialog:
+        """The chosen month's figures, charts and the overdue list on paper."""
+        self.preview = open_preview(self, self._state, ComplaintsMonthRequest(self.month_box.currentData()),
+                                    self.tr("Complaints and satisfaction"))
+        return self.preview
 
 
 class SatisfactionTab(QWidget):

@@ -28,6 +28,7 @@ from crmdesk.db import Database
 from crmdesk.errors import CrmdeskError
 from crmdesk.models import MemberStatus
 from crmdesk.paths import data_dir
+from crmdesk.reports.documents import CardsRequest, MemberListRequest
 from crmdesk.services import exports, member_query
 from crmdesk.services.member_query import (
     COLUMN_LABELS, COLUMNS, GENDER_LABELS, SORT_KEYS, STATUS_LABELS, MemberFilter, MemberRow,
@@ -36,6 +37,7 @@ from crmdesk.services.auth import Permission, can
 from crmdesk.services.uow import read_session, unit_of_work
 from crmdesk.views.common import error_text, format_fen, mark_data, show_error
 from crmdesk.views.paged_rows import PagedRows
+from crmdesk.views.report_preview import ReportPreviewDialog, open_preview
 from crmdesk.views.state import AppState
 
 PAGE_SIZE = 200
@@ -500,10 +502,17 @@ class MemberListPage(QWidget):
         self.export_button = QPushButton(self.tr("Export… (Ctrl+E)"))
         self.export_button.setShortcut(QKeySequence("Ctrl+E"))
         self.export_button.clicked.connect(self.ask_export)
+        self.print_button = QPushButton(self.tr("Print… (Ctrl+P)"))
+        self.print_button.setShortcut(QKeySequence("Ctrl+P"))
+        self.print_button.clicked.connect(self.print_list)
+        self.print_cards_button = QPushButton(self.tr("Print cards…"))
+        self.print_cards_button.clicked.connect(self.print_cards)
         self.open_button = QPushButton(self.tr("Open (Enter)"))
         self.open_button.clicked.connect(self.open_current)
         row.addWidget(self.columns_button)
         row.addWidget(self.export_button)
+        row.addWidget(self.print_button)
+        row.addWidget(self.print_cards_button)
         row.addWidget(self.open_button)
         return row
 
@@ -764,6 +773,23 @@ class MemberListPage(QWidget):
         self.reload_choices()
         if 0 <= row < self.model.rowCount():
             self.table.selectRow(row)
+
+    # ---- print
+
+    def _group_name(self) -> str:
+        index = self.group_box.currentIndex()
+        return self.group_box.currentText() if index > 0 else ""
+
+    def print_list(self) -> ReportPreviewDialog:
+        """The list as shown (filter, order) on paper; the columns follow the page's width."""
+        request = MemberListRequest(self.model.member_filter, self.model.sort_key, self.model.descending, self._group_name())
+        self.preview = open_preview(self, self._state, request, self.tr("Member list"))
+        return self.preview
+
+    def print_cards(self) -> ReportPreviewDialog:
+        request = CardsRequest(flt=self.model.member_filter, sort=self.model.sort_key, descending=self.model.descending)
+        self.preview = open_preview(self, self._state, request, self.tr("Membership cards"))
+        return self.preview
 
     # ---- export
 

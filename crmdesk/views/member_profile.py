@@ -29,7 +29,10 @@ from crmdesk.services import search as search_service
 from crmdesk.services.auth import Permission, can
 from crmdesk.services.member_query import GENDER_LABELS, STATUS_LABELS
 from crmdesk.services.members import DuplicateMember, MemberBrief, MemberProfile, display_phone
+from crmdesk.reports.cards import CardLayout
+from crmdesk.reports.documents import CardsRequest, MemberReportRequest
 from crmdesk.services.uow import read_session, unit_of_work
+from crmdesk.views.report_preview import ReportPreviewDialog, open_preview
 from crmdesk.texts import QT_TRANSLATE_NOOP
 from crmdesk.views.common import error_text, format_fen, mark_data
 from crmdesk.views.state import AppState
@@ -297,11 +300,30 @@ class MemberProfileDialog(QDialog):
         for button in (self.freeze_button, self.close_member_button, self.reopen_button, self.merge_button):
             actions.addWidget(button)
         actions.addStretch(1)
+        self.print_button = QPushButton(self.tr("&Print report…"))
+        self.print_button.clicked.connect(self.print_report)
+        self.print_card_button = QPushButton(self.tr("Print ca&rd…"))
+        self.print_card_button.clicked.connect(self.print_card)
+        actions.addWidget(self.print_button)
+        actions.addWidget(self.print_card_button)
         close = QPushButton(self.tr("Close (Esc)"))
         close.clicked.connect(self.reject)
         actions.addWidget(close)
         layout.addLayout(actions)
         self.reload()
+
+    # ---- printing
+
+    def print_report(self) -> ReportPreviewDialog:
+        self.preview = open_preview(self, self._state, MemberReportRequest(self.member_id), self.tr("Member report"),
+                                    subject=self.profile.member_no if self.profile else "")
+        return self.preview
+
+    def print_card(self) -> ReportPreviewDialog:
+        request = CardsRequest(member_ids=(self.member_id,), layout=CardLayout.SINGLE)
+        self.preview = open_preview(self, self._state, request, self.tr("Membership card"),
+                                    subject=self.profile.member_no if self.profile else "")
+        return self.preview
 
     # ---- building
 
@@ -596,6 +618,7 @@ class MemberProfileDialog(QDialog):
         self.issue_button.setEnabled(not has_card and not closed)
         self.replace_button.setEnabled(not closed)
         self.lost_button.setEnabled(has_card)
+        self.print_card_button.setEnabled(has_card)
         self.adjust_button.setVisible(can(actor, Permission.ADJUST_POINTS))
 
     def _clear_messages(self) -> None:

@@ -5,12 +5,15 @@ from __future__ import annotations
 from datetime import date, datetime
 
 from PySide6.QtCore import Qt
-from PySide6.QtWidgets import QFrame, QGridLayout, QHBoxLayout, QLabel, QVBoxLayout, QWidget
+from PySide6.QtWidgets import QFrame, QGridLayout, QHBoxLayout, QLabel, QPushButton, QVBoxLayout, QWidget
 
+from crmdesk.reports.documents import LoyaltySummaryRequest
 from crmdesk.services import store as store_service
+from crmdesk.services.auth import Permission, can
 from crmdesk.services.overview import store_overview
 from crmdesk.services.uow import read_session
 from crmdesk.views.common import format_fen, mark_data
+from crmdesk.views.report_preview import ReportPreviewDialog, open_preview
 from crmdesk.views.state import AppState
 
 
@@ -47,7 +50,12 @@ class OverviewPage(QWidget):
         self.period = QLabel()
         self.period.setObjectName("hintLabel")
         mark_data(self.period)
-        layout.addWidget(self.period)
+        period_row = QHBoxLayout()
+        period_row.addWidget(self.period, 1)
+        self.loyalty_button = QPushButton(self.tr("Print &loyalty summary…"))
+        self.loyalty_button.clicked.connect(self.print_loyalty_summary)
+        period_row.addWidget(self.loyalty_button)
+        layout.addLayout(period_row)
 
         grid = QGridLayout()
         grid.setSpacing(16)
@@ -71,7 +79,15 @@ class OverviewPage(QWidget):
         layout.addStretch(1)
         self.refresh()
 
+    def print_loyalty_summary(self) -> ReportPreviewDialog:
+        """Points issued, redeemed and expired this month so far, and the points liability (period changeable)."""
+        today = date.today()
+        request = LoyaltySummaryRequest(today.replace(day=1), today)
+        self.preview = open_preview(self, self._state, request, self.tr("Loyalty summary"))
+        return self.preview
+
     def refresh(self) -> None:
+        self.loyalty_button.setVisible(can(self._state.actor, Permission.BROWSE_MEMBERS))
         today = date.today()
         local_zone = datetime.now().astimezone().tzinfo
         assert local_zone is not None

@@ -1,0 +1,138 @@
+"""`crmdesk report member|members|cards|complaints|loyalty ... --out FILE.pdf`: printed documents.
+
+Documents come out in the app's language (Settings on this PC, else the
+system's), or the one given with `crmdesk --lang zh_CN report ...`.
+"""
+
+from __future__ import annotations
+
+import argparse
+from datetime import date
+
+from crmdesk.commands.common import acting_staff, member_id_for, print_json
+from crmdesk.commands.member_filters import add_member_filter_options, filter_from_args
+from crmdesk.db import Database
+from crmdesk.errors import InvalidInput
+from crmdesk.reports.cards import CardLayout
+from crmdesk.reports.documents import (
+    CardsRequest, ComplaintsMonthRequest, DocumentRequest, LoyaltySummaryRequest, MemberListRequest, MemberReportRequest,
+    check_pdf_path, make_document, write_pdf,
+)
+from crmdesk.services import member_query
+from crmdesk.services.complaint_figures import parse_month
+from crmdesk.services.member_query import COLUMN_LABELS
+from crmdesk.services.uow import read_session
+from crmdesk.texts import QT_TRANSLATE_NOOP
+
+
+def register(add_command) -> None:  # type: ignore[no-untyped-def]
+    report = add_command("report", "print documents to PDF: member report, member list, cards, complaints, loyalty", None)
+    subs = report.add_subparsers(dest="report_command", metavar="DOCUMENT", required=True)
+
+    member = add_command("member", "one member's report (details, points, purchases, offers, complaints)", run_member, subs)
+    member.add_argument("key", metavar="KEY", help="card number, member number or phone")
+    _full_phones(member)
+    _out(member)
+
+    members = add_command("members", "the member list, filtered and sorted, as a table with totals", run_members, subs)
+    add_member_filter_options(members)
+    members.add_argument("--landscape", action="store_true", help="landscape pages, with more columns")
+    members.add_argument("--columns", metavar="LIST", help=f"comma-separated columns: {','.join(COLUMN_LABELS)}")
+    _full_phones(members)
+    _out(members)
+
+    cards = add_command("cards", "membership cards: 10 per A4 sheet, or one per page for a card printer", run_cards, subs)
+    add_member_filter_options(cards)
+    cards.add_argument("--member", action="append", metavar="KEY",
+                       help="only this member's card (card number, member number or phone; repeatable)")
+    cards.add_argument("--single", action="store_true", help="one card per page, 85.6 x 54 mm, for a card printer")
+    cards.add_argument("--qr", action="store_true", help="add a QR code of the card number")
+    _out(cards)
+
+    complaints = add_command("complaints", "a month's complaints and satisfaction, with charts and the overdue list",
+                             run_complaints, subs)
+    complaints.add_argument("--month", required=True, metavar="YYYY-MM", help="the month, e.g. 2026-10")
+    _out(complaints)
+
+    loyalty = add_command("loyalty", "points issued, redeemed and expired, the points liability and offer redemptions",
+                          run_loyalty, subs)
+    loyalty.add_argument("--from", dest="start", required=True, metavar="YYYY-MM-DD", help="first day of the period")
+    loyalty.add_argument("--to", dest="end", required=True, metavar="YYYY-MM-DD", help="last day of the period (included)")
+    _out(loyalty)
+
+
+def _out(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--out", required=True, metavar="FILE.pdf", help="where to save the PDF")
+    parser.add_argument("--json", action="store_true")
+
+
+def _full_phones(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--full-phones", action="store_true",
+                        help="print phone numbers in full (owner only; recorded in the audit log)")
+
+
+def _day(text: str, option: str) -> date:
+    try:
+        return date.fromisoformat(text.strip())
+    except ValueError:
+        raise InvalidInput(QT_TRANSLATE_NOOP("errors", "{option} needs a date like 2026-11-22, not '{value}'."),
+                           field=option, option=option, value=text) from None
+
+
+def _use_language(args: argparse.Namespace) -> None:
+    from crmdesk import preferences
+    from crmdesk.i18n import install_without_gui, resolve_language
+
+    install_without_gui(resolve_language(getattr(args, "lang", None) or preferences.load().language))
+
+
+def _produce(db: Database, args: argparse.Namespace, request: DocumentRequest) -> int:
+    target = check_pdf_path(args.out)
+    actor = acting_staff(db, args)
+    _use_language(args)
+    pdf = make_document(db, actor, request)
+    path = write_pdf(target, pdf)
+    if args.json:
+        print_json({"path": str(path.resolve()), "bytes": len(pdf)})
+    else:
+        print(f"Wrote {path} ({len(pdf) // 1024 + 1} KB).")
+    return 0
+
+
+def run_member(db: Database, args: argparse.Namespace) -> int:
+    return _produce(db, args, MemberReportRequest(member_id_for(db, args.key), full_phones=args.full_phones))
+
+
+def run_members(db: Database, args: argparse.Namespace) -> int:
+    columns = tuple(c.strip() for c in args.columns.split(",") if c.strip()) if args.columns else None
+    if columns is not None:
+        unknown = [c for c in columns if c not in COLUMN_LABELS]
+        if unknown or not columns:
+            raise InvalidInput(QT_TRANSLATE_NOOP("errors", "Unknown column '{column}'; use: {known}."), field="columns",
+                               column=", ".join(unknown), known=", ".join(COLUMN_LABELS))
+    with read_session(db) as session:
+        flt = filter_from_args(session, args)
+    request = MemberListRequest(flt, member_query.check_sort(args.sort), args.desc, args.group or "", args.full_phones,
+                                args.landscape, columns)
+    return _produce(db, args, request)
+
+
+def run_cards(db: Database, args: argparse.Namespace) -> int:
+    layout = CardLayout.SINGLE if args.single else CardLayout.SHEET
+    if args.member:
+        ids = tuple(dict.fromkeys(member_id_for(db, key) for key in args.member))
+        request = CardsRequest(member_ids=ids, layout=layout, qr=args.qr)
+    else:
+        with read_session(db) as session:
+            flt = filter_from_args(session, args)
+        request = CardsRequest(flt=flt, sort=member_query.check_sort(args.sort), descending=args.desc, layout=layout, qr=args.qr)
+    return _produce(db, args, request)
+
+
+def run_complaints(db: Database, args: argparse.Namespace) -> int:
+    return _produce(db, args, ComplaintsMonthRequest(parse_month(args.month)))
+
+
+def run_loyalty(db: Database, args: argparse.Namespace) -> int:
+    start, end = _day(args.start, "--from"), _day(args.end, "--to")
+    return _produce(db, args, LoyaltySummaryRequest(start, end))

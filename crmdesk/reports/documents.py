@@ -1,0 +1,232 @@
+"""Making any printed document: who may, what is read, what is recorded, and where it is written.
+
+The command line and the GUI both describe the document they want as one of the
+request classes below and call ``make_document``. It checks the permission,
+reads the data in one read-only transaction, records in the audit log what
+personal data left on paper, and returns the PDF's bytes; ``write_pdf`` saves
+them so a reader never sees half a file.
+"""
+
+from __future__ import annotations
+
+import os
+import tempfile
+from dataclasses import dataclass, field
+from datetime import date, datetime, timezone
+from pathlib import Path
+from typing import Union
+
+from PySide6.QtCore import QCoreApplication
+
+from crmdesk.db import Database
+from crmdesk.errors import InvalidInput
+from crmdesk.reports.base import Progress, ReportContext, ShouldCancel
+from crmdesk.reports.cards import CardLayout
+from crmdesk.services import audit, member_query, store
+from crmdesk.services.auth import Permission, require
+from crmdesk.services.member_query import COLUMN_LABELS, MemberFilter
+from crmdesk.services.uow import Actor, read_session, unit_of_work
+from crmdesk.texts import QT_TRANSLATE_NOOP
+
+
+@dataclass(frozen=True)
+class MemberReportRequest:
+    member_id: int
+    full_phones: bool = False
+
+
+@dataclass(frozen=True)
+class MemberListRequest:
+    flt: MemberFilter = field(default_factory=MemberFilter)
+    sort: str = member_query.DEFAULT_SORT
+    descending: bool = False
+    group_name: str = ""  # the saved filter the list started from, named on the first page
+    full_phones: bool = False
+    landscape: bool = False
+    columns: tuple[str, ...] | None = None  # default: what fits the page's orientation
+
+
+@dataclass(frozen=True)
+class CardsRequest:
+    member_ids: tuple[int, ...] = ()  # these members' cards, in this order; else the filter's
+    flt: MemberFilter | None = None
+    sort: str = member_query.DEFAULT_SORT
+    descending: bool = False
+    layout: CardLayout = CardLayout.SHEET
+    qr: bool = False
+
+
+@dataclass(frozen=True)
+class ComplaintsMonthRequest:
+    month: date  # any day of the month
+
+
+@dataclass(frozen=True)
+class LoyaltySummaryRequest:
+    start: date
+    end: date
+
+
+DocumentRequest = Union[MemberReportRequest, MemberListRequest, CardsRequest, ComplaintsMonthRequest, LoyaltySummaryRequest]
+
+
+def check_pdf_path(path: str | os.PathLike[str]) -> Path:
+    target = Path(path)
+    if target.suffix.lower() != ".pdf":
+        raise InvalidInput(QT_TRANSLATE_NOOP("errors", "Save the report to a file ending in .pdf, not '{name}'."),
+                           field="path", name=target.name)
+    if not target.parent.is_dir():
+        raise InvalidInput(QT_TRANSLATE_NOOP("errors", "Cannot write {path}: the folder {folder} does not exist."),
+                           field="path", path=str(target), folder=str(target.parent))
+    return target
+
+
+def write_pdf(path: str | os.PathLike[str], pdf: bytes) -> Path:
+    """Write the PDF next to its final name first, then move it there in one step."""
+    target = check_pdf_path(path)
+    fd, temp_name = tempfile.mkstemp(prefix=f".{target.stem}.", suffix=".part", dir=target.parent)
+    try:
+        with os.fdopen(fd, "wb") as handle:
+            handle.write(pdf)
+        os.replace(temp_name, target)
+    except BaseException:
+        Path(temp_name).unlink(missing_ok=True)
+        raise
+    return target
+
+
+def suggested_file_name(request: DocumentRequest, subject: str = "") -> str:
+    """A file name for the save dialog: what, whom or when, and today's date."""
+    today = date.today().isoformat()
+    if isinstance(request, MemberReportRequest):
+        return f"member-{subject or request.member_id}-{today}.pdf"
+    if isinstance(request, MemberListRequest):
+        return f"members-{today}.pdf"
+    if isinstance(request, CardsRequest):
+        return f"cards-{subject}-{today}.pdf" if subject else f"cards-{today}.pdf"
+    if isinstance(request, ComplaintsMonthRequest):
+        return f"complaints-{request.month.strftime('%Y-%m')}.pdf"
+    return f"loyalty-{request.start.isoformat()}-{request.end.isoformat()}.pdf"
+
+
+def _context(db: Database, actor: Actor, now: datetime) -> ReportContext:
+    with read_session(db) as session:
+        return ReportContext(store.get_store(session).store_name, actor.name, now)
+
+
+def _sort_text(sort: str, descending: bool) -> str:
+    label = QCoreApplication.translate("columns", COLUMN_LABELS.get(sort, COLUMN_LABELS[member_query.DEFAULT_SORT]))
+    return f"{label} {'↓' if descending else '↑'}"
+
+
+def make_document(
+    db: Database,
+    actor: Actor,
+    request: DocumentRequest,
+    *,
+    progress: Progress | None = None,
+    should_cancel: ShouldCancel | None = None,
+    now: datetime | None = None,
+) -> bytes:
+    """The PDF for ``request`` as ``actor``; PermissionDenied, InvalidInput or ReportCancelled otherwise."""
+    now = now or datetime.now(timezone.utc)
+    if isinstance(request, MemberReportRequest):
+        return _member_report(db, actor, request, now, progress, should_cancel)
+    if isinstance(request, MemberListRequest):
+        return _member_list(db, actor, request, now, progress, should_cancel)
+    if isinstance(request, CardsRequest):
+        return _cards(db, actor, request, now, progress, should_cancel)
+    if isinstance(request, ComplaintsMonthRequest):
+        return _complaints_month(db, actor, request, now, progress, should_cancel)
+    return _loyalty_summary(db, actor, request, now, progress, should_cancel)
+
+
+def _record_full_phones(db: Database, actor: Actor, document: str, member_id: int | None, **details: object) -> None:
+    with unit_of_work(db) as session:
+        audit.record(session, actor, "report.full_phones", "member", member_id, document=document, **details)
+
+
+def _member_report(db: Database, actor: Actor, request: MemberReportRequest, now: datetime,
+                   progress: Progress | None, should_cancel: ShouldCancel | None) -> bytes:
+    from crmdesk.reports.member_report import render_member_report
+    from crmdesk.services.member_report import member_report
+
+    if request.full_phones:
+        require(actor, Permission.EXPORT_MEMBERS)
+    ctx = _context(db, actor, now)
+    with read_session(db) as session:
+        data = member_report(session, request.member_id, now=now, full_phones=request.full_phones)
+    pdf = render_member_report(data, ctx, progress=progress, should_cancel=should_cancel)
+    if request.full_phones:
+        _record_full_phones(db, actor, "member_report", request.member_id)
+    return pdf
+
+
+def _member_list(db: Database, actor: Actor, request: MemberListRequest, now: datetime,
+                 progress: Progress | None, should_cancel: ShouldCancel | None) -> bytes:
+    from crmdesk.reports.member_list import ListHeading, render_member_list
+
+    require(actor, Permission.BROWSE_MEMBERS)
+    if request.full_phones:
+        require(actor, Permission.EXPORT_MEMBERS)
+    member_query.check_sort(request.sort)
+    flt = request.flt.validate()
+    ctx = _context(db, actor, now)
+    with read_session(db) as session:
+        tiers = {t.id: t.name for t in member_query.list_tiers(session)}
+        criteria = [(QCoreApplication.translate("filters", label), value)
+                    for label, value in flt.describe(tiers, QCoreApplication.translate)]
+        if request.group_name:
+            criteria.insert(0, (QCoreApplication.translate("reports", "Saved group"), request.group_name))
+        heading = ListHeading(criteria, _sort_text(request.sort, request.descending), request.full_phones)
+        zone = member_query.local_zone()
+        total = member_query.count(session, flt, zone=zone)
+        rows = (row for page in member_query.iter_pages(session, flt, request.sort, request.descending, total=total, zone=zone)
+                for row in page)
+        pdf = render_member_list(rows, total, heading, ctx, columns=request.columns, landscape_pages=request.landscape,
+                                 progress=progress, should_cancel=should_cancel)
+    with unit_of_work(db) as session:
+        audit.record(session, actor, "member.print_list", "member", None, rows=total, full_phones=request.full_phones,
+                     criteria=flt.to_dict())
+    return pdf
+
+
+def _cards(db: Database, actor: Actor, request: CardsRequest, now: datetime,
+           progress: Progress | None, should_cancel: ShouldCancel | None) -> bytes:
+    from crmdesk.reports.cards import render_cards
+    from crmdesk.services.card_faces import card_faces
+
+    if not request.member_ids:
+        require(actor, Permission.BROWSE_MEMBERS)  # cards for a whole filter; one member's card anyone may print
+    ctx = _context(db, actor, now)
+    with read_session(db) as session:
+        if request.member_ids:
+            faces = card_faces(session, member_ids=request.member_ids)
+        else:
+            faces = card_faces(session, flt=(request.flt or MemberFilter()).validate(), sort=request.sort,
+                               descending=request.descending)
+    return render_cards(faces.faces, ctx, layout=request.layout, qr=request.qr, progress=progress, should_cancel=should_cancel)
+
+
+def _complaints_month(db: Database, actor: Actor, request: ComplaintsMonthRequest, now: datetime,
+                      progress: Progress | None, should_cancel: ShouldCancel | None) -> bytes:
+    from crmdesk.reports.complaints_monthly import render_complaints_month
+    from crmdesk.services.complaint_report import complaints_month
+
+    require(actor, Permission.MANAGE_COMPLAINTS)
+    ctx = _context(db, actor, now)
+    with read_session(db) as session:
+        data = complaints_month(session, request.month, now=now)
+    return render_complaints_month(data, ctx, progress=progress, should_cancel=should_cancel)
+
+
+def _loyalty_summary(db: Database, actor: Actor, request: LoyaltySummaryRequest, now: datetime,
+                     progress: Progress | None, should_cancel: ShouldCancel | None) -> bytes:
+    from crmdesk.reports.loyalty_summary import render_loyalty_summary
+    from crmdesk.services.loyalty_figures import loyalty_summary
+
+    require(actor, Permission.BROWSE_MEMBERS)
+    ctx = _context(db, actor, now)
+    with read_session(db) as session:
+        data = loyalty_summary(session, request.start, request.end, now=now)
+    return render_loyalty_summary(data, ctx, progress=progress, should_cancel=should_cancel)
