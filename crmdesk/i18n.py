@@ -9,6 +9,8 @@ stale translation is never shown.
 from __future__ import annotations
 
 import hashlib
+from collections.abc import Iterator
+from contextlib import contextmanager
 import shutil
 import subprocess
 from pathlib import Path
@@ -99,14 +101,13 @@ def translate(context: str, text: str) -> str:
     return QCoreApplication.translate(context, text)
 
 
-_HEADLESS: list[object] = []  # the application and translators a command made, kept alive while it runs
-
-
-def install_without_gui(language: str) -> None:
-    """Translations for a command that prints in a language but opens no window."""
-    app = QCoreApplication.instance()
-    if app is None:
-        app = QCoreApplication([])
+@contextmanager
+def printing_language(language: str) -> Iterator[None]:
+    """Translations for a command that prints in a language but opens no window; removed afterwards."""
+    app = QCoreApplication.instance() or QCoreApplication([])  # noqa: F841 - must live while translating
     translators = Translators()
     translators.install(language)
-    _HEADLESS[:] = [app, translators]
+    try:
+        yield
+    finally:
+        translators.install(SOURCE_LANGUAGE)  # takes its translators out again

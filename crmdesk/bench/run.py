@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import concurrent.futures
 import csv
+import itertools
 import multiprocessing
 import os
 import platform
@@ -154,6 +155,8 @@ def run_bench(members_count: int, purchases_per_member: float, seed: int, *, kee
             figures += _purchase_import(db, path.parent, ids, rng)
             say("member profile ...")
             figures.append(_profile(db, ids))
+            say("printed documents ...")
+            figures += _documents(db, ids)
             figures.append(Figure("peak memory (RSS)", "MB", 300, value=peak_rss_mb(),
                                   note="the application's work above, the list scrolled to the end"))
             say("the naive way ...")
@@ -345,6 +348,31 @@ def _profile(db: Database, ids: list[int]) -> Figure:
                 purchases.totals(session, member_id)
         _timed(figure.samples, one)
     return figure
+
+
+def _documents(db: Database, ids: list[int]) -> list[Figure]:
+    """The member report as the GUI and `crmdesk report member` make it, and a 10,000-row member list."""
+    from crmdesk.reports.base import ReportContext
+    from crmdesk.reports.documents import MemberReportRequest, make_document
+    from crmdesk.reports.member_list import ListHeading, render_member_list
+    from crmdesk.services import member_query
+
+    with read_session(db) as session:
+        actor = staff_service.actor_for(session)
+    report = Figure("member report (PDF)", "ms", 300)
+    for member_id in ids[:30]:
+        _timed(report.samples, lambda member_id=member_id: make_document(db, actor, MemberReportRequest(member_id)))
+    listing = Figure("member list PDF, 10,000 rows", "ms", 10_000, note="read from the database and laid out")
+    for _ in range(2):
+        def one() -> None:
+            with read_session(db) as session:
+                pages = member_query.iter_pages(session, member_query.MemberFilter(), "member_no", False)
+                rows = list(itertools.islice((row for page in pages for row in page), 10_000))
+            ctx = ReportContext("bench", actor.name, datetime.now(timezone.utc))
+            pdf = render_member_list(rows, len(rows), ListHeading((), "member_no", False), ctx)
+            listing.note = f"read from the database and laid out: {len(pdf) // 1024:,} KB"
+        _timed(listing.samples, one)
+    return [report, listing]
 
 
 def format_table(report: Report) -> str:

@@ -13,6 +13,7 @@ from crmdesk.commands.common import acting_staff, member_id_for, print_json
 from crmdesk.commands.member_filters import add_member_filter_options, filter_from_args
 from crmdesk.db import Database
 from crmdesk.errors import InvalidInput
+from crmdesk.i18n import printing_language
 from crmdesk.reports.cards import CardLayout
 from crmdesk.reports.documents import (
     CardsRequest, ComplaintsMonthRequest, DocumentRequest, LoyaltySummaryRequest, MemberListRequest, MemberReportRequest,
@@ -79,18 +80,18 @@ def _day(text: str, option: str) -> date:
                            field=option, option=option, value=text) from None
 
 
-def _use_language(args: argparse.Namespace) -> None:
+def _language(args: argparse.Namespace) -> str:
     from crmdesk import preferences
-    from crmdesk.i18n import install_without_gui, resolve_language
+    from crmdesk.i18n import resolve_language
 
-    install_without_gui(resolve_language(getattr(args, "lang", None) or preferences.load().language))
+    return resolve_language(getattr(args, "lang", None) or preferences.load().language)
 
 
 def _produce(db: Database, args: argparse.Namespace, request: DocumentRequest) -> int:
     target = check_pdf_path(args.out)
     actor = acting_staff(db, args)
-    _use_language(args)
-    pdf = make_document(db, actor, request)
+    with printing_language(_language(args)):
+        pdf = make_document(db, actor, request)
     path = write_pdf(target, pdf)
     if args.json:
         print_json({"path": str(path.resolve()), "bytes": len(pdf)})

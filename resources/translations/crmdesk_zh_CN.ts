@@ -65,7 +65,7 @@
 <context>
     <name>AdjustPointsDialog</name>
     <message>
-        <location filename="../../crmdesk/views/member_profile.py" line="+235"/>
+        <location filename="../../crmdesk/views/member_profile.py" line="+227"/>
         <source>Adjust points</source>
         <translation>调整积分</translation>
     </message>
@@ -136,7 +136,7 @@
 <context>
     <name>BoardTab</name>
     <message>
-        <location filename="../../crmdesk/views/complaints_page.py" line="+561"/>
+        <location filename="../../crmdesk/views/complaints_page.py" line="+547"/>
         <source>Open</source>
         <translation>待解决</translation>
     </message>
@@ -378,7 +378,7 @@
 <context>
     <name>ColumnsDialog</name>
     <message>
-        <location filename="../../crmdesk/views/member_list.py" line="+306"/>
+        <location filename="../../crmdesk/views/member_list.py" line="+294"/>
         <source>Columns</source>
         <translation>显示列</translation>
     </message>
@@ -903,7 +903,7 @@
 <context>
     <name>ComplaintListModel</name>
     <message>
-        <location filename="../../crmdesk/views/complaints_page.py" line="-782"/>
+        <location filename="../../crmdesk/views/complaints_page.py" line="-766"/>
         <source>No.</source>
         <translation>编号</translation>
     </message>
@@ -963,7 +963,7 @@
         <translation>！已逾期</translation>
     </message>
     <message>
-        <location line="+147"/>
+        <location line="+131"/>
         <source>First response due {response}; resolve by the end of {day}</source>
         <translation>首次响应期限 {response}；须在 {day} 当日内解决</translation>
     </message>
@@ -1131,12 +1131,12 @@
 <context>
     <name>ComplaintsPage</name>
     <message>
-        <location filename="../../crmdesk/views/complaints_page.py" line="-263"/>
+        <location filename="../../crmdesk/views/complaints_page.py" line="-247"/>
         <source>{month} (so far)</source>
         <translation>{month}（截至目前）</translation>
     </message>
     <message>
-        <location line="+1037"/>
+        <location line="+1031"/>
         <source>&amp;Board</source>
         <translation>投诉看板(&amp;B)</translation>
     </message>
@@ -1694,7 +1694,7 @@
 <context>
     <name>FiguresTab</name>
     <message>
-        <location filename="../../crmdesk/views/complaints_page.py" line="-1101"/>
+        <location filename="../../crmdesk/views/complaints_page.py" line="-1095"/>
         <source>{minutes} min</source>
         <translation>{minutes} 分钟</translation>
     </message>
@@ -1729,12 +1729,17 @@
         <translation>{total} 件中 {count} 件</translation>
     </message>
     <message>
-        <location line="+754"/>
+        <location line="+738"/>
         <source>&amp;Month:</source>
         <translation>月份(&amp;M)：</translation>
     </message>
     <message>
-        <location line="+13"/>
+        <location line="+9"/>
+        <source>&amp;Print month report…</source>
+        <translation>打印月度报告(&amp;P)…</translation>
+    </message>
+    <message>
+        <location line="+8"/>
         <source>Complaints received</source>
         <translation>受理投诉数</translation>
     </message>
@@ -1878,7 +1883,7 @@
     <message>
         <location line="+2"/>
         <source>of the complaints resolved</source>
-        <translation>占已解决投诉的比例</translation>
+        <translation>按已解决的投诉计算</translation>
     </message>
     <message>
         <location line="+4"/>
@@ -1904,6 +1909,11 @@
         <location line="+1"/>
         <source>Not resolved yet</source>
         <translation>尚未解决</translation>
+    </message>
+    <message>
+        <location line="+34"/>
+        <source>Complaints and satisfaction</source>
+        <translation>投诉与满意度</translation>
     </message>
 </context>
 <context>
@@ -2498,12 +2508,12 @@ Membership, loyalty and customer care for neighbourhood shops.</source>
     </message>
     <message>
         <location line="+3"/>
-        <location line="+210"/>
+        <location line="+217"/>
         <source>Delete group</source>
         <translation>删除分组</translation>
     </message>
     <message>
-        <location line="-201"/>
+        <location line="-208"/>
         <source>Columns…</source>
         <translation>显示列…</translation>
     </message>
@@ -2514,11 +2524,21 @@ Membership, loyalty and customer care for neighbourhood shops.</source>
     </message>
     <message>
         <location line="+3"/>
+        <source>Print… (Ctrl+P)</source>
+        <translation>打印…（Ctrl+P）</translation>
+    </message>
+    <message>
+        <location line="+3"/>
+        <source>Print cards…</source>
+        <translation>打印会员卡…</translation>
+    </message>
+    <message>
+        <location line="+2"/>
         <source>Open (Enter)</source>
         <translation>打开（Enter）</translation>
     </message>
     <message>
-        <location line="+28"/>
+        <location line="+30"/>
         <source>Any tag</source>
         <translation>全部标签</translation>
     </message>
@@ -2563,7 +2583,17 @@ Membership, loyalty and customer care for neighbourhood shops.</source>
         <translation>删除分组 {name}？会员不受影响，只删除保存的筛选条件。</translation>
     </message>
     <message>
-        <location line="+76"/>
+        <location line="+80"/>
+        <source>Member list</source>
+        <translation>会员列表</translation>
+    </message>
+    <message>
+        <location line="+5"/>
+        <source>Membership cards</source>
+        <translation>会员卡</translation>
+    </message>
+    <message>
+        <location line="+8"/>
         <source>members-{date}.xlsx</source>
         <translation>会员-{date}.xlsx</translation>
     </message>
@@ -2662,11 +2692,31 @@ Membership, loyalty and customer care for neighbourhood shops.</source>
     </message>
     <message>
         <location line="+5"/>
+        <source>&amp;Print report…</source>
+        <translation>打印报告(&amp;P)…</translation>
+    </message>
+    <message>
+        <location line="+2"/>
+        <source>Print ca&amp;rd…</source>
+        <translation>打印会员卡(&amp;R)…</translation>
+    </message>
+    <message>
+        <location line="+4"/>
         <source>Close (Esc)</source>
         <translation>关闭（Esc）</translation>
     </message>
     <message>
-        <location line="+14"/>
+        <location line="+9"/>
+        <source>Member report</source>
+        <translation>会员报告</translation>
+    </message>
+    <message>
+        <location line="+6"/>
+        <source>Membership card</source>
+        <translation>会员卡</translation>
+    </message>
+    <message>
+        <location line="+12"/>
         <source>11-digit mobile number</source>
         <translation>11位手机号</translation>
     </message>
@@ -2977,7 +3027,7 @@ Membership, loyalty and customer care for neighbourhood shops.</source>
         <translation>永久有效</translation>
     </message>
     <message>
-        <location line="+39"/>
+        <location line="+40"/>
         <source>Already a member:</source>
         <translation>已是会员：</translation>
     </message>
@@ -3040,7 +3090,7 @@ Membership, loyalty and customer care for neighbourhood shops.</source>
 <context>
     <name>MergeDialog</name>
     <message>
-        <location line="-602"/>
+        <location line="-622"/>
         <source>Merge another member into this one</source>
         <translation>把另一会员合并到此会员</translation>
     </message>
@@ -3495,7 +3545,12 @@ Membership, loyalty and customer care for neighbourhood shops.</source>
 <context>
     <name>OverviewPage</name>
     <message>
-        <location filename="../../crmdesk/views/overview_page.py" line="+54"/>
+        <location filename="../../crmdesk/views/overview_page.py" line="+55"/>
+        <source>Print &amp;loyalty summary…</source>
+        <translation>打印积分汇总(&amp;L)…</translation>
+    </message>
+    <message>
+        <location line="+7"/>
         <source>Active members</source>
         <translation>有效会员</translation>
     </message>
@@ -3530,7 +3585,12 @@ Membership, loyalty and customer care for neighbourhood shops.</source>
         <translation>各等级会员</translation>
     </message>
     <message>
-        <location line="+17"/>
+        <location line="+13"/>
+        <source>Loyalty summary</source>
+        <translation>积分汇总</translation>
+    </message>
+    <message>
+        <location line="+12"/>
         <source>Figures for {month}; today is {today}.</source>
         <translation>统计月份：{month}；今天是 {today}。</translation>
     </message>
@@ -3852,9 +3912,136 @@ Membership, loyalty and customer care for neighbourhood shops.</source>
     </message>
 </context>
 <context>
+    <name>ReportPreviewDialog</name>
+    <message>
+        <location filename="../../crmdesk/views/report_preview.py" line="+239"/>
+        <source>Stop</source>
+        <translation>停止</translation>
+    </message>
+    <message>
+        <location line="+10"/>
+        <source>Print… (Ctrl+P)</source>
+        <translation>打印…（Ctrl+P）</translation>
+    </message>
+    <message>
+        <location line="+3"/>
+        <source>Save as PDF… (Ctrl+S)</source>
+        <translation>另存为 PDF…（Ctrl+S）</translation>
+    </message>
+    <message>
+        <location line="+3"/>
+        <source>Close</source>
+        <translation>关闭</translation>
+    </message>
+    <message>
+        <location line="+13"/>
+        <source>Landscape (more columns)</source>
+        <translation>横向（显示更多列）</translation>
+    </message>
+    <message>
+        <location line="+5"/>
+        <source>Full phone numbers (recorded in the audit log)</source>
+        <translation>显示完整手机号（记入审计日志）</translation>
+    </message>
+    <message>
+        <location line="+6"/>
+        <source>A4 sheets, 10 cards per page</source>
+        <translation>A4 纸，每页 10 张卡</translation>
+    </message>
+    <message>
+        <location line="+1"/>
+        <source>Single cards (85.6 × 54 mm card printer)</source>
+        <translation>单张卡（85.6 × 54 mm 证卡打印机）</translation>
+    </message>
+    <message>
+        <location line="+3"/>
+        <source>QR code</source>
+        <translation>二维码</translation>
+    </message>
+    <message>
+        <location line="+3"/>
+        <source>Layout:</source>
+        <translation>版式：</translation>
+    </message>
+    <message>
+        <location line="+8"/>
+        <source>Month:</source>
+        <translation>月份：</translation>
+    </message>
+    <message>
+        <location line="+7"/>
+        <source>From:</source>
+        <translation>开始日期：</translation>
+    </message>
+    <message>
+        <location line="+2"/>
+        <source>To:</source>
+        <translation>结束日期：</translation>
+    </message>
+    <message>
+        <location line="+27"/>
+        <source>Preparing the document…</source>
+        <translation>正在生成文档…</translation>
+    </message>
+    <message numerus="yes">
+        <location line="+32"/>
+        <source>%n page(s)</source>
+        <translation>
+            <numerusform>共 %n 页</numerusform>
+        </translation>
+    </message>
+    <message>
+        <location line="+13"/>
+        <source>Stopped; change an option to make the document again.</source>
+        <translation>已停止；修改任一选项即可重新生成文档。</translation>
+    </message>
+    <message>
+        <location line="+10"/>
+        <source>Save as PDF</source>
+        <translation>另存为 PDF</translation>
+    </message>
+    <message>
+        <location line="+0"/>
+        <source>PDF files (*.pdf)</source>
+        <translation>PDF 文件 (*.pdf)</translation>
+    </message>
+    <message>
+        <location line="+13"/>
+        <source>Could not save {path}: {reason}</source>
+        <translation>无法保存 {path}：{reason}</translation>
+    </message>
+    <message>
+        <location line="+2"/>
+        <source>Saved {path}.</source>
+        <translation>已保存 {path}。</translation>
+    </message>
+    <message>
+        <location line="+3"/>
+        <source>Not saved</source>
+        <translation>未保存</translation>
+    </message>
+    <message>
+        <location line="+15"/>
+        <source>Printing…</source>
+        <translation>正在打印…</translation>
+    </message>
+    <message>
+        <location line="+0"/>
+        <source>Cancel</source>
+        <translation>取消</translation>
+    </message>
+    <message numerus="yes">
+        <location line="+5"/>
+        <source>Sent %n page(s) to the printer.</source>
+        <translation>
+            <numerusform>已将 %n 页发送到打印机。</numerusform>
+        </translation>
+    </message>
+</context>
+<context>
     <name>ResolveDialog</name>
     <message>
-        <location line="-152"/>
+        <location filename="../../crmdesk/views/complaint_detail.py" line="-152"/>
         <source>Resolve complaint</source>
         <translation>解决投诉</translation>
     </message>
@@ -4075,7 +4262,7 @@ Membership, loyalty and customer care for neighbourhood shops.</source>
 <context>
     <name>SatisfactionTab</name>
     <message>
-        <location filename="../../crmdesk/views/complaints_page.py" line="+44"/>
+        <location filename="../../crmdesk/views/complaints_page.py" line="+16"/>
         <source>&amp;Month:</source>
         <translation>月份(&amp;M)：</translation>
     </message>
@@ -4645,7 +4832,7 @@ Membership, loyalty and customer care for neighbourhood shops.</source>
 <context>
     <name>common</name>
     <message>
-        <location filename="../../crmdesk/views/common.py" line="+33"/>
+        <location filename="../../crmdesk/views/common.py" line="+34"/>
         <source>Cannot do that</source>
         <translation>无法执行此操作</translation>
     </message>
@@ -5122,20 +5309,21 @@ Membership, loyalty and customer care for neighbourhood shops.</source>
         <translation>会员卡{number}已属于{member}，卡号不能再给其他人使用。</translation>
     </message>
     <message>
-        <location line="+37"/>
+        <location filename="../../crmdesk/services/card_faces.py" line="+103"/>
+        <location filename="../../crmdesk/services/cards.py" line="+37"/>
         <location line="+23"/>
         <location filename="../../crmdesk/services/complaints.py" line="+703"/>
-        <location filename="../../crmdesk/services/loyalty.py" line="+202"/>
-        <location filename="../../crmdesk/services/members.py" line="+341"/>
+        <location filename="../../crmdesk/services/loyalty.py" line="+214"/>
+        <location filename="../../crmdesk/services/members.py" line="+357"/>
         <location filename="../../crmdesk/services/offers.py" line="+497"/>
         <location line="+130"/>
-        <location filename="../../crmdesk/services/purchases.py" line="+108"/>
+        <location filename="../../crmdesk/services/purchases.py" line="+114"/>
         <location filename="../../crmdesk/services/surveys.py" line="+206"/>
         <source>No member with id {id}.</source>
         <translation>没有编号为{id}的会员。</translation>
     </message>
     <message>
-        <location line="-21"/>
+        <location filename="../../crmdesk/services/cards.py" line="-21"/>
         <source>{member} is closed; reopen the membership before issuing a card.</source>
         <translation>{member}已注销，请先恢复会员资格再发卡。</translation>
     </message>
@@ -5467,7 +5655,8 @@ Membership, loyalty and customer care for neighbourhood shops.</source>
         <translation>没有卡号为 {number} 的卡。</translation>
     </message>
     <message>
-        <location filename="../../crmdesk/commands/exports.py" line="+55"/>
+        <location filename="../../crmdesk/commands/member_filters.py" line="+45"/>
+        <location filename="../../crmdesk/commands/reports.py" line="+79"/>
         <source>{option} needs a date like 2026-11-22, not &apos;{value}&apos;.</source>
         <translation>{option} 需要形如 2026-11-22 的日期，而不是“{value}”。</translation>
     </message>
@@ -5484,7 +5673,7 @@ Membership, loyalty and customer care for neighbourhood shops.</source>
     </message>
     <message>
         <location line="+36"/>
-        <location filename="../../crmdesk/services/member_query.py" line="+175"/>
+        <location filename="../../crmdesk/services/member_query.py" line="+182"/>
         <source>&apos;{amount}&apos; is not an amount in yuan (for example 100 or 99.50).</source>
         <translation>“{amount}”不是以元为单位的金额（例如 100 或 99.50）。</translation>
     </message>
@@ -5534,12 +5723,18 @@ Membership, loyalty and customer care for neighbourhood shops.</source>
         <translation>请导出为 .csv 或 .xlsx 文件，而不是“{name}”。</translation>
     </message>
     <message>
-        <location line="+4"/>
+        <location filename="../../crmdesk/reports/documents.py" line="+76"/>
+        <source>Save the report to a file ending in .pdf, not &apos;{name}&apos;.</source>
+        <translation>报告须保存为以 .pdf 结尾的文件，不能是“{name}”。</translation>
+    </message>
+    <message>
+        <location line="+3"/>
+        <location filename="../../crmdesk/services/exports.py" line="+4"/>
         <source>Cannot write {path}: the folder {folder} does not exist.</source>
         <translation>无法写入 {path}：文件夹 {folder} 不存在。</translation>
     </message>
     <message>
-        <location line="+222"/>
+        <location filename="../../crmdesk/services/exports.py" line="+222"/>
         <location line="+6"/>
         <source>The export was cancelled; no file was written.</source>
         <translation>导出已取消，未写入任何文件。</translation>
@@ -5764,7 +5959,7 @@ Membership, loyalty and customer care for neighbourhood shops.</source>
         <translation>{name}只有{balance}积分，扣减{points}积分后余额将为负数。</translation>
     </message>
     <message>
-        <location filename="../../crmdesk/services/member_query.py" line="-182"/>
+        <location filename="../../crmdesk/services/member_query.py" line="-189"/>
         <source>The date range is reversed: {start} comes after {end}.</source>
         <translation>日期范围颠倒了：{start} 晚于 {end}。</translation>
     </message>
@@ -5789,7 +5984,7 @@ Membership, loyalty and customer care for neighbourhood shops.</source>
         <translation>保存的筛选条件中 {name} 无法读取：{value}。</translation>
     </message>
     <message>
-        <location line="+227"/>
+        <location line="+234"/>
         <source>Cannot sort by &apos;{sort}&apos;; choose one of: {keys}.</source>
         <translation>无法按“{sort}”排序；可选：{keys}。</translation>
     </message>
@@ -5824,7 +6019,7 @@ Membership, loyalty and customer care for neighbourhood shops.</source>
         <translation>没有编号为 {id} 的已保存分组。</translation>
     </message>
     <message>
-        <location filename="../../crmdesk/services/members.py" line="-164"/>
+        <location filename="../../crmdesk/services/members.py" line="-180"/>
         <source>&apos;{phone}&apos; is not a mobile number in use in China: check the first digits.</source>
         <translation>“{phone}”不是国内在用的手机号段，请核对前几位。</translation>
     </message>
@@ -5844,7 +6039,7 @@ Membership, loyalty and customer care for neighbourhood shops.</source>
         <translation>“{phone}”是固定电话，请输入会员的手机号（11位、以1开头）。</translation>
     </message>
     <message>
-        <location line="+33"/>
+        <location line="+49"/>
         <source>The tag &apos;{tag}&apos; is too long (at most {count} characters).</source>
         <translation>标签“{tag}”太长（最多{count}个字符）。</translation>
     </message>
@@ -6472,11 +6667,31 @@ Membership, loyalty and customer care for neighbourhood shops.</source>
         <source>No survey response with id {id}.</source>
         <translation>找不到编号为 {id} 的满意度调查记录。</translation>
     </message>
+    <message>
+        <location filename="../../crmdesk/commands/reports.py" line="+33"/>
+        <source>Unknown column &apos;{column}&apos;; use: {known}.</source>
+        <translation>未知的列“{column}”；可用的列：{known}。</translation>
+    </message>
+    <message>
+        <location filename="../../crmdesk/reports/base.py" line="+55"/>
+        <source>The report was cancelled; no file was written.</source>
+        <translation>报告已取消，未写入任何文件。</translation>
+    </message>
+    <message>
+        <location filename="../../crmdesk/reports/cards.py" line="+97"/>
+        <source>None of the chosen members has an active card; there is nothing to print.</source>
+        <translation>所选会员都没有在用的会员卡，没有可打印的内容。</translation>
+    </message>
+    <message>
+        <location filename="../../crmdesk/services/loyalty_figures.py" line="+168"/>
+        <source>The period ends ({end}) before it starts ({start}).</source>
+        <translation>统计期间的结束日期（{end}）早于开始日期（{start}）。</translation>
+    </message>
 </context>
 <context>
     <name>filters</name>
     <message>
-        <location filename="../../crmdesk/services/member_query.py" line="-467"/>
+        <location filename="../../crmdesk/services/member_query.py" line="-474"/>
         <source>Name or phone starts with</source>
         <translation>姓名或手机号开头为</translation>
     </message>
@@ -6534,7 +6749,7 @@ Membership, loyalty and customer care for neighbourhood shops.</source>
 <context>
     <name>history</name>
     <message>
-        <location filename="../../crmdesk/views/member_profile.py" line="-179"/>
+        <location filename="../../crmdesk/views/member_profile.py" line="-166"/>
         <source>Registered</source>
         <translation>登记入会</translation>
     </message>
@@ -6910,6 +7125,1027 @@ Membership, loyalty and customer care for neighbourhood shops.</source>
     </message>
 </context>
 <context>
+    <name>reports</name>
+    <message>
+        <location filename="../../crmdesk/reports/base.py" line="+329"/>
+        <source>Generated {when} by {who}</source>
+        <translation>{who} 于 {when} 生成</translation>
+    </message>
+    <message>
+        <location line="+44"/>
+        <source>Page {page} / {pages}</source>
+        <translation>第 {page} / {pages} 页</translation>
+    </message>
+    <message>
+        <location filename="../../crmdesk/reports/cards.py" line="+5"/>
+        <source>Membership cards</source>
+        <translation>会员卡</translation>
+    </message>
+    <message>
+        <location line="+142"/>
+        <source>Membership card</source>
+        <translation>会员卡</translation>
+    </message>
+    <message>
+        <location line="+15"/>
+        <location filename="../../crmdesk/reports/member_report.py" line="+50"/>
+        <source>Member No.</source>
+        <translation>会员编号</translation>
+    </message>
+    <message>
+        <location filename="../../crmdesk/reports/complaints_monthly.py" line="+44"/>
+        <source>Under 1 hour</source>
+        <translation>1 小时以内</translation>
+    </message>
+    <message>
+        <location line="+1"/>
+        <source>1 to 4 hours</source>
+        <translation>1 至 4 小时</translation>
+    </message>
+    <message>
+        <location line="+1"/>
+        <source>4 to 24 hours</source>
+        <translation>4 至 24 小时</translation>
+    </message>
+    <message>
+        <location line="+1"/>
+        <source>24 hours or more</source>
+        <translation>24 小时及以上</translation>
+    </message>
+    <message>
+        <location line="+1"/>
+        <source>No response yet</source>
+        <translation>尚未响应</translation>
+    </message>
+    <message>
+        <location line="+23"/>
+        <source>{minutes} min</source>
+        <translation>{minutes} 分钟</translation>
+    </message>
+    <message>
+        <location line="+4"/>
+        <source>{hours} h</source>
+        <translation>{hours} 小时</translation>
+    </message>
+    <message>
+        <location line="+1"/>
+        <source>{hours} h {minutes} min</source>
+        <translation>{hours} 小时 {minutes} 分钟</translation>
+    </message>
+    <message>
+        <location line="+2"/>
+        <source>{days} d {hours} h</source>
+        <translation>{days} 天 {hours} 小时</translation>
+    </message>
+    <message>
+        <location line="+7"/>
+        <source>{percent} %</source>
+        <translation>{percent}%</translation>
+    </message>
+    <message>
+        <location line="+5"/>
+        <source>no cases yet</source>
+        <translation>暂无数据</translation>
+    </message>
+    <message>
+        <location line="+1"/>
+        <source>{count} of {total}</source>
+        <translation>{count} / {total}</translation>
+    </message>
+    <message>
+        <location line="+16"/>
+        <source>{name} (walk-in)</source>
+        <translation>{name}（散客）</translation>
+    </message>
+    <message>
+        <location line="+1"/>
+        <source>Walk-in customer</source>
+        <translation>散客</translation>
+    </message>
+    <message>
+        <location line="+5"/>
+        <source>Nobody yet</source>
+        <translation>暂无</translation>
+    </message>
+    <message>
+        <location line="+6"/>
+        <source>Reply by {time}</source>
+        <translation>首次响应期限 {time}</translation>
+    </message>
+    <message>
+        <location line="+2"/>
+        <source>Resolve by {day}</source>
+        <translation>解决期限 {day}</translation>
+    </message>
+    <message>
+        <location line="+179"/>
+        <location line="+63"/>
+        <source>Resolved on time</source>
+        <translation>按时解决</translation>
+    </message>
+    <message>
+        <location line="-62"/>
+        <location line="+60"/>
+        <source>First response on time</source>
+        <translation>按时首次响应</translation>
+    </message>
+    <message>
+        <location line="-57"/>
+        <location line="+49"/>
+        <source>Complaints received</source>
+        <translation>受理投诉数</translation>
+    </message>
+    <message>
+        <location line="-3"/>
+        <source>{mean} / 5</source>
+        <translation>{mean} / 5</translation>
+    </message>
+    <message>
+        <location line="+4"/>
+        <source>in {month}</source>
+        <translation>{month} 当月</translation>
+    </message>
+    <message>
+        <location line="+1"/>
+        <source>Median time to first response</source>
+        <translation>首次响应时间中位数</translation>
+    </message>
+    <message>
+        <location line="+1"/>
+        <source>from coming in to the first contact</source>
+        <translation>从受理到首次联系</translation>
+    </message>
+    <message>
+        <location line="+1"/>
+        <source>Median time to resolution</source>
+        <translation>解决时间中位数</translation>
+    </message>
+    <message>
+        <location line="+1"/>
+        <source>of the complaints resolved</source>
+        <translation>按已解决的投诉计算</translation>
+    </message>
+    <message>
+        <location line="+1"/>
+        <source>Overdue now</source>
+        <translation>当前逾期</translation>
+    </message>
+    <message>
+        <location line="+1"/>
+        <source>from any month</source>
+        <translation>不限受理月份</translation>
+    </message>
+    <message>
+        <location line="+5"/>
+        <source>Follow-up done</source>
+        <translation>已完成回访</translation>
+    </message>
+    <message>
+        <location line="+2"/>
+        <source>Satisfaction after resolution</source>
+        <translation>解决后满意度</translation>
+    </message>
+    <message>
+        <location line="+1"/>
+        <source>{count} follow-ups</source>
+        <translation>{count} 次回访</translation>
+    </message>
+    <message>
+        <location line="+1"/>
+        <source>Repeat complainants</source>
+        <translation>重复投诉顾客</translation>
+    </message>
+    <message>
+        <location line="+1"/>
+        <source>members</source>
+        <translation>名会员</translation>
+    </message>
+    <message>
+        <location line="+1"/>
+        <source>Back within {days} days (resolved)</source>
+        <translation>{days} 天内回店消费（已解决）</translation>
+    </message>
+    <message>
+        <location line="+3"/>
+        <source>Back within {days} days (not resolved)</source>
+        <translation>{days} 天内回店消费（未解决）</translation>
+    </message>
+    <message>
+        <location line="+3"/>
+        <source>Survey: satisfied (4 or 5)</source>
+        <translation>调查：满意（4 或 5 分）</translation>
+    </message>
+    <message>
+        <location line="+10"/>
+        <source>No complaints were received in {month}.</source>
+        <translation>{month} 未受理任何投诉。</translation>
+    </message>
+    <message>
+        <location line="+1"/>
+        <location line="+4"/>
+        <source>Complaints by category</source>
+        <translation>按类别统计投诉</translation>
+    </message>
+    <message>
+        <location line="-3"/>
+        <location line="+9"/>
+        <source>Time to first response</source>
+        <translation>首次响应用时</translation>
+    </message>
+    <message>
+        <location line="+1"/>
+        <source>From coming in to the first contact with the customer, for the complaints received in {month}; the median was {median}.</source>
+        <translation>{month} 受理的投诉从受理到首次联系顾客所用的时间；中位数为 {median}。</translation>
+    </message>
+    <message>
+        <location line="+11"/>
+        <source>Twelve-month trend</source>
+        <translation>近 12 个月趋势</translation>
+    </message>
+    <message>
+        <location line="+3"/>
+        <source>No complaints were received from {first} to {last}.</source>
+        <translation>{first} 至 {last} 期间未受理任何投诉。</translation>
+    </message>
+    <message>
+        <location line="+2"/>
+        <source>Complaints received each month from {first} to {last}, and the share of them answered and resolved on time (of those whose deadline has passed).</source>
+        <translation>{first} 至 {last} 每月受理的投诉数，以及其中按时响应和按时解决的比例（仅计已过期限的投诉）。</translation>
+    </message>
+    <message>
+        <location line="+7"/>
+        <source>Customer satisfaction</source>
+        <translation>顾客满意度</translation>
+    </message>
+    <message>
+        <location line="+2"/>
+        <source>No satisfaction surveys were taken in {month}.</source>
+        <translation>{month} 没有满意度调查记录。</translation>
+    </message>
+    <message>
+        <location line="+4"/>
+        <source>{responses} survey responses in {month}: {percent} of the {scores} scores were 4 or 5 (satisfied).</source>
+        <translation>{month} 共收到 {responses} 份调查回复：{scores} 个评分中有 {percent} 为 4 或 5 分（满意）。</translation>
+    </message>
+    <message>
+        <location line="+4"/>
+        <source>Compared with {previous}; a question is flagged when its mean drops by more than {points} points.</source>
+        <translation>与 {previous} 相比；某题平均分下降超过 {points} 分时将被标记。</translation>
+    </message>
+    <message>
+        <location line="+7"/>
+        <source>, </source>
+        <translation>、</translation>
+    </message>
+    <message>
+        <location line="+2"/>
+        <source>Dropped since {previous}: {questions}</source>
+        <translation>较 {previous} 下降：{questions}</translation>
+    </message>
+    <message>
+        <location line="+2"/>
+        <source>Question</source>
+        <translation>题目</translation>
+    </message>
+    <message>
+        <location line="+0"/>
+        <source>Answers</source>
+        <translation>回答数</translation>
+    </message>
+    <message>
+        <location line="+1"/>
+        <source>Mean</source>
+        <translation>平均分</translation>
+    </message>
+    <message>
+        <location line="+0"/>
+        <source>Month before</source>
+        <translation>上月</translation>
+    </message>
+    <message>
+        <location line="+1"/>
+        <source>Change</source>
+        <translation>变化</translation>
+    </message>
+    <message>
+        <location line="+0"/>
+        <source>Satisfied</source>
+        <translation>满意率</translation>
+    </message>
+    <message>
+        <location line="+1"/>
+        <source>Alert</source>
+        <translation>预警</translation>
+    </message>
+    <message>
+        <location line="+3"/>
+        <source>dropped</source>
+        <translation>下降</translation>
+    </message>
+    <message>
+        <location line="+8"/>
+        <source>Overdue complaints</source>
+        <translation>逾期投诉</translation>
+    </message>
+    <message>
+        <location line="+3"/>
+        <source>No complaint is overdue at {time}.</source>
+        <translation>截至 {time}，没有逾期投诉。</translation>
+    </message>
+    <message>
+        <location line="+1"/>
+        <source>{count} complaints are overdue at {time}, whichever month they came in; the longest overdue first.</source>
+        <translation>截至 {time}，共有 {count} 件投诉逾期（不论受理月份），逾期最久的排在前面。</translation>
+    </message>
+    <message>
+        <location line="+3"/>
+        <source>The first {shown} are listed.</source>
+        <translation>仅列出前 {shown} 件。</translation>
+    </message>
+    <message>
+        <location line="+1"/>
+        <location filename="../../crmdesk/reports/member_report.py" line="+153"/>
+        <source>No.</source>
+        <translation>编号</translation>
+    </message>
+    <message>
+        <location line="+0"/>
+        <location filename="../../crmdesk/reports/member_report.py" line="+0"/>
+        <source>Received</source>
+        <translation>受理时间</translation>
+    </message>
+    <message>
+        <location line="+1"/>
+        <source>Customer</source>
+        <translation>顾客</translation>
+    </message>
+    <message>
+        <location line="+0"/>
+        <location filename="../../crmdesk/reports/member_report.py" line="-38"/>
+        <location line="+39"/>
+        <source>Category</source>
+        <translation>类别</translation>
+    </message>
+    <message>
+        <location line="+1"/>
+        <source>Priority</source>
+        <translation>优先级</translation>
+    </message>
+    <message>
+        <location line="+0"/>
+        <source>Owner</source>
+        <translation>负责人</translation>
+    </message>
+    <message>
+        <location line="+1"/>
+        <source>Deadline missed</source>
+        <translation>已错过的期限</translation>
+    </message>
+    <message>
+        <location line="+0"/>
+        <source>Late by</source>
+        <translation>逾期时长</translation>
+    </message>
+    <message>
+        <location line="+13"/>
+        <source>Complaints and satisfaction — {month}</source>
+        <translation>投诉与满意度 — {month}</translation>
+    </message>
+    <message>
+        <location line="+11"/>
+        <source>Complaints received in {month}, as they stand at {time}; surveys taken in {month}.</source>
+        <translation>{month} 受理的投诉（数据截至 {time}）及 {month} 的满意度调查。</translation>
+    </message>
+    <message>
+        <location filename="../../crmdesk/reports/documents.py" line="+101"/>
+        <source>Saved group</source>
+        <translation>已保存分组</translation>
+    </message>
+    <message>
+        <location filename="../../crmdesk/reports/loyalty_summary.py" line="+35"/>
+        <source>Earned on purchases</source>
+        <translation>消费获得</translation>
+    </message>
+    <message>
+        <location line="+1"/>
+        <source>Goodwill for complaints</source>
+        <translation>投诉补偿</translation>
+    </message>
+    <message>
+        <location line="+1"/>
+        <source>Added by hand</source>
+        <translation>手动增加</translation>
+    </message>
+    <message>
+        <location line="+1"/>
+        <source>Opening balances imported</source>
+        <translation>导入期初余额</translation>
+    </message>
+    <message>
+        <location line="+1"/>
+        <source>Redeemed</source>
+        <translation>兑换</translation>
+    </message>
+    <message>
+        <location line="+1"/>
+        <source>Expired</source>
+        <translation>过期</translation>
+    </message>
+    <message>
+        <location line="+1"/>
+        <source>Taken back on refunds</source>
+        <translation>退款扣回</translation>
+    </message>
+    <message>
+        <location line="+1"/>
+        <source>Taken away by hand</source>
+        <translation>手动扣减</translation>
+    </message>
+    <message>
+        <location line="+1"/>
+        <source>Imported (negative)</source>
+        <translation>导入（负数）</translation>
+    </message>
+    <message>
+        <location line="+2"/>
+        <source>Other ({kind})</source>
+        <translation>其他（{kind}）</translation>
+    </message>
+    <message>
+        <location line="+1"/>
+        <source>No tier</source>
+        <translation>无等级</translation>
+    </message>
+    <message>
+        <location line="+36"/>
+        <source>Loyalty summary {period}</source>
+        <translation>积分汇总 {period}</translation>
+    </message>
+    <message>
+        <location line="+4"/>
+        <source>Points held and owed as of {when} (shop time) · {rate} points = ¥1 when redeemed</source>
+        <translation>截至 {when}（门店时间）的积分持有及负债 · 兑换时 {rate} 积分 = ¥1</translation>
+    </message>
+    <message>
+        <location line="+7"/>
+        <source>Members by tier</source>
+        <translation>各等级会员</translation>
+    </message>
+    <message>
+        <location line="+1"/>
+        <source>Points movement {period}</source>
+        <translation>积分变动 {period}</translation>
+    </message>
+    <message>
+        <location line="+1"/>
+        <source>Points due to expire</source>
+        <translation>即将到期的积分</translation>
+    </message>
+    <message>
+        <location line="+1"/>
+        <source>Offer redemptions {period}</source>
+        <translation>优惠核销 {period}</translation>
+    </message>
+    <message>
+        <location line="+12"/>
+        <source>Points outstanding</source>
+        <translation>未兑换积分</translation>
+    </message>
+    <message>
+        <location line="+1"/>
+        <source>Value owed to members</source>
+        <translation>积分负债金额</translation>
+    </message>
+    <message>
+        <location line="+1"/>
+        <source>Net change in the period</source>
+        <translation>本期净变动</translation>
+    </message>
+    <message>
+        <location line="+1"/>
+        <source>Offers redeemed in the period</source>
+        <translation>本期优惠核销次数</translation>
+    </message>
+    <message>
+        <location line="+21"/>
+        <source>Points outstanding are the balances of the {members} members who are not closed (frozen members included); {with_points} of them hold points. Their value is what the shop gives if every point is redeemed at today&apos;s rule.</source>
+        <translation>未兑换积分指 {members} 名未注销会员（含已冻结会员）的积分余额合计，其中 {with_points} 名持有积分。其价值为按今天的兑换规则全部兑换时门店需付出的金额。</translation>
+    </message>
+    <message>
+        <location line="+6"/>
+        <source>Closed members still hold {points} points; they cannot be used and are not counted.</source>
+        <translation>已注销会员仍持有 {points} 积分，这些积分无法使用，不计入统计。</translation>
+    </message>
+    <message>
+        <location line="+25"/>
+        <source>No members yet: nobody holds points.</source>
+        <translation>尚无会员，无人持有积分。</translation>
+    </message>
+    <message>
+        <location line="+7"/>
+        <source>All tiers</source>
+        <translation>全部等级</translation>
+    </message>
+    <message>
+        <location line="+2"/>
+        <location filename="../../crmdesk/reports/member_report.py" line="-146"/>
+        <location line="+57"/>
+        <source>Tier</source>
+        <translation>等级</translation>
+    </message>
+    <message>
+        <location line="+0"/>
+        <location line="+21"/>
+        <location filename="../../crmdesk/reports/member_list.py" line="+93"/>
+        <source>Members</source>
+        <translation>会员</translation>
+    </message>
+    <message>
+        <location line="-20"/>
+        <source>% of members</source>
+        <translation>会员占比</translation>
+    </message>
+    <message>
+        <location line="+0"/>
+        <location line="+21"/>
+        <source>Points held</source>
+        <translation>持有积分</translation>
+    </message>
+    <message>
+        <location line="-20"/>
+        <source>% of points</source>
+        <translation>积分占比</translation>
+    </message>
+    <message>
+        <location line="+0"/>
+        <location line="+91"/>
+        <location line="+24"/>
+        <source>Worth</source>
+        <translation>折合金额</translation>
+    </message>
+    <message>
+        <location line="-46"/>
+        <source>No points were added or taken away in this period.</source>
+        <translation>本期没有积分增减。</translation>
+    </message>
+    <message>
+        <location line="+11"/>
+        <source>Points added</source>
+        <translation>积分增加</translation>
+    </message>
+    <message>
+        <location line="+1"/>
+        <source>Points taken away</source>
+        <translation>积分减少</translation>
+    </message>
+    <message>
+        <location line="+7"/>
+        <source>Net change</source>
+        <translation>净变动</translation>
+    </message>
+    <message>
+        <location line="+2"/>
+        <source>Movement</source>
+        <translation>变动类型</translation>
+    </message>
+    <message>
+        <location line="+0"/>
+        <location filename="../../crmdesk/reports/member_report.py" line="+17"/>
+        <source>Entries</source>
+        <translation>笔数</translation>
+    </message>
+    <message>
+        <location line="+1"/>
+        <location line="+24"/>
+        <location filename="../../crmdesk/reports/member_report.py" line="+1"/>
+        <location line="+8"/>
+        <location line="+6"/>
+        <location line="+25"/>
+        <source>Points</source>
+        <translation>积分</translation>
+    </message>
+    <message>
+        <location line="-17"/>
+        <source>Worth is at today&apos;s rule ({rate} points = ¥1). Every entry of the period counts, closed members&apos; too.</source>
+        <translation>折合金额按今天的规则计算（{rate} 积分 = ¥1）。本期所有记录均计入，包括已注销会员的记录。</translation>
+    </message>
+    <message>
+        <location line="+12"/>
+        <source>No points are due to expire by {day}.</source>
+        <translation>截至 {day} 没有即将到期的积分。</translation>
+    </message>
+    <message>
+        <location line="+2"/>
+        <source>Within {days} days</source>
+        <translation>{days} 天内</translation>
+    </message>
+    <message>
+        <location line="+2"/>
+        <source>Due</source>
+        <translation>到期时间</translation>
+    </message>
+    <message>
+        <location line="+0"/>
+        <source>Last usable day up to</source>
+        <translation>最后可用日期截至</translation>
+    </message>
+    <message>
+        <location line="+4"/>
+        <source>Each row includes the one before it. Members spend their oldest points first; closed members are left out.</source>
+        <translation>每行均包含上一行的积分（累计）。会员优先使用最早获得的积分；不含已注销会员。</translation>
+    </message>
+    <message>
+        <location line="+11"/>
+        <source>No offers were used in this period.</source>
+        <translation>本期没有使用任何优惠活动。</translation>
+    </message>
+    <message>
+        <location line="+3"/>
+        <source>All offers</source>
+        <translation>全部优惠活动</translation>
+    </message>
+    <message>
+        <location line="+2"/>
+        <location filename="../../crmdesk/reports/member_report.py" line="+18"/>
+        <source>Offer</source>
+        <translation>优惠活动</translation>
+    </message>
+    <message>
+        <location line="+0"/>
+        <source>Times used</source>
+        <translation>使用次数</translation>
+    </message>
+    <message>
+        <location line="+1"/>
+        <source>Coupons</source>
+        <translation>优惠券</translation>
+    </message>
+    <message>
+        <location line="+0"/>
+        <location filename="../../crmdesk/reports/member_report.py" line="+2"/>
+        <source>Points spent</source>
+        <translation>消耗积分</translation>
+    </message>
+    <message>
+        <location line="+1"/>
+        <source>Discount given</source>
+        <translation>优惠金额</translation>
+    </message>
+    <message>
+        <location filename="../../crmdesk/reports/member_list.py" line="-5"/>
+        <source>Total ({count})</source>
+        <translation>合计（{count}）</translation>
+    </message>
+    <message>
+        <location line="+3"/>
+        <source>Member list</source>
+        <translation>会员列表</translation>
+    </message>
+    <message>
+        <location line="+1"/>
+        <source>{count} members</source>
+        <translation>共 {count} 名会员</translation>
+    </message>
+    <message>
+        <location line="+2"/>
+        <source>All members</source>
+        <translation>全部会员</translation>
+    </message>
+    <message>
+        <location line="+1"/>
+        <source>Sorted by</source>
+        <translation>排序方式</translation>
+    </message>
+    <message>
+        <location line="+1"/>
+        <source>Full phone numbers, printed at the owner&apos;s request: keep this list safe.</source>
+        <translation>应店主要求打印完整手机号：请妥善保管本名单。</translation>
+    </message>
+    <message>
+        <location line="+2"/>
+        <source>Phone numbers are masked (138****5678).</source>
+        <translation>手机号已隐藏部分数字（138****5678）。</translation>
+    </message>
+    <message>
+        <location filename="../../crmdesk/reports/member_report.py" line="-161"/>
+        <source>in use</source>
+        <translation>使用中</translation>
+    </message>
+    <message>
+        <location line="+1"/>
+        <source>reported lost</source>
+        <translation>已挂失</translation>
+    </message>
+    <message>
+        <location line="+1"/>
+        <source>replaced</source>
+        <translation>已换卡</translation>
+    </message>
+    <message>
+        <location line="+1"/>
+        <source>stopped</source>
+        <translation>已停用</translation>
+    </message>
+    <message>
+        <location line="+9"/>
+        <source>Member report — {name}</source>
+        <translation>会员报告 — {name}</translation>
+    </message>
+    <message>
+        <location line="+8"/>
+        <source>Name</source>
+        <translation>姓名</translation>
+    </message>
+    <message>
+        <location line="+1"/>
+        <source>Phone</source>
+        <translation>手机</translation>
+    </message>
+    <message>
+        <location line="+1"/>
+        <source>Card</source>
+        <translation>卡号</translation>
+    </message>
+    <message>
+        <location line="+1"/>
+        <source>Gender</source>
+        <translation>性别</translation>
+    </message>
+    <message>
+        <location line="+1"/>
+        <source>Birthday</source>
+        <translation>生日</translation>
+    </message>
+    <message>
+        <location line="+1"/>
+        <source>Joined</source>
+        <translation>入会日期</translation>
+    </message>
+    <message>
+        <location line="+1"/>
+        <location line="+20"/>
+        <location line="+128"/>
+        <source>Status</source>
+        <translation>状态</translation>
+    </message>
+    <message>
+        <location line="-146"/>
+        <source>Tags</source>
+        <translation>标签</translation>
+    </message>
+    <message>
+        <location line="+1"/>
+        <source>E-mail</source>
+        <translation>邮箱</translation>
+    </message>
+    <message>
+        <location line="+1"/>
+        <source>Company</source>
+        <translation>单位</translation>
+    </message>
+    <message>
+        <location line="+4"/>
+        <source>Address</source>
+        <translation>地址</translation>
+    </message>
+    <message>
+        <location line="+2"/>
+        <source>Notes</source>
+        <translation>备注</translation>
+    </message>
+    <message>
+        <location line="+7"/>
+        <location line="+5"/>
+        <source>Cards</source>
+        <translation>会员卡</translation>
+    </message>
+    <message>
+        <location line="-4"/>
+        <source>No card has been issued to this member.</source>
+        <translation>该会员尚未发卡。</translation>
+    </message>
+    <message>
+        <location line="+2"/>
+        <source>Card number</source>
+        <translation>卡号</translation>
+    </message>
+    <message>
+        <location line="+1"/>
+        <source>Issued</source>
+        <translation>发卡时间</translation>
+    </message>
+    <message>
+        <location line="+0"/>
+        <source>Ended</source>
+        <translation>停用时间</translation>
+    </message>
+    <message>
+        <location line="+38"/>
+        <source>Spend, last 12 months</source>
+        <translation>近 12 个月消费</translation>
+    </message>
+    <message>
+        <location line="+6"/>
+        <source>No purchases in the last 12 months.</source>
+        <translation>近 12 个月没有消费记录。</translation>
+    </message>
+    <message>
+        <location line="+1"/>
+        <source>Tier and spend</source>
+        <translation>等级与消费</translation>
+    </message>
+    <message>
+        <location line="+5"/>
+        <location line="+7"/>
+        <source>Balance</source>
+        <translation>积分余额</translation>
+    </message>
+    <message>
+        <location line="-6"/>
+        <source>{points} points</source>
+        <translation>{points} 积分</translation>
+    </message>
+    <message>
+        <location line="+3"/>
+        <location line="+38"/>
+        <source>Kind</source>
+        <translation>类型</translation>
+    </message>
+    <message>
+        <location line="-31"/>
+        <source>No points have been earned or spent yet.</source>
+        <translation>尚无积分获得或使用记录。</translation>
+    </message>
+    <message>
+        <location line="+2"/>
+        <source>Expires on</source>
+        <translation>到期日</translation>
+    </message>
+    <message>
+        <location line="+1"/>
+        <source>never</source>
+        <translation>永久有效</translation>
+    </message>
+    <message>
+        <location line="+4"/>
+        <source>No points waiting to expire.</source>
+        <translation>没有待到期的积分。</translation>
+    </message>
+    <message>
+        <location line="+8"/>
+        <source>Visits</source>
+        <translation>到店次数</translation>
+    </message>
+    <message>
+        <location line="+1"/>
+        <source>Total spend</source>
+        <translation>累计消费</translation>
+    </message>
+    <message>
+        <location line="+1"/>
+        <source>Average basket</source>
+        <translation>客单价</translation>
+    </message>
+    <message>
+        <location line="+1"/>
+        <source>Refunds</source>
+        <translation>退款</translation>
+    </message>
+    <message>
+        <location line="+1"/>
+        <source>{count} ({amount})</source>
+        <translation>{count} 笔（{amount}）</translation>
+    </message>
+    <message>
+        <location line="+1"/>
+        <source>First visit</source>
+        <translation>首次到店</translation>
+    </message>
+    <message>
+        <location line="+1"/>
+        <source>Last visit</source>
+        <translation>最近到店</translation>
+    </message>
+    <message>
+        <location line="+4"/>
+        <source>Favourite categories</source>
+        <translation>常购品类</translation>
+    </message>
+    <message>
+        <location line="+1"/>
+        <source>Items</source>
+        <translation>商品数</translation>
+    </message>
+    <message>
+        <location line="+1"/>
+        <source>Spend</source>
+        <translation>消费金额</translation>
+    </message>
+    <message>
+        <location line="+4"/>
+        <location line="+20"/>
+        <source>When</source>
+        <translation>时间</translation>
+    </message>
+    <message>
+        <location line="-19"/>
+        <source>Till</source>
+        <translation>收银台</translation>
+    </message>
+    <message>
+        <location line="+0"/>
+        <source>Receipt</source>
+        <translation>小票号</translation>
+    </message>
+    <message>
+        <location line="+1"/>
+        <source>Amount</source>
+        <translation>金额</translation>
+    </message>
+    <message>
+        <location line="+3"/>
+        <source>Latest {shown} of {total} receipts</source>
+        <translation>最近 {shown} 张小票（共 {total} 张）</translation>
+    </message>
+    <message>
+        <location line="+5"/>
+        <source>No purchases recorded yet.</source>
+        <translation>尚无消费记录。</translation>
+    </message>
+    <message>
+        <location line="+1"/>
+        <source>Purchases</source>
+        <translation>消费记录</translation>
+    </message>
+    <message>
+        <location line="+5"/>
+        <location line="+9"/>
+        <source>Offers used</source>
+        <translation>已使用的优惠</translation>
+    </message>
+    <message>
+        <location line="-8"/>
+        <source>No offers used yet.</source>
+        <translation>尚未使用过优惠活动。</translation>
+    </message>
+    <message>
+        <location line="+1"/>
+        <source>{count} offers used, {amount} saved in all.</source>
+        <translation>共使用优惠 {count} 次，累计优惠 {amount}。</translation>
+    </message>
+    <message>
+        <location line="+3"/>
+        <source>Coupon</source>
+        <translation>优惠券</translation>
+    </message>
+    <message>
+        <location line="+0"/>
+        <source>Discount</source>
+        <translation>优惠金额</translation>
+    </message>
+    <message>
+        <location line="+10"/>
+        <location line="+20"/>
+        <source>Complaints</source>
+        <translation>投诉</translation>
+    </message>
+    <message>
+        <location line="-19"/>
+        <source>No complaints from this member.</source>
+        <translation>该会员没有投诉记录。</translation>
+    </message>
+    <message>
+        <location line="+2"/>
+        <source>What happened</source>
+        <translation>投诉内容</translation>
+    </message>
+    <message>
+        <location line="+1"/>
+        <source>Outcome</source>
+        <translation>处理结果</translation>
+    </message>
+    <message>
+        <location line="+6"/>
+        <source>satisfaction {score}/5</source>
+        <translation>满意度 {score}/5</translation>
+    </message>
+    <message>
+        <location line="+7"/>
+        <source>Latest {shown} of {total} complaints</source>
+        <translation>最近 {shown} 件投诉（共 {total} 件）</translation>
+    </message>
+    <message>
+        <location line="+11"/>
+        <source>{member_no} · {tier} · as of {when}</source>
+        <translation>{member_no} · {tier} · 截至 {when}</translation>
+    </message>
+    <message>
+        <location line="+3"/>
+        <source>Member report</source>
+        <translation>会员报告</translation>
+    </message>
+</context>
+<context>
     <name>surveys</name>
     <message>
         <location filename="../../crmdesk/services/surveys.py" line="-181"/>
@@ -7045,7 +8281,7 @@ Membership, loyalty and customer care for neighbourhood shops.</source>
         <translation>已停用</translation>
     </message>
     <message>
-        <location line="+26"/>
+        <location filename="../../crmdesk/services/loyalty.py" line="-219"/>
         <source>Earned</source>
         <translation>获得</translation>
     </message>
@@ -7056,12 +8292,12 @@ Membership, loyalty and customer care for neighbourhood shops.</source>
     </message>
     <message>
         <location line="+1"/>
-        <location line="+8"/>
+        <location filename="../../crmdesk/services/purchases.py" line="-196"/>
         <source>Refund</source>
         <translation>退款</translation>
     </message>
     <message>
-        <location line="-7"/>
+        <location line="+1"/>
         <source>Adjustment</source>
         <translation>调整</translation>
     </message>
@@ -7081,7 +8317,7 @@ Membership, loyalty and customer care for neighbourhood shops.</source>
         <translation>导入</translation>
     </message>
     <message>
-        <location line="+3"/>
+        <location filename="../../crmdesk/services/purchases.py" line="-1"/>
         <source>Sale</source>
         <translation>消费</translation>
     </message>
