@@ -359,7 +359,7 @@ def shorten(text: str, width: float, size: float) -> str:
         return text
     while text and stringWidth(text + "…", font, size) > width:
         text = text[:-1]
-    return text + "…"
+    return text.rstrip() + "…"
 
 
 def _letterhead(store_name: str, title: str) -> Callable[[Canvas, BaseDocTemplate], None]:

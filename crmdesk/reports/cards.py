@@ -31,7 +31,7 @@ from reportlab.pdfbase.pdfmetrics import stringWidth
 from reportlab.pdfgen.canvas import Canvas
 
 from crmdesk.errors import InvalidInput
-from crmdesk.reports.base import INK, MUTED, Progress, ReportContext, ShouldCancel, check_cancel
+from crmdesk.reports.base import INK, MUTED, Progress, ReportContext, ShouldCancel, check_cancel, shorten
 from crmdesk.reports.fonts import report_font
 from crmdesk.services.card_faces import CardFace
 from crmdesk.texts import QT_TRANSLATE_NOOP
@@ -366,16 +366,7 @@ def _fit_line(text: str, width: float, largest: float, smallest: float) -> tuple
     size = largest
     while size > smallest and stringWidth(text, font, size) > width:
         size = max(smallest, size - 0.25)
-    return _cut_to_width(text, width, size), size
-
-
-def _cut_to_width(text: str, width: float, size: float) -> str:
-    font = report_font()
-    if stringWidth(text, font, size) <= width:
-        return text
-    while text and stringWidth(text + "…", font, size) > width:
-        text = text[:-1]
-    return text.rstrip() + "…"
+    return shorten(text, width, size), size
 
 
 def _fit_name(name: str, width: float, height: float) -> tuple[list[str], float]:
@@ -397,7 +388,7 @@ def _fit_name(name: str, width: float, height: float) -> tuple[list[str], float]
         size = max(NAME_SMALLEST, size - 0.25)
     room = max(1, int((height / size - ASCENT - DESCENT) // LEADING) + 1)
     kept = lines[:room]
-    kept[-1] = _cut_to_width(kept[-1] + "…", width, size) if len(lines) > room else kept[-1]
+    kept[-1] = shorten(kept[-1] + "…", width, size) if len(lines) > room else kept[-1]
     return kept, size
 
 

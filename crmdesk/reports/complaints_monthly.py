@@ -26,7 +26,7 @@ from reportlab.platypus import Flowable, Paragraph, Table, TableStyle
 
 from crmdesk.reports.base import (
     ACCENT, INK, MUTED, RULE, STRIPE_FILL, Progress, ReportContext, ShouldCancel, build_pdf, check_cancel, content_width,
-    data_table, empty_note, local_date, local_datetime, para, section, spacer, style, tr,
+    data_table, empty_note, local_date, local_datetime, para, section, shorten, spacer, style, tr,
 )
 from crmdesk.reports.fonts import report_font
 from crmdesk.services import complaints
@@ -125,16 +125,6 @@ def missed_text(row: OverdueComplaint) -> str:
 # ----------------------------------------------------------------------------- charts
 
 
-def _fit(text: str, width: float, size: float = CHART_FONT_SIZE) -> str:
-    """The text cut to ``width`` points with an ellipsis, so a long name never runs into the chart."""
-    font = report_font()
-    if stringWidth(text, font, size) <= width:
-        return text
-    while text and stringWidth(text + "…", font, size) > width:
-        text = text[:-1]
-    return text.rstrip() + "…"
-
-
 def _round_steps() -> Iterator[int]:
     """1, 2, 5, 10, 20, 50, 100, …"""
     magnitude = 1
@@ -203,7 +193,7 @@ def bar_chart(rows: Sequence[tuple[str, int]], width: float, total: int, *, high
         chart.bars[(0, index)].fillColor = ALERT
 
     axis = chart.categoryAxis
-    axis.categoryNames = [_fit(name, label_width - 4 * mm) for name, _count in rows]
+    axis.categoryNames = [shorten(name, label_width - 4 * mm, CHART_FONT_SIZE) for name, _count in rows]
     axis.reverseDirection = 1  # the first row on top, as in a table
     axis.strokeColor = RULE
     axis.tickLeft = 0

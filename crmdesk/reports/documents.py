@@ -14,15 +14,22 @@ import tempfile
 from dataclasses import dataclass, field
 from datetime import date, datetime, timezone
 from pathlib import Path
-from typing import Union
 
 from PySide6.QtCore import QCoreApplication
 
 from crmdesk.db import Database
 from crmdesk.errors import InvalidInput
 from crmdesk.reports.base import Progress, ReportContext, ShouldCancel
-from crmdesk.reports.cards import CardLayout
+from crmdesk.reports.cards import CardLayout, render_cards
+from crmdesk.reports.complaints_monthly import render_complaints_month
+from crmdesk.reports.loyalty_summary import render_loyalty_summary
+from crmdesk.reports.member_list import ListHeading, render_member_list
+from crmdesk.reports.member_report import render_member_report
 from crmdesk.services import audit, member_query, store
+from crmdesk.services.card_faces import card_faces
+from crmdesk.services.complaint_report import complaints_month
+from crmdesk.services.loyalty_figures import loyalty_summary
+from crmdesk.services.member_report import member_report
 from crmdesk.services.auth import Permission, require
 from crmdesk.services.member_query import COLUMN_LABELS, MemberFilter
 from crmdesk.services.uow import Actor, read_session, unit_of_work
@@ -67,7 +74,7 @@ class LoyaltySummaryRequest:
     end: date
 
 
-DocumentRequest = Union[MemberReportRequest, MemberListRequest, CardsRequest, ComplaintsMonthRequest, LoyaltySummaryRequest]
+DocumentRequest = MemberReportRequest | MemberListRequest | CardsRequest | ComplaintsMonthRequest | LoyaltySummaryRequest
 
 
 def check_pdf_path(path: str | os.PathLike[str]) -> Path:
@@ -148,9 +155,6 @@ def _record_full_phones(db: Database, actor: Actor, document: str, member_id: in
 
 def _member_report(db: Database, actor: Actor, request: MemberReportRequest, now: datetime,
                    progress: Progress | None, should_cancel: ShouldCancel | None) -> bytes:
-    from crmdesk.reports.member_report import render_member_report
-    from crmdesk.services.member_report import member_report
-
     if request.full_phones:
         require(actor, Permission.EXPORT_MEMBERS)
     ctx = _context(db, actor, now)
@@ -164,8 +168,6 @@ def _member_report(db: Database, actor: Actor, request: MemberReportRequest, now
 
 def _member_list(db: Database, actor: Actor, request: MemberListRequest, now: datetime,
                  progress: Progress | None, should_cancel: ShouldCancel | None) -> bytes:
-    from crmdesk.reports.member_list import ListHeading, render_member_list
-
     require(actor, Permission.BROWSE_MEMBERS)
     if request.full_phones:
         require(actor, Permission.EXPORT_MEMBERS)
@@ -193,9 +195,6 @@ def _member_list(db: Database, actor: Actor, request: MemberListRequest, now: da
 
 def _cards(db: Database, actor: Actor, request: CardsRequest, now: datetime,
            progress: Progress | None, should_cancel: ShouldCancel | None) -> bytes:
-    from crmdesk.reports.cards import render_cards
-    from crmdesk.services.card_faces import card_faces
-
     if not request.member_ids:
         require(actor, Permission.BROWSE_MEMBERS)  # cards for a whole filter; one member's card anyone may print
     ctx = _context(db, actor, now)
@@ -210,9 +209,6 @@ def _cards(db: Database, actor: Actor, request: CardsRequest, now: datetime,
 
 def _complaints_month(db: Database, actor: Actor, request: ComplaintsMonthRequest, now: datetime,
                       progress: Progress | None, should_cancel: ShouldCancel | None) -> bytes:
-    from crmdesk.reports.complaints_monthly import render_complaints_month
-    from crmdesk.services.complaint_report import complaints_month
-
     require(actor, Permission.MANAGE_COMPLAINTS)
     ctx = _context(db, actor, now)
     with read_session(db) as session:
@@ -222,9 +218,6 @@ def _complaints_month(db: Database, actor: Actor, request: ComplaintsMonthReques
 
 def _loyalty_summary(db: Database, actor: Actor, request: LoyaltySummaryRequest, now: datetime,
                      progress: Progress | None, should_cancel: ShouldCancel | None) -> bytes:
-    from crmdesk.reports.loyalty_summary import render_loyalty_summary
-    from crmdesk.services.loyalty_figures import loyalty_summary
-
     require(actor, Permission.BROWSE_MEMBERS)
     ctx = _context(db, actor, now)
     with read_session(db) as session:

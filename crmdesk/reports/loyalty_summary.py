@@ -17,13 +17,12 @@ from reportlab.lib import colors
 from reportlab.lib.enums import TA_CENTER
 from reportlab.lib.styles import ParagraphStyle
 from reportlab.lib.units import mm
-from reportlab.pdfbase.pdfmetrics import stringWidth
 from reportlab.platypus import Flowable, KeepTogether, Paragraph, Table, TableStyle
 
 from crmdesk.models import PointsKind
 from crmdesk.reports.base import (
     ACCENT, HEADER_FILL, INK, MUTED, RULE, Progress, ReportContext, ShouldCancel, build_pdf, check_cancel, content_width,
-    data_table, empty_note, para, section, spacer, style, tr, yuan,
+    data_table, empty_note, para, section, shorten, spacer, style, tr, yuan,
 )
 from crmdesk.reports.fonts import report_font
 from crmdesk.services.loyalty import SHOP_ZONE
@@ -209,18 +208,9 @@ def _tier_chart(data: LoyaltySummary, width: float) -> Drawing:
                          strokeColor=RULE, strokeWidth=0.6))
     for position, line in enumerate(data.tiers):
         middle = height - title_room - position * row - row / 2
-        drawing.add(String(label_width - 2 * mm, middle - 1.1 * mm, _fit(_tier_name(line), label_width - 3 * mm, 8),
+        drawing.add(String(label_width - 2 * mm, middle - 1.1 * mm, shorten(_tier_name(line), label_width - 3 * mm, 8),
                            fontName=font, fontSize=8, fillColor=INK, textAnchor="end"))
     return drawing
-
-
-def _fit(text: str, width: float, size: float) -> str:
-    """The text, shortened with … when it is wider than ``width`` (a long tier name must not run off the page)."""
-    if stringWidth(text, report_font(), size) <= width:
-        return text
-    while text and stringWidth(text + "…", report_font(), size) > width:
-        text = text[:-1]
-    return text + "…"
 
 
 def _colour(text: str) -> colors.Color:

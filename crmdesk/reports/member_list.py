@@ -66,6 +66,9 @@ def render_member_list(
         getters[chosen.index("name")] = lambda r: r.name  # paper runs no formulas: print the name as typed
     if "spend" in chosen:
         getters[chosen.index("spend")] = lambda r: yuan(r.total_spend_fen)
+    for key, value in (("points", lambda r: f"{r.points_balance:,}"), ("visits", lambda r: f"{r.visit_count:,}")):
+        if key in chosen:
+            getters[chosen.index(key)] = value
 
     cells: list[list[str]] = []
     points = visits = spend = 0

@@ -15,7 +15,7 @@ running month is the first entry of the list, marked "so far".
 
 from __future__ import annotations
 
-from datetime import date, timedelta
+from datetime import date
 from typing import Any
 
 from PySide6.QtCore import (
@@ -32,6 +32,7 @@ from PySide6.QtWidgets import (
 from crmdesk.db import Database
 from crmdesk.errors import CrmdeskError
 from crmdesk.models import ComplaintStatus, Priority
+from crmdesk.reports.complaints_monthly import duration_text  # the same words on screen and on paper
 from crmdesk.reports.documents import ComplaintsMonthRequest
 from crmdesk.services import complaint_figures, complaints, loyalty, surveys
 from crmdesk.services import staff as staff_service
@@ -84,22 +85,6 @@ def _translate(context: str, text: str) -> str:
 
 
 # --------------------------------------------------------------------------- formatting figures
-
-
-def duration_text(value: timedelta | None) -> str:
-    """A median time as a person reads it: minutes, hours and minutes, or days and hours."""
-    if value is None:
-        return "—"
-    minutes = round(value.total_seconds() / 60)
-    if minutes < 60:
-        return QCoreApplication.translate("FiguresTab", "{minutes} min").format(minutes=minutes)
-    hours, minutes = divmod(minutes, 60)
-    if hours < 48:
-        if minutes == 0:
-            return QCoreApplication.translate("FiguresTab", "{hours} h").format(hours=hours)
-        return QCoreApplication.translate("FiguresTab", "{hours} h {minutes} min").format(hours=hours, minutes=minutes)
-    days, hours = divmod(hours + (1 if minutes >= 30 else 0), 24)
-    return QCoreApplication.translate("FiguresTab", "{days} d {hours} h").format(days=days, hours=hours)
 
 
 def percent_text(ratio: Ratio) -> str:

@@ -12,6 +12,8 @@ from __future__ import annotations
 
 import dataclasses
 import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import date
 
 import pypdfium2 as pdfium
@@ -35,6 +37,7 @@ from crmdesk.views.common import error_text
 from crmdesk.views.state import AppState
 
 PAGE_GAP = 12  # pixels between pages in the preview
+MAX_ZOOM = 96 / 72 * 2.5  # pixels per point: at most two and a half times the paper's size on a 96-dpi screen
 PRINT_DPI_LIMIT = 600  # printers report more; text is sharp at this and pages stay quick
 
 
@@ -85,6 +88,15 @@ class DocumentThread(QThread):
         self.succeeded.emit(pdf)
 
 
+@contextmanager
+def _opened(pdf: bytes) -> Iterator[pdfium.PdfDocument]:
+    document = pdfium.PdfDocument(pdf)
+    try:
+        yield document
+    finally:
+        document.close()
+
+
 def page_image(page: pdfium.PdfPage, scale: float) -> QImage:
     """One PDF page as an image at ``scale`` pixels per point."""
     bitmap = page.render(scale=scale, rev_byteorder=True)  # RGB byte order, as QImage expects
@@ -100,7 +112,7 @@ class PagesView(QScrollArea):
         self.setWidgetResizable(True)
         self.setAlignment(Qt.AlignmentFlag.AlignHCenter)
         self.setStyleSheet("QScrollArea { background: #8a939c; }")
-        self._document: pdfium.PdfDocument | None = None
+        self._pdf: bytes | None = None  # opened only while pages are drawn or printed
         self._labels: list[QLabel] = []
         self._drawn_width: dict[int, int] = {}
         self._sizes: list[tuple[float, float]] = []
@@ -122,8 +134,9 @@ class PagesView(QScrollArea):
 
     def show_pdf(self, pdf: bytes) -> None:
         self.clear()
-        self._document = pdfium.PdfDocument(pdf)
-        self._sizes = [self._document.get_page_size(index) for index in range(len(self._document))]
+        self._pdf = pdf
+        with _opened(pdf) as document:
+            self._sizes = [document.get_page_size(index) for index in range(len(document))]
         for _ in self._sizes:
             label = QLabel()
             label.setStyleSheet("background: white;")
@@ -137,46 +150,47 @@ class PagesView(QScrollArea):
         self._labels.clear()
         self._drawn_width.clear()
         self._sizes = []
-        if self._document is not None:
-            self._document.close()
-            self._document = None
+        self._pdf = None
 
     def _page_width(self) -> int:
         return max(200, self.viewport().width() - 2 * PAGE_GAP)
 
     def _fit(self) -> None:
         """Size every page to the view's width, then draw those in view."""
-        width = self._page_width()
         for label, (page_w, page_h) in zip(self._labels, self._sizes, strict=True):
+            width = min(self._page_width(), round(page_w * MAX_ZOOM))  # a card is not blown up to the window's width
             label.setFixedSize(width, round(width * page_h / page_w))
         self._inner.adjustSize()
-        QTimer.singleShot(0, self._draw_visible)
+        QTimer.singleShot(0, self, self._draw_visible)  # tied to this view: never runs after it is gone
 
     def resizeEvent(self, event) -> None:  # type: ignore[no-untyped-def]  # noqa: N802 - Qt's name
         super().resizeEvent(event)
         self._relayout.start()
 
     def _draw_visible(self) -> None:
-        if self._document is None:
+        if self._pdf is None:
             return
         top = self.verticalScrollBar().value()
         bottom = top + self.viewport().height()
         ratio = self.devicePixelRatioF()
-        for index, label in enumerate(self._labels):
-            y = label.y()
-            if y + label.height() < top or y > bottom or self._drawn_width.get(index) == label.width():
-                continue
-            page = self._document[index]
-            image = page_image(page, label.width() * ratio / self._sizes[index][0])
-            page.close()
-            pixmap = QPixmap.fromImage(image)
-            pixmap.setDevicePixelRatio(ratio)
-            label.setPixmap(pixmap)
-            self._drawn_width[index] = label.width()
+        due = [index for index, label in enumerate(self._labels)
+               if not (label.y() + label.height() < top or label.y() > bottom) and self._drawn_width.get(index) != label.width()]
+        if not due:
+            return
+        with _opened(self._pdf) as document:
+            for index in due:
+                label = self._labels[index]
+                page = document[index]
+                image = page_image(page, label.width() * ratio / self._sizes[index][0])
+                page.close()
+                pixmap = QPixmap.fromImage(image)
+                pixmap.setDevicePixelRatio(ratio)
+                label.setPixmap(pixmap)
+                self._drawn_width[index] = label.width()
 
     def print_to(self, printer: QPrinter, progress: QProgressDialog | None = None) -> int:
         """Send the pages (the printer's page range, if one was chosen) to ``printer``; the number printed."""
-        assert self._document is not None
+        assert self._pdf is not None
         first = max(printer.fromPage(), 1) if printer.fromPage() else 1
         last = min(printer.toPage(), self.page_count) if printer.toPage() else self.page_count
         dpi = min(printer.resolution(), PRINT_DPI_LIMIT)
@@ -184,6 +198,7 @@ class PagesView(QScrollArea):
         if not painter.begin(printer):
             return 0
         printed = 0
+        document = pdfium.PdfDocument(self._pdf)
         try:
             for number in range(first, last + 1):
                 if progress is not None:
@@ -192,7 +207,7 @@ class PagesView(QScrollArea):
                         break
                 if number > first:
                     printer.newPage()
-                page = self._document[number - 1]
+                page = document[number - 1]
                 image = page_image(page, dpi / 72)
                 page.close()
                 target = painter.viewport()
@@ -204,6 +219,7 @@ class PagesView(QScrollArea):
                 printed += 1
         finally:
             painter.end()
+            document.close()
         return printed
 
 
