@@ -6,7 +6,7 @@ STAMP  := $(VENV)/.installed
 TS     := $(wildcard resources/translations/*.ts)
 QM     := $(TS:.ts=.qm)
 
-.PHONY: run test qm translations screenshots bench clean
+.PHONY: run test qm translations screenshots bench package clean
 
 run: $(STAMP) $(QM)
 	@$(BIN)/python tools/check_qt.py
@@ -46,6 +46,11 @@ screenshots: $(STAMP) $(QM)
 # Store-scale benchmark at the default size (100,000 members); see `crmdesk bench --help`.
 bench: $(STAMP) $(QM)
 	QT_QPA_PLATFORM=offscreen $(BIN)/crmdesk bench --json bench.json
+
+# The one-folder program for shops (no Python needed) in dist/crmdesk; see installer/.
+package: $(STAMP) $(QM)
+	$(BIN)/python -m pip install --quiet -e '.[package]'
+	$(BIN)/python installer/build.py
 
 clean:
 	rm -rf $(VENV) build dist *.egg-info $(QM)
