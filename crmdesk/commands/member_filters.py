@@ -35,7 +35,7 @@ def add_member_filter_options(parser: argparse.ArgumentParser, *, sorting: bool 
         parser.add_argument("--desc", action="store_true", help="sort in descending order")
 
 
-def _day(text: str | None, option: str) -> date | None:
+def parse_day(text: str | None, option: str) -> date | None:
     if text is None:
         return None
     try:
@@ -83,13 +83,13 @@ def filter_from_args(session: Any, args: argparse.Namespace) -> MemberFilter:
     if args.tier:
         changes["tier_ids"] = tuple(member_query.tier_by_name(session, name).id for name in args.tier)
     for option, key in (("joined_from", "joined_from"), ("joined_to", "joined_to")):
-        day = _day(getattr(args, option), "--" + option.replace("_", "-"))
+        day = parse_day(getattr(args, option), "--" + option.replace("_", "-"))
         if day is not None:
             changes[key] = day
-    before = _day(args.last_visit_before, "--last-visit-before")
+    before = parse_day(args.last_visit_before, "--last-visit-before")
     if before is not None:
         changes["last_visit_to"] = before - timedelta(days=1)
-    after = _day(args.last_visit_after, "--last-visit-after")
+    after = parse_day(args.last_visit_after, "--last-visit-after")
     if after is not None:
         changes["last_visit_from"] = after + timedelta(days=1)
     month = _month(args.birth_month)

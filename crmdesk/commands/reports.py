@@ -7,10 +7,9 @@ system's), or the one given with `crmdesk --lang zh_CN report ...`.
 from __future__ import annotations
 
 import argparse
-from datetime import date
 
 from crmdesk.commands.common import acting_staff, member_id_for, print_json
-from crmdesk.commands.member_filters import add_member_filter_options, filter_from_args
+from crmdesk.commands.member_filters import add_member_filter_options, filter_from_args, parse_day
 from crmdesk.db import Database
 from crmdesk.errors import InvalidInput
 from crmdesk.i18n import printing_language
@@ -72,14 +71,6 @@ def _full_phones(parser: argparse.ArgumentParser) -> None:
                         help="print phone numbers in full (owner only; recorded in the audit log)")
 
 
-def _day(text: str, option: str) -> date:
-    try:
-        return date.fromisoformat(text.strip())
-    except ValueError:
-        raise InvalidInput(QT_TRANSLATE_NOOP("errors", "{option} needs a date like 2026-11-22, not '{value}'."),
-                           field=option, option=option, value=text) from None
-
-
 def _language(args: argparse.Namespace) -> str:
     from crmdesk import preferences
     from crmdesk.i18n import resolve_language
@@ -135,5 +126,5 @@ def run_complaints(db: Database, args: argparse.Namespace) -> int:
 
 
 def run_loyalty(db: Database, args: argparse.Namespace) -> int:
-    start, end = _day(args.start, "--from"), _day(args.end, "--to")
+    start, end = parse_day(args.start, "--from"), parse_day(args.end, "--to")
     return _produce(db, args, LoyaltySummaryRequest(start, end))

@@ -27,6 +27,7 @@ from crmdesk.reports.member_list import ListHeading, render_member_list
 from crmdesk.reports.member_report import render_member_report
 from crmdesk.services import audit, member_query, store
 from crmdesk.services.card_faces import card_faces
+from crmdesk.services.exports import check_folder
 from crmdesk.services.complaint_report import complaints_month
 from crmdesk.services.loyalty_figures import loyalty_summary
 from crmdesk.services.member_report import member_report
@@ -82,10 +83,7 @@ def check_pdf_path(path: str | os.PathLike[str]) -> Path:
     if target.suffix.lower() != ".pdf":
         raise InvalidInput(QT_TRANSLATE_NOOP("errors", "Save the report to a file ending in .pdf, not '{name}'."),
                            field="path", name=target.name)
-    if not target.parent.is_dir():
-        raise InvalidInput(QT_TRANSLATE_NOOP("errors", "Cannot write {path}: the folder {folder} does not exist."),
-                           field="path", path=str(target), folder=str(target.parent))
-    return target
+    return check_folder(target)
 
 
 def write_pdf(path: str | os.PathLike[str], pdf: bytes) -> Path:

@@ -67,6 +67,11 @@ def check_path(path: str | os.PathLike[str]) -> Path:
         raise InvalidInput(
             QT_TRANSLATE_NOOP("errors", "Export to a file ending in .csv or .xlsx, not '{name}'."), field="path", name=target.name
         )
+    return check_folder(target)
+
+
+def check_folder(target: Path) -> Path:
+    """The file's folder must exist: nothing writes half a path (exports, printed reports)."""
     if not target.parent.is_dir():
         raise InvalidInput(
             QT_TRANSLATE_NOOP("errors", "Cannot write {path}: the folder {folder} does not exist."),

@@ -8,14 +8,12 @@ saved groups ("smart groups"), column choice and export around it.
 
 from __future__ import annotations
 
-import threading
 from datetime import date
 from pathlib import Path
 from typing import Any
 
 from PySide6.QtCore import (
-    QAbstractTableModel, QCoreApplication, QDate, QEvent, QModelIndex, QObject, QPersistentModelIndex, QSettings, Qt, QThread,
-    QTimer, Signal,
+    QAbstractTableModel, QCoreApplication, QDate, QEvent, QModelIndex, QObject, QPersistentModelIndex, QSettings, Qt, QTimer, Signal,
 )
 from PySide6.QtGui import QKeyEvent, QKeySequence, QShortcut
 from PySide6.QtWidgets import (
@@ -35,6 +33,7 @@ from crmdesk.services.member_query import (
 )
 from crmdesk.services.auth import Permission, can
 from crmdesk.services.uow import read_session, unit_of_work
+from crmdesk.views.background import BackgroundThread
 from crmdesk.views.common import error_text, format_fen, mark_data, show_error
 from crmdesk.views.paged_rows import PagedRows
 from crmdesk.views.report_preview import ReportPreviewDialog, open_preview
@@ -221,13 +220,8 @@ class MemberListModel(QAbstractTableModel):
 # --------------------------------------------------------------------------- background export
 
 
-class ExportThread(QThread):
-    """Runs one export off the UI thread; results come back by signal.
-
-    Running exports are kept alive here, not by the page, so closing the page
-    (or the window) mid-export never destroys a running thread."""
-
-    _running: set[ExportThread] = set()
+class ExportThread(BackgroundThread):
+    """Runs one export off the UI thread; results come back by signal."""
 
     progressed = Signal(int, int)
     succeeded = Signal(int, str)
@@ -239,23 +233,10 @@ class ExportThread(QThread):
         super().__init__(parent)
         self._state = state
         self._args = (flt, sort, descending, path, columns)
-        self._cancel = threading.Event()
         # Translated here, on the UI thread: headers and words as the person reads them.
         self._headers = {key: _translate("columns", label) for key, label in COLUMN_LABELS.items()}
         self._labels: dict[Any, str] = {s: _translate("terms", label) for s, label in STATUS_LABELS.items()}
         self._labels.update({g: _translate("terms", label) for g, label in GENDER_LABELS.items()})
-
-    def cancel(self) -> None:
-        self._cancel.set()
-
-    def start_export(self) -> None:
-        ExportThread._running.add(self)
-        self.finished.connect(self._release)
-        self.start()
-
-    def _release(self) -> None:
-        self.wait()  # "finished" comes just before the thread ends; let it end before the object can go
-        ExportThread._running.discard(self)
 
     def run(self) -> None:
         flt, sort, descending, path, columns = self._args
@@ -264,7 +245,7 @@ class ExportThread(QThread):
                 rows = exports.export_members(
                     session, flt, sort, descending, path, columns,
                     progress=lambda done, total: self.progressed.emit(done, total),
-                    should_cancel=self._cancel.is_set,
+                    should_cancel=self.should_cancel,
                     actor=self._state.actor,
                     headers=self._headers,
                     labels=self._labels,
@@ -831,7 +812,7 @@ class MemberListPage(QWidget):
         thread.finished.connect(self._export_finished)
         self._export, self._progress = thread, progress
         self.export_button.setEnabled(False)
-        thread.start_export()
+        thread.start_kept()
         return thread
 
     def _export_progress(self, done: int, total: int) -> None:

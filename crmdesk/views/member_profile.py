@@ -20,7 +20,7 @@ from PySide6.QtWidgets import (
 from sqlalchemy.orm import Session
 
 from crmdesk.errors import CrmdeskError, InvalidInput
-from crmdesk.models import CardStatus, Gender, MarketingConsent, MemberStatus, PointsKind, PurchaseKind
+from crmdesk.models import CardStatus, Gender, MarketingConsent, MemberStatus, PurchaseKind
 from crmdesk.services import cards as card_service
 from crmdesk.services import complaints, loyalty, members, purchases
 from crmdesk.services.loyalty import POINTS_KIND_LABELS

@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
-from datetime import date, datetime
+from datetime import date, datetime, timezone
 
 from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QFrame, QGridLayout, QHBoxLayout, QLabel, QPushButton, QVBoxLayout, QWidget
 
 from crmdesk.reports.documents import LoyaltySummaryRequest
+from crmdesk.services import loyalty
 from crmdesk.services import store as store_service
 from crmdesk.services.auth import Permission, can
 from crmdesk.services.overview import store_overview
@@ -81,7 +82,7 @@ class OverviewPage(QWidget):
 
     def print_loyalty_summary(self) -> ReportPreviewDialog:
         """Points issued, redeemed and expired this month so far, and the points liability (period changeable)."""
-        today = date.today()
+        today = loyalty.local_day(datetime.now(timezone.utc))  # the summary counts the shop's calendar days
         request = LoyaltySummaryRequest(today.replace(day=1), today)
         self.preview = open_preview(self, self._state, request, self.tr("Loyalty summary"))
         return self.preview

@@ -11,13 +11,12 @@ PDF that is shown.
 from __future__ import annotations
 
 import dataclasses
-import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import date
 
 import pypdfium2 as pdfium
-from PySide6.QtCore import QDate, QObject, QStandardPaths, Qt, QThread, QTimer, Signal
+from PySide6.QtCore import QDate, QObject, QStandardPaths, Qt, QTimer, Signal
 from PySide6.QtGui import QImage, QKeySequence, QPainter, QPixmap
 from PySide6.QtPrintSupport import QPrintDialog, QPrinter
 from PySide6.QtWidgets import (
@@ -33,6 +32,7 @@ from crmdesk.reports.documents import (
     make_document, suggested_file_name, write_pdf,
 )
 from crmdesk.services.auth import Permission, can
+from crmdesk.views.background import BackgroundThread
 from crmdesk.views.common import error_text
 from crmdesk.views.state import AppState
 
@@ -41,13 +41,8 @@ MAX_ZOOM = 96 / 72 * 2.5  # pixels per point: at most two and a half times the p
 PRINT_DPI_LIMIT = 600  # printers report more; text is sharp at this and pages stay quick
 
 
-class DocumentThread(QThread):
-    """Makes one document off the UI thread; the PDF (or what went wrong) comes back by signal.
-
-    Running threads are kept alive here, so closing the dialog mid-way never
-    destroys a running thread."""
-
-    _running: set[DocumentThread] = set()
+class DocumentThread(BackgroundThread):
+    """Makes one document off the UI thread; the PDF (or what went wrong) comes back by signal."""
 
     progressed = Signal(int, int)
     succeeded = Signal(bytes)
@@ -58,24 +53,11 @@ class DocumentThread(QThread):
         super().__init__(parent)
         self._state = state
         self.request = request
-        self._cancel = threading.Event()
-
-    def cancel(self) -> None:
-        self._cancel.set()
-
-    def start_making(self) -> None:
-        DocumentThread._running.add(self)
-        self.finished.connect(self._release)
-        self.start()
-
-    def _release(self) -> None:
-        self.wait()
-        DocumentThread._running.discard(self)
 
     def run(self) -> None:
         try:
             pdf = make_document(self._state.db, self._state.actor, self.request,
-                                progress=self.progressed.emit, should_cancel=self._cancel.is_set)
+                                progress=self.progressed.emit, should_cancel=self.should_cancel)
         except ReportCancelled:
             self.cancelled.emit()
             return
@@ -351,7 +333,7 @@ class ReportPreviewDialog(QDialog):
         thread.failed.connect(self._on_failed)
         thread.cancelled.connect(self._on_cancelled)
         self._thread = thread
-        thread.start_making()
+        thread.start_kept()
 
     def cancel(self) -> None:
         if self._thread is not None:

@@ -136,7 +136,7 @@
 <context>
     <name>BoardTab</name>
     <message>
-        <location filename="../../crmdesk/views/complaints_page.py" line="+547"/>
+        <location filename="../../crmdesk/views/complaints_page.py" line="+532"/>
         <source>Open</source>
         <translation>待解决</translation>
     </message>
@@ -378,7 +378,7 @@
 <context>
     <name>ColumnsDialog</name>
     <message>
-        <location filename="../../crmdesk/views/member_list.py" line="+294"/>
+        <location filename="../../crmdesk/views/member_list.py" line="+275"/>
         <source>Columns</source>
         <translation>显示列</translation>
     </message>
@@ -903,7 +903,7 @@
 <context>
     <name>ComplaintListModel</name>
     <message>
-        <location filename="../../crmdesk/views/complaints_page.py" line="-766"/>
+        <location filename="../../crmdesk/views/complaints_page.py" line="-750"/>
         <source>No.</source>
         <translation>编号</translation>
     </message>
@@ -953,7 +953,7 @@
         <translation>逾期</translation>
     </message>
     <message>
-        <location line="+187"/>
+        <location line="+171"/>
         <source>! no reply</source>
         <translation>！未响应</translation>
     </message>
@@ -1694,27 +1694,7 @@
 <context>
     <name>FiguresTab</name>
     <message>
-        <location filename="../../crmdesk/views/complaints_page.py" line="-1095"/>
-        <source>{minutes} min</source>
-        <translation>{minutes} 分钟</translation>
-    </message>
-    <message>
-        <location line="+4"/>
-        <source>{hours} h</source>
-        <translation>{hours} 小时</translation>
-    </message>
-    <message>
-        <location line="+1"/>
-        <source>{hours} h {minutes} min</source>
-        <translation>{hours} 小时 {minutes} 分钟</translation>
-    </message>
-    <message>
-        <location line="+2"/>
-        <source>{days} d {hours} h</source>
-        <translation>{days} 天 {hours} 小时</translation>
-    </message>
-    <message>
-        <location line="+8"/>
+        <location filename="../../crmdesk/views/complaints_page.py" line="-1080"/>
         <source>{percent} %</source>
         <translation>{percent}%</translation>
     </message>
@@ -3545,7 +3525,7 @@ Membership, loyalty and customer care for neighbourhood shops.</source>
 <context>
     <name>OverviewPage</name>
     <message>
-        <location filename="../../crmdesk/views/overview_page.py" line="+55"/>
+        <location filename="../../crmdesk/views/overview_page.py" line="+56"/>
         <source>Print &amp;loyalty summary…</source>
         <translation>打印积分汇总(&amp;L)…</translation>
     </message>
@@ -3914,7 +3894,7 @@ Membership, loyalty and customer care for neighbourhood shops.</source>
 <context>
     <name>ReportPreviewDialog</name>
     <message>
-        <location filename="../../crmdesk/views/report_preview.py" line="+239"/>
+        <location filename="../../crmdesk/views/report_preview.py" line="+237"/>
         <source>Stop</source>
         <translation>停止</translation>
     </message>
@@ -5656,7 +5636,6 @@ Membership, loyalty and customer care for neighbourhood shops.</source>
     </message>
     <message>
         <location filename="../../crmdesk/commands/member_filters.py" line="+45"/>
-        <location filename="../../crmdesk/commands/reports.py" line="+79"/>
         <source>{option} needs a date like 2026-11-22, not &apos;{value}&apos;.</source>
         <translation>{option} 需要形如 2026-11-22 的日期，而不是“{value}”。</translation>
     </message>
@@ -5723,18 +5702,17 @@ Membership, loyalty and customer care for neighbourhood shops.</source>
         <translation>请导出为 .csv 或 .xlsx 文件，而不是“{name}”。</translation>
     </message>
     <message>
-        <location filename="../../crmdesk/reports/documents.py" line="+76"/>
+        <location filename="../../crmdesk/reports/documents.py" line="+84"/>
         <source>Save the report to a file ending in .pdf, not &apos;{name}&apos;.</source>
         <translation>报告须保存为以 .pdf 结尾的文件，不能是“{name}”。</translation>
     </message>
     <message>
-        <location line="+3"/>
-        <location filename="../../crmdesk/services/exports.py" line="+4"/>
+        <location filename="../../crmdesk/services/exports.py" line="+9"/>
         <source>Cannot write {path}: the folder {folder} does not exist.</source>
         <translation>无法写入 {path}：文件夹 {folder} 不存在。</translation>
     </message>
     <message>
-        <location filename="../../crmdesk/services/exports.py" line="+222"/>
+        <location line="+222"/>
         <location line="+6"/>
         <source>The export was cancelled; no file was written.</source>
         <translation>导出已取消，未写入任何文件。</translation>
@@ -6668,7 +6646,7 @@ Membership, loyalty and customer care for neighbourhood shops.</source>
         <translation>找不到编号为 {id} 的满意度调查记录。</translation>
     </message>
     <message>
-        <location filename="../../crmdesk/commands/reports.py" line="+33"/>
+        <location filename="../../crmdesk/commands/reports.py" line="+103"/>
         <source>Unknown column &apos;{column}&apos;; use: {known}.</source>
         <translation>未知的列“{column}”；可用的列：{known}。</translation>
     </message>
@@ -7238,7 +7216,7 @@ Membership, loyalty and customer care for neighbourhood shops.</source>
         <translation>解决期限 {day}</translation>
     </message>
     <message>
-        <location line="+179"/>
+        <location line="+169"/>
         <location line="+63"/>
         <source>Resolved on time</source>
         <translation>按时解决</translation>
@@ -7517,12 +7495,12 @@ Membership, loyalty and customer care for neighbourhood shops.</source>
         <translation>{month} 受理的投诉（数据截至 {time}）及 {month} 的满意度调查。</translation>
     </message>
     <message>
-        <location filename="../../crmdesk/reports/documents.py" line="+101"/>
+        <location filename="../../crmdesk/reports/documents.py" line="+96"/>
         <source>Saved group</source>
         <translation>已保存分组</translation>
     </message>
     <message>
-        <location filename="../../crmdesk/reports/loyalty_summary.py" line="+35"/>
+        <location filename="../../crmdesk/reports/loyalty_summary.py" line="+34"/>
         <source>Earned on purchases</source>
         <translation>消费获得</translation>
     </message>
@@ -7656,7 +7634,7 @@ Membership, loyalty and customer care for neighbourhood shops.</source>
     <message>
         <location line="+0"/>
         <location line="+21"/>
-        <location filename="../../crmdesk/reports/member_list.py" line="+93"/>
+        <location filename="../../crmdesk/reports/member_list.py" line="+96"/>
         <source>Members</source>
         <translation>会员</translation>
     </message>
@@ -7678,7 +7656,7 @@ Membership, loyalty and customer care for neighbourhood shops.</source>
     </message>
     <message>
         <location line="+0"/>
-        <location line="+91"/>
+        <location line="+82"/>
         <location line="+24"/>
         <source>Worth</source>
         <translation>折合金额</translation>
