@@ -5,13 +5,12 @@ from __future__ import annotations
 import argparse
 import os
 import sys
-from datetime import date
 
-from PySide6.QtCore import QCoreApplication, QTimer
+from PySide6.QtCore import QCoreApplication, QSize, QTimer
 from PySide6.QtGui import QFont, QFontDatabase, QGuiApplication, QIcon
 from PySide6.QtWidgets import QApplication, QMessageBox, QProgressDialog
 
-from crmdesk import preferences
+from crmdesk import preferences, shop_time
 from crmdesk.cli import database_for
 from crmdesk.db import Database
 from crmdesk.errors import MSG_NOT_INITIALISED, CrmdeskError, NotInitialised
@@ -22,11 +21,11 @@ from crmdesk.services import store as store_service
 from crmdesk.services.uow import Actor, read_session, unit_of_work
 from crmdesk.views.common import error_text
 from crmdesk.views.login_dialog import LoginDialog
+from crmdesk.views.screen import install_screen_fitter, largest_content, pretend_screen
 from crmdesk.views.main_window import MainWindow
 from crmdesk.views.setup_wizard import SetupWizard
 from crmdesk.views.state import AppState
 
-SCREENSHOT_SIZE = (1280, 800)
 # Preferred Chinese UI fonts where the system has them; the bundled one otherwise.
 CJK_FAMILIES = ["Microsoft YaHei UI", "Microsoft YaHei", "PingFang SC", "Noto Sans CJK SC", "Source Han Sans SC"]
 
@@ -40,6 +39,7 @@ def create_application() -> QApplication:
     if icon.exists():
         app.setWindowIcon(QIcon(str(icon)))
     _install_fonts(app)
+    install_screen_fitter(app)
     style = resource_path("styles", "app.qss")
     if style.exists():
         app.setStyleSheet(style.read_text(encoding="utf-8"))
@@ -69,14 +69,14 @@ class Application:
         self.translators = translators
         self.window: MainWindow | None = None
 
-    def open_window(self, view: str = "overview") -> MainWindow:
-        geometry = self.window.geometry() if self.window is not None else None
+    def open_window(self, view: str | None = None) -> MainWindow:
+        """The main window on ``view``, or where the signed-in person starts (the counter for cashiers)."""
         old = self.window
         self.window = MainWindow(self.state)
         self.window.languageChosen.connect(self.change_language)
-        if geometry is not None:
-            self.window.setGeometry(geometry)
-        self.window.show_view(view)
+        if old is not None:
+            self.window.restoreGeometry(old.saveGeometry())
+        self.window.show_view(view or self.window.start_area())
         if old is not None:
             old.close()
             old.deleteLater()
@@ -87,7 +87,12 @@ class Application:
         self.translators.install(language)
         self.state.language = language
         # Qt widgets do not retranslate themselves; a fresh window shows the new language at once.
-        QTimer.singleShot(0, lambda: self.open_window("settings").show())
+        QTimer.singleShot(0, lambda: self._reopen_on_settings())
+
+    def _reopen_on_settings(self) -> None:
+        maximised = self.window is not None and self.window.isMaximized()
+        window = self.open_window("settings")
+        window.showMaximized() if maximised else window.show()
 
 
 def _owner_actor(db: Database) -> Actor:
@@ -112,7 +117,7 @@ def _ensure_demo_store(db: Database, parent_visible: bool) -> None:
     from crmdesk.services import demo  # only the demo needs the generator
 
     with unit_of_work(db) as session:
-        demo.fill_demo_store(session, today=date.today())
+        demo.fill_demo_store(session, today=shop_time.today())
     if progress is not None:
         progress.close()
 
@@ -137,13 +142,14 @@ def run_gui(args: argparse.Namespace) -> int:
 
     try:
         if args.screenshot:
+            pretend_screen(QSize(*args.size))
             return _screenshot(app, db, translators, language, args.view, args.screenshot, args.search)
         actor = _sign_in(db)
         if actor is None:
             return 0
         controller = Application(app, AppState(db, actor, language), translators)
         window = controller.open_window(args.view)
-        window.show()
+        window.restore_placement()
         counter = window.page("counter")
         if args.search and counter is not None:
             counter.search_edit.setText(args.search)
@@ -166,14 +172,15 @@ def _sign_in(db: Database) -> Actor | None:
 
 
 def _screenshot(
-    app: QApplication, db: Database, translators: Translators, language: str, view: str, target: str, search: str | None
+    app: QApplication, db: Database, translators: Translators, language: str, view: str | None, target: str, search: str | None
 ) -> int:
+    """The main window as it shows maximised on the pretended screen (the taskbar and title bar taken off)."""
     with read_session(db) as session:
         if not store_service.is_initialised(session):
             raise NotInitialised(MSG_NOT_INITIALISED)
     controller = Application(app, AppState(db, _owner_actor(db), language), translators)
     window = controller.open_window(view)
-    window.resize(*SCREENSHOT_SIZE)
+    window.resize(largest_content(window))
     window.show()
     app.processEvents()
     counter = window.page("counter")

@@ -32,14 +32,26 @@ def _add_database_options(parser: argparse.ArgumentParser, *, suppress: bool) ->
     group.add_argument("--as", dest="as_staff", metavar="NAME", default=default, help="act as this staff member (default: the owner)")
 
 
+def _screen_size(text: str) -> tuple[int, int]:
+    """--size 1024x768 -> (1024, 768)."""
+    width, sep, height = text.strip().lower().replace("×", "x").partition("x")
+    if not (sep and width.isdigit() and height.isdigit() and int(width) >= 320 and int(height) >= 240):
+        raise argparse.ArgumentTypeError(f"'{text}' is not a screen size like 1024x768")
+    return int(width), int(height)
+
+
 def build_parser() -> argparse.ArgumentParser:
     from crmdesk import commands
 
     parser = argparse.ArgumentParser(prog="crmdesk", description="Desktop CRM for small supermarkets. With no command, opens the app.")
     parser.add_argument("--version", action="version", version=f"crmdesk {__version__}")
     parser.add_argument("--lang", choices=("zh_CN", "en"), help="language of the app (default: Settings, else the system's)")
-    parser.add_argument("--screenshot", metavar="FILE.png", help="render the main window offscreen at 1280x800 to a PNG and exit")
-    parser.add_argument("--view", choices=VIEWS, default="overview", help="area shown by --screenshot or at start")
+    parser.add_argument("--screenshot", metavar="FILE.png", help="render the main window offscreen to a PNG and exit")
+    parser.add_argument("--size", metavar="WxH", type=_screen_size,
+                        help="with --screenshot: the screen to render for, e.g. 1024x768 (the window as it shows maximised "
+                             "there, taskbar and title bar taken off; default 1280x800)", default=(1280, 800))
+    parser.add_argument("--view", choices=VIEWS, help="area shown by --screenshot or at start (default: where the person signing "
+                        "in starts: the counter for cashiers, the overview for the others)")
     parser.add_argument("--search", metavar="TEXT", help="with --view counter: what the counter search starts with (a card, phone, name)")
     parser.add_argument("--demo", action="store_true", help="open the demo store in the data directory, creating it on first use")
     _add_database_options(parser, suppress=False)

@@ -16,6 +16,10 @@ class Preferences:
     language: str = "system"
     # Who signed in last on this computer: the sign-in dialog starts there.
     last_staff: str = ""
+    # This computer's till: it goes on every receipt recorded here (Settings → This computer).
+    till: str = ""
+    # The main window as it was last closed here (Qt's saveGeometry, base64); empty: maximised.
+    window_geometry: str = ""
 
 
 def load() -> Preferences:

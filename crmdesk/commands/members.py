@@ -15,6 +15,7 @@ from typing import Any
 
 from sqlalchemy.orm import Session
 
+from crmdesk import shop_time
 from crmdesk.commands.common import acting_staff, print_json
 from crmdesk.db import Database
 from crmdesk.errors import Conflict, InvalidInput, NotFound
@@ -23,6 +24,7 @@ from crmdesk.services import members as members_service
 from crmdesk.services import search as search_service
 from crmdesk.services.members import DuplicateMember, MemberBrief, MemberInput, MemberProfile, display_phone
 from crmdesk.services.uow import read_session, unit_of_work
+from crmdesk.shop_time import format_time
 from crmdesk.texts import QT_TRANSLATE_NOOP
 
 MAX_SEARCH_LIMIT = 200
@@ -108,8 +110,8 @@ def _iso(value: date | datetime | None) -> str | None:
 
 
 def _local(value: datetime | None) -> str:
-    """A stored UTC time as the local time of this computer, for people to read."""
-    return value.astimezone().strftime("%Y-%m-%d %H:%M") if value is not None else ""
+    """A stored UTC time on the shop's clock, for people to read."""
+    return format_time(value)
 
 
 def money(fen: int) -> dict[str, Any]:
@@ -144,7 +146,7 @@ def status_warnings(profile: MemberProfile) -> list[str]:
 
 
 def member_document(profile: MemberProfile, today: date | None = None) -> dict[str, Any]:
-    today = today or date.today()
+    today = today or shop_time.today()
     active = profile.active_card
     return {
         "id": profile.id,

@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 from datetime import date
 
+from crmdesk import shop_time
 from crmdesk.commands.common import acting_staff, member_id_for, print_json
 from crmdesk.db import Database
 from crmdesk.models import Member
@@ -65,6 +66,6 @@ def run_adjust(db: Database, args: argparse.Namespace) -> int:
 def run_expire(db: Database, args: argparse.Namespace) -> int:
     actor = acting_staff(db, args)
     with unit_of_work(db) as session:
-        total = loyalty.expire(session, args.today or date.today(), actor=actor)
+        total = loyalty.expire(session, args.today or shop_time.today(), actor=actor)
     print(f"{total} points expired.")
     return 0

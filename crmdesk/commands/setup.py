@@ -5,8 +5,8 @@ from __future__ import annotations
 import argparse
 import time
 from dataclasses import asdict
-from datetime import date
 
+from crmdesk import shop_time
 from crmdesk.commands.common import print_json, read_secret
 from crmdesk.db import Database
 from crmdesk.errors import InvalidInput
@@ -43,7 +43,7 @@ def run_demo(db: Database, args: argparse.Namespace) -> int:
         raise InvalidInput(QT_TRANSLATE_NOOP("errors", "--members must be at least 1."), field="members")
     started = time.perf_counter()
     with unit_of_work(db) as session:
-        summary = demo.fill_demo_store(session, members=args.members, seed=args.seed, today=date.today(), force=args.force)
+        summary = demo.fill_demo_store(session, members=args.members, seed=args.seed, today=shop_time.today(), force=args.force)
     seconds = time.perf_counter() - started
     if args.json:
         print_json({**asdict(summary), "seconds": round(seconds, 2), "database": db.describe()})

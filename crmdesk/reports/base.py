@@ -26,11 +26,14 @@ from reportlab.lib.styles import ParagraphStyle
 from reportlab.lib.units import mm
 from reportlab.pdfbase.pdfmetrics import stringWidth
 from reportlab.pdfgen.canvas import Canvas
-from reportlab.platypus import BaseDocTemplate, CondPageBreak, Flowable, Frame, PageBreak, PageTemplate, Paragraph, Spacer, Table, TableStyle
+from reportlab.platypus import (
+    BaseDocTemplate, CondPageBreak, Flowable, Frame, PageBreak, PageTemplate, Paragraph, Spacer, Table, TableStyle,
+)
 
 from crmdesk.errors import CrmdeskError
 from crmdesk.reports.fonts import report_font
 from crmdesk.services.member_query import money_text
+from crmdesk.shop_time import format_date, format_time
 from crmdesk.texts import QT_TRANSLATE_NOOP
 
 Progress = Callable[[int, int], None]  # (done, total)
@@ -382,7 +385,7 @@ def _letterhead(store_name: str, title: str) -> Callable[[Canvas, BaseDocTemplat
 
 def generated_line(ctx: ReportContext) -> str:
     return QCoreApplication.translate("reports", "Generated {when} by {who}").format(
-        when=ctx.generated_at.astimezone().strftime("%Y-%m-%d %H:%M"), who=ctx.generated_by
+        when=format_time(ctx.generated_at), who=ctx.generated_by
     )
 
 
@@ -436,8 +439,8 @@ def yuan(fen: int) -> str:
 
 
 def local_datetime(moment: datetime | None) -> str:
-    return moment.astimezone().strftime("%Y-%m-%d %H:%M") if moment else ""
+    return format_time(moment)
 
 
 def local_date(moment: datetime | None) -> str:
-    return moment.astimezone().strftime("%Y-%m-%d") if moment else ""
+    return format_date(moment)

@@ -17,6 +17,7 @@ from pathlib import Path
 
 from PySide6.QtCore import QCoreApplication
 
+from crmdesk import shop_time
 from crmdesk.db import Database
 from crmdesk.errors import InvalidInput
 from crmdesk.reports.base import Progress, ReportContext, ShouldCancel
@@ -26,13 +27,13 @@ from crmdesk.reports.loyalty_summary import render_loyalty_summary
 from crmdesk.reports.member_list import ListHeading, render_member_list
 from crmdesk.reports.member_report import render_member_report
 from crmdesk.services import audit, member_query, store
-from crmdesk.services.card_faces import card_faces
-from crmdesk.services.exports import check_folder
-from crmdesk.services.complaint_report import complaints_month
-from crmdesk.services.loyalty_figures import loyalty_summary
-from crmdesk.services.member_report import member_report
 from crmdesk.services.auth import Permission, require
+from crmdesk.services.card_faces import card_faces
+from crmdesk.services.complaint_report import complaints_month
+from crmdesk.services.exports import check_folder
+from crmdesk.services.loyalty_figures import loyalty_summary
 from crmdesk.services.member_query import COLUMN_LABELS, MemberFilter
+from crmdesk.services.member_report import member_report
 from crmdesk.services.uow import Actor, read_session, unit_of_work
 from crmdesk.texts import QT_TRANSLATE_NOOP
 
@@ -102,7 +103,7 @@ def write_pdf(path: str | os.PathLike[str], pdf: bytes) -> Path:
 
 def suggested_file_name(request: DocumentRequest, subject: str = "") -> str:
     """A file name for the save dialog: what, whom or when, and today's date."""
-    today = date.today().isoformat()
+    today = shop_time.today().isoformat()
     if isinstance(request, MemberReportRequest):
         return f"member-{subject or request.member_id}-{today}.pdf"
     if isinstance(request, MemberListRequest):

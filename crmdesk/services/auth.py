@@ -44,6 +44,7 @@ class Permission(enum.Enum):
     SKIP_FOLLOW_UP = "skip_follow_up"  # close a complaint without its follow-up visit, with a reason
     # Channels, categories with their deadlines, survey dimensions and alert threshold.
     MANAGE_COMPLAINT_SETTINGS = "manage_complaint_settings"
+    VIEW_SHOP_FIGURES = "view_shop_figures"  # the overview: the shop's takings and members at a glance
 
 
 ROLE_PERMISSIONS: dict[Role, frozenset[Permission]] = {
@@ -51,7 +52,7 @@ ROLE_PERMISSIONS: dict[Role, frozenset[Permission]] = {
     Role.SUPERVISOR: frozenset(
         {Permission.CHANGE_SETTINGS, Permission.CHANGE_MEMBER_STATUS, Permission.MERGE_MEMBERS, Permission.BROWSE_MEMBERS,
          Permission.ADJUST_POINTS, Permission.IMPORT_MEMBERS, Permission.IMPORT_PURCHASES, Permission.MANAGE_OFFERS,
-         Permission.MANAGE_COMPLAINTS, Permission.COMPENSATE, Permission.SKIP_FOLLOW_UP}
+         Permission.MANAGE_COMPLAINTS, Permission.COMPENSATE, Permission.SKIP_FOLLOW_UP, Permission.VIEW_SHOP_FIGURES}
     ),
     Role.OWNER: frozenset(Permission),
 }
@@ -85,6 +86,7 @@ _DENIED = {
     Permission.MANAGE_COMPLAINT_SETTINGS: QT_TRANSLATE_NOOP(
         "errors", "{name} may not change the complaint and survey settings; ask the owner."
     ),
+    Permission.VIEW_SHOP_FIGURES: QT_TRANSLATE_NOOP("errors", "{name} may not see the shop's figures; ask a supervisor or the owner."),
 }
 
 

@@ -10,7 +10,7 @@ from __future__ import annotations
 import heapq
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import date, datetime, timedelta, timezone, tzinfo
+from datetime import date, datetime, timedelta, timezone
 from typing import Any
 
 import sqlalchemy as sa
@@ -18,16 +18,16 @@ from sqlalchemy.orm import Session
 
 from crmdesk.errors import InvalidInput, NotFound
 from crmdesk.models import (
-    CategoryRule, ExpiryMode, LoyaltyRules, Member, MemberStatus, PointsEntry, PointsKind, Purchase, PurchaseKind, Staff, Tier,
+    CategoryRule, ExpiryMode, LoyaltyRules, Member, MemberStatus, PointsEntry, PointsKind, Purchase, PurchaseKind,
+    Staff, Tier,
 )
 from crmdesk.services import audit
 from crmdesk.services.auth import Permission, require
 from crmdesk.services.uow import Actor
+from crmdesk.shop_time import SHOP_ZONE, local_day
 from crmdesk.texts import QT_TRANSLATE_NOOP
 
 RULES_ROW_ID = 1
-# The shop's clock: China has one time zone and no daylight saving.
-SHOP_ZONE: tzinfo = timezone(timedelta(hours=8))
 TIER_WINDOW = timedelta(days=365)
 # What each kind of ledger entry is called (translated in the "terms" context).
 POINTS_KIND_LABELS = {
@@ -67,10 +67,6 @@ class Rules:
         year, month = earned_on.year + month // 12, month % 12 + 1
         last_day = (date(year + (month == 12), month % 12 + 1, 1) - timedelta(days=1)).day
         return date(year, month, min(earned_on.day, last_day))
-
-
-def local_day(moment: datetime) -> date:
-    return moment.astimezone(SHOP_ZONE).date()
 
 
 # --------------------------------------------------------------------------- rules
@@ -142,6 +138,18 @@ def set_rules(session: Session, actor: Actor, rules: Rules) -> Rules:
     audit.record(session, actor, "loyalty.rules", "loyalty_rules", RULES_ROW_ID)
     session.flush()
     return get_rules(session)
+
+
+def points_value_fen(rules: Rules, points: int) -> int:
+    """What ``points`` are worth as money off a receipt, in fen, at the points rules' rate
+    (``rules.redeem_points_per_yuan`` points = ¥1), rounded down to the fen.
+
+    The one rate at which points become money: redeeming at the counter, offers that
+    take money off for points, and the figures that value points owed. A negative number
+    of points gives the same amount, negative."""
+    rate = max(1, rules.redeem_points_per_yuan)
+    value = abs(points) * 100 // rate
+    return -value if points < 0 else value
 
 
 # --------------------------------------------------------------------------- earning
@@ -292,9 +300,18 @@ def open_lots(session: Session, member_id: int) -> list[ExpiringLot]:
     return [ExpiringLot(expires_on, remaining) for expires_on, _order, remaining in sorted(lots) if remaining > 0]
 
 
+def by_expiry_day(lots: Sequence[ExpiringLot]) -> list[ExpiringLot]:
+    """Lots that lapse on the same day as one figure per day, soonest first."""
+    days: dict[date, int] = {}
+    for lot in sorted(lots, key=lambda lot: lot.expires_on):
+        days[lot.expires_on] = days.get(lot.expires_on, 0) + lot.points
+    return [ExpiringLot(day, points) for day, points in days.items()]
+
+
 def expiring_soon(session: Session, member_id: int, today: date, within_days: int = 60) -> list[ExpiringLot]:
+    """The member's points that lapse within ``within_days``, one figure per day."""
     horizon = today + timedelta(days=within_days)
-    return [lot for lot in open_lots(session, member_id) if lot.expires_on <= horizon]
+    return by_expiry_day([lot for lot in open_lots(session, member_id) if lot.expires_on <= horizon])
 
 
 def expire(session: Session, today: date, *, actor: Actor | None = None) -> int:

@@ -122,10 +122,7 @@ def _points_by_kind(session: Session, member_id: int) -> tuple[PointsByKind, ...
 
 
 def _expiring(open_lots: list[ExpiringLot]) -> tuple[ExpiringLot, ...]:
-    by_day: dict[date, int] = {}
-    for lot in open_lots:  # soonest first already
-        by_day[lot.expires_on] = by_day.get(lot.expires_on, 0) + lot.points
-    lots = [ExpiringLot(day, points) for day, points in by_day.items()]
+    lots = loyalty.by_expiry_day(open_lots)
     if len(lots) <= EXPIRY_LINES:
         return tuple(lots)
     shown = lots[:EXPIRY_LINES - 1]

@@ -7,8 +7,8 @@ services/cards.py; the member list's filters in services/member_query.py.
 from __future__ import annotations
 
 import re
-import uuid
 import unicodedata
+import uuid
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field, fields, replace
 from datetime import date, datetime
@@ -18,6 +18,7 @@ import phonenumbers
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
+from crmdesk import shop_time
 from crmdesk.errors import Conflict, InvalidInput, NotFound
 from crmdesk.models import (
     Card, CardStatus, Complaint, ComplaintStatus, Gender, MarketingConsent, Member, MemberChange, MemberStatus,
@@ -35,6 +36,15 @@ EARLIEST_BIRTHDAY = date(1900, 1, 1)
 EMAIL_PATTERN = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
 # Fields a person edits on the profile, with their length limits.
 TEXT_LIMITS = {"name": 100, "address": 300, "email": 200, "notes": 4000, "company": 200, "source": 40}
+# Where members come from: the codes crmdesk writes itself, with their labels ("terms" context).
+# A shop may type its own source on the profile; that text is shown as it is.
+SOURCE_LABELS = {
+    "counter": QT_TRANSLATE_NOOP("terms", "Counter"),
+    "wechat": QT_TRANSLATE_NOOP("terms", "WeChat"),
+    "event": QT_TRANSLATE_NOOP("terms", "Event"),
+    "import": QT_TRANSLATE_NOOP("terms", "Import"),
+    "cli": QT_TRANSLATE_NOOP("terms", "Back office"),
+}
 
 
 # --------------------------------------------------------------------------- values
@@ -129,6 +139,7 @@ class MemberProfile:
     cards: tuple[CardInfo, ...]
     open_complaints: int
     recent_visits: tuple[VisitInfo, ...] = field(default=())
+    tier_discount_bp: int = 0  # the member discount the tier gives at the till (basis points: 200 = 2 %)
 
     @property
     def active_card(self) -> CardInfo | None:
@@ -289,7 +300,7 @@ def _check_birthday(birthday: date | None, today: date) -> None:
 
 def validate(data: MemberInput, today: date | None = None) -> MemberInput:
     """The input with every field cleaned, or InvalidInput naming the first bad field."""
-    today = today or date.today()
+    today = today or shop_time.today()
     cleaned = {name: _clean_text(name, getattr(data, name)) for name in TEXT_LIMITS}
     _check_birthday(data.birthday, today)
     joined_on = data.joined_on or today
@@ -317,10 +328,6 @@ def validate(data: MemberInput, today: date | None = None) -> MemberInput:
 
 
 # --------------------------------------------------------------------------- reading
-
-
-def _tier_names(session: Session) -> dict[int, tuple[str, str]]:
-    return {tier_id: (name, colour) for tier_id, name, colour in session.execute(sa.select(Tier.id, Tier.name, Tier.colour))}
 
 
 def briefs(session: Session, members: Sequence[Member]) -> list[MemberBrief]:
@@ -360,7 +367,8 @@ def get_member_row(session: Session, member_id: int) -> Member:
 
 def profile(session: Session, member_id: int, *, recent_visits: int = 5) -> MemberProfile:
     member = get_member_row(session, member_id)
-    tier_name, tier_colour = _tier_names(session).get(member.tier_id, ("", "")) if member.tier_id else ("", "")
+    tier = session.get(Tier, member.tier_id) if member.tier_id else None
+    tier_name, tier_colour, tier_discount_bp = (tier.name, tier.colour, tier.discount_bp) if tier is not None else ("", "", 0)
     cards = tuple(
         CardInfo(c.number, c.status, c.imported, c.issued_at, c.ended_at)
         for c in session.scalars(sa.select(Card).where(Card.member_id == member.id).order_by(Card.issued_at, Card.id))
@@ -402,6 +410,7 @@ def profile(session: Session, member_id: int, *, recent_visits: int = 5) -> Memb
         cards=cards,
         open_complaints=open_complaints,
         recent_visits=visits,
+        tier_discount_bp=tier_discount_bp,
     )
 
 

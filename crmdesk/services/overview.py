@@ -11,6 +11,9 @@ from sqlalchemy.orm import Session
 from crmdesk.models import (
     Card, CardStatus, Complaint, ComplaintStatus, Member, MemberStatus, Purchase, PurchaseKind, Tier,
 )
+from crmdesk.services.auth import Permission, require
+from crmdesk.services.uow import Actor
+from crmdesk.shop_time import SHOP_ZONE
 
 
 @dataclass(frozen=True)
@@ -36,8 +39,10 @@ def month_start(today: date) -> date:
     return today.replace(day=1)
 
 
-def store_overview(session: Session, today: date, local_zone: tzinfo) -> Overview:
-    """Figures for the calendar month of ``today`` in the shop's time zone."""
+def store_overview(session: Session, actor: Actor, today: date, local_zone: tzinfo = SHOP_ZONE) -> Overview:
+    """Figures for the calendar month of ``today`` in the shop's time zone. Members by tier counts
+    active members only, as the tiers in Settings do: frozen and closed members shop no more."""
+    require(actor, Permission.VIEW_SHOP_FIGURES)
     first_day = month_start(today)
     since = datetime.combine(first_day, time.min, tzinfo=local_zone).astimezone(timezone.utc)
     until = datetime.combine(today + timedelta(days=1), time.min, tzinfo=local_zone).astimezone(timezone.utc)

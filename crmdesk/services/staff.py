@@ -12,6 +12,7 @@ from crmdesk.errors import MSG_NOT_INITIALISED, Conflict, InvalidInput, NotFound
 from crmdesk.models import Role, Staff
 from crmdesk.services import audit
 from crmdesk.services.auth import Permission, hash_secret, require, validate_password, validate_pin
+from crmdesk.services.search_keys import name_search_keys
 from crmdesk.services.uow import Actor
 from crmdesk.texts import QT_TRANSLATE_NOOP
 
@@ -42,11 +43,13 @@ def _info(staff: Staff, now: datetime) -> StaffInfo:
 
 
 def list_staff(session: Session, *, active_only: bool = False) -> list[StaffInfo]:
-    query = sa.select(Staff).order_by(Staff.active.desc(), Staff.name)
+    """Active staff first, each part in pinyin order of the names (李娜 before 王芳 before 张伟)."""
+    query = sa.select(Staff)
     if active_only:
         query = query.where(Staff.active.is_(True))
     now = datetime.now(timezone.utc)
-    return [_info(staff, now) for staff in session.scalars(query)]
+    people = [_info(staff, now) for staff in session.scalars(query)]
+    return sorted(people, key=lambda person: (not person.active, name_search_keys(person.name)[0], person.name))
 
 
 def clean_name(name: str) -> str:

@@ -27,7 +27,7 @@ import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
 from crmdesk.errors import Conflict, InvalidInput
-from crmdesk.models import Member, Offer, Tier
+from crmdesk.models import Member, MemberStatus, Offer, Tier
 from crmdesk.services import audit
 from crmdesk.services.auth import Permission, require
 from crmdesk.services.uow import Actor
@@ -61,9 +61,11 @@ class TierInUse(Conflict):
 
 
 def list_tiers(session: Session) -> list[TierSpec]:
-    """Every tier from the entry tier up, with how many members (not closed ones too) are in it."""
+    """Every tier from the entry tier up, with how many active members are in it (as the overview counts them:
+    frozen and closed members keep a tier but do not shop)."""
     counts = dict(session.execute(
-        sa.select(Member.tier_id, sa.func.count(Member.id)).where(Member.tier_id.is_not(None)).group_by(Member.tier_id)
+        sa.select(Member.tier_id, sa.func.count(Member.id))
+        .where(Member.tier_id.is_not(None), Member.status == MemberStatus.ACTIVE).group_by(Member.tier_id)
     ).all())
     return [
         TierSpec(t.id, t.name, t.min_spend_fen, t.points_multiplier_pct, t.discount_bp, t.colour, int(counts.get(t.id, 0)))

@@ -2,8 +2,12 @@
 
 from __future__ import annotations
 
-from PySide6.QtCore import QCoreApplication
-from PySide6.QtWidgets import QMessageBox, QWidget
+from datetime import datetime
+
+from PySide6.QtCore import QCoreApplication, QDate, QDateTime, QTime
+from PySide6.QtWidgets import QDateTimeEdit, QMessageBox, QWidget
+
+from crmdesk import shop_time
 
 from crmdesk.errors import CrmdeskError
 from crmdesk.models import Role
@@ -42,3 +46,24 @@ def mark_data(widget: QWidget) -> QWidget:
 def format_fen(fen: int) -> str:
     """¥ with two decimals and thousands separators; exact, never via float."""
     return money_text(fen)
+
+
+def shop_clock_now() -> QDateTime:
+    """Now on the shop's clock (to the minute), as a date-time box shows it, whatever the PC's zone."""
+    now = shop_time.to_shop(shop_time.now())
+    return QDateTime(QDate(now.year, now.month, now.day), QTime(now.hour, now.minute))
+
+
+def shop_time_edit() -> QDateTimeEdit:
+    """A date-time box on the shop's clock, starting at now."""
+    edit = QDateTimeEdit(shop_clock_now())
+    edit.setDisplayFormat("yyyy-MM-dd HH:mm")
+    edit.setCalendarPopup(True)
+    return edit
+
+
+def moment_of(edit: QDateTimeEdit) -> datetime:
+    """What a date-time box shows, read on the shop's clock, as a stored (UTC) moment."""
+    value = edit.dateTime()
+    day, clock = value.date(), value.time()
+    return shop_time.from_shop_clock(datetime(day.year(), day.month(), day.day(), clock.hour(), clock.minute()))

@@ -18,18 +18,18 @@ import tempfile
 from datetime import UTC, datetime
 from pathlib import Path
 
-from PySide6.QtCore import QCoreApplication, QDate, QDateTime, Qt, QTime, QUrl, Signal
+from PySide6.QtCore import QCoreApplication, Qt, QUrl, Signal
 from PySide6.QtGui import QDesktopServices, QKeySequence
 from PySide6.QtWidgets import (
-    QAbstractItemView, QCheckBox, QComboBox, QDateTimeEdit, QDialog, QDialogButtonBox, QFileDialog, QFormLayout,
-    QFrame, QGridLayout, QHBoxLayout, QHeaderView, QLabel, QLineEdit, QListWidget, QListWidgetItem, QPlainTextEdit,
-    QPushButton, QSpinBox, QTableWidget, QTableWidgetItem, QTabWidget, QVBoxLayout, QWidget,
+    QAbstractItemView, QCheckBox, QComboBox, QDialog, QDialogButtonBox, QFileDialog, QFormLayout, QFrame, QGridLayout,
+    QHBoxLayout, QHeaderView, QLabel, QLineEdit, QListWidget, QListWidgetItem, QPlainTextEdit, QPushButton, QSpinBox,
+    QTableWidget, QTableWidgetItem, QTabWidget, QVBoxLayout, QWidget,
 )
 from sqlalchemy.orm import Session
 
 from crmdesk.errors import CrmdeskError
 from crmdesk.models import ComplaintStatus, FollowUpMethod, Priority, Remedy
-from crmdesk.services import complaints, loyalty, offers, purchases
+from crmdesk.services import complaints, offers, purchases
 from crmdesk.services import staff as staff_service
 from crmdesk.services.auth import Permission, can
 from crmdesk.services.complaints import (
@@ -38,8 +38,9 @@ from crmdesk.services.complaints import (
 )
 from crmdesk.services.members import display_phone
 from crmdesk.services.uow import read_session, unit_of_work
+from crmdesk.shop_time import format_time
 from crmdesk.texts import QT_TRANSLATE_NOOP
-from crmdesk.views.common import error_text, format_fen, mark_data
+from crmdesk.views.common import error_text, format_fen, mark_data, moment_of, shop_time_edit
 from crmdesk.views.state import AppState
 
 ALERT_RED = "#b3261e"
@@ -90,11 +91,6 @@ def remedy_text(remedy: Remedy) -> str:
 
 def method_text(method: FollowUpMethod) -> str:
     return tc(complaints.METHOD_LABELS[method])
-
-
-def local_time(value: datetime | None) -> str:
-    """A stored instant in the shop's local time (the zone the deadlines are counted in)."""
-    return value.astimezone(loyalty.SHOP_ZONE).strftime("%Y-%m-%d %H:%M") if value else ""
 
 
 def now_utc() -> datetime:
@@ -388,11 +384,8 @@ class FollowUpDialog(ActionDialog):
 
     def __init__(self, state: AppState, info: ComplaintInfo, parent: QWidget | None = None) -> None:
         super().__init__(state, info, self.tr("Record follow-up"), self.tr("&Record"), parent)
-        now = now_utc().astimezone(loyalty.SHOP_ZONE)
-        self._initial = QDateTime(QDate(now.year, now.month, now.day), QTime(now.hour, now.minute))
-        self.time_edit = QDateTimeEdit(self._initial)
-        self.time_edit.setDisplayFormat("yyyy-MM-dd HH:mm")
-        self.time_edit.setCalendarPopup(True)
+        self.time_edit = shop_time_edit()
+        self._initial = self.time_edit.dateTime()
         self.time_edit.setMaximumDateTime(self._initial.addSecs(600))
         self.method_combo = QComboBox()
         for method in FollowUpMethod:
@@ -418,11 +411,9 @@ class FollowUpDialog(ActionDialog):
 
     def done_at(self) -> datetime | None:
         """The time entered, in the shop's zone; None (now) when left as it was opened."""
-        value = self.time_edit.dateTime()
-        if value == self._initial:
+        if self.time_edit.dateTime() == self._initial:
             return None
-        day, moment = value.date(), value.time()
-        return datetime(day.year(), day.month(), day.day(), moment.hour(), moment.minute(), tzinfo=loyalty.SHOP_ZONE)
+        return moment_of(self.time_edit)
 
     def perform(self, session: Session) -> ComplaintInfo:
         return complaints.record_follow_up(session, self._state.actor, self.info.id, FollowUpInput(
@@ -689,7 +680,7 @@ class ComplaintDetailDialog(QDialog):
         self.category_label.setText(tc(info.category_name))
         self.channel_label.setText(tc(info.channel_name))
         self.owner_label.setText(owner_text(info))
-        self.received_label.setText(local_time(info.received_at))
+        self.received_label.setText(format_time(info.received_at))
         self._show_deadlines(info)
         self.receipt_label.setText(info.related_receipt + (self.tr(" (linked to the member's purchase)")
                                                            if info.related_purchase_id else "") if info.related_receipt else "—")
@@ -699,18 +690,18 @@ class ComplaintDetailDialog(QDialog):
         _fill(self.timeline_table, [self._event_row(event) for event in detail.timeline])
         self.timeline_table.scrollToBottom()
         _fill(self.resolutions_table, [[
-            local_time(r.at), r.staff_name, QCoreApplication.translate("ComplaintDetailDialog", ", ").join(remedy_text(k) for k in r.remedies),
+            format_time(r.at), r.staff_name, QCoreApplication.translate("ComplaintDetailDialog", ", ").join(remedy_text(k) for k in r.remedies),
             format_fen(r.refund_fen) if r.refund_fen else "", f"{r.goodwill_points:,}" if r.goodwill_points else "",
             r.coupon_code and offers.display_code(r.coupon_code) or "", self.tr("yes") if r.customer_told else self.tr("no"), r.note,
         ] for r in detail.resolutions])
         _fill(self.follow_ups_table, [[
-            local_time(f.done_at), f.staff_name, method_text(f.method), "★" * f.satisfaction + "☆" * (5 - f.satisfaction)
+            format_time(f.done_at), f.staff_name, method_text(f.method), "★" * f.satisfaction + "☆" * (5 - f.satisfaction)
             + f"  {f.satisfaction}/5", f.comment,
         ] for f in detail.follow_ups])
         self.attachments_list.clear()
         for attachment in detail.attachments:
             item = QListWidgetItem(self.tr("{name}   {size}   added {when} by {who}").format(
-                name=attachment.file_name, size=_size_text(attachment.size_bytes), when=local_time(attachment.added_at),
+                name=attachment.file_name, size=_size_text(attachment.size_bytes), when=format_time(attachment.added_at),
                 who=attachment.staff_name or "—"))
             item.setData(Qt.ItemDataRole.UserRole, attachment.id)
             self.attachments_list.addItem(item)
@@ -722,23 +713,23 @@ class ComplaintDetailDialog(QDialog):
 
     def _show_deadlines(self, info: ComplaintInfo) -> None:
         if info.first_response_at is not None:
-            text = self.tr("answered {when} (due {due})").format(when=local_time(info.first_response_at),
-                                                                  due=local_time(info.first_response_due))
+            text = self.tr("answered {when} (due {due})").format(when=format_time(info.first_response_at),
+                                                                  due=format_time(info.first_response_due))
         elif info.response_overdue:
-            text = self.tr("due {due} — late, no answer yet").format(due=local_time(info.first_response_due))
+            text = self.tr("due {due} — late, no answer yet").format(due=format_time(info.first_response_due))
         else:
-            text = self.tr("due {due}").format(due=local_time(info.first_response_due)) if info.first_response_due else "—"
+            text = self.tr("due {due}").format(due=format_time(info.first_response_due)) if info.first_response_due else "—"
         self.response_label.setText(text)
         self._alert(self.response_label, info.response_overdue)
         due_day = info.resolution_due_day.isoformat() if info.resolution_due_day else "—"
         if info.resolved_at is not None:
-            text = self.tr("end of {day}; resolved {when}").format(day=due_day, when=local_time(info.resolved_at))
+            text = self.tr("end of {day}; resolved {when}").format(day=due_day, when=format_time(info.resolved_at))
         elif info.overdue and not info.response_overdue:
             text = self.tr("end of {day} — overdue").format(day=due_day)
         else:
             text = self.tr("end of {day}").format(day=due_day)
         if info.closed_at is not None:
-            text += self.tr("; closed {when}").format(when=local_time(info.closed_at))
+            text += self.tr("; closed {when}").format(when=format_time(info.closed_at))
         self.resolution_label.setText(text)
         late = info.overdue and info.resolution_due is not None and info.as_of >= info.resolution_due
         self._alert(self.resolution_label, late)
@@ -755,7 +746,7 @@ class ComplaintDetailDialog(QDialog):
             moved = status_text(event.to_status)
         else:
             moved = ""
-        return [local_time(event.at), event.staff_name or "—", what, moved, event_note(event)]
+        return [format_time(event.at), event.staff_name or "—", what, moved, event_note(event)]
 
     def _update_buttons(self) -> None:
         """Offer what the workflow allows from this status and what this person may do (the services decide)."""

@@ -12,15 +12,15 @@ the form stays open and nothing is written.
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import datetime
 from itertools import pairwise
 from pathlib import Path
 
-from PySide6.QtCore import QCoreApplication, QDateTime, QEvent, QLocale, QObject, Qt, Signal
+from PySide6.QtCore import QCoreApplication, QEvent, QLocale, QObject, Qt, Signal
 from PySide6.QtGui import QKeyEvent, QKeySequence, QShortcut
 from PySide6.QtWidgets import (
-    QAbstractItemView, QComboBox, QDateTimeEdit, QDialog, QFileDialog, QGridLayout, QHBoxLayout, QLabel, QLineEdit,
-    QListWidget, QListWidgetItem, QPlainTextEdit, QPushButton, QVBoxLayout, QWidget,
+    QAbstractItemView, QComboBox, QDialog, QFileDialog, QGridLayout, QHBoxLayout, QLabel, QLineEdit, QListWidget,
+    QListWidgetItem, QPlainTextEdit, QPushButton, QVBoxLayout, QWidget,
 )
 
 from crmdesk.errors import CrmdeskError
@@ -32,8 +32,8 @@ from crmdesk.services.complaints import (
 from crmdesk.services.members import MemberProfile
 from crmdesk.services.purchases import PurchaseRow
 from crmdesk.services.uow import read_session, unit_of_work
-from crmdesk.views.common import error_text, format_fen, mark_data
-from crmdesk.views.purchase_dialogs import local_time
+from crmdesk.shop_time import format_time
+from crmdesk.views.common import error_text, format_fen, mark_data, moment_of, shop_time_edit
 from crmdesk.views.state import AppState
 
 RECENT_PURCHASES = 15  # the member's latest sales offered as the related receipt
@@ -143,9 +143,7 @@ class ComplaintFormDialog(QDialog):
         self.priority_box = QComboBox()
         for priority in PRIORITIES:
             self.priority_box.addItem(priority_text(priority), priority)
-        self.time_edit = QDateTimeEdit(QDateTime.currentDateTime())
-        self.time_edit.setDisplayFormat("yyyy-MM-dd HH:mm")
-        self.time_edit.setCalendarPopup(True)
+        self.time_edit = shop_time_edit()
         self._add(grid, row, 0, self.tr("&Priority:"), self.priority_box)
         self._add(grid, row, 2, self.tr("&Received:"), self.time_edit)
         row += 1
@@ -157,7 +155,7 @@ class ComplaintFormDialog(QDialog):
         mark_data(self.receipt_box)
         for sale in self.recent_sales:
             self.receipt_box.addItem(
-                f"{receipt_text(sale)}  ·  {local_time(sale.occurred_at)}  ·  {format_fen(sale.amount_fen)}", sale.id)
+                f"{receipt_text(sale)}  ·  {format_time(sale.occurred_at)}  ·  {format_fen(sale.amount_fen)}", sale.id)
         self.receipt_box.setCurrentIndex(-1)
         self.receipt_box.lineEdit().setPlaceholderText(
             self.tr("optional: pick a recent purchase or type the receipt number") if self.recent_sales
@@ -408,10 +406,8 @@ class ComplaintFormDialog(QDialog):
     # ------------------------------------------------------------------ saving
 
     def received_at(self) -> datetime:
-        """The received time typed in local time, as an aware UTC instant."""
-        local = self.time_edit.dateTime().toPython()
-        assert isinstance(local, datetime)
-        return local.astimezone().astimezone(UTC)
+        """The received time typed on the shop's clock, as an aware UTC instant."""
+        return moment_of(self.time_edit)
 
     def related(self) -> tuple[int | None, str]:
         """(purchase id, typed receipt): a purchase picked from the list, or what was typed."""

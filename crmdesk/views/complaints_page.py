@@ -19,8 +19,8 @@ from datetime import date
 from typing import Any
 
 from PySide6.QtCore import (
-    QAbstractTableModel, QCoreApplication, QDate, QEvent, QModelIndex, QObject, QPersistentModelIndex, QRect, QSize, Qt,
-    QTimer, Signal,
+    QAbstractTableModel, QCoreApplication, QDate, QEvent, QModelIndex, QObject, QPersistentModelIndex, QRect, QSize,
+    Qt, QTimer, Signal,
 )
 from PySide6.QtGui import QBrush, QColor, QFont, QKeyEvent, QKeySequence, QPainter, QPalette
 from PySide6.QtWidgets import (
@@ -41,13 +41,15 @@ from crmdesk.services.complaint_figures import ComplaintFigures, CountBy, Ratio
 from crmdesk.services.complaints import DONE_STATUSES, BoardCounts, ComplaintFilter, ComplaintInfo, ComplaintOrder
 from crmdesk.services.surveys import SurveySummary
 from crmdesk.services.uow import read_session
+from crmdesk.shop_time import format_time
 from crmdesk.texts import QT_TRANSLATE_NOOP
 from crmdesk.views.common import error_text, mark_data
 from crmdesk.views.complaint_detail import (
-    ALERT_BACKGROUND, ALERT_RED, ComplaintDetailDialog, cap, customer_text, local_time, now_utc, owner_text, priority_text,
+    ALERT_BACKGROUND, ALERT_RED, ComplaintDetailDialog, cap, customer_text, now_utc, owner_text, priority_text,
     status_text, tc,
 )
 from crmdesk.views.complaint_settings import ComplaintSettingsWidget, survey_name
+from crmdesk.views.flow_layout import FlowLayout, side_by_side
 from crmdesk.views.overview_page import FigureTile
 from crmdesk.views.paged_rows import PagedRows
 from crmdesk.views.report_preview import ReportPreviewDialog, open_preview
@@ -248,7 +250,7 @@ def display_values(info: ComplaintInfo) -> tuple[str, ...]:
         marker = ""
     values = {
         "number": str(info.id),
-        "received": local_time(info.received_at),
+        "received": format_time(info.received_at),
         "customer": customer_text(info),
         "category": tc(info.category_name),
         "channel": tc(info.channel_name),
@@ -375,7 +377,7 @@ class ComplaintListModel(QAbstractTableModel):
         if role == Qt.ItemDataRole.ToolTipRole:
             if key in ("due", "overdue"):
                 return QCoreApplication.translate("ComplaintListModel", "First response due {response}; resolve by the end of {day}").format(
-                    response=local_time(info.first_response_due), day=values[COLUMNS.index("due")] or "—")
+                    response=format_time(info.first_response_due), day=values[COLUMNS.index("due")] or "—")
             if key == "customer":
                 return info.description[:200]
             return None
@@ -526,9 +528,8 @@ class BoardTab(QWidget):
 
     # ---- building
 
-    def _build_tiles(self) -> QHBoxLayout:
-        row = QHBoxLayout()
-        row.setSpacing(8)
+    def _build_tiles(self) -> FlowLayout:
+        row = FlowLayout()
         self.open_tile = CountTile(self.tr("Open"))
         self.overdue_tile = CountTile(self.tr("Overdue"), alert=True)
         self.status_tiles = {status: CountTile(cap(status_text(status))) for status in ComplaintStatus}
@@ -543,16 +544,14 @@ class BoardTab(QWidget):
         for status, tile in self.status_tiles.items():
             tile.clicked.connect(lambda _checked=False, s=status: self.show_status(s))
             row.addWidget(tile)
-        row.addStretch(1)
         self.count_label = QLabel()
         self.count_label.setObjectName("hintLabel")
         mark_data(self.count_label)
-        row.addWidget(self.count_label, 0, Qt.AlignmentFlag.AlignBottom)
+        row.addWidget(self.count_label)
         return row
 
-    def _build_filters(self) -> QHBoxLayout:
-        row = QHBoxLayout()
-        row.setSpacing(6)
+    def _build_filters(self) -> FlowLayout:
+        row = FlowLayout(spacing=14)
         self.status_box = QComboBox()
         self.status_box.addItem(self.tr("All open"), STATUS_ALL_OPEN)
         self.status_box.addItem(self.tr("All complaints"), STATUS_ALL)
@@ -570,34 +569,25 @@ class BoardTab(QWidget):
         def labelled(text: str, widget: QWidget) -> None:
             label = QLabel(text)
             label.setBuddy(widget)
-            row.addWidget(label)
-            row.addWidget(widget)
-            row.addSpacing(10)
+            row.addWidget(side_by_side(label, widget))
 
         labelled(self.tr("&Status:"), self.status_box)
         row.addWidget(self.overdue_check)
-        row.addSpacing(10)
         labelled(self.tr("Ca&tegory:"), self.category_box)
         labelled(self.tr("C&hannel:"), self.channel_box)
         labelled(self.tr("O&wner:"), self.owner_box)
-        row.addStretch(1)
         for box in (self.status_box, self.category_box, self.channel_box, self.owner_box):
             box.currentIndexChanged.connect(self._filter_changed)
         self.overdue_check.toggled.connect(self._filter_changed)
         return row
 
-    def _build_commands(self) -> QHBoxLayout:
-        row = QHBoxLayout()
-        row.setSpacing(6)
+    def _build_commands(self) -> FlowLayout:
+        row = FlowLayout(spacing=14)
         received = QLabel(self.tr("Recei&ved:"))
         self.from_edit = _date_edit()
         self.to_edit = _date_edit()
         received.setBuddy(self.from_edit)
-        row.addWidget(received)
-        row.addWidget(self.from_edit)
-        row.addWidget(QLabel("–"))
-        row.addWidget(self.to_edit)
-        row.addSpacing(10)
+        row.addWidget(side_by_side(received, self.from_edit, QLabel("–"), self.to_edit))
         for edit in (self.from_edit, self.to_edit):
             edit.dateChanged.connect(self._filter_changed)
         order_label = QLabel(self.tr("&Order:"))
@@ -606,24 +596,19 @@ class BoardTab(QWidget):
         self.order_box.addItem(self.tr("Newest first"), ComplaintOrder.RECEIVED)
         self.order_box.currentIndexChanged.connect(self._filter_changed)
         order_label.setBuddy(self.order_box)
-        row.addWidget(order_label)
-        row.addWidget(self.order_box)
-        row.addSpacing(10)
+        row.addWidget(side_by_side(order_label, self.order_box))
         self.clear_button = QPushButton(self.tr("Clear filters"))
         self.clear_button.clicked.connect(self.clear_filters)
         row.addWidget(self.clear_button)
-        row.addStretch(1)
         self.new_button = QPushButton(self.tr("&New complaint… (Ctrl+N)"))
         self.new_button.setShortcut(QKeySequence.StandardKey.New)
         self.new_button.clicked.connect(self.new_complaint)
-        row.addWidget(self.new_button)
         self.open_button = QPushButton(self.tr("Open (Enter)"))
         self.open_button.clicked.connect(self.open_current)
         self.refresh_button = QPushButton(self.tr("&Refresh (F5)"))
         self.refresh_button.setShortcut(QKeySequence("F5"))
         self.refresh_button.clicked.connect(self.refresh)
-        row.addWidget(self.open_button)
-        row.addWidget(self.refresh_button)
+        row.addWidget(side_by_side(self.new_button, self.open_button, self.refresh_button, spacing=6))
         return row
 
     # ---- choices and counts
@@ -927,7 +912,7 @@ class FiguresTab(QWidget):
             figures = complaint_figures.monthly_figures(session, self.month(), now=now)
         self.figures = figures
         self.as_of_label.setText(self.tr("Complaints received in {month}, as they stand at {now}.").format(
-            month=figures.month, now=local_time(now)))
+            month=figures.month, now=format_time(now)))
         self.received_tile.value.setText(f"{figures.received:,}")
         self.received_tile.detail.setText("")
         self.first_response_tile.value.setText(duration_text(figures.median_first_response))
@@ -1129,7 +1114,7 @@ class SatisfactionTab(QWidget):
         for row, response in enumerate(recent):
             scores = QCoreApplication.translate("SatisfactionTab", ", ").join(
                 f"{names.get(code, code)} {score}" for code, score in sorted(response.scores, key=lambda s: order.get(s[0], len(order))))
-            values = [local_time(response.taken_at), response.member_name or "—", tc(response.channel_name), scores,
+            values = [format_time(response.taken_at), response.member_name or "—", tc(response.channel_name), scores,
                       response.comment, response.staff_name]
             for column, text in enumerate(values):
                 item = _item(text)

@@ -14,29 +14,33 @@ Every query here is an index lookup (services.search), so it runs on the UI thre
 
 from __future__ import annotations
 
-from datetime import date, datetime
+from dataclasses import replace
 
 from PySide6.QtCore import QEvent, QObject, Qt, QTimer, Signal
 from PySide6.QtGui import QColor, QKeyEvent, QKeySequence, QShortcut
 from PySide6.QtWidgets import (
-    QAbstractItemView, QApplication, QDialog, QFrame, QHBoxLayout, QHeaderView, QLabel, QLineEdit, QMessageBox, QPushButton,
-    QSplitter, QTableWidget, QTableWidgetItem, QVBoxLayout, QWidget,
+    QAbstractItemView, QAbstractScrollArea, QApplication, QDialog, QFrame, QGridLayout, QHBoxLayout, QHeaderView, QLabel,
+    QLineEdit, QMessageBox, QPushButton, QScrollArea, QSizePolicy, QSplitter, QTableWidget, QTableWidgetItem, QVBoxLayout,
+    QWidget,
 )
 
+from crmdesk import shop_time
 from crmdesk.errors import CrmdeskError
-from crmdesk.models import CardStatus, MemberStatus
+from crmdesk.models import CardStatus, MemberStatus, PurchaseKind
 from crmdesk.services import cards as cards_service
 from crmdesk.services import loyalty as loyalty_service
 from crmdesk.services import members as members_service
 from crmdesk.services import search as search_service
-from crmdesk.services.members import MemberProfile, display_phone
+from crmdesk.services.members import MemberBrief, MemberProfile, display_phone
 from crmdesk.services.search import CardWarning, Hit
 from crmdesk.services.uow import read_session, unit_of_work
+from crmdesk.shop_time import format_time
 from crmdesk.views.common import error_text, format_fen, mark_data
 from crmdesk.views.eligible_offers import EligibleOffersWidget
 from crmdesk.views.member_form import NewMemberDialog
 from crmdesk.views.purchase_dialogs import PurchaseDialog, RedeemDialog, RefundDialog
 from crmdesk.views.state import AppState
+from crmdesk.views.terms import member_status_text, percent_text, purchase_kind_text
 
 SEARCH_DELAY_MS = 120
 RECENT_VISITS = 5
@@ -51,10 +55,12 @@ COUNTER_STYLE = """
                padding: 12px 16px; font-size: 18px; font-weight: bold; }
 #counterHint { color: #5f6f6a; font-size: 14px; }
 #memberPanel { background: #f4f8f6; border: 1px solid #dbe7e2; border-radius: 8px; }
-#memberName { font-size: 30px; font-weight: bold; color: #1f3d36; }
+#memberName { font-size: 28px; font-weight: bold; color: #1f3d36; }
 #memberNumber { color: #50625c; font-size: 15px; }
 #pointsValue { font-size: 28px; font-weight: bold; color: #1f3d36; }
 #figureCaption { color: #50625c; font-size: 13px; }
+#discountBadge { background: #e6f4ea; color: #1e5631; border: 1px solid #8fc79f; border-radius: 12px;
+                 padding: 4px 10px; font-size: 14px; font-weight: bold; }
 #birthdayBadge { background: #fff4d6; color: #8a5a00; border: 1px solid #f2b94b; border-radius: 12px;
                  padding: 4px 12px; font-size: 14px; font-weight: bold; }
 #memberWarnings { background: #fdecea; color: #b3261e; border-radius: 6px; padding: 6px 10px; font-size: 15px;
@@ -84,11 +90,6 @@ def masked_phone(e164: str | None) -> str:
                 ch = "*"
         masked.append(ch)
     return "".join(masked)
-
-
-def local_time(value: datetime | None) -> str:
-    """A stored UTC time in this computer's time zone."""
-    return value.astimezone().strftime("%Y-%m-%d %H:%M") if value is not None else ""
 
 
 def _data_label() -> QLabel:
@@ -199,8 +200,8 @@ class CounterPage(QWidget):
         self._timer.timeout.connect(self.run_search)
 
         layout = QVBoxLayout(self)
-        layout.setContentsMargins(24, 20, 24, 16)
-        layout.setSpacing(10)
+        layout.setContentsMargins(16, 12, 16, 10)
+        layout.setSpacing(8)
 
         search_row = QHBoxLayout()
         self.search_edit = QLineEdit()
@@ -243,9 +244,11 @@ class CounterPage(QWidget):
         self.results.cellClicked.connect(lambda row, _column: self._open_row(row))
         splitter.addWidget(self.results)
         splitter.addWidget(self._build_panel())
-        splitter.setStretchFactor(0, 2)
-        splitter.setStretchFactor(1, 3)
-        splitter.setSizes([460, 700])
+        # The member matters more than the list of matches: on a 1024-pixel screen the panel gets two thirds.
+        splitter.setStretchFactor(0, 1)
+        splitter.setStretchFactor(1, 2)
+        splitter.setSizes([300, 600])
+        self.results.setMinimumWidth(220)
         layout.addWidget(splitter, 1)
 
         for key, slot in ((Qt.Key.Key_F2, self.new_member), (Qt.Key.Key_F3, self.card_action),
@@ -270,21 +273,23 @@ class CounterPage(QWidget):
         return button
 
     def _build_panel(self) -> QWidget:
+        """The member on screen: who they are and their points always in view, the rest in a scroll
+        area (a 768-pixel screen has room for little), the actions always at the bottom."""
         panel = QFrame()
         panel.setObjectName("memberPanel")
         self.panel = panel
         column = QVBoxLayout(panel)
-        column.setContentsMargins(20, 16, 20, 16)
-        column.setSpacing(8)
+        column.setContentsMargins(16, 12, 16, 12)
+        column.setSpacing(6)
 
         self.empty_label = QLabel(self.tr("No member open."))
         self.empty_label.setObjectName("counterHint")
         column.addWidget(self.empty_label)
 
-        self.details = QWidget()
-        details = QVBoxLayout(self.details)
-        details.setContentsMargins(0, 0, 0, 0)
-        details.setSpacing(8)
+        self.header = QWidget()
+        header = QVBoxLayout(self.header)
+        header.setContentsMargins(0, 0, 0, 0)
+        header.setSpacing(4)
         top = QHBoxLayout()
         self.name_label = _data_label()
         self.name_label.setObjectName("memberName")
@@ -292,11 +297,15 @@ class CounterPage(QWidget):
         self.tier_label = _data_label()
         self.tier_label.setObjectName("tierLabel")
         top.addWidget(self.tier_label, 0, Qt.AlignmentFlag.AlignVCenter)
+        self.discount_label = QLabel()
+        self.discount_label.setObjectName("discountBadge")
+        top.addWidget(self.discount_label, 0, Qt.AlignmentFlag.AlignVCenter)
         self.birthday_badge = QLabel()
         self.birthday_badge.setObjectName("birthdayBadge")
         top.addWidget(self.birthday_badge, 0, Qt.AlignmentFlag.AlignVCenter)
         top.addStretch(1)
         points_box = QVBoxLayout()
+        points_box.setSpacing(0)
         points_caption = QLabel(self.tr("Points"))
         points_caption.setObjectName("figureCaption")
         points_caption.setAlignment(Qt.AlignmentFlag.AlignRight)
@@ -306,20 +315,34 @@ class CounterPage(QWidget):
         points_box.addWidget(points_caption)
         points_box.addWidget(self.points_label)
         top.addLayout(points_box)
-        details.addLayout(top)
-
+        header.addLayout(top)
         self.number_label = _data_label()
         self.number_label.setObjectName("memberNumber")
-        details.addWidget(self.number_label)
+        header.addWidget(self.number_label)
         self.warnings_label = QLabel()
         self.warnings_label.setObjectName("memberWarnings")
         self.warnings_label.setWordWrap(True)
-        details.addWidget(self.warnings_label)
+        header.addWidget(self.warnings_label)
+        column.addWidget(self.header)
+
+        # What the last action did: one line under the header, never pushing the buttons away.
+        self.result_label = QLabel()
+        self.result_label.setObjectName("actionResult")
+        self.result_label.setWordWrap(True)
+        self.result_label.hide()
+        column.addWidget(self.result_label)
+
+        self.details = QWidget()
+        self.details.setObjectName("memberDetails")
+        details = QVBoxLayout(self.details)
+        details.setContentsMargins(0, 0, 8, 0)
+        details.setSpacing(6)
         self.card_label = QLabel()
         self.card_label.setObjectName("memberFact")
         details.addWidget(self.card_label)
         self.totals_label = QLabel()
         self.totals_label.setObjectName("memberFact")
+        self.totals_label.setWordWrap(True)
         details.addWidget(self.totals_label)
         self.complaints_label = QLabel()
         self.complaints_label.setObjectName("complaintsLabel")
@@ -328,23 +351,20 @@ class CounterPage(QWidget):
         self.expiring_label.setObjectName("expiringLabel")
         self.expiring_label.setWordWrap(True)
         details.addWidget(self.expiring_label)
-        self.result_label = QLabel()
-        self.result_label.setObjectName("actionResult")
-        self.result_label.setWordWrap(True)
-        self.result_label.hide()
-        details.addWidget(self.result_label)
 
         visits_title = QLabel(self.tr("Last visits"))
         visits_title.setObjectName("sectionHeading")
         details.addWidget(visits_title)
-        self.visits = QTableWidget(0, 4)
-        self.visits.setHorizontalHeaderLabels([self.tr("Time"), self.tr("Till"), self.tr("Receipt"), self.tr("Amount")])
-        self.visits.horizontalHeader().setSectionResizeMode(QHeaderView.ResizeMode.Stretch)
+        self.visits = QTableWidget(0, 5)
+        self.visits.setHorizontalHeaderLabels([self.tr("Time"), self.tr("Till"), self.tr("Receipt"), self.tr("Kind"), self.tr("Amount")])
+        self.visits.horizontalHeader().setSectionResizeMode(QHeaderView.ResizeMode.ResizeToContents)
+        self.visits.horizontalHeader().setSectionResizeMode(2, QHeaderView.ResizeMode.Stretch)
         self.visits.verticalHeader().hide()
         self.visits.setFocusPolicy(Qt.FocusPolicy.NoFocus)
         self.visits.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
         self.visits.setSelectionMode(QAbstractItemView.SelectionMode.NoSelection)
-        self.visits.setMaximumHeight(self.visits.horizontalHeader().sizeHint().height() + 31 * RECENT_VISITS)
+        self.visits.setVerticalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
+        self.visits.setSizeAdjustPolicy(QAbstractScrollArea.SizeAdjustPolicy.AdjustToContents)
         details.addWidget(self.visits)
         self.no_visits_label = QLabel(self.tr("No visits yet."))
         self.no_visits_label.setObjectName("counterHint")
@@ -353,34 +373,38 @@ class CounterPage(QWidget):
         self.offers = EligibleOffersWidget(self._state)
         self.offers.applied.connect(lambda _redemption: self.refresh_member())
         details.addWidget(self.offers)
-        column.addWidget(self.details)
-        column.addStretch(1)
+        details.addStretch(1)
+        self.details_scroll = QScrollArea()
+        self.details_scroll.setObjectName("memberDetailsScroll")
+        self.details_scroll.setWidget(self.details)
+        self.details_scroll.setWidgetResizable(True)
+        self.details_scroll.setFrameShape(QFrame.Shape.NoFrame)
+        self.details_scroll.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
+        self.details_scroll.setFocusPolicy(Qt.FocusPolicy.NoFocus)
+        column.addWidget(self.details_scroll, 1)
+        self.filler = QWidget()  # keeps the buttons at the bottom while nobody is open
+        column.addWidget(self.filler, 1)
 
-        # Actions on the member; later features add theirs to this row.
-        self.actions_row = QHBoxLayout()
+        # The actions, three to a row, always in view. Customer care works for walk-ins too.
+        buttons = QGridLayout()
+        buttons.setHorizontalSpacing(6)
+        buttons.setVerticalSpacing(6)
         self.new_button = self._button(self.tr("New member (F2)"), self.new_member)
         self.card_button = self._button(self.tr("Issue card (F3)"), self.card_action)
         self.lost_button = self._button(self.tr("Report card lost… (F4)"), self.report_lost)
-        for button in (self.new_button, self.card_button, self.lost_button):
-            self.actions_row.addWidget(button)
-        self.actions_row.addStretch(1)
-        column.addLayout(self.actions_row)
-        self.money_row = QHBoxLayout()
         self.purchase_button = self._button(self.tr("Record purchase (F5)"), self.record_purchase)
         self.refund_button = self._button(self.tr("Refund… (F6)"), self.refund)
         self.redeem_button = self._button(self.tr("Redeem points… (F7)"), self.redeem)
-        for button in (self.purchase_button, self.refund_button, self.redeem_button):
-            self.money_row.addWidget(button)
-        self.money_row.addStretch(1)
-        column.addLayout(self.money_row)
-        # Customer care works for walk-ins too: with no member on screen they are anonymous.
-        self.care_row = QHBoxLayout()
         self.complaint_button = self._button(self.tr("Log complaint… (F8)"), self.log_complaint)
         self.survey_button = self._button(self.tr("Satisfaction survey… (F9)"), self.take_survey)
-        for button in (self.complaint_button, self.survey_button):
-            self.care_row.addWidget(button)
-        self.care_row.addStretch(1)
-        column.addLayout(self.care_row)
+        grid = ((self.purchase_button, self.refund_button, self.redeem_button),
+                (self.new_button, self.card_button, self.lost_button),
+                (self.complaint_button, self.survey_button))
+        for row, row_buttons in enumerate(grid):
+            for col, button in enumerate(row_buttons):
+                button.setSizePolicy(QSizePolicy.Policy.Expanding, QSizePolicy.Policy.Fixed)
+                buttons.addWidget(button, row, col)
+        column.addLayout(buttons)
         return panel
 
     # ------------------------------------------------------------------ keyboard
@@ -472,28 +496,23 @@ class CounterPage(QWidget):
             self._move(0)
 
     def _show_hits(self, hits: list[Hit]) -> None:
-        self._hits = hits
+        self._hits = list(hits)
         self.results.clearSelection()
         self.results.setRowCount(len(hits))
-        status_labels = self._status_labels()
         for row, hit in enumerate(hits):
-            member = hit.member
-            values = (
-                member.name,
-                masked_phone(member.phone),
-                member.card_number or "",
-                member.tier_name,
-                f"{member.points_balance:,}",
-                status_labels[member.status],
-            )
-            for column, text in enumerate(values):
-                item = QTableWidgetItem(text)
-                if column == 4:
-                    item.setTextAlignment(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
-                if member.status is not MemberStatus.ACTIVE:
-                    item.setForeground(QColor("#b3261e" if member.status is MemberStatus.FROZEN else "#8c8c8c"))
-                self.results.setItem(row, column, item)
+            self._fill_hit_row(row, hit.member)
         self.results.setCurrentCell(-1, -1)
+
+    def _fill_hit_row(self, row: int, member: MemberBrief) -> None:
+        values = (member.name, masked_phone(member.phone), member.card_number or "", member.tier_name,
+                  f"{member.points_balance:,}", member_status_text(member.status))
+        for column, text in enumerate(values):
+            item = QTableWidgetItem(text)
+            if column == 4:
+                item.setTextAlignment(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
+            if member.status is not MemberStatus.ACTIVE:
+                item.setForeground(QColor("#b3261e" if member.status is MemberStatus.FROZEN else "#8c8c8c"))
+            self.results.setItem(row, column, item)
 
     def _open_row(self, row: int) -> None:
         if 0 <= row < len(self._hits):
@@ -504,7 +523,7 @@ class CounterPage(QWidget):
         if warning is None:
             self.warning_label.hide()
             return
-        when = local_time(warning.ended_at) or "?"
+        when = format_time(warning.ended_at) or "?"
         texts = {
             CardStatus.LOST: self.tr("Card {number} was reported LOST on {date}. Do not accept it: it no longer opens any member."),
             CardStatus.REPLACED: self.tr("Card {number} was REPLACED on {date} and no longer works. Ask for the new card or the phone number."),
@@ -517,23 +536,17 @@ class CounterPage(QWidget):
     def _set_hint(self, text: str) -> None:
         self.hint_label.setText(text)
 
-    def _status_labels(self) -> dict[MemberStatus, str]:
-        return {
-            MemberStatus.ACTIVE: self.tr("Active"),
-            MemberStatus.FROZEN: self.tr("Frozen"),
-            MemberStatus.CLOSED: self.tr("Closed"),
-        }
-
     # ------------------------------------------------------------------ the member
 
     def open_member(self, member_id: int) -> None:
         with read_session(self._state.db) as session:
             profile = members_service.profile(session, member_id, recent_visits=RECENT_VISITS)
-            self.expiring = loyalty_service.expiring_soon(session, member_id, date.today(), EXPIRY_WARNING_DAYS)
+            self.expiring = loyalty_service.expiring_soon(session, member_id, shop_time.today(), EXPIRY_WARNING_DAYS)
         if self.profile is None or self.profile.id != member_id:
             self.result_label.hide()  # the last customer's receipt is not this one's
         self._show_warning(None)
         self._show_profile(profile)
+        self._refresh_hit(profile)
         for row, hit in enumerate(self._hits):
             if hit.member.id == member_id:
                 self.results.selectRow(row)
@@ -548,15 +561,28 @@ class CounterPage(QWidget):
         if self.profile is not None:
             self.open_member(self.profile.id)
 
+    def _refresh_hit(self, profile: MemberProfile) -> None:
+        """The match list shows the member's figures as they are now, not as they were when searched."""
+        for row, hit in enumerate(self._hits):
+            if hit.member.id == profile.id:
+                member = replace(hit.member, name=profile.name, status=profile.status, tier_name=profile.tier_name,
+                                 points_balance=profile.points_balance,
+                                 card_number=profile.active_card.number if profile.active_card else None)
+                self._hits[row] = replace(hit, member=member)
+                self._fill_hit_row(row, member)
+
     def _show_profile(self, profile: MemberProfile | None) -> None:
         self.profile = profile
         self.empty_label.setVisible(profile is None)
-        self.details.setVisible(profile is not None)
+        self.filler.setVisible(profile is None)
+        for part in (self.header, self.details_scroll):
+            part.setVisible(profile is not None)
         self._update_buttons()
         self.offers.show_member(profile.id if profile is not None else None)
         if profile is None:
             return
-        today = date.today()
+        self.details_scroll.verticalScrollBar().setValue(0)
+        today = shop_time.today()
         self.name_label.setText(profile.name)
         colour = QColor(profile.tier_colour or "#808080")
         if not colour.isValid():
@@ -567,6 +593,8 @@ class CounterPage(QWidget):
             f"background: {colour.name()}; color: {_readable_on(colour)}; border-radius: 10px; padding: 3px 12px;"
             " font-size: 15px; font-weight: bold;"
         )
+        self.discount_label.setText(self.tr("Member discount {percent} %").format(percent=percent_text(profile.tier_discount_bp)))
+        self.discount_label.setVisible(profile.tier_discount_bp > 0)
         self.points_label.setText(f"{profile.points_balance:,}")
         self.number_label.setText(" · ".join(part for part in (profile.member_no, display_phone(profile.phone)) if part))
         self.birthday_badge.setVisible(profile.birthday_in_month(today))
@@ -575,12 +603,12 @@ class CounterPage(QWidget):
 
         warnings = []
         if profile.status is MemberStatus.FROZEN:
-            warnings.append(self.tr("FROZEN: ask a supervisor before giving points or offers."))
+            warnings.append(self.tr("FROZEN: no offers or points redemption; a purchase needs a supervisor's approval (F5)."))
         if profile.status is MemberStatus.CLOSED:
             warnings.append(self.tr("CLOSED membership."))
         for card in profile.lost_cards:
             warnings.append(self.tr("Card {number} was reported lost on {date}.").format(
-                number=card.number, date=local_time(card.ended_at)))
+                number=card.number, date=format_time(card.ended_at)))
         self.warnings_label.setText("\n".join(warnings))
         self.warnings_label.setVisible(bool(warnings))
 
@@ -607,12 +635,15 @@ class CounterPage(QWidget):
 
         self.visits.setRowCount(len(profile.recent_visits))
         for row, visit in enumerate(profile.recent_visits):
+            kind = purchase_kind_text(PurchaseKind.REFUND if visit.refund else PurchaseKind.SALE)
             amount = format_fen(-visit.amount_fen if visit.refund else visit.amount_fen)
-            values = (local_time(visit.occurred_at), visit.till, visit.receipt_no, amount)
+            values = (format_time(visit.occurred_at), visit.till, visit.receipt_no, kind, amount)
             for column, text in enumerate(values):
                 item = QTableWidgetItem(text)
-                if column == 3:
+                if column == 4:
                     item.setTextAlignment(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
+                if visit.refund:
+                    item.setForeground(QColor("#b3261e"))
                 self.visits.setItem(row, column, item)
         self.visits.setVisible(bool(profile.recent_visits))
         self.no_visits_label.setVisible(not profile.recent_visits)
@@ -624,7 +655,8 @@ class CounterPage(QWidget):
         self.card_button.setEnabled(profile is not None and profile.status is not MemberStatus.CLOSED)
         self.lost_button.setEnabled(has_card)
         active = profile is not None and profile.status is MemberStatus.ACTIVE
-        self.purchase_button.setEnabled(active)
+        # A frozen member may still buy, with a supervisor's approval (PurchaseDialog asks for it).
+        self.purchase_button.setEnabled(profile is not None and profile.status is not MemberStatus.CLOSED)
         self.refund_button.setEnabled(profile is not None)
         self.redeem_button.setEnabled(active and profile is not None and profile.points_balance > 0)
 

@@ -40,15 +40,15 @@ class LoginDialog(QDialog):
 
         form = QFormLayout()
         self.staff_box = QComboBox()
+        # Whoever signed in here last comes first (one Enter away), then everyone in pinyin order;
+        # on a new PC the owner, who sets it up, is chosen.
+        last = current or preferences.load().last_staff
+        people = sorted(people, key=lambda person: person.name != last)
         for person in people:
             self.staff_box.addItem(f"{person.name} · {role_label(person.role)}", person.name)
         mark_data(self.staff_box)
-        # Start at whoever signed in here last; on a new PC at the owner, who sets it up.
-        index = self.staff_box.findData(current or preferences.load().last_staff)
-        if index < 0:
-            owners = [i for i, person in enumerate(people) if person.role is Role.OWNER]
-            index = owners[0] if owners else 0
-        self.staff_box.setCurrentIndex(index)
+        owners = [i for i, person in enumerate(people) if person.role is Role.OWNER]
+        self.staff_box.setCurrentIndex(0 if people and people[0].name == last else owners[0] if owners else 0)
         form.addRow(self.tr("&Staff:"), self.staff_box)
         self.secret_edit = QLineEdit()
         self.secret_edit.setEchoMode(QLineEdit.EchoMode.Password)

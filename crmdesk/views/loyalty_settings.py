@@ -10,7 +10,7 @@ from datetime import datetime, timezone
 from PySide6.QtCore import Qt
 from PySide6.QtGui import QColor, QKeySequence
 from PySide6.QtWidgets import (
-    QAbstractItemView, QCheckBox, QComboBox, QFormLayout, QHBoxLayout, QHeaderView, QLabel, QLineEdit, QMessageBox,
+    QAbstractItemView, QCheckBox, QColorDialog, QComboBox, QFormLayout, QHBoxLayout, QHeaderView, QLabel, QLineEdit, QMessageBox,
     QPushButton, QSpinBox, QTableWidget, QTableWidgetItem, QVBoxLayout, QWidget,
 )
 
@@ -23,11 +23,7 @@ from crmdesk.services.uow import read_session, unit_of_work
 from crmdesk.texts import QT_TRANSLATE_NOOP
 from crmdesk.views.common import error_text
 from crmdesk.views.state import AppState
-
-
-def _percent_text(basis_points: int) -> str:
-    whole, rest = divmod(basis_points, 100)
-    return f"{whole}" if rest == 0 else f"{whole}.{rest:02d}".rstrip("0")
+from crmdesk.views.terms import percent_text
 
 
 def _yuan_text(fen: int) -> str:
@@ -87,6 +83,8 @@ class RulesTab(QWidget):
         self.bonus_multiplier.setRange(100, 1000)
         self.bonus_multiplier.setSingleStep(50)
         self.bonus_multiplier.setSuffix(" %")
+        form.setFieldGrowthPolicy(QFormLayout.FieldGrowthPolicy.FieldsStayAtSizeHint)
+        self.bonus_dates.setMinimumWidth(420)
         form.addRow(self.tr("&Earning:"), self.points_per_yuan)
         form.addRow(self.tr("&Redeeming:"), self.redeem_points)
         form.addRow(self.tr("Points e&xpire:"), self.expiry_mode)
@@ -215,24 +213,28 @@ class TiersTab(QWidget):
         layout.addWidget(intro)
         self.table = QTableWidget(0, 6)
         self.table.setHorizontalHeaderLabels([self.tr("Name"), self.tr("12-month spend (¥)"), self.tr("Points (%)"),
-                                              self.tr("Discount (%)"), self.tr("Colour"), self.tr("Members")])
+                                              self.tr("Discount (%)"), self.tr("Colour"), self.tr("Active members")])
         self.table.horizontalHeader().setSectionResizeMode(QHeaderView.ResizeMode.Stretch)
         self.table.verticalHeader().hide()
         self.table.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
-        self.table.itemChanged.connect(self._paint_colour)
+        # A colour is chosen, never typed: double-click or Enter on it (or the button) opens the picker.
+        self.table.cellActivated.connect(lambda row, column: column == self.COLOUR and self.choose_colour(row))
+        self.table.cellDoubleClicked.connect(lambda row, column: column == self.COLOUR and self.choose_colour(row))
         layout.addWidget(self.table, 1)
         row = QHBoxLayout()
         self.add_button = QPushButton(self.tr("&Add tier"))
         self.add_button.clicked.connect(lambda: self.add_tier())
         self.remove_button = QPushButton(self.tr("&Remove tier"))
         self.remove_button.clicked.connect(self.remove_tier)
+        self.colour_button = QPushButton(self.tr("C&olour…"))
+        self.colour_button.clicked.connect(lambda: self.choose_colour(self.table.currentRow()))
         self.undo_button = QPushButton(self.tr("&Undo changes"))
         self.undo_button.clicked.connect(self.load)
         self.save_button = QPushButton(self.tr("&Save tiers"))
         self.save_button.clicked.connect(lambda: self.save())
         self.review_button = QPushButton(self.tr("Run tier re&view now"))
         self.review_button.clicked.connect(self.ask_review)
-        for button in (self.add_button, self.remove_button):
+        for button in (self.add_button, self.remove_button, self.colour_button):
             row.addWidget(button)
         row.addStretch(1)
         for button in (self.review_button, self.undo_button, self.save_button):
@@ -259,16 +261,16 @@ class TiersTab(QWidget):
         row = self.table.rowCount()
         self.table.blockSignals(True)
         self.table.insertRow(row)
-        values = (tier.name, _yuan_text(tier.min_spend_fen), str(tier.points_multiplier_pct), _percent_text(tier.discount_bp),
-                  tier.colour, f"{tier.member_count:,}")
+        values = (tier.name, _yuan_text(tier.min_spend_fen), str(tier.points_multiplier_pct), percent_text(tier.discount_bp),
+                  "", f"{tier.member_count:,}")
         for column, text in enumerate(values):
             item = QTableWidgetItem(text)
-            if column == self.MEMBERS:
+            if column in (self.COLOUR, self.MEMBERS):
                 item.setFlags(item.flags() & ~Qt.ItemFlag.ItemIsEditable)
             self.table.setItem(row, column, item)
         self.table.item(row, self.NAME).setData(Qt.ItemDataRole.UserRole, tier.id)
+        self._set_colour(row, tier.colour)
         self.table.blockSignals(False)
-        self._paint_colour(self.table.item(row, self.COLOUR))
         self.table.setCurrentCell(row, self.NAME)
 
     def _cell_fen(self, row: int) -> int:
@@ -277,14 +279,21 @@ class TiersTab(QWidget):
         except CrmdeskError:
             return 0
 
-    def _paint_colour(self, item: QTableWidgetItem | None) -> None:
-        if item is None or item.column() != self.COLOUR:
-            return
-        colour = QColor(item.text().strip())
-        self.table.blockSignals(True)
+    def _set_colour(self, row: int, name: str) -> None:
+        """Show a tier's colour as a swatch (its code only in the tooltip)."""
+        colour = QColor(name)
+        item = self.table.item(row, self.COLOUR)
+        item.setData(Qt.ItemDataRole.UserRole, colour.name() if colour.isValid() else name)
         item.setBackground(colour if colour.isValid() else QColor("#ffffff"))
-        item.setForeground(QColor("#1f1f1f" if not colour.isValid() or colour.lightness() > 150 else "#ffffff"))
-        self.table.blockSignals(False)
+        item.setToolTip(self.tr("Double-click or press Enter to choose another colour."))
+
+    def choose_colour(self, row: int) -> None:
+        if row < 0:
+            return
+        current = QColor(self.table.item(row, self.COLOUR).data(Qt.ItemDataRole.UserRole))
+        chosen = QColorDialog.getColor(current, self, self.tr("Colour of {tier}").format(tier=_cell(self.table, row, self.NAME)))
+        if chosen.isValid():
+            self._set_colour(row, chosen.name())
 
     def remove_tier(self) -> None:
         row = self.table.currentRow()
@@ -305,7 +314,7 @@ class TiersTab(QWidget):
                 purchases.parse_yuan(_cell(self.table, row, self.THRESHOLD) or "0"),
                 int(multiplier),
                 tiers_service.parse_percent(_cell(self.table, row, self.DISCOUNT), field="discount_bp"),
-                _cell(self.table, row, self.COLOUR),
+                str(self.table.item(row, self.COLOUR).data(Qt.ItemDataRole.UserRole) or ""),
             ))
         return result
 

@@ -4,20 +4,21 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 
-from PySide6.QtCore import QSize, Qt, QTimer, Signal
-from PySide6.QtGui import QAction, QColor, QKeySequence
+from PySide6.QtCore import QByteArray, QSize, Qt, QTimer, Signal
+from PySide6.QtGui import QAction, QCloseEvent, QColor, QKeySequence
 from PySide6.QtWidgets import (
     QHBoxLayout, QLabel, QListWidget, QListWidgetItem, QMainWindow, QMessageBox, QPushButton, QStackedWidget,
     QVBoxLayout, QWidget,
 )
 
-from crmdesk import __version__
+from crmdesk import __version__, preferences
 from crmdesk.services import complaints
 from crmdesk.services.auth import Permission, can
 from crmdesk.services.uow import read_session
 from crmdesk.views.common import mark_data, role_label
 from crmdesk.views.login_dialog import LoginDialog
 from crmdesk.views.overview_page import OverviewPage
+from crmdesk.views.screen import fit_window
 from crmdesk.views.settings_page import SettingsPage
 from crmdesk.views.state import AppState
 
@@ -29,7 +30,6 @@ class MainWindow(QMainWindow):
         super().__init__()
         self._state = state
         self.setWindowTitle(self.tr("crmdesk — membership and customer care"))
-        self.resize(1280, 800)
 
         self.nav = QListWidget()
         self.nav.setObjectName("navList")
@@ -105,16 +105,24 @@ class MainWindow(QMainWindow):
         bar.addPermanentWidget(self.staff_label)
         bar.addPermanentWidget(self.switch_button)
 
-    def _area_list(self) -> list[tuple[str, str]]:
-        """(key, label) of the areas the signed-in person may use, in order."""
-        areas = [("counter", self.tr("Counter"))]
-        if can(self._state.actor, Permission.BROWSE_MEMBERS):
-            areas.append(("members", self.tr("Members")))
-        if can(self._state.actor, Permission.MANAGE_OFFERS):
-            areas.append(("offers", self.tr("Offers")))
-        # Everyone works complaints: a cashier follows the ones they logged.
-        areas += [("complaints", self.tr("Complaints")), ("overview", self.tr("Overview")), ("settings", self.tr("Settings"))]
-        return areas
+    def _area_list(self) -> list[tuple[str, str, int]]:
+        """(key, label, Ctrl+number) of the areas the signed-in person may use, in order. An area keeps
+        its number whoever signs in (a hidden one leaves a gap), so a shortcut learnt once stays true."""
+        actor = self._state.actor
+        areas = [
+            ("counter", self.tr("Counter"), True),
+            ("members", self.tr("Members"), can(actor, Permission.BROWSE_MEMBERS)),
+            ("offers", self.tr("Offers"), can(actor, Permission.MANAGE_OFFERS)),
+            # Everyone works complaints: a cashier follows the ones they logged.
+            ("complaints", self.tr("Complaints"), True),
+            ("overview", self.tr("Overview"), can(actor, Permission.VIEW_SHOP_FIGURES)),
+            ("settings", self.tr("Settings"), True),
+        ]
+        return [(key, label, number) for number, (key, label, allowed) in enumerate(areas, start=1) if allowed]
+
+    def start_area(self) -> str:
+        """Where a person lands after signing in: the counter for cashiers, the overview for the others."""
+        return "overview" if can(self._state.actor, Permission.VIEW_SHOP_FIGURES) else "counter"
 
     def _make_page(self, key: str) -> QWidget:
         # Pages are imported when first needed, so start-up loads only what it shows.
@@ -158,7 +166,7 @@ class MainWindow(QMainWindow):
         self._area_actions.clear()
         self._areas = []
         self._labels: dict[str, tuple[str, int]] = {}
-        for index, (key, label) in enumerate(self._area_list(), start=1):
+        for row, (key, label, index) in enumerate(self._area_list()):
             page = self._make_page(key)
             self._labels[key] = (label, index)
             item = QListWidgetItem(f"{label}    Ctrl+{index}")
@@ -168,7 +176,7 @@ class MainWindow(QMainWindow):
             self._areas.append((key, page))
             action = QAction(self)
             action.setShortcut(QKeySequence(f"Ctrl+{index}"))
-            action.triggered.connect(lambda _checked=False, i=index - 1: self.nav.setCurrentRow(i))
+            action.triggered.connect(lambda _checked=False, i=row: self.nav.setCurrentRow(i))
             self.addAction(action)
             self._area_actions.append(action)
         self.nav.blockSignals(False)
@@ -242,6 +250,8 @@ class MainWindow(QMainWindow):
     def _on_actor_changed(self) -> None:
         self._update_staff_label()
         self._build_areas()
+        if not can(self._state.actor, Permission.VIEW_SHOP_FIGURES):
+            self.show_view("counter")  # a cashier taking over the till starts at the counter
         self.import_action.setVisible(can(self._state.actor, Permission.IMPORT_MEMBERS))
         self.import_purchases_action.setVisible(can(self._state.actor, Permission.IMPORT_PURCHASES))
 
@@ -267,6 +277,21 @@ class MainWindow(QMainWindow):
         dialog.setWindowTitle(self.tr("Switch staff"))
         if dialog.exec() and dialog.actor is not None:
             self._state.sign_in(dialog.actor)
+
+    def restore_placement(self) -> None:
+        """Show the window as it was last closed on this computer; maximised the first time."""
+        saved = preferences.load().window_geometry
+        if saved and self.restoreGeometry(QByteArray.fromBase64(saved.encode("ascii"))):
+            fit_window(self)  # a window saved on a larger screen still fits this one
+            self.show()
+        else:
+            self.showMaximized()
+
+    def closeEvent(self, event: QCloseEvent) -> None:  # noqa: N802 - Qt override
+        prefs = preferences.load()
+        prefs.window_geometry = bytes(self.saveGeometry().toBase64().data()).decode("ascii")
+        preferences.save(prefs)
+        super().closeEvent(event)
 
     def show_about(self) -> None:
         QMessageBox.about(

@@ -17,8 +17,8 @@ from PySide6.QtCore import (
 )
 from PySide6.QtGui import QKeyEvent, QKeySequence, QShortcut
 from PySide6.QtWidgets import (
-    QAbstractItemView, QCheckBox, QComboBox, QDateEdit, QDialog, QDialogButtonBox, QFileDialog, QGridLayout,
-    QHBoxLayout, QHeaderView, QInputDialog, QLabel, QLineEdit, QMessageBox, QProgressDialog, QPushButton, QTableView,
+    QAbstractItemView, QCheckBox, QComboBox, QDateEdit, QDialog, QDialogButtonBox, QFileDialog,
+    QHeaderView, QInputDialog, QLabel, QLineEdit, QMessageBox, QProgressDialog, QPushButton, QTableView,
     QVBoxLayout, QWidget,
 )
 
@@ -35,6 +35,7 @@ from crmdesk.services.auth import Permission, can
 from crmdesk.services.uow import read_session, unit_of_work
 from crmdesk.views.background import BackgroundThread
 from crmdesk.views.common import error_text, format_fen, mark_data, show_error
+from crmdesk.views.flow_layout import FlowLayout, side_by_side
 from crmdesk.views.paged_rows import PagedRows
 from crmdesk.views.report_preview import ReportPreviewDialog, open_preview
 from crmdesk.views.state import AppState
@@ -386,20 +387,45 @@ class MemberListPage(QWidget):
         self._show_count(self.model.total)
 
     def eventFilter(self, watched: QObject, event: QEvent) -> bool:  # noqa: N802 - Qt's name
-        if (watched is self.table and event.type() == QEvent.Type.KeyPress
-                and isinstance(event, QKeyEvent) and event.key() in (Qt.Key.Key_Return, Qt.Key.Key_Enter)):
+        if event.type() != QEvent.Type.KeyPress or not isinstance(event, QKeyEvent):
+            return super().eventFilter(watched, event)
+        enter = event.key() in (Qt.Key.Key_Return, Qt.Key.Key_Enter)
+        if watched is self.table and enter:
             self.open_current()
             return True
+        # From the search box the list is one key away: Down/PageDown walk into it, Enter opens the
+        # chosen member (the first one when none is chosen yet).
+        if watched is self.search_edit:
+            if event.key() in (Qt.Key.Key_Down, Qt.Key.Key_PageDown):
+                self._apply_pending_filter()
+                if self.model.rowCount() == 0:
+                    return True
+                row = self.table.currentIndex().row()
+                step = 1 if event.key() == Qt.Key.Key_Down else 10
+                self.table.selectRow(0 if row < 0 else min(row + step, self.model.rowCount() - 1))
+                self.table.setFocus(Qt.FocusReason.OtherFocusReason)
+                return True
+            if enter:
+                self._apply_pending_filter()
+                if self.model.rowCount() > 0:
+                    if self.table.currentIndex().row() < 0:
+                        self.table.selectRow(0)
+                    self.open_current()
+                return True
         return super().eventFilter(watched, event)
+
+    def _apply_pending_filter(self) -> None:
+        """What was typed counts at once when the keyboard moves on, not after the typing pause."""
+        if self._filter_timer.isActive():
+            self.apply_filter()
 
     # ---- building
 
-    def _build_filter_bar(self) -> QGridLayout:
-        grid = QGridLayout()
-        grid.setHorizontalSpacing(8)
+    def _build_filter_bar(self) -> FlowLayout:
         self.search_edit = QLineEdit()
         self.search_edit.setPlaceholderText(self.tr("Name, pinyin or phone… (Ctrl+F)"))
         self.search_edit.setClearButtonEnabled(True)
+        self.search_edit.installEventFilter(self)  # Down and Enter reach the list (see eventFilter)
         find = QShortcut(QKeySequence.StandardKey.Find, self)
         find.activated.connect(lambda: (self.search_edit.setFocus(), self.search_edit.selectAll()))
 
@@ -428,44 +454,28 @@ class MemberListPage(QWidget):
         self.clear_button = QPushButton(self.tr("Clear filters"))
         self.clear_button.clicked.connect(self.clear_filters)
 
-        grid.addWidget(self.search_edit, 0, 0, 1, 2)
-        grid.addWidget(QLabel(self.tr("Status:")), 0, 2)
-        grid.addWidget(self.status_box, 0, 3)
-        grid.addWidget(QLabel(self.tr("Tag:")), 0, 4)
-        grid.addWidget(self.tag_box, 0, 5)
-        grid.addWidget(QLabel(self.tr("Tier:")), 0, 6)
-        grid.addWidget(self.tier_box, 0, 7)
-        grid.addWidget(QLabel(self.tr("Birthday:")), 0, 8)
-        grid.addWidget(self.month_box, 0, 9)
-        grid.addWidget(QLabel(self.tr("Joined:")), 1, 0)
-        joined = QHBoxLayout()
-        joined.addWidget(self.joined_from)
-        joined.addWidget(QLabel("–"))
-        joined.addWidget(self.joined_to)
-        grid.addLayout(joined, 1, 1)
-        grid.addWidget(QLabel(self.tr("Last visit:")), 1, 2)
-        visits = QHBoxLayout()
-        visits.addWidget(self.visit_from)
-        visits.addWidget(QLabel("–"))
-        visits.addWidget(self.visit_to)
-        grid.addLayout(visits, 1, 3, 1, 3)
-        grid.addWidget(QLabel(self.tr("Spend:")), 1, 6)
-        spend = QHBoxLayout()
-        spend.addWidget(self.spend_min)
-        spend.addWidget(self.spend_max)
-        grid.addLayout(spend, 1, 7)
-        grid.addWidget(self.clear_button, 1, 8, 1, 2)
-        return grid
+        self.search_edit.setMinimumWidth(240)
+        joined = side_by_side(self.joined_from, QLabel("–"), self.joined_to)
+        visits = side_by_side(self.visit_from, QLabel("–"), self.visit_to)
+        spend = side_by_side(self.spend_min, self.spend_max)
+        flow = FlowLayout()
+        flow.addWidget(self.search_edit)
+        for text, control in ((self.tr("Status:"), self.status_box), (self.tr("Tag:"), self.tag_box),
+                              (self.tr("Tier:"), self.tier_box), (self.tr("Birthday:"), self.month_box),
+                              (self.tr("Joined:"), joined), (self.tr("Last visit:"), visits), (self.tr("Spend:"), spend)):
+            flow.addWidget(side_by_side(QLabel(text), control))
+        flow.addWidget(self.clear_button)
+        return flow
 
-    def _build_group_row(self) -> QHBoxLayout:
-        row = QHBoxLayout()
-        row.addWidget(QLabel(self.tr("&Group:")))
+    def _build_group_row(self) -> FlowLayout:
+        row = FlowLayout()
+        group_label = QLabel(self.tr("&Group:"))
         self.group_box = QComboBox()
         self.group_box.setMinimumWidth(180)
         mark_data(self.group_box)  # group names are data; its first item is translated all the same
         self.group_box.activated.connect(self._group_chosen)
-        row.itemAt(0).widget().setBuddy(self.group_box)  # type: ignore[union-attr]
-        row.addWidget(self.group_box)
+        group_label.setBuddy(self.group_box)
+        row.addWidget(side_by_side(group_label, self.group_box))
         self.save_group_button = QPushButton(self.tr("Save group… (Ctrl+G)"))
         self.save_group_button.setShortcut(QKeySequence("Ctrl+G"))
         self.save_group_button.clicked.connect(self.ask_save_group)
@@ -473,7 +483,6 @@ class MemberListPage(QWidget):
         self.delete_group_button.clicked.connect(self.ask_delete_group)
         row.addWidget(self.save_group_button)
         row.addWidget(self.delete_group_button)
-        row.addStretch(1)
         self.count_label = QLabel()
         self.count_label.setObjectName("hintLabel")
         mark_data(self.count_label)

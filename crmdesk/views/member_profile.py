@@ -8,7 +8,7 @@ Every action calls a service; the services check permissions again.
 from __future__ import annotations
 
 from collections.abc import Callable
-from datetime import date, datetime
+from datetime import date
 
 from PySide6.QtCore import QCoreApplication, QDate, Qt
 from PySide6.QtGui import QIntValidator, QKeySequence
@@ -21,20 +21,21 @@ from sqlalchemy.orm import Session
 
 from crmdesk.errors import CrmdeskError, InvalidInput
 from crmdesk.models import CardStatus, Gender, MarketingConsent, MemberStatus, PurchaseKind
-from crmdesk.services import cards as card_service
-from crmdesk.services import complaints, loyalty, members, purchases
-from crmdesk.services.loyalty import POINTS_KIND_LABELS
-from crmdesk.services.purchases import PURCHASE_KIND_LABELS
-from crmdesk.services import search as search_service
-from crmdesk.services.auth import Permission, can
-from crmdesk.services.member_query import GENDER_LABELS, STATUS_LABELS
-from crmdesk.services.members import DuplicateMember, MemberBrief, MemberProfile, display_phone
 from crmdesk.reports.cards import CardLayout
 from crmdesk.reports.documents import CardsRequest, MemberReportRequest
+from crmdesk.services import cards as card_service
+from crmdesk.services import complaints, loyalty, members, purchases
+from crmdesk.services import search as search_service
+from crmdesk.services.auth import Permission, can
+from crmdesk.services.loyalty import POINTS_KIND_LABELS
+from crmdesk.services.member_query import GENDER_LABELS, STATUS_LABELS
+from crmdesk.services.members import DuplicateMember, MemberBrief, MemberProfile, display_phone
+from crmdesk.services.purchases import PURCHASE_KIND_LABELS
 from crmdesk.services.uow import read_session, unit_of_work
-from crmdesk.views.report_preview import ReportPreviewDialog, open_preview
+from crmdesk.shop_time import format_time
 from crmdesk.texts import QT_TRANSLATE_NOOP
 from crmdesk.views.common import error_text, format_fen, mark_data
+from crmdesk.views.report_preview import ReportPreviewDialog, open_preview
 from crmdesk.views.state import AppState
 
 CONSENT_LABELS = {
@@ -78,10 +79,6 @@ NO_BIRTHDAY = QDate(1899, 12, 31)  # the lowest date of the birthday box stands 
 
 def _translate(context: str, text: str) -> str:
     return QCoreApplication.translate(context, text)
-
-
-def local_time(value: datetime | None) -> str:
-    return value.astimezone().strftime("%Y-%m-%d %H:%M") if value else ""
 
 
 def brief_line(brief: MemberBrief) -> str:
@@ -521,12 +518,12 @@ class MemberProfileDialog(QDialog):
         self._clear_messages()
 
         _fill(self.cards_table, [
-            [c.number, _translate("terms", CARD_STATUS_LABELS[c.status]), local_time(c.issued_at), local_time(c.ended_at),
+            [c.number, _translate("terms", CARD_STATUS_LABELS[c.status]), format_time(c.issued_at), format_time(c.ended_at),
              self.tr("yes") if c.imported else ""]
             for c in profile.cards
         ])
         _fill(self.history_table, [
-            [local_time(h.at), h.staff_name, _translate("history", HISTORY_LABELS[h.field]) if h.field in HISTORY_LABELS else h.field,
+            [format_time(h.at), h.staff_name, _translate("history", HISTORY_LABELS[h.field]) if h.field in HISTORY_LABELS else h.field,
              _history_value(h.field, h.old_value), _history_value(h.field, h.new_value)]
             for h in history
         ])
@@ -539,7 +536,7 @@ class MemberProfileDialog(QDialog):
         with read_session(self._state.db) as session:
             self.member_complaints = complaints.member_complaints(session, self.member_id)
         _fill(self.complaints_table, [
-            [str(c.id), local_time(c.received_at), _translate("complaints", c.category_name),
+            [str(c.id), format_time(c.received_at), _translate("complaints", c.category_name),
              _translate("complaints", complaints.STATUS_LABELS[c.status]) + (" · " + self.tr("overdue") if c.overdue else ""),
              c.owner_name or c.department or "—", c.resolution_due_day.isoformat() if c.resolution_due_day else "",
              c.description.splitlines()[0] if c.description else ""]
@@ -573,9 +570,9 @@ class MemberProfileDialog(QDialog):
         self.purchase_totals_label.setText(self.tr(
             "Visits: {visits} · Spend: {spend} · Average basket: {average} · First visit: {first} · Last visit: {last}").format(
             visits=f"{totals.visits:,}", spend=format_fen(totals.spend_fen), average=format_fen(totals.average_basket_fen),
-            first=local_time(totals.first_visit) or "—", last=local_time(totals.last_visit) or "—"))
+            first=format_time(totals.first_visit) or "—", last=format_time(totals.last_visit) or "—"))
         _fill(self.purchases_table, [
-            [local_time(r.occurred_at), _translate("terms", PURCHASE_KIND_LABELS[r.kind]), r.till, r.receipt_no,
+            [format_time(r.occurred_at), _translate("terms", PURCHASE_KIND_LABELS[r.kind]), r.till, r.receipt_no,
              format_fen(-r.amount_fen if r.kind is PurchaseKind.REFUND else r.amount_fen), f"{r.points:+,}" if r.points else "0",
              r.payment_method, str(r.line_count) if r.line_count else ""]
             for r in rows
@@ -600,7 +597,7 @@ class MemberProfileDialog(QDialog):
             [f"{lot.points:,}", lot.expires_on.isoformat() if lot.expires_on != date.max else self.tr("no expiry")] for lot in lots
         ])
         _fill(self.ledger_table, [
-            [local_time(e.at), _translate("terms", POINTS_KIND_LABELS[e.kind]), f"{e.points:+,}", e.receipt_no, e.reason, e.staff_name]
+            [format_time(e.at), _translate("terms", POINTS_KIND_LABELS[e.kind]), f"{e.points:+,}", e.receipt_no, e.reason, e.staff_name]
             for e in ledger
         ])
 

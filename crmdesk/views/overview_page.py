@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-from datetime import date, datetime, timezone
-
 from PySide6.QtCore import Qt
-from PySide6.QtWidgets import QFrame, QGridLayout, QHBoxLayout, QLabel, QPushButton, QVBoxLayout, QWidget
+from PySide6.QtWidgets import (
+    QFrame, QGridLayout, QHBoxLayout, QLabel, QPushButton, QVBoxLayout, QWidget,
+)
 
+from crmdesk import shop_time
 from crmdesk.reports.documents import LoyaltySummaryRequest
-from crmdesk.services import loyalty
 from crmdesk.services import store as store_service
 from crmdesk.services.auth import Permission, can
 from crmdesk.services.overview import store_overview
@@ -82,18 +82,16 @@ class OverviewPage(QWidget):
 
     def print_loyalty_summary(self) -> ReportPreviewDialog:
         """Points issued, redeemed and expired this month so far, and the points liability (period changeable)."""
-        today = loyalty.local_day(datetime.now(timezone.utc))  # the summary counts the shop's calendar days
+        today = shop_time.today()  # the summary counts the shop's calendar days
         request = LoyaltySummaryRequest(today.replace(day=1), today)
         self.preview = open_preview(self, self._state, request, self.tr("Loyalty summary"))
         return self.preview
 
     def refresh(self) -> None:
         self.loyalty_button.setVisible(can(self._state.actor, Permission.BROWSE_MEMBERS))
-        today = date.today()
-        local_zone = datetime.now().astimezone().tzinfo
-        assert local_zone is not None
+        today = shop_time.today()
         with read_session(self._state.db) as session:
-            figures = store_overview(session, today, local_zone)
+            figures = store_overview(session, self._state.actor, today)
             shop = store_service.get_store(session)
         self.heading.setText(shop.store_name or "crmdesk")
         self.period.setText(self.tr("Figures for {month}; today is {today}.").format(

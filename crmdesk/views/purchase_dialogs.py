@@ -24,6 +24,7 @@ from crmdesk.services import loyalty, purchases
 from crmdesk.services.members import MemberProfile
 from crmdesk.services.purchases import LineInput, PurchaseResult
 from crmdesk.services.uow import read_session, unit_of_work
+from crmdesk.shop_time import format_time
 from crmdesk.texts import QT_TRANSLATE_NOOP
 from crmdesk.views.common import error_text, format_fen, mark_data
 from crmdesk.views.state import AppState
@@ -52,10 +53,6 @@ def remember_till(till: str) -> None:
     settings = counter_settings()
     settings.setValue(TILL_KEY, till)
     settings.sync()
-
-
-def local_time(value: datetime | None) -> str:
-    return value.astimezone().strftime("%Y-%m-%d %H:%M") if value is not None else ""
 
 
 def parse_quantity(text: str, line: int) -> int:
@@ -297,7 +294,7 @@ class RefundDialog(_EnterDialog):
         self.till_edit.setText(sale.till)
         self.amount_edit.setText(f"{sale.refundable_fen // 100}.{sale.refundable_fen % 100:02d}")
         self.sale_label.setText(self.tr("{time} · paid {paid} · refundable {left}").format(
-            time=local_time(sale.occurred_at), paid=format_fen(sale.amount_fen), left=format_fen(sale.refundable_fen)))
+            time=format_time(sale.occurred_at), paid=format_fen(sale.amount_fen), left=format_fen(sale.refundable_fen)))
 
     def _receipt_typed(self, _text: str) -> None:
         sale = self._sale()

@@ -15,6 +15,7 @@ from crmdesk.errors import CrmdeskError
 from crmdesk.i18n import LANGUAGES
 from crmdesk.models import Role
 from crmdesk.paths import data_dir
+from crmdesk.services import purchases
 from crmdesk.services import staff as staff_service
 from crmdesk.services import store as store_service
 from crmdesk.services.auth import MIN_PASSWORD_LENGTH, Permission, can
@@ -91,9 +92,14 @@ class ComputerTab(QWidget):
         self.language_box.addItem(self.tr("Follow the system"), "system")
         for code, name in LANGUAGES.items():
             self.language_box.addItem(name, code)
-        current = preferences.load().language
-        self.language_box.setCurrentIndex(max(self.language_box.findData(current), 0))
+        prefs = preferences.load()
+        self.language_box.setCurrentIndex(max(self.language_box.findData(prefs.language), 0))
         form.addRow(self.tr("&Language:"), self.language_box)
+        self.till_edit = QLineEdit(prefs.till)
+        self.till_edit.setMaxLength(purchases.MAX_TILL_LENGTH)
+        self.till_edit.setPlaceholderText(self.tr("e.g. 01 or Front desk"))
+        self.till_edit.setToolTip(self.tr("Goes on every purchase recorded on this computer; receipt numbers are unique per till."))
+        form.addRow(self.tr("&Till of this computer:"), self.till_edit)
         database = QLabel(state.db.describe())
         database.setWordWrap(True)
         mark_data(database)
@@ -103,20 +109,28 @@ class ComputerTab(QWidget):
         mark_data(folder)
         form.addRow(self.tr("Data folder:"), folder)
         layout.addLayout(form)
-        apply_button = QPushButton(self.tr("&Apply language"))
+        apply_button = QPushButton(self.tr("&Apply (Ctrl+S)"))
+        apply_button.setShortcut(QKeySequence.StandardKey.Save)
         apply_button.clicked.connect(self.apply)
+        self.status = QLabel()
+        self.status.setObjectName("hintLabel")
         row = QHBoxLayout()
         row.addWidget(apply_button)
-        row.addStretch(1)
+        row.addWidget(self.status, 1)
         layout.addLayout(row)
         layout.addStretch(1)
 
     def apply(self) -> None:
+        """Keep this computer's choices; a new language rebuilds the window in it."""
         choice = self.language_box.currentData()
         prefs = preferences.load()
+        language_changed = prefs.language != choice
         prefs.language = choice
+        prefs.till = self.till_edit.text().strip()
         preferences.save(prefs)
-        self.languageChosen.emit(choice)
+        self.status.setText(self.tr("Saved."))
+        if language_changed:
+            self.languageChosen.emit(choice)
 
 
 class StaffTab(QWidget):

@@ -7,13 +7,14 @@ from pathlib import Path
 
 import pytest
 import sqlalchemy as sa
-from PySide6.QtCore import QDateTime, Qt
+from PySide6.QtCore import QDate, QDateTime, Qt, QTime
 from PySide6.QtGui import QInputMethodEvent
 from PySide6.QtWidgets import QApplication, QDialog
 
 from crmdesk.models import Member, Priority, Tier
 from crmdesk.services import complaints, members, purchases
 from crmdesk.services.uow import read_session, unit_of_work
+from crmdesk.shop_time import SHOP_ZONE
 from crmdesk.views.complaint_form import ComplaintFormDialog
 from tests.services.test_members import cashier, db, owner, store_template, supervisor  # noqa: F401 - fast fixtures
 
@@ -290,15 +291,17 @@ def test_a_file_that_is_not_a_photo_or_scan_is_refused_and_nothing_is_written(qt
     assert complaint_count(cashier_state.db) == 0
 
 
-def test_the_received_time_is_local_and_stored_as_utc(qtbot, cashier_state) -> None:  # type: ignore[no-untyped-def]
+def test_the_received_time_is_on_the_shop_clock_and_stored_as_utc(qtbot, cashier_state) -> None:  # type: ignore[no-untyped-def]
     dialog = open_form(qtbot, cashier_state)
-    earlier = QDateTime.currentDateTime().addSecs(-3 * 3600)
-    earlier.setTime(earlier.time().addMSecs(-earlier.time().msec()))
-    dialog.time_edit.setDateTime(earlier)
-    expected = earlier.toPython().astimezone().astimezone(UTC)
-    assert dialog.received_at() == expected and dialog.received_at().tzinfo is UTC
+    opened = dialog.time_edit.dateTime().toPython()
+    shop_now = datetime.now(SHOP_ZONE).replace(second=0, microsecond=0, tzinfo=None)
+    assert abs(opened - shop_now) <= timedelta(minutes=1)  # the shop's clock, whatever zone the PC is set to
+    dialog.time_edit.setDateTime(QDateTime(QDate(2026, 11, 3), QTime(9, 30)))
+    assert dialog.received_at() == datetime(2026, 11, 3, 1, 30, tzinfo=UTC) and dialog.received_at().tzinfo is UTC
 
-    dialog.time_edit.setDateTime(QDateTime.currentDateTime().addDays(1))
+    earlier = dialog.time_edit.dateTime()
+    expected = dialog.received_at()
+    dialog.time_edit.setDateTime(QDateTime.currentDateTime().addDays(2))
     dialog.description_edit.setPlainText("冷柜坏了")
     dialog.save()
     error = dialog._errors[dialog.time_edit]

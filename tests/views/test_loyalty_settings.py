@@ -85,7 +85,9 @@ def test_rules_tab_shows_what_is_wrong_and_saves_nothing(qtbot, settings, db) ->
 def test_tiers_tab_validates_saves_and_runs_the_review(qtbot, settings, db, cashier, monkeypatch) -> None:  # type: ignore[no-untyped-def]
     tab = settings.tiers_tab
     assert tab.table.rowCount() == 4
-    assert [tab.table.item(3, c).text() for c in range(5)] == ["钻石", "20000", "200", "5", "#4fb3d9"]
+    assert [tab.table.item(3, c).text() for c in range(4)] == ["钻石", "20000", "200", "5"]
+    colour = tab.table.item(3, tab.COLOUR)
+    assert colour.text() == "" and colour.background().color().name() == "#4fb3d9"  # a swatch, not a code
     tab.table.item(2, tab.THRESHOLD).setText("1000")  # gold below silver
     assert not tab.save() and "'金卡' must need more 12-month spend than '银卡'" in tab.message.text()
     tab.table.item(2, tab.THRESHOLD).setText("3000")

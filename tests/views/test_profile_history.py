@@ -8,6 +8,7 @@ import pytest
 
 from crmdesk.services import members, purchases
 from crmdesk.services.uow import unit_of_work
+from crmdesk.shop_time import SHOP_ZONE
 from crmdesk.views.member_profile import PURCHASES_PAGE, MemberProfileDialog
 from crmdesk.views.state import AppState
 from tests.services.test_members import cashier, db, owner, store_template, supervisor  # noqa: F401 - fast fixtures
@@ -44,7 +45,7 @@ def test_purchases_tab_pages_newest_first_with_totals(qtbot, cashier_state, memb
     text = dialog.purchase_totals_label.text()
     assert "Visits: 55" in text and f"Spend: ¥{spend // 100:,}.{spend % 100:02d}" in text
     assert f"Average basket: ¥{spend // 55 // 100}.{spend // 55 % 100:02d}" in text
-    assert f"First visit: {START.astimezone().strftime('%Y-%m-%d %H:%M')}" in text
+    assert f"First visit: {START.astimezone(SHOP_ZONE).strftime('%Y-%m-%d %H:%M')}" in text
     assert not dialog.previous_page_button.isEnabled() and dialog.next_page_button.isEnabled()
     dialog.next_page_button.click()
     assert table.rowCount() == 6 and table.item(5, 3).text() == "R000"

@@ -133,8 +133,5 @@ def test_complaints_month_and_loyalty_summary_open_from_their_screens(qtbot, own
 
 def test_cashiers_get_a_clear_refusal_for_the_loyalty_summary(qtbot, db, cashier, member_id) -> None:  # type: ignore[no-untyped-def]
     state = AppState(db, cashier, "en")
-    overview = OverviewPage(state)
-    qtbot.addWidget(overview)
-    assert not overview.loyalty_button.isVisibleTo(overview)
     dialog = ready(qtbot, ReportPreviewDialog(state, LoyaltySummaryRequest(*(2 * [__import__("datetime").date.today()])), "x"))
     assert dialog.pdf is None and "may not" in dialog.status_label.text()
