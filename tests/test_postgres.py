@@ -137,3 +137,39 @@ def test_complaints_and_surveys_on_postgresql(pg: Database) -> None:
         figures = complaint_figures.monthly_figures(session, "2026-11", now=now)
         assert (figures.received, figures.median_resolution, figures.resolved_on_time.numerator) == (1, timedelta(0), 1)
         assert surveys.monthly_summary(session, "2026-11").satisfaction_rate.numerator == 1
+
+
+def test_two_tills_generating_receipt_numbers_at_once_on_postgresql(pg: Database) -> None:
+    """Two connections record sales without receipt numbers on one till at the same time (for different members,
+    so no member lock orders them): every sale gets its own number, the loser of a race takes the next one."""
+    import threading
+
+    from crmdesk.models import Purchase
+    from crmdesk.services import members, purchases
+
+    with unit_of_work(pg) as session:
+        owner = store.initialise(session, owner_name="王店长", owner_password="pg-owner-pass")
+    with unit_of_work(pg) as session:
+        ids = [members.register(session, owner, members.MemberInput(name=name, phone=phone)).id
+               for name, phone in (("张三", "13812345678"), ("李四", "13912345678"))]
+    each, errors, start = 25, [], threading.Barrier(2)
+
+    def till(member_id: int) -> None:
+        try:
+            start.wait()
+            for _ in range(each):
+                with unit_of_work(pg) as session:
+                    purchases.record_purchase(session, owner, member_id, till="01", amount_fen=100)
+        except Exception as exc:  # noqa: BLE001 - reported below
+            errors.append(exc)
+
+    threads = [threading.Thread(target=till, args=(member_id,)) for member_id in ids]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(120)
+    assert errors == []
+    with read_session(pg) as session:
+        numbers = session.scalars(sa.select(Purchase.receipt_no).where(Purchase.till == "01")).all()
+    assert len(numbers) == 2 * each and len(set(numbers)) == 2 * each
+    assert sorted(int(n.split("-")[1]) for n in numbers) == list(range(1, 2 * each + 1))

@@ -19,24 +19,27 @@ def register(add_command) -> None:  # type: ignore[no-untyped-def]
     actions = purchase.add_subparsers(dest="purchase_command", metavar="ACTION", required=True)
     add = add_command("add", "record a purchase for a member", run_add, actions)
     add.add_argument("--member", required=True, metavar="KEY", help="card number, member number or phone")
-    add.add_argument("--amount", required=True, metavar="YUAN", help="e.g. 123.45")
-    add.add_argument("--receipt", required=True)
-    add.add_argument("--till", default="")
-    add.add_argument("--time", metavar="ISO", help="when it happened (default: now; local time unless an offset is given)")
-    add.add_argument("--payment", default="")
-    add.add_argument("--json", action="store_true")
+    add.add_argument("--amount", required=True, metavar="YUAN",
+                     help="e.g. 123.45 or 1,234.50 (a comma only between thousands; write decimals with a point)")
+    add.add_argument("--receipt", default="", metavar="NUMBER",
+                     help="the receipt number (default: the next of the till and day, e.g. 20261204-0007); "
+                          "posting the same receipt again changes nothing")
+    add.add_argument("--till", default="", metavar="NAME", help="the till the receipt came from (receipt numbers are per till)")
+    add.add_argument("--time", metavar="ISO", help="when it happened (default: now; shop time unless an offset is given)")
+    add.add_argument("--payment", default="", metavar="METHOD", help="how it was paid, e.g. cash, wechat, alipay, card")
+    add.add_argument("--json", action="store_true", help="print the result as JSON")
     refund = add_command("refund", "give money back on a sale; its points go back in proportion", run_refund, actions)
-    refund.add_argument("--receipt", required=True, help="the original sale's receipt")
-    refund.add_argument("--till", default="")
-    refund.add_argument("--refund-receipt", required=True)
-    refund.add_argument("--amount", required=True, metavar="YUAN")
-    refund.add_argument("--time", metavar="ISO")
-    refund.add_argument("--json", action="store_true")
+    refund.add_argument("--receipt", required=True, metavar="NUMBER", help="the original sale's receipt")
+    refund.add_argument("--till", default="", metavar="NAME", help="the original sale's till")
+    refund.add_argument("--refund-receipt", required=True, metavar="NUMBER", help="the refund's own receipt number")
+    refund.add_argument("--amount", required=True, metavar="YUAN", help="the money given back, e.g. 23.45")
+    refund.add_argument("--time", metavar="ISO", help="when it happened (default: now; shop time unless an offset is given)")
+    refund.add_argument("--json", action="store_true", help="print the result as JSON")
     listing = add_command("list", "a member's purchases, newest first", run_list, actions)
-    listing.add_argument("--member", required=True, metavar="KEY")
-    listing.add_argument("--limit", type=int, default=20)
-    listing.add_argument("--offset", type=int, default=0)
-    listing.add_argument("--json", action="store_true")
+    listing.add_argument("--member", required=True, metavar="KEY", help="card number, member number or phone")
+    listing.add_argument("--limit", type=int, default=20, metavar="N", help="at most this many purchases (default: 20)")
+    listing.add_argument("--offset", type=int, default=0, metavar="N", help="skip this many of the newest first (default: 0)")
+    listing.add_argument("--json", action="store_true", help="print the purchases and totals as JSON")
 
 
 def parse_time(text: str | None) -> datetime | None:
@@ -53,10 +56,12 @@ def _show(result: purchases.PurchaseResult, as_json: bool) -> None:
     if as_json:
         print_json(asdict(result))
     elif result.already_recorded:
-        print(f"Already recorded (purchase {result.purchase_id}); nothing changed. Balance: {result.balance} points.")
+        print(f"Already recorded (purchase {result.purchase_id}, receipt {result.receipt_no}); nothing changed. "
+              f"Balance: {result.balance} points.")
     else:
         tier = f" New tier: {result.new_tier}." if result.new_tier else ""
-        print(f"Recorded purchase {result.purchase_id}: {result.points:+d} points, balance {result.balance}.{tier}")
+        print(f"Recorded purchase {result.purchase_id}, receipt {result.receipt_no}: {result.points:+d} points, "
+              f"balance {result.balance}.{tier}")
 
 
 def run_add(db: Database, args: argparse.Namespace) -> int:

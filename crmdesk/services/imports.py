@@ -69,7 +69,7 @@ from crmdesk.errors import CrmdeskError, InvalidInput
 from crmdesk.models import (
     AuditEvent, Card, CardStatus, Gender, Member, MemberChange, MemberStatus, MemberTag, PointsEntry, PointsKind, utcnow,
 )
-from crmdesk.services import audit, cards, loyalty, members
+from crmdesk.services import audit, cards, loyalty, members, money
 from crmdesk.services.auth import Permission, require
 from crmdesk.services.members import MemberInput
 from crmdesk.services.uow import Actor
@@ -601,8 +601,8 @@ def _parse_points(value: object) -> int | None:
         text = folded(value)
         if not text:
             return None
-        compact = text.replace(",", "").replace(" ", "")
-        if not re.fullmatch(r"\d+(?:\.0*)?", compact):
+        compact = money.strip_thousands(text.replace(" ", ""))  # 1,234 yes; 1,23 is no number of points
+        if compact is None or not re.fullmatch(r"\d+(?:\.0*)?", compact):
             raise RowError(MSG_BAD_POINTS, value=text)
         points = int(compact.split(".")[0])
     if not 0 <= points <= MAX_POINTS:

@@ -20,11 +20,9 @@ group stays current.
 from __future__ import annotations
 
 import enum
-import re
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, fields
 from datetime import date, datetime, time, timedelta, timezone, tzinfo
-from decimal import Decimal
 from typing import Any
 
 import sqlalchemy as sa
@@ -34,7 +32,7 @@ from sqlalchemy.sql.expression import UnaryExpression
 
 from crmdesk.errors import Conflict, InvalidInput, NotFound
 from crmdesk.models import Card, CardStatus, Gender, Member, MemberStatus, MemberTag, SavedFilter, Tier
-from crmdesk.services import audit
+from crmdesk.services import audit, money
 from crmdesk.services.auth import Permission, require
 from crmdesk.services.uow import Actor
 from crmdesk.texts import QT_TRANSLATE_NOOP
@@ -45,8 +43,6 @@ MAX_FILTER_NAME = 60
 MAX_TEXT = 100
 DEFAULT_PAGE = 200
 MAX_TAGS_LISTED = 500
-# Yuan with at most two decimals (whole fen), below ten thousand billion.
-YUAN_PATTERN = re.compile(r"-?\d{1,12}(\.\d{1,2})?")
 
 # ------------------------------------------------------------------------- labels (translated by the views)
 
@@ -329,17 +325,8 @@ def money_text(fen: int) -> str:
 
 
 def parse_yuan(text: str, *, field: str = "spend") -> int | None:
-    """An amount typed in yuan ("100", "99.5", "¥1,200.00") as fen; None when empty."""
-    cleaned = (text or "").strip().replace(",", "").replace("，", "").lstrip("¥￥").strip()
-    if not cleaned:
-        return None
-    if not YUAN_PATTERN.fullmatch(cleaned):
-        raise InvalidInput(
-            QT_TRANSLATE_NOOP("errors", "'{amount}' is not an amount in yuan (for example 100 or 99.50)."),
-            field=field,
-            amount=text.strip(),
-        )
-    return int(Decimal(cleaned) * 100)
+    """An amount typed in yuan ("100", "99.5", "¥1,200.00") as fen; None when empty (money.parse_optional_yuan)."""
+    return money.parse_optional_yuan(text, field=field)
 
 
 # ------------------------------------------------------------------------- building queries

@@ -121,6 +121,7 @@ from crmdesk.services.imports import (  # the member import's file handling, sha
     rejects_path,
 )
 from crmdesk.services.imports import write_rejects as _write_member_rejects
+from crmdesk.services.money import MSG_NOT_AN_AMOUNT
 from crmdesk.services.purchases import (
     FUTURE_TOLERANCE,
     MAX_AMOUNT_FEN,
@@ -468,9 +469,10 @@ def _parse_time(value: object) -> datetime | None:
 
 
 def _parse_money(value: object) -> int | None:
-    """Yuan as fen, by purchases.parse_yuan: more than two decimals and non-numbers are refused."""
+    """Yuan as fen, by purchases.parse_yuan (services.money): more than two decimals, commas that are not
+    thousands separators and non-numbers are refused."""
     if isinstance(value, bool):
-        raise RowError(QT_TRANSLATE_NOOP("errors", "'{text}' is not an amount of money."), text=cell_text(value))
+        raise RowError(MSG_NOT_AN_AMOUNT, amount=cell_text(value))
     if isinstance(value, int):
         return value * 100
     text = folded(value) if not isinstance(value, float) else cell_text(value)

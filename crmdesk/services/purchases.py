@@ -2,14 +2,27 @@
 
 A receipt number is unique per till: posting the same receipt again changes
 nothing and says so, because POS hand-offs and imports retry.
+
+A sale recorded without a receipt number (a shop without a POS, a quick entry at
+the counter) gets one: the shop-local day of the sale and a running number for
+that till and day, ``YYYYMMDD-NNNN`` (``20261204-0007`` is the seventh generated
+receipt of 4 December 2026 at that till). They read well, sort in the order they
+were given, and are found by one lookup on the (till, receipt_no) unique index:
+the highest number of the day at the till, plus one. Generated numbers stop at
+9999 a till and day (a shop that busy has a POS that numbers its receipts).
+Two tills recording at once cannot get the same number: on SQLite the unit of
+work holds the write lock from BEGIN, and elsewhere (PostgreSQL) the insert runs
+in a SAVEPOINT, so one that loses the race on the unique index rolls back only
+that insert and takes the next number. A generated number, like one given, is
+part of the result (``PurchaseResult.receipt_no``) for the counter to show.
 """
 
 from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import datetime, timedelta, timezone
-from decimal import Decimal, InvalidOperation
+import re
+from datetime import date, datetime, timedelta, timezone
 
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
@@ -17,12 +30,16 @@ from sqlalchemy.orm import Session
 from crmdesk.errors import Conflict, InvalidInput, NotFound
 from crmdesk.models import Member, MemberStatus, PointsEntry, PointsKind, Purchase, PurchaseKind, PurchaseLine, Tier
 from crmdesk.services import audit, loyalty, offers
+from crmdesk.services.money import parse_yuan as parse_yuan  # the one money parser, re-exported for every caller
 from crmdesk.services.uow import Actor
 from crmdesk.texts import QT_TRANSLATE_NOOP
 
 MAX_AMOUNT_FEN = 10_000_000  # ¥100,000 on one receipt is beyond any neighbourhood shop: a typo
 FUTURE_TOLERANCE = timedelta(minutes=10)  # tills' clocks drift a little
 MAX_LINES = 500
+MAX_TILL_LENGTH = 20  # a till's name goes on every receipt it records
+GENERATED_DIGITS = 4  # 20261204-0007: up to 9999 generated receipts a till and day
+RECEIPT_ATTEMPTS = 20  # tries for a generated number when other tills take the next one first
 
 
 # What a receipt is called (translated in the "terms" context).
@@ -49,21 +66,7 @@ class PurchaseResult:
     balance: int
     new_tier: str | None  # set when this purchase lifted the member to a higher tier
     already_recorded: bool = False
-
-
-def parse_yuan(text: str) -> int:
-    """'123.45' -> 12345 fen; refuses more than two decimals, signs, and anything not a number."""
-    cleaned = (text or "").strip().replace("¥", "").replace(",", "").replace("，", "")
-    try:
-        value = Decimal(cleaned)
-        exact = value.is_finite() and value == value.quantize(Decimal("0.01"))
-    except InvalidOperation:
-        value, exact = None, False
-    if value is None or not value.is_finite() or abs(value) >= 10**12:
-        raise InvalidInput(QT_TRANSLATE_NOOP("errors", "'{text}' is not an amount of money."), field="amount", text=text)
-    if not exact:
-        raise InvalidInput(QT_TRANSLATE_NOOP("errors", "'{text}' has more than two decimals."), field="amount", text=text)
-    return int(value * 100)
+    receipt_no: str = ""  # the receipt number used: as given, or generated for a sale recorded without one
 
 
 def check_amount(amount_fen: int, field: str = "amount") -> None:
@@ -124,6 +127,28 @@ def _existing(session: Session, till: str, receipt_no: str) -> Purchase | None:
     return session.scalar(sa.select(Purchase).where(Purchase.till == till, Purchase.receipt_no == receipt_no))
 
 
+def next_receipt_no(session: Session, till: str, day: date) -> str:
+    """The next generated receipt number of a till on a shop day, e.g. 20261204-0007.
+
+    One lookup along the (till, receipt_no) unique index: the highest number of
+    that day at that till (given or generated) plus one."""
+    prefix = f"{day:%Y%m%d}-"
+    last = session.scalar(
+        sa.select(Purchase.receipt_no)
+        .where(Purchase.till == till, Purchase.receipt_no >= prefix + "0" * GENERATED_DIGITS,
+               Purchase.receipt_no <= prefix + "9" * GENERATED_DIGITS)
+        .order_by(Purchase.receipt_no.desc()).limit(1)
+    )
+    digits = re.match(r"\d*", last[len(prefix):]).group() if last else ""  # type: ignore[union-attr]
+    number = int(digits or "0") + 1
+    if number >= 10**GENERATED_DIGITS:
+        raise Conflict(
+            QT_TRANSLATE_NOOP("errors", "Till {till} has used every generated receipt number of {day}; enter the receipt number."),
+            till=till or "-", day=day.isoformat(),
+        )
+    return f"{prefix}{number:0{GENERATED_DIGITS}d}"
+
+
 def _points_of(session: Session, purchase_id: int) -> int:
     return int(session.scalar(sa.select(sa.func.coalesce(sa.func.sum(PointsEntry.points), 0)).where(PointsEntry.purchase_id == purchase_id)) or 0)
 
@@ -133,7 +158,7 @@ def record_purchase(
     actor: Actor,
     member_id: int,
     *,
-    receipt_no: str,
+    receipt_no: str = "",
     till: str,
     amount_fen: int,
     occurred_at: datetime | None = None,
@@ -141,26 +166,22 @@ def record_purchase(
     payment_method: str = "",
     now: datetime | None = None,
 ) -> PurchaseResult:
-    """Record a sale with its points, the member's totals and any tier upgrade."""
+    """Record a sale with its points, the member's totals and any tier upgrade.
+
+    An empty ``receipt_no`` gets a generated one (see the module's notes); a given
+    one already recorded with the same details changes nothing."""
     now = now or datetime.now(timezone.utc)
     occurred_at = occurred_at or now
-    receipt_no, till = receipt_no.strip(), till.strip()
-    if not receipt_no:
-        raise InvalidInput(QT_TRANSLATE_NOOP("errors", "Enter the receipt number."), field="receipt_no")
+    receipt_no, till = (receipt_no or "").strip(), till.strip()
     if len(receipt_no) > 40 or len(till) > 20:
         raise InvalidInput(QT_TRANSLATE_NOOP("errors", "The receipt number or till name is too long."), field="receipt_no")
     check_amount(amount_fen)
     _check_time(occurred_at, now)
     _check_lines(lines, amount_fen)
-    existing = _existing(session, till, receipt_no)
-    if existing is not None:
-        if existing.member_id == member_id and existing.amount_fen == amount_fen and existing.kind is PurchaseKind.SALE:
-            balance = session.scalar(sa.select(Member.points_balance).where(Member.id == member_id)) or 0
-            return PurchaseResult(existing.id, member_id, _points_of(session, existing.id), balance, None, already_recorded=True)
-        raise Conflict(
-            QT_TRANSLATE_NOOP("errors", "Receipt {receipt} of till {till} is already recorded with other details."),
-            receipt=receipt_no, till=till or "-",
-        )
+    if receipt_no:
+        done = _already_recorded(session, member_id, till, receipt_no, amount_fen)
+        if done is not None:
+            return done
     member, tier_pct = _member_for_counter(session, member_id)
     rules = loyalty.get_rules(session)
     points = loyalty.points_for(
@@ -168,11 +189,31 @@ def record_purchase(
         tier_pct=tier_pct or 100, day=loyalty.local_day(occurred_at),
         offer_pct=offers.points_multiplier_pct(session, member.id, loyalty.local_day(occurred_at)),
     )
+    row = {"member_id": member.id, "till": till, "kind": PurchaseKind.SALE, "occurred_at": occurred_at,
+           "amount_fen": amount_fen, "payment_method": payment_method.strip()[:20], "cashier_id": actor.staff_id,
+           "refund_of_id": None}
     # Core inserts: the counter's hot path, and nothing in this transaction reads the rows back as objects.
-    purchase_id = session.execute(sa.insert(Purchase).returning(Purchase.id), {
-        "member_id": member.id, "till": till, "receipt_no": receipt_no, "kind": PurchaseKind.SALE, "occurred_at": occurred_at,
-        "amount_fen": amount_fen, "payment_method": payment_method.strip()[:20], "cashier_id": actor.staff_id,
-        "refund_of_id": None}).scalar_one()
+    # The purchase row goes in within a SAVEPOINT, so losing a race on the (till, receipt_no) index to
+    # another till undoes only this insert: a generated number then takes the next one, a given one is
+    # the other till's posting of the same receipt.
+    for _attempt in range(RECEIPT_ATTEMPTS):
+        used = receipt_no or next_receipt_no(session, till, loyalty.local_day(occurred_at))
+        try:
+            with session.begin_nested():
+                purchase_id = session.execute(
+                    sa.insert(Purchase).returning(Purchase.id), {**row, "receipt_no": used}).scalar_one()
+            break
+        except sa.exc.IntegrityError:
+            if receipt_no:
+                done = _already_recorded(session, member_id, till, receipt_no, amount_fen)
+                if done is not None:
+                    return done
+                raise
+    else:
+        raise Conflict(
+            QT_TRANSLATE_NOOP("errors", "Other tills kept taking the next receipt number of till {till}; record the purchase again."),
+            till=till or "-",
+        )
     if lines:
         session.execute(sa.insert(PurchaseLine), [{
             "purchase_id": purchase_id, "item_code": l.item_code, "name": l.name, "category": l.category.strip(),
@@ -186,7 +227,24 @@ def record_purchase(
         new_tier = loyalty.upgrade_if_earned(session, member, now)
     # No audit event: the purchase row (cashier, time) and its ledger entry are the record.
     session.flush()
-    return PurchaseResult(purchase_id, member.id, points, member.points_balance, new_tier.name if new_tier else None)
+    return PurchaseResult(purchase_id, member.id, points, member.points_balance, new_tier.name if new_tier else None,
+                          receipt_no=used)
+
+
+def _already_recorded(session: Session, member_id: int, till: str, receipt_no: str, amount_fen: int) -> PurchaseResult | None:
+    """The result of an earlier posting of this very sale (nothing to do), or None when the receipt is new.
+    The same receipt number with other details is a conflict."""
+    existing = _existing(session, till, receipt_no)
+    if existing is None:
+        return None
+    if existing.member_id == member_id and existing.amount_fen == amount_fen and existing.kind is PurchaseKind.SALE:
+        balance = session.scalar(sa.select(Member.points_balance).where(Member.id == member_id)) or 0
+        return PurchaseResult(existing.id, member_id, _points_of(session, existing.id), balance, None, already_recorded=True,
+                              receipt_no=receipt_no)
+    raise Conflict(
+        QT_TRANSLATE_NOOP("errors", "Receipt {receipt} of till {till} is already recorded with other details."),
+        receipt=receipt_no, till=till or "-",
+    )
 
 
 def refund(
@@ -216,7 +274,8 @@ def refund(
     if again is not None:
         if again.refund_of_id == original.id and again.amount_fen == amount_fen:
             balance = session.scalar(sa.select(Member.points_balance).where(Member.id == original.member_id)) or 0
-            return PurchaseResult(again.id, original.member_id, _points_of(session, again.id), balance, None, already_recorded=True)
+            return PurchaseResult(again.id, original.member_id, _points_of(session, again.id), balance, None, already_recorded=True,
+                                  receipt_no=again.receipt_no)
         raise Conflict(QT_TRANSLATE_NOOP("errors", "Receipt {receipt} of till {till} is already recorded with other details."),
                        receipt=refund_receipt, till=original.till or "-")
     refunded_before = int(session.scalar(
@@ -243,7 +302,7 @@ def refund(
     member.total_spend_fen -= amount_fen
     audit.record(session, actor, "purchase.refund", "purchase", refund_row.id, original=original.id, amount_fen=amount_fen, points=-taken)
     session.flush()
-    return PurchaseResult(refund_row.id, member.id, -taken, member.points_balance, None)
+    return PurchaseResult(refund_row.id, member.id, -taken, member.points_balance, None, receipt_no=refund_row.receipt_no)
 
 
 @dataclass(frozen=True)

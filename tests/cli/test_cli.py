@@ -25,6 +25,17 @@ def run(capsys, *argv: str, stdin: str | None = None, monkeypatch=None) -> tuple
     return code, out, err
 
 
+def dump(path: Path) -> list[str]:
+    """Every schema object and row of a SQLite database, as SQL: equal dumps mean nothing changed."""
+    import sqlite3
+
+    connection = sqlite3.connect(path)
+    try:
+        return list(connection.iterdump())
+    finally:
+        connection.close()
+
+
 @pytest.fixture
 def initialised(capsys, monkeypatch, db_path: Path) -> Path:  # type: ignore[no-untyped-def]
     code, _, err = run(capsys, "--db", str(db_path), "init", "--owner", "王店长", "--store-name", "好邻居超市",

@@ -303,6 +303,7 @@ def _with_row(row: list[str]) -> list[list[str]]:
         (["A0002", "", "李四", "13912345678", "", "", "2999-01-01", "", "", ""], "入会日期", "lies in the future"),
         (["A0002", "", "李四", "13912345678", "", "", "", "-5", "", ""], "积分", "whole number of 0 or more, not '-5'"),
         (["A0002", "", "李四", "13912345678", "", "", "", "12.5", "", ""], "积分", "not '12.5'"),
+        (["A0002", "", "李四", "13912345678", "", "", "", "1,23", "", ""], "积分", "not '1,23'"),
         (["A0002", "", "李四", "13912345678", "不男不女", "", "", "", "", ""], "性别", "is not a gender"),
         (["A" * 33, "", "李四", "13912345678", "", "", "", "", "", ""], "卡号", "at most 32 characters"),
         (["A0001", "", "李四", "13912345678", "", "", "", "", "", ""], "卡号", "A0001 is already on row 2 of this file"),
@@ -310,11 +311,18 @@ def _with_row(row: list[str]) -> list[list[str]]:
         (["A0002", "OLD-1", "李四", "13912345678", "", "", "", "", "", ""], "会员编号", "OLD-1 is already on row 2"),
     ],
     ids=["short-phone", "landline", "excel-phone", "empty-name", "feb-30", "month-13", "us-date", "future-birthday",
-         "future-join", "negative-points", "fraction-points", "gender", "long-card", "dup-card", "dup-phone", "dup-member-no"],
+         "future-join", "negative-points", "fraction-points", "comma-points", "gender", "long-card", "dup-card", "dup-phone", "dup-member-no"],
 )
 def test_every_invalid_row_is_reported_and_nothing_is_written(shared, tmp_path, row, column, words) -> None:
     db, owner = shared
     assert_refused(db, owner, members_file(tmp_path, _with_row(row)), 3, column, words)
+
+
+def test_points_with_thousands_separators_also_full_width(shared, tmp_path) -> None:
+    db, _owner = shared
+    rows = [["A0001", "", "张三", "13812345678", "", "", "", "1,234", "", ""],
+            ["A0002", "", "李四", "13912345678", "", "", "", "１，２３４，５６７", "", ""]]
+    assert [row.source.points for row in check(db, members_file(tmp_path, rows)).rows] == [1_234, 1_234_567]
 
 
 def test_several_problems_of_one_row_are_all_reported(shared, tmp_path) -> None:

@@ -182,9 +182,15 @@ def test_parse_yuan(text: str, fen: int | None) -> None:
     assert mq.parse_yuan(text) == fen
 
 
-@pytest.mark.parametrize("text", ["abc", "1.234", "1e5", "12 34", "NaN"])
+@pytest.mark.parametrize("text", ["abc", "1e5", "12 34", "NaN"])
 def test_parse_yuan_refuses_non_amounts(text: str) -> None:
     with pytest.raises(InvalidInput, match="not an amount in yuan"):
+        mq.parse_yuan(text)
+
+
+@pytest.mark.parametrize(("text", "message"), [("1.234", "more than two decimals"), ("12,5", "ambiguous")])
+def test_parse_yuan_in_filters_follows_the_one_money_rule(text: str, message: str) -> None:
+    with pytest.raises(InvalidInput, match=message):
         mq.parse_yuan(text)
 
 

@@ -120,6 +120,11 @@ def test_import_then_reimport_changes_nothing(db, owner, ids, tmp_path) -> None:
     assert snapshot(db) == before  # idempotent: not even an audit event
 
 
+def test_thousands_separators_are_read_as_such_also_full_width(db, owner, ids, tmp_path) -> None:  # type: ignore[no-untyped-def]
+    rows = [["K1", "01", "A0001", "", "2026-11-17 09:30", "1,234.5"], ["K2", "01", "A0002", "", "2026-11-17 09:31", "１，２３４．５０"]]
+    assert [r.amount_fen for r in check(db, purchases_file(tmp_path / "k.csv", rows)).receipts] == [123_450, 123_450]
+
+
 def test_a_plan_checked_earlier_is_checked_again_when_imported(db, owner, ids, tmp_path) -> None:  # type: ignore[no-untyped-def]
     """The dialog checks the file, the person reads the preview, a till posts R1 meanwhile: importing then says so."""
     path = purchases_file(tmp_path / "purchases.csv", GOOD)
@@ -269,7 +274,10 @@ BAD = [
     (["R1", "01", "A0001", "", "2026-11-17 09:30", "0"], "金额", "more than ¥0.00"),
     (["R1", "01", "A0001", "", "2026-11-17 09:30", "12.345"], "金额", "more than two decimals"),
     (["R1", "01", "A0001", "", "2026-11-17 09:30", "250000"], "金额", "is not plausible"),
-    (["R1", "01", "A0001", "", "2026-11-17 09:30", "十二元"], "金额", "is not an amount of money"),
+    (["R1", "01", "A0001", "", "2026-11-17 09:30", "十二元"], "金额", "is not an amount in yuan"),
+    (["R1", "01", "A0001", "", "2026-11-17 09:30", "12,5"], "金额", "'12,5' is ambiguous"),
+    (["R1", "01", "A0001", "", "2026-11-17 09:30", "1,23"], "金额", "'1,23' is ambiguous"),
+    (["R1", "01", "A0001", "", "2026-11-17 09:30", "12,34.5"], "金额", "'12,34.5' is ambiguous"),
     (["R1", "01", "A9999", "", "2026-11-17 09:30", "12"], "卡号", "No member with the card"),
     (["R1", "01", "", "13600000000", "2026-11-17 09:30", "12"], "手机", "No member with the card"),
     (["R1", "01", "", "13700000003", "2026-11-17 09:30", "12"], "", "membership is closed"),
