@@ -22,7 +22,22 @@ from crmdesk.errors import Conflict, InvalidInput, NotFound
 from crmdesk.models import STORE_ROW_ID, Card, CardStatus, Member, MemberChange, MemberStatus, StoreSettings, utcnow
 from crmdesk.services import audit
 from crmdesk.services.uow import Actor
-from crmdesk.texts import QT_TRANSLATE_NOOP
+from crmdesk.texts import QT_TRANSLATE_NOOP, Term
+
+# What a card's status is called (translated in the "terms" context).
+CARD_STATUS_LABELS = {
+    CardStatus.ACTIVE: QT_TRANSLATE_NOOP("terms", "In use"),
+    CardStatus.REPLACED: QT_TRANSLATE_NOOP("terms", "Replaced"),
+    CardStatus.LOST: QT_TRANSLATE_NOOP("terms", "Reported lost"),
+    CardStatus.CLOSED: QT_TRANSLATE_NOOP("terms", "Stopped"),
+}
+# ... and as words inside a sentence ("it is reported lost").
+CARD_STATUS_WORDS = {
+    CardStatus.ACTIVE: QT_TRANSLATE_NOOP("terms", "in use"),
+    CardStatus.REPLACED: QT_TRANSLATE_NOOP("terms", "replaced"),
+    CardStatus.LOST: QT_TRANSLATE_NOOP("terms", "reported lost"),
+    CardStatus.CLOSED: QT_TRANSLATE_NOOP("terms", "stopped"),
+}
 
 DEFAULT_CARD_PREFIX = "29"
 SERIAL_DIGITS = 10
@@ -208,7 +223,7 @@ def _end(session: Session, actor: Actor, number: str, status: CardStatus, event:
         raise Conflict(
             QT_TRANSLATE_NOOP("errors", "Card {number} is not in use any more (it is {status})."),
             number=card.number,
-            status=card.status.value,
+            status=Term(CARD_STATUS_WORDS[card.status]),
         )
     card.status = status
     card.ended_at = utcnow()

@@ -63,8 +63,9 @@ from crmdesk.models import (
 from crmdesk.services import audit, loyalty, offers
 from crmdesk.services.auth import Permission, can, require
 from crmdesk.services.members import normalize_phone
+from crmdesk.services.member_query import member_status_term
 from crmdesk.services.uow import Actor
-from crmdesk.texts import QT_TRANSLATE_NOOP
+from crmdesk.texts import QT_TRANSLATE_NOOP, Term
 
 SETTINGS_ROW_ID = 1
 DEFAULT_FIRST_RESPONSE_HOURS = 24
@@ -105,6 +106,12 @@ STATUS_LABELS = {
     ComplaintStatus.FOLLOWED_UP: QT_TRANSLATE_NOOP("complaints", "followed up"),
     ComplaintStatus.CLOSED: QT_TRANSLATE_NOOP("complaints", "closed"),
 }
+
+
+def _status_term(status: ComplaintStatus) -> Term:
+    return Term(STATUS_LABELS[status], "complaints")
+
+
 PRIORITY_LABELS = {
     Priority.LOW: QT_TRANSLATE_NOOP("complaints", "low"),
     Priority.NORMAL: QT_TRANSLATE_NOOP("complaints", "normal"),
@@ -955,7 +962,7 @@ def _move(session: Session, actor: Actor, complaint: Complaint, to: ComplaintSta
     """Change the status along an allowed transition and record it on the timeline."""
     before = complaint.status
     if to not in TRANSITIONS[before]:
-        raise Conflict(MSG_TRANSITION, id=complaint.id, from_status=STATUS_LABELS[before], to_status=STATUS_LABELS[to])
+        raise Conflict(MSG_TRANSITION, id=complaint.id, from_status=_status_term(before), to_status=_status_term(to))
     complaint.status = to
     if to in (ComplaintStatus.IN_PROGRESS, ComplaintStatus.RESOLVED):
         _responded(complaint, now)
@@ -1023,8 +1030,8 @@ def start_work(session: Session, actor: Actor, complaint_id: int, *, note: str =
     complaint = _complaint_for_update(session, complaint_id)
     _may_work(actor, complaint)
     if complaint.status not in (ComplaintStatus.NEW, ComplaintStatus.ASSIGNED):
-        raise Conflict(MSG_TRANSITION, id=complaint.id, from_status=STATUS_LABELS[complaint.status],
-                       to_status=STATUS_LABELS[ComplaintStatus.IN_PROGRESS])
+        raise Conflict(MSG_TRANSITION, id=complaint.id, from_status=_status_term(complaint.status),
+                       to_status=_status_term(ComplaintStatus.IN_PROGRESS))
     _take(actor, complaint)
     _move(session, actor, complaint, ComplaintStatus.IN_PROGRESS, now, EventKind.STATUS, clean_text(note, "note"))
     audit.record(session, actor, "complaint.start", "complaint", complaint.id)
@@ -1079,14 +1086,14 @@ def _compensated_member(session: Session, actor: Actor, complaint: Complaint, re
     member = loyalty.member_for_update(session, complaint.member_id)
     if member.status is not MemberStatus.ACTIVE:
         raise InvalidInput(QT_TRANSLATE_NOOP("errors", "{name}'s membership is {status}; no compensation can be given."),
-                           field="remedies", name=member.name, status=member.status.value)
+                           field="remedies", name=member.name, status=member_status_term(member.status))
     if not remedy.additional_compensation:
         given = session.execute(sa.select(sa.func.coalesce(sa.func.sum(ComplaintResolution.goodwill_points), 0),
                                           sa.func.count(ComplaintResolution.coupon_id))
                                 .where(ComplaintResolution.complaint_id == complaint.id)).one()
         if given[0] or given[1]:
             raise Conflict(
-                QT_TRANSLATE_NOOP("errors", "Complaint {id} was already compensated ({points} points, {coupons} coupons); "
+                QT_TRANSLATE_NOOP("errors", "Complaint {id} was already compensated (points: {points}, coupons: {coupons}); "
                                             "give more only as additional compensation."),
                 id=complaint.id, points=given[0], coupons=given[1])
     return member
@@ -1109,8 +1116,8 @@ def resolve(session: Session, actor: Actor, complaint_id: int, remedy: RemedyInp
     complaint = _complaint_for_update(session, complaint_id)
     _may_work(actor, complaint)
     if ComplaintStatus.RESOLVED not in TRANSITIONS[complaint.status]:
-        raise Conflict(MSG_TRANSITION, id=complaint.id, from_status=STATUS_LABELS[complaint.status],
-                       to_status=STATUS_LABELS[ComplaintStatus.RESOLVED])
+        raise Conflict(MSG_TRANSITION, id=complaint.id, from_status=_status_term(complaint.status),
+                       to_status=_status_term(ComplaintStatus.RESOLVED))
     kinds = _check_remedy(remedy)
     note = clean_text(remedy.note, "note")
     entry, coupon = None, None
@@ -1193,7 +1200,7 @@ def reopen(session: Session, actor: Actor, complaint_id: int, reason: str, *, no
     _may_work(actor, complaint)
     if complaint.status not in DONE_STATUSES:
         raise Conflict(QT_TRANSLATE_NOOP("errors", "Complaint {id} is {status}; only a resolved or closed complaint can be reopened."),
-                       id=complaint.id, status=STATUS_LABELS[complaint.status])
+                       id=complaint.id, status=_status_term(complaint.status))
     reason = clean_text(reason, "reason")
     if not reason:
         raise InvalidInput(QT_TRANSLATE_NOOP("errors", "Give the reason for reopening the complaint."), field="reason")

@@ -8,6 +8,7 @@ arithmetic is in integers: fen, points and percentages.
 from __future__ import annotations
 
 import heapq
+import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta, timezone
@@ -23,6 +24,7 @@ from crmdesk.models import (
 )
 from crmdesk.services import audit
 from crmdesk.services.auth import Permission, require
+from crmdesk.services.member_query import member_status_term
 from crmdesk.services.uow import Actor
 from crmdesk.shop_time import SHOP_ZONE, local_day
 from crmdesk.texts import QT_TRANSLATE_NOOP
@@ -39,6 +41,38 @@ POINTS_KIND_LABELS = {
     PointsKind.GOODWILL: QT_TRANSLATE_NOOP("terms", "Goodwill"),
     PointsKind.IMPORT: QT_TRANSLATE_NOOP("terms", "Imported"),
 }
+
+
+# Reasons the program writes on ledger entries itself: stored in English (the command line and exports
+# show them so), put on screen in the interface's language ("ledger" context) by reason_parts. A reason a
+# person typed (an adjustment, a redemption note) is none of these and is shown as it was typed.
+REASON_GOODWILL = QT_TRANSLATE_NOOP("ledger", "complaint {complaint}")
+REASON_EXPIRED = QT_TRANSLATE_NOOP("ledger", "expired before {date}")
+REASON_ALREADY_SPENT = QT_TRANSLATE_NOOP("ledger", "{points} points were already spent")
+REASON_OFFER = QT_TRANSLATE_NOOP("ledger", "offer {offer}: {name}")
+REASON_IMPORT = QT_TRANSLATE_NOOP("ledger", "import {file}")
+REASON_RECEIPT = QT_TRANSLATE_NOOP("ledger", "receipt {receipt}")
+REASON_RECEIPT_NOTE = QT_TRANSLATE_NOOP("ledger", "receipt {receipt}: {note}")
+SYSTEM_REASONS = (REASON_GOODWILL, REASON_EXPIRED, REASON_ALREADY_SPENT, REASON_OFFER, REASON_IMPORT, REASON_RECEIPT_NOTE,
+                  REASON_RECEIPT)
+
+
+def _reason_pattern(template: str) -> re.Pattern[str]:
+    parts = re.split(r"\{(\w+)\}", template)
+    regex = "".join(re.escape(part) if index % 2 == 0 else f"(?P<{part}>.+?)" for index, part in enumerate(parts))
+    return re.compile(f"^{regex}$", re.DOTALL)
+
+
+_REASON_PATTERNS = [(template, _reason_pattern(template)) for template in SYSTEM_REASONS]
+
+
+def reason_parts(reason: str) -> tuple[str, dict[str, str]] | None:
+    """(template, values) of a reason the program wrote; None for one a person typed."""
+    for template, pattern in _REASON_PATTERNS:
+        found = pattern.match(reason)
+        if found:
+            return template, found.groupdict()
+    return None
 
 
 @dataclass(frozen=True)
@@ -194,7 +228,7 @@ def reverse(session: Session, member: Member, points: int, *, at: datetime, purc
     """Take back points for a refund; never below zero (points already spent stay spent, and the entry says so)."""
     taken = min(points, member.points_balance)
     if taken > 0:
-        reason = "" if taken == points else f"{points - taken} points were already spent"
+        reason = "" if taken == points else REASON_ALREADY_SPENT.format(points=points - taken)
         _post(session, member, PointsKind.REFUND_REVERSAL, -taken, at=at, actor=actor, purchase_id=purchase_id, reason=reason)
     return taken
 
@@ -204,7 +238,7 @@ def goodwill(session: Session, member: Member, points: int, *, at: datetime, act
     """Points given to make up for a complaint; they expire like points earned that day. ``member``
     comes from member_for_update, so the balance is read under the ledger's row lock."""
     rules = rules or get_rules(session)
-    return _post(session, member, PointsKind.GOODWILL, points, at=at, actor=actor, reason=f"complaint {complaint_id}",
+    return _post(session, member, PointsKind.GOODWILL, points, at=at, actor=actor, reason=REASON_GOODWILL.format(complaint=complaint_id),
                  expires_on=rules.expires_on(local_day(at)), complaint_id=complaint_id)
 
 
@@ -234,7 +268,7 @@ def redeem(session: Session, actor: Actor, member_id: int, points: int, *, reaso
     member = _member_for_update(session, member_id)
     if member.status is not MemberStatus.ACTIVE:
         raise InvalidInput(QT_TRANSLATE_NOOP("errors", "{name}'s membership is {status}; points cannot be used."),
-                           name=member.name, status=member.status.value)
+                           name=member.name, status=member_status_term(member.status))
     if points > member.points_balance:
         raise InvalidInput(
             QT_TRANSLATE_NOOP("errors", "{name} has {balance} points; {points} cannot be redeemed."),
@@ -328,7 +362,7 @@ def expire(session: Session, today: date, *, actor: Actor | None = None) -> int:
             member = _member_for_update(session, member_id)
             midnight = datetime.combine(today, datetime.min.time(), tzinfo=SHOP_ZONE)
             _post(session, member, PointsKind.EXPIRY, -lapsed, at=midnight.astimezone(timezone.utc), actor=actor,
-                  reason=f"expired before {today.isoformat()}")
+                  reason=REASON_EXPIRED.format(date=today.isoformat()))
             total += lapsed
     session.flush()
     return total

@@ -35,7 +35,8 @@ from crmdesk.models import Card, CardStatus, Gender, Member, MemberStatus, Membe
 from crmdesk.services import audit, money
 from crmdesk.services.auth import Permission, require
 from crmdesk.services.uow import Actor
-from crmdesk.texts import QT_TRANSLATE_NOOP
+from crmdesk.shop_time import SHOP_ZONE
+from crmdesk.texts import QT_TRANSLATE_NOOP, Term
 
 # Above every character: "abc" <= x < "abc" + HIGHEST is "x starts with abc", as an index range.
 HIGHEST = "\U0010ffff"
@@ -51,6 +52,21 @@ STATUS_LABELS = {
     MemberStatus.FROZEN: QT_TRANSLATE_NOOP("terms", "Frozen"),
     MemberStatus.CLOSED: QT_TRANSLATE_NOOP("terms", "Closed"),
 }
+
+
+# The same statuses as words inside a sentence ("张三's membership is frozen").
+STATUS_WORDS = {
+    MemberStatus.ACTIVE: QT_TRANSLATE_NOOP("terms", "active"),
+    MemberStatus.FROZEN: QT_TRANSLATE_NOOP("terms", "frozen"),
+    MemberStatus.CLOSED: QT_TRANSLATE_NOOP("terms", "closed"),
+}
+
+
+def member_status_term(status: MemberStatus) -> Term:
+    """A membership status inside a message: translated on screen, English on the command line."""
+    return Term(STATUS_WORDS[status])
+
+
 GENDER_LABELS = {
     Gender.FEMALE: QT_TRANSLATE_NOOP("terms", "Female"),
     Gender.MALE: QT_TRANSLATE_NOOP("terms", "Male"),
@@ -333,9 +349,8 @@ def parse_yuan(text: str, *, field: str = "spend") -> int | None:
 
 
 def local_zone() -> tzinfo:
-    zone = datetime.now().astimezone().tzinfo
-    assert zone is not None
-    return zone
+    """The zone people read dates in: the shop's, whatever this PC is set to."""
+    return SHOP_ZONE
 
 
 def _day_start(day: date, zone: tzinfo) -> datetime:

@@ -101,7 +101,6 @@ from crmdesk.services.imports import (  # the member import's file handling, sha
     MSG_IMPOSSIBLE_DATE,
     MSG_KEYS_DISAGREE,
     MSG_MISSING_COLUMN,
-    MSG_NOTHING_IMPORTED,
     MSG_UNKNOWN_COLUMNS,
     Action,
     ImportCancelled,
@@ -115,6 +114,7 @@ from crmdesk.services.imports import (  # the member import's file handling, sha
     header_key,
     key_text,
     lookup,
+    nothing_imported,
     parse_card,
     read_table,
     RowError,
@@ -129,6 +129,7 @@ from crmdesk.services.purchases import (
     LineInput,
     parse_yuan,
 )
+from crmdesk.services.member_query import member_status_term
 from crmdesk.services.uow import Actor
 from crmdesk.texts import QT_TRANSLATE_NOOP
 
@@ -809,7 +810,7 @@ def _match(session: Session, parsed: Sequence[ParsedRow], header: _Header) -> li
                     errors.append(Problem(first.row, column("receipt_no"), MSG_RECORDED_OTHERWISE,
                                           {"receipt": first.receipt_no, "till": first.till or "-"}))
             elif member.status is not MemberStatus.ACTIVE:
-                errors.append(Problem(first.row, "", MSG_MEMBER_NOT_ACTIVE, {"name": member.name, "status": member.status.value}))
+                errors.append(Problem(first.row, "", MSG_MEMBER_NOT_ACTIVE, {"name": member.name, "status": member_status_term(member.status)}))
         elif not errors:
             member, action = _check_refund(draft, member, amount, original, stored, in_file, refunded_in_db,
                                            refunded_in_file, infos, column, errors)
@@ -1012,8 +1013,7 @@ def apply_purchase_import(
     counts = checked.counts
     if counts.invalid and not skip_invalid:
         problems = checked.errors
-        raise InvalidInput(MSG_NOTHING_IMPORTED, count=counts.invalid_rows,
-                           errors="\n".join(problem.describe() for problem in problems[:5]))
+        raise nothing_imported(counts.invalid_rows, "\n".join(problem.describe() for problem in problems[:5]))
     new = [receipt for receipt in checked.receipts if receipt.action is Action.NEW]
     total = len(new)
     if progress:

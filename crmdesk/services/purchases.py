@@ -27,10 +27,12 @@ from datetime import date, datetime, timedelta, timezone
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
-from crmdesk.errors import Conflict, InvalidInput, NotFound
+from crmdesk.errors import Conflict, InvalidInput, NotFound, PermissionDenied
 from crmdesk.models import Member, MemberStatus, PointsEntry, PointsKind, Purchase, PurchaseKind, PurchaseLine, Tier
 from crmdesk.services import audit, loyalty, offers
 from crmdesk.services.money import parse_yuan as parse_yuan  # the one money parser, re-exported for every caller
+from crmdesk.services.auth import Permission, can
+from crmdesk.services.member_query import member_status_term
 from crmdesk.services.uow import Actor
 from crmdesk.texts import QT_TRANSLATE_NOOP
 
@@ -38,6 +40,7 @@ MAX_AMOUNT_FEN = 10_000_000  # ¥100,000 on one receipt is beyond any neighbourh
 FUTURE_TOLERANCE = timedelta(minutes=10)  # tills' clocks drift a little
 MAX_LINES = 500
 MAX_TILL_LENGTH = 20  # a till's name goes on every receipt it records
+MAX_RECEIPT_LENGTH = 40
 GENERATED_DIGITS = 4  # 20261204-0007: up to 9999 generated receipts a till and day
 RECEIPT_ATTEMPTS = 20  # tries for a generated number when other tills take the next one first
 
@@ -106,8 +109,9 @@ def _check_lines(lines: Sequence[LineInput], amount_fen: int) -> None:
         )
 
 
-def _member_for_counter(session: Session, member_id: int) -> tuple[Member, int]:
-    """The member (locked for the update) and their tier's points multiplier, in one query."""
+def _member_for_counter(session: Session, member_id: int, approved_by: Actor | None = None) -> tuple[Member, int]:
+    """The member (locked for the update) and their tier's points multiplier, in one query. A frozen
+    member's purchase needs ``approved_by``: a supervisor or the owner who signed at the till."""
     found = session.execute(
         sa.select(Member, Tier.points_multiplier_pct).outerjoin(Tier, Tier.id == Member.tier_id)
         .where(Member.id == member_id).with_for_update(of=Member)
@@ -115,12 +119,27 @@ def _member_for_counter(session: Session, member_id: int) -> tuple[Member, int]:
     member, tier_pct = found if found is not None else (None, None)
     if member is None:
         raise NotFound(QT_TRANSLATE_NOOP("errors", "No member with id {id}."), id=member_id)
-    if member.status is not MemberStatus.ACTIVE:
+    if member.status is MemberStatus.FROZEN and approved_by is not None:
+        if not can(approved_by, Permission.CHANGE_MEMBER_STATUS):
+            raise PermissionDenied(
+                QT_TRANSLATE_NOOP("errors", "{name} may not approve purchases of frozen members; ask a supervisor or the owner."),
+                name=approved_by.name)
+    elif member.status is not MemberStatus.ACTIVE:
         raise InvalidInput(
             QT_TRANSLATE_NOOP("errors", "{name}'s membership is {status}: purchases cannot be recorded for it."),
-            name=member.name, status=member.status.value,
+            name=member.name, status=member_status_term(member.status),
         )
     return member, tier_pct if tier_pct is not None else 100
+
+
+def _points_earned(session: Session, rules: loyalty.Rules, member_id: int, tier_pct: int, amount_fen: int,
+                   lines: Sequence[LineInput], occurred_at: datetime) -> int:
+    """The points a sale earns this member: the rules, the tier, the day and any points offer."""
+    day = loyalty.local_day(occurred_at)
+    return loyalty.points_for(
+        rules, amount_fen=amount_fen, lines=[loyalty.EarnLine(line.category, line.amount_fen) for line in lines],
+        tier_pct=tier_pct or 100, day=day, offer_pct=offers.points_multiplier_pct(session, member_id, day),
+    )
 
 
 def _existing(session: Session, till: str, receipt_no: str) -> Purchase | None:
@@ -165,8 +184,10 @@ def record_purchase(
     lines: Sequence[LineInput] = (),
     payment_method: str = "",
     now: datetime | None = None,
+    approved_by: Actor | None = None,
 ) -> PurchaseResult:
-    """Record a sale with its points, the member's totals and any tier upgrade.
+    """Record a sale with its points, the member's totals and any tier upgrade. A frozen member's sale
+    needs ``approved_by`` (a supervisor or the owner who signed at the till); it is audited.
 
     An empty ``receipt_no`` gets a generated one (see the module's notes); a given
     one already recorded with the same details changes nothing."""
@@ -182,13 +203,9 @@ def record_purchase(
         done = _already_recorded(session, member_id, till, receipt_no, amount_fen)
         if done is not None:
             return done
-    member, tier_pct = _member_for_counter(session, member_id)
+    member, tier_pct = _member_for_counter(session, member_id, approved_by)
     rules = loyalty.get_rules(session)
-    points = loyalty.points_for(
-        rules, amount_fen=amount_fen, lines=[loyalty.EarnLine(l.category, l.amount_fen) for l in lines],
-        tier_pct=tier_pct or 100, day=loyalty.local_day(occurred_at),
-        offer_pct=offers.points_multiplier_pct(session, member.id, loyalty.local_day(occurred_at)),
-    )
+    points = _points_earned(session, rules, member.id, tier_pct, amount_fen, lines, occurred_at)
     row = {"member_id": member.id, "till": till, "kind": PurchaseKind.SALE, "occurred_at": occurred_at,
            "amount_fen": amount_fen, "payment_method": payment_method.strip()[:20], "cashier_id": actor.staff_id,
            "refund_of_id": None}
@@ -225,7 +242,10 @@ def record_purchase(
         member.last_visit_at = occurred_at
     with session.no_autoflush:  # the member's changes and the tier go out in one UPDATE below
         new_tier = loyalty.upgrade_if_earned(session, member, now)
-    # No audit event: the purchase row (cashier, time) and its ledger entry are the record.
+    # No audit event for an everyday sale: the purchase row (cashier, time) and its ledger entry are the record.
+    if member.status is MemberStatus.FROZEN and approved_by is not None:
+        audit.record(session, actor, "purchase.frozen_override", "purchase", purchase_id, member=member.id,
+                     approved_by=approved_by.name, amount_fen=amount_fen)
     session.flush()
     return PurchaseResult(purchase_id, member.id, points, member.points_balance, new_tier.name if new_tier else None,
                           receipt_no=used)
@@ -390,3 +410,29 @@ def refundable_sales(session: Session, member_id: int, *, limit: int = 20) -> li
         .limit(limit)
     ).all()
     return [RefundableSale(till, receipt, at, amount, int(remaining)) for till, receipt, at, amount, remaining in rows]
+
+
+@dataclass(frozen=True)
+class PurchasePreview:
+    """What recording a sale would do, for the counter to show while the amount is typed."""
+
+    points: int  # the points it would earn
+    tier_name: str
+    discount_bp: int  # the member discount the tier gives (basis points), for the till to apply
+    discount_fen: int  # that discount on this amount, rounded down to the fen
+
+
+def preview_purchase(session: Session, member_id: int, amount_fen: int, lines: Sequence[LineInput] = (),
+                     occurred_at: datetime | None = None) -> PurchasePreview:
+    """The points a sale of ``amount_fen`` would earn and the tier discount on it; writes nothing."""
+    found = session.execute(
+        sa.select(Tier.name, Tier.points_multiplier_pct, Tier.discount_bp).select_from(Member)
+        .outerjoin(Tier, Tier.id == Member.tier_id).where(Member.id == member_id)
+    ).first()
+    if found is None:
+        raise NotFound(QT_TRANSLATE_NOOP("errors", "No member with id {id}."), id=member_id)
+    tier_name, tier_pct, discount_bp = found.name or "", found.points_multiplier_pct or 100, found.discount_bp or 0
+    amount_fen = max(0, amount_fen)
+    points = _points_earned(session, loyalty.get_rules(session), member_id, tier_pct, amount_fen, lines,
+                            occurred_at or datetime.now(timezone.utc))
+    return PurchasePreview(points, tier_name, discount_bp, amount_fen * discount_bp // 10_000)

@@ -12,7 +12,7 @@ from crmdesk import shop_time
 from crmdesk.errors import CrmdeskError
 from crmdesk.models import Role
 from crmdesk.services.member_query import money_text
-from crmdesk.texts import QT_TRANSLATE_NOOP
+from crmdesk.texts import QT_TRANSLATE_NOOP, translate_terms_with
 
 # Widgets whose text is data (names, paths, figures) rather than interface text
 # carry this property, so the translation test knows not to expect Chinese there.
@@ -29,8 +29,12 @@ def role_label(role: Role) -> str:
     return QCoreApplication.translate("terms", ROLE_LABELS[role])
 
 
+# Statuses and kinds named inside messages (texts.Term) read in the interface's language on screen.
+translate_terms_with(QCoreApplication.translate)
+
+
 def error_text(error: CrmdeskError) -> str:
-    """The error's message in the user's language."""
+    """The error's message in the user's language, the values it names (statuses, kinds) too."""
     return QCoreApplication.translate("errors", error.template).format(**error.params)
 
 

@@ -288,6 +288,9 @@ class ComplaintFormDialog(QDialog):
                 self.save()
             elif isinstance(focused, QPushButton):
                 focused.click()
+            elif focused is self.category_box:
+                # The fields between have sensible defaults and are optional: on to what happened.
+                self.description_edit.setFocus(Qt.FocusReason.TabFocusReason)
             else:
                 self.focusNextChild()
             return

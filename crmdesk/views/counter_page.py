@@ -46,6 +46,8 @@ SEARCH_DELAY_MS = 120
 RECENT_VISITS = 5
 RESULT_LIMIT = search_service.DEFAULT_LIMIT
 EXPIRY_WARNING_DAYS = 60
+RESULT_CARD_COLUMN = 2
+NARROW_RESULTS = 420  # pixels: below this the match list hides its card column
 
 # Kept with the page until the shared style sheet takes these names over.
 COUNTER_STYLE = """
@@ -210,7 +212,6 @@ class CounterPage(QWidget):
         self.search_edit.setClearButtonEnabled(False)
         self.search_edit.textEdited.connect(self._text_edited)
         self.search_edit.returnPressed.connect(self.submit)
-        self.search_edit.installEventFilter(self)
         search_row.addWidget(self.search_edit, 1)
         self.clear_button = self._button(self.tr("Clear (Esc)"), self.clear)
         search_row.addWidget(self.clear_button)
@@ -242,6 +243,8 @@ class CounterPage(QWidget):
         # The search box keeps the focus; Up/Down there move through this list.
         self.results.setFocusPolicy(Qt.FocusPolicy.NoFocus)
         self.results.cellClicked.connect(lambda row, _column: self._open_row(row))
+        self.results.installEventFilter(self)  # narrow on a small screen: the card column gives way
+        self.search_edit.installEventFilter(self)  # Up/Down move through the matches
         splitter.addWidget(self.results)
         splitter.addWidget(self._build_panel())
         # The member matters more than the list of matches: on a 1024-pixel screen the panel gets two thirds.
@@ -423,6 +426,9 @@ class CounterPage(QWidget):
         self.focus_search()
 
     def eventFilter(self, watched: QObject, event: QEvent) -> bool:  # noqa: N802 - Qt override
+        if watched is self.results and event.type() == QEvent.Type.Resize:
+            # The card number is the least needed column (a scan opens the member anyway): it goes first.
+            self.results.setColumnHidden(RESULT_CARD_COLUMN, self.results.width() < NARROW_RESULTS)
         if watched is self.search_edit and event.type() == QEvent.Type.KeyPress:
             assert isinstance(event, QKeyEvent)
             steps = {Qt.Key.Key_Down: 1, Qt.Key.Key_Up: -1, Qt.Key.Key_PageDown: 5, Qt.Key.Key_PageUp: -5}
@@ -769,8 +775,9 @@ class CounterPage(QWidget):
                 self._show_result(self.tr("Receipt {receipt} of till {till} was already recorded; nothing changed.").format(
                     receipt=dialog.receipt_no, till=dialog.till or "-"))
             else:
-                text = self.tr("Purchase recorded: +{points} points, balance {balance}.").format(
-                    points=f"{outcome.points:,}", balance=f"{outcome.balance:,}")
+                text = self.tr("Purchase {amount} recorded (receipt {receipt}): +{points} points, {balance} points now.").format(
+                    amount=format_fen(dialog.amount_fen), receipt=outcome.receipt_no, points=f"{outcome.points:,}",
+                    balance=f"{outcome.balance:,}")
                 if outcome.new_tier:
                     text += " " + self.tr("Upgraded to {tier}!").format(tier=outcome.new_tier)
                 self._show_result(text)
@@ -793,8 +800,8 @@ class CounterPage(QWidget):
             if outcome.already_recorded:
                 self._show_result(self.tr("That refund was already recorded; nothing changed."))
             else:
-                self._show_result(self.tr("Refund recorded: {points} points, balance {balance}.").format(
-                    points=f"{outcome.points:,}", balance=f"{outcome.balance:,}"))
+                self._show_result(self.tr("Refund recorded: {points} points taken back, {balance} points now.").format(
+                    points=f"{-outcome.points:,}", balance=f"{outcome.balance:,}"))
         self.refund_dialog = None
         self._back_from_dialog()
 
@@ -810,7 +817,7 @@ class CounterPage(QWidget):
     def _redeem_done(self, dialog: RedeemDialog, result: int) -> None:
         if result == QDialog.DialogCode.Accepted and dialog.new_balance is not None:
             self.refresh_member()
-            self._show_result(self.tr("Redeemed {points} points ({value} off); balance {balance}.").format(
+            self._show_result(self.tr("Redeemed {points} points ({value} off); {balance} points left.").format(
                 points=f"{dialog.points:,}", value=format_fen(dialog.value_fen(dialog.points)), balance=f"{dialog.new_balance:,}"))
         self.redeem_dialog = None
         self._back_from_dialog()

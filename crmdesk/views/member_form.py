@@ -1,9 +1,10 @@
 """Registering a new member at the counter: phone, name, the blank card, Enter.
 
-Keyboard only, in a few seconds: Enter moves phone → name → card, and Enter on
-the card field (a scanner ends with it) registers. Ctrl+Enter registers from
-any field. "More details" (gender, birthday, tags, marketing consent) stays
-folded away unless asked for (Ctrl+D). If the phone or a very similar name and
+Keyboard only, in a few seconds: Enter moves phone → name → birthday → card, and
+Enter on the card field (a scanner ends with it) registers. A phone that cannot be a
+mobile number is refused as Enter leaves it, not at the end. The birthday is
+optional (Enter skips it). Ctrl+Enter registers from any field. "More details"
+(gender, tags, marketing consent) stays folded away unless asked for (Ctrl+D). If the phone or a very similar name and
 birthday is already registered, the dialog shows who and offers to open that
 member instead, or, for a similar name only, to register anyway.
 """
@@ -89,6 +90,9 @@ class NewMemberDialog(QDialog):
         self.name_edit = QLineEdit()
         self.name_edit.setPlaceholderText(self.tr("e.g. 张三"))
         form.addRow(self.tr("&Name:"), self.name_edit)
+        self.birthday_edit = QLineEdit()
+        self.birthday_edit.setPlaceholderText(self.tr("optional, e.g. 1985-06-02 or 19850602"))
+        form.addRow(self.tr("&Birthday:"), self.birthday_edit)
         self.card_edit = QLineEdit()
         self.card_edit.setPlaceholderText(self.tr("scan the blank card (optional)"))
         form.addRow(self.tr("&Card:"), self.card_edit)
@@ -106,9 +110,6 @@ class NewMemberDialog(QDialog):
         for gender, label in ((Gender.UNKNOWN, self.tr("Not given")), (Gender.FEMALE, self.tr("Female")), (Gender.MALE, self.tr("Male"))):
             self.gender_box.addItem(label, gender)
         details_form.addRow(self.tr("&Gender:"), self.gender_box)
-        self.birthday_edit = QLineEdit()
-        self.birthday_edit.setPlaceholderText(self.tr("YYYY-MM-DD, e.g. 1985-06-02"))
-        details_form.addRow(self.tr("&Birthday:"), self.birthday_edit)
         self.tags_edit = QLineEdit()
         self.tags_edit.setPlaceholderText(self.tr("separated by commas, e.g. 老顾客, 宝妈"))
         details_form.addRow(self.tr("&Tags:"), self.tags_edit)
@@ -160,11 +161,12 @@ class NewMemberDialog(QDialog):
         for button in (self.open_existing_button, self.register_anyway_button, self.register_button, self.cancel_button):
             button.setAutoDefault(True)  # Enter on a focused button presses it
 
-        self.phone_edit.returnPressed.connect(lambda: self._next(self.name_edit))
-        self.name_edit.returnPressed.connect(lambda: self._next(self.card_edit))
+        self.phone_edit.returnPressed.connect(lambda: self._check_phone() and self._next(self.name_edit))
+        self.phone_edit.editingFinished.connect(self._check_phone)
+        self.name_edit.returnPressed.connect(lambda: self._next(self.birthday_edit))
+        self.birthday_edit.returnPressed.connect(lambda: self._check_birthday() and self._next(self.card_edit))
         self.card_edit.returnPressed.connect(lambda: self.submit())
-        for edit in (self.birthday_edit, self.tags_edit):
-            edit.returnPressed.connect(lambda: self.submit())
+        self.tags_edit.returnPressed.connect(lambda: self.submit())
         for keys, slot in ((("Ctrl+Return", "Ctrl+Enter"), lambda: self.submit()),
                            (("Ctrl+D",), lambda: self.details_button.toggle()),
                            (("Ctrl+O",), self.open_existing),
@@ -192,6 +194,22 @@ class NewMemberDialog(QDialog):
         edit.setFocus(Qt.FocusReason.TabFocusReason)
         edit.selectAll()
 
+    def _check_phone(self) -> bool:
+        """Say at once when the phone cannot be a mobile number (nine digits, a landline), not at the end."""
+        try:
+            if members_service.normalize_phone(self.phone_edit.text()) is None:
+                return self._fail(self.tr("Enter the member's mobile number."), self.phone_edit)
+        except CrmdeskError as exc:
+            return self._fail(error_text(exc), self.phone_edit)
+        self.message.hide()
+        return True
+
+    def _check_birthday(self) -> bool:
+        if self.birthday_edit.text().strip() and parse_birthday(self.birthday_edit.text()) is None:
+            return self._fail(self.tr("Type the birthday as YYYY-MM-DD, e.g. 1985-06-02."), self.birthday_edit)
+        self.message.hide()
+        return True
+
     def _show_details(self, shown: bool) -> None:
         self.details.setVisible(shown)
         self.details_button.setText(self.tr("Fewer details (Ctrl+D)") if shown else self.tr("More details (Ctrl+D)"))
@@ -199,15 +217,17 @@ class NewMemberDialog(QDialog):
             self.gender_box.setFocus()
         self.adjustSize()
 
-    def _fail(self, text: str, field: QWidget | None = None) -> None:
+    def _fail(self, text: str, field: QWidget | None = None) -> bool:
+        """Show what is wrong and put the cursor where it is; False, for the callers' checks."""
         self.message.setText(text)
         self.message.show()
         if field is not None:
-            if not field.isVisible() and field in (self.gender_box, self.birthday_edit, self.tags_edit, self.consent_box):
+            if not field.isVisible() and field in (self.gender_box, self.tags_edit, self.consent_box):
                 self.details_button.setChecked(True)
             field.setFocus()
             if isinstance(field, QLineEdit):
                 field.selectAll()
+        return False
 
     # ------------------------------------------------------------------ registering
 

@@ -20,34 +20,27 @@ from PySide6.QtWidgets import (
 from sqlalchemy.orm import Session
 
 from crmdesk.errors import CrmdeskError, InvalidInput
-from crmdesk.models import CardStatus, Gender, MarketingConsent, MemberStatus, PurchaseKind
+from crmdesk.models import Gender, MarketingConsent, MemberStatus, PurchaseKind
 from crmdesk.reports.cards import CardLayout
 from crmdesk.reports.documents import CardsRequest, MemberReportRequest
 from crmdesk.services import cards as card_service
 from crmdesk.services import complaints, loyalty, members, purchases
 from crmdesk.services import search as search_service
 from crmdesk.services.auth import Permission, can
-from crmdesk.services.loyalty import POINTS_KIND_LABELS
 from crmdesk.services.member_query import GENDER_LABELS, STATUS_LABELS
-from crmdesk.services.members import DuplicateMember, MemberBrief, MemberProfile, display_phone
-from crmdesk.services.purchases import PURCHASE_KIND_LABELS
+from crmdesk.services.members import SOURCE_LABELS, DuplicateMember, MemberBrief, MemberProfile, display_phone
 from crmdesk.services.uow import read_session, unit_of_work
 from crmdesk.shop_time import format_time
 from crmdesk.texts import QT_TRANSLATE_NOOP
 from crmdesk.views.common import error_text, format_fen, mark_data
 from crmdesk.views.report_preview import ReportPreviewDialog, open_preview
 from crmdesk.views.state import AppState
+from crmdesk.views.terms import ledger_reason_text, payment_method_text, points_kind_text, purchase_kind_text, source_text
 
 CONSENT_LABELS = {
     MarketingConsent.NONE: QT_TRANSLATE_NOOP("terms", "No marketing"),
     MarketingConsent.SMS: QT_TRANSLATE_NOOP("terms", "Text messages"),
     MarketingConsent.EMAIL: QT_TRANSLATE_NOOP("terms", "E-mail"),
-}
-CARD_STATUS_LABELS = {
-    CardStatus.ACTIVE: QT_TRANSLATE_NOOP("terms", "In use"),
-    CardStatus.REPLACED: QT_TRANSLATE_NOOP("terms", "Replaced"),
-    CardStatus.LOST: QT_TRANSLATE_NOOP("terms", "Reported lost"),
-    CardStatus.CLOSED: QT_TRANSLATE_NOOP("terms", "Stopped"),
 }
 # What a line of the history is about: profile fields and events (members.py, cards.py).
 HISTORY_LABELS = {
@@ -96,6 +89,8 @@ def _history_value(field: str, value: str) -> str:
             return _translate("terms", labels[kind(value)])  # type: ignore[index]
         except ValueError:
             return value
+    if field == "source":
+        return source_text(value) if value else ""
     return value
 
 
@@ -348,7 +343,12 @@ class MemberProfileDialog(QDialog):
         self.consent_box = QComboBox()
         for consent in MarketingConsent:
             self.consent_box.addItem(_translate("terms", CONSENT_LABELS[consent]), consent)
-        self.source_edit = QLineEdit()
+        # Where the member came from: the sources crmdesk knows, translated, or the shop's own word.
+        self.source_edit = QComboBox()
+        self.source_edit.setEditable(True)
+        self.source_edit.setInsertPolicy(QComboBox.InsertPolicy.NoInsert)
+        for code in SOURCE_LABELS:
+            self.source_edit.addItem(source_text(code), code)
         self.notes_edit = QPlainTextEdit()
         self.notes_edit.setMaximumHeight(90)
         form.addRow(self.tr("&Name:"), self.name_edit)
@@ -513,12 +513,15 @@ class MemberProfileDialog(QDialog):
         self.tags_edit.setText(", ".join(profile.tags))
         self.company_edit.setText(profile.company)
         self.consent_box.setCurrentIndex(max(self.consent_box.findData(profile.marketing_consent), 0))
-        self.source_edit.setText(profile.source)
+        index = self.source_edit.findData(profile.source)
+        self.source_edit.setCurrentIndex(index)
+        if index < 0:
+            self.source_edit.setEditText(profile.source)
         self.notes_edit.setPlainText(profile.notes)
         self._clear_messages()
 
         _fill(self.cards_table, [
-            [c.number, _translate("terms", CARD_STATUS_LABELS[c.status]), format_time(c.issued_at), format_time(c.ended_at),
+            [c.number, _translate("terms", card_service.CARD_STATUS_LABELS[c.status]), format_time(c.issued_at), format_time(c.ended_at),
              self.tr("yes") if c.imported else ""]
             for c in profile.cards
         ])
@@ -572,9 +575,9 @@ class MemberProfileDialog(QDialog):
             visits=f"{totals.visits:,}", spend=format_fen(totals.spend_fen), average=format_fen(totals.average_basket_fen),
             first=format_time(totals.first_visit) or "—", last=format_time(totals.last_visit) or "—"))
         _fill(self.purchases_table, [
-            [format_time(r.occurred_at), _translate("terms", PURCHASE_KIND_LABELS[r.kind]), r.till, r.receipt_no,
-             format_fen(-r.amount_fen if r.kind is PurchaseKind.REFUND else r.amount_fen), f"{r.points:+,}" if r.points else "0",
-             r.payment_method, str(r.line_count) if r.line_count else ""]
+            [format_time(r.occurred_at), purchase_kind_text(r.kind), r.till, r.receipt_no,
+             format_fen(-r.amount_fen if r.kind is PurchaseKind.REFUND else r.amount_fen), self._points_text(r),
+             payment_method_text(r.payment_method), str(r.line_count) if r.line_count else ""]
             for r in rows
         ])
         for r in range(self.purchases_table.rowCount()):
@@ -587,6 +590,12 @@ class MemberProfileDialog(QDialog):
         else:
             self.purchase_page_label.setText("")
 
+    def _points_text(self, row: purchases.PurchaseRow) -> str:
+        """A refund's points say why they are negative: they went back with the money."""
+        if row.kind is PurchaseKind.REFUND and row.points:
+            return self.tr("{points} (taken back with the refund)").format(points=f"{row.points:+,}")
+        return f"{row.points:+,}" if row.points else "0"
+
     def show_points(self) -> None:
         with read_session(self._state.db) as session:
             lots = loyalty.open_lots(session, self.member_id)
@@ -597,7 +606,7 @@ class MemberProfileDialog(QDialog):
             [f"{lot.points:,}", lot.expires_on.isoformat() if lot.expires_on != date.max else self.tr("no expiry")] for lot in lots
         ])
         _fill(self.ledger_table, [
-            [format_time(e.at), _translate("terms", POINTS_KIND_LABELS[e.kind]), f"{e.points:+,}", e.receipt_no, e.reason, e.staff_name]
+            [format_time(e.at), points_kind_text(e.kind), f"{e.points:+,}", e.receipt_no, ledger_reason_text(e.reason), e.staff_name]
             for e in ledger
         ])
 
@@ -668,8 +677,14 @@ class MemberProfileDialog(QDialog):
             "notes": self.notes_edit.toPlainText(),
             "company": self.company_edit.text(),
             "marketing_consent": self.consent_box.currentData(),
-            "source": self.source_edit.text(),
+            "source": self._source_code(),
         }
+
+    def _source_code(self) -> str:
+        """The code of a known source shown in the box, else the text typed there."""
+        text = self.source_edit.currentText().strip()
+        index = self.source_edit.findText(text)
+        return str(self.source_edit.itemData(index)) if index >= 0 else text
 
     def save(self) -> bool:
         values = self.form_values()

@@ -11,48 +11,40 @@ from dataclasses import dataclass
 from datetime import datetime
 from decimal import Decimal, InvalidOperation
 
-from PySide6.QtCore import QCoreApplication, QDateTime, QSettings, Qt
-from PySide6.QtGui import QIntValidator, QKeyEvent
+from PySide6.QtCore import QCoreApplication, QSettings, Qt
+from PySide6.QtGui import QIntValidator, QKeyEvent, QKeySequence, QShortcut
 from PySide6.QtWidgets import (
-    QAbstractItemView, QComboBox, QDateTimeEdit, QDialog, QFormLayout, QHBoxLayout, QHeaderView, QLabel, QLineEdit,
-    QPushButton, QTableWidget, QTableWidgetItem, QVBoxLayout, QWidget,
+    QAbstractItemView, QComboBox, QDialog, QFormLayout, QHBoxLayout, QHeaderView, QLabel, QLineEdit, QPushButton,
+    QTableWidget, QTableWidgetItem, QVBoxLayout, QWidget,
 )
 
-from crmdesk.errors import CrmdeskError, InvalidInput
+from crmdesk import preferences
+from crmdesk.errors import AuthenticationFailed, CrmdeskError, InvalidInput
+from crmdesk.models import MemberStatus
 from crmdesk.paths import data_dir
-from crmdesk.services import loyalty, purchases
+from crmdesk.services import auth, loyalty, money, offers, payments, purchases
+from crmdesk.services import staff as staff_service
+from crmdesk.services.auth import Permission, can
 from crmdesk.services.members import MemberProfile
 from crmdesk.services.purchases import LineInput, PurchaseResult
-from crmdesk.services.uow import read_session, unit_of_work
+from crmdesk.services.uow import Actor, read_session, unit_of_work
 from crmdesk.shop_time import format_time
 from crmdesk.texts import QT_TRANSLATE_NOOP
-from crmdesk.views.common import error_text, format_fen, mark_data
+from crmdesk.views.common import error_text, format_fen, mark_data, moment_of, role_label, shop_time_edit
+from crmdesk.views.offers_page import offer_summary
 from crmdesk.views.state import AppState
+from crmdesk.views.terms import payment_method_text, percent_text
 
-SETTINGS_FILE = "counter.ini"  # this PC's counter choices, next to member_list.ini
-TILL_KEY = "counter/till"
-
-PAYMENT_METHODS = (
-    ("cash", QT_TRANSLATE_NOOP("PurchaseDialogs", "Cash")),
-    ("wechat", QT_TRANSLATE_NOOP("PurchaseDialogs", "WeChat Pay")),
-    ("alipay", QT_TRANSLATE_NOOP("PurchaseDialogs", "Alipay")),
-    ("card", QT_TRANSLATE_NOOP("PurchaseDialogs", "Bank card")),
-    ("other", QT_TRANSLATE_NOOP("PurchaseDialogs", "Other")),
-)
+OLD_SETTINGS_FILE = "counter.ini"  # where the last till typed was kept before Settings named the till
 
 
-def counter_settings() -> QSettings:
-    return QSettings(str(data_dir() / SETTINGS_FILE), QSettings.Format.IniFormat)
-
-
-def last_till() -> str:
-    return str(counter_settings().value(TILL_KEY, "") or "")
-
-
-def remember_till(till: str) -> None:
-    settings = counter_settings()
-    settings.setValue(TILL_KEY, till)
-    settings.sync()
+def this_till() -> str:
+    """This computer's till (Settings → This computer), or the one typed here last before it could be set."""
+    till = preferences.load().till
+    if not till:
+        old = QSettings(str(data_dir() / OLD_SETTINGS_FILE), QSettings.Format.IniFormat)
+        till = str(old.value("counter/till", "") or "")
+    return till
 
 
 def parse_quantity(text: str, line: int) -> int:
@@ -116,7 +108,12 @@ LINE = _LineColumns()
 
 
 class PurchaseDialog(_EnterDialog):
-    """F5: record a sale for the member on screen. ``result_value`` holds what the service answered."""
+    """F5: record a sale for the member on screen: the amount, Enter. The till comes from this
+    computer's settings and the receipt number is made up when none is typed; the time, the till and
+    the item lines wait behind "More" (Ctrl+D). While the amount is typed the dialog shows the points
+    it earns and the member discount the tier gives. A frozen member's purchase needs a supervisor's
+    approval: their name and PIN or password, checked when it is recorded and audited.
+    ``result_value`` holds what the service answered."""
 
     def __init__(self, state: AppState, profile: MemberProfile, parent: QWidget | None = None) -> None:
         super().__init__(parent)
@@ -124,40 +121,82 @@ class PurchaseDialog(_EnterDialog):
         self.profile = profile
         self.result_value: PurchaseResult | None = None
         self.receipt_no = ""
-        self.till = ""
+        self.till = this_till()
+        self.amount_fen = 0
         self.setWindowTitle(self.tr("Record purchase for {name}").format(name=profile.name))
-        self.setMinimumWidth(620)
+        self.setMinimumWidth(560)
         layout = QVBoxLayout(self)
         form = QFormLayout()
         self.amount_edit = QLineEdit()
         self.amount_edit.setPlaceholderText(self.tr("e.g. 123.45"))
-        self.receipt_edit = QLineEdit()
-        self.till_edit = QLineEdit(last_till())
-        self.till_edit.setMaxLength(20)
-        self.time_edit = QDateTimeEdit(QDateTime.currentDateTime())
-        self.time_edit.setDisplayFormat("yyyy-MM-dd HH:mm")
-        self.time_edit.setCalendarPopup(True)
-        self._initial_time = self.time_edit.dateTime()
+        self.amount_edit.setObjectName("amountEdit")
+        self.amount_edit.textChanged.connect(self._update_preview)
+        self.preview_label = QLabel()
+        self.preview_label.setObjectName("hintLabel")
+        self.preview_label.setWordWrap(True)
         self.payment_box = QComboBox()
-        for key, label in PAYMENT_METHODS:
-            self.payment_box.addItem(QCoreApplication.translate("PurchaseDialogs", label), key)
+        for code in payments.PAYMENT_METHODS:
+            self.payment_box.addItem(payment_method_text(code), code)
+        self.receipt_edit = QLineEdit()
+        self.receipt_edit.setMaxLength(purchases.MAX_RECEIPT_LENGTH)
+        self.receipt_edit.setPlaceholderText(self.tr("optional: made up when empty"))
         form.addRow(self.tr("&Amount (¥):"), self.amount_edit)
-        form.addRow(self.tr("&Receipt no.:"), self.receipt_edit)
-        form.addRow(self.tr("&Till:"), self.till_edit)
-        form.addRow(self.tr("T&ime:"), self.time_edit)
+        form.addRow("", self.preview_label)
         form.addRow(self.tr("&Payment:"), self.payment_box)
+        form.addRow(self.tr("&Receipt no.:"), self.receipt_edit)
         layout.addLayout(form)
 
-        lines_title = QLabel(self.tr("Items (optional; they must add up to the amount):"))
-        layout.addWidget(lines_title)
+        # A frozen member: who approves, with their PIN or password (rows shown only then).
+        self.frozen_label = QLabel(self.tr("{name}'s membership is frozen: a supervisor or the owner approves this purchase.").format(
+            name=profile.name))
+        self.frozen_label.setObjectName("errorLabel")
+        self.frozen_label.setWordWrap(True)
+        self.approver_box = QComboBox()
+        mark_data(self.approver_box)
+        self.approver_secret = QLineEdit()
+        self.approver_secret.setEchoMode(QLineEdit.EchoMode.Password)
+        self.approver_secret.setPlaceholderText(self.tr("their PIN or password"))
+        form.addRow(self.frozen_label)
+        form.addRow(self.tr("Appro&ved by:"), self.approver_box)
+        form.addRow(self.tr("P&IN or password:"), self.approver_secret)
+        self.needs_approval = profile.status is MemberStatus.FROZEN
+        for widget in (self.frozen_label, self.approver_box, self.approver_secret):
+            form.setRowVisible(widget, self.needs_approval)
+        if self.needs_approval:
+            with read_session(state.db) as session:
+                approvers = [person for person in staff_service.list_staff(session, active_only=True)
+                             if can(Actor(person.id, person.name, person.role), Permission.CHANGE_MEMBER_STATUS)]
+            for person in approvers:
+                self.approver_box.addItem(f"{person.name} · {role_label(person.role)}", person.name)
+
+        # "More": the till and time (rows of the same form, so the labels line up) and the item lines.
+        self.till_edit = QLineEdit(self.till)
+        self.till_edit.setMaxLength(purchases.MAX_TILL_LENGTH)
+        self.till_edit.setPlaceholderText(self.tr("set once in Settings → This computer"))
+        self.time_edit = shop_time_edit()
+        self._initial_time = self.time_edit.dateTime()
+        form.addRow(self.tr("&Till:"), self.till_edit)
+        form.addRow(self.tr("T&ime:"), self.time_edit)
+        self.form = form
+        self.more_button = QPushButton(self.tr("More: time, till, items (Ctrl+D)"))
+        self.more_button.setCheckable(True)
+        self.more_button.setAutoDefault(False)
+        self.more_button.toggled.connect(self._show_more)
+        QShortcut(QKeySequence("Ctrl+D"), self).activated.connect(self.more_button.toggle)
+        layout.addWidget(self.more_button, 0, Qt.AlignmentFlag.AlignLeft)
+        self.more = QWidget()
+        more = QVBoxLayout(self.more)
+        more.setContentsMargins(0, 0, 0, 0)
+        more.addWidget(QLabel(self.tr("Items (optional; they must add up to the amount):")))
         self.lines = QTableWidget(0, 5)
         self.lines.setHorizontalHeaderLabels(
             [self.tr("Item code"), self.tr("Name"), self.tr("Category"), self.tr("Quantity"), self.tr("Price (¥)")])
         self.lines.horizontalHeader().setSectionResizeMode(QHeaderView.ResizeMode.Stretch)
         self.lines.verticalHeader().hide()
         self.lines.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
-        self.lines.setMaximumHeight(180)
-        layout.addWidget(self.lines)
+        self.lines.setMinimumHeight(120)
+        self.lines.itemChanged.connect(lambda _item: self._update_preview())
+        more.addWidget(self.lines)
         line_buttons = QHBoxLayout()
         self.add_line_button = QPushButton(self.tr("Add &line"))
         self.add_line_button.clicked.connect(self.add_line)
@@ -167,30 +206,73 @@ class PurchaseDialog(_EnterDialog):
             button.setAutoDefault(False)
             line_buttons.addWidget(button)
         line_buttons.addStretch(1)
-        layout.addLayout(line_buttons)
+        more.addLayout(line_buttons)
+        layout.addWidget(self.more)
+        self._show_more(False)
 
         self.message = _message_label()
         layout.addWidget(self.message)
         layout.addLayout(self._buttons(self.tr("Record (Enter)")))
-        self._fields = {"amount": self.amount_edit, "receipt_no": self.receipt_edit, "time": self.time_edit, "lines": self.lines}
+        self._fields = {"amount": self.amount_edit, "receipt_no": self.receipt_edit, "time": self.time_edit, "lines": self.lines,
+                        "till": self.till_edit}
+        self._update_preview()
         self.amount_edit.setFocus()
+
+    def _show_more(self, shown: bool) -> None:
+        self.more.setVisible(shown)
+        for widget in (self.till_edit, self.time_edit):
+            self.form.setRowVisible(widget, shown)
+        self.more_button.setText(self.tr("Less (Ctrl+D)") if shown else self.tr("More: time, till, items (Ctrl+D)"))
+        if shown:
+            self.till_edit.setFocus()
+
+    # ---- what the sale would earn
+
+    def _typed_amount(self) -> int | None:
+        try:
+            text = self.amount_edit.text().strip()
+            return money.parse_yuan(text) if text else sum(line.amount_fen for line in self.line_inputs()) or None
+        except CrmdeskError:
+            return None
+
+    def _update_preview(self) -> None:
+        amount = self._typed_amount()
+        with read_session(self._state.db) as session:
+            preview = purchases.preview_purchase(session, self.profile.id, amount or 0)
+        parts = []
+        if amount:
+            parts.append(self.tr("Earns {points} points.").format(points=f"{preview.points:,}"))
+        if preview.discount_bp:
+            discount = self.tr("{tier} member discount {percent} %").format(
+                tier=preview.tier_name, percent=percent_text(preview.discount_bp))
+            if amount:
+                discount = self.tr("{discount}: {off} off {amount}.").format(
+                    discount=discount, off=format_fen(preview.discount_fen), amount=format_fen(amount))
+            parts.append(discount)
+        self.preview_label.setText("  ".join(parts) or self.tr("Type the amount paid and press Enter."))
 
     # ---- lines
 
     def add_line(self, values: tuple[str, ...] = ()) -> None:
+        if not self.more.isVisible():
+            self.more_button.setChecked(True)
         row = self.lines.rowCount()
+        self.lines.blockSignals(True)
         self.lines.insertRow(row)
         defaults = list(values) + [""] * (5 - len(values))
         if not defaults[LINE.quantity]:
             defaults[LINE.quantity] = "1"
         for column, text in enumerate(defaults):
             self.lines.setItem(row, column, QTableWidgetItem(text))
+        self.lines.blockSignals(False)
         self.lines.setCurrentCell(row, 0)
+        self._update_preview()
 
     def remove_line(self) -> None:
         row = self.lines.currentRow()
         if row >= 0:
             self.lines.removeRow(row)
+            self._update_preview()
 
     def line_inputs(self) -> list[LineInput]:
         result = []
@@ -199,7 +281,7 @@ class PurchaseDialog(_EnterDialog):
             if not any(texts[c] for c in (LINE.code, LINE.name, LINE.category, LINE.price)):
                 continue  # an empty row is ignored
             quantity_milli = parse_quantity(texts[LINE.quantity] or "1", row + 1)
-            price = purchases.parse_yuan(texts[LINE.price] or "0")
+            price = money.parse_yuan(texts[LINE.price] or "0")
             amount = (quantity_milli * price + 500) // 1000  # half up to the fen
             result.append(LineInput(item_code=texts[LINE.code], name=texts[LINE.name], category=texts[LINE.category],
                                     quantity_milli=quantity_milli, unit_price_fen=price, amount_fen=amount))
@@ -211,29 +293,47 @@ class PurchaseDialog(_EnterDialog):
         """None while the time was left at "now": the service then uses its own clock."""
         if self.time_edit.dateTime() == self._initial_time:
             return None
-        return self.time_edit.dateTime().toPython().astimezone()  # type: ignore[union-attr]
+        return moment_of(self.time_edit)
+
+    def _approver(self) -> Actor | None:
+        """The supervisor who approves a frozen member's purchase, once their PIN or password is right."""
+        if not self.needs_approval:
+            return None
+        name = self.approver_box.currentData()
+        if not name:
+            raise InvalidInput(QT_TRANSLATE_NOOP("errors", "Only a supervisor or the owner can approve this purchase, "
+                                                           "and none can sign in here."), field="approval")
+        return auth.authenticate(self._state.db, name, self.approver_secret.text())
 
     def accept(self) -> None:
         self.message.hide()
         try:
             lines = self.line_inputs()
             text = self.amount_edit.text().strip()
-            amount = purchases.parse_yuan(text) if text or not lines else sum(line.amount_fen for line in lines)
+            self.amount_fen = money.parse_yuan(text) if text or not lines else sum(line.amount_fen for line in lines)
             self.receipt_no, self.till = self.receipt_edit.text().strip(), self.till_edit.text().strip()
+            approver = self._approver()
             with unit_of_work(self._state.db) as session:
                 self.result_value = purchases.record_purchase(
                     session, self._state.actor, self.profile.id, receipt_no=self.receipt_no, till=self.till,
-                    amount_fen=amount, occurred_at=self.occurred_at(), lines=lines,
-                    payment_method=str(self.payment_box.currentData() or ""),
+                    amount_fen=self.amount_fen, occurred_at=self.occurred_at(), lines=lines,
+                    payment_method=str(self.payment_box.currentData() or ""), approved_by=approver,
                 )
         except CrmdeskError as exc:
             self._show_message(error_text(exc))
-            widget = self._fields.get(getattr(exc, "field", None) or "", self.amount_edit)
+            if isinstance(exc, AuthenticationFailed) or getattr(exc, "field", None) == "approval":
+                self.approver_secret.clear()
+                self.approver_secret.setFocus()
+                return
+            field = getattr(exc, "field", None) or ""
+            if field in ("time", "till", "lines") and not self.more.isVisible():
+                self.more_button.setChecked(True)
+            widget = self._fields.get(field, self.amount_edit)
             widget.setFocus()
             if isinstance(widget, QLineEdit):
                 widget.selectAll()
             return
-        remember_till(self.till)
+        self.receipt_no = self.result_value.receipt_no
         super().accept()
 
 
@@ -263,7 +363,7 @@ class RefundDialog(_EnterDialog):
         self.original_box.setCurrentIndex(0 if self.sales else -1)
         self.sale_label = QLabel()
         mark_data(self.sale_label)
-        self.till_edit = QLineEdit(self.sales[0].till if self.sales else last_till())
+        self.till_edit = QLineEdit(self.sales[0].till if self.sales else this_till())
         self.amount_edit = QLineEdit()
         self.refund_receipt_edit = QLineEdit()
         form.addRow(self.tr("&Original receipt:"), self.original_box)
@@ -325,7 +425,9 @@ class RefundDialog(_EnterDialog):
 
 
 class RedeemDialog(_EnterDialog):
-    """F7: spend points; shows the balance and what it is worth, refuses more than the balance."""
+    """F7: spend points as money off a receipt, at the one rate the points rules set. Shows what the
+    points are worth, refuses more than the member has, and names the offers the same points could
+    buy instead (a gift, a percentage off), so the cashier can tell the customer."""
 
     def __init__(self, state: AppState, profile: MemberProfile, parent: QWidget | None = None) -> None:
         super().__init__(parent)
@@ -335,10 +437,13 @@ class RedeemDialog(_EnterDialog):
         self.points = 0
         with read_session(state.db) as session:
             self.rules = loyalty.get_rules(session)
+            # What the same points buy besides money off (a gift, a percentage, free items): money off for
+            # points is worth what F7 gives, at the one rate.
+            self.alternatives = [hint for hint in offers.points_offers_for(session, profile.id) if hint.usable and hint.gives_fen is None]
         self.setWindowTitle(self.tr("Redeem points of {name}").format(name=profile.name))
-        self.setMinimumWidth(440)
+        self.setMinimumWidth(480)
         layout = QVBoxLayout(self)
-        self.balance_label = QLabel(self.tr("Balance: {points} points, worth {value} ({rate} points = ¥1 off).").format(
+        self.balance_label = QLabel(self.tr("{points} points, worth {value} ({rate} points = ¥1 off).").format(
             points=f"{profile.points_balance:,}", value=format_fen(self.value_fen(profile.points_balance)),
             rate=f"{self.rules.redeem_points_per_yuan:,}"))
         self.balance_label.setWordWrap(True)
@@ -347,13 +452,25 @@ class RedeemDialog(_EnterDialog):
         self.points_edit = QLineEdit()
         self.points_edit.setValidator(QIntValidator(0, 999_999_999, self))
         self.points_edit.textChanged.connect(self._update_value)
+        self.receipt_edit = QLineEdit()
+        self.receipt_edit.setMaxLength(purchases.MAX_RECEIPT_LENGTH)
+        self.receipt_edit.setPlaceholderText(self.tr("the receipt the money comes off (optional)"))
         self.reason_edit = QLineEdit()
-        self.reason_edit.setPlaceholderText(self.tr("optional, e.g. receipt number"))
+        self.reason_edit.setPlaceholderText(self.tr("optional"))
         form.addRow(self.tr("&Points:"), self.points_edit)
         self.value_label = QLabel()
         form.addRow(self.tr("Worth:"), self.value_label)
+        form.addRow(self.tr("&Receipt no.:"), self.receipt_edit)
         form.addRow(self.tr("&Note:"), self.reason_edit)
         layout.addLayout(form)
+        if self.alternatives:
+            lines = [self.tr("Points can also buy (apply it from the offers list):")]
+            lines += [self.tr("· {name}: {what}").format(name=hint.name, what=offer_summary(hint.offer)) for hint in self.alternatives[:4]]
+            self.alternatives_label = QLabel("\n".join(lines))
+            self.alternatives_label.setObjectName("hintLabel")
+            self.alternatives_label.setWordWrap(True)
+            mark_data(self.alternatives_label)  # offer names are the shop's own words
+            layout.addWidget(self.alternatives_label)
         self.message = _message_label()
         layout.addWidget(self.message)
         layout.addLayout(self._buttons(self.tr("Redeem (Enter)")))
@@ -361,14 +478,22 @@ class RedeemDialog(_EnterDialog):
         self.points_edit.setFocus()
 
     def value_fen(self, points: int) -> int:
-        """What points are worth off a receipt, in fen, rounded down."""
-        return points * 100 // max(1, self.rules.redeem_points_per_yuan)
+        """What points are worth off a receipt, in fen (the points rules' rate, rounded down)."""
+        return loyalty.points_value_fen(self.rules, points)
 
     def _update_value(self, text: str) -> None:
         points = int(text) if text.isdigit() else 0
         self.value_label.setText(self.tr("{value} off").format(value=format_fen(self.value_fen(points))))
         over = points > self.profile.points_balance
         self.value_label.setStyleSheet("color: #b3261e; font-weight: bold;" if over else "")
+
+    def reason(self) -> str:
+        """What the ledger keeps: the receipt and the note, as the program writes them."""
+        receipt, note = self.receipt_edit.text().strip(), self.reason_edit.text().strip()
+        if receipt:
+            return (loyalty.REASON_RECEIPT_NOTE.format(receipt=receipt, note=note) if note
+                    else loyalty.REASON_RECEIPT.format(receipt=receipt))
+        return note
 
     def accept(self) -> None:
         self.message.hide()
@@ -377,7 +502,7 @@ class RedeemDialog(_EnterDialog):
         try:
             with unit_of_work(self._state.db) as session:
                 self.new_balance = loyalty.redeem(session, self._state.actor, self.profile.id, self.points,
-                                                  reason=self.reason_edit.text().strip())
+                                                  reason=self.reason())
         except CrmdeskError as exc:
             self._show_message(error_text(exc))
             self.points_edit.setFocus()

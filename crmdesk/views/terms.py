@@ -9,7 +9,7 @@ from __future__ import annotations
 from PySide6.QtCore import QCoreApplication
 
 from crmdesk.models import MemberStatus, PointsKind, PurchaseKind
-from crmdesk.services.loyalty import POINTS_KIND_LABELS
+from crmdesk.services.loyalty import POINTS_KIND_LABELS, reason_parts
 from crmdesk.services.member_query import STATUS_LABELS
 from crmdesk.services.members import SOURCE_LABELS
 from crmdesk.services.payments import PAYMENT_METHODS
@@ -49,3 +49,12 @@ def percent_text(basis_points: int) -> str:
     """250 -> '2.5', 200 -> '2': a percentage without trailing zeros."""
     whole, rest = divmod(basis_points, 100)
     return f"{whole}" if rest == 0 else f"{whole}.{rest:02d}".rstrip("0")
+
+
+def ledger_reason_text(reason: str) -> str:
+    """A points entry's reason: the program's own in the interface's language, a typed one as typed."""
+    parts = reason_parts(reason)
+    if parts is None:
+        return reason
+    template, values = parts
+    return QCoreApplication.translate("ledger", template).format(**values)

@@ -95,9 +95,30 @@ def test_add_refusals_change_nothing(cli, unchanged) -> None:  # type: ignore[no
     err = unchanged(cli("member", "add", "--name", "张三", "--phone", "138001380"), 2, "9 digits given")
     assert err.startswith("crmdesk: ")
     unchanged(cli("member", "add", "--name", "张三", "--phone", "010-8555-1234"), 2, "landline")
-    unchanged(cli("member", "add", "--name", "张三", "--phone", "13800138000", "--birthday", "1985-13-01"), 2, "YYYY-MM-DD")
+    unchanged(cli("member", "add", "--name", "张三", "--phone", "13800138000", "--birthday", "1985-13-01"), 2, "is not a real date")
     unchanged(cli("member", "add", "--name", "张三", "--phone", "13800138000", "--card", "2900000000017"), 2, "check digit")
     unchanged(cli("member", "add", "--name", "   ", "--phone", "13800138000"), 2, "Enter the member's name")
+
+
+@pytest.mark.parametrize("typed", ["1990/7/8", "1990-07-08", "1990.7.8", "19900708", "1990年7月8日", "１９９０年７月８日"])
+def test_birthdays_are_read_as_the_import_reads_them(cli, typed: str) -> None:  # type: ignore[no-untyped-def]
+    added = _json(cli("member", "add", "--name", "张三", "--phone", "13800138000", "--birthday", typed, "--json"))
+    assert added["birthday"] == "1990-07-08"
+    assert _json(cli("member", "update", "13800138000", "--birthday", "", "--json"))["birthday"] is None
+    assert _json(cli("member", "update", "13800138000", "--birthday", typed, "--json"))["birthday"] == "1990-07-08"
+
+
+@pytest.mark.parametrize(
+    ("typed", "words"),
+    [("1990/2/30", "'1990/2/30' is not a real date"), ("2999-01-01", "must lie between 1900 and today"),
+     ("1899-12-31", "must lie between 1900 and today"), ("8/7/1990", "write it like 1985-06-02"),
+     ("生日", "write it like 1985-06-02")],
+)
+def test_impossible_or_future_birthdays_are_refused_and_nothing_changes(cli, unchanged, typed: str, words: str) -> None:  # type: ignore[no-untyped-def]
+    unchanged(cli("member", "add", "--name", "张三", "--phone", "13800138000", "--birthday", typed), 2, words)
+    assert cli("member", "add", "--name", "张三", "--phone", "13800138000")[0] == 0
+    unchanged.refresh()
+    unchanged(cli("member", "update", "13800138000", "--birthday", typed), 2, words)
 
 
 def test_duplicates_name_the_existing_member(cli, unchanged) -> None:  # type: ignore[no-untyped-def]
@@ -191,7 +212,7 @@ def test_card_issue_replace_and_lost(cli, unchanged) -> None:  # type: ignore[no
     code, out, err = cli("card", "lost", "2900000000025")
     assert code == 0 and "reported lost" in out and "card replace M00000001" in out, err
     unchanged.refresh()
-    unchanged(cli("card", "lost", "2900000000025"), 4, "not in use any more (it is lost)")
+    unchanged(cli("card", "lost", "2900000000025"), 4, "not in use any more (it is reported lost)")
     unchanged(cli("card", "lost", "2999999999991"), 3, "No card with the number 2999999999991")
     unchanged(cli("card", "lost", "M00000001"), 3, "No card with the number")
     unchanged(cli("card", "replace", "2900000000025"), 4, "Card 2900000000025 is lost")

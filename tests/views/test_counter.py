@@ -147,12 +147,16 @@ def test_f2_registers_a_new_member_with_the_keyboard(qtbot, page, db) -> None:  
     assert dialog.phone_edit.text() == "13700001111" and not dialog.details.isVisible()
     dialog.name_edit.insert("王五")  # what the input method commits (QTest types ASCII only)
     qtbot.keyClick(dialog.name_edit, Qt.Key.Key_Return)
+    assert dialog.birthday_edit.hasFocus() and dialog.birthday_edit.isVisible()  # on the form, not folded away
+    qtbot.keyClicks(dialog.birthday_edit, "19850602")
+    qtbot.keyClick(dialog.birthday_edit, Qt.Key.Key_Return)
     assert dialog.card_edit.hasFocus()  # ready for a blank card's scan
     qtbot.keyClicks(dialog.card_edit, "2900000000025")
     qtbot.keyClick(dialog.card_edit, Qt.Key.Key_Return)
     qtbot.waitUntil(lambda: page.new_member_dialog is None, timeout=2000)
     assert page.profile is not None and page.profile.name == "王五"
     assert page.profile.active_card is not None and page.profile.active_card.number == "2900000000025"
+    assert page.profile.birthday == date(1985, 6, 2)
     assert "Registered 王五 as M00000003" in page.hint_label.text()
     qtbot.waitUntil(page.search_edit.hasFocus, timeout=2000)
     assert page.search_edit.text() == ""
@@ -165,12 +169,13 @@ def test_f2_without_a_card_and_errors_stay_in_the_form(qtbot, page) -> None:  # 
     qtbot.waitUntil(lambda: dialog.phone_edit.hasFocus(), timeout=2000)
     qtbot.keyClicks(dialog.phone_edit, "138001380")
     qtbot.keyClick(dialog.phone_edit, Qt.Key.Key_Return)
-    dialog.name_edit.insert("王五")
-    qtbot.keyClick(dialog.name_edit, Qt.Key.Key_Return)
-    qtbot.keyClick(dialog.card_edit, Qt.Key.Key_Return)
+    # Nine digits are refused as Enter leaves the phone, before the name is typed.
     assert dialog.isVisible() and "9 digits given" in dialog.message.text() and dialog.phone_edit.hasFocus()
     qtbot.keyClicks(dialog.phone_edit, "13700001111")  # the wrong number is selected: typing replaces it
-    qtbot.keyClick(dialog.phone_edit, Qt.Key.Key_Return, Qt.KeyboardModifier.ControlModifier)
+    qtbot.keyClick(dialog.phone_edit, Qt.Key.Key_Return)
+    assert dialog.name_edit.hasFocus() and not dialog.message.isVisible()
+    dialog.name_edit.insert("王五")
+    qtbot.keyClick(dialog.name_edit, Qt.Key.Key_Return, Qt.KeyboardModifier.ControlModifier)
     qtbot.waitUntil(lambda: page.new_member_dialog is None, timeout=2000)
     assert page.profile is not None and page.profile.phone == "+8613700001111" and page.profile.active_card is None
 

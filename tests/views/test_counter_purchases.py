@@ -11,7 +11,8 @@ from PySide6.QtWidgets import QApplication
 from crmdesk.services import loyalty, members, purchases
 from crmdesk.services.uow import read_session, unit_of_work
 from crmdesk.views.counter_page import CounterPage
-from crmdesk.views.purchase_dialogs import last_till
+from crmdesk import preferences
+from crmdesk.views.purchase_dialogs import this_till
 from tests.services.test_members import cashier, db, owner, store_template, supervisor  # noqa: F401 - fast fixtures
 
 CARD = "2900000000018"
@@ -47,17 +48,26 @@ def type_here(qtbot, text: str) -> None:  # type: ignore[no-untyped-def]
     qtbot.keyClicks(widget, text)
 
 
-def record_by_keyboard(qtbot, page: CounterPage, amount: str, receipt: str, till: str | None = "01"):  # type: ignore[no-untyped-def]
+@pytest.fixture(autouse=True)
+def till_01() -> None:
+    """This computer is till 01 (Settings → This computer)."""
+    prefs = preferences.load()
+    prefs.till = "01"
+    preferences.save(prefs)
+
+
+def record_by_keyboard(qtbot, page: CounterPage, amount: str, receipt: str = ""):  # type: ignore[no-untyped-def]
+    """F5, the amount, (Tab, Tab to the receipt number and the number), Enter."""
     press(qtbot, Qt.Key.Key_F5)
     dialog = page.purchase_dialog
     assert dialog is not None and dialog.isVisible()
     qtbot.waitUntil(lambda: dialog.amount_edit.hasFocus(), timeout=2000)  # the amount is typed first
     type_here(qtbot, amount)
-    press(qtbot, Qt.Key.Key_Tab)
-    type_here(qtbot, receipt)
-    if till is not None:
+    if receipt:
+        press(qtbot, Qt.Key.Key_Tab)  # payment
         press(qtbot, Qt.Key.Key_Tab)
-        type_here(qtbot, till)
+        assert dialog.receipt_edit.hasFocus()
+        type_here(qtbot, receipt)
     press(qtbot, Qt.Key.Key_Return)
     if not dialog.isVisible():
         qtbot.waitUntil(page.search_edit.hasFocus, timeout=2000)
@@ -68,21 +78,21 @@ def test_a_purchase_is_recorded_from_the_keyboard_and_a_repeat_says_so(qtbot, pa
     assert page.purchase_button.text() == "Record purchase (F5)" and page.redeem_button.text() == "Redeem points… (F7)"
     dialog = record_by_keyboard(qtbot, page, "123.99", "R1")
     assert not dialog.isVisible() and page.purchase_dialog is None
-    assert "+123 points, balance 123" in page.result_label.text()
+    assert "(receipt R1): +123 points, 123 points now" in page.result_label.text()
     assert page.points_label.text() == "123"
+    assert page.results.item(0, 4).text() == "123"  # the match list shows the points as they are now
     qtbot.waitUntil(page.search_edit.hasFocus, timeout=2000)  # focus goes back to the search box
-    assert last_till() == "01"  # remembered for this PC
+    assert this_till() == "01" and dialog.till == "01"  # this computer's till went on the receipt
 
-    # The same receipt again (the till comes prefilled): nothing changes, and the counter says so.
-    dialog = record_by_keyboard(qtbot, page, "123.99", "R1", till=None)
-    assert dialog.till_edit.text() == "01"
+    # The same receipt again: nothing changes, and the counter says so.
+    dialog = record_by_keyboard(qtbot, page, "123.99", "R1")
     assert "already recorded" in page.result_label.text() and page.points_label.text() == "123"
     with read_session(page._state.db) as session:
         assert purchases.totals(session, member_id).visits == 1
 
 
 def test_a_wrong_amount_keeps_the_dialog_open(qtbot, page) -> None:  # type: ignore[no-untyped-def]
-    dialog = record_by_keyboard(qtbot, page, "12.345", "R9")
+    dialog = record_by_keyboard(qtbot, page, "12.345")
     assert dialog.isVisible() and "more than two decimals" in dialog.message.text()
     assert dialog.amount_edit.hasFocus()
     dialog.reject()
@@ -96,7 +106,6 @@ def test_lines_must_add_up_and_earn_by_category(qtbot, page, owner) -> None:  # 
     dialog.add_line(("6901", "香烟", "烟酒", "1", "50"))
     dialog.add_line(("6902", "牛奶", "乳制品", "2", "10.5"))
     dialog.receipt_edit.setText("R2")
-    dialog.till_edit.setText("01")
     dialog.amount_edit.setText("80")
     dialog.accept()
     assert "add up to ¥71.00" in dialog.message.text()
@@ -113,7 +122,7 @@ def test_refund_defaults_to_what_is_left_and_never_exceeds_it(qtbot, page) -> No
     dialog.amount_edit.setText("40")
     dialog.refund_receipt_edit.setText("F1")
     qtbot.keyClick(dialog.refund_receipt_edit, Qt.Key.Key_Return)
-    assert not dialog.isVisible() and "-40 points, balance 60" in page.result_label.text()
+    assert not dialog.isVisible() and "40 points taken back, 60 points now" in page.result_label.text()
 
     press(qtbot, Qt.Key.Key_F6)
     dialog = page.refund_dialog
@@ -130,7 +139,7 @@ def test_redeem_beyond_the_balance_is_refused_and_changes_nothing(qtbot, page, m
     record_by_keyboard(qtbot, page, "300", "R1")
     press(qtbot, Qt.Key.Key_F7)
     dialog = page.redeem_dialog
-    assert "Balance: 300 points, worth ¥3.00" in dialog.balance_label.text()
+    assert "300 points, worth ¥3.00" in dialog.balance_label.text()
     qtbot.waitUntil(dialog.points_edit.hasFocus, timeout=2000)
     type_here(qtbot, "500")
     press(qtbot, Qt.Key.Key_Return)
@@ -140,7 +149,8 @@ def test_redeem_beyond_the_balance_is_refused_and_changes_nothing(qtbot, page, m
     dialog.points_edit.setText("200")
     assert dialog.value_label.text() == "¥2.00 off"
     press(qtbot, Qt.Key.Key_Return)
-    assert not dialog.isVisible() and "balance 100" in page.result_label.text() and page.points_label.text() == "100"
+    assert not dialog.isVisible() and "100 points left" in page.result_label.text() and page.points_label.text() == "100"
+    assert page.results.item(0, 4).text() == "100"  # every figure of the member on screen is current
 
 
 def test_points_expiring_soon_show_on_the_panel(qtbot, page, member_id, cashier) -> None:  # type: ignore[no-untyped-def]

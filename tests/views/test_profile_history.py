@@ -39,7 +39,7 @@ def test_purchases_tab_pages_newest_first_with_totals(qtbot, cashier_state, memb
     table = dialog.purchases_table
     assert table.rowCount() == PURCHASES_PAGE
     # Newest first: the refund, then the last sale.
-    assert [table.item(0, c).text() for c in (1, 3, 4, 5)] == ["Refund", "F1", "-¥5.00", "-5"]
+    assert [table.item(0, c).text() for c in (1, 3, 4, 5)] == ["Refund", "F1", "-¥5.00", "-5 (taken back with the refund)"]
     assert table.item(1, 3).text() == "R054" and table.item(1, 4).text() == "¥64.00"
     spend = sum(1_000 + 100 * d for d in range(PURCHASES_PAGE + 5)) - 500
     text = dialog.purchase_totals_label.text()
