@@ -35,13 +35,15 @@ qm: $(QM)
 translations: $(STAMP)
 	$(BIN)/pyside6-lupdate -no-obsolete -locations relative $$(git ls-files 'crmdesk/*.py') -ts $(TS)
 
+# The README's pictures: the counter PC's screens (1366×768 and 1024×768, the window maximised).
 screenshots: $(STAMP) $(QM)
 	mkdir -p docs
-	$(BIN)/crmdesk --demo --lang zh_CN --view counter --search 2900000001039 --screenshot docs/screenshot-zh_CN.png
-	$(BIN)/crmdesk --demo --lang en --view counter --search 2900000001039 --screenshot docs/screenshot-en.png
-	$(BIN)/crmdesk --demo --lang zh_CN --view members --screenshot docs/members-zh_CN.png
-	$(BIN)/crmdesk --demo --lang zh_CN --view overview --screenshot docs/overview-zh_CN.png
-	$(BIN)/crmdesk --demo --lang zh_CN --view complaints --screenshot docs/complaints-zh_CN.png
+	$(BIN)/crmdesk --demo --lang zh_CN --size 1366x768 --view counter --search 2900000001039 --screenshot docs/screenshot-zh_CN.png
+	$(BIN)/crmdesk --demo --lang zh_CN --size 1024x768 --view counter --search 2900000001039 --screenshot docs/counter-1024-zh_CN.png
+	$(BIN)/crmdesk --demo --lang en --size 1366x768 --view counter --search 2900000001039 --screenshot docs/screenshot-en.png
+	$(BIN)/crmdesk --demo --lang zh_CN --size 1366x768 --view members --screenshot docs/members-zh_CN.png
+	$(BIN)/crmdesk --demo --lang zh_CN --size 1366x768 --view overview --screenshot docs/overview-zh_CN.png
+	$(BIN)/crmdesk --demo --lang zh_CN --size 1366x768 --view complaints --screenshot docs/complaints-zh_CN.png
 
 # Store-scale benchmark at the default size (100,000 members); see `crmdesk bench --help`.
 bench: $(STAMP) $(QM)

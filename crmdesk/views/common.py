@@ -17,6 +17,8 @@ from crmdesk.texts import QT_TRANSLATE_NOOP, translate_terms_with
 # Widgets whose text is data (names, paths, figures) rather than interface text
 # carry this property, so the translation test knows not to expect Chinese there.
 DATA_PROPERTY = "crmdeskData"
+# Tables list the columns that hold data (names, numbers, what a person typed) the same way.
+DATA_COLUMNS_PROPERTY = "crmdeskDataColumns"
 
 ROLE_LABELS = {
     Role.CASHIER: QT_TRANSLATE_NOOP("terms", "Cashier"),
@@ -45,6 +47,12 @@ def show_error(parent: QWidget | None, error: CrmdeskError) -> None:
 def mark_data(widget: QWidget) -> QWidget:
     widget.setProperty(DATA_PROPERTY, True)
     return widget
+
+
+def mark_data_columns(table: QWidget, *columns: int) -> QWidget:
+    """The table's columns whose cells are data; its other cells are interface text (statuses, kinds)."""
+    table.setProperty(DATA_COLUMNS_PROPERTY, list(columns))
+    return table
 
 
 def format_fen(fen: int) -> str:

@@ -25,7 +25,7 @@ from crmdesk.models import Priority
 from crmdesk.services import complaints, surveys
 from crmdesk.services.complaints import PRIORITIES, CategoryInfo, ChoiceInfo
 from crmdesk.services.uow import read_session, unit_of_work
-from crmdesk.views.common import error_text, mark_data
+from crmdesk.views.common import error_text, mark_data, mark_data_columns
 from crmdesk.views.complaint_detail import cap, priority_text, tc
 from crmdesk.views.state import AppState
 
@@ -47,6 +47,7 @@ def _table(headers: list[str]) -> QTableWidget:
     table.setSelectionMode(QAbstractItemView.SelectionMode.SingleSelection)
     table.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
     table.setAlternatingRowColors(True)
+    mark_data_columns(table, 1)  # the codes: the same in every language
     return table
 
 

@@ -43,7 +43,7 @@ from crmdesk.services.surveys import SurveySummary
 from crmdesk.services.uow import read_session
 from crmdesk.shop_time import format_time
 from crmdesk.texts import QT_TRANSLATE_NOOP
-from crmdesk.views.common import error_text, mark_data
+from crmdesk.views.common import error_text, mark_data, mark_data_columns
 from crmdesk.views.complaint_detail import (
     ALERT_BACKGROUND, ALERT_RED, ComplaintDetailDialog, cap, customer_text, now_utc, owner_text, priority_text,
     status_text, tc,
@@ -501,7 +501,8 @@ class BoardTab(QWidget):
             self.table.setColumnWidth(COLUMNS.index(key), width)
         self.table.doubleClicked.connect(lambda index: self.open_row(index.row()))
         self.table.installEventFilter(self)
-        mark_data(self.table)
+        # Who complained and who owns it are data; categories, channels, statuses are interface words.
+        mark_data_columns(self.table, *(COLUMNS.index(key) for key in ("number", "customer", "owner")))
         layout.addWidget(self.table, 1)
 
         self.message = QLabel()

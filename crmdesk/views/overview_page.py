@@ -71,7 +71,7 @@ class OverviewPage(QWidget):
             grid.addWidget(tile, index // 3, index % 3)
         layout.addLayout(grid)
 
-        tiers_title = QLabel(self.tr("Members by tier"))
+        tiers_title = QLabel(self.tr("Active members by tier"))
         tiers_title.setObjectName("sectionHeading")
         layout.addWidget(tiers_title)
         self.tiers_row = QHBoxLayout()

@@ -4,7 +4,7 @@
 <context>
     <name>ActionDialog</name>
     <message>
-        <location filename="../../crmdesk/views/complaint_detail.py" line="+191"/>
+        <location filename="../../crmdesk/views/complaint_detail.py" line="+187"/>
         <source>Complaint {number} · {customer} · {category}</source>
         <translation>投诉 {number} · {customer} · {category}</translation>
     </message>
@@ -65,7 +65,7 @@
 <context>
     <name>AdjustPointsDialog</name>
     <message>
-        <location filename="../../crmdesk/views/member_profile.py" line="+227"/>
+        <location filename="../../crmdesk/views/member_profile.py" line="+219"/>
         <source>Adjust points</source>
         <translation>调整积分</translation>
     </message>
@@ -136,7 +136,7 @@
 <context>
     <name>BoardTab</name>
     <message>
-        <location filename="../../crmdesk/views/complaints_page.py" line="+532"/>
+        <location filename="../../crmdesk/views/complaints_page.py" line="+534"/>
         <source>Open</source>
         <translation>待解决</translation>
     </message>
@@ -146,7 +146,7 @@
         <translation>逾期</translation>
     </message>
     <message>
-        <location line="+24"/>
+        <location line="+22"/>
         <source>All open</source>
         <translation>全部待解决</translation>
     </message>
@@ -161,12 +161,12 @@
         <translation>仅逾期(&amp;V)</translation>
     </message>
     <message>
-        <location line="+16"/>
+        <location line="+14"/>
         <source>&amp;Status:</source>
         <translation>状态(&amp;S)：</translation>
     </message>
     <message>
-        <location line="+3"/>
+        <location line="+2"/>
         <source>Ca&amp;tegory:</source>
         <translation>类别(&amp;T)：</translation>
     </message>
@@ -181,12 +181,12 @@
         <translation>负责人(&amp;W)：</translation>
     </message>
     <message>
-        <location line="+10"/>
+        <location line="+8"/>
         <source>Recei&amp;ved:</source>
         <translation>收到日期(&amp;V)：</translation>
     </message>
     <message>
-        <location line="+11"/>
+        <location line="+7"/>
         <source>&amp;Order:</source>
         <translation>排序(&amp;O)：</translation>
     </message>
@@ -201,17 +201,17 @@
         <translation>最新的在前</translation>
     </message>
     <message>
-        <location line="+6"/>
+        <location line="+4"/>
         <source>Clear filters</source>
         <translation>清除筛选</translation>
     </message>
     <message>
-        <location line="+4"/>
+        <location line="+3"/>
         <source>&amp;New complaint… (Ctrl+N)</source>
         <translation>新建投诉(&amp;N)…（Ctrl+N）</translation>
     </message>
     <message>
-        <location line="+4"/>
+        <location line="+3"/>
         <source>Open (Enter)</source>
         <translation>打开（回车）</translation>
     </message>
@@ -221,7 +221,7 @@
         <translation>刷新(&amp;R)（F5）</translation>
     </message>
     <message>
-        <location line="+18"/>
+        <location line="+17"/>
         <source>Any category</source>
         <translation>全部类别</translation>
     </message>
@@ -254,7 +254,7 @@
 <context>
     <name>CardDialog</name>
     <message>
-        <location filename="../../crmdesk/views/counter_page.py" line="+114"/>
+        <location filename="../../crmdesk/views/counter_page.py" line="+117"/>
         <source>Issue a card to {name}</source>
         <translation>给{name}发卡</translation>
     </message>
@@ -297,7 +297,7 @@
 <context>
     <name>CategoryDialog</name>
     <message>
-        <location filename="../../crmdesk/views/complaint_settings.py" line="+80"/>
+        <location filename="../../crmdesk/views/complaint_settings.py" line="+81"/>
         <source>Change category</source>
         <translation>修改类别</translation>
     </message>
@@ -350,7 +350,7 @@
 <context>
     <name>CloseWithoutFollowUpDialog</name>
     <message>
-        <location filename="../../crmdesk/views/complaint_detail.py" line="+184"/>
+        <location filename="../../crmdesk/views/complaint_detail.py" line="+179"/>
         <source>Close without follow-up</source>
         <translation>不回访直接结案</translation>
     </message>
@@ -378,7 +378,7 @@
 <context>
     <name>ColumnsDialog</name>
     <message>
-        <location filename="../../crmdesk/views/member_list.py" line="+275"/>
+        <location filename="../../crmdesk/views/member_list.py" line="+276"/>
         <source>Columns</source>
         <translation>显示列</translation>
     </message>
@@ -391,7 +391,7 @@
 <context>
     <name>ComplaintDetailDialog</name>
     <message>
-        <location filename="../../crmdesk/views/complaint_detail.py" line="-335"/>
+        <location filename="../../crmdesk/views/complaint_detail.py" line="-330"/>
         <source>{name} (walk-in)</source>
         <translation>{name}（散客）</translation>
     </message>
@@ -406,7 +406,7 @@
         <translation>暂无</translation>
     </message>
     <message>
-        <location line="+378"/>
+        <location line="+373"/>
         <source>Complaint {number}</source>
         <translation>投诉 {number}</translation>
     </message>
@@ -815,7 +815,7 @@
         <translation>类别(&amp;C)：</translation>
     </message>
     <message>
-        <location line="+8"/>
+        <location line="+6"/>
         <source>&amp;Priority:</source>
         <translation>优先级(&amp;P)：</translation>
     </message>
@@ -885,7 +885,7 @@
         <translation>取消（Esc）</translation>
     </message>
     <message>
-        <location line="+122"/>
+        <location line="+125"/>
         <source>Attach photos or scans</source>
         <translation>附加照片或扫描件</translation>
     </message>
@@ -903,7 +903,7 @@
 <context>
     <name>ComplaintListModel</name>
     <message>
-        <location filename="../../crmdesk/views/complaints_page.py" line="-750"/>
+        <location filename="../../crmdesk/views/complaints_page.py" line="-734"/>
         <source>No.</source>
         <translation>编号</translation>
     </message>
@@ -1136,7 +1136,7 @@
         <translation>{month}（截至目前）</translation>
     </message>
     <message>
-        <location line="+1031"/>
+        <location line="+1015"/>
         <source>&amp;Board</source>
         <translation>投诉看板(&amp;B)</translation>
     </message>
@@ -1159,7 +1159,7 @@
 <context>
     <name>ComputerTab</name>
     <message>
-        <location filename="../../crmdesk/views/settings_page.py" line="+91"/>
+        <location filename="../../crmdesk/views/settings_page.py" line="+92"/>
         <source>Follow the system</source>
         <translation>跟随系统</translation>
     </message>
@@ -1167,6 +1167,21 @@
         <location line="+5"/>
         <source>&amp;Language:</source>
         <translation>语言(&amp;L)：</translation>
+    </message>
+    <message>
+        <location line="+3"/>
+        <source>e.g. 01 or Front desk</source>
+        <translation>例如 01 或 前台</translation>
+    </message>
+    <message>
+        <location line="+1"/>
+        <source>Goes on every purchase recorded on this computer; receipt numbers are unique per till.</source>
+        <translation>本机记录的每笔消费都记在这个收银台名下；小票号在每个收银台内唯一。</translation>
+    </message>
+    <message>
+        <location line="+1"/>
+        <source>&amp;Till of this computer:</source>
+        <translation>本机收银台(&amp;T)：</translation>
     </message>
     <message>
         <location line="+4"/>
@@ -1180,8 +1195,13 @@
     </message>
     <message>
         <location line="+2"/>
-        <source>&amp;Apply language</source>
-        <translation>应用语言(&amp;A)</translation>
+        <source>&amp;Apply (Ctrl+S)</source>
+        <translation>应用(&amp;A)（Ctrl+S）</translation>
+    </message>
+    <message>
+        <location line="+19"/>
+        <source>Saved.</source>
+        <translation>已保存。</translation>
     </message>
 </context>
 <context>
@@ -1192,7 +1212,7 @@
         <translation>扫卡，或输入手机号、手机尾号4位、姓名或拼音首字母（zs）</translation>
     </message>
     <message>
-        <location line="+6"/>
+        <location line="+5"/>
         <source>Clear (Esc)</source>
         <translation>清空（Esc）</translation>
     </message>
@@ -1218,29 +1238,29 @@
     </message>
     <message>
         <location line="+0"/>
-        <location line="+68"/>
+        <location line="+78"/>
         <source>Points</source>
         <translation>积分</translation>
     </message>
     <message>
-        <location line="-68"/>
+        <location line="-78"/>
         <source>Status</source>
         <translation>状态</translation>
     </message>
     <message>
-        <location line="+28"/>
-        <location line="+177"/>
-        <location line="+205"/>
+        <location line="+32"/>
+        <location line="+201"/>
+        <location line="+213"/>
         <source>Scan a card or type to find a member. F2 registers a new member.</source>
         <translation>扫卡或输入以查找会员。按 F2 登记新会员。</translation>
     </message>
     <message>
-        <location line="-362"/>
+        <location line="-392"/>
         <source>No member open.</source>
         <translation>尚未打开会员。</translation>
     </message>
     <message>
-        <location line="+57"/>
+        <location line="+70"/>
         <source>Last visits</source>
         <translation>最近消费</translation>
     </message>
@@ -1265,28 +1285,33 @@
         <translation>金额</translation>
     </message>
     <message>
-        <location line="+8"/>
+        <location line="+0"/>
+        <source>Kind</source>
+        <translation>类型</translation>
+    </message>
+    <message>
+        <location line="+10"/>
         <source>No visits yet.</source>
         <translation>暂无消费记录。</translation>
     </message>
     <message>
-        <location line="+12"/>
+        <location line="+23"/>
         <source>New member (F2)</source>
         <translation>新会员（F2）</translation>
     </message>
     <message>
         <location line="+1"/>
-        <location line="+261"/>
+        <location line="+264"/>
         <source>Issue card (F3)</source>
         <translation>发卡（F3）</translation>
     </message>
     <message>
-        <location line="-260"/>
+        <location line="-263"/>
         <source>Report card lost… (F4)</source>
         <translation>挂失…（F4）</translation>
     </message>
     <message>
-        <location line="+6"/>
+        <location line="+1"/>
         <source>Record purchase (F5)</source>
         <translation>记录消费（F5）</translation>
     </message>
@@ -1301,7 +1326,7 @@
         <translation>兑换积分…（F7）</translation>
     </message>
     <message>
-        <location line="+7"/>
+        <location line="+1"/>
         <source>Log complaint… (F8)</source>
         <translation>登记投诉…（F8）</translation>
     </message>
@@ -1311,7 +1336,7 @@
         <translation>满意度调查…（F9）</translation>
     </message>
     <message>
-        <location line="+67"/>
+        <location line="+74"/>
         <source>Ask for the member&apos;s phone number to find them; F3 then gives them a new card.</source>
         <translation>请询问会员手机号以查找会员；然后按 F3 为其发新卡。</translation>
     </message>
@@ -1336,7 +1361,7 @@
         <translation>找到 {count} 位：用 ↑ ↓ 选择后按回车。</translation>
     </message>
     <message>
-        <location line="+51"/>
+        <location line="+46"/>
         <source>Card {number} was reported LOST on {date}. Do not accept it: it no longer opens any member.</source>
         <translation>卡 {number} 已于 {date} 挂失。请勿受理：此卡不再对应任何会员。</translation>
     </message>
@@ -1351,37 +1376,42 @@
         <translation>卡 {number} 已于 {date} 注销，不能再用。</translation>
     </message>
     <message>
-        <location line="+11"/>
-        <source>Active</source>
-        <translation>正常</translation>
+        <location line="+76"/>
+        <source>FROZEN: no offers or points redemption; a purchase needs a supervisor&apos;s approval (F5).</source>
+        <translation>已冻结：不能使用优惠或兑换积分；记录消费须由值班经理批准（F5）。</translation>
     </message>
     <message>
-        <location line="+1"/>
-        <source>Frozen</source>
-        <translation>冻结</translation>
+        <location line="+166"/>
+        <source>Purchase {amount} recorded (receipt {receipt}): +{points} points, {balance} points now.</source>
+        <translation>已记录消费 {amount}（小票 {receipt}）：积分 +{points}，现有积分 {balance}。</translation>
     </message>
     <message>
-        <location line="+1"/>
-        <source>Closed</source>
-        <translation>已注销</translation>
+        <location line="+25"/>
+        <source>Refund recorded: {points} points taken back, {balance} points now.</source>
+        <translation>已记录退款：扣回积分 {points}，现有积分 {balance}。</translation>
     </message>
     <message>
-        <location line="+18"/>
+        <location line="+17"/>
+        <source>Redeemed {points} points ({value} off); {balance} points left.</source>
+        <translation>已兑换 {points} 积分（抵扣 {value}）；剩余积分 {balance}。</translation>
+    </message>
+    <message>
+        <location line="-259"/>
         <source>Member open. Scan or type to find the next one; Esc clears.</source>
         <translation>已打开会员。扫卡或输入查找下一位；Esc 清空。</translation>
     </message>
     <message>
-        <location line="+32"/>
+        <location line="+41"/>
+        <source>Member discount {percent} %</source>
+        <translation>会员折扣 {percent}%</translation>
+    </message>
+    <message>
+        <location line="+6"/>
         <source>Birthday this month ({date})</source>
         <translation>本月生日（{date}）</translation>
     </message>
     <message>
-        <location line="+4"/>
-        <source>FROZEN: ask a supervisor before giving points or offers.</source>
-        <translation>已冻结：积分或优惠请先询问主管。</translation>
-    </message>
-    <message>
-        <location line="+2"/>
+        <location line="+6"/>
         <source>CLOSED membership.</source>
         <translation>会员已注销。</translation>
     </message>
@@ -1421,12 +1451,12 @@
         <translation>{points} 积分将于 {date} 过期</translation>
     </message>
     <message>
-        <location line="+19"/>
+        <location line="+22"/>
         <source>Replace card… (F3)</source>
         <translation>换卡…（F3）</translation>
     </message>
     <message>
-        <location line="+38"/>
+        <location line="+39"/>
         <source>Registered {name} as {member_no}.</source>
         <translation>已登记{name}，会员编号 {member_no}。</translation>
     </message>
@@ -1466,12 +1496,7 @@
         <translation>收银台{till}的小票{receipt}已记录过，未做任何更改。</translation>
     </message>
     <message>
-        <location line="+3"/>
-        <source>Purchase recorded: +{points} points, balance {balance}.</source>
-        <translation>已记录消费：积分 +{points}，余额 {balance}。</translation>
-    </message>
-    <message>
-        <location line="+3"/>
+        <location line="+7"/>
         <source>Upgraded to {tier}!</source>
         <translation>已升级为{tier}！</translation>
     </message>
@@ -1481,17 +1506,7 @@
         <translation>这笔退款已记录过，未做任何更改。</translation>
     </message>
     <message>
-        <location line="+2"/>
-        <source>Refund recorded: {points} points, balance {balance}.</source>
-        <translation>已记录退款：积分 {points}，余额 {balance}。</translation>
-    </message>
-    <message>
-        <location line="+17"/>
-        <source>Redeemed {points} points ({value} off); balance {balance}.</source>
-        <translation>已兑换 {points} 积分（抵扣 {value}），余额 {balance}。</translation>
-    </message>
-    <message>
-        <location line="+25"/>
+        <location line="+44"/>
         <source>Complaint {number} logged; the Complaints area follows it to closure.</source>
         <translation>投诉 {number} 已登记，后续由“投诉”模块跟进至结案。</translation>
     </message>
@@ -1504,7 +1519,7 @@
 <context>
     <name>CouponsDialog</name>
     <message>
-        <location filename="../../crmdesk/views/offers_page.py" line="+411"/>
+        <location filename="../../crmdesk/views/offers_page.py" line="+565"/>
         <source>Coupons</source>
         <translation>优惠券</translation>
     </message>
@@ -1547,7 +1562,7 @@
 <context>
     <name>EligibleOffersWidget</name>
     <message>
-        <location filename="../../crmdesk/views/eligible_offers.py" line="+60"/>
+        <location filename="../../crmdesk/views/eligible_offers.py" line="+89"/>
         <source>Offers</source>
         <translation>优惠活动</translation>
     </message>
@@ -1572,22 +1587,22 @@
         <translation>优惠内容 / 不可用原因</translation>
     </message>
     <message>
-        <location line="+33"/>
+        <location line="+54"/>
         <source>{what} — {amount} off</source>
         <translation>{what} — 优惠 {amount}</translation>
     </message>
     <message>
-        <location line="+13"/>
+        <location line="+18"/>
         <source>Automatic</source>
         <translation>自动生效</translation>
     </message>
     <message>
-        <location line="+4"/>
+        <location line="-39"/>
         <source>Apply</source>
         <translation>使用</translation>
     </message>
     <message>
-        <location line="+16"/>
+        <location line="+54"/>
         <source>Coupon</source>
         <translation>优惠券</translation>
     </message>
@@ -1694,7 +1709,7 @@
 <context>
     <name>FiguresTab</name>
     <message>
-        <location filename="../../crmdesk/views/complaints_page.py" line="-1080"/>
+        <location filename="../../crmdesk/views/complaints_page.py" line="-1064"/>
         <source>{percent} %</source>
         <translation>{percent}%</translation>
     </message>
@@ -1709,7 +1724,7 @@
         <translation>{total} 件中 {count} 件</translation>
     </message>
     <message>
-        <location line="+738"/>
+        <location line="+722"/>
         <source>&amp;Month:</source>
         <translation>月份(&amp;M)：</translation>
     </message>
@@ -1899,7 +1914,7 @@
 <context>
     <name>FollowUpDialog</name>
     <message>
-        <location filename="../../crmdesk/views/complaint_detail.py" line="-581"/>
+        <location filename="../../crmdesk/views/complaint_detail.py" line="-576"/>
         <source>Record follow-up</source>
         <translation>记录回访</translation>
     </message>
@@ -1909,7 +1924,7 @@
         <translation>记录(&amp;R)</translation>
     </message>
     <message>
-        <location line="+12"/>
+        <location line="+9"/>
         <source>5 — very satisfied</source>
         <translation>5 — 非常满意</translation>
     </message>
@@ -2292,27 +2307,27 @@
 <context>
     <name>MainWindow</name>
     <message>
-        <location filename="../../crmdesk/views/main_window.py" line="+31"/>
+        <location filename="../../crmdesk/views/main_window.py" line="+32"/>
         <source>crmdesk — membership and customer care</source>
         <translation>crmdesk — 会员管理与客户服务</translation>
     </message>
     <message>
-        <location line="+85"/>
+        <location line="+86"/>
         <source>Overview</source>
         <translation>概览</translation>
     </message>
     <message>
-        <location line="+0"/>
+        <location line="+1"/>
         <source>Settings</source>
         <translation>设置</translation>
     </message>
     <message>
-        <location line="+49"/>
+        <location line="+54"/>
         <source>{area} (Ctrl+{number})</source>
         <translation>{area} (Ctrl+{number})</translation>
     </message>
     <message>
-        <location line="-92"/>
+        <location line="-100"/>
         <source>&amp;File</source>
         <translation>文件(&amp;F)</translation>
     </message>
@@ -2357,17 +2372,17 @@
         <translation>切换员工 (F12)</translation>
     </message>
     <message>
-        <location line="+9"/>
+        <location line="+12"/>
         <source>Counter</source>
         <translation>收银台</translation>
     </message>
     <message>
-        <location line="+2"/>
+        <location line="+1"/>
         <source>Members</source>
         <translation>会员</translation>
     </message>
     <message>
-        <location line="+2"/>
+        <location line="+1"/>
         <source>Offers</source>
         <translation>优惠活动</translation>
     </message>
@@ -2377,7 +2392,7 @@
         <translation>投诉</translation>
     </message>
     <message>
-        <location line="+76"/>
+        <location line="+83"/>
         <source>{count} overdue</source>
         <translation>逾期 {count} 件</translation>
     </message>
@@ -2387,12 +2402,12 @@
         <translation>当前登录：{name}（{role}）</translation>
     </message>
     <message>
-        <location line="+27"/>
+        <location line="+29"/>
         <source>Switch staff</source>
         <translation>切换员工</translation>
     </message>
     <message>
-        <location line="+7"/>
+        <location line="+22"/>
         <source>About crmdesk</source>
         <translation>关于 crmdesk</translation>
     </message>
@@ -2407,12 +2422,12 @@ Membership, loyalty and customer care for neighbourhood shops.</source>
 <context>
     <name>MemberListPage</name>
     <message>
-        <location filename="../../crmdesk/views/member_list.py" line="+124"/>
+        <location filename="../../crmdesk/views/member_list.py" line="+148"/>
         <source>Name, pinyin or phone… (Ctrl+F)</source>
         <translation>姓名、拼音或手机号…（Ctrl+F）</translation>
     </message>
     <message>
-        <location line="+6"/>
+        <location line="+7"/>
         <source>Any status</source>
         <translation>全部状态</translation>
     </message>
@@ -2442,42 +2457,42 @@ Membership, loyalty and customer care for neighbourhood shops.</source>
         <translation>清除筛选</translation>
     </message>
     <message>
-        <location line="+4"/>
+        <location line="+9"/>
         <source>Status:</source>
         <translation>状态：</translation>
     </message>
     <message>
-        <location line="+2"/>
+        <location line="+0"/>
         <source>Tag:</source>
         <translation>标签：</translation>
     </message>
     <message>
-        <location line="+2"/>
+        <location line="+1"/>
         <source>Tier:</source>
         <translation>等级：</translation>
     </message>
     <message>
-        <location line="+2"/>
+        <location line="+0"/>
         <source>Birthday:</source>
         <translation>生日：</translation>
     </message>
     <message>
-        <location line="+2"/>
+        <location line="+1"/>
         <source>Joined:</source>
         <translation>入会：</translation>
     </message>
     <message>
-        <location line="+6"/>
+        <location line="+0"/>
         <source>Last visit:</source>
         <translation>最近到店：</translation>
     </message>
     <message>
-        <location line="+6"/>
+        <location line="+0"/>
         <source>Spend:</source>
         <translation>消费：</translation>
     </message>
     <message>
-        <location line="+10"/>
+        <location line="+7"/>
         <source>&amp;Group:</source>
         <translation>分组(&amp;G)：</translation>
     </message>
@@ -2488,7 +2503,7 @@ Membership, loyalty and customer care for neighbourhood shops.</source>
     </message>
     <message>
         <location line="+3"/>
-        <location line="+217"/>
+        <location line="+216"/>
         <source>Delete group</source>
         <translation>删除分组</translation>
     </message>
@@ -2711,7 +2726,7 @@ Membership, loyalty and customer care for neighbourhood shops.</source>
         <translation>用逗号分隔，例如 老顾客，宝妈</translation>
     </message>
     <message>
-        <location line="+8"/>
+        <location line="+13"/>
         <source>&amp;Name:</source>
         <translation>姓名(&amp;N)：</translation>
     </message>
@@ -2982,7 +2997,7 @@ Membership, loyalty and customer care for neighbourhood shops.</source>
         <translation>{status} · 等级 {tier} · 积分 {points} · 到店 {visits} 次 · 消费 {spend} · 卡号 {card} · {joined} 入会</translation>
     </message>
     <message>
-        <location line="+21"/>
+        <location line="+24"/>
         <source>yes</source>
         <translation>是</translation>
     </message>
@@ -2997,9 +3012,14 @@ Membership, loyalty and customer care for neighbourhood shops.</source>
         <translation>消费次数：{visits} · 累计消费：{spend} · 客单价：{average} · 首次到店：{first} · 最近到店：{last}</translation>
     </message>
     <message>
-        <location line="+24"/>
+        <location line="+22"/>
+        <source>{points} (taken back with the refund)</source>
+        <translation>{points}（随退款扣回）</translation>
+    </message>
+    <message>
+        <location line="+8"/>
         <source>Balance: {points} points</source>
-        <translation>积分余额：{points}</translation>
+        <translation>现有积分：{points}</translation>
     </message>
     <message>
         <location line="+2"/>
@@ -3012,7 +3032,7 @@ Membership, loyalty and customer care for neighbourhood shops.</source>
         <translation>已是会员：</translation>
     </message>
     <message>
-        <location line="+41"/>
+        <location line="+47"/>
         <source>Saved.</source>
         <translation>已保存。</translation>
     </message>
@@ -3070,7 +3090,7 @@ Membership, loyalty and customer care for neighbourhood shops.</source>
 <context>
     <name>MergeDialog</name>
     <message>
-        <location line="-622"/>
+        <location line="-642"/>
         <source>Merge another member into this one</source>
         <translation>把另一会员合并到此会员</translation>
     </message>
@@ -3124,7 +3144,7 @@ Membership, loyalty and customer care for neighbourhood shops.</source>
 <context>
     <name>NewMemberDialog</name>
     <message>
-        <location filename="../../crmdesk/views/member_form.py" line="+76"/>
+        <location filename="../../crmdesk/views/member_form.py" line="+77"/>
         <source>New member</source>
         <translation>新会员</translation>
     </message>
@@ -3155,6 +3175,11 @@ Membership, loyalty and customer care for neighbourhood shops.</source>
     </message>
     <message>
         <location line="+2"/>
+        <source>optional, e.g. 1985-06-02 or 19850602</source>
+        <translation>可不填，例如 1985-06-02 或 19850602</translation>
+    </message>
+    <message>
+        <location line="+3"/>
         <source>scan the blank card (optional)</source>
         <translation>扫描空白卡（可不填）</translation>
     </message>
@@ -3165,12 +3190,12 @@ Membership, loyalty and customer care for neighbourhood shops.</source>
     </message>
     <message>
         <location line="+3"/>
-        <location line="+100"/>
+        <location line="+114"/>
         <source>More details (Ctrl+D)</source>
         <translation>更多信息（Ctrl+D）</translation>
     </message>
     <message>
-        <location line="-91"/>
+        <location line="-105"/>
         <source>Not given</source>
         <translation>未填写</translation>
     </message>
@@ -3190,17 +3215,12 @@ Membership, loyalty and customer care for neighbourhood shops.</source>
         <translation>性别(&amp;G)：</translation>
     </message>
     <message>
-        <location line="+2"/>
-        <source>YYYY-MM-DD, e.g. 1985-06-02</source>
-        <translation>年-月-日，例如 1985-06-02</translation>
-    </message>
-    <message>
-        <location line="+1"/>
+        <location line="-17"/>
         <source>&amp;Birthday:</source>
         <translation>生日(&amp;B)：</translation>
     </message>
     <message>
-        <location line="+2"/>
+        <location line="+19"/>
         <source>separated by commas, e.g. 老顾客, 宝妈</source>
         <translation>用逗号分隔，例如 老顾客，宝妈</translation>
     </message>
@@ -3250,12 +3270,13 @@ Membership, loyalty and customer care for neighbourhood shops.</source>
         <translation>取消（Esc）</translation>
     </message>
     <message>
-        <location line="+42"/>
+        <location line="+59"/>
         <source>Fewer details (Ctrl+D)</source>
         <translation>收起（Ctrl+D）</translation>
     </message>
     <message>
-        <location line="+20"/>
+        <location line="-14"/>
+        <location line="+36"/>
         <source>Enter the member&apos;s mobile number.</source>
         <translation>请输入会员手机号。</translation>
     </message>
@@ -3265,7 +3286,8 @@ Membership, loyalty and customer care for neighbourhood shops.</source>
         <translation>请输入会员姓名。</translation>
     </message>
     <message>
-        <location line="+6"/>
+        <location line="-31"/>
+        <location line="+37"/>
         <source>Type the birthday as YYYY-MM-DD, e.g. 1985-06-02.</source>
         <translation>生日请按 年-月-日 输入，例如 1985-06-02。</translation>
     </message>
@@ -3273,7 +3295,7 @@ Membership, loyalty and customer care for neighbourhood shops.</source>
 <context>
     <name>NoteDialog</name>
     <message>
-        <location filename="../../crmdesk/views/complaint_detail.py" line="-145"/>
+        <location filename="../../crmdesk/views/complaint_detail.py" line="-142"/>
         <source>Add note</source>
         <translation>添加备注</translation>
     </message>
@@ -3301,7 +3323,7 @@ Membership, loyalty and customer care for neighbourhood shops.</source>
 <context>
     <name>OfferDialog</name>
     <message>
-        <location filename="../../crmdesk/views/offers_page.py" line="-266"/>
+        <location filename="../../crmdesk/views/offers_page.py" line="-347"/>
         <source>Change offer</source>
         <translation>修改优惠活动</translation>
     </message>
@@ -3311,7 +3333,7 @@ Membership, loyalty and customer care for neighbourhood shops.</source>
         <translation>新建优惠活动</translation>
     </message>
     <message>
-        <location line="+5"/>
+        <location line="+47"/>
         <source>&amp;Name:</source>
         <translation>名称(&amp;N)：</translation>
     </message>
@@ -3326,7 +3348,7 @@ Membership, loyalty and customer care for neighbourhood shops.</source>
         <translation>说明(&amp;D)：</translation>
     </message>
     <message>
-        <location line="+10"/>
+        <location line="+41"/>
         <source>YYYY-MM-DD, empty: from now</source>
         <translation>年-月-日，留空则立即开始</translation>
     </message>
@@ -3346,23 +3368,22 @@ Membership, loyalty and customer care for neighbourhood shops.</source>
         <translation>结束日期(&amp;U)：</translation>
     </message>
     <message>
-        <location line="+4"/>
+        <location line="+16"/>
         <source>&amp;For:</source>
         <translation>适用对象(&amp;F)：</translation>
     </message>
     <message>
-        <location line="+8"/>
+        <location line="+129"/>
+        <source>Set by the points cost at the points rules&apos; rate.</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location line="-138"/>
         <source>Tags separated by commas</source>
         <translation>标签，用逗号分隔</translation>
     </message>
     <message>
-        <location line="+8"/>
-        <location line="+3"/>
-        <source>No limit</source>
-        <translation>不限</translation>
-    </message>
-    <message>
-        <location line="+1"/>
+        <location line="+21"/>
         <source>Uses per &amp;member:</source>
         <translation>每位会员限用次数(&amp;M)：</translation>
     </message>
@@ -3372,17 +3393,17 @@ Membership, loyalty and customer care for neighbourhood shops.</source>
         <translation>总限用次数(&amp;T)：</translation>
     </message>
     <message>
-        <location line="+3"/>
+        <location line="+11"/>
         <source>&amp;Points cost:</source>
         <translation>所需积分(&amp;P)：</translation>
     </message>
     <message>
-        <location line="+1"/>
+        <location line="+2"/>
         <source>Needs a single-use &amp;coupon code</source>
         <translation>需要一次性优惠券码(&amp;C)</translation>
     </message>
     <message>
-        <location line="+9"/>
+        <location line="-119"/>
         <source>&amp;Save</source>
         <translation>保存(&amp;S)</translation>
     </message>
@@ -3392,63 +3413,81 @@ Membership, loyalty and customer care for neighbourhood shops.</source>
         <translation>取消</translation>
     </message>
     <message>
-        <location line="+14"/>
+        <location line="+35"/>
+        <location line="+158"/>
         <source>e.g. 100</source>
         <translation>例如 100</translation>
     </message>
     <message>
-        <location line="+1"/>
+        <location line="-155"/>
         <source>e.g. 10</source>
         <translation>例如 10</translation>
     </message>
     <message>
-        <location line="+1"/>
+        <location line="+2"/>
         <source>For &amp;every full amount (每满减), not once</source>
         <translation>每满减(&amp;E)（每满一次减一次，而非只减一次）</translation>
     </message>
     <message>
-        <location line="+1"/>
+        <location line="-4"/>
+        <location line="+155"/>
         <source>Spend at least (¥):</source>
         <translation>消费满（¥）：</translation>
     </message>
     <message>
-        <location line="+1"/>
+        <location line="-152"/>
         <source>Amount off (¥):</source>
         <translation>减免金额（¥）：</translation>
     </message>
     <message>
-        <location line="+7"/>
+        <location line="+4"/>
         <source>e.g. 5 for 5 % off</source>
         <translation>例如 5 表示减免5%（即95折）</translation>
     </message>
     <message>
         <location line="+1"/>
+        <location line="+153"/>
         <source>Discount (%):</source>
         <translation>折扣减免（%）：</translation>
     </message>
     <message>
-        <location line="+1"/>
-        <location line="+7"/>
+        <location line="-102"/>
+        <source>Only these &amp;tiers:</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location line="+14"/>
+        <source>None</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location line="+29"/>
+        <source>None ticked: every tier.</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location line="+54"/>
         <source>Minimum basket (¥):</source>
         <translation>最低消费（¥）：</translation>
     </message>
     <message>
-        <location line="-1"/>
+        <location line="-146"/>
+        <location line="+153"/>
         <source>Gift:</source>
         <translation>赠品：</translation>
     </message>
     <message>
-        <location line="+7"/>
+        <location line="+0"/>
         <source>Gift (optional):</source>
         <translation>赠品（可不填）：</translation>
     </message>
     <message>
-        <location line="+1"/>
+        <location line="-2"/>
         <source>Discount % (optional):</source>
         <translation>折扣减免%（可不填）：</translation>
     </message>
     <message>
-        <location line="+9"/>
+        <location line="-147"/>
         <source>Buy:</source>
         <translation>购买数量：</translation>
     </message>
@@ -3458,7 +3497,7 @@ Membership, loyalty and customer care for neighbourhood shops.</source>
         <translation>赠送数量：</translation>
     </message>
     <message>
-        <location line="+1"/>
+        <location line="+2"/>
         <source>Item code:</source>
         <translation>商品编码：</translation>
     </message>
@@ -3468,12 +3507,12 @@ Membership, loyalty and customer care for neighbourhood shops.</source>
         <translation>或品类：</translation>
     </message>
     <message>
-        <location line="+15"/>
+        <location line="+5"/>
         <source>Points multiplier:</source>
         <translation>积分倍率：</translation>
     </message>
     <message>
-        <location line="+1"/>
+        <location line="+9"/>
         <source>On (none: every day):</source>
         <translation>适用日（不选则每天）：</translation>
     </message>
@@ -3481,7 +3520,7 @@ Membership, loyalty and customer care for neighbourhood shops.</source>
 <context>
     <name>OffersPage</name>
     <message>
-        <location line="+190"/>
+        <location line="+314"/>
         <source>&amp;New offer (Ctrl+N)</source>
         <translation>新建优惠(&amp;N)（Ctrl+N）</translation>
     </message>
@@ -3492,12 +3531,12 @@ Membership, loyalty and customer care for neighbourhood shops.</source>
     </message>
     <message>
         <location line="+2"/>
-        <location line="+65"/>
+        <location line="+68"/>
         <source>Switch &amp;off</source>
         <translation>停用(&amp;O)</translation>
     </message>
     <message>
-        <location line="-63"/>
+        <location line="-66"/>
         <source>Make c&amp;oupons…</source>
         <translation>生成优惠券(&amp;O)…</translation>
     </message>
@@ -3507,7 +3546,7 @@ Membership, loyalty and customer care for neighbourhood shops.</source>
         <translation>刷新(&amp;R)（F5）</translation>
     </message>
     <message>
-        <location line="+34"/>
+        <location line="+33"/>
         <source>Active</source>
         <translation>已启用</translation>
     </message>
@@ -3517,7 +3556,7 @@ Membership, loyalty and customer care for neighbourhood shops.</source>
         <translation>已停用</translation>
     </message>
     <message>
-        <location line="+27"/>
+        <location line="+31"/>
         <source>Switch &amp;on</source>
         <translation>启用(&amp;O)</translation>
     </message>
@@ -3561,8 +3600,8 @@ Membership, loyalty and customer care for neighbourhood shops.</source>
     </message>
     <message>
         <location line="+6"/>
-        <source>Members by tier</source>
-        <translation>各等级会员</translation>
+        <source>Active members by tier</source>
+        <translation>各等级正常会员数</translation>
     </message>
     <message>
         <location line="+13"/>
@@ -3570,7 +3609,7 @@ Membership, loyalty and customer care for neighbourhood shops.</source>
         <translation>积分汇总</translation>
     </message>
     <message>
-        <location line="+12"/>
+        <location line="+10"/>
         <source>Figures for {month}; today is {today}.</source>
         <translation>统计月份：{month}；今天是 {today}。</translation>
     </message>
@@ -3659,7 +3698,7 @@ Membership, loyalty and customer care for neighbourhood shops.</source>
 <context>
     <name>PurchaseDialog</name>
     <message>
-        <location filename="../../crmdesk/views/purchase_dialogs.py" line="+131"/>
+        <location filename="../../crmdesk/views/purchase_dialogs.py" line="+126"/>
         <source>Record purchase for {name}</source>
         <translation>为{name}记录消费</translation>
     </message>
@@ -3669,17 +3708,17 @@ Membership, loyalty and customer care for neighbourhood shops.</source>
         <translation>例如 123.45</translation>
     </message>
     <message>
-        <location line="+11"/>
+        <location line="+12"/>
         <source>&amp;Amount (¥):</source>
         <translation>金额（¥）(&amp;A)：</translation>
     </message>
     <message>
-        <location line="+1"/>
+        <location line="+3"/>
         <source>&amp;Receipt no.:</source>
         <translation>小票号(&amp;R)：</translation>
     </message>
     <message>
-        <location line="+1"/>
+        <location line="+32"/>
         <source>&amp;Till:</source>
         <translation>收银台(&amp;T)：</translation>
     </message>
@@ -3689,17 +3728,53 @@ Membership, loyalty and customer care for neighbourhood shops.</source>
         <translation>时间(&amp;I)：</translation>
     </message>
     <message>
-        <location line="+1"/>
+        <location line="-34"/>
         <source>&amp;Payment:</source>
         <translation>支付方式(&amp;P)：</translation>
     </message>
     <message>
-        <location line="+3"/>
+        <location line="-3"/>
+        <source>optional: made up when empty</source>
+        <translation>可不填：留空时自动生成</translation>
+    </message>
+    <message>
+        <location line="+8"/>
+        <source>{name}&apos;s membership is frozen: a supervisor or the owner approves this purchase.</source>
+        <translation>{name} 的会员资格已冻结：本笔消费须由值班经理或店主批准。</translation>
+    </message>
+    <message>
+        <location line="+8"/>
+        <source>their PIN or password</source>
+        <translation>批准人的 PIN 码或密码</translation>
+    </message>
+    <message>
+        <location line="+2"/>
+        <source>Appro&amp;ved by:</source>
+        <translation>批准人(&amp;V)：</translation>
+    </message>
+    <message>
+        <location line="+1"/>
+        <source>P&amp;IN or password:</source>
+        <translation>PIN 码或密码(&amp;I)：</translation>
+    </message>
+    <message>
+        <location line="+14"/>
+        <source>set once in Settings → This computer</source>
+        <translation>在“设置 → 本机”中设置一次即可</translation>
+    </message>
+    <message>
+        <location line="+6"/>
+        <location line="+44"/>
+        <source>More: time, till, items (Ctrl+D)</source>
+        <translation>更多：时间、收银台、商品明细（Ctrl+D）</translation>
+    </message>
+    <message>
+        <location line="-35"/>
         <source>Items (optional; they must add up to the amount):</source>
         <translation>商品明细（可不填；合计须等于金额）：</translation>
     </message>
     <message>
-        <location line="+4"/>
+        <location line="+3"/>
         <source>Item code</source>
         <translation>商品编码</translation>
     </message>
@@ -3724,7 +3799,7 @@ Membership, loyalty and customer care for neighbourhood shops.</source>
         <translation>单价（¥）</translation>
     </message>
     <message>
-        <location line="+7"/>
+        <location line="+8"/>
         <source>Add &amp;line</source>
         <translation>添加一行(&amp;L)</translation>
     </message>
@@ -3734,40 +3809,40 @@ Membership, loyalty and customer care for neighbourhood shops.</source>
         <translation>删除一行(&amp;N)</translation>
     </message>
     <message>
-        <location line="+10"/>
+        <location line="+12"/>
         <source>Record (Enter)</source>
         <translation>记录（回车）</translation>
+    </message>
+    <message>
+        <location line="+10"/>
+        <source>Less (Ctrl+D)</source>
+        <translation>收起（Ctrl+D）</translation>
+    </message>
+    <message>
+        <location line="+19"/>
+        <source>Earns {points} points.</source>
+        <translation>可得 {points} 积分。</translation>
+    </message>
+    <message>
+        <location line="+2"/>
+        <source>{tier} member discount {percent} %</source>
+        <translation>{tier}会员折扣 {percent}%</translation>
+    </message>
+    <message>
+        <location line="+3"/>
+        <source>{discount}: {off} off {amount}.</source>
+        <translation>{discount}：{amount} 可减 {off}。</translation>
+    </message>
+    <message>
+        <location line="+3"/>
+        <source>Type the amount paid and press Enter.</source>
+        <translation>输入实付金额，按回车记录。</translation>
     </message>
 </context>
 <context>
     <name>PurchaseDialogs</name>
     <message>
-        <location line="-142"/>
-        <source>Cash</source>
-        <translation>现金</translation>
-    </message>
-    <message>
-        <location line="+1"/>
-        <source>WeChat Pay</source>
-        <translation>微信支付</translation>
-    </message>
-    <message>
-        <location line="+1"/>
-        <source>Alipay</source>
-        <translation>支付宝</translation>
-    </message>
-    <message>
-        <location line="+1"/>
-        <source>Bank card</source>
-        <translation>银行卡</translation>
-    </message>
-    <message>
-        <location line="+1"/>
-        <source>Other</source>
-        <translation>其他</translation>
-    </message>
-    <message>
-        <location line="+51"/>
+        <location line="-173"/>
         <source>Cancel (Esc)</source>
         <translation>取消（Esc）</translation>
     </message>
@@ -3775,19 +3850,24 @@ Membership, loyalty and customer care for neighbourhood shops.</source>
 <context>
     <name>RedeemDialog</name>
     <message>
-        <location line="+251"/>
+        <location line="+364"/>
         <source>Redeem points of {name}</source>
         <translation>为{name}兑换积分</translation>
     </message>
     <message>
         <location line="+3"/>
-        <source>Balance: {points} points, worth {value} ({rate} points = ¥1 off).</source>
-        <translation>积分余额：{points}，可抵扣 {value}（{rate} 积分抵扣¥1）。</translation>
+        <source>{points} points, worth {value} ({rate} points = ¥1 off).</source>
+        <translation>现有积分 {points}，可抵 {value}（{rate} 积分抵 ¥1）。</translation>
     </message>
     <message>
-        <location line="+10"/>
-        <source>optional, e.g. receipt number</source>
-        <translation>可选，例如小票号</translation>
+        <location line="+11"/>
+        <source>the receipt the money comes off (optional)</source>
+        <translation>抵扣的小票号（可不填）</translation>
+    </message>
+    <message>
+        <location line="+2"/>
+        <source>optional</source>
+        <translation>可不填</translation>
     </message>
     <message>
         <location line="+1"/>
@@ -3801,11 +3881,26 @@ Membership, loyalty and customer care for neighbourhood shops.</source>
     </message>
     <message>
         <location line="+1"/>
+        <source>&amp;Receipt no.:</source>
+        <translation>小票号(&amp;R)：</translation>
+    </message>
+    <message>
+        <location line="+1"/>
         <source>&amp;Note:</source>
         <translation>备注(&amp;N)：</translation>
     </message>
     <message>
-        <location line="+4"/>
+        <location line="+3"/>
+        <source>Points can also buy (apply it from the offers list):</source>
+        <translation>积分还可以兑换（在优惠活动列表中使用）：</translation>
+    </message>
+    <message>
+        <location line="+1"/>
+        <source>· {name}: {what}</source>
+        <translation>· {name}：{what}</translation>
+    </message>
+    <message>
+        <location line="+8"/>
         <source>Redeem (Enter)</source>
         <translation>兑换（回车）</translation>
     </message>
@@ -3818,7 +3913,7 @@ Membership, loyalty and customer care for neighbourhood shops.</source>
 <context>
     <name>RefundDialog</name>
     <message>
-        <location line="-121"/>
+        <location line="-138"/>
         <source>Refund for {name}</source>
         <translation>为{name}退款</translation>
     </message>
@@ -3866,7 +3961,7 @@ Membership, loyalty and customer care for neighbourhood shops.</source>
 <context>
     <name>ReopenDialog</name>
     <message>
-        <location filename="../../crmdesk/views/complaint_detail.py" line="+159"/>
+        <location filename="../../crmdesk/views/complaint_detail.py" line="+154"/>
         <source>Reopen complaint</source>
         <translation>重新打开投诉</translation>
     </message>
@@ -4021,7 +4116,7 @@ Membership, loyalty and customer care for neighbourhood shops.</source>
 <context>
     <name>ResolveDialog</name>
     <message>
-        <location filename="../../crmdesk/views/complaint_detail.py" line="-152"/>
+        <location filename="../../crmdesk/views/complaint_detail.py" line="-147"/>
         <source>Resolve complaint</source>
         <translation>解决投诉</translation>
     </message>
@@ -4099,7 +4194,7 @@ Membership, loyalty and customer care for neighbourhood shops.</source>
 <context>
     <name>RulesTab</name>
     <message>
-        <location filename="../../crmdesk/views/loyalty_settings.py" line="+67"/>
+        <location filename="../../crmdesk/views/loyalty_settings.py" line="+63"/>
         <source> points per full ¥1</source>
         <translation> 积分/每满¥1</translation>
     </message>
@@ -4164,7 +4259,7 @@ Membership, loyalty and customer care for neighbourhood shops.</source>
         <translation>年-月-日，用逗号分隔，例如 2026-10-01, 2026-11-11</translation>
     </message>
     <message>
-        <location line="+5"/>
+        <location line="+7"/>
         <source>&amp;Earning:</source>
         <translation>消费积分(&amp;E)：</translation>
     </message>
@@ -4384,7 +4479,7 @@ Membership, loyalty and customer care for neighbourhood shops.</source>
 <context>
     <name>SettingsPage</name>
     <message>
-        <location filename="../../crmdesk/views/settings_page.py" line="+140"/>
+        <location filename="../../crmdesk/views/settings_page.py" line="+129"/>
         <source>Store</source>
         <translation>门店</translation>
     </message>
@@ -4557,7 +4652,7 @@ Membership, loyalty and customer care for neighbourhood shops.</source>
 <context>
     <name>StoreTab</name>
     <message>
-        <location filename="../../crmdesk/views/settings_page.py" line="-195"/>
+        <location filename="../../crmdesk/views/settings_page.py" line="-208"/>
         <source>Store &amp;name:</source>
         <translation>门店名称(&amp;N)：</translation>
     </message>
@@ -4664,11 +4759,11 @@ Membership, loyalty and customer care for neighbourhood shops.</source>
     </message>
     <message>
         <location line="+0"/>
-        <source>Members</source>
-        <translation>会员数</translation>
+        <source>Active members</source>
+        <translation>正常会员数</translation>
     </message>
     <message>
-        <location line="+7"/>
+        <location line="+9"/>
         <source>&amp;Add tier</source>
         <translation>添加等级(&amp;A)</translation>
     </message>
@@ -4676,6 +4771,11 @@ Membership, loyalty and customer care for neighbourhood shops.</source>
         <location line="+2"/>
         <source>&amp;Remove tier</source>
         <translation>删除等级(&amp;R)</translation>
+    </message>
+    <message>
+        <location line="+2"/>
+        <source>C&amp;olour…</source>
+        <translation>颜色(&amp;O)…</translation>
     </message>
     <message>
         <location line="+2"/>
@@ -4693,7 +4793,17 @@ Membership, loyalty and customer care for neighbourhood shops.</source>
         <translation>立即评定等级(&amp;V)</translation>
     </message>
     <message>
-        <location line="+88"/>
+        <location line="+53"/>
+        <source>Double-click or press Enter to choose another colour.</source>
+        <translation>双击或按回车可选择其他颜色。</translation>
+    </message>
+    <message>
+        <location line="+6"/>
+        <source>Colour of {tier}</source>
+        <translation>{tier}的颜色</translation>
+    </message>
+    <message>
+        <location line="+36"/>
         <source>Delete a tier in use</source>
         <translation>删除使用中的等级</translation>
     </message>
@@ -4726,7 +4836,7 @@ Membership, loyalty and customer care for neighbourhood shops.</source>
 <context>
     <name>app</name>
     <message>
-        <location filename="../../crmdesk/app.py" line="+106"/>
+        <location filename="../../crmdesk/app.py" line="+111"/>
         <source>Creating the demo store…</source>
         <translation>正在创建演示门店…</translation>
     </message>
@@ -4739,7 +4849,7 @@ Membership, loyalty and customer care for neighbourhood shops.</source>
 <context>
     <name>columns</name>
     <message>
-        <location filename="../../crmdesk/services/member_query.py" line="+66"/>
+        <location filename="../../crmdesk/services/member_query.py" line="+78"/>
         <source>Member no.</source>
         <translation>会员编号</translation>
     </message>
@@ -4812,7 +4922,7 @@ Membership, loyalty and customer care for neighbourhood shops.</source>
 <context>
     <name>common</name>
     <message>
-        <location filename="../../crmdesk/views/common.py" line="+34"/>
+        <location filename="../../crmdesk/views/common.py" line="+44"/>
         <source>Cannot do that</source>
         <translation>无法执行此操作</translation>
     </message>
@@ -4820,7 +4930,7 @@ Membership, loyalty and customer care for neighbourhood shops.</source>
 <context>
     <name>complaints</name>
     <message>
-        <location filename="../../crmdesk/services/complaints.py" line="+101"/>
+        <location filename="../../crmdesk/services/complaints.py" line="+102"/>
         <source>new</source>
         <translation>新建</translation>
     </message>
@@ -4850,7 +4960,7 @@ Membership, loyalty and customer care for neighbourhood shops.</source>
         <translation>已结案</translation>
     </message>
     <message>
-        <location line="+3"/>
+        <location line="+9"/>
         <source>low</source>
         <translation>低</translation>
     </message>
@@ -4986,7 +5096,7 @@ Membership, loyalty and customer care for neighbourhood shops.</source>
         <translation>其他</translation>
     </message>
     <message>
-        <location filename="../../crmdesk/views/complaint_detail.py" line="-306"/>
+        <location filename="../../crmdesk/views/complaint_detail.py" line="-301"/>
         <source>Logged</source>
         <translation>已登记</translation>
     </message>
@@ -5049,7 +5159,7 @@ Membership, loyalty and customer care for neighbourhood shops.</source>
 <context>
     <name>errors</name>
     <message>
-        <location filename="../../crmdesk/commands/common.py" line="+24"/>
+        <location filename="../../crmdesk/commands/common.py" line="+30"/>
         <source>No terminal to ask for the secret: pipe it in and add --password-stdin or --pin-stdin.</source>
         <translation>没有可用于输入密码或PIN码的终端：请通过管道传入，并加上 --password-stdin 或 --pin-stdin 参数。</translation>
     </message>
@@ -5059,22 +5169,17 @@ Membership, loyalty and customer care for neighbourhood shops.</source>
         <translation>两次输入不一致，未做任何更改。</translation>
     </message>
     <message>
-        <location line="+24"/>
-        <location filename="../../crmdesk/services/purchase_imports.py" line="+169"/>
+        <location line="+45"/>
+        <location filename="../../crmdesk/services/purchase_imports.py" line="+171"/>
         <source>Card {number} is {status} (member {member_no}); use the member&apos;s current card or phone.</source>
         <translation>会员卡{number}状态为{status}（会员{member_no}），请使用该会员当前的卡或手机号。</translation>
     </message>
     <message>
         <location line="+4"/>
         <location filename="../../crmdesk/services/purchase_imports.py" line="-1"/>
-        <location filename="../../crmdesk/views/offers_page.py" line="-105"/>
+        <location filename="../../crmdesk/views/offers_page.py" line="-108"/>
         <source>No member with the card, member number or phone {key}.</source>
         <translation>没有卡号、会员编号或手机号为{key}的会员。</translation>
-    </message>
-    <message>
-        <location filename="../../crmdesk/commands/setup.py" line="+43"/>
-        <source>--members must be at least 1.</source>
-        <translation>--members 必须至少为 1。</translation>
     </message>
     <message>
         <location filename="../../crmdesk/db.py" line="+65"/>
@@ -5148,7 +5253,7 @@ Membership, loyalty and customer care for neighbourhood shops.</source>
         <translation>此数据库尚未设置店主。请运行“crmdesk init --owner 店主姓名”，或启动程序进行设置。</translation>
     </message>
     <message>
-        <location filename="../../crmdesk/services/auth.py" line="+61"/>
+        <location filename="../../crmdesk/services/auth.py" line="+62"/>
         <source>{name} may not change the store settings; ask a supervisor or the owner.</source>
         <translation>{name}无权修改门店设置，请联系主管或店主。</translation>
     </message>
@@ -5223,7 +5328,12 @@ Membership, loyalty and customer care for neighbourhood shops.</source>
         <translation>{name}无权修改投诉和满意度调查设置；请联系店主。</translation>
     </message>
     <message>
-        <location line="+32"/>
+        <location line="+3"/>
+        <source>{name} may not see the shop&apos;s figures; ask a supervisor or the owner.</source>
+        <translation>{name} 无权查看门店经营数据；请找值班经理或店主。</translation>
+    </message>
+    <message>
+        <location line="+30"/>
         <source>The password must have at least {count} characters.</source>
         <translation>密码至少需要{count}个字符。</translation>
     </message>
@@ -5253,7 +5363,7 @@ Membership, loyalty and customer care for neighbourhood shops.</source>
         <translation>姓名、密码或PIN码错误。再错{left}次将锁定账号。</translation>
     </message>
     <message>
-        <location filename="../../crmdesk/services/cards.py" line="+45"/>
+        <location filename="../../crmdesk/services/cards.py" line="+60"/>
         <source>The card number prefix must be two digits from 20 to 29 (GS1 in-store numbers), not &apos;{prefix}&apos;.</source>
         <translation>会员卡号前缀必须是20至29之间的两位数字（GS1店内编码），不能是“{prefix}”。</translation>
     </message>
@@ -5269,7 +5379,7 @@ Membership, loyalty and customer care for neighbourhood shops.</source>
     </message>
     <message>
         <location line="+2"/>
-        <location filename="../../crmdesk/services/imports.py" line="+125"/>
+        <location filename="../../crmdesk/services/imports.py" line="+145"/>
         <source>A card number may have at most 32 characters.</source>
         <translation>卡号最多32个字符。</translation>
     </message>
@@ -5293,11 +5403,12 @@ Membership, loyalty and customer care for neighbourhood shops.</source>
         <location filename="../../crmdesk/services/cards.py" line="+37"/>
         <location line="+23"/>
         <location filename="../../crmdesk/services/complaints.py" line="+703"/>
-        <location filename="../../crmdesk/services/loyalty.py" line="+214"/>
-        <location filename="../../crmdesk/services/members.py" line="+357"/>
-        <location filename="../../crmdesk/services/offers.py" line="+497"/>
-        <location line="+130"/>
-        <location filename="../../crmdesk/services/purchases.py" line="+114"/>
+        <location filename="../../crmdesk/services/loyalty.py" line="+256"/>
+        <location filename="../../crmdesk/services/members.py" line="+400"/>
+        <location filename="../../crmdesk/services/offers.py" line="+598"/>
+        <location line="+126"/>
+        <location filename="../../crmdesk/services/purchases.py" line="+121"/>
+        <location line="+312"/>
         <location filename="../../crmdesk/services/surveys.py" line="+206"/>
         <source>No member with id {id}.</source>
         <translation>没有编号为{id}的会员。</translation>
@@ -5318,7 +5429,7 @@ Membership, loyalty and customer care for neighbourhood shops.</source>
         <translation>会员卡{number}已停用（状态：{status}）。</translation>
     </message>
     <message>
-        <location filename="../../crmdesk/services/staff.py" line="+55"/>
+        <location filename="../../crmdesk/services/staff.py" line="+58"/>
         <source>Enter the staff member&apos;s name.</source>
         <translation>请输入员工姓名。</translation>
     </message>
@@ -5515,8 +5626,8 @@ Membership, loyalty and customer care for neighbourhood shops.</source>
     </message>
     <message>
         <location line="+8"/>
-        <source>Complaint {id} was already compensated ({points} points, {coupons} coupons); give more only as additional compensation.</source>
-        <translation>投诉 {id} 已补偿过（{points} 积分，{coupons} 张优惠券）；只有需要追加补偿时才能再次发放。</translation>
+        <source>Complaint {id} was already compensated (points: {points}, coupons: {coupons}); give more only as additional compensation.</source>
+        <translation type="unfinished"></translation>
     </message>
     <message>
         <location line="+10"/>
@@ -5594,17 +5705,17 @@ Membership, loyalty and customer care for neighbourhood shops.</source>
         <translation>找不到名为{name}的已启用员工。</translation>
     </message>
     <message>
-        <location filename="../../crmdesk/services/store.py" line="+61"/>
+        <location filename="../../crmdesk/services/store.py" line="+64"/>
         <source>Enter the store&apos;s name.</source>
         <translation>请输入门店名称。</translation>
     </message>
     <message>
-        <location line="+2"/>
+        <location line="-45"/>
         <source>The store name may have at most {count} characters.</source>
         <translation>门店名称最多{count}个字符。</translation>
     </message>
     <message>
-        <location line="+1"/>
+        <location line="+48"/>
         <source>The address may have at most {count} characters.</source>
         <translation>地址最多{count}个字符。</translation>
     </message>
@@ -5614,17 +5725,18 @@ Membership, loyalty and customer care for neighbourhood shops.</source>
         <translation>电话号码最多{count}个字符。</translation>
     </message>
     <message>
-        <location line="+20"/>
+        <location line="+32"/>
         <source>This database is already set up; sign in as its owner.</source>
         <translation>此数据库已完成设置，请以店主身份登录。</translation>
     </message>
     <message>
+        <location filename="../../crmdesk/commands/setup.py" line="+76"/>
         <location filename="../../crmdesk/services/demo.py" line="+412"/>
         <source>The number of demo members must be from 1 to {max}.</source>
         <translation>演示会员数量必须在1到{max}之间。</translation>
     </message>
     <message>
-        <location line="+7"/>
+        <location filename="../../crmdesk/services/demo.py" line="+7"/>
         <source>This database already holds members, purchases or complaints. Use --force to replace them with demo data, or --db to write the demo to another file.</source>
         <translation>此数据库中已有会员、消费记录或投诉。如要用演示数据替换，请加 --force；或用 --db 将演示数据写入另一个文件。</translation>
     </message>
@@ -5652,12 +5764,12 @@ Membership, loyalty and customer care for neighbourhood shops.</source>
     </message>
     <message>
         <location line="+36"/>
-        <location filename="../../crmdesk/services/member_query.py" line="+182"/>
+        <location filename="../../crmdesk/services/money.py" line="+32"/>
         <source>&apos;{amount}&apos; is not an amount in yuan (for example 100 or 99.50).</source>
         <translation>“{amount}”不是以元为单位的金额（例如 100 或 99.50）。</translation>
     </message>
     <message>
-        <location filename="../../crmdesk/commands/members.py" line="+81"/>
+        <location filename="../../crmdesk/commands/members.py" line="+86"/>
         <source>Card {number} is {status} (since {date}) and no longer opens member {name} ({member_no}). Use the member number or phone.</source>
         <translation>卡 {number} 状态为 {status}（自 {date} 起），不再对应会员{name}（{member_no}）。请使用会员编号或手机号。</translation>
     </message>
@@ -5667,12 +5779,7 @@ Membership, loyalty and customer care for neighbourhood shops.</source>
         <translation>没有卡号、会员编号或手机号为“{key}”的会员。</translation>
     </message>
     <message>
-        <location line="+154"/>
-        <source>{option} takes a date as YYYY-MM-DD, not &apos;{value}&apos;.</source>
-        <translation>{option} 需要 YYYY-MM-DD 格式的日期，而不是“{value}”。</translation>
-    </message>
-    <message>
-        <location line="+64"/>
+        <location line="+208"/>
         <source>--limit must be from 1 to {count}.</source>
         <translation>--limit 必须在 1 到 {count} 之间。</translation>
     </message>
@@ -5687,7 +5794,7 @@ Membership, loyalty and customer care for neighbourhood shops.</source>
         <translation>没有要修改的内容：请至少给出一个选项，例如 --name 或 --status。</translation>
     </message>
     <message>
-        <location filename="../../crmdesk/commands/purchases.py" line="+48"/>
+        <location filename="../../crmdesk/commands/purchases.py" line="+51"/>
         <source>&apos;{text}&apos; is not a time (e.g. 2026-11-22T14:30).</source>
         <translation>“{text}”不是有效的时间（例如 2026-11-22T14:30）。</translation>
     </message>
@@ -5702,7 +5809,7 @@ Membership, loyalty and customer care for neighbourhood shops.</source>
         <translation>请导出为 .csv 或 .xlsx 文件，而不是“{name}”。</translation>
     </message>
     <message>
-        <location filename="../../crmdesk/reports/documents.py" line="+84"/>
+        <location filename="../../crmdesk/reports/documents.py" line="+85"/>
         <source>Save the report to a file ending in .pdf, not &apos;{name}&apos;.</source>
         <translation>报告须保存为以 .pdf 结尾的文件，不能是“{name}”。</translation>
     </message>
@@ -5718,7 +5825,7 @@ Membership, loyalty and customer care for neighbourhood shops.</source>
         <translation>导出已取消，未写入任何文件。</translation>
     </message>
     <message>
-        <location filename="../../crmdesk/services/imports.py" line="-31"/>
+        <location filename="../../crmdesk/services/imports.py" line="-49"/>
         <source>{path} is empty: there is nothing to import.</source>
         <translation>{path} 是空文件，没有可导入的内容。</translation>
     </message>
@@ -5761,6 +5868,32 @@ Membership, loyalty and customer care for neighbourhood shops.</source>
     </message>
     <message>
         <location line="+4"/>
+        <source>Nothing was imported: 1 row is invalid. Correct it, or skip the invalid row.
+{errors}</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location line="+3"/>
+        <source>{path} is not an Excel file: its name ends in {suffix} but it holds something else. Open it in Excel or WPS, save it as .xlsx or CSV and import that.</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location line="+5"/>
+        <source>{path} is an Excel workbook, not a CSV file: rename it to end in .xlsx and import it again.</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location line="+3"/>
+        <source>{path} is a ZIP archive, not a CSV or Excel file: unpack it and import the list inside.</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location line="+3"/>
+        <source>{path} is not a text (CSV) file: it holds binary data. Save the list from Excel or WPS as CSV or .xlsx and import that.</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location line="+4"/>
         <source>The import was cancelled; nothing was changed.</source>
         <translation>导入已取消，未作任何更改。</translation>
     </message>
@@ -5786,6 +5919,7 @@ Membership, loyalty and customer care for neighbourhood shops.</source>
     </message>
     <message>
         <location line="+1"/>
+        <location filename="../../crmdesk/services/members.py" line="-103"/>
         <source>&apos;{value}&apos; is not a real date: that day does not exist.</source>
         <translation>“{value}”不是真实的日期：日历上没有这一天。</translation>
     </message>
@@ -5842,7 +5976,7 @@ Membership, loyalty and customer care for neighbourhood shops.</source>
     <message>
         <location line="+1"/>
         <source>The file gives {points} points, crmdesk has a balance of {balance}; the balance is kept.</source>
-        <translation>文件中积分为{points}，crmdesk中余额为{balance}；保留crmdesk的余额。</translation>
+        <translation>文件中积分为{points}，crmdesk中现有积分为{balance}；保留crmdesk的积分。</translation>
     </message>
     <message>
         <location line="+3"/>
@@ -5865,7 +5999,7 @@ Membership, loyalty and customer care for neighbourhood shops.</source>
         <translation>生日为{birthday}的{name}可能已是会员（{member_no}）；仍会登记为新会员。</translation>
     </message>
     <message>
-        <location filename="../../crmdesk/services/loyalty.py" line="-110"/>
+        <location filename="../../crmdesk/services/loyalty.py" line="-122"/>
         <source>Points per yuan must be from 1 to 100.</source>
         <translation>每元积分必须在1到100之间。</translation>
     </message>
@@ -5886,7 +6020,7 @@ Membership, loyalty and customer care for neighbourhood shops.</source>
     </message>
     <message>
         <location line="+1"/>
-        <location filename="../../crmdesk/services/offers.py" line="-321"/>
+        <location filename="../../crmdesk/services/offers.py" line="-392"/>
         <source>Weekdays run from 0 (Monday) to 6 (Sunday).</source>
         <translation>星期的取值为0（星期一）到6（星期日）。</translation>
     </message>
@@ -5902,12 +6036,12 @@ Membership, loyalty and customer care for neighbourhood shops.</source>
     </message>
     <message>
         <location line="+5"/>
-        <location filename="../../crmdesk/views/offers_page.py" line="-299"/>
+        <location filename="../../crmdesk/views/offers_page.py" line="-384"/>
         <source>&apos;{date}&apos; is not a date (YYYY-MM-DD).</source>
         <translation>“{date}”不是有效的日期（格式：年-月-日）。</translation>
     </message>
     <message>
-        <location line="+101"/>
+        <location line="+113"/>
         <source>Redeem a positive number of points.</source>
         <translation>兑换的积分必须大于0。</translation>
     </message>
@@ -5934,10 +6068,10 @@ Membership, loyalty and customer care for neighbourhood shops.</source>
     <message>
         <location line="+4"/>
         <source>{name} has {balance} points; taking away {points} would leave a negative balance.</source>
-        <translation>{name}只有{balance}积分，扣减{points}积分后余额将为负数。</translation>
+        <translation>{name}只有{balance}积分，扣减{points}积分后积分将为负数。</translation>
     </message>
     <message>
-        <location filename="../../crmdesk/services/member_query.py" line="-189"/>
+        <location filename="../../crmdesk/services/member_query.py" line="-7"/>
         <source>The date range is reversed: {start} comes after {end}.</source>
         <translation>日期范围颠倒了：{start} 晚于 {end}。</translation>
     </message>
@@ -5962,7 +6096,7 @@ Membership, loyalty and customer care for neighbourhood shops.</source>
         <translation>保存的筛选条件中 {name} 无法读取：{value}。</translation>
     </message>
     <message>
-        <location line="+234"/>
+        <location line="+224"/>
         <source>Cannot sort by &apos;{sort}&apos;; choose one of: {keys}.</source>
         <translation>无法按“{sort}”排序；可选：{keys}。</translation>
     </message>
@@ -5997,7 +6131,7 @@ Membership, loyalty and customer care for neighbourhood shops.</source>
         <translation>没有编号为 {id} 的已保存分组。</translation>
     </message>
     <message>
-        <location filename="../../crmdesk/services/members.py" line="-180"/>
+        <location filename="../../crmdesk/services/members.py" line="-109"/>
         <source>&apos;{phone}&apos; is not a mobile number in use in China: check the first digits.</source>
         <translation>“{phone}”不是国内在用的手机号段，请核对前几位。</translation>
     </message>
@@ -6007,7 +6141,12 @@ Membership, loyalty and customer care for neighbourhood shops.</source>
         <translation>“{phone}”不是有效的手机号：大陆手机号为11位、以1开头（现为{count}位）。</translation>
     </message>
     <message>
-        <location line="+9"/>
+        <location line="+3"/>
+        <source>&apos;{phone}&apos; is not a valid mobile number: a mainland number has 11 digits and starts with 1 (1 digit given).</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location line="+8"/>
         <source>&apos;{phone}&apos; is not a valid phone number. Numbers outside the mainland start with + and the country code.</source>
         <translation>“{phone}”不是有效的电话号码。境外号码请以+和国家/地区代码开头。</translation>
     </message>
@@ -6037,7 +6176,12 @@ Membership, loyalty and customer care for neighbourhood shops.</source>
         <translation>“{email}”不是有效的电子邮箱。</translation>
     </message>
     <message>
-        <location line="+7"/>
+        <location line="+4"/>
+        <source>&apos;{value}&apos; is not a date; write it like 1985-06-02 (also 1985/6/2, 1985.6.2, 19850602 or 1985年6月2日).</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location line="+37"/>
         <source>The birthday {date} is impossible: it must lie between 1900 and today.</source>
         <translation>生日{date}不合理：必须在1900年到今天之间。</translation>
     </message>
@@ -6052,7 +6196,7 @@ Membership, loyalty and customer care for neighbourhood shops.</source>
         <translation>会员编号最多32个字符。</translation>
     </message>
     <message>
-        <location line="+147"/>
+        <location line="+145"/>
         <source>The phone {phone} already belongs to member {name} ({member_no}).</source>
         <translation>手机号{phone}已属于会员{name}（{member_no}）。</translation>
     </message>
@@ -6087,18 +6231,22 @@ Membership, loyalty and customer care for neighbourhood shops.</source>
         <translation>{name}（{member_no}）已注销，请合并到未注销的会员。</translation>
     </message>
     <message>
-        <location filename="../../crmdesk/services/purchase_imports.py" line="+305"/>
-        <location filename="../../crmdesk/services/purchases.py" line="-51"/>
-        <source>&apos;{text}&apos; is not an amount of money.</source>
-        <translation>“{text}”不是有效的金额。</translation>
-    </message>
-    <message>
-        <location filename="../../crmdesk/services/purchases.py" line="+2"/>
+        <location filename="../../crmdesk/services/money.py" line="+1"/>
         <source>&apos;{text}&apos; has more than two decimals.</source>
         <translation>“{text}”超过两位小数。</translation>
     </message>
     <message>
-        <location line="+6"/>
+        <location line="+1"/>
+        <source>&apos;{text}&apos; is ambiguous: a comma is read only as a thousands separator (1,234.50). Write the decimals with a point, e.g. {example}.</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location line="+5"/>
+        <source>Enter an amount in yuan (for example 100 or 99.50).</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../../crmdesk/services/purchases.py" line="-356"/>
         <source>An amount must be more than ¥0.00.</source>
         <translation>金额必须大于¥0.00。</translation>
     </message>
@@ -6113,13 +6261,28 @@ Membership, loyalty and customer care for neighbourhood shops.</source>
         <translation>消费时间需要带时区。</translation>
     </message>
     <message>
-        <location filename="../../crmdesk/services/purchase_imports.py" line="+115"/>
-        <location filename="../../crmdesk/services/purchases.py" line="+3"/>
+        <location line="+38"/>
+        <source>{name} may not approve purchases of frozen members; ask a supervisor or the owner.</source>
+        <translation>{name} 无权批准冻结会员的消费；请找值班经理或店主。</translation>
+    </message>
+    <message>
+        <location line="+40"/>
+        <source>Till {till} has used every generated receipt number of {day}; enter the receipt number.</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location line="+66"/>
+        <source>Other tills kept taking the next receipt number of till {till}; record the purchase again.</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../../crmdesk/services/purchase_imports.py" line="+421"/>
+        <location filename="../../crmdesk/services/purchases.py" line="-141"/>
         <source>The purchase time {time} lies in the future.</source>
         <translation>消费时间{time}晚于现在。</translation>
     </message>
     <message>
-        <location line="-427"/>
+        <location line="-428"/>
         <location filename="../../crmdesk/services/purchases.py" line="+7"/>
         <source>A receipt may have at most {count} lines.</source>
         <translation>一张小票最多{count}行商品。</translation>
@@ -6142,13 +6305,12 @@ Membership, loyalty and customer care for neighbourhood shops.</source>
     </message>
     <message>
         <location line="+12"/>
-        <location filename="../../crmdesk/services/purchases.py" line="+16"/>
+        <location filename="../../crmdesk/services/purchases.py" line="+22"/>
         <source>{name}&apos;s membership is {status}: purchases cannot be recorded for it.</source>
         <translation>{name}的会员状态为{status}，不能记录消费。</translation>
     </message>
     <message>
         <location line="-23"/>
-        <location filename="../../crmdesk/services/purchases.py" line="+32"/>
         <location filename="../../crmdesk/views/purchase_dialogs.py" line="+9"/>
         <source>Enter the receipt number.</source>
         <translation>请输入小票号。</translation>
@@ -6165,7 +6327,7 @@ Membership, loyalty and customer care for neighbourhood shops.</source>
     </message>
     <message>
         <location line="+2"/>
-        <location filename="../../crmdesk/services/purchases.py" line="+2"/>
+        <location filename="../../crmdesk/services/purchases.py" line="+69"/>
         <source>The receipt number or till name is too long.</source>
         <translation>小票号或收银台名称太长。</translation>
     </message>
@@ -6226,8 +6388,8 @@ Membership, loyalty and customer care for neighbourhood shops.</source>
     </message>
     <message>
         <location line="+6"/>
-        <location filename="../../crmdesk/services/purchases.py" line="+10"/>
-        <location line="+59"/>
+        <location filename="../../crmdesk/services/purchases.py" line="+67"/>
+        <location line="+34"/>
         <source>Receipt {receipt} of till {till} is already recorded with other details.</source>
         <translation>收银台{till}的小票{receipt}已按其他内容记录过。</translation>
     </message>
@@ -6248,7 +6410,7 @@ Membership, loyalty and customer care for neighbourhood shops.</source>
     </message>
     <message>
         <location line="+1"/>
-        <location filename="../../crmdesk/services/purchases.py" line="-8"/>
+        <location filename="../../crmdesk/services/purchases.py" line="-9"/>
         <source>No sale with receipt {receipt} at till {till}.</source>
         <translation>收银台{till}没有小票号为{receipt}的消费。</translation>
     </message>
@@ -6259,7 +6421,7 @@ Membership, loyalty and customer care for neighbourhood shops.</source>
     </message>
     <message>
         <location line="+1"/>
-        <location filename="../../crmdesk/services/purchases.py" line="+15"/>
+        <location filename="../../crmdesk/services/purchases.py" line="+16"/>
         <source>Only ¥{left} of this ¥{paid} receipt can still be refunded.</source>
         <translation>这张¥{paid}的小票最多还能退¥{left}。</translation>
     </message>
@@ -6269,7 +6431,7 @@ Membership, loyalty and customer care for neighbourhood shops.</source>
         <translation>小票{receipt}属于{owner}，不属于{member}。</translation>
     </message>
     <message>
-        <location filename="../../crmdesk/commands/bench.py" line="+27"/>
+        <location filename="../../crmdesk/commands/bench.py" line="+30"/>
         <source>--members must be at least 100.</source>
         <translation>--members 必须至少为 100。</translation>
     </message>
@@ -6284,7 +6446,7 @@ Membership, loyalty and customer care for neighbourhood shops.</source>
         <translation>{path} 已存在；--keep 需要指定一个新文件。</translation>
     </message>
     <message>
-        <location filename="../../crmdesk/services/tiers.py" line="+83"/>
+        <location filename="../../crmdesk/services/tiers.py" line="+85"/>
         <source>&apos;{text}&apos; is not a percentage with at most two decimals.</source>
         <translation>“{text}”不是有效的百分比（最多两位小数）。</translation>
     </message>
@@ -6354,7 +6516,7 @@ Membership, loyalty and customer care for neighbourhood shops.</source>
         <translation>等级“{tier}”中有{count}位会员。删除该等级后，他们将降到“{target}”。</translation>
     </message>
     <message>
-        <location filename="../../crmdesk/views/loyalty_settings.py" line="-184"/>
+        <location filename="../../crmdesk/views/loyalty_settings.py" line="-195"/>
         <source>Category &apos;{category}&apos;: the multiplier must be a whole number of percent.</source>
         <translation>品类“{category}”：积分比例必须是整数百分比。</translation>
     </message>
@@ -6364,17 +6526,22 @@ Membership, loyalty and customer care for neighbourhood shops.</source>
         <translation>品类“{category}”重复列出。</translation>
     </message>
     <message>
-        <location line="+129"/>
+        <location line="+140"/>
         <source>Tier &apos;{name}&apos;: the points multiplier must be a whole number of percent.</source>
         <translation>等级“{name}”：积分倍率必须是整数百分比。</translation>
     </message>
     <message>
-        <location filename="../../crmdesk/views/purchase_dialogs.py" line="-245"/>
+        <location filename="../../crmdesk/views/purchase_dialogs.py" line="-353"/>
         <source>Line {line}: &apos;{text}&apos; is not a quantity (up to three decimals).</source>
         <translation>第{line}行：“{text}”不是有效的数量（最多三位小数）。</translation>
     </message>
     <message>
-        <location filename="../../crmdesk/commands/offers.py" line="+95"/>
+        <location line="+246"/>
+        <source>Only a supervisor or the owner can approve this purchase, and none can sign in here.</source>
+        <translation>只有值班经理或店主可以批准这笔消费，但本店没有可登录的值班经理或店主。</translation>
+    </message>
+    <message>
+        <location filename="../../crmdesk/commands/offers.py" line="+103"/>
         <location filename="../../crmdesk/views/offers_page.py" line="-11"/>
         <source>&apos;{text}&apos; is not a percentage (e.g. 5 or 12.5).</source>
         <translation>“{text}”不是有效的百分比（例如 5 或 12.5）。</translation>
@@ -6385,12 +6552,12 @@ Membership, loyalty and customer care for neighbourhood shops.</source>
         <translation>“{text}”不是有效的星期（mon..sun 或 0..6）。</translation>
     </message>
     <message>
-        <location line="+7"/>
-        <source>Aim the offer at tiers, tags or a group: only one of them.</source>
-        <translation>优惠活动的适用对象只能选一种：等级、标签或分组。</translation>
+        <location line="+6"/>
+        <source>Aim the offer at tags or at a group: only one of them.</source>
+        <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../crmdesk/services/offers.py" line="-47"/>
+        <location filename="../../crmdesk/services/offers.py" line="-49"/>
         <source>Give the offer a name.</source>
         <translation>请为优惠活动命名。</translation>
     </message>
@@ -6420,17 +6587,18 @@ Membership, loyalty and customer care for neighbourhood shops.</source>
         <translation>最低消费必须在¥0到¥100,000之间。</translation>
     </message>
     <message>
-        <location line="+4"/>
+        <location line="+6"/>
         <source>Give the amount taken off (more than ¥0).</source>
         <translation>请填写减免金额（大于¥0）。</translation>
     </message>
     <message>
         <location line="+2"/>
+        <location line="+68"/>
         <source>The amount off (¥{off}) must be less than the spend it needs (¥{spend}).</source>
         <translation>减免金额（¥{off}）必须小于消费门槛（¥{spend}）。</translation>
     </message>
     <message>
-        <location line="+3"/>
+        <location line="-65"/>
         <source>&apos;For every full amount&apos; needs a spend threshold.</source>
         <translation>“每满减”需要设置消费门槛。</translation>
     </message>
@@ -6476,12 +6644,12 @@ Membership, loyalty and customer care for neighbourhood shops.</source>
         <translation>优惠活动中有文字太长。</translation>
     </message>
     <message>
-        <location line="+3"/>
+        <location line="+5"/>
         <source>Choose at least one tier the offer is for.</source>
         <translation>请至少选择一个适用等级。</translation>
     </message>
     <message>
-        <location line="+3"/>
+        <location line="+4"/>
         <source>A chosen tier no longer exists; choose again.</source>
         <translation>所选等级已不存在，请重新选择。</translation>
     </message>
@@ -6496,12 +6664,27 @@ Membership, loyalty and customer care for neighbourhood shops.</source>
         <translation>请选择适用的已保存分组。</translation>
     </message>
     <message>
-        <location line="+74"/>
+        <location line="+12"/>
+        <source>{points} points are worth less than ¥0.01 at the points rules&apos; rate ({rate} points = ¥1); ask for more points.</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location line="+4"/>
+        <source>At the points rules&apos; rate ({rate} points = ¥1), {points} points are worth ¥{worth}, not ¥{off}. Money off for points follows that rate: leave the amount off empty, or change the points cost.</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location line="+5"/>
+        <source>Money off for points is taken once per use; it cannot be &apos;for every full amount&apos;.</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location line="+124"/>
         <source>No offer with id {id}.</source>
         <translation>没有编号为{id}的优惠活动。</translation>
     </message>
     <message>
-        <location line="+27"/>
+        <location line="+28"/>
         <source>Several offers are named &apos;{name}&apos;; use the offer&apos;s id.</source>
         <translation>有多个名为“{name}”的优惠活动，请使用优惠活动编号。</translation>
     </message>
@@ -6521,7 +6704,7 @@ Membership, loyalty and customer care for neighbourhood shops.</source>
         <translation>每次可生成1到{max}张优惠券。</translation>
     </message>
     <message>
-        <location line="+187"/>
+        <location line="+297"/>
         <source>Offer &apos;{offer}&apos; cannot be used: {why}</source>
         <translation>优惠活动“{offer}”无法使用：{why}</translation>
     </message>
@@ -6586,12 +6769,12 @@ Membership, loyalty and customer care for neighbourhood shops.</source>
         <translation>“{name}”不需要优惠券。</translation>
     </message>
     <message>
-        <location line="+19"/>
+        <location line="+21"/>
         <source>The coupon {code} was just used at another till.</source>
         <translation>优惠券{code}刚刚已在其他收银台使用。</translation>
     </message>
     <message>
-        <location filename="../../crmdesk/commands/complaints.py" line="+114"/>
+        <location filename="../../crmdesk/commands/complaints.py" line="+120"/>
         <source>Cannot read the file {path}.</source>
         <translation>无法读取文件 {path}。</translation>
     </message>
@@ -6651,7 +6834,7 @@ Membership, loyalty and customer care for neighbourhood shops.</source>
         <translation>未知的列“{column}”；可用的列：{known}。</translation>
     </message>
     <message>
-        <location filename="../../crmdesk/reports/base.py" line="+55"/>
+        <location filename="../../crmdesk/reports/base.py" line="+58"/>
         <source>The report was cancelled; no file was written.</source>
         <translation>报告已取消，未写入任何文件。</translation>
     </message>
@@ -6669,7 +6852,7 @@ Membership, loyalty and customer care for neighbourhood shops.</source>
 <context>
     <name>filters</name>
     <message>
-        <location filename="../../crmdesk/services/member_query.py" line="-474"/>
+        <location filename="../../crmdesk/services/member_query.py" line="-464"/>
         <source>Name or phone starts with</source>
         <translation>姓名或手机号开头为</translation>
     </message>
@@ -6727,7 +6910,7 @@ Membership, loyalty and customer care for neighbourhood shops.</source>
 <context>
     <name>history</name>
     <message>
-        <location filename="../../crmdesk/views/member_profile.py" line="-166"/>
+        <location filename="../../crmdesk/views/member_profile.py" line="-164"/>
         <source>Registered</source>
         <translation>登记入会</translation>
     </message>
@@ -6828,9 +7011,47 @@ Membership, loyalty and customer care for neighbourhood shops.</source>
     </message>
 </context>
 <context>
+    <name>ledger</name>
+    <message>
+        <location filename="../../crmdesk/services/loyalty.py" line="-246"/>
+        <source>complaint {complaint}</source>
+        <translation>投诉 #{complaint} 补偿</translation>
+    </message>
+    <message>
+        <location line="+1"/>
+        <source>expired before {date}</source>
+        <translation>{date} 前到期</translation>
+    </message>
+    <message>
+        <location line="+1"/>
+        <source>{points} points were already spent</source>
+        <translation>其中 {points} 积分已被使用</translation>
+    </message>
+    <message>
+        <location line="+1"/>
+        <source>offer {offer}: {name}</source>
+        <translation>优惠活动 #{offer}：{name}</translation>
+    </message>
+    <message>
+        <location line="+1"/>
+        <source>import {file}</source>
+        <translation>导入自 {file}</translation>
+    </message>
+    <message>
+        <location line="+1"/>
+        <source>receipt {receipt}</source>
+        <translation>小票 {receipt}</translation>
+    </message>
+    <message>
+        <location line="+1"/>
+        <source>receipt {receipt}: {note}</source>
+        <translation>小票 {receipt}：{note}</translation>
+    </message>
+</context>
+<context>
     <name>offers</name>
     <message>
-        <location filename="../../crmdesk/services/offers.py" line="-721"/>
+        <location filename="../../crmdesk/services/offers.py" line="-925"/>
         <source>Spend and save (满减)</source>
         <translation>满减</translation>
     </message>
@@ -6945,7 +7166,7 @@ Membership, loyalty and customer care for neighbourhood shops.</source>
         <translation>需要{cost}积分，该会员只有{balance}积分。</translation>
     </message>
     <message>
-        <location filename="../../crmdesk/views/offers_page.py" line="-93"/>
+        <location filename="../../crmdesk/views/offers_page.py" line="-151"/>
         <source>Mon</source>
         <translation>周一</translation>
     </message>
@@ -6980,7 +7201,12 @@ Membership, loyalty and customer care for neighbourhood shops.</source>
         <translation>周日</translation>
     </message>
     <message>
-        <location line="+26"/>
+        <location line="+3"/>
+        <source>No limit</source>
+        <translation type="unfinished">不限</translation>
+    </message>
+    <message>
+        <location line="+29"/>
         <source>¥{off} off</source>
         <translation>立减¥{off}</translation>
     </message>
@@ -7023,6 +7249,11 @@ Membership, loyalty and customer care for neighbourhood shops.</source>
     </message>
     <message>
         <location line="+3"/>
+        <source>basket of at least ¥{amount}</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location line="+2"/>
         <source>costs {points} points</source>
         <translation>需{points}积分</translation>
     </message>
@@ -7037,17 +7268,18 @@ Membership, loyalty and customer care for neighbourhood shops.</source>
         <translation>；</translation>
     </message>
     <message>
-        <location line="+4"/>
+        <location line="+5"/>
+        <location line="+53"/>
         <source>, </source>
         <translation>、</translation>
     </message>
     <message>
-        <location line="+5"/>
+        <location line="-42"/>
         <source>Tiers: {names}</source>
         <translation>等级：{names}</translation>
     </message>
     <message>
-        <location line="+2"/>
+        <location line="-4"/>
         <source>Tags: {tags}</source>
         <translation>标签：{tags}</translation>
     </message>
@@ -7057,7 +7289,27 @@ Membership, loyalty and customer care for neighbourhood shops.</source>
         <translation>分组：{name}</translation>
     </message>
     <message>
-        <location line="+352"/>
+        <location line="+12"/>
+        <source>from {date}</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location line="+2"/>
+        <source>until {date}</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location line="+1"/>
+        <source>Always</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location line="+34"/>
+        <source>worth {value} ({rate} points = ¥1)</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location line="+437"/>
         <source>Offer</source>
         <translation>优惠活动</translation>
     </message>
@@ -7100,6 +7352,11 @@ Membership, loyalty and customer care for neighbourhood shops.</source>
         <location line="+0"/>
         <source>Status</source>
         <translation>状态</translation>
+    </message>
+    <message>
+        <location filename="../../crmdesk/views/eligible_offers.py" line="-162"/>
+        <source>{name}: {what}</source>
+        <translation type="unfinished"></translation>
     </message>
 </context>
 <context>
@@ -7517,7 +7774,7 @@ Membership, loyalty and customer care for neighbourhood shops.</source>
     <message>
         <location line="+1"/>
         <source>Opening balances imported</source>
-        <translation>导入期初余额</translation>
+        <translation>导入期初积分</translation>
     </message>
     <message>
         <location line="+1"/>
@@ -7607,7 +7864,7 @@ Membership, loyalty and customer care for neighbourhood shops.</source>
     <message>
         <location line="+21"/>
         <source>Points outstanding are the balances of the {members} members who are not closed (frozen members included); {with_points} of them hold points. Their value is what the shop gives if every point is redeemed at today&apos;s rule.</source>
-        <translation>未兑换积分指 {members} 名未注销会员（含已冻结会员）的积分余额合计，其中 {with_points} 名持有积分。其价值为按今天的兑换规则全部兑换时门店需付出的金额。</translation>
+        <translation>未兑换积分指 {members} 名未注销会员（含已冻结会员）的现有积分合计，其中 {with_points} 名持有积分。其价值为按今天的兑换规则全部兑换时门店需付出的金额。</translation>
     </message>
     <message>
         <location line="+6"/>
@@ -7936,7 +8193,7 @@ Membership, loyalty and customer care for neighbourhood shops.</source>
         <location line="+5"/>
         <location line="+7"/>
         <source>Balance</source>
-        <translation>积分余额</translation>
+        <translation>现有积分</translation>
     </message>
     <message>
         <location line="-6"/>
@@ -8179,7 +8436,7 @@ Membership, loyalty and customer care for neighbourhood shops.</source>
 <context>
     <name>terms</name>
     <message>
-        <location filename="../../crmdesk/views/common.py" line="-16"/>
+        <location filename="../../crmdesk/views/common.py" line="-20"/>
         <source>Cashier</source>
         <translation>收银员</translation>
     </message>
@@ -8194,7 +8451,7 @@ Membership, loyalty and customer care for neighbourhood shops.</source>
         <translation>店主</translation>
     </message>
     <message>
-        <location filename="../../crmdesk/services/member_query.py" line="-194"/>
+        <location filename="../../crmdesk/services/member_query.py" line="-209"/>
         <source>Active</source>
         <translation>正常</translation>
     </message>
@@ -8209,7 +8466,22 @@ Membership, loyalty and customer care for neighbourhood shops.</source>
         <translation>已注销</translation>
     </message>
     <message>
-        <location line="+3"/>
+        <location line="+6"/>
+        <source>active</source>
+        <translation>正常</translation>
+    </message>
+    <message>
+        <location line="+1"/>
+        <source>frozen</source>
+        <translation>已冻结</translation>
+    </message>
+    <message>
+        <location line="+1"/>
+        <source>closed</source>
+        <translation>已注销</translation>
+    </message>
+    <message>
+        <location line="+10"/>
         <source>Female</source>
         <translation>女</translation>
     </message>
@@ -8224,7 +8496,7 @@ Membership, loyalty and customer care for neighbourhood shops.</source>
         <translation>未填写</translation>
     </message>
     <message>
-        <location filename="../../crmdesk/views/member_profile.py" line="-31"/>
+        <location filename="../../crmdesk/views/member_profile.py" line="-25"/>
         <source>No marketing</source>
         <translation>不接收营销</translation>
     </message>
@@ -8239,7 +8511,7 @@ Membership, loyalty and customer care for neighbourhood shops.</source>
         <translation>邮件</translation>
     </message>
     <message>
-        <location line="+3"/>
+        <location filename="../../crmdesk/services/cards.py" line="-178"/>
         <source>In use</source>
         <translation>使用中</translation>
     </message>
@@ -8259,7 +8531,27 @@ Membership, loyalty and customer care for neighbourhood shops.</source>
         <translation>已停用</translation>
     </message>
     <message>
-        <location filename="../../crmdesk/services/loyalty.py" line="-219"/>
+        <location line="+4"/>
+        <source>in use</source>
+        <translation>使用中</translation>
+    </message>
+    <message>
+        <location line="+1"/>
+        <source>replaced</source>
+        <translation>已换卡</translation>
+    </message>
+    <message>
+        <location line="+1"/>
+        <source>reported lost</source>
+        <translation>已挂失</translation>
+    </message>
+    <message>
+        <location line="+1"/>
+        <source>stopped</source>
+        <translation>已停用</translation>
+    </message>
+    <message>
+        <location filename="../../crmdesk/services/loyalty.py" line="-19"/>
         <source>Earned</source>
         <translation>获得</translation>
     </message>
@@ -8270,7 +8562,7 @@ Membership, loyalty and customer care for neighbourhood shops.</source>
     </message>
     <message>
         <location line="+1"/>
-        <location filename="../../crmdesk/services/purchases.py" line="-196"/>
+        <location filename="../../crmdesk/services/purchases.py" line="-255"/>
         <source>Refund</source>
         <translation>退款</translation>
     </message>
@@ -8298,6 +8590,56 @@ Membership, loyalty and customer care for neighbourhood shops.</source>
         <location filename="../../crmdesk/services/purchases.py" line="-1"/>
         <source>Sale</source>
         <translation>消费</translation>
+    </message>
+    <message>
+        <location filename="../../crmdesk/services/members.py" line="-687"/>
+        <source>Counter</source>
+        <translation>门店登记</translation>
+    </message>
+    <message>
+        <location line="+1"/>
+        <source>WeChat</source>
+        <translation>微信</translation>
+    </message>
+    <message>
+        <location line="+1"/>
+        <source>Event</source>
+        <translation>活动</translation>
+    </message>
+    <message>
+        <location line="+1"/>
+        <source>Import</source>
+        <translation>导入</translation>
+    </message>
+    <message>
+        <location line="+1"/>
+        <source>Back office</source>
+        <translation>后台录入</translation>
+    </message>
+    <message>
+        <location filename="../../crmdesk/services/payments.py" line="+12"/>
+        <source>Cash</source>
+        <translation>现金</translation>
+    </message>
+    <message>
+        <location line="+1"/>
+        <source>WeChat Pay</source>
+        <translation>微信支付</translation>
+    </message>
+    <message>
+        <location line="+1"/>
+        <source>Alipay</source>
+        <translation>支付宝</translation>
+    </message>
+    <message>
+        <location line="+1"/>
+        <source>Bank card</source>
+        <translation>银行卡</translation>
+    </message>
+    <message>
+        <location line="+1"/>
+        <source>Other</source>
+        <translation>其他</translation>
     </message>
 </context>
 </TS>

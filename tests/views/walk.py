@@ -5,17 +5,19 @@ from __future__ import annotations
 import re
 from collections.abc import Iterator
 
+from PySide6.QtCore import Qt
 from PySide6.QtWidgets import (
-    QAbstractButton, QComboBox, QGroupBox, QLabel, QLineEdit, QListWidget, QMainWindow, QTableWidget, QTabWidget,
-    QWidget, QWizard,
+    QAbstractButton, QComboBox, QGroupBox, QLabel, QLineEdit, QListWidget, QMainWindow, QTableView, QTabWidget, QWidget,
+    QWizard,
 )
 
-from crmdesk.views.common import DATA_PROPERTY
+from crmdesk.views.common import DATA_COLUMNS_PROPERTY, DATA_PROPERTY
 
 CJK = re.compile(r"[\u3400-\u9fff]")
 LATIN_WORD = re.compile(r"[A-Za-z]{2,}")
 # Text that is the same in every language.
 LANGUAGE_NEUTRAL = {"crmdesk", "English", "PIN"}
+ROWS_READ = 40  # the first rows of each table are enough to meet every value it shows
 
 
 def visible_texts(root: QWidget) -> Iterator[tuple[str, str]]:
@@ -41,11 +43,8 @@ def visible_texts(root: QWidget) -> Iterator[tuple[str, str]]:
         elif isinstance(widget, QComboBox):
             for index in range(widget.count()):
                 yield where + f".item{index}", widget.itemText(index)
-        elif isinstance(widget, QTableWidget):
-            for column in range(widget.columnCount()):
-                header = widget.horizontalHeaderItem(column)
-                if header is not None:
-                    yield where + f".header{column}", header.text()
+        elif isinstance(widget, QTableView) and widget.model() is not None:
+            yield from _table_texts(widget, where)
         elif isinstance(widget, QListWidget):
             for row in range(widget.count()):
                 yield where + f".item{row}", widget.item(row).text()
@@ -61,6 +60,24 @@ def visible_texts(root: QWidget) -> Iterator[tuple[str, str]]:
                 page = widget.page(page_id)
                 yield where + ".pageTitle", page.title()
                 yield where + ".pageSubTitle", page.subTitle()
+
+
+def _table_texts(table: QTableView, where: str) -> Iterator[tuple[str, str]]:
+    """Headers, and the cells of the columns that are not data (statuses, kinds, methods)."""
+    model = table.model()
+    data_columns = set(table.property(DATA_COLUMNS_PROPERTY) or ())
+    for column in range(model.columnCount()):
+        if table.isColumnHidden(column):
+            continue
+        header = model.headerData(column, Qt.Orientation.Horizontal, Qt.ItemDataRole.DisplayRole)
+        if isinstance(header, str):
+            yield where + f".header{column}", header
+        if column in data_columns:
+            continue
+        for row in range(min(model.rowCount(), ROWS_READ)):
+            text = model.index(row, column).data(Qt.ItemDataRole.DisplayRole)
+            if isinstance(text, str):
+                yield where + f".cell({row},{column})", text
 
 
 def untranslated(root: QWidget) -> list[tuple[str, str]]:

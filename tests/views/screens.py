@@ -1,0 +1,78 @@
+"""Every dialog of the program, made as its screen makes it: for the tests that look at all of them."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+
+from PySide6.QtWidgets import QWidget
+
+from crmdesk.services import complaints, members, offers
+from crmdesk.services.uow import read_session
+from crmdesk.views.state import AppState
+from tests.views.conftest import busy_member
+from tests.views.fit import settle
+
+
+def _acted(dialog: QWidget, act: Callable[[QWidget], object]) -> QWidget:
+    """The dialog after something was done in it (shown first, as a person would see it)."""
+    dialog.show()
+    settle()
+    act(dialog)
+    settle()
+    return dialog
+
+
+def every_dialog(state: AppState) -> Iterator[tuple[str, Callable[[], QWidget]]]:
+    """Every dialog of the program, made as its screen makes it."""
+    from crmdesk.reports.documents import MemberReportRequest
+    from crmdesk.views.complaint_detail import ComplaintDetailDialog
+    from crmdesk.views.complaint_form import ComplaintFormDialog
+    from crmdesk.views.complaint_settings import CategoryDialog
+    from crmdesk.views.counter_page import CardDialog
+    from crmdesk.views.import_dialog import ImportMembersDialog
+    from crmdesk.views.login_dialog import LoginDialog
+    from crmdesk.views.member_form import NewMemberDialog
+    from crmdesk.views.member_list import ColumnsDialog
+    from crmdesk.views.member_profile import AdjustPointsDialog, MemberProfileDialog, MergeDialog
+    from crmdesk.views.offers_page import CouponsDialog, OfferDialog
+    from crmdesk.views.purchase_dialogs import PurchaseDialog, RedeemDialog, RefundDialog
+    from crmdesk.views.purchase_import_dialog import ImportPurchasesDialog
+    from crmdesk.views.report_preview import ReportPreviewDialog
+    from crmdesk.views.setup_wizard import SetupWizard
+    from crmdesk.views.staff_dialogs import AddStaffDialog, SecretDialog
+    from crmdesk.views.survey_dialog import SurveyDialog
+
+    member_id = busy_member(state.db)
+    with read_session(state.db) as session:
+        profile = members.profile(session, member_id)
+        complaint = complaints.list_complaints(session)[0]
+        offer = offers.list_offers(session)[0]
+    yield "login", lambda: LoginDialog(state.db)
+    yield "login, after a wrong PIN", lambda: _acted(LoginDialog(state.db), lambda d: (d.secret_edit.setText("0"), d.accept()))
+    yield "setup wizard", lambda: SetupWizard(state.db)
+    yield "add staff", lambda: AddStaffDialog(None, lambda *args: None)
+    yield "new PIN", lambda: SecretDialog(None, "新PIN码", "新PIN码：", "4至6位数字", lambda secret: None)
+    yield "new member", lambda: NewMemberDialog(state)
+    yield "new member, refused", lambda: _acted(NewMemberDialog(state, prefill="1381234"), lambda d: (
+        d.details_button.setChecked(True), d.submit()))
+    yield "card", lambda: CardDialog(state, profile)
+    yield "purchase", lambda: PurchaseDialog(state, profile)
+    yield "purchase, refused", lambda: _acted(PurchaseDialog(state, profile), lambda d: (d.amount_edit.setText("12,5"), d.accept()))
+    yield "refund", lambda: RefundDialog(state, profile)
+    yield "redeem", lambda: RedeemDialog(state, profile)
+    yield "complaint form", lambda: ComplaintFormDialog(state, member_id=member_id)
+    yield "survey", lambda: SurveyDialog(state, member_id=member_id)
+    yield "profile", lambda: MemberProfileDialog(state, member_id)
+    yield "merge", lambda: MergeDialog(state, profile)
+    yield "adjust points", lambda: AdjustPointsDialog()
+    yield "columns", lambda: ColumnsDialog(["member_no", "name"])
+    yield "import members", lambda: ImportMembersDialog(state)
+    yield "import purchases", lambda: ImportPurchasesDialog(state)
+    yield "offer editor", lambda: OfferDialog(state, offer)
+    yield "new offer", lambda: OfferDialog(state)
+    yield "coupons", lambda: CouponsDialog(state, offer)
+    yield "category", lambda: CategoryDialog()
+    yield "report preview", lambda: ReportPreviewDialog(state, MemberReportRequest(member_id), "会员报告")
+    yield "complaint detail", lambda: ComplaintDetailDialog(state, complaint.id)
+
+
