@@ -8,8 +8,11 @@ commands take --json.
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 from collections.abc import Callable
+
+import sqlalchemy as sa
 
 from crmdesk import __version__
 from crmdesk.db import DEMO_DB_FILENAME, Database, open_database, resolve_url, sqlite_url
@@ -72,16 +75,57 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: list[str] | None = None) -> int:
+    try:
+        try:
+            return _run(argv)
+        finally:  # also after --help: output a closed pipe refuses fails here, where it is handled, not at exit
+            sys.stdout.flush()
+    except BrokenPipeError:
+        # The reader went away (`crmdesk complaint list | head -2`): stop quietly, as other programs do,
+        # with the status a shell gives a program ended by SIGPIPE. Anything the command wrote to the
+        # database is committed before it prints; nothing else is left to do.
+        _discard_stdout()
+        return EXIT_BROKEN_PIPE
+
+
+EXIT_BROKEN_PIPE = 128 + 13  # 141, as a shell reports a program ended by SIGPIPE
+
+
+def _discard_stdout() -> None:
+    """Point standard output at the null device, so Python's final flush at exit finds no closed pipe."""
+    try:
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+        os.close(devnull)
+    except (OSError, ValueError):  # no real file descriptor (output captured in-process)
+        pass
+
+
+def _run(argv: list[str] | None) -> int:
     args = build_parser().parse_args(argv)
     try:
         if args.command is None:
+            from crmdesk import qt_check
+
+            problem = qt_check.gui_problem("offscreen" if args.screenshot else None)
+            if problem is not None:  # say what is missing, before Qt aborts with its own message
+                print(f"crmdesk: {problem}", file=sys.stderr)
+                return qt_check.EXIT_NO_GUI
             from crmdesk.app import run_gui  # Qt widgets are loaded only for the GUI
 
             return run_gui(args)
         if getattr(args.handler, "makes_own_database", False):
-            return args.handler(None, args)
+            return args.handler(None, args)  # init, demo, bench: they act as no staff member
         db = database_for(args)
         try:
+            if getattr(args, "as_staff", None):
+                # --as NAME is checked for every command, reads included: the audit log records the
+                # name (and some reads are audited, such as full phone numbers on paper), so a misspelt,
+                # unknown or disabled name must fail at once, the same way everywhere, rather than
+                # work for one command and be refused by the next.
+                from crmdesk.commands.common import acting_staff
+
+                acting_staff(db, args)
             return args.handler(db, args)
         finally:
             db.dispose()
@@ -93,10 +137,15 @@ def main(argv: list[str] | None = None) -> int:
         return 130
 
 
-def database_for(args: argparse.Namespace) -> Database:
+def url_for(args: argparse.Namespace) -> sa.URL:
+    """The database a command works on: --demo, --db, --database-url or the environment, else the default file."""
     if getattr(args, "demo", False):
-        return open_database(sqlite_url(data_dir() / DEMO_DB_FILENAME))
-    return open_database(resolve_url(getattr(args, "db", None), getattr(args, "database_url", None)))
+        return sqlite_url(data_dir() / DEMO_DB_FILENAME)
+    return resolve_url(getattr(args, "db", None), getattr(args, "database_url", None))
+
+
+def database_for(args: argparse.Namespace) -> Database:
+    return open_database(url_for(args))
 
 
 if __name__ == "__main__":  # pragma: no cover

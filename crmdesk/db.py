@@ -107,7 +107,7 @@ def open_database(url: sa.URL, *, migrate: bool = True) -> Database:
     except BaseException:
         engine.dispose()
         if created_file is not None:
-            _remove_sqlite_files(created_file)
+            remove_sqlite_files(created_file)
         raise
     sessions = sessionmaker(engine, expire_on_commit=False)
     write_engine = engine.execution_options(crmdesk_write=True)
@@ -313,7 +313,7 @@ def backup_sqlite(path: Path, *, reason: str = "backup") -> Path:
     return target
 
 
-def _remove_sqlite_files(path: Path) -> None:
+def remove_sqlite_files(path: Path) -> None:
     for suffix in ("", "-wal", "-shm", "-journal"):
         candidate = Path(str(path) + suffix)
         if candidate.exists():

@@ -3,11 +3,11 @@
 from __future__ import annotations
 
 import argparse
-import json
 import os
 import sys
 from pathlib import Path
 
+from crmdesk.commands.common import json_text
 from crmdesk.db import Database
 from crmdesk.errors import InvalidInput
 from crmdesk.texts import QT_TRANSLATE_NOOP
@@ -15,9 +15,12 @@ from crmdesk.texts import QT_TRANSLATE_NOOP
 
 def register(add_command) -> None:  # type: ignore[no-untyped-def]
     bench = add_command("bench", "measure crmdesk at store scale on a synthetic store", run_bench)
-    bench.add_argument("--members", type=int, default=100_000, metavar="N")
-    bench.add_argument("--purchases-per-member", type=float, default=10.0, metavar="K")
-    bench.add_argument("--seed", type=int, default=1, metavar="S")
+    bench.add_argument("--members", type=int, default=100_000, metavar="N",
+                       help="members in the synthetic store (at least 100; default: 100000)")
+    bench.add_argument("--purchases-per-member", type=float, default=10.0, metavar="K",
+                       help="purchases per member on average (0 to 1000; default: 10)")
+    bench.add_argument("--seed", type=int, default=1, metavar="S",
+                       help="the random seed: the same seed and sizes give the same store (default: 1)")
     bench.add_argument("--json", metavar="FILE", help="also write the figures as JSON")
     bench.add_argument("--keep", metavar="DB", help="keep the synthetic database at this path (must not exist)")
 
@@ -41,7 +44,7 @@ def run_bench(_db: Database | None, args: argparse.Namespace) -> int:
                      progress=lambda message: print(f"  {message}", file=sys.stderr, flush=True))
     print(format_table(report))
     if args.json:
-        Path(args.json).write_text(json.dumps(report_json(report), ensure_ascii=False, indent=2), encoding="utf-8")
+        Path(args.json).write_text(json_text(report_json(report)), encoding="utf-8")
     return 0
 
 

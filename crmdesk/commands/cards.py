@@ -21,14 +21,14 @@ def register(add_command) -> None:  # type: ignore[no-untyped-def]
     issue = add_command("issue", "give a member a card: the blank card scanned, or a new number", run_issue, actions)
     issue.add_argument("key", metavar="KEY", help="the member's number or phone (or a working card)")
     issue.add_argument("--number", metavar="N", help="the blank card's number; without it crmdesk makes one")
-    issue.add_argument("--json", action="store_true")
+    issue.add_argument("--json", action="store_true", help="print the result as JSON")
     replace = add_command("replace", "a new card for a worn or lost one; the old number stops working", run_replace, actions)
     replace.add_argument("key", metavar="KEY", help="the member's number, phone or working card")
     replace.add_argument("--number", metavar="N", help="the new blank card's number; without it crmdesk makes one")
-    replace.add_argument("--json", action="store_true")
+    replace.add_argument("--json", action="store_true", help="print the result as JSON")
     lost = add_command("lost", "stop a lost card at once; scanning it later shows a warning", run_lost, actions)
-    lost.add_argument("number", metavar="NUMBER")
-    lost.add_argument("--json", action="store_true")
+    lost.add_argument("number", metavar="NUMBER", help="the lost card's number")
+    lost.add_argument("--json", action="store_true", help="print the result as JSON")
 
 
 def _done(args: argparse.Namespace, document: dict[str, object], text: str) -> int:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import getpass
 import json
+import math
 import sys
 from typing import Any
 
@@ -13,6 +14,11 @@ from crmdesk.errors import InvalidInput
 from crmdesk.services import staff as staff_service
 from crmdesk.services.uow import Actor, read_session
 from crmdesk.texts import QT_TRANSLATE_NOOP
+
+
+def counted(count: int, singular: str, plural: str | None = None) -> str:
+    """'1 row', '3 rows': a number and its noun, for the command line's plain English output."""
+    return f"{count} {singular if count == 1 else plural or singular + 's'}"
 
 
 def read_secret(prompt: str, from_stdin: bool) -> str:
@@ -35,8 +41,29 @@ def acting_staff(db: Database, args: argparse.Namespace) -> Actor:
         return staff_service.actor_for(session, getattr(args, "as_staff", None))
 
 
+# Floats in JSON output (means, rates, changes, timings) are rounded to this many decimals: the
+# figures a person or a script reads, without binary-float noise such as 0.048000000000000004.
+JSON_FLOAT_DECIMALS = 4
+
+
+def plain_floats(value: Any) -> Any:
+    """The document with every float rounded to JSON_FLOAT_DECIMALS (NaN and infinity become null)."""
+    if isinstance(value, float):
+        return round(value, JSON_FLOAT_DECIMALS) if math.isfinite(value) else None
+    if isinstance(value, dict):
+        return {key: plain_floats(item) for key, item in value.items()}
+    if isinstance(value, list | tuple):
+        return [plain_floats(item) for item in value]
+    return value
+
+
+def json_text(document: Any) -> str:
+    """The one way commands write JSON: UTF-8 text as it is, indented, floats without noise, other values as text."""
+    return json.dumps(plain_floats(document), ensure_ascii=False, indent=2, default=str)
+
+
 def print_json(document: Any) -> None:
-    print(json.dumps(document, ensure_ascii=False, indent=2, default=str))
+    print(json_text(document))
 
 
 def member_id_for(db: Database, key: str) -> int:

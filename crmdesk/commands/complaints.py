@@ -12,7 +12,7 @@ import argparse
 from datetime import UTC, date, datetime
 from pathlib import Path
 
-from crmdesk.commands.common import acting_staff, member_id_for, print_json
+from crmdesk.commands.common import acting_staff, counted, member_id_for, print_json
 from crmdesk.commands.purchases import parse_time
 from crmdesk.db import Database
 from crmdesk.errors import InvalidInput
@@ -36,11 +36,11 @@ def register(add_command) -> None:  # type: ignore[no-untyped-def]
     _register_update(add_command, actions)
     _register_list(add_command, actions)
     show = add_command("show", "one complaint with its timeline, attachments, remedies and follow-ups", run_show, actions)
-    show.add_argument("id", type=int)
-    show.add_argument("--json", action="store_true")
+    show.add_argument("id", type=int, help="the complaint's number")
+    show.add_argument("--json", action="store_true", help="print the complaint as JSON")
     figures = add_command("figures", "a month's complaint figures", run_figures, actions)
     figures.add_argument("--month", metavar="YYYY-MM", help="default: this month")
-    figures.add_argument("--json", action="store_true")
+    figures.add_argument("--json", action="store_true", help="print the figures as JSON")
 
 
 def _register_add(add_command, actions) -> None:  # type: ignore[no-untyped-def]
@@ -50,56 +50,62 @@ def _register_add(add_command, actions) -> None:  # type: ignore[no-untyped-def]
     add.add_argument("--phone", default="", help="a walk-in customer's phone")
     add.add_argument("--channel", default="counter", help="code or name (default: counter)")
     add.add_argument("--category", required=True, help="code or name, e.g. quality, expired, price")
-    add.add_argument("--description", required=True)
+    add.add_argument("--description", required=True, help="what happened, in the customer's words")
     add.add_argument("--request", default="", help="what the customer asks for")
     add.add_argument("--receipt", default="", help="the receipt complained about (linked when it is the member's)")
     add.add_argument("--priority", choices=[p.value for p in Priority], help="default: from the category and the member's tier")
     add.add_argument("--time", metavar="ISO", help="when it came in (default: now; local time unless an offset is given)")
     add.add_argument("--attach", action="append", default=[], metavar="FILE", help="a photo or PDF scan (repeat)")
-    add.add_argument("--json", action="store_true")
+    add.add_argument("--json", action="store_true", help="print the new complaint as JSON")
 
 
 def _register_update(add_command, actions) -> None:  # type: ignore[no-untyped-def]
     update = add_command("update", "work a complaint: assign, note, status, remedy, follow-up, close, reopen", run_update, actions)
-    update.add_argument("id", type=int)
+    update.add_argument("id", type=int, help="the complaint's number")
     update.add_argument("--assign", metavar="STAFF", help="the staff member who owns it")
-    update.add_argument("--department")
-    update.add_argument("--priority", choices=[p.value for p in Priority])
+    update.add_argument("--department", help="the department that owns it, with or instead of a staff member")
+    update.add_argument("--priority", choices=[p.value for p in Priority], help="a new priority")
     update.add_argument("--note", default="", help="a note on the timeline, or the note of the status step")
     update.add_argument("--contact", action="store_true", help="the note records contact with the customer")
-    update.add_argument("--status", choices=STATUS_STEPS)
+    update.add_argument("--status", choices=STATUS_STEPS, help="the step to take: in_progress (start work), resolved (with --remedy), followed_up "
+                             "(with --follow-up-score) or closed")
     update.add_argument("--remedy", action="append", default=[], choices=[r.value for r in Remedy], help="repeat for several")
     update.add_argument("--refund", metavar="YUAN", help="the money given back")
-    update.add_argument("--goodwill-points", type=int, metavar="N")
+    update.add_argument("--goodwill-points", type=int, metavar="N", help="points given to the member as compensation")
     update.add_argument("--coupon-offer", metavar="OFFER", help="give one coupon of this offer (id or name) to the member")
     update.add_argument("--additional", action="store_true", help="give compensation again after an earlier one")
     update.add_argument("--told", action="store_true", help="the customer was told the outcome")
     update.add_argument("--follow-up-score", type=int, metavar="1-5", help="the customer's satisfaction at the follow-up")
-    update.add_argument("--follow-up-method", choices=[m.value for m in FollowUpMethod], default=FollowUpMethod.PHONE.value)
+    update.add_argument("--follow-up-method", choices=[m.value for m in FollowUpMethod], default=FollowUpMethod.PHONE.value,
+                        help="how the follow-up was made (default: phone)")
     update.add_argument("--follow-up-time", metavar="ISO", help="when the follow-up happened (default: now)")
     update.add_argument("--comment", default="", help="the customer's comment at the follow-up")
     update.add_argument("--skip-follow-up", metavar="REASON", help="close without the follow-up (supervisor or owner)")
-    update.add_argument("--reopen", metavar="REASON")
-    update.add_argument("--attach", action="append", default=[], metavar="FILE")
+    update.add_argument("--reopen", metavar="REASON", help="reopen a resolved or closed complaint, saying why")
+    update.add_argument("--attach", action="append", default=[], metavar="FILE", help="a photo or PDF scan (repeat)")
     update.add_argument("--time", metavar="ISO", help="when this happened (default: now)")
-    update.add_argument("--json", action="store_true")
+    update.add_argument("--json", action="store_true", help="print the complaint as updated, as JSON")
 
 
 def _register_list(add_command, actions) -> None:  # type: ignore[no-untyped-def]
     listing = add_command("list", "the complaints board: counts, then complaints by next deadline", run_list, actions)
-    listing.add_argument("--status", action="append", default=[], choices=[s.value for s in ComplaintStatus])
+    listing.add_argument("--status", action="append", default=[], choices=[s.value for s in ComplaintStatus],
+                         help="only complaints with this status (repeat for several)")
     listing.add_argument("--open", action="store_true", help="only complaints not yet resolved")
-    listing.add_argument("--overdue", action="store_true")
+    listing.add_argument("--overdue", action="store_true", help="only complaints past their first-response or resolution deadline")
     listing.add_argument("--category", help="code or name")
     listing.add_argument("--channel", help="code or name")
-    listing.add_argument("--owner", metavar="STAFF")
-    listing.add_argument("--department")
-    listing.add_argument("--member", metavar="KEY")
-    listing.add_argument("--from", dest="received_from", type=date.fromisoformat, metavar="YYYY-MM-DD")
-    listing.add_argument("--to", dest="received_to", type=date.fromisoformat, metavar="YYYY-MM-DD")
-    listing.add_argument("--order", choices=[o.value for o in ComplaintOrder], default=ComplaintOrder.DUE.value)
-    listing.add_argument("--limit", type=int, default=100)
-    listing.add_argument("--json", action="store_true")
+    listing.add_argument("--owner", metavar="STAFF", help="only complaints this staff member owns")
+    listing.add_argument("--department", help="only complaints this department owns")
+    listing.add_argument("--member", metavar="KEY", help="only this member's complaints (card number, member number or phone)")
+    listing.add_argument("--from", dest="received_from", type=date.fromisoformat, metavar="YYYY-MM-DD",
+                         help="received on or after this day")
+    listing.add_argument("--to", dest="received_to", type=date.fromisoformat, metavar="YYYY-MM-DD",
+                         help="received on or before this day")
+    listing.add_argument("--order", choices=[o.value for o in ComplaintOrder], default=ComplaintOrder.DUE.value,
+                         help="due: open ones first, the next deadline first (default); received: newest first")
+    listing.add_argument("--limit", type=int, default=100, metavar="N", help="at most this many complaints (default: 100)")
+    listing.add_argument("--json", action="store_true", help="print the counts and complaints as JSON")
 
 
 # --------------------------------------------------------------------------- helpers
@@ -258,7 +264,7 @@ def run_list(db: Database, args: argparse.Namespace) -> int:
     print(f"Open {counts.open}, overdue {counts.overdue} ({summary})")
     for info in found:
         print(_line(info))
-    print(f"{total} complaints match." if found else "No complaints match.")
+    print(f"{counted(total, 'complaint')} {'matches' if total == 1 else 'match'}." if found else "No complaints match.")
     return 0
 
 
@@ -273,7 +279,7 @@ def run_show(db: Database, args: argparse.Namespace) -> int:
         change = f" {event.from_status.value if event.from_status else '-'} → {event.to_status.value}" if event.to_status else ""
         print(f"  {_local(event.at)}  {event.staff_name or '-'}: {event.kind}{change}{'  ' + event.note if event.note else ''}")
     for item in detail.attachments:
-        print(f"  attachment {item.id}: {item.file_name} ({item.mime_type}, {item.size_bytes} bytes)")
+        print(f"  attachment {item.id}: {item.file_name} ({item.mime_type}, {counted(item.size_bytes, 'byte')})")
     return 0
 
 
@@ -288,7 +294,7 @@ def run_figures(db: Database, args: argparse.Namespace) -> int:
     def share(ratio: complaint_figures.Ratio) -> str:
         return f"{ratio.numerator}/{ratio.denominator}" + (f" ({ratio.value:.0%})" if ratio.value is not None else "")
 
-    print(f"{figures.month}: {figures.received} complaints")
+    print(f"{figures.month}: {counted(figures.received, 'complaint')}")
     print("  by category: " + ", ".join(f"{c.name} {c.count}" for c in figures.by_category if c.count))
     print("  by channel: " + ", ".join(f"{c.name} {c.count}" for c in figures.by_channel if c.count))
     print(f"  median first response {figures.median_first_response or '-'}, resolution {figures.median_resolution or '-'}")

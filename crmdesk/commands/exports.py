@@ -6,7 +6,7 @@ import argparse
 from collections.abc import Callable
 from typing import Any
 
-from crmdesk.commands.common import acting_staff, print_json
+from crmdesk.commands.common import acting_staff, counted, print_json
 from crmdesk.commands.member_filters import add_member_filter_options, filter_from_args
 from crmdesk.db import Database
 from crmdesk.services import exports, member_query
@@ -23,7 +23,7 @@ def register(add_command) -> None:  # type: ignore[no-untyped-def]
     add_member_filter_options(members)
     members.add_argument("--columns", metavar="LIST", help=f"comma-separated columns (default: all): {','.join(COLUMN_LABELS)}")
     members.add_argument("--out", required=True, metavar="FILE", help="FILE.csv or FILE.xlsx")
-    members.add_argument("--json", action="store_true")
+    members.add_argument("--json", action="store_true", help="print what was written (file, rows, columns) as JSON")
 
 
 def _translator(language: str | None) -> Callable[[str, str], str]:
@@ -60,6 +60,6 @@ def run_export_members(db: Database, args: argparse.Namespace) -> int:
     if args.json:
         print_json({"rows": written, "path": str(target.resolve()), "criteria": flt.to_dict()})
     else:
-        print(f"Wrote {written} members to {target}.")
+        print(f"Wrote {counted(written, 'member')} to {target}.")
     return 0
 

@@ -7,7 +7,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from crmdesk.commands.common import acting_staff, print_json
+from crmdesk.commands.common import acting_staff, counted, print_json
 from crmdesk.db import Database
 from crmdesk.services import imports
 from crmdesk.services.uow import read_session, unit_of_work
@@ -27,12 +27,13 @@ def register(add_command) -> None:  # type: ignore[no-untyped-def]
          run_purchases, "receipts"),
     ):
         sub = add_command(what, help_text, handler, subs)
-        sub.add_argument("file", metavar="FILE", type=Path)
+        sub.add_argument("file", metavar="FILE", type=Path, help="the .csv or .xlsx file to import")
         sub.add_argument("--dry-run", action="store_true", help="check the file and show what would happen; write nothing")
         sub.add_argument(
             "--skip-invalid",
             action="store_true",
-            help=f"import the valid {rejected} and write the invalid ones with their reasons to FILE.rejected.csv",
+            help=f"import the valid {rejected} and write the invalid ones with their reasons beside the file, as "
+                 f"NAME.rejected.csv (members.xlsx -> members.rejected.csv)",
         )
         sub.add_argument("--json", action="store_true", help="print one JSON document on stdout")
 
@@ -81,7 +82,7 @@ def _finish(args: argparse.Namespace, plan: imports.ImportPlan, *, imported: boo
     source = plan.path.name
     if plan.encoding:
         source += f" ({plan.encoding})"
-    print(f"{source}: {counts.total} rows")
+    print(f"{source}: {counted(counts.total, 'row')}")
     print(f"  new: {counts.new}  updated: {counts.update}  unchanged: {counts.unchanged}  invalid: {counts.invalid}")
     for row in plan.rows:
         if row.changes:
@@ -92,14 +93,13 @@ def _finish(args: argparse.Namespace, plan: imports.ImportPlan, *, imported: boo
         if counts.invalid and not args.skip_invalid:
             print("The import would stop at the invalid rows; correct them, or add --skip-invalid.", file=sys.stderr)
     elif not imported:
-        print(
-            f"Nothing was imported: {counts.invalid} invalid rows (listed above). Correct them, or add --skip-invalid.",
-            file=sys.stderr,
-        )
+        print(f"Nothing was imported: {counted(counts.invalid, 'invalid row')} (listed above). "
+              f"Correct {'it' if counts.invalid == 1 else 'them'}, or add --skip-invalid.", file=sys.stderr)
     else:
         print(f"Imported: {counts.new} new, {counts.update} updated, {counts.unchanged} unchanged.")
         if rejects is not None:
-            print(f"{counts.invalid} invalid rows were skipped; they are in {rejects} with their reasons.")
+            print(f"{counted(counts.invalid, 'invalid row')} {'was' if counts.invalid == 1 else 'were'} skipped; "
+                  f"{rejects} has {'it' if counts.invalid == 1 else 'them'} with the reasons.")
 
 
 def _problem(problem: imports.Problem) -> dict[str, Any]:

@@ -37,38 +37,41 @@ def register(add_command) -> None:  # type: ignore[no-untyped-def]
     actions = member.add_subparsers(dest="member_command", metavar="ACTION", required=True)
 
     add = add_command("add", "register a member (phone and name; optionally the blank card handed out)", run_add, actions)
-    add.add_argument("--name", required=True)
+    add.add_argument("--name", required=True, help="the member's name")
     add.add_argument("--phone", required=True, help="mobile number; +country code outside the mainland")
-    add.add_argument("--gender", choices=[g.value for g in Gender], default=Gender.UNKNOWN.value)
-    add.add_argument("--birthday", metavar="YYYY-MM-DD")
+    add.add_argument("--gender", choices=[g.value for g in Gender], default=Gender.UNKNOWN.value,
+                     help="default: unknown")
+    add.add_argument("--birthday", metavar="DATE", help="e.g. 1985-06-02, 1985/6/2, 19850602 or 1985年6月2日")
     add.add_argument("--tags", metavar="A,B", help="comma-separated tags")
     add.add_argument("--card", metavar="NUMBER", help="the blank card handed out with the membership")
     add.add_argument("--force-similar", action="store_true",
                      help="register even though a member with a similar name and the same birthday exists")
-    add.add_argument("--json", action="store_true")
+    add.add_argument("--json", action="store_true", help="print the new member as JSON")
 
     show = add_command("show", "show a member by card number, member number or phone", run_show, actions)
-    show.add_argument("key", metavar="KEY")
-    show.add_argument("--json", action="store_true")
+    show.add_argument("key", metavar="KEY", help="card number, member number or phone")
+    show.add_argument("--json", action="store_true", help="print the member, points and totals as JSON")
 
     find = add_command("search", "the ranked matches the counter shows for what was typed", run_search, actions)
-    find.add_argument("query", metavar="QUERY")
-    find.add_argument("--limit", type=int, default=search_service.DEFAULT_LIMIT, metavar="N")
-    find.add_argument("--json", action="store_true")
+    find.add_argument("query", metavar="QUERY",
+                      help="a card, a phone or its last four digits, a name, pinyin or its initials (zs finds 张三)")
+    find.add_argument("--limit", type=int, default=search_service.DEFAULT_LIMIT, metavar="N",
+                      help=f"at most this many matches (default: {search_service.DEFAULT_LIMIT})")
+    find.add_argument("--json", action="store_true", help="print the matches as JSON")
 
     update = add_command("update", "change a member's details or status (every change is kept in the history)", run_update, actions)
-    update.add_argument("key", metavar="KEY")
-    update.add_argument("--name")
-    update.add_argument("--phone")
-    update.add_argument("--gender", choices=[g.value for g in Gender])
-    update.add_argument("--birthday", metavar="YYYY-MM-DD", help="an empty value removes it")
-    update.add_argument("--address")
-    update.add_argument("--email")
+    update.add_argument("key", metavar="KEY", help="card number, member number or phone")
+    update.add_argument("--name", help="the new name")
+    update.add_argument("--phone", help="the new mobile number")
+    update.add_argument("--gender", choices=[g.value for g in Gender], help="the gender")
+    update.add_argument("--birthday", metavar="DATE", help="e.g. 1985-06-02, 1985/6/2, 19850602 or 1985年6月2日; an empty value removes it")
+    update.add_argument("--address", help="the new address; an empty value removes it")
+    update.add_argument("--email", help="the new e-mail address; an empty value removes it")
     update.add_argument("--tags", metavar="A,B", help="the new comma-separated tags; an empty value removes them all")
-    update.add_argument("--notes")
+    update.add_argument("--notes", help="the new notes; an empty value removes them")
     update.add_argument("--status", choices=[s.value for s in MemberStatus], help="freeze, close or reopen (supervisor or owner)")
     update.add_argument("--reason", metavar="TEXT", help="why the status changes")
-    update.add_argument("--json", action="store_true")
+    update.add_argument("--json", action="store_true", help="print the member as changed, as JSON")
 
 
 # --------------------------------------------------------------------------- shared with commands/cards.py
@@ -242,23 +245,13 @@ def report_duplicate(exc: DuplicateMember) -> int:
 # --------------------------------------------------------------------------- handlers
 
 
-def _parse_date(text: str, option: str) -> date:
-    try:
-        return date.fromisoformat(text.strip())
-    except ValueError:
-        raise InvalidInput(
-            QT_TRANSLATE_NOOP("errors", "{option} takes a date as YYYY-MM-DD, not '{value}'."), field=option.lstrip("-"),
-            option=option, value=text,
-        ) from None
-
-
 def run_add(db: Database, args: argparse.Namespace) -> int:
     actor = acting_staff(db, args)
     data = MemberInput(
         name=args.name,
         phone=args.phone,
         gender=Gender(args.gender),
-        birthday=_parse_date(args.birthday, "--birthday") if args.birthday else None,
+        birthday=members_service.parse_birthday(args.birthday),
         tags=(args.tags,) if args.tags else (),
         source="cli",
     )
@@ -355,7 +348,7 @@ def run_update(db: Database, args: argparse.Namespace) -> int:
     if args.gender is not None:
         changes["gender"] = Gender(args.gender)
     if args.birthday is not None:
-        changes["birthday"] = _parse_date(args.birthday, "--birthday") if args.birthday.strip() else None
+        changes["birthday"] = members_service.parse_birthday(args.birthday)
     if args.tags is not None:
         changes["tags"] = (args.tags,) if args.tags.strip() else ()
     if args.reason is not None and args.status is None:

@@ -12,7 +12,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from crmdesk.commands.common import acting_staff, print_json
+from crmdesk.commands.common import acting_staff, counted, print_json
 from crmdesk.commands.imports import EXIT_INVALID
 from crmdesk.db import Database
 from crmdesk.services import purchase_imports
@@ -64,21 +64,23 @@ def _finish(args: argparse.Namespace, plan: purchase_imports.PurchaseImportPlan,
     source = plan.path.name
     if plan.encoding:
         source += f" ({plan.encoding})"
-    print(f"{source}: {counts.rows} rows, {counts.total} receipts")
+    print(f"{source}: {counted(counts.rows, 'row')}, {counted(counts.total, 'receipt')}")
     print(f"  new: {counts.new}  unchanged: {counts.unchanged}  invalid: {counts.invalid}")
     if args.dry_run:
         print("Dry run: nothing was written.")
         if counts.invalid and not args.skip_invalid:
             print("The import would stop at the invalid rows; correct them, or add --skip-invalid.", file=sys.stderr)
     elif result is None:
-        print(f"Nothing was imported: {counts.invalid_rows} invalid rows (listed above). Correct them, or add --skip-invalid.",
-              file=sys.stderr)
+        print(f"Nothing was imported: {counted(counts.invalid_rows, 'invalid row')} (listed above). "
+              f"Correct {'it' if counts.invalid_rows == 1 else 'them'}, or add --skip-invalid.", file=sys.stderr)
     else:
-        print(f"Imported: {result.sales} sales, {result.refunds} refunds, {result.unchanged} unchanged; "
-              f"{result.points_earned} points earned, {result.points_reversed} taken back, {result.upgrades} tier upgrades.")
+        print(f"Imported: {counted(result.sales, 'sale')}, {counted(result.refunds, 'refund')}, {result.unchanged} unchanged; "
+              f"{counted(result.points_earned, 'point')} earned, {result.points_reversed} taken back, "
+              f"{counted(result.upgrades, 'tier upgrade')}.")
         if rejects is not None:
-            print(f"{result.skipped} invalid receipts ({result.skipped_rows} rows) were skipped; "
-                  f"they are in {rejects} with their reasons.")
+            print(f"{counted(result.skipped, 'invalid receipt')} ({counted(result.skipped_rows, 'row')}) "
+                  f"{'was' if result.skipped == 1 else 'were'} skipped; {rejects} has "
+                  f"{'it' if result.skipped == 1 else 'them'} with the reasons.")
 
 
 def _problem(problem: Problem) -> dict[str, Any]:

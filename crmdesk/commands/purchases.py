@@ -6,7 +6,7 @@ import argparse
 from dataclasses import asdict
 from datetime import datetime
 
-from crmdesk.commands.common import acting_staff, member_id_for, print_json
+from crmdesk.commands.common import acting_staff, counted, member_id_for, print_json
 from crmdesk.db import Database
 from crmdesk.errors import InvalidInput
 from crmdesk.services import loyalty, purchases
@@ -57,10 +57,10 @@ def _show(result: purchases.PurchaseResult, as_json: bool) -> None:
         print_json(asdict(result))
     elif result.already_recorded:
         print(f"Already recorded (purchase {result.purchase_id}, receipt {result.receipt_no}); nothing changed. "
-              f"Balance: {result.balance} points.")
+              f"Balance: {counted(result.balance, 'point')}.")
     else:
         tier = f" New tier: {result.new_tier}." if result.new_tier else ""
-        print(f"Recorded purchase {result.purchase_id}, receipt {result.receipt_no}: {result.points:+d} points, "
+        print(f"Recorded purchase {result.purchase_id}, receipt {result.receipt_no}: {result.points:+d} {'point' if abs(result.points) == 1 else 'points'}, "
               f"balance {result.balance}.{tier}")
 
 
@@ -99,5 +99,5 @@ def run_list(db: Database, args: argparse.Namespace) -> int:
         local = r.occurred_at.astimezone(loyalty.SHOP_ZONE).strftime("%Y-%m-%d %H:%M")
         sign = "-" if r.kind.value == "refund" else ""
         print(f"{local}  {r.till:>3} {r.receipt_no:<14} {sign}¥{r.amount_fen / 100:,.2f}  {r.points:+d}")
-    print(f"{summary.visits} visits, ¥{summary.spend_fen / 100:,.2f} spent, average ¥{summary.average_basket_fen / 100:,.2f}")
+    print(f"{counted(summary.visits, 'visit')}, ¥{summary.spend_fen / 100:,.2f} spent, average ¥{summary.average_basket_fen / 100:,.2f}")
     return 0

@@ -63,7 +63,7 @@ def register(add_command) -> None:  # type: ignore[no-untyped-def]
 
 def _out(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--out", required=True, metavar="FILE.pdf", help="where to save the PDF")
-    parser.add_argument("--json", action="store_true")
+    parser.add_argument("--json", action="store_true", help="print what was written (file, pages) as JSON")
 
 
 def _full_phones(parser: argparse.ArgumentParser) -> None:

@@ -16,16 +16,17 @@ def register(add_command) -> None:  # type: ignore[no-untyped-def]
     staff = add_command("staff", "list and manage staff accounts", None)
     actions = staff.add_subparsers(dest="staff_command", metavar="ACTION", required=True)
     listing = add_command("list", "list staff accounts", run_list, actions)
-    listing.add_argument("--json", action="store_true")
+    listing.add_argument("--json", action="store_true", help="print the accounts as JSON")
     add = add_command("add", "add a staff account (PIN from a prompt or --pin-stdin)", run_add, actions)
-    add.add_argument("name")
-    add.add_argument("--role", choices=[role.value for role in Role], default=Role.CASHIER.value)
+    add.add_argument("name", help="the name the account signs in with")
+    add.add_argument("--role", choices=[role.value for role in Role], default=Role.CASHIER.value,
+                     help="what the account may do (default: cashier)")
     add.add_argument("--pin-stdin", action="store_true", help="read the PIN from standard input")
     for action, help_text in (("disable", "stop an account from signing in"), ("enable", "allow an account to sign in again")):
-        add_command(action, help_text, run_set_active, actions).add_argument("name")
+        add_command(action, help_text, run_set_active, actions).add_argument("name", help="the account's name")
     reset = add_command("reset-pin", "give an account a new PIN and lift a lock-out", run_reset_pin, actions)
-    reset.add_argument("name")
-    reset.add_argument("--pin-stdin", action="store_true")
+    reset.add_argument("name", help="the account's name")
+    reset.add_argument("--pin-stdin", action="store_true", help="read the new PIN from standard input")
 
 
 def run_list(db: Database, args: argparse.Namespace) -> int:

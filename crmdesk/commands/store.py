@@ -16,11 +16,11 @@ def register(add_command) -> None:  # type: ignore[no-untyped-def]
     store = add_command("store", "show or change the store settings", None)
     actions = store.add_subparsers(dest="store_command", metavar="ACTION", required=True)
     show = add_command("show", "show the store settings", run_show, actions)
-    show.add_argument("--json", action="store_true")
+    show.add_argument("--json", action="store_true", help="print the settings as JSON")
     change = add_command("set", "change store settings", run_set, actions)
-    change.add_argument("--name", dest="store_name")
-    change.add_argument("--address")
-    change.add_argument("--phone")
+    change.add_argument("--name", dest="store_name", help="the store's name, as letterheads show it")
+    change.add_argument("--address", help="the store's address")
+    change.add_argument("--phone", help="the store's phone number")
 
 
 def run_show(db: Database, args: argparse.Namespace) -> int:

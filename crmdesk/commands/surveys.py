@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 from datetime import UTC, datetime
 
-from crmdesk.commands.common import acting_staff, member_id_for, print_json
+from crmdesk.commands.common import acting_staff, counted, member_id_for, print_json
 from crmdesk.commands.purchases import parse_time
 from crmdesk.db import Database
 from crmdesk.errors import InvalidInput
@@ -22,12 +22,12 @@ def register(add_command) -> None:  # type: ignore[no-untyped-def]
                      help="a question (code or name) and its score from 1 to 5, e.g. checkout=4 (repeat)")
     add.add_argument("--member", metavar="KEY", help="card number, member number or phone (optional)")
     add.add_argument("--channel", default="counter", help="code or name (default: counter)")
-    add.add_argument("--comment", default="")
+    add.add_argument("--comment", default="", help="what the customer said (optional)")
     add.add_argument("--time", metavar="ISO", help="when it was taken (default: now)")
-    add.add_argument("--json", action="store_true")
+    add.add_argument("--json", action="store_true", help="print the recorded survey as JSON")
     summary = add_command("summary", "a month's satisfaction rate and means, against the month before", run_summary, actions)
     summary.add_argument("--month", metavar="YYYY-MM", help="default: this month")
-    summary.add_argument("--json", action="store_true")
+    summary.add_argument("--json", action="store_true", help="print the summary as JSON")
 
 
 def _score(session, text: str) -> tuple[str, int]:  # type: ignore[no-untyped-def]
@@ -63,10 +63,10 @@ def run_summary(db: Database, args: argparse.Namespace) -> int:
         return 0
     rate = summary.satisfaction_rate
     shown = f"{rate.value:.0%}" if rate.value is not None else "-"
-    print(f"{summary.month}: {summary.responses} responses, satisfied (4-5) {rate.numerator}/{rate.denominator} ({shown})")
+    print(f"{summary.month}: {counted(summary.responses, 'response')}, satisfied (4-5) {rate.numerator}/{rate.denominator} ({shown})")
     for d in summary.dimensions:
         mean = f"{d.mean:.2f}" if d.mean is not None else "-"
         change = f"{d.change:+.2f}" if d.change is not None else "n/a"
         alert = "  ▼ dropped" if d.dropped else ""
-        print(f"  {d.name:<20} {mean:>5} ({change} vs {summary.previous_month}, {d.count} scores){alert}")
+        print(f"  {d.name:<20} {mean:>5} ({change} vs {summary.previous_month}, {counted(d.count, 'score')}){alert}")
     return 0

@@ -106,6 +106,24 @@ MSG_NOTHING_IMPORTED = QT_TRANSLATE_NOOP(
     "errors",
     "Nothing was imported: {count} rows are invalid. Correct them, or skip the invalid rows.\n{errors}",
 )
+MSG_NOTHING_IMPORTED_ONE = QT_TRANSLATE_NOOP(
+    "errors", "Nothing was imported: 1 row is invalid. Correct it, or skip the invalid row.\n{errors}"
+)
+MSG_NOT_EXCEL = QT_TRANSLATE_NOOP(
+    "errors",
+    "{path} is not an Excel file: its name ends in {suffix} but it holds something else. "
+    "Open it in Excel or WPS, save it as .xlsx or CSV and import that.",
+)
+MSG_WORKBOOK_NAMED_CSV = QT_TRANSLATE_NOOP(
+    "errors", "{path} is an Excel workbook, not a CSV file: rename it to end in .xlsx and import it again."
+)
+MSG_ZIP_ARCHIVE = QT_TRANSLATE_NOOP(
+    "errors", "{path} is a ZIP archive, not a CSV or Excel file: unpack it and import the list inside."
+)
+MSG_BINARY = QT_TRANSLATE_NOOP(
+    "errors",
+    "{path} is not a text (CSV) file: it holds binary data. Save the list from Excel or WPS as CSV or .xlsx and import that.",
+)
 MSG_CANCELLED = QT_TRANSLATE_NOOP("errors", "The import was cancelled; nothing was changed.")
 MSG_REJECTS_NOT_WRITTEN = QT_TRANSLATE_NOOP("errors", "Cannot write the rejected rows to {path}: {detail}")
 
@@ -361,19 +379,57 @@ class _Table:
     rows: list[tuple[int, tuple[object, ...]]]  # (row number in the file, cells)
 
 
+EXCEL_SUFFIXES = (".xlsx", ".xlsm")
+_ZIP, _OLE = b"PK\x03\x04", b"\xd0\xcf\x11\xe0"
+# Control characters that never stand in a text file (tab, line breaks, form feed and Ctrl-Z do).
+_BINARY_BYTES = bytes(b for b in range(32) if b not in b"\t\n\r\x0c\x1a")
+
+
+def nothing_imported(count: int, errors: str) -> InvalidInput:
+    """The refusal of an import that has invalid rows, with the count in the right number."""
+    return InvalidInput(MSG_NOTHING_IMPORTED_ONE if count == 1 else MSG_NOTHING_IMPORTED, count=count, errors=errors)
+
+
 def read_table(path: Path) -> _Table:
+    """The file's rows, by what the file holds -- a workbook, text -- checked against what its name says."""
     try:
         data = path.read_bytes()
     except OSError as exc:
         raise InvalidInput(MSG_NOT_READABLE, path=str(path), detail=exc.strerror or str(exc)) from None
     if not data.strip():
         raise InvalidInput(MSG_FILE_EMPTY, path=str(path))
-    if data.startswith(b"PK\x03\x04"):
-        return _read_xlsx(path)
-    if data.startswith(b"\xd0\xcf\x11\xe0"):
+    suffix = path.suffix.lower()
+    if data.startswith(_OLE):
         raise InvalidInput(MSG_OLD_EXCEL, path=str(path))
+    if data.startswith(_ZIP):
+        try:
+            with zipfile.ZipFile(io.BytesIO(data)) as archive:
+                names = set(archive.namelist())
+        except (zipfile.BadZipFile, OSError, ValueError) as exc:  # a damaged workbook, most likely
+            raise InvalidInput(MSG_BAD_WORKBOOK, path=str(path), detail=str(exc) or type(exc).__name__) from None
+        if not _is_workbook(names):
+            raise InvalidInput(MSG_ZIP_ARCHIVE, path=str(path))
+        if suffix not in EXCEL_SUFFIXES:
+            raise InvalidInput(MSG_WORKBOOK_NAMED_CSV, path=str(path))
+        return _read_xlsx(path)
+    if suffix in EXCEL_SUFFIXES:
+        raise InvalidInput(MSG_NOT_EXCEL, path=str(path), suffix=suffix)
+    if not data.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)) and _looks_binary(data):
+        raise InvalidInput(MSG_BINARY, path=str(path))
     text, encoding = _decode(path, data)
     return _read_csv(path, text, encoding)
+
+
+def _is_workbook(names: set[str]) -> bool:
+    """Whether a ZIP archive's member names are those of an Excel workbook (.xlsx)."""
+    return "xl/workbook.xml" in names or ("[Content_Types].xml" in names and any(n.startswith("xl/") for n in names))
+
+
+def _looks_binary(data: bytes) -> bool:
+    """A NUL byte, or more than a few control characters, in the first 64 KB: not text of any encoding we read."""
+    head = data[:65536]
+    strange = len(head) - len(head.translate(None, _BINARY_BYTES))
+    return b"\x00" in head or strange > max(2, len(head) // 200)
 
 
 def _decode(path: Path, data: bytes) -> tuple[str, str]:
@@ -588,6 +644,13 @@ def _parse_date(value: object) -> date | None:
     raise RowError(MSG_NOT_A_DATE, value=text)
 
 
+def _parse_birthday(value: object, today: date) -> date | None:
+    """Text by members.parse_birthday, the one birthday parser; Excel's own dates and date numbers as dates."""
+    if isinstance(value, str):
+        return members.parse_birthday(value, today)
+    return _parse_date(value)
+
+
 def _parse_points(value: object) -> int | None:
     if isinstance(value, bool):
         raise RowError(MSG_BAD_POINTS, value=cell_text(value))
@@ -655,7 +718,7 @@ def _parse_row(number: int, raw: tuple[object, ...], header: _Header, today: dat
     member_no = parse("member_no", key_text, "")
     phone = parse("phone", lambda v: members.normalize_phone(key_text(v)) or "", "")
     gender = parse("gender", _parse_gender, Gender.UNKNOWN)
-    birthday = parse("birthday", _parse_date, None)
+    birthday = parse("birthday", lambda v: _parse_birthday(v, today), None)
     joined = parse("joined", _parse_date, None)
     points = parse("points", _parse_points, None)
     data = MemberInput(
@@ -991,8 +1054,7 @@ def apply_import(
     invalid = checked.invalid_rows
     if invalid and not skip_invalid:
         problems = checked.errors
-        raise InvalidInput(MSG_NOTHING_IMPORTED, count=len(invalid),
-                           errors="\n".join(problem.describe() for problem in problems[:5]))
+        raise nothing_imported(len(invalid), "\n".join(problem.describe() for problem in problems[:5]))
     new_rows = [row for row in checked.rows if row.action is Action.NEW]
     updates = [row for row in checked.rows if row.action is Action.UPDATE]
     total = len(new_rows) + len(updates)

@@ -194,6 +194,8 @@ def normalize_phone(raw: str | None, region: str = DEFAULT_REGION) -> str | None
                 QT_TRANSLATE_NOOP(
                     "errors",
                     "'{phone}' is not a valid mobile number: a mainland number has 11 digits and starts with 1 ({count} digits given).",
+                ) if len(cleaned) != 1 else QT_TRANSLATE_NOOP(
+                    "errors", "'{phone}' is not a valid mobile number: a mainland number has 11 digits and starts with 1 (1 digit given).",
                 ),
                 field="phone",
                 phone=text,
@@ -287,6 +289,40 @@ def _clean_text(field_name: str, value: str) -> str:
     if field_name == "email" and value and not EMAIL_PATTERN.match(value):
         raise InvalidInput(QT_TRANSLATE_NOOP("errors", "'{email}' is not an e-mail address."), field="email", email=value)
     return value
+
+
+MSG_NOT_A_BIRTHDAY = QT_TRANSLATE_NOOP(
+    "errors", "'{value}' is not a date; write it like 1985-06-02 (also 1985/6/2, 1985.6.2, 19850602 or 1985年6月2日)."
+)
+MSG_IMPOSSIBLE_DATE = QT_TRANSLATE_NOOP("errors", "'{value}' is not a real date: that day does not exist.")
+_BIRTHDAY_FORMS = (
+    # 1985-06-02, 1985/6/2, 1985.6.2; a time after it (00:00:00 in some exports) is left out.
+    re.compile(r"(\d{4})\s*[-/.]\s*(\d{1,2})\s*[-/.]\s*(\d{1,2})(?:[ T]\d{1,2}:\d{2}(?::\d{2}(?:\.\d+)?)?)?"),
+    re.compile(r"(\d{4})\s*年\s*(\d{1,2})\s*月\s*(\d{1,2})\s*[日号]?"),  # 1985年6月2日
+    re.compile(r"(\d{4})(\d{2})(\d{2})"),  # 19850602
+)
+
+
+def parse_birthday(text: str | None, today: date | None = None) -> date | None:
+    """A birthday as people type it -- 1985-06-02, 1985/6/2, 1985.6.2, 19850602 or 1985年6月2日, full-width
+    digits too -- or None when nothing was typed. A day that does not exist and a day before 1900 or
+    after ``today`` (the shop's) are refused with a message saying so.
+
+    The one birthday parser: the command line and the imports use it, and the GUI's forms can."""
+    cleaned = unicodedata.normalize("NFKC", text or "").strip()
+    if not cleaned:
+        return None
+    for form in _BIRTHDAY_FORMS:
+        match = form.fullmatch(cleaned)
+        if match is None:
+            continue
+        try:
+            birthday = date(*(int(part) for part in match.groups()))
+        except ValueError:
+            raise InvalidInput(MSG_IMPOSSIBLE_DATE, field="birthday", value=(text or "").strip()) from None
+        _check_birthday(birthday, today or shop_time.today())
+        return birthday
+    raise InvalidInput(MSG_NOT_A_BIRTHDAY, field="birthday", value=(text or "").strip())
 
 
 def _check_birthday(birthday: date | None, today: date) -> None:

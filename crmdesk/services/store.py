@@ -10,10 +10,13 @@ from sqlalchemy.orm import Session
 from crmdesk.errors import Conflict, InvalidInput
 from crmdesk.models import STORE_ROW_ID, Role, Staff, StoreSettings, Tier
 from crmdesk.services import audit
-from crmdesk.services.auth import Permission, require, validate_password
-from crmdesk.services.staff import new_staff
+from crmdesk.services.auth import Permission, require, validate_password, validate_pin
+from crmdesk.services.staff import clean_name, new_staff
 from crmdesk.services.uow import Actor
 from crmdesk.texts import QT_TRANSLATE_NOOP
+
+MAX_STORE_NAME = 100
+MSG_STORE_NAME_TOO_LONG = QT_TRANSLATE_NOOP("errors", "The store name may have at most {count} characters.")
 
 # Default tiers (name, rank, 12-month spend in fen, points multiplier %, discount bp, colour).
 DEFAULT_TIERS = (
@@ -60,7 +63,7 @@ def update_store(session: Session, actor: Actor, *, store_name: str, address: st
     if not store_name:
         raise InvalidInput(QT_TRANSLATE_NOOP("errors", "Enter the store's name."), field="store_name")
     limits = (
-        ("store_name", store_name, 100, QT_TRANSLATE_NOOP("errors", "The store name may have at most {count} characters.")),
+        ("store_name", store_name, MAX_STORE_NAME, MSG_STORE_NAME_TOO_LONG),
         ("address", address, 300, QT_TRANSLATE_NOOP("errors", "The address may have at most {count} characters.")),
         ("phone", phone, 40, QT_TRANSLATE_NOOP("errors", "The phone number may have at most {count} characters.")),
     )
@@ -77,13 +80,24 @@ def update_store(session: Session, actor: Actor, *, store_name: str, address: st
     return get_store(session)
 
 
+def validate_setup(*, owner_name: str, owner_password: str, store_name: str = "", owner_pin: str | None = None) -> None:
+    """Everything ``initialise`` checks that needs no database: a caller runs it before it creates one,
+    so that a refused set-up leaves nothing behind."""
+    clean_name(owner_name)
+    validate_password(owner_password)
+    if owner_pin:
+        validate_pin(owner_pin)
+    if len(" ".join(store_name.split())) > MAX_STORE_NAME:
+        raise InvalidInput(MSG_STORE_NAME_TOO_LONG, field="store_name", count=MAX_STORE_NAME)
+
+
 def initialise(
     session: Session, *, owner_name: str, owner_password: str, store_name: str = "", owner_pin: str | None = None
 ) -> Actor:
     """First start: create the owner account, the store settings and the default tiers."""
+    validate_setup(owner_name=owner_name, owner_password=owner_password, store_name=store_name, owner_pin=owner_pin)
     if session.scalar(sa.select(Staff.id).limit(1)) is not None:
         raise Conflict(QT_TRANSLATE_NOOP("errors", "This database is already set up; sign in as its owner."))
-    validate_password(owner_password)
     owner = new_staff(session, owner_name, Role.OWNER, pin=owner_pin, password=owner_password)
     actor = Actor(owner.id, owner.name, owner.role)
     row = _settings_row(session)

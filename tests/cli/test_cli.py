@@ -171,4 +171,4 @@ def test_demo_fills_an_empty_database_and_refuses_to_overwrite(capsys, db_path: 
 
 def test_demo_rejects_a_bad_member_count(capsys, db_path: Path) -> None:
     code, _, err = run(capsys, "--db", str(db_path), "demo", "--members", "0")
-    assert code == 2 and "at least 1" in err
+    assert code == 2 and "from 1 to" in err

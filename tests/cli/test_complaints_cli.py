@@ -163,7 +163,7 @@ def test_monthly_figures_as_json(capsys, store: str) -> None:
     assert (document["month"], document["received"]) == (month, 1)
     assert [(c["code"], c["count"]) for c in document["by_category"]][:2] == [("quality", 1), ("expired", 0)]
     code, out, _ = run(capsys, "--db", store, "complaint", "figures", "--month", month)
-    assert code == 0 and f"{month}: 1 complaints" in out and "Product quality 1" in out
+    assert code == 0 and f"{month}: 1 complaint\n" in out and "Product quality 1" in out
     refused(capsys, store, 2, "is not a month", "complaint", "figures", "--month", "2026-13")
 
 

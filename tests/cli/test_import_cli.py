@@ -61,7 +61,7 @@ def test_invalid_rows_stop_the_import_with_status_2(capsys, database: str, tmp_p
     assert code == 2
     assert "Row 3, column 手机: '1381234567' is not a valid mobile number" in err
     assert "Row 3, column 生日: '2023-02-30' is not a real date" in err
-    assert "Nothing was imported: 1 invalid rows" in err and "invalid: 1" in out
+    assert "Nothing was imported: 1 invalid row (listed above). Correct it," in err and "invalid: 1" in out
     assert counts(database) == (0, 0, 0)
     assert not (tmp_path / "members.rejected.csv").exists()
 
@@ -71,7 +71,7 @@ def test_skip_invalid_imports_the_rest_and_says_where_the_rejects_are(capsys, da
     code, out, err = run(capsys, "import", "members", str(path), "--skip-invalid", "--db", database)
     assert code == 0, err
     rejects = tmp_path / "members.rejected.csv"
-    assert f"1 invalid rows were skipped; they are in {rejects}" in out
+    assert f"1 invalid row was skipped; {rejects} has it with the reasons." in out
     assert "Row 3, column 手机" in err
     assert "李四" in rejects.read_text(encoding="utf-8-sig")
     assert counts(database) == (2, 2, 2)
@@ -140,3 +140,36 @@ def test_rejects_that_cannot_be_written_stop_the_import(capsys, database: str, t
     code, _, err = run(capsys, "import", "members", str(path), "--skip-invalid", "--db", database)
     assert code == 2 and "Cannot write the rejected rows" in err
     assert counts(database) == (0, 0, 0)
+
+
+def _junk_files(tmp_path: Path) -> list[tuple[Path, str]]:
+    import zipfile
+
+    (junk_xlsx := tmp_path / "x.xlsx").write_bytes(b"garbage\n")
+    (binary := tmp_path / "members.csv").write_bytes(bytes(range(256)) * 8)
+    (old_xls := tmp_path / "old.xlsx").write_bytes(b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1" + b"\0" * 500)
+    with zipfile.ZipFile(archive := tmp_path / "archive.csv", "w") as zipped:
+        zipped.writestr("members.csv", "姓名,手机\n张三,13812345678\n")
+    workbook = write_xlsx(tmp_path / "book.xlsx", [["姓名", "手机"], ["张三", "13812345678"]])
+    named_csv = workbook.rename(tmp_path / "book.csv")
+    return [
+        (junk_xlsx, "x.xlsx is not an Excel file: its name ends in .xlsx but it holds something else"),
+        (binary, "members.csv is not a text (CSV) file: it holds binary data"),
+        (old_xls, "is an old Excel .xls file"),
+        (archive, "archive.csv is a ZIP archive, not a CSV or Excel file"),
+        (named_csv, "book.csv is an Excel workbook, not a CSV file: rename it to end in .xlsx"),
+    ]
+
+
+@pytest.mark.parametrize("what", ["members", "purchases"])
+def test_files_that_are_not_what_their_name_says_get_a_clear_message(capsys, database: str, tmp_path: Path, what: str) -> None:
+    from tests.cli.test_cli import dump
+
+    before = dump(Path(database))
+    for path, words in _junk_files(tmp_path):
+        for dry_run in ([], ["--dry-run"]):
+            code, out, err = run(capsys, "--db", database, "import", what, str(path), *dry_run)
+            assert (code, out) == (2, ""), (path, err)
+            assert words in err and "column" not in err, (path, err)
+    assert dump(Path(database)) == before
+    assert not list(tmp_path.glob("*.rejected.csv"))

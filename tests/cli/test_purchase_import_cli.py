@@ -77,7 +77,7 @@ def test_invalid_rows_stop_the_import_with_status_2(capsys, database: str, tmp_p
     assert code == 2
     assert "Row 4, column 手机: No member with the card, member number or phone 13600000000." in err
     assert "Row 4, column 金额: '8.001' has more than two decimals." in err
-    assert "Nothing was imported: 1 invalid rows" in err and "invalid: 1" in out
+    assert "Nothing was imported: 1 invalid row (listed above). Correct it," in err and "invalid: 1" in out
     assert counts(database) == (0, 0, 0)
     assert not (tmp_path / "purchases.rejected.csv").exists()
 
@@ -87,7 +87,7 @@ def test_skip_invalid_and_rejects(capsys, database: str, tmp_path: Path) -> None
     code, out, err = run(capsys, "import", "purchases", str(path), "--skip-invalid", "--db", database)
     assert code == 0, err
     rejects = tmp_path / "purchases.rejected.csv"
-    assert f"1 invalid receipts (1 rows) were skipped; they are in {rejects}" in out
+    assert f"1 invalid receipt (1 row) was skipped; {rejects} has it with the reasons." in out
     assert "R3" in rejects.read_text(encoding="utf-8-sig")
     assert counts(database) == (2, 2, 20)
 

@@ -396,7 +396,7 @@ def test_goodwill_points_post_once_and_again_only_as_an_explicit_additional_reme
     refused(db, Conflict, "is resolved; it cannot be moved to resolved", complaints.resolve, supervisor, info.id,
             RemedyInput(goodwill_points=100))
     act(db, complaints.reopen, supervisor, info.id, "顾客仍不满意")
-    refused(db, Conflict, r"already compensated \(100 points, 0 coupons\)", complaints.resolve, supervisor, info.id,
+    refused(db, Conflict, r"already compensated \(points: 100, coupons: 0\)", complaints.resolve, supervisor, info.id,
             RemedyInput(goodwill_points=100))
     act(db, complaints.resolve, supervisor, info.id, RemedyInput((Remedy.APOLOGY,)))
     assert ledger(db, member_id) == ([(PointsKind.GOODWILL, 100, info.id)], 100)
@@ -447,7 +447,7 @@ def test_a_coupon_for_the_member_is_made_in_the_same_transaction(db, owner, memb
     assert tuple(coupon) == (member_id, f"complaint {info.id}", resolution.coupon_code)
     assert ledger(db, member_id)[1] == 20
     act(db, complaints.reopen, owner, info.id, "再补偿")
-    refused(db, Conflict, r"already compensated \(20 points, 1 coupons\)", complaints.resolve, owner, info.id,
+    refused(db, Conflict, r"already compensated \(points: 20, coupons: 1\)", complaints.resolve, owner, info.id,
             RemedyInput(coupon_offer_id=voucher.id))
 
 

@@ -298,7 +298,7 @@ def _with_row(row: list[str]) -> list[list[str]]:
         (["A0002", "", "  ", "13912345678", "", "", "", "", "", ""], "姓名", "Enter the member's name."),
         (["A0002", "", "李四", "13912345678", "", "2023-02-30", "", "", "", ""], "生日", "'2023-02-30' is not a real date"),
         (["A0002", "", "李四", "13912345678", "", "1990-13-01", "", "", "", ""], "生日", "not a real date"),
-        (["A0002", "", "李四", "13912345678", "", "15/07/1990", "", "", "", ""], "生日", "write it like 2024-03-01"),
+        (["A0002", "", "李四", "13912345678", "", "15/07/1990", "", "", "", ""], "生日", "write it like 1985-06-02"),
         (["A0002", "", "李四", "13912345678", "", "2999-01-01", "", "", "", ""], "生日", "must lie between 1900 and today"),
         (["A0002", "", "李四", "13912345678", "", "", "2999-01-01", "", "", ""], "入会日期", "lies in the future"),
         (["A0002", "", "李四", "13912345678", "", "", "", "-5", "", ""], "积分", "whole number of 0 or more, not '-5'"),
@@ -570,3 +570,23 @@ def test_a_key_repeated_from_an_invalid_row_is_refused_too(shared, tmp_path) -> 
     plan = check(db, members_file(tmp_path, rows))
     assert [r.action for r in plan.rows] == [Action.INVALID, Action.INVALID]
     assert plan.rows[1].errors[0].describe() == "Row 3, column 手机: 138 1234 5678 is already on row 2 of this file."
+
+
+def test_birthdays_in_a_file_are_read_by_the_one_birthday_parser(shared, tmp_path) -> None:
+    db, _owner = shared
+    rows = [["A0001", "", "张三", "13812345678", "", "1990/7/8", "", "", "", ""],
+            ["A0002", "", "李四", "13912345678", "", "１９９０年７月８日", "", "", "", ""],
+            ["A0003", "", "王五", "13700000003", "", "1990.7.8", "", "", "", ""]]
+    plan = check(db, members_file(tmp_path, rows))
+    assert [row.source.data.birthday for row in plan.rows] == [date(1990, 7, 8)] * 3
+
+
+def test_the_refusal_counts_one_row_as_one(shared, tmp_path) -> None:
+    db, owner = shared
+    bad = ["A0002", "", "李四", "1381234567", "", "", "", "", "", ""]
+    with pytest.raises(InvalidInput) as caught:
+        run_import(db, owner, members_file(tmp_path, [ROWS[0], bad]))
+    assert caught.value.message.startswith("Nothing was imported: 1 row is invalid. Correct it, or skip the invalid row.")
+    with pytest.raises(InvalidInput) as caught:
+        run_import(db, owner, members_file(tmp_path, [bad, [*bad[:3], "1391234567", *bad[4:]]]))
+    assert caught.value.message.startswith("Nothing was imported: 2 rows are invalid. Correct them")

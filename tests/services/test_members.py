@@ -402,3 +402,24 @@ def test_merge_is_refused_for_a_cashier_and_for_the_same_member(db, cashier, sup
     keep_id, gone_id = _merge_fixture(db, cashier)
     refused(db, lambda s: members.merge(s, cashier, keep_id, gone_id), PermissionDenied, "may not merge")
     refused(db, lambda s: members.merge(s, supervisor, keep_id, keep_id), InvalidInput, "two different members")
+
+
+@pytest.mark.parametrize(
+    "typed", ["1985-06-02", "1985/6/2", "1985.6.2", "19850602", "1985年6月2日", "1985年6月2号", " 1985 / 06 / 02 ",
+              "１９８５年６月２日", "１９８５－０６－０２", "1985-06-02 00:00:00"],
+)
+def test_the_one_birthday_parser_reads_what_people_type(typed: str) -> None:
+    assert members.parse_birthday(typed, date(2026, 12, 4)) == date(1985, 6, 2)
+
+
+def test_the_birthday_parser_refuses_impossible_and_future_days_with_a_reason() -> None:
+    today = date(2026, 12, 4)
+    assert members.parse_birthday("", today) is None and members.parse_birthday("  ", today) is None
+    for typed, words in (("1985-02-29", "'1985-02-29' is not a real date"), ("1985/13/1", "not a real date"),
+                         ("2026-12-05", "must lie between 1900 and today"), ("1899-12-31", "between 1900 and today"),
+                         ("02/06/1985", "write it like 1985-06-02"), ("85-6-2", "write it like 1985-06-02"),
+                         ("昨天", "write it like 1985-06-02")):
+        with pytest.raises(InvalidInput, match=words) as caught:
+            members.parse_birthday(typed, today)
+        assert caught.value.field == "birthday"
+    assert members.parse_birthday("2026-12-04", today) == today
