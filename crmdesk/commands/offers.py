@@ -1,4 +1,4 @@
-"""`crmdesk offer add|list|coupons|check|apply|deactivate`: offers from the command line."""
+"""`crmdesk offer add|list|coupons|check|points|apply|deactivate`: offers from the command line."""
 
 from __future__ import annotations
 
@@ -16,7 +16,7 @@ from crmdesk.services.purchases import parse_yuan
 from crmdesk.services.uow import read_session, unit_of_work
 from crmdesk.texts import QT_TRANSLATE_NOOP
 
-WEEKDAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
+WEEKDAYS = offers.WEEKDAY_ABBREVIATIONS
 
 
 def register(add_command) -> None:  # type: ignore[no-untyped-def]
@@ -29,7 +29,8 @@ def register(add_command) -> None:  # type: ignore[no-untyped-def]
                      help="amount_off (满减), percent_off, gift, birthday, buy_x_get_y, points_x (extra points days)")
     add.add_argument("--description", default="")
     add.add_argument("--threshold", metavar="YUAN", help="amount_off: spend needed; others: minimum basket")
-    add.add_argument("--off", metavar="YUAN", help="amount_off: amount taken off")
+    add.add_argument("--off", metavar="YUAN",
+                     help="amount_off: amount taken off (with --points-cost leave it out: the points rules' rate sets it)")
     add.add_argument("--each", action="store_true", help="amount_off: per full threshold (每满减), not once")
     add.add_argument("--percent", metavar="PCT", help="percent_off / birthday: discount in percent, e.g. 5 or 12.5")
     add.add_argument("--gift", default="", help="gift / birthday: the gift")
@@ -39,11 +40,11 @@ def register(add_command) -> None:  # type: ignore[no-untyped-def]
     add.add_argument("--category", default="", help="buy_x_get_y: product category")
     add.add_argument("--multiplier", type=int, default=0, metavar="PCT", help="points_x: 200 = double points")
     add.add_argument("--weekday", action="append", default=[], metavar="DAY", help="points_x: mon..sun or 0..6 (repeat)")
-    add.add_argument("--points-cost", type=int, default=0, metavar="N")
+    add.add_argument("--points-cost", type=int, default=0, metavar="N", help="points the member spends to use it")
     add.add_argument("--coupon", action="store_true", help="needs a single-use coupon code")
     add.add_argument("--from", dest="starts_on", type=date.fromisoformat, metavar="YYYY-MM-DD")
     add.add_argument("--to", dest="ends_on", type=date.fromisoformat, metavar="YYYY-MM-DD")
-    add.add_argument("--tier", action="append", default=[], metavar="NAME", help="only these tiers (repeat)")
+    add.add_argument("--tier", action="append", default=[], metavar="NAME", help="only these tiers (repeat; with --tag or --group too)")
     add.add_argument("--tag", action="append", default=[], metavar="TAG", help="only members with any of these tags (repeat)")
     add.add_argument("--group", metavar="NAME", help="only the members of this saved group")
     add.add_argument("--per-member", type=int, metavar="N")
@@ -66,6 +67,13 @@ def register(add_command) -> None:  # type: ignore[no-untyped-def]
     check.add_argument("--basket", metavar="YUAN")
     check.add_argument("--today", type=date.fromisoformat, metavar="YYYY-MM-DD")
     check.add_argument("--json", action="store_true")
+
+    points = add_command("points", "what a member's points can buy besides money off (the counter's F7 hints)", run_points,
+                         actions)
+    points.add_argument("member", metavar="KEY")
+    points.add_argument("--basket", metavar="YUAN")
+    points.add_argument("--today", type=date.fromisoformat, metavar="YYYY-MM-DD")
+    points.add_argument("--json", action="store_true")
 
     use = add_command("apply", "use an offer for a member", run_apply, actions)
     use.add_argument("offer", metavar="OFFER", help="offer id or name")
@@ -107,13 +115,13 @@ def _weekday(text: str) -> int:
 
 def run_add(db: Database, args: argparse.Namespace) -> int:
     actor = acting_staff(db, args)
-    chosen = [bool(args.tier), bool(args.tag), bool(args.group)]
-    if sum(chosen) > 1:
-        raise InvalidInput(QT_TRANSLATE_NOOP("errors", "Aim the offer at tiers, tags or a group: only one of them."), field="target")
+    if args.tag and args.group:
+        raise InvalidInput(QT_TRANSLATE_NOOP("errors", "Aim the offer at tags or at a group: only one of them."), field="target")
     with unit_of_work(db) as session:
         tier_ids = tuple(tier_by_name(session, name).id for name in args.tier)
         group_id = get_filter(session, args.group).id if args.group else None
-        target = (OfferTarget.TIERS if args.tier else OfferTarget.TAGS if args.tag else OfferTarget.GROUP if args.group
+        # Tags or a group say who; tiers narrow any of them (alone: everyone in those tiers).
+        target = (OfferTarget.TAGS if args.tag else OfferTarget.GROUP if args.group else OfferTarget.TIERS if args.tier
                   else OfferTarget.EVERYONE)
         data = offers.OfferInput(
             name=args.name, kind=OfferKind(args.kind), description=args.description, starts_on=args.starts_on,
@@ -133,40 +141,22 @@ def run_add(db: Database, args: argparse.Namespace) -> int:
 
 
 def describe(info: offers.OfferInfo) -> str:
-    """One line about an offer's kind values, in English (the CLI's language)."""
-    kind = info.kind
-    if kind is OfferKind.AMOUNT_OFF:
-        text = f"¥{format_yuan(info.reduction_fen)} off"
-        if info.threshold_fen:
-            text += f" {'per full' if info.repeat_threshold else 'from'} ¥{format_yuan(info.threshold_fen)}"
-    elif kind is OfferKind.PERCENT_OFF:
-        text = f"{format_yuan(info.percent_bp)} % off"
-    elif kind is OfferKind.GIFT:
-        text = f"gift: {info.gift}"
-    elif kind is OfferKind.BIRTHDAY:
-        parts = [f"gift: {info.gift}"] if info.gift else []
-        parts += [f"{format_yuan(info.percent_bp)} % off"] if info.percent_bp else []
-        text = "birthday month, " + ", ".join(parts)
-    elif kind is OfferKind.BUY_X_GET_Y:
-        text = f"buy {info.buy_qty} get {info.get_qty} of {info.item_code or info.item_category}"
-    else:
-        days = ",".join(WEEKDAYS[d] for d in info.weekdays) or "every day"
-        text = f"{info.multiplier_pct} % points on {days}"
-    if info.points_cost:
-        text += f", costs {info.points_cost} points"
-    if info.coupon_required:
-        text += ", coupon needed"
+    """One line about what an offer gives, in English (the CLI's language)."""
+    text = offers.plain_summary(info)
+    if info.paid_with_points:
+        text += " (at the points rules' rate)"
     return text
 
 
 def _target(info: offers.OfferInfo) -> str:
-    if info.target is OfferTarget.TIERS:
-        return "tiers " + ", ".join(info.tier_names)
+    parts = []
     if info.target is OfferTarget.TAGS:
-        return "tags " + ", ".join(info.tags)
-    if info.target is OfferTarget.GROUP:
-        return f"group {info.group_name or '-'}"
-    return "everyone"
+        parts.append("tags " + ", ".join(info.tags))
+    elif info.target is OfferTarget.GROUP:
+        parts.append(f"group {info.group_name or '-'}")
+    if info.tier_ids or info.target is OfferTarget.TIERS:
+        parts.append("tiers " + (", ".join(info.tier_names) or "none"))
+    return "; ".join(parts) or "everyone"
 
 
 def run_list(db: Database, args: argparse.Namespace) -> int:
@@ -177,7 +167,7 @@ def run_list(db: Database, args: argparse.Namespace) -> int:
         return 0
     for info in listed:
         window = f"{info.starts_on or '…'} – {info.ends_on or '…'}"
-        limits = f"per member {info.per_member_limit or '∞'}, total {info.total_limit or '∞'}"
+        limits = f"per member {info.per_member_limit or 'no limit'}, total {info.total_limit or 'no limit'}"
         state = "" if info.active else " [off]"
         print(f"{info.id:>4}  {info.name}{state}\n      {describe(info)}; {window}; {_target(info)}; {limits}; used {info.used}")
     if not listed:
@@ -224,6 +214,26 @@ def run_check(db: Database, args: argparse.Namespace) -> int:
         print(f"{mark} {s.offer.id:>4}  {s.offer.name}  {('— ' + tail) if tail else ''}".rstrip())
     if not statuses:
         print("No active offers.")
+    return 0
+
+
+def run_points(db: Database, args: argparse.Namespace) -> int:
+    member_id = member_id_for(db, args.member)
+    with read_session(db) as session:
+        hints = offers.points_offers_for(session, member_id, args.today, basket_fen=_fen(args.basket))
+    if args.json:
+        print_json({"member_id": member_id, "offers": [{
+            "offer_id": h.offer_id, "name": h.name, "kind": h.kind.value, "summary": h.summary, "points_cost": h.points_cost,
+            "worth_fen": h.worth_fen, "gives_fen": h.gives_fen, "usable": h.usable,
+            "reason": h.reason.name.lower() if h.reason else None, "reason_text": h.reason_text,
+        } for h in hints]})
+        return 0
+    for h in hints:
+        mark = "✔" if h.usable else "✘"
+        tail = f" — {h.reason_text}" if not h.usable else ""
+        print(f"{mark} {h.offer_id:>4}  {h.name}: {h.summary} (the points are worth ¥{format_yuan(h.worth_fen)}){tail}")
+    if not hints:
+        print("No offers to spend points on.")
     return 0
 
 

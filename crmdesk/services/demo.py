@@ -1784,7 +1784,9 @@ def _make_offers(calendar: _Calendar, shop: _Shop, ids: _IdAllocator) -> list[di
          next_wednesday, next_wednesday + timedelta(days=90), True),
         ("满100减10", "单笔消费满100元立减10元，烟酒除外。", OfferKind.AMOUNT_OFF, 1000, 0, None, 100_00,
          today - timedelta(days=14), today + timedelta(days=16), True),
-        ("500积分换10元", "结账时可用500积分抵10元现金。", OfferKind.AMOUNT_OFF, 1000, 500, None, 0,
+        # Money off for points has no amount of its own: 500 points are worth what the points rules
+        # say (the demo keeps the default 100 points = ¥1), the same as redeeming them with F7.
+        ("500积分换5元", "结账时可用500积分抵5元现金（与积分抵现同一比例：100积分=1元）。", OfferKind.AMOUNT_OFF, 0, 500, None, 0,
          calendar.first_day, date(today.year + 1, 12, 31), True),
     ]
     if last_festival is not None:  # last New Year's promotion, over and switched off
@@ -1797,6 +1799,8 @@ def _make_offers(calendar: _Calendar, shop: _Shop, ids: _IdAllocator) -> list[di
                      "ends_on": ends, "active": active,
                      # The birthday gift: once a year per member.
                      "gift": "鸡蛋一盒" if kind is OfferKind.BIRTHDAY else "",
+                     # Double points on Wednesdays only, as the offer's name says.
+                     "weekdays": [2] if kind is OfferKind.POINTS_MULTIPLIER else [],
                      "per_member_limit": 1 if kind is OfferKind.BIRTHDAY else None,
                      "created_at": local_midnight(starts - timedelta(days=3)) + timedelta(hours=10)})
     return rows

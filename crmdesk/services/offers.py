@@ -4,10 +4,19 @@ UI-free. The rules chosen here:
 
 * Validity windows are local calendar days in the shop's zone (UTC+8); both the
   first and the last day count.
-* Targets: everyone, members in any of some tiers, members with any of some tags,
-  or the members a saved filter ("group") lets through *today* (the criteria are
-  evaluated when asked, so a group stays current). A legacy minimum tier
-  (``min_tier_id``) must hold as well.
+* Targets: everyone, members with any of some tags, or the members a saved filter
+  ("group") lets through *today* (the criteria are evaluated when asked, so a group
+  stays current); and, with any of these, optionally only some tiers. There is one
+  notion of "which tiers": a list of tiers (``tier_ids``). A legacy minimum tier
+  (``Offer.min_tier_id``: that rank or higher) is read as the list of tiers of that
+  rank or higher, intersected with the offer's own list if it has one; ``OfferInfo``
+  shows the result, and saving an offer stores it as the list (the minimum tier is
+  then cleared), so the counter, the offer list and the editor always agree.
+* Points and money: points are worth the same everywhere, at the points rules' rate
+  (``loyalty.points_value_fen``). A money-off offer (满减 kind) that costs points has no
+  amount of its own: it takes off what its points are worth at the rate in force when
+  it is used (``OfferInfo.reduction_fen`` shows that amount now). Offers that give
+  something else for points (a gift, a percentage, buy X get Y) keep their points cost.
 * 满减 (AMOUNT_OFF): "spend ¥100, get ¥10 off" takes ¥10 off *once* per
   receipt by default; with ``repeat_threshold`` (每满减) it is taken once per full
   ¥100 (¥250 → ¥20). Percent discounts are rounded down to the fen. A discount
@@ -100,7 +109,15 @@ class Reason(enum.Enum):
     NOT_ENOUGH_POINTS = QT_TRANSLATE_NOOP("offers", "Costs {cost} points; the member has {balance}.")
 
     def text(self, **params: object) -> str:
-        return self.value.format(**params)
+        """The reason in English (the CLI's language); lists are joined with ", "."""
+        return fill(self.value, params)
+
+
+def fill(template: str, params: dict[str, Any], separator: str = ", ") -> str:
+    """``template`` filled with ``params``; a list or tuple value (the tiers or tags of a reason)
+    is joined with ``separator``, so a view can pass its translated one (Chinese uses 、)."""
+    return template.format(**{key: separator.join(str(v) for v in value) if isinstance(value, list | tuple) else value
+                              for key, value in params.items()})
 
 
 # --------------------------------------------------------------------------- values
@@ -115,15 +132,15 @@ class OfferInput:
     description: str = ""
     starts_on: date | None = None
     ends_on: date | None = None
-    target: OfferTarget = OfferTarget.EVERYONE
-    tier_ids: tuple[int, ...] = ()
+    target: OfferTarget = OfferTarget.EVERYONE  # EVERYONE with tier_ids is the same as TIERS
+    tier_ids: tuple[int, ...] = ()  # only these tiers (with any target); empty: every tier
     tags: tuple[str, ...] = ()
     group_id: int | None = None
     per_member_limit: int | None = None
     total_limit: int | None = None
     coupon_required: bool = False
     threshold_fen: int = 0  # AMOUNT_OFF threshold; minimum basket for the other discounts
-    reduction_fen: int = 0  # AMOUNT_OFF
+    reduction_fen: int = 0  # AMOUNT_OFF; with a points cost leave it 0: the points rules set the amount
     repeat_threshold: bool = False  # AMOUNT_OFF: per full threshold (每满)
     percent_bp: int = 0  # PERCENT_OFF, BIRTHDAY (optional): basis points, 500 = 5 %
     gift: str = ""  # GIFT, BIRTHDAY (optional)
@@ -133,7 +150,7 @@ class OfferInput:
     item_category: str = ""
     multiplier_pct: int = 0  # POINTS_MULTIPLIER: 200 = double points
     weekdays: tuple[int, ...] = ()  # POINTS_MULTIPLIER: 0 = Monday; empty = every day
-    points_cost: int = 0
+    points_cost: int = 0  # points the member spends to use the offer
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "tier_ids", tuple(dict.fromkeys(int(t) for t in self.tier_ids)))
@@ -150,18 +167,18 @@ class OfferInfo:
     active: bool
     starts_on: date | None
     ends_on: date | None
-    target: OfferTarget
-    tier_ids: tuple[int, ...]
+    target: OfferTarget  # TIERS when the offer is for everyone in some tiers
+    tier_ids: tuple[int, ...]  # the tiers it is limited to, lowest rank first (a legacy minimum tier included); empty: all
     tier_names: tuple[str, ...]
     tags: tuple[str, ...]
     group_id: int | None
     group_name: str
-    min_tier_id: int | None
+    min_tier_id: int | None  # the legacy minimum tier as stored (already part of tier_ids)
     per_member_limit: int | None
     total_limit: int | None
     coupon_required: bool
     threshold_fen: int
-    reduction_fen: int
+    reduction_fen: int  # AMOUNT_OFF: the amount off; with a points cost, what the points are worth now
     repeat_threshold: bool
     percent_bp: int
     gift: str
@@ -172,16 +189,23 @@ class OfferInfo:
     multiplier_pct: int
     weekdays: tuple[int, ...]
     points_cost: int
+    points_worth_fen: int = 0  # what points_cost is worth as money at the points rules' rate now
     used: int = 0  # redemptions so far
     coupons_issued: int = 0
     coupons_used: int = 0
+
+    @property
+    def paid_with_points(self) -> bool:
+        """Money off bought with points: its amount follows the points rules, it has none of its own."""
+        return self.kind is OfferKind.AMOUNT_OFF and self.points_cost > 0
 
     def to_input(self) -> OfferInput:
         return OfferInput(
             name=self.name, kind=self.kind, description=self.description, starts_on=self.starts_on, ends_on=self.ends_on,
             target=self.target, tier_ids=self.tier_ids, tags=self.tags, group_id=self.group_id,
             per_member_limit=self.per_member_limit, total_limit=self.total_limit, coupon_required=self.coupon_required,
-            threshold_fen=self.threshold_fen, reduction_fen=self.reduction_fen, repeat_threshold=self.repeat_threshold,
+            threshold_fen=self.threshold_fen, reduction_fen=0 if self.paid_with_points else self.reduction_fen,
+            repeat_threshold=self.repeat_threshold,
             percent_bp=self.percent_bp, gift=self.gift, buy_qty=self.buy_qty, get_qty=self.get_qty, item_code=self.item_code,
             item_category=self.item_category, multiplier_pct=self.multiplier_pct, weekdays=self.weekdays,
             points_cost=self.points_cost,
@@ -271,7 +295,9 @@ def _validate(session: Session, data: OfferInput) -> OfferInput:
     if not 0 <= data.threshold_fen <= MAX_FEN:
         raise _bad(QT_TRANSLATE_NOOP("errors", "The minimum spend must be from ¥0 to ¥100,000."), "threshold_fen")
     kind = data.kind
-    if kind is OfferKind.AMOUNT_OFF:
+    if kind is OfferKind.AMOUNT_OFF and data.points_cost:
+        data = replace(data, reduction_fen=_check_points_money(session, data))
+    elif kind is OfferKind.AMOUNT_OFF:
         if not 0 < data.reduction_fen <= MAX_FEN:
             raise _bad(QT_TRANSLATE_NOOP("errors", "Give the amount taken off (more than ¥0)."), "reduction_fen")
         if data.threshold_fen and data.reduction_fen >= data.threshold_fen:
@@ -306,19 +332,46 @@ def _validate(session: Session, data: OfferInput) -> OfferInput:
         raise _bad(QT_TRANSLATE_NOOP("errors", "Weekdays run from 0 (Monday) to 6 (Sunday)."), "weekdays")
     if len(data.gift) > 200 or len(data.item_code) > 40 or len(data.item_category) > 60:
         raise _bad(QT_TRANSLATE_NOOP("errors", "A text of the offer is too long."), "gift")
-    if data.target is OfferTarget.TIERS:
-        if not data.tier_ids:
-            raise _bad(QT_TRANSLATE_NOOP("errors", "Choose at least one tier the offer is for."), "tier_ids")
+    target = data.target
+    if target is OfferTarget.EVERYONE and data.tier_ids:
+        target = OfferTarget.TIERS  # everyone in some tiers
+    if target is OfferTarget.TIERS and not data.tier_ids:
+        raise _bad(QT_TRANSLATE_NOOP("errors", "Choose at least one tier the offer is for."), "tier_ids")
+    if data.tier_ids:
         known = set(session.scalars(sa.select(Tier.id).where(Tier.id.in_(data.tier_ids))))
         if known != set(data.tier_ids):
             raise _bad(QT_TRANSLATE_NOOP("errors", "A chosen tier no longer exists; choose again."), "tier_ids")
-    elif data.target is OfferTarget.TAGS:
+    if data.target is OfferTarget.TAGS:
         if not data.tags:
             raise _bad(QT_TRANSLATE_NOOP("errors", "Give at least one tag the offer is for."), "tags")
     elif data.target is OfferTarget.GROUP and (data.group_id is None or session.get(SavedFilter, data.group_id) is None):
         raise _bad(QT_TRANSLATE_NOOP("errors", "Choose the saved group the offer is for."), "group_id")
-    return replace(data, name=name, description=data.description.strip(), gift=data.gift.strip(),
+    return replace(data, name=name, description=data.description.strip(), gift=data.gift.strip(), target=target,
                    item_code=data.item_code.strip(), item_category=data.item_category.strip())
+
+
+def _check_points_money(session: Session, data: OfferInput) -> int:
+    """Money off for points: the amount is what the points are worth at the points rules' rate, never
+    an amount of its own. Returns 0, what is stored (the amount is worked out when the offer is used)."""
+    rules = loyalty.get_rules(session)
+    worth = loyalty.points_value_fen(rules, data.points_cost)
+    rate = f"{rules.redeem_points_per_yuan:,}"
+    if worth <= 0:
+        raise _bad(QT_TRANSLATE_NOOP("errors", "{points} points are worth less than ¥0.01 at the points rules' rate "
+                                               "({rate} points = ¥1); ask for more points."),
+                   "points_cost", points=data.points_cost, rate=rate)
+    if data.reduction_fen not in (0, worth):
+        raise _bad(QT_TRANSLATE_NOOP("errors", "At the points rules' rate ({rate} points = ¥1), {points} points are worth "
+                                               "¥{worth}, not ¥{off}. Money off for points follows that rate: leave the "
+                                               "amount off empty, or change the points cost."),
+                   "reduction_fen", rate=rate, points=data.points_cost, worth=format_yuan(worth), off=format_yuan(data.reduction_fen))
+    if data.repeat_threshold:
+        raise _bad(QT_TRANSLATE_NOOP("errors", "Money off for points is taken once per use; it cannot be 'for every full amount'."),
+                   "repeat_threshold")
+    if data.threshold_fen and worth >= data.threshold_fen:
+        raise _bad(QT_TRANSLATE_NOOP("errors", "The amount off (¥{off}) must be less than the spend it needs (¥{spend})."),
+                   "threshold_fen", off=format_yuan(worth), spend=format_yuan(data.threshold_fen))
+    return 0
 
 
 def _write(row: Offer, data: OfferInput) -> None:
@@ -334,7 +387,9 @@ def _write(row: Offer, data: OfferInput) -> None:
     row.min_spend_fen = data.threshold_fen if kind is not OfferKind.POINTS_MULTIPLIER else 0
     row.starts_on, row.ends_on = data.starts_on, data.ends_on
     row.target = data.target
-    row.target_tier_ids = list(data.tier_ids) if data.target is OfferTarget.TIERS else []
+    # One notion of "which tiers": the list replaces a legacy minimum tier (_tier_ids read both the same way).
+    row.target_tier_ids = list(data.tier_ids)
+    row.min_tier_id = None
     row.target_tags = list(data.tags) if data.target is OfferTarget.TAGS else []
     row.target_filter_id = data.group_id if data.target is OfferTarget.GROUP else None
     row.per_member_limit, row.total_limit = data.per_member_limit, data.total_limit
@@ -350,25 +405,70 @@ def _write(row: Offer, data: OfferInput) -> None:
 # --------------------------------------------------------------------------- reading
 
 
-def _info(session: Session, row: Offer, counts: dict[str, dict[int, int]] | None = None) -> OfferInfo:
+@dataclass(frozen=True)
+class _Context:
+    """What reading offers needs besides the offer rows: the tiers and the points rules, read once."""
+
+    tiers: dict[int, tuple[int, str]]  # tier id -> (rank, name)
+    rules: loyalty.Rules
+
+    def rank(self, tier_id: int | None) -> int:
+        return self.tiers[tier_id][0] if tier_id in self.tiers else -1
+
+    def names(self, tier_ids: Sequence[int]) -> tuple[str, ...]:
+        return tuple(self.tiers[t][1] for t in tier_ids if t in self.tiers)
+
+
+def _context(session: Session) -> _Context:
+    tiers = {tier_id: (rank, name) for tier_id, rank, name in session.execute(sa.select(Tier.id, Tier.rank, Tier.name))}
+    return _Context(tiers, loyalty.get_rules(session))
+
+
+def _tier_ids(row: Offer, ctx: _Context) -> tuple[int, ...] | None:
+    """The tiers the offer is limited to, lowest rank first, or None for no tier limit: the offer's
+    own list, and a legacy minimum tier read as every tier of that rank or higher."""
+    allowed: set[int] | None = set(row.target_tier_ids) if row.target_tier_ids else None
+    if row.target is OfferTarget.TIERS and allowed is None:
+        allowed = set()  # aimed at tiers without any: nobody (the editor never saves that)
+    if row.min_tier_id is not None:
+        floor = ctx.tiers.get(row.min_tier_id, (0, ""))[0]
+        at_least = {tier_id for tier_id, (rank, _name) in ctx.tiers.items() if rank >= floor}
+        allowed = at_least if allowed is None else allowed & at_least
+    return None if allowed is None else tuple(sorted(allowed, key=ctx.rank))
+
+
+def _points_worth(row: Offer, ctx: _Context) -> int:
+    return loyalty.points_value_fen(ctx.rules, row.points_cost) if row.points_cost else 0
+
+
+def _reduction_fen(row: Offer, ctx: _Context) -> int:
+    """A money-off offer's amount: its own, or, when it costs points, what the points are worth now."""
+    if row.kind is not OfferKind.AMOUNT_OFF:
+        return 0
+    return _points_worth(row, ctx) if row.points_cost else row.value
+
+
+def _info(session: Session, row: Offer, counts: dict[str, dict[int, int]] | None = None, ctx: _Context | None = None) -> OfferInfo:
     counts = counts if counts is not None else _counts(session, [row.id])
-    tier_names = tuple(
-        name for (name,) in session.execute(sa.select(Tier.name).where(Tier.id.in_(row.target_tier_ids or [])).order_by(Tier.rank))
-    )
+    ctx = ctx or _context(session)
+    tier_ids = _tier_ids(row, ctx)
+    target = row.target
+    if tier_ids is not None and target is OfferTarget.EVERYONE:
+        target = OfferTarget.TIERS  # a legacy minimum tier on an offer for everyone
     group = session.get(SavedFilter, row.target_filter_id) if row.target_filter_id else None
     kind = row.kind
     return OfferInfo(
         id=row.id, name=row.name, description=row.description or "", kind=kind, active=row.active,
-        starts_on=row.starts_on, ends_on=row.ends_on, target=row.target, tier_ids=tuple(row.target_tier_ids or ()),
-        tier_names=tier_names, tags=tuple(row.target_tags or ()), group_id=row.target_filter_id,
+        starts_on=row.starts_on, ends_on=row.ends_on, target=target, tier_ids=tier_ids or (),
+        tier_names=ctx.names(tier_ids or ()), tags=tuple(row.target_tags or ()), group_id=row.target_filter_id,
         group_name=group.name if group else "", min_tier_id=row.min_tier_id, per_member_limit=row.per_member_limit,
         total_limit=row.total_limit, coupon_required=row.coupon_required, threshold_fen=row.min_spend_fen,
-        reduction_fen=row.value if kind is OfferKind.AMOUNT_OFF else 0, repeat_threshold=row.repeat_threshold,
+        reduction_fen=_reduction_fen(row, ctx), repeat_threshold=row.repeat_threshold,
         percent_bp=row.value if kind in (OfferKind.PERCENT_OFF, OfferKind.BIRTHDAY) else 0, gift=row.gift or "",
         buy_qty=row.buy_qty, get_qty=row.get_qty, item_code=row.item_code or "", item_category=row.item_category or "",
         multiplier_pct=row.value if kind is OfferKind.POINTS_MULTIPLIER else 0, weekdays=tuple(row.weekdays or ()),
-        points_cost=row.points_cost, used=counts["used"].get(row.id, 0), coupons_issued=counts["issued"].get(row.id, 0),
-        coupons_used=counts["coupons_used"].get(row.id, 0),
+        points_cost=row.points_cost, points_worth_fen=_points_worth(row, ctx), used=counts["used"].get(row.id, 0),
+        coupons_issued=counts["issued"].get(row.id, 0), coupons_used=counts["coupons_used"].get(row.id, 0),
     )
 
 
@@ -405,7 +505,8 @@ def list_offers(session: Session, *, include_inactive: bool = True) -> list[Offe
         statement = statement.where(Offer.active.is_(True))
     rows = list(session.scalars(statement.order_by(Offer.active.desc(), Offer.name, Offer.id)))
     counts = _counts(session, [r.id for r in rows])
-    return [_info(session, r, counts) for r in rows]
+    ctx = _context(session)
+    return [_info(session, r, counts, ctx) for r in rows]
 
 
 def find_offer(session: Session, key: str) -> OfferInfo:
@@ -557,15 +658,12 @@ def _any_open_coupon(session: Session, offer_id: int) -> bool:
         Coupon.offer_id == offer_id, Coupon.member_id.is_(None), Coupon.used_at.is_(None)).limit(1)) is not None
 
 
-def _targeted(session: Session, row: Offer, member: Member, tags: set[str], ranks: dict[int, int]) -> tuple[Reason, dict[str, Any]] | None:
-    if row.target is OfferTarget.TIERS and member.tier_id not in (row.target_tier_ids or []):
-        names = session.scalars(sa.select(Tier.name).where(Tier.id.in_(row.target_tier_ids or [])).order_by(Tier.rank))
-        return Reason.NOT_IN_TIER, {"tiers": ", ".join(names)}
-    if row.min_tier_id is not None and ranks.get(member.tier_id or -1, -1) < ranks.get(row.min_tier_id, 0):
-        names = session.scalars(sa.select(Tier.name).where(Tier.rank >= ranks.get(row.min_tier_id, 0)).order_by(Tier.rank))
-        return Reason.NOT_IN_TIER, {"tiers": ", ".join(names)}
+def _targeted(session: Session, row: Offer, member: Member, tags: set[str], ctx: _Context) -> tuple[Reason, dict[str, Any]] | None:
+    allowed = _tier_ids(row, ctx)
+    if allowed is not None and member.tier_id not in allowed:
+        return Reason.NOT_IN_TIER, {"tiers": ctx.names(allowed)}
     if row.target is OfferTarget.TAGS and not tags & set(row.target_tags or []):
-        return Reason.NOT_TAGGED, {"tags": ", ".join(row.target_tags or [])}
+        return Reason.NOT_TAGGED, {"tags": tuple(row.target_tags or ())}
     if row.target is OfferTarget.GROUP and (row.target_filter_id is None or not _in_group(session, row.target_filter_id, member.id)):
         group = session.get(SavedFilter, row.target_filter_id) if row.target_filter_id else None
         return Reason.NOT_IN_GROUP, {"group": group.name if group else "-"}
@@ -573,7 +671,7 @@ def _targeted(session: Session, row: Offer, member: Member, tags: set[str], rank
 
 
 def _check(session: Session, row: Offer, member: Member, today: date, basket_fen: int | None, *, tags: set[str],
-           ranks: dict[int, int]) -> tuple[Reason | None, dict[str, Any]]:
+           ctx: _Context) -> tuple[Reason | None, dict[str, Any]]:
     """The first reason the member cannot use the offer today, or (None, {})."""
     if row.starts_on is not None and today < row.starts_on:
         return Reason.NOT_STARTED, {"date": row.starts_on.isoformat()}
@@ -581,7 +679,7 @@ def _check(session: Session, row: Offer, member: Member, today: date, basket_fen
         return Reason.ENDED, {"date": row.ends_on.isoformat()}
     if member.status is not MemberStatus.ACTIVE:
         return Reason.MEMBER_NOT_ACTIVE, {"status": member.status.value}
-    missed = _targeted(session, row, member, tags, ranks)
+    missed = _targeted(session, row, member, tags, ctx)
     if missed is not None:
         return missed
     if row.kind is OfferKind.BIRTHDAY and member.birth_month != today.month:
@@ -605,18 +703,17 @@ def _check(session: Session, row: Offer, member: Member, today: date, basket_fen
     return None, {}
 
 
-def discount_for(offer: Offer | OfferInfo, basket_fen: int) -> int:
-    """The discount a basket gets from a money offer (0 for gifts and buy-X-get-Y without lines)."""
-    kind = offer.kind
-    threshold = offer.min_spend_fen if isinstance(offer, Offer) else offer.threshold_fen
+def discount_for(offer: OfferInfo, basket_fen: int) -> int:
+    """The discount a basket gets from a money offer (0 for gifts and buy-X-get-Y without lines).
+    A money-off offer that costs points takes off ``offer.reduction_fen``, its points' worth when read."""
+    threshold = offer.threshold_fen
     if basket_fen <= 0 or basket_fen < threshold:
         return 0
-    if kind is OfferKind.AMOUNT_OFF:
-        times = basket_fen // threshold if offer.repeat_threshold and threshold else 1
-        return min(basket_fen, offer.value * times if isinstance(offer, Offer) else offer.reduction_fen * times)
-    if kind in (OfferKind.PERCENT_OFF, OfferKind.BIRTHDAY):
-        bp = offer.value if isinstance(offer, Offer) else offer.percent_bp
-        return basket_fen * bp // 10_000
+    if offer.kind is OfferKind.AMOUNT_OFF:
+        times = basket_fen // threshold if offer.repeat_threshold and threshold and not offer.points_cost else 1
+        return min(basket_fen, offer.reduction_fen * times)
+    if offer.kind in (OfferKind.PERCENT_OFF, OfferKind.BIRTHDAY):
+        return basket_fen * offer.percent_bp // 10_000
     return 0
 
 
@@ -633,16 +730,17 @@ def eligibility(session: Session, member_id: int, *, today: date | None = None, 
     today = today or loyalty.local_day(datetime.now(UTC))
     member = _member(session, member_id)
     tags = set(session.scalars(sa.select(MemberTag.tag).where(MemberTag.member_id == member_id)))
-    ranks = dict(session.execute(sa.select(Tier.id, Tier.rank)).all())
+    ctx = _context(session)
     rows = list(session.scalars(sa.select(Offer).where(Offer.active.is_(True)).order_by(Offer.name, Offer.id)))
     counts = _counts(session, [r.id for r in rows])
     out = []
     for row in rows:
-        reason, params = _check(session, row, member, today, basket_fen, tags=tags, ranks=ranks)
+        reason, params = _check(session, row, member, today, basket_fen, tags=tags, ctx=ctx)
+        info = _info(session, row, counts, ctx)
         automatic = row.kind is OfferKind.POINTS_MULTIPLIER
-        discount = discount_for(row, basket_fen) if basket_fen is not None and reason is None and not automatic else None
+        discount = discount_for(info, basket_fen) if basket_fen is not None and reason is None and not automatic else None
         out.append(OfferStatus(
-            _info(session, row, counts), reason, params, needs_coupon=row.coupon_required, automatic=automatic,
+            info, reason, params, needs_coupon=row.coupon_required, automatic=automatic,
             discount_fen=discount, coupon_codes=_member_coupons(session, row.id, member_id) if row.coupon_required else (),
         ))
     out.sort(key=lambda s: (not s.usable, s.automatic))
@@ -659,13 +757,126 @@ def points_multiplier_pct(session: Session, member_id: int, day: date) -> int:
     candidates = list(session.scalars(sa.select(Offer).where(*wanted)))
     member = _member(session, member_id)
     tags = set(session.scalars(sa.select(MemberTag.tag).where(MemberTag.member_id == member_id)))
-    ranks = dict(session.execute(sa.select(Tier.id, Tier.rank)).all())
+    ctx = _context(session)
     best = 100
     for row in candidates:
-        reason, _params = _check(session, row, member, day, None, tags=tags, ranks=ranks)
+        reason, _params = _check(session, row, member, day, None, tags=tags, ctx=ctx)
         if reason is None:
             best = max(best, row.value)
     return best
+
+
+# --------------------------------------------------------------------------- what else points can buy
+
+
+WEEKDAY_ABBREVIATIONS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
+
+
+def plain_summary(info: OfferInfo) -> str:
+    """What the offer gives, in one line of plain English (the command line's language; a view shows
+    the same in the user's language with crmdesk.views.offers_page.offer_summary)."""
+    kind = info.kind
+    if kind is OfferKind.AMOUNT_OFF:
+        text = f"¥{format_yuan(info.reduction_fen)} off"
+        if info.threshold_fen:
+            text += f" {'for every' if info.repeat_threshold else 'from'} ¥{format_yuan(info.threshold_fen)}"
+    elif kind is OfferKind.PERCENT_OFF:
+        text = f"{_percent_text(info.percent_bp)} % off"
+    elif kind is OfferKind.GIFT:
+        text = f"gift: {info.gift}"
+    elif kind is OfferKind.BIRTHDAY:
+        parts = [f"gift: {info.gift}"] if info.gift else []
+        parts += [f"{_percent_text(info.percent_bp)} % off"] if info.percent_bp else []
+        text = "birthday month, " + " and ".join(parts)
+    elif kind is OfferKind.BUY_X_GET_Y:
+        text = f"buy {info.buy_qty} get {info.get_qty} free of {info.item_code or info.item_category}"
+    else:
+        days = ", ".join(WEEKDAY_ABBREVIATIONS[d] for d in info.weekdays) or "every day"
+        text = f"{info.multiplier_pct} % points on {days}"
+    if info.threshold_fen and kind is not OfferKind.AMOUNT_OFF:
+        text += f", basket from ¥{format_yuan(info.threshold_fen)}"
+    if info.points_cost:
+        text += f", for {info.points_cost} points"
+    if info.coupon_required:
+        text += ", coupon needed"
+    return text
+
+
+def _percent_text(bp: int) -> str:
+    whole, rest = divmod(bp, 100)
+    return f"{whole}" if not rest else f"{whole}.{rest:02d}".rstrip("0")
+
+
+@dataclass(frozen=True)
+class PointsOfferHint:
+    """One offer a member could spend points on instead of (or as well as) money off with F7.
+
+    ``points_cost`` points buy what ``offer`` gives. ``gives_fen`` is the money it takes off when that is
+    fixed in advance (money off for points: exactly ``worth_fen``, since points are worth the same
+    everywhere), else None (a gift, a percentage of the basket, free items). ``worth_fen`` is what the
+    same points take off a receipt with F7, at the points rules' rate, for comparison.
+    ``reason`` is None when the member can use the offer now; otherwise why not, with ``params``
+    (a view shows ``reason.value`` translated in the "offers" context, filled with
+    ``fill(template, params, separator)`` and its translated list separator).
+    """
+
+    offer_id: int
+    name: str
+    kind: OfferKind
+    summary: str  # plain English, e.g. "gift: 鸡蛋一盒, for 800 points"
+    points_cost: int
+    worth_fen: int
+    gives_fen: int | None
+    reason: Reason | None
+    params: dict[str, Any]
+    offer: OfferInfo
+
+    @property
+    def usable(self) -> bool:
+        return self.reason is None
+
+    @property
+    def reason_text(self) -> str:
+        return self.reason.text(**self.params) if self.reason else ""
+
+
+# Reasons that mean the offer is not for this member at all: such offers are left out of the hints.
+_NOT_FOR_THIS_MEMBER = frozenset({Reason.ENDED, Reason.NOT_IN_TIER, Reason.NOT_TAGGED, Reason.NOT_IN_GROUP})
+
+
+def points_offers_for(session: Session, member_id: int, today: date | None = None, *,
+                      basket_fen: int | None = None) -> list[PointsOfferHint]:
+    """The active offers that cost points and that this member could use, for the counter's F7 dialog
+    ("points can also buy: ...").
+
+    Returns one PointsOfferHint per active offer with a points cost, except offers this member can
+    never use: ended ones and ones aimed at other tiers, tags or groups. Every other one is listed,
+    usable now (``reason`` None) or with the reason it is not, checked exactly as ``eligibility``
+    and ``apply`` check it on ``today`` (default: the shop's today): not started yet, not the
+    birthday month, a limit reached, not enough points, a coupon needed, and, only when
+    ``basket_fen`` is given, a basket below the offer's minimum. Usable ones come first, then by
+    points cost (cheapest first) and name. Nothing is written; NotFound for an unknown member.
+    """
+    today = today or loyalty.local_day(datetime.now(UTC))
+    member = _member(session, member_id)
+    tags = set(session.scalars(sa.select(MemberTag.tag).where(MemberTag.member_id == member_id)))
+    ctx = _context(session)
+    rows = list(session.scalars(sa.select(Offer).where(Offer.active.is_(True), Offer.points_cost > 0)
+                                .order_by(Offer.points_cost, Offer.name, Offer.id)))
+    counts = _counts(session, [r.id for r in rows])
+    hints = []
+    for row in rows:
+        reason, params = _check(session, row, member, today, basket_fen, tags=tags, ctx=ctx)
+        if reason in _NOT_FOR_THIS_MEMBER:
+            continue
+        info = _info(session, row, counts, ctx)
+        hints.append(PointsOfferHint(
+            offer_id=row.id, name=row.name, kind=row.kind, summary=plain_summary(info), points_cost=row.points_cost,
+            worth_fen=info.points_worth_fen, gives_fen=info.reduction_fen if info.paid_with_points else None,
+            reason=reason, params=params, offer=info,
+        ))
+    hints.sort(key=lambda h: (not h.usable, h.points_cost, h.name, h.offer_id))
+    return hints
 
 
 # --------------------------------------------------------------------------- applying
@@ -749,8 +960,8 @@ def apply(
     if needs_basket and basket_fen is None:
         raise InvalidInput(QT_TRANSLATE_NOOP("errors", "Enter the basket amount to use '{name}'."), field="basket", name=row.name)
     tags = set(session.scalars(sa.select(MemberTag.tag).where(MemberTag.member_id == member_id)))
-    ranks = dict(session.execute(sa.select(Tier.id, Tier.rank)).all())
-    reason, params = _check(session, row, member, today, basket_fen, tags=tags, ranks=ranks)
+    ctx = _context(session)
+    reason, params = _check(session, row, member, today, basket_fen, tags=tags, ctx=ctx)
     if reason is not None and reason is not Reason.COUPON_NEEDED:
         raise _refuse(reason, params, row.name)
     coupon = None
@@ -773,7 +984,7 @@ def apply(
     if row.kind is OfferKind.BUY_X_GET_Y:
         discount = _buy_x_get_y_discount(session, row, purchase, unit_price_fen)
     else:
-        discount = discount_for(row, basket_fen or 0)
+        discount = discount_for(_info(session, row, ctx=ctx), basket_fen or 0)
     if basket_fen is not None:
         discount = min(discount, basket_fen)
     if row.points_cost:
@@ -782,7 +993,9 @@ def apply(
     redemption = OfferRedemption(
         offer_id=row.id, member_id=member_id, purchase_id=purchase_id, coupon_id=coupon.id if coupon else None, at=now,
         staff_id=actor.staff_id, discount_fen=discount, points_spent=row.points_cost,
-        details={"basket_fen": basket_fen} if basket_fen is not None else {},
+        details={**({"basket_fen": basket_fen} if basket_fen is not None else {}),
+                 # The rate the points were turned into money at, when they were.
+                 **({"redeem_points_per_yuan": ctx.rules.redeem_points_per_yuan} if row.points_cost and discount else {})},
     )
     session.add(redemption)
     try:

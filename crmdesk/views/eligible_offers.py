@@ -1,13 +1,17 @@
 """The counter's offers panel: what this member can use now (first, with an Apply button) and,
 greyed, the other active offers with the reason they do not apply.
 
+Compact: one short line per offer, the table as tall as its rows (at least three, at most
+MAX_ROWS, then it scrolls), so the counter page above it keeps its room. Every value is in the
+user's language, and a cell with nothing to say shows "—".
+
 Only displays and delegates to crmdesk.services.offers; the basket amount is optional and,
 when typed, shows each discount and checks spend thresholds.
 """
 
 from __future__ import annotations
 
-from PySide6.QtCore import QCoreApplication, Qt, Signal
+from PySide6.QtCore import QCoreApplication, QSize, Qt, Signal
 from PySide6.QtGui import QColor
 from PySide6.QtWidgets import (
     QAbstractItemView,
@@ -17,6 +21,7 @@ from PySide6.QtWidgets import (
     QLabel,
     QLineEdit,
     QPushButton,
+    QSizePolicy,
     QTableWidget,
     QTableWidgetItem,
     QVBoxLayout,
@@ -25,25 +30,48 @@ from PySide6.QtWidgets import (
 
 from crmdesk.errors import CrmdeskError
 from crmdesk.services import member_query, offers
-from crmdesk.services.offers import OfferNotUsable, OfferStatus
+from crmdesk.services.offers import OfferNotUsable, OfferStatus, PointsOfferHint
 from crmdesk.services.uow import read_session, unit_of_work
-from crmdesk.views.common import error_text, format_fen, mark_data
-from crmdesk.views.offers_page import offer_summary
+from crmdesk.views.common import error_text, format_fen, mark_data_columns
+from crmdesk.views.offers_page import EMPTY, clauses, offer_summary, translated_reason
 from crmdesk.views.state import AppState
 
 GREY = QColor("#8c8c8c")
+MIN_ROWS = 3  # the panel is never shorter than three rows
+MAX_ROWS = 6  # beyond this the table scrolls
 
 
 def reason_text(status: OfferStatus) -> str:
-    if status.reason is None:
-        return ""
-    return QCoreApplication.translate("offers", status.reason.value).format(**status.params)
+    """Why the member cannot use the offer now, in the user's language ("" when they can)."""
+    return translated_reason(status.reason, status.params)
+
+
+def points_hint_text(hint: PointsOfferHint) -> str:
+    """One line for the F7 dialog's "points can also buy": the offer, what it gives for its points
+    and, when it cannot be used now, why not, in the user's language."""
+    line = QCoreApplication.translate("offers", "{name}: {what}").format(name=hint.name, what=offer_summary(hint.offer))
+    return clauses([line, translated_reason(hint.reason, hint.params)])
 
 
 def _error_text(exc: CrmdeskError) -> str:
     if isinstance(exc, OfferNotUsable):
-        return QCoreApplication.translate("offers", exc.reason.value).format(**exc.reason_params)
+        return translated_reason(exc.reason, exc.reason_params)
     return error_text(exc)
+
+
+class _FittedTable(QTableWidget):
+    """A table whose size hint is its rows' height: MIN_ROWS to MAX_ROWS of them, no empty space below."""
+
+    def fitted_height(self, rows: int) -> int:
+        shown = max(MIN_ROWS, min(rows, MAX_ROWS))
+        header = 0 if self.horizontalHeader().isHidden() else self.horizontalHeader().sizeHint().height()
+        return header + shown * self.verticalHeader().defaultSectionSize() + 2 * self.frameWidth()
+
+    def sizeHint(self) -> QSize:
+        return QSize(super().sizeHint().width(), self.fitted_height(self.rowCount()))
+
+    def minimumSizeHint(self) -> QSize:
+        return QSize(super().minimumSizeHint().width(), self.fitted_height(MIN_ROWS))
 
 
 class EligibleOffersWidget(QWidget):
@@ -56,6 +84,7 @@ class EligibleOffersWidget(QWidget):
         self.statuses: list[OfferStatus] = []
         layout = QVBoxLayout(self)
         layout.setContentsMargins(0, 0, 0, 0)
+        layout.setSpacing(4)
         top = QHBoxLayout()
         heading = QLabel(self.tr("Offers"))
         heading.setObjectName("sectionHeading")
@@ -70,26 +99,46 @@ class EligibleOffersWidget(QWidget):
         top.addWidget(basket_label)
         top.addWidget(self.basket_edit)
         layout.addLayout(top)
-        self.table = QTableWidget(0, 3)
+        self.table = _FittedTable(0, 3)
         self.table.setHorizontalHeaderLabels([self.tr("Offer"), self.tr("What / why not"), ""])
         self.table.setSelectionMode(QAbstractItemView.SelectionMode.NoSelection)
         self.table.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
+        self.table.setWordWrap(False)
         self.table.verticalHeader().setVisible(False)
+        # Compact rows: one line of text and a small Apply button.
+        self.row_height = self.table.fontMetrics().height() + 10
+        self.table.verticalHeader().setSectionResizeMode(QHeaderView.ResizeMode.Fixed)
+        self.table.verticalHeader().setDefaultSectionSize(self.row_height)
         self.table.horizontalHeader().setSectionResizeMode(1, QHeaderView.ResizeMode.Stretch)
-        mark_data(self.table)
+        self.table.setVerticalScrollMode(QAbstractItemView.ScrollMode.ScrollPerPixel)
+        self.table.setSizePolicy(QSizePolicy.Policy.Expanding, QSizePolicy.Policy.Maximum)
+        mark_data_columns(self.table, 0)  # the offers' names; what they give and why not is interface text
         layout.addWidget(self.table)
         self.message = QLabel()
         self.message.setWordWrap(True)
+        self.message.hide()
         layout.addWidget(self.message)
         self.show_member(None)
 
     def basket_fen(self) -> int | None:
         return member_query.parse_yuan(self.basket_edit.text(), field="basket")
 
+    def _say(self, text: str) -> None:
+        self.message.setText(text)
+        self.message.setVisible(bool(text))
+
     def show_member(self, member_id: int | None) -> None:
         self.member_id = member_id
-        self.message.clear()
+        self._say("")
         self.refresh()
+
+    def _apply_button(self, offer_id: int) -> QPushButton:
+        button = QPushButton(self.tr("Apply"))
+        button.setObjectName(f"applyOffer{offer_id}")
+        button.setStyleSheet("QPushButton { padding: 0px 12px; }")
+        button.setFixedHeight(self.row_height - 4)
+        button.clicked.connect(lambda _checked=False: self.apply_offer(offer_id))
+        return button
 
     def refresh(self) -> None:
         self.statuses = []
@@ -99,37 +148,38 @@ class EligibleOffersWidget(QWidget):
                 with read_session(self._state.db) as session:
                     self.statuses = offers.eligibility(session, self.member_id, basket_fen=basket)
             except CrmdeskError as exc:
-                self.message.setText(error_text(exc))
+                self._say(error_text(exc))
         self.table.setRowCount(len(self.statuses))
         for row, status in enumerate(self.statuses):
-            detail = offer_summary(status.offer)
+            summary = offer_summary(status.offer)
+            detail = summary
             if status.usable and status.discount_fen:
-                detail = self.tr("{what} — {amount} off").format(what=detail, amount=format_fen(status.discount_fen))
+                detail = self.tr("{what} — {amount} off").format(what=summary, amount=format_fen(status.discount_fen))
             if not status.usable:
                 detail = reason_text(status)
             name = QTableWidgetItem(status.offer.name)
-            what = QTableWidgetItem(detail)
+            what = QTableWidgetItem(detail or EMPTY)
             for item in (name, what):
                 item.setData(Qt.ItemDataRole.UserRole, status.offer.id)
+                # The whole story on hover: what it gives and, when greyed, why not.
+                item.setToolTip(clauses([summary, reason_text(status)]))
                 if not status.usable:
                     item.setForeground(GREY)
-                    item.setToolTip(reason_text(status))
             self.table.setItem(row, 0, name)
             self.table.setItem(row, 1, what)
-            if status.usable and status.automatic:
-                self.table.setItem(row, 2, QTableWidgetItem(self.tr("Automatic")))
-                self.table.removeCellWidget(row, 2)
-            elif status.usable:
+            if status.usable and not status.automatic:
                 self.table.setItem(row, 2, QTableWidgetItem(""))
-                button = QPushButton(self.tr("Apply"))
-                button.setObjectName(f"applyOffer{status.offer.id}")
-                button.clicked.connect(lambda _checked=False, offer_id=status.offer.id: self.apply_offer(offer_id))
-                self.table.setCellWidget(row, 2, button)
-            else:
-                self.table.removeCellWidget(row, 2)
-                self.table.setItem(row, 2, QTableWidgetItem(""))
+                self.table.setCellWidget(row, 2, self._apply_button(status.offer.id))
+                continue
+            self.table.removeCellWidget(row, 2)
+            action = QTableWidgetItem(self.tr("Automatic") if status.usable else EMPTY)
+            action.setTextAlignment(Qt.AlignmentFlag.AlignCenter)
+            if not status.usable:
+                action.setForeground(GREY)
+            self.table.setItem(row, 2, action)
         self.table.resizeColumnToContents(0)
         self.table.resizeColumnToContents(2)
+        self.table.updateGeometry()
 
     def status_of(self, offer_id: int) -> OfferStatus | None:
         return next((s for s in self.statuses if s.offer.id == offer_id), None)
@@ -154,14 +204,14 @@ class EligibleOffersWidget(QWidget):
                 result = offers.apply(session, self._state.actor, offer_id, self.member_id, basket_fen=basket,
                                       coupon_code=coupon_code)
         except CrmdeskError as exc:
-            self.message.setText(_error_text(exc))
+            self._say(_error_text(exc))
             return None
         parts = [status.offer.name]
         if result.discount_fen:
             parts.append(self.tr("{amount} off").format(amount=format_fen(result.discount_fen)))
         if result.gift:
             parts.append(self.tr("give: {gift}").format(gift=result.gift))
-        self.message.setText(self.tr("Applied: {what}").format(what=", ".join(parts)))
+        self._say(self.tr("Applied: {what}").format(what=clauses(parts)))
         self.refresh()
         self.applied.emit(result)
         return result

@@ -1,14 +1,21 @@
 """Offers for owners and managers: the list with window, target, limits and use; an editor for
 every kind; switching offers off and on; making coupon codes (shown, copyable, printable later).
 
+The list and the editor show every condition the counter checks: who (tags or a saved group,
+and the tiers, a legacy minimum tier included), the days, the weekdays of extra-points offers,
+the minimum basket, the limits per member and in total, a coupon, and the points cost with what
+those points are worth at the points rules' rate.
+
 The page only displays and delegates: every rule is in crmdesk.services.offers, which also
 refuses what the signed-in staff member may not do.
 """
 
 from __future__ import annotations
 
+from collections.abc import Iterable, Mapping
 from datetime import date
 from decimal import Decimal, InvalidOperation
+from typing import Any
 
 from PySide6.QtCore import QCoreApplication, Qt
 from PySide6.QtGui import QColor, QGuiApplication, QKeySequence
@@ -19,14 +26,16 @@ from PySide6.QtWidgets import (
     QDialog,
     QDialogButtonBox,
     QFormLayout,
+    QFrame,
+    QGridLayout,
     QHBoxLayout,
     QHeaderView,
     QLabel,
     QLineEdit,
-    QListWidget,
-    QListWidgetItem,
     QPlainTextEdit,
     QPushButton,
+    QScrollArea,
+    QSizePolicy,
     QSpinBox,
     QStackedWidget,
     QTableWidget,
@@ -36,24 +45,32 @@ from PySide6.QtWidgets import (
 )
 
 from crmdesk.errors import CrmdeskError, InvalidInput, NotFound
+from crmdesk.models import MemberStatus
 from crmdesk.models.offer import OfferKind, OfferTarget
-from crmdesk.services import member_query, offers
+from crmdesk.services import loyalty, member_query, offers
 from crmdesk.services import search as search_service
 from crmdesk.services.auth import Permission, can
-from crmdesk.services.offers import OfferInfo, OfferInput
+from crmdesk.services.offers import OfferInfo, OfferInput, Reason
 from crmdesk.services.uow import read_session, unit_of_work
 from crmdesk.texts import QT_TRANSLATE_NOOP
-from crmdesk.views.common import error_text, mark_data
+from crmdesk.views.common import error_text, format_fen, mark_data, mark_data_columns
 from crmdesk.views.state import AppState
 
 KINDS = (OfferKind.AMOUNT_OFF, OfferKind.PERCENT_OFF, OfferKind.GIFT, OfferKind.BIRTHDAY, OfferKind.BUY_X_GET_Y,
          OfferKind.POINTS_MULTIPLIER)
-TARGETS = (OfferTarget.EVERYONE, OfferTarget.TIERS, OfferTarget.TAGS, OfferTarget.GROUP)
+# Who, besides the tiers (a separate row of the editor): everyone, members with tags, a saved group.
+AUDIENCES = (OfferTarget.EVERYONE, OfferTarget.TAGS, OfferTarget.GROUP)
 WEEKDAY_NAMES = (
     QT_TRANSLATE_NOOP("offers", "Mon"), QT_TRANSLATE_NOOP("offers", "Tue"), QT_TRANSLATE_NOOP("offers", "Wed"),
     QT_TRANSLATE_NOOP("offers", "Thu"), QT_TRANSLATE_NOOP("offers", "Fri"), QT_TRANSLATE_NOOP("offers", "Sat"),
     QT_TRANSLATE_NOOP("offers", "Sun"),
 )
+# One word for "no limit" in the list, the editor and the counter.
+NO_LIMIT = QT_TRANSLATE_NOOP("offers", "No limit")
+# An empty cell.
+EMPTY = "—"
+# The editor never grows taller than this (a 1024×768 screen less its taskbar and title bar).
+MAX_DIALOG_HEIGHT = 680
 
 
 def _t(text: str) -> str:
@@ -74,7 +91,7 @@ def _pct(bp: int) -> str:
 
 
 def offer_summary(info: OfferInfo) -> str:
-    """What the offer gives, in the user's language."""
+    """What the offer gives and what it asks for (minimum basket, points, coupon), in the user's language."""
     kind = info.kind
     if kind is OfferKind.AMOUNT_OFF:
         if not info.threshold_fen:
@@ -95,38 +112,90 @@ def offer_summary(info: OfferInfo) -> str:
             parts.append(QCoreApplication.translate("offers", "Gift: {gift}").format(gift=info.gift))
         if info.percent_bp:
             parts.append(QCoreApplication.translate("offers", "{percent} % off").format(percent=_pct(info.percent_bp)))
-        text = _clauses(parts)
+        text = clauses(parts)
     elif kind is OfferKind.BUY_X_GET_Y:
         text = QCoreApplication.translate("offers", "Buy {buy} get {get} free: {item}").format(
             buy=info.buy_qty, get=info.get_qty, item=info.item_code or info.item_category)
     else:
-        days = _listing(_t(WEEKDAY_NAMES[d]) for d in info.weekdays) or QCoreApplication.translate("offers", "every day")
+        days = listing(_t(WEEKDAY_NAMES[d]) for d in info.weekdays) or QCoreApplication.translate("offers", "every day")
         text = QCoreApplication.translate("offers", "{percent} % points on {days}").format(percent=info.multiplier_pct, days=days)
     extras = []
+    if info.threshold_fen and kind is not OfferKind.AMOUNT_OFF:
+        extras.append(QCoreApplication.translate("offers", "basket of at least ¥{amount}").format(amount=_yuan(info.threshold_fen)))
     if info.points_cost:
-        extras.append(QCoreApplication.translate("offers", "costs {points} points").format(points=info.points_cost))
+        extras.append(QCoreApplication.translate("offers", "costs {points} points").format(points=f"{info.points_cost:,}"))
     if info.coupon_required:
         extras.append(QCoreApplication.translate("offers", "coupon needed"))
-    return _clauses([text, *extras])
+    return clauses([text, *extras])
 
 
-def _clauses(parts: list[str]) -> str:
+def clauses(parts: Iterable[str]) -> str:
     # Separators are translated too: Chinese uses full-width ；and 、
     return QCoreApplication.translate("offers", "; ").join(part for part in parts if part)
 
 
-def _listing(items) -> str:  # type: ignore[no-untyped-def]
+def listing(items: Iterable[str]) -> str:
+    """Names in a row, with the user's language's list separator (、 in Chinese)."""
     return QCoreApplication.translate("offers", ", ").join(items)
 
 
 def target_summary(info: OfferInfo) -> str:
-    if info.target is OfferTarget.TIERS:
-        return QCoreApplication.translate("offers", "Tiers: {names}").format(names=_listing(info.tier_names))
+    """Who may use the offer: tags or a saved group, and the tiers (a legacy minimum tier included)."""
+    parts = []
     if info.target is OfferTarget.TAGS:
-        return QCoreApplication.translate("offers", "Tags: {tags}").format(tags=_listing(info.tags))
-    if info.target is OfferTarget.GROUP:
-        return QCoreApplication.translate("offers", "Group: {name}").format(name=info.group_name or "-")
-    return _t(offers.TARGET_LABELS[OfferTarget.EVERYONE])
+        parts.append(QCoreApplication.translate("offers", "Tags: {tags}").format(tags=listing(info.tags)))
+    elif info.target is OfferTarget.GROUP:
+        parts.append(QCoreApplication.translate("offers", "Group: {name}").format(name=info.group_name or EMPTY))
+    if info.tier_ids or info.target is OfferTarget.TIERS:
+        parts.append(QCoreApplication.translate("offers", "Tiers: {names}").format(names=listing(info.tier_names) or EMPTY))
+    return clauses(parts) or _t(offers.TARGET_LABELS[OfferTarget.EVERYONE])
+
+
+def window_text(info: OfferInfo) -> str:
+    """The days the offer runs, both ends included."""
+    start, end = info.starts_on, info.ends_on
+    if start and end:
+        return f"{start.isoformat()} – {end.isoformat()}"
+    if start:
+        return QCoreApplication.translate("offers", "from {date}").format(date=start.isoformat())
+    if end:
+        return QCoreApplication.translate("offers", "until {date}").format(date=end.isoformat())
+    return QCoreApplication.translate("offers", "Always")
+
+
+def limit_text(limit: int | None) -> str:
+    return f"{limit:,}" if limit else _t(NO_LIMIT)
+
+
+def limits_text(info: OfferInfo) -> str:
+    """Uses per member / in total ("No limit" where there is none); none at all for extra-points days."""
+    if info.kind is OfferKind.POINTS_MULTIPLIER:
+        return EMPTY
+    return f"{limit_text(info.per_member_limit)} / {limit_text(info.total_limit)}"
+
+
+def translated_reason(reason: Reason | None, params: Mapping[str, Any]) -> str:
+    """Why a member cannot use an offer, in the user's language (empty when they can): the reason's
+    template translated in the "offers" context, lists joined with the translated separator, and a
+    membership status in words."""
+    if reason is None:
+        return ""
+    # A value that says which context it is translated in (a status or kind as a term) is shown translated.
+    values = {key: QCoreApplication.translate(value.context, value) if isinstance(getattr(value, "context", None), str) else value
+              for key, value in params.items()}
+    if reason is Reason.MEMBER_NOT_ACTIVE:
+        try:
+            status = MemberStatus(values.get("status"))
+            values["status"] = QCoreApplication.translate("terms", member_query.STATUS_LABELS[status])
+        except ValueError:
+            pass
+    return offers.fill(_t(reason.value), values, QCoreApplication.translate("offers", ", "))
+
+
+def points_worth_text(points: int, rules: loyalty.Rules) -> str:
+    """What points are worth at the points rules' rate, with the rate, e.g. "worth ¥5.00 (100 points = ¥1)"."""
+    return QCoreApplication.translate("offers", "worth {value} ({rate} points = ¥1)").format(
+        value=format_fen(loyalty.points_value_fen(rules, points)), rate=f"{rules.redeem_points_per_yuan:,}")
 
 
 def _parse_fen(text: str, field_name: str) -> int:
@@ -158,74 +227,36 @@ def _parse_day(text: str, field_name: str) -> date | None:
 
 
 class OfferDialog(QDialog):
-    """Define or change an offer. Every field is reachable with Tab; Enter saves, Esc cancels."""
+    """Define or change an offer: one aligned form (rows for the chosen kind only), in a scroll area so
+    the dialog fits a 1024×768 screen. Every field is reachable with Tab; Enter saves, Esc cancels."""
 
     def __init__(self, state: AppState, info: OfferInfo | None = None, parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self._state = state
         self._offer_id = info.id if info else None
         self.saved: OfferInfo | None = None
+        self.rules = loyalty.Rules()
+        self.tier_checks: list[QCheckBox] = []
+        self._own_off_text = ""
         self.setWindowTitle(self.tr("Change offer") if info else self.tr("New offer"))
         layout = QVBoxLayout(self)
-        form = QFormLayout()
-        self.name_edit = QLineEdit()
-        self.name_edit.setMaxLength(offers.MAX_NAME)
-        form.addRow(self.tr("&Name:"), self.name_edit)
-        self.kind_combo = QComboBox()
-        for kind in KINDS:
-            self.kind_combo.addItem(kind_label(kind), kind)
-        form.addRow(self.tr("&Kind:"), self.kind_combo)
-        self.description_edit = QLineEdit()
-        form.addRow(self.tr("&Description:"), self.description_edit)
-        layout.addLayout(form)
-
-        self.kind_pages = QStackedWidget()
-        self._build_kind_pages()
-        layout.addWidget(self.kind_pages)
-        self.kind_combo.currentIndexChanged.connect(self.kind_pages.setCurrentIndex)
-
-        rules = QFormLayout()
-        self.from_edit = QLineEdit()
-        self.from_edit.setPlaceholderText(self.tr("YYYY-MM-DD, empty: from now"))
-        self.to_edit = QLineEdit()
-        self.to_edit.setPlaceholderText(self.tr("YYYY-MM-DD, empty: no end"))
-        rules.addRow(self.tr("&From:"), self.from_edit)
-        rules.addRow(self.tr("&Until:"), self.to_edit)
-        self.target_combo = QComboBox()
-        for target in TARGETS:
-            self.target_combo.addItem(_t(offers.TARGET_LABELS[target]), target)
-        rules.addRow(self.tr("&For:"), self.target_combo)
-        self.target_pages = QStackedWidget()
-        self.target_pages.addWidget(QWidget())
-        self.tier_list = QListWidget()
-        self.tier_list.setMaximumHeight(90)
-        mark_data(self.tier_list)
-        self.target_pages.addWidget(self.tier_list)
-        self.tags_edit = QLineEdit()
-        self.tags_edit.setPlaceholderText(self.tr("Tags separated by commas"))
-        self.target_pages.addWidget(self.tags_edit)
-        self.group_combo = QComboBox()
-        self.target_pages.addWidget(self.group_combo)
-        self.target_combo.currentIndexChanged.connect(self.target_pages.setCurrentIndex)
-        rules.addRow("", self.target_pages)
-        self.per_member_spin = QSpinBox()
-        self.per_member_spin.setRange(0, offers.MAX_LIMIT)
-        self.per_member_spin.setSpecialValueText(self.tr("No limit"))
-        self.total_spin = QSpinBox()
-        self.total_spin.setRange(0, offers.MAX_LIMIT)
-        self.total_spin.setSpecialValueText(self.tr("No limit"))
-        rules.addRow(self.tr("Uses per &member:"), self.per_member_spin)
-        rules.addRow(self.tr("Uses in &total:"), self.total_spin)
-        self.points_cost_spin = QSpinBox()
-        self.points_cost_spin.setRange(0, 1_000_000)
-        rules.addRow(self.tr("&Points cost:"), self.points_cost_spin)
-        self.coupon_check = QCheckBox(self.tr("Needs a single-use &coupon code"))
-        rules.addRow("", self.coupon_check)
-        layout.addLayout(rules)
+        self.form_widget = QWidget()
+        self.form = QFormLayout(self.form_widget)
+        self.form.setFieldGrowthPolicy(QFormLayout.FieldGrowthPolicy.AllNonFixedFieldsGrow)
+        self.form.setLabelAlignment(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
+        self.form.setContentsMargins(0, 0, 0, 0)
+        self._build_form()
+        self.scroll = QScrollArea()
+        self.scroll.setWidgetResizable(True)
+        self.scroll.setFrameShape(QFrame.Shape.NoFrame)
+        self.scroll.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
+        self.scroll.setWidget(self.form_widget)
+        layout.addWidget(self.scroll, 1)
 
         self.error_label = QLabel()
         self.error_label.setObjectName("errorLabel")
         self.error_label.setWordWrap(True)
+        self.error_label.hide()
         layout.addWidget(self.error_label)
         buttons = QDialogButtonBox(QDialogButtonBox.StandardButton.Save | QDialogButtonBox.StandardButton.Cancel)
         buttons.button(QDialogButtonBox.StandardButton.Save).setText(self.tr("&Save"))
@@ -236,81 +267,143 @@ class OfferDialog(QDialog):
         self._load_choices()
         if info is not None:
             self._fill(info)
+        self.kind_combo.currentIndexChanged.connect(self._kind_changed)
+        self.points_cost_spin.valueChanged.connect(self._points_changed)
+        self._kind_changed()
         self.name_edit.setFocus()
 
-    def _build_kind_pages(self) -> None:
-        # Spend and save
-        page, form = QWidget(), QFormLayout()
-        page.setLayout(form)
-        self.threshold_edit, self.off_edit = QLineEdit(), QLineEdit()
+    # ------------------------------------------------------------------ building
+
+    def _row(self, label: str, field: QWidget | QHBoxLayout | QGridLayout) -> QLabel:
+        """A form row whose label is kept (to change its text or hide the row); the label is the field's buddy."""
+        caption = QLabel(label)
+        if isinstance(field, QWidget):
+            caption.setBuddy(field)
+        self.form.addRow(caption, field)
+        return caption
+
+    def _build_form(self) -> None:
+        self.name_edit = QLineEdit()
+        self.name_edit.setMaxLength(offers.MAX_NAME)
+        self._row(self.tr("&Name:"), self.name_edit)
+        self.kind_combo = QComboBox()
+        for kind in KINDS:
+            self.kind_combo.addItem(kind_label(kind), kind)
+        self._row(self.tr("&Kind:"), self.kind_combo)
+        self.description_edit = QLineEdit()
+        self._row(self.tr("&Description:"), self.description_edit)
+
+        # What the offer gives: the rows of the chosen kind show, the others hide (_kind_changed).
+        self.threshold_edit = QLineEdit()
         self.threshold_edit.setPlaceholderText(self.tr("e.g. 100"))
+        self.threshold_label = self._row(self.tr("Spend at least (¥):"), self.threshold_edit)
+        self.off_edit = QLineEdit()
         self.off_edit.setPlaceholderText(self.tr("e.g. 10"))
+        self.off_label = self._row(self.tr("Amount off (¥):"), self.off_edit)
         self.each_check = QCheckBox(self.tr("For &every full amount (每满减), not once"))
-        form.addRow(self.tr("Spend at least (¥):"), self.threshold_edit)
-        form.addRow(self.tr("Amount off (¥):"), self.off_edit)
-        form.addRow("", self.each_check)
-        self.kind_pages.addWidget(page)
-        # Percentage
-        page, form = QWidget(), QFormLayout()
-        page.setLayout(form)
-        self.percent_edit, self.percent_min_edit = QLineEdit(), QLineEdit()
+        self.form.addRow("", self.each_check)
+        self.percent_edit = QLineEdit()
         self.percent_edit.setPlaceholderText(self.tr("e.g. 5 for 5 % off"))
-        form.addRow(self.tr("Discount (%):"), self.percent_edit)
-        form.addRow(self.tr("Minimum basket (¥):"), self.percent_min_edit)
-        self.kind_pages.addWidget(page)
-        # Gift
-        page, form = QWidget(), QFormLayout()
-        page.setLayout(form)
-        self.gift_edit, self.gift_min_edit = QLineEdit(), QLineEdit()
-        form.addRow(self.tr("Gift:"), self.gift_edit)
-        form.addRow(self.tr("Minimum basket (¥):"), self.gift_min_edit)
-        self.kind_pages.addWidget(page)
-        # Birthday
-        page, form = QWidget(), QFormLayout()
-        page.setLayout(form)
-        self.birthday_gift_edit, self.birthday_percent_edit = QLineEdit(), QLineEdit()
-        form.addRow(self.tr("Gift (optional):"), self.birthday_gift_edit)
-        form.addRow(self.tr("Discount % (optional):"), self.birthday_percent_edit)
-        self.kind_pages.addWidget(page)
-        # Buy X get Y
-        page, form = QWidget(), QFormLayout()
-        page.setLayout(form)
+        self.percent_label = self._row(self.tr("Discount (%):"), self.percent_edit)
+        self.gift_edit = QLineEdit()
+        self.gift_label = self._row(self.tr("Gift:"), self.gift_edit)
         self.buy_spin, self.get_spin = QSpinBox(), QSpinBox()
         self.buy_spin.setRange(1, 100)
         self.get_spin.setRange(1, 100)
+        self._row(self.tr("Buy:"), self.buy_spin)
+        self._row(self.tr("Get free:"), self.get_spin)
         self.item_code_edit, self.category_edit = QLineEdit(), QLineEdit()
-        form.addRow(self.tr("Buy:"), self.buy_spin)
-        form.addRow(self.tr("Get free:"), self.get_spin)
-        form.addRow(self.tr("Item code:"), self.item_code_edit)
-        form.addRow(self.tr("or category:"), self.category_edit)
-        self.kind_pages.addWidget(page)
-        # Points multiplier
-        page, form = QWidget(), QFormLayout()
-        page.setLayout(form)
+        self._row(self.tr("Item code:"), self.item_code_edit)
+        self._row(self.tr("or category:"), self.category_edit)
         self.multiplier_spin = QSpinBox()
         self.multiplier_spin.setRange(101, 1000)
         self.multiplier_spin.setValue(200)
         self.multiplier_spin.setSuffix(" %")
+        self._row(self.tr("Points multiplier:"), self.multiplier_spin)
         days = QHBoxLayout()
         self.weekday_checks = []
         for name in WEEKDAY_NAMES:
             check = QCheckBox(_t(name))
             self.weekday_checks.append(check)
             days.addWidget(check)
-        form.addRow(self.tr("Points multiplier:"), self.multiplier_spin)
-        form.addRow(self.tr("On (none: every day):"), days)
-        self.kind_pages.addWidget(page)
+        days.addStretch(1)
+        self.weekdays_row = days
+        self._row(self.tr("On (none: every day):"), days)
+
+        # When and for whom: every kind.
+        self.from_edit = QLineEdit()
+        self.from_edit.setPlaceholderText(self.tr("YYYY-MM-DD, empty: from now"))
+        self.to_edit = QLineEdit()
+        self.to_edit.setPlaceholderText(self.tr("YYYY-MM-DD, empty: no end"))
+        self._row(self.tr("&From:"), self.from_edit)
+        self._row(self.tr("&Until:"), self.to_edit)
+        self.target_combo = QComboBox()
+        for target in AUDIENCES:
+            self.target_combo.addItem(_t(offers.TARGET_LABELS[target]), target)
+        self.target_pages = QStackedWidget()
+        self.target_pages.addWidget(QWidget())
+        self.tags_edit = QLineEdit()
+        self.tags_edit.setPlaceholderText(self.tr("Tags separated by commas"))
+        self.target_pages.addWidget(self.tags_edit)
+        self.group_combo = QComboBox()
+        mark_data(self.group_combo)
+        self.target_pages.addWidget(self.group_combo)
+        self.target_combo.currentIndexChanged.connect(self.target_pages.setCurrentIndex)
+        audience = QHBoxLayout()
+        audience.addWidget(self.target_combo)
+        audience.addWidget(self.target_pages, 1)
+        self._row(self.tr("&For:"), audience).setBuddy(self.target_combo)
+        self.tiers_grid = QGridLayout()
+        self.tiers_grid.setHorizontalSpacing(16)
+        self.tiers_label = self._row(self.tr("Only these &tiers:"), self.tiers_grid)
+
+        # Limits, points and coupon: every kind but extra-points days, which apply by themselves.
+        self.per_member_spin = QSpinBox()
+        self.per_member_spin.setRange(0, offers.MAX_LIMIT)
+        self.per_member_spin.setSpecialValueText(_t(NO_LIMIT))
+        self.total_spin = QSpinBox()
+        self.total_spin.setRange(0, offers.MAX_LIMIT)
+        self.total_spin.setSpecialValueText(_t(NO_LIMIT))
+        self.per_member_label = self._row(self.tr("Uses per &member:"), self.per_member_spin)
+        self.total_label = self._row(self.tr("Uses in &total:"), self.total_spin)
+        self.points_cost_spin = QSpinBox()
+        self.points_cost_spin.setRange(0, 1_000_000)
+        self.points_cost_spin.setSingleStep(100)
+        self.points_cost_spin.setSpecialValueText(self.tr("None"))
+        self.points_worth_label = QLabel()
+        self.points_worth_label.setObjectName("hintLabel")
+        points = QHBoxLayout()
+        points.addWidget(self.points_cost_spin)
+        points.addWidget(self.points_worth_label, 1)
+        self.points_row = points
+        self.points_label = self._row(self.tr("&Points cost:"), points)
+        self.points_label.setBuddy(self.points_cost_spin)
+        self.coupon_check = QCheckBox(self.tr("Needs a single-use &coupon code"))
+        self.form.addRow("", self.coupon_check)
+        # Numbers need no full-width boxes.
+        for spin in (self.buy_spin, self.get_spin, self.multiplier_spin, self.per_member_spin, self.total_spin,
+                     self.points_cost_spin):
+            spin.setSizePolicy(QSizePolicy.Policy.Fixed, QSizePolicy.Policy.Fixed)
+            spin.setMinimumWidth(max(spin.sizeHint().width(), 120))
 
     def _load_choices(self) -> None:
         with read_session(self._state.db) as session:
             tiers = member_query.list_tiers(session)
             groups = member_query.list_filters(session)
-        for tier in tiers:
-            item = QListWidgetItem(tier.name)
-            item.setData(Qt.ItemDataRole.UserRole, tier.id)
-            item.setFlags(item.flags() | Qt.ItemFlag.ItemIsUserCheckable)
-            item.setCheckState(Qt.CheckState.Unchecked)
-            self.tier_list.addItem(item)
+            self.rules = loyalty.get_rules(session)
+        columns = 4
+        for index, tier in enumerate(tiers):
+            check = QCheckBox(tier.name)
+            check.setProperty("tierId", tier.id)
+            mark_data(check)
+            self.tier_checks.append(check)
+            self.tiers_grid.addWidget(check, index // columns, index % columns)
+        hint = QLabel(self.tr("None ticked: every tier."))
+        hint.setObjectName("hintLabel")
+        self.tiers_grid.addWidget(hint, (len(tiers) + columns - 1) // columns, 0, 1, columns)
+        self.tiers_grid.setColumnStretch(columns, 1)
+        if self.tier_checks:
+            self.tiers_label.setBuddy(self.tier_checks[0])
         for group in groups:
             self.group_combo.addItem(group.name, group.id)
 
@@ -320,28 +413,25 @@ class OfferDialog(QDialog):
         self.kind_combo.setCurrentIndex(KINDS.index(info.kind))
         self.from_edit.setText(info.starts_on.isoformat() if info.starts_on else "")
         self.to_edit.setText(info.ends_on.isoformat() if info.ends_on else "")
-        self.target_combo.setCurrentIndex(TARGETS.index(info.target))
-        for row in range(self.tier_list.count()):
-            item = self.tier_list.item(row)
-            checked = item.data(Qt.ItemDataRole.UserRole) in info.tier_ids
-            item.setCheckState(Qt.CheckState.Checked if checked else Qt.CheckState.Unchecked)
-        self.tags_edit.setText(", ".join(info.tags))
+        audience = info.target if info.target in AUDIENCES else OfferTarget.EVERYONE
+        self.target_combo.setCurrentIndex(AUDIENCES.index(audience))
+        self.target_pages.setCurrentIndex(AUDIENCES.index(audience))
+        # The tiers as the counter checks them: a legacy minimum tier shows as the tiers it lets in.
+        for check in self.tier_checks:
+            check.setChecked(check.property("tierId") in info.tier_ids)
+        self.tags_edit.setText(listing(info.tags))
         if info.group_id is not None:
             self.group_combo.setCurrentIndex(max(0, self.group_combo.findData(info.group_id)))
         self.per_member_spin.setValue(info.per_member_limit or 0)
         self.total_spin.setValue(info.total_limit or 0)
         self.points_cost_spin.setValue(info.points_cost)
         self.coupon_check.setChecked(info.coupon_required)
-        minimum = _yuan(info.threshold_fen) if info.threshold_fen else ""
-        self.threshold_edit.setText(minimum)
-        self.percent_min_edit.setText(minimum)
-        self.gift_min_edit.setText(minimum)
-        self.off_edit.setText(_yuan(info.reduction_fen) if info.reduction_fen else "")
+        self.threshold_edit.setText(_yuan(info.threshold_fen) if info.threshold_fen else "")
+        self._own_off_text = _yuan(info.reduction_fen) if info.reduction_fen and not info.paid_with_points else ""
+        self.off_edit.setText(self._own_off_text)
         self.each_check.setChecked(info.repeat_threshold)
         self.percent_edit.setText(_pct(info.percent_bp) if info.percent_bp else "")
-        self.birthday_percent_edit.setText(_pct(info.percent_bp) if info.percent_bp else "")
         self.gift_edit.setText(info.gift)
-        self.birthday_gift_edit.setText(info.gift)
         if info.kind is OfferKind.BUY_X_GET_Y:
             self.buy_spin.setValue(info.buy_qty)
             self.get_spin.setValue(info.get_qty)
@@ -352,38 +442,101 @@ class OfferDialog(QDialog):
         for day, check in enumerate(self.weekday_checks):
             check.setChecked(day in info.weekdays)
 
+    # ------------------------------------------------------------------ reacting
+
+    def _show(self, field: QWidget | QHBoxLayout | QGridLayout, visible: bool) -> None:
+        self.form.setRowVisible(field, visible)
+
+    def _kind_changed(self) -> None:
+        kind: OfferKind = self.kind_combo.currentData()
+        multiplier = kind is OfferKind.POINTS_MULTIPLIER
+        self._show(self.threshold_edit, not multiplier)
+        self.threshold_label.setText(self.tr("Spend at least (¥):") if kind is OfferKind.AMOUNT_OFF
+                                     else self.tr("Minimum basket (¥):"))
+        self.threshold_edit.setPlaceholderText(self.tr("e.g. 100") if kind is OfferKind.AMOUNT_OFF else "")
+        for field in (self.off_edit, self.each_check):
+            self._show(field, kind is OfferKind.AMOUNT_OFF)
+        self._show(self.percent_edit, kind in (OfferKind.PERCENT_OFF, OfferKind.BIRTHDAY))
+        self.percent_label.setText(self.tr("Discount % (optional):") if kind is OfferKind.BIRTHDAY else self.tr("Discount (%):"))
+        self._show(self.gift_edit, kind in (OfferKind.GIFT, OfferKind.BIRTHDAY))
+        self.gift_label.setText(self.tr("Gift (optional):") if kind is OfferKind.BIRTHDAY else self.tr("Gift:"))
+        for field in (self.buy_spin, self.get_spin, self.item_code_edit, self.category_edit):
+            self._show(field, kind is OfferKind.BUY_X_GET_Y)
+        self._show(self.multiplier_spin, multiplier)
+        self._show(self.weekdays_row, multiplier)
+        for field in (self.per_member_spin, self.total_spin, self.coupon_check):
+            self._show(field, not multiplier)
+        self._show(self.points_row, not multiplier)
+        self._points_changed()
+        self._fit()
+
+    def _points_changed(self) -> None:
+        """Money off for points follows the points rules: the amount off shows what the points are worth."""
+        points = self.points_cost_spin.value()
+        self.points_worth_label.setText(points_worth_text(points, self.rules) if points else "")
+        paid_with_points = points > 0 and self.kind_combo.currentData() is OfferKind.AMOUNT_OFF
+        if paid_with_points and not self.off_edit.isReadOnly():
+            self._own_off_text = self.off_edit.text()
+        elif not paid_with_points and self.off_edit.isReadOnly():
+            self.off_edit.setText(self._own_off_text)
+        self.off_edit.setReadOnly(paid_with_points)
+        self.off_edit.setEnabled(not paid_with_points)
+        self.off_edit.setToolTip(self.tr("Set by the points cost at the points rules' rate.") if paid_with_points else "")
+        if paid_with_points:
+            self.off_edit.setText(_yuan(loyalty.points_value_fen(self.rules, points)))
+            self.each_check.setChecked(False)
+        self.each_check.setEnabled(not paid_with_points)
+
+    def _fit(self) -> None:
+        """As tall as the form needs, never taller than MAX_DIALOG_HEIGHT: the form scrolls beyond that."""
+        self.form_widget.adjustSize()
+        wanted = self.form_widget.sizeHint()
+        around = self.layout().sizeHint().height() - self.scroll.sizeHint().height()
+        # Room for a two-line error message below the form without outgrowing the limit.
+        room = max(200, MAX_DIALOG_HEIGHT - around - (0 if self.error_label.isVisible() else 3 * self.fontMetrics().height()))
+        self.scroll.setMinimumHeight(min(wanted.height(), room))
+        self.scroll.setMinimumWidth(wanted.width() + self.scroll.verticalScrollBar().sizeHint().width())
+        self.setMaximumHeight(MAX_DIALOG_HEIGHT)
+        self.resize(self.width(), min(self.sizeHint().height(), MAX_DIALOG_HEIGHT))
+
+    # ------------------------------------------------------------------ saving
+
     def offer_input(self) -> OfferInput:
         """The form as an OfferInput (InvalidInput for a value that cannot be read)."""
         kind: OfferKind = self.kind_combo.currentData()
         target: OfferTarget = self.target_combo.currentData()
         values: dict[str, object] = {}
+        threshold = {"threshold_fen": _parse_fen(self.threshold_edit.text(), "threshold_fen")}
+        points_cost = self.points_cost_spin.value()
         if kind is OfferKind.AMOUNT_OFF:
-            values = {"threshold_fen": _parse_fen(self.threshold_edit.text(), "threshold_fen"),
-                      "reduction_fen": _parse_fen(self.off_edit.text(), "reduction_fen"), "repeat_threshold": self.each_check.isChecked()}
+            # Paid with points: no amount of its own (the service works it out from the points rules).
+            reduction = 0 if points_cost else _parse_fen(self.off_edit.text(), "reduction_fen")
+            values = {**threshold, "reduction_fen": reduction, "repeat_threshold": self.each_check.isChecked()}
         elif kind is OfferKind.PERCENT_OFF:
-            values = {"percent_bp": _parse_bp(self.percent_edit.text()),
-                      "threshold_fen": _parse_fen(self.percent_min_edit.text(), "threshold_fen")}
+            values = {**threshold, "percent_bp": _parse_bp(self.percent_edit.text())}
         elif kind is OfferKind.GIFT:
-            values = {"gift": self.gift_edit.text(), "threshold_fen": _parse_fen(self.gift_min_edit.text(), "threshold_fen")}
+            values = {**threshold, "gift": self.gift_edit.text()}
         elif kind is OfferKind.BIRTHDAY:
-            values = {"gift": self.birthday_gift_edit.text(), "percent_bp": _parse_bp(self.birthday_percent_edit.text())}
+            values = {**threshold, "gift": self.gift_edit.text(), "percent_bp": _parse_bp(self.percent_edit.text())}
         elif kind is OfferKind.BUY_X_GET_Y:
-            values = {"buy_qty": self.buy_spin.value(), "get_qty": self.get_spin.value(), "item_code": self.item_code_edit.text(),
-                      "item_category": self.category_edit.text()}
+            values = {**threshold, "buy_qty": self.buy_spin.value(), "get_qty": self.get_spin.value(),
+                      "item_code": self.item_code_edit.text(), "item_category": self.category_edit.text()}
         else:
             values = {"multiplier_pct": self.multiplier_spin.value(),
                       "weekdays": tuple(day for day, check in enumerate(self.weekday_checks) if check.isChecked())}
-        tier_ids = tuple(
-            self.tier_list.item(row).data(Qt.ItemDataRole.UserRole) for row in range(self.tier_list.count())
-            if self.tier_list.item(row).checkState() == Qt.CheckState.Checked
-        )
+            points_cost = 0
+        tier_ids = tuple(check.property("tierId") for check in self.tier_checks if check.isChecked())
+        tags = tuple(self.tags_edit.text().replace("，", ",").replace("、", ",").split(","))
+        multiplier = kind is OfferKind.POINTS_MULTIPLIER
         return OfferInput(
             name=self.name_edit.text(), kind=kind, description=self.description_edit.text(),
             starts_on=_parse_day(self.from_edit.text(), "starts_on"), ends_on=_parse_day(self.to_edit.text(), "ends_on"),
-            target=target, tier_ids=tier_ids, tags=tuple(t for t in self.tags_edit.text().replace("，", ",").split(",")),
+            target=target, tier_ids=tier_ids, tags=tags if target is OfferTarget.TAGS else (),
             group_id=self.group_combo.currentData() if target is OfferTarget.GROUP else None,
-            per_member_limit=self.per_member_spin.value() or None, total_limit=self.total_spin.value() or None,
-            coupon_required=self.coupon_check.isChecked(), points_cost=self.points_cost_spin.value(), **values,  # type: ignore[arg-type]
+            per_member_limit=None if multiplier else self.per_member_spin.value() or None,
+            total_limit=None if multiplier else self.total_spin.value() or None,
+            coupon_required=not multiplier and self.coupon_check.isChecked(), points_cost=points_cost,
+            **values,  # type: ignore[arg-type]
         )
 
     def save(self) -> None:
@@ -396,6 +549,7 @@ class OfferDialog(QDialog):
                     self.saved = offers.update_offer(session, self._state.actor, self._offer_id, data)
         except CrmdeskError as exc:
             self.error_label.setText(error_text(exc))
+            self.error_label.show()
             return
         self.accept()
 
@@ -506,7 +660,9 @@ class OffersPage(QWidget):
         buttons.addWidget(self.refresh_button)
         layout.addLayout(buttons)
         self.status_label = QLabel()
+        self.status_label.setObjectName("errorLabel")
         self.status_label.setWordWrap(True)
+        self.status_label.hide()  # shown with a message only: no empty gap above the list
         layout.addWidget(self.status_label)
         self.table = QTableWidget(0, len(self.COLUMNS))
         self.table.setHorizontalHeaderLabels([_t(c) for c in self.COLUMNS])
@@ -517,7 +673,8 @@ class OffersPage(QWidget):
         self.table.horizontalHeader().setSectionResizeMode(2, QHeaderView.ResizeMode.Stretch)
         self.table.itemDoubleClicked.connect(lambda _item: self.edit_offer())
         self.table.itemSelectionChanged.connect(self._update_buttons)
-        mark_data(self.table)
+        # Names, dates and counts are data; kinds, what it gives, who, limits and status are interface text.
+        mark_data_columns(self.table, 0, 3, 6, 7)
         layout.addWidget(self.table)
         state.signals.changed.connect(self.refresh)
         self.refresh()
@@ -527,16 +684,17 @@ class OffersPage(QWidget):
             self.offers = offers.list_offers(session)
         self.table.setRowCount(len(self.offers))
         for row, info in enumerate(self.offers):
-            window = f"{info.starts_on.isoformat() if info.starts_on else '…'} – {info.ends_on.isoformat() if info.ends_on else '…'}"
-            no_limit = "∞"
-            limits = f"{info.per_member_limit or no_limit} / {info.total_limit or no_limit}"
-            coupons = f"{info.coupons_used} / {info.coupons_issued}" if info.coupon_required else ""
+            coupons = f"{info.coupons_used:,} / {info.coupons_issued:,}" if info.coupon_required else EMPTY
             status = self.tr("Active") if info.active else self.tr("Off")
-            cells = (info.name, kind_label(info.kind), offer_summary(info), window, target_summary(info), limits, str(info.used),
-                     coupons, status)
+            cells = (info.name, kind_label(info.kind), offer_summary(info), window_text(info), target_summary(info),
+                     limits_text(info), f"{info.used:,}", coupons, status)
             for column, text in enumerate(cells):
-                item = QTableWidgetItem(text)
+                item = QTableWidgetItem(text or EMPTY)
                 item.setData(Qt.ItemDataRole.UserRole, info.id)
+                if column in (0, 2):
+                    item.setToolTip(info.description or offer_summary(info))
+                if column in (5, 6, 7):
+                    item.setTextAlignment(Qt.AlignmentFlag.AlignCenter)
                 if not info.active:
                     item.setForeground(QColor("#8c8c8c"))
                 self.table.setItem(row, column, item)
@@ -587,8 +745,10 @@ class OffersPage(QWidget):
                 offers.set_active(session, self._state.actor, info.id, not info.active)
         except CrmdeskError as exc:
             self.status_label.setText(error_text(exc))
+            self.status_label.show()
             return
         self.status_label.clear()
+        self.status_label.hide()
         self.refresh()
         self.select_offer(info.id)
 

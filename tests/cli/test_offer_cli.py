@@ -82,3 +82,44 @@ def test_errors_and_permissions(capsys, store: str) -> None:
     assert run(capsys, "--db", store, "offer", "deactivate", "伞")[0] == 0
     code, out, _ = run(capsys, "--db", store, "offer", "list", "--active", "--json")
     assert json.loads(out)["offers"] == []
+
+
+def test_money_off_for_points_follows_the_points_rules(capsys, store: str) -> None:
+    code, _, err = run(capsys, "--db", store, "offer", "add", "--name", "500积分换10元", "--kind", "amount_off", "--off", "10",
+                       "--points-cost", "500")
+    assert code == 2 and "500 points are worth ¥5.00, not ¥10.00" in err
+    code, out, err = run(capsys, "--db", store, "offer", "add", "--name", "500积分换5元", "--kind", "amount_off",
+                         "--points-cost", "500", "--json")
+    assert code == 0, err
+    added = json.loads(out)
+    assert (added["reduction_fen"], added["points_cost"], added["points_worth_fen"]) == (500, 500, 500)
+    assert run(capsys, "--db", store, "offer", "add", "--name", "800积分换油", "--kind", "gift", "--gift", "花生油",
+               "--points-cost", "800")[0] == 0
+    code, out, _ = run(capsys, "--db", store, "offer", "list")
+    assert "¥5.00 off, for 500 points (at the points rules' rate)" in out
+    assert "per member no limit, total no limit" in out and "∞" not in out
+
+    code, out, err = run(capsys, "--db", store, "offer", "points", "13812345678", "--json")
+    assert code == 0, err
+    hints = json.loads(out)["offers"]
+    assert [(h["name"], h["usable"], h["reason"]) for h in hints] == [
+        ("500积分换5元", False, "not_enough_points"), ("800积分换油", False, "not_enough_points")]
+    assert (hints[0]["gives_fen"], hints[1]["gives_fen"], hints[1]["worth_fen"]) == (500, None, 800)
+    code, out, _ = run(capsys, "--db", store, "offer", "points", "13812345678")
+    assert "✘" in out and "gift: 花生油, for 800 points" in out and "Costs 800 points; the member has 0." in out
+
+
+def test_tiers_combine_with_tags_but_tags_and_a_group_do_not(capsys, store: str) -> None:
+    code, out, err = run(capsys, "--db", store, "offer", "add", "--name", "金卡宝妈", "--kind", "gift", "--gift", "伞",
+                         "--tag", "宝妈", "--tier", "金卡", "--tier", "钻石", "--json")
+    assert code == 0, err
+    added = json.loads(out)
+    assert (added["target"], added["tags"], added["tier_names"]) == ("tags", ["宝妈"], ["金卡", "钻石"])
+    code, out, _ = run(capsys, "--db", store, "offer", "list")
+    assert "tags 宝妈; tiers 金卡, 钻石" in out
+    code, out, _ = run(capsys, "--db", store, "offer", "check", "13812345678", "--json")
+    [checked] = json.loads(out)["offers"]
+    assert checked["reason"] == "not_in_tier" and checked["reason_text"] == "Only for tiers: 金卡, 钻石."
+    code, _, err = run(capsys, "--db", store, "offer", "add", "--name", "x", "--kind", "gift", "--gift", "伞", "--tag", "宝妈",
+                       "--group", "五月生日")
+    assert code == 2 and "tags or at a group" in err

@@ -9,9 +9,9 @@ import pytest
 import sqlalchemy as sa
 
 from crmdesk.errors import Conflict, InvalidInput, NotFound, PermissionDenied
-from crmdesk.models import AuditEvent, Member, Tier
-from crmdesk.models.offer import Coupon, OfferKind, OfferRedemption, OfferTarget
-from crmdesk.services import members, offers, purchases
+from crmdesk.models import AuditEvent, LoyaltyRules, Member, MemberStatus, Tier
+from crmdesk.models.offer import Coupon, Offer, OfferKind, OfferRedemption, OfferTarget
+from crmdesk.services import demo, loyalty, members, offers, purchases
 from crmdesk.services.member_query import MemberFilter, save_filter
 from crmdesk.services.offers import OfferInput, Reason
 from crmdesk.services.purchases import LineInput
@@ -33,6 +33,13 @@ def member_id(db, owner) -> int:  # type: ignore[no-untyped-def]
 def other_id(db, owner) -> int:  # type: ignore[no-untyped-def]
     with unit_of_work(db) as session:
         return members.register(session, owner, members.MemberInput(name="李四", phone="13900000000", birthday=date(1985, 5, 1))).id
+
+
+def set_rate(db, owner, points_per_yuan: int) -> None:  # type: ignore[no-untyped-def]
+    """The points rules with ``points_per_yuan`` points = ¥1 (written afresh each time)."""
+    with unit_of_work(db) as session:
+        session.execute(sa.delete(LoyaltyRules))
+        loyalty.set_rules(session, owner, loyalty.Rules(redeem_points_per_yuan=points_per_yuan))
 
 
 def create(db, actor, **fields):  # type: ignore[no-untyped-def]
@@ -133,13 +140,68 @@ def test_points_multiplier_days(db, owner, member_id) -> None:
 
 
 def test_points_cost_is_spent_from_the_ledger(db, owner, member_id) -> None:
-    offer = create(db, owner, name="500积分换10元", kind=OfferKind.AMOUNT_OFF, reduction_fen=1_000, points_cost=500)
+    offer = create(db, owner, name="500积分换5元", kind=OfferKind.AMOUNT_OFF, points_cost=500)
     assert status(db, member_id, offer.id).reason is Reason.NOT_ENOUGH_POINTS
     with unit_of_work(db) as session:
         purchases.record_purchase(session, owner, member_id, receipt_no="R1", till="01", amount_fen=60_000, occurred_at=NOW, now=NOW)
-    assert use(db, owner, offer.id, member_id, basket_fen=2_000).points_spent == 500
+    used = use(db, owner, offer.id, member_id, basket_fen=2_000)
+    assert (used.points_spent, used.discount_fen) == (500, 500)  # 100 points = ¥1, the points rules' rate
     with read_session(db) as session:
         assert session.get(Member, member_id).points_balance == 100
+
+
+def test_points_are_worth_the_same_everywhere_at_the_rules_rate(db, owner) -> None:
+    assert loyalty.points_value_fen(loyalty.Rules(), 500) == 500
+    assert loyalty.points_value_fen(loyalty.Rules(redeem_points_per_yuan=300), 7) == 2  # 2.33 fen: rounded down
+    assert loyalty.points_value_fen(loyalty.Rules(redeem_points_per_yuan=300), 1) == 0
+    assert loyalty.points_value_fen(loyalty.Rules(redeem_points_per_yuan=50), 0) == 0
+    assert loyalty.points_value_fen(loyalty.Rules(redeem_points_per_yuan=50), -125) == -250
+    # Money off for points has no amount of its own: it is what the points are worth, now.
+    offer = create(db, owner, name="500积分换5元", kind=OfferKind.AMOUNT_OFF, points_cost=500)
+    assert (offer.reduction_fen, offer.points_worth_fen, offer.paid_with_points) == (500, 500, True)
+    assert offer.to_input().reduction_fen == 0
+    with pytest.raises(InvalidInput, match=r"500 points are worth ¥5.00, not ¥10.00") as refused:
+        create(db, owner, name="500积分换10元", kind=OfferKind.AMOUNT_OFF, reduction_fen=1_000, points_cost=500)
+    assert refused.value.field == "reduction_fen"
+    assert create(db, owner, name="same", kind=OfferKind.AMOUNT_OFF, reduction_fen=500, points_cost=500).reduction_fen == 500
+    with pytest.raises(InvalidInput, match="once per use"):
+        create(db, owner, kind=OfferKind.AMOUNT_OFF, points_cost=500, threshold_fen=2_000, repeat_threshold=True)
+    with pytest.raises(InvalidInput, match="less than the spend"):
+        create(db, owner, kind=OfferKind.AMOUNT_OFF, points_cost=500, threshold_fen=500)
+    # The owner changes the rate: the offer follows it, as F7 does.
+    set_rate(db, owner, 50)
+    with read_session(db) as session:
+        assert offers.get_offer(session, offer.id).reduction_fen == 1_000
+    set_rate(db, owner, 300)
+    with pytest.raises(InvalidInput, match="worth less than ¥0.01"):
+        create(db, owner, kind=OfferKind.AMOUNT_OFF, points_cost=1)
+
+
+def test_money_off_for_points_is_taken_at_the_rate_in_force_when_used(db, owner, member_id) -> None:
+    offer = create(db, owner, name="500积分抵现", kind=OfferKind.AMOUNT_OFF, points_cost=500)
+    with unit_of_work(db) as session:
+        purchases.record_purchase(session, owner, member_id, receipt_no="R1", till="01", amount_fen=200_000, occurred_at=NOW,
+                                  now=NOW)
+    set_rate(db, owner, 50)
+    assert status(db, member_id, offer.id, basket_fen=5_000).discount_fen == 1_000
+    assert use(db, owner, offer.id, member_id, basket_fen=5_000).discount_fen == 1_000
+    assert use(db, owner, offer.id, member_id, basket_fen=600).discount_fen == 600  # never more than the basket
+    with read_session(db) as session:
+        row = session.scalars(sa.select(OfferRedemption).order_by(OfferRedemption.id)).first()
+        assert row.details["redeem_points_per_yuan"] == 50
+    # A legacy row that carried its own amount is read at the rules' rate too.
+    with unit_of_work(db) as session:
+        session.execute(sa.update(Offer).where(Offer.id == offer.id).values(value=99_999))
+    assert status(db, member_id, offer.id, basket_fen=5_000).discount_fen == 1_000
+
+
+def test_offers_giving_something_else_for_points_stay_possible(db, owner, member_id) -> None:
+    gift = create(db, owner, name="800积分换油", kind=OfferKind.GIFT, gift="花生油", points_cost=800)
+    percent = create(db, owner, name="300积分享九折", kind=OfferKind.PERCENT_OFF, percent_bp=1_000, points_cost=300)
+    two_for_one = create(db, owner, name="积分买一送一", kind=OfferKind.BUY_X_GET_Y, buy_qty=1, get_qty=1, item_code="6901",
+                         points_cost=200)
+    assert (gift.points_cost, percent.percent_bp, two_for_one.get_qty) == (800, 1_000, 1)
+    assert not gift.paid_with_points and gift.points_worth_fen == 800
 
 
 # --------------------------------------------------------------------------- window and target
@@ -182,6 +244,155 @@ def test_targets_tiers_tags_and_saved_groups(db, owner, member_id, other_id) -> 
         use(db, owner, by_tier.id, member_id)
     with pytest.raises(InvalidInput, match="at least one tag"):
         create(db, owner, kind=OfferKind.GIFT, gift="x", target=OfferTarget.TAGS)
+
+
+def _tiers(db) -> dict[str, int]:  # type: ignore[no-untyped-def]
+    with read_session(db) as session:
+        return dict(session.execute(sa.select(Tier.name, Tier.id)).all())
+
+
+def _set_tier(db, member_id: int, tier_id: int | None) -> None:  # type: ignore[no-untyped-def]
+    with unit_of_work(db) as session:
+        session.execute(sa.update(Member).where(Member.id == member_id).values(tier_id=tier_id))
+
+
+def _legacy_offer(db, **values) -> int:  # type: ignore[no-untyped-def]
+    """An offer as older data has it: a minimum tier beside the target (the editor never wrote these)."""
+    with unit_of_work(db) as session:
+        row = Offer(name=values.pop("name", "金卡会员九五折"), kind=OfferKind.PERCENT_OFF, value=500, **values)
+        session.add(row)
+        session.flush()
+        return row.id
+
+
+def test_a_legacy_minimum_tier_is_one_of_the_tiers_the_list_the_editor_and_the_counter_agree_on(db, owner, member_id,
+                                                                                               other_id) -> None:
+    t = _tiers(db)
+    offer_id = _legacy_offer(db, min_tier_id=t["金卡"], target=OfferTarget.EVERYONE)
+    with read_session(db) as session:
+        info = offers.get_offer(session, offer_id)
+    # Shown as the counter checks it: for the tiers 金卡 and above, not "everyone".
+    assert (info.target, info.tier_names, info.min_tier_id) == (OfferTarget.TIERS, ("金卡", "钻石"), t["金卡"])
+    _set_tier(db, member_id, t["银卡"])
+    _set_tier(db, other_id, t["钻石"])
+    refused = status(db, member_id, offer_id)
+    assert refused.reason is Reason.NOT_IN_TIER and refused.params == {"tiers": ("金卡", "钻石")}
+    assert refused.reason_text == "Only for tiers: 金卡, 钻石."
+    assert offers.fill(Reason.NOT_IN_TIER.value, refused.params, "、") == "Only for tiers: 金卡、钻石."
+    assert status(db, other_id, offer_id).usable
+    # Saving it as shown keeps its meaning and leaves one notion of tiers: the list.
+    with unit_of_work(db) as session:
+        saved = offers.update_offer(session, owner, offer_id, info.to_input())
+        row = session.get(Offer, offer_id)
+        assert (row.min_tier_id, sorted(row.target_tier_ids), row.target) == (None, sorted([t["金卡"], t["钻石"]]), OfferTarget.TIERS)
+    assert (saved.target, saved.tier_names) == (OfferTarget.TIERS, ("金卡", "钻石"))
+    assert status(db, member_id, offer_id).reason is Reason.NOT_IN_TIER and status(db, other_id, offer_id).usable
+
+
+def test_a_legacy_minimum_tier_narrows_a_tier_list_and_combines_with_tags(db, owner, member_id) -> None:
+    t = _tiers(db)
+    both = _legacy_offer(db, name="交集", min_tier_id=t["金卡"], target=OfferTarget.TIERS, target_tier_ids=[t["银卡"], t["金卡"]])
+    tagged = _legacy_offer(db, name="宝妈金卡", min_tier_id=t["金卡"], target=OfferTarget.TAGS, target_tags=["宝妈"])
+    with read_session(db) as session:
+        assert offers.get_offer(session, both).tier_names == ("金卡",)
+        info = offers.get_offer(session, tagged)
+    assert (info.target, info.tags, info.tier_names) == (OfferTarget.TAGS, ("宝妈",), ("金卡", "钻石"))
+    _set_tier(db, member_id, t["银卡"])  # tagged 宝妈, but silver
+    assert status(db, member_id, tagged).reason is Reason.NOT_IN_TIER
+    assert status(db, member_id, both).params == {"tiers": ("金卡",)}
+    _set_tier(db, member_id, t["金卡"])
+    assert status(db, member_id, tagged).usable and status(db, member_id, both).usable
+    with unit_of_work(db) as session:
+        offers.update_offer(session, owner, tagged, info.to_input())
+        assert session.get(Offer, tagged).min_tier_id is None
+    assert status(db, member_id, tagged).usable
+    _set_tier(db, member_id, None)  # no tier at all: not in any list of tiers
+    assert status(db, member_id, tagged).reason is Reason.NOT_IN_TIER
+
+
+def test_tiers_combine_with_tags_or_a_group(db, owner, member_id, other_id) -> None:
+    t = _tiers(db)
+    offer = create(db, owner, kind=OfferKind.GIFT, gift="油", target=OfferTarget.TAGS, tags=("宝妈",), tier_ids=(t["金卡"],))
+    assert (offer.target, offer.tags, offer.tier_names) == (OfferTarget.TAGS, ("宝妈",), ("金卡",))
+    assert status(db, member_id, offer.id).reason is Reason.NOT_IN_TIER
+    _set_tier(db, member_id, t["金卡"])
+    _set_tier(db, other_id, t["金卡"])
+    assert status(db, member_id, offer.id).usable
+    assert status(db, other_id, offer.id).reason is Reason.NOT_TAGGED
+    assert status(db, other_id, offer.id).params == {"tags": ("宝妈",)}
+    everyone_in = create(db, owner, kind=OfferKind.GIFT, gift="油", tier_ids=(t["金卡"],))
+    assert everyone_in.target is OfferTarget.TIERS  # "everyone" in some tiers is the tiers target
+    with pytest.raises(InvalidInput, match="no longer exists"):
+        create(db, owner, kind=OfferKind.GIFT, gift="油", target=OfferTarget.TAGS, tags=("宝妈",), tier_ids=(9_999,))
+
+
+def test_a_frozen_member_gets_the_status_as_a_reason(db, owner, member_id) -> None:
+    offer = create(db, owner, kind=OfferKind.GIFT, gift="伞")
+    with unit_of_work(db) as session:
+        members.set_status(session, owner, member_id, MemberStatus.FROZEN, reason="出国")
+    found = status(db, member_id, offer.id)
+    assert found.reason is Reason.MEMBER_NOT_ACTIVE and found.params == {"status": "frozen"}
+
+
+# --------------------------------------------------------------------------- what else points can buy
+
+
+def test_points_offers_for_the_counter_f7_dialog(db, owner, member_id, other_id) -> None:
+    t = _tiers(db)
+    money = create(db, owner, name="500积分换5元", kind=OfferKind.AMOUNT_OFF, points_cost=500, per_member_limit=1)
+    gift = create(db, owner, name="800积分换油", kind=OfferKind.GIFT, gift="花生油", points_cost=800)
+    later = create(db, owner, name="下月积分换伞", kind=OfferKind.GIFT, gift="伞", points_cost=100, starts_on=TODAY + timedelta(days=10))
+    minimum = create(db, owner, name="满50用积分", kind=OfferKind.PERCENT_OFF, percent_bp=1_000, points_cost=300, threshold_fen=5_000)
+    create(db, owner, name="钻石积分礼", kind=OfferKind.GIFT, gift="茶叶", points_cost=100, tier_ids=(t["钻石"],))  # not for them
+    create(db, owner, name="已结束", kind=OfferKind.GIFT, gift="x", points_cost=100, ends_on=TODAY - timedelta(days=1))
+    create(db, owner, name="满100减10", kind=OfferKind.AMOUNT_OFF, threshold_fen=10_000, reduction_fen=1_000)  # costs no points
+    off = create(db, owner, name="已停用", kind=OfferKind.GIFT, gift="x", points_cost=100)
+    with unit_of_work(db) as session:
+        offers.deactivate_offer(session, owner, off.id)
+        purchases.record_purchase(session, owner, member_id, receipt_no="R1", till="01", amount_fen=70_000, occurred_at=NOW,
+                                  now=NOW)
+
+    with read_session(db) as session:
+        hints = offers.points_offers_for(session, member_id, TODAY)
+    assert [h.offer_id for h in hints] == [minimum.id, money.id, later.id, gift.id]  # usable first, then cheapest first
+    first = {h.offer_id: h for h in hints}
+    assert first[money.id].usable and (first[money.id].gives_fen, first[money.id].worth_fen) == (500, 500)
+    assert first[money.id].summary == "¥5.00 off, for 500 points"
+    assert first[minimum.id].usable and first[minimum.id].gives_fen is None  # no basket given: not checked
+    assert first[later.id].reason is Reason.NOT_STARTED and "from 2026-11-28" in first[later.id].reason_text
+    assert first[gift.id].reason is Reason.NOT_ENOUGH_POINTS and first[gift.id].params == {"cost": 800, "balance": 700}
+    assert (first[gift.id].summary, first[gift.id].worth_fen, first[gift.id].gives_fen) == ("gift: 花生油, for 800 points", 800, None)
+    assert first[gift.id].offer.gift == "花生油"
+
+    with read_session(db) as session:
+        small = {h.offer_id: h for h in offers.points_offers_for(session, member_id, TODAY, basket_fen=3_000)}
+        assert not any(h.usable for h in offers.points_offers_for(session, other_id, TODAY))  # no points yet
+        with pytest.raises(NotFound):
+            offers.points_offers_for(session, 9_999, TODAY)
+    assert small[minimum.id].reason is Reason.BELOW_THRESHOLD  # a basket of ¥30 is below the ¥50 it needs
+    assert small[money.id].usable
+    use(db, owner, money.id, member_id, basket_fen=3_000)
+    with read_session(db) as session:
+        after = {h.offer_id: h for h in offers.points_offers_for(session, member_id, TODAY)}
+    assert after[money.id].reason is Reason.MEMBER_LIMIT
+
+
+# --------------------------------------------------------------------------- the demo store
+
+
+def test_the_demo_offers_agree_with_the_demo_rules(db) -> None:  # type: ignore[no-untyped-def]
+    with unit_of_work(db) as session:
+        demo.fill_demo_store(session, members=40, seed=3, today=TODAY)
+    with read_session(db) as session:
+        rules = loyalty.get_rules(session)
+        listed = {o.name: o for o in offers.list_offers(session)}
+    for info in listed.values():
+        if info.paid_with_points:
+            assert info.reduction_fen == loyalty.points_value_fen(rules, info.points_cost)
+    assert listed["500积分换5元"].reduction_fen == 500
+    gold = listed["金卡会员九五折"]
+    assert (gold.target, gold.tier_names) == (OfferTarget.TIERS, ("金卡", "钻石"))
+    assert listed["周三双倍积分"].weekdays == (2,)
 
 
 def test_usable_offers_are_listed_first_and_inactive_ones_not_at_all(db, owner, member_id) -> None:
