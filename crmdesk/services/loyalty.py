@@ -152,11 +152,7 @@ def set_rules(session: Session, actor: Actor, rules: Rules) -> Rules:
             date.fromisoformat(text)
         except ValueError:
             raise InvalidInput(QT_TRANSLATE_NOOP("errors", "'{date}' is not a date (YYYY-MM-DD)."), field="bonus_dates", date=text) from None
-    # Plain columns, not the mapped object: every purchase at the counter reads the rules.
-    row = session.execute(sa.select(
-        LoyaltyRules.points_per_yuan, LoyaltyRules.redeem_points_per_yuan, LoyaltyRules.expiry_mode, LoyaltyRules.expiry_months,
-        LoyaltyRules.bonus_weekdays, LoyaltyRules.bonus_dates, LoyaltyRules.bonus_multiplier_pct,
-    ).where(LoyaltyRules.id == RULES_ROW_ID)).first()
+    row = session.get(LoyaltyRules, RULES_ROW_ID, with_for_update=True)  # the stored row, to change it
     if row is None:
         row = LoyaltyRules(id=RULES_ROW_ID)
         session.add(row)

@@ -81,7 +81,7 @@ def shop(db, owner):  # type: ignore[no-untyped-def]
                                     balance 50, all due 2026-12-10
     B 李四   2026-01-20 buys ¥300   +300 (last day 2027-01-20)
              2026-10-20             +25 adjusted by hand (no expiry)          October
-             2026-10-25             50积分换5元: -50 redeemed, ¥5 off          October
+             2026-10-25             50积分换1元: -50 redeemed, ¥1 off          October
              2026-10-31 23:59       buys ¥120  +120                          October (15:59 UTC)
              2026-11-01 00:00       buys ¥40   +40                           November (still 31 October in UTC)
                                     balance 435; moved to 金卡 at the end
@@ -103,7 +103,7 @@ def shop(db, owner):  # type: ignore[no-untyped-def]
             starts_on=date(2026, 9, 1), ends_on=date(2026, 12, 31))).id
         coupons = offers.generate_coupons(session, owner, coupon_offer, 2)
         points_offer = offers.create_offer(session, owner, offers.OfferInput(
-            name="50积分换5元", kind=OfferKind.AMOUNT_OFF, reduction_fen=500, points_cost=50,
+            name="50积分换1元", kind=OfferKind.AMOUNT_OFF, points_cost=50,
             starts_on=date(2026, 9, 1), ends_on=date(2026, 12, 31))).id
     a, b, c, d = (s.member("张三", "13812345678"), s.member("李四", "13900000000"), s.member("王五", "13700000000"),
                   s.member("赵六", "13600000000"))
@@ -174,10 +174,10 @@ def test_points_movement_of_the_month(db, shop) -> None:  # type: ignore[no-unty
 def test_offer_redemptions_of_the_month(db, shop) -> None:  # type: ignore[no-untyped-def]
     figures = summary(db, *OCTOBER)
     assert figures.offers == (
-        OfferUse(shop["points_offer"], "50积分换5元", 1, 500, 0, 50),
+        OfferUse(shop["points_offer"], "50积分换1元", 1, 100, 0, 50),
         OfferUse(shop["coupon_offer"], "满100减10", 1, 1_000, 1, 0),  # C's use at 00:00 on 1 November is not October's
     )
-    assert (figures.offer_uses, figures.offer_discount_fen, figures.offer_coupons, figures.offer_points_spent) == (2, 1_500, 1, 50)
+    assert (figures.offer_uses, figures.offer_discount_fen, figures.offer_coupons, figures.offer_points_spent) == (2, 1_100, 1, 50)
 
 
 def test_days_are_shop_days_midnight_to_midnight(db, shop) -> None:  # type: ignore[no-untyped-def]
@@ -234,10 +234,10 @@ def test_the_report_shows_headings_tiers_and_numbers(db, shop) -> None:  # type:
     for heading in ("Members by tier", "Points movement 2026-10-01 – 2026-10-31", "Points due to expire",
                     "Offer redemptions 2026-10-01 – 2026-10-31"):
         assert heading in text
-    for name in ("普通", "银卡", "金卡", "钻石", "满100减10", "50积分换5元", "好邻居超市", "王店长"):
+    for name in ("普通", "银卡", "金卡", "钻石", "满100减10", "50积分换1元", "好邻居超市", "王店长"):
         assert name in text
     for figure in ("570", "¥11.40", "+50", "+250", "+25", "\u221280", "\u2212100", "\u221235", "\u221210", "+275",
-                   "\u2212225", "2026-12-18", "¥15.00", "¥10.00", "¥5.00"):
+                   "\u2212225", "2026-12-18", "¥11.00", "¥10.00", "¥1.00"):
         assert figure in text, figure
     assert "50 points = ¥1" in text
     assert "Closed members still hold 50 points" in text
