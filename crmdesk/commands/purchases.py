@@ -31,7 +31,8 @@ def register(add_command) -> None:  # type: ignore[no-untyped-def]
     refund = add_command("refund", "give money back on a sale; its points go back in proportion", run_refund, actions)
     refund.add_argument("--receipt", required=True, metavar="NUMBER", help="the original sale's receipt")
     refund.add_argument("--till", default="", metavar="NAME", help="the original sale's till")
-    refund.add_argument("--refund-receipt", required=True, metavar="NUMBER", help="the refund's own receipt number")
+    refund.add_argument("--refund-receipt", default="", metavar="NUMBER",
+                        help="the refund's own receipt number (default: the next generated one of the sale's till and day)")
     refund.add_argument("--amount", required=True, metavar="YUAN", help="the money given back, e.g. 23.45")
     refund.add_argument("--time", metavar="ISO", help="when it happened (default: now; shop time unless an offset is given)")
     refund.add_argument("--json", action="store_true", help="print the result as JSON")

@@ -209,28 +209,14 @@ def record_purchase(
     row = {"member_id": member.id, "till": till, "kind": PurchaseKind.SALE, "occurred_at": occurred_at,
            "amount_fen": amount_fen, "payment_method": payment_method.strip()[:20], "cashier_id": actor.staff_id,
            "refund_of_id": None}
-    # Core inserts: the counter's hot path, and nothing in this transaction reads the rows back as objects.
-    # The purchase row goes in within a SAVEPOINT, so losing a race on the (till, receipt_no) index to
-    # another till undoes only this insert: a generated number then takes the next one, a given one is
-    # the other till's posting of the same receipt.
-    for _attempt in range(RECEIPT_ATTEMPTS):
-        used = receipt_no or next_receipt_no(session, till, loyalty.local_day(occurred_at))
-        try:
-            with session.begin_nested():
-                purchase_id = session.execute(
-                    sa.insert(Purchase).returning(Purchase.id), {**row, "receipt_no": used}).scalar_one()
-            break
-        except sa.exc.IntegrityError:
-            if receipt_no:
-                done = _already_recorded(session, member_id, till, receipt_no, amount_fen)
-                if done is not None:
-                    return done
-                raise
-    else:
-        raise Conflict(
-            QT_TRANSLATE_NOOP("errors", "Other tills kept taking the next receipt number of till {till}; record the purchase again."),
-            till=till or "-",
-        )
+    inserted = _insert_purchase(session, row, receipt_no, loyalty.local_day(occurred_at))
+    if inserted is None:  # another till posted this very receipt a moment ago
+        done = _already_recorded(session, member_id, till, receipt_no, amount_fen)
+        if done is not None:
+            return done
+        raise Conflict(QT_TRANSLATE_NOOP("errors", "Receipt {receipt} of till {till} is already recorded with other details."),
+                       receipt=receipt_no, till=till or "-")
+    purchase_id, used = inserted
     if lines:
         session.execute(sa.insert(PurchaseLine), [{
             "purchase_id": purchase_id, "item_code": l.item_code, "name": l.name, "category": l.category.strip(),
@@ -249,6 +235,29 @@ def record_purchase(
     session.flush()
     return PurchaseResult(purchase_id, member.id, points, member.points_balance, new_tier.name if new_tier else None,
                           receipt_no=used)
+
+
+def _insert_purchase(session: Session, row: dict[str, object], receipt_no: str, day: date) -> tuple[int, str] | None:
+    """Insert a purchase row (sale or refund) with ``receipt_no``, or a generated number when it is empty:
+    (id, receipt number used). None when a given number is already taken.
+
+    A Core insert (the counter's hot path; nothing here reads the row back as an object) within a
+    SAVEPOINT, so losing a race on the (till, receipt_no) index to another till undoes only this
+    insert: a generated number then takes the next one; a given one is left to the caller."""
+    till = str(row["till"])
+    for _attempt in range(RECEIPT_ATTEMPTS):
+        used = receipt_no or next_receipt_no(session, till, day)
+        try:
+            with session.begin_nested():
+                purchase_id = session.execute(sa.insert(Purchase).returning(Purchase.id), {**row, "receipt_no": used}).scalar_one()
+            return int(purchase_id), used
+        except sa.exc.IntegrityError:
+            if receipt_no:
+                return None
+    raise Conflict(
+        QT_TRANSLATE_NOOP("errors", "Other tills kept taking the next receipt number of till {till}; record the purchase again."),
+        till=till or "-",
+    )
 
 
 def _already_recorded(session: Session, member_id: int, till: str, receipt_no: str, amount_fen: int) -> PurchaseResult | None:
@@ -273,13 +282,14 @@ def refund(
     *,
     original_till: str,
     original_receipt: str,
-    refund_receipt: str,
+    refund_receipt: str = "",
     amount_fen: int,
     occurred_at: datetime | None = None,
     now: datetime | None = None,
 ) -> PurchaseResult:
     """Give money back on a sale (whole or part): its points go back in proportion; never more
-    than was paid. Tiers are not lowered here, only at the monthly review."""
+    than was paid. Tiers are not lowered here, only at the monthly review. The refund gets its own
+    receipt number at the sale's till: as given (posting it again changes nothing), or generated."""
     now = now or datetime.now(timezone.utc)
     occurred_at = occurred_at or now
     check_amount(amount_fen)
@@ -290,7 +300,8 @@ def refund(
             QT_TRANSLATE_NOOP("errors", "No sale with receipt {receipt} at till {till}."),
             receipt=original_receipt, till=original_till or "-",
         )
-    again = _existing(session, original.till, refund_receipt.strip())
+    refund_receipt = (refund_receipt or "").strip()
+    again = _existing(session, original.till, refund_receipt) if refund_receipt else None
     if again is not None:
         if again.refund_of_id == original.id and again.amount_fen == amount_fen:
             balance = session.scalar(sa.select(Member.points_balance).where(Member.id == original.member_id)) or 0
@@ -313,16 +324,19 @@ def refund(
     due_total = earned * (refunded_before + amount_fen) // original.amount_fen
     taken_before = -int(session.scalar(sa.select(sa.func.coalesce(sa.func.sum(PointsEntry.points), 0)).join(
         Purchase, Purchase.id == PointsEntry.purchase_id).where(Purchase.refund_of_id == original.id)) or 0)
-    refund_row = Purchase(member_id=member.id, till=original.till, receipt_no=refund_receipt.strip(), kind=PurchaseKind.REFUND,
-                          refund_of_id=original.id, occurred_at=occurred_at, amount_fen=amount_fen,
-                          payment_method=original.payment_method, cashier_id=actor.staff_id)
-    session.add(refund_row)
-    session.flush()
-    taken = loyalty.reverse(session, member, max(0, due_total - taken_before), at=occurred_at, purchase_id=refund_row.id, actor=actor)
+    row = {"member_id": member.id, "till": original.till, "kind": PurchaseKind.REFUND, "refund_of_id": original.id,
+           "occurred_at": occurred_at, "amount_fen": amount_fen, "payment_method": original.payment_method,
+           "cashier_id": actor.staff_id}
+    inserted = _insert_purchase(session, row, refund_receipt, loyalty.local_day(occurred_at))
+    if inserted is None:
+        raise Conflict(QT_TRANSLATE_NOOP("errors", "Receipt {receipt} of till {till} is already recorded with other details."),
+                       receipt=refund_receipt, till=original.till or "-")
+    refund_id, used = inserted
+    taken = loyalty.reverse(session, member, max(0, due_total - taken_before), at=occurred_at, purchase_id=refund_id, actor=actor)
     member.total_spend_fen -= amount_fen
-    audit.record(session, actor, "purchase.refund", "purchase", refund_row.id, original=original.id, amount_fen=amount_fen, points=-taken)
+    audit.record(session, actor, "purchase.refund", "purchase", refund_id, original=original.id, amount_fen=amount_fen, points=-taken)
     session.flush()
-    return PurchaseResult(refund_row.id, member.id, -taken, member.points_balance, None, receipt_no=refund_row.receipt_no)
+    return PurchaseResult(refund_id, member.id, -taken, member.points_balance, None, receipt_no=used)
 
 
 @dataclass(frozen=True)

@@ -366,6 +366,8 @@ class RefundDialog(_EnterDialog):
         self.till_edit = QLineEdit(self.sales[0].till if self.sales else this_till())
         self.amount_edit = QLineEdit()
         self.refund_receipt_edit = QLineEdit()
+        self.refund_receipt_edit.setMaxLength(purchases.MAX_RECEIPT_LENGTH)
+        self.refund_receipt_edit.setPlaceholderText(self.tr("optional: made up when empty"))
         form.addRow(self.tr("&Original receipt:"), self.original_box)
         form.addRow("", self.sale_label)
         form.addRow(self.tr("&Till:"), self.till_edit)
@@ -377,6 +379,8 @@ class RefundDialog(_EnterDialog):
         layout.addLayout(self._buttons(self.tr("Refund (Enter)")))
         self.original_box.currentIndexChanged.connect(self._sale_chosen)
         self.original_box.editTextChanged.connect(self._receipt_typed)
+        # An editable list keeps Enter to itself: here too it records (F6, Enter refunds the latest sale).
+        self.original_box.lineEdit().returnPressed.connect(self.accept)
         self._sale_chosen(self.original_box.currentIndex())
         self.original_box.setFocus()
 
@@ -406,9 +410,7 @@ class RefundDialog(_EnterDialog):
     def accept(self) -> None:
         self.message.hide()
         try:
-            amount = purchases.parse_yuan(self.amount_edit.text())
-            if not self.refund_receipt_edit.text().strip():
-                raise InvalidInput(QT_TRANSLATE_NOOP("errors", "Enter the receipt number."), field="receipt_no")
+            amount = money.parse_yuan(self.amount_edit.text())
             with unit_of_work(self._state.db) as session:
                 self.result_value = purchases.refund(
                     session, self._state.actor, original_till=self.till_edit.text(),

@@ -218,3 +218,25 @@ def test_a_redemption_keeps_its_receipt_and_note(qtbot, page, db, cashier, membe
     from crmdesk.views.terms import ledger_reason_text
 
     assert ledger_reason_text(entry.reason) == "receipt R2: 换购"  # English interface; Chinese translates it
+
+
+def test_a_whole_refund_is_f6_and_enter(qtbot, page, db, cashier, member_id) -> None:  # type: ignore[no-untyped-def]
+    from crmdesk.services import purchases
+
+    with unit_of_work(db) as session:
+        sale = purchases.record_purchase(session, cashier, member_id, till="01", amount_fen=8_800)
+    page.open_member(member_id)
+    keys = Keyboard(qtbot)
+    keys.press(Qt.Key.Key_F6)  # the latest sale is chosen and what is left of it is the amount
+    qtbot.waitUntil(lambda: page.refund_dialog is not None and page.refund_dialog.isAncestorOf(QApplication.focusWidget()),
+                    timeout=2000)
+    dialog = page.refund_dialog
+    keys.press(Qt.Key.Key_Return)
+    assert not dialog.message.isVisible(), dialog.message.text()
+    wait_closed(qtbot, page, "refund_dialog")
+    assert keys.count == 2 and "88 points taken back, 0 points now" in page.result_label.text()
+    with read_session(db) as session:
+        refund = session.execute(sa.select(Purchase.receipt_no, Purchase.till, Purchase.amount_fen)
+                                 .where(Purchase.refund_of_id == sale.purchase_id)).one()
+    assert refund.till == "01" and refund.amount_fen == 8_800 and refund.receipt_no != sale.receipt_no  # its own number
+    assert page.visits.item(0, 3).text() == "Refund"  # the counter says what it is
