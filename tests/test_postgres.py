@@ -55,7 +55,7 @@ def test_migrations_and_core_services_work_on_postgresql(pg: Database) -> None:
             store.update_store(session, actor, store_name="x", address="", phone="")
     with read_session(pg) as session:
         assert store.get_store(session).store_name == "好邻居超市"
-        figures = store_overview(session, date.today(), datetime.now().astimezone().tzinfo)
+        figures = store_overview(session, staff.actor_for(session), date.today())
         assert [tier.name for tier in figures.members_by_tier] == ["普通", "银卡", "金卡", "钻石"]
 
 
@@ -65,7 +65,7 @@ def test_demo_store_fills_postgresql(pg: Database) -> None:
     with unit_of_work(pg) as session:
         summary = demo.fill_demo_store(session, members=60, seed=3, today=date(2026, 11, 22))
     with read_session(pg) as session:
-        figures = store_overview(session, date(2026, 11, 22), datetime.now().astimezone().tzinfo)
+        figures = store_overview(session, staff.actor_for(session), date(2026, 11, 22))
     assert summary.members == 60 and figures.active_members > 0
     # The next rows a till writes continue after the demo's own ids.
     from crmdesk.services import members, purchases

@@ -65,6 +65,7 @@ from typing import Any, TypeVar
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
+from crmdesk import shop_time
 from crmdesk.errors import CrmdeskError, InvalidInput
 from crmdesk.models import (
     AuditEvent, Card, CardStatus, Gender, Member, MemberChange, MemberStatus, MemberTag, PointsEntry, PointsKind, utcnow,
@@ -226,7 +227,9 @@ _NEUTRAL: dict[str, object] = {
 _GENDERS = {
     **dict.fromkeys(("男", "男性", "m", "male", "man", "先生"), Gender.MALE),
     **dict.fromkeys(("女", "女性", "f", "female", "woman", "女士"), Gender.FEMALE),
-    **dict.fromkeys(("", "未知", "保密", "不详", "unknown", "u", "-", "无", "其他", "other"), Gender.UNKNOWN),
+    # ... and what crmdesk's own export writes for a gender nobody gave, in either language.
+    **dict.fromkeys(("", "未知", "保密", "不详", "未填写", "unknown", "u", "-", "—", "无", "其他", "other", "not given"),
+                    Gender.UNKNOWN),
 }
 
 
@@ -987,7 +990,7 @@ def plan_import(
 ) -> ImportPlan:
     """Read and check a members file and say, row by row, what importing it would do. Writes nothing."""
     path = Path(path)
-    today = today or date.today()
+    today = today or shop_time.today()
     table = read_table(path)
     header = _find_header(table, path)
     data_rows = [(number, cells) for number, cells in table.rows if number > header.row]

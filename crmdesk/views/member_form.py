@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import re
 import unicodedata
-from datetime import date
 
 from PySide6.QtCore import Qt
 from PySide6.QtGui import QKeyEvent, QKeySequence, QShortcut
@@ -32,7 +31,6 @@ from crmdesk.views.common import error_text, mark_data
 from crmdesk.views.state import AppState
 
 CJK = re.compile(r"[\u3400-\u9fff]")
-BIRTHDAY = re.compile(r"(\d{4})\s*[-/.年]?\s*(\d{1,2})\s*[-/.月]?\s*(\d{1,2})\s*日?")
 
 
 def split_prefill(text: str) -> tuple[str, str, str]:
@@ -51,17 +49,6 @@ def split_prefill(text: str) -> tuple[str, str, str]:
     if CJK.search(text) or (any(ch.isalpha() for ch in text) and text != text.lower() and not any(ch.isdigit() for ch in text)):
         return "", text, ""
     return "", "", ""
-
-
-def parse_birthday(text: str) -> date | None:
-    """1985-06-02, 1985/6/2, 1985.6.2, 19850602 or 1985年6月2日; None when it is not a date."""
-    match = BIRTHDAY.fullmatch(unicodedata.normalize("NFKC", text.strip()))
-    if match is None:
-        return None
-    try:
-        return date(*(int(part) for part in match.groups()))
-    except ValueError:
-        return None
 
 
 class NewMemberDialog(QDialog):
@@ -205,8 +192,11 @@ class NewMemberDialog(QDialog):
         return True
 
     def _check_birthday(self) -> bool:
-        if self.birthday_edit.text().strip() and parse_birthday(self.birthday_edit.text()) is None:
-            return self._fail(self.tr("Type the birthday as YYYY-MM-DD, e.g. 1985-06-02."), self.birthday_edit)
+        """A birthday that cannot be one (2月30日, next year) is refused as Enter leaves it."""
+        try:
+            members_service.parse_birthday(self.birthday_edit.text())
+        except CrmdeskError as exc:
+            return self._fail(error_text(exc), self.birthday_edit)
         self.message.hide()
         return True
 
@@ -239,17 +229,13 @@ class NewMemberDialog(QDialog):
         if not name:
             self._fail(self.tr("Enter the member's name."), self.name_edit)
             return
-        birthday = None
-        if self.birthday_edit.text().strip():
-            birthday = parse_birthday(self.birthday_edit.text())
-            if birthday is None:
-                self._fail(self.tr("Type the birthday as YYYY-MM-DD, e.g. 1985-06-02."), self.birthday_edit)
-                return
+        if not self._check_birthday():
+            return
         data = MemberInput(
             name=name,
             phone=phone,
             gender=self.gender_box.currentData(),
-            birthday=birthday,
+            birthday=members_service.parse_birthday(self.birthday_edit.text()),
             tags=(self.tags_edit.text(),),
             marketing_consent=self.consent_box.currentData(),
             source="counter",

@@ -7,6 +7,7 @@ the balance) is shown in the dialog, which stays open with nothing changed.
 
 from __future__ import annotations
 
+import unicodedata
 from dataclasses import dataclass
 from datetime import datetime
 from decimal import Decimal, InvalidOperation
@@ -50,7 +51,7 @@ def this_till() -> str:
 def parse_quantity(text: str, line: int) -> int:
     """'1' -> 1000, '0.355' -> 355 thousandths; positive, at most three decimals."""
     try:
-        value = Decimal(text.strip().replace(",", "."))
+        value = Decimal(unicodedata.normalize("NFKC", text).strip())  # a comma is no decimal point here either
         ok = value.is_finite() and 0 < value < 10**6 and value == value.quantize(Decimal("0.001"))
     except InvalidOperation:
         ok = False

@@ -3144,7 +3144,7 @@ Membership, loyalty and customer care for neighbourhood shops.</source>
 <context>
     <name>NewMemberDialog</name>
     <message>
-        <location filename="../../crmdesk/views/member_form.py" line="+77"/>
+        <location filename="../../crmdesk/views/member_form.py" line="+64"/>
         <source>New member</source>
         <translation>新会员</translation>
     </message>
@@ -3190,12 +3190,12 @@ Membership, loyalty and customer care for neighbourhood shops.</source>
     </message>
     <message>
         <location line="+3"/>
-        <location line="+114"/>
+        <location line="+117"/>
         <source>More details (Ctrl+D)</source>
         <translation>更多信息（Ctrl+D）</translation>
     </message>
     <message>
-        <location line="-105"/>
+        <location line="-108"/>
         <source>Not given</source>
         <translation>未填写</translation>
     </message>
@@ -3270,13 +3270,13 @@ Membership, loyalty and customer care for neighbourhood shops.</source>
         <translation>取消（Esc）</translation>
     </message>
     <message>
-        <location line="+59"/>
+        <location line="+62"/>
         <source>Fewer details (Ctrl+D)</source>
         <translation>收起（Ctrl+D）</translation>
     </message>
     <message>
-        <location line="-14"/>
-        <location line="+36"/>
+        <location line="-17"/>
+        <location line="+39"/>
         <source>Enter the member&apos;s mobile number.</source>
         <translation>请输入会员手机号。</translation>
     </message>
@@ -3284,12 +3284,6 @@ Membership, loyalty and customer care for neighbourhood shops.</source>
         <location line="+3"/>
         <source>Enter the member&apos;s name.</source>
         <translation>请输入会员姓名。</translation>
-    </message>
-    <message>
-        <location line="-31"/>
-        <location line="+37"/>
-        <source>Type the birthday as YYYY-MM-DD, e.g. 1985-06-02.</source>
-        <translation>生日请按 年-月-日 输入，例如 1985-06-02。</translation>
     </message>
 </context>
 <context>
@@ -3375,7 +3369,7 @@ Membership, loyalty and customer care for neighbourhood shops.</source>
     <message>
         <location line="+129"/>
         <source>Set by the points cost at the points rules&apos; rate.</source>
-        <translation type="unfinished"></translation>
+        <translation>由所需积分按积分规则的兑换比例计算。</translation>
     </message>
     <message>
         <location line="-138"/>
@@ -3453,17 +3447,17 @@ Membership, loyalty and customer care for neighbourhood shops.</source>
     <message>
         <location line="-102"/>
         <source>Only these &amp;tiers:</source>
-        <translation type="unfinished"></translation>
+        <translation>仅限等级(&amp;T)：</translation>
     </message>
     <message>
         <location line="+14"/>
         <source>None</source>
-        <translation type="unfinished"></translation>
+        <translation>无</translation>
     </message>
     <message>
         <location line="+29"/>
         <source>None ticked: every tier.</source>
-        <translation type="unfinished"></translation>
+        <translation>不勾选即所有等级。</translation>
     </message>
     <message>
         <location line="+54"/>
@@ -3531,12 +3525,12 @@ Membership, loyalty and customer care for neighbourhood shops.</source>
     </message>
     <message>
         <location line="+2"/>
-        <location line="+68"/>
+        <location line="+69"/>
         <source>Switch &amp;off</source>
         <translation>停用(&amp;O)</translation>
     </message>
     <message>
-        <location line="-66"/>
+        <location line="-67"/>
         <source>Make c&amp;oupons…</source>
         <translation>生成优惠券(&amp;O)…</translation>
     </message>
@@ -3546,7 +3540,7 @@ Membership, loyalty and customer care for neighbourhood shops.</source>
         <translation>刷新(&amp;R)（F5）</translation>
     </message>
     <message>
-        <location line="+33"/>
+        <location line="+34"/>
         <source>Active</source>
         <translation>已启用</translation>
     </message>
@@ -3698,7 +3692,7 @@ Membership, loyalty and customer care for neighbourhood shops.</source>
 <context>
     <name>PurchaseDialog</name>
     <message>
-        <location filename="../../crmdesk/views/purchase_dialogs.py" line="+126"/>
+        <location filename="../../crmdesk/views/purchase_dialogs.py" line="+127"/>
         <source>Record purchase for {name}</source>
         <translation>为{name}记录消费</translation>
     </message>
@@ -3850,7 +3844,7 @@ Membership, loyalty and customer care for neighbourhood shops.</source>
 <context>
     <name>RedeemDialog</name>
     <message>
-        <location line="+364"/>
+        <location line="+366"/>
         <source>Redeem points of {name}</source>
         <translation>为{name}兑换积分</translation>
     </message>
@@ -3913,7 +3907,7 @@ Membership, loyalty and customer care for neighbourhood shops.</source>
 <context>
     <name>RefundDialog</name>
     <message>
-        <location line="-138"/>
+        <location line="-140"/>
         <source>Refund for {name}</source>
         <translation>为{name}退款</translation>
     </message>
@@ -3923,7 +3917,12 @@ Membership, loyalty and customer care for neighbourhood shops.</source>
         <translation>请选择原小票，或输入其小票号；金额默认为尚可退款的金额。</translation>
     </message>
     <message>
-        <location line="+16"/>
+        <location line="+17"/>
+        <source>optional: made up when empty</source>
+        <translation>可不填：留空时自动生成</translation>
+    </message>
+    <message>
+        <location line="+1"/>
         <source>&amp;Original receipt:</source>
         <translation>原小票(&amp;O)：</translation>
     </message>
@@ -3948,7 +3947,7 @@ Membership, loyalty and customer care for neighbourhood shops.</source>
         <translation>退款（回车）</translation>
     </message>
     <message>
-        <location line="+19"/>
+        <location line="+21"/>
         <source>{time} · paid {paid} · refundable {left}</source>
         <translation>{time} · 实付 {paid} · 可退 {left}</translation>
     </message>
@@ -5177,7 +5176,7 @@ Membership, loyalty and customer care for neighbourhood shops.</source>
     <message>
         <location line="+4"/>
         <location filename="../../crmdesk/services/purchase_imports.py" line="-1"/>
-        <location filename="../../crmdesk/views/offers_page.py" line="-108"/>
+        <location filename="../../crmdesk/views/offers_page.py" line="-109"/>
         <source>No member with the card, member number or phone {key}.</source>
         <translation>没有卡号、会员编号或手机号为{key}的会员。</translation>
     </message>
@@ -5379,7 +5378,7 @@ Membership, loyalty and customer care for neighbourhood shops.</source>
     </message>
     <message>
         <location line="+2"/>
-        <location filename="../../crmdesk/services/imports.py" line="+145"/>
+        <location filename="../../crmdesk/services/imports.py" line="+144"/>
         <source>A card number may have at most 32 characters.</source>
         <translation>卡号最多32个字符。</translation>
     </message>
@@ -5403,12 +5402,12 @@ Membership, loyalty and customer care for neighbourhood shops.</source>
         <location filename="../../crmdesk/services/cards.py" line="+37"/>
         <location line="+23"/>
         <location filename="../../crmdesk/services/complaints.py" line="+703"/>
-        <location filename="../../crmdesk/services/loyalty.py" line="+256"/>
+        <location filename="../../crmdesk/services/loyalty.py" line="+252"/>
         <location filename="../../crmdesk/services/members.py" line="+400"/>
         <location filename="../../crmdesk/services/offers.py" line="+598"/>
         <location line="+126"/>
         <location filename="../../crmdesk/services/purchases.py" line="+121"/>
-        <location line="+312"/>
+        <location line="+326"/>
         <location filename="../../crmdesk/services/surveys.py" line="+206"/>
         <source>No member with id {id}.</source>
         <translation>没有编号为{id}的会员。</translation>
@@ -5627,7 +5626,7 @@ Membership, loyalty and customer care for neighbourhood shops.</source>
     <message>
         <location line="+8"/>
         <source>Complaint {id} was already compensated (points: {points}, coupons: {coupons}); give more only as additional compensation.</source>
-        <translation type="unfinished"></translation>
+        <translation>投诉 {id} 已给予过补偿（积分：{points}，优惠券：{coupons}）；如需再给，请作为追加补偿处理。</translation>
     </message>
     <message>
         <location line="+10"/>
@@ -5794,7 +5793,7 @@ Membership, loyalty and customer care for neighbourhood shops.</source>
         <translation>没有要修改的内容：请至少给出一个选项，例如 --name 或 --status。</translation>
     </message>
     <message>
-        <location filename="../../crmdesk/commands/purchases.py" line="+51"/>
+        <location filename="../../crmdesk/commands/purchases.py" line="+52"/>
         <source>&apos;{text}&apos; is not a time (e.g. 2026-11-22T14:30).</source>
         <translation>“{text}”不是有效的时间（例如 2026-11-22T14:30）。</translation>
     </message>
@@ -5870,27 +5869,28 @@ Membership, loyalty and customer care for neighbourhood shops.</source>
         <location line="+4"/>
         <source>Nothing was imported: 1 row is invalid. Correct it, or skip the invalid row.
 {errors}</source>
-        <translation type="unfinished"></translation>
+        <translation>未导入任何数据：有1行无效。请改正，或跳过这一行。
+{errors}</translation>
     </message>
     <message>
         <location line="+3"/>
         <source>{path} is not an Excel file: its name ends in {suffix} but it holds something else. Open it in Excel or WPS, save it as .xlsx or CSV and import that.</source>
-        <translation type="unfinished"></translation>
+        <translation>{path} 不是 Excel 文件：文件名以 {suffix} 结尾，但内容不是 Excel 表格。请用 Excel 或 WPS 打开，另存为 .xlsx 或 CSV 后再导入。</translation>
     </message>
     <message>
         <location line="+5"/>
         <source>{path} is an Excel workbook, not a CSV file: rename it to end in .xlsx and import it again.</source>
-        <translation type="unfinished"></translation>
+        <translation>{path} 是 Excel 工作簿，不是 CSV 文件：请把文件名改为以 .xlsx 结尾后重新导入。</translation>
     </message>
     <message>
         <location line="+3"/>
         <source>{path} is a ZIP archive, not a CSV or Excel file: unpack it and import the list inside.</source>
-        <translation type="unfinished"></translation>
+        <translation>{path} 是 ZIP 压缩包，不是 CSV 或 Excel 文件：请先解压，再导入里面的名单。</translation>
     </message>
     <message>
         <location line="+3"/>
         <source>{path} is not a text (CSV) file: it holds binary data. Save the list from Excel or WPS as CSV or .xlsx and import that.</source>
-        <translation type="unfinished"></translation>
+        <translation>{path} 不是文本（CSV）文件：其中是二进制数据。请在 Excel 或 WPS 中把名单另存为 CSV 或 .xlsx 后再导入。</translation>
     </message>
     <message>
         <location line="+4"/>
@@ -5999,7 +5999,7 @@ Membership, loyalty and customer care for neighbourhood shops.</source>
         <translation>生日为{birthday}的{name}可能已是会员（{member_no}）；仍会登记为新会员。</translation>
     </message>
     <message>
-        <location filename="../../crmdesk/services/loyalty.py" line="-122"/>
+        <location filename="../../crmdesk/services/loyalty.py" line="-118"/>
         <source>Points per yuan must be from 1 to 100.</source>
         <translation>每元积分必须在1到100之间。</translation>
     </message>
@@ -6041,7 +6041,7 @@ Membership, loyalty and customer care for neighbourhood shops.</source>
         <translation>“{date}”不是有效的日期（格式：年-月-日）。</translation>
     </message>
     <message>
-        <location line="+113"/>
+        <location line="+109"/>
         <source>Redeem a positive number of points.</source>
         <translation>兑换的积分必须大于0。</translation>
     </message>
@@ -6143,7 +6143,7 @@ Membership, loyalty and customer care for neighbourhood shops.</source>
     <message>
         <location line="+3"/>
         <source>&apos;{phone}&apos; is not a valid mobile number: a mainland number has 11 digits and starts with 1 (1 digit given).</source>
-        <translation type="unfinished"></translation>
+        <translation>“{phone}”不是有效的手机号：大陆手机号为11位、以1开头（现为1位）。</translation>
     </message>
     <message>
         <location line="+8"/>
@@ -6178,7 +6178,7 @@ Membership, loyalty and customer care for neighbourhood shops.</source>
     <message>
         <location line="+4"/>
         <source>&apos;{value}&apos; is not a date; write it like 1985-06-02 (also 1985/6/2, 1985.6.2, 19850602 or 1985年6月2日).</source>
-        <translation type="unfinished"></translation>
+        <translation>“{value}”不是日期，请写成 1985-06-02 这样的格式（也可写 1985/6/2、1985.6.2、19850602 或 1985年6月2日）。</translation>
     </message>
     <message>
         <location line="+37"/>
@@ -6238,15 +6238,15 @@ Membership, loyalty and customer care for neighbourhood shops.</source>
     <message>
         <location line="+1"/>
         <source>&apos;{text}&apos; is ambiguous: a comma is read only as a thousands separator (1,234.50). Write the decimals with a point, e.g. {example}.</source>
-        <translation type="unfinished"></translation>
+        <translation>“{text}”有歧义：逗号只能作千位分隔符（如 1,234.50）。小数请用小数点，例如 {example}。</translation>
     </message>
     <message>
         <location line="+5"/>
         <source>Enter an amount in yuan (for example 100 or 99.50).</source>
-        <translation type="unfinished"></translation>
+        <translation>请输入以元为单位的金额（例如 100 或 99.50）。</translation>
     </message>
     <message>
-        <location filename="../../crmdesk/services/purchases.py" line="-356"/>
+        <location filename="../../crmdesk/services/purchases.py" line="-370"/>
         <source>An amount must be more than ¥0.00.</source>
         <translation>金额必须大于¥0.00。</translation>
     </message>
@@ -6268,16 +6268,16 @@ Membership, loyalty and customer care for neighbourhood shops.</source>
     <message>
         <location line="+40"/>
         <source>Till {till} has used every generated receipt number of {day}; enter the receipt number.</source>
-        <translation type="unfinished"></translation>
+        <translation>收银台 {till} 在 {day} 的自动小票号已用完；请输入小票号。</translation>
     </message>
     <message>
-        <location line="+66"/>
+        <location line="+93"/>
         <source>Other tills kept taking the next receipt number of till {till}; record the purchase again.</source>
-        <translation type="unfinished"></translation>
+        <translation>收银台 {till} 的下一个小票号一再被占用；请重新记录这笔消费。</translation>
     </message>
     <message>
         <location filename="../../crmdesk/services/purchase_imports.py" line="+421"/>
-        <location filename="../../crmdesk/services/purchases.py" line="-141"/>
+        <location filename="../../crmdesk/services/purchases.py" line="-168"/>
         <source>The purchase time {time} lies in the future.</source>
         <translation>消费时间{time}晚于现在。</translation>
     </message>
@@ -6311,7 +6311,6 @@ Membership, loyalty and customer care for neighbourhood shops.</source>
     </message>
     <message>
         <location line="-23"/>
-        <location filename="../../crmdesk/views/purchase_dialogs.py" line="+9"/>
         <source>Enter the receipt number.</source>
         <translation>请输入小票号。</translation>
     </message>
@@ -6388,8 +6387,10 @@ Membership, loyalty and customer care for neighbourhood shops.</source>
     </message>
     <message>
         <location line="+6"/>
-        <location filename="../../crmdesk/services/purchases.py" line="+67"/>
-        <location line="+34"/>
+        <location filename="../../crmdesk/services/purchases.py" line="+19"/>
+        <location line="+57"/>
+        <location line="+36"/>
+        <location line="+22"/>
         <source>Receipt {receipt} of till {till} is already recorded with other details.</source>
         <translation>收银台{till}的小票{receipt}已按其他内容记录过。</translation>
     </message>
@@ -6410,7 +6411,7 @@ Membership, loyalty and customer care for neighbourhood shops.</source>
     </message>
     <message>
         <location line="+1"/>
-        <location filename="../../crmdesk/services/purchases.py" line="-9"/>
+        <location filename="../../crmdesk/services/purchases.py" line="-32"/>
         <source>No sale with receipt {receipt} at till {till}.</source>
         <translation>收银台{till}没有小票号为{receipt}的消费。</translation>
     </message>
@@ -6421,7 +6422,7 @@ Membership, loyalty and customer care for neighbourhood shops.</source>
     </message>
     <message>
         <location line="+1"/>
-        <location filename="../../crmdesk/services/purchases.py" line="+16"/>
+        <location filename="../../crmdesk/services/purchases.py" line="+17"/>
         <source>Only ¥{left} of this ¥{paid} receipt can still be refunded.</source>
         <translation>这张¥{paid}的小票最多还能退¥{left}。</translation>
     </message>
@@ -6531,7 +6532,7 @@ Membership, loyalty and customer care for neighbourhood shops.</source>
         <translation>等级“{name}”：积分倍率必须是整数百分比。</translation>
     </message>
     <message>
-        <location filename="../../crmdesk/views/purchase_dialogs.py" line="-353"/>
+        <location filename="../../crmdesk/views/purchase_dialogs.py" line="-348"/>
         <source>Line {line}: &apos;{text}&apos; is not a quantity (up to three decimals).</source>
         <translation>第{line}行：“{text}”不是有效的数量（最多三位小数）。</translation>
     </message>
@@ -6541,7 +6542,7 @@ Membership, loyalty and customer care for neighbourhood shops.</source>
         <translation>只有值班经理或店主可以批准这笔消费，但本店没有可登录的值班经理或店主。</translation>
     </message>
     <message>
-        <location filename="../../crmdesk/commands/offers.py" line="+103"/>
+        <location filename="../../crmdesk/commands/offers.py" line="+105"/>
         <location filename="../../crmdesk/views/offers_page.py" line="-11"/>
         <source>&apos;{text}&apos; is not a percentage (e.g. 5 or 12.5).</source>
         <translation>“{text}”不是有效的百分比（例如 5 或 12.5）。</translation>
@@ -6554,7 +6555,7 @@ Membership, loyalty and customer care for neighbourhood shops.</source>
     <message>
         <location line="+6"/>
         <source>Aim the offer at tags or at a group: only one of them.</source>
-        <translation type="unfinished"></translation>
+        <translation>优惠活动只能面向标签或分组之一。</translation>
     </message>
     <message>
         <location filename="../../crmdesk/services/offers.py" line="-49"/>
@@ -6666,17 +6667,17 @@ Membership, loyalty and customer care for neighbourhood shops.</source>
     <message>
         <location line="+12"/>
         <source>{points} points are worth less than ¥0.01 at the points rules&apos; rate ({rate} points = ¥1); ask for more points.</source>
-        <translation type="unfinished"></translation>
+        <translation>按积分规则的兑换比例（{rate} 积分抵 ¥1），{points} 积分不足 ¥0.01；请设置更多积分。</translation>
     </message>
     <message>
         <location line="+4"/>
         <source>At the points rules&apos; rate ({rate} points = ¥1), {points} points are worth ¥{worth}, not ¥{off}. Money off for points follows that rate: leave the amount off empty, or change the points cost.</source>
-        <translation type="unfinished"></translation>
+        <translation>按积分规则的兑换比例（{rate} 积分抵 ¥1），{points} 积分值 ¥{worth}，不是 ¥{off}。积分抵现按这一比例计算：请不填减免金额，或修改所需积分。</translation>
     </message>
     <message>
         <location line="+5"/>
         <source>Money off for points is taken once per use; it cannot be &apos;for every full amount&apos;.</source>
-        <translation type="unfinished"></translation>
+        <translation>积分抵现每次使用只减一次，不能设为“每满减”。</translation>
     </message>
     <message>
         <location line="+124"/>
@@ -7013,7 +7014,7 @@ Membership, loyalty and customer care for neighbourhood shops.</source>
 <context>
     <name>ledger</name>
     <message>
-        <location filename="../../crmdesk/services/loyalty.py" line="-246"/>
+        <location filename="../../crmdesk/services/loyalty.py" line="-242"/>
         <source>complaint {complaint}</source>
         <translation>投诉 #{complaint} 补偿</translation>
     </message>
@@ -7203,7 +7204,7 @@ Membership, loyalty and customer care for neighbourhood shops.</source>
     <message>
         <location line="+3"/>
         <source>No limit</source>
-        <translation type="unfinished">不限</translation>
+        <translation>不限</translation>
     </message>
     <message>
         <location line="+29"/>
@@ -7250,7 +7251,7 @@ Membership, loyalty and customer care for neighbourhood shops.</source>
     <message>
         <location line="+3"/>
         <source>basket of at least ¥{amount}</source>
-        <translation type="unfinished"></translation>
+        <translation>消费满 ¥{amount}</translation>
     </message>
     <message>
         <location line="+2"/>
@@ -7291,22 +7292,22 @@ Membership, loyalty and customer care for neighbourhood shops.</source>
     <message>
         <location line="+12"/>
         <source>from {date}</source>
-        <translation type="unfinished"></translation>
+        <translation>{date} 起</translation>
     </message>
     <message>
         <location line="+2"/>
         <source>until {date}</source>
-        <translation type="unfinished"></translation>
+        <translation>至 {date}</translation>
     </message>
     <message>
         <location line="+1"/>
         <source>Always</source>
-        <translation type="unfinished"></translation>
+        <translation>长期有效</translation>
     </message>
     <message>
         <location line="+34"/>
         <source>worth {value} ({rate} points = ¥1)</source>
-        <translation type="unfinished"></translation>
+        <translation>价值 {value}（{rate} 积分抵 ¥1）</translation>
     </message>
     <message>
         <location line="+437"/>
@@ -7356,7 +7357,7 @@ Membership, loyalty and customer care for neighbourhood shops.</source>
     <message>
         <location filename="../../crmdesk/views/eligible_offers.py" line="-162"/>
         <source>{name}: {what}</source>
-        <translation type="unfinished"></translation>
+        <translation>{name}：{what}</translation>
     </message>
 </context>
 <context>
@@ -8562,7 +8563,7 @@ Membership, loyalty and customer care for neighbourhood shops.</source>
     </message>
     <message>
         <location line="+1"/>
-        <location filename="../../crmdesk/services/purchases.py" line="-255"/>
+        <location filename="../../crmdesk/services/purchases.py" line="-266"/>
         <source>Refund</source>
         <translation>退款</translation>
     </message>

@@ -13,6 +13,7 @@ import openpyxl
 import pytest
 import sqlalchemy as sa
 
+from crmdesk import shop_time
 from crmdesk.db import Database, open_database, sqlite_url
 from crmdesk.errors import InvalidInput
 from crmdesk.models import (
@@ -30,7 +31,7 @@ ROWS = [
     ["A0002", "OLD-2", "李四", "139 1234 5678", "女", "19900715", "2020年1月2日", "0", "", ""],
     ["A0003", "", "王五", "", "", "", "", "35", "", ""],
 ]
-TODAY = date.today()
+TODAY = shop_time.today()  # the day a member joins is the shop's day
 TABLES = (Member, Card, PointsEntry, MemberTag, MemberChange, AuditEvent)
 
 
