@@ -23,6 +23,11 @@ from crmdesk.views.settings_page import SettingsPage
 from crmdesk.views.state import AppState
 
 
+# The navigation's width: enough for the longest area name and its shortcut, within these bounds.
+NAV_MIN_WIDTH, NAV_MAX_WIDTH = 150, 220
+NAV_PADDING = 40  # the item's padding and the selection bar beside the text
+
+
 class MainWindow(QMainWindow):
     languageChosen = Signal(str)
 
@@ -34,6 +39,7 @@ class MainWindow(QMainWindow):
         self.nav = QListWidget()
         self.nav.setObjectName("navList")
         self.nav.setIconSize(QSize(20, 20))
+        self.nav.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
         self.pages = QStackedWidget()
         self._areas: list[tuple[str, QWidget]] = []
         self._area_actions: list[QAction] = []
@@ -44,6 +50,7 @@ class MainWindow(QMainWindow):
         row.setSpacing(0)
         side = QWidget()
         side.setObjectName("navigation")
+        self.side = side
         side_layout = QVBoxLayout(side)
         side_layout.setContentsMargins(0, 12, 0, 12)
         brand = QLabel("crmdesk")
@@ -204,6 +211,15 @@ class MainWindow(QMainWindow):
         else:
             item.setData(Qt.ItemDataRole.ForegroundRole, None)
         item.setData(Qt.ItemDataRole.UserRole, count)
+        self._fit_navigation()
+
+    def _fit_navigation(self) -> None:
+        """As wide as its longest entry in this language (English runs longer than Chinese), and no wider."""
+        self.nav.ensurePolished()  # the style sheet's font, not the default one
+        metrics = self.nav.fontMetrics()
+        widest = max((metrics.horizontalAdvance(line) for row in range(self.nav.count())
+                      for line in self.nav.item(row).text().split("\n")), default=0)
+        self.side.setFixedWidth(max(NAV_MIN_WIDTH, min(NAV_MAX_WIDTH, widest + NAV_PADDING)))
 
     def page(self, key: str) -> QWidget | None:
         return next((page for area, page in self._areas if area == key), None)

@@ -393,16 +393,16 @@ class MemberListPage(QWidget):
         if watched is self.table and enter:
             self.open_current()
             return True
-        # From the search box the list is one key away: Down/PageDown walk into it, Enter opens the
+        # From the search box the list is one key away: Down/PageDown go into it, Enter opens the
         # chosen member (the first one when none is chosen yet).
         if watched is self.search_edit:
             if event.key() in (Qt.Key.Key_Down, Qt.Key.Key_PageDown):
                 self._apply_pending_filter()
                 if self.model.rowCount() == 0:
                     return True
-                row = self.table.currentIndex().row()
-                step = 1 if event.key() == Qt.Key.Key_Down else 10
-                self.table.selectRow(0 if row < 0 else min(row + step, self.model.rowCount() - 1))
+                # Into the list, on the member chosen there before (the first one if none): the
+                # arrows then walk on from there.
+                self.table.selectRow(max(self.table.currentIndex().row(), 0))
                 self.table.setFocus(Qt.FocusReason.OtherFocusReason)
                 return True
             if enter:

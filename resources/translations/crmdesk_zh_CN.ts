@@ -3595,7 +3595,7 @@ Membership, loyalty and customer care for neighbourhood shops.</source>
     <message>
         <location line="+6"/>
         <source>Active members by tier</source>
-        <translation>各等级正常会员数</translation>
+        <translation>各等级有效会员数</translation>
     </message>
     <message>
         <location line="+13"/>
@@ -4759,7 +4759,7 @@ Membership, loyalty and customer care for neighbourhood shops.</source>
     <message>
         <location line="+0"/>
         <source>Active members</source>
-        <translation>正常会员数</translation>
+        <translation>有效会员数</translation>
     </message>
     <message>
         <location line="+9"/>

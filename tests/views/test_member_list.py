@@ -219,6 +219,28 @@ def test_double_click_or_enter_opens_the_profile(qtbot, owner_state, thousand) -
     page.profile_dialog.reject()  # type: ignore[union-attr]
 
 
+def test_the_list_is_driven_from_the_search_box(qtbot, owner_state, thousand) -> None:
+    """Type, Enter opens the first match; Down walks into the list and Enter opens the chosen one."""
+    page = MemberListPage(owner_state)
+    _show(qtbot, page)
+    page.search_edit.setFocus()
+    qtbot.keyClicks(page.search_edit, "1380000099")  # ten members' phones start so; the filter waits for a pause
+    with qtbot.waitSignal(page.profileOpened) as opened:
+        qtbot.keyClick(page.search_edit, Qt.Key.Key_Return)  # applies what was typed at once, opens the first
+    first = page.model.row_at(0)
+    assert page.model.rowCount() == 10 and first is not None and opened.args == [first.id]
+    page.profile_dialog.reject()  # type: ignore[union-attr]
+    page.search_edit.setFocus()
+    qtbot.keyClick(page.search_edit, Qt.Key.Key_Down)  # into the list, on the member opened before
+    assert page.focusWidget() is page.table and page.table.currentIndex().row() == 0
+    qtbot.keyClick(page.table, Qt.Key.Key_Down)
+    assert page.table.currentIndex().row() == 1
+    with qtbot.waitSignal(page.profileOpened) as opened:
+        qtbot.keyClick(page.table, Qt.Key.Key_Return)
+    assert opened.args == [page.model.row_at(1).id]  # type: ignore[union-attr]
+    page.profile_dialog.reject()  # type: ignore[union-attr]
+
+
 def test_supervisors_browse_and_group_but_do_not_export(qtbot, db, owner, supervisor) -> None:
     from crmdesk.views.state import AppState
 
