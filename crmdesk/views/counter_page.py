@@ -19,7 +19,7 @@ from dataclasses import replace
 from PySide6.QtCore import QEvent, QObject, Qt, QTimer, Signal
 from PySide6.QtGui import QColor, QKeyEvent, QKeySequence, QShortcut
 from PySide6.QtWidgets import (
-    QAbstractItemView, QAbstractScrollArea, QApplication, QDialog, QFrame, QGridLayout, QHBoxLayout, QHeaderView, QLabel,
+    QAbstractItemView, QAbstractScrollArea, QApplication, QDialog, QFrame, QHBoxLayout, QHeaderView, QLabel,
     QLineEdit, QMessageBox, QPushButton, QScrollArea, QSizePolicy, QSplitter, QTableWidget, QTableWidgetItem, QVBoxLayout,
     QWidget,
 )
@@ -37,6 +37,7 @@ from crmdesk.services.uow import read_session, unit_of_work
 from crmdesk.shop_time import format_time
 from crmdesk.views.common import error_text, format_fen, mark_data
 from crmdesk.views.eligible_offers import EligibleOffersWidget
+from crmdesk.views.flow_layout import FlowLayout
 from crmdesk.views.member_form import NewMemberDialog
 from crmdesk.views.purchase_dialogs import PurchaseDialog, RedeemDialog, RefundDialog
 from crmdesk.views.state import AppState
@@ -47,7 +48,10 @@ RECENT_VISITS = 5
 RESULT_LIMIT = search_service.DEFAULT_LIMIT
 EXPIRY_WARNING_DAYS = 60
 RESULT_CARD_COLUMN = 2
-NARROW_RESULTS = 420  # pixels: below this the match list hides its card column
+RESULT_SECONDARY_COLUMNS = (3, 5)  # tier, status
+NARROW_RESULTS = 420  # pixels: below this the match list hides its card column ...
+NARROWER_RESULTS = 300  # ... and below this its tier and status
+RESULTS_WIDTH = 310  # the match list's width to start with (the splitter moves it)
 
 # Kept with the page until the shared style sheet takes these names over.
 COUNTER_STYLE = """
@@ -73,7 +77,7 @@ COUNTER_STYLE = """
 #memberFact { font-size: 15px; color: #1f3d36; }
 #expiringLabel { background: #fff4d6; color: #8a5a00; border-radius: 6px; padding: 4px 10px; font-size: 15px; }
 #actionResult { background: #e6f4ea; color: #1e5631; border-radius: 6px; padding: 6px 10px; font-size: 16px; font-weight: bold; }
-#counterAction { font-size: 14px; padding: 8px 14px; }
+#counterAction { font-size: 14px; padding: 8px 8px; }
 """
 
 
@@ -247,11 +251,11 @@ class CounterPage(QWidget):
         self.search_edit.installEventFilter(self)  # Up/Down move through the matches
         splitter.addWidget(self.results)
         splitter.addWidget(self._build_panel())
-        # The member matters more than the list of matches: on a 1024-pixel screen the panel gets two thirds.
-        splitter.setStretchFactor(0, 1)
-        splitter.setStretchFactor(1, 2)
-        splitter.setSizes([300, 600])
-        self.results.setMinimumWidth(220)
+        # The list of matches keeps a readable width; every other pixel goes to the member on screen.
+        splitter.setStretchFactor(0, 0)
+        splitter.setStretchFactor(1, 1)
+        splitter.setSizes([RESULTS_WIDTH, 2 * RESULTS_WIDTH])
+        self.results.setMinimumWidth(200)
         layout.addWidget(splitter, 1)
 
         for key, slot in ((Qt.Key.Key_F2, self.new_member), (Qt.Key.Key_F3, self.card_action),
@@ -296,17 +300,21 @@ class CounterPage(QWidget):
         top = QHBoxLayout()
         self.name_label = _data_label()
         self.name_label.setObjectName("memberName")
-        top.addWidget(self.name_label)
+        top.addWidget(self.name_label, 0, Qt.AlignmentFlag.AlignTop)
+        # Tier, member discount and birthday beside the name, wrapping below each other when the panel is narrow.
+        badges = QWidget()
+        badges.setSizePolicy(QSizePolicy.Policy.Expanding, QSizePolicy.Policy.Preferred)
+        badge_flow = FlowLayout(badges, spacing=6, row_spacing=4)
+        badge_flow.setContentsMargins(4, 6, 0, 0)
         self.tier_label = _data_label()
         self.tier_label.setObjectName("tierLabel")
-        top.addWidget(self.tier_label, 0, Qt.AlignmentFlag.AlignVCenter)
         self.discount_label = QLabel()
         self.discount_label.setObjectName("discountBadge")
-        top.addWidget(self.discount_label, 0, Qt.AlignmentFlag.AlignVCenter)
         self.birthday_badge = QLabel()
         self.birthday_badge.setObjectName("birthdayBadge")
-        top.addWidget(self.birthday_badge, 0, Qt.AlignmentFlag.AlignVCenter)
-        top.addStretch(1)
+        for badge in (self.tier_label, self.discount_label, self.birthday_badge):
+            badge_flow.addWidget(badge)
+        top.addWidget(badges, 1)
         points_box = QVBoxLayout()
         points_box.setSpacing(0)
         points_caption = QLabel(self.tr("Points"))
@@ -388,10 +396,10 @@ class CounterPage(QWidget):
         self.filler = QWidget()  # keeps the buttons at the bottom while nobody is open
         column.addWidget(self.filler, 1)
 
-        # The actions, three to a row, always in view. Customer care works for walk-ins too.
-        buttons = QGridLayout()
-        buttons.setHorizontalSpacing(6)
-        buttons.setVerticalSpacing(6)
+        # The actions, always in view: equal buttons in three columns (money, cards, customer care), two when
+        # the panel is narrow (a small screen with the longer English labels).
+        self.actions_box = QWidget()
+        buttons = FlowLayout(self.actions_box, spacing=6, row_spacing=6, uniform=True, max_columns=3)
         self.new_button = self._button(self.tr("New member (F2)"), self.new_member)
         self.card_button = self._button(self.tr("Issue card (F3)"), self.card_action)
         self.lost_button = self._button(self.tr("Report card lost… (F4)"), self.report_lost)
@@ -400,14 +408,11 @@ class CounterPage(QWidget):
         self.redeem_button = self._button(self.tr("Redeem points… (F7)"), self.redeem)
         self.complaint_button = self._button(self.tr("Log complaint… (F8)"), self.log_complaint)
         self.survey_button = self._button(self.tr("Satisfaction survey… (F9)"), self.take_survey)
-        grid = ((self.purchase_button, self.refund_button, self.redeem_button),
-                (self.new_button, self.card_button, self.lost_button),
-                (self.complaint_button, self.survey_button))
-        for row, row_buttons in enumerate(grid):
-            for col, button in enumerate(row_buttons):
-                button.setSizePolicy(QSizePolicy.Policy.Expanding, QSizePolicy.Policy.Fixed)
-                buttons.addWidget(button, row, col)
-        column.addLayout(buttons)
+        self.action_buttons = (self.purchase_button, self.refund_button, self.redeem_button, self.new_button, self.card_button,
+                               self.lost_button, self.complaint_button, self.survey_button)
+        for button in self.action_buttons:
+            buttons.addWidget(button)
+        column.addWidget(self.actions_box)
         return panel
 
     # ------------------------------------------------------------------ keyboard
@@ -427,8 +432,12 @@ class CounterPage(QWidget):
 
     def eventFilter(self, watched: QObject, event: QEvent) -> bool:  # noqa: N802 - Qt override
         if watched is self.results and event.type() == QEvent.Type.Resize:
-            # The card number is the least needed column (a scan opens the member anyway): it goes first.
-            self.results.setColumnHidden(RESULT_CARD_COLUMN, self.results.width() < NARROW_RESULTS)
+            # On a narrow screen the least needed columns give way: the card number first (a scan opens
+            # the member anyway), then tier and status (the panel shows both; frozen rows stay red).
+            width = self.results.width()
+            self.results.setColumnHidden(RESULT_CARD_COLUMN, width < NARROW_RESULTS)
+            for column in RESULT_SECONDARY_COLUMNS:
+                self.results.setColumnHidden(column, width < NARROWER_RESULTS)
         if watched is self.search_edit and event.type() == QEvent.Type.KeyPress:
             assert isinstance(event, QKeyEvent)
             steps = {Qt.Key.Key_Down: 1, Qt.Key.Key_Up: -1, Qt.Key.Key_PageDown: 5, Qt.Key.Key_PageUp: -5}

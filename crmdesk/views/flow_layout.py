@@ -12,11 +12,17 @@ from PySide6.QtWidgets import QHBoxLayout, QLayout, QLayoutItem, QWidget
 
 
 class FlowLayout(QLayout):
-    def __init__(self, parent: QWidget | None = None, *, spacing: int = 8, row_spacing: int = 6) -> None:
+    def __init__(self, parent: QWidget | None = None, *, spacing: int = 8, row_spacing: int = 6, uniform: bool = False,
+                 max_columns: int = 0) -> None:
+        """``uniform``: every item as wide as the widest one, stretched to fill the rows: a grid of as many
+        columns as fit, at most ``max_columns`` (0: no limit) -- a panel of buttons; otherwise each item
+        keeps its own width (a filter bar)."""
         super().__init__(parent)
         self._items: list[QLayoutItem] = []
         self._spacing = spacing
         self._row_spacing = row_spacing
+        self._uniform = uniform
+        self._max_columns = max_columns
         self.setContentsMargins(QMargins(0, 0, 0, 0))
 
     # ---- QLayout's item list
@@ -68,6 +74,9 @@ class FlowLayout(QLayout):
         """Place the items row by row within ``rect``; the height used."""
         margins = self.contentsMargins()
         area = rect.adjusted(margins.left(), margins.top(), -margins.right(), -margins.bottom())
+        visible = [item for item in self._items if not item.isEmpty()]
+        if self._uniform and visible:
+            return self._arrange_grid(rect, area, visible, move=move)
         x, y, row_height = area.x(), area.y(), 0
         row: list[tuple[QLayoutItem, QSize]] = []
 
@@ -78,9 +87,7 @@ class FlowLayout(QLayout):
                 item.setGeometry(QRect(QPoint(left, y + (row_height - size.height()) // 2), size))
                 left += size.width() + self._spacing
 
-        for item in self._items:
-            if item.isEmpty():
-                continue
+        for item in visible:
             size = item.sizeHint().boundedTo(QSize(max(area.width(), 1), 10**6)).expandedTo(item.minimumSize())
             if row and x + size.width() > area.right() + 1:
                 if move:
@@ -94,6 +101,21 @@ class FlowLayout(QLayout):
             place_row()
         return y + row_height - rect.y() + margins.bottom()
 
+    def _arrange_grid(self, rect: QRect, area: QRect, items: list[QLayoutItem], *, move: bool) -> int:
+        widest = max(item.sizeHint().expandedTo(item.minimumSize()).width() for item in items)
+        height = max(item.sizeHint().height() for item in items)
+        columns = max(1, min(len(items), (area.width() + self._spacing) // (widest + self._spacing)))
+        if self._max_columns:
+            columns = min(columns, self._max_columns)
+        width = max(widest, (area.width() - (columns - 1) * self._spacing) // columns)
+        rows = (len(items) + columns - 1) // columns
+        if move:
+            for index, item in enumerate(items):
+                row, column = divmod(index, columns)
+                item.setGeometry(QRect(area.x() + column * (width + self._spacing), area.y() + row * (height + self._row_spacing),
+                                       width, height))
+        margins = self.contentsMargins()
+        return margins.top() + rows * height + (rows - 1) * self._row_spacing + margins.bottom()
 
 def side_by_side(*widgets: QWidget, spacing: int = 4) -> QWidget:
     """Widgets that stay together when a flow layout wraps: a label and its field, from and to."""

@@ -8,9 +8,10 @@ from PySide6.QtWidgets import QWidget
 
 from crmdesk.services import complaints, members, offers
 from crmdesk.services.uow import read_session
+from crmdesk.views.main_window import MainWindow
 from crmdesk.views.state import AppState
 from tests.views.conftest import busy_member
-from tests.views.fit import settle
+from tests.views.fit import each_tab, settle
 
 
 def _acted(dialog: QWidget, act: Callable[[QWidget], object]) -> QWidget:
@@ -76,3 +77,40 @@ def every_dialog(state: AppState) -> Iterator[tuple[str, Callable[[], QWidget]]]
     yield "complaint detail", lambda: ComplaintDetailDialog(state, complaint.id)
 
 
+
+
+def every_area(window: MainWindow, state: AppState) -> Iterator[str]:
+    """Show every area of the main window and each of its tabs in turn ("area/tab"); the counter with
+    the busiest member open and a long result line, as after a sale."""
+    for key, _page in list(window._areas):
+        window.show_view(key)
+        settle()
+        if key == "counter":
+            counter = window.page("counter")
+            counter.open_member(busy_member(state.db))
+            counter._show_result("积分 +1,234；现有积分 99,999。" * 3)
+            settle()
+        for tab in each_tab(window.pages.currentWidget()):
+            yield f"{key}/{tab}"
+
+
+def every_dialog_shown(qtbot, state: AppState) -> Iterator[tuple[str, QWidget]]:  # type: ignore[no-untyped-def]
+    """Every dialog shown as the program shows it, and each of its tabs in turn ("name/tab", dialog);
+    the complaint's action dialogs too."""
+    for name, make in every_dialog(state):
+        dialog = make()
+        qtbot.addWidget(dialog)
+        dialog.show()
+        settle()
+        for tab in each_tab(dialog):
+            yield f"{name}/{tab}" if tab else name, dialog
+        if name == "complaint detail":
+            for make_action in (dialog.assign_dialog, dialog.note_dialog, dialog.priority_dialog, dialog.resolve_dialog,
+                                dialog.follow_up_dialog, dialog.close_dialog, dialog.reopen_dialog):
+                action = make_action()
+                qtbot.addWidget(action)
+                action.show()
+                settle()
+                yield f"{name} → {type(action).__name__}", action
+                action.close()
+        dialog.close()

@@ -16,11 +16,11 @@ from crmdesk.services import staff
 from crmdesk.models import Role
 from crmdesk.services.uow import Actor, read_session
 from crmdesk.views.main_window import MainWindow
-from crmdesk.views.screen import COUNTER_SCREENS, install_screen_fitter, largest_content, pretend_screen
+from crmdesk.app import create_application
+from crmdesk.views.screen import COUNTER_SCREENS, largest_content, pretend_screen
 from crmdesk.views.state import AppState
-from tests.views.conftest import busy_member
-from tests.views.screens import every_dialog
-from tests.views.fit import each_tab, out_of_view, settle
+from tests.views.screens import every_area, every_dialog_shown
+from tests.views.fit import out_of_view, settle
 
 SCREENS = [pytest.param(size, id=f"{size.width()}x{size.height()}") for size in COUNTER_SCREENS]
 LANGUAGES = ["zh_CN", "en"]
@@ -28,10 +28,14 @@ LANGUAGES = ["zh_CN", "en"]
 
 @pytest.fixture(params=SCREENS)
 def screen(request: pytest.FixtureRequest, qapp) -> Iterator[QSize]:  # type: ignore[no-untyped-def]
-    install_screen_fitter(qapp)
+    """A pretended counter screen, and the program's own look (style sheet, fonts): sizes as a shop sees them."""
+    style, font = qapp.styleSheet(), qapp.font()
+    create_application()
     pretend_screen(request.param)
     yield request.param
     pretend_screen(None)
+    qapp.setStyleSheet(style)
+    qapp.setFont(font)
 
 
 def _open_main_window(qtbot, state: AppState) -> MainWindow:  # type: ignore[no-untyped-def]
@@ -47,17 +51,7 @@ def _open_main_window(qtbot, state: AppState) -> MainWindow:  # type: ignore[no-
 def test_every_area_fits(qtbot, translators, demo_state, screen, language) -> None:  # type: ignore[no-untyped-def]
     translators.install(language)
     window = _open_main_window(qtbot, demo_state)
-    problems = []
-    for key, _page in list(window._areas):
-        window.show_view(key)
-        settle()
-        if key == "counter":
-            counter = window.page("counter")
-            counter.open_member(busy_member(demo_state.db))
-            counter._show_result("积分 +1,234；现有积分 99,999。" * 3)
-            settle()
-        for tab in each_tab(window.pages.currentWidget()):
-            problems += [f"{key}/{tab}: {problem}" for problem in out_of_view(window)]
+    problems = [f"{where}: {problem}" for where in every_area(window, demo_state) for problem in out_of_view(window)]
     assert not problems, "\n".join(problems)
 
 
@@ -74,22 +68,5 @@ def test_a_cashier_starts_at_the_counter_and_it_fits(qtbot, demo_state, screen) 
 @pytest.mark.parametrize("language", LANGUAGES)
 def test_every_dialog_fits(qtbot, translators, demo_state, screen, language) -> None:  # type: ignore[no-untyped-def]
     translators.install(language)
-    problems = []
-    for name, make in every_dialog(demo_state):
-        dialog = make()
-        qtbot.addWidget(dialog)
-        dialog.show()
-        settle()
-        for tab in each_tab(dialog):
-            problems += [f"{name}{'/' + tab if tab else ''}: {problem}" for problem in out_of_view(dialog)]
-        if name == "complaint detail":
-            for make_action in (dialog.assign_dialog, dialog.note_dialog, dialog.priority_dialog, dialog.resolve_dialog,
-                                dialog.follow_up_dialog, dialog.close_dialog, dialog.reopen_dialog):
-                action = make_action()
-                qtbot.addWidget(action)
-                action.show()
-                settle()
-                problems += [f"{name} → {type(action).__name__}: {p}" for p in out_of_view(action)]
-                action.close()
-        dialog.close()
+    problems = [f"{where}: {problem}" for where, dialog in every_dialog_shown(qtbot, demo_state) for problem in out_of_view(dialog)]
     assert not problems, "\n".join(problems)
