@@ -9,7 +9,6 @@ from __future__ import annotations
 import os
 import sqlite3
 from dataclasses import dataclass, field
-from datetime import datetime
 from pathlib import Path
 
 import sqlalchemy as sa
@@ -20,6 +19,7 @@ from alembic.script import ScriptDirectory
 from sqlalchemy.engine import make_url
 from sqlalchemy.orm import Session, sessionmaker
 
+from crmdesk import shop_time
 from crmdesk.errors import DatabaseTooNew, DatabaseUnavailable, InvalidInput, NotACrmdeskDatabase
 from crmdesk.paths import data_dir, package_path
 from crmdesk.texts import QT_TRANSLATE_NOOP
@@ -295,7 +295,7 @@ def _has_data(engine: sa.Engine, tables: set[str]) -> bool:
 
 def backup_sqlite(path: Path, *, reason: str = "backup") -> Path:
     """Copy an SQLite database consistently (online backup API, safe with WAL) beside itself."""
-    stamp = datetime.now().strftime("%Y%m%d-%H%M%S")
+    stamp = shop_time.to_shop(shop_time.now()).strftime("%Y%m%d-%H%M%S")
     target = path.with_name(f"{path.stem}.{stamp}.{reason}{path.suffix}")
     counter = 1
     while target.exists():

@@ -173,3 +173,44 @@ def test_two_tills_generating_receipt_numbers_at_once_on_postgresql(pg: Database
         numbers = session.scalars(sa.select(Purchase.receipt_no).where(Purchase.till == "01")).all()
     assert len(numbers) == 2 * each and len(set(numbers)) == 2 * each
     assert sorted(int(n.split("-")[1]) for n in numbers) == list(range(1, 2 * each + 1))
+
+
+def test_two_tills_refunding_one_sale_at_once_never_give_back_more_than_was_paid(pg: Database) -> None:
+    """The sale is locked before what was refunded already is added up: of two full refunds of it at
+    once, one is recorded and the other is refused, on every round."""
+    import threading
+
+    from crmdesk.errors import InvalidInput
+    from crmdesk.models import Purchase
+    from crmdesk.services import members, purchases
+
+    with unit_of_work(pg) as session:
+        owner = store.initialise(session, owner_name="王店长", owner_password="pg-owner-pass")
+    with unit_of_work(pg) as session:
+        member_id = members.register(session, owner, members.MemberInput(name="张三", phone="13812345678")).id
+    rounds = 8
+    for round_no in range(rounds):
+        with unit_of_work(pg) as session:
+            purchases.record_purchase(session, owner, member_id, till="01", receipt_no=f"S{round_no}", amount_fen=1_000)
+        outcomes: list[str] = []
+        start = threading.Barrier(2)
+
+        def refund(till_name: str, receipt: str = f"S{round_no}") -> None:
+            start.wait()
+            try:
+                with unit_of_work(pg) as session:
+                    purchases.refund(session, owner, original_till="01", original_receipt=receipt, amount_fen=1_000,
+                                     refund_receipt=f"{receipt}-{till_name}")
+                outcomes.append("refunded")
+            except InvalidInput:
+                outcomes.append("refused")
+
+        threads = [threading.Thread(target=refund, args=(name,)) for name in ("A", "B")]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join(60)
+        assert sorted(outcomes) == ["refunded", "refused"], round_no
+    with read_session(pg) as session:
+        refunded = session.scalar(sa.select(sa.func.sum(Purchase.amount_fen)).where(Purchase.refund_of_id.is_not(None)))
+    assert refunded == rounds * 1_000

@@ -30,6 +30,7 @@ from crmdesk.shop_time import SHOP_ZONE, local_day
 from crmdesk.texts import QT_TRANSLATE_NOOP
 
 RULES_ROW_ID = 1
+MAX_REASON = 300  # characters of a ledger entry's reason (the column's size)
 TIER_WINDOW = timedelta(days=365)
 # What each kind of ledger entry is called (translated in the "terms" context).
 POINTS_KIND_LABELS = {
@@ -253,6 +254,12 @@ def _member_for_update(session: Session, member_id: int) -> Member:
     return member
 
 
+def _check_reason(reason: str) -> None:
+    if len(reason) > MAX_REASON:
+        raise InvalidInput(QT_TRANSLATE_NOOP("errors", "The note is too long: at most {count} characters."), field="reason",
+                           count=MAX_REASON)
+
+
 def redeem(session: Session, actor: Actor, member_id: int, points: int, *, reason: str = "",
            purchase_id: int | None = None, now: datetime | None = None) -> int:
     """Spend points (e.g. 100 points = ¥1 off); refused beyond the balance. Returns the new balance.
@@ -261,6 +268,7 @@ def redeem(session: Session, actor: Actor, member_id: int, points: int, *, reaso
     redemption at another till a moment ago is seen and counted."""
     if points <= 0:
         raise InvalidInput(QT_TRANSLATE_NOOP("errors", "Redeem a positive number of points."), field="points")
+    _check_reason(reason)
     member = _member_for_update(session, member_id)
     if member.status is not MemberStatus.ACTIVE:
         raise InvalidInput(QT_TRANSLATE_NOOP("errors", "{name}'s membership is {status}; points cannot be used."),
@@ -283,6 +291,7 @@ def adjust(session: Session, actor: Actor, member_id: int, points: int, *, reaso
     require(actor, Permission.ADJUST_POINTS)
     if not reason.strip():
         raise InvalidInput(QT_TRANSLATE_NOOP("errors", "Give the reason for the adjustment."), field="reason")
+    _check_reason(reason)
     if points == 0:
         raise InvalidInput(QT_TRANSLATE_NOOP("errors", "An adjustment must add or take away points."), field="points")
     member = _member_for_update(session, member_id)

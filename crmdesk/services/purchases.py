@@ -21,7 +21,6 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
-import re
 from datetime import date, datetime, timedelta, timezone
 
 import sqlalchemy as sa
@@ -149,17 +148,23 @@ def _existing(session: Session, till: str, receipt_no: str) -> Purchase | None:
 def next_receipt_no(session: Session, till: str, day: date) -> str:
     """The next generated receipt number of a till on a shop day, e.g. 20261204-0007.
 
-    One lookup along the (till, receipt_no) unique index: the highest number of
-    that day at that till (given or generated) plus one."""
+    One lookup along the (till, receipt_no) unique index: the highest number of that day at
+    that till that has the generated shape (given or generated) plus one. A hand-typed number
+    of another shape (20261204-2) is not counted; should it be the next one anyway, the insert
+    moves on past it (_insert_purchase)."""
     prefix = f"{day:%Y%m%d}-"
     last = session.scalar(
         sa.select(Purchase.receipt_no)
         .where(Purchase.till == till, Purchase.receipt_no >= prefix + "0" * GENERATED_DIGITS,
-               Purchase.receipt_no <= prefix + "9" * GENERATED_DIGITS)
+               Purchase.receipt_no <= prefix + "9" * GENERATED_DIGITS,
+               sa.func.length(Purchase.receipt_no) == len(prefix) + GENERATED_DIGITS)
         .order_by(Purchase.receipt_no.desc()).limit(1)
     )
-    digits = re.match(r"\d*", last[len(prefix):]).group() if last else ""  # type: ignore[union-attr]
-    number = int(digits or "0") + 1
+    suffix = last[len(prefix):] if last else ""
+    return _generated(prefix, (int(suffix) if suffix.isdigit() else 0) + 1, till, day)
+
+
+def _generated(prefix: str, number: int, till: str, day: date) -> str:
     if number >= 10**GENERATED_DIGITS:
         raise Conflict(
             QT_TRANSLATE_NOOP("errors", "Till {till} has used every generated receipt number of {day}; enter the receipt number."),
@@ -194,7 +199,7 @@ def record_purchase(
     now = now or datetime.now(timezone.utc)
     occurred_at = occurred_at or now
     receipt_no, till = (receipt_no or "").strip(), till.strip()
-    if len(receipt_no) > 40 or len(till) > 20:
+    if len(receipt_no) > MAX_RECEIPT_LENGTH or len(till) > MAX_TILL_LENGTH:
         raise InvalidInput(QT_TRANSLATE_NOOP("errors", "The receipt number or till name is too long."), field="receipt_no")
     check_amount(amount_fen)
     _check_time(occurred_at, now)
@@ -245,8 +250,8 @@ def _insert_purchase(session: Session, row: dict[str, object], receipt_no: str, 
     SAVEPOINT, so losing a race on the (till, receipt_no) index to another till undoes only this
     insert: a generated number then takes the next one; a given one is left to the caller."""
     till = str(row["till"])
+    used = receipt_no or next_receipt_no(session, till, day)
     for _attempt in range(RECEIPT_ATTEMPTS):
-        used = receipt_no or next_receipt_no(session, till, day)
         try:
             with session.begin_nested():
                 purchase_id = session.execute(sa.insert(Purchase).returning(Purchase.id), {**row, "receipt_no": used}).scalar_one()
@@ -254,6 +259,9 @@ def _insert_purchase(session: Session, row: dict[str, object], receipt_no: str, 
         except sa.exc.IntegrityError:
             if receipt_no:
                 return None
+            # Taken meanwhile (another till) or by hand: the one after it, never the same one again.
+            prefix, number = used[:-GENERATED_DIGITS], int(used[-GENERATED_DIGITS:])
+            used = max(_generated(prefix, number + 1, till, day), next_receipt_no(session, till, day))
     raise Conflict(
         QT_TRANSLATE_NOOP("errors", "Other tills kept taking the next receipt number of till {till}; record the purchase again."),
         till=till or "-",
@@ -286,21 +294,28 @@ def refund(
     amount_fen: int,
     occurred_at: datetime | None = None,
     now: datetime | None = None,
+    member_id: int | None = None,
 ) -> PurchaseResult:
     """Give money back on a sale (whole or part): its points go back in proportion; never more
     than was paid. Tiers are not lowered here, only at the monthly review. The refund gets its own
-    receipt number at the sale's till: as given (posting it again changes nothing), or generated."""
+    receipt number at the sale's till: as given (posting it again changes nothing), or generated.
+    ``member_id``: the member at the counter, whose sale it must be (a typed receipt of someone else's
+    sale is refused)."""
     now = now or datetime.now(timezone.utc)
     occurred_at = occurred_at or now
     check_amount(amount_fen)
     _check_time(occurred_at, now)
-    original = _existing(session, original_till.strip(), original_receipt.strip())
-    if original is None or original.kind is not PurchaseKind.SALE:
+    refund_receipt = (refund_receipt or "").strip()
+    if len(refund_receipt) > MAX_RECEIPT_LENGTH:
+        raise InvalidInput(QT_TRANSLATE_NOOP("errors", "The receipt number or till name is too long."), field="receipt_no")
+    # The sale is locked first: two tills refunding it at once are counted one after the other.
+    original = session.scalar(sa.select(Purchase).where(
+        Purchase.till == original_till.strip(), Purchase.receipt_no == original_receipt.strip()).with_for_update())
+    if original is None or original.kind is not PurchaseKind.SALE or (member_id is not None and original.member_id != member_id):
         raise NotFound(
             QT_TRANSLATE_NOOP("errors", "No sale with receipt {receipt} at till {till}."),
             receipt=original_receipt, till=original_till or "-",
         )
-    refund_receipt = (refund_receipt or "").strip()
     again = _existing(session, original.till, refund_receipt) if refund_receipt else None
     if again is not None:
         if again.refund_of_id == original.id and again.amount_fen == amount_fen:

@@ -22,6 +22,7 @@ from PySide6.QtWidgets import (
     QVBoxLayout, QWidget,
 )
 
+from crmdesk import shop_time
 from crmdesk.db import Database
 from crmdesk.errors import CrmdeskError
 from crmdesk.models import MemberStatus
@@ -786,7 +787,7 @@ class MemberListPage(QWidget):
     def ask_export(self) -> None:
         if not can(self._state.actor, Permission.EXPORT_MEMBERS) or not self.apply_filter():
             return
-        suggested = str(Path.home() / self.tr("members-{date}.xlsx").format(date=date.today().isoformat()))
+        suggested = str(Path.home() / self.tr("members-{date}.xlsx").format(date=shop_time.today().isoformat()))
         path, _chosen = QFileDialog.getSaveFileName(
             self, self.tr("Export members"), suggested,
             self.tr("Excel workbook (*.xlsx);;CSV for Excel and WPS (*.csv)"),

@@ -19,6 +19,7 @@ from PySide6.QtWidgets import (
 )
 from sqlalchemy.orm import Session
 
+from crmdesk import shop_time
 from crmdesk.errors import CrmdeskError, InvalidInput
 from crmdesk.models import Gender, MarketingConsent, MemberStatus, PurchaseKind
 from crmdesk.reports.cards import CardLayout
@@ -333,7 +334,7 @@ class MemberProfileDialog(QDialog):
         self.birthday_edit.setCalendarPopup(True)
         self.birthday_edit.setDisplayFormat("yyyy-MM-dd")
         self.birthday_edit.setMinimumDate(NO_BIRTHDAY)
-        self.birthday_edit.setMaximumDate(QDate.currentDate())
+        self.birthday_edit.setMaximumDate(QDate(shop_time.today()))
         self.birthday_edit.setSpecialValueText(self.tr("not given"))
         self.address_edit = QLineEdit()
         self.email_edit = QLineEdit()

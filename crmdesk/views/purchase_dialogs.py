@@ -176,6 +176,7 @@ class PurchaseDialog(_EnterDialog):
         self.till_edit.setPlaceholderText(self.tr("set once in Settings → This computer"))
         self.time_edit = shop_time_edit()
         self._initial_time = self.time_edit.dateTime()
+        self.time_edit.dateTimeChanged.connect(lambda _value: self._update_preview())
         form.addRow(self.tr("&Till:"), self.till_edit)
         form.addRow(self.tr("T&ime:"), self.time_edit)
         self.form = form
@@ -237,9 +238,16 @@ class PurchaseDialog(_EnterDialog):
             return None
 
     def _update_preview(self) -> None:
+        """What the sale would earn, as recording it would count it: the lines' categories and the time too."""
         amount = self._typed_amount()
+        try:
+            lines = self.line_inputs()
+        except CrmdeskError:
+            lines = []  # a line still being typed: the amount alone until it reads
+        if lines and sum(line.amount_fen for line in lines) != amount:
+            lines = []  # lines that do not add up yet are refused when recording; preview the amount alone
         with read_session(self._state.db) as session:
-            preview = purchases.preview_purchase(session, self.profile.id, amount or 0)
+            preview = purchases.preview_purchase(session, self.profile.id, amount or 0, lines, self.occurred_at())
         parts = []
         if amount:
             parts.append(self.tr("Earns {points} points.").format(points=f"{preview.points:,}"))
@@ -351,7 +359,7 @@ class RefundDialog(_EnterDialog):
         with read_session(state.db) as session:
             self.sales = purchases.refundable_sales(session, profile.id)
         layout = QVBoxLayout(self)
-        hint = QLabel(self.tr("Choose the original receipt, or type its number; the amount starts at what can still be refunded."))
+        hint = QLabel(self.tr("Choose the original receipt (or type its number), Enter, then type the amount to give back."))
         hint.setWordWrap(True)
         layout.addWidget(hint)
         form = QFormLayout()
@@ -380,8 +388,8 @@ class RefundDialog(_EnterDialog):
         layout.addLayout(self._buttons(self.tr("Refund (Enter)")))
         self.original_box.currentIndexChanged.connect(self._sale_chosen)
         self.original_box.editTextChanged.connect(self._receipt_typed)
-        # An editable list keeps Enter to itself: here too it records (F6, Enter refunds the latest sale).
-        self.original_box.lineEdit().returnPressed.connect(self.accept)
+        # An editable list keeps Enter to itself: here it moves on to the amount.
+        self.original_box.lineEdit().returnPressed.connect(lambda: (self.amount_edit.setFocus(), self.amount_edit.selectAll()))
         self._sale_chosen(self.original_box.currentIndex())
         self.original_box.setFocus()
 
@@ -397,7 +405,8 @@ class RefundDialog(_EnterDialog):
             self.sale_label.setText("")
             return
         self.till_edit.setText(sale.till)
-        self.amount_edit.setText(f"{sale.refundable_fen // 100}.{sale.refundable_fen % 100:02d}")
+        # Typed, never filled in: a refund is money leaving the till, and a second F6, Enter must not repeat it.
+        self.amount_edit.setPlaceholderText(self.tr("at most {left}").format(left=format_fen(sale.refundable_fen)))
         self.sale_label.setText(self.tr("{time} · paid {paid} · refundable {left}").format(
             time=format_time(sale.occurred_at), paid=format_fen(sale.amount_fen), left=format_fen(sale.refundable_fen)))
 
@@ -411,12 +420,14 @@ class RefundDialog(_EnterDialog):
     def accept(self) -> None:
         self.message.hide()
         try:
+            if not self.amount_edit.text().strip():
+                raise InvalidInput(QT_TRANSLATE_NOOP("errors", "Type the amount to give back."), field="amount")
             amount = money.parse_yuan(self.amount_edit.text())
             with unit_of_work(self._state.db) as session:
                 self.result_value = purchases.refund(
                     session, self._state.actor, original_till=self.till_edit.text(),
                     original_receipt=self.original_box.currentText(), refund_receipt=self.refund_receipt_edit.text(),
-                    amount_fen=amount,
+                    amount_fen=amount, member_id=self.profile.id,
                 )
         except CrmdeskError as exc:
             self._show_message(error_text(exc))
@@ -459,6 +470,7 @@ class RedeemDialog(_EnterDialog):
         self.receipt_edit.setMaxLength(purchases.MAX_RECEIPT_LENGTH)
         self.receipt_edit.setPlaceholderText(self.tr("the receipt the money comes off (optional)"))
         self.reason_edit = QLineEdit()
+        self.reason_edit.setMaxLength(loyalty.MAX_REASON - purchases.MAX_RECEIPT_LENGTH - 20)  # room for the receipt
         self.reason_edit.setPlaceholderText(self.tr("optional"))
         form.addRow(self.tr("&Points:"), self.points_edit)
         self.value_label = QLabel()

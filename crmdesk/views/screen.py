@@ -15,7 +15,7 @@ screen at the counter sizes use it.
 
 from __future__ import annotations
 
-from PySide6.QtCore import QEvent, QObject, QRect, QSize, QTimer
+from PySide6.QtCore import QEvent, QObject, QRect, QSize, Qt, QTimer
 from PySide6.QtGui import QGuiApplication
 from PySide6.QtWidgets import QApplication, QMainWindow, QWidget
 from shiboken6 import isValid
@@ -101,6 +101,8 @@ class _ScreenFitter(QObject):
             return False
         if not isinstance(watched, QWidget) or not watched.isWindow() or isinstance(watched, QMainWindow):
             return False
+        if watched.windowType() not in (Qt.WindowType.Window, Qt.WindowType.Dialog):
+            return False  # menus, drop-down lists, calendars and tooltips: Qt places those itself
         if kind == QEvent.Type.Show:
             fit_window(watched)
         elif id(watched) not in self._pending:

@@ -65,7 +65,7 @@
 <context>
     <name>AdjustPointsDialog</name>
     <message>
-        <location filename="../../crmdesk/views/member_profile.py" line="+219"/>
+        <location filename="../../crmdesk/views/member_profile.py" line="+220"/>
         <source>Adjust points</source>
         <translation>调整积分</translation>
     </message>
@@ -254,7 +254,7 @@
 <context>
     <name>CardDialog</name>
     <message>
-        <location filename="../../crmdesk/views/counter_page.py" line="+117"/>
+        <location filename="../../crmdesk/views/counter_page.py" line="+121"/>
         <source>Issue a card to {name}</source>
         <translation>给{name}发卡</translation>
     </message>
@@ -378,7 +378,7 @@
 <context>
     <name>ColumnsDialog</name>
     <message>
-        <location filename="../../crmdesk/views/member_list.py" line="+276"/>
+        <location filename="../../crmdesk/views/member_list.py" line="+277"/>
         <source>Columns</source>
         <translation>显示列</translation>
     </message>
@@ -1238,29 +1238,29 @@
     </message>
     <message>
         <location line="+0"/>
-        <location line="+78"/>
+        <location line="+82"/>
         <source>Points</source>
         <translation>积分</translation>
     </message>
     <message>
-        <location line="-78"/>
+        <location line="-82"/>
         <source>Status</source>
         <translation>状态</translation>
     </message>
     <message>
         <location line="+32"/>
-        <location line="+201"/>
+        <location line="+206"/>
         <location line="+213"/>
         <source>Scan a card or type to find a member. F2 registers a new member.</source>
         <translation>扫卡或输入以查找会员。按 F2 登记新会员。</translation>
     </message>
     <message>
-        <location line="-392"/>
+        <location line="-397"/>
         <source>No member open.</source>
         <translation>尚未打开会员。</translation>
     </message>
     <message>
-        <location line="+70"/>
+        <location line="+74"/>
         <source>Last visits</source>
         <translation>最近消费</translation>
     </message>
@@ -1301,12 +1301,12 @@
     </message>
     <message>
         <location line="+1"/>
-        <location line="+264"/>
+        <location line="+265"/>
         <source>Issue card (F3)</source>
         <translation>发卡（F3）</translation>
     </message>
     <message>
-        <location line="-263"/>
+        <location line="-264"/>
         <source>Report card lost… (F4)</source>
         <translation>挂失…（F4）</translation>
     </message>
@@ -1336,7 +1336,7 @@
         <translation>满意度调查…（F9）</translation>
     </message>
     <message>
-        <location line="+74"/>
+        <location line="+75"/>
         <source>Ask for the member&apos;s phone number to find them; F3 then gives them a new card.</source>
         <translation>请询问会员手机号以查找会员；然后按 F3 为其发新卡。</translation>
     </message>
@@ -1378,7 +1378,7 @@
     <message>
         <location line="+76"/>
         <source>FROZEN: no offers or points redemption; a purchase needs a supervisor&apos;s approval (F5).</source>
-        <translation>已冻结：不能使用优惠或兑换积分；记录消费须由值班经理批准（F5）。</translation>
+        <translation>已冻结：不能使用优惠或兑换积分；记录消费须由主管批准（F5）。</translation>
     </message>
     <message>
         <location line="+166"/>
@@ -2034,7 +2034,7 @@
     <message>
         <location line="+24"/>
         <source>You can check a file; importing it takes a supervisor or the owner.</source>
-        <translation>您可以检查文件；导入需要值班经理或店长操作。</translation>
+        <translation>您可以检查文件；导入需要主管或店主操作。</translation>
     </message>
     <message>
         <location line="+5"/>
@@ -2307,12 +2307,12 @@
 <context>
     <name>MainWindow</name>
     <message>
-        <location filename="../../crmdesk/views/main_window.py" line="+32"/>
+        <location filename="../../crmdesk/views/main_window.py" line="+37"/>
         <source>crmdesk — membership and customer care</source>
         <translation>crmdesk — 会员管理与客户服务</translation>
     </message>
     <message>
-        <location line="+86"/>
+        <location line="+88"/>
         <source>Overview</source>
         <translation>概览</translation>
     </message>
@@ -2397,7 +2397,7 @@
         <translation>逾期 {count} 件</translation>
     </message>
     <message>
-        <location line="+48"/>
+        <location line="+57"/>
         <source>Signed in: {name} ({role})</source>
         <translation>当前登录：{name}（{role}）</translation>
     </message>
@@ -3712,7 +3712,7 @@ Membership, loyalty and customer care for neighbourhood shops.</source>
         <translation>小票号(&amp;R)：</translation>
     </message>
     <message>
-        <location line="+32"/>
+        <location line="+33"/>
         <source>&amp;Till:</source>
         <translation>收银台(&amp;T)：</translation>
     </message>
@@ -3722,7 +3722,7 @@ Membership, loyalty and customer care for neighbourhood shops.</source>
         <translation>时间(&amp;I)：</translation>
     </message>
     <message>
-        <location line="-34"/>
+        <location line="-35"/>
         <source>&amp;Payment:</source>
         <translation>支付方式(&amp;P)：</translation>
     </message>
@@ -3734,7 +3734,7 @@ Membership, loyalty and customer care for neighbourhood shops.</source>
     <message>
         <location line="+8"/>
         <source>{name}&apos;s membership is frozen: a supervisor or the owner approves this purchase.</source>
-        <translation>{name} 的会员资格已冻结：本笔消费须由值班经理或店主批准。</translation>
+        <translation>{name} 的会员资格已冻结：本笔消费须由主管或店主批准。</translation>
     </message>
     <message>
         <location line="+8"/>
@@ -3757,7 +3757,7 @@ Membership, loyalty and customer care for neighbourhood shops.</source>
         <translation>在“设置 → 本机”中设置一次即可</translation>
     </message>
     <message>
-        <location line="+6"/>
+        <location line="+7"/>
         <location line="+44"/>
         <source>More: time, till, items (Ctrl+D)</source>
         <translation>更多：时间、收银台、商品明细（Ctrl+D）</translation>
@@ -3813,7 +3813,7 @@ Membership, loyalty and customer care for neighbourhood shops.</source>
         <translation>收起（Ctrl+D）</translation>
     </message>
     <message>
-        <location line="+19"/>
+        <location line="+26"/>
         <source>Earns {points} points.</source>
         <translation>可得 {points} 积分。</translation>
     </message>
@@ -3836,7 +3836,7 @@ Membership, loyalty and customer care for neighbourhood shops.</source>
 <context>
     <name>PurchaseDialogs</name>
     <message>
-        <location line="-173"/>
+        <location line="-181"/>
         <source>Cancel (Esc)</source>
         <translation>取消（Esc）</translation>
     </message>
@@ -3844,7 +3844,7 @@ Membership, loyalty and customer care for neighbourhood shops.</source>
 <context>
     <name>RedeemDialog</name>
     <message>
-        <location line="+366"/>
+        <location line="+377"/>
         <source>Redeem points of {name}</source>
         <translation>为{name}兑换积分</translation>
     </message>
@@ -3859,7 +3859,7 @@ Membership, loyalty and customer care for neighbourhood shops.</source>
         <translation>抵扣的小票号（可不填）</translation>
     </message>
     <message>
-        <location line="+2"/>
+        <location line="+3"/>
         <source>optional</source>
         <translation>可不填</translation>
     </message>
@@ -3907,14 +3907,14 @@ Membership, loyalty and customer care for neighbourhood shops.</source>
 <context>
     <name>RefundDialog</name>
     <message>
-        <location line="-140"/>
+        <location line="-144"/>
         <source>Refund for {name}</source>
         <translation>为{name}退款</translation>
     </message>
     <message>
         <location line="+5"/>
-        <source>Choose the original receipt, or type its number; the amount starts at what can still be refunded.</source>
-        <translation>请选择原小票，或输入其小票号；金额默认为尚可退款的金额。</translation>
+        <source>Choose the original receipt (or type its number), Enter, then type the amount to give back.</source>
+        <translation>选择原小票（或输入小票号），按回车，再输入退款金额。</translation>
     </message>
     <message>
         <location line="+17"/>
@@ -3948,6 +3948,11 @@ Membership, loyalty and customer care for neighbourhood shops.</source>
     </message>
     <message>
         <location line="+21"/>
+        <source>at most {left}</source>
+        <translation>最多 {left}</translation>
+    </message>
+    <message>
+        <location line="+1"/>
         <source>{time} · paid {paid} · refundable {left}</source>
         <translation>{time} · 实付 {paid} · 可退 {left}</translation>
     </message>
@@ -5329,7 +5334,7 @@ Membership, loyalty and customer care for neighbourhood shops.</source>
     <message>
         <location line="+3"/>
         <source>{name} may not see the shop&apos;s figures; ask a supervisor or the owner.</source>
-        <translation>{name} 无权查看门店经营数据；请找值班经理或店主。</translation>
+        <translation>{name} 无权查看门店经营数据；请找主管或店主。</translation>
     </message>
     <message>
         <location line="+30"/>
@@ -5402,12 +5407,12 @@ Membership, loyalty and customer care for neighbourhood shops.</source>
         <location filename="../../crmdesk/services/cards.py" line="+37"/>
         <location line="+23"/>
         <location filename="../../crmdesk/services/complaints.py" line="+703"/>
-        <location filename="../../crmdesk/services/loyalty.py" line="+252"/>
+        <location filename="../../crmdesk/services/loyalty.py" line="+253"/>
         <location filename="../../crmdesk/services/members.py" line="+400"/>
         <location filename="../../crmdesk/services/offers.py" line="+598"/>
         <location line="+126"/>
-        <location filename="../../crmdesk/services/purchases.py" line="+121"/>
-        <location line="+326"/>
+        <location filename="../../crmdesk/services/purchases.py" line="+120"/>
+        <location line="+342"/>
         <location filename="../../crmdesk/services/surveys.py" line="+206"/>
         <source>No member with id {id}.</source>
         <translation>没有编号为{id}的会员。</translation>
@@ -6041,12 +6046,17 @@ Membership, loyalty and customer care for neighbourhood shops.</source>
         <translation>“{date}”不是有效的日期（格式：年-月-日）。</translation>
     </message>
     <message>
-        <location line="+109"/>
+        <location line="+104"/>
+        <source>The note is too long: at most {count} characters.</source>
+        <translation>备注太长：最多 {count} 个字。</translation>
+    </message>
+    <message>
+        <location line="+11"/>
         <source>Redeem a positive number of points.</source>
         <translation>兑换的积分必须大于0。</translation>
     </message>
     <message>
-        <location line="+3"/>
+        <location line="+4"/>
         <source>{name}&apos;s membership is {status}; points cannot be used.</source>
         <translation>{name}的会员状态为{status}，不能使用积分。</translation>
     </message>
@@ -6061,7 +6071,7 @@ Membership, loyalty and customer care for neighbourhood shops.</source>
         <translation>请填写调整原因。</translation>
     </message>
     <message>
-        <location line="+2"/>
+        <location line="+3"/>
         <source>An adjustment must add or take away points.</source>
         <translation>调整的积分不能为0。</translation>
     </message>
@@ -6246,7 +6256,7 @@ Membership, loyalty and customer care for neighbourhood shops.</source>
         <translation>请输入以元为单位的金额（例如 100 或 99.50）。</translation>
     </message>
     <message>
-        <location filename="../../crmdesk/services/purchases.py" line="-370"/>
+        <location filename="../../crmdesk/services/purchases.py" line="-386"/>
         <source>An amount must be more than ¥0.00.</source>
         <translation>金额必须大于¥0.00。</translation>
     </message>
@@ -6263,21 +6273,21 @@ Membership, loyalty and customer care for neighbourhood shops.</source>
     <message>
         <location line="+38"/>
         <source>{name} may not approve purchases of frozen members; ask a supervisor or the owner.</source>
-        <translation>{name} 无权批准冻结会员的消费；请找值班经理或店主。</translation>
+        <translation>{name} 无权批准冻结会员的消费；请找主管或店主。</translation>
     </message>
     <message>
-        <location line="+40"/>
+        <location line="+46"/>
         <source>Till {till} has used every generated receipt number of {day}; enter the receipt number.</source>
         <translation>收银台 {till} 在 {day} 的自动小票号已用完；请输入小票号。</translation>
     </message>
     <message>
-        <location line="+93"/>
+        <location line="+96"/>
         <source>Other tills kept taking the next receipt number of till {till}; record the purchase again.</source>
         <translation>收银台 {till} 的下一个小票号一再被占用；请重新记录这笔消费。</translation>
     </message>
     <message>
         <location filename="../../crmdesk/services/purchase_imports.py" line="+421"/>
-        <location filename="../../crmdesk/services/purchases.py" line="-168"/>
+        <location filename="../../crmdesk/services/purchases.py" line="-177"/>
         <source>The purchase time {time} lies in the future.</source>
         <translation>消费时间{time}晚于现在。</translation>
     </message>
@@ -6326,7 +6336,8 @@ Membership, loyalty and customer care for neighbourhood shops.</source>
     </message>
     <message>
         <location line="+2"/>
-        <location filename="../../crmdesk/services/purchases.py" line="+69"/>
+        <location filename="../../crmdesk/services/purchases.py" line="+75"/>
+        <location line="+107"/>
         <source>The receipt number or till name is too long.</source>
         <translation>小票号或收银台名称太长。</translation>
     </message>
@@ -6387,9 +6398,9 @@ Membership, loyalty and customer care for neighbourhood shops.</source>
     </message>
     <message>
         <location line="+6"/>
-        <location filename="../../crmdesk/services/purchases.py" line="+19"/>
-        <location line="+57"/>
-        <location line="+36"/>
+        <location filename="../../crmdesk/services/purchases.py" line="-88"/>
+        <location line="+60"/>
+        <location line="+43"/>
         <location line="+22"/>
         <source>Receipt {receipt} of till {till} is already recorded with other details.</source>
         <translation>收银台{till}的小票{receipt}已按其他内容记录过。</translation>
@@ -6411,7 +6422,7 @@ Membership, loyalty and customer care for neighbourhood shops.</source>
     </message>
     <message>
         <location line="+1"/>
-        <location filename="../../crmdesk/services/purchases.py" line="-32"/>
+        <location filename="../../crmdesk/services/purchases.py" line="-31"/>
         <source>No sale with receipt {receipt} at till {till}.</source>
         <translation>收银台{till}没有小票号为{receipt}的消费。</translation>
     </message>
@@ -6422,7 +6433,7 @@ Membership, loyalty and customer care for neighbourhood shops.</source>
     </message>
     <message>
         <location line="+1"/>
-        <location filename="../../crmdesk/services/purchases.py" line="+17"/>
+        <location filename="../../crmdesk/services/purchases.py" line="+16"/>
         <source>Only ¥{left} of this ¥{paid} receipt can still be refunded.</source>
         <translation>这张¥{paid}的小票最多还能退¥{left}。</translation>
     </message>
@@ -6532,14 +6543,19 @@ Membership, loyalty and customer care for neighbourhood shops.</source>
         <translation>等级“{name}”：积分倍率必须是整数百分比。</translation>
     </message>
     <message>
-        <location filename="../../crmdesk/views/purchase_dialogs.py" line="-348"/>
+        <location filename="../../crmdesk/views/purchase_dialogs.py" line="-357"/>
         <source>Line {line}: &apos;{text}&apos; is not a quantity (up to three decimals).</source>
         <translation>第{line}行：“{text}”不是有效的数量（最多三位小数）。</translation>
     </message>
     <message>
-        <location line="+246"/>
+        <location line="+254"/>
         <source>Only a supervisor or the owner can approve this purchase, and none can sign in here.</source>
-        <translation>只有值班经理或店主可以批准这笔消费，但本店没有可登录的值班经理或店主。</translation>
+        <translation>只有主管或店主可以批准这笔消费，但本店没有可登录的主管或店主。</translation>
+    </message>
+    <message>
+        <location line="+111"/>
+        <source>Type the amount to give back.</source>
+        <translation>请输入退款金额。</translation>
     </message>
     <message>
         <location filename="../../crmdesk/commands/offers.py" line="+105"/>
@@ -7014,7 +7030,7 @@ Membership, loyalty and customer care for neighbourhood shops.</source>
 <context>
     <name>ledger</name>
     <message>
-        <location filename="../../crmdesk/services/loyalty.py" line="-242"/>
+        <location filename="../../crmdesk/services/loyalty.py" line="-250"/>
         <source>complaint {complaint}</source>
         <translation>投诉 #{complaint} 补偿</translation>
     </message>
@@ -8563,7 +8579,7 @@ Membership, loyalty and customer care for neighbourhood shops.</source>
     </message>
     <message>
         <location line="+1"/>
-        <location filename="../../crmdesk/services/purchases.py" line="-266"/>
+        <location filename="../../crmdesk/services/purchases.py" line="-282"/>
         <source>Refund</source>
         <translation>退款</translation>
     </message>

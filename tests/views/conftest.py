@@ -11,8 +11,8 @@ import sqlalchemy as sa
 
 from crmdesk.db import Database, open_database, sqlite_url
 from crmdesk.i18n import Translators
-from crmdesk.models import Member
-from crmdesk.services import demo, staff
+from crmdesk.models import Member, MemberStatus
+from crmdesk.services import demo, members, staff
 from crmdesk.services.uow import read_session, unit_of_work
 from crmdesk.views.state import AppState
 
@@ -40,6 +40,9 @@ def demo_db(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Database]:
     database = open_database(sqlite_url(Path(tmp_path_factory.mktemp("demo")) / "demo.sqlite"))
     with unit_of_work(database) as session:
         demo.fill_demo_store(session, members=80, seed=5, today=date(2026, 11, 20))
+    with unit_of_work(database) as session:  # a frozen member too: the purchase dialog asks for a supervisor then
+        quiet = session.scalar(sa.select(Member.id).order_by(Member.visit_count, Member.id).limit(1))
+        members.set_status(session, staff.actor_for(session), quiet, MemberStatus.FROZEN, reason="核实身份")
     yield database
     database.dispose()
 

@@ -4,8 +4,10 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterator
 
+import sqlalchemy as sa
 from PySide6.QtWidgets import QWidget
 
+from crmdesk.models import Member, MemberStatus
 from crmdesk.services import complaints, members, offers
 from crmdesk.services.uow import read_session
 from crmdesk.views.main_window import MainWindow
@@ -47,6 +49,8 @@ def every_dialog(state: AppState) -> Iterator[tuple[str, Callable[[], QWidget]]]
     with read_session(state.db) as session:
         profile = members.profile(session, member_id)
         complaint = complaints.list_complaints(session)[0]
+        frozen_id = session.scalar(sa.select(Member.id).where(Member.status == MemberStatus.FROZEN).limit(1))
+        frozen = members.profile(session, frozen_id) if frozen_id else profile
         offer = offers.list_offers(session)[0]
     yield "login", lambda: LoginDialog(state.db)
     yield "login, after a wrong PIN", lambda: _acted(LoginDialog(state.db), lambda d: (d.secret_edit.setText("0"), d.accept()))
@@ -58,6 +62,9 @@ def every_dialog(state: AppState) -> Iterator[tuple[str, Callable[[], QWidget]]]
         d.details_button.setChecked(True), d.submit()))
     yield "card", lambda: CardDialog(state, profile)
     yield "purchase", lambda: PurchaseDialog(state, profile)
+    yield "purchase, frozen member", lambda: PurchaseDialog(state, frozen)
+    yield "purchase, more", lambda: _acted(PurchaseDialog(state, frozen), lambda d: (
+        d.more_button.setChecked(True), d.add_line(("6901", "牛奶", "乳制品", "2", "10")), d.accept()))
     yield "purchase, refused", lambda: _acted(PurchaseDialog(state, profile), lambda d: (d.amount_edit.setText("12,5"), d.accept()))
     yield "refund", lambda: RefundDialog(state, profile)
     yield "redeem", lambda: RedeemDialog(state, profile)

@@ -220,23 +220,61 @@ def test_a_redemption_keeps_its_receipt_and_note(qtbot, page, db, cashier, membe
     assert ledger_reason_text(entry.reason) == "receipt R2: 换购"  # English interface; Chinese translates it
 
 
-def test_a_whole_refund_is_f6_and_enter(qtbot, page, db, cashier, member_id) -> None:  # type: ignore[no-untyped-def]
+def test_a_refund_is_f6_enter_the_amount_enter_and_never_repeats_by_itself(qtbot, page, db, cashier, member_id) -> None:  # type: ignore[no-untyped-def]
     from crmdesk.services import purchases
 
     with unit_of_work(db) as session:
         sale = purchases.record_purchase(session, cashier, member_id, till="01", amount_fen=8_800)
     page.open_member(member_id)
     keys = Keyboard(qtbot)
-    keys.press(Qt.Key.Key_F6)  # the latest sale is chosen and what is left of it is the amount
+    keys.press(Qt.Key.Key_F6)  # the latest sale is chosen; the amount is typed, never filled in
     qtbot.waitUntil(lambda: page.refund_dialog is not None and page.refund_dialog.isAncestorOf(QApplication.focusWidget()),
                     timeout=2000)
     dialog = page.refund_dialog
+    assert dialog.amount_edit.text() == "" and "at most ¥88.00" in dialog.amount_edit.placeholderText()
+    keys.press(Qt.Key.Key_Return)  # on to the amount
+    assert dialog.amount_edit.hasFocus() or dialog.focusWidget() is dialog.amount_edit
+    keys.press(Qt.Key.Key_Return)  # nothing typed: refused, nothing written
+    assert dialog.isVisible() and "Type the amount to give back" in dialog.message.text()
+    keys.type("88")
     keys.press(Qt.Key.Key_Return)
-    assert not dialog.message.isVisible(), dialog.message.text()
     wait_closed(qtbot, page, "refund_dialog")
-    assert keys.count == 2 and "88 points taken back, 0 points now" in page.result_label.text()
+    assert keys.count == 6 and "88 points taken back, 0 points now" in page.result_label.text()
     with read_session(db) as session:
         refund = session.execute(sa.select(Purchase.receipt_no, Purchase.till, Purchase.amount_fen)
                                  .where(Purchase.refund_of_id == sale.purchase_id)).one()
     assert refund.till == "01" and refund.amount_fen == 8_800 and refund.receipt_no != sale.receipt_no  # its own number
     assert page.visits.item(0, 3).text() == "Refund"  # the counter says what it is
+
+
+def test_a_refund_of_another_members_receipt_is_refused(qtbot, page, db, cashier, member_id) -> None:  # type: ignore[no-untyped-def]
+    from crmdesk.services import purchases
+
+    with unit_of_work(db) as session:
+        other = members.register(session, cashier, MemberInput(name="李四", phone="13900139000")).id
+        purchases.record_purchase(session, cashier, other, till="01", receipt_no="R9", amount_fen=5_000)
+        purchases.record_purchase(session, cashier, member_id, till="01", receipt_no="R1", amount_fen=1_000)
+    page.open_member(member_id)
+    qtbot.keyClick(page.search_edit, Qt.Key.Key_F6)
+    dialog = page.refund_dialog
+    dialog.original_box.setEditText("R9")
+    dialog.amount_edit.setText("50")
+    dialog.accept()
+    assert dialog.isVisible() and "No sale with receipt R9" in dialog.message.text()
+    with read_session(db) as session:
+        assert members.profile(session, other).points_balance == 50
+
+
+def test_the_points_preview_counts_categories_and_lines(qtbot, page, owner, member_id) -> None:  # type: ignore[no-untyped-def]
+    with unit_of_work(page._state.db) as session:
+        loyalty.set_rules(session, owner, loyalty.Rules(category_multipliers=(("烟酒", 0),)))
+    page.open_member(member_id)
+    qtbot.keyClick(page.search_edit, Qt.Key.Key_F5)
+    dialog = page.purchase_dialog
+    dialog.add_line(("6901", "香烟", "烟酒", "1", "100"))
+    dialog.amount_edit.setText("100")
+    assert "Earns 0 points." in dialog.preview_label.text()  # tobacco earns nothing, as the sale will count it
+    dialog.add_line(("6902", "牛奶", "乳制品", "2", "10"))
+    dialog.amount_edit.setText("120")
+    assert "Earns 20 points." in dialog.preview_label.text()
+    dialog.reject()

@@ -118,7 +118,8 @@ def test_refund_defaults_to_what_is_left_and_never_exceeds_it(qtbot, page) -> No
     record_by_keyboard(qtbot, page, "100", "R1")
     press(qtbot, Qt.Key.Key_F6)
     dialog = page.refund_dialog
-    assert dialog.original_box.currentText() == "R1" and dialog.amount_edit.text() == "100.00"
+    assert dialog.original_box.currentText() == "R1" and dialog.amount_edit.text() == ""
+    assert "at most ¥100.00" in dialog.amount_edit.placeholderText()
     dialog.amount_edit.setText("40")
     dialog.refund_receipt_edit.setText("F1")
     qtbot.keyClick(dialog.refund_receipt_edit, Qt.Key.Key_Return)
@@ -126,7 +127,7 @@ def test_refund_defaults_to_what_is_left_and_never_exceeds_it(qtbot, page) -> No
 
     press(qtbot, Qt.Key.Key_F6)
     dialog = page.refund_dialog
-    assert dialog.amount_edit.text() == "60.00"  # what remains refundable
+    assert "at most ¥60.00" in dialog.amount_edit.placeholderText()  # what remains refundable
     dialog.amount_edit.setText("60.01")
     dialog.refund_receipt_edit.setText("F2")
     dialog.accept()

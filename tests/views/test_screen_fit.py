@@ -70,3 +70,19 @@ def test_every_dialog_fits(qtbot, translators, demo_state, screen, language) -> 
     translators.install(language)
     problems = [f"{where}: {problem}" for where, dialog in every_dialog_shown(qtbot, demo_state) for problem in out_of_view(dialog)]
     assert not problems, "\n".join(problems)
+
+
+def test_popups_are_left_where_qt_puts_them(qtbot, screen) -> None:  # type: ignore[no-untyped-def]
+    """A menu or a drop-down list near the bottom is placed by Qt; the fitter must not push it up over
+    the control that opened it (only windows and dialogs have a title bar to allow for)."""
+    from PySide6.QtCore import QPoint
+    from PySide6.QtWidgets import QMenu
+
+    menu = QMenu()
+    qtbot.addWidget(menu)
+    menu.addAction("一")
+    bottom = largest_content(menu).height() + 20 - menu.sizeHint().height()
+    menu.popup(QPoint(100, bottom))
+    settle()
+    assert menu.pos().y() == bottom
+    menu.close()
