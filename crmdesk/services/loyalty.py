@@ -178,8 +178,12 @@ def points_value_fen(rules: Rules, points: int) -> int:
     The one rate at which points become money: redeeming at the counter, offers that
     take money off for points, and the figures that value points owed. A negative number
     of points gives the same amount, negative."""
-    rate = max(1, rules.redeem_points_per_yuan)
-    value = abs(points) * 100 // rate
+    return value_at_rate(points, rules.redeem_points_per_yuan)
+
+
+def value_at_rate(points: int, redeem_points_per_yuan: int) -> int:
+    """Points as fen at a given rate (a rate the rules had on some day, for the figures of that day)."""
+    value = abs(points) * 100 // max(1, redeem_points_per_yuan)
     return -value if points < 0 else value
 
 

@@ -145,13 +145,7 @@ class LoyaltySummary:
         return sum(o.points_spent for o in self.offers)
 
     def value_fen(self, points: int) -> int:
-        return points_value_fen(points, self.redeem_points_per_yuan)
-
-
-def points_value_fen(points: int, redeem_points_per_yuan: int) -> int:
-    """What ``points`` are worth when redeemed, in fen, rounded toward zero (100 points at 100/¥1 = 100 fen)."""
-    value = abs(points) * 100 // redeem_points_per_yuan
-    return -value if points < 0 else value
+        return loyalty.value_at_rate(points, self.redeem_points_per_yuan)
 
 
 def local_midnight(day: date) -> datetime:
@@ -180,7 +174,7 @@ def loyalty_summary(session: Session, start: date, end: date, *, now: datetime |
         redeem_points_per_yuan=rate,
         tiers=tiers,
         points_outstanding=outstanding,
-        liability_fen=points_value_fen(outstanding, rate),
+        liability_fen=loyalty.value_at_rate(outstanding, rate),
         members_with_points=int(session.scalar(
             sa.select(sa.func.count()).select_from(Member).where(_not_closed(), Member.points_balance > 0)) or 0),
         closed_member_points=int(session.scalar(
@@ -250,7 +244,7 @@ def _expiring(session: Session, today: date, rate: int) -> tuple[ExpiringPoints,
     totals = session.execute(
         sa.select(*[sa.func.coalesce(sa.func.sum(sa.case((due > 0, due), else_=0)), 0) for due in left])
     ).one()
-    return tuple(ExpiringPoints(days, last_day, int(points), points_value_fen(int(points), rate))
+    return tuple(ExpiringPoints(days, last_day, int(points), loyalty.value_at_rate(int(points), rate))
                  for (days, last_day), points in zip(horizons, totals, strict=True))
 
 

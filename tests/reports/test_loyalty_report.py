@@ -13,7 +13,7 @@ from crmdesk.reports.base import ReportCancelled, ReportContext
 from crmdesk.reports.loyalty_summary import render_loyalty_summary
 from crmdesk.services import loyalty, members, offers, purchases
 from crmdesk.services.loyalty_figures import (
-    ExpiringPoints, LoyaltySummary, OfferUse, PointsMovement, TierLine, loyalty_summary, points_value_fen,
+    ExpiringPoints, LoyaltySummary, OfferUse, PointsMovement, TierLine, loyalty_summary,
 )
 from crmdesk.services.uow import read_session, unit_of_work
 from tests.reports.pdf_tools import all_text, fonts, page_texts
@@ -210,10 +210,10 @@ def test_points_due_to_expire_are_counted_oldest_first(db, shop) -> None:  # typ
 
 
 def test_a_points_value_follows_the_redemption_rule() -> None:
-    assert points_value_fen(570, 50) == 1_140
-    assert points_value_fen(570, 100) == 570
-    assert points_value_fen(1, 300) == 0  # a third of a fen: rounded down
-    assert points_value_fen(-35, 50) == -70
+    assert loyalty.value_at_rate(570, 50) == 1_140
+    assert loyalty.value_at_rate(570, 100) == 570
+    assert loyalty.value_at_rate(1, 300) == 0  # a third of a fen: rounded down
+    assert loyalty.value_at_rate(-35, 50) == -70
 
 
 def test_a_range_that_ends_before_it_starts_is_refused(db, owner) -> None:  # type: ignore[no-untyped-def]
