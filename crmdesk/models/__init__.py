@@ -10,6 +10,10 @@ from crmdesk.models.loyalty import CategoryRule, ExpiryMode, LoyaltyRules, Point
 from crmdesk.models.member import (
     Card, CardStatus, Gender, MarketingConsent, Member, MemberChange, MemberStatus, MemberTag, SavedFilter,
 )
+from crmdesk.models.money import (
+    MONEY_SETTINGS_ROW_ID, CollectionNote, CreditAccount, CreditEntry, CreditKind, CreditSettlement, DrawOrder, MoneySettings,
+    WalletBonusRule, WalletEntry, WalletKind,
+)
 from crmdesk.models.offer import Coupon, Offer, OfferKind, OfferRedemption, OfferTarget
 from crmdesk.models.purchase import Purchase, PurchaseKind, PurchaseLine
 from crmdesk.models.staff import Role, Staff
@@ -24,4 +28,7 @@ __all__ = [
     # complaints and surveys
     "ComplaintAttachment", "ComplaintCategory", "ComplaintChannel", "ComplaintFollowUp", "ComplaintResolution",
     "ComplaintSettings", "FollowUpMethod", "Remedy", "SurveyDimension", "SurveyResponse", "SurveyScore", "SurveySettings",
+    # stored value and credit
+    "MONEY_SETTINGS_ROW_ID", "CollectionNote", "CreditAccount", "CreditEntry", "CreditKind", "CreditSettlement", "DrawOrder",
+    "MoneySettings", "WalletBonusRule", "WalletEntry", "WalletKind",
 ]

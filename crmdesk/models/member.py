@@ -50,6 +50,8 @@ class Member(Base):
             postgresql_where=sa.text("status <> 'closed'"),
         ),
         sa.CheckConstraint("points_balance >= 0", name="points_balance_not_negative"),
+        sa.CheckConstraint("wallet_principal_fen >= 0 AND wallet_bonus_fen >= 0", name="wallet_not_negative"),
+        sa.CheckConstraint("credit_owed_fen >= 0", name="credit_owed_not_negative"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -83,6 +85,14 @@ class Member(Base):
     visit_count: Mapped[int] = mapped_column(default=0, index=True)
     total_spend_fen: Mapped[int] = mapped_column(sa.BigInteger, default=0, index=True)
     last_visit_at: Mapped[datetime | None] = mapped_column(UtcDateTime(), index=True)
+    # Cached sums of the member's wallet and credit ledgers (models/money.py), updated with them.
+    wallet_principal_fen: Mapped[int] = mapped_column(sa.BigInteger, default=0)
+    wallet_bonus_fen: Mapped[int] = mapped_column(sa.BigInteger, default=0)
+    credit_owed_fen: Mapped[int] = mapped_column(sa.BigInteger, default=0, index=True)
+    # The member's own payment PIN for the wallet (hashed like staff PINs), and its lock after wrong tries.
+    pay_pin_hash: Mapped[str | None] = mapped_column(sa.String(200))
+    pay_pin_failures: Mapped[int] = mapped_column(default=0)
+    pay_pin_locked_until: Mapped[datetime | None] = mapped_column(UtcDateTime())
     created_at: Mapped[datetime] = mapped_column(UtcDateTime(), default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(UtcDateTime(), default=utcnow, onupdate=utcnow)
 

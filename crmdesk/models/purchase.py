@@ -36,6 +36,9 @@ class Purchase(Base):
     occurred_at: Mapped[datetime] = mapped_column(UtcDateTime())
     # Positive for sales; refunds store the positive amount given back.
     amount_fen: Mapped[int] = mapped_column(sa.BigInteger)
+    # How it was paid: the parts from the member's wallet and on credit, and the method of the rest.
+    wallet_fen: Mapped[int] = mapped_column(sa.BigInteger, default=0)
+    credit_fen: Mapped[int] = mapped_column(sa.BigInteger, default=0)
     payment_method: Mapped[str] = mapped_column(sa.String(20), default="")
     cashier_id: Mapped[int | None] = mapped_column(sa.ForeignKey("staff.id"))
     created_at: Mapped[datetime] = mapped_column(UtcDateTime(), default=utcnow)

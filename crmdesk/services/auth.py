@@ -45,6 +45,12 @@ class Permission(enum.Enum):
     # Channels, categories with their deadlines, survey dimensions and alert threshold.
     MANAGE_COMPLAINT_SETTINGS = "manage_complaint_settings"
     VIEW_SHOP_FIGURES = "view_shop_figures"  # the overview: the shop's takings and members at a glance
+    # Stored value and credit (the shop's money with its members).
+    CASH_OUT_WALLET = "cash_out_wallet"  # pay a member's principal back and close the wallet (退卡退余额)
+    MANAGE_CREDIT = "manage_credit"  # grant, change and freeze credit; approve a charge beyond the limit
+    ADJUST_MONEY = "adjust_money"  # correct a wallet or a debt by hand, with a reason
+    WRITE_OFF_DEBT = "write_off_debt"  # 坏账核销
+    MANAGE_MONEY_RULES = "manage_money_rules"  # top-up bonus rules and the money settings
 
 
 ROLE_PERMISSIONS: dict[Role, frozenset[Permission]] = {
@@ -52,7 +58,8 @@ ROLE_PERMISSIONS: dict[Role, frozenset[Permission]] = {
     Role.SUPERVISOR: frozenset(
         {Permission.CHANGE_SETTINGS, Permission.CHANGE_MEMBER_STATUS, Permission.MERGE_MEMBERS, Permission.BROWSE_MEMBERS,
          Permission.ADJUST_POINTS, Permission.IMPORT_MEMBERS, Permission.IMPORT_PURCHASES, Permission.MANAGE_OFFERS,
-         Permission.MANAGE_COMPLAINTS, Permission.COMPENSATE, Permission.SKIP_FOLLOW_UP, Permission.VIEW_SHOP_FIGURES}
+         Permission.MANAGE_COMPLAINTS, Permission.COMPENSATE, Permission.SKIP_FOLLOW_UP, Permission.VIEW_SHOP_FIGURES,
+         Permission.CASH_OUT_WALLET, Permission.MANAGE_CREDIT}
     ),
     Role.OWNER: frozenset(Permission),
 }
@@ -87,6 +94,11 @@ _DENIED = {
         "errors", "{name} may not change the complaint and survey settings; ask the owner."
     ),
     Permission.VIEW_SHOP_FIGURES: QT_TRANSLATE_NOOP("errors", "{name} may not see the shop's figures; ask a supervisor or the owner."),
+    Permission.CASH_OUT_WALLET: QT_TRANSLATE_NOOP("errors", "{name} may not pay out a stored-value balance; ask a supervisor or the owner."),
+    Permission.MANAGE_CREDIT: QT_TRANSLATE_NOOP("errors", "{name} may not grant, change or freeze credit; ask a supervisor or the owner."),
+    Permission.ADJUST_MONEY: QT_TRANSLATE_NOOP("errors", "{name} may not correct a member's money by hand; ask the owner."),
+    Permission.WRITE_OFF_DEBT: QT_TRANSLATE_NOOP("errors", "{name} may not write off a debt; ask the owner."),
+    Permission.MANAGE_MONEY_RULES: QT_TRANSLATE_NOOP("errors", "{name} may not change the top-up bonuses or the money settings; ask the owner."),
 }
 
 

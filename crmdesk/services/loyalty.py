@@ -54,8 +54,9 @@ REASON_OFFER = QT_TRANSLATE_NOOP("ledger", "offer {offer}: {name}")
 REASON_IMPORT = QT_TRANSLATE_NOOP("ledger", "import {file}")
 REASON_RECEIPT = QT_TRANSLATE_NOOP("ledger", "receipt {receipt}")
 REASON_RECEIPT_NOTE = QT_TRANSLATE_NOOP("ledger", "receipt {receipt}: {note}")
+REASON_OVERDUE = QT_TRANSLATE_NOOP("ledger", "overdue {days} days")  # credit stopped by itself (services/credit.py)
 SYSTEM_REASONS = (REASON_GOODWILL, REASON_EXPIRED, REASON_ALREADY_SPENT, REASON_OFFER, REASON_IMPORT, REASON_RECEIPT_NOTE,
-                  REASON_RECEIPT)
+                  REASON_RECEIPT, REASON_OVERDUE)
 
 
 def _reason_pattern(template: str) -> re.Pattern[str]:

@@ -16,3 +16,8 @@ PAYMENT_METHODS: dict[str, str] = {
     "other": QT_TRANSLATE_NOOP("terms", "Other"),
 }
 DEFAULT_METHOD = "cash"
+# Paid with the member's own account at the shop: the stored value (储值) and credit (赊账).
+ACCOUNT_METHODS: dict[str, str] = {
+    "wallet": QT_TRANSLATE_NOOP("terms", "Stored value"),
+    "credit": QT_TRANSLATE_NOOP("terms", "On credit"),
+}

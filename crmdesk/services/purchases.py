@@ -28,7 +28,7 @@ from sqlalchemy.orm import Session
 
 from crmdesk.errors import Conflict, InvalidInput, NotFound, PermissionDenied
 from crmdesk.models import Member, MemberStatus, PointsEntry, PointsKind, Purchase, PurchaseKind, PurchaseLine, Tier
-from crmdesk.services import audit, loyalty, offers
+from crmdesk.services import audit, credit, loyalty, offers, payments, wallet
 from crmdesk.services.money import parse_yuan as parse_yuan  # the one money parser, re-exported for every caller
 from crmdesk.services.auth import Permission, can
 from crmdesk.services.member_query import member_status_term
@@ -190,9 +190,18 @@ def record_purchase(
     payment_method: str = "",
     now: datetime | None = None,
     approved_by: Actor | None = None,
+    wallet_fen: int = 0,
+    credit_fen: int = 0,
+    pay_pin: str | None = None,
 ) -> PurchaseResult:
     """Record a sale with its points, the member's totals and any tier upgrade. A frozen member's sale
     needs ``approved_by`` (a supervisor or the owner who signed at the till); it is audited.
+
+    ``wallet_fen`` of it is paid from the member's stored value (with ``pay_pin`` when the owner asks for
+    the member's PIN above an amount) and ``credit_fen`` put on their credit account (``approved_by`` lets a
+    charge pass the limit); ``payment_method`` (cash, WeChat Pay ...) pays the rest. All of it happens in this
+    one transaction with the member's row locked: the wallet is never overdrawn, the limit never passed by
+    another till at the same moment, and a crash leaves the sale and its money both or neither.
 
     An empty ``receipt_no`` gets a generated one (see the module's notes); a given
     one already recorded with the same details changes nothing."""
@@ -204,6 +213,7 @@ def record_purchase(
     check_amount(amount_fen)
     _check_time(occurred_at, now)
     _check_lines(lines, amount_fen)
+    payment_method = _check_payment(amount_fen, wallet_fen, credit_fen, payment_method)
     if receipt_no:
         done = _already_recorded(session, member_id, till, receipt_no, amount_fen)
         if done is not None:
@@ -212,8 +222,8 @@ def record_purchase(
     rules = loyalty.get_rules(session)
     points = _points_earned(session, rules, member.id, tier_pct, amount_fen, lines, occurred_at)
     row = {"member_id": member.id, "till": till, "kind": PurchaseKind.SALE, "occurred_at": occurred_at,
-           "amount_fen": amount_fen, "payment_method": payment_method.strip()[:20], "cashier_id": actor.staff_id,
-           "refund_of_id": None}
+           "amount_fen": amount_fen, "payment_method": payment_method, "wallet_fen": wallet_fen, "credit_fen": credit_fen,
+           "cashier_id": actor.staff_id, "refund_of_id": None}
     inserted = _insert_purchase(session, row, receipt_no, loyalty.local_day(occurred_at))
     if inserted is None:  # another till posted this very receipt a moment ago
         done = _already_recorded(session, member_id, till, receipt_no, amount_fen)
@@ -226,6 +236,10 @@ def record_purchase(
         session.execute(sa.insert(PurchaseLine), [{
             "purchase_id": purchase_id, "item_code": l.item_code, "name": l.name, "category": l.category.strip(),
             "quantity_milli": l.quantity_milli, "unit_price_fen": l.unit_price_fen, "amount_fen": l.amount_fen} for l in lines])
+    if wallet_fen:
+        wallet.spend(session, actor, member, wallet_fen, purchase_id=purchase_id, at=occurred_at, pay_pin=pay_pin)
+    if credit_fen:
+        credit.charge(session, actor, member, credit_fen, purchase_id=purchase_id, at=occurred_at, approved_by=approved_by)
     loyalty.earn(session, member, points, at=occurred_at, rules=rules, purchase_id=purchase_id, actor=actor)
     member.visit_count += 1
     member.total_spend_fen += amount_fen
@@ -240,6 +254,22 @@ def record_purchase(
     session.flush()
     return PurchaseResult(purchase_id, member.id, points, member.points_balance, new_tier.name if new_tier else None,
                           receipt_no=used)
+
+
+def _check_payment(amount_fen: int, wallet_fen: int, credit_fen: int, method: str) -> str:
+    """The method of the part not paid from the wallet or on credit ("" when nothing is left to pay)."""
+    method = (method or "").strip()
+    if wallet_fen < 0 or credit_fen < 0 or wallet_fen + credit_fen > amount_fen:
+        raise InvalidInput(QT_TRANSLATE_NOOP("errors", "The parts paid from the wallet and on credit add up to more than the amount."),
+                           field="payment")
+    if wallet_fen + credit_fen == amount_fen:
+        return ""
+    if method in payments.ACCOUNT_METHODS:
+        raise InvalidInput(QT_TRANSLATE_NOOP("errors", "Say how much of the amount is paid from the wallet or on credit."),
+                           field="payment")
+    if len(method) > 20:
+        raise InvalidInput(QT_TRANSLATE_NOOP("errors", "'{method}' is not a way of paying."), field="payment", method=method[:40])
+    return method
 
 
 def _insert_purchase(session: Session, row: dict[str, object], receipt_no: str, day: date) -> tuple[int, str] | None:
@@ -347,6 +377,19 @@ def refund(
         raise Conflict(QT_TRANSLATE_NOOP("errors", "Receipt {receipt} of till {till} is already recorded with other details."),
                        receipt=refund_receipt, till=original.till or "-")
     refund_id, used = inserted
+    # The money goes back where it came from: the wallet part into the wallet, the credit part off the debt (both in
+    # proportion over part refunds), the rest in the sale's own way of paying.
+    wallet_back = credit_back = 0
+    if original.wallet_fen:
+        wallet_back = wallet.refund_spend(
+            session, actor, member, sale_id=original.id, refund_id=refund_id, at=occurred_at,
+            back_by_now_fen=original.wallet_fen * (refunded_before + amount_fen) // original.amount_fen).total_fen
+    if original.credit_fen:
+        credit_back = credit.refund_charge(
+            session, actor, member, sale_id=original.id, refund_id=refund_id, at=occurred_at,
+            back_by_now_fen=original.credit_fen * (refunded_before + amount_fen) // original.amount_fen)
+    if wallet_back or credit_back:
+        session.execute(sa.update(Purchase).where(Purchase.id == refund_id).values(wallet_fen=wallet_back, credit_fen=credit_back))
     taken = loyalty.reverse(session, member, max(0, due_total - taken_before), at=occurred_at, purchase_id=refund_id, actor=actor)
     member.total_spend_fen -= amount_fen
     audit.record(session, actor, "purchase.refund", "purchase", refund_id, original=original.id, amount_fen=amount_fen, points=-taken)
