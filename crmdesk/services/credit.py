@@ -269,6 +269,52 @@ def ledger_page(session: Session, member_id: int, *, offset: int = 0, limit: int
                       open_now.get(r[0], 0) if r[2] in (CreditKind.CHARGE, CreditKind.OPENING) else None) for r in rows]
 
 
+def moved_by_purchase(session: Session, purchase_id: int) -> tuple[int, date | None]:
+    """What a purchase moved on the debt, signed (a sale's charge +, a refund's -), and the charge's due day."""
+    amount, due_on = session.execute(
+        sa.select(sa.func.coalesce(sa.func.sum(CreditEntry.amount_fen), 0), sa.func.max(CreditEntry.due_on))
+        .where(CreditEntry.purchase_id == purchase_id)
+    ).one()
+    return int(amount), due_on
+
+
+@dataclass(frozen=True)
+class Settled:
+    """A part of a charge that one repayment, refund or write-off paid off."""
+
+    charge_id: int
+    at: datetime  # when the charge was made
+    due_on: date | None
+    receipt_no: str
+    amount_fen: int
+
+
+def settlements(session: Session, entry_id: int) -> list[Settled]:
+    """The charges a repayment, refund or write-off settled, oldest due first, with what it paid on each."""
+    rows = session.execute(
+        sa.select(CreditEntry.id, CreditEntry.at, CreditEntry.due_on, Purchase.receipt_no, CreditSettlement.amount_fen)
+        .join(CreditSettlement, CreditSettlement.charge_id == CreditEntry.id)
+        .outerjoin(Purchase, Purchase.id == CreditEntry.purchase_id)
+        .where(CreditSettlement.settled_by_id == entry_id)
+        .order_by(CreditEntry.due_on, CreditEntry.id)
+    ).all()
+    return [Settled(r[0], r[1], r[2], r[3] or "", int(r[4])) for r in rows]
+
+
+def latest_notes(session: Session, member_ids: Sequence[int]) -> dict[int, NoteRow]:
+    """Each member's latest collection note (members without one are left out)."""
+    latest: dict[int, NoteRow] = {}
+    if not member_ids:
+        return latest
+    for note, name in session.execute(
+        sa.select(CollectionNote, Staff.name).outerjoin(Staff, Staff.id == CollectionNote.staff_id)
+        .where(CollectionNote.member_id.in_(list(member_ids))).order_by(CollectionNote.at, CollectionNote.id)
+    ):
+        latest[note.member_id] = NoteRow(note.id, note.at, note.channel, note.text, note.promised_on,
+                                         int(note.promised_fen) if note.promised_fen is not None else None, name or "")
+    return latest
+
+
 # --------------------------------------------------------------------------- before the sale
 
 

@@ -175,6 +175,20 @@ def ledger_page(session: Session, member_id: int, *, offset: int = 0, limit: int
     return [WalletRow(r[0], r[1], r[2], int(r[3]), int(r[4]), r[5] or "", r[6], r[7] or "", r[8]) for r in rows]
 
 
+def moved_by_purchase(session: Session, purchase_id: int) -> Balance:
+    """What a purchase moved in the wallet, signed: a sale's payment takes (negative), a refund's puts back."""
+    principal, bonus = session.execute(
+        sa.select(sa.func.coalesce(sa.func.sum(WalletEntry.principal_fen), 0), sa.func.coalesce(sa.func.sum(WalletEntry.bonus_fen), 0))
+        .where(WalletEntry.purchase_id == purchase_id)
+    ).one()
+    return Balance(int(principal), int(bonus))
+
+
+def has_pin(session: Session, member_id: int) -> bool:
+    """Whether the member chose a payment PIN for their wallet."""
+    return bool(session.scalar(sa.select(Member.pay_pin_hash.is_not(None)).where(Member.id == member_id)))
+
+
 # --------------------------------------------------------------------------- bonus rules
 
 

@@ -221,6 +221,8 @@ def test_no_json_output_has_binary_float_noise(capsys, tmp_path: Path, db_path: 
     phone = json_of("member", "show", "M00000001")["phone"]  # type: ignore[index]
     complaint_id = str(json_of("complaint", "list")["complaints"][0]["id"])  # type: ignore[index]
     sale = json_of("purchase", "add", "--member", phone, "--amount", "33.33")
+    assert run(capsys, "--db", db, "credit", "limit", phone, "300")[0] == 0
+    json_of("purchase", "add", "--member", phone, "--amount", "12.34", "--credit", "10", "--payment", "cash")
     runs = {
         "member show": ("member", "show", phone), "member search": ("member", "search", phone[-4:]),
         "member add": ("member", "add", "--name", "测试", "--phone", "13900009999"),
@@ -237,6 +239,10 @@ def test_no_json_output_has_binary_float_noise(capsys, tmp_path: Path, db_path: 
         "staff list": ("staff", "list"), "store show": ("store", "show"),
         "export members": ("export", "members", "--out", str(tmp_path / "m.csv")),
         "report complaints": ("report", "complaints", "--month", month, "--out", str(tmp_path / "c.pdf")),
+        "wallet rule list": ("wallet", "rule", "list"), "wallet topup": ("wallet", "topup", phone, "1.11"),
+        "wallet show": ("wallet", "show", phone), "wallet settings": ("wallet", "settings"),
+        "credit suggest": ("credit", "suggest", phone), "credit show": ("credit", "show", phone),
+        "credit repay": ("credit", "repay", phone, "3.33"), "credit aging": ("credit", "aging"), "credit overdue": ("credit", "overdue"),
         "import members": ("import", "members", str(members_file(tmp_path)), "--dry-run"),
         "import purchases": ("import", "purchases", str(purchases_file(tmp_path / "p.csv", [
             ["P1", "01", "", phone, "2026-01-05 10:00", "1,234.50"]])), "--dry-run"),
