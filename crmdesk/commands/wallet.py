@@ -87,7 +87,7 @@ def register(add_command) -> None:  # type: ignore[no-untyped-def]
     settings.add_argument("--draw", choices=tuple(DRAW_WORDS),
                           help="how a wallet payment draws on principal and bonus (default: proportional)")
     settings.add_argument("--pin-above", metavar="YUAN",
-                          help="ask for the member's PIN (if they set one) for wallet payments above this amount; 0: never")
+                          help="a member who set a PIN types it for wallet payments above this amount; 0: for every one")
     settings.add_argument("--credit-freeze-after", type=int, metavar="DAYS",
                           help="stop a member's credit by itself when a charge is this many days overdue; 0: never")
     settings.add_argument("--credit-max-limit", metavar="YUAN", help="the highest credit limit crmdesk suggests")
@@ -286,7 +286,7 @@ def run_settings(db: Database, args: argparse.Namespace) -> int:
         return 0
     cap = f"on: a wallet holds at most {money_text(rules.wallet_cap_fen)}" if rules.prepaid_rules else "off: no cap on a wallet"
     freeze = f"after {rules.credit_freeze_after_days} days overdue" if rules.credit_freeze_after_days else "never by itself"
-    pin = f"above {money_text(rules.pin_above_fen)}" if rules.pin_above_fen else "never"
+    pin = f"above {money_text(rules.pin_above_fen)}" if rules.pin_above_fen else "for every payment"
     print(f"Prepaid card rules:             {cap}\n"
           f"Wallet payments draw on:        {wallet_service.DRAW_LABELS[rules.draw_order].lower()}\n"
           f"Member's payment PIN asked:     {pin}\n"

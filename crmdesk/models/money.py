@@ -157,7 +157,7 @@ class MoneySettings(Base):
     prepaid_rules: Mapped[bool] = mapped_column(default=True)  # the regulation's limits enforced
     wallet_cap_fen: Mapped[int] = mapped_column(sa.BigInteger, default=500_000)
     draw_order: Mapped[DrawOrder] = mapped_column(str_enum(DrawOrder, 20), default=DrawOrder.PROPORTIONAL)
-    pin_above_fen: Mapped[int] = mapped_column(sa.BigInteger, default=0)  # 0: never ask for the member's PIN
+    pin_above_fen: Mapped[int] = mapped_column(sa.BigInteger, default=0)  # a member's PIN is asked above this (0: always)
     credit_freeze_after_days: Mapped[int] = mapped_column(default=0)  # 0: never freeze credit by itself
     credit_max_limit_fen: Mapped[int] = mapped_column(sa.BigInteger, default=200_000)  # the highest limit suggested
     updated_at: Mapped[datetime] = mapped_column(UtcDateTime(), default=utcnow, onupdate=utcnow)

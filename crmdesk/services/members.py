@@ -21,7 +21,7 @@ from sqlalchemy.orm import Session
 from crmdesk import shop_time
 from crmdesk.errors import Conflict, InvalidInput, NotFound
 from crmdesk.models import (
-    Card, CardStatus, Complaint, ComplaintStatus, Gender, MarketingConsent, Member, MemberChange, MemberStatus,
+    Card, CardStatus, Complaint, CreditAccount, ComplaintStatus, Gender, MarketingConsent, Member, MemberChange, MemberStatus,
     MemberTag, PointsEntry, Purchase, PurchaseKind, Tier, utcnow,
 )
 from crmdesk.services import audit
@@ -140,6 +140,23 @@ class MemberProfile:
     open_complaints: int
     recent_visits: tuple[VisitInfo, ...] = field(default=())
     tier_discount_bp: int = 0  # the member discount the tier gives at the till (basis points: 200 = 2 %)
+    # The member's money with the shop (services/wallet.py, credit.py), as the member row caches it.
+    wallet_principal_fen: int = 0
+    wallet_bonus_fen: int = 0
+    credit_owed_fen: int = 0
+    credit_limit_fen: int | None = None  # None: no credit account
+    credit_frozen: bool = False
+    has_pay_pin: bool = False
+
+    @property
+    def wallet_fen(self) -> int:
+        return self.wallet_principal_fen + self.wallet_bonus_fen
+
+    @property
+    def credit_available_fen(self) -> int:
+        if self.credit_limit_fen is None or self.credit_frozen:
+            return 0
+        return max(0, self.credit_limit_fen - self.credit_owed_fen)
 
     @property
     def active_card(self) -> CardInfo | None:
@@ -404,6 +421,7 @@ def get_member_row(session: Session, member_id: int) -> Member:
 def profile(session: Session, member_id: int, *, recent_visits: int = 5) -> MemberProfile:
     member = get_member_row(session, member_id)
     tier = session.get(Tier, member.tier_id) if member.tier_id else None
+    account = session.get(CreditAccount, member.id)
     tier_name, tier_colour, tier_discount_bp = (tier.name, tier.colour, tier.discount_bp) if tier is not None else ("", "", 0)
     cards = tuple(
         CardInfo(c.number, c.status, c.imported, c.issued_at, c.ended_at)
@@ -447,6 +465,12 @@ def profile(session: Session, member_id: int, *, recent_visits: int = 5) -> Memb
         open_complaints=open_complaints,
         recent_visits=visits,
         tier_discount_bp=tier_discount_bp,
+        wallet_principal_fen=member.wallet_principal_fen,
+        wallet_bonus_fen=member.wallet_bonus_fen,
+        credit_owed_fen=member.credit_owed_fen,
+        credit_limit_fen=int(account.limit_fen) if account is not None else None,
+        credit_frozen=bool(account and account.frozen),
+        has_pay_pin=bool(member.pay_pin_hash),
     )
 
 

@@ -28,7 +28,7 @@ class MoneyRules:
     prepaid_rules: bool = True
     wallet_cap_fen: int = NAMED_CARD_CAP_FEN
     draw_order: DrawOrder = DrawOrder.PROPORTIONAL
-    pin_above_fen: int = 0  # a wallet payment above this asks for the member's PIN (0: never)
+    pin_above_fen: int = 0  # a member who chose a PIN types it for wallet payments above this (0: every one)
     credit_freeze_after_days: int = 0  # credit stops by itself this many days overdue (0: never)
     credit_max_limit_fen: int = 200_000  # the highest credit limit crmdesk suggests
 

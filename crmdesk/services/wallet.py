@@ -153,6 +153,26 @@ def balance(session: Session, member_id: int) -> Balance:
     return Balance(int(row[0]), int(row[1]))
 
 
+@dataclass(frozen=True)
+class Liability:
+    """What the shop owes its members in stored value now."""
+
+    principal_fen: int
+    bonus_fen: int
+    wallets: int  # members holding any
+
+    @property
+    def total_fen(self) -> int:
+        return self.principal_fen + self.bonus_fen
+
+
+def liability(session: Session) -> Liability:
+    principal, bonus, wallets = session.execute(sa.select(
+        sa.func.coalesce(sa.func.sum(Member.wallet_principal_fen), 0), sa.func.coalesce(sa.func.sum(Member.wallet_bonus_fen), 0),
+        sa.func.count().filter((Member.wallet_principal_fen + Member.wallet_bonus_fen) > 0))).one()
+    return Liability(int(principal), int(bonus), int(wallets))
+
+
 def ledger_sums(session: Session, member_id: int) -> Balance:
     """The ledger's own sums, to check the cached balance against."""
     principal, bonus = session.execute(
@@ -256,6 +276,14 @@ def bonus_for(session: Session, member: Member, amount_fen: int, day: date) -> t
         nearest = min(rules, key=lambda rule: rule.min_topup_fen)
         return None, (WHY_BELOW, {"rule": nearest.label, "threshold": money_text(nearest.min_topup_fen)})
     return None, (WHY_NO_RULE, {})
+
+
+def bonus_preview(session: Session, member_id: int, amount_fen: int, day: date | None = None) -> tuple[BonusRule | None, tuple[str, dict[str, object]]]:
+    """What a top-up of ``amount_fen`` would get today (for the counter to show while it is typed); writes nothing."""
+    member = session.get(Member, member_id)
+    if member is None:
+        raise NotFound(QT_TRANSLATE_NOOP("errors", "No member with id {id}."), id=member_id)
+    return bonus_for(session, member, amount_fen, day or shop_time.today())
 
 
 # --------------------------------------------------------------------------- writing
@@ -453,8 +481,12 @@ def _pin_matches(member: Member, pin: str) -> bool:
 
 
 def pin_needed(member: Member, amount_fen: int, rules: MoneyRules) -> bool:
-    """The member set a PIN and the owner asks for it above an amount this payment passes."""
-    return bool(member.pay_pin_hash) and rules.pin_above_fen > 0 and amount_fen > rules.pin_above_fen
+    """The member chose a PIN, and this payment is above the small amount the owner lets through without it."""
+    return pin_needed_for(bool(member.pay_pin_hash), amount_fen, rules)
+
+
+def pin_needed_for(has_pin: bool, amount_fen: int, rules: MoneyRules) -> bool:
+    return has_pin and amount_fen > rules.pin_above_fen
 
 
 def set_pin(session: Session, actor: Actor, member_id: int, pin: str | None) -> None:

@@ -39,6 +39,7 @@ from crmdesk.views.common import error_text, format_fen, mark_data
 from crmdesk.views.eligible_offers import EligibleOffersWidget
 from crmdesk.views.flow_layout import FlowLayout
 from crmdesk.views.member_form import NewMemberDialog
+from crmdesk.views.money_dialogs import RepayDialog, TopUpDialog
 from crmdesk.views.purchase_dialogs import PurchaseDialog, RedeemDialog, RefundDialog
 from crmdesk.views.state import AppState
 from crmdesk.views.terms import member_status_text, percent_text, purchase_kind_text
@@ -63,6 +64,7 @@ COUNTER_STYLE = """
 #memberPanel { background: #f4f8f6; border: 1px solid #dbe7e2; border-radius: 8px; }
 #memberName { font-size: 28px; font-weight: bold; color: #1f3d36; }
 #memberNumber { color: #50625c; font-size: 15px; }
+#memberMoney { color: #1f3d36; font-size: 15px; font-weight: bold; }
 #pointsValue { font-size: 28px; font-weight: bold; color: #1f3d36; }
 #figureCaption { color: #50625c; font-size: 13px; }
 #discountBadge { background: #e6f4ea; color: #1e5631; border: 1px solid #8fc79f; border-radius: 12px;
@@ -195,6 +197,7 @@ class CounterPage(QWidget):
         self.refund_dialog: RefundDialog | None = None
         self.redeem_dialog: RedeemDialog | None = None
         self.complaint_dialog: QDialog | None = None
+        self.money_dialog: QDialog | None = None
         self.survey_dialog: QDialog | None = None
         self.expiring: list[loyalty_service.ExpiringLot] = []
         self.setObjectName("counterPage")
@@ -261,7 +264,8 @@ class CounterPage(QWidget):
         for key, slot in ((Qt.Key.Key_F2, self.new_member), (Qt.Key.Key_F3, self.card_action),
                           (Qt.Key.Key_F4, self.report_lost), (Qt.Key.Key_F5, self.record_purchase),
                           (Qt.Key.Key_F6, self.refund), (Qt.Key.Key_F7, self.redeem), (Qt.Key.Key_F8, self.log_complaint),
-                          (Qt.Key.Key_F9, self.take_survey), (Qt.Key.Key_Escape, self.clear)):
+                          (Qt.Key.Key_F9, self.take_survey), (Qt.Key.Key_F10, self.top_up), (Qt.Key.Key_F11, self.repay),
+                          (Qt.Key.Key_Escape, self.clear)):
             shortcut = QShortcut(QKeySequence(key), self)
             shortcut.setContext(Qt.ShortcutContext.WidgetWithChildrenShortcut)
             shortcut.activated.connect(slot)
@@ -330,6 +334,10 @@ class CounterPage(QWidget):
         self.number_label = _data_label()
         self.number_label.setObjectName("memberNumber")
         header.addWidget(self.number_label)
+        # The member's money with the shop: stored value, and credit (owed and what is left).
+        self.money_label = QLabel()
+        self.money_label.setObjectName("memberMoney")
+        header.addWidget(self.money_label)
         self.warnings_label = QLabel()
         self.warnings_label.setObjectName("memberWarnings")
         self.warnings_label.setWordWrap(True)
@@ -396,10 +404,10 @@ class CounterPage(QWidget):
         self.filler = QWidget()  # keeps the buttons at the bottom while nobody is open
         column.addWidget(self.filler, 1)
 
-        # The actions, always in view: equal buttons in three columns (money, cards, customer care), two when
-        # the panel is narrow (a small screen with the longer English labels).
+        # The actions, always in view: equal buttons, five to a row on a wide screen (the money, then cards and
+        # customer care), three or two when the panel is narrower.
         self.actions_box = QWidget()
-        buttons = FlowLayout(self.actions_box, spacing=6, row_spacing=6, uniform=True, max_columns=3)
+        buttons = FlowLayout(self.actions_box, spacing=6, row_spacing=6, uniform=True, max_columns=5)
         self.new_button = self._button(self.tr("New member (F2)"), self.new_member)
         self.card_button = self._button(self.tr("Issue card (F3)"), self.card_action)
         self.lost_button = self._button(self.tr("Report card lost… (F4)"), self.report_lost)
@@ -408,8 +416,10 @@ class CounterPage(QWidget):
         self.redeem_button = self._button(self.tr("Redeem points… (F7)"), self.redeem)
         self.complaint_button = self._button(self.tr("Log complaint… (F8)"), self.log_complaint)
         self.survey_button = self._button(self.tr("Satisfaction survey… (F9)"), self.take_survey)
-        self.action_buttons = (self.purchase_button, self.refund_button, self.redeem_button, self.new_button, self.card_button,
-                               self.lost_button, self.complaint_button, self.survey_button)
+        self.top_up_button = self._button(self.tr("Top up… (F10)"), self.top_up)
+        self.repay_button = self._button(self.tr("Repayment… (F11)"), self.repay)
+        self.action_buttons = (self.purchase_button, self.refund_button, self.redeem_button, self.top_up_button, self.repay_button,
+                               self.new_button, self.card_button, self.lost_button, self.complaint_button, self.survey_button)
         for button in self.action_buttons:
             buttons.addWidget(button)
         column.addWidget(self.actions_box)
@@ -611,6 +621,17 @@ class CounterPage(QWidget):
         self.discount_label.setText(self.tr("Member discount {percent} %").format(percent=percent_text(profile.tier_discount_bp)))
         self.discount_label.setVisible(profile.tier_discount_bp > 0)
         self.points_label.setText(f"{profile.points_balance:,}")
+        money_parts = []
+        if profile.wallet_fen:
+            money_parts.append(self.tr("Stored value {amount}").format(amount=format_fen(profile.wallet_fen)))
+        if profile.credit_limit_fen is not None or profile.credit_owed_fen:
+            if profile.credit_frozen:
+                money_parts.append(self.tr("Credit stopped; owes {owed}").format(owed=format_fen(profile.credit_owed_fen)))
+            else:
+                money_parts.append(self.tr("On credit: owes {owed}, {available} left").format(
+                    owed=format_fen(profile.credit_owed_fen), available=format_fen(profile.credit_available_fen)))
+        self.money_label.setText("  ·  ".join(money_parts))
+        self.money_label.setVisible(bool(money_parts))
         self.number_label.setText(" · ".join(part for part in (profile.member_no, display_phone(profile.phone)) if part))
         self.birthday_badge.setVisible(profile.birthday_in_month(today))
         if profile.birthday is not None:
@@ -674,6 +695,8 @@ class CounterPage(QWidget):
         self.purchase_button.setEnabled(profile is not None and profile.status is not MemberStatus.CLOSED)
         self.refund_button.setEnabled(profile is not None)
         self.redeem_button.setEnabled(active and profile is not None and profile.points_balance > 0)
+        self.top_up_button.setEnabled(active)
+        self.repay_button.setEnabled(profile is not None and profile.credit_owed_fen > 0)
 
     # ------------------------------------------------------------------ actions
 
@@ -760,7 +783,8 @@ class CounterPage(QWidget):
 
     def _dialog_open(self) -> bool:
         return any(d is not None and d.isVisible() for d in (
-            self.purchase_dialog, self.refund_dialog, self.redeem_dialog, self.complaint_dialog, self.survey_dialog))
+            self.purchase_dialog, self.refund_dialog, self.redeem_dialog, self.complaint_dialog, self.survey_dialog,
+            self.money_dialog))
 
     def _show_result(self, text: str) -> None:
         self.result_label.setText(text)
@@ -789,6 +813,13 @@ class CounterPage(QWidget):
                     balance=f"{outcome.balance:,}")
                 if outcome.new_tier:
                     text += " " + self.tr("Upgraded to {tier}!").format(tier=outcome.new_tier)
+                code, part = dialog.account_code(), dialog.paid_from_account
+                if code == "wallet" and part and self.profile is not None:
+                    text += " " + self.tr("{part} from the wallet; it holds {total}.").format(
+                        part=format_fen(part), total=format_fen(self.profile.wallet_fen))
+                elif code == "credit" and part and self.profile is not None:
+                    text += " " + self.tr("{part} on credit; owes {owed}.").format(
+                        part=format_fen(part), owed=format_fen(self.profile.credit_owed_fen))
                 self._show_result(text)
         self.purchase_dialog = None
         self._back_from_dialog()
@@ -829,6 +860,47 @@ class CounterPage(QWidget):
             self._show_result(self.tr("Redeemed {points} points ({value} off); {balance} points left.").format(
                 points=f"{dialog.points:,}", value=format_fen(dialog.value_fen(dialog.points)), balance=f"{dialog.new_balance:,}"))
         self.redeem_dialog = None
+        self._back_from_dialog()
+
+    # ------------------------------------------------------------------ the member's money: top up, repay
+
+    def top_up(self) -> None:
+        """F10: money paid into the member's stored value, with the bonus the owner's rules give."""
+        if self.profile is None or not self.top_up_button.isEnabled() or self._dialog_open():
+            return
+        dialog = TopUpDialog(self._state, self.profile, self)
+        self.money_dialog = dialog
+        dialog.finished.connect(lambda result, d=dialog: self._top_up_done(d, result))
+        dialog.open()
+
+    def _top_up_done(self, dialog: TopUpDialog, result: int) -> None:
+        outcome = dialog.result_value
+        if result == QDialog.DialogCode.Accepted and outcome is not None:
+            self.refresh_member()
+            text = self.tr("Topped up {amount}; the wallet holds {total}.").format(
+                amount=format_fen(outcome.principal_fen), total=format_fen(outcome.balance.total_fen))
+            if outcome.rule is not None:
+                text += " " + self.tr("Bonus {bonus} ({rule}).").format(bonus=format_fen(outcome.bonus_fen), rule=outcome.rule.label)
+            self._show_result(text)
+        self.money_dialog = None
+        self._back_from_dialog()
+
+    def repay(self) -> None:
+        """F11: the member pays back (part of) what they owe."""
+        if self.profile is None or not self.repay_button.isEnabled() or self._dialog_open():
+            return
+        dialog = RepayDialog(self._state, self.profile, self)
+        self.money_dialog = dialog
+        dialog.finished.connect(lambda result, d=dialog: self._repay_done(d, result))
+        dialog.open()
+
+    def _repay_done(self, dialog: RepayDialog, result: int) -> None:
+        outcome = dialog.result_value
+        if result == QDialog.DialogCode.Accepted and outcome is not None:
+            self.refresh_member()
+            self._show_result(self.tr("Repayment of {amount} recorded; still owes {owed}.").format(
+                amount=format_fen(outcome.amount_fen), owed=format_fen(outcome.owed_fen)))
+        self.money_dialog = None
         self._back_from_dialog()
 
     # ------------------------------------------------------------------ customer care: complaints and surveys

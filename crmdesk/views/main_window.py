@@ -123,6 +123,7 @@ class MainWindow(QMainWindow):
             # Everyone works complaints: a cashier follows the ones they logged.
             ("complaints", self.tr("Complaints"), True),
             ("overview", self.tr("Overview"), can(actor, Permission.VIEW_SHOP_FIGURES)),
+            ("money", self.tr("Money"), can(actor, Permission.MANAGE_CREDIT)),
             ("settings", self.tr("Settings"), True),
         ]
         return [(key, label, number) for number, (key, label, allowed) in enumerate(areas, start=1) if allowed]
@@ -155,6 +156,10 @@ class MainWindow(QMainWindow):
             return complaints_page
         if key == "overview":
             return OverviewPage(self._state)
+        if key == "money":
+            from crmdesk.views.money_page import MoneyPage
+
+            return MoneyPage(self._state)
         page = SettingsPage(self._state)
         page.languageChosen.connect(self.languageChosen)
         return page
@@ -250,7 +255,7 @@ class MainWindow(QMainWindow):
             refresh()
 
     def show_view(self, name: str) -> None:
-        """Switch to an area by name (counter, members, offers, complaints, overview, settings, staff)."""
+        """Switch to an area by name (counter, members, offers, complaints, overview, money, settings, staff)."""
         if name == "staff":
             self.show_view("settings")
             self.settings_page.show_staff()

@@ -35,6 +35,7 @@ from crmdesk.shop_time import format_time
 from crmdesk.texts import QT_TRANSLATE_NOOP
 from crmdesk.views.common import error_text, format_fen, mark_data
 from crmdesk.views.report_preview import ReportPreviewDialog, open_preview
+from crmdesk.views.money_tabs import CreditTab, WalletTab
 from crmdesk.views.state import AppState
 from crmdesk.views.terms import ledger_reason_text, payment_method_text, points_kind_text, purchase_kind_text, source_text
 
@@ -273,6 +274,12 @@ class MemberProfileDialog(QDialog):
         self.tabs.addTab(self._build_purchases(), self.tr("P&urchases"))
         self.tabs.addTab(self._build_points(), self.tr("Poin&ts"))
         self.tabs.addTab(self._build_complaints(), self.tr("Com&plaints"))
+        self.wallet_tab = WalletTab(state)
+        self.credit_tab = CreditTab(state)
+        for tab in (self.wallet_tab, self.credit_tab):
+            tab.changed.connect(self._money_changed)
+        self.tabs.addTab(self.wallet_tab, self.tr("Stored &value"))
+        self.tabs.addTab(self.credit_tab, self.tr("Cr&edit"))
         layout.addWidget(self.tabs, 1)
 
         self.message = QLabel()
@@ -534,6 +541,8 @@ class MemberProfileDialog(QDialog):
         self.show_purchases(self.purchase_offset)
         self.show_points()
         self.show_complaints()
+        self.wallet_tab.show_member(profile)
+        self.credit_tab.show_member(profile)
         self._update_actions()
 
     def show_complaints(self) -> None:
@@ -558,6 +567,10 @@ class MemberProfileDialog(QDialog):
 
     def _complaint_changed(self) -> None:
         self.changed = True  # goodwill points or a coupon may have come with the resolution
+        self.reload()
+
+    def _money_changed(self) -> None:
+        self.changed = True  # the member list shows balances and debts
         self.reload()
 
     def show_purchases(self, offset: int = 0) -> None:

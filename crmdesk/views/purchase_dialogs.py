@@ -23,9 +23,10 @@ from crmdesk import preferences
 from crmdesk.errors import AuthenticationFailed, CrmdeskError, InvalidInput
 from crmdesk.models import MemberStatus
 from crmdesk.paths import data_dir
-from crmdesk.services import auth, loyalty, money, offers, payments, purchases
+from crmdesk.services import auth, loyalty, money, money_settings, offers, payments, purchases, wallet
 from crmdesk.services import staff as staff_service
 from crmdesk.services.auth import Permission, can
+from crmdesk.services.member_query import format_yuan
 from crmdesk.services.members import MemberProfile
 from crmdesk.services.purchases import LineInput, PurchaseResult
 from crmdesk.services.uow import Actor, read_session, unit_of_work
@@ -61,7 +62,7 @@ def parse_quantity(text: str, line: int) -> int:
     return int(value * 1000)
 
 
-def _message_label() -> QLabel:
+def message_label() -> QLabel:
     label = QLabel()
     label.setObjectName("errorLabel")
     label.setWordWrap(True)
@@ -69,7 +70,7 @@ def _message_label() -> QLabel:
     return label
 
 
-class _EnterDialog(QDialog):
+class EnterDialog(QDialog):
     """Enter anywhere records (buttons never become a stray default); Esc cancels."""
 
     def _buttons(self, ok_text: str) -> QHBoxLayout:
@@ -108,13 +109,14 @@ class _LineColumns:
 LINE = _LineColumns()
 
 
-class PurchaseDialog(_EnterDialog):
+class PurchaseDialog(EnterDialog):
     """F5: record a sale for the member on screen: the amount, Enter. The till comes from this
     computer's settings and the receipt number is made up when none is typed; the time, the till and
     the item lines wait behind "More" (Ctrl+D). While the amount is typed the dialog shows the points
-    it earns and the member discount the tier gives. A frozen member's purchase needs a supervisor's
-    approval: their name and PIN or password, checked when it is recorded and audited.
-    ``result_value`` holds what the service answered."""
+    it earns and the member discount the tier gives. It may be paid (partly) from the member's stored
+    value -- with the member's PIN above the owner's amount -- or on credit; the rest in cash or the like.
+    A frozen member's purchase, and credit beyond what is left, need a supervisor's approval: their name
+    and PIN or password, checked when it is recorded and audited. ``result_value`` holds the service's answer."""
 
     def __init__(self, state: AppState, profile: MemberProfile, parent: QWidget | None = None) -> None:
         super().__init__(parent)
@@ -124,6 +126,7 @@ class PurchaseDialog(_EnterDialog):
         self.receipt_no = ""
         self.till = this_till()
         self.amount_fen = 0
+        self.paid_from_account = 0  # the part paid from the wallet or on credit, once recorded
         self.setWindowTitle(self.tr("Record purchase for {name}").format(name=profile.name))
         self.setMinimumWidth(560)
         layout = QVBoxLayout(self)
@@ -135,21 +138,44 @@ class PurchaseDialog(_EnterDialog):
         self.preview_label = QLabel()
         self.preview_label.setObjectName("hintLabel")
         self.preview_label.setWordWrap(True)
+        with read_session(state.db) as session:
+            self.money_rules = money_settings.get(session)
+        active = profile.status is MemberStatus.ACTIVE
         self.payment_box = QComboBox()
         for code in payments.PAYMENT_METHODS:
             self.payment_box.addItem(payment_method_text(code), code)
+        if active and profile.wallet_fen > 0:
+            self.payment_box.addItem(payment_method_text("wallet"), "wallet")
+        if active and profile.credit_limit_fen is not None:
+            self.payment_box.addItem(payment_method_text("credit"), "credit")
+        self.payment_box.currentIndexChanged.connect(lambda _index: self._update_payment(reset=True))
+        # Paid from the member's account: how much (all of it, or what the account holds), the rest by another way.
+        self.account_edit = QLineEdit()
+        self.account_edit.textEdited.connect(lambda _text: self._update_payment())
+        self.account_hint = QLabel()
+        self.account_hint.setObjectName("hintLabel")
+        self.rest_box = QComboBox()
+        for code in payments.PAYMENT_METHODS:
+            self.rest_box.addItem(payment_method_text(code), code)
+        self.pin_edit = QLineEdit()
+        self.pin_edit.setEchoMode(QLineEdit.EchoMode.Password)
+        self.pin_edit.setMaxLength(6)
+        self.pin_edit.setPlaceholderText(self.tr("the member types it"))
         self.receipt_edit = QLineEdit()
         self.receipt_edit.setMaxLength(purchases.MAX_RECEIPT_LENGTH)
         self.receipt_edit.setPlaceholderText(self.tr("optional: made up when empty"))
         form.addRow(self.tr("&Amount (¥):"), self.amount_edit)
         form.addRow("", self.preview_label)
         form.addRow(self.tr("&Payment:"), self.payment_box)
+        form.addRow(self.tr("From the &account (¥):"), self.account_edit)
+        form.addRow("", self.account_hint)
+        form.addRow(self.tr("The r&est paid by:"), self.rest_box)
+        form.addRow(self.tr("Member's payment P&IN:"), self.pin_edit)
         form.addRow(self.tr("&Receipt no.:"), self.receipt_edit)
         layout.addLayout(form)
 
-        # A frozen member: who approves, with their PIN or password (rows shown only then).
-        self.frozen_label = QLabel(self.tr("{name}'s membership is frozen: a supervisor or the owner approves this purchase.").format(
-            name=profile.name))
+        # A frozen member, or credit beyond what is left: who approves, with their PIN or password (rows shown only then).
+        self.frozen_label = QLabel()
         self.frozen_label.setObjectName("errorLabel")
         self.frozen_label.setWordWrap(True)
         self.approver_box = QComboBox()
@@ -160,15 +186,12 @@ class PurchaseDialog(_EnterDialog):
         form.addRow(self.frozen_label)
         form.addRow(self.tr("Appro&ved by:"), self.approver_box)
         form.addRow(self.tr("P&IN or password:"), self.approver_secret)
-        self.needs_approval = profile.status is MemberStatus.FROZEN
-        for widget in (self.frozen_label, self.approver_box, self.approver_secret):
-            form.setRowVisible(widget, self.needs_approval)
-        if self.needs_approval:
-            with read_session(state.db) as session:
-                approvers = [person for person in staff_service.list_staff(session, active_only=True)
-                             if can(Actor(person.id, person.name, person.role), Permission.CHANGE_MEMBER_STATUS)]
-            for person in approvers:
-                self.approver_box.addItem(f"{person.name} · {role_label(person.role)}", person.name)
+        self.needs_approval = False
+        with read_session(state.db) as session:  # supervisors and the owner: who may approve either
+            approvers = [person for person in staff_service.list_staff(session, active_only=True)
+                         if can(Actor(person.id, person.name, person.role), Permission.CHANGE_MEMBER_STATUS)]
+        for person in approvers:
+            self.approver_box.addItem(f"{person.name} · {role_label(person.role)}", person.name)
 
         # "More": the till and time (rows of the same form, so the labels line up) and the item lines.
         self.till_edit = QLineEdit(self.till)
@@ -212,11 +235,12 @@ class PurchaseDialog(_EnterDialog):
         layout.addWidget(self.more)
         self._show_more(False)
 
-        self.message = _message_label()
+        self.message = message_label()
         layout.addWidget(self.message)
         layout.addLayout(self._buttons(self.tr("Record (Enter)")))
         self._fields = {"amount": self.amount_edit, "receipt_no": self.receipt_edit, "time": self.time_edit, "lines": self.lines,
-                        "till": self.till_edit}
+                        "till": self.till_edit, "account": self.account_edit, "wallet": self.account_edit,
+                        "credit": self.account_edit, "payment": self.payment_box}
         self._update_preview()
         self.amount_edit.setFocus()
 
@@ -227,6 +251,61 @@ class PurchaseDialog(_EnterDialog):
         self.more_button.setText(self.tr("Less (Ctrl+D)") if shown else self.tr("More: time, till, items (Ctrl+D)"))
         if shown:
             self.till_edit.setFocus()
+
+    # ---- how it is paid
+
+    def account_code(self) -> str | None:
+        """"wallet" or "credit" when (part of) the sale is paid from the member's account, else None."""
+        code = self.payment_box.currentData()
+        return code if code in payments.ACCOUNT_METHODS else None
+
+    def _account_room(self, code: str) -> int:
+        return self.profile.wallet_fen if code == "wallet" else self.profile.credit_available_fen
+
+    def account_part(self) -> int:
+        """The fen paid from the account (InvalidInput for an unreadable amount)."""
+        if self.account_code() is None:
+            return 0
+        text = self.account_edit.text().strip()
+        return money.parse_yuan(text, field="account") if text else 0
+
+    def _update_payment(self, *, reset: bool = False) -> None:
+        """Show the rows this way of paying needs: the part from the account, how the rest is paid, the member's
+        PIN, a supervisor's approval."""
+        code = self.account_code()
+        amount = self._typed_amount() or 0
+        if code is not None and (reset or not self.account_edit.isModified()):
+            part = amount if code == "credit" else min(amount, self._account_room(code))
+            self.account_edit.setText(format_yuan(part) if part else "")
+        try:
+            part = self.account_part()
+        except CrmdeskError:
+            part = 0
+        label = self.form.labelForField(self.account_edit)
+        if isinstance(label, QLabel):
+            label.setText(self.tr("From the &wallet (¥):") if code == "wallet" else self.tr("On &credit (¥):"))
+        if code == "wallet":
+            self.account_hint.setText(self.tr("The wallet holds {amount}.").format(amount=format_fen(self.profile.wallet_fen)))
+        elif code == "credit":
+            self.account_hint.setText(self.tr("{available} of credit left (owes {owed}).").format(
+                available=format_fen(self.profile.credit_available_fen), owed=format_fen(self.profile.credit_owed_fen)))
+        for widget in (self.account_edit, self.account_hint):
+            self.form.setRowVisible(widget, code is not None)
+        self.form.setRowVisible(self.rest_box, code is not None and part < amount)
+        self.form.setRowVisible(self.pin_edit, code == "wallet" and wallet.pin_needed_for(
+            self.profile.has_pay_pin, part, self.money_rules))
+        over_credit = code == "credit" and part > self.profile.credit_available_fen
+        frozen = self.profile.status is MemberStatus.FROZEN
+        self.needs_approval = frozen or over_credit
+        if frozen:
+            self.frozen_label.setText(self.tr("{name}'s membership is frozen: a supervisor or the owner approves this purchase.").format(
+                name=self.profile.name))
+        elif over_credit:
+            self.frozen_label.setText(self.tr("{amount} on credit is more than the {available} left: a supervisor or the owner "
+                                              "approves it.").format(amount=format_fen(part),
+                                                                     available=format_fen(self.profile.credit_available_fen)))
+        for widget in (self.frozen_label, self.approver_box, self.approver_secret):
+            self.form.setRowVisible(widget, self.needs_approval)
 
     # ---- what the sale would earn
 
@@ -239,6 +318,7 @@ class PurchaseDialog(_EnterDialog):
 
     def _update_preview(self) -> None:
         """What the sale would earn, as recording it would count it: the lines' categories and the time too."""
+        self._update_payment()
         amount = self._typed_amount()
         try:
             lines = self.line_inputs()
@@ -304,6 +384,17 @@ class PurchaseDialog(_EnterDialog):
             return None
         return moment_of(self.time_edit)
 
+    def _pin_checked(self, pin: str) -> bool:
+        """The member's PIN, checked (and a wrong one counted) before the sale is tried."""
+        try:
+            wallet.check_pin(self._state.db, self.profile.id, pin)
+        except CrmdeskError as exc:
+            self._show_message(error_text(exc))
+            self.pin_edit.clear()
+            self.pin_edit.setFocus()
+            return False
+        return True
+
     def _approver(self) -> Actor | None:
         """The supervisor who approves a frozen member's purchase, once their PIN or password is right."""
         if not self.needs_approval:
@@ -321,12 +412,19 @@ class PurchaseDialog(_EnterDialog):
             text = self.amount_edit.text().strip()
             self.amount_fen = money.parse_yuan(text) if text or not lines else sum(line.amount_fen for line in lines)
             self.receipt_no, self.till = self.receipt_edit.text().strip(), self.till_edit.text().strip()
+            code, part = self.account_code(), self.account_part()
+            self.paid_from_account = part
+            rest = str((self.rest_box if code else self.payment_box).currentData() or "")
+            pin = self.pin_edit.text() if self.pin_edit.isVisibleTo(self) else None
+            if pin is not None and not self._pin_checked(pin):
+                return
             approver = self._approver()
             with unit_of_work(self._state.db) as session:
                 self.result_value = purchases.record_purchase(
                     session, self._state.actor, self.profile.id, receipt_no=self.receipt_no, till=self.till,
-                    amount_fen=self.amount_fen, occurred_at=self.occurred_at(), lines=lines,
-                    payment_method=str(self.payment_box.currentData() or ""), approved_by=approver,
+                    amount_fen=self.amount_fen, occurred_at=self.occurred_at(), lines=lines, payment_method=rest,
+                    approved_by=approver, wallet_fen=part if code == "wallet" else 0, credit_fen=part if code == "credit" else 0,
+                    pay_pin=pin,
                 )
         except CrmdeskError as exc:
             self._show_message(error_text(exc))
@@ -346,7 +444,7 @@ class PurchaseDialog(_EnterDialog):
         super().accept()
 
 
-class RefundDialog(_EnterDialog):
+class RefundDialog(EnterDialog):
     """F6: give money back on one of the member's sales; its points go back in proportion."""
 
     def __init__(self, state: AppState, profile: MemberProfile, parent: QWidget | None = None) -> None:
@@ -383,7 +481,7 @@ class RefundDialog(_EnterDialog):
         form.addRow(self.tr("&Amount (¥):"), self.amount_edit)
         form.addRow(self.tr("Refund &receipt no.:"), self.refund_receipt_edit)
         layout.addLayout(form)
-        self.message = _message_label()
+        self.message = message_label()
         layout.addWidget(self.message)
         layout.addLayout(self._buttons(self.tr("Refund (Enter)")))
         self.original_box.currentIndexChanged.connect(self._sale_chosen)
@@ -438,7 +536,7 @@ class RefundDialog(_EnterDialog):
         super().accept()
 
 
-class RedeemDialog(_EnterDialog):
+class RedeemDialog(EnterDialog):
     """F7: spend points as money off a receipt, at the one rate the points rules set. Shows what the
     points are worth, refuses more than the member has, and names the offers the same points could
     buy instead (a gift, a percentage off), so the cashier can tell the customer."""
@@ -486,7 +584,7 @@ class RedeemDialog(_EnterDialog):
             self.alternatives_label.setWordWrap(True)
             mark_data(self.alternatives_label)  # offer names are the shop's own words
             layout.addWidget(self.alternatives_label)
-        self.message = _message_label()
+        self.message = message_label()
         layout.addWidget(self.message)
         layout.addLayout(self._buttons(self.tr("Redeem (Enter)")))
         self._update_value(self.points_edit.text())

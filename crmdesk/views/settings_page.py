@@ -22,6 +22,7 @@ from crmdesk.services.auth import MIN_PASSWORD_LENGTH, Permission, can
 from crmdesk.services.uow import read_session, unit_of_work
 from crmdesk.views.common import mark_data, role_label, show_error
 from crmdesk.views.loyalty_settings import RulesTab, TiersTab
+from crmdesk.views.money_settings_tab import MoneySettingsTab
 from crmdesk.views.staff_dialogs import AddStaffDialog, SecretDialog
 from crmdesk.views.state import AppState
 
@@ -262,6 +263,7 @@ class SettingsPage(QTabWidget):
         self.staff_tab: StaffTab | None = None
         self.rules_tab: RulesTab | None = None
         self.tiers_tab: TiersTab | None = None
+        self.money_tab: MoneySettingsTab | None = None
         self.refresh_for_actor()
 
     def refresh_for_actor(self) -> None:
@@ -291,6 +293,17 @@ class SettingsPage(QTabWidget):
                     self.removeTab(self.indexOf(tab))
                     tab.deleteLater()
             self.rules_tab = self.tiers_tab = None
+        # Stored value and credit: the owner's (MANAGE_MONEY_RULES).
+        may_change_money = can(self._state.actor, Permission.MANAGE_MONEY_RULES)
+        if may_change_money and self.money_tab is None:
+            self.money_tab = MoneySettingsTab(self._state)
+            self.addTab(self.money_tab, self.tr("Stored value and credit"))
+        elif may_change_money and self.money_tab is not None:
+            self.money_tab.load()
+        elif not may_change_money and self.money_tab is not None:
+            self.removeTab(self.indexOf(self.money_tab))
+            self.money_tab.deleteLater()
+            self.money_tab = None
 
     def show_staff(self) -> None:
         if self.staff_tab is not None:

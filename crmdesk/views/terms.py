@@ -12,7 +12,7 @@ from crmdesk.models import MemberStatus, PointsKind, PurchaseKind
 from crmdesk.services.loyalty import POINTS_KIND_LABELS, reason_parts
 from crmdesk.services.member_query import STATUS_LABELS
 from crmdesk.services.members import SOURCE_LABELS
-from crmdesk.services.payments import PAYMENT_METHODS
+from crmdesk.services.payments import ACCOUNT_METHODS, PAYMENT_METHODS
 from crmdesk.services.purchases import PURCHASE_KIND_LABELS
 
 
@@ -36,7 +36,8 @@ def payment_method_text(code: str) -> str:
     """The method's name; a code from another system as it is; an empty one as a dash."""
     if not code:
         return "—"
-    return _term(PAYMENT_METHODS[code]) if code in PAYMENT_METHODS else code
+    labels = {**PAYMENT_METHODS, **ACCOUNT_METHODS}
+    return _term(labels[code]) if code in labels else code
 
 
 def source_text(code: str) -> str:
@@ -58,3 +59,8 @@ def ledger_reason_text(reason: str) -> str:
         return reason
     template, values = parts
     return QCoreApplication.translate("ledger", template).format(**values)
+
+
+def term(label: str) -> str:
+    """A value's English label (from a service's label table) in the interface's language."""
+    return _term(label)

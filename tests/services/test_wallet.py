@@ -197,6 +197,16 @@ def test_the_payment_pin_above_an_amount_and_its_lock(db, owner, cashier, member
     assert consistent(db, member_id) == wallet.Balance(50_000 - 11_000, 0)
 
 
+def test_a_pin_the_member_chose_is_asked_for_every_payment_unless_the_owner_lets_small_ones_through(
+        db, owner, cashier, member_id) -> None:  # type: ignore[no-untyped-def]
+    with unit_of_work(db) as session:
+        wallet.top_up(session, cashier, member_id, 10_000, payment_method="cash", now=NOW)
+        wallet.set_pin(session, cashier, member_id, "2580")
+    with pytest.raises(AuthenticationFailed, match="PIN is needed"), unit_of_work(db) as session:
+        purchases.record_purchase(session, cashier, member_id, till="01", amount_fen=1, wallet_fen=1, now=NOW)
+    assert consistent(db, member_id) == wallet.Balance(10_000, 0)
+
+
 def test_bonus_rules_are_the_owners_and_make_sense(db, owner, supervisor) -> None:  # type: ignore[no-untyped-def]
     with pytest.raises(PermissionDenied), unit_of_work(db) as session:
         wallet.add_bonus_rule(session, supervisor, min_topup_fen=20_000, bonus_fen=2_000)

@@ -37,6 +37,11 @@ def every_dialog(state: AppState) -> Iterator[tuple[str, Callable[[], QWidget]]]
     from crmdesk.views.member_form import NewMemberDialog
     from crmdesk.views.member_list import ColumnsDialog
     from crmdesk.views.member_profile import AdjustPointsDialog, MemberProfileDialog, MergeDialog
+    from crmdesk.views.money_dialogs import (
+        CashOutDialog, CollectionNoteDialog, CreditFreezeDialog, CreditLimitDialog, PayPinDialog, RepayDialog, TopUpDialog,
+        WalletAdjustDialog, WriteOffDialog,
+    )
+    from crmdesk.views.money_settings_tab import BonusRuleDialog
     from crmdesk.views.offers_page import CouponsDialog, OfferDialog
     from crmdesk.views.purchase_dialogs import PurchaseDialog, RedeemDialog, RefundDialog
     from crmdesk.views.purchase_import_dialog import ImportPurchasesDialog
@@ -52,6 +57,13 @@ def every_dialog(state: AppState) -> Iterator[tuple[str, Callable[[], QWidget]]]
         frozen_id = session.scalar(sa.select(Member.id).where(Member.status == MemberStatus.FROZEN).limit(1))
         frozen = members.profile(session, frozen_id) if frozen_id else profile
         offer = offers.list_offers(session)[0]
+        # The demo's members with the most stored value and the most owed (the busy member when none).
+        saver_id = session.scalar(sa.select(Member.id).where(Member.wallet_principal_fen > 0)
+                                  .order_by(Member.wallet_principal_fen.desc()).limit(1))
+        debtor_id = session.scalar(sa.select(Member.id).where(Member.credit_owed_fen > 0)
+                                   .order_by(Member.credit_owed_fen.desc()).limit(1))
+        saver = members.profile(session, saver_id) if saver_id else profile
+        debtor = members.profile(session, debtor_id) if debtor_id else profile
     yield "login", lambda: LoginDialog(state.db)
     yield "login, after a wrong PIN", lambda: _acted(LoginDialog(state.db), lambda d: (d.secret_edit.setText("0"), d.accept()))
     yield "setup wizard", lambda: SetupWizard(state.db)
@@ -68,6 +80,23 @@ def every_dialog(state: AppState) -> Iterator[tuple[str, Callable[[], QWidget]]]
     yield "purchase, refused", lambda: _acted(PurchaseDialog(state, profile), lambda d: (d.amount_edit.setText("12,5"), d.accept()))
     yield "refund", lambda: RefundDialog(state, profile)
     yield "redeem", lambda: RedeemDialog(state, profile)
+    yield "purchase, from the wallet", lambda: _acted(PurchaseDialog(state, saver), lambda d: (
+        d.amount_edit.setText("9999"), d.payment_box.setCurrentIndex(d.payment_box.findData("wallet"))))
+    yield "purchase, on credit beyond the limit", lambda: _acted(PurchaseDialog(state, debtor), lambda d: (
+        d.amount_edit.setText("9999"), d.payment_box.setCurrentIndex(d.payment_box.findData("credit"))))
+    yield "top up", lambda: _acted(TopUpDialog(state, saver), lambda d: d.amount_edit.setText("500"))
+    yield "top up, refused", lambda: _acted(TopUpDialog(state, saver), lambda d: (d.amount_edit.setText("9000"), d.accept()))
+    yield "repayment", lambda: RepayDialog(state, debtor)
+    yield "pay out the wallet", lambda: CashOutDialog(state, saver)
+    yield "correct the wallet", lambda: WalletAdjustDialog(state, saver)
+    yield "payment PIN", lambda: PayPinDialog(state, saver)
+    yield "credit limit", lambda: CreditLimitDialog(state, debtor)
+    yield "stop credit", lambda: CreditFreezeDialog(state, debtor)
+    yield "collection note", lambda: CollectionNoteDialog(state, debtor)
+    yield "write off", lambda: WriteOffDialog(state, debtor)
+    yield "top-up bonus", lambda: BonusRuleDialog(state)
+    yield "profile, stored value and credit", lambda: _acted(MemberProfileDialog(state, debtor.id), lambda d: d.tabs.setCurrentWidget(
+        d.credit_tab))
     yield "complaint form", lambda: ComplaintFormDialog(state, member_id=member_id)
     yield "survey", lambda: SurveyDialog(state, member_id=member_id)
     yield "profile", lambda: MemberProfileDialog(state, member_id)

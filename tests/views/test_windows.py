@@ -22,7 +22,7 @@ def test_main_window_lists_working_areas_and_who_is_signed_in(qtbot, owner_state
     window = MainWindow(owner_state)
     qtbot.addWidget(window)
     assert [window.nav.item(i).text().split()[0] for i in range(window.nav.count())] == [
-        "Counter", "Members", "Offers", "Complaints", "Overview", "Settings"]
+        "Counter", "Members", "Offers", "Complaints", "Overview", "Money", "Settings"]
     assert OWNER_NAME in window.staff_label.text() and "Owner" in window.staff_label.text()
     assert str(owner_state.db.sqlite_path) in window.database_label.text()
     window.show_view("overview")
@@ -37,6 +37,8 @@ def test_ctrl_number_switches_area(qtbot, owner_state) -> None:
         window.show()
         window.activateWindow()
     qtbot.keyClick(window, Qt.Key.Key_6, Qt.KeyboardModifier.ControlModifier)
+    assert window.current_area() == "money"
+    qtbot.keyClick(window, Qt.Key.Key_7, Qt.KeyboardModifier.ControlModifier)
     assert window.pages.currentWidget() is window.settings_page
     window.show_view("staff")
     assert window.settings_page.currentWidget() is window.settings_page.staff_tab
@@ -50,6 +52,7 @@ def test_only_owners_see_the_staff_list(qtbot, owner_state, cashier) -> None:
     assert window.settings_page.staff_tab is None
     assert window.page("members") is None  # cashiers work at the counter, not in the member list
     assert window.page("complaints") is not None  # ... and follow the complaints they logged
+    assert window.page("money") is None  # credit limits and the overdue list are for supervisors
     assert "收银员小李" in window.staff_label.text()
     store_tab = window.settings_page.store_tab
     assert store_tab.name_edit.isReadOnly() and not store_tab.save_button.isVisibleTo(store_tab)
@@ -170,7 +173,7 @@ def test_switching_language_rebuilds_the_window_in_chinese(qtbot, qapp, translat
     qtbot.waitUntil(lambda: controller.window is not first)
     qtbot.addWidget(controller.window)
     assert preferences.load().language == "zh_CN"
-    assert controller.window.nav.item(5).text().startswith("设置")
+    assert controller.window.nav.item(6).text().startswith("设置")
     assert controller.window.pages.currentWidget() is controller.window.settings_page
 
 

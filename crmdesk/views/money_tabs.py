@@ -1,0 +1,184 @@
+"""The member profile's money tabs: the stored value (ledger, top-up, cash-out, correction, PIN) and credit
+(limit, open charges, ledger, collection log, repay, stop, write off, statement).
+
+Buttons show only for those who may use them; the services check again.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+from PySide6.QtCore import Qt, Signal
+from PySide6.QtWidgets import (
+    QAbstractItemView, QDialog, QHBoxLayout, QHeaderView, QLabel, QPushButton, QTableWidget, QTableWidgetItem, QVBoxLayout, QWidget,
+)
+
+from crmdesk.models import MemberStatus
+from crmdesk.services import credit, wallet
+from crmdesk.services.auth import Permission, can
+from crmdesk.services.members import MemberProfile
+from crmdesk.services.uow import read_session
+from crmdesk.shop_time import format_time
+from crmdesk.views.common import format_fen, mark_data_columns
+from crmdesk.views.money_dialogs import (
+    CashOutDialog, CollectionNoteDialog, CreditFreezeDialog, CreditLimitDialog, PayPinDialog, RepayDialog, TopUpDialog,
+    WalletAdjustDialog, WriteOffDialog,
+)
+from crmdesk.views.state import AppState
+from crmdesk.views.terms import ledger_reason_text, payment_method_text, term
+
+WALLET_ROWS = 200
+CREDIT_ROWS = 200
+
+
+def _table(headers: list[str]) -> QTableWidget:
+    table = QTableWidget(0, len(headers))
+    table.setHorizontalHeaderLabels(headers)
+    table.horizontalHeader().setSectionResizeMode(QHeaderView.ResizeMode.ResizeToContents)
+    table.horizontalHeader().setStretchLastSection(True)
+    table.verticalHeader().hide()
+    table.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
+    table.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
+    return table
+
+
+def _fill(table: QTableWidget, rows: list[list[str]], right: tuple[int, ...] = ()) -> None:
+    table.setRowCount(len(rows))
+    for r, values in enumerate(rows):
+        for c, text in enumerate(values):
+            item = QTableWidgetItem(text)
+            if c in right:
+                item.setTextAlignment(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
+            table.setItem(r, c, item)
+
+
+def _signed(fen: int) -> str:
+    return ("+" if fen > 0 else "") + format_fen(fen) if fen else "—"
+
+
+class _MoneyTab(QWidget):
+    """A summary line, buttons, and what a dialog changed reported back (``changed``)."""
+
+    changed = Signal()
+
+    def __init__(self, state: AppState) -> None:
+        super().__init__()
+        self._state = state
+        self.profile: MemberProfile | None = None
+        self.layout_ = QVBoxLayout(self)
+        self.summary = QLabel()
+        self.summary.setObjectName("sectionHeading")
+        self.summary.setWordWrap(True)
+        self.layout_.addWidget(self.summary)
+        self.buttons = QHBoxLayout()
+        self.layout_.addLayout(self.buttons)
+        self.dialog: QDialog | None = None
+
+    def _button(self, text: str, make: Callable[[], QDialog]) -> QPushButton:
+        button = QPushButton(text)
+        button.clicked.connect(lambda: self._open(make))
+        self.buttons.addWidget(button)
+        return button
+
+    def _open(self, make: Callable[[], QDialog]) -> None:
+        self.dialog = make()
+        if self.dialog.exec() == QDialog.DialogCode.Accepted:
+            self.changed.emit()
+        self.dialog = None
+
+
+class WalletTab(_MoneyTab):
+    def __init__(self, state: AppState) -> None:
+        super().__init__(state)
+        actor = state.actor
+        self.top_up_button = self._button(self.tr("&Top up…"), lambda: TopUpDialog(self._state, self.profile, self))
+        self.pin_button = self._button(self.tr("Payment P&IN…"), lambda: PayPinDialog(self._state, self.profile, self))
+        self.cash_out_button = self._button(self.tr("Pay &out and close…"), lambda: CashOutDialog(self._state, self.profile, self))
+        self.adjust_button = self._button(self.tr("&Correct…"), lambda: WalletAdjustDialog(self._state, self.profile, self))
+        self.buttons.addStretch(1)
+        self.cash_out_button.setVisible(can(actor, Permission.CASH_OUT_WALLET))
+        self.adjust_button.setVisible(can(actor, Permission.ADJUST_MONEY))
+        self.table = _table([self.tr("Time"), self.tr("Kind"), self.tr("Principal"), self.tr("Bonus"), self.tr("Receipt"),
+                             self.tr("Paid by"), self.tr("Staff"), self.tr("Note")])
+        mark_data_columns(self.table, 4, 6)
+        self.layout_.addWidget(self.table, 1)
+
+    def show_member(self, profile: MemberProfile) -> None:
+        self.profile = profile
+        self.summary.setText(self.tr("Stored value {total}: {principal} paid in, {bonus} bonus.").format(
+            total=format_fen(profile.wallet_fen), principal=format_fen(profile.wallet_principal_fen),
+            bonus=format_fen(profile.wallet_bonus_fen))
+            + ("  " + self.tr("The member has a payment PIN.") if profile.has_pay_pin else ""))
+        active = profile.status is MemberStatus.ACTIVE
+        self.top_up_button.setEnabled(active)
+        self.cash_out_button.setEnabled(profile.wallet_fen > 0)
+        with read_session(self._state.db) as session:
+            rows = wallet.ledger_page(session, profile.id, limit=WALLET_ROWS)
+        _fill(self.table, [[format_time(r.at), term(wallet.KIND_LABELS[r.kind]), _signed(r.principal_fen), _signed(r.bonus_fen),
+                            r.receipt_no, payment_method_text(r.payment_method) if r.payment_method else "", r.staff_name,
+                            ledger_reason_text(r.reason)] for r in rows], right=(2, 3))
+
+
+class CreditTab(_MoneyTab):
+    def __init__(self, state: AppState) -> None:
+        super().__init__(state)
+        actor = state.actor
+        self.limit_button = self._button(self.tr("&Limit…"), lambda: CreditLimitDialog(self._state, self.profile, self))
+        self.freeze_button = self._button(self.tr("&Stop credit…"), lambda: CreditFreezeDialog(self._state, self.profile, self))
+        self.repay_button = self._button(self.tr("&Repayment…"), lambda: RepayDialog(self._state, self.profile, self))
+        self.note_button = self._button(self.tr("Collection &note…"), lambda: CollectionNoteDialog(self._state, self.profile, self))
+        self.write_off_button = self._button(self.tr("&Write off…"), lambda: WriteOffDialog(self._state, self.profile, self))
+        self.buttons.addStretch(1)
+        for button in (self.limit_button, self.freeze_button):
+            button.setVisible(can(actor, Permission.MANAGE_CREDIT))
+        self.write_off_button.setVisible(can(actor, Permission.WRITE_OFF_DEBT))
+        self.aging_label = QLabel()
+        self.aging_label.setObjectName("hintLabel")
+        self.aging_label.setWordWrap(True)
+        self.layout_.addWidget(self.aging_label)
+        self.table = _table([self.tr("Time"), self.tr("Kind"), self.tr("Amount"), self.tr("Due"), self.tr("Still owed"),
+                             self.tr("Receipt"), self.tr("Paid by"), self.tr("Staff"), self.tr("Note")])
+        mark_data_columns(self.table, 5, 7)
+        self.layout_.addWidget(self.table, 2)
+        notes_title = QLabel(self.tr("Collection log"))
+        notes_title.setObjectName("sectionHeading")
+        self.layout_.addWidget(notes_title)
+        self.notes_table = _table([self.tr("Time"), self.tr("How"), self.tr("Promised by"), self.tr("Amount"),
+                                   self.tr("Staff"), self.tr("What was said")])
+        mark_data_columns(self.notes_table, 4, 5)
+        self.layout_.addWidget(self.notes_table, 1)
+
+    def show_member(self, profile: MemberProfile) -> None:
+        self.profile = profile
+        with read_session(self._state.db) as session:
+            info = credit.info(session, profile.id)
+            rows = credit.ledger_page(session, profile.id, limit=CREDIT_ROWS)
+            log = credit.notes(session, profile.id)
+            mine = credit.aging(session, member_id=profile.id)
+        if info.has_account:
+            text = self.tr("Limit {limit}, due within {days} days; owes {owed}, {available} left.").format(
+                limit=format_fen(info.limit_fen), days=info.term_days, owed=format_fen(info.owed_fen),
+                available=format_fen(info.available_fen))
+            if info.frozen:
+                text += "  " + self.tr("Credit is stopped: {reason}").format(reason=ledger_reason_text(info.frozen_reason) or "—")
+        else:
+            text = self.tr("No credit granted.") + ("  " + self.tr("Owes {owed}.").format(owed=format_fen(info.owed_fen))
+                                                   if info.owed_fen else "")
+        self.summary.setText(text)
+        overdue = [f"{term(credit.BUCKET_LABELS[bucket])} {format_fen(fen)}" for bucket, fen in mine.buckets.items() if fen]
+        self.aging_label.setText("  ·  ".join(overdue))
+        self.aging_label.setVisible(bool(overdue))
+        self.freeze_button.setText(self.tr("&Allow credit again…") if info.frozen else self.tr("&Stop credit…"))
+        self.freeze_button.setEnabled(info.has_account)
+        self.repay_button.setEnabled(info.owed_fen > 0)
+        self.note_button.setEnabled(info.owed_fen > 0)
+        self.write_off_button.setEnabled(info.owed_fen > 0)
+        _fill(self.table, [[format_time(r.at), term(credit.KIND_LABELS[r.kind]), _signed(r.amount_fen),
+                            r.due_on.isoformat() if r.due_on else "", format_fen(r.outstanding_fen) if r.outstanding_fen else "",
+                            r.receipt_no, payment_method_text(r.payment_method) if r.payment_method else "",
+                            r.staff_name + (f" / {r.approved_by}" if r.approved_by else ""), ledger_reason_text(r.reason)]
+                           for r in rows], right=(2, 4))
+        _fill(self.notes_table, [[format_time(n.at), term(credit.CHANNEL_LABELS.get(n.channel, n.channel)),
+                                  n.promised_on.isoformat() if n.promised_on else "",
+                                  format_fen(n.promised_fen) if n.promised_fen else "", n.staff_name, n.text] for n in log],
+              right=(3,))
