@@ -23,10 +23,14 @@ from crmdesk.errors import InvalidInput
 from crmdesk.reports.base import Progress, ReportContext, ShouldCancel
 from crmdesk.reports.cards import CardLayout, render_cards
 from crmdesk.reports.complaints_monthly import render_complaints_month
+from crmdesk.reports.credit_aging import render_credit_aging
+from crmdesk.reports.liability import render_liability
 from crmdesk.reports.loyalty_summary import render_loyalty_summary
 from crmdesk.reports.member_list import ListHeading, render_member_list
 from crmdesk.reports.member_report import render_member_report
-from crmdesk.services import audit, member_query, store
+from crmdesk.reports.slips import check_width, render_slip
+from crmdesk.reports.statement import render_statement
+from crmdesk.services import audit, member_query, money_figures, slips, store
 from crmdesk.services.auth import Permission, require
 from crmdesk.services.card_faces import card_faces
 from crmdesk.services.complaint_report import complaints_month
@@ -76,7 +80,33 @@ class LoyaltySummaryRequest:
     end: date
 
 
-DocumentRequest = MemberReportRequest | MemberListRequest | CardsRequest | ComplaintsMonthRequest | LoyaltySummaryRequest
+@dataclass(frozen=True)
+class LiabilityRequest:
+    month: date  # any day of the month
+
+
+@dataclass(frozen=True)
+class AgingRequest:
+    as_of: date | None = None  # the end of this day; today by default
+
+
+@dataclass(frozen=True)
+class StatementRequest:
+    member_id: int
+    first: date
+    last: date
+    full_phones: bool = False
+
+
+@dataclass(frozen=True)
+class SlipRequest:
+    kind: str  # slips.SLIP_KINDS: topup, cashout, iou
+    entry_id: int  # the wallet entry (topup, cashout) or credit charge (iou)
+    width_mm: int = 80  # the receipt roll: 58 or 80
+
+
+DocumentRequest = (MemberReportRequest | MemberListRequest | CardsRequest | ComplaintsMonthRequest | LoyaltySummaryRequest
+                   | LiabilityRequest | AgingRequest | StatementRequest | SlipRequest)
 
 
 def check_pdf_path(path: str | os.PathLike[str]) -> Path:
@@ -112,6 +142,14 @@ def suggested_file_name(request: DocumentRequest, subject: str = "") -> str:
         return f"cards-{subject}-{today}.pdf" if subject else f"cards-{today}.pdf"
     if isinstance(request, ComplaintsMonthRequest):
         return f"complaints-{request.month.strftime('%Y-%m')}.pdf"
+    if isinstance(request, LiabilityRequest):
+        return f"stored-value-{request.month.strftime('%Y-%m')}.pdf"
+    if isinstance(request, AgingRequest):
+        return f"credit-aging-{(request.as_of or shop_time.today()).isoformat()}.pdf"
+    if isinstance(request, StatementRequest):
+        return f"statement-{subject or request.member_id}-{request.first.isoformat()}-{request.last.isoformat()}.pdf"
+    if isinstance(request, SlipRequest):
+        return f"{request.kind}-{request.entry_id}.pdf"
     return f"loyalty-{request.start.isoformat()}-{request.end.isoformat()}.pdf"
 
 
@@ -144,6 +182,14 @@ def make_document(
         return _cards(db, actor, request, now, progress, should_cancel)
     if isinstance(request, ComplaintsMonthRequest):
         return _complaints_month(db, actor, request, now, progress, should_cancel)
+    if isinstance(request, LiabilityRequest):
+        return _liability(db, actor, request, now, progress, should_cancel)
+    if isinstance(request, AgingRequest):
+        return _aging(db, actor, request, now, progress, should_cancel)
+    if isinstance(request, StatementRequest):
+        return _statement(db, actor, request, now, progress, should_cancel)
+    if isinstance(request, SlipRequest):
+        return _slip(db, actor, request, now)
     return _loyalty_summary(db, actor, request, now, progress, should_cancel)
 
 
@@ -222,3 +268,46 @@ def _loyalty_summary(db: Database, actor: Actor, request: LoyaltySummaryRequest,
     with read_session(db) as session:
         data = loyalty_summary(session, request.start, request.end, now=now)
     return render_loyalty_summary(data, ctx, progress=progress, should_cancel=should_cancel)
+
+
+def _liability(db: Database, actor: Actor, request: LiabilityRequest, now: datetime,
+               progress: Progress | None, should_cancel: ShouldCancel | None) -> bytes:
+    require(actor, Permission.VIEW_SHOP_FIGURES)
+    ctx = _context(db, actor, now)
+    with read_session(db) as session:
+        data = money_figures.liability_month(session, request.month, now=now)
+    return render_liability(data, ctx, progress=progress, should_cancel=should_cancel)
+
+
+def _aging(db: Database, actor: Actor, request: AgingRequest, now: datetime,
+           progress: Progress | None, should_cancel: ShouldCancel | None) -> bytes:
+    require(actor, Permission.VIEW_SHOP_FIGURES)
+    ctx = _context(db, actor, now)
+    with read_session(db) as session:
+        data = money_figures.aging_report(session, as_of=request.as_of, today=shop_time.local_day(now))
+    return render_credit_aging(data, ctx, progress=progress, should_cancel=should_cancel)
+
+
+def _statement(db: Database, actor: Actor, request: StatementRequest, now: datetime,
+               progress: Progress | None, should_cancel: ShouldCancel | None) -> bytes:
+    """Who may print a member report may print their statement; full phone numbers are the owner's, as there.
+    Every statement is recorded: a member's debts went onto paper."""
+    if request.full_phones:
+        require(actor, Permission.EXPORT_MEMBERS)
+    ctx = _context(db, actor, now)
+    with read_session(db) as session:
+        data = money_figures.statement_of_account(session, request.member_id, request.first, request.last,
+                                                  full_phones=request.full_phones, today=shop_time.local_day(now))
+    pdf = render_statement(data, ctx, progress=progress, should_cancel=should_cancel)
+    with unit_of_work(db) as session:
+        audit.record(session, actor, "report.statement", "member", request.member_id, first=request.first.isoformat(),
+                     last=request.last.isoformat(), full_phones=request.full_phones, closing_fen=data.closing_fen)
+    return pdf
+
+
+def _slip(db: Database, actor: Actor, request: SlipRequest, now: datetime) -> bytes:
+    check_width(request.width_mm)
+    ctx = _context(db, actor, now)
+    with read_session(db) as session:
+        slip = slips.slip(session, request.kind, request.entry_id)
+    return render_slip(slip, ctx, width_mm=request.width_mm)
