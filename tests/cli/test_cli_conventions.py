@@ -243,10 +243,16 @@ def test_no_json_output_has_binary_float_noise(capsys, tmp_path: Path, db_path: 
         "wallet show": ("wallet", "show", phone), "wallet settings": ("wallet", "settings"),
         "credit suggest": ("credit", "suggest", phone), "credit show": ("credit", "show", phone),
         "credit repay": ("credit", "repay", phone, "3.33"), "credit aging": ("credit", "aging"), "credit overdue": ("credit", "overdue"),
+        "report liability": ("report", "liability", "--month", month, "--out", str(tmp_path / "l.pdf")),
+        "report aging": ("report", "aging", "--out", str(tmp_path / "a.pdf")),
+        "report statement": ("report", "statement", phone, "--from", f"{month}-01", "--to", str(local_day(datetime.now(UTC))),
+                             "--out", str(tmp_path / "s.pdf")),
         "import members": ("import", "members", str(members_file(tmp_path)), "--dry-run"),
         "import purchases": ("import", "purchases", str(purchases_file(tmp_path / "p.csv", [
             ["P1", "01", "", phone, "2026-01-05 10:00", "1,234.50"]])), "--dry-run"),
     }
-    assert set(_json_commands(build_parser())) - {"demo", "purchase add", *runs} <= NOT_RUN  # each is run or listed
+    assert set(_json_commands(build_parser())) - {"demo", "purchase add", "report slip", *runs} <= NOT_RUN  # each is run or listed
     for argv in runs.values():
         json_of(*argv)
+    top_up = json_of("wallet", "topup", phone, "2.22")
+    json_of("report", "slip", "topup", str(top_up["entry_id"]), "--out", str(tmp_path / "slip.pdf"))  # type: ignore[index]
