@@ -18,6 +18,10 @@ class Preferences:
     last_staff: str = ""
     # This computer's till: it goes on every receipt recorded here (Settings → This computer).
     till: str = ""
+    # The receipt printer at this till (printing/printers.py: usb:VID:PID, serial:…, tcp:HOST[:PORT], file:…);
+    # empty: the counter's slips open in a preview for the system printer. The roll's width in mm: 58 or 80.
+    receipt_printer: str = ""
+    slip_width_mm: int = 80
     # The main window as it was last closed here (Qt's saveGeometry, base64); empty: maximised.
     window_geometry: str = ""
 

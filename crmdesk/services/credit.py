@@ -278,6 +278,12 @@ def moved_by_purchase(session: Session, purchase_id: int) -> tuple[int, date | N
     return int(amount), due_on
 
 
+def charge_of(session: Session, purchase_id: int) -> int | None:
+    """The credit charge a sale made (its IOU slip prints it), or None when nothing of it went on credit."""
+    return session.scalar(sa.select(CreditEntry.id).where(CreditEntry.purchase_id == purchase_id,
+                                                          CreditEntry.kind == CreditKind.CHARGE))
+
+
 @dataclass(frozen=True)
 class Settled:
     """A part of a charge that one repayment, refund or write-off paid off."""

@@ -24,10 +24,11 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from crmdesk import shop_time
+from crmdesk import preferences, shop_time
 from crmdesk.errors import CrmdeskError
 from crmdesk.models import CardStatus, MemberStatus, PurchaseKind
 from crmdesk.services import cards as cards_service
+from crmdesk.services import credit as credit_service
 from crmdesk.services import loyalty as loyalty_service
 from crmdesk.services import members as members_service
 from crmdesk.services import search as search_service
@@ -41,6 +42,7 @@ from crmdesk.views.flow_layout import FlowLayout
 from crmdesk.views.member_form import NewMemberDialog
 from crmdesk.views.money_dialogs import RepayDialog, TopUpDialog
 from crmdesk.views.purchase_dialogs import PurchaseDialog, RedeemDialog, RefundDialog
+from crmdesk.views.slip_printing import SlipPrinter
 from crmdesk.views.state import AppState
 from crmdesk.views.terms import member_status_text, percent_text, purchase_kind_text
 
@@ -265,10 +267,15 @@ class CounterPage(QWidget):
                           (Qt.Key.Key_F4, self.report_lost), (Qt.Key.Key_F5, self.record_purchase),
                           (Qt.Key.Key_F6, self.refund), (Qt.Key.Key_F7, self.redeem), (Qt.Key.Key_F8, self.log_complaint),
                           (Qt.Key.Key_F9, self.take_survey), (Qt.Key.Key_F10, self.top_up), (Qt.Key.Key_F11, self.repay),
-                          (Qt.Key.Key_Escape, self.clear)):
+                          (QKeySequence.StandardKey.Print, self.print_last_slip), (Qt.Key.Key_Escape, self.clear)):
             shortcut = QShortcut(QKeySequence(key), self)
             shortcut.setContext(Qt.ShortcutContext.WidgetWithChildrenShortcut)
             shortcut.activated.connect(slot)
+        # The slip of the last top-up or purchase on credit (kind, entry id): printed by itself when this computer
+        # has a receipt printer, else Ctrl+P opens it to print.
+        self.last_slip: tuple[str, int] | None = None
+        self.slips = SlipPrinter(state, self)
+        self.slips.done.connect(self._slip_done)
         state.signals.changed.connect(self.clear)  # another person at the till: nothing of the last customer stays
         self._show_profile(None)
         self._set_hint(self.tr("Scan a card or type to find a member. F2 registers a new member."))
@@ -569,6 +576,7 @@ class CounterPage(QWidget):
             self.expiring = loyalty_service.expiring_soon(session, member_id, shop_time.today(), EXPIRY_WARNING_DAYS)
         if self.profile is None or self.profile.id != member_id:
             self.result_label.hide()  # the last customer's receipt is not this one's
+            self.last_slip = None
         self._show_warning(None)
         self._show_profile(profile)
         self._refresh_hit(profile)
@@ -708,6 +716,7 @@ class CounterPage(QWidget):
         self._show_warning(None)
         self._show_profile(None)
         self.result_label.hide()
+        self.last_slip = None
         self._navigated = False
         self._set_hint(self.tr("Scan a card or type to find a member. F2 registers a new member."))
         self.focus_search()
@@ -784,7 +793,7 @@ class CounterPage(QWidget):
     def _dialog_open(self) -> bool:
         return any(d is not None and d.isVisible() for d in (
             self.purchase_dialog, self.refund_dialog, self.redeem_dialog, self.complaint_dialog, self.survey_dialog,
-            self.money_dialog))
+            self.money_dialog, self.slips.preview))
 
     def _show_result(self, text: str) -> None:
         self.result_label.setText(text)
@@ -820,6 +829,10 @@ class CounterPage(QWidget):
                 elif code == "credit" and part and self.profile is not None:
                     text += " " + self.tr("{part} on credit; owes {owed}.").format(
                         part=format_fen(part), owed=format_fen(self.profile.credit_owed_fen))
+                    with read_session(self._state.db) as session:
+                        charge = credit_service.charge_of(session, outcome.purchase_id)
+                    if charge is not None:
+                        text += self._slip_made("iou", charge)
                 self._show_result(text)
         self.purchase_dialog = None
         self._back_from_dialog()
@@ -881,7 +894,7 @@ class CounterPage(QWidget):
                 amount=format_fen(outcome.principal_fen), total=format_fen(outcome.balance.total_fen))
             if outcome.rule is not None:
                 text += " " + self.tr("Bonus {bonus} ({rule}).").format(bonus=format_fen(outcome.bonus_fen), rule=outcome.rule.label)
-            self._show_result(text)
+            self._show_result(text + self._slip_made("topup", outcome.entry_id))
         self.money_dialog = None
         self._back_from_dialog()
 
@@ -901,6 +914,29 @@ class CounterPage(QWidget):
             self._show_result(self.tr("Repayment of {amount} recorded; still owes {owed}.").format(
                 amount=format_fen(outcome.amount_fen), owed=format_fen(outcome.owed_fen)))
         self.money_dialog = None
+        self._back_from_dialog()
+
+    # ------------------------------------------------------------------ slips: top-up receipt, IOU
+
+    def _slip_made(self, kind: str, entry_id: int) -> str:
+        """Keep the slip for Ctrl+P and print it at once on this computer's receipt printer; the words to add."""
+        self.last_slip = (kind, entry_id)
+        if preferences.load().receipt_printer:
+            self.slips.print_slip(kind, entry_id)
+            return ""
+        if kind == "iou":
+            return " " + self.tr("Ctrl+P prints the IOU for the member to sign.")
+        return " " + self.tr("Ctrl+P prints the receipt.")
+
+    def print_last_slip(self) -> None:
+        """Ctrl+P: (re)print the slip of the last top-up or purchase on credit."""
+        if self.last_slip is None or self._dialog_open():
+            return
+        self.slips.print_slip(*self.last_slip)
+
+    def _slip_done(self, text: str) -> None:
+        if text:
+            self._show_result(self.result_label.text() + " " + text if self.result_label.isVisible() else text)
         self._back_from_dialog()
 
     # ------------------------------------------------------------------ customer care: complaints and surveys

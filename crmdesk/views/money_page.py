@@ -15,12 +15,14 @@ from PySide6.QtWidgets import (
 )
 
 from crmdesk import shop_time
+from crmdesk.reports.documents import AgingRequest, LiabilityRequest
 from crmdesk.services import credit, wallet
 from crmdesk.services.uow import read_session
 from crmdesk.shop_time import format_time
 from crmdesk.views.common import format_fen, mark_data, mark_data_columns
 from crmdesk.views.counter_page import masked_phone
 from crmdesk.views.overview_page import FigureTile
+from crmdesk.views.report_preview import open_preview
 from crmdesk.views.state import AppState
 from crmdesk.views.terms import term
 
@@ -40,9 +42,15 @@ class MoneyPage(QWidget):
         heading.setObjectName("pageHeading")
         heading_row.addWidget(heading)
         heading_row.addStretch(1)
+        self.aging_button = QPushButton(self.tr("Print &aging…"))
+        self.aging_button.clicked.connect(self.print_aging)
+        self.liability_button = QPushButton(self.tr("Print stored-value &liability…"))
+        self.liability_button.clicked.connect(self.print_liability)
         self.refresh_button = QPushButton(self.tr("&Refresh"))
         self.refresh_button.clicked.connect(self.refresh)
-        heading_row.addWidget(self.refresh_button)
+        for button in (self.aging_button, self.liability_button, self.refresh_button):
+            heading_row.addWidget(button)
+        self.preview: QDialog | None = None
         layout.addLayout(heading_row)
         self.as_of = QLabel()
         self.as_of.setObjectName("hintLabel")
@@ -123,6 +131,17 @@ class MoneyPage(QWidget):
                 self.table.setItem(row, column, item)
         self.table.setVisible(bool(self.rows))
         self.empty_label.setVisible(not self.rows)
+
+    def print_aging(self) -> QDialog:
+        """What members owe by days overdue, and who, as of today (the day can change in the preview)."""
+        self.preview = open_preview(self, self._state, AgingRequest(shop_time.today()), self.tr("Credit aging"))
+        return self.preview
+
+    def print_liability(self) -> QDialog:
+        """This month's stored-value movement, opening to closing (the month can change in the preview)."""
+        self.preview = open_preview(self, self._state, LiabilityRequest(shop_time.today().replace(day=1)),
+                                    self.tr("Stored-value liability"))
+        return self.preview
 
     def open_row(self, row: int) -> None:
         from crmdesk.views.member_profile import MemberProfileDialog

@@ -7,13 +7,15 @@ Buttons show only for those who may use them; the services check again.
 from __future__ import annotations
 
 from collections.abc import Callable
+from datetime import timedelta
 
 from PySide6.QtCore import Qt, Signal
 from PySide6.QtWidgets import (
     QAbstractItemView, QDialog, QHBoxLayout, QHeaderView, QLabel, QPushButton, QTableWidget, QTableWidgetItem, QVBoxLayout, QWidget,
 )
 
-from crmdesk.models import MemberStatus
+from crmdesk import preferences, shop_time
+from crmdesk.models import CreditKind, MemberStatus, WalletKind
 from crmdesk.services import credit, wallet
 from crmdesk.services.auth import Permission, can
 from crmdesk.services.members import MemberProfile
@@ -24,6 +26,7 @@ from crmdesk.views.money_dialogs import (
     CashOutDialog, CollectionNoteDialog, CreditFreezeDialog, CreditLimitDialog, PayPinDialog, RepayDialog, TopUpDialog,
     WalletAdjustDialog, WriteOffDialog,
 )
+from crmdesk.views.slip_printing import SlipPrinter
 from crmdesk.views.state import AppState
 from crmdesk.views.terms import ledger_reason_text, payment_method_text, term
 
@@ -73,6 +76,23 @@ class _MoneyTab(QWidget):
         self.buttons = QHBoxLayout()
         self.layout_.addLayout(self.buttons)
         self.dialog: QDialog | None = None
+        # Printing, at the bottom: what printed (or why not) on the left, the print buttons on the right.
+        self.slips = SlipPrinter(state, self)
+        self.slips.done.connect(self._slip_done)
+        self.print_row = QHBoxLayout()
+        self.print_status = QLabel()
+        self.print_status.setObjectName("hintLabel")
+        self.print_status.setWordWrap(True)
+        self.print_row.addWidget(self.print_status, 1)
+
+    def _print_button(self, text: str, slot: Callable[[], None]) -> QPushButton:
+        button = QPushButton(text)
+        button.clicked.connect(slot)
+        self.print_row.addWidget(button)
+        return button
+
+    def _slip_done(self, text: str) -> None:
+        self.print_status.setText(text)
 
     def _button(self, text: str, make: Callable[[], QDialog]) -> QPushButton:
         button = QPushButton(text)
@@ -83,8 +103,17 @@ class _MoneyTab(QWidget):
     def _open(self, make: Callable[[], QDialog]) -> None:
         self.dialog = make()
         if self.dialog.exec() == QDialog.DialogCode.Accepted:
+            self._print_after(self.dialog)
             self.changed.emit()
         self.dialog = None
+
+    def _print_after(self, dialog: QDialog) -> None:
+        """The slip a recorded action prints: a cash-out's always (the member signs it), a top-up's when this
+        computer has a receipt printer."""
+        if isinstance(dialog, CashOutDialog) and dialog.result_value is not None:
+            self.slips.print_slip("cashout", dialog.result_value.entry_id)
+        elif isinstance(dialog, TopUpDialog) and dialog.result_value is not None and preferences.load().receipt_printer:
+            self.slips.print_slip("topup", dialog.result_value.entry_id)
 
 
 class WalletTab(_MoneyTab):
@@ -101,7 +130,28 @@ class WalletTab(_MoneyTab):
         self.table = _table([self.tr("Time"), self.tr("Kind"), self.tr("Principal"), self.tr("Bonus"), self.tr("Receipt"),
                              self.tr("Paid by"), self.tr("Staff"), self.tr("Note")])
         mark_data_columns(self.table, 4, 6)
+        self.table.itemSelectionChanged.connect(self._selection_changed)
         self.layout_.addWidget(self.table, 1)
+        self.rows: list[wallet.WalletRow] = []
+        self.slip_button = self._print_button(self.tr("Print &slip"), self.print_selected_slip)
+        self.layout_.addLayout(self.print_row)
+
+    def _selected_slip(self) -> tuple[str, int] | None:
+        """The slip of the chosen line: a top-up's receipt or a cash-out's slip."""
+        row = self.table.currentRow()
+        if not 0 <= row < len(self.rows) or not self.table.selectionModel().hasSelection():
+            return None
+        entry = self.rows[row]
+        kind = {WalletKind.TOPUP: "topup", WalletKind.CASHOUT: "cashout"}.get(entry.kind)
+        return (kind, entry.id) if kind else None
+
+    def _selection_changed(self) -> None:
+        self.slip_button.setEnabled(self._selected_slip() is not None)
+
+    def print_selected_slip(self) -> None:
+        chosen = self._selected_slip()
+        if chosen is not None:
+            self.slips.print_slip(*chosen)
 
     def show_member(self, profile: MemberProfile) -> None:
         self.profile = profile
@@ -114,9 +164,11 @@ class WalletTab(_MoneyTab):
         self.cash_out_button.setEnabled(profile.wallet_fen > 0)
         with read_session(self._state.db) as session:
             rows = wallet.ledger_page(session, profile.id, limit=WALLET_ROWS)
+        self.rows = rows
         _fill(self.table, [[format_time(r.at), term(wallet.KIND_LABELS[r.kind]), _signed(r.principal_fen), _signed(r.bonus_fen),
                             r.receipt_no, payment_method_text(r.payment_method) if r.payment_method else "", r.staff_name,
                             ledger_reason_text(r.reason)] for r in rows], right=(2, 3))
+        self._selection_changed()
 
 
 class CreditTab(_MoneyTab):
@@ -139,7 +191,9 @@ class CreditTab(_MoneyTab):
         self.table = _table([self.tr("Time"), self.tr("Kind"), self.tr("Amount"), self.tr("Due"), self.tr("Still owed"),
                              self.tr("Receipt"), self.tr("Paid by"), self.tr("Staff"), self.tr("Note")])
         mark_data_columns(self.table, 5, 7)
+        self.table.itemSelectionChanged.connect(self._selection_changed)
         self.layout_.addWidget(self.table, 2)
+        self.rows: list[credit.CreditRow] = []
         notes_title = QLabel(self.tr("Collection log"))
         notes_title.setObjectName("sectionHeading")
         self.layout_.addWidget(notes_title)
@@ -147,12 +201,45 @@ class CreditTab(_MoneyTab):
                                    self.tr("Staff"), self.tr("What was said")])
         mark_data_columns(self.notes_table, 4, 5)
         self.layout_.addWidget(self.notes_table, 1)
+        self.iou_button = self._print_button(self.tr("Print &IOU"), self.print_selected_iou)
+        self.statement_button = self._print_button(self.tr("S&tatement…"), self.show_statement)
+        self.layout_.addLayout(self.print_row)
+        self.preview: QDialog | None = None
+
+    def _selected_charge(self) -> int | None:
+        row = self.table.currentRow()
+        if not 0 <= row < len(self.rows) or not self.table.selectionModel().hasSelection():
+            return None
+        return self.rows[row].id if self.rows[row].kind is CreditKind.CHARGE else None
+
+    def _selection_changed(self) -> None:
+        self.iou_button.setEnabled(self._selected_charge() is not None)
+
+    def print_selected_iou(self) -> None:
+        charge = self._selected_charge()
+        if charge is not None:
+            self.slips.print_slip("iou", charge)
+
+    def show_statement(self) -> None:
+        """The statement of account, from the first of the month two months back to today (the dates can change)."""
+        from crmdesk.reports.documents import StatementRequest
+        from crmdesk.views.report_preview import open_preview
+
+        if self.profile is None:
+            return
+        today = shop_time.today()
+        first = (today.replace(day=1) - timedelta(days=1)).replace(day=1)
+        first = (first - timedelta(days=1)).replace(day=1)
+        self.preview = open_preview(self, self._state, StatementRequest(self.profile.id, first, today),
+                                    self.tr("Statement of account — {name}").format(name=self.profile.name),
+                                    subject=self.profile.member_no)
 
     def show_member(self, profile: MemberProfile) -> None:
         self.profile = profile
         with read_session(self._state.db) as session:
             info = credit.info(session, profile.id)
             rows = credit.ledger_page(session, profile.id, limit=CREDIT_ROWS)
+            self.rows = rows
             log = credit.notes(session, profile.id)
             mine = credit.aging(session, member_id=profile.id)
         if info.has_account:
@@ -178,6 +265,8 @@ class CreditTab(_MoneyTab):
                             r.receipt_no, payment_method_text(r.payment_method) if r.payment_method else "",
                             r.staff_name + (f" / {r.approved_by}" if r.approved_by else ""), ledger_reason_text(r.reason)]
                            for r in rows], right=(2, 4))
+        self._selection_changed()
+        self.statement_button.setEnabled(info.has_account or bool(rows))
         _fill(self.notes_table, [[format_time(n.at), term(credit.CHANNEL_LABELS.get(n.channel, n.channel)),
                                   n.promised_on.isoformat() if n.promised_on else "",
                                   format_fen(n.promised_fen) if n.promised_fen else "", n.staff_name, n.text] for n in log],

@@ -24,12 +24,13 @@ from PySide6.QtWidgets import (
     QPushButton, QScrollArea, QVBoxLayout, QWidget,
 )
 
+from crmdesk import shop_time
 from crmdesk.errors import CrmdeskError
 from crmdesk.reports.base import ReportCancelled
 from crmdesk.reports.cards import CardLayout
 from crmdesk.reports.documents import (
-    CardsRequest, ComplaintsMonthRequest, DocumentRequest, LoyaltySummaryRequest, MemberListRequest, MemberReportRequest,
-    make_document, suggested_file_name, write_pdf,
+    AgingRequest, CardsRequest, ComplaintsMonthRequest, DocumentRequest, LiabilityRequest, LoyaltySummaryRequest, MemberListRequest,
+    MemberReportRequest, StatementRequest, make_document, suggested_file_name, write_pdf,
 )
 from crmdesk.services.auth import Permission, can
 from crmdesk.views.background import BackgroundThread
@@ -267,7 +268,7 @@ class ReportPreviewDialog(QDialog):
             self.landscape_box.setChecked(request.landscape)
             self.landscape_box.toggled.connect(lambda on: self._change(landscape=on, columns=None))
             self.options_row.addWidget(self.landscape_box)
-        if isinstance(request, (MemberListRequest, MemberReportRequest)) and owner:
+        if isinstance(request, (MemberListRequest, MemberReportRequest, StatementRequest)) and owner:
             self.full_phones_box = QCheckBox(self.tr("Full phone numbers (recorded in the audit log)"))
             self.full_phones_box.setChecked(request.full_phones)
             self.full_phones_box.toggled.connect(lambda on: self._change(full_phones=on))
@@ -284,13 +285,27 @@ class ReportPreviewDialog(QDialog):
             self.options_row.addWidget(QLabel(self.tr("Layout:")))
             self.options_row.addWidget(self.layout_combo)
             self.options_row.addWidget(self.qr_box)
-        if isinstance(request, ComplaintsMonthRequest):
+        if isinstance(request, (ComplaintsMonthRequest, LiabilityRequest)):
             self.month_edit = QDateEdit(QDate(request.month.year, request.month.month, 1))
             self.month_edit.setDisplayFormat("yyyy-MM")
             self.month_edit.setCalendarPopup(False)
             self.month_edit.dateChanged.connect(lambda d: self._change(month=date(d.year(), d.month(), 1)))
             self.options_row.addWidget(QLabel(self.tr("Month:")))
             self.options_row.addWidget(self.month_edit)
+        if isinstance(request, AgingRequest):
+            self.as_of_edit = self._date_edit(request.as_of or shop_time.today())
+            self.as_of_edit.dateChanged.connect(lambda d: self._change(as_of=d.toPython()))
+            self.options_row.addWidget(QLabel(self.tr("As of the end of:")))
+            self.options_row.addWidget(self.as_of_edit)
+        if isinstance(request, StatementRequest):
+            self.start_edit = self._date_edit(request.first)
+            self.end_edit = self._date_edit(request.last)
+            self.start_edit.dateChanged.connect(lambda d: self._change(first=d.toPython()))
+            self.end_edit.dateChanged.connect(lambda d: self._change(last=d.toPython()))
+            self.options_row.addWidget(QLabel(self.tr("From:")))
+            self.options_row.addWidget(self.start_edit)
+            self.options_row.addWidget(QLabel(self.tr("To:")))
+            self.options_row.addWidget(self.end_edit)
         if isinstance(request, LoyaltySummaryRequest):
             self.start_edit = self._date_edit(request.start)
             self.end_edit = self._date_edit(request.end)

@@ -15,12 +15,13 @@ from crmdesk.errors import CrmdeskError
 from crmdesk.i18n import LANGUAGES
 from crmdesk.models import Role
 from crmdesk.paths import data_dir
+from crmdesk.printing.printers import parse_address
 from crmdesk.services import purchases
 from crmdesk.services import staff as staff_service
 from crmdesk.services import store as store_service
 from crmdesk.services.auth import MIN_PASSWORD_LENGTH, Permission, can
 from crmdesk.services.uow import read_session, unit_of_work
-from crmdesk.views.common import mark_data, role_label, show_error
+from crmdesk.views.common import error_text, mark_data, role_label, show_error
 from crmdesk.views.loyalty_settings import RulesTab, TiersTab
 from crmdesk.views.money_settings_tab import MoneySettingsTab
 from crmdesk.views.staff_dialogs import AddStaffDialog, SecretDialog
@@ -101,6 +102,19 @@ class ComputerTab(QWidget):
         self.till_edit.setPlaceholderText(self.tr("e.g. 01 or Front desk"))
         self.till_edit.setToolTip(self.tr("Goes on every purchase recorded on this computer; receipt numbers are unique per till."))
         form.addRow(self.tr("&Till of this computer:"), self.till_edit)
+        # The counter's slips (top-up receipt, cash-out slip, IOU): straight to a receipt printer, or a preview.
+        self.printer_edit = QLineEdit(prefs.receipt_printer)
+        self.printer_edit.setPlaceholderText(self.tr("empty: slips open in a preview for the system printer"))
+        self.printer_edit.setToolTip(self.tr("An ESC/POS receipt printer: usb:0416:5011, serial:COM3, tcp:192.168.1.50:9100 "
+                                             "or file:/dev/usb/lp0"))
+        form.addRow(self.tr("&Receipt printer:"), self.printer_edit)
+        from crmdesk.reports.slips import ROLL_WIDTHS  # reportlab loads when this tab is first shown, not at start
+
+        self.width_box = QComboBox()
+        for width in ROLL_WIDTHS:
+            self.width_box.addItem(self.tr("{width} mm").format(width=width), width)
+        self.width_box.setCurrentIndex(max(self.width_box.findData(prefs.slip_width_mm), 0))
+        form.addRow(self.tr("Receipt &roll:"), self.width_box)
         database = QLabel(state.db.describe())
         database.setWordWrap(True)
         mark_data(database)
@@ -128,7 +142,18 @@ class ComputerTab(QWidget):
         language_changed = prefs.language != choice
         prefs.language = choice
         prefs.till = self.till_edit.text().strip()
+        address = self.printer_edit.text().strip()
+        if address:
+            try:
+                address = str(parse_address(address))
+            except CrmdeskError as exc:
+                self.status.setText(error_text(exc))
+                self.printer_edit.setFocus()
+                return
+        prefs.receipt_printer = address
+        prefs.slip_width_mm = int(self.width_box.currentData())
         preferences.save(prefs)
+        self.printer_edit.setText(address)
         self.status.setText(self.tr("Saved."))
         if language_changed:
             self.languageChosen.emit(choice)

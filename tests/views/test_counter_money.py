@@ -7,6 +7,7 @@ import pytest
 import sqlalchemy as sa
 from PySide6.QtCore import Qt
 
+from crmdesk import preferences
 from crmdesk.services import credit, members, wallet
 from crmdesk.services.uow import read_session, unit_of_work
 from crmdesk.views.counter_page import CounterPage
@@ -187,3 +188,45 @@ def test_the_counter_offers_only_the_accounts_the_member_has(qtbot, page) -> Non
     assert "wallet" not in codes and "credit" not in codes  # an empty wallet and no credit account
     assert not page.repay_button.isEnabled()
     press(qtbot, Qt.Key.Key_Escape)
+
+
+def test_ctrl_p_prints_the_top_up_receipt_in_the_preview_without_a_receipt_printer(qtbot, page) -> None:  # type: ignore[no-untyped-def]
+    top_up_by_keyboard(qtbot, page, "100")
+    qtbot.waitUntil(page.search_edit.hasFocus, timeout=2000)
+    assert page.result_label.text().endswith("Ctrl+P prints the receipt.")
+    qtbot.keyClick(page.search_edit, Qt.Key.Key_P, Qt.KeyboardModifier.ControlModifier)
+    preview = page.slips.preview
+    assert preview is not None and preview.isVisible()
+    with qtbot.waitSignal(preview.documentReady, timeout=20000):
+        pass
+    assert preview.pdf is not None and preview.pages.page_count == 1
+    preview.reject()
+    qtbot.waitUntil(page.search_edit.hasFocus, timeout=2000)
+
+
+def test_with_a_receipt_printer_the_iou_prints_by_itself_in_chinese(qtbot, db, supervisor, page, member_id, tmp_path) -> None:  # type: ignore[no-untyped-def]
+    printer = tmp_path / "lp0"
+    printer.write_bytes(b"")
+    prefs = preferences.load()
+    prefs.receipt_printer = f"file:{printer}"
+    preferences.save(prefs)
+    with unit_of_work(db) as session:
+        credit.set_limit(session, supervisor, member_id, 100_00)
+    page.refresh_member()
+    press(qtbot, Qt.Key.Key_F5)
+    dialog = page.purchase_dialog
+    qtbot.waitUntil(dialog.amount_edit.hasFocus, timeout=2000)
+    type_here(qtbot, "45.60")
+    dialog.payment_box.setCurrentIndex(dialog.payment_box.findData("credit"))
+    dialog.amount_edit.setFocus()
+    with qtbot.waitSignal(page.slips.done, timeout=20000) as printed:
+        press(qtbot, Qt.Key.Key_Return)
+    assert printed.args == ["IOU printed."]
+    assert "张三".encode("gb18030") in printer.read_bytes() and b"45.60" in printer.read_bytes()
+    assert "IOU printed." in page.result_label.text()
+    # A printer that cannot be reached: the cashier is told, and Ctrl+P tries again.
+    prefs.receipt_printer = f"file:{tmp_path / 'no-such-folder' / 'lp0'}"
+    preferences.save(prefs)
+    with qtbot.waitSignal(page.slips.done, timeout=20000) as failed:
+        qtbot.keyClick(page.search_edit, Qt.Key.Key_P, Qt.KeyboardModifier.ControlModifier)
+    assert "not printed" in failed.args[0] and "Ctrl+P tries again" in failed.args[0]

@@ -205,3 +205,80 @@ def test_the_money_area_says_when_nobody_is_overdue(qtbot, qapp, db, owner) -> N
     qtbot.addWidget(page)
     assert page.table.rowCount() == 0 and page.empty_label.isVisibleTo(page)
     assert page.wallet_tile.value.text() == "¥0.00"
+
+
+def test_the_wallet_tab_reprints_a_top_up_and_a_cash_out_prints_its_slip_to_sign(qtbot, qapp, db, supervisor,
+                                                                                  member_id) -> None:  # type: ignore[no-untyped-def]
+    dialog = MemberProfileDialog(AppState(db, supervisor, "en"), member_id)
+    qtbot.addWidget(dialog)
+    tab = dialog.wallet_tab
+    assert not tab.slip_button.isEnabled()  # nothing chosen yet
+    tab.table.selectRow(0)
+    assert tab.slip_button.isEnabled()
+    tab.print_selected_slip()
+    preview = tab.slips.preview
+    with qtbot.waitSignal(preview.documentReady, timeout=20000):
+        pass
+    assert preview.pdf is not None and preview.windowTitle() == "Top-up receipt"
+    preview.reject()
+
+    cash_out = CashOutDialog(AppState(db, supervisor, "en"), profile_of(db, member_id), tab)
+    cash_out.accept()
+    tab._print_after(cash_out)
+    assert tab.slips.preview is not None and tab.slips.preview.windowTitle() == "Cash-out slip"
+    with qtbot.waitSignal(tab.slips.preview.documentReady, timeout=20000):
+        pass
+    tab.slips.preview.reject()
+
+
+def test_the_credit_tab_prints_an_iou_and_the_statement(qtbot, qapp, db, supervisor, cashier, member_id) -> None:  # type: ignore[no-untyped-def]
+    with unit_of_work(db) as session:
+        credit.set_limit(session, supervisor, member_id, 500_00)
+        purchases.record_purchase(session, cashier, member_id, till="01", amount_fen=66_00, credit_fen=66_00)
+        credit.repay(session, cashier, member_id, 10_00)
+    dialog = MemberProfileDialog(AppState(db, supervisor, "en"), member_id)
+    qtbot.addWidget(dialog)
+    tab = dialog.credit_tab
+    kinds = [tab.table.item(row, 1).text() for row in range(tab.table.rowCount())]
+    tab.table.selectRow(kinds.index("Repayment"))
+    assert not tab.iou_button.isEnabled()  # a repayment has no IOU
+    tab.table.selectRow(kinds.index("On credit"))
+    assert tab.iou_button.isEnabled()
+    tab.print_selected_iou()
+    with qtbot.waitSignal(tab.slips.preview.documentReady, timeout=20000):
+        pass
+    assert tab.slips.preview.pdf is not None
+    tab.slips.preview.reject()
+    tab.show_statement()
+    with qtbot.waitSignal(tab.preview.documentReady, timeout=20000):
+        pass
+    assert tab.preview.pdf is not None and tab.preview.start_edit.date().day() == 1
+    tab.preview.reject()
+
+
+def test_the_money_area_prints_the_aging_and_the_liability(qtbot, qapp, db, supervisor) -> None:  # type: ignore[no-untyped-def]
+    page = MoneyPage(AppState(db, supervisor, "en"))
+    qtbot.addWidget(page)
+    for open_document in (page.print_aging, page.print_liability):
+        preview = open_document()
+        with qtbot.waitSignal(preview.documentReady, timeout=20000):
+            pass
+        assert preview.pdf is not None, preview.last_message
+        preview.reject()
+
+
+def test_this_computers_receipt_printer_is_checked_before_it_is_kept(qtbot, qapp, db, owner) -> None:  # type: ignore[no-untyped-def]
+    from crmdesk import preferences
+    from crmdesk.views.settings_page import SettingsPage
+
+    page = SettingsPage(AppState(db, owner, "en"))
+    qtbot.addWidget(page)
+    tab = page.computer_tab
+    tab.printer_edit.setText("lpt1")
+    tab.apply()
+    assert "not a printer address" in tab.status.text() and preferences.load().receipt_printer == ""
+    tab.printer_edit.setText("tcp:192.168.1.50")
+    tab.width_box.setCurrentIndex(tab.width_box.findData(58))
+    tab.apply()
+    prefs = preferences.load()
+    assert (prefs.receipt_printer, prefs.slip_width_mm) == ("tcp:192.168.1.50:9100", 58)
