@@ -197,6 +197,7 @@ def run_topup(db: Database, args: argparse.Namespace) -> int:
     bonus = f" + bonus {money_text(result.bonus_fen)}" if result.bonus_fen else ""
     print(f"Topped up {money_text(result.principal_fen)}{bonus} ({payments.PAYMENT_METHODS[method]}). {_why(result.why)}")
     print(f"Balance: {balance_text(result.balance)}.")
+    print(f"Receipt W{result.entry_id:06d}: crmdesk report slip topup W{result.entry_id:06d} prints it.")
     return 0
 
 
@@ -236,6 +237,7 @@ def run_cashout(db: Database, args: argparse.Namespace) -> int:
         result = wallet_service.cash_out(session, actor, member_id, payment_method=method, reason=args.reason)
     print(f"Paid back {money_text(result.principal_fen)} ({payments.PAYMENT_METHODS[method]}); "
           f"bonus forfeited: {money_text(result.bonus_forfeited_fen)}. The wallet now holds ¥0.00.")
+    print(f"Slip W{result.entry_id:06d} for the member to sign: crmdesk report slip cashout W{result.entry_id:06d} prints it.")
     return 0
 
 

@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 import sqlalchemy as sa
 
-from crmdesk.models import Member
+from crmdesk.models import Member, WalletEntry
 from crmdesk.services import members, wallet
 from crmdesk.services.uow import read_session, unit_of_work
 from tests.cli.test_cli import dump, run
@@ -40,6 +40,12 @@ def balance(db) -> wallet.Balance:  # type: ignore[no-untyped-def]
     return cached
 
 
+def last_wallet_entry(db) -> int:  # type: ignore[no-untyped-def]
+    """The newest stored-value entry: the one a slip number names."""
+    with read_session(db) as session:
+        return int(session.scalar(sa.select(sa.func.max(WalletEntry.id))))
+
+
 def test_bonus_rules_and_a_top_up_that_says_which_bonus_applied_and_why(capsys, store: str, db) -> None:  # type: ignore[no-untyped-def]
     code, out, err = run(capsys, "--db", store, "wallet", "rule", "add", "--min", "500", "--bonus", "60",
                          "--from", "2026-01-01", "--to", "2099-12-31", "--tier", "普通")
@@ -52,9 +58,11 @@ def test_bonus_rules_and_a_top_up_that_says_which_bonus_applied_and_why(capsys, 
 
     code, out, err = run(capsys, "--db", store, "wallet", "topup", PHONE, "300", "--pay", "微信")
     assert code == 0, err
+    entry = last_wallet_entry(db)
     assert out.splitlines() == [
         "Topped up ¥300.00 + bonus ¥20.00 (WeChat Pay). 充200送20: a top-up of ¥300.00 reaches ¥200.00, so ¥20.00 is added.",
-        "Balance: ¥540.00 (principal ¥500.00, bonus ¥40.00)."]
+        "Balance: ¥540.00 (principal ¥500.00, bonus ¥40.00).",
+        f"Receipt W{entry:06d}: crmdesk report slip topup W{entry:06d} prints it."]
     code, out, err = run(capsys, "--db", store, "wallet", "topup", PHONE, "100", "--pay", "alipay", "--json")
     assert code == 0, err
     document = json.loads(out)
@@ -194,7 +202,9 @@ def test_cash_out_pays_the_principal_back_and_forfeits_the_bonus(capsys, store: 
     code, out, err = run(capsys, "--db", store, "--as", "值班经理", "wallet", "cashout", PHONE, "--pay", "银行卡",
                          "--reason", "搬家")
     assert code == 0, err
-    assert out == "Paid back ¥200.00 (Bank card); bonus forfeited: ¥20.00. The wallet now holds ¥0.00.\n"
+    entry = last_wallet_entry(db)
+    assert out == ("Paid back ¥200.00 (Bank card); bonus forfeited: ¥20.00. The wallet now holds ¥0.00.\n"
+                   f"Slip W{entry:06d} for the member to sign: crmdesk report slip cashout W{entry:06d} prints it.\n")
     assert balance(db) == wallet.Balance(0, 0)
     before = dump(Path(store))
     code, out, err = run(capsys, "--db", store, "wallet", "cashout", PHONE)
