@@ -77,7 +77,7 @@ def _movements(data: StatementOfAccount, width: float) -> list[Flowable]:
     header = [QCoreApplication.translate("reports", "When"), QCoreApplication.translate("reports", "Movement"),
               QCoreApplication.translate("reports", "Receipt"), QCoreApplication.translate("reports", "Due on"),
               QCoreApplication.translate("reports", "Charged"), QCoreApplication.translate("reports", "Paid or taken off"),
-              QCoreApplication.translate("reports", "Balance")]
+              QCoreApplication.translate("reports", "Still owed after")]
     rows: list[list[object]] = [["", QCoreApplication.translate("reports", "Owed at the start"), "", "", "", "", yuan(data.opening_fen)]]
     for line in data.lines:
         row = line.row

@@ -202,6 +202,7 @@ class CounterPage(QWidget):
         self.money_dialog: QDialog | None = None
         self.survey_dialog: QDialog | None = None
         self.expiring: list[loyalty_service.ExpiringLot] = []
+        self.credit_info: credit_service.CreditInfo | None = None
         self.setObjectName("counterPage")
         self.setStyleSheet(COUNTER_STYLE)
 
@@ -574,6 +575,8 @@ class CounterPage(QWidget):
         with read_session(self._state.db) as session:
             profile = members_service.profile(session, member_id, recent_visits=RECENT_VISITS)
             self.expiring = loyalty_service.expiring_soon(session, member_id, shop_time.today(), EXPIRY_WARNING_DAYS)
+            # Money overdue on credit: the cashier reminds the member while they are at the till.
+            self.credit_info = credit_service.info(session, member_id) if profile.credit_owed_fen else None
         if self.profile is None or self.profile.id != member_id:
             self.result_label.hide()  # the last customer's receipt is not this one's
             self.last_slip = None
@@ -653,6 +656,10 @@ class CounterPage(QWidget):
         for card in profile.lost_cards:
             warnings.append(self.tr("Card {number} was reported lost on {date}.").format(
                 number=card.number, date=format_time(card.ended_at)))
+        owing = self.credit_info if self.credit_info is not None and self.credit_info.member_id == profile.id else None
+        if owing is not None and owing.overdue_fen:
+            warnings.append(self.tr("{amount} overdue on credit, the oldest by {days} days: remind the member (F11 repays).").format(
+                amount=format_fen(owing.overdue_fen), days=f"{owing.oldest_overdue_days:,}"))
         self.warnings_label.setText("\n".join(warnings))
         self.warnings_label.setVisible(bool(warnings))
 

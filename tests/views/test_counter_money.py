@@ -3,12 +3,14 @@ whole or split, the member's PIN, a supervisor approving credit beyond the limit
 
 from __future__ import annotations
 
+from datetime import datetime, timedelta, timezone
+
 import pytest
 import sqlalchemy as sa
 from PySide6.QtCore import Qt
 
 from crmdesk import preferences
-from crmdesk.services import credit, members, wallet
+from crmdesk.services import credit, members, purchases, wallet
 from crmdesk.services.uow import read_session, unit_of_work
 from crmdesk.views.counter_page import CounterPage
 from tests.services.test_members import cashier, db, owner, store_template, supervisor  # noqa: F401 - fast fixtures
@@ -230,3 +232,13 @@ def test_with_a_receipt_printer_the_iou_prints_by_itself_in_chinese(qtbot, db, s
     with qtbot.waitSignal(page.slips.done, timeout=20000) as failed:
         qtbot.keyClick(page.search_edit, Qt.Key.Key_P, Qt.KeyboardModifier.ControlModifier)
     assert "not printed" in failed.args[0] and "Ctrl+P tries again" in failed.args[0]
+
+
+def test_the_counter_reminds_the_cashier_of_money_overdue_on_credit(qtbot, db, supervisor, cashier_state, member_id) -> None:  # type: ignore[no-untyped-def]
+    with unit_of_work(db) as session:
+        credit.set_limit(session, supervisor, member_id, 300_00, term_days=30)
+        purchases.record_purchase(session, supervisor, member_id, till="01", amount_fen=88_00, credit_fen=88_00,
+                                  now=datetime.now(timezone.utc) - timedelta(days=40))
+    page = open_counter(qtbot, cashier_state)
+    assert "¥88.00 overdue on credit, the oldest by 10 days" in page.warnings_label.text()
+    assert "owes ¥88.00, ¥212.00 left" in page.money_label.text()
