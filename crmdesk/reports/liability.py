@@ -35,7 +35,7 @@ MOVEMENT_LINES = (
     (WalletKind.CASHOUT, "principal", QT_TRANSLATE_NOOP("reports", "Cash-outs: principal paid back")),
     (WalletKind.CASHOUT, "bonus", QT_TRANSLATE_NOOP("reports", "Cash-outs: bonus forfeited")),
     (WalletKind.ADJUSTMENT, "both", QT_TRANSLATE_NOOP("reports", "Corrections (net)")),
-    (WalletKind.OPENING, "both", QT_TRANSLATE_NOOP("reports", "Opening balances imported")),
+    (WalletKind.OPENING, "both", QT_TRANSLATE_NOOP("reports", "Stored value brought over from an old system")),
 )
 
 

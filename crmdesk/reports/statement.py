@@ -86,7 +86,7 @@ def _movements(data: StatementOfAccount, width: float) -> list[Flowable]:
                      yuan(line.balance_fen)])
     total = ["", QCoreApplication.translate("reports", "Owed at the end"), "", "", yuan(data.charged_fen), yuan(data.reduced_fen),
              yuan(data.closing_fen)]
-    widths = [w * width for w in (0.16, 0.25, 0.13, 0.11, 0.11, 0.13, 0.11)]
+    widths = [w * width for w in (0.15, 0.19, 0.17, 0.11, 0.12, 0.13, 0.13)]
     out: list[Flowable] = [data_table(header, rows, widths, right=(4, 5, 6), total_row=total)]
     if not data.lines:
         out.append(para(QCoreApplication.translate("reports", "Nothing was bought on credit or paid back in this period."), "muted"))
@@ -101,7 +101,7 @@ def _open(data: StatementOfAccount, width: float) -> list[Flowable]:
               QCoreApplication.translate("reports", "Still owed"), QCoreApplication.translate("reports", "Days overdue")]
     rows = [[local_datetime(c.at), c.receipt_no, c.due_on.isoformat(), yuan(c.amount_fen), yuan(c.outstanding_fen),
              f"{c.days_overdue:,}" if c.days_overdue else ""] for c in data.open_at_end]
-    widths = [w * width for w in (0.2, 0.2, 0.15, 0.15, 0.15, 0.15)]
+    widths = [w * width for w in (0.19, 0.21, 0.15, 0.15, 0.15, 0.15)]
     return [data_table(header, rows, widths, right=(3, 4, 5))]
 
 

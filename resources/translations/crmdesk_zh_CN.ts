@@ -6514,7 +6514,7 @@ Membership, loyalty and customer care for neighbourhood shops.</source>
         <location filename="../../crmdesk/services/cards.py" line="+37" />
         <location line="+23" />
         <location filename="../../crmdesk/services/complaints.py" line="+703" />
-        <location filename="../../crmdesk/services/credit.py" line="+242" />
+        <location filename="../../crmdesk/services/credit.py" line="+246" />
         <location line="+155" />
         <location line="+295" />
         <location line="+45" />
@@ -6850,7 +6850,7 @@ Membership, loyalty and customer care for neighbourhood shops.</source>
     </message>
     <message>
         <location filename="../../crmdesk/commands/setup.py" line="+76" />
-        <location filename="../../crmdesk/services/demo.py" line="+433" />
+        <location filename="../../crmdesk/services/demo.py" line="+434" />
         <source>The number of demo members must be from 1 to {max}.</source>
         <translation>演示会员数量必须在1到{max}之间。</translation>
     </message>
@@ -9339,13 +9339,12 @@ Membership, loyalty and customer care for neighbourhood shops.</source>
         <translation>手动增加</translation>
     </message>
     <message>
-        <location filename="../../crmdesk/reports/liability.py" line="+38" />
-        <location filename="../../crmdesk/reports/loyalty_summary.py" line="+1" />
+        <location line="+1" />
         <source>Opening balances imported</source>
         <translation>导入期初积分</translation>
     </message>
     <message>
-        <location filename="../../crmdesk/reports/loyalty_summary.py" line="+1" />
+        <location line="+1" />
         <source>Redeemed</source>
         <translation>兑换</translation>
     </message>
@@ -9624,7 +9623,7 @@ Membership, loyalty and customer care for neighbourhood shops.</source>
         <translation>净变动</translation>
     </message>
     <message>
-        <location filename="../../crmdesk/reports/liability.py" line="-7" />
+        <location filename="../../crmdesk/reports/liability.py" line="+31" />
         <source>Top-ups paid in</source>
         <translation>充值本金</translation>
     </message>
@@ -9659,7 +9658,12 @@ Membership, loyalty and customer care for neighbourhood shops.</source>
         <translation>储值调整（净额）</translation>
     </message>
     <message>
-        <location line="+10" />
+        <location line="+1" />
+        <source>Stored value brought over from an old system</source>
+        <translation>从旧系统导入的储值</translation>
+    </message>
+    <message>
+        <location line="+9" />
         <source>Stored-value liability — {month}</source>
         <translation>储值负债 — {month}</translation>
     </message>
@@ -10838,7 +10842,7 @@ Membership, loyalty and customer care for neighbourhood shops.</source>
         <translation>兑换</translation>
     </message>
     <message>
-        <location filename="../../crmdesk/services/credit.py" line="-636" />
+        <location filename="../../crmdesk/services/credit.py" line="-640" />
         <location filename="../../crmdesk/services/payments.py" line="-77" />
         <source>On credit</source>
         <translation>赊账</translation>

@@ -254,7 +254,7 @@ def test_the_liability_prints_every_line_with_principal_and_bonus_apart(db, acto
     for expected in ("Stored-value liability — 2026-10", "2026-10-01 to 2026-10-31", "Opening balance", "Top-ups paid in",
                      "Bonus given with top-ups", "Payments from wallets", "Refunds back into wallets",
                      "Cash-outs: principal paid back", "Cash-outs: bonus forfeited", "Corrections (net)",
-                     "Opening balances imported", "Closing balance", "Paid in and paid back by payment method",
+                     "Stored value brought over from an old system", "Closing balance", "Paid in and paid back by payment method",
                      "Alipay", "Bank card", "Cash"):
         assert expected in text, expected
     assert "¥990.00" in text and "¥715.00" in text  # owed at the start and at the end
