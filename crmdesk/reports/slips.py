@@ -256,7 +256,7 @@ def _flowables(lines: list[Line], width: float, width_mm: int) -> list[Flowable]
             value_width = min(width * 0.62, max(width * 0.3, stringWidth(line.value, report_font(), size) + 1))
             cells = [Paragraph(f"<font size={size}>{escape(line.label)}</font>", styles["body"]),
                      Paragraph(f"<font size={size}>{escape(line.value)}</font>", styles["right"])]
-            out.append(_row(cells, [width - value_width, value_width], valign="BOTTOM", pad=1 if line.strong else 0.6))
+            out.append(_row(cells, [width - value_width, value_width], pad=1 if line.strong else 0.6))  # a wrapped value starts beside its label
         elif isinstance(line, Text):
             out.append(Paragraph(escape(line.text).replace("\n", "<br/>"), styles["small" if line.small else "body"]))
         elif isinstance(line, Rule):
