@@ -16,6 +16,7 @@ from crmdesk.db import Database
 from crmdesk.errors import MSG_NOT_INITIALISED, CrmdeskError, NotInitialised
 from crmdesk.i18n import Translators, resolve_language
 from crmdesk.paths import resource_path
+from crmdesk.services import daily
 from crmdesk.services import staff as staff_service
 from crmdesk.services import store as store_service
 from crmdesk.services.uow import Actor, read_session, unit_of_work
@@ -147,6 +148,7 @@ def run_gui(args: argparse.Namespace) -> int:
         actor = _sign_in(db)
         if actor is None:
             return 0
+        daily.start_of_day(db)
         controller = Application(app, AppState(db, actor, language), translators)
         window = controller.open_window(args.view)
         window.restore_placement()

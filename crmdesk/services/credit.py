@@ -672,7 +672,8 @@ def freeze_overdue(session: Session, *, today: date | None = None) -> int:
     today = today or shop_time.today()
     frozen = 0
     for row in overdue_members(session, as_of=today):
-        account = session.get(CreditAccount, row.member_id)
+        # Locked and read afresh: two tills starting together freeze an account once.
+        account = session.get(CreditAccount, row.member_id, with_for_update=True, populate_existing=True)
         if account is not None and not account.frozen and row.oldest_overdue_days > days:
             account.frozen, account.frozen_reason = True, loyalty.REASON_OVERDUE.format(days=row.oldest_overdue_days)
             audit.record(session, None, "credit.freeze", "member", row.member_id, reason=account.frozen_reason)

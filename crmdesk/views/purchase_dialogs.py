@@ -23,7 +23,7 @@ from crmdesk import preferences
 from crmdesk.errors import AuthenticationFailed, CrmdeskError, InvalidInput
 from crmdesk.models import MemberStatus
 from crmdesk.paths import data_dir
-from crmdesk.services import auth, loyalty, money, money_settings, offers, payments, purchases, wallet
+from crmdesk.services import auth, credit, loyalty, money, money_settings, offers, payments, purchases, wallet
 from crmdesk.services import staff as staff_service
 from crmdesk.services.auth import Permission, can
 from crmdesk.services.member_query import format_yuan
@@ -140,6 +140,8 @@ class PurchaseDialog(EnterDialog):
         self.preview_label.setWordWrap(True)
         with read_session(state.db) as session:
             self.money_rules = money_settings.get(session)
+            # Long overdue: new credit waits for a supervisor (the owner's "stop after N days overdue").
+            self.overdue_days = credit.info(session, profile.id).oldest_overdue_days if profile.credit_owed_fen else 0
         active = profile.status is MemberStatus.ACTIVE
         self.payment_box = QComboBox()
         for code in payments.PAYMENT_METHODS:
@@ -294,12 +296,22 @@ class PurchaseDialog(EnterDialog):
         self.form.setRowVisible(self.rest_box, code is not None and part < amount)
         self.form.setRowVisible(self.pin_edit, code == "wallet" and wallet.pin_needed_for(
             self.profile.has_pay_pin, part, self.money_rules))
+        on_credit = code == "credit" and part > 0
+        credit_stopped = on_credit and self.profile.credit_frozen
+        freeze_days = self.money_rules.credit_freeze_after_days
+        long_overdue = on_credit and bool(freeze_days) and self.overdue_days > freeze_days
         over_credit = code == "credit" and part > self.profile.credit_available_fen
         frozen = self.profile.status is MemberStatus.FROZEN
-        self.needs_approval = frozen or over_credit
+        self.needs_approval = frozen or over_credit or long_overdue
         if frozen:
             self.frozen_label.setText(self.tr("{name}'s membership is frozen: a supervisor or the owner approves this purchase.").format(
                 name=self.profile.name))
+        elif credit_stopped:
+            self.frozen_label.setText(self.tr("{name}'s credit is stopped: a supervisor or the owner approves this purchase on "
+                                              "credit.").format(name=self.profile.name))
+        elif long_overdue:
+            self.frozen_label.setText(self.tr("{name} is {days} days overdue: a supervisor or the owner approves new credit.").format(
+                name=self.profile.name, days=f"{self.overdue_days:,}"))
         elif over_credit:
             self.frozen_label.setText(self.tr("{amount} on credit is more than the {available} left: a supervisor or the owner "
                                               "approves it.").format(amount=format_fen(part),

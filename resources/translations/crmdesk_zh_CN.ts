@@ -4464,7 +4464,7 @@ Membership, loyalty and customer care for neighbourhood shops.</source>
         <translation>例如 123.45</translation>
     </message>
     <message>
-        <location line="+32" />
+        <location line="+34" />
         <source>&amp;Amount (¥):</source>
         <translation>金额（¥）(&amp;A)：</translation>
     </message>
@@ -4494,12 +4494,12 @@ Membership, loyalty and customer care for neighbourhood shops.</source>
         <translation>可不填：留空时自动生成</translation>
     </message>
     <message>
-        <location line="+135" />
+        <location line="+139" />
         <source>{name}'s membership is frozen: a supervisor or the owner approves this purchase.</source>
         <translation>{name} 的会员资格已冻结：本笔消费须由主管或店主批准。</translation>
     </message>
     <message>
-        <location line="-116" />
+        <location line="-120" />
         <source>their PIN or password</source>
         <translation>批准人的 PIN 码或密码</translation>
     </message>
@@ -4615,7 +4615,17 @@ Membership, loyalty and customer care for neighbourhood shops.</source>
         <translation>剩余赊账额度 {available}（欠款 {owed}）。</translation>
     </message>
     <message>
-        <location line="+14" />
+        <location line="+18" />
+        <source>{name}'s credit is stopped: a supervisor or the owner approves this purchase on credit.</source>
+        <translation>{name}的赊账已停止：这笔赊账须由主管或店主批准。</translation>
+    </message>
+    <message>
+        <location line="+3" />
+        <source>{name} is {days} days overdue: a supervisor or the owner approves new credit.</source>
+        <translation>{name}已逾期 {days} 天：新的赊账须由主管或店主批准。</translation>
+    </message>
+    <message>
+        <location line="+3" />
         <source>{amount} on credit is more than the {available} left: a supervisor or the owner approves it.</source>
         <translation>赊账 {amount} 超过剩余额度 {available}：须由主管或店主批准。</translation>
     </message>
@@ -4643,7 +4653,7 @@ Membership, loyalty and customer care for neighbourhood shops.</source>
 <context>
     <name>PurchaseDialogs</name>
     <message>
-        <location line="-260" />
+        <location line="-272" />
         <source>Cancel (Esc)</source>
         <translation>取消（Esc）</translation>
     </message>
@@ -4651,7 +4661,7 @@ Membership, loyalty and customer care for neighbourhood shops.</source>
 <context>
     <name>RedeemDialog</name>
     <message>
-        <location line="+474" />
+        <location line="+486" />
         <source>Redeem points of {name}</source>
         <translation>为{name}兑换积分</translation>
     </message>
@@ -5912,7 +5922,7 @@ Membership, loyalty and customer care for neighbourhood shops.</source>
 <context>
     <name>app</name>
     <message>
-        <location filename="../../crmdesk/app.py" line="+111" />
+        <location filename="../../crmdesk/app.py" line="+112" />
         <source>Creating the demo store…</source>
         <translation>正在创建演示门店…</translation>
     </message>
@@ -6516,8 +6526,8 @@ Membership, loyalty and customer care for neighbourhood shops.</source>
         <location filename="../../crmdesk/services/complaints.py" line="+703" />
         <location filename="../../crmdesk/services/credit.py" line="+246" />
         <location line="+155" />
-        <location line="+295" />
-        <location line="+45" />
+        <location line="+294" />
+        <location line="+46" />
         <location filename="../../crmdesk/services/loyalty.py" line="+258" />
         <location filename="../../crmdesk/services/members.py" line="+417" />
         <location filename="../../crmdesk/services/money_figures.py" line="+288" />
@@ -7203,14 +7213,14 @@ Membership, loyalty and customer care for neighbourhood shops.</source>
     </message>
     <message>
         <location line="+2" />
-        <location line="+350" />
+        <location line="+349" />
         <location filename="../../crmdesk/services/loyalty.py" line="+108" />
         <location filename="../../crmdesk/services/wallet.py" line="+2" />
         <source>The note is too long: at most {count} characters.</source>
         <translation>备注太长：最多 {count} 个字。</translation>
     </message>
     <message>
-        <location line="-340" />
+        <location line="-339" />
         <source>A credit limit runs from ¥0.00 to ¥1,000,000.00.</source>
         <translation>赊账额度必须在¥0.00到¥1,000,000.00之间。</translation>
     </message>
@@ -7315,7 +7325,7 @@ Membership, loyalty and customer care for neighbourhood shops.</source>
         <translation>期初欠款不能为负数。</translation>
     </message>
     <message>
-        <location line="+91" />
+        <location line="+90" />
         <source>'{channel}' is not a way of contact (phone, visit, sms, wechat, other).</source>
         <translation>“{channel}”不是有效的联系方式（phone、visit、sms、wechat、other）。</translation>
     </message>
@@ -7330,7 +7340,7 @@ Membership, loyalty and customer care for neighbourhood shops.</source>
         <translation>承诺还款日须是今后的日期，不能是 {date}。</translation>
     </message>
     <message>
-        <location line="+46" />
+        <location line="+47" />
         <source>The period ends before it starts.</source>
         <translation>期间的结束日期早于开始日期。</translation>
     </message>
@@ -7546,7 +7556,7 @@ Membership, loyalty and customer care for neighbourhood shops.</source>
     </message>
     <message>
         <location filename="../../crmdesk/services/credit.py" line="-182" />
-        <location line="+133" />
+        <location line="+132" />
         <location filename="../../crmdesk/services/purchases.py" line="-429" />
         <source>An amount must be more than ¥0.00.</source>
         <translation>金额必须大于¥0.00。</translation>
@@ -7849,12 +7859,12 @@ Membership, loyalty and customer care for neighbourhood shops.</source>
         <translation>等级“{name}”：积分倍率必须是整数百分比。</translation>
     </message>
     <message>
-        <location filename="../../crmdesk/views/purchase_dialogs.py" line="-454" />
+        <location filename="../../crmdesk/views/purchase_dialogs.py" line="-466" />
         <source>Line {line}: '{text}' is not a quantity (up to three decimals).</source>
         <translation>第{line}行：“{text}”不是有效的数量（最多三位小数）。</translation>
     </message>
     <message>
-        <location line="+344" />
+        <location line="+356" />
         <source>Only a supervisor or the owner can approve this purchase, and none can sign in here.</source>
         <translation>只有主管或店主可以批准这笔消费，但本店没有可登录的主管或店主。</translation>
     </message>
@@ -10842,7 +10852,7 @@ Membership, loyalty and customer care for neighbourhood shops.</source>
         <translation>兑换</translation>
     </message>
     <message>
-        <location filename="../../crmdesk/services/credit.py" line="-640" />
+        <location filename="../../crmdesk/services/credit.py" line="-639" />
         <location filename="../../crmdesk/services/payments.py" line="-77" />
         <source>On credit</source>
         <translation>赊账</translation>

@@ -236,3 +236,21 @@ def test_a_suggested_limit_follows_the_members_history_and_says_why(db, owner, c
         capped = credit.suggest_limit(session, member_id, today=date(2026, 12, 1))
     assert capped.limit_fen == 50_000 and "Capped at the shop's highest suggested limit, ¥500.00." in [
         template.format(**params) for template, params in capped.reasons]
+
+
+def test_the_start_of_the_day_stops_long_overdue_credit_once(db, owner, cashier, supervisor, member_id) -> None:  # type: ignore[no-untyped-def]
+    from crmdesk.services import daily
+
+    with unit_of_work(db) as session:
+        credit.set_limit(session, supervisor, member_id, 50_000, term_days=10)
+    buy(db, cashier, member_id, 1_000, date(2026, 11, 1))  # due 11-11
+    assert daily.start_of_day(db, date(2026, 11, 30)).credit_frozen == 0  # the owner has not asked for it
+    with unit_of_work(db) as session:
+        money_settings.save(session, owner, money_settings.MoneyRules(credit_freeze_after_days=7))
+    assert daily.start_of_day(db, date(2026, 11, 18)).credit_frozen == 0  # 7 days: not yet
+    assert daily.start_of_day(db, date(2026, 11, 19)).credit_frozen == 1
+    assert daily.start_of_day(db, date(2026, 11, 19)).credit_frozen == 0  # a second till starting: nothing more
+    with read_session(db) as session:
+        assert credit.info(session, member_id).frozen
+        frozen = session.scalars(sa.select(AuditEvent).where(AuditEvent.action == "credit.freeze")).all()
+    assert len(frozen) == 1

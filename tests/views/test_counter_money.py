@@ -10,7 +10,7 @@ import sqlalchemy as sa
 from PySide6.QtCore import Qt
 
 from crmdesk import preferences
-from crmdesk.services import credit, members, purchases, wallet
+from crmdesk.services import credit, members, money_settings, purchases, wallet
 from crmdesk.services.uow import read_session, unit_of_work
 from crmdesk.views.counter_page import CounterPage
 from tests.services.test_members import cashier, db, owner, store_template, supervisor  # noqa: F401 - fast fixtures
@@ -242,3 +242,25 @@ def test_the_counter_reminds_the_cashier_of_money_overdue_on_credit(qtbot, db, s
     page = open_counter(qtbot, cashier_state)
     assert "¥88.00 overdue on credit, the oldest by 10 days" in page.warnings_label.text()
     assert "owes ¥88.00, ¥212.00 left" in page.money_label.text()
+
+
+def test_long_overdue_credit_asks_for_a_supervisor_as_the_owner_set(qtbot, db, owner, supervisor, page, member_id) -> None:  # type: ignore[no-untyped-def]
+    with unit_of_work(db) as session:
+        credit.set_limit(session, supervisor, member_id, 300_00, term_days=30)
+        purchases.record_purchase(session, supervisor, member_id, till="01", amount_fen=20_00, credit_fen=20_00,
+                                  now=datetime.now(timezone.utc) - timedelta(days=45))
+        money_settings.save(session, owner, money_settings.MoneyRules(credit_freeze_after_days=7))
+    page.refresh_member()
+    press(qtbot, Qt.Key.Key_F5)
+    dialog = page.purchase_dialog
+    qtbot.waitUntil(dialog.amount_edit.hasFocus, timeout=2000)
+    type_here(qtbot, "10")
+    dialog.payment_box.setCurrentIndex(dialog.payment_box.findData("credit"))
+    assert dialog.needs_approval and "15 days overdue" in dialog.frozen_label.text()
+    dialog.approver_box.setCurrentIndex(dialog.approver_box.findData("值班经理"))
+    dialog.approver_secret.setText("2468")
+    dialog.amount_edit.setFocus()
+    press(qtbot, Qt.Key.Key_Return)
+    assert not dialog.isVisible(), dialog.message.text()
+    with read_session(db) as session:
+        assert credit.info(session, member_id).owed_fen == 30_00
