@@ -12,7 +12,7 @@ from PySide6.QtWidgets import (
 )
 
 from crmdesk import __version__, preferences
-from crmdesk.services import complaints
+from crmdesk.services import complaints, credit
 from crmdesk.services.auth import Permission, can
 from crmdesk.services.uow import read_session
 from crmdesk.views.common import mark_data, role_label
@@ -67,6 +67,10 @@ class MainWindow(QMainWindow):
         self._overdue_timer.setInterval(60_000)
         self._overdue_timer.timeout.connect(self.refresh_overdue)
         self._overdue_timer.start()
+        self._promises_timer = QTimer(self)
+        self._promises_timer.setInterval(3_600_000)
+        self._promises_timer.timeout.connect(self.refresh_promises)
+        self._promises_timer.start()
 
         self._build_menu()
         self._build_status_bar()
@@ -159,7 +163,9 @@ class MainWindow(QMainWindow):
         if key == "money":
             from crmdesk.views.money_page import MoneyPage
 
-            return MoneyPage(self._state)
+            money_page = MoneyPage(self._state)
+            money_page.refreshed.connect(self.refresh_promises)
+            return money_page
         page = SettingsPage(self._state)
         page.languageChosen.connect(self.languageChosen)
         return page
@@ -196,6 +202,7 @@ class MainWindow(QMainWindow):
         self.nav.setCurrentRow(keys.index(current) if current in keys else 0)
         self._show_page(self.nav.currentRow())
         self.refresh_overdue()
+        self.refresh_promises()
 
     def refresh_overdue(self) -> None:
         """Count the overdue complaints for the navigation (also every minute: deadlines pass while nobody clicks)."""
@@ -204,12 +211,24 @@ class MainWindow(QMainWindow):
         self._show_overdue(count)
 
     def _show_overdue(self, count: int) -> None:
-        keys = [key for key, _page in self._areas]
-        if "complaints" not in keys:
+        self._show_badge("complaints", count, self.tr("{count} overdue").format(count=count))
+
+    def refresh_promises(self) -> None:
+        """Count the promises to pay that passed unkept, for the money area's entry (hourly: they pass by the day)."""
+        if self.page("money") is None:
             return
-        label, index = self._labels["complaints"]
-        item = self.nav.item(keys.index("complaints"))
-        badge = self.tr("{count} overdue").format(count=count) if count else ""
+        with read_session(self._state.db) as session:
+            count = len(credit.broken_promises(session))
+        self._show_badge("money", count, self.tr("promises passed: {count}").format(count=count))
+
+    def _show_badge(self, key: str, count: int, badge: str) -> None:
+        """An area's entry in red with what needs doing under its name, or plain when nothing does."""
+        keys = [area for area, _page in self._areas]
+        if key not in keys:
+            return
+        label, index = self._labels[key]
+        item = self.nav.item(keys.index(key))
+        badge = badge if count else ""
         item.setText(f"{label}    Ctrl+{index}" + (f"\n{badge}" if badge else ""))
         if count:
             item.setForeground(QColor("#b3261e"))

@@ -7,7 +7,7 @@ Enter or a double-click opens the member's credit tab. Printing the aging and th
 
 from __future__ import annotations
 
-from PySide6.QtCore import QCoreApplication, Qt
+from PySide6.QtCore import QCoreApplication, Qt, Signal
 from PySide6.QtGui import QColor
 from PySide6.QtWidgets import (
     QAbstractItemView, QDialog, QGridLayout, QHBoxLayout, QHeaderView, QLabel, QPushButton, QTableWidget, QTableWidgetItem,
@@ -30,6 +30,8 @@ ALERT = QColor("#b3261e")
 
 
 class MoneyPage(QWidget):
+    refreshed = Signal()  # the figures were read again: promises may have been kept or noted since
+
     def __init__(self, state: AppState) -> None:
         super().__init__()
         self._state = state
@@ -131,6 +133,7 @@ class MoneyPage(QWidget):
                 self.table.setItem(row, column, item)
         self.table.setVisible(bool(self.rows))
         self.empty_label.setVisible(not self.rows)
+        self.refreshed.emit()
 
     def print_aging(self) -> QDialog:
         """What members owe by days overdue, and who, as of today (the day can change in the preview)."""

@@ -2773,7 +2773,7 @@
         <translation>crmdesk — 会员管理与客户服务</translation>
     </message>
     <message>
-        <location line="+88" />
+        <location line="+92" />
         <source>Overview</source>
         <translation>概览</translation>
     </message>
@@ -2783,12 +2783,12 @@
         <translation>设置</translation>
     </message>
     <message>
-        <location line="+58" />
+        <location line="+60" />
         <source>{area} (Ctrl+{number})</source>
         <translation>{area} (Ctrl+{number})</translation>
     </message>
     <message>
-        <location line="-105" />
+        <location line="-107" />
         <source>&amp;File</source>
         <translation>文件(&amp;F)</translation>
     </message>
@@ -2858,12 +2858,17 @@
         <translation>储值赊账</translation>
     </message>
     <message>
-        <location line="+86" />
+        <location line="+84" />
         <source>{count} overdue</source>
         <translation>逾期 {count} 件</translation>
     </message>
     <message>
-        <location line="+57" />
+        <location line="+8" />
+        <source>promises passed: {count}</source>
+        <translation>承诺还款逾期 {count} 笔</translation>
+    </message>
+    <message>
+        <location line="+66" />
         <source>Signed in: {name} ({role})</source>
         <translation>当前登录：{name}（{role}）</translation>
     </message>
@@ -3645,7 +3650,7 @@ Membership, loyalty and customer care for neighbourhood shops.</source>
 <context>
     <name>MoneyPage</name>
     <message>
-        <location filename="../../crmdesk/views/money_page.py" line="+41" />
+        <location filename="../../crmdesk/views/money_page.py" line="+43" />
         <source>Stored value and credit</source>
         <translation>储值与赊账</translation>
     </message>
@@ -3747,7 +3752,7 @@ Membership, loyalty and customer care for neighbourhood shops.</source>
         <translation>承诺还款日已过，请跟进催收。</translation>
     </message>
     <message>
-        <location line="+7" />
+        <location line="+8" />
         <source>Credit aging</source>
         <translation>赊账账龄</translation>
     </message>

@@ -282,3 +282,24 @@ def test_this_computers_receipt_printer_is_checked_before_it_is_kept(qtbot, qapp
     tab.apply()
     prefs = preferences.load()
     assert (prefs.receipt_printer, prefs.slip_width_mm) == ("tcp:192.168.1.50:9100", 58)
+
+
+def test_the_navigation_counts_promises_to_pay_that_passed(qtbot, qapp, db, owner, cashier, supervisor) -> None:  # type: ignore[no-untyped-def]
+    from crmdesk.views.main_window import MainWindow
+
+    with unit_of_work(db) as session:
+        member = members.register(session, cashier, members.MemberInput(name="孙三", phone="13700000003"))
+        credit.set_limit(session, supervisor, member.id, 500_00)
+        purchases.record_purchase(session, cashier, member.id, till="01", amount_fen=50_00, credit_fen=50_00,
+                                  now=datetime.now(timezone.utc) - timedelta(days=50))
+        credit.add_note(session, supervisor, member.id, text="下周还", promised_on=shop_time.today() - timedelta(days=1),
+                        now=datetime.now(timezone.utc) - timedelta(days=8))
+    window = MainWindow(AppState(db, owner, "en"))
+    qtbot.addWidget(window)
+    keys = [key for key, _page in window._areas]
+    item = window.nav.item(keys.index("money"))
+    assert item.text().endswith("promises passed: 1")
+    with unit_of_work(db) as session:
+        credit.repay(session, cashier, member.id, 50_00)
+    window.show_view("money")  # showing the area reads it again
+    assert item.text().split() == ["Money", "Ctrl+6"]
