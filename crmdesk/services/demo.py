@@ -21,6 +21,16 @@ clock.
 The demo is a snapshot taken at local midnight starting ``today``: everything
 happened before that instant, so nothing lies in the future when the app opens.
 
+Money with the shop (储值 and 赊账): the owner's top-up bonus rules (充200送20, 充500送60,
+and last Spring Festival's 充1000送150); about a fifth of the members keep stored value,
+topping up over the months and paying from it (sometimes part wallet, part cash), the
+draw on principal and bonus following the owner's setting as wallet.spend does, never
+above the prepaid card cap; a few dozen regulars have credit accounts (¥200-¥1,000,
+30 days): most repay on time, some late, one member is overdue now in each aging
+bucket, a few collection notes record promises (one of them broken), and the owner
+wrote one debt off. Repayments and the write-off settle the oldest charges first, as
+credit._settle does, and the member rows' cached balances are their ledgers' sums.
+
 Points rule used: each sale earns one point per full yuan paid, times the
 multiplier of the tier the member held at that moment (net spend over the 365
 days before the sale); points expire on 31 December of the year after they were
@@ -57,7 +67,13 @@ from crmdesk.models import (
     ComplaintFollowUp,
     ComplaintResolution,
     ComplaintStatus,
+    CollectionNote,
     Coupon,
+    CreditAccount,
+    CreditEntry,
+    CreditKind,
+    CreditSettlement,
+    DrawOrder,
     FollowUpMethod,
     Gender,
     MarketingConsent,
@@ -82,8 +98,11 @@ from crmdesk.models import (
     SurveyResponse,
     SurveyScore,
     Tier,
+    WalletBonusRule,
+    WalletEntry,
+    WalletKind,
 )
-from crmdesk.services import store
+from crmdesk.services import money_settings, store, wallet
 from crmdesk.services.cards import make_card_number
 from crmdesk.services.complaint_figures import add_months
 from crmdesk.services.complaints import (
@@ -151,6 +170,9 @@ class DemoSummary:
     offers: int
     staff: int
     survey_responses: int
+    wallet_entries: int = 0
+    credit_accounts: int = 0
+    credit_entries: int = 0
 
 
 # --------------------------------------------------------------------------- data pools
@@ -433,6 +455,7 @@ def fill_demo_store(
     people = _make_members(_stream(seed, "members"), calendar, members, ids)
     cards = _make_cards(_stream(seed, "cards"), calendar, people, shop.card_prefix, ids)
     purchases = _make_purchases(_stream(seed, "purchases"), calendar, people, shop, ids)
+    money = _make_money(_stream(seed, "money"), calendar, people, shop, _MoneySetup.load(session), ids)
     complaints = _make_complaints(_stream(seed, "complaints"), calendar, people, shop, feedback, ids)
     points = _make_ledger(_stream(seed, "points"), calendar, people, complaints.goodwill, shop, ids)
     complaints.link_goodwill(points)
@@ -446,6 +469,10 @@ def fill_demo_store(
     _insert(session, Card, cards)
     _insert(session, Purchase, (txn.row() for txn in purchases))
     line_count = _insert(session, PurchaseLine, _line_rows(purchases, ids))
+    for model, money_rows in ((WalletBonusRule, money.rules), (WalletEntry, money.wallet_entries), (CreditAccount, money.accounts),
+                              (CreditEntry, money.credit_entries), (CreditSettlement, money.settlements),
+                              (CollectionNote, money.notes)):
+        _insert(session, model, money_rows)
     _insert(session, Complaint, complaints.complaints)
     _insert(session, ComplaintEvent, complaints.events)
     _insert(session, PointsEntry, (dict(zip(POINTS_COLUMNS, entry, strict=True)) for entry in points))
@@ -468,12 +495,16 @@ def fill_demo_store(
         offers=len(offers),
         staff=staff_added,
         survey_responses=len(surveys.responses),
+        wallet_entries=len(money.wallet_entries),
+        credit_accounts=len(money.accounts),
+        credit_entries=len(money.credit_entries),
     )
 
 
 # The tables whose ids the demo hands out itself (see _IdAllocator).
 _OWN_IDS = (Member, Card, Purchase, PurchaseLine, PointsEntry, Complaint, ComplaintEvent, ComplaintResolution,
-            ComplaintFollowUp, Offer, SurveyResponse, MemberTag, SurveyScore)
+            ComplaintFollowUp, Offer, SurveyResponse, MemberTag, SurveyScore, WalletBonusRule, WalletEntry, CreditEntry,
+            CreditSettlement, CollectionNote)
 
 
 def _continue_id_sequences(session: Session) -> None:
@@ -511,7 +542,7 @@ def _has_store_data(session: Session) -> bool:
 
 def _delete_store_data(session: Session) -> None:
     """Delete everything a store accumulates, children before parents; staff, settings, tiers,
-    saved filters and the owner's complaint and survey lists stay."""
+    saved filters, the top-up bonus rules and the owner's complaint and survey lists stay."""
     purchase = Purchase.__table__
     for statement in (
         sa.delete(SurveyScore.__table__),
@@ -523,6 +554,12 @@ def _delete_store_data(session: Session) -> None:
         sa.delete(ComplaintEvent.__table__),
         sa.delete(OfferRedemption.__table__),  # names a coupon, an offer, a member and a purchase
         sa.delete(Coupon.__table__),
+        # Stored value and credit name members and purchases; a settlement names two credit entries.
+        sa.delete(CreditSettlement.__table__),
+        sa.delete(CreditEntry.__table__),
+        sa.delete(CreditAccount.__table__),
+        sa.delete(CollectionNote.__table__),
+        sa.delete(WalletEntry.__table__),
         sa.delete(PurchaseLine.__table__),
         sa.delete(PointsEntry.__table__),  # names a complaint and a purchase
         sa.delete(Complaint.__table__),  # names the purchase complained about
@@ -700,6 +737,7 @@ class _Shop:
     handlers: list[int]  # who complaints are assigned to: supervisors and the owner
     tier_rank: dict[int, int]  # tier id -> rank
     staff_names: dict[int, str] = field(default_factory=dict)
+    owner: int | None = None  # who writes debts off
 
     @classmethod
     def load(cls, session: Session) -> _Shop:
@@ -722,6 +760,7 @@ class _Shop:
             handlers=handlers or everyone,
             tier_rank={t.id: t.rank for t in tiers},
             staff_names={s.id: s.name for s in staff},
+            owner=next((s.id for s in staff if s.role is Role.OWNER), None),
         )
 
 
@@ -799,6 +838,9 @@ def _make_person(
         "joined_on": joined_on,
         "tier_id": None,  # from the spend, once purchases exist
         "points_balance": 0,  # from the ledger
+        "wallet_principal_fen": 0,  # from the stored value and credit ledgers
+        "wallet_bonus_fen": 0,
+        "credit_owed_fen": 0,
         "created_at": joined_at,
         "updated_at": max(joined_at, consent_at or joined_at, status_at or joined_at),
     }
@@ -953,7 +995,7 @@ class _Txn:
     """A sale or refund being generated."""
 
     __slots__ = ("id", "person", "day", "at", "amount", "kind", "till", "receipt_no", "payment",
-                 "cashier_id", "lines", "refund_of", "refund", "points_due")
+                 "cashier_id", "lines", "refund_of", "refund", "points_due", "wallet", "credit")
 
     def __init__(self, person: _Person, day: date, at: datetime, amount: int, *, kind: PurchaseKind,
                  till: str, payment: str, cashier_id: int, lines: list[tuple[Any, ...]] | None = None,
@@ -966,13 +1008,15 @@ class _Txn:
         self.refund: _Txn | None = None  # set on a sale that was later refunded
         self.points_due = 0  # on a refund: the points it takes back
         self.receipt_no = ""
+        self.wallet = 0  # paid from the member's stored value
+        self.credit = 0  # put on the member's credit account
 
     def row(self) -> dict[str, Any]:
         return {
             "id": self.id, "member_id": self.person.id, "till": self.till, "receipt_no": self.receipt_no,
             "kind": self.kind, "refund_of_id": self.refund_of.id if self.refund_of else None,
             "occurred_at": self.at, "amount_fen": self.amount, "payment_method": self.payment,
-            "cashier_id": self.cashier_id, "created_at": self.at,
+            "wallet_fen": self.wallet, "credit_fen": self.credit, "cashier_id": self.cashier_id, "created_at": self.at,
         }
 
 
@@ -1804,3 +1848,378 @@ def _make_offers(calendar: _Calendar, shop: _Shop, ids: _IdAllocator) -> list[di
                      "per_member_limit": 1 if kind is OfferKind.BIRTHDAY else None,
                      "created_at": local_midnight(starts - timedelta(days=3)) + timedelta(hours=10)})
     return rows
+
+
+# --------------------------------------------------------------------------- stored value and credit
+
+WALLET_SHARE = 0.2  # about a fifth of the members keep stored value
+WALLET_LAUNCH_DAYS = 540  # the shop started selling stored value this long before the snapshot
+BONUS_RULES = ((20_000, 2_000), (50_000, 6_000))  # 充200送20, 充500送60
+FESTIVAL_RULE = (100_000, 15_000)  # 充1000送150, in the run-up to last Spring Festival
+TOPUP_AMOUNTS = (10_000, 20_000, 30_000, 50_000, 100_000)
+_TOPUPS = _Weighted(list(zip(TOPUP_AMOUNTS, (18, 34, 10, 28, 10), strict=True)))
+# How the demo's payment words map to the ways a top-up or a repayment is recorded.
+MONEY_METHODS = {"微信": "wechat", "支付宝": "alipay", "现金": "cash", "银行卡": "card"}
+WALLET_PAY_CHANCE = 0.85  # a holder pays from the wallet when it covers the basket
+SPLIT_CHANCE = 0.6  # ... and pays what it holds, the rest in their usual way, when it does not
+TOPUP_AGAIN_CHANCE = 0.8  # tops up again when the balance runs low (or else lets it run down for good)
+LOW_BALANCE = 3_000
+
+CREDIT_SHARE = 1 / 60  # about 33 credit accounts for 2,000 members
+MIN_CREDIT_ACCOUNTS, MAX_CREDIT_ACCOUNTS = 12, 60
+CREDIT_LIMITS = (20_000, 30_000, 50_000, 80_000, 100_000)
+CREDIT_TERM_DAYS = 30
+CREDIT_CHANCE = 0.35  # a sale of a credit customer goes on the account
+LATE_SHARE = 0.3  # of the other credit customers, those who pay after the due day
+SPLIT_REPAYMENT_CHANCE = 0.25  # a charge paid back in two parts
+# One member overdue at the snapshot in each aging bucket: days past the oldest unpaid due day.
+OVERDUE_TARGETS = (12, 44, 75, 130)
+WRITE_OFF_STOPPED_DAYS = 230  # the written-off member stopped paying this long before the snapshot
+CREDIT_REASON_WRITE_OFF = "坏账核销：已搬离本小区，多次催收无果"
+CREDIT_REASON_FROZEN = "坏账已核销，停止赊账"
+
+
+@dataclass(frozen=True)
+class _MoneySetup:
+    """The store's money settings the demo follows: bonus rules already there (kept on --force), the cap, the draw."""
+
+    rules: list[tuple[int, int, int, date | None, date | None]]  # (id, min top-up, bonus, starts, ends): active, any tier
+    has_rules: bool  # the owner has rules of their own (or an earlier demo's): the demo adds none
+    cap: int | None
+    order: DrawOrder
+
+    @classmethod
+    def load(cls, session: Session) -> _MoneySetup:
+        settings = money_settings.get(session)
+        rows = session.scalars(sa.select(WalletBonusRule).order_by(WalletBonusRule.id)).all()
+        rules = [(r.id, int(r.min_topup_fen), int(r.bonus_fen), r.starts_on, r.ends_on) for r in rows
+                 if r.active and r.tier_id is None]
+        return cls(rules, bool(rows), settings.cap_fen, settings.draw_order)
+
+
+@dataclass
+class _Money:
+    rules: list[dict[str, Any]] = field(default_factory=list)  # new bonus rules
+    wallet_entries: list[dict[str, Any]] = field(default_factory=list)
+    accounts: list[dict[str, Any]] = field(default_factory=list)
+    credit_entries: list[dict[str, Any]] = field(default_factory=list)
+    settlements: list[dict[str, Any]] = field(default_factory=list)
+    notes: list[dict[str, Any]] = field(default_factory=list)
+
+
+class _WalletState:
+    """A member's stored value while it is generated; read by wallet._split like a member row."""
+
+    __slots__ = ("wallet_bonus_fen", "wallet_principal_fen")
+
+    def __init__(self) -> None:
+        self.wallet_principal_fen = 0
+        self.wallet_bonus_fen = 0
+
+    @property
+    def total(self) -> int:
+        return self.wallet_principal_fen + self.wallet_bonus_fen
+
+
+def _make_money(rng: random.Random, calendar: _Calendar, people: list[_Person], shop: _Shop, setup: _MoneySetup,
+                ids: _IdAllocator) -> _Money:
+    money = _Money()
+    rules = setup.rules if setup.has_rules else _demo_bonus_rules(calendar, ids, money)
+    _make_credit(rng, calendar, people, shop, ids, money)
+    _make_wallets(rng, calendar, people, rules, setup, ids, money)
+    return money
+
+
+def _demo_bonus_rules(calendar: _Calendar, ids: _IdAllocator, money: _Money) -> list[tuple[int, int, int, date | None, date | None]]:
+    launch = calendar.today - timedelta(days=WALLET_LAUNCH_DAYS)
+    rules: list[tuple[int, int, int, date | None, date | None]] = [
+        (ids.take(WalletBonusRule), minimum, bonus, launch, None) for minimum, bonus in BONUS_RULES]
+    festivals = [day for day in SPRING_FESTIVAL.values() if launch + timedelta(days=21) < day < calendar.today - timedelta(days=6)]
+    if festivals:
+        festival = max(festivals)
+        rules.append((ids.take(WalletBonusRule), *FESTIVAL_RULE, festival - timedelta(days=21), festival + timedelta(days=6)))
+    for rule_id, minimum, bonus, starts, ends in rules:
+        money.rules.append({"id": rule_id, "min_topup_fen": minimum, "bonus_fen": bonus, "starts_on": starts, "ends_on": ends,
+                            "tier_id": None, "active": True,
+                            "created_at": local_midnight(starts - timedelta(days=3)) + timedelta(hours=10)})
+    return rules
+
+
+def _bonus(rules: list[tuple[int, int, int, date | None, date | None]], amount: int, day: date) -> tuple[int | None, int]:
+    """The biggest bonus a top-up reaches on that day, as wallet.bonus_for chooses it: (rule id, bonus)."""
+    best: tuple[int, int, int] | None = None
+    for rule_id, minimum, bonus, starts, ends in rules:
+        reached = minimum <= amount and (starts is None or starts <= day) and (ends is None or ends >= day)
+        if reached and (best is None or (bonus, minimum) > (best[1], best[2])):
+            best = (rule_id, bonus, minimum)
+    return (best[0], best[1]) if best else (None, 0)
+
+
+def _open_sales(person: _Person, after: datetime) -> list[_Txn]:
+    """The member's sales after a moment that may be paid from an account (refunded ones are paid the usual way)."""
+    return [txn for txn in person.purchases
+            if txn.kind is PurchaseKind.SALE and txn.refund is None and not txn.credit and not txn.wallet and txn.at > after]
+
+
+def _make_wallets(rng: random.Random, calendar: _Calendar, people: list[_Person],
+                  rules: list[tuple[int, int, int, date | None, date | None]], setup: _MoneySetup, ids: _IdAllocator,
+                  money: _Money) -> None:
+    launch = local_midnight(calendar.today - timedelta(days=WALLET_LAUNCH_DAYS))
+    eligible = [person for person in people if person.row["status"] is MemberStatus.ACTIVE and len(_open_sales(person, launch)) >= 4]
+    chosen = sorted(rng.sample(eligible, min(len(eligible), round(len(people) * WALLET_SHARE))), key=lambda person: person.id)
+    for person in chosen:
+        sales = _open_sales(person, launch)
+        state = _WalletState()
+        method = MONEY_METHODS.get(person.payment, "cash")
+        topping_up, topups, last = True, 0, None
+        for sale in sales[rng.randrange(max(1, len(sales) * 2 // 3)):]:
+            if topping_up and (topups == 0 or state.total < max(sale.amount, LOW_BALANCE)):
+                if topups and rng.random() > TOPUP_AGAIN_CHANCE:
+                    topping_up = False  # lets the balance run down
+                else:
+                    at = max(sale.at - timedelta(seconds=rng.randint(30, 300)), launch, person.joined_at + timedelta(seconds=1))
+                    if _top_up(rng, state, sale.amount, at, person, method, sale.cashier_id, rules, setup.cap, ids, money):
+                        topups += 1
+                        last = at
+            pay = 0
+            if state.total >= sale.amount and rng.random() < WALLET_PAY_CHANCE:
+                pay = sale.amount
+            elif 0 < state.total < sale.amount and rng.random() < SPLIT_CHANCE:
+                pay = state.total
+            if not pay:
+                continue
+            draw = wallet._split(state, pay, setup.order)  # type: ignore[arg-type] - the service's own rule
+            state.wallet_principal_fen -= draw.principal_fen
+            state.wallet_bonus_fen -= draw.bonus_fen
+            money.wallet_entries.append(_wallet_entry(ids, person, sale.at, WalletKind.PAYMENT, -draw.principal_fen, -draw.bonus_fen,
+                                                      staff_id=sale.cashier_id, purchase_id=sale.id))
+            sale.wallet = pay
+            if pay == sale.amount:
+                sale.payment = ""  # nothing left to pay another way
+            last = sale.at
+        person.row["wallet_principal_fen"] = state.wallet_principal_fen
+        person.row["wallet_bonus_fen"] = state.wallet_bonus_fen
+        if last is not None:
+            person.row["updated_at"] = max(person.row["updated_at"], last)
+
+
+def _top_up(rng: random.Random, state: _WalletState, basket: int, at: datetime, person: _Person, method: str, staff_id: int,
+            rules: list[tuple[int, int, int, date | None, date | None]], cap: int | None, ids: _IdAllocator, money: _Money) -> bool:
+    """A top-up at the counter before a sale: enough for the basket as a rule, never past the prepaid cap."""
+    amount = _TOPUPS.pick(rng)
+    amount = max(amount, next((option for option in TOPUP_AMOUNTS if option >= basket), TOPUP_AMOUNTS[-1]))
+    day = local_date(at)
+    for option in [option for option in TOPUP_AMOUNTS if option <= amount][::-1]:
+        rule_id, bonus = _bonus(rules, option, day)
+        if cap is None or state.total + option + bonus <= cap:
+            state.wallet_principal_fen += option
+            state.wallet_bonus_fen += bonus
+            money.wallet_entries.append(_wallet_entry(ids, person, at, WalletKind.TOPUP, option, bonus, staff_id=staff_id,
+                                                      rule_id=rule_id, method=method))
+            return True
+    return False
+
+
+def _wallet_entry(ids: _IdAllocator, person: _Person, at: datetime, kind: WalletKind, principal: int, bonus: int, *,
+                  staff_id: int | None, purchase_id: int | None = None, rule_id: int | None = None, method: str = "",
+                  reason: str = "") -> dict[str, Any]:
+    return {"id": ids.take(WalletEntry), "member_id": person.id, "at": at, "kind": kind, "principal_fen": principal,
+            "bonus_fen": bonus, "purchase_id": purchase_id, "bonus_rule_id": rule_id, "payment_method": method,
+            "staff_id": staff_id, "reason": reason}
+
+
+@dataclass
+class _Debtor:
+    """A credit customer being generated: how they pay, and from when they stop."""
+
+    person: _Person
+    granted: datetime
+    limit: int
+    late: bool = False
+    stops: datetime | None = None  # charges from here on stay unpaid
+    write_off: datetime | None = None  # the owner writes the debt off then, and stops the credit
+    target: int | None = None  # days overdue at the snapshot (the members who are overdue now)
+
+
+def _shop_moment(rng: random.Random, day: date) -> datetime:
+    return local_midnight(day) + timedelta(seconds=_shop_seconds(rng))
+
+
+def _make_credit(rng: random.Random, calendar: _Calendar, people: list[_Person], shop: _Shop, ids: _IdAllocator,
+                 money: _Money) -> None:
+    tenure = timedelta(days=90)
+    eligible = [person for person in people if person.row["status"] is MemberStatus.ACTIVE
+                and calendar.as_of - person.joined_at > timedelta(days=150) and len(_open_sales(person, person.joined_at + tenure)) >= 10]
+    count = min(len(eligible), max(MIN_CREDIT_ACCOUNTS, min(MAX_CREDIT_ACCOUNTS, round(len(people) * CREDIT_SHARE))))
+    pool = rng.sample(eligible, count)
+    debtors: list[_Debtor] = []
+
+    def grant_between(person: _Person, latest: date) -> datetime | None:
+        earliest = max(local_date(person.joined_at + tenure), calendar.first_day)
+        if latest <= earliest:
+            return None
+        return _in_shop_hours(_shop_moment(rng, earliest + timedelta(days=rng.randrange((latest - earliest).days))), rng)
+
+    def with_sale_after(stop: datetime) -> _Person | None:
+        """A member of the pool with a sale soon after ``stop`` (that sale goes on credit and stays unpaid)."""
+        for person in pool:
+            if any(stop <= sale.at < stop + timedelta(days=12) for sale in _open_sales(person, stop)):
+                pool.remove(person)
+                return person
+        return None
+
+    # One member overdue in each bucket now, and one whose debt the owner wrote off.
+    for days in OVERDUE_TARGETS:
+        stops = local_midnight(calendar.today - timedelta(days=CREDIT_TERM_DAYS + days))
+        person = with_sale_after(stops)
+        granted = grant_between(person, local_date(stops) - timedelta(days=45)) if person else None
+        if person is not None and granted is not None:
+            debtors.append(_Debtor(person, granted, rng.choice(CREDIT_LIMITS[2:]), stops=stops, target=days))
+    stops = local_midnight(calendar.today - timedelta(days=WRITE_OFF_STOPPED_DAYS))
+    person = with_sale_after(stops)
+    granted = grant_between(person, local_date(stops) - timedelta(days=60)) if person else None
+    if person is not None and granted is not None:
+        written = _in_shop_hours(_shop_moment(rng, calendar.today - timedelta(days=rng.randint(25, 45))), rng)
+        debtors.append(_Debtor(person, granted, CREDIT_LIMITS[2], late=True, stops=stops, write_off=written))
+    for person in pool:
+        granted = grant_between(person, calendar.today - timedelta(days=60))
+        if granted is not None:
+            debtors.append(_Debtor(person, granted, rng.choice(CREDIT_LIMITS), late=rng.random() < LATE_SHARE))
+    for debtor in sorted(debtors, key=lambda d: d.person.id):
+        _run_account(rng, calendar, shop, debtor, ids, money)
+
+
+def _repay_moments(rng: random.Random, debtor: _Debtor, sale: _Txn, amount: int) -> list[tuple[date, int]]:
+    """When a charge is paid back (in one or two parts), by the member's habit; none when they stopped paying."""
+    if debtor.stops is not None and sale.at >= debtor.stops:
+        return []
+    due = sale.day + timedelta(days=CREDIT_TERM_DAYS)
+    first = due + timedelta(days=rng.randint(3, 40)) if debtor.late else sale.day + timedelta(days=rng.randint(3, CREDIT_TERM_DAYS - 3))
+    if amount >= 2_000 and rng.random() < SPLIT_REPAYMENT_CHANCE:
+        half = amount // 2
+        return [(first, half), (first + timedelta(days=rng.randint(4, 15)), amount - half)]
+    return [(first, amount)]
+
+
+def _run_account(rng: random.Random, calendar: _Calendar, shop: _Shop, debtor: _Debtor, ids: _IdAllocator, money: _Money) -> None:
+    """The account's life: charges at the till, repayments by habit, settled oldest first; notes; a write-off."""
+    person = debtor.person
+    granted_by = shop.managers[0] if shop.managers else shop.owner
+    money.accounts.append({
+        "member_id": person.id, "limit_fen": debtor.limit, "term_days": CREDIT_TERM_DAYS,
+        "frozen": debtor.write_off is not None, "frozen_reason": CREDIT_REASON_FROZEN if debtor.write_off else "",
+        "granted_by_id": granted_by, "granted_at": debtor.granted, "updated_at": debtor.write_off or debtor.granted})
+    open_charges: list[list[Any]] = []  # [entry, outstanding], oldest due first (due day, then id)
+    owed = 0
+    pending: dict[date, int] = {}  # repayments to come, by day
+    method = MONEY_METHODS.get(person.payment, "cash")
+    last = debtor.granted
+
+    def settle(settler: dict[str, Any], amount: int) -> None:
+        nonlocal owed
+        owed -= amount
+        for charge in open_charges:
+            if amount <= 0:
+                break
+            part = min(amount, charge[1])
+            if part:
+                money.settlements.append({"id": ids.take(CreditSettlement), "charge_id": charge[0]["id"], "settled_by_id": settler["id"],
+                                          "amount_fen": part})
+                charge[1] -= part
+                amount -= part
+        open_charges[:] = [charge for charge in open_charges if charge[1]]
+
+    last_charge = debtor.granted
+
+    def repay_until(moment: datetime) -> None:
+        """The repayments of the days before ``moment``'s, each after every charge made so far (it settles those)."""
+        nonlocal last
+        for day in sorted(day for day in pending if day < local_date(moment)):
+            amount = min(pending.pop(day), owed)
+            at = max(_shop_moment(rng, day), last_charge + timedelta(minutes=rng.randint(1, 30)))
+            if at >= moment and at < calendar.as_of:  # after a charge made late that day: the next day, then
+                pending[day + timedelta(days=1)] = pending.get(day + timedelta(days=1), 0) + amount
+                continue
+            if amount <= 0 or at >= calendar.as_of:
+                continue
+            entry = _credit_entry(ids, person, at, CreditKind.REPAYMENT, -amount, staff_id=shop.cashiers[0], method=method)
+            money.credit_entries.append(entry)
+            settle(entry, amount)
+            last = at
+
+    stop_charging = debtor.write_off - timedelta(days=60) if debtor.write_off else calendar.as_of
+    forced = debtor.stops
+    for sale in _open_sales(person, debtor.granted):
+        if sale.at >= stop_charging:
+            break
+        repay_until(sale.at)
+        available = debtor.limit - owed
+        is_forced = forced is not None and sale.at >= forced
+        if not (is_forced or rng.random() < CREDIT_CHANCE) or available < 1_000:
+            continue
+        forced = None if is_forced else forced
+        amount = sale.amount if sale.amount <= available else available // 100 * 100
+        if amount < sale.amount and not is_forced and rng.random() > 0.3:
+            continue  # over the limit: most pay the usual way rather than part on credit
+        entry = _credit_entry(ids, person, sale.at, CreditKind.CHARGE, amount, staff_id=sale.cashier_id, purchase_id=sale.id,
+                              due_on=sale.day + timedelta(days=CREDIT_TERM_DAYS))
+        money.credit_entries.append(entry)
+        open_charges.append([entry, amount])
+        owed += amount
+        last_charge = sale.at
+        sale.credit = amount
+        if amount == sale.amount:
+            sale.payment = ""
+        for day, part in _repay_moments(rng, debtor, sale, amount):
+            pending[day] = pending.get(day, 0) + part
+        last = sale.at
+    repay_until(debtor.write_off or calendar.as_of)
+    if debtor.write_off is not None:
+        _collection_notes(rng, calendar, shop, debtor, owed, money, ids, write_off=True)
+        if owed:
+            entry = _credit_entry(ids, person, debtor.write_off, CreditKind.WRITE_OFF, -owed, staff_id=shop.owner,
+                                  reason=CREDIT_REASON_WRITE_OFF)
+            money.credit_entries.append(entry)
+            settle(entry, owed)
+            last = debtor.write_off
+    elif debtor.target is not None:
+        _collection_notes(rng, calendar, shop, debtor, owed, money, ids, write_off=False)
+    person.row["credit_owed_fen"] = owed
+    person.row["updated_at"] = max(person.row["updated_at"], last)
+
+
+def _credit_entry(ids: _IdAllocator, person: _Person, at: datetime, kind: CreditKind, amount: int, *, staff_id: int | None,
+                  purchase_id: int | None = None, due_on: date | None = None, method: str = "", reason: str = "") -> dict[str, Any]:
+    return {"id": ids.take(CreditEntry), "member_id": person.id, "at": at, "kind": kind, "amount_fen": amount, "due_on": due_on,
+            "purchase_id": purchase_id, "payment_method": method, "staff_id": staff_id, "approved_by_id": None, "reason": reason}
+
+
+def _collection_notes(rng: random.Random, calendar: _Calendar, shop: _Shop, debtor: _Debtor, owed: int, money: _Money,
+                      ids: _IdAllocator, *, write_off: bool) -> None:
+    """催收: what the shop noted about the debts overdue long enough to chase (a promise kept to the day or broken)."""
+    staff = shop.managers[0] if shop.managers else shop.owner
+    today = calendar.today
+    # (day, channel, what was said, promised day, share of the debt promised)
+    notes: list[tuple[date, str, str, date | None, float]]
+    if write_off:
+        assert debtor.write_off is not None
+        ended = local_date(debtor.write_off)
+        notes = [(ended - timedelta(days=75), "phone", "电话催收，顾客答应月底前还清", ended - timedelta(days=60), 1.0),
+                 (ended - timedelta(days=40), "phone", "电话多次未接通", None, 0),
+                 (ended - timedelta(days=12), "visit", "上门催收，邻居说已搬走，联系不上", None, 0)]
+    elif debtor.target is not None and debtor.target > 90:
+        notes = [(today - timedelta(days=50), "phone", "电话提醒还款，顾客说手头紧", None, 0),
+                 (today - timedelta(days=32), "phone", "再次电话催收，答应两周内还清", today - timedelta(days=18), 1.0)]  # broken
+    elif debtor.target is not None and debtor.target > 60:
+        notes = [(today - timedelta(days=6), "visit", "顾客来店时提醒还款，答应发工资后先还一半", today + timedelta(days=9), 0.5)]
+    elif debtor.target is not None and debtor.target > 30:
+        notes = [(today - timedelta(days=8), "sms", "短信提醒还款", None, 0)]
+    else:
+        return
+    for day, channel, text, promised, share in notes:
+        at = _in_shop_hours(_shop_moment(rng, day), rng)
+        if at >= calendar.as_of or (promised is not None and promised < local_date(at)):
+            continue
+        money.notes.append({"id": ids.take(CollectionNote), "member_id": debtor.person.id, "at": at, "channel": channel, "text": text,
+                            "promised_on": promised, "promised_fen": max(100, int(owed * share) // 100 * 100) if promised else None,
+                            "staff_id": staff})

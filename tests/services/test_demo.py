@@ -24,7 +24,13 @@ from crmdesk.models import (
     ComplaintFollowUp,
     ComplaintResolution,
     ComplaintStatus,
+    CollectionNote,
     Coupon,
+    CreditAccount,
+    CreditEntry,
+    CreditKind,
+    CreditSettlement,
+    DrawOrder,
     Member,
     MemberTag,
     MemberStatus,
@@ -41,8 +47,11 @@ from crmdesk.models import (
     SurveyResponse,
     SurveyScore,
     Tier,
+    WalletBonusRule,
+    WalletEntry,
+    WalletKind,
 )
-from crmdesk.services import auth, complaint_figures, complaints, members, offers, store, surveys
+from crmdesk.services import auth, complaint_figures, complaints, credit, members, money_settings, offers, store, surveys, wallet
 from crmdesk.services.auth import authenticate
 from crmdesk.services.cards import is_valid_issued_number
 from crmdesk.services.complaints import AttachmentInput, ComplaintInput, FollowUpInput, RemedyInput
@@ -66,7 +75,8 @@ LAST_FULL_MONTH = "2026-10"
 FEEDBACK_FROM = datetime(2025, 11, 1, tzinfo=CHINA)  # complaints and surveys: this month and the twelve before
 # Every table the generator writes, for dumps and counts.
 DEMO_TABLES = (Member, Card, Purchase, PurchaseLine, PointsEntry, Complaint, ComplaintEvent, ComplaintResolution,
-               ComplaintFollowUp, Offer, SurveyResponse, SurveyScore)
+               ComplaintFollowUp, Offer, SurveyResponse, SurveyScore, WalletBonusRule, WalletEntry, CreditAccount, CreditEntry,
+               CreditSettlement, CollectionNote)
 S = ComplaintStatus
 
 
@@ -142,6 +152,9 @@ def test_summary_counts_what_was_written(db: Database) -> None:
         offers=written["offer"],
         staff=1 + len(DEMO_STAFF),
         survey_responses=written["survey_response"],
+        wallet_entries=written["wallet_entry"],
+        credit_accounts=written["credit_account"],
+        credit_entries=written["credit_entry"],
     )
 
 
@@ -304,6 +317,12 @@ def rows(demo: Database) -> dict[str, list]:
             "offers": session.scalars(sa.select(Offer).order_by(Offer.id)).all(),
             "tiers": session.scalars(sa.select(Tier).order_by(Tier.min_spend_fen)).all(),
             "tags": session.execute(sa.select(MemberTag.member_id, MemberTag.tag)).all(),
+            "rules": session.scalars(sa.select(WalletBonusRule).order_by(WalletBonusRule.id)).all(),
+            "wallet": session.scalars(sa.select(WalletEntry).order_by(WalletEntry.at, WalletEntry.id)).all(),
+            "accounts": session.scalars(sa.select(CreditAccount).order_by(CreditAccount.member_id)).all(),
+            "credit": session.scalars(sa.select(CreditEntry).order_by(CreditEntry.at, CreditEntry.id)).all(),
+            "settlements": session.scalars(sa.select(CreditSettlement).order_by(CreditSettlement.id)).all(),
+            "notes": session.scalars(sa.select(CollectionNote).order_by(CollectionNote.at)).all(),
         }
 
 
@@ -369,7 +388,9 @@ def test_purchases_are_plausible(rows: dict[str, list]) -> None:
         assert purchase.created_at == purchase.occurred_at
         assert purchase.till in {"01", "02", "03"}
         assert purchase.receipt_no.startswith(at.strftime("%Y%m%d"))
-        assert purchase.payment_method in {"微信", "支付宝", "现金", "银行卡"}
+        # Paid the usual ways; wholly from the wallet or on credit, nothing is left to pay another way.
+        paid_otherwise = purchase.amount_fen - purchase.wallet_fen - purchase.credit_fen
+        assert purchase.payment_method in ({"微信", "支付宝", "现金", "银行卡"} if paid_otherwise else {""}), purchase
         assert purchase.cashier_id is not None and purchase.amount_fen > 0
     amounts = sorted(p.amount_fen for p in sales)
     assert 2000 <= amounts[len(amounts) // 2] <= 15000  # the median basket is ¥20-¥150
@@ -642,3 +663,125 @@ def test_offers_are_a_realistic_handful(rows: dict[str, list]) -> None:
     for offer in offers:
         assert offer.starts_on is not None and offer.ends_on is not None and offer.starts_on <= offer.ends_on
         assert offer.created_at < AS_OF or offer.starts_on >= TODAY
+
+
+# --------------------------------------------------------------------------- stored value and credit
+
+
+def test_every_members_cached_money_is_their_ledgers_sum(demo: Database) -> None:
+    with read_session(demo) as session:
+        everyone = session.scalars(sa.select(Member)).all()
+        wallets = {m: (int(p), int(b)) for m, p, b in session.execute(
+            sa.select(WalletEntry.member_id, sa.func.sum(WalletEntry.principal_fen), sa.func.sum(WalletEntry.bonus_fen))
+            .group_by(WalletEntry.member_id))}
+        debts = dict(session.execute(sa.select(CreditEntry.member_id, sa.func.sum(CreditEntry.amount_fen)).group_by(CreditEntry.member_id)).all())
+        for member in everyone:
+            assert (member.wallet_principal_fen, member.wallet_bonus_fen) == wallets.get(member.id, (0, 0)), member.name
+            assert member.credit_owed_fen == debts.get(member.id, 0), member.name
+        for member in everyone[:40]:  # and as the services read them
+            assert wallet.balance(session, member.id) == wallet.ledger_sums(session, member.id)
+            assert credit.info(session, member.id, today=TODAY).owed_fen == credit.ledger_sum(session, member.id)
+
+
+def test_stored_value_follows_the_bonus_rules_the_draw_and_the_cap(rows: dict[str, list]) -> None:
+    members_by_id = {m.id: m for m in rows["members"]}
+    purchases = {p.id: p for p in rows["purchases"]}
+    rules = rows["rules"]
+    assert [(r.min_topup_fen, r.bonus_fen) for r in rules][:2] == [(20_000, 2_000), (50_000, 6_000)]
+    assert len(rules) == 3 and rules[2].ends_on is not None and rules[2].ends_on < TODAY  # last Spring Festival's, over
+    holders = {e.member_id for e in rows["wallet"]}
+    assert 0.15 * len(members_by_id) <= len(holders) <= 0.25 * len(members_by_id)
+    cap = money_settings.NAMED_CARD_CAP_FEN
+    balance: dict[int, list[int]] = defaultdict(lambda: [0, 0])
+    topups = splits = 0
+    for entry in rows["wallet"]:  # in time order: never below zero, never above the cap
+        state = balance[entry.member_id]
+        if entry.kind is WalletKind.TOPUP:
+            topups += 1
+            day = local(entry.at).date()
+            reached = [r for r in rules if r.min_topup_fen <= entry.principal_fen and (r.starts_on is None or r.starts_on <= day)
+                       and (r.ends_on is None or day <= r.ends_on)]
+            best = max(reached, key=lambda r: (r.bonus_fen, r.min_topup_fen), default=None)
+            assert (entry.bonus_rule_id, entry.bonus_fen) == ((best.id, best.bonus_fen) if best else (None, 0))
+            assert entry.payment_method in wallet.TOPUP_METHODS and entry.staff_id is not None and entry.purchase_id is None
+        else:
+            assert entry.kind is WalletKind.PAYMENT
+            sale = purchases[entry.purchase_id]
+            assert sale.member_id == entry.member_id and sale.occurred_at == entry.at and sale.kind is PurchaseKind.SALE
+            assert sale.wallet_fen == -(entry.principal_fen + entry.bonus_fen) > 0 and sale.refund_of_id is None
+            holder = type("Holder", (), {"wallet_principal_fen": state[0], "wallet_bonus_fen": state[1]})()
+            draw = wallet._split(holder, sale.wallet_fen, DrawOrder.PROPORTIONAL)  # type: ignore[arg-type]
+            assert (-entry.principal_fen, -entry.bonus_fen) == (draw.principal_fen, draw.bonus_fen)
+            splits += sale.wallet_fen < sale.amount_fen
+        state[0] += entry.principal_fen
+        state[1] += entry.bonus_fen
+        assert min(state) >= 0 and sum(state) <= cap
+        assert entry.at >= members_by_id[entry.member_id].created_at and entry.at < AS_OF
+    assert topups >= len(holders) and splits >= 3
+    assert sum(p.wallet_fen > 0 for p in purchases.values()) == sum(e.kind is WalletKind.PAYMENT for e in rows["wallet"])
+
+
+def test_credit_accounts_charges_and_repayments_settled_oldest_first(rows: dict[str, list]) -> None:
+    members_by_id = {m.id: m for m in rows["members"]}
+    purchases = {p.id: p for p in rows["purchases"]}
+    accounts = {a.member_id: a for a in rows["accounts"]}
+    assert 12 <= len(accounts) <= 60
+    assert all(20_000 <= a.limit_fen <= 100_000 and a.term_days == 30 for a in accounts.values())
+    settled_by: dict[int, list[CreditSettlement]] = defaultdict(list)
+    for settlement in rows["settlements"]:
+        settled_by[settlement.settled_by_id].append(settlement)
+    open_: dict[int, list[list]] = defaultdict(list)  # member -> [[due, id, outstanding]]
+    late = on_time = 0
+    for entry in rows["credit"]:  # replayed in time order, as credit._settle saw the ledger
+        member = members_by_id[entry.member_id]
+        account = accounts[entry.member_id]
+        assert account.granted_at <= entry.at < AS_OF and member.status is MemberStatus.ACTIVE
+        charges = open_[entry.member_id]
+        if entry.kind is CreditKind.CHARGE:
+            sale = purchases[entry.purchase_id]
+            assert sale.credit_fen == entry.amount_fen > 0 and sale.occurred_at == entry.at and sale.member_id == member.id
+            assert entry.due_on == local(entry.at).date() + timedelta(days=30)
+            charges.append([entry.due_on, entry.id, entry.amount_fen])
+            assert sum(c[2] for c in charges) <= account.limit_fen  # never beyond the limit: no approvals in the demo
+            continue
+        assert entry.kind in (CreditKind.REPAYMENT, CreditKind.WRITE_OFF) and entry.amount_fen < 0
+        left = -entry.amount_fen
+        expected = []
+        for charge in sorted(charges):  # the oldest due first, then the oldest entry
+            if not left:
+                break
+            part = min(left, charge[2])
+            expected.append((charge[1], part))
+            charge[2] -= part
+            left -= part
+            if charge[0] < local(entry.at).date():
+                late += 1
+            else:
+                on_time += 1
+        assert left == 0, "repaid more than was owed"
+        assert [(s.charge_id, s.amount_fen) for s in settled_by[entry.id]] == expected
+        open_[entry.member_id] = [c for c in charges if c[2]]
+    for member_id, charges in open_.items():
+        assert sum(c[2] for c in charges) == members_by_id[member_id].credit_owed_fen
+    assert on_time > late > 0  # most pay on time, some late
+    assert sum(p.credit_fen > 0 for p in purchases.values()) == sum(e.kind is CreditKind.CHARGE for e in rows["credit"])
+    # The owner wrote one debt off and stopped that member's credit.
+    (written,) = [e for e in rows["credit"] if e.kind is CreditKind.WRITE_OFF]
+    assert written.reason and written.staff_id is not None and accounts[written.member_id].frozen
+    assert members_by_id[written.member_id].credit_owed_fen == 0
+
+
+def test_some_members_are_overdue_in_every_bucket_with_collection_notes(demo: Database, rows: dict[str, list]) -> None:
+    with read_session(demo) as session:
+        aging = credit.aging(session, as_of=TODAY)
+        overdue = credit.overdue_members(session, as_of=TODAY)
+        broken = credit.broken_promises(session, today=TODAY)
+    assert all(aging.buckets[bucket] > 0 for bucket in credit.BUCKETS), aging.buckets
+    assert {credit.bucket_of(row.oldest_overdue_days) for row in overdue} == set(credit.BUCKETS) - {"current"}
+    notes = rows["notes"]
+    promised = [n for n in notes if n.promised_on is not None]
+    assert len(promised) >= 2 and any(n.promised_on < TODAY for n in promised) and any(n.promised_on >= TODAY for n in promised)
+    assert len(broken) == 1 and broken[0].promise_passed
+    for note in notes:
+        assert note.at < AS_OF and note.text and note.channel in credit.NOTE_CHANNELS and note.staff_id is not None
+        assert note.promised_on is None or (note.promised_on >= local(note.at).date() and note.promised_fen > 0)
