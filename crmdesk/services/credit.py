@@ -23,6 +23,8 @@ from datetime import date, datetime, timedelta, timezone
 
 import sqlalchemy as sa
 from sqlalchemy.orm import Session, aliased
+from sqlalchemy.sql import operators
+from sqlalchemy.sql.expression import UnaryExpression
 
 from crmdesk import shop_time
 from crmdesk.errors import InvalidInput, NotFound, PermissionDenied
@@ -209,11 +211,15 @@ def _end_of(day: date) -> datetime:
 def open_charges(session: Session, member_ids: Sequence[int] | None, as_of: date) -> dict[int, list[OpenCharge]]:
     """Per member, their charges with money still owed as of the end of ``as_of``, oldest due first."""
     until = _end_of(as_of)
-    settled = (
+    settling = (
         sa.select(CreditSettlement.charge_id, sa.func.sum(CreditSettlement.amount_fen).label("settled"))
         .join(CreditEntry, CreditEntry.id == CreditSettlement.settled_by_id)
-        .where(CreditEntry.at < until).group_by(CreditSettlement.charge_id).subquery()
+        .where(CreditEntry.at < until)
     )
+    if member_ids is not None:  # only what settled these members' charges, not every settlement of the shop
+        mine = aliased(CreditEntry)
+        settling = settling.where(CreditSettlement.charge_id.in_(sa.select(mine.id).where(mine.member_id.in_(list(member_ids)))))
+    settled = settling.group_by(CreditSettlement.charge_id).subquery()
     query = (
         sa.select(CreditEntry.id, CreditEntry.member_id, CreditEntry.at, CreditEntry.due_on, CreditEntry.amount_fen,
                   sa.func.coalesce(settled.c.settled, 0), Purchase.receipt_no)
@@ -590,12 +596,57 @@ def open_debt(session: Session, actor: Actor, member: Member, *, amount_fen: int
 def aging(session: Session, *, as_of: date | None = None, member_id: int | None = None) -> Aging:
     """What is owed, by how long past its due day, as of the end of ``as_of``: for the shop, or one member."""
     as_of = as_of or shop_time.today()
+    if member_id is None:
+        return shop_aging(session, as_of=as_of)
     result = Aging(as_of)
-    charges = open_charges(session, [member_id] if member_id is not None else None, as_of)
+    charges = open_charges(session, [member_id], as_of)
     for rows in charges.values():
         for row in rows:
             result.buckets[row.bucket] += row.outstanding_fen
     result.members = len(charges)
+    return result
+
+
+def shop_aging(session: Session, *, as_of: date | None = None) -> Aging:
+    """The shop's aging as of the end of ``as_of``, summed by the database in one pass over the ledger
+    (open_charges builds every open charge: seconds for a hundred thousand accounts). The same figures."""
+    as_of = as_of or shop_time.today()
+    until = _end_of(as_of)
+    payer = aliased(CreditEntry)
+    # What settled each charge by then, looked up per charge (ix_credit_settlement_charge_id): no table of every
+    # settlement is built in memory.
+    settled = (sa.select(sa.func.coalesce(sa.func.sum(CreditSettlement.amount_fen), 0))
+               .join(payer, payer.id == CreditSettlement.settled_by_id)
+               .where(CreditSettlement.charge_id == CreditEntry.id, payer.at < until)
+               .correlate(CreditEntry).scalar_subquery())
+    at: sa.ColumnElement[datetime] = CreditEntry.at
+    if session.get_bind().dialect.name == "sqlite":  # read the ledger straight through, not row by row along the `at` index
+        at = UnaryExpression(CreditEntry.at, operator=operators.custom_op("+"), type_=CreditEntry.at.type)
+    # days overdue = as_of - due_on: "current" up to 0, then 1-30, 31-60, 61-90, over 90
+    bucket = sa.case(*((CreditEntry.due_on >= as_of - timedelta(days=days), index) for index, days in enumerate((0, 30, 60, 90))),
+                     else_=len(BUCKETS) - 1)
+    charges = (
+        sa.select(CreditEntry.member_id.label("member_id"), bucket.label("bucket"), (CreditEntry.amount_fen - settled).label("outstanding"))
+        .where(CreditEntry.kind.in_((CreditKind.CHARGE, CreditKind.OPENING)), at < until, CreditEntry.due_on.is_not(None))
+        .subquery()
+    )
+    open_rows = sa.select(charges).where(charges.c.outstanding > 0).subquery()
+    sums = [sa.func.coalesce(sa.func.sum(sa.case((open_rows.c.bucket == index, open_rows.c.outstanding), else_=0)), 0)
+            for index in range(len(BUCKETS))]
+    *totals, members = session.execute(sa.select(*sums, sa.func.count(sa.distinct(open_rows.c.member_id)))).one()
+    result = Aging(as_of, dict(zip(BUCKETS, (int(total) for total in totals), strict=True)), int(members))
+    # A charge without a due day (none is written so) counts from its own day, as open_charges has it.
+    undated = [row for row in session.execute(
+        sa.select(CreditEntry.id, CreditEntry.member_id).where(
+            CreditEntry.kind.in_((CreditKind.CHARGE, CreditKind.OPENING)), CreditEntry.due_on.is_(None), CreditEntry.at < until))]
+    if undated:
+        dated_members = set(session.scalars(sa.select(open_rows.c.member_id).distinct()))
+        ids = {charge_id for charge_id, _member in undated}
+        for member_id, rows in open_charges(session, sorted({member for _id, member in undated}), as_of).items():
+            for row in rows:
+                if row.id in ids:
+                    result.buckets[row.bucket] += row.outstanding_fen
+            result.members += member_id not in dated_members
     return result
 
 
