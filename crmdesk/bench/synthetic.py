@@ -7,6 +7,11 @@ rebuilt after: building an index over all keys at once is far cheaper than
 updating it row by row. Values follow the formats SQLAlchemy writes, so the
 application reads them as its own. Deterministic for a seed (no random()).
 
+With ``credit_accounts`` the first that many members also get a credit account (赊账)
+with three charges over the last half year (the oldest long overdue, the newest not
+yet due) and, for three in four of them, a repayment that settled the oldest first,
+as credit._settle does; each member's cached debt is the sum of their entries.
+
 The demo store (services/demo.py) is the realistic, fully consistent one; this
 one is about volume.
 """
@@ -44,10 +49,12 @@ class BuildResult:
     purchases: int
     seconds: float
     index_seconds: float
+    credit_accounts: int = 0
+    credit_entries: int = 0  # charges and repayments
 
     @property
     def rows(self) -> int:
-        return self.members + self.cards + self.tags + self.purchases
+        return self.members + self.cards + self.tags + self.purchases + self.credit_accounts + self.credit_entries
 
     @property
     def rows_per_second(self) -> float:
@@ -73,10 +80,12 @@ def build_store(
     seed: int = 1,
     today: date | None = None,
     progress: Callable[[str], None] | None = None,
+    credit_accounts: int = 0,
 ) -> BuildResult:
     """Create ``path`` (which must not exist) holding ``members`` members with one card each,
     a tag for a third of them, and on average ``purchases_per_member`` purchases each
-    (skewed: many rare shoppers, a few very frequent ones) over two years."""
+    (skewed: many rare shoppers, a few very frequent ones) over two years; the first
+    ``credit_accounts`` members (at most all) with credit accounts, charges and repayments."""
     if path.exists():
         raise FileExistsError(path)
     db = open_database(sqlite_url(path))  # schema through the real migrations
@@ -94,9 +103,10 @@ def build_store(
     conn.execute("PRAGMA temp_store = MEMORY")
     conn.execute("PRAGMA threads = 2")  # index builds sort with helper threads
     started = time.perf_counter()
-    tables = ("member", "card", "member_tag", "purchase", "points_entry")
+    tables = ("member", "card", "member_tag", "purchase", "points_entry", "credit_account", "credit_entry", "credit_settlement")
     indexes = conn.execute(
-        "SELECT name, sql FROM sqlite_master WHERE type = 'index' AND sql IS NOT NULL AND tbl_name IN (?, ?, ?, ?, ?)", tables
+        f"SELECT name, sql FROM sqlite_master WHERE type = 'index' AND sql IS NOT NULL AND tbl_name IN ({', '.join('?' * len(tables))})",
+        tables,
     ).fetchall()
     conn.execute("BEGIN")
     for name, _sql in indexes:
@@ -114,6 +124,10 @@ def build_store(
         conn.execute(_PURCHASES_SQL, {**params, "purchases": total_purchases})
         say("totals")
         conn.execute(_TOTALS_SQL)  # before the indexes: one pass over the table, grouped in memory
+    accounts = min(max(credit_accounts, 0), members)
+    if accounts:
+        say(f"credit accounts: {accounts:,}")
+        _credit(conn, {**params, "accounts": accounts})
     say("indexes")
     index_started = time.perf_counter()
     for name, sql in indexes:
@@ -131,8 +145,23 @@ def build_store(
     conn.execute("PRAGMA journal_mode = WAL")  # back to how the application runs it
     ended = time.perf_counter()
     tags = conn.execute("SELECT count(*) FROM member_tag").fetchone()[0]
+    entries = conn.execute("SELECT count(*) FROM credit_entry").fetchone()[0]
     conn.close()
-    return BuildResult(path, members, members, tags, total_purchases, ended - started, ended - index_started)
+    return BuildResult(path, members, members, tags, total_purchases, ended - started, ended - index_started, accounts, entries)
+
+
+def _credit(conn: sqlite3.Connection, params: dict[str, object]) -> None:
+    """Accounts, their charges, the repayments and what each settled, and the members' cached debts."""
+    conn.execute(_CREDIT_ACCOUNTS_SQL, params)
+    conn.execute(_CREDIT_CHARGES_SQL, params)
+    # What each repayment settles: the first k of the member's three charges in full (oldest first),
+    # then half of the next for every other member.
+    conn.execute(_CREDIT_SETTLED_SQL)
+    conn.execute(_CREDIT_REPAYMENTS_SQL, params)
+    conn.execute(
+        "INSERT INTO credit_settlement (charge_id, settled_by_id, amount_fen) "
+        "SELECT charge_id, :accounts * 3 + member_id, amount FROM bench_settled", params)
+    conn.execute(_CREDIT_OWED_SQL)
 
 
 def _lookup_tables(conn: sqlite3.Connection) -> None:
@@ -227,5 +256,43 @@ _TOTALS_SQL = """
 UPDATE member SET visit_count = t.visits, total_spend_fen = t.spend, last_visit_at = t.last_visit
 FROM (SELECT member_id, count(*) AS visits, sum(amount_fen) AS spend, max(occurred_at) AS last_visit
       FROM purchase GROUP BY member_id) AS t
+WHERE member.id = t.member_id
+"""
+
+# Three charges per account: j = 0 about five months ago (long overdue), j = 1 three months ago,
+# j = 2 in the last seven weeks (some not yet due); each due 30 days after its day.
+_CREDIT_ACCOUNTS_SQL = """
+INSERT INTO credit_account (member_id, limit_fen, term_days, frozen, frozen_reason, granted_by_id, granted_at, updated_at)
+SELECT id, 50000 + (id * 7919 % 6) * 10000, 30, 0, '', NULL, joined_on || ' 02:00:00.000000', joined_on || ' 02:00:00.000000'
+FROM member WHERE id <= :accounts
+"""
+
+_CREDIT_CHARGES_SQL = f"""
+WITH RECURSIVE seq(n) AS (SELECT 1 UNION ALL SELECT n + 1 FROM seq WHERE n < :accounts * 3),
+raw AS (SELECT n, (n - 1) / 3 + 1 AS member_id, (n - 1) % 3 AS j, {_mix(31)} AS r1, {_mix(32)} AS r2 FROM seq),
+dated AS (SELECT raw.*, date(:today, '-' || (20 + r1 % 30 + (2 - j) * 60) || ' days') AS day FROM raw)
+INSERT INTO credit_entry (id, member_id, at, kind, amount_fen, due_on, purchase_id, payment_method, staff_id, approved_by_id, reason)
+SELECT n, member_id, datetime(day, '+' || (3600 + r2 % 40000) || ' seconds') || '.000000', 'charge', 1000 + r2 % 19000,
+    date(day, '+30 days'), NULL, '', NULL, NULL, ''
+FROM dated
+"""
+
+_CREDIT_SETTLED_SQL = """
+CREATE TEMP TABLE bench_settled AS
+SELECT id AS charge_id, member_id, CASE WHEN (id - 1) % 3 < member_id % 4 THEN amount_fen ELSE amount_fen / 2 END AS amount
+FROM credit_entry
+WHERE (id - 1) % 3 < member_id % 4 OR ((id - 1) % 3 = member_id % 4 AND member_id % 2 = 0)
+"""
+
+_CREDIT_REPAYMENTS_SQL = """
+INSERT INTO credit_entry (id, member_id, at, kind, amount_fen, due_on, purchase_id, payment_method, staff_id, approved_by_id, reason)
+SELECT :accounts * 3 + member_id, member_id, datetime(:today, '-5 days', '+36000 seconds') || '.000000', 'repayment',
+    -sum(amount), NULL, NULL, 'cash', NULL, NULL, ''
+FROM bench_settled GROUP BY member_id
+"""
+
+_CREDIT_OWED_SQL = """
+UPDATE member SET credit_owed_fen = t.owed
+FROM (SELECT member_id, sum(amount_fen) AS owed FROM credit_entry GROUP BY member_id) AS t
 WHERE member.id = t.member_id
 """

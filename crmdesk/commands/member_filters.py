@@ -27,6 +27,9 @@ def add_member_filter_options(parser: argparse.ArgumentParser, *, sorting: bool 
     parser.add_argument("--max-spend", metavar="YUAN", help="total spend at most this much")
     parser.add_argument("--last-visit-before", metavar="YYYY-MM-DD", help="last visit before this day (not on it)")
     parser.add_argument("--last-visit-after", metavar="YYYY-MM-DD", help="last visit after this day (not on it)")
+    parser.add_argument("--min-stored-value", metavar="YUAN", help="stored value (principal and bonus) at least this much")
+    parser.add_argument("--owes", action="store_true", help="members who owe the shop money (credit)")
+    parser.add_argument("--overdue", action="store_true", help="members with a purchase on credit past its due day and unpaid")
     parser.add_argument("--search", metavar="TEXT", help="name, pinyin or phone starting with TEXT")
     parser.add_argument("--group", metavar="NAME", help="start from a saved group (smart group); other options narrow it")
     if sorting:
@@ -95,8 +98,8 @@ def filter_from_args(session: Any, args: argparse.Namespace) -> MemberFilter:
     month = _month(args.birth_month)
     if month is not None:
         changes["birth_month"] = month
-    for option, key in (("min_spend", "spend_min_fen"), ("max_spend", "spend_max_fen")):
-        raw = getattr(args, option)
+    for option, key in (("min_spend", "spend_min_fen"), ("max_spend", "spend_max_fen"), ("min_stored_value", "wallet_min_fen")):
+        raw = getattr(args, option, None)
         if raw is not None:
             fen = member_query.parse_yuan(raw, field=option)
             if fen is None:
@@ -106,6 +109,10 @@ def filter_from_args(session: Any, args: argparse.Namespace) -> MemberFilter:
                     amount=raw,
                 )
             changes[key] = fen
+    if getattr(args, "owes", False):
+        changes["owes"] = True
+    if getattr(args, "overdue", False):
+        changes["overdue"] = True
     if args.search is not None:
         changes["text"] = args.search
     return replace(base, **changes).validate()

@@ -116,6 +116,8 @@ def value_getters(columns: Sequence[str], zone: tzinfo, labels: Mapping[Any, str
         "status": lambda r: statuses[r.status],
         "tags": lambda r: ", ".join(r.tags),
         "card": lambda r: r.card_number or "",
+        "wallet": lambda r: Decimal(r.wallet_fen).scaleb(-2),
+        "owed": lambda r: Decimal(r.owed_fen).scaleb(-2),
     }
     return [getters[column] for column in columns]
 
@@ -136,6 +138,8 @@ def text_getters(columns: Sequence[str], zone: tzinfo, labels: Mapping[Any, str]
         "points": lambda r: str(r.points_balance),
         "visits": lambda r: str(r.visit_count),
         "spend": lambda r: member_query.format_yuan(r.total_spend_fen),
+        "wallet": lambda r: member_query.format_yuan(r.wallet_fen),
+        "owed": lambda r: member_query.format_yuan(r.owed_fen),
         "last_visit": lambda r: r.last_visit_at.astimezone(zone).strftime("%Y-%m-%d %H:%M") if r.last_visit_at else "",
     }
     return [special.get(column, typed[column]) for column in columns]
@@ -173,6 +177,8 @@ class _XlsxWriter:
         self._getters = value_getters(columns, zone, labels)
         self._formats = {
             "spend": "#,##0.00",
+            "wallet": "#,##0.00",
+            "owed": "#,##0.00",
             "birthday": "yyyy-mm-dd",
             "joined": "yyyy-mm-dd",
             "last_visit": "yyyy-mm-dd hh:mm",

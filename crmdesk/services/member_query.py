@@ -15,6 +15,14 @@ turn it into queries that stay fast with a million members:
 
 Saved filters keep the criteria (``MemberFilter.to_dict``), not the members, so a
 group stays current.
+
+Money with the shop: the list shows each member's stored value (储值, principal and
+bonus together) and debt (赊账), both cached on the member row. "Owes money" reads
+the debt's index; "overdue" narrows that to members with a charge past its due day
+and money still owed on it (an EXISTS on the member's own credit entries and their
+settlements, each an index lookup). "Stored value at least" compares the two cached
+wallet columns; they have no index of their own, so it reads the member rows (a few
+milliseconds per hundred thousand members) and the stored value is not a sort key.
 """
 
 from __future__ import annotations
@@ -31,7 +39,9 @@ from sqlalchemy.sql import operators
 from sqlalchemy.sql.expression import UnaryExpression
 
 from crmdesk.errors import Conflict, InvalidInput, NotFound
-from crmdesk.models import Card, CardStatus, Gender, Member, MemberStatus, MemberTag, SavedFilter, Tier
+from crmdesk.models import (
+    Card, CardStatus, CreditEntry, CreditKind, CreditSettlement, Gender, Member, MemberStatus, MemberTag, SavedFilter, Tier,
+)
 from crmdesk.services import audit, money
 from crmdesk.services.auth import Permission, require
 from crmdesk.services.uow import Actor
@@ -89,6 +99,8 @@ COLUMN_LABELS: dict[str, str] = {
     "status": QT_TRANSLATE_NOOP("columns", "Status"),
     "tags": QT_TRANSLATE_NOOP("columns", "Tags"),
     "card": QT_TRANSLATE_NOOP("columns", "Card"),
+    "wallet": QT_TRANSLATE_NOOP("columns", "Stored value"),
+    "owed": QT_TRANSLATE_NOOP("columns", "Owed"),
 }
 COLUMNS: tuple[str, ...] = tuple(COLUMN_LABELS)
 
@@ -106,6 +118,7 @@ SORT_KEYS: dict[str, Any] = {
     "joined": Member.joined_on,
     "birthday": Member.birthday,
     "status": Member.status,
+    "owed": Member.credit_owed_fen,
 }
 DEFAULT_SORT = "member_no"
 
@@ -138,6 +151,9 @@ class MemberFilter:
     spend_min_fen: int | None = None
     spend_max_fen: int | None = None
     text: str = ""  # name, pinyin, initials or phone: starts with
+    wallet_min_fen: int | None = None  # stored value (principal and bonus) at least
+    owes: bool = False  # owes the shop money (credit)
+    overdue: bool = False  # a charge is past its due day with money still owed on it
 
     def __post_init__(self) -> None:
         # Lists given by callers become tuples, so a filter is hashable and truly frozen.
@@ -145,6 +161,8 @@ class MemberFilter:
         object.__setattr__(self, "tags", tuple(dict.fromkeys(t.strip() for t in _as_tuple(self.tags) if t and t.strip())))
         object.__setattr__(self, "tier_ids", tuple(dict.fromkeys(int(t) for t in _as_tuple(self.tier_ids))))
         object.__setattr__(self, "text", " ".join((self.text or "").split()))
+        object.__setattr__(self, "owes", bool(self.owes))
+        object.__setattr__(self, "overdue", bool(self.overdue))
 
     @property
     def is_empty(self) -> bool:
@@ -176,6 +194,10 @@ class MemberFilter:
                 low=format_yuan(self.spend_min_fen),
                 high=format_yuan(self.spend_max_fen),
             )
+        if self.wallet_min_fen is not None and self.wallet_min_fen < 0:
+            raise InvalidInput(
+                QT_TRANSLATE_NOOP("errors", "The least stored value cannot be negative."), field="wallet_min"
+            )
         if len(self.text) > MAX_TEXT:
             raise InvalidInput(
                 QT_TRANSLATE_NOOP("errors", "The search text may have at most {count} characters."), field="text", count=MAX_TEXT
@@ -189,7 +211,7 @@ class MemberFilter:
         out: dict[str, Any] = {}
         for f in fields(self):
             value = getattr(self, f.name)
-            if value in (None, "", ()):
+            if value is False or value in (None, "", ()):
                 continue
             if f.name == "statuses":
                 value = [s.value for s in value]
@@ -258,6 +280,12 @@ class MemberFilter:
             out.append((QT_TRANSLATE_NOOP("filters", "Spend at least"), "¥" + format_yuan(self.spend_min_fen)))
         if self.spend_max_fen is not None:
             out.append((QT_TRANSLATE_NOOP("filters", "Spend at most"), "¥" + format_yuan(self.spend_max_fen)))
+        if self.wallet_min_fen is not None:
+            out.append((QT_TRANSLATE_NOOP("filters", "Stored value at least"), "¥" + format_yuan(self.wallet_min_fen)))
+        if self.owes:
+            out.append((QT_TRANSLATE_NOOP("filters", "Owes money"), word("filters", QT_TRANSLATE_NOOP("filters", "yes"))))
+        if self.overdue:
+            out.append((QT_TRANSLATE_NOOP("filters", "Overdue"), word("filters", QT_TRANSLATE_NOOP("filters", "yes"))))
         return out
 
 
@@ -277,7 +305,11 @@ def _read_field(name: str, raw: Any) -> Any:
         if not isinstance(raw, str):
             raise TypeError(name)
         return date.fromisoformat(raw)
-    if name in ("birth_month", "spend_min_fen", "spend_max_fen"):
+    if name in ("owes", "overdue"):
+        if not isinstance(raw, bool):
+            raise TypeError(name)
+        return raw
+    if name in ("birth_month", "spend_min_fen", "spend_max_fen", "wallet_min_fen"):
         if isinstance(raw, bool) or not isinstance(raw, int):
             raise TypeError(name)
         return raw
@@ -288,7 +320,7 @@ def _read_field(name: str, raw: Any) -> Any:
     raise TypeError(name)  # pragma: no cover - every field is handled above
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)  # a printed list or an export holds thousands: no __dict__ each
 class MemberRow:
     """One line of the member list."""
 
@@ -307,6 +339,8 @@ class MemberRow:
     status: MemberStatus
     tags: tuple[str, ...]
     card_number: str | None  # the active card, if any
+    wallet_fen: int = 0  # stored value: principal and bonus together
+    owed_fen: int = 0  # what the member owes the shop (credit)
 
 
 @dataclass(frozen=True)
@@ -386,15 +420,32 @@ def _unindexed(column: Any) -> Any:
     return UnaryExpression(column, operator=operators.custom_op("+"), type_=column.type)
 
 
+def _overdue(today: date) -> sa.ColumnElement[bool]:
+    """The member has a charge (or an opening debt) due before ``today`` with money still owed on it.
+
+    Correlated on the member: the member's entries through ix_credit_entry_member_at, what settled
+    each through ix_credit_settlement_charge_id -- index lookups, however many members there are."""
+    settled = (sa.select(sa.func.coalesce(sa.func.sum(CreditSettlement.amount_fen), 0))
+               .where(CreditSettlement.charge_id == CreditEntry.id).scalar_subquery())
+    return sa.exists().where(
+        CreditEntry.member_id == Member.id,
+        CreditEntry.kind.in_((CreditKind.CHARGE, CreditKind.OPENING)),
+        CreditEntry.due_on < today,
+        CreditEntry.amount_fen > settled,
+    )
+
+
 def conditions(
-    flt: MemberFilter, *, zone: tzinfo | None = None, unindexed: bool = False, keep: Any = None
+    flt: MemberFilter, *, zone: tzinfo | None = None, unindexed: bool = False, keep: Any = None, today: date | None = None
 ) -> list[sa.ColumnElement[bool]]:
     """The WHERE conditions of a filter.
 
     Normally each condition can use its column's index. With ``unindexed`` (SQLite
     only) none of them can, except those on ``keep`` (the sort column), so the
     query walks the sort index and tests each row; tags are then looked up per
-    row (EXISTS on the tag table's primary key) instead of collected first."""
+    row (EXISTS on the tag table's primary key) instead of collected first.
+
+    ``today`` (the shop's day by default) is the day "overdue" is judged on."""
     flt.validate()
     zone = zone or local_zone()
 
@@ -430,6 +481,13 @@ def conditions(
         where.append(col(Member.total_spend_fen) >= flt.spend_min_fen)
     if flt.spend_max_fen is not None:
         where.append(col(Member.total_spend_fen) <= flt.spend_max_fen)
+    if flt.wallet_min_fen is not None:
+        where.append(Member.wallet_principal_fen + Member.wallet_bonus_fen >= flt.wallet_min_fen)
+    if flt.owes or flt.overdue:
+        # Overdue implies owing: the debt's index finds the few who owe, the EXISTS checks only them.
+        where.append(col(Member.credit_owed_fen) > 0)
+    if flt.overdue:
+        where.append(_overdue(today or datetime.now(zone).date()))
     text = _text_condition(flt.text, col)
     if text is not None:
         where.append(text)
@@ -463,7 +521,7 @@ def _order_column(session: Session, sort: str) -> Any:
 _ROW_COLUMNS = (
     Member.id, Member.member_no, Member.name, Member.phone, Member.gender, Member.birthday, Member.tier_id,
     Member.points_balance, Member.visit_count, Member.total_spend_fen, Member.last_visit_at, Member.joined_on,
-    Member.status,
+    Member.status, Member.wallet_principal_fen, Member.wallet_bonus_fen, Member.credit_owed_fen,
 )
 
 
@@ -493,13 +551,14 @@ def _select(
     *,
     matches: int | None = None,
     rows_needed: int = DEFAULT_PAGE,
+    today: date | None = None,
 ) -> sa.Select[Any]:
     column = _order_column(session, check_sort(sort))
     walk = _walk_sort_index(session, flt, matches, rows_needed)
     if walk is True:
-        where = conditions(flt, zone=zone, unindexed=True, keep=column)
+        where = conditions(flt, zone=zone, unindexed=True, keep=column, today=today)
     else:
-        where = conditions(flt, zone=zone)
+        where = conditions(flt, zone=zone, today=today)
         if walk is False:
             column = _unindexed(column)  # sort the few matches; do not walk the whole sort index
     # Member.id breaks ties in the same direction: ORDER BY col, id is the order of
@@ -545,6 +604,8 @@ def _rows(session: Session, raw: Sequence[Any], tiers: Mapping[int, str]) -> lis
             status=r.status,
             tags=tuple(tags.get(r.id, ())),
             card_number=cards.get(r.id),
+            wallet_fen=r.wallet_principal_fen + r.wallet_bonus_fen,
+            owed_fen=r.credit_owed_fen,
         )
         for r in raw
     ]
@@ -553,14 +614,14 @@ def _rows(session: Session, raw: Sequence[Any], tiers: Mapping[int, str]) -> lis
 # ------------------------------------------------------------------------- reading
 
 
-def count(session: Session, flt: MemberFilter, *, zone: tzinfo | None = None) -> int:
+def count(session: Session, flt: MemberFilter, *, zone: tzinfo | None = None, today: date | None = None) -> int:
     """How many members the filter lets through."""
     if flt.tags and flt == MemberFilter(tags=flt.tags):
         # Tags alone: count in the tag index, without visiting the members.
         return session.scalar(
             sa.select(sa.func.count(sa.distinct(MemberTag.member_id))).where(MemberTag.tag.in_(flt.tags))
         ) or 0
-    statement = sa.select(sa.func.count()).select_from(Member).where(*conditions(flt, zone=zone))
+    statement = sa.select(sa.func.count()).select_from(Member).where(*conditions(flt, zone=zone, today=today))
     return session.scalar(statement) or 0
 
 
@@ -574,6 +635,7 @@ def page(
     *,
     total: int | None = None,
     zone: tzinfo | None = None,
+    today: date | None = None,
 ) -> list[MemberRow]:
     """The rows ``offset`` .. ``offset + limit`` of the filtered list in this order.
 
@@ -586,10 +648,10 @@ def page(
     if reverse:
         assert total is not None
         end = min(total, offset + limit)
-        statement = _select(session, flt, sort, not descending, zone, matches=total, rows_needed=total - offset)
+        statement = _select(session, flt, sort, not descending, zone, matches=total, rows_needed=total - offset, today=today)
         statement = statement.offset(total - end).limit(end - offset)
     else:
-        statement = _select(session, flt, sort, descending, zone, matches=total, rows_needed=offset + limit)
+        statement = _select(session, flt, sort, descending, zone, matches=total, rows_needed=offset + limit, today=today)
         statement = statement.offset(offset).limit(limit)
     raw = list(session.execute(statement))
     if reverse:
@@ -606,11 +668,12 @@ def iter_pages(
     size: int = 500,
     total: int | None = None,
     zone: tzinfo | None = None,
+    today: date | None = None,
 ) -> Iterator[list[MemberRow]]:
     """The whole filtered list in order, ``size`` rows at a time, from one streamed query.
     ``total``, the filter's count if known, helps plan the query."""
     tiers = _tier_names(session)
-    statement = _select(session, flt, sort, descending, zone, matches=total, rows_needed=total or 0)
+    statement = _select(session, flt, sort, descending, zone, matches=total, rows_needed=total or 0, today=today)
     result = session.execute(statement.execution_options(yield_per=size))
     try:
         for chunk in result.partitions(size):

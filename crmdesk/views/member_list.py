@@ -44,7 +44,7 @@ from crmdesk.views.state import AppState
 PAGE_SIZE = 200
 MAX_PAGES = 20
 ROW_HEIGHT = 26
-NUMERIC = frozenset({"points", "visits", "spend"})
+NUMERIC = frozenset({"points", "visits", "spend", "wallet", "owed"})
 SETTINGS_FILE = "member_list.ini"
 
 
@@ -70,6 +70,8 @@ def display_values(row: MemberRow, zone: Any) -> tuple[str, ...]:
         "status": _translate("terms", STATUS_LABELS[row.status]),
         "tags": ", ".join(row.tags),
         "card": row.card_number or "",
+        "wallet": format_fen(row.wallet_fen),
+        "owed": format_fen(row.owed_fen),
     }
     return tuple(values[key] for key in COLUMNS)
 
@@ -198,7 +200,8 @@ class MemberListModel(QAbstractTableModel):
         return None
 
     def sort(self, column: int, order: Qt.SortOrder = Qt.SortOrder.AscendingOrder) -> None:
-        """Re-query in the order of this column; columns without an index (gender, tags, card) keep the current order."""
+        """Re-query in the order of this column; columns without an index (gender, tags, card,
+        stored value) keep the current order."""
         key = COLUMNS[column] if 0 <= column < len(COLUMNS) else ""
         descending = order == Qt.SortOrder.DescendingOrder
         if key in SORT_KEYS and (key, descending) != (self._sort, self._descending):
@@ -357,7 +360,7 @@ class MemberListPage(QWidget):
         horizontal.setSortIndicatorShown(True)
         for key, width in (("member_no", 100), ("name", 110), ("phone", 120), ("gender", 60), ("birthday", 95),
                            ("tier", 70), ("points", 80), ("visits", 60), ("spend", 110), ("last_visit", 130),
-                           ("joined", 95), ("status", 70), ("tags", 160)):
+                           ("joined", 95), ("status", 70), ("tags", 160), ("wallet", 100), ("owed", 90)):
             self.table.setColumnWidth(COLUMNS.index(key), width)
         horizontal.setSortIndicator(self.model.sort_column(), self.model.sort_order())
         self.table.setSortingEnabled(True)
@@ -452,6 +455,12 @@ class MemberListPage(QWidget):
         self.spend_max.setPlaceholderText(self.tr("to ¥"))
         for edit in (self.spend_min, self.spend_max):
             edit.setMaximumWidth(90)
+        self.wallet_min = QLineEdit()
+        self.wallet_min.setPlaceholderText(self.tr("at least ¥"))
+        self.wallet_min.setMaximumWidth(90)
+        self.owes_box = QCheckBox(self.tr("Owes money"))
+        self.overdue_box = QCheckBox(self.tr("Overdue"))
+        self.overdue_box.setToolTip(self.tr("A purchase on credit is past its due day and not yet paid."))
         self.clear_button = QPushButton(self.tr("Clear filters"))
         self.clear_button.clicked.connect(self.clear_filters)
 
@@ -463,8 +472,11 @@ class MemberListPage(QWidget):
         flow.addWidget(self.search_edit)
         for text, control in ((self.tr("Status:"), self.status_box), (self.tr("Tag:"), self.tag_box),
                               (self.tr("Tier:"), self.tier_box), (self.tr("Birthday:"), self.month_box),
-                              (self.tr("Joined:"), joined), (self.tr("Last visit:"), visits), (self.tr("Spend:"), spend)):
+                              (self.tr("Joined:"), joined), (self.tr("Last visit:"), visits), (self.tr("Spend:"), spend),
+                              (self.tr("Stored value:"), self.wallet_min)):
             flow.addWidget(side_by_side(QLabel(text), control))
+        flow.addWidget(self.owes_box)
+        flow.addWidget(self.overdue_box)
         flow.addWidget(self.clear_button)
         return flow
 
@@ -513,8 +525,10 @@ class MemberListPage(QWidget):
             box.currentIndexChanged.connect(self._filter_changed)
         for edit in (self.joined_from, self.joined_to, self.visit_from, self.visit_to):
             edit.dateChanged.connect(self._filter_changed)
-        for line in (self.spend_min, self.spend_max):
+        for line in (self.spend_min, self.spend_max, self.wallet_min):
             line.textChanged.connect(self._filter_changed)
+        for check in (self.owes_box, self.overdue_box):
+            check.toggled.connect(self._filter_changed)
 
     # ---- choices from the database
 
@@ -572,6 +586,9 @@ class MemberListPage(QWidget):
             spend_min_fen=member_query.parse_yuan(self.spend_min.text(), field="spend_min"),
             spend_max_fen=member_query.parse_yuan(self.spend_max.text(), field="spend_max"),
             text=self.search_edit.text(),
+            wallet_min_fen=member_query.parse_yuan(self.wallet_min.text(), field="wallet_min"),
+            owes=self.owes_box.isChecked(),
+            overdue=self.overdue_box.isChecked(),
         )
 
     def apply_filter(self) -> bool:
@@ -600,6 +617,9 @@ class MemberListPage(QWidget):
             _set_date(self.visit_to, flt.last_visit_to)
             self.spend_min.setText(member_query.format_yuan(flt.spend_min_fen) if flt.spend_min_fen is not None else "")
             self.spend_max.setText(member_query.format_yuan(flt.spend_max_fen) if flt.spend_max_fen is not None else "")
+            self.wallet_min.setText(member_query.format_yuan(flt.wallet_min_fen) if flt.wallet_min_fen is not None else "")
+            self.owes_box.setChecked(flt.owes)
+            self.overdue_box.setChecked(flt.overdue)
         finally:
             self._loading = False
         self._filter_timer.stop()

@@ -213,7 +213,7 @@ def _python_key(sort: str):  # type: ignore[no-untyped-def]
             "member_no": member.member_no, "name": member.name_pinyin, "phone": member.phone, "tier": member.tier_id,
             "points": member.points_balance, "visits": member.visit_count, "spend": member.total_spend_fen,
             "last_visit": member.last_visit_at, "joined": member.joined_on, "birthday": member.birthday,
-            "status": member.status.value,
+            "status": member.status.value, "owed": member.credit_owed_fen,
         }[sort]
         return (value is not None, value, member.id)  # SQLite puts NULL first in ascending order
     return key

@@ -135,6 +135,46 @@ def test_filters_narrow_the_count(qtbot, owner_state, thousand) -> None:
     qtbot.waitUntil(lambda: page.model.rowCount() == 1)
 
 
+def test_money_columns_and_filters(qtbot, owner_state, thousand) -> None:
+    """Stored value and debt as columns; "stored value at least", "owes money" and "overdue" as filters, kept in groups."""
+    with unit_of_work(owner_state.db) as session:
+        session.execute(sa.update(Member).where(Member.id <= 30).values(wallet_principal_fen=Member.id * 1000, wallet_bonus_fen=100))
+        session.execute(sa.update(Member).where(Member.id.in_((7, 8, 9))).values(credit_owed_fen=4_500))
+    page = MemberListPage(owner_state)
+    _show(qtbot, page)
+    assert {"wallet", "owed"} <= set(page.visible_columns())
+    assert page.model.headerData(COLUMNS.index("wallet"), Qt.Orientation.Horizontal) == "Stored value"
+    assert page.model.data(page.model.index(6, COLUMNS.index("wallet"))) == "¥71.00"  # ¥70.00 principal, ¥1.00 bonus
+    assert page.model.data(page.model.index(6, COLUMNS.index("owed"))) == "¥45.00"
+    assert page.model.data(page.model.index(6, COLUMNS.index("owed")), Qt.ItemDataRole.TextAlignmentRole) is not None
+    page.wallet_min.setText("200")
+    assert page.apply_filter() and page.model.rowCount() == 11  # ¥200.00 and more: members 20 to 30 (¥1.00 bonus each)
+    page.wallet_min.setText("")
+    page.owes_box.setChecked(True)
+    assert page.apply_filter() and page.model.rowCount() == 3
+    page.overdue_box.setChecked(True)  # no charges at all: nobody is overdue
+    assert page.apply_filter() and page.model.rowCount() == 0
+    assert page.current_filter() == MemberFilter(owes=True, overdue=True)
+    assert page.save_group("欠款")
+    page.clear_filters()
+    assert page.model.rowCount() == 1000 and not page.owes_box.isChecked() and not page.overdue_box.isChecked()
+    page.group_box.setCurrentIndex(page.group_box.findText("欠款"))
+    page.group_box.activated.emit(page.group_box.currentIndex())
+    assert page.owes_box.isChecked() and page.overdue_box.isChecked() and page.model.rowCount() == 0
+    page.clear_filters()
+    page.wallet_min.setText("-5")
+    assert not page.apply_filter() and "cannot be negative" in page.message.text()
+    page.wallet_min.setText("a lot")
+    assert not page.apply_filter() and "not an amount in yuan" in page.message.text()
+    page.wallet_min.setText("")
+    page.owes_box.setChecked(True)  # ticking a box filters after the short pause, as typing does
+    qtbot.waitUntil(lambda: page.model.rowCount() == 3)
+    page.model.sort(COLUMNS.index("owed"), Qt.SortOrder.DescendingOrder)
+    assert page.model.sort_key == "owed"
+    page.model.sort(COLUMNS.index("wallet"), Qt.SortOrder.AscendingOrder)  # no index to sort by: the order stays
+    assert page.model.sort_key == "owed"
+
+
 def test_saved_groups_round_trip_through_the_page(qtbot, owner_state, thousand, monkeypatch) -> None:
     page = MemberListPage(owner_state)
     _show(qtbot, page)
