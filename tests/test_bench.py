@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 import json
 import sqlite3
 from pathlib import Path
@@ -33,10 +34,16 @@ def test_small_bench_reports_every_figure(qapp, tmp_path: Path) -> None:  # type
     names = [figure.name for figure in report.figures]
     for expected in ("card lookup (service)", "card lookup (raw sqlite3 floor)", "search: pinyin initials",
                      "member list: first screen", "naive: preload all into QStandardItemModel",
-                     "record purchase (points + tier)", "import purchases from CSV", "peak memory (RSS)"):
+                     "record purchase (points + tier)", "import purchases from CSV", "peak memory (RSS)",
+                     "top up (bonus rules, cap)", "pay from the wallet (purchase + points)",
+                     "  floor: raw sqlite3 insert + update, durable commit", "credit aging, 2,000 accounts",
+                     "member list: overdue filter (count + first page)"):
         assert expected in names
     for figure in report.figures:
         assert figure.samples or figure.value is not None or figure.note, figure.name
+    money = {figure.name: figure for figure in report.figures}
+    assert "x the durable-commit floor (p50)" in money["top up (bonus rules, cap)"].note
+    assert money["credit aging, 2,000 accounts"].note.endswith("members owing")
     table = format_table(report)
     assert "card lookup (service)" in table and "target" in table
     json.dumps(report_json(report))
@@ -54,3 +61,29 @@ def test_synthetic_balances_are_backed_by_the_ledger(tmp_path: Path) -> None:
         "SELECT count(*) FROM member m WHERE m.points_balance <> (SELECT coalesce(sum(points), 0) FROM points_entry p WHERE p.member_id = m.id)"
     ).fetchone()[0]
     assert mismatched == 0
+
+
+def test_synthetic_credit_accounts_are_consistent(tmp_path: Path) -> None:
+    """Every member's cached debt is their credit ledger's sum; repayments settle the oldest charges first."""
+    result = build_store(tmp_path / "s.sqlite", members=400, seed=6, credit_accounts=300)
+    assert (result.credit_accounts, result.credit_entries) == (300, 300 * 3 + 300)
+    conn = sqlite3.connect(tmp_path / "s.sqlite")
+    assert conn.execute("SELECT count(*) FROM credit_account").fetchone()[0] == 300
+    mismatched = conn.execute(
+        "SELECT count(*) FROM member m WHERE m.credit_owed_fen <> (SELECT coalesce(sum(amount_fen), 0) FROM credit_entry e WHERE e.member_id = m.id)"
+    ).fetchone()[0]
+    assert mismatched == 0
+    settled = conn.execute(
+        "SELECT e.member_id, -e.amount_fen, (SELECT sum(s.amount_fen) FROM credit_settlement s WHERE s.settled_by_id = e.id) "
+        "FROM credit_entry e WHERE e.kind = 'repayment'").fetchall()
+    assert settled and all(repaid == total for _member, repaid, total in settled)
+    # Oldest first: a charge is settled only when every older charge of the member is settled in full.
+    rows = conn.execute(
+        "SELECT c.member_id, c.id, c.amount_fen, coalesce((SELECT sum(s.amount_fen) FROM credit_settlement s WHERE s.charge_id = c.id), 0) "
+        "FROM credit_entry c WHERE c.kind = 'charge' ORDER BY c.member_id, c.due_on, c.id").fetchall()
+    by_member: dict[int, list[tuple[int, int]]] = {}
+    for member_id, _charge, amount, done in rows:
+        by_member.setdefault(member_id, []).append((amount, done))
+    for charges in by_member.values():
+        for (older_amount, older_done), (_amount, done) in itertools.pairwise(charges):
+            assert done == 0 or older_done == older_amount

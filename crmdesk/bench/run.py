@@ -4,6 +4,12 @@ Every figure comes from the code the app runs (services, the Qt list model),
 with random keys drawn from the whole store so caches do not flatter, and,
 where it helps to judge them, next to the floor (the same lookup with raw
 sqlite3) and the naive way (preloading every member into a standard item model).
+
+Money: a top-up and a payment from the wallet each commit one durable
+transaction, so they are shown beside the floor measured in the same run -- a
+raw sqlite3 INSERT of a ledger entry and UPDATE of the member row, committed
+with the application's own durability (WAL, synchronous=FULL). Credit aging
+runs over a store where every member (up to 100,000) has a credit account.
 """
 
 from __future__ import annotations
@@ -30,12 +36,15 @@ from typing import Any
 from crmdesk.bench.synthetic import build_store
 from crmdesk.db import Database, open_database, sqlite_url
 from crmdesk.models import Member
-from crmdesk.services import members, purchases, search
+from crmdesk.services import credit, members, purchases, search, wallet
 from crmdesk.services import staff as staff_service
 from crmdesk.services.uow import read_session, unit_of_work
 
 NAIVE_LIMIT_SECONDS = 60.0
 LOOKUP_REPEATS = 300
+MONEY_REPEATS = 200  # each a durable commit; fewer on a small store (see _money_repeats)
+CREDIT_ACCOUNTS = 100_000  # the synthetic store's credit accounts: every member's, up to this many
+AGING_REPEATS = 3
 SEARCH_REPEATS = 200
 
 
@@ -118,7 +127,7 @@ def _store(members_count: int, purchases_per_member: float, seed: int, keep: Pat
         # In a child process, so the peak memory measured below is the application's, not the generator's.
         with concurrent.futures.ProcessPoolExecutor(max_workers=1, mp_context=multiprocessing.get_context("spawn")) as pool:
             built = pool.submit(build_store, path, members=members_count, purchases_per_member=purchases_per_member,
-                                seed=seed).result()
+                                seed=seed, credit_accounts=min(members_count, CREDIT_ACCOUNTS)).result()
         figure = Figure("generate store (rows/s)", "rows/s", 200_000, True, value=built.rows_per_second,
                         note=f"{built.rows:,} rows in {built.seconds:.1f} s (indexes {built.index_seconds:.1f} s)")
         yield path, figure
@@ -152,6 +161,8 @@ def run_bench(members_count: int, purchases_per_member: float, seed: int, *, kee
             figures += _member_list(db, members_count)
             say("purchases ...")
             figures += _purchases(db, ids)
+            say("stored value and credit ...")
+            figures += _money(db, path, ids, members_count)
             figures += _purchase_import(db, path.parent, ids, rng)
             say("member profile ...")
             figures.append(_profile(db, ids))
@@ -285,6 +296,80 @@ def _purchases(db: Database, ids: list[int]) -> list[Figure]:
         count += 1
     sustained.value = count / (time.perf_counter() - started)
     return [record, sustained]
+
+
+def _money_repeats(members_count: int) -> int:
+    """Durable commits per money figure: MONEY_REPEATS on a store of 20,000 members or more, fewer below
+    (a small store checks that the code runs, it is no measurement)."""
+    return max(20, min(MONEY_REPEATS, members_count // 100))
+
+
+def _money(db: Database, path: Path, ids: list[int], members_count: int) -> list[Figure]:
+    """Top-ups and wallet payments beside the durable-commit floor; credit aging; the overdue filter."""
+    from crmdesk.services import member_query
+
+    repeats = _money_repeats(members_count)
+    chosen = ids[:repeats]
+    with unit_of_work(db) as session:
+        actor = staff_service.actor_for(session)
+        for minimum, bonus in ((20_000, 2_000), (50_000, 6_000)):  # 充200送20, 充500送60: the rule lookup is part of a top-up
+            wallet.add_bonus_rule(session, actor, min_topup_fen=minimum, bonus_fen=bonus)
+    topup = Figure("top up (bonus rules, cap)", "ms", 5)
+    for member_id in chosen:
+        def one_topup(member_id: int = member_id) -> None:
+            with unit_of_work(db) as session:
+                wallet.top_up(session, actor, member_id, 20_000, payment_method="cash")
+        _timed(topup.samples, one_topup)
+    pay = Figure("pay from the wallet (purchase + points)", "ms", 5)
+    now = datetime.now(timezone.utc)
+    for number, member_id in enumerate(chosen):
+        def one_payment(number: int = number, member_id: int = member_id) -> None:
+            with unit_of_work(db) as session:
+                purchases.record_purchase(session, actor, member_id, receipt_no=f"W{number:08d}", till="bench", amount_fen=1_000 + number,
+                                          occurred_at=now, now=now, wallet_fen=1_000 + number)
+        _timed(pay.samples, one_payment)
+    floor = _durable_floor(path, chosen)
+    for figure in (topup, pay):
+        figure.note = f"{figure.p50 / floor.p50:.1f}x the durable-commit floor (p50), {figure.p95 / floor.p95:.1f}x (p95)"
+    aging = Figure(f"credit aging, {min(members_count, CREDIT_ACCOUNTS):,} accounts", "ms", 1_000)
+    for _ in range(AGING_REPEATS):
+        def one_aging() -> None:
+            with read_session(db) as session:
+                aging.note = f"{credit.aging(session).members:,} members owing"
+        _timed(aging.samples, one_aging)
+    overdue = Figure("member list: overdue filter (count + first page)", "ms")
+    for _ in range(AGING_REPEATS):
+        def one_filter() -> None:
+            with read_session(db) as session:
+                flt = member_query.MemberFilter(overdue=True)
+                total = member_query.count(session, flt)
+                member_query.page(session, flt, "member_no", False, 0, 200, total=total)
+                overdue.note = f"{total:,} overdue; each debtor checked through the credit indexes"
+        _timed(overdue.samples, one_filter)
+    return [topup, pay, floor, aging, overdue]
+
+
+def _durable_floor(path: Path, member_ids: list[int]) -> Figure:
+    """What one durable commit of a money movement costs SQLite alone: a ledger entry inserted and the member's
+    cached balance updated in one transaction, committed as the application commits (WAL, synchronous=FULL)."""
+    figure = Figure("  floor: raw sqlite3 insert + update, durable commit", "ms")
+    raw = sqlite3.connect(path, isolation_level=None)
+    try:
+        raw.execute("PRAGMA journal_mode = WAL")
+        raw.execute("PRAGMA synchronous = FULL")
+        raw.execute("PRAGMA busy_timeout = 5000")
+        at = datetime.now(timezone.utc).strftime("%Y-%m-%d %H:%M:%S.%f")
+        for member_id in member_ids:
+            def one(member_id: int = member_id) -> None:
+                raw.execute("BEGIN IMMEDIATE")
+                raw.execute("INSERT INTO wallet_entry (member_id, at, kind, principal_fen, bonus_fen, payment_method, reason) "
+                            "VALUES (?, ?, 'adjustment', 1, 0, '', 'bench floor')", (member_id, at))
+                raw.execute("UPDATE member SET wallet_principal_fen = wallet_principal_fen + 1 WHERE id = ?", (member_id,))
+                raw.execute("COMMIT")
+            _timed(figure.samples, one)
+    finally:
+        raw.close()
+    return figure
 
 
 def _purchase_import(db: Database, folder: Path, ids: list[int], rng: random.Random) -> list[Figure]:
