@@ -10,6 +10,7 @@ from typing import Any
 from crmdesk.commands.common import acting_staff, counted, print_json
 from crmdesk.db import Database
 from crmdesk.services import imports
+from crmdesk.services.member_query import money_text
 from crmdesk.services.uow import read_session, unit_of_work
 
 EXIT_INVALID = 2  # invalid rows stopped the import; nothing was written
@@ -84,10 +85,14 @@ def _finish(args: argparse.Namespace, plan: imports.ImportPlan, *, imported: boo
         source += f" ({plan.encoding})"
     print(f"{source}: {counted(counts.total, 'row')}")
     print(f"  new: {counts.new}  updated: {counts.update}  unchanged: {counts.unchanged}  invalid: {counts.invalid}")
+    money = plan.money
+    if money:
+        print(f"  {'would bring' if args.dry_run or not imported else 'brings'} over: {_money_summary(money)}")
     for row in plan.rows:
         if row.changes:
             what = "; ".join(f"{c.column}: {c.old or '-'} -> {c.new}" for c in row.changes)
-            print(f"  row {row.row} ({row.member_no} {row.name}): {what}")
+            who = f"{row.member_no} {row.name}" if row.member_no else f"new: {row.name}"
+            print(f"  row {row.row} ({who}): {what}")
     if args.dry_run:
         print("Dry run: nothing was written.")
         if counts.invalid and not args.skip_invalid:
@@ -100,6 +105,17 @@ def _finish(args: argparse.Namespace, plan: imports.ImportPlan, *, imported: boo
         if rejects is not None:
             print(f"{counted(counts.invalid, 'invalid row')} {'was' if counts.invalid == 1 else 'were'} skipped; "
                   f"{rejects} has {'it' if counts.invalid == 1 else 'them'} with the reasons.")
+
+
+def _money_summary(money: imports.MoneyCounts) -> str:
+    """Opening balances and debts in words: "stored value ¥300.00 (bonus ¥20.00) for 2 members; debts ¥120.00 of 1 member"."""
+    parts = []
+    if money.wallets:
+        bonus = f" (bonus {money_text(money.bonus_fen)})" if money.bonus_fen else ""
+        parts.append(f"stored value {money_text(money.wallet_fen)}{bonus} for {counted(money.wallets, 'member')}")
+    if money.debts:
+        parts.append(f"debts {money_text(money.debt_fen)} of {counted(money.debts, 'member')}")
+    return "; ".join(parts)
 
 
 def _problem(problem: imports.Problem) -> dict[str, Any]:
@@ -119,6 +135,13 @@ def _document(plan: imports.ImportPlan, *, imported: bool, dry_run: bool, reject
         "updated": counts.update,
         "unchanged": counts.unchanged,
         "invalid": counts.invalid,
+        "opening": {
+            "wallets": plan.money.wallets,
+            "wallet_principal_fen": plan.money.principal_fen,
+            "wallet_bonus_fen": plan.money.bonus_fen,
+            "debts": plan.money.debts,
+            "debt_fen": plan.money.debt_fen,
+        },
         "rejects_file": str(rejects) if rejects else None,
         "errors": [_problem(p) for p in plan.errors],
         "warnings": [_problem(p) for p in (*plan.warnings, *plan.row_warnings)],

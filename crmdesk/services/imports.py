@@ -40,6 +40,19 @@ when the file's points differ from the balance a warning says so (points
 adjustments are for a person to decide), so re-importing a file after members
 have earned or spent points still works and changes nothing.
 
+Stored value (储值) and debts (赊账): the columns 余额/储值余额/wallet/balance (or, preferred
+when a file has both, 本金余额/principal) give the stored value's principal, 赠送余额/bonus
+the bonus on top of it, 欠款/赊账/debt/owed a debt, and 欠款到期/debt_due its due day
+(30 days after the import when empty). Amounts are read by services/money.py, the one
+parser; a negative or unreadable amount, or a stored value beyond the prepaid card cap
+(services/money_settings.py), is a row error. A new member gets them as ONE wallet entry
+and ONE credit entry of kind OPENING (reason "import FILE"), as wallet.open_balance and
+credit.open_debt write them, with the member's cached balances set in the same
+transaction. An existing member's money is never changed once they have any wallet (or
+credit) entry: a file that says the same is unchanged, one that differs gets a warning
+and crmdesk's balance is kept -- an import never doubles a balance. A member who never
+had a wallet (or a debt) in crmdesk gets the file's as their opening balance (or debt).
+
 Re-importing the same file therefore reports every row unchanged and writes
 nothing at all. An import that writes records one audit event for the file, and
 for each member what members.register and cards.issue would record.
@@ -58,7 +71,7 @@ import uuid
 import zipfile
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field, replace
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 from pathlib import Path
 from typing import Any, TypeVar
 
@@ -66,11 +79,13 @@ import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
 from crmdesk import shop_time
-from crmdesk.errors import CrmdeskError, InvalidInput
+from crmdesk.errors import Conflict, CrmdeskError, InvalidInput
 from crmdesk.models import (
-    AuditEvent, Card, CardStatus, Gender, Member, MemberChange, MemberStatus, MemberTag, PointsEntry, PointsKind, utcnow,
+    AuditEvent, Card, CardStatus, CreditEntry, CreditKind, Gender, Member, MemberChange, MemberStatus, MemberTag, PointsEntry,
+    PointsKind, WalletEntry, WalletKind, utcnow,
 )
-from crmdesk.services import audit, cards, loyalty, members, money
+from crmdesk.services import audit, cards, credit, loyalty, members, money, money_settings, wallet
+from crmdesk.services.member_query import money_text
 from crmdesk.services.auth import Permission, require
 from crmdesk.services.members import MemberInput
 from crmdesk.services.uow import Actor
@@ -84,6 +99,7 @@ MAX_POINTS = 2**31 - 1
 # Excel keeps 15 significant digits: a longer number typed into a cell is already rounded.
 EXCEL_EXACT_LIMIT = 10**15
 HEADER_SEARCH_ROWS = 10  # a title line or two may stand above the header
+DEBT_DAYS = 30  # an imported debt without a due day is due this many days after the import
 
 Progress = Callable[[int, int], None]
 ShouldCancel = Callable[[], bool]
@@ -161,6 +177,17 @@ MSG_MEMBER_NO_DIFFERS = QT_TRANSLATE_NOOP(
 )
 MSG_JOINED_DIFFERS = QT_TRANSLATE_NOOP("errors", "The join date {date} differs from {current} in crmdesk; crmdesk's is kept.")
 MSG_CLOSED_MEMBER = QT_TRANSLATE_NOOP("errors", "{member} is closed; an import leaves closed members as they are.")
+MSG_NEGATIVE_MONEY = QT_TRANSLATE_NOOP("errors", "An amount brought over cannot be negative, not '{value}'.")
+MSG_OVER_CAP = QT_TRANSLATE_NOOP(
+    "errors", "A member's stored value may not exceed {cap} under the prepaid card rules; the file gives {amount}."
+)
+MSG_WALLET_DIFFERS = QT_TRANSLATE_NOOP(
+    "errors", "The file gives a stored value of {amount}, crmdesk has {balance}; crmdesk's is kept."
+)
+MSG_DEBT_DIFFERS = QT_TRANSLATE_NOOP("errors", "The file gives a debt of {amount}, crmdesk has {owed}; crmdesk's is kept.")
+MSG_MONEY_MOVED = QT_TRANSLATE_NOOP(
+    "errors", "The stored value or debt of {member} changed while the file was imported; nothing was imported. Check the file again."
+)
 MSG_SIMILAR_MEMBER = QT_TRANSLATE_NOOP(
     "errors", "{name} with the birthday {birthday} may already be a member ({member_no}); a new member is registered anyway."
 )
@@ -174,13 +201,16 @@ class ImportCancelled(CrmdeskError):
 
 # --------------------------------------------------------------------------- columns
 
-FIELDS = ("card_no", "member_no", "name", "phone", "gender", "birthday", "joined", "points", "tags", "notes", "address", "email")
+FIELDS = ("card_no", "member_no", "name", "phone", "gender", "birthday", "joined", "points", "tags", "notes", "address", "email",
+          "wallet", "bonus", "debt", "debt_due")
+MONEY_FIELDS = ("wallet", "bonus", "debt", "debt_due")
 KEY_FIELDS = ("card_no", "member_no", "phone")
 # How the fields are called in messages: both languages, as DESIGN.md names them.
 FIELD_LABELS = {
     "card_no": "card_no/卡号", "member_no": "member_no/会员编号", "name": "name/姓名", "phone": "phone/手机",
     "gender": "gender/性别", "birthday": "birthday/生日", "joined": "joined/入会日期", "points": "points/积分",
     "tags": "tags/标签", "notes": "notes/备注", "address": "address/地址", "email": "email/邮箱",
+    "wallet": "wallet/余额", "bonus": "bonus/赠送余额", "debt": "debt/欠款", "debt_due": "debt_due/欠款到期",
 }
 # Header names per field, best first: when two columns mean the same field, the better name wins.
 ALIASES: dict[str, tuple[str, ...]] = {
@@ -198,6 +228,13 @@ ALIASES: dict[str, tuple[str, ...]] = {
     "notes": ("notes", "备注", "note", "remarks", "remark", "comment", "comments", "说明"),
     "address": ("address", "地址", "住址", "联系地址", "家庭住址"),
     "email": ("email", "邮箱", "电子邮件", "电子邮箱", "e_mail", "mail"),
+    # The stored value's principal. A name that says "principal" wins over one that may mean the whole
+    # balance (储值余额), which some systems export beside the principal and the bonus.
+    "wallet": ("本金余额", "储值本金", "本金", "principal", "余额", "储值余额", "wallet", "balance", "stored_value", "储值",
+               "卡内余额", "会员余额", "账户余额", "wallet_balance"),
+    "bonus": ("赠送余额", "bonus", "赠金", "赠金余额", "赠送金额", "储值赠送", "bonus_balance"),
+    "debt": ("欠款", "赊账", "debt", "owed", "欠款金额", "赊账金额", "欠款余额", "赊欠", "挂账", "挂账金额"),
+    "debt_due": ("欠款到期", "debt_due", "欠款到期日", "还款日期", "还款日", "应还日期", "到期还款日", "due_on", "due_date"),
 }
 
 
@@ -294,6 +331,46 @@ class ParsedRow:
     points: int | None
     present: frozenset[str]  # fields with a non-empty cell
     errors: tuple[Problem, ...]
+    # Money from the old system, as read (None: no such cell); debt_due defaults to the import's day + 30.
+    principal_fen: int | None = None
+    bonus_fen: int | None = None
+    debt_fen: int | None = None
+    debt_due: date | None = None
+
+
+@dataclass(frozen=True)
+class Opening:
+    """The money a row brings over: what importing it posts as opening entries (fen; 0 for none)."""
+
+    principal_fen: int = 0
+    bonus_fen: int = 0
+    debt_fen: int = 0
+    debt_due: date | None = None
+
+    @property
+    def wallet_fen(self) -> int:
+        return self.principal_fen + self.bonus_fen
+
+    def __bool__(self) -> bool:
+        return bool(self.principal_fen or self.bonus_fen or self.debt_fen)
+
+
+@dataclass(frozen=True)
+class MoneyCounts:
+    """What an import brings over as opening balances and debts, in all."""
+
+    wallets: int = 0  # members whose stored value is opened
+    principal_fen: int = 0
+    bonus_fen: int = 0
+    debts: int = 0  # members whose debt is opened
+    debt_fen: int = 0
+
+    @property
+    def wallet_fen(self) -> int:
+        return self.principal_fen + self.bonus_fen
+
+    def __bool__(self) -> bool:
+        return bool(self.wallets or self.debts)
 
 
 @dataclass(frozen=True)
@@ -309,6 +386,7 @@ class PlannedRow:
     errors: tuple[Problem, ...]
     warnings: tuple[Problem, ...]
     source: ParsedRow = field(repr=False)
+    opening: Opening = field(default_factory=Opening)  # what importing the row posts (new and updated rows)
 
     @property
     def cells(self) -> tuple[str, ...]:
@@ -359,6 +437,24 @@ class ImportPlan:
     def row_warnings(self) -> list[Problem]:
         return [problem for row in self.rows for problem in row.warnings]
 
+    @property
+    def money(self) -> MoneyCounts:
+        """The opening balances and debts importing the file (its valid rows) would post."""
+        return money_counts(row.opening for row in self.rows if row.action in (Action.NEW, Action.UPDATE))
+
+
+def money_counts(openings: Iterable[Opening]) -> MoneyCounts:
+    wallets = principal = bonus = debts = debt = 0
+    for opening in openings:
+        if opening.wallet_fen:
+            wallets += 1
+            principal += opening.principal_fen
+            bonus += opening.bonus_fen
+        if opening.debt_fen:
+            debts += 1
+            debt += opening.debt_fen
+    return MoneyCounts(wallets, principal, bonus, debts, debt)
+
 
 @dataclass(frozen=True)
 class ImportResult:
@@ -369,6 +465,7 @@ class ImportResult:
     skipped: int  # invalid rows left out (only with skip_invalid)
     points_posted: int
     seconds: float
+    money: MoneyCounts = field(default_factory=MoneyCounts)  # opening balances and debts posted
 
 
 # --------------------------------------------------------------------------- reading the file
@@ -676,6 +773,26 @@ def _parse_points(value: object) -> int | None:
     return points
 
 
+def _money_text(value: object) -> str:
+    """A money cell as text for the one parser: Excel's 19.9 (stored as 19.899999999999999) reads 19.90."""
+    if isinstance(value, bool):
+        return cell_text(value)
+    if isinstance(value, float) and abs(value) < EXCEL_EXACT_LIMIT and abs(value * 100 - round(value * 100)) < 1e-6:
+        return f"{value:.2f}"
+    if isinstance(value, int):
+        return str(value)
+    return cell_text(value)
+
+
+def _parse_money(value: object) -> int | None:
+    """An amount brought over from the old system, in fen: 0 or more, two decimals at most; None when empty."""
+    text = _money_text(value)
+    fen = money.parse_optional_yuan(text)
+    if fen is not None and fen < 0:
+        raise RowError(MSG_NEGATIVE_MONEY, value=text)
+    return fen
+
+
 def _parse_gender(value: object) -> Gender:
     text = folded(value).lower()
     try:
@@ -724,6 +841,11 @@ def _parse_row(number: int, raw: tuple[object, ...], header: _Header, today: dat
     birthday = parse("birthday", lambda v: _parse_birthday(v, today), None)
     joined = parse("joined", _parse_date, None)
     points = parse("points", _parse_points, None)
+    principal = parse("wallet", _parse_money, None)
+    bonus = parse("bonus", _parse_money, None)
+    debt = parse("debt", _parse_money, None)
+    due = parse("debt_due", _parse_date, None) if debt else None
+    money_read = (principal, bonus, debt, (due or today + timedelta(days=DEBT_DAYS)) if debt else None)
     data = MemberInput(
         name=cell_text(value("name")),
         phone="",  # already normalised above; validate would only parse it again
@@ -750,8 +872,8 @@ def _parse_row(number: int, raw: tuple[object, ...], header: _Header, today: dat
             data = replace(data, **{exc.field: _NEUTRAL[exc.field]})
     keys = (card_no, member_no.strip() or None, phone or None)
     if errors or cleaned is None:
-        return ParsedRow(number, cells, None, *keys, points, present, tuple(errors))
-    return ParsedRow(number, cells, replace(cleaned, phone=phone), *keys, points, present, ())
+        return ParsedRow(number, cells, None, *keys, points, present, tuple(errors), *money_read)
+    return ParsedRow(number, cells, replace(cleaned, phone=phone), *keys, points, present, (), *money_read)
 
 
 def _check_duplicates_in_file(rows: list[ParsedRow], header: _Header) -> list[ParsedRow]:
@@ -799,6 +921,11 @@ class _Existing:
     status: MemberStatus
     tags: tuple[str, ...]
     active_card: str | None
+    wallet_principal_fen: int = 0
+    wallet_bonus_fen: int = 0
+    credit_owed_fen: int = 0
+    had_wallet: bool = False  # any wallet entry, ever
+    had_credit: bool = False  # any credit entry, ever
 
     @property
     def label(self) -> str:
@@ -826,11 +953,18 @@ def _load_existing(session: Session, ids: Iterable[int]) -> dict[int, _Existing]
         tags.setdefault(member_id, []).append(tag)
     active = dict(lookup(session, lambda c: sa.select(Card.member_id, Card.number)
                           .where(Card.member_id.in_(c), Card.status == CardStatus.ACTIVE), ids))
+    had_wallet = {member_id for (member_id,) in lookup(
+        session, lambda c: sa.select(WalletEntry.member_id).where(WalletEntry.member_id.in_(c)).distinct(), ids)}
+    had_credit = {member_id for (member_id,) in lookup(
+        session, lambda c: sa.select(CreditEntry.member_id).where(CreditEntry.member_id.in_(c)).distinct(), ids)}
     columns = (Member.id, Member.member_no, Member.name, Member.phone, Member.gender, Member.birthday, Member.address,
                Member.email, Member.notes, Member.joined_on, Member.points_balance, Member.status)
+    money_columns = (Member.wallet_principal_fen, Member.wallet_bonus_fen, Member.credit_owed_fen)
     return {
-        row.id: _Existing(*row, tags=tuple(tags.get(row.id, ())), active_card=active.get(row.id))
-        for row in lookup(session, lambda c: sa.select(*columns).where(Member.id.in_(c)), ids)
+        row.id: _Existing(*row[:len(columns)], tags=tuple(tags.get(row.id, ())), active_card=active.get(row.id),
+                          wallet_principal_fen=int(row[-3]), wallet_bonus_fen=int(row[-2]), credit_owed_fen=int(row[-1]),
+                          had_wallet=row.id in had_wallet, had_credit=row.id in had_credit)
+        for row in lookup(session, lambda c: sa.select(*columns, *money_columns).where(Member.id.in_(c)), ids)
     }
 
 
@@ -848,6 +982,7 @@ def _match(session: Session, parsed: Sequence[ParsedRow], header: _Header) -> li
     def column(name: str) -> str:
         return header.headers[header.columns[name]] if name in header.columns else ""
 
+    cap = money_settings.get(session).cap_fen
     planned: list[PlannedRow] = []
     claimed: dict[int, int] = {}  # member id -> the row that matched it first
     new_rows: list[int] = []  # indexes into planned
@@ -864,9 +999,15 @@ def _match(session: Session, parsed: Sequence[ParsedRow], header: _Header) -> li
             if keys[name] is not None and (owner := lookup.get(keys[name])) is not None
         ]
         if not found:
+            opening = _opening(row, None)
+            cap_errors = _cap_errors(row, opening, cap, column)
+            if cap_errors:
+                planned.append(PlannedRow(row.row, Action.INVALID, data.name, row.card_no, data.phone or None, None, None,
+                                          (), tuple(cap_errors), (), row))
+                continue
             new_rows.append(len(planned))
             planned.append(PlannedRow(row.row, Action.NEW, data.name, row.card_no, data.phone or None, None, None,
-                                      (), (), (), row))
+                                      tuple(_money_changes(opening, column)), (), (), row, opening))
             continue
         key_name, key_value, member_id = found[0]
         member = existing[member_id]
@@ -882,6 +1023,7 @@ def _match(session: Session, parsed: Sequence[ParsedRow], header: _Header) -> li
         if earlier != row.row:
             errors.append(Problem(row.row, column(key_name), MSG_SAME_MEMBER_TWICE, {"member": member.label, "other_row": earlier}))
         changes: list[FieldChange] = []
+        opening = Opening()
         if member.status is MemberStatus.CLOSED:
             warnings.append(Problem(row.row, "", MSG_CLOSED_MEMBER, {"member": member.label}))
         else:
@@ -890,7 +1032,11 @@ def _match(session: Session, parsed: Sequence[ParsedRow], header: _Header) -> li
             if row.card_no and not card_known and member.active_card is not None:
                 errors.append(Problem(row.row, column("card_no"), MSG_HAS_OTHER_CARD,
                                       {"member": member.label, "number": member.active_card}))
+            opening = _opening(row, member)
+            errors += _cap_errors(row, opening, cap, column)
+            changes += _money_changes(opening, column)
         warnings += _differences(row, member, column)
+        warnings += _money_differences(row, member, opening, column)
         if errors:
             action = Action.INVALID
         elif changes:
@@ -898,7 +1044,8 @@ def _match(session: Session, parsed: Sequence[ParsedRow], header: _Header) -> li
         else:
             action = Action.UNCHANGED
         planned.append(PlannedRow(row.row, action, data.name, row.card_no, data.phone or None, member.id, member.member_no,
-                                  tuple(changes) if not errors else (), tuple(errors), tuple(warnings), row))
+                                  tuple(changes) if not errors else (), tuple(errors), tuple(warnings), row,
+                                  opening if not errors else Opening()))
     _warn_similar(session, planned, new_rows)
     return planned
 
@@ -947,6 +1094,61 @@ def _differences(row: ParsedRow, member: _Existing, column: Callable[[str], str]
     if row.points is not None and row.points != member.points_balance:
         warnings.append(Problem(row.row, column("points"), MSG_POINTS_DIFFER,
                                 {"points": row.points, "balance": member.points_balance}))
+    return warnings
+
+
+def _file_wallet_matches(row: ParsedRow, member: _Existing) -> bool:
+    """Whether the file's stored value is crmdesk's: principal and bonus apart when the file gives the
+    bonus, else the whole balance."""
+    principal, bonus = row.principal_fen or 0, row.bonus_fen
+    if bonus is None:
+        return principal == member.wallet_principal_fen + member.wallet_bonus_fen
+    return (principal, bonus) == (member.wallet_principal_fen, member.wallet_bonus_fen)
+
+
+def _opening(row: ParsedRow, member: _Existing | None) -> Opening:
+    """What the row brings over: everything for a new member; for an existing one only what they never had in crmdesk."""
+    principal, bonus, debt = row.principal_fen or 0, row.bonus_fen or 0, row.debt_fen or 0
+    if member is not None:
+        if member.had_wallet or _file_wallet_matches(row, member):
+            principal = bonus = 0
+        if member.had_credit or debt == member.credit_owed_fen:
+            debt = 0
+    return Opening(principal, bonus, debt, row.debt_due if debt else None)
+
+
+def _cap_errors(row: ParsedRow, opening: Opening, cap: int | None, column: Callable[[str], str]) -> list[Problem]:
+    if cap is None or opening.wallet_fen <= cap:
+        return []
+    where = column("wallet") if row.principal_fen else column("bonus")
+    return [Problem(row.row, where, MSG_OVER_CAP, {"cap": money_text(cap), "amount": money_text(opening.wallet_fen)})]
+
+
+def _money_changes(opening: Opening, column: Callable[[str], str]) -> list[FieldChange]:
+    """The opening balance and debt as changes to show: from nothing (a new member, or one without a wallet or debt yet)."""
+    changes = []
+    if opening.principal_fen:
+        changes.append(FieldChange("wallet", column("wallet"), "", money_text(opening.principal_fen)))
+    if opening.bonus_fen:
+        changes.append(FieldChange("bonus", column("bonus"), "", money_text(opening.bonus_fen)))
+    if opening.debt_fen:
+        changes.append(FieldChange("debt", column("debt"), "", money_text(opening.debt_fen)))
+        changes.append(FieldChange("debt_due", column("debt_due"), "", _iso(opening.debt_due)))
+    return changes
+
+
+def _money_differences(row: ParsedRow, member: _Existing, opening: Opening, column: Callable[[str], str]) -> list[Problem]:
+    """The file's money differs from what crmdesk keeps (and will keep): a warning, never a second balance."""
+    warnings = []
+    wallet_given = row.principal_fen is not None or row.bonus_fen is not None
+    if wallet_given and not opening.wallet_fen and not _file_wallet_matches(row, member):
+        shown = (row.principal_fen or 0) + (row.bonus_fen or 0)
+        warnings.append(Problem(row.row, column("wallet") if row.principal_fen is not None else column("bonus"), MSG_WALLET_DIFFERS,
+                                {"amount": money_text(shown),
+                                 "balance": money_text(member.wallet_principal_fen + member.wallet_bonus_fen)}))
+    if row.debt_fen is not None and not opening.debt_fen and row.debt_fen != member.credit_owed_fen:
+        warnings.append(Problem(row.row, column("debt"), MSG_DEBT_DIFFERS,
+                                {"amount": money_text(row.debt_fen), "owed": money_text(member.credit_owed_fen)}))
     return warnings
 
 
@@ -1075,20 +1277,23 @@ def apply_import(
         if progress:
             progress(done, total)
     for row in updates:
-        _update_existing(session, actor, row)
+        _update_existing(session, actor, row, reason)
         done += 1
         if done % 50 == 0 or done == total:
             _check_cancel(should_cancel)
             if progress:
                 progress(done, total)
     counts = checked.counts
+    money_posted = checked.money
     if total:  # a file that changes nothing leaves no trace either
         audit.record(session, actor, "member.import", "member", None, file=plan.path.name, new=counts.new,
-                     updated=counts.update, unchanged=counts.unchanged, skipped=counts.invalid, points=points_posted)
+                     updated=counts.update, unchanged=counts.unchanged, skipped=counts.invalid, points=points_posted,
+                     wallets=money_posted.wallets, wallet_principal_fen=money_posted.principal_fen,
+                     wallet_bonus_fen=money_posted.bonus_fen, debts=money_posted.debts, debt_fen=money_posted.debt_fen)
         session.flush()
     _check_cancel(should_cancel)
     return ImportResult(checked, counts.new, counts.update, counts.unchanged, len(invalid), points_posted,
-                        time.perf_counter() - started)
+                        time.perf_counter() - started, money_posted)
 
 
 def _insert_new(session: Session, actor: Actor, rows: Sequence[PlannedRow], reason: str, tier_id: int | None) -> int:
@@ -1105,6 +1310,10 @@ def _insert_new(session: Session, actor: Actor, rows: Sequence[PlannedRow], reas
             "status": MemberStatus.ACTIVE,
             "tier_id": tier_id,
             "points_balance": row.source.points or 0,
+            # the opening entries' sums, as wallet.open_balance and credit.open_debt keep them
+            "wallet_principal_fen": row.opening.principal_fen,
+            "wallet_bonus_fen": row.opening.bonus_fen,
+            "credit_owed_fen": row.opening.debt_fen,
             "visit_count": 0,
             "total_spend_fen": 0,
             "created_at": now,
@@ -1118,7 +1327,7 @@ def _insert_new(session: Session, actor: Actor, rows: Sequence[PlannedRow], reas
     ids = [returned[value["member_no"]] for value in values]
     numbers = _assign_member_numbers(session, rows, ids)
     staff = {"staff_id": actor.staff_id, "staff_name": actor.name}
-    tags, card_rows, points, changes, events = [], [], [], [], []
+    tags, card_rows, points, changes, events, wallets, debts = [], [], [], [], [], [], []
     for row, member_id in zip(rows, ids, strict=True):
         data = row.source.data
         assert data is not None
@@ -1137,12 +1346,21 @@ def _insert_new(session: Session, actor: Actor, rows: Sequence[PlannedRow], reas
         if row.source.points:
             points.append({"member_id": member_id, "at": now, "kind": PointsKind.IMPORT, "points": row.source.points,
                            "expires_on": None, "staff_id": actor.staff_id, "reason": reason[:300]})
+        opening = row.opening
+        if opening.wallet_fen:
+            wallets.append({"member_id": member_id, "at": now, "kind": WalletKind.OPENING, "principal_fen": opening.principal_fen,
+                            "bonus_fen": opening.bonus_fen, "purchase_id": None, "bonus_rule_id": None, "payment_method": "",
+                            "staff_id": actor.staff_id, "reason": reason[:wallet.MAX_REASON]})
+        if opening.debt_fen:
+            debts.append({"member_id": member_id, "at": now, "kind": CreditKind.OPENING, "amount_fen": opening.debt_fen,
+                          "due_on": opening.debt_due, "purchase_id": None, "payment_method": "", "staff_id": actor.staff_id,
+                          "approved_by_id": None, "reason": reason[:credit.MAX_REASON]})
     # Opening balances from the old system expire like points earned on the day of the import.
     expires_on = loyalty.get_rules(session).expires_on(loyalty.local_day(now))
     for entry in points:
         entry["expires_on"] = expires_on
-    for model, batch in ((MemberTag, tags), (Card, card_rows), (PointsEntry, points), (MemberChange, changes),
-                         (AuditEvent, events)):
+    for model, batch in ((MemberTag, tags), (Card, card_rows), (PointsEntry, points), (WalletEntry, wallets), (CreditEntry, debts),
+                         (MemberChange, changes), (AuditEvent, events)):
         if batch:
             session.execute(sa.insert(model.__table__), batch)
     return sum(entry["points"] for entry in points)
@@ -1172,12 +1390,14 @@ def _assign_member_numbers(session: Session, rows: Sequence[PlannedRow], ids: Se
     return wanted
 
 
-def _update_existing(session: Session, actor: Actor, row: PlannedRow) -> None:
+def _update_existing(session: Session, actor: Actor, row: PlannedRow, reason: str) -> None:
     data = row.source.data
     assert data is not None and row.member_id is not None
     profile_changes: dict[str, object] = {}
     card = None
     for change in row.changes:
+        if change.field in MONEY_FIELDS:
+            continue  # the opening balance and debt, below
         if change.field == "card":
             card = change.new
         elif change.field == "tags":
@@ -1189,6 +1409,21 @@ def _update_existing(session: Session, actor: Actor, row: PlannedRow) -> None:
         members.update(session, actor, row.member_id, **profile_changes)
     if card:
         cards.issue(session, actor, row.member_id, card, imported=True)
+    opening = row.opening
+    if opening:
+        member = wallet.member_for_update(session, row.member_id)
+        # Checked again with the member locked: another till (PostgreSQL) may have opened a wallet or a debt meanwhile.
+        started = [model for model, fen in ((WalletEntry, opening.wallet_fen), (CreditEntry, opening.debt_fen))
+                   if fen and session.scalar(sa.select(model.id).where(model.member_id == member.id).limit(1)) is not None]
+        if started:
+            raise Conflict(MSG_MONEY_MOVED, member=f"{member.name} ({member.member_no})")
+        at = utcnow()
+        wallet.open_balance(session, actor, member, principal_fen=opening.principal_fen, bonus_fen=opening.bonus_fen,
+                            reason=reason, at=at)
+        if opening.debt_fen:
+            assert opening.debt_due is not None
+            credit.open_debt(session, actor, member, amount_fen=opening.debt_fen, due_on=opening.debt_due, reason=reason, at=at)
+        session.flush()
 
 
 # --------------------------------------------------------------------------- rejected rows

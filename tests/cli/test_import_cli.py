@@ -173,3 +173,20 @@ def test_files_that_are_not_what_their_name_says_get_a_clear_message(capsys, dat
             assert words in err and "column" not in err, (path, err)
     assert dump(Path(database)) == before
     assert not list(tmp_path.glob("*.rejected.csv"))
+
+
+def test_opening_balances_and_debts_are_counted_and_described(capsys, database: str, tmp_path: Path) -> None:
+    from tests.services.test_import_money import HEADER
+    from tests.services.test_import_money import ROWS as MONEY_ROWS
+
+    path = members_file(tmp_path, MONEY_ROWS, HEADER)
+    code, out, err = run(capsys, "--db", database, "import", "members", str(path), "--dry-run")
+    assert code == 0, err
+    assert "would bring over: stored value ¥1,520.50 (bonus ¥20.00) for 2 members; debts ¥133.80 of 2 members" in out
+    assert "row 2 (new: 张三): 余额: - -> ¥300.00; 赠送余额: - -> ¥20.00" in out
+    code, out, err = run(capsys, "--db", database, "import", "members", str(path), "--json")
+    document = json.loads(out)
+    assert code == 0 and document["opening"] == {"wallets": 2, "wallet_principal_fen": 150_050, "wallet_bonus_fen": 2_000,
+                                                 "debts": 2, "debt_fen": 13_380}
+    code, out, _ = run(capsys, "--db", database, "import", "members", str(path))
+    assert code == 0 and "unchanged: 4" in out and "bring" not in out

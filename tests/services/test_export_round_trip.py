@@ -5,7 +5,10 @@ from __future__ import annotations
 from datetime import date
 from pathlib import Path
 
+import sqlalchemy as sa
+
 from crmdesk.db import open_database, sqlite_url
+from crmdesk.models import Member
 from crmdesk.services import demo, exports, imports, store
 from crmdesk.services.member_query import MemberFilter
 from crmdesk.services.staff import actor_for
@@ -28,6 +31,13 @@ def test_an_export_imports_without_a_refused_row(tmp_path: Path) -> None:
         problems = [p.reason() for row in plan.invalid_rows for p in row.errors]
         assert not problems, problems[:5]
         assert plan.counts.new == written
+        # The money comes along: each member's whole stored value as their opening principal (the export shows the
+        # total; principal and bonus are not kept apart), each debt as an opening debt due 30 days after the import.
+        with read_session(source) as session:
+            held, owed = session.execute(sa.select(sa.func.sum(Member.wallet_principal_fen + Member.wallet_bonus_fen),
+                                                   sa.func.sum(Member.credit_owed_fen))).one()
+        assert held > 0 and owed > 0
+        assert (plan.money.principal_fen, plan.money.bonus_fen, plan.money.debt_fen) == (held, 0, owed)
     finally:
         source.dispose()
         target.dispose()
