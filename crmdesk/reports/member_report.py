@@ -1,8 +1,9 @@
 """The member report: one member on one to three pages, for the owner's file or the member.
 
 Details and cards, tier and the last 12 months' spend, points (ledger summary and
-what expires when), purchases in summary with the latest receipts, offers used,
-and complaints with their outcome.
+what expires when), the member's stored value and credit when they have either,
+purchases in summary with the latest receipts, offers used, and complaints with
+their outcome.
 """
 
 from __future__ import annotations
@@ -21,9 +22,12 @@ from crmdesk.reports.base import (
 )
 from crmdesk.reports.fonts import report_font
 from crmdesk.services.complaints import REMEDY_LABELS, STATUS_LABELS as COMPLAINT_STATUS_LABELS
+from crmdesk.services.credit import CreditInfo
 from crmdesk.services.loyalty import POINTS_KIND_LABELS
 from crmdesk.services.member_query import GENDER_LABELS, STATUS_LABELS
-from crmdesk.services.member_report import MemberReport, MonthSpend
+from crmdesk.services.member_report import CreditSummary, MemberReport, MonthSpend, WalletSummary
+from crmdesk.services.payments import PAYMENT_METHODS
+from crmdesk.services.wallet import KIND_LABELS as WALLET_KIND_LABELS
 from crmdesk.services.purchases import PURCHASE_KIND_LABELS
 from crmdesk.texts import QT_TRANSLATE_NOOP
 
@@ -148,6 +152,79 @@ def _points(report: MemberReport, width: float) -> list[Flowable]:
                    side_by_side([ledger, expiry], [0.54 * width, 0.46 * width]))
 
 
+def _signed(fen: int) -> str:
+    return ("+" if fen > 0 else "") + yuan(fen) if fen else ""
+
+
+def _wallet(summary: WalletSummary, width: float) -> list[Flowable]:
+    pairs = [
+        (QCoreApplication.translate("reports", "Stored value"), yuan(summary.total_fen)),
+        (QCoreApplication.translate("reports", "Principal"), yuan(summary.principal_fen)),
+        (QCoreApplication.translate("reports", "Bonus"), yuan(summary.bonus_fen)),
+    ]
+    header = [QCoreApplication.translate("reports", "When"), QCoreApplication.translate("reports", "Kind"),
+              QCoreApplication.translate("reports", "Principal"), QCoreApplication.translate("reports", "Bonus"),
+              QCoreApplication.translate("reports", "Receipt or note")]
+    rows = []
+    for entry in summary.latest:
+        method = _term("terms", PAYMENT_METHODS[entry.payment_method]) if entry.payment_method in PAYMENT_METHODS else entry.payment_method
+        rows.append([local_datetime(entry.at), _term("terms", WALLET_KIND_LABELS[entry.kind]), _signed(entry.principal_fen),
+                     _signed(entry.bonus_fen), entry.receipt_no or entry.reason or method])
+    shown = QCoreApplication.translate("reports", "Latest {shown} of {total} wallet entries").format(
+        shown=len(rows), total=f"{summary.entries:,}")
+    return [key_values(pairs, width=width, columns=3, label_mm=22), caption(shown),
+            data_table(header, rows, [w * width for w in (0.2, 0.16, 0.15, 0.13, 0.36)], right=(2, 3))]
+
+
+def _credit_pairs(info: CreditInfo) -> list[tuple[str, object]]:
+    days = QCoreApplication.translate("reports", "{days} days")
+    pairs: list[tuple[str, object]] = [
+        (QCoreApplication.translate("reports", "Credit limit"),
+         yuan(info.limit_fen) if info.has_account else QCoreApplication.translate("reports", "No credit account")),
+        (QCoreApplication.translate("reports", "Terms"), days.format(days=info.term_days) if info.has_account else ""),
+        (QCoreApplication.translate("reports", "Owed"), yuan(info.owed_fen)),
+        (QCoreApplication.translate("reports", "Available"), yuan(info.available_fen) if info.has_account else ""),
+        (QCoreApplication.translate("reports", "Overdue"), yuan(info.overdue_fen)),
+        (QCoreApplication.translate("reports", "Oldest overdue"), days.format(days=info.oldest_overdue_days) if info.overdue_fen else ""),
+    ]
+    if info.frozen:
+        pairs.append((QCoreApplication.translate("reports", "Credit stopped"), info.frozen_reason or "—"))
+    return pairs
+
+
+def _credit(summary: CreditSummary, width: float) -> list[Flowable]:
+    out: list[Flowable] = [key_values(_credit_pairs(summary.info), width=width, columns=2)]
+    if not summary.open_charges:
+        out.append(empty_note(QCoreApplication.translate("reports", "Nothing is owed.")))
+        return out
+    if summary.open_count > len(summary.open_charges):
+        shown = QCoreApplication.translate("reports", "{shown} of {total} open charges, oldest due first").format(
+            shown=len(summary.open_charges), total=f"{summary.open_count:,}")
+    else:
+        shown = QCoreApplication.translate("reports", "Open charges, oldest due first")
+    header = [QCoreApplication.translate("reports", "Bought"), QCoreApplication.translate("reports", "Receipt"),
+              QCoreApplication.translate("reports", "Amount"), QCoreApplication.translate("reports", "Still owed"),
+              QCoreApplication.translate("reports", "Due"), QCoreApplication.translate("reports", "Days overdue")]
+    rows = [[local_datetime(c.at), c.receipt_no, yuan(c.amount_fen), yuan(c.outstanding_fen), c.due_on.isoformat(),
+             f"{c.days_overdue:,}" if c.days_overdue else ""] for c in summary.open_charges]
+    out += [caption(shown), data_table(header, rows, [w * width for w in (0.21, 0.21, 0.15, 0.15, 0.14, 0.14)], right=(2, 3, 5))]
+    return out
+
+
+def _money(report: MemberReport, width: float) -> list[Flowable]:
+    """Stored value and credit, when the member has either; nothing at all when neither."""
+    if report.wallet is None and report.credit is None:
+        return []
+    parts: list[Flowable] = []
+    if report.wallet is not None:
+        parts += _wallet(report.wallet, width)
+    if report.credit is not None:
+        if parts:
+            parts.append(spacer(2))
+        parts += _credit(report.credit, width)
+    return section(QCoreApplication.translate("reports", "Stored value and credit"), *parts)
+
+
 def _purchases(report: MemberReport, width: float) -> list[Flowable]:
     t = report.totals
     pairs: list[tuple[str, object]] = [
@@ -236,6 +313,7 @@ def render_member_report(
         *_cards(report, width),
         *_tier_and_spend(report, width),
         *_points(report, width),
+        *_money(report, width),
         *_purchases(report, width),
         *_offers(report, width),
         *_complaints(report, width),

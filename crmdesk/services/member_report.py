@@ -3,6 +3,11 @@
 The report summarises: however many purchases a member has, it reads totals
 with GROUP BY and only the newest few receipts, so the report takes the same
 time for a member with ten visits as for one with ten thousand.
+
+Money with the shop, when the member has any: the stored value (principal and
+bonus apart, the latest wallet entries) and credit (limit, term, what is owed
+and overdue, the charges still open with their due days). A member who never
+had a wallet entry, a credit account or a debt gets no such section.
 """
 
 from __future__ import annotations
@@ -13,19 +18,26 @@ from datetime import date, datetime, timezone
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
-from crmdesk.models import Complaint, OfferRedemption, PointsEntry, PointsKind, Purchase, PurchaseKind, PurchaseLine
-from crmdesk.services import complaints, loyalty, members, offers, purchases
+from crmdesk import shop_time
+from crmdesk.models import (
+    Complaint, CreditAccount, CreditEntry, OfferRedemption, PointsEntry, PointsKind, Purchase, PurchaseKind, PurchaseLine, WalletEntry,
+)
+from crmdesk.services import complaints, credit, loyalty, members, offers, purchases, wallet
 from crmdesk.services.complaints import ComplaintInfo
+from crmdesk.services.credit import CreditInfo, OpenCharge
 from crmdesk.services.loyalty import SHOP_ZONE, ExpiringLot
 from crmdesk.services.members import MemberProfile
 from crmdesk.services.offers import Redemption
 from crmdesk.services.purchases import PurchaseRow, PurchaseTotals
+from crmdesk.services.wallet import WalletRow
 
 LAST_PURCHASES = 12
 TOP_CATEGORIES = 6
 OFFERS_LISTED = 15
 COMPLAINTS_LISTED = 15
 EXPIRY_LINES = 8  # later lots are summed into one line
+WALLET_ENTRIES = 8
+OPEN_CHARGES_LISTED = 12
 
 
 @dataclass(frozen=True)
@@ -57,6 +69,29 @@ class ComplaintOutcome:
 
 
 @dataclass(frozen=True)
+class WalletSummary:
+    """The member's stored value (储值) now and its latest movements."""
+
+    principal_fen: int
+    bonus_fen: int
+    entries: int  # in the ledger, ever
+    latest: tuple[WalletRow, ...]  # newest first
+
+    @property
+    def total_fen(self) -> int:
+        return self.principal_fen + self.bonus_fen
+
+
+@dataclass(frozen=True)
+class CreditSummary:
+    """The member's credit (赊账) as of the report's day: the account, the debt, the charges still open."""
+
+    info: CreditInfo
+    open_charges: tuple[OpenCharge, ...]  # oldest due first, at most OPEN_CHARGES_LISTED
+    open_count: int
+
+
+@dataclass(frozen=True)
 class MemberReport:
     profile: MemberProfile
     phone_text: str  # masked unless full numbers were asked for
@@ -75,6 +110,8 @@ class MemberReport:
     offers_discount_fen: int
     complaints: tuple[ComplaintOutcome, ...]
     complaints_count: int
+    wallet: WalletSummary | None = None  # None: the member never had stored value
+    credit: CreditSummary | None = None  # None: no credit account and never a debt
 
 
 def _month_start(day: date) -> date:
@@ -170,6 +207,24 @@ def _complaints(session: Session, member_id: int, now: datetime) -> tuple[tuple[
     return tuple(outcomes), total
 
 
+def _wallet(session: Session, member_id: int) -> WalletSummary | None:
+    entries = int(session.scalar(sa.select(sa.func.count(WalletEntry.id)).where(WalletEntry.member_id == member_id)) or 0)
+    if not entries:
+        return None
+    balance = wallet.balance(session, member_id)
+    latest = tuple(wallet.ledger_page(session, member_id, limit=WALLET_ENTRIES))
+    return WalletSummary(balance.principal_fen, balance.bonus_fen, entries, latest)
+
+
+def _credit(session: Session, member_id: int, now: datetime) -> CreditSummary | None:
+    has_account = session.get(CreditAccount, member_id) is not None
+    if not has_account and session.scalar(sa.select(CreditEntry.id).where(CreditEntry.member_id == member_id).limit(1)) is None:
+        return None
+    day = shop_time.local_day(now)
+    charges = credit.open_charges(session, [member_id], day).get(member_id, [])
+    return CreditSummary(credit.info(session, member_id, today=day), tuple(charges[:OPEN_CHARGES_LISTED]), len(charges))
+
+
 def member_report(session: Session, member_id: int, *, now: datetime | None = None, full_phones: bool = False) -> MemberReport:
     """The member report's content as of ``now``. Phones are masked unless ``full_phones``
     (the caller checks who may ask for that and records it)."""
@@ -196,5 +251,7 @@ def member_report(session: Session, member_id: int, *, now: datetime | None = No
         offers_discount_fen=discount,
         complaints=listed_complaints,
         complaints_count=complaints_count,
+        wallet=_wallet(session, member_id),
+        credit=_credit(session, member_id, now),
     )
 
