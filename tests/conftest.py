@@ -7,11 +7,14 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+import sqlalchemy as sa
+from sqlalchemy.orm import Session
 
 os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 
 from crmdesk.db import Database, open_database, sqlite_url  # noqa: E402
 from crmdesk.models import Role  # noqa: E402
+from crmdesk.services import ledgers  # noqa: E402
 from crmdesk.services import staff as staff_service  # noqa: E402
 from crmdesk.services import store  # noqa: E402
 from crmdesk.services.uow import Actor, unit_of_work  # noqa: E402
@@ -31,8 +34,24 @@ def isolated_data_dir(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
 
 
 @pytest.fixture
-def db_path(tmp_path: Path) -> Path:
-    return tmp_path / "store.sqlite"
+def db_path(tmp_path: Path) -> Iterator[Path]:
+    path = tmp_path / "store.sqlite"
+    yield path
+    assert_books_agree(path)
+
+
+def assert_books_agree(path: Path) -> None:
+    """After every test on the shop's database: each cached balance is its ledger's sum."""
+    if not path.exists():
+        return
+    engine = sa.create_engine(sqlite_url(path))
+    try:
+        if not sa.inspect(engine).has_table("credit_entry"):
+            return  # an old or foreign file some test left behind on purpose
+        with Session(engine) as session:
+            assert ledgers.disagreements(session) == []
+    finally:
+        engine.dispose()
 
 
 @pytest.fixture

@@ -12,7 +12,9 @@ import sqlalchemy as sa
 from PySide6.QtCore import QPoint, Qt
 
 from crmdesk.db import Database
-from crmdesk.models import Card, CardStatus, Member, MemberStatus, MemberTag
+from crmdesk.models import (
+    Card, CardStatus, CreditEntry, CreditKind, Member, MemberStatus, MemberTag, PointsEntry, PointsKind, WalletEntry, WalletKind,
+)
 from crmdesk.services import cards
 from crmdesk.services import member_query as mq
 from crmdesk.services import members
@@ -45,6 +47,10 @@ def bulk_members(db: Database, count: int) -> None:
     with unit_of_work(db) as session:
         session.execute(sa.insert(Member), rows)
         session.execute(sa.insert(MemberTag), [{"member_id": n, "tag": "老顾客"} for n in range(1, count + 1, 5)])
+        # The points balances' ledger, so the cache agrees with it as in a real store.
+        session.execute(sa.insert(PointsEntry), [
+            {"member_id": n, "kind": PointsKind.IMPORT, "points": row["points_balance"], "at": now, "reason": "期初"}
+            for n, row in enumerate(rows, start=1) if row["points_balance"]])
 
 
 @pytest.fixture
@@ -140,6 +146,11 @@ def test_money_columns_and_filters(qtbot, owner_state, thousand) -> None:
     with unit_of_work(owner_state.db) as session:
         session.execute(sa.update(Member).where(Member.id <= 30).values(wallet_principal_fen=Member.id * 1000, wallet_bonus_fen=100))
         session.execute(sa.update(Member).where(Member.id.in_((7, 8, 9))).values(credit_owed_fen=4_500))
+        # Their ledgers: balances and debts brought over from an old system, the debts due in two months.
+        session.execute(sa.insert(WalletEntry), [
+            {"member_id": n, "kind": WalletKind.OPENING, "principal_fen": n * 1000, "bonus_fen": 100} for n in range(1, 31)])
+        session.execute(sa.insert(CreditEntry), [
+            {"member_id": n, "kind": CreditKind.OPENING, "amount_fen": 4_500, "due_on": date.today() + timedelta(days=60)} for n in (7, 8, 9)])
     page = MemberListPage(owner_state)
     _show(qtbot, page)
     assert {"wallet", "owed"} <= set(page.visible_columns())
