@@ -15,6 +15,7 @@ from crmdesk.models.money import (
     WalletBonusRule, WalletEntry, WalletKind,
 )
 from crmdesk.models.offer import Coupon, Offer, OfferKind, OfferRedemption, OfferTarget
+from crmdesk.models.safety import SAFETY_SETTINGS_ROW_ID, DataSafetySettings
 from crmdesk.models.purchase import Purchase, PurchaseKind, PurchaseLine
 from crmdesk.models.staff import Role, Staff
 from crmdesk.models.store import STORE_ROW_ID, StoreSettings
@@ -31,4 +32,6 @@ __all__ = [
     # stored value and credit
     "MONEY_SETTINGS_ROW_ID", "CollectionNote", "CreditAccount", "CreditEntry", "CreditKind", "CreditSettlement", "DrawOrder",
     "MoneySettings", "WalletBonusRule", "WalletEntry", "WalletKind",
+    # data safety
+    "DataSafetySettings", "SAFETY_SETTINGS_ROW_ID",
 ]

@@ -20,7 +20,7 @@ class AuditEvent(Base):
     # The name is kept as well as the id: staff can be renamed, the log must not change.
     staff_id: Mapped[int | None] = mapped_column(sa.ForeignKey("staff.id"))
     staff_name: Mapped[str] = mapped_column(sa.String(60))
-    action: Mapped[str] = mapped_column(sa.String(60))
+    action: Mapped[str] = mapped_column(sa.String(60), index=True)
     entity_type: Mapped[str] = mapped_column(sa.String(40))
     entity_id: Mapped[int | None]
     details: Mapped[dict[str, Any]] = mapped_column(sa.JSON, default=dict)

@@ -74,6 +74,12 @@ class Member(Base):
         str_enum(MarketingConsent), default=MarketingConsent.NONE
     )
     consent_at: Mapped[datetime | None] = mapped_column(UtcDateTime())
+    consent_by: Mapped[str] = mapped_column(sa.String(60), default="")  # the staff member who recorded the marketing consent
+    # Consent to keeping the member's personal data (个人信息保护法), with when and who recorded it.
+    data_consent_at: Mapped[datetime | None] = mapped_column(UtcDateTime())
+    data_consent_by: Mapped[str] = mapped_column(sa.String(60), default="")
+    # Set when the member's personal data was erased on request or by the retention rule.
+    erased_at: Mapped[datetime | None] = mapped_column(UtcDateTime())
     source: Mapped[str] = mapped_column(sa.String(40), default="")
     status: Mapped[MemberStatus] = mapped_column(str_enum(MemberStatus), default=MemberStatus.ACTIVE, index=True)
     joined_on: Mapped[date] = mapped_column(index=True)
