@@ -51,6 +51,11 @@ class Permission(enum.Enum):
     ADJUST_MONEY = "adjust_money"  # correct a wallet or a debt by hand, with a reason
     WRITE_OFF_DEBT = "write_off_debt"  # 坏账核销
     MANAGE_MONEY_RULES = "manage_money_rules"  # top-up bonus rules and the money settings
+    # Data safety and privacy (个人信息保护法).
+    EXPORT_MEMBER_DATA = "export_member_data"  # one member's copy of everything held on them
+    ERASE_MEMBERS = "erase_members"  # erase a member's personal data on request; the retention rule
+    MANAGE_BACKUPS = "manage_backups"  # the backup settings, a restore, repairing cached figures
+    VIEW_AUDIT_LOG = "view_audit_log"  # browse and export who did what
 
 
 ROLE_PERMISSIONS: dict[Role, frozenset[Permission]] = {
@@ -59,7 +64,7 @@ ROLE_PERMISSIONS: dict[Role, frozenset[Permission]] = {
         {Permission.CHANGE_SETTINGS, Permission.CHANGE_MEMBER_STATUS, Permission.MERGE_MEMBERS, Permission.BROWSE_MEMBERS,
          Permission.ADJUST_POINTS, Permission.IMPORT_MEMBERS, Permission.IMPORT_PURCHASES, Permission.MANAGE_OFFERS,
          Permission.MANAGE_COMPLAINTS, Permission.COMPENSATE, Permission.SKIP_FOLLOW_UP, Permission.VIEW_SHOP_FIGURES,
-         Permission.CASH_OUT_WALLET, Permission.MANAGE_CREDIT}
+         Permission.CASH_OUT_WALLET, Permission.MANAGE_CREDIT, Permission.EXPORT_MEMBER_DATA}
     ),
     Role.OWNER: frozenset(Permission),
 }
@@ -99,6 +104,12 @@ _DENIED = {
     Permission.ADJUST_MONEY: QT_TRANSLATE_NOOP("errors", "{name} may not correct a member's money by hand; ask the owner."),
     Permission.WRITE_OFF_DEBT: QT_TRANSLATE_NOOP("errors", "{name} may not write off a debt; ask the owner."),
     Permission.MANAGE_MONEY_RULES: QT_TRANSLATE_NOOP("errors", "{name} may not change the top-up bonuses or the money settings; ask the owner."),
+    Permission.EXPORT_MEMBER_DATA: QT_TRANSLATE_NOOP(
+        "errors", "{name} may not give out a member's copy of their data; ask a supervisor or the owner."
+    ),
+    Permission.ERASE_MEMBERS: QT_TRANSLATE_NOOP("errors", "{name} may not erase a member's personal data; ask the owner."),
+    Permission.MANAGE_BACKUPS: QT_TRANSLATE_NOOP("errors", "{name} may not change backups, restore or repair the data; ask the owner."),
+    Permission.VIEW_AUDIT_LOG: QT_TRANSLATE_NOOP("errors", "{name} may not read the audit log; ask the owner."),
 }
 
 
