@@ -21,6 +21,7 @@ from crmdesk.services import staff as staff_service
 from crmdesk.services import store as store_service
 from crmdesk.services.uow import Actor, read_session, unit_of_work
 from crmdesk.views.common import error_text
+from crmdesk.views.failure_hook import install_failure_hook
 from crmdesk.views.login_dialog import LoginDialog
 from crmdesk.views.screen import install_screen_fitter, largest_content, pretend_screen
 from crmdesk.views.main_window import MainWindow
@@ -131,6 +132,8 @@ def run_gui(args: argparse.Namespace) -> int:
     language = resolve_language(args.lang or preferences.load().language)
     translators.install(language)
     interactive = not args.screenshot
+    if interactive:
+        install_failure_hook()
     try:
         db = database_for(args)
         if args.demo:

@@ -132,6 +132,14 @@ def _run(argv: list[str] | None) -> int:
     except CrmdeskError as exc:
         print(f"crmdesk: {exc.message}", file=sys.stderr)
         return exc.exit_code
+    except BrokenPipeError:
+        raise  # handled by main()
+    except Exception as exc:  # a full disk, a busy database, a read-only folder...: a message, never a traceback
+        from crmdesk.failures import explain
+
+        failure = explain(exc)
+        print(f"crmdesk: {failure.message}", file=sys.stderr)
+        return failure.exit_code
     except KeyboardInterrupt:
         print("crmdesk: interrupted", file=sys.stderr)
         return 130

@@ -101,6 +101,7 @@ def open_database(url: sa.URL, *, migrate: bool = True) -> Database:
         _check_sqlite_path(path)
         if not path.exists():
             created_file = path
+        make_private(path)
     engine = _create_engine(url)
     try:
         backup_path, upgraded_from = _check_and_migrate(engine, url, migrate)
@@ -150,14 +151,15 @@ def _check_sqlite_path(path: Path) -> None:
 def _create_engine(url: sa.URL) -> sa.Engine:
     if url.get_backend_name() != "sqlite":
         try:
-            return sa.create_engine(url, pool_pre_ping=True)
+            return sa.create_engine(url, pool_pre_ping=True, hide_parameters=True)
         except (ImportError, sa.exc.NoSuchModuleError) as exc:
             raise DatabaseUnavailable(
                 QT_TRANSLATE_NOOP("errors", "No driver for {url}: {detail}. For PostgreSQL install crmdesk[postgres]."),
                 url=url.render_as_string(hide_password=True),
                 detail=str(exc),
             ) from None
-    engine = sa.create_engine(url, connect_args={"timeout": BUSY_TIMEOUT_MS / 1000})
+    # hide_parameters: an error's text never carries the values of the failing statement (members' names, phones).
+    engine = sa.create_engine(url, connect_args={"timeout": BUSY_TIMEOUT_MS / 1000}, hide_parameters=True)
 
     @sa.event.listens_for(engine, "connect")
     def _on_connect(dbapi_connection: sqlite3.Connection, _record: object) -> None:
@@ -301,6 +303,7 @@ def backup_sqlite(path: Path, *, reason: str = "backup") -> Path:
     while target.exists():
         counter += 1
         target = path.with_name(f"{path.stem}.{stamp}-{counter}.{reason}{path.suffix}")
+    make_private(target)
     source = sqlite3.connect(path)
     try:
         dest = sqlite3.connect(target)
@@ -311,6 +314,26 @@ def backup_sqlite(path: Path, *, reason: str = "backup") -> Path:
     finally:
         source.close()
     return target
+
+
+def make_private(path: Path) -> None:
+    """The database (and its journal files) readable by its owner only: it holds every member's phone.
+
+    A missing file is created empty with those permissions, and SQLite gives the files it adds
+    beside it (-wal, -shm) the database file's own. Files of another account are left as they are."""
+    if os.name == "nt":  # Windows keeps files in the user's profile private through its folder ACLs
+        return
+    if not path.exists():
+        os.close(os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600))
+        return
+    for suffix in ("", "-wal", "-shm", "-journal"):
+        candidate = Path(str(path) + suffix)
+        try:
+            info = candidate.stat()
+            if info.st_uid == os.getuid() and info.st_mode & 0o077:
+                candidate.chmod(0o600)
+        except OSError:
+            continue  # gone meanwhile, or not ours to change
 
 
 def remove_sqlite_files(path: Path) -> None:

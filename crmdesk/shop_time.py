@@ -7,6 +7,7 @@ trip, must not show a second clock). China has one time zone and no daylight sav
 
 from __future__ import annotations
 
+import math
 from datetime import UTC, date, datetime, time, timedelta, timezone, tzinfo
 
 SHOP_ZONE: tzinfo = timezone(timedelta(hours=8))
@@ -47,3 +48,9 @@ def format_time(moment: datetime | None) -> str:
 
 def format_date(moment: datetime | None) -> str:
     return moment.astimezone(SHOP_ZONE).strftime("%Y-%m-%d") if moment is not None else ""
+
+
+def minutes_until(until: datetime, now: datetime) -> int:
+    """Whole minutes left until ``until``, rounded up (a lock of exactly 5 minutes says 5, never 6), at least 1."""
+    seconds = (until - now).total_seconds()
+    return max(1, math.ceil(seconds / 60))

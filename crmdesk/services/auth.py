@@ -10,6 +10,7 @@ import sqlalchemy as sa
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
 
+from crmdesk import shop_time
 from crmdesk.db import Database
 from crmdesk.errors import AuthenticationFailed, InvalidInput, PermissionDenied
 from crmdesk.models import Role, Staff
@@ -170,7 +171,7 @@ def authenticate(db: Database, name: str, secret: str, *, now: datetime | None =
         if staff is None:
             raise AuthenticationFailed(QT_TRANSLATE_NOOP("errors", "Wrong name, password or PIN."))
         if staff.locked_until is not None and staff.locked_until > now:
-            minutes = max(1, int((staff.locked_until - now).total_seconds() // 60) + 1)
+            minutes = shop_time.minutes_until(staff.locked_until, now)
             raise AuthenticationFailed(
                 QT_TRANSLATE_NOOP(
                     "errors",

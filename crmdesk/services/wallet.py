@@ -506,7 +506,7 @@ def check_pin(db: Database, member_id: int, pin: str, *, now: datetime | None = 
     with unit_of_work(db) as session:
         member = member_for_update(session, member_id)
         if member.pay_pin_locked_until is not None and member.pay_pin_locked_until > now:
-            minutes = max(1, -(-int((member.pay_pin_locked_until - now).total_seconds()) // 60))
+            minutes = shop_time.minutes_until(member.pay_pin_locked_until, now)
             raise AuthenticationFailed(QT_TRANSLATE_NOOP("errors", "Too many wrong PINs: wallet payments of {name} wait {minutes} min."),
                                        name=member.name, minutes=minutes)
         if _pin_matches(member, pin):

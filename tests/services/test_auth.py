@@ -43,9 +43,14 @@ def test_repeated_failures_lock_the_account_until_the_lockout_ends(db, owner, ca
             auth.authenticate(db, cashier.name, "0000", now=now)
     with pytest.raises(AuthenticationFailed, match="locked for 5 min"):
         auth.authenticate(db, cashier.name, "0000", now=now)
+    # The next attempt at once says the same 5 minutes (not 6), and the count goes down as time passes.
+    with pytest.raises(AuthenticationFailed, match="Try again in 5 min"):
+        auth.authenticate(db, cashier.name, "0000", now=now)
     # Even the right PIN is refused while locked.
-    with pytest.raises(AuthenticationFailed, match="is locked"):
+    with pytest.raises(AuthenticationFailed, match="Try again in 4 min"):
         auth.authenticate(db, cashier.name, "1234", now=now + timedelta(minutes=1))
+    with pytest.raises(AuthenticationFailed, match="Try again in 1 min"):
+        auth.authenticate(db, cashier.name, "1234", now=now + timedelta(minutes=4, seconds=59))
     assert auth.authenticate(db, cashier.name, "1234", now=now + auth.LOCKOUT + timedelta(seconds=1)) == cashier
     with read_session(db) as session:
         assert session.scalar(sa.select(sa.func.count()).select_from(AuditEvent).where(AuditEvent.action == "staff.locked_out")) == 1
