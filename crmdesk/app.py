@@ -16,10 +16,11 @@ from crmdesk.db import Database
 from crmdesk.errors import MSG_NOT_INITIALISED, CrmdeskError, NotInitialised
 from crmdesk.i18n import Translators, resolve_language
 from crmdesk.paths import resource_path
-from crmdesk.services import daily
+from crmdesk.services import daily, data_check
 from crmdesk.services import staff as staff_service
 from crmdesk.services import store as store_service
 from crmdesk.services.uow import Actor, read_session, unit_of_work
+from crmdesk.views.backup_guard import BackupGuard
 from crmdesk.views.common import error_text
 from crmdesk.views.failure_hook import install_failure_hook
 from crmdesk.views.login_dialog import LoginDialog
@@ -92,9 +93,32 @@ class Application:
         QTimer.singleShot(0, lambda: self._reopen_on_settings())
 
     def _reopen_on_settings(self) -> None:
+        self._reopen("settings")
+
+    def _reopen(self, view: str | None) -> None:
         maximised = self.window is not None and self.window.isMaximized()
-        window = self.open_window("settings")
+        window = self.open_window(view)
         window.showMaximized() if maximised else window.show()
+
+    def watch_backups(self, guard: BackupGuard) -> None:
+        """A restore here reopens the screens on the restored data; one made elsewhere is told, then the same."""
+        self.state.backup_guard = guard
+        self.state.signals.restored.connect(self._restored_here)
+        guard.restoredElsewhere.connect(self._restored_elsewhere)
+
+    def _restored_here(self) -> None:
+        if self.state.backup_guard is not None:
+            self.state.backup_guard.acknowledge_restore()
+        QTimer.singleShot(0, lambda: self._reopen("settings"))
+
+    def _restored_elsewhere(self, when: object) -> None:
+        QMessageBox.information(
+            self.window, QCoreApplication.translate("app", "The data was restored"),
+            QCoreApplication.translate(
+                "app", "At {time} the data was replaced by a backup on another till or window. crmdesk reopens to show it."
+            ).format(time=shop_time.format_time(when)),  # type: ignore[arg-type]
+        )
+        self._reopen(None)
 
 
 def _owner_actor(db: Database) -> Actor:
@@ -153,15 +177,32 @@ def run_gui(args: argparse.Namespace) -> int:
             return 0
         daily.start_of_day(db)
         controller = Application(app, AppState(db, actor, language), translators)
+        guard = BackupGuard(controller.state)
+        controller.watch_backups(guard)
         window = controller.open_window(args.view)
         window.restore_placement()
+        if db.upgraded_from is not None:
+            _check_after_upgrade(db, window)
         counter = window.page("counter")
         if args.search and counter is not None:
             counter.search_edit.setText(args.search)
             counter.run_search()
-        return app.exec()
+        guard.start()
+        code = app.exec()
+        guard.at_close()
+        return code
     finally:
         db.dispose()
+
+
+def _check_after_upgrade(db: Database, window: MainWindow) -> None:
+    """The data check, quietly, after the schema was upgraded: a person hears of it only when something is wrong."""
+    report = data_check.run(db)
+    if not report.sound:
+        QMessageBox.warning(window, QCoreApplication.translate("app", "Check the data"), QCoreApplication.translate(
+            "app", "After the upgrade the data check found {count} problems. Settings → Backup and restore → Check now "
+                   "lists them; the backup taken before the upgrade is {backup}.").format(
+            count=len(report.findings), backup=db.backup_path or "-"))
 
 
 def _sign_in(db: Database) -> Actor | None:

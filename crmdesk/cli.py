@@ -19,7 +19,7 @@ from crmdesk.db import DEMO_DB_FILENAME, Database, open_database, resolve_url, s
 from crmdesk.errors import CrmdeskError
 from crmdesk.paths import data_dir
 
-VIEWS = ("overview", "counter", "members", "offers", "complaints", "money", "settings", "staff")
+VIEWS = ("overview", "counter", "members", "offers", "complaints", "money", "settings", "staff", "backups", "audit")
 
 Handler = Callable[[Database, argparse.Namespace], int]
 

@@ -15,6 +15,7 @@ from crmdesk import __version__, preferences
 from crmdesk.services import complaints, credit
 from crmdesk.services.auth import Permission, can
 from crmdesk.services.uow import read_session
+from crmdesk.views.backup_status import BackupStatusButton
 from crmdesk.views.common import mark_data, role_label
 from crmdesk.views.login_dialog import LoginDialog
 from crmdesk.views.overview_page import OverviewPage
@@ -112,7 +113,14 @@ class MainWindow(QMainWindow):
         self.switch_button = QPushButton(self.tr("Switch staff (F12)"))
         self.switch_button.setFlat(True)
         self.switch_button.clicked.connect(self.switch_staff)
+        self.backup_button = BackupStatusButton(self._state)
+        self.backup_button.clicked.connect(self.show_backups)
+        guard = self._state.backup_guard
+        if guard is not None:
+            guard.statusChanged.connect(self.backup_button.refresh)
+        self._state.signals.backedUp.connect(self.backup_button.refresh)
         bar.addWidget(self.database_label, 1)
+        bar.addPermanentWidget(self.backup_button)
         bar.addPermanentWidget(self.staff_label)
         bar.addPermanentWidget(self.switch_button)
 
@@ -274,10 +282,15 @@ class MainWindow(QMainWindow):
             refresh()
 
     def show_view(self, name: str) -> None:
-        """Switch to an area by name (counter, members, offers, complaints, overview, money, settings, staff)."""
+        """Switch to an area by name (counter, members, offers, complaints, overview, money, settings), or to a tab of
+        Settings (staff, backups, audit)."""
         if name == "staff":
             self.show_view("settings")
             self.settings_page.show_staff()
+            return
+        if name in ("backups", "audit"):  # the owner's tabs in Settings
+            self.show_view("settings")
+            self.settings_page.show_backups() if name == "backups" else self.settings_page.show_audit()
             return
         keys = [key for key, _page in self._areas]
         if name in keys:
@@ -311,6 +324,11 @@ class MainWindow(QMainWindow):
 
     def _refresh_current(self) -> None:
         self._show_page(self.nav.currentRow())
+
+    def show_backups(self) -> None:
+        """Settings → Backup and restore for those who manage backups; the others read the button's tooltip."""
+        if can(self._state.actor, Permission.MANAGE_BACKUPS):
+            self.show_view("backups")
 
     def switch_staff(self) -> None:
         dialog = LoginDialog(self._state.db, self, current=None)

@@ -25,6 +25,7 @@ from PySide6.QtWidgets import (
 from crmdesk import shop_time
 from crmdesk.db import Database
 from crmdesk.errors import CrmdeskError
+from crmdesk.failures import explain
 from crmdesk.models import MemberStatus
 from crmdesk.paths import data_dir
 from crmdesk.reports.documents import CardsRequest, MemberListRequest
@@ -260,11 +261,8 @@ class ExportThread(BackgroundThread):
         except exports.ExportCancelled:
             self.cancelled.emit()
             return
-        except CrmdeskError as exc:
-            self.failed.emit(error_text(exc))
-            return
-        except Exception as exc:  # noqa: BLE001 - a disk or driver error must reach the person, not kill the thread
-            self.failed.emit(str(exc))
+        except Exception as exc:  # noqa: BLE001 - a full disk or a locked file must reach the person, not end the thread
+            self.failed.emit(error_text(explain(exc)))
             return
         self.succeeded.emit(rows, path)
 

@@ -26,6 +26,7 @@ from PySide6.QtWidgets import (
 
 from crmdesk import shop_time
 from crmdesk.errors import CrmdeskError
+from crmdesk.failures import explain
 from crmdesk.reports.base import ReportCancelled
 from crmdesk.reports.cards import CardLayout
 from crmdesk.reports.documents import (
@@ -62,11 +63,8 @@ class DocumentThread(BackgroundThread):
         except ReportCancelled:
             self.cancelled.emit()
             return
-        except CrmdeskError as exc:
-            self.failed.emit(error_text(exc))
-            return
-        except Exception as exc:  # noqa: BLE001 - a disk or driver error must reach the person, not kill the thread
-            self.failed.emit(str(exc))
+        except Exception as exc:  # noqa: BLE001 - a full disk or a locked file must reach the person, not end the thread
+            self.failed.emit(error_text(explain(exc)))
             return
         self.succeeded.emit(pdf)
 

@@ -21,6 +21,7 @@ from crmdesk.services import staff as staff_service
 from crmdesk.services import store as store_service
 from crmdesk.services.auth import MIN_PASSWORD_LENGTH, Permission, can
 from crmdesk.services.uow import read_session, unit_of_work
+from crmdesk.views.backup_tab import BackupTab
 from crmdesk.views.common import error_text, mark_data, role_label, show_error
 from crmdesk.views.loyalty_settings import RulesTab, TiersTab
 from crmdesk.views.money_settings_tab import MoneySettingsTab
@@ -289,6 +290,7 @@ class SettingsPage(QTabWidget):
         self.rules_tab: RulesTab | None = None
         self.tiers_tab: TiersTab | None = None
         self.money_tab: MoneySettingsTab | None = None
+        self.backup_tab: BackupTab | None = None
         self.refresh_for_actor()
 
     def refresh_for_actor(self) -> None:
@@ -329,6 +331,41 @@ class SettingsPage(QTabWidget):
             self.removeTab(self.indexOf(self.money_tab))
             self.money_tab.deleteLater()
             self.money_tab = None
+        # Backup and restore, and the data check: the owner's (MANAGE_BACKUPS).
+        may_manage_backups = can(self._state.actor, Permission.MANAGE_BACKUPS)
+        if may_manage_backups and self.backup_tab is None:
+            self.backup_tab = BackupTab(self._state)
+            self.addTab(self.backup_tab, self.tr("Backup and restore"))
+        elif may_manage_backups and self.backup_tab is not None:
+            self.backup_tab.load()
+        elif not may_manage_backups and self.backup_tab is not None:
+            self.removeTab(self.indexOf(self.backup_tab))
+            self.backup_tab.deleteLater()
+            self.backup_tab = None
+        # The audit log: the owner's (VIEW_AUDIT_LOG). Imported here; the tab is found as this page's child.
+        from crmdesk.views.audit_tab import AuditTab
+
+        self.audit_tab: AuditTab | None = self.findChild(AuditTab)
+        may_read_audit = can(self._state.actor, Permission.VIEW_AUDIT_LOG)
+        if may_read_audit and self.audit_tab is None:
+            self.audit_tab = AuditTab(self._state)
+            self.addTab(self.audit_tab, self.tr("Audit log"))
+        elif may_read_audit and self.audit_tab is not None:
+            self.audit_tab.reload()
+        elif not may_read_audit and self.audit_tab is not None:
+            self.removeTab(self.indexOf(self.audit_tab))
+            self.audit_tab.setParent(None)  # out of findChild's reach before it is deleted
+            self.audit_tab.deleteLater()
+            self.audit_tab = None
+
+    def show_backups(self) -> None:
+        if self.backup_tab is not None:
+            self.setCurrentWidget(self.backup_tab)
+
+    def show_audit(self) -> None:
+        tab = getattr(self, "audit_tab", None)
+        if tab is not None:
+            self.setCurrentWidget(tab)
 
     def show_staff(self) -> None:
         if self.staff_tab is not None:

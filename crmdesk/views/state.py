@@ -3,15 +3,21 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 from PySide6.QtCore import QObject, Signal
 
 from crmdesk.db import Database
 from crmdesk.services.uow import Actor
 
+if TYPE_CHECKING:
+    from crmdesk.views.backup_guard import BackupGuard
+
 
 class ActorSignals(QObject):
-    changed = Signal()
+    changed = Signal()  # another person signed in
+    restored = Signal()  # the data was replaced by a backup here: the screens reopen on it
+    backedUp = Signal()  # noqa: N815 - a backup was taken by hand: the status bar shows it
 
 
 @dataclass
@@ -22,6 +28,8 @@ class AppState:
 
     def __post_init__(self) -> None:
         self.signals = ActorSignals()
+        # The automatic backups of this window's database (views/backup_guard.py); None in a screenshot or a test.
+        self.backup_guard: BackupGuard | None = None
 
     def sign_in(self, actor: Actor) -> None:
         self.actor = actor

@@ -250,9 +250,12 @@ def test_no_json_output_has_binary_float_noise(capsys, tmp_path: Path, db_path: 
         "import members": ("import", "members", str(members_file(tmp_path)), "--dry-run"),
         "import purchases": ("import", "purchases", str(purchases_file(tmp_path / "p.csv", [
             ["P1", "01", "", phone, "2026-01-05 10:00", "1,234.50"]])), "--dry-run"),
+        "backup": ("backup", "--to", str(tmp_path / "copies")), "backup list": ("backup", "list"),
+        "backup settings": ("backup", "settings"), "check": ("check",),
     }
-    assert set(_json_commands(build_parser())) - {"demo", "purchase add", "report slip", *runs} <= NOT_RUN  # each is run or listed
+    assert set(_json_commands(build_parser())) - {"demo", "purchase add", "report slip", "restore", *runs} <= NOT_RUN  # each is run or listed
     for argv in runs.values():
         json_of(*argv)
+    json_of("restore", str(next((tmp_path / "copies").glob("*.sqlite.gz"))), "--yes")  # the copy "backup" made above
     top_up = json_of("wallet", "topup", phone, "2.22")
     json_of("report", "slip", "topup", str(top_up["entry_id"]), "--out", str(tmp_path / "slip.pdf"))  # type: ignore[index]
