@@ -9,7 +9,7 @@ from typing import Any
 
 from crmdesk.commands.common import acting_staff, counted, print_json
 from crmdesk.db import Database
-from crmdesk.services import imports
+from crmdesk.services import backups, imports
 from crmdesk.services.member_query import money_text
 from crmdesk.services.uow import read_session, unit_of_work
 
@@ -49,6 +49,7 @@ def run_members(db: Database, args: argparse.Namespace) -> int:
         _finish(args, plan, imported=False, rejects=None, code=code)
         return code
     actor = acting_staff(db, args)
+    backups.before_import(db, path)
     with unit_of_work(db) as session:
         plan = imports.plan_import(session, path)
         if plan.invalid_rows and not args.skip_invalid:

@@ -15,7 +15,7 @@ from typing import Any
 from crmdesk.commands.common import acting_staff, counted, print_json
 from crmdesk.commands.imports import EXIT_INVALID
 from crmdesk.db import Database
-from crmdesk.services import purchase_imports
+from crmdesk.services import backups, purchase_imports
 from crmdesk.services.imports import Problem
 from crmdesk.services.uow import read_session, unit_of_work
 
@@ -30,6 +30,7 @@ def run_purchases(db: Database, args: argparse.Namespace) -> int:
         _finish(args, plan, None, rejects=None)
         return code
     actor = acting_staff(db, args)
+    backups.before_import(db, path)
     with unit_of_work(db) as session:
         plan = purchase_imports.plan_purchase_import(session, path)
         if plan.invalid_receipts and not args.skip_invalid:

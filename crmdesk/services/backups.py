@@ -271,6 +271,18 @@ def _pg_dump(db: Database, folder: Path, reason: str, now: datetime) -> BackupIn
     return info
 
 
+LARGE_IMPORT_BYTES = 64 * 1024  # about a thousand rows: a file this size is backed up for before it is imported
+
+
+def before_import(db: Database, path: Path) -> BackupInfo | None:
+    """A backup before a large import (the one copy that undoes it); nothing for a small file or a server."""
+    try:
+        large = path.stat().st_size >= LARGE_IMPORT_BYTES
+    except OSError:
+        return None  # the import itself says the file is missing
+    return take_backup(db, "before-import") if large and db.is_sqlite else None
+
+
 # --- listing and checking copies -------------------------------------------------------------------
 
 

@@ -20,7 +20,7 @@ from PySide6.QtWidgets import (
 
 from crmdesk.db import Database
 from crmdesk.errors import CrmdeskError
-from crmdesk.services import imports
+from crmdesk.services import backups, imports
 from crmdesk.services.auth import can
 from crmdesk.services.members import display_phone
 from crmdesk.services.uow import Actor, read_session, unit_of_work
@@ -70,6 +70,7 @@ class _Worker(QObject):
                                                should_cancel=self._cancel.is_set)
                 self.planned.emit(plan)
             else:
+                backups.before_import(self._db, self._path)
                 with unit_of_work(self._db) as session:
                     result = imports.apply_import(session, self._actor, self._plan, skip_invalid=self._skip_invalid,
                                                   progress=self.progressed.emit, should_cancel=self._cancel.is_set)

@@ -22,7 +22,7 @@ from PySide6.QtWidgets import (
 )
 
 from crmdesk.db import Database
-from crmdesk.services import imports, purchase_imports
+from crmdesk.services import backups, imports, purchase_imports
 from crmdesk.services.auth import can
 from crmdesk.services.loyalty import SHOP_ZONE
 from crmdesk.services.uow import Actor, read_session, unit_of_work
@@ -53,6 +53,7 @@ class _PurchaseWorker(_Worker):
                                                                  should_cancel=self._cancel.is_set)
                 self.planned.emit(plan)
             else:
+                backups.before_import(self._db, self._path)
                 with unit_of_work(self._db) as session:
                     result = purchase_imports.apply_purchase_import(
                         session, self._actor, self._purchase_plan, skip_invalid=self._skip_invalid,

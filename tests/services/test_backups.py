@@ -302,3 +302,14 @@ def test_restores_and_manual_backups_are_audited(db, owner, cashier) -> None:  #
         restored = session.scalars(sa.select(AuditEvent).order_by(AuditEvent.id.desc()).limit(1)).one()
         assert restored.action == "database.restore" and restored.staff_name == owner.name
         assert restored.details["file"] == info.path.name
+
+
+def test_a_large_import_is_backed_up_for_first_a_small_one_is_not(db, cashier, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    small = tmp_path / "small.csv"
+    small.write_text("姓名,手机\n张三,13800138000\n", encoding="utf-8")
+    assert backups.before_import(db, small) is None
+    large = tmp_path / "large.csv"
+    large.write_text("姓名,手机\n" + "".join(f"顾客{i},139{i:08d}\n" for i in range(4_000)), encoding="utf-8")
+    info = backups.before_import(db, large)
+    assert info is not None and info.reason == "before-import"
+    assert backups.before_import(db, tmp_path / "missing.csv") is None
