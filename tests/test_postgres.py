@@ -214,3 +214,21 @@ def test_two_tills_refunding_one_sale_at_once_never_give_back_more_than_was_paid
     with read_session(pg) as session:
         refunded = session.scalar(sa.select(sa.func.sum(Purchase.amount_fen)).where(Purchase.refund_of_id.is_not(None)))
     assert refunded == rounds * 1_000
+
+
+def test_backup_with_pg_dump_and_the_data_check_on_postgresql(pg: Database, tmp_path) -> None:  # type: ignore[no-untyped-def]
+    import shutil
+
+    from crmdesk.services import backups, data_check, members
+
+    with unit_of_work(pg) as session:
+        owner = store.initialise(session, owner_name="王店长", owner_password="pg-owner-pass", store_name="好邻居超市")
+        members.register(session, owner, members.MemberInput(name="张三", phone="13800138000"))
+    report = data_check.run(pg)
+    assert report.sound and report.checked_members == 1
+    if shutil.which("pg_dump") is None:
+        pytest.skip("pg_dump is not installed here")
+    info = backups.take_backup(pg, "manual", to=tmp_path)
+    assert info.path.suffix == ".pgdump" and info.members == 1 and info.size > 0
+    assert info.path.read_bytes()[:5] == b"PGDMP"  # pg_dump's custom format
+    assert backups.list_backups(tmp_path) == [info]
