@@ -7,7 +7,8 @@ Chinese), checks every row and matches it against the database. Each row gets an
 action: ``new``, ``update``, ``unchanged`` or ``invalid`` (with its row number as
 in the file -- the header is row 1 -- the column as named in the file, and the
 reason). Problems of the whole file (unreadable encoding, a missing required
-column) raise InvalidInput at once.
+column, a damaged workbook, a file beyond the limits of services/tabular.py) raise
+InvalidInput at once; the header is looked for before the rest of the file is read.
 
 ``apply_import(session, actor, plan, ...)`` writes the plan in the caller's one
 transaction. It checks the rows against the database again first (the preview
@@ -60,15 +61,12 @@ for each member what members.register and cards.issue would record.
 
 from __future__ import annotations
 
-import codecs
 import csv
 import enum
-import io
 import re
 import time
 import unicodedata
 import uuid
-import zipfile
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import date, datetime, timedelta
@@ -88,6 +86,9 @@ from crmdesk.services import audit, cards, credit, loyalty, members, money, mone
 from crmdesk.services.member_query import money_text
 from crmdesk.services.auth import Permission, require
 from crmdesk.services.members import MemberInput
+from crmdesk.services.tabular import (  # the file reading, shared with the purchase import
+    EXCEL_EXACT_LIMIT, MSG_FILE_EMPTY, Row, cell_text, has_content, headers_found, read_table,
+)
 from crmdesk.services.uow import Actor
 from crmdesk.texts import QT_TRANSLATE_NOOP
 
@@ -96,8 +97,6 @@ from crmdesk.texts import QT_TRANSLATE_NOOP
 IMPORT_PERMISSION = Permission.IMPORT_MEMBERS
 CHUNK = 500  # keys per IN (...) query, rows per written batch
 MAX_POINTS = 2**31 - 1
-# Excel keeps 15 significant digits: a longer number typed into a cell is already rounded.
-EXCEL_EXACT_LIMIT = 10**15
 HEADER_SEARCH_ROWS = 10  # a title line or two may stand above the header
 DEBT_DAYS = 30  # an imported debt without a due day is due this many days after the import
 
@@ -108,16 +107,6 @@ T = TypeVar("T")
 
 # --------------------------------------------------------------------------- messages
 
-MSG_FILE_EMPTY = QT_TRANSLATE_NOOP("errors", "{path} is empty: there is nothing to import.")
-MSG_NOT_READABLE = QT_TRANSLATE_NOOP("errors", "Cannot read {path}: {detail}")
-MSG_ENCODING = QT_TRANSLATE_NOOP(
-    "errors",
-    "{path} is neither UTF-8 nor GBK/GB18030 text: byte {position} (line {line}) is not valid {encoding}. "
-    "Save it from Excel or WPS as \"CSV UTF-8\" or as .xlsx and import that.",
-)
-MSG_OLD_EXCEL = QT_TRANSLATE_NOOP("errors", "{path} is an old Excel .xls file: save it as .xlsx or CSV and import that.")
-MSG_BAD_WORKBOOK = QT_TRANSLATE_NOOP("errors", "{path} cannot be read as an Excel workbook: {detail}")
-MSG_BAD_CSV = QT_TRANSLATE_NOOP("errors", "{path} cannot be read as CSV near line {line}: {detail}")
 MSG_MISSING_COLUMN = QT_TRANSLATE_NOOP("errors", "The file has no column {missing}. Columns found: {found}.")
 MSG_NOTHING_IMPORTED = QT_TRANSLATE_NOOP(
     "errors",
@@ -125,21 +114,6 @@ MSG_NOTHING_IMPORTED = QT_TRANSLATE_NOOP(
 )
 MSG_NOTHING_IMPORTED_ONE = QT_TRANSLATE_NOOP(
     "errors", "Nothing was imported: 1 row is invalid. Correct it, or skip the invalid row.\n{errors}"
-)
-MSG_NOT_EXCEL = QT_TRANSLATE_NOOP(
-    "errors",
-    "{path} is not an Excel file: its name ends in {suffix} but it holds something else. "
-    "Open it in Excel or WPS, save it as .xlsx or CSV and import that.",
-)
-MSG_WORKBOOK_NAMED_CSV = QT_TRANSLATE_NOOP(
-    "errors", "{path} is an Excel workbook, not a CSV file: rename it to end in .xlsx and import it again."
-)
-MSG_ZIP_ARCHIVE = QT_TRANSLATE_NOOP(
-    "errors", "{path} is a ZIP archive, not a CSV or Excel file: unpack it and import the list inside."
-)
-MSG_BINARY = QT_TRANSLATE_NOOP(
-    "errors",
-    "{path} is not a text (CSV) file: it holds binary data. Save the list from Excel or WPS as CSV or .xlsx and import that.",
 )
 MSG_CANCELLED = QT_TRANSLATE_NOOP("errors", "The import was cancelled; nothing was changed.")
 MSG_REJECTS_NOT_WRITTEN = QT_TRANSLATE_NOOP("errors", "Cannot write the rejected rows to {path}: {detail}")
@@ -468,156 +442,12 @@ class ImportResult:
     money: MoneyCounts = field(default_factory=MoneyCounts)  # opening balances and debts posted
 
 
-# --------------------------------------------------------------------------- reading the file
-
-
-@dataclass(frozen=True)
-class _Table:
-    file_type: str
-    encoding: str | None
-    delimiter: str | None
-    rows: list[tuple[int, tuple[object, ...]]]  # (row number in the file, cells)
-
-
-EXCEL_SUFFIXES = (".xlsx", ".xlsm")
-_ZIP, _OLE = b"PK\x03\x04", b"\xd0\xcf\x11\xe0"
-# Control characters that never stand in a text file (tab, line breaks, form feed and Ctrl-Z do).
-_BINARY_BYTES = bytes(b for b in range(32) if b not in b"\t\n\r\x0c\x1a")
+# --------------------------------------------------------------------------- refusing
 
 
 def nothing_imported(count: int, errors: str) -> InvalidInput:
     """The refusal of an import that has invalid rows, with the count in the right number."""
     return InvalidInput(MSG_NOTHING_IMPORTED_ONE if count == 1 else MSG_NOTHING_IMPORTED, count=count, errors=errors)
-
-
-def read_table(path: Path) -> _Table:
-    """The file's rows, by what the file holds -- a workbook, text -- checked against what its name says."""
-    try:
-        data = path.read_bytes()
-    except OSError as exc:
-        raise InvalidInput(MSG_NOT_READABLE, path=str(path), detail=exc.strerror or str(exc)) from None
-    if not data.strip():
-        raise InvalidInput(MSG_FILE_EMPTY, path=str(path))
-    suffix = path.suffix.lower()
-    if data.startswith(_OLE):
-        raise InvalidInput(MSG_OLD_EXCEL, path=str(path))
-    if data.startswith(_ZIP):
-        try:
-            with zipfile.ZipFile(io.BytesIO(data)) as archive:
-                names = set(archive.namelist())
-        except (zipfile.BadZipFile, OSError, ValueError) as exc:  # a damaged workbook, most likely
-            raise InvalidInput(MSG_BAD_WORKBOOK, path=str(path), detail=str(exc) or type(exc).__name__) from None
-        if not _is_workbook(names):
-            raise InvalidInput(MSG_ZIP_ARCHIVE, path=str(path))
-        if suffix not in EXCEL_SUFFIXES:
-            raise InvalidInput(MSG_WORKBOOK_NAMED_CSV, path=str(path))
-        return _read_xlsx(path)
-    if suffix in EXCEL_SUFFIXES:
-        raise InvalidInput(MSG_NOT_EXCEL, path=str(path), suffix=suffix)
-    if not data.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)) and _looks_binary(data):
-        raise InvalidInput(MSG_BINARY, path=str(path))
-    text, encoding = _decode(path, data)
-    return _read_csv(path, text, encoding)
-
-
-def _is_workbook(names: set[str]) -> bool:
-    """Whether a ZIP archive's member names are those of an Excel workbook (.xlsx)."""
-    return "xl/workbook.xml" in names or ("[Content_Types].xml" in names and any(n.startswith("xl/") for n in names))
-
-
-def _looks_binary(data: bytes) -> bool:
-    """A NUL byte, or more than a few control characters, in the first 64 KB: not text of any encoding we read."""
-    head = data[:65536]
-    strange = len(head) - len(head.translate(None, _BINARY_BYTES))
-    return b"\x00" in head or strange > max(2, len(head) // 200)
-
-
-def _decode(path: Path, data: bytes) -> tuple[str, str]:
-    """Text in UTF-8 (with or without BOM) or else GB18030 (a superset of GBK); both strictly."""
-    if data.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):  # Excel's "Unicode text"
-        try:
-            return data.decode("utf-16"), "UTF-16"
-        except UnicodeDecodeError:
-            pass
-    failures: list[tuple[int, str]] = []
-    for codec, label in (("utf-8-sig", "UTF-8"), ("gb18030", "GBK/GB18030")):
-        try:
-            text = data.decode(codec)
-        except UnicodeDecodeError as exc:
-            failures.append((exc.start, label))
-            continue
-        if codec == "utf-8-sig" and data.startswith(codecs.BOM_UTF8):
-            label = "UTF-8 with BOM"
-        return text, label
-    # The encoding that read furthest is most likely the one meant; its failure is the byte to fix.
-    position, label = max(failures)
-    line = data.count(b"\n", 0, position) + 1
-    raise InvalidInput(MSG_ENCODING, path=str(path), position=position, line=line, encoding=label)
-
-
-def _sniff_delimiter(text: str) -> str:
-    """Comma, tab or semicolon: whichever splits the first line into most columns.
-
-    Only ASCII delimiters count; a full-width comma (，) inside Chinese text is data."""
-    first = next((line for line in text.splitlines() if line.strip()), "")
-    best, best_count = ",", 1
-    for candidate in (",", "\t", ";"):
-        count = len(next(csv.reader([first], delimiter=candidate), []))
-        if count > best_count:
-            best, best_count = candidate, count
-    return best
-
-
-def _read_csv(path: Path, text: str, encoding: str) -> _Table:
-    delimiter = _sniff_delimiter(text)
-    rows: list[tuple[int, tuple[object, ...]]] = []
-    reader = csv.reader(io.StringIO(text, newline=""), delimiter=delimiter)
-    try:
-        # Records are counted like Excel rows: a quoted line break stays inside its row.
-        for number, record in enumerate(reader, start=1):
-            rows.append((number, tuple(record)))
-    except csv.Error as exc:
-        raise InvalidInput(MSG_BAD_CSV, path=str(path), line=reader.line_num, detail=str(exc)) from None
-    return _Table("csv", encoding, delimiter, rows)
-
-
-def _read_xlsx(path: Path) -> _Table:
-    import openpyxl  # only needed for workbooks
-    from openpyxl.utils.exceptions import InvalidFileException
-
-    try:
-        workbook = openpyxl.load_workbook(path, read_only=True, data_only=True)
-    except (zipfile.BadZipFile, InvalidFileException, KeyError, ValueError, OSError) as exc:
-        raise InvalidInput(MSG_BAD_WORKBOOK, path=str(path), detail=str(exc) or type(exc).__name__) from None
-    try:
-        sheet = workbook.worksheets[0]
-        # Some programs write a wrong sheet size; read whatever is there.
-        sheet.reset_dimensions()
-        rows = [(number, tuple(values)) for number, values in enumerate(sheet.iter_rows(values_only=True), start=1)]
-    finally:
-        workbook.close()
-    return _Table("xlsx", None, None, rows)
-
-
-def cell_text(value: object) -> str:
-    """A cell as a person reads it: 13812345678.0 from Excel is 13812345678, dates without 00:00."""
-    if value is None:
-        return ""
-    if isinstance(value, str):
-        return value.strip()
-    if isinstance(value, bool):
-        return "TRUE" if value else "FALSE"
-    if isinstance(value, float):
-        if value.is_integer() and abs(value) < EXCEL_EXACT_LIMIT:
-            return str(int(value))
-        return repr(value)
-    if isinstance(value, datetime):
-        if (value.hour, value.minute, value.second, value.microsecond) == (0, 0, 0, 0):
-            return value.date().isoformat()
-        return value.isoformat(sep=" ")
-    if isinstance(value, date):
-        return value.isoformat()
-    return str(value).strip()
 
 
 # --------------------------------------------------------------------------- headers
@@ -655,8 +485,10 @@ def _map_headers(headers: Sequence[str]) -> tuple[dict[str, int], list[str], lis
     return columns, unknown, ignored
 
 
-def _find_header(table: _Table, path: Path) -> _Header:
-    candidates = [(number, cells) for number, cells in table.rows if any(cell_text(c) for c in cells)]
+def _find_header(rows: Sequence[Row], path: Path) -> _Header:
+    """The header among the first rows (Table.head), so a file without the needed columns is refused
+    before the rest of it is read."""
+    candidates = [(number, cells) for number, cells in rows if has_content(cells)]
     if not candidates:
         raise InvalidInput(MSG_FILE_EMPTY, path=str(path))
     chosen = candidates[0]
@@ -668,7 +500,7 @@ def _find_header(table: _Table, path: Path) -> _Header:
     number, cells = chosen
     headers = tuple(cell_text(c) for c in cells)
     columns, unknown, ignored = _map_headers(headers)
-    found = ", ".join(h for h in headers if h) or "-"
+    found = headers_found(headers)
     if "name" not in columns:
         raise InvalidInput(MSG_MISSING_COLUMN, missing=FIELD_LABELS["name"], found=found)
     if not any(key in columns for key in KEY_FIELDS):
@@ -1194,22 +1026,26 @@ def plan_import(
     path = Path(path)
     today = today or shop_time.today()
     table = read_table(path)
-    header = _find_header(table, path)
-    data_rows = [(number, cells) for number, cells in table.rows if number > header.row]
+    header = _find_header(table.head(HEADER_SEARCH_ROWS), path)
+    expected = table.expected_rows - header.row  # for progress only: the rest is read as it is checked
     parsed: list[ParsedRow] = []
-    for index, (number, cells) in enumerate(data_rows, start=1):
+    index = 0
+    for number, cells in table.rows():
+        if number <= header.row:
+            continue
+        index += 1
         row = _parse_row(number, cells, header, today)
         if row is not None:
             parsed.append(row)
         if index % CHUNK == 0:
             _check_cancel(should_cancel)
             if progress:
-                progress(index, len(data_rows))
+                progress(index, max(expected, index))
     parsed = _check_duplicates_in_file(parsed, header)
     _check_cancel(should_cancel)
     planned = _match(session, parsed, header)
     if progress:
-        progress(len(data_rows), len(data_rows))
+        progress(index, index)
     return ImportPlan(
         path=path,
         file_type=table.file_type,

@@ -1,13 +1,14 @@
 """Importing purchases (and refunds) from an old system's or a POS's file: CSV (UTF-8, GBK/GB18030) or XLSX.
 
 The same two steps and the same rules as the member import (services.imports, whose
-file reading, encoding detection, header search, cell and date handling, messages and
-rejects file this module uses):
+cell and date handling, messages and rejects file this module uses, and services.tabular,
+which reads the file: encodings, workbooks, damaged files and the size limits):
 
 ``plan_purchase_import(session, path)`` reads and checks the file and matches it with
 the database; every receipt is ``new``, ``unchanged`` or ``invalid`` (errors name the
 row as in the file -- the header is row 1 -- and the column as written). Whole-file
-problems raise InvalidInput at once. Nothing is written.
+problems raise InvalidInput at once -- a missing column before the rest of the file is
+read. Nothing is written.
 
 ``apply_purchase_import(session, actor, plan, ...)`` checks the receipts against the
 database again and writes them in the caller's one transaction: refused as a whole when
@@ -97,7 +98,6 @@ from crmdesk.services.imports import (  # the member import's file handling, sha
     SCIENTIFIC,
     HEADER_SEARCH_ROWS,
     MSG_CANCELLED,
-    MSG_FILE_EMPTY,
     MSG_IMPOSSIBLE_DATE,
     MSG_KEYS_DISAGREE,
     MSG_MISSING_COLUMN,
@@ -108,7 +108,6 @@ from crmdesk.services.imports import (  # the member import's file handling, sha
     Progress,
     ShouldCancel,
     Translate,
-    cell_text,
     chunks,
     folded,
     header_key,
@@ -116,7 +115,6 @@ from crmdesk.services.imports import (  # the member import's file handling, sha
     lookup,
     nothing_imported,
     parse_card,
-    read_table,
     RowError,
     rejects_path,
 )
@@ -130,6 +128,7 @@ from crmdesk.services.purchases import (
     parse_yuan,
 )
 from crmdesk.services.member_query import member_status_term
+from crmdesk.services.tabular import MSG_FILE_EMPTY, Row, cell_text, has_content, headers_found, read_table
 from crmdesk.services.uow import Actor
 from crmdesk.texts import QT_TRANSLATE_NOOP
 
@@ -382,8 +381,10 @@ def _map_headers(headers: Sequence[str]) -> tuple[dict[str, int], list[str]]:
     return {name: index for name, (_rank, index) in chosen.items()}, unknown
 
 
-def _find_header(rows: list[tuple[int, tuple[object, ...]]], path: Path) -> _Header:
-    candidates = [(number, cells) for number, cells in rows if any(cell_text(c) for c in cells)]
+def _find_header(rows: Sequence[Row], path: Path) -> _Header:
+    """The header among the first rows (Table.head): a file without the needed columns is refused before
+    the rest of it is read."""
+    candidates = [(number, cells) for number, cells in rows if has_content(cells)]
     if not candidates:
         raise InvalidInput(MSG_FILE_EMPTY, path=str(path))
     number, cells = candidates[0]
@@ -394,7 +395,7 @@ def _find_header(rows: list[tuple[int, tuple[object, ...]]], path: Path) -> _Hea
             break
     headers = tuple(cell_text(c) for c in cells)
     columns, unknown = _map_headers(headers)
-    found = ", ".join(h for h in headers if h) or "-"
+    found = headers_found(headers)
     for required in ("receipt_no", "time"):
         if required not in columns:
             raise InvalidInput(MSG_MISSING_COLUMN, missing=FIELD_LABELS[required], found=found)
@@ -933,21 +934,25 @@ def plan_purchase_import(
     path = Path(path)
     now = now or datetime.now(UTC)
     table = read_table(path)
-    header = _find_header(table.rows, path)
-    data_rows = [(number, cells) for number, cells in table.rows if number > header.row]
+    header = _find_header(table.head(HEADER_SEARCH_ROWS), path)
+    expected = table.expected_rows - header.row  # for progress only: the rest is read as it is checked
     parsed: list[ParsedRow] = []
-    for index, (number, cells) in enumerate(data_rows, start=1):
+    index = 0
+    for number, cells in table.rows():
+        if number <= header.row:
+            continue
+        index += 1
         row = _parse_row(number, cells, header, now)
         if row is not None:
             parsed.append(row)
         if index % 5_000 == 0:
             _check_cancel(should_cancel)
             if progress:
-                progress(index, len(data_rows))
+                progress(index, max(expected, index))
     _check_cancel(should_cancel)
     receipts = _match(session, parsed, header)
     if progress:
-        progress(len(data_rows), len(data_rows))
+        progress(index, index)
     return PurchaseImportPlan(
         path=path, file_type=table.file_type, encoding=table.encoding, delimiter=table.delimiter, header_row=header.row,
         headers=header.headers, columns={name: header.headers[index] for name, index in header.columns.items()},
