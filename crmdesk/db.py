@@ -172,6 +172,8 @@ def _create_engine(url: sa.URL) -> sa.Engine:
         # FULL makes each commit durable in WAL mode too (NORMAL may lose the last
         # commits on power loss, which for a till means lost purchases).
         cursor.execute("PRAGMA synchronous = FULL")
+        # Deleted and overwritten content is zeroed on disk, so an erased member's data leaves the file.
+        cursor.execute("PRAGMA secure_delete = ON")
         cursor.close()
 
     @sa.event.listens_for(engine, "begin")

@@ -1,4 +1,4 @@
-"""`crmdesk member add|show|search|update`: members from the command line.
+"""`crmdesk member add|show|search|update|export-data|erase`: members from the command line.
 
 KEY is what the counter accepts as an exact key: a card number, a member number
 or a phone number (services.search.lookup). JSON output is plain data: dates in
@@ -16,7 +16,7 @@ from typing import Any
 from sqlalchemy.orm import Session
 
 from crmdesk import shop_time
-from crmdesk.commands.common import acting_staff, print_json
+from crmdesk.commands.common import acting_staff, member_id_for, print_json
 from crmdesk.db import Database
 from crmdesk.errors import Conflict, InvalidInput, NotFound
 from crmdesk.models import CardStatus, Gender, MemberStatus
@@ -72,6 +72,19 @@ def register(add_command) -> None:  # type: ignore[no-untyped-def]
     update.add_argument("--status", choices=[s.value for s in MemberStatus], help="freeze, close or reopen (supervisor or owner)")
     update.add_argument("--reason", metavar="TEXT", help="why the status changes")
     update.add_argument("--json", action="store_true", help="print the member as changed, as JSON")
+
+    export_data = add_command("export-data", "write a member's copy of everything held on them: a JSON file and a PDF "
+                                             "(个人信息保护法; supervisor or owner)", run_export_data, actions)
+    export_data.add_argument("key", metavar="KEY", help="card number, member number or phone")
+    export_data.add_argument("--out", required=True, metavar="DIR",
+                             help="the folder to write both files into (named with the member number and today's date)")
+    export_data.add_argument("--json", action="store_true", help="print the two files written as JSON")
+
+    erase = add_command("erase", "erase a member's personal data on their request (owner only; the purchases and ledgers stay)",
+                        run_erase, actions)
+    erase.add_argument("key", metavar="KEY", help="card number, member number or phone")
+    erase.add_argument("--yes", action="store_true",
+                       help="do not ask to type the member's name (for scripts); without it a terminal is needed")
 
 
 # --------------------------------------------------------------------------- shared with commands/cards.py
@@ -373,4 +386,52 @@ def run_update(db: Database, args: argparse.Namespace) -> int:
         old, new = member_document(before), member_document(profile)
         shown = [key for key in (*UPDATABLE, "status") if old[key] != new[key]]
         print(f"{profile.name} ({profile.member_no}): " + (f"changed {', '.join(shown)}." if shown else "nothing changed."))
+    return 0
+
+
+# --------------------------------------------------------------------------- privacy requests
+
+
+def run_export_data(db: Database, args: argparse.Namespace) -> int:
+    """The member's copy of their data, in the app's language (as printed documents are)."""
+    from crmdesk.commands.reports import _language
+    from crmdesk.i18n import printing_language
+    from crmdesk.services import privacy
+
+    actor = acting_staff(db, args)
+    member_id = member_id_for(db, args.key)
+    with printing_language(_language(args)):
+        exported = privacy.export_member_data(db, actor, member_id, args.out)
+    if args.json:
+        print_json({"json": str(exported.json_path.resolve()), "pdf": str(exported.pdf_path.resolve())})
+    else:
+        print(exported.json_path)
+        print(exported.pdf_path)
+    return 0
+
+
+def run_erase(db: Database, args: argparse.Namespace) -> int:
+    """Erase after the person typed the member's name at a terminal, or at once with --yes."""
+    from crmdesk.services import privacy
+
+    actor = acting_staff(db, args)
+    member_id = member_id_for(db, args.key)
+    with read_session(db) as session:
+        profile = members_service.profile(session, member_id)
+    if args.yes:
+        typed = profile.name
+    elif not sys.stdin.isatty():
+        raise InvalidInput(QT_TRANSLATE_NOOP(
+            "errors", "No terminal to type the member's name on: run the command at a terminal, or add --yes to erase without it."))
+    else:
+        print(f"This erases the personal data of {profile.name} ({profile.member_no}): name, phone, birthday, address, e-mail, "
+              "notes, tags, complaint texts and photos. Purchases and ledgers stay. It cannot be undone.")
+        try:
+            typed = input("Type the member's name (or member number) to confirm: ")
+        except EOFError:  # Ctrl+D: nothing typed, nothing erased
+            typed = ""
+    with unit_of_work(db) as session:
+        erased = privacy.erase_member(session, actor, member_id, confirm_name=typed)
+    privacy.settle_storage(db)
+    print(f"Erased the personal data of member {erased.member_no}; the member is now listed as {erased.label}.")
     return 0

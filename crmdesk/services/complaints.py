@@ -152,6 +152,23 @@ class EventKind(enum.Enum):
     REOPENED = "reopened"
 
 
+# What each kind of timeline entry is called (the complaint's timeline and the member's copy of their data).
+EVENT_LABELS = {
+    EventKind.LOGGED.value: QT_TRANSLATE_NOOP("complaints", "Logged"),
+    EventKind.ASSIGNED.value: QT_TRANSLATE_NOOP("complaints", "Assigned"),
+    EventKind.STATUS.value: QT_TRANSLATE_NOOP("complaints", "Status changed"),
+    EventKind.NOTE.value: QT_TRANSLATE_NOOP("complaints", "Note"),
+    EventKind.CONTACT.value: QT_TRANSLATE_NOOP("complaints", "Customer contacted"),
+    EventKind.PRIORITY.value: QT_TRANSLATE_NOOP("complaints", "Priority changed"),
+    EventKind.ATTACHMENT.value: QT_TRANSLATE_NOOP("complaints", "Attachment added"),
+    EventKind.RESOLVED.value: QT_TRANSLATE_NOOP("complaints", "Resolved"),
+    EventKind.FOLLOWED_UP.value: QT_TRANSLATE_NOOP("complaints", "Followed up"),
+    EventKind.CLOSED.value: QT_TRANSLATE_NOOP("complaints", "Closed"),
+    EventKind.CLOSED_WITHOUT_FOLLOW_UP.value: QT_TRANSLATE_NOOP("complaints", "Closed without follow-up"),
+    EventKind.REOPENED.value: QT_TRANSLATE_NOOP("complaints", "Reopened"),
+}
+
+
 # Default lists: the migration (0006) inserts the same rows; a test keeps the two in step.
 DEFAULT_CHANNELS = (
     ("counter", QT_TRANSLATE_NOOP("complaints", "Counter")),

@@ -147,6 +147,11 @@ class MemberProfile:
     credit_limit_fen: int | None = None  # None: no credit account
     credit_frozen: bool = False
     has_pay_pin: bool = False
+    # Consent with who recorded it (the staff member's name, kept as it was), and the erasure of the personal data.
+    consent_by: str = ""
+    data_consent_at: datetime | None = None
+    data_consent_by: str = ""
+    erased_at: datetime | None = None
 
     @property
     def wallet_fen(self) -> int:
@@ -411,6 +416,14 @@ def briefs(session: Session, members: Sequence[Member]) -> list[MemberBrief]:
     ]
 
 
+def _refuse_erased(member: Member) -> None:
+    """An erased member stays anonymous: no edit may put personal data back, nor reopen them."""
+    if member.erased_at is not None:
+        raise Conflict(QT_TRANSLATE_NOOP(
+            "errors", "Member {member_no}'s personal data was erased on request; the record cannot be changed or reopened. "
+                      "Register the person again as a new member."), member_no=member.member_no)
+
+
 def get_member_row(session: Session, member_id: int) -> Member:
     member = session.get(Member, member_id)
     if member is None:
@@ -471,6 +484,10 @@ def profile(session: Session, member_id: int, *, recent_visits: int = 5) -> Memb
         credit_limit_fen=int(account.limit_fen) if account is not None else None,
         credit_frozen=bool(account and account.frozen),
         has_pay_pin=bool(member.pay_pin_hash),
+        consent_by=member.consent_by,
+        data_consent_at=member.data_consent_at,
+        data_consent_by=member.data_consent_by,
+        erased_at=member.erased_at,
     )
 
 
@@ -604,6 +621,8 @@ def register(
         tier_id=entry_tier_id(session),
         **column_values(data),
     )
+    # Marketing consent is recorded with the staff member who took it (个人信息保护法).
+    member.consent_by = actor.name if data.marketing_consent is not MarketingConsent.NONE else ""
     session.add(member)
     session.flush()
     if not data.member_no:
@@ -649,6 +668,7 @@ def update(session: Session, actor: Actor, member_id: int, *, confirm_similar: b
     if unknown:
         raise InvalidInput(QT_TRANSLATE_NOOP("errors", "These fields cannot be changed here: {fields}."), fields=", ".join(sorted(unknown)))
     member = get_member_row(session, member_id)
+    _refuse_erased(member)
     current = _input_of(member)
     wanted = replace(current, **changes)
     if "marketing_consent" in changes and changes["marketing_consent"] is not current.marketing_consent:
@@ -664,6 +684,9 @@ def update(session: Session, actor: Actor, member_id: int, *, confirm_similar: b
     values = column_values(replace(data, joined_on=member.joined_on))
     for key, value in values.items():
         setattr(member, key, value)
+    if "marketing_consent" in changed:
+        # A new consent (or its withdrawal) is dated now and names who recorded it.
+        member.consent_by = actor.name if data.marketing_consent is not MarketingConsent.NONE else ""
     if "tags" in changed:
         session.execute(sa.delete(MemberTag).where(MemberTag.member_id == member.id))
         session.add_all(MemberTag(member_id=member.id, tag=tag) for tag in data.tags)
@@ -697,6 +720,7 @@ def set_status(session: Session, actor: Actor, member_id: int, status: MemberSta
     """Freeze, close or reactivate a member (supervisor or owner)."""
     require(actor, Permission.CHANGE_MEMBER_STATUS)
     member = get_member_row(session, member_id)
+    _refuse_erased(member)
     if member.status is status:
         return profile(session, member.id)
     if status is not MemberStatus.CLOSED and member.phone:
@@ -789,3 +813,36 @@ def merge(session: Session, actor: Actor, keep_id: int, merge_id: int) -> Member
     audit.record(session, actor, "member.merge", "member", keep.id, merged=gone.member_no, kept=keep.member_no, moved=moved)
     return profile(session, keep_id)
 
+
+# The words for a member's marketing consent and for what a line of their history is about (profile fields and
+# events of members.py, cards.py, privacy.py): one list for the profile's History tab and the member's copy of their data.
+CONSENT_LABELS = {
+    MarketingConsent.NONE: QT_TRANSLATE_NOOP("terms", "No marketing"),
+    MarketingConsent.SMS: QT_TRANSLATE_NOOP("terms", "Text messages"),
+    MarketingConsent.EMAIL: QT_TRANSLATE_NOOP("terms", "E-mail"),
+}
+
+HISTORY_LABELS = {
+    "created": QT_TRANSLATE_NOOP("history", "Registered"),
+    "name": QT_TRANSLATE_NOOP("history", "Name"),
+    "phone": QT_TRANSLATE_NOOP("history", "Phone"),
+    "gender": QT_TRANSLATE_NOOP("history", "Gender"),
+    "birthday": QT_TRANSLATE_NOOP("history", "Birthday"),
+    "address": QT_TRANSLATE_NOOP("history", "Address"),
+    "email": QT_TRANSLATE_NOOP("history", "E-mail"),
+    "tags": QT_TRANSLATE_NOOP("history", "Tags"),
+    "notes": QT_TRANSLATE_NOOP("history", "Notes"),
+    "company": QT_TRANSLATE_NOOP("history", "Company"),
+    "marketing_consent": QT_TRANSLATE_NOOP("history", "Marketing consent"),
+    "data_consent": QT_TRANSLATE_NOOP("history", "Consent to keeping personal data"),
+    "source": QT_TRANSLATE_NOOP("history", "Source"),
+    "status": QT_TRANSLATE_NOOP("history", "Status"),
+    "status_reason": QT_TRANSLATE_NOOP("history", "Reason for the status"),
+    "merged_from": QT_TRANSLATE_NOOP("history", "Merged in another member"),
+    "merged_into": QT_TRANSLATE_NOOP("history", "Merged into another member"),
+    "card_issued": QT_TRANSLATE_NOOP("history", "Card issued"),
+    "card_replaced": QT_TRANSLATE_NOOP("history", "Card replaced"),
+    "card_lost": QT_TRANSLATE_NOOP("history", "Card reported lost"),
+    "card_closed": QT_TRANSLATE_NOOP("history", "Card stopped"),
+    "erased": QT_TRANSLATE_NOOP("history", "Personal data erased"),
+}

@@ -119,4 +119,7 @@ def _apply_retention(state: AppState) -> int:
             return 0
         owner = staff_service.actor_for(session, None)
     with unit_of_work(state.db) as session:
-        return privacy.anonymise_due(session, owner, shop_time.today())
+        erased = privacy.anonymise_due(session, owner, shop_time.today())
+    if erased:
+        privacy.settle_storage(state.db)  # no earlier copy of the erased pages stays in the write-ahead log
+    return erased

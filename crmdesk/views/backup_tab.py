@@ -14,7 +14,7 @@ from PySide6.QtWidgets import (
 
 from crmdesk import shop_time
 from crmdesk.errors import CrmdeskError
-from crmdesk.services import backups, data_check, safety_settings
+from crmdesk.services import backups, data_check, privacy, safety_settings
 from crmdesk.services.backups import BackupInfo
 from crmdesk.services.safety_settings import SafetyRules
 from crmdesk.services.uow import read_session, unit_of_work
@@ -51,6 +51,7 @@ class BackupTab(QWidget):
         self._thread: TaskThread | None = None
         self._progress: QProgressDialog | None = None
         self._copies: list[BackupInfo] = []
+        self._due: list[privacy.DueMember] = []
         layout = QVBoxLayout(self)
 
         top = QHBoxLayout()
@@ -112,6 +113,13 @@ class BackupTab(QWidget):
         self.retention_spin.setSpecialValueText(self.tr("keep always"))
         self.retention_spin.setSuffix(self.tr(" years"))
         form.addRow(self.tr("Anonymise members closed for more than:"), self.retention_spin)
+        due_row = QHBoxLayout()
+        self.due_label = QLabel()
+        self.due_button = QPushButton(self.tr("&List…"))
+        self.due_button.clicked.connect(self.list_due)
+        due_row.addWidget(self.due_label, 1)
+        due_row.addWidget(self.due_button)
+        form.addRow("", due_row)
         self.keeping_message = QLabel()
         self.keeping_message.setWordWrap(True)
         self.keeping_message.hide()
@@ -157,6 +165,15 @@ class BackupTab(QWidget):
         self.monthly_spin.setValue(rules.keep_monthly)
         self.second_place_edit.setText(rules.second_place)
         self.retention_spin.setValue(rules.retention_years)
+        with read_session(db) as session:
+            self._due = privacy.members_due_for_anonymising(session, shop_time.today())
+        blocked = sum(1 for member in self._due if member.blocked)
+        self.due_label.setText(
+            self.tr("Nobody is due for anonymising.") if not self._due else
+            self.tr("{count} closed members are due for anonymising with the next daily backup ({blocked} hold money "
+                    "and wait).").format(count=len(self._due), blocked=blocked))
+        self.due_label.setWordWrap(True)
+        self.due_button.setVisible(bool(self._due))
         self._copies = backups.list_backups(backups.backup_folder(db))
         self.table.setRowCount(len(self._copies))
         for row, info in enumerate(self._copies):
@@ -281,6 +298,18 @@ class BackupTab(QWidget):
             "Restored {members} members from {file}. The data as it was is kept as {safety}.\n{verdict}").format(
             members=result.members, file=result.restored_from.name, safety=result.safety_copy.name, verdict=verdict))
         self._state.signals.restored.emit()
+
+    def list_due(self) -> None:
+        """Who the retention rule will anonymise, before it runs."""
+        waits = self.tr("holds money: waits")
+        lines = [f"{member.member_no}  {member.name}  {shop_time.format_date(member.closed_at)}"
+                 + (f"  ({waits})" if member.blocked else "") for member in self._due]
+        box = QMessageBox(QMessageBox.Icon.Information, self.tr("Due for anonymising"),
+                          self.tr("{count} closed members, longest closed first. Their names, phones and notes are "
+                                  "removed; purchases and balances stay.").format(count=len(self._due)),
+                          QMessageBox.StandardButton.Close, self)
+        box.setDetailedText("\n".join(lines))
+        box.exec()
 
     def save_settings(self) -> None:
         rules = SafetyRules(self.daily_spin.value(), self.weekly_spin.value(), self.monthly_spin.value(),

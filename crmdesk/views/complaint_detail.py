@@ -33,7 +33,7 @@ from crmdesk.services import complaints, offers, purchases
 from crmdesk.services import staff as staff_service
 from crmdesk.services.auth import Permission, can
 from crmdesk.services.complaints import (
-    DONE_STATUSES, OPEN_STATUSES, PRIORITIES, TRANSITIONS, AttachmentInput, ComplaintDetail, ComplaintInfo, EventInfo,
+    DONE_STATUSES, EVENT_LABELS, OPEN_STATUSES, PRIORITIES, TRANSITIONS, AttachmentInput, ComplaintDetail, ComplaintInfo, EventInfo,
     EventKind, FollowUpInput, RemedyInput,
 )
 from crmdesk.services.members import display_phone
@@ -47,20 +47,6 @@ ALERT_RED = "#b3261e"
 ALERT_BACKGROUND = "#fdecea"
 MUTED = "#5f6f6a"
 
-EVENT_LABELS = {
-    EventKind.LOGGED.value: QT_TRANSLATE_NOOP("complaints", "Logged"),
-    EventKind.ASSIGNED.value: QT_TRANSLATE_NOOP("complaints", "Assigned"),
-    EventKind.STATUS.value: QT_TRANSLATE_NOOP("complaints", "Status changed"),
-    EventKind.NOTE.value: QT_TRANSLATE_NOOP("complaints", "Note"),
-    EventKind.CONTACT.value: QT_TRANSLATE_NOOP("complaints", "Customer contacted"),
-    EventKind.PRIORITY.value: QT_TRANSLATE_NOOP("complaints", "Priority changed"),
-    EventKind.ATTACHMENT.value: QT_TRANSLATE_NOOP("complaints", "Attachment added"),
-    EventKind.RESOLVED.value: QT_TRANSLATE_NOOP("complaints", "Resolved"),
-    EventKind.FOLLOWED_UP.value: QT_TRANSLATE_NOOP("complaints", "Followed up"),
-    EventKind.CLOSED.value: QT_TRANSLATE_NOOP("complaints", "Closed"),
-    EventKind.CLOSED_WITHOUT_FOLLOW_UP.value: QT_TRANSLATE_NOOP("complaints", "Closed without follow-up"),
-    EventKind.REOPENED.value: QT_TRANSLATE_NOOP("complaints", "Reopened"),
-}
 ATTACHMENT_FILTER = "*.jpg *.jpeg *.png *.gif *.webp *.bmp *.tif *.tiff *.heic *.heif *.pdf"
 
 

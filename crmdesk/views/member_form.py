@@ -106,6 +106,14 @@ class NewMemberDialog(QDialog):
                                (MarketingConsent.EMAIL, self.tr("Offers by e-mail"))):
             self.consent_box.addItem(label, consent)
         details_form.addRow(self.tr("&Marketing:"), self.consent_box)
+        # Consent is kept with when and who took it (个人信息保护法); the member sees it so on the profile.
+        self.consent_note = QLabel(self.tr("Recorded now, by {name}").format(name=state.actor.name))
+        self.consent_note.setObjectName("hintLabel")
+        self.consent_note.setWordWrap(True)
+        self.consent_note.hide()
+        details_form.addRow("", self.consent_note)
+        self.consent_box.currentIndexChanged.connect(
+            lambda _index: self.consent_note.setVisible(self.consent_box.currentData() is not MarketingConsent.NONE))
         self.details.hide()
         layout.addWidget(self.details)
 

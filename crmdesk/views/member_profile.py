@@ -1,5 +1,7 @@
 """A member's full profile: details (editable), cards, history of changes, status and merging,
-purchases (paged, newest first, with totals) and points (ledger, open lots, adjustments).
+purchases (paged, newest first, with totals) and points (ledger, open lots, adjustments); consent with
+when and who recorded it, and the privacy requests (the member's copy of their data, erasing it: see
+views/privacy_dialogs.py and services/privacy.py).
 
 Later issues add tabs (purchases, points, complaints) to ``MemberProfileDialog.tabs``.
 Every action calls a service; the services check permissions again.
@@ -9,12 +11,13 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from datetime import date
+from pathlib import Path
 
 from PySide6.QtCore import QCoreApplication, QDate, Qt
 from PySide6.QtGui import QIntValidator, QKeySequence
 from PySide6.QtWidgets import (
-    QAbstractItemView, QComboBox, QDateEdit, QDialog, QDialogButtonBox, QFormLayout, QGridLayout, QGroupBox,
-    QHBoxLayout, QHeaderView, QInputDialog, QLabel, QLineEdit, QListWidget, QListWidgetItem, QMessageBox,
+    QAbstractItemView, QComboBox, QDateEdit, QDialog, QDialogButtonBox, QFileDialog, QFormLayout, QGridLayout, QGroupBox,
+    QHBoxLayout, QHeaderView, QInputDialog, QLabel, QLineEdit, QListWidget, QListWidgetItem, QMenu, QMessageBox,
     QPlainTextEdit, QPushButton, QTableWidget, QTableWidgetItem, QTabWidget, QVBoxLayout, QWidget,
 )
 from sqlalchemy.orm import Session
@@ -25,47 +28,26 @@ from crmdesk.models import Gender, MarketingConsent, MemberStatus, PurchaseKind
 from crmdesk.reports.cards import CardLayout
 from crmdesk.reports.documents import CardsRequest, MemberReportRequest
 from crmdesk.services import cards as card_service
-from crmdesk.services import complaints, loyalty, members, purchases
+from crmdesk.services import complaints, loyalty, members, privacy, purchases
 from crmdesk.services import search as search_service
 from crmdesk.services.auth import Permission, can
 from crmdesk.services.member_query import GENDER_LABELS, STATUS_LABELS
-from crmdesk.services.members import SOURCE_LABELS, DuplicateMember, MemberBrief, MemberProfile, display_phone
+from crmdesk.services.members import CONSENT_LABELS, HISTORY_LABELS, SOURCE_LABELS, DuplicateMember, MemberBrief, MemberProfile, display_phone
 from crmdesk.services.uow import read_session, unit_of_work
 from crmdesk.shop_time import format_time
 from crmdesk.texts import QT_TRANSLATE_NOOP
 from crmdesk.views.common import error_text, format_fen, mark_data
 from crmdesk.views.report_preview import ReportPreviewDialog, open_preview
 from crmdesk.views.money_tabs import CreditTab, WalletTab
+from crmdesk.views.privacy_dialogs import EraseMemberDialog, ExportDataThread, consent_text
 from crmdesk.views.state import AppState
 from crmdesk.views.terms import ledger_reason_text, payment_method_text, points_kind_text, purchase_kind_text, source_text
 
-CONSENT_LABELS = {
-    MarketingConsent.NONE: QT_TRANSLATE_NOOP("terms", "No marketing"),
-    MarketingConsent.SMS: QT_TRANSLATE_NOOP("terms", "Text messages"),
-    MarketingConsent.EMAIL: QT_TRANSLATE_NOOP("terms", "E-mail"),
-}
-# What a line of the history is about: profile fields and events (members.py, cards.py).
-HISTORY_LABELS = {
-    "created": QT_TRANSLATE_NOOP("history", "Registered"),
-    "name": QT_TRANSLATE_NOOP("history", "Name"),
-    "phone": QT_TRANSLATE_NOOP("history", "Phone"),
-    "gender": QT_TRANSLATE_NOOP("history", "Gender"),
-    "birthday": QT_TRANSLATE_NOOP("history", "Birthday"),
-    "address": QT_TRANSLATE_NOOP("history", "Address"),
-    "email": QT_TRANSLATE_NOOP("history", "E-mail"),
-    "tags": QT_TRANSLATE_NOOP("history", "Tags"),
-    "notes": QT_TRANSLATE_NOOP("history", "Notes"),
-    "company": QT_TRANSLATE_NOOP("history", "Company"),
-    "marketing_consent": QT_TRANSLATE_NOOP("history", "Marketing consent"),
-    "source": QT_TRANSLATE_NOOP("history", "Source"),
-    "status": QT_TRANSLATE_NOOP("history", "Status"),
-    "status_reason": QT_TRANSLATE_NOOP("history", "Reason for the status"),
-    "merged_from": QT_TRANSLATE_NOOP("history", "Merged in another member"),
-    "merged_into": QT_TRANSLATE_NOOP("history", "Merged into another member"),
-    "card_issued": QT_TRANSLATE_NOOP("history", "Card issued"),
-    "card_replaced": QT_TRANSLATE_NOOP("history", "Card replaced"),
-    "card_lost": QT_TRANSLATE_NOOP("history", "Card reported lost"),
-    "card_closed": QT_TRANSLATE_NOOP("history", "Card stopped"),
+# Values of those events: consent given; why the personal data was erased.
+HISTORY_VALUES = {
+    ("data_consent", "given"): QT_TRANSLATE_NOOP("history", "given"),
+    ("erased", "request"): QT_TRANSLATE_NOOP("history", "on the member's request"),
+    ("erased", "retention"): QT_TRANSLATE_NOOP("history", "retention period over"),
 }
 PURCHASES_PAGE = 50
 LEDGER_LIMIT = 500  # the newest entries; older ones stay in the database and in exports
@@ -93,6 +75,8 @@ def _history_value(field: str, value: str) -> str:
             return value
     if field == "source":
         return source_text(value) if value else ""
+    if (field, value) in HISTORY_VALUES:
+        return _translate("history", HISTORY_VALUES[(field, value)])
     return value
 
 
@@ -287,6 +271,13 @@ class MemberProfileDialog(QDialog):
         self.message.setWordWrap(True)
         self.message.hide()
         layout.addWidget(self.message)
+        self.notice = QLabel()
+        self.notice.setObjectName("hintLabel")
+        self.notice.setWordWrap(True)
+        self.notice.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+        mark_data(self.notice)
+        self.notice.hide()
+        layout.addWidget(self.notice)
 
         actions = QHBoxLayout()
         self.freeze_button = QPushButton(self.tr("&Freeze…"))
@@ -306,6 +297,16 @@ class MemberProfileDialog(QDialog):
         self.print_card_button.clicked.connect(self.print_card)
         actions.addWidget(self.print_button)
         actions.addWidget(self.print_card_button)
+        # Privacy requests (个人信息保护法): the member's copy of their data, erasing it. Shown to those allowed.
+        self.personal_data_button = QPushButton(self.tr("Persona&l data"))
+        self.personal_data_menu = QMenu(self.personal_data_button)
+        self.export_data_action = self.personal_data_menu.addAction(self.tr("E&xport member's data…"))
+        self.export_data_action.triggered.connect(self.ask_export_data)
+        self.erase_action = self.personal_data_menu.addAction(self.tr("&Erase personal data…"))
+        self.erase_action.triggered.connect(self.ask_erase)
+        self.personal_data_button.setMenu(self.personal_data_menu)
+        actions.addWidget(self.personal_data_button)
+        self.export_thread: ExportDataThread | None = None
         close = QPushButton(self.tr("Close (Esc)"))
         close.clicked.connect(self.reject)
         actions.addWidget(close)
@@ -367,7 +368,24 @@ class MemberProfileDialog(QDialog):
         form.addRow(self.tr("&E-mail:"), self.email_edit)
         form.addRow(self.tr("&Tags:"), self.tags_edit)
         form.addRow(self.tr("Co&mpany:"), self.company_edit)
-        form.addRow(self.tr("Marketing &consent:"), self.consent_box)
+        consent_row = QHBoxLayout()
+        consent_row.addWidget(self.consent_box)
+        self.consent_note = QLabel()
+        self.consent_note.setObjectName("hintLabel")
+        mark_data(self.consent_note)
+        consent_row.addWidget(self.consent_note, 1)
+        consent_label = QLabel(self.tr("Marketing &consent:"))
+        consent_label.setBuddy(self.consent_box)
+        form.addRow(consent_label, consent_row)
+        data_consent_row = QHBoxLayout()
+        self.data_consent_label = QLabel()
+        mark_data(self.data_consent_label)
+        self.data_consent_button = QPushButton()
+        self.data_consent_button.setAutoDefault(False)
+        self.data_consent_button.clicked.connect(self.toggle_data_consent)
+        data_consent_row.addWidget(self.data_consent_label, 1)
+        data_consent_row.addWidget(self.data_consent_button)
+        form.addRow(self.tr("Keeping data:"), data_consent_row)
         form.addRow(self.tr("&Source:"), self.source_edit)
         form.addRow(self.tr("N&otes:"), self.notes_edit)
         outer.addLayout(form)
@@ -502,8 +520,13 @@ class MemberProfileDialog(QDialog):
             profile = members.profile(session, self.member_id)
             history = members.history(session, self.member_id)
         self.profile = profile
-        self.setWindowTitle(self.tr("Member {name} ({member_no})").format(name=profile.name, member_no=profile.member_no))
-        self.heading.setText(f"{profile.name}  ·  {profile.member_no}")
+        if profile.erased_at is not None:  # the stored label, in the interface's language
+            erased = self.tr("Erased member {member_no}").format(member_no=profile.member_no)
+            self.setWindowTitle(erased)
+            self.heading.setText(erased)
+        else:
+            self.setWindowTitle(self.tr("Member {name} ({member_no})").format(name=profile.name, member_no=profile.member_no))
+            self.heading.setText(f"{profile.name}  ·  {profile.member_no}")
         card = profile.active_card.number if profile.active_card else self.tr("no card")
         self.summary.setText(self.tr(
             "{status} · tier {tier} · {points} points · {visits} visits · spend {spend} · card {card} · joined {joined}").format(
@@ -521,6 +544,7 @@ class MemberProfileDialog(QDialog):
         self.tags_edit.setText(", ".join(profile.tags))
         self.company_edit.setText(profile.company)
         self.consent_box.setCurrentIndex(max(self.consent_box.findData(profile.marketing_consent), 0))
+        self.show_consent(profile)
         index = self.source_edit.findData(profile.source)
         self.source_edit.setCurrentIndex(index)
         if index < 0:
@@ -640,9 +664,23 @@ class MemberProfileDialog(QDialog):
         self.lost_button.setEnabled(has_card)
         self.print_card_button.setEnabled(has_card)
         self.adjust_button.setVisible(can(actor, Permission.ADJUST_POINTS))
+        may_export, may_erase = can(actor, Permission.EXPORT_MEMBER_DATA), can(actor, Permission.ERASE_MEMBERS)
+        erased = profile.erased_at is not None
+        self.export_data_action.setVisible(may_export)
+        self.erase_action.setVisible(may_erase)
+        self.erase_action.setEnabled(not erased)
+        self.personal_data_button.setVisible(may_export or may_erase)
+        if erased:  # nothing personal is left to change: the profile is a record now
+            for button in (self.freeze_button, self.close_member_button, self.reopen_button, self.merge_button):
+                button.setVisible(False)
+            self.issue_button.setEnabled(False)
+            self.replace_button.setEnabled(False)
+        for widget in (*self._field_widgets.values(), self.save_button, self.revert_button, self.data_consent_button):
+            widget.setEnabled(not erased)
 
     def _clear_messages(self) -> None:
         self.message.hide()
+        self.notice.hide()
         self.details_message.hide()
         self.duplicate_label.hide()
         self.open_duplicate_button.hide()
@@ -794,3 +832,82 @@ class MemberProfileDialog(QDialog):
         dialog = MergeDialog(self._state, self.profile, self)
         if dialog.exec() and dialog.chosen is not None:
             self.merge_from(dialog.chosen.id)
+
+    # ---- consent and privacy requests
+
+    def show_consent(self, profile: MemberProfile) -> None:
+        """Consent with when and who: 短信 · 2026-12-05 14:02 · 收银员小王."""
+        if profile.erased_at is not None:
+            self.consent_note.setText(self.tr("Personal data erased {when}").format(when=format_time(profile.erased_at)))
+        elif profile.marketing_consent is MarketingConsent.NONE:
+            self.consent_note.setText("")
+        else:
+            self.consent_note.setText(consent_text("", profile.consent_at, profile.consent_by))
+        if profile.data_consent_at is not None:
+            self.data_consent_label.setText(consent_text(self.tr("Given"), profile.data_consent_at, profile.data_consent_by))
+            self.data_consent_button.setText(self.tr("&Withdraw…"))
+        else:
+            self.data_consent_label.setText(self.tr("Not recorded"))
+            self.data_consent_button.setText(self.tr("Record consent"))
+
+    def set_data_consent(self, given: bool) -> bool:
+        """Record (or withdraw) the member's consent to the shop keeping their data, as the signed-in staff member."""
+        return self._run(lambda session: privacy.record_data_consent(session, self._state.actor, self.member_id, given))
+
+    def toggle_data_consent(self) -> None:
+        if self.profile is None:
+            return
+        if self.profile.data_consent_at is None:
+            self.set_data_consent(True)
+            return
+        question = self.tr("Record that the member withdrew their consent to the shop keeping their data?")
+        if QMessageBox.question(self, self.tr("Withdraw consent"), question) == QMessageBox.StandardButton.Yes:
+            self.set_data_consent(False)
+
+    def ask_export_data(self) -> None:
+        folder = QFileDialog.getExistingDirectory(self, self.tr("Folder for the member's copy of their data"),
+                                                  str(Path.home()))
+        if folder:
+            self.export_data(folder)
+
+    def export_data(self, folder: str) -> ExportDataThread | None:
+        """Write the member's copy (JSON and PDF) into ``folder`` in the background; where it went is shown below."""
+        if self.export_thread is not None:
+            return None
+        self._clear_messages()
+        thread = ExportDataThread(self._state, self.member_id, folder)
+        thread.succeeded.connect(self._exported)
+        thread.failed.connect(self._export_failed)
+        thread.finished.connect(self._export_finished)
+        self.export_thread = thread
+        self.export_data_action.setEnabled(False)
+        self.notice.setText(self.tr("Writing the member's data…"))
+        self.notice.show()
+        thread.start_kept()
+        return thread
+
+    def _exported(self, json_path: str, pdf_path: str) -> None:
+        self.notice.setText(self.tr("The member's data was saved as\n{pdf}\n{json}\nHand both files to the member.").format(
+            pdf=pdf_path, json=json_path))
+        self.notice.show()
+
+    def _export_failed(self, text: str) -> None:
+        self.notice.hide()
+        self.message.setText(text)
+        self.message.show()
+
+    def _export_finished(self) -> None:
+        self.export_thread = None
+        self.export_data_action.setEnabled(True)
+
+    def ask_erase(self) -> EraseMemberDialog | None:
+        """The confirmation that names the member; after an erasure the profile shows what is left."""
+        if self.profile is None:
+            return None
+        dialog = EraseMemberDialog(self._state, self.profile, self)
+        if dialog.exec() and dialog.erased is not None:
+            self.changed = True
+            self.reload()
+            self.notice.setText(self.tr("The personal data of member {member_no} was erased.").format(member_no=dialog.erased.member_no))
+            self.notice.show()
+        return dialog

@@ -157,3 +157,27 @@ def test_the_guard_notices_a_restore_made_elsewhere(qtbot, owner_here: AppState,
     guard.tick()
     qtbot.waitUntil(lambda: not guard.busy(), timeout=20_000)
     assert len(seen) == 1  # told once
+
+
+def test_members_due_for_anonymising_are_listed_before_the_rule_runs(qtbot, monkeypatch, owner_here: AppState, cashier, owner) -> None:  # type: ignore[no-untyped-def]
+    from crmdesk.models import MemberChange, MemberStatus
+    from crmdesk.services import safety_settings
+    from crmdesk.services.safety_settings import SafetyRules
+
+    db = owner_here.db
+    gone = add_member(db, cashier, "老顾客", "13700137000")
+    with unit_of_work(db) as session:
+        members.set_status(session, owner, gone, MemberStatus.CLOSED, reason="搬走了")
+        safety_settings.save(session, owner, SafetyRules(retention_years=2))
+    long_ago = shop_time.now() - timedelta(days=3 * 365)
+    with db.engine.begin() as connection:
+        connection.execute(sa.update(MemberChange).where(MemberChange.member_id == gone).values(at=long_ago))
+    tab = BackupTab(owner_here)
+    qtbot.addWidget(tab)
+    assert "1 closed members are due for anonymising" in tab.due_label.text() and tab.due_button.isVisibleTo(tab)
+    shown: list[str] = []
+    monkeypatch.setattr(backup_tab.QMessageBox, "exec", lambda box: shown.append(box.detailedText()))
+    tab.list_due()
+    assert "老顾客" in shown[0]
+    with read_session(db) as session:  # listing changed nothing
+        assert session.scalar(sa.select(Member.name).where(Member.id == gone)) == "老顾客"
