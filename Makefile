@@ -45,6 +45,8 @@ screenshots: $(STAMP) $(QM)
 	$(BIN)/crmdesk --demo --lang zh_CN --size 1366x768 --view overview --screenshot docs/overview-zh_CN.png
 	$(BIN)/crmdesk --demo --lang zh_CN --size 1366x768 --view complaints --screenshot docs/complaints-zh_CN.png
 	$(BIN)/crmdesk --demo --lang zh_CN --size 1366x768 --view money --screenshot docs/money-zh_CN.png
+	$(BIN)/crmdesk --demo backup >/dev/null
+	$(BIN)/crmdesk --demo --lang zh_CN --size 1024x768 --view backups --screenshot docs/backups-zh_CN.png
 
 # Store-scale benchmark at the default size (100,000 members); see `crmdesk bench --help`.
 bench: $(STAMP) $(QM)

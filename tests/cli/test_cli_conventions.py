@@ -251,7 +251,9 @@ def test_no_json_output_has_binary_float_noise(capsys, tmp_path: Path, db_path: 
         "import purchases": ("import", "purchases", str(purchases_file(tmp_path / "p.csv", [
             ["P1", "01", "", phone, "2026-01-05 10:00", "1,234.50"]])), "--dry-run"),
         "backup": ("backup", "--to", str(tmp_path / "copies")), "backup list": ("backup", "list"),
-        "backup settings": ("backup", "settings"), "check": ("check",),
+        "backup settings": ("backup", "settings"), "check": ("check",), "audit list": ("audit", "list"),
+        "privacy retention": ("privacy", "retention"),
+        "member export-data": ("member", "export-data", phone, "--out", str(tmp_path)),
     }
     assert set(_json_commands(build_parser())) - {"demo", "purchase add", "report slip", "restore", *runs} <= NOT_RUN  # each is run or listed
     for argv in runs.values():
