@@ -18,7 +18,7 @@ from PySide6.QtCore import (
 from PySide6.QtGui import QFont, QFontMetrics, QShowEvent
 from PySide6.QtWidgets import (
     QAbstractItemView, QCheckBox, QComboBox, QDateEdit, QFileDialog, QHBoxLayout, QHeaderView, QLabel, QLineEdit,
-    QProgressDialog, QPushButton, QTableView, QVBoxLayout, QWidget,
+    QPushButton, QTableView, QVBoxLayout, QWidget,
 )
 
 from crmdesk import shop_time
@@ -30,6 +30,7 @@ from crmdesk.services.uow import read_session, unit_of_work
 from crmdesk.texts import QT_TRANSLATE_NOOP
 from crmdesk.views.background import BackgroundThread
 from crmdesk.views.common import error_text, mark_data, mark_data_columns
+from crmdesk.views.export_progress import ExportProgress
 from crmdesk.views.flow_layout import FlowLayout, side_by_side
 from crmdesk.views.paged_rows import PagedRows
 from crmdesk.views.state import AppState
@@ -225,8 +226,7 @@ class AuditTab(QWidget):
         self._state = state
         self._loading = False
         self._sized = False
-        self._export: AuditExportThread | None = None
-        self._progress: QProgressDialog | None = None
+        self._export: ExportProgress | None = None
         self.last_export_message = ""
 
         layout = QVBoxLayout(self)
@@ -442,44 +442,20 @@ class AuditTab(QWidget):
         if self._export is not None:
             return None
         thread = AuditExportThread(self._state, self.model.audit_filter, path)
-        progress = QProgressDialog(self.tr("Exporting the audit log…"), self.tr("Cancel"), 0, max(self.model.total, 1), self)
-        progress.setWindowTitle(self.tr("Export"))
-        progress.setWindowModality(Qt.WindowModality.WindowModal)
-        progress.setMinimumDuration(500)
-        progress.setAutoClose(False)
-        progress.setAutoReset(False)
-        progress.canceled.connect(thread.cancel)
-        thread.progressed.connect(self._export_progress)
-        thread.succeeded.connect(self._export_done)
-        thread.failed.connect(self._export_failed)
-        thread.cancelled.connect(self._export_cancelled)
-        thread.finished.connect(self._export_finished)
-        self._export, self._progress = thread, progress
+        runner = ExportProgress(self, thread, self.tr("Exporting the audit log…"), self.model.total,
+                                lambda rows, path: self.tr("Exported {count} events to {path}.").format(count=f"{rows:,}", path=path))
+        runner.reported.connect(self._export_reported)
+        runner.ended.connect(self._export_ended)
+        self._export = runner
         self.export_button.setEnabled(False)
-        thread.start_kept()
+        runner.start()
         return thread
 
-    def _export_progress(self, done: int, total: int) -> None:
-        if self._progress is not None:
-            self._progress.setMaximum(max(total, 1))
-            self._progress.setValue(min(done, max(total, 1)))
-
-    def _export_done(self, rows: int, path: str) -> None:
-        self.last_export_message = self.tr("Exported {count} events to {path}.").format(count=f"{rows:,}", path=path)
-        self._note(self.last_export_message)
-
-    def _export_failed(self, text: str) -> None:
+    def _export_reported(self, text: str, failed: bool) -> None:
         self.last_export_message = text
-        self._fail(text)
+        (self._fail if failed else self._note)(text)
 
-    def _export_cancelled(self) -> None:
-        self.last_export_message = self.tr("Export cancelled; no file was written.")
-        self._note(self.last_export_message)
-
-    def _export_finished(self) -> None:
-        if self._progress is not None:
-            self._progress.close()
-            self._progress.deleteLater()
-        self._export, self._progress = None, None
+    def _export_ended(self) -> None:
+        self._export = None
         self.export_button.setEnabled(True)
         self.model.refresh()  # the export itself is in the log now

@@ -18,7 +18,7 @@ from PySide6.QtCore import (
 from PySide6.QtGui import QKeyEvent, QKeySequence, QShortcut
 from PySide6.QtWidgets import (
     QAbstractItemView, QCheckBox, QComboBox, QDateEdit, QDialog, QDialogButtonBox, QFileDialog,
-    QHeaderView, QInputDialog, QLabel, QLineEdit, QMessageBox, QProgressDialog, QPushButton, QTableView,
+    QHeaderView, QInputDialog, QLabel, QLineEdit, QMessageBox, QPushButton, QTableView,
     QVBoxLayout, QWidget,
 )
 
@@ -37,6 +37,7 @@ from crmdesk.services.auth import Permission, can
 from crmdesk.services.uow import read_session, unit_of_work
 from crmdesk.views.background import BackgroundThread
 from crmdesk.views.common import error_text, format_fen, mark_data, show_error
+from crmdesk.views.export_progress import ExportProgress
 from crmdesk.views.flow_layout import FlowLayout, side_by_side
 from crmdesk.views.paged_rows import PagedRows
 from crmdesk.views.report_preview import ReportPreviewDialog, open_preview
@@ -328,8 +329,7 @@ class MemberListPage(QWidget):
     def __init__(self, state: AppState) -> None:
         super().__init__()
         self._state = state
-        self._export: ExportThread | None = None
-        self._progress: QProgressDialog | None = None
+        self._export: ExportProgress | None = None
         self._loading = False
         self.profile_dialog: QDialog | None = None
         self.last_export_message = ""
@@ -826,45 +826,22 @@ class MemberListPage(QWidget):
             return None
         thread = ExportThread(self._state, self.model.member_filter, self.model.sort_key, self.model.descending, path,
                               self.visible_columns())
-        progress = QProgressDialog(self.tr("Exporting members…"), self.tr("Cancel"), 0, max(self.model.total, 1), self)
-        progress.setWindowTitle(self.tr("Export"))
-        progress.setWindowModality(Qt.WindowModality.WindowModal)
-        progress.setMinimumDuration(300)
-        progress.setAutoClose(False)
-        progress.setAutoReset(False)
-        progress.canceled.connect(thread.cancel)
-        thread.progressed.connect(self._export_progress)
-        thread.succeeded.connect(self._export_done)
-        thread.failed.connect(self._export_failed)
-        thread.cancelled.connect(self._export_cancelled)
-        thread.finished.connect(self._export_finished)
-        self._export, self._progress = thread, progress
+        runner = ExportProgress(self, thread, self.tr("Exporting members…"), self.model.total,
+                                lambda rows, path: self.tr("Exported {count} members to {path}.").format(
+                                    count=f"{rows:,}", path=path))
+        runner.reported.connect(self._export_reported)
+        runner.ended.connect(self._export_ended)
+        self._export = runner
         self.export_button.setEnabled(False)
-        thread.start_kept()
+        runner.start()
         return thread
 
-    def _export_progress(self, done: int, total: int) -> None:
-        if self._progress is not None:
-            self._progress.setMaximum(max(total, 1))
-            self._progress.setValue(min(done, max(total, 1)))
-
-    def _export_done(self, rows: int, path: str) -> None:
-        self.last_export_message = self.tr("Exported {count} members to {path}.").format(count=f"{rows:,}", path=path)
-        self._note(self.last_export_message)
-
-    def _export_failed(self, text: str) -> None:
+    def _export_reported(self, text: str, failed: bool) -> None:
         self.last_export_message = text
-        self._fail(text)
+        (self._fail if failed else self._note)(text)
 
-    def _export_cancelled(self) -> None:
-        self.last_export_message = self.tr("Export cancelled; no file was written.")
-        self._note(self.last_export_message)
-
-    def _export_finished(self) -> None:
-        if self._progress is not None:
-            self._progress.close()
-            self._progress.deleteLater()
-        self._export, self._progress = None, None
+    def _export_ended(self) -> None:
+        self._export = None
         self.export_button.setEnabled(True)
 
     def cancel_export(self) -> None:
