@@ -164,6 +164,8 @@ def run_bench(members_count: int, purchases_per_member: float, seed: int, *, kee
             say("stored value and credit ...")
             figures += _money(db, path, ids, members_count)
             figures += _purchase_import(db, path.parent, ids, rng)
+            say("backup and the data check ...")
+            figures += _data_safety(db, path)
             say("member profile ...")
             figures.append(_profile(db, ids))
             say("printed documents ...")
@@ -421,6 +423,37 @@ def _import_floor(db: Database, path: Path) -> Figure:
     figure.value = len(rows) / (time.perf_counter() - started)
     raw.close()
     return figure
+
+
+def _data_safety(db: Database, path: Path) -> list[Figure]:
+    """A verified, compressed backup beside the bare copy SQLite's backup API makes; the whole data check beside
+    SQLite's integrity check alone (the part of it no cached figure needs)."""
+    import tempfile
+
+    from crmdesk.services import backups, data_check
+
+    backup = Figure("backup: online copy, integrity check, gzip, SHA-256", "ms")
+    copy_floor = Figure("  floor: sqlite3 backup API copy alone", "ms")
+    check = Figure("crmdesk check: file, every cached figure, impossible states", "ms")
+    check_floor = Figure("  floor: PRAGMA integrity_check alone", "ms")
+    with tempfile.TemporaryDirectory(dir=path.parent) as scratch:
+        for number in range(2):
+            _timed(backup.samples, lambda: backups.take_backup(db, "manual", to=Path(scratch)))
+
+            def bare_copy(number: int = number) -> None:
+                source, target = sqlite3.connect(path), sqlite3.connect(Path(scratch) / f"floor-{number}.sqlite")
+                source.backup(target)
+                target.close()
+                source.close()
+
+            _timed(copy_floor.samples, bare_copy)
+            _timed(check.samples, lambda: data_check.run(db))
+            raw = sqlite3.connect(path)
+            _timed(check_floor.samples, lambda: raw.execute("PRAGMA integrity_check").fetchall())
+            raw.close()
+    backup.note = f"{backup.p50 / copy_floor.p50:.1f}x the bare copy (p50)"
+    check.note = f"{check.p50 / check_floor.p50:.1f}x the integrity check alone (p50)"
+    return [backup, copy_floor, check, check_floor]
 
 
 def _profile(db: Database, ids: list[int]) -> Figure:
