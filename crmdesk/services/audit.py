@@ -237,6 +237,7 @@ def _rows(session: Session, events: Sequence[AuditEvent], translate: audit_actio
         row.id: (row.member_no, row.name)
         for row in session.execute(sa.select(Member.id, Member.member_no, Member.name).where(Member.id.in_(wanted)))
     } if wanted else {}
+    names = _list_names(session, events)
     rows = []
     for event in events:
         details = dict(event.details or {})
@@ -250,10 +251,26 @@ def _rows(session: Session, events: Sequence[AuditEvent], translate: audit_actio
             id=event.id, at=event.at, staff_name=event.staff_name, action=event.action,
             action_label=audit_actions.action_label(event.action, translate), entity_type=event.entity_type,
             entity_id=event.entity_id, member_id=member_id, member_no=member_no, member_name=member_name, details=details,
-            summary=audit_actions.summary(details, translate, skip=shown),
+            summary=audit_actions.summary(details, translate, skip=shown, action=event.action, names=names),
             sensitive=audit_actions.is_sensitive(event.action, details),
         ))
     return rows
+
+
+def _list_names(session: Session, events: Sequence[AuditEvent]) -> dict[tuple[audit_actions.ShopList, str], str]:
+    """The names of the shop's list entries (complaint categories, channels) the events' details name by code,
+    (list, code) -> name: one query for the whole page."""
+    wanted: dict[audit_actions.ShopList, set[str]] = {}
+    for event in events:
+        for shop_list, codes in audit_actions.stored_codes(event.action, event.details or {}).items():
+            wanted.setdefault(shop_list, set()).update(codes)
+    if not wanted:
+        return {}
+    lists = list(wanted)
+    selects = [sa.select(sa.literal(n).label("shop_list"), shop_list.code, shop_list.name)
+               .where(shop_list.code.in_(sorted(wanted[shop_list]))) for n, shop_list in enumerate(lists)]
+    statement = selects[0] if len(selects) == 1 else sa.union_all(*selects)
+    return {(lists[n], code): name for n, code, name in session.execute(statement)}
 
 
 def actions_present(session: Session, actor: Actor) -> list[str]:

@@ -4,14 +4,20 @@ Shared by the audit log screen, the command line and the audit export: each
 action recorded with ``audit.record`` has an English label here, marked for
 translation in the "audit" context (the GUI translates it with
 QCoreApplication.translate("audit", ...); the command line prints the English).
-An action without a label shows its raw name. No Qt here.
+An action without a label shows its raw name. Detail values that are codes (a
+status, a payment method, a kind, a complaint category) read through the label
+map ``value_words`` names for them, in the reader's language too. No Qt here.
 """
 
 from __future__ import annotations
 
+import enum
+import functools
 from collections.abc import Callable, Mapping
+from dataclasses import dataclass
 from typing import Any
 
+from crmdesk.models import ComplaintCategory, ComplaintChannel
 from crmdesk.texts import QT_TRANSLATE_NOOP
 
 # (context, English) -> the reader's language; the command line keeps the English.
@@ -266,6 +272,124 @@ DETAIL_LABELS: dict[str, str] = {
 # Details naming the member an event concerns when its entity is something else (a complaint, an offer...).
 MEMBER_DETAIL_KEYS = ("member_id", "member")
 
+# --------------------------------------------------------------------------- coded values in the details
+
+ANY_ACTION = ""  # the action of a value_words row for a detail key that means the same in every action
+
+# The printouts recorded with "report.full_phones" (its "document").
+DOCUMENT_LABELS: dict[str, str] = {
+    "member_report": QT_TRANSLATE_NOOP("reports", "Member report"),
+}
+
+# A list the shop edits whose rows the details name by code.
+ShopList = type[ComplaintCategory] | type[ComplaintChannel]
+
+
+@dataclass(frozen=True)
+class Labels:
+    """The values are codes: ``labels`` gives each code's English label, translated in ``context``."""
+
+    context: str
+    labels: Mapping[str, str]
+
+
+@dataclass(frozen=True)
+class Names:
+    """The values are names from a list the shop edits, whose default names are stored in English and translated in
+    ``context`` (the shop's own names read as typed). With ``shop_list`` the values are codes of that list's rows and
+    read as the rows' names, which the caller looks up for a page of events at once (``stored_codes``)."""
+
+    context: str
+    shop_list: ShopList | None = None
+
+
+@dataclass(frozen=True)
+class ProgramReasons:
+    """A reason the program wrote itself (``loyalty.reason_parts``) reads in the reader's language, "ledger" context;
+    a reason a person typed reads as typed."""
+
+
+ValueWords = Labels | Names | ProgramReasons
+
+
+def _by_value(labels: Mapping[Any, str]) -> dict[str, str]:
+    """A label map keyed by an enum, keyed instead by the codes the details hold (the enum's values)."""
+    return {member.value if isinstance(member, enum.Enum) else member: label for member, label in labels.items()}
+
+
+@functools.cache
+def value_words() -> dict[tuple[str, str], ValueWords]:
+    """Which words a coded detail value reads as: (action, detail key) -> the label map (or list) for its values, with
+    that map's translation context; (ANY_ACTION, key) for a key that means the same in every action. A key inside a
+    detail (a filter's "statuses", a field in "changed") has its row as if it stood on its own. A code the map does not
+    know (from an older version, an import, a shop's own word) reads as it is.
+
+    Built on first use: the services holding the labels record their own events through audit."""
+    from crmdesk.services import backups, complaints, member_query, members, offers, payments, wallet
+
+    member_status = Labels("terms", _by_value(member_query.STATUS_LABELS))
+    member_fields = Labels("history", members.HISTORY_LABELS)
+    offer_kind = Labels("offers", _by_value(offers.KIND_LABELS))
+    priority = Labels("complaints", _by_value(complaints.PRIORITY_LABELS))
+    return {
+        (ANY_ACTION, "payment_method"): Labels("terms", {**payments.PAYMENT_METHODS, **payments.ACCOUNT_METHODS}),
+        (ANY_ACTION, "statuses"): member_status,  # a member filter's (exported, printed or saved as a group)
+        (ANY_ACTION, "draw_order"): Labels("terms", _by_value(wallet.DRAW_LABELS)),
+        (ANY_ACTION, "default_priority"): priority,  # a complaint category's, added or changed
+        (ANY_ACTION, "remedies"): Labels("complaints", _by_value(complaints.REMEDY_LABELS)),
+        ("member.status", "old"): member_status,
+        ("member.status", "new"): member_status,
+        ("member.update", "fields"): member_fields,
+        ("member.erase", "fields"): member_fields,
+        ("member.consent", "kind"): Labels("history", {"data": members.HISTORY_LABELS["data_consent"]}),
+        ("offer.add", "kind"): offer_kind,
+        ("offer.update", "kind"): offer_kind,
+        ("complaint.log", "category"): Names("complaints", ComplaintCategory),
+        ("complaint.log", "channel"): Names("complaints", ComplaintChannel),
+        ("complaint.priority", "changed"): priority,
+        ("complaint.follow_up", "method"): Labels("complaints", _by_value(complaints.METHOD_LABELS)),
+        ("complaint_category.rename", "changed"): Names("complaints"),
+        ("complaint_channel.rename", "changed"): Names("complaints"),
+        ("survey_dimension.rename", "changed"): Names("surveys"),
+        ("credit.freeze", "reason"): ProgramReasons(),  # "overdue 40 days" when credit stopped by itself
+        ("backup.create", "reason"): Labels("terms", backups.REASONS),
+        ("report.full_phones", "document"): Labels("reports", DOCUMENT_LABELS),
+        ("audit.export", "action"): Labels("audit", {**ACTION_LABELS, **AREA_LABELS}),  # the exported filter's
+    }
+
+
+def _words_for(action: str, key: str) -> ValueWords | None:
+    table = value_words()
+    return table.get((action, key)) or table.get((ANY_ACTION, key))
+
+
+def stored_codes(action: str, details: Mapping[str, Any]) -> dict[ShopList, set[str]]:
+    """The codes of the shop's list entries these details name (complaint categories, channels), by list: what
+    ``summary`` needs in its ``names``."""
+    wanted: dict[ShopList, set[str]] = {}
+    for key, value in details.items():
+        words = _words_for(action, key)
+        if isinstance(words, Names) and words.shop_list is not None:
+            codes = value if isinstance(value, list) else [value]
+            wanted.setdefault(words.shop_list, set()).update(code for code in codes if isinstance(code, str) and code)
+    return wanted
+
+
+def _coded_text(words: ValueWords, code: str, translate: Translate, names: Mapping[tuple[ShopList, str], str]) -> str:
+    if isinstance(words, Labels):
+        label = words.labels.get(code)
+        return translate(words.context, label) if label is not None else code
+    if isinstance(words, Names):
+        name = code if words.shop_list is None else names.get((words.shop_list, code))
+        return translate(words.context, name) if name else code
+    from crmdesk.services.loyalty import reason_parts  # loyalty uses audit.record: imported when needed
+
+    parts = reason_parts(code)
+    if parts is None:
+        return code
+    template, values = parts
+    return translate("ledger", template).format(**values)
+
 _PART = QT_TRANSLATE_NOOP("audit", "{label}: {value}")
 _SEPARATOR = QT_TRANSLATE_NOOP("audit", "; ")
 _YES = QT_TRANSLATE_NOOP("audit", "yes")
@@ -299,27 +423,43 @@ def _money(fen: int) -> str:
     return money_text(fen)
 
 
-def _value_text(key: str, value: Any, translate: Translate) -> str:
+def _value_text(key: str, value: Any, translate: Translate, coded: Callable[[str, str], str], *,
+                change: bool = False) -> str:
+    """One detail's value as text; ``coded(key, code)`` gives a text value's words. With ``change`` a pair reads
+    "was → now"."""
+    if change and isinstance(value, list) and len(value) == 2:
+        return " → ".join(_value_text(key, item, translate, coded) for item in value)
     if isinstance(value, bool):
         return translate("audit", _YES if value else _NO)
     if key.endswith("_fen") and isinstance(value, int):
         return _money(value)
-    if key == "changed" and isinstance(value, list) and len(value) == 2:
-        return f"{value[0]} → {value[1]}"
-    if isinstance(value, dict):  # "changed" holds {field: [was, now]}
-        inner_key = "changed" if key == "changed" else None
-        return ", ".join(f"{inner}={_value_text(inner_key or str(inner), item, translate)}" for inner, item in value.items())
+    if isinstance(value, dict):  # "changed" holds {field: [was, now]}; a filter {criterion: value}
+        return ", ".join(f"{inner}={_value_text(str(inner), item, translate, coded, change=key == 'changed')}"
+                         for inner, item in value.items())
     if isinstance(value, list | tuple):
-        return ", ".join(_value_text(key, item, translate) for item in value)
+        return ", ".join(_value_text(key, item, translate, coded) for item in value)
+    if isinstance(value, str):
+        return coded(key, value)
     return str(value)
 
 
-def summary(details: Mapping[str, Any], translate: Translate = english, *, skip: tuple[str, ...] = ()) -> str:
-    """The details as one line a person reads: "amount: ¥100.00; reason: 顾客投诉". Empty values are left out."""
+def summary(details: Mapping[str, Any], translate: Translate = english, *, skip: tuple[str, ...] = (), action: str = "",
+            names: Mapping[tuple[ShopList, str], str] | None = None) -> str:
+    """The details as one line a person reads: "amount: ¥100.00; reason: 顾客投诉". Empty values are left out.
+
+    Coded values read through ``value_words`` (the rows for ``action`` first); ``names`` holds the names of the
+    shop's list entries they name by code, (list, code) -> name (see ``stored_codes``): without it they read as codes."""
+    known = names or {}
+
+    def coded(key: str, code: str) -> str:
+        words = _words_for(action, key)
+        return code if words is None else _coded_text(words, code, translate, known)
+
     parts = []
     for key, value in details.items():
         if key in skip or value is None or value == "" or value == [] or value == {}:
             continue
         label = translate("audit", DETAIL_LABELS[key]) if key in DETAIL_LABELS else key
-        parts.append(translate("audit", _PART).format(label=label, value=_value_text(key, value, translate)))
+        text = _value_text(key, value, translate, coded, change=key == "changed")
+        parts.append(translate("audit", _PART).format(label=label, value=text))
     return translate("audit", _SEPARATOR).join(parts)

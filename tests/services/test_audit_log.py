@@ -14,10 +14,12 @@ from pathlib import Path
 import pytest
 import sqlalchemy as sa
 
+from crmdesk import i18n
 from crmdesk.errors import InvalidInput, PermissionDenied
-from crmdesk.models import AuditEvent, CardStatus, ComplaintCategory, ComplaintChannel, SurveyDimension
+from crmdesk.i18n import printing_language
+from crmdesk.models import AuditEvent, CardStatus, ComplaintCategory, ComplaintChannel, MemberStatus, SurveyDimension
 from crmdesk.reports.documents import MemberListRequest, MemberReportRequest, make_document
-from crmdesk.services import audit, audit_actions, credit, exports, loyalty, members, purchases, wallet
+from crmdesk.services import audit, audit_actions, complaints, credit, exports, loyalty, members, purchases, wallet
 from crmdesk.services.audit import AuditFilter
 from crmdesk.services.exports import ExportCancelled
 from crmdesk.services.member_query import MemberFilter
@@ -232,11 +234,107 @@ def test_a_member_by_key_or_by_search_text_and_in_the_details(db, owner, cashier
     assert {row.action for row in mine} == {"member.add", "complaint.log", "purchase.frozen_override"}
     complaint = next(row for row in mine if row.action == "complaint.log")
     assert (complaint.member_id, complaint.member_no, complaint.member_name) == (member.id, member.member_no, "张三")
-    assert complaint.summary == "category: price"  # the member is in its own column, not repeated
+    # The category by its name (the default's English one here); the member is in its own column, not repeated.
+    assert complaint.summary == "category: Price or checkout error"
     assert {row.action for row in _events(db, owner, AuditFilter(member_text="张三"))} == {row.action for row in mine}
     assert {row.action for row in _events(db, owner, AuditFilter(member_text="9000"))} == {"member.add", "offer.apply"}
     assert _events(db, owner, AuditFilter(member_text="nobody-like-this")) == []
     assert _events(db, owner, AuditFilter(member_ids=())) == []
+
+
+# --------------------------------------------------------------------------- coded values in the reader's language
+
+
+def _events_in_chinese(db, actor, flt: AuditFilter) -> list[audit.AuditRow]:  # type: ignore[no-untyped-def]
+    with printing_language("zh_CN"), read_session(db) as session:
+        return audit.list_events(session, actor, flt, translate=i18n.translate)
+
+
+def test_a_status_change_reads_in_the_interfaces_language(qapp, db, owner, supervisor, member) -> None:  # type: ignore[no-untyped-def]
+    # qapp first: translating needs an application object, and a process has only one.
+    with unit_of_work(db) as session:
+        members.set_status(session, supervisor, member.id, MemberStatus.CLOSED, reason="搬家了")
+    (row,) = _events_in_chinese(db, owner, AuditFilter(action="member.status"))
+    assert row.details == {"old": "active", "new": "closed", "reason": "搬家了"}  # the log keeps the codes
+    assert row.summary == "原为：正常；新：已注销；原因：搬家了"
+    (english,) = _events(db, owner, AuditFilter(action="member.status"))
+    assert english.summary == "was: Active; new: Closed; reason: 搬家了"  # the command line's English
+
+
+def test_a_top_up_names_its_payment_method_in_chinese(qapp, db, owner, cashier, member) -> None:  # type: ignore[no-untyped-def]
+    with unit_of_work(db) as session:
+        wallet.top_up(session, cashier, member.id, 20_000, payment_method="wechat")
+    (row,) = _events_in_chinese(db, owner, AuditFilter(action="wallet.topup"))
+    assert row.details["payment_method"] == "wechat"
+    assert "支付方式：微信支付" in row.summary and "wechat" not in row.summary
+    (english,) = _events(db, owner, AuditFilter(action="wallet.topup"))
+    assert english.summary.endswith("paid by: WeChat Pay")
+    # A method from another system is shown as it is.
+    _add(db, datetime(2026, 3, 1, 4, tzinfo=UTC), "credit.repay", entity_id=member.id, payment_method="unionpay_qr")
+    (repay,) = _events_in_chinese(db, owner, AuditFilter(action="credit.repay"))
+    assert repay.summary == "支付方式：unionpay_qr"
+
+
+def test_a_complaint_names_its_category_and_channel_not_their_codes(qapp, db, owner, cashier, member) -> None:  # type: ignore[no-untyped-def]
+    with unit_of_work(db) as session:
+        complaints.add_category(session, owner, "价签与售价不符", code="shelf_tag")
+    with unit_of_work(db) as session:
+        for category in ("shelf_tag", "price", "shelf_tag"):
+            complaints.log_complaint(session, cashier, complaints.ComplaintInput(
+                channel="counter", category=category, description="结账价格比货架上的贵", member_id=member.id))
+    lookups: list[str] = []
+
+    def keep(_conn, _cursor, statement, _parameters, _context, _many) -> None:  # type: ignore[no-untyped-def]
+        if "FROM complaint_category" in statement or "FROM complaint_channel" in statement:
+            lookups.append(statement)
+
+    sa.event.listen(db.engine, "before_cursor_execute", keep)
+    try:
+        rows = _events_in_chinese(db, owner, AuditFilter(action="complaint.log"))
+    finally:
+        sa.event.remove(db.engine, "before_cursor_execute", keep)
+    assert len(lookups) == 1  # the names of the whole page in one query, not one per row
+    assert [row.details["category"] for row in rows] == ["shelf_tag", "price", "shelf_tag"]
+    # The shop's own category by its name; the defaults (stored in English) in Chinese.
+    assert [row.summary for row in rows] == ["类别：价签与售价不符；渠道：服务台；附件数：0",
+                                             "类别：价格或结账差错；渠道：服务台；附件数：0",
+                                             "类别：价签与售价不符；渠道：服务台；附件数：0"]
+    assert _events(db, owner, AuditFilter(action="complaint.log"))[0].summary == (
+        "category: 价签与售价不符; channel: Counter; attachments: 0")
+    # A code no longer in the list reads as it is.
+    _add(db, datetime(2026, 3, 1, 4, tzinfo=UTC), "complaint.log", entity_type="complaint", entity_id=99, category="gone")
+    assert "类别：gone" in [row.summary for row in _events_in_chinese(db, owner, AuditFilter(action="complaint.log"))]
+
+
+def test_each_coded_value_reads_through_its_services_labels() -> None:
+    """English (the command line) from the same tables: statuses, kinds, priorities, reasons, programs' own words."""
+    def text(action: str, **details: object) -> str:
+        return audit_actions.summary(details, action=action)
+
+    assert text("backup.create", file="a.db", reason="before-restore") == "file: a.db; reason: before a restore"
+    assert text("points.adjust", reason="manual") == "reason: manual"  # a reason a person typed stays as typed
+    assert text("member.import", new=3) == "new: 3"  # a count, not a status
+    assert text("complaint.priority", changed=["normal", "urgent"]) == "changed: normal → urgent"
+    assert text("complaint_category.update", changed={"default_priority": ["low", "high"]}) == (
+        "changed: default_priority=low → high")
+    assert text("complaint.resolve", remedies=["refund", "apology"]) == "remedies: refund, apology"
+    assert text("complaint.follow_up", method="visit") == "method: in person"
+    assert text("offer.add", name="周末满减", kind="amount_off") == "name: 周末满减; kind: Spend and save (满减)"
+    assert text("member.update", fields=["phone", "source"]) == "fields: Phone, Source"
+    assert text("member.export", criteria={"statuses": ["frozen"]}) == "filter: statuses=Frozen"
+    assert text("audit.export", criteria={"action": "wallet."}) == "filter: action=Stored value (all)"
+    assert text("report.full_phones", document="member_report") == "document: Member report"
+    assert text("money.settings", draw_order="principal_first") == "spent first: Principal first"
+    assert text("credit.freeze", reason="overdue 40 days") == "reason: overdue 40 days"
+    chinese = {("ledger", "overdue {days} days"): "逾期 {days} 天", ("terms", "before a restore"): "恢复前",
+               ("complaints", "urgent"): "紧急", ("complaints", "normal"): "普通"}
+
+    def in_chinese(action: str, **details: object) -> str:
+        return audit_actions.summary(details, lambda context, source: chinese.get((context, source), source), action=action)
+
+    assert in_chinese("credit.freeze", reason="overdue 40 days") == "reason: 逾期 40 天"
+    assert in_chinese("backup.create", reason="before-restore") == "reason: 恢复前"
+    assert in_chinese("complaint.priority", changed=["normal", "urgent"]) == "changed: 普通 → 紧急"
 
 
 def test_pages_newest_first_with_a_count(db, owner) -> None:  # type: ignore[no-untyped-def]
