@@ -210,8 +210,9 @@ def inspect_copy(path: Path) -> tuple[int, str | None]:
 
 
 def _compress(source: Path, target: Path) -> None:
+    # Level 1: about a third of level 6's time for a file some 15% larger; a backup at close is waited for.
     fd = os.open(target, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-    with os.fdopen(fd, "wb") as raw, gzip.GzipFile(fileobj=raw, mode="wb", compresslevel=6, mtime=0) as packed, \
+    with os.fdopen(fd, "wb") as raw, gzip.GzipFile(fileobj=raw, mode="wb", compresslevel=1, mtime=0) as packed, \
             open(source, "rb") as plain:
         shutil.copyfileobj(plain, packed, 1 << 20)
     with open(target, "rb+") as handle:
