@@ -9,7 +9,8 @@ restored data. The status bar listens to ``statusChanged``.
 
 from __future__ import annotations
 
-from PySide6.QtCore import QObject, QTimer, Signal
+from PySide6.QtCore import QCoreApplication, QObject, QTimer, Signal
+from PySide6.QtWidgets import QProgressDialog
 
 from crmdesk import shop_time
 from crmdesk.errors import CrmdeskError
@@ -102,10 +103,18 @@ class BackupGuard(QObject):
             return
         newest = next(iter(backups.list_backups(backups.backup_folder(self._state.db))), None)
         if newest is None or backups.changed_since(self._state.db, newest.created_at):
+            # A large store takes some seconds: say why the program has not gone yet.
+            note = QProgressDialog(self.tr("Backing up before closing…"), "", 0, 0)
+            note.setCancelButton(None)
+            note.setMinimumDuration(0)
+            note.show()
+            QCoreApplication.processEvents()
             try:
                 backups.take_backup(self._state.db, "close")
             except Exception as exc:  # noqa: BLE001 - closing must not fail; the failure is kept in the error log
                 log_unexpected(exc)
+            finally:
+                note.close()
 
 
 def _apply_retention(state: AppState) -> int:

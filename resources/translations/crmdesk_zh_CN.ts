@@ -216,6 +216,14 @@
     </message>
 </context>
 <context>
+    <name>BackupGuard</name>
+    <message>
+        <location filename="../../crmdesk/views/backup_guard.py" line="+107" />
+        <source>Backing up before closing…</source>
+        <translation>正在关闭前备份…</translation>
+    </message>
+</context>
+<context>
     <name>BackupStatusButton</name>
     <message>
         <location filename="../../crmdesk/views/backup_status.py" line="+29" />
@@ -6589,7 +6597,7 @@ Hand both files to the member.</source>
 <context>
     <name>audit</name>
     <message>
-        <location filename="../../crmdesk/services/audit.py" line="+275" />
+        <location filename="../../crmdesk/services/audit.py" line="+292" />
         <source>Time</source>
         <translation>时间</translation>
     </message>
@@ -6630,12 +6638,12 @@ Hand both files to the member.</source>
     </message>
     <message>
         <location line="+2" />
-        <location filename="../../crmdesk/services/audit_actions.py" line="+271" />
+        <location filename="../../crmdesk/services/audit_actions.py" line="+395" />
         <source>yes</source>
         <translation>是</translation>
     </message>
     <message>
-        <location filename="../../crmdesk/services/audit_actions.py" line="-244" />
+        <location filename="../../crmdesk/services/audit_actions.py" line="-362" />
         <source>Registered a member</source>
         <translation>登记新会员</translation>
     </message>
@@ -7621,7 +7629,7 @@ Hand both files to the member.</source>
         <translation>第二存放位置</translation>
     </message>
     <message>
-        <location line="+6" />
+        <location line="+124" />
         <source>{label}: {value}</source>
         <translation>{label}：{value}</translation>
     </message>
@@ -8781,7 +8789,7 @@ Hand both files to the member.</source>
         <translation>无法写入 {path}：文件夹 {folder} 不存在。</translation>
     </message>
     <message>
-        <location filename="../../crmdesk/services/audit.py" line="-205" />
+        <location filename="../../crmdesk/services/audit.py" line="-222" />
         <source>The first day ({first}) comes after the last day ({last}).</source>
         <translation>开始日期（{first}）晚于结束日期（{last}）。</translation>
     </message>
@@ -8796,7 +8804,7 @@ Hand both files to the member.</source>
         <translation>起始位置不能小于 0。</translation>
     </message>
     <message>
-        <location line="+114" />
+        <location line="+131" />
         <location filename="../../crmdesk/services/exports.py" line="+228" />
         <location line="+6" />
         <source>The export was cancelled; no file was written.</source>
@@ -10248,7 +10256,7 @@ Hand both files to the member.</source>
         <translation>{path} 已损坏：未通过 SQLite 完整性检查。</translation>
     </message>
     <message>
-        <location line="+43" />
+        <location line="+44" />
         <source>Backing up a PostgreSQL database needs pg_dump, which is not installed here. Install the PostgreSQL client tools (Debian/Ubuntu: apt install postgresql-client; Windows: the PostgreSQL installer's command line tools), or back up on the server with pg_dump.</source>
         <translation>备份 PostgreSQL 数据库需要 pg_dump，但本机未安装。请安装 PostgreSQL 客户端工具（Debian/Ubuntu：apt install postgresql-client；Windows：PostgreSQL 安装程序中的命令行工具），或在服务器上用 pg_dump 备份。</translation>
     </message>
@@ -12817,6 +12825,7 @@ Hand both files to the member.</source>
     </message>
     <message>
         <location line="+3" />
+        <location filename="../../crmdesk/services/audit_actions.py" line="-115" />
         <source>Member report</source>
         <translation>会员报告</translation>
     </message>
@@ -13486,7 +13495,7 @@ Hand both files to the member.</source>
         <translation>先扣赠送</translation>
     </message>
     <message>
-        <location filename="../../crmdesk/services/backups.py" line="-480" />
+        <location filename="../../crmdesk/services/backups.py" line="-481" />
         <source>daily</source>
         <translation>每日</translation>
     </message>
