@@ -20,8 +20,9 @@ from crmdesk.services import daily, data_check
 from crmdesk.services import staff as staff_service
 from crmdesk.services import store as store_service
 from crmdesk.services.uow import Actor, read_session, unit_of_work
+from crmdesk.views.background import TaskThread
 from crmdesk.views.backup_guard import BackupGuard
-from crmdesk.views.common import error_text
+from crmdesk.views.common import error_text, show_error
 from crmdesk.views.failure_hook import install_failure_hook
 from crmdesk.views.login_dialog import LoginDialog
 from crmdesk.views.screen import install_screen_fitter, largest_content, pretend_screen
@@ -196,13 +197,21 @@ def run_gui(args: argparse.Namespace) -> int:
 
 
 def _check_after_upgrade(db: Database, window: MainWindow) -> None:
-    """The data check, quietly, after the schema was upgraded: a person hears of it only when something is wrong."""
-    report = data_check.run(db)
-    if not report.sound:
-        QMessageBox.warning(window, QCoreApplication.translate("app", "Check the data"), QCoreApplication.translate(
-            "app", "After the upgrade the data check found {count} problems. Settings → Backup and restore → Check now "
-                   "lists them; the backup taken before the upgrade is {backup}.").format(
-            count=len(report.findings), backup=db.backup_path or "-"))
+    """The data check, quietly and off the UI thread (a large store takes seconds), after the schema was upgraded:
+    a person hears of it only when something is wrong."""
+
+    def tell(report: object) -> None:
+        assert isinstance(report, data_check.Report)
+        if not report.sound:
+            QMessageBox.warning(window, QCoreApplication.translate("app", "Check the data"), QCoreApplication.translate(
+                "app", "After the upgrade the data check found {count} problems. Settings → Backup and restore → Check now "
+                       "lists them; the backup taken before the upgrade is {backup}.").format(
+                count=len(report.findings), backup=db.backup_path or "-"))
+
+    check = TaskThread(lambda: data_check.run(db))
+    check.succeeded.connect(tell)
+    check.failed.connect(lambda error: show_error(window, error))
+    check.start_kept()
 
 
 def _sign_in(db: Database) -> Actor | None:

@@ -13,7 +13,7 @@ from crmdesk.errors import InvalidInput
 from crmdesk.services import backups, data_check, safety_settings
 from crmdesk.services.auth import Permission, require
 from crmdesk.services.safety_settings import SafetyRules
-from crmdesk.services.uow import read_session, unit_of_work
+from crmdesk.services.uow import unit_of_work
 from crmdesk.texts import QT_TRANSLATE_NOOP
 
 EXIT_PROBLEMS = 9  # `crmdesk check` found something wrong

@@ -59,7 +59,6 @@ from crmdesk.services.members import CONSENT_LABELS, HISTORY_LABELS, SOURCE_LABE
 from crmdesk.services.payments import ACCOUNT_METHODS, PAYMENT_METHODS
 from crmdesk.services.purchases import PURCHASE_KIND_LABELS
 from crmdesk.services.wallet import KIND_LABELS as WALLET_KIND_LABELS
-from crmdesk.texts import QT_TRANSLATE_NOOP
 
 # A table longer than this is laid out page by page (_PagedTable), so it may start at the foot of a page.
 LONG_TABLE_ROWS = 10

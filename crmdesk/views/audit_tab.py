@@ -17,8 +17,8 @@ from PySide6.QtCore import (
 )
 from PySide6.QtGui import QFont, QFontMetrics, QShowEvent
 from PySide6.QtWidgets import (
-    QAbstractItemView, QCheckBox, QComboBox, QDateEdit, QFileDialog, QHBoxLayout, QHeaderView, QLabel, QLineEdit,
-    QPushButton, QTableView, QVBoxLayout, QWidget,
+    QCheckBox, QComboBox, QDateEdit, QFileDialog, QHBoxLayout, QLabel, QLineEdit,
+    QPushButton, QVBoxLayout, QWidget,
 )
 
 from crmdesk import shop_time
@@ -29,7 +29,7 @@ from crmdesk.services.exports import FORMATS
 from crmdesk.services.uow import read_session, unit_of_work
 from crmdesk.texts import QT_TRANSLATE_NOOP
 from crmdesk.views.background import BackgroundThread
-from crmdesk.views.common import error_text, mark_data, mark_data_columns
+from crmdesk.views.common import error_text, mark_data, mark_data_columns, paged_table
 from crmdesk.views.export_progress import ExportProgress
 from crmdesk.views.flow_layout import FlowLayout, side_by_side
 from crmdesk.views.paged_rows import PagedRows
@@ -235,21 +235,7 @@ class AuditTab(QWidget):
         self.model = AuditLogModel(state, self)
         self.model.countChanged.connect(self._show_count)
         self.model.failed.connect(self._fail)
-        self.table = QTableView()
-        self.table.setModel(self.model)
-        self.table.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
-        self.table.setSelectionMode(QAbstractItemView.SelectionMode.SingleSelection)
-        self.table.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
-        self.table.setWordWrap(False)
-        self.table.setAlternatingRowColors(True)
-        vertical = self.table.verticalHeader()
-        # Fixed, equal row heights: the view never measures rows, so it never asks for the whole log.
-        vertical.setSectionResizeMode(QHeaderView.ResizeMode.Fixed)
-        vertical.setDefaultSectionSize(ROW_HEIGHT)
-        vertical.hide()
-        horizontal = self.table.horizontalHeader()
-        horizontal.setSectionResizeMode(QHeaderView.ResizeMode.Interactive)
-        horizontal.setStretchLastSection(True)
+        self.table = paged_table(self.model, ROW_HEIGHT)
         for key, width in (("at", 145), ("staff", 90), ("label", 190), ("member", 150)):
             self.table.setColumnWidth(COLUMNS.index(key), width)
         # Staff names, members and the details are data; the time and the action's label are interface text.

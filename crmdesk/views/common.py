@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from PySide6.QtCore import QCoreApplication, QDate, QDateTime, QTime
-from PySide6.QtWidgets import QDateTimeEdit, QMessageBox, QWidget
+from PySide6.QtCore import QAbstractItemModel, QCoreApplication, QDate, QDateTime, QTime
+from PySide6.QtWidgets import QAbstractItemView, QDateTimeEdit, QHeaderView, QMessageBox, QTableView, QWidget
 
 from crmdesk import shop_time
 
@@ -79,3 +79,25 @@ def moment_of(edit: QDateTimeEdit) -> datetime:
     value = edit.dateTime()
     day, clock = value.date(), value.time()
     return shop_time.from_shop_clock(datetime(day.year(), day.month(), day.day(), clock.hour(), clock.minute()))
+
+
+def paged_table(model: QAbstractItemModel, row_height: int) -> QTableView:
+    """A read-only table over a model that fetches pages (member list, complaints board, audit log): whole rows
+    selected one at a time, no wrapping, columns the person may widen, the last one taking the rest.
+
+    Rows have one fixed height, so the view never measures rows and never asks for those it does not show."""
+    table = QTableView()
+    table.setModel(model)
+    table.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
+    table.setSelectionMode(QAbstractItemView.SelectionMode.SingleSelection)
+    table.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
+    table.setWordWrap(False)
+    table.setAlternatingRowColors(True)
+    vertical = table.verticalHeader()
+    vertical.setSectionResizeMode(QHeaderView.ResizeMode.Fixed)
+    vertical.setDefaultSectionSize(row_height)
+    vertical.hide()
+    horizontal = table.horizontalHeader()
+    horizontal.setSectionResizeMode(QHeaderView.ResizeMode.Interactive)
+    horizontal.setStretchLastSection(True)
+    return table

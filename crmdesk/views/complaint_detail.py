@@ -39,7 +39,6 @@ from crmdesk.services.complaints import (
 from crmdesk.services.members import display_phone
 from crmdesk.services.uow import read_session, unit_of_work
 from crmdesk.shop_time import format_time
-from crmdesk.texts import QT_TRANSLATE_NOOP
 from crmdesk.views.common import error_text, format_fen, mark_data, moment_of, shop_time_edit
 from crmdesk.views.state import AppState
 

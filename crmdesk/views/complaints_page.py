@@ -25,7 +25,7 @@ from PySide6.QtCore import (
 from PySide6.QtGui import QBrush, QColor, QFont, QKeyEvent, QKeySequence, QPainter, QPalette
 from PySide6.QtWidgets import (
     QAbstractItemView, QApplication, QCheckBox, QComboBox, QDateEdit, QFrame, QGridLayout, QHBoxLayout, QHeaderView,
-    QLabel, QPushButton, QScrollArea, QSizePolicy, QStyle, QStyledItemDelegate, QStyleOptionViewItem, QTableView,
+    QLabel, QPushButton, QScrollArea, QSizePolicy, QStyle, QStyledItemDelegate, QStyleOptionViewItem,
     QTableWidget, QTableWidgetItem, QTabWidget, QVBoxLayout, QWidget,
 )
 
@@ -43,7 +43,7 @@ from crmdesk.services.surveys import SurveySummary
 from crmdesk.services.uow import read_session
 from crmdesk.shop_time import format_time
 from crmdesk.texts import QT_TRANSLATE_NOOP
-from crmdesk.views.common import error_text, mark_data, mark_data_columns
+from crmdesk.views.common import error_text, mark_data, mark_data_columns, paged_table
 from crmdesk.views.complaint_detail import (
     ALERT_BACKGROUND, ALERT_RED, ComplaintDetailDialog, cap, customer_text, now_utc, owner_text, priority_text,
     status_text, tc,
@@ -482,21 +482,7 @@ class BoardTab(QWidget):
 
         self.model = ComplaintListModel(state.db, self)
         self.model.countChanged.connect(self._show_count)
-        self.table = QTableView()
-        self.table.setModel(self.model)
-        self.table.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
-        self.table.setSelectionMode(QAbstractItemView.SelectionMode.SingleSelection)
-        self.table.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
-        self.table.setWordWrap(False)
-        self.table.setAlternatingRowColors(True)
-        vertical = self.table.verticalHeader()
-        # Fixed, equal row heights: the view never measures rows, so it never asks for rows it does not show.
-        vertical.setSectionResizeMode(QHeaderView.ResizeMode.Fixed)
-        vertical.setDefaultSectionSize(ROW_HEIGHT)
-        vertical.hide()
-        horizontal = self.table.horizontalHeader()
-        horizontal.setSectionResizeMode(QHeaderView.ResizeMode.Interactive)
-        horizontal.setStretchLastSection(True)
+        self.table = paged_table(self.model, ROW_HEIGHT)
         for key, width in COLUMN_WIDTHS.items():
             self.table.setColumnWidth(COLUMNS.index(key), width)
         self.table.doubleClicked.connect(lambda index: self.open_row(index.row()))

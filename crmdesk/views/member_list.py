@@ -17,8 +17,8 @@ from PySide6.QtCore import (
 )
 from PySide6.QtGui import QKeyEvent, QKeySequence, QShortcut
 from PySide6.QtWidgets import (
-    QAbstractItemView, QCheckBox, QComboBox, QDateEdit, QDialog, QDialogButtonBox, QFileDialog,
-    QHeaderView, QInputDialog, QLabel, QLineEdit, QMessageBox, QPushButton, QTableView,
+    QCheckBox, QComboBox, QDateEdit, QDialog, QDialogButtonBox, QFileDialog,
+    QInputDialog, QLabel, QLineEdit, QMessageBox, QPushButton,
     QVBoxLayout, QWidget,
 )
 
@@ -36,7 +36,7 @@ from crmdesk.services.member_query import (
 from crmdesk.services.auth import Permission, can
 from crmdesk.services.uow import read_session, unit_of_work
 from crmdesk.views.background import BackgroundThread
-from crmdesk.views.common import error_text, format_fen, mark_data, show_error
+from crmdesk.views.common import error_text, format_fen, mark_data, show_error, paged_table
 from crmdesk.views.export_progress import ExportProgress
 from crmdesk.views.flow_layout import FlowLayout, side_by_side
 from crmdesk.views.paged_rows import PagedRows
@@ -340,21 +340,8 @@ class MemberListPage(QWidget):
         layout.addLayout(self._build_group_row())
 
         self.model = MemberListModel(state.db, self)
-        self.table = QTableView()
-        self.table.setModel(self.model)
-        self.table.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
-        self.table.setSelectionMode(QAbstractItemView.SelectionMode.SingleSelection)
-        self.table.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
-        self.table.setWordWrap(False)
-        self.table.setAlternatingRowColors(True)
-        vertical = self.table.verticalHeader()
-        # Fixed, equal row heights: the view never measures rows, so it never asks for a million rows' data.
-        vertical.setSectionResizeMode(QHeaderView.ResizeMode.Fixed)
-        vertical.setDefaultSectionSize(ROW_HEIGHT)
-        vertical.hide()
+        self.table = paged_table(self.model, ROW_HEIGHT)
         horizontal = self.table.horizontalHeader()
-        horizontal.setSectionResizeMode(QHeaderView.ResizeMode.Interactive)
-        horizontal.setStretchLastSection(True)
         horizontal.setSortIndicatorShown(True)
         for key, width in (("member_no", 100), ("name", 110), ("phone", 120), ("gender", 60), ("birthday", 95),
                            ("tier", 70), ("points", 80), ("visits", 60), ("spend", 110), ("last_visit", 130),

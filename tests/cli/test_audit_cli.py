@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 
 from crmdesk import shop_time
-from tests.cli.test_cli import OWNER_PASSWORD, dump, initialised, run  # noqa: F401 - the fixture
+from tests.cli.test_cli import dump, initialised, run  # noqa: F401 - the fixture
 
 
 @pytest.fixture

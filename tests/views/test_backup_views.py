@@ -181,3 +181,33 @@ def test_members_due_for_anonymising_are_listed_before_the_rule_runs(qtbot, monk
     assert "老顾客" in shown[0]
     with read_session(db) as session:  # listing changed nothing
         assert session.scalar(sa.select(Member.name).where(Member.id == gone)) == "老顾客"
+
+
+def test_after_an_upgrade_the_check_runs_off_the_ui_thread_and_speaks_only_of_problems(qtbot, monkeypatch, owner_here: AppState, cashier) -> None:  # type: ignore[no-untyped-def]
+    import threading
+
+    from crmdesk import app
+    from crmdesk.services import data_check
+
+    warned: list[str] = []
+    checked_in: list[threading.Thread] = []
+    real_run = data_check.run
+
+    def run(db):  # type: ignore[no-untyped-def]
+        checked_in.append(threading.current_thread())
+        return real_run(db)
+
+    monkeypatch.setattr(app.data_check, "run", run)
+    monkeypatch.setattr(app.QMessageBox, "warning", lambda _parent, _title, text: warned.append(text))
+    app._check_after_upgrade(owner_here.db, None)  # type: ignore[arg-type]
+    qtbot.waitUntil(lambda: bool(checked_in), timeout=10_000)
+    qtbot.wait(200)
+    assert checked_in[0] is not threading.main_thread() and warned == []  # sound: nothing said
+    member_id = add_member(owner_here.db, cashier, "张三", "13800138000")
+    with owner_here.db.engine.begin() as connection:
+        connection.execute(sa.update(Member).where(Member.id == member_id).values(visit_count=9))
+    app._check_after_upgrade(owner_here.db, None)  # type: ignore[arg-type]
+    qtbot.waitUntil(lambda: bool(warned), timeout=10_000)
+    assert "found 1 problems" in warned[0]
+    with owner_here.db.engine.begin() as connection:  # put right for the books check after the test
+        connection.execute(sa.update(Member).where(Member.id == member_id).values(visit_count=1))
