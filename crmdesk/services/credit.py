@@ -526,16 +526,18 @@ def _settle(session: Session, member: Member, settler: CreditEntry, amount_fen: 
 
 
 def refund_charge(session: Session, actor: Actor, member: Member, *, sale_id: int, refund_id: int, back_by_now_fen: int,
-                  at: datetime) -> int:
-    """Take a refunded credit purchase's part off the debt, so that ``back_by_now_fen`` in all has been taken off
-    for that sale (part refunds add up); never more than the sale put on, nor than is owed. The refunded sale's own
-    charge is settled first. The fen taken off with this refund."""
+                  back_before_fen: int, at: datetime) -> int:
+    """Take a refunded credit purchase's part off the debt: this refund's own share, ``back_by_now_fen`` (what the
+    sale's refunds should take off in all, with this one) less ``back_before_fen`` (without it). Never more than the
+    sale put on, nor than is owed now: a share the debt cannot take (it was repaid meanwhile) goes back in the sale's
+    own way of paying and is not taken again by a later refund. The refunded sale's own charge is settled first.
+    The fen taken off with this refund."""
     charged = int(session.scalar(sa.select(sa.func.coalesce(sa.func.sum(CreditEntry.amount_fen), 0)).where(
         CreditEntry.purchase_id == sale_id, CreditEntry.kind == CreditKind.CHARGE)) or 0)
     taken = -int(session.scalar(sa.select(sa.func.coalesce(sa.func.sum(CreditEntry.amount_fen), 0))
                                 .join(Purchase, Purchase.id == CreditEntry.purchase_id)
                                 .where(Purchase.refund_of_id == sale_id, CreditEntry.kind == CreditKind.REFUND)) or 0)
-    amount_fen = min(min(back_by_now_fen, charged) - taken, member.credit_owed_fen)
+    amount_fen = min(back_by_now_fen - back_before_fen, charged - taken, member.credit_owed_fen)
     if amount_fen <= 0:
         return 0
     entry = _post(session, member, CreditKind.REFUND, -amount_fen, at=at, actor=actor, purchase_id=refund_id)

@@ -314,6 +314,15 @@ def _already_recorded(session: Session, member_id: int, till: str, receipt_no: s
     )
 
 
+def _wallet_and_credit_back(sale: Purchase, refunded_fen: int) -> tuple[int, int]:
+    """What refunds of ``refunded_fen`` in all give back into the wallet and off the debt, in proportion to how the
+    sale was paid. The two parts are rounded together (their sum is floored once), so no refund gives back more than
+    its own amount and the last one gives back exactly what is left."""
+    non_cash = (sale.wallet_fen + sale.credit_fen) * refunded_fen // sale.amount_fen
+    wallet_part = sale.wallet_fen * refunded_fen // sale.amount_fen
+    return wallet_part, non_cash - wallet_part
+
+
 def refund(
     session: Session,
     actor: Actor,
@@ -380,14 +389,14 @@ def refund(
     # The money goes back where it came from: the wallet part into the wallet, the credit part off the debt (both in
     # proportion over part refunds), the rest in the sale's own way of paying.
     wallet_back = credit_back = 0
+    wallet_by_now, credit_by_now = _wallet_and_credit_back(original, refunded_before + amount_fen)
     if original.wallet_fen:
-        wallet_back = wallet.refund_spend(
-            session, actor, member, sale_id=original.id, refund_id=refund_id, at=occurred_at,
-            back_by_now_fen=original.wallet_fen * (refunded_before + amount_fen) // original.amount_fen).total_fen
+        wallet_back = wallet.refund_spend(session, actor, member, sale_id=original.id, refund_id=refund_id, at=occurred_at,
+                                          back_by_now_fen=wallet_by_now).total_fen
     if original.credit_fen:
         credit_back = credit.refund_charge(
-            session, actor, member, sale_id=original.id, refund_id=refund_id, at=occurred_at,
-            back_by_now_fen=original.credit_fen * (refunded_before + amount_fen) // original.amount_fen)
+            session, actor, member, sale_id=original.id, refund_id=refund_id, at=occurred_at, back_by_now_fen=credit_by_now,
+            back_before_fen=_wallet_and_credit_back(original, refunded_before)[1])
     if wallet_back or credit_back:
         session.execute(sa.update(Purchase).where(Purchase.id == refund_id).values(wallet_fen=wallet_back, credit_fen=credit_back))
     taken = loyalty.reverse(session, member, max(0, due_total - taken_before), at=occurred_at, purchase_id=refund_id, actor=actor)

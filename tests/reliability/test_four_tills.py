@@ -34,7 +34,7 @@ from crmdesk.services import credit, data_check, loyalty, members, offers, purch
 from crmdesk.services.staff import actor_for
 from crmdesk.services.uow import read_session, unit_of_work
 from tests.reliability.tills import (
-    BACKENDS, MOVES, NEEDS_FORK, Figures, Forks, forks_for, fresh_database, known_refund_bugs, trials, violations,
+    BACKENDS, MOVES, NEEDS_FORK, Figures, Forks, forks_for, fresh_database, trials, violations,
 )
 
 pytestmark = [pytest.mark.slow, NEEDS_FORK]
@@ -53,8 +53,7 @@ def summary() -> Iterator[None]:
         print(f"\nfour tills on {backend}: {figures['runs']} runs of {TILLS} tills, {figures['operations']} operations "
               f"committed, {figures['refused']} refused with a crmdesk error, {figures['coupons']} coupons raced for, "
               f"busy messages = {figures['busy']}, other database errors = {figures['escaped']}, "
-              f"violations found = {figures['violations']} (besides {figures['known bug']} refunds over-paid by the "
-              f"known refund bugs: tills.known_refund_bugs)")
+              f"violations found = {figures['violations']}")
 
 
 @pytest.fixture(scope="module")
@@ -159,9 +158,6 @@ def test_four_tills_at_once_lose_nothing_and_overdraw_nothing(shop, forks, tmp_p
         assert not wrong, "\n".join(wrong)
 
         found = violations(db)
-        known = known_refund_bugs(db, found)
-        FIGURE.excuse(known)
-        found = [line for line in found if line not in known]
         FIGURE["violations"] += len(found)
         assert not found, "\n".join(found)
         # The tills did race: every kind of work succeeded somewhere, and some was refused.
@@ -170,15 +166,10 @@ def test_four_tills_at_once_lose_nothing_and_overdraw_nothing(shop, forks, tmp_p
         assert done["coupon"] == len(codes)
 
 
-# --------------------------------------------------------------------------- a bug the tills found
+# --------------------------------------------------------------------------- a refund after a capped one
 
 
-@pytest.mark.xfail(strict=True, reason=(
-    "credit.refund_charge takes off the debt what the refunds of a sale should have taken by now minus what they did "
-    "take: when an earlier refund could take less (the debt was repaid meanwhile, so its credit share went back in the "
-    "sale's payment method), a later refund takes the shortfall again, off whatever the member owes now -- more than "
-    "its own amount, so the member is refunded twice for it and `crmdesk check` reports the refund as over-paid"))
-def test_a_refund_after_a_capped_one_takes_more_off_the_debt_than_it_refunds(tmp_path: Path) -> None:
+def test_a_refund_after_a_capped_one_takes_only_its_own_share_off_the_debt(tmp_path: Path) -> None:
     db = open_database(sqlite_url(tmp_path / "refunds.sqlite"))
     try:
         with unit_of_work(db) as session:

@@ -41,7 +41,7 @@ from crmdesk.services import backups, credit, data_check, imports, loyalty, memb
 from crmdesk.services.staff import actor_for
 from crmdesk.services.uow import read_session, unit_of_work
 from tests.reliability.tills import (
-    BACKENDS, NEEDS_FORK, ROOT, Figures, Forks, Worker, forks_for, fresh_database, known_refund_bugs, member_file,
+    BACKENDS, NEEDS_FORK, ROOT, Figures, Forks, Worker, forks_for, fresh_database, member_file,
     member_file_expects, trials, violations, wait_until_disconnected, worker_url,
 )
 
@@ -59,8 +59,7 @@ def summary() -> Iterator[None]:
     for backend, figures in FIGURE.ran():
         print(f"\nkill trials on {backend}: {figures['trials']} trials, {figures['kills']} kills, "
               f"{figures['operations']} operations committed ({figures['rows']} import rows), "
-              f"violations found = {figures['violations']} (besides {figures['known bug']} refunds over-paid by the "
-              f"known refund bugs: tills.known_refund_bugs)")
+              f"violations found = {figures['violations']}")
 
 
 @pytest.fixture(params=BACKENDS)
@@ -95,9 +94,6 @@ def kill_after(forks: Forks, db: Database, delay: float, job: str, **args: objec
 
 def assert_sound(db: Database) -> None:
     found = violations(db)
-    known = known_refund_bugs(db, found)
-    FIGURE.excuse(known)
-    found = [line for line in found if line not in known]
     FIGURE["violations"] += len(found)
     assert not found, "after the kill:\n" + "\n".join(found)
 
@@ -398,20 +394,14 @@ def test_the_checks_see_a_half_written_operation(tmp_path: Path) -> None:
                       "1 wallet payments or refunds name no purchase", "1 points redemptions but 0 audit events",
                       "check: points", "check: wallet principal", "check: over-paid"):
             assert words in found, found
-        assert known_refund_bugs(db, violations(db)) == []  # a refund beyond the refund rule is never excused
     finally:
         db.dispose()
 
 
-# --------------------------------------------------------------------------- a bug the wallet trials found
+# --------------------------------------------------------------------------- part refunds round together
 
 
-@pytest.mark.xfail(strict=True, reason=(
-    "purchases.refund rounds the wallet part and the credit part of a part refund down separately (each to what "
-    "the refunds should have given back by now, in proportion): a 1-fen refund of a sale paid half from the wallet, "
-    "half on credit gives back nothing at all, and the last refund then gives back 1 fen more than its own amount, "
-    "which `crmdesk check` reports as an over-paid purchase"))
-def test_a_last_part_refund_gives_back_a_fen_more_than_it_refunds(tmp_path: Path) -> None:
+def test_part_refunds_of_a_wallet_and_credit_sale_never_give_back_more_than_their_amount(tmp_path: Path) -> None:
     db, _ = fresh_database(tmp_path, "sqlite")
     try:
         (member_id,) = register(db, 1)

@@ -60,13 +60,7 @@ class Figures:
 
     def __init__(self) -> None:
         self.per_backend: dict[str, Counter[str]] = {backend: Counter() for backend in BACKENDS}
-        self.excused: dict[str, set[str]] = {backend: set() for backend in BACKENDS}
         self.backend = "sqlite"
-
-    def excuse(self, lines: Sequence[str]) -> None:
-        """Findings of the known refund bugs: counted once each, however many later checks see them again."""
-        self.excused[self.backend].update(lines)
-        self["known bug"] = len(self.excused[self.backend])
 
     def __getitem__(self, key: str) -> int:
         return self.per_backend[self.backend][key]
@@ -192,36 +186,6 @@ def violations(db: Database) -> list[str]:
     with read_session(db) as session:
         found += half_written(session)
     return found
-
-
-def known_refund_bugs(db: Database, found: Sequence[str]) -> list[str]:
-    """The findings of ``found`` that two known crmdesk bugs explain, and nothing else: "over-paid" refunds whose
-    wallet and credit parts each follow purchases.refund's cumulative rule -- what the refunds of the sale should
-    have given back by now, in proportion, less what the earlier ones did give back. That is more than the
-    refund's own amount when an earlier refund gave back less than its share: rounded down to the fen
-    (test_kill_trials.py::test_a_last_part_refund_gives_back_a_fen_more_than_it_refunds) or not taken off a debt
-    that had been repaid (test_four_tills.py::test_a_refund_after_a_capped_one_takes_more_off_the_debt_than_it_refunds).
-    A refund that gives back more than that rule allows is not excused. Remove this when those tests pass."""
-    known = []
-    with read_session(db) as session:
-        for line in found:
-            if not line.startswith("check: over-paid "):
-                continue
-            receipt = line.rsplit(" ", 1)[-1]
-            for refund in session.scalars(sa.select(Purchase).where(Purchase.receipt_no == receipt,
-                                                                      Purchase.kind == PurchaseKind.REFUND)):
-                sale = session.get(Purchase, refund.refund_of_id)
-                assert sale is not None
-                refunded, wallet_back, credit_back = (int(v) for v in session.execute(sa.select(
-                    sa.func.coalesce(sa.func.sum(Purchase.amount_fen), 0), sa.func.coalesce(sa.func.sum(Purchase.wallet_fen), 0),
-                    sa.func.coalesce(sa.func.sum(Purchase.credit_fen), 0))
-                    .where(Purchase.refund_of_id == sale.id, Purchase.id < refund.id)).one())
-                by_now = refunded + refund.amount_fen
-                if (refund.wallet_fen <= sale.wallet_fen * by_now // sale.amount_fen - wallet_back
-                        and refund.credit_fen <= sale.credit_fen * by_now // sale.amount_fen - credit_back):
-                    known.append(line)
-                    break
-    return known
 
 
 # =========================================================================== files to import
