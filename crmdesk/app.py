@@ -104,6 +104,7 @@ class Application:
     def watch_backups(self, guard: BackupGuard) -> None:
         """A restore here reopens the screens on the restored data; one made elsewhere is told, then the same."""
         self.state.backup_guard = guard
+        self.state.refresh_insight_daily = True
         self.state.signals.restored.connect(self._restored_here)
         guard.restoredElsewhere.connect(self._restored_elsewhere)
 

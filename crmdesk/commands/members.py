@@ -291,6 +291,7 @@ def run_show(db: Database, args: argparse.Namespace) -> int:
         document = member_document(profile)
         with read_session(db) as session:
             document["points"] = _points_document(session, profile.id)
+            document.update(_insight_document(session, profile.id))
         print_json(document)
     else:
         print_member(profile)
@@ -312,6 +313,18 @@ def _points_document(session, member_id: int) -> dict:  # type: ignore[no-untype
         "lots": [{"points": lot.points, "expires_on": lot.expires_on.isoformat()} for lot in upcoming],
         "spend_12_months": money(loyalty.spend_12_months(session, member_id, datetime.now(timezone.utc))),
     }
+
+
+def _insight_document(session, member_id: int) -> dict:  # type: ignore[no-untyped-def]
+    """RFM, ABC class, stage, churn alert and the purchase model's estimates at the last refresh (all null before
+    one, or for a member who never bought)."""
+    from crmdesk.services import insight_figures
+
+    figures = insight_figures.member_figures(session, member_id)
+    keys = ("insight_as_of", "recency_days", "frequency", "monetary_fen", "r_score", "f_score", "m_score", "segment",
+            "abc_class", "stage", "typical_gap_days", "alert", "alert_reason", "p_alive", "expected_purchases",
+            "expected_value_fen")
+    return figures.to_json() if figures is not None else dict.fromkeys(keys)
 
 
 def run_search(db: Database, args: argparse.Namespace) -> int:

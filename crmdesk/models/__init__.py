@@ -6,6 +6,9 @@ from crmdesk.models.complaint import (
     Complaint, ComplaintAttachment, ComplaintCategory, ComplaintChannel, ComplaintEvent, ComplaintFollowUp, ComplaintResolution,
     ComplaintSettings, ComplaintStatus, FollowUpMethod, Priority, Remedy,
 )
+from crmdesk.models.insight import (
+    INSIGHT_SETTINGS_ROW_ID, InsightCount, InsightRun, InsightSettings, MemberInsight, ShopDay,
+)
 from crmdesk.models.loyalty import CategoryRule, ExpiryMode, LoyaltyRules, PointsEntry, PointsKind, Tier
 from crmdesk.models.member import (
     Card, CardStatus, Gender, MarketingConsent, Member, MemberChange, MemberStatus, MemberTag, SavedFilter,
@@ -34,4 +37,6 @@ __all__ = [
     "MoneySettings", "WalletBonusRule", "WalletEntry", "WalletKind",
     # data safety
     "DataSafetySettings", "SAFETY_SETTINGS_ROW_ID",
+    # customer insight
+    "INSIGHT_SETTINGS_ROW_ID", "InsightCount", "InsightRun", "InsightSettings", "MemberInsight", "ShopDay",
 ]

@@ -131,6 +131,8 @@ ACTION_LABELS: dict[str, str] = {
     "database.repair": QT_TRANSLATE_NOOP("audit", "Repaired cached figures"),
     "privacy.retention": QT_TRANSLATE_NOOP("audit", "Anonymised members past the retention period"),
     "audit.export": QT_TRANSLATE_NOOP("audit", "Exported the audit log"),
+    # Customer insight
+    "insight.window": QT_TRANSLATE_NOOP("audit", "Changed the customer insight window"),
 }
 
 # Actions an owner checks first: personal data leaving the program (full phone numbers on paper,

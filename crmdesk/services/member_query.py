@@ -40,9 +40,11 @@ from sqlalchemy.sql.expression import UnaryExpression
 
 from crmdesk.errors import Conflict, InvalidInput, NotFound
 from crmdesk.models import (
-    Card, CardStatus, CreditEntry, CreditKind, CreditSettlement, Gender, Member, MemberStatus, MemberTag, SavedFilter, Tier,
+    Card, CardStatus, CreditEntry, CreditKind, CreditSettlement, Gender, Member, MemberInsight, MemberStatus, MemberTag,
+    SavedFilter, Tier,
 )
 from crmdesk.services import audit, money
+from crmdesk.services import insight_rules
 from crmdesk.services.auth import Permission, require
 from crmdesk.services.uow import Actor
 from crmdesk.shop_time import SHOP_ZONE
@@ -101,6 +103,12 @@ COLUMN_LABELS: dict[str, str] = {
     "card": QT_TRANSLATE_NOOP("columns", "Card"),
     "wallet": QT_TRANSLATE_NOOP("columns", "Stored value"),
     "owed": QT_TRANSLATE_NOOP("columns", "Owed"),
+    # customer insight, as of the last refresh
+    "segment": QT_TRANSLATE_NOOP("columns", "Segment"),
+    "abc": QT_TRANSLATE_NOOP("columns", "ABC"),
+    "stage": QT_TRANSLATE_NOOP("columns", "Stage"),
+    "p_alive": QT_TRANSLATE_NOOP("columns", "Still a customer"),
+    "value": QT_TRANSLATE_NOOP("columns", "12-month value"),
 }
 COLUMNS: tuple[str, ...] = tuple(COLUMN_LABELS)
 
@@ -154,6 +162,13 @@ class MemberFilter:
     wallet_min_fen: int | None = None  # stored value (principal and bonus) at least
     owes: bool = False  # owes the shop money (credit)
     overdue: bool = False  # a charge is past its due day with money still owed on it
+    # customer insight (services.insight_rules), as of the last refresh: any of these
+    segments: tuple[str, ...] = ()
+    abc_classes: tuple[str, ...] = ()
+    stages: tuple[str, ...] = ()
+    alerts: tuple[str, ...] = ()
+    p_alive_max_pct: int | None = None  # probability still a customer at most this (%)
+    value_min_fen: int | None = None  # expected 12-month value at least
 
     def __post_init__(self) -> None:
         # Lists given by callers become tuples, so a filter is hashable and truly frozen.
@@ -163,6 +178,8 @@ class MemberFilter:
         object.__setattr__(self, "text", " ".join((self.text or "").split()))
         object.__setattr__(self, "owes", bool(self.owes))
         object.__setattr__(self, "overdue", bool(self.overdue))
+        for name in _INSIGHT_CHOICES:
+            object.__setattr__(self, name, tuple(dict.fromkeys(str(v) for v in _as_tuple(getattr(self, name)))))
 
     @property
     def is_empty(self) -> bool:
@@ -198,6 +215,16 @@ class MemberFilter:
             raise InvalidInput(
                 QT_TRANSLATE_NOOP("errors", "The least stored value cannot be negative."), field="wallet_min"
             )
+        for name, allowed in _INSIGHT_CHOICES.items():
+            unknown = [v for v in getattr(self, name) if v not in allowed]
+            if unknown:
+                raise InvalidInput(QT_TRANSLATE_NOOP("errors", "Unknown {name}: {values}. Choose from: {known}."),
+                                   field=name, name=name, values=", ".join(unknown), known=", ".join(allowed))
+        if self.p_alive_max_pct is not None and not 0 <= self.p_alive_max_pct <= 100:
+            raise InvalidInput(QT_TRANSLATE_NOOP("errors", "A probability is from 0 to 100%, not {value}%."),
+                               field="p_alive_max_pct", value=self.p_alive_max_pct)
+        if self.value_min_fen is not None and self.value_min_fen < 0:
+            raise InvalidInput(QT_TRANSLATE_NOOP("errors", "The least expected value cannot be negative."), field="value_min")
         if len(self.text) > MAX_TEXT:
             raise InvalidInput(
                 QT_TRANSLATE_NOOP("errors", "The search text may have at most {count} characters."), field="text", count=MAX_TEXT
@@ -286,13 +313,31 @@ class MemberFilter:
             out.append((QT_TRANSLATE_NOOP("filters", "Owes money"), word("filters", QT_TRANSLATE_NOOP("filters", "yes"))))
         if self.overdue:
             out.append((QT_TRANSLATE_NOOP("filters", "Overdue"), word("filters", QT_TRANSLATE_NOOP("filters", "yes"))))
+        for name, label, labels in (
+            ("segments", QT_TRANSLATE_NOOP("filters", "Segment"), insight_rules.SEGMENT_LABELS),
+            ("abc_classes", QT_TRANSLATE_NOOP("filters", "ABC class"), insight_rules.ABC_LABELS),
+            ("stages", QT_TRANSLATE_NOOP("filters", "Stage"), insight_rules.STAGE_LABELS),
+            ("alerts", QT_TRANSLATE_NOOP("filters", "Churn alert"), insight_rules.ALERT_LABELS),
+        ):
+            if getattr(self, name):
+                out.append((label, ", ".join(word("insight", labels[v]) for v in getattr(self, name))))
+        if self.p_alive_max_pct is not None:
+            out.append((QT_TRANSLATE_NOOP("filters", "Still a customer at most"), f"{self.p_alive_max_pct}%"))
+        if self.value_min_fen is not None:
+            out.append((QT_TRANSLATE_NOOP("filters", "12-month value at least"), "¥" + format_yuan(self.value_min_fen)))
         return out
+
+
+_INSIGHT_CHOICES: dict[str, tuple[str, ...]] = {
+    "segments": insight_rules.SEGMENTS, "abc_classes": insight_rules.ABC_CLASSES, "stages": insight_rules.STAGES,
+    "alerts": insight_rules.ALERTS,
+}
 
 
 def _read_field(name: str, raw: Any) -> Any:
     if name == "statuses":
         return tuple(MemberStatus(s) for s in _as_tuple(raw))
-    if name == "tags":
+    if name == "tags" or name in _INSIGHT_CHOICES:
         if not all(isinstance(t, str) for t in _as_tuple(raw)):
             raise TypeError(name)
         return _as_tuple(raw)
@@ -309,7 +354,7 @@ def _read_field(name: str, raw: Any) -> Any:
         if not isinstance(raw, bool):
             raise TypeError(name)
         return raw
-    if name in ("birth_month", "spend_min_fen", "spend_max_fen", "wallet_min_fen"):
+    if name in ("birth_month", "spend_min_fen", "spend_max_fen", "wallet_min_fen", "p_alive_max_pct", "value_min_fen"):
         if isinstance(raw, bool) or not isinstance(raw, int):
             raise TypeError(name)
         return raw
@@ -341,6 +386,12 @@ class MemberRow:
     card_number: str | None  # the active card, if any
     wallet_fen: int = 0  # stored value: principal and bonus together
     owed_fen: int = 0  # what the member owes the shop (credit)
+    # customer insight at the last refresh (None: never bought, or no refresh yet)
+    segment: str | None = None
+    abc_class: str | None = None
+    stage: str | None = None
+    p_alive: float | None = None
+    expected_value_fen: int | None = None
 
 
 @dataclass(frozen=True)
@@ -488,10 +539,27 @@ def conditions(
         where.append(col(Member.credit_owed_fen) > 0)
     if flt.overdue:
         where.append(_overdue(today or datetime.now(zone).date()))
+    insight = _insight_conditions(flt)
+    if insight:
+        # Each through member_insight's own index; the members are then found by primary key.
+        where.append(Member.id.in_(sa.select(MemberInsight.member_id).where(*insight)))
     text = _text_condition(flt.text, col)
     if text is not None:
         where.append(text)
     return where
+
+
+def _insight_conditions(flt: MemberFilter) -> list[sa.ColumnElement[bool]]:
+    out: list[sa.ColumnElement[bool]] = []
+    for values, column in ((flt.segments, MemberInsight.segment), (flt.abc_classes, MemberInsight.abc_class),
+                           (flt.stages, MemberInsight.stage), (flt.alerts, MemberInsight.alert)):
+        if values:
+            out.append(column.in_(values))
+    if flt.p_alive_max_pct is not None:
+        out.append(MemberInsight.p_alive <= flt.p_alive_max_pct / 100)
+    if flt.value_min_fen is not None:
+        out.append(MemberInsight.expected_value_fen >= flt.value_min_fen)
+    return out
 
 
 def check_sort(sort: str) -> str:
@@ -587,6 +655,9 @@ def _rows(session: Session, raw: Sequence[Any], tiers: Mapping[int, str]) -> lis
             sa.select(Card.member_id, Card.number).where(Card.member_id.in_(ids), Card.status == CardStatus.ACTIVE)
         )
     }
+    insight = {row.member_id: row for row in session.execute(
+        sa.select(MemberInsight.member_id, MemberInsight.segment, MemberInsight.abc_class, MemberInsight.stage,
+                  MemberInsight.p_alive, MemberInsight.expected_value_fen).where(MemberInsight.member_id.in_(ids)))}
     return [
         MemberRow(
             id=r.id,
@@ -606,9 +677,17 @@ def _rows(session: Session, raw: Sequence[Any], tiers: Mapping[int, str]) -> lis
             card_number=cards.get(r.id),
             wallet_fen=r.wallet_principal_fen + r.wallet_bonus_fen,
             owed_fen=r.credit_owed_fen,
+            **_insight_of(insight.get(r.id)),
         )
         for r in raw
     ]
+
+
+def _insight_of(row: Any) -> dict[str, Any]:
+    if row is None:
+        return {}
+    return {"segment": row.segment, "abc_class": row.abc_class, "stage": row.stage, "p_alive": row.p_alive,
+            "expected_value_fen": row.expected_value_fen}
 
 
 # ------------------------------------------------------------------------- reading

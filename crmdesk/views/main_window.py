@@ -18,7 +18,7 @@ from crmdesk.services.uow import read_session
 from crmdesk.views.backup_status import BackupStatusButton
 from crmdesk.views.common import mark_data, role_label
 from crmdesk.views.login_dialog import LoginDialog
-from crmdesk.views.overview_page import OverviewPage
+from crmdesk.views.dashboard_page import DashboardPage
 from crmdesk.views.screen import fit_window
 from crmdesk.views.settings_page import SettingsPage
 from crmdesk.views.state import AppState
@@ -134,7 +134,7 @@ class MainWindow(QMainWindow):
             ("offers", self.tr("Offers"), can(actor, Permission.MANAGE_OFFERS)),
             # Everyone works complaints: a cashier follows the ones they logged.
             ("complaints", self.tr("Complaints"), True),
-            ("overview", self.tr("Overview"), can(actor, Permission.VIEW_SHOP_FIGURES)),
+            ("overview", self.tr("Dashboard"), can(actor, Permission.VIEW_SHOP_FIGURES)),
             ("money", self.tr("Money"), can(actor, Permission.MANAGE_CREDIT)),
             ("settings", self.tr("Settings"), True),
         ]
@@ -167,7 +167,9 @@ class MainWindow(QMainWindow):
             complaints_page.overdueChanged.connect(self._show_overdue)
             return complaints_page
         if key == "overview":
-            return OverviewPage(self._state)
+            dashboard = DashboardPage(self._state)
+            dashboard.showMembers.connect(self.show_members)
+            return dashboard
         if key == "money":
             from crmdesk.views.money_page import MoneyPage
 
@@ -261,9 +263,9 @@ class MainWindow(QMainWindow):
         return self._areas[row][0] if 0 <= row < len(self._areas) else None
 
     @property
-    def overview_page(self) -> OverviewPage:
+    def overview_page(self) -> DashboardPage:
         page = self.page("overview")
-        assert isinstance(page, OverviewPage)
+        assert isinstance(page, DashboardPage)
         return page
 
     @property
@@ -295,6 +297,15 @@ class MainWindow(QMainWindow):
         keys = [key for key, _page in self._areas]
         if name in keys:
             self.nav.setCurrentRow(keys.index(name))
+
+    def show_members(self, flt: object) -> None:
+        """The member list with a filter (a chart's group or period on the dashboard)."""
+        from crmdesk.views.member_list import MemberListPage
+
+        page = self.page("members")
+        if isinstance(page, MemberListPage):
+            self.show_view("members")
+            page.show_filter(flt)  # type: ignore[arg-type]
 
     def _update_staff_label(self) -> None:
         actor = self._state.actor

@@ -30,6 +30,8 @@ class AppState:
         self.signals = ActorSignals()
         # The automatic backups of this window's database (views/backup_guard.py); None in a screenshot or a test.
         self.backup_guard: BackupGuard | None = None
+        # The dashboard refreshes the customer figures by itself once a day (the running app; not a screenshot or a test).
+        self.refresh_insight_daily = False
 
     def sign_in(self, actor: Actor) -> None:
         self.actor = actor

@@ -14,7 +14,7 @@ from crmdesk.services.uow import unit_of_work
 from crmdesk.views.complaints_page import ComplaintsPage
 from crmdesk.views.member_list import MemberListPage
 from crmdesk.views.member_profile import MemberProfileDialog
-from crmdesk.views.overview_page import OverviewPage
+from crmdesk.views.dashboard_page import DashboardPage
 from crmdesk.views.report_preview import ReportPreviewDialog
 from crmdesk.views.state import AppState
 from tests.reports.pdf_tools import all_text, page_count
@@ -124,7 +124,7 @@ def test_complaints_month_and_loyalty_summary_open_from_their_screens(qtbot, own
     qtbot.addWidget(complaints_page)
     dialog = ready(qtbot, complaints_page.figures.print_month())
     assert isinstance(dialog.request, ComplaintsMonthRequest) and dialog.pdf is not None
-    overview = OverviewPage(owner_state)
+    overview = DashboardPage(owner_state)
     qtbot.addWidget(overview)
     dialog = ready(qtbot, overview.print_loyalty_summary())
     assert isinstance(dialog.request, LoyaltySummaryRequest) and dialog.pdf is not None

@@ -12,6 +12,7 @@ from crmdesk.models import Staff
 from crmdesk.services import store
 from crmdesk.services.uow import read_session, unit_of_work
 from crmdesk.views.login_dialog import LoginDialog
+from crmdesk.views.common import format_fen
 from crmdesk.views.main_window import MainWindow
 from crmdesk.views.setup_wizard import SetupWizard
 from crmdesk.views.staff_dialogs import AddStaffDialog
@@ -22,12 +23,12 @@ def test_main_window_lists_working_areas_and_who_is_signed_in(qtbot, owner_state
     window = MainWindow(owner_state)
     qtbot.addWidget(window)
     assert [window.nav.item(i).text().split()[0] for i in range(window.nav.count())] == [
-        "Counter", "Members", "Offers", "Complaints", "Overview", "Money", "Settings"]
+        "Counter", "Members", "Offers", "Complaints", "Dashboard", "Money", "Settings"]
     assert OWNER_NAME in window.staff_label.text() and "Owner" in window.staff_label.text()
     assert str(owner_state.db.sqlite_path) in window.database_label.text()
     window.show_view("overview")
-    assert window.overview_page.heading.text() == "好邻居超市"
-    assert window.overview_page.members.value.text() == "0"
+    assert window.overview_page.sales.value.text() == format_fen(0)
+    assert window.overview_page.new_members.value.text() == "0"
 
 
 def test_ctrl_number_switches_area(qtbot, owner_state) -> None:
