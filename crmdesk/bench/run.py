@@ -29,7 +29,7 @@ import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta, timezone
+from datetime import date, datetime, timedelta, timezone
 from pathlib import Path
 from typing import Any
 
@@ -135,8 +135,12 @@ def _store(members_count: int, purchases_per_member: float, seed: int, keep: Pat
         folder.cleanup()
 
 
+SECTIONS = ("counter", "list", "money", "import", "safety", "documents", "insight")
+
+
 def run_bench(members_count: int, purchases_per_member: float, seed: int, *, keep: Path | None = None,
-              progress: Callable[[str], None] | None = None) -> Report:
+              progress: Callable[[str], None] | None = None, only: tuple[str, ...] = SECTIONS) -> Report:
+    """Build the synthetic store and measure the ``only`` sections of SECTIONS on it (all by default)."""
     say = progress or (lambda _m: None)
     figures: list[Figure] = []
     with _store(members_count, purchases_per_member, seed, keep, say) as (path, generation):
@@ -153,27 +157,39 @@ def run_bench(members_count: int, purchases_per_member: float, seed: int, *, kee
             keys = [raw.execute(
                 "SELECT c.number, m.phone, m.name, m.name_initials FROM member m JOIN card c ON c.member_id = m.id "
                 "WHERE m.id = ?", (member_id,)).fetchone() for member_id in ids]
-            say("lookups ...")
-            figures += _lookups(db, raw, keys)
-            say("search as you type ...")
-            figures += _searches(db, keys)
-            say("member list ...")
-            figures += _member_list(db, members_count)
-            say("purchases ...")
-            figures += _purchases(db, ids)
-            say("stored value and credit ...")
-            figures += _money(db, path, ids, members_count)
-            figures += _purchase_import(db, path.parent, ids, rng)
-            say("backup and the data check ...")
-            figures += _data_safety(db, path)
-            say("member profile ...")
-            figures.append(_profile(db, ids))
-            say("printed documents ...")
-            figures += _documents(db, ids)
+            if "counter" in only:
+                say("lookups ...")
+                figures += _lookups(db, raw, keys)
+                say("search as you type ...")
+                figures += _searches(db, keys)
+            if "list" in only:
+                say("member list ...")
+                figures += _member_list(db, members_count)
+            if "counter" in only:
+                say("purchases ...")
+                figures += _purchases(db, ids)
+            if "money" in only:
+                say("stored value and credit ...")
+                figures += _money(db, path, ids, members_count)
+            if "import" in only:
+                figures += _purchase_import(db, path.parent, ids, rng)
+            if "safety" in only:
+                say("backup and the data check ...")
+                figures += _data_safety(db, path)
+            if "counter" in only:
+                say("member profile ...")
+                figures.append(_profile(db, ids))
+            if "documents" in only:
+                say("printed documents ...")
+                figures += _documents(db, ids)
+            if "insight" in only:
+                say("customer insight ...")
+                figures += _insight(db, path)
             figures.append(Figure("peak memory (RSS)", "MB", 300, value=peak_rss_mb(),
                                   note="the application's work above, the list scrolled to the end"))
-            say("the naive way ...")
-            figures.append(_naive_preload(db, members_count))
+            if "list" in only:
+                say("the naive way ...")
+                figures.append(_naive_preload(db, members_count))
             raw.close()
         finally:
             db.dispose()
@@ -454,6 +470,47 @@ def _data_safety(db: Database, path: Path) -> list[Figure]:
     backup.note = f"{backup.p50 / copy_floor.p50:.1f}x the bare copy (p50)"
     check.note = f"{check.p50 / check_floor.p50:.1f}x the integrity check alone (p50)"
     return [backup, copy_floor, check, check_floor]
+
+
+def _insight(db: Database, path: Path) -> list[Figure]:
+    """The whole refresh of every member's figures beside one raw pass that groups the purchases per member and
+    shop day (the least any refresh must read); then the dashboard opening on the stored figures."""
+    from crmdesk.services import insight, insight_figures
+
+    with read_session(db) as session:
+        actor = staff_service.actor_for(session)
+    today = date.today()
+    refresh = Figure("insight refresh: every member's figures", "ms", 60_000)
+    result = None
+
+    def run() -> None:
+        nonlocal result
+        result = insight.refresh(db, actor, as_of=today)
+
+    _timed(refresh.samples, run)
+    floor = Figure("  floor: raw sqlite3 GROUP BY member and day over purchases", "ms")
+    raw = sqlite3.connect(path)
+    _timed(floor.samples, lambda: raw.execute(
+        "SELECT count(*) FROM (SELECT member_id, (CAST(strftime('%s', occurred_at) AS INTEGER) + 28800) / 86400 AS day, "
+        "sum(amount_fen) FROM purchase GROUP BY member_id, day)").fetchone())
+    raw.close()
+    assert result is not None
+    model = "model not fitted: " + result.model_note if result.model_note else "BG/NBD and Gamma-Gamma fitted"
+    refresh.note = (f"{result.members:,} members, {result.purchases:,} purchases; {model}; "
+                    f"{refresh.p50 / floor.p50:.1f}x the floor")
+    board = Figure("dashboard opens (last 30 days, by day)", "ms", 300)
+    for _ in range(20):
+        def open_board() -> None:
+            with read_session(db) as session:
+                insight_figures.dashboard(session, actor, today - timedelta(days=29), today, "day")
+        _timed(board.samples, open_board)
+    year = Figure("dashboard opens (12 months, by month)", "ms", 300)
+    for _ in range(10):
+        def open_year() -> None:
+            with read_session(db) as session:
+                insight_figures.dashboard(session, actor, today - timedelta(days=364), today, "month")
+        _timed(year.samples, open_year)
+    return [refresh, floor, board, year]
 
 
 def _profile(db: Database, ids: list[int]) -> Figure:

@@ -23,6 +23,9 @@ def register(add_command) -> None:  # type: ignore[no-untyped-def]
                        help="the random seed: the same seed and sizes give the same store (default: 1)")
     bench.add_argument("--json", metavar="FILE", help="also write the figures as JSON")
     bench.add_argument("--keep", metavar="DB", help="keep the synthetic database at this path (must not exist)")
+    bench.add_argument("--only", metavar="SECTIONS", default="",
+                       help="measure only these, comma-separated: counter, list, money, import, safety, documents, "
+                            "insight (default: all)")
 
 
 def run_bench(_db: Database | None, args: argparse.Namespace) -> int:
@@ -30,6 +33,13 @@ def run_bench(_db: Database | None, args: argparse.Namespace) -> int:
         raise InvalidInput(QT_TRANSLATE_NOOP("errors", "--members must be at least 100."), field="members")
     if not 0 <= args.purchases_per_member <= 1000:
         raise InvalidInput(QT_TRANSLATE_NOOP("errors", "--purchases-per-member must be from 0 to 1000."), field="purchases")
+    from crmdesk.bench.run import SECTIONS
+
+    only = tuple(part.strip() for part in args.only.split(",") if part.strip()) or SECTIONS
+    unknown = [part for part in only if part not in SECTIONS]
+    if unknown:
+        raise InvalidInput(QT_TRANSLATE_NOOP("errors", "Unknown bench sections: {unknown}. Choose from: {known}."),
+                           field="only", unknown=", ".join(unknown), known=", ".join(SECTIONS))
     keep = Path(args.keep) if args.keep else None
     if keep is not None and keep.exists():
         raise InvalidInput(QT_TRANSLATE_NOOP("errors", "{path} exists; --keep needs a new file."), field="keep", path=keep)
@@ -40,7 +50,7 @@ def run_bench(_db: Database | None, args: argparse.Namespace) -> int:
     from crmdesk.bench.run import run_bench as measure
 
     _app = QApplication.instance() or QApplication([])
-    report = measure(args.members, args.purchases_per_member, args.seed, keep=keep,
+    report = measure(args.members, args.purchases_per_member, args.seed, keep=keep, only=only,
                      progress=lambda message: print(f"  {message}", file=sys.stderr, flush=True))
     print(format_table(report))
     if args.json:

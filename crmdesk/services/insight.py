@@ -17,6 +17,8 @@ from typing import TYPE_CHECKING
 from datetime import date, datetime, timedelta
 
 import sqlalchemy as sa
+from sqlalchemy.dialects.postgresql import insert as postgresql_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.ext.compiler import compiles
 from sqlalchemy.orm import Session
 from sqlalchemy.sql.functions import FunctionElement
@@ -124,6 +126,30 @@ MODEL = sa.Table(  # the BG/NBD estimates per distinct (x, t_x, T)
     sa.Column("big_t", sa.Integer, primary_key=True), sa.Column("p_alive", sa.Float), sa.Column("expected", sa.Float),
     prefixes=["TEMPORARY"],
 )
+
+
+# --------------------------------------------------------------------------- kept current by each purchase
+
+
+def note_purchase(session: Session, member_id: int, occurred_at: datetime, amount_fen: int, *, new_day: bool,
+                  refund: bool = False, points: int = 0) -> None:
+    """The cheap part of a refresh, done with each sale or refund at the counter: the shop's day (sales, refunds,
+    receipts, visits, points earned) and the member's recency, frequency and spend. Stages, scores and the model
+    wait for the next refresh; a sale clears the member's churn alert (they came back)."""
+    day = shop_time.local_day(occurred_at)
+    values = {"sales_fen": 0 if refund else amount_fen, "refunds_fen": amount_fen if refund else 0,
+              "receipts": 0 if refund else 1, "visits": int(new_day and not refund), "points_earned": points}
+    insert = (sqlite_insert if session.get_bind().dialect.name == "sqlite" else postgresql_insert)(ShopDay)
+    session.execute(insert.values(day=day, new_members=0, points_redeemed=0, **values).on_conflict_do_update(
+        index_elements=[ShopDay.day], set_={name: getattr(ShopDay, name) + value for name, value in values.items()}))
+    if refund:
+        session.execute(sa.update(MemberInsight).where(MemberInsight.member_id == member_id).values(
+            monetary_fen=sa.case((MemberInsight.monetary_fen > amount_fen, MemberInsight.monetary_fen - amount_fen), else_=0)))
+        return
+    session.execute(sa.update(MemberInsight).where(MemberInsight.member_id == member_id).values(
+        last_day=sa.case((MemberInsight.last_day < day, day), else_=MemberInsight.last_day), recency_days=0,
+        shopping_days=MemberInsight.shopping_days + int(new_day), frequency=MemberInsight.frequency + int(new_day),
+        monetary_fen=MemberInsight.monetary_fen + amount_fen, alert=None, alert_usual=None, alert_now=None))
 
 
 # --------------------------------------------------------------------------- settings
@@ -346,13 +372,18 @@ def _fill_figures(conn: sa.Connection, as_of: date, window_months: int) -> tuple
 
 
 def quintile_cuts(conn: sa.Connection, column: sa.ColumnElement[int]) -> list[int]:
-    """c_1..c_4: the values at positions ceil(k*n/5) of the members' values sorted ascending (insight_rules)."""
-    n = conn.scalar(sa.select(sa.func.count()).select_from(FIGURES)) or 0
-    cuts = []
-    for k in range(1, 5):
-        position = math.ceil(k * n / 5)
-        cuts.append(int(conn.scalar(sa.select(column).order_by(column).offset(position - 1).limit(1)) or 0) if n else 0)
-    return cuts
+    """c_1..c_4: the values at positions ceil(k*n/5) of the members' values sorted ascending (insight_rules), read
+    from one grouped, sorted pass (how many members have each value)."""
+    cuts: list[int] = []
+    seen, k, n = 0, 1, None
+    histogram = conn.execute(sa.select(column, sa.func.count()).group_by(column).order_by(column)).all()
+    n = sum(count for _value, count in histogram)
+    for value, count in histogram:
+        seen += count
+        while k <= 4 and seen >= math.ceil(k * n / 5):
+            cuts.append(int(value))
+            k += 1
+    return cuts + [0] * (4 - len(cuts))
 
 
 def _above(column: sa.ColumnElement[int], cuts: list[int]) -> sa.ColumnElement[int]:

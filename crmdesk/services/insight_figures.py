@@ -62,8 +62,9 @@ class MemberFigures:
 
     @property
     def drifting(self) -> bool:
-        """Worth a word at the counter: an alert, or a stage between active and lost."""
-        return self.alert is not None or self.stage in rules.DRIFTING_STAGES
+        """Worth a word at the counter: an alert, or a stage between active and lost -- unless they have bought since
+        the refresh (note_purchase clears the alert and the recency)."""
+        return self.alert is not None or (self.stage in rules.DRIFTING_STAGES and self.recency_days > 0)
 
     def to_json(self) -> dict[str, object]:
         return {"insight_as_of": self.as_of.isoformat(), "recency_days": self.recency_days, "frequency": self.frequency,

@@ -28,7 +28,7 @@ from sqlalchemy.orm import Session
 
 from crmdesk.errors import Conflict, InvalidInput, NotFound, PermissionDenied
 from crmdesk.models import Member, MemberStatus, PointsEntry, PointsKind, Purchase, PurchaseKind, PurchaseLine, Tier
-from crmdesk.services import audit, credit, loyalty, offers, payments, wallet
+from crmdesk.services import audit, credit, insight, loyalty, offers, payments, wallet
 from crmdesk.services.money import parse_yuan as parse_yuan  # the one money parser, re-exported for every caller
 from crmdesk.services.auth import Permission, can
 from crmdesk.services.member_query import member_status_term
@@ -243,8 +243,10 @@ def record_purchase(
     loyalty.earn(session, member, points, at=occurred_at, rules=rules, purchase_id=purchase_id, actor=actor)
     member.visit_count += 1
     member.total_spend_fen += amount_fen
+    new_day = member.last_visit_at is None or loyalty.local_day(member.last_visit_at) < loyalty.local_day(occurred_at)
     if member.last_visit_at is None or occurred_at > member.last_visit_at:
         member.last_visit_at = occurred_at
+    insight.note_purchase(session, member.id, occurred_at, amount_fen, new_day=new_day, points=points)
     with session.no_autoflush:  # the member's changes and the tier go out in one UPDATE below
         new_tier = loyalty.upgrade_if_earned(session, member, now)
     # No audit event for an everyday sale: the purchase row (cashier, time) and its ledger entry are the record.
@@ -401,6 +403,7 @@ def refund(
         session.execute(sa.update(Purchase).where(Purchase.id == refund_id).values(wallet_fen=wallet_back, credit_fen=credit_back))
     taken = loyalty.reverse(session, member, max(0, due_total - taken_before), at=occurred_at, purchase_id=refund_id, actor=actor)
     member.total_spend_fen -= amount_fen
+    insight.note_purchase(session, member.id, occurred_at, amount_fen, new_day=False, refund=True, points=0)
     audit.record(session, actor, "purchase.refund", "purchase", refund_id, original=original.id, amount_fen=amount_fen, points=-taken)
     session.flush()
     return PurchaseResult(refund_id, member.id, -taken, member.points_balance, None, receipt_no=used)

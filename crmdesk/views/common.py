@@ -5,7 +5,9 @@ from __future__ import annotations
 from datetime import datetime
 
 from PySide6.QtCore import QAbstractItemModel, QCoreApplication, QDate, QDateTime, QTime
-from PySide6.QtWidgets import QAbstractItemView, QDateTimeEdit, QHeaderView, QMessageBox, QTableView, QWidget
+from PySide6.QtWidgets import (
+    QAbstractItemView, QDateTimeEdit, QFrame, QHeaderView, QLabel, QMessageBox, QTableView, QVBoxLayout, QWidget,
+)
 
 from crmdesk import shop_time
 
@@ -101,3 +103,23 @@ def paged_table(model: QAbstractItemModel, row_height: int) -> QTableView:
     horizontal.setSectionResizeMode(QHeaderView.ResizeMode.Interactive)
     horizontal.setStretchLastSection(True)
     return table
+
+
+class FigureTile(QFrame):
+    """A labelled figure: caption above, value large, a detail below (the dashboard's, money's and complaints' tiles)."""
+
+    def __init__(self, caption: str) -> None:
+        super().__init__()
+        self.setObjectName("figureTile")
+        layout = QVBoxLayout(self)
+        self.caption = QLabel(caption)
+        self.caption.setObjectName("figureCaption")
+        self.value = QLabel()
+        self.value.setObjectName("figureValue")
+        mark_data(self.value)
+        self.detail = QLabel()
+        self.detail.setObjectName("figureDetail")
+        mark_data(self.detail)
+        layout.addWidget(self.caption)
+        layout.addWidget(self.value)
+        layout.addWidget(self.detail)

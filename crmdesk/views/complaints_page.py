@@ -50,7 +50,7 @@ from crmdesk.views.complaint_detail import (
 )
 from crmdesk.views.complaint_settings import ComplaintSettingsWidget, survey_name
 from crmdesk.views.flow_layout import FlowLayout, side_by_side
-from crmdesk.views.overview_page import FigureTile
+from crmdesk.views.common import FigureTile
 from crmdesk.views.paged_rows import PagedRows
 from crmdesk.views.report_preview import ReportPreviewDialog, open_preview
 from crmdesk.views.state import AppState

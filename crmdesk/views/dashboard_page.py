@@ -30,7 +30,7 @@ from crmdesk.services.insight_figures import Dashboard, GroupCount
 from crmdesk.services.member_query import MemberFilter
 from crmdesk.services.uow import read_session, unit_of_work
 from crmdesk.views.background import BackgroundThread
-from crmdesk.views.common import error_text, format_fen, mark_data
+from crmdesk.views.common import FigureTile, error_text, format_fen, mark_data
 from crmdesk.views.report_preview import ReportPreviewDialog, open_preview
 from crmdesk.views.state import AppState
 
@@ -71,24 +71,6 @@ class RefreshThread(BackgroundThread):
         self.succeeded.emit(result)
 
 
-class FigureTile(QFrame):
-    """A figure with its caption above and a comparison below."""
-
-    def __init__(self, caption: str) -> None:
-        super().__init__()
-        self.setObjectName("figureTile")
-        layout = QVBoxLayout(self)
-        layout.setContentsMargins(10, 6, 10, 6)
-        self.caption = QLabel(caption)
-        self.caption.setObjectName("figureCaption")
-        self.value = mark_data(QLabel())
-        self.value.setObjectName("figureValue")
-        self.detail = mark_data(QLabel())
-        self.detail.setObjectName("figureDetail")
-        for label in (self.caption, self.value, self.detail):
-            layout.addWidget(label)
-
-
 class ChartCard(QFrame):
     """One chart with its title; optionally a "save as member group" button for group charts."""
 
@@ -100,6 +82,8 @@ class ChartCard(QFrame):
         header = QHBoxLayout()
         self.title = QLabel(title)
         self.title.setObjectName("sectionHeading")
+        self.title.setWordWrap(True)
+        self.title.setMinimumWidth(120)
         header.addWidget(self.title, 1)
         self.save_button: QPushButton | None = None
         if save_group is not None:
@@ -113,6 +97,7 @@ class ChartCard(QFrame):
         self.view = QChartView(self.chart)
         self.view.setRenderHint(QPainter.RenderHint.Antialiasing)
         self.view.setMinimumHeight(CHART_HEIGHT)
+        self.view.setMinimumWidth(260)
         layout.addWidget(self.view)
 
     def clear(self) -> None:
@@ -147,6 +132,7 @@ class DashboardPage(QWidget):
         self.new_members = FigureTile(self.tr("New members"))
         self.balances = FigureTile(self.tr("Held and owed"))
         for tile in (self.sales, self.receipts, self.basket, self.visits, self.new_members, self.balances):
+            tile.layout().setContentsMargins(10, 6, 10, 6)
             tiles.addWidget(tile)
         layout.addLayout(tiles)
         self.cards: dict[str, ChartCard] = {}
@@ -175,6 +161,7 @@ class DashboardPage(QWidget):
         scroll = QScrollArea()
         scroll.setWidgetResizable(True)
         scroll.setFrameShape(QFrame.Shape.NoFrame)
+        scroll.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
         scroll.setWidget(holder)
         layout.addWidget(scroll, 1)
         self._set_range(shop_time.today() - timedelta(days=29), shop_time.today(), "day")
@@ -329,13 +316,22 @@ class DashboardPage(QWidget):
         self.balances.value.setText(format_fen(run.wallet_fen) if run else "—")
         self.balances.detail.setText(self.tr("stored value; owed {owed}").format(owed=format_fen(run.owed_fen)) if run else "")
 
+    @staticmethod
+    def _thinned(categories: list[str], most: int = 10) -> list[str]:
+        """Every k-th label shown, so a month of days stays readable; the others are distinct invisible names
+        (a category axis needs each name once)."""
+        step = max(1, -(-len(categories) // most))
+        return [label if index % step == 0 else "\u200b" * (index + 1) for index, label in enumerate(categories)]
+
     def _axis_for(self, card: ChartCard, categories: list[str], series: object, maximum: float) -> None:
         axis_x = QBarCategoryAxis()
-        axis_x.append(categories)
-        axis_x.setLabelsAngle(-60 if len(categories) > 12 else 0)
+        axis_x.append(self._thinned(categories))
+        if len(categories) > 8:  # a slot is narrower than a date: the date stands upright
+            axis_x.setLabelsAngle(-90)
         axis_y = QValueAxis()
-        axis_y.setRange(0, maximum * 1.1 if maximum > 0 else 1)
-        axis_y.setLabelFormat("%.0f")
+        axis_y.setRange(0, maximum * 1.1 if maximum > 0 else 4)
+        axis_y.setTickCount(5)
+        axis_y.setLabelFormat("%.0f" if maximum >= 10 or maximum == 0 else "%.1f")
         card.chart.addAxis(axis_x, Qt.AlignmentFlag.AlignBottom)
         card.chart.addAxis(axis_y, Qt.AlignmentFlag.AlignLeft)
         for each in series if isinstance(series, list) else [series]:

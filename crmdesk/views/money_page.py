@@ -21,7 +21,7 @@ from crmdesk.services.uow import read_session
 from crmdesk.shop_time import format_time
 from crmdesk.views.common import format_fen, mark_data, mark_data_columns
 from crmdesk.views.counter_page import masked_phone
-from crmdesk.views.overview_page import FigureTile
+from crmdesk.views.common import FigureTile
 from crmdesk.views.report_preview import open_preview
 from crmdesk.views.state import AppState
 from crmdesk.views.terms import term

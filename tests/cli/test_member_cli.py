@@ -61,8 +61,13 @@ def test_add_then_show_by_every_key(cli) -> None:  # type: ignore[no-untyped-def
     assert (added["gender"], added["birthday"], added["tags"], added["active_card"]) == ("male", "1985-06-02", ["宝妈", "老顾客"], "2900000000018")
     for key in ("2900000000018", "M00000001", "m00000001", "13800138000", "+86 138 0013 8000"):
         shown = _json(cli("member", "show", key, "--json"))
-        points = shown.pop("points")  # show adds the points ledger view to what add printed
+        points = shown.pop("points")  # show adds the points ledger view and the customer figures to what add printed
+        figures = {name: shown.pop(name) for name in ("insight_as_of", "recency_days", "frequency", "monetary_fen", "r_score",
+                                                       "f_score", "m_score", "segment", "abc_class", "stage", "typical_gap_days",
+                                                       "alert", "alert_reason", "p_alive", "expected_purchases",
+                                                       "expected_value_fen")}
         assert shown == added, key
+        assert set(figures.values()) == {None}  # never bought: no figures
         assert points["balance"] == 0 and points["expiring_next"] is None
     assert shown["status"] == "active" and shown["warnings"] == [] and shown["points_balance"] == 0
     assert shown["totals"] == {"visits": 0, "spend": {"fen": 0, "yuan": "0.00"}, "average_basket": {"fen": 0, "yuan": "0.00"},

@@ -255,9 +255,33 @@ def test_a_cancelled_refresh_leaves_the_stored_figures_as_they_were(db: Database
     buy(db, owner, member_id, [5])
     insight.refresh(db, owner, as_of=AS_OF)
     before = figures(db, member_id).recency_days
-    buy(db, owner, member_id, [0])
-    with pytest.raises(insight.Cancelled):
-        insight.refresh(db, owner, as_of=AS_OF, cancelled=lambda: True)
+    with pytest.raises(insight.Cancelled):  # ten days later it would say 15
+        insight.refresh(db, owner, as_of=AS_OF + timedelta(days=10), cancelled=lambda: True)
     assert figures(db, member_id).recency_days == before == 5
     with read_session(db) as session:
         assert insight_figures.latest_run(session) is not None
+
+
+def test_each_sale_keeps_the_shop_day_and_the_members_recency_current(db: Database, owner: Actor) -> None:
+    regular = member(db, owner, "老顾客")
+    buy(db, owner, regular, [19 + 4 * k for k in range(10)])
+    insight.refresh(db, owner, as_of=AS_OF)
+    with read_session(db) as session:
+        assert insight_figures.member_figures(session, regular).drifting
+    (receipt,) = buy(db, owner, regular, [0], amount_fen=2_000)
+    with unit_of_work(db) as session:  # the same day again: one visit
+        purchases.record_purchase(session, owner, regular, receipt_no="again", till="01", amount_fen=500,
+                                  occurred_at=at(0, hour=11), now=NOW)
+    with unit_of_work(db) as session:
+        purchases.refund(session, owner, original_till="01", original_receipt=receipt, refund_receipt="R9",
+                         amount_fen=300, occurred_at=at(0, hour=12), now=NOW)
+    with read_session(db) as session:
+        today = session.get(ShopDay, AS_OF)
+        assert (today.sales_fen, today.refunds_fen, today.receipts, today.visits) == (2_500, 300, 2, 1)
+        figures_now = insight_figures.member_figures(session, regular)
+    assert (figures_now.recency_days, figures_now.alert, figures_now.frequency) == (0, None, 11)
+    assert not figures_now.drifting
+    insight.refresh(db, owner, as_of=AS_OF)  # the refresh agrees with what the sales kept
+    with read_session(db) as session:
+        today = session.get(ShopDay, AS_OF)
+        assert (today.sales_fen, today.refunds_fen, today.receipts, today.visits) == (2_500, 300, 2, 1)

@@ -60,7 +60,7 @@ def names(db, flt: MemberFilter, *, today: date = TODAY, sort: str = "member_no"
 
 
 def test_rows_carry_the_stored_value_and_the_debt(db, shop) -> None:  # type: ignore[no-untyped-def]
-    assert mq.COLUMNS[-2:] == ("wallet", "owed") and mq.SORT_KEYS["owed"] is Member.credit_owed_fen
+    assert mq.COLUMNS[-7:-5] == ("wallet", "owed") and mq.SORT_KEYS["owed"] is Member.credit_owed_fen
     with read_session(db) as session:
         rows = {row.name: row for row in mq.page(session, MemberFilter(), "member_no", False, 0, 10)}
     assert (rows["钱多多"].wallet_fen, rows["钱多多"].owed_fen) == (30_000, 0)
