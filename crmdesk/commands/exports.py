@@ -50,6 +50,7 @@ def run_export_members(db: Database, args: argparse.Namespace) -> int:
     headers = {key: word("columns", label) for key, label in COLUMN_LABELS.items()}
     labels: dict[Any, str] = {status: word("terms", label) for status, label in STATUS_LABELS.items()}
     labels.update({gender: word("terms", label) for gender, label in GENDER_LABELS.items()})
+    labels.update(exports.insight_labels(word))
     with read_session(db) as session:
         flt = filter_from_args(session, args)
         written = exports.export_members(

@@ -1,4 +1,4 @@
-"""`crmdesk report member|members|cards|complaints|loyalty|liability|aging|statement ... --out FILE.pdf`: printed
+"""`crmdesk report member|members|cards|complaints|loyalty|liability|aging|statement|review ... --out FILE.pdf`: printed
 documents; `crmdesk report slip topup|cashout|iou ID (--out FILE.pdf | --printer ADDRESS)`: the counter's slips.
 
 Documents come out in the app's language (Settings on this PC, else the
@@ -16,8 +16,9 @@ from crmdesk.errors import InvalidInput
 from crmdesk.i18n import printing_language
 from crmdesk.reports.cards import CardLayout
 from crmdesk.reports.documents import (
-    AgingRequest, CardsRequest, ComplaintsMonthRequest, DocumentRequest, LiabilityRequest, LoyaltySummaryRequest,
-    MemberListRequest, MemberReportRequest, SlipRequest, StatementRequest, check_pdf_path, make_document, write_pdf,
+    AgingRequest, BusinessReviewRequest, CardsRequest, ComplaintsMonthRequest, DocumentRequest, LiabilityRequest,
+    LoyaltySummaryRequest, MemberListRequest, MemberReportRequest, SlipRequest, StatementRequest, check_pdf_path,
+    make_document, write_pdf,
 )
 from crmdesk.reports.slips import ROLL_WIDTHS
 from crmdesk.services import member_query
@@ -30,7 +31,8 @@ from crmdesk.texts import QT_TRANSLATE_NOOP
 
 def register(add_command) -> None:  # type: ignore[no-untyped-def]
     report = add_command("report", "print documents to PDF: member report, member list, cards, complaints, loyalty, "
-                                   "stored-value liability, credit aging, statements; slips for the counter", None)
+                                   "stored-value liability, credit aging, statements, the monthly business review; slips "
+                                   "for the counter", None)
     subs = report.add_subparsers(dest="report_command", metavar="DOCUMENT", required=True)
 
     member = add_command("member", "one member's report (details, points, purchases, offers, complaints)", run_member, subs)
@@ -80,6 +82,12 @@ def register(add_command) -> None:  # type: ignore[no-untyped-def]
     statement.add_argument("--to", dest="end", required=True, metavar="YYYY-MM-DD", help="last day of the period (included)")
     _full_phones(statement)
     _out(statement)
+
+    review = add_command("review", "the owner's monthly business review (经营月报): sales, visits and members against the "
+                                   "month before and a year earlier, customer groups, points, satisfaction, complaints and "
+                                   "churn alerts, with charts", run_review, subs)
+    review.add_argument("--month", required=True, metavar="YYYY-MM", help="the month, e.g. 2026-10")
+    _out(review)
 
     slip = add_command("slip", "a counter slip as a small PDF for a 58/80 mm roll, or straight to a receipt printer (ESC/POS)",
                        run_slip, subs)
@@ -173,6 +181,10 @@ def run_aging(db: Database, args: argparse.Namespace) -> int:
 def run_statement(db: Database, args: argparse.Namespace) -> int:
     start, end = parse_day(args.start, "--from"), parse_day(args.end, "--to")
     return _produce(db, args, StatementRequest(member_id_for(db, args.key), start, end, full_phones=args.full_phones))
+
+
+def run_review(db: Database, args: argparse.Namespace) -> int:
+    return _produce(db, args, BusinessReviewRequest(parse_month(args.month)))
 
 
 def entry_id(text: str, kind: str) -> int:

@@ -21,6 +21,7 @@ from crmdesk import shop_time
 from crmdesk.db import Database
 from crmdesk.errors import InvalidInput
 from crmdesk.reports.base import Progress, ReportContext, ShouldCancel
+from crmdesk.reports.business_review import render_business_review, review_figures
 from crmdesk.reports.cards import CardLayout, render_cards
 from crmdesk.reports.complaints_monthly import render_complaints_month
 from crmdesk.reports.credit_aging import render_credit_aging
@@ -75,6 +76,11 @@ class ComplaintsMonthRequest:
 
 
 @dataclass(frozen=True)
+class BusinessReviewRequest:
+    month: date  # any day of the month
+
+
+@dataclass(frozen=True)
 class LoyaltySummaryRequest:
     start: date
     end: date
@@ -106,7 +112,7 @@ class SlipRequest:
 
 
 DocumentRequest = (MemberReportRequest | MemberListRequest | CardsRequest | ComplaintsMonthRequest | LoyaltySummaryRequest
-                   | LiabilityRequest | AgingRequest | StatementRequest | SlipRequest)
+                   | LiabilityRequest | AgingRequest | StatementRequest | SlipRequest | BusinessReviewRequest)
 
 
 def check_pdf_path(path: str | os.PathLike[str]) -> Path:
@@ -150,6 +156,8 @@ def suggested_file_name(request: DocumentRequest, subject: str = "") -> str:
         return f"statement-{subject or request.member_id}-{request.first.isoformat()}-{request.last.isoformat()}.pdf"
     if isinstance(request, SlipRequest):
         return f"{request.kind}-{request.entry_id}.pdf"
+    if isinstance(request, BusinessReviewRequest):
+        return f"business-review-{request.month.strftime('%Y-%m')}.pdf"
     return f"loyalty-{request.start.isoformat()}-{request.end.isoformat()}.pdf"
 
 
@@ -190,6 +198,8 @@ def make_document(
         return _statement(db, actor, request, now, progress, should_cancel)
     if isinstance(request, SlipRequest):
         return _slip(db, actor, request, now)
+    if isinstance(request, BusinessReviewRequest):
+        return _business_review(db, actor, request, now, progress, should_cancel)
     return _loyalty_summary(db, actor, request, now, progress, should_cancel)
 
 
@@ -268,6 +278,16 @@ def _loyalty_summary(db: Database, actor: Actor, request: LoyaltySummaryRequest,
     with read_session(db) as session:
         data = loyalty_summary(session, request.start, request.end, now=now)
     return render_loyalty_summary(data, ctx, progress=progress, should_cancel=should_cancel)
+
+
+def _business_review(db: Database, actor: Actor, request: BusinessReviewRequest, now: datetime,
+                     progress: Progress | None, should_cancel: ShouldCancel | None) -> bytes:
+    """The owner's figures (the dashboard's permission); the churn alerts print member names with masked phones."""
+    require(actor, Permission.VIEW_SHOP_FIGURES)
+    ctx = _context(db, actor, now)
+    with read_session(db) as session:
+        data = review_figures(session, actor, request.month)
+    return render_business_review(data, ctx, progress=progress, should_cancel=should_cancel)
 
 
 def _liability(db: Database, actor: Actor, request: LiabilityRequest, now: datetime,

@@ -16,7 +16,7 @@ from reportlab.platypus import PageBreak
 from crmdesk.reports.base import (
     Progress, ReportContext, ShouldCancel, build_pdf, caption, check_cancel, content_width, frame_height, key_values, long_table, para, yuan,
 )
-from crmdesk.services.exports import text_getters
+from crmdesk.services.exports import insight_labels, text_getters
 from crmdesk.services.member_query import COLUMN_LABELS, GENDER_LABELS, STATUS_LABELS, MemberRow, local_zone
 from crmdesk.services.members import masked_phone
 
@@ -25,9 +25,10 @@ LANDSCAPE_COLUMNS = ("member_no", "name", "phone", "card", "tier", "points", "vi
 # Relative widths: a column gets its share of the page's width among the columns chosen.
 _WEIGHTS = {
     "member_no": 1.1, "name": 1.5, "phone": 1.15, "gender": 0.6, "birthday": 0.95, "tier": 0.8, "points": 0.8, "visits": 0.6,
-    "spend": 1.0, "last_visit": 1.35, "joined": 0.95, "status": 0.6, "tags": 1.4, "card": 1.3,
+    "spend": 1.0, "last_visit": 1.35, "joined": 0.95, "status": 0.6, "tags": 1.4, "card": 1.3, "wallet": 1.0, "owed": 1.0,
+    "segment": 1.0, "abc": 0.5, "stage": 0.8, "p_alive": 0.8, "value": 1.0,
 }
-_RIGHT = {"points", "visits", "spend"}
+_RIGHT = {"points", "visits", "spend", "wallet", "owed", "p_alive", "value"}
 
 
 @dataclass(frozen=True)
@@ -59,6 +60,7 @@ def render_member_list(
     chosen = tuple(columns or default_columns(landscape_pages))
     labels = {status: QCoreApplication.translate("terms", label) for status, label in STATUS_LABELS.items()}
     labels.update({gender: QCoreApplication.translate("terms", label) for gender, label in GENDER_LABELS.items()})
+    labels.update(insight_labels(QCoreApplication.translate))
     getters = text_getters(chosen, local_zone(), labels)
     if "phone" in chosen and not heading.full_phones:
         getters[chosen.index("phone")] = lambda r: masked_phone(r.phone)

@@ -25,7 +25,7 @@ from typing import Any
 from sqlalchemy.orm import Session
 
 from crmdesk.errors import CrmdeskError, InvalidInput
-from crmdesk.services import audit, member_query
+from crmdesk.services import audit, insight_rules, member_query
 from crmdesk.services.auth import Permission, require
 from crmdesk.services.member_query import COLUMN_LABELS, COLUMNS, GENDER_LABELS, STATUS_LABELS, MemberFilter, MemberRow
 from crmdesk.services.members import display_phone
@@ -97,10 +97,39 @@ def _local(value: datetime | None, zone: tzinfo) -> datetime | None:
     return value.astimezone(zone).replace(tzinfo=None, microsecond=0) if value else None
 
 
+# The insight columns whose codes are written as words: column -> the rules' labels (context "insight").
+INSIGHT_WORDS: dict[str, Mapping[str, str]] = {
+    "segment": insight_rules.SEGMENT_LABELS,
+    "abc": insight_rules.ABC_LABELS,
+    "stage": insight_rules.STAGE_LABELS,
+}
+
+
+def insight_labels(translate: Callable[[str, str], str]) -> dict[Any, str]:
+    """Words for segments, ABC classes and stages to add to ``labels``, keyed (column, code): the codes are
+    plain strings, and "active" is both a stage and a membership status."""
+    return {(column, code): translate("insight", label) for column, words in INSIGHT_WORDS.items() for code, label in words.items()}
+
+
+def p_alive_text(p_alive: float | None) -> str:
+    """0.834 -> "83%"; empty when the model gave no figure."""
+    return "" if p_alive is None else f"{round(p_alive * 100)}%"
+
+
+def _words(column: str, labels: Mapping[Any, str]) -> dict[str, str]:
+    return {code: labels.get((column, code), label) for code, label in INSIGHT_WORDS[column].items()}
+
+
+def _yuan(fen: int | None) -> Decimal | None:
+    return None if fen is None else Decimal(fen).scaleb(-2)
+
+
 def value_getters(columns: Sequence[str], zone: tzinfo, labels: Mapping[Any, str]) -> list[Getter]:
-    """Per column, how to get its typed cell value (str, int, Decimal, date, naive local datetime, None)."""
+    """Per column, how to get its typed cell value (str, int, Decimal, float, date, naive local datetime, None).
+    A member without insight figures (never bought, or no refresh yet) has empty insight cells."""
     statuses = {status: labels.get(status, label) for status, label in STATUS_LABELS.items()}
     genders = {gender: labels.get(gender, label) for gender, label in GENDER_LABELS.items()}
+    segments, classes, stages = (_words(column, labels) for column in ("segment", "abc", "stage"))
     getters: dict[str, Getter] = {
         "member_no": lambda r: r.member_no,
         "name": lambda r: r.name,
@@ -118,6 +147,11 @@ def value_getters(columns: Sequence[str], zone: tzinfo, labels: Mapping[Any, str
         "card": lambda r: r.card_number or "",
         "wallet": lambda r: Decimal(r.wallet_fen).scaleb(-2),
         "owed": lambda r: Decimal(r.owed_fen).scaleb(-2),
+        "segment": lambda r: segments.get(r.segment, r.segment) if r.segment else None,
+        "abc": lambda r: classes.get(r.abc_class, r.abc_class) if r.abc_class else None,
+        "stage": lambda r: stages.get(r.stage, r.stage) if r.stage else None,
+        "p_alive": lambda r: None if r.p_alive is None else round(r.p_alive, 4),
+        "value": lambda r: _yuan(r.expected_value_fen),
     }
     return [getters[column] for column in columns]
 
@@ -127,8 +161,14 @@ def _safe_text(text: str) -> str:
     return "'" + text if text.startswith(FORMULA_STARTS) else text
 
 
+def _or_empty(get: Getter) -> Getter:
+    """A missing value as an empty cell (a printed list would show "None")."""
+    return lambda r: "" if (value := get(r)) is None else value
+
+
 def text_getters(columns: Sequence[str], zone: tzinfo, labels: Mapping[Any, str]) -> list[Getter]:
-    """Per column, the text a CSV cell holds: money with two decimals, dates ISO, local times to the minute."""
+    """Per column, the text a CSV cell holds: money with two decimals, dates ISO, local times to the minute,
+    probabilities as whole percentages."""
     typed = dict(zip(columns, value_getters(columns, zone, labels), strict=True))
     special: dict[str, Getter] = {
         "name": lambda r: _safe_text(r.name),
@@ -140,9 +180,11 @@ def text_getters(columns: Sequence[str], zone: tzinfo, labels: Mapping[Any, str]
         "spend": lambda r: member_query.format_yuan(r.total_spend_fen),
         "wallet": lambda r: member_query.format_yuan(r.wallet_fen),
         "owed": lambda r: member_query.format_yuan(r.owed_fen),
+        "p_alive": lambda r: p_alive_text(r.p_alive),
+        "value": lambda r: member_query.format_yuan(r.expected_value_fen) if r.expected_value_fen is not None else "",
         "last_visit": lambda r: r.last_visit_at.astimezone(zone).strftime("%Y-%m-%d %H:%M") if r.last_visit_at else "",
     }
-    return [special.get(column, typed[column]) for column in columns]
+    return [special.get(column, _or_empty(typed[column])) for column in columns]
 
 
 def cell_values(row: MemberRow, columns: Sequence[str], zone: tzinfo, labels: Mapping[Any, str]) -> list[Any]:
@@ -179,11 +221,14 @@ class _XlsxWriter:
             "spend": "#,##0.00",
             "wallet": "#,##0.00",
             "owed": "#,##0.00",
+            "value": "#,##0.00",
+            "p_alive": "0%",
             "birthday": "yyyy-mm-dd",
             "joined": "yyyy-mm-dd",
             "last_visit": "yyyy-mm-dd hh:mm",
         }
-        widths = {"member_no": 12, "name": 14, "phone": 16, "tags": 24, "card": 16, "last_visit": 17}
+        widths = {"member_no": 12, "name": 14, "phone": 16, "tags": 24, "card": 16, "last_visit": 17, "segment": 18, "abc": 22,
+                  "value": 14}
         from openpyxl.utils import get_column_letter
 
         for index, column in enumerate(columns, start=1):
@@ -246,7 +291,8 @@ def export_members(
     """Write the filtered members, in this order, to ``path`` (.csv or .xlsx); the number of rows.
 
     ``headers`` maps column keys to header texts (default: the English labels);
-    ``labels`` maps statuses and genders to the words to write (default: English).
+    ``labels`` maps statuses and genders to the words to write, and (column, code) the insight's segments, ABC
+    classes and stages (``insight_labels``; default: English).
     ``progress(done, total)`` is called after each chunk; when ``should_cancel()``
     turns true the export stops with ExportCancelled and no file is left.
     Only those allowed to take members' data out of the program (the owner) may export."""

@@ -11,7 +11,8 @@ dashboard's counts and the shop's days are written last, with the run's record, 
 from __future__ import annotations
 
 import math
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 from datetime import date, datetime, timedelta
@@ -21,6 +22,8 @@ from sqlalchemy.dialects.postgresql import insert as postgresql_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.ext.compiler import compiles
 from sqlalchemy.orm import Session
+from sqlalchemy.sql import operators
+from sqlalchemy.sql.expression import UnaryExpression
 from sqlalchemy.sql.functions import FunctionElement
 
 from crmdesk import shop_time
@@ -42,8 +45,9 @@ if TYPE_CHECKING:
 EPOCH = date(1970, 1, 1)
 SHOP_OFFSET_SECONDS = int(shop_time.SHOP_ZONE.utcoffset(None).total_seconds())  # type: ignore[union-attr]
 WRITE_CHUNK = 50_000  # members replaced per write transaction
-MODEL_SAMPLE = 200_000  # members the Gamma-Gamma fit reads at most (every k-th, by id)
+MODEL_SAMPLE = 100_000  # members the models are fitted on at most (every k-th, by id); all get their estimates
 MAX_WINDOW_MONTHS = 60
+SORT_CACHE_KIB = 131_072  # the refresh connection's page cache while it sorts (SQLite)
 
 
 class Cancelled(Exception):
@@ -210,7 +214,7 @@ def refresh(db: Database, actor: Actor, *, as_of: date | None = None, progress: 
         if progress is not None:
             progress(fraction, what)
 
-    with db.engine.connect() as conn:
+    with db.engine.connect() as conn, _roomy_sorts(conn):
         try:
             _drop_temp(conn)
             with conn.begin():
@@ -258,7 +262,7 @@ def fit(db: Database, actor: Actor, *, calibration_end: date | None = None, toda
     if calibration_end > today:
         raise InvalidInput(QT_TRANSLATE_NOOP("errors", "The calibration cannot end after today ({today})."),
                            field="calibration_end", today=today.isoformat())
-    with db.engine.connect() as conn:
+    with db.engine.connect() as conn, _roomy_sorts(conn):
         try:
             _drop_temp(conn)
             with conn.begin():
@@ -305,6 +309,35 @@ def _drop_temp(conn: sa.Connection) -> None:
             table.drop(conn, checkfirst=True)
 
 
+def _read_in_table_order(conn: sa.Connection, column: sa.ColumnElement[int]) -> sa.ColumnElement[int]:
+    """On SQLite, the column as an expression no index serves (unary +): grouping then reads the table straight
+    through and sorts, instead of walking the member index and fetching every purchase row by its id (ten million
+    random reads, measured 1.5x slower)."""
+    if conn.dialect.name != "sqlite":
+        return column
+    return UnaryExpression(column, operator=operators.custom_op("+"), type_=column.type)
+
+
+@contextmanager
+def _roomy_sorts(conn: sa.Connection) -> Iterator[None]:
+    """SQLite sorts the refresh's groups in memory up to SORT_CACHE_KIB before spilling sorted runs to temporary
+    files (the default 2 MB spills a ten-million-row sort many times over); the pooled connection gets its own
+    cache size back afterwards."""
+    if conn.dialect.name != "sqlite":
+        yield
+        return
+    before = conn.exec_driver_sql("PRAGMA cache_size").scalar()
+    conn.exec_driver_sql(f"PRAGMA cache_size = -{SORT_CACHE_KIB}")
+    conn.commit()  # the pragmas' own (empty) transaction
+    try:
+        yield
+    finally:
+        if conn.in_transaction():
+            conn.rollback()
+        conn.exec_driver_sql(f"PRAGMA cache_size = {int(before or -2000)}")
+        conn.commit()
+
+
 def _fill_visits(conn: sa.Connection, as_of: date) -> None:
     VISIT.create(conn)
     day = shop_day_number(Purchase.occurred_at)
@@ -315,7 +348,7 @@ def _fill_visits(conn: sa.Connection, as_of: date) -> None:
                   sa.func.sum(sa.case((is_sale, 0), else_=Purchase.amount_fen)),
                   sa.func.sum(sa.case((is_sale, 1), else_=0)))
         .where(Purchase.occurred_at < shop_time.day_start(as_of + timedelta(days=1)))
-        .group_by(Purchase.member_id, day)
+        .group_by(_read_in_table_order(conn, Purchase.member_id), day)
     )
     conn.execute(sa.insert(VISIT).from_select(["member_id", "day", "sales", "refunds", "receipts"], per_day))
 
@@ -332,32 +365,33 @@ def _fill_figures(conn: sa.Connection, as_of: date, window_months: int) -> tuple
                       sa.func.lead(v.day).over(**ordered).label("next_day"))
             .where(v.receipts > 0).subquery())
     visits = (
-        sa.select(gaps.c.member_id, sa.func.min(gaps.c.day), sa.func.max(gaps.c.day), sa.func.count(),
-                  sa.func.sum(sa.case((gaps.c.day >= window_start, 1), else_=0)),
-                  sa.func.coalesce(sa.func.sum(sa.cast(gaps.c.gap, sa.Float) * gaps.c.gap), 0.0),
-                  sa.func.max(sa.case((gaps.c.next_day.is_(None), gaps.c.gap))))
-        .group_by(gaps.c.member_id)
+        sa.select(gaps.c.member_id, sa.func.min(gaps.c.day).label("first_day"), sa.func.max(gaps.c.day).label("last_day"),
+                  sa.func.count().label("days"),
+                  sa.func.sum(sa.case((gaps.c.day >= window_start, 1), else_=0)).label("frequency"),
+                  sa.func.coalesce(sa.func.sum(sa.cast(gaps.c.gap, sa.Float) * gaps.c.gap), 0.0).label("gap_squares"),
+                  sa.func.max(sa.case((gaps.c.next_day.is_(None), gaps.c.gap))).label("last_gap"))
+        .group_by(gaps.c.member_id).subquery()
     )
-    conn.execute(sa.insert(FIGURES).from_select(
-        ["member_id", "first_day", "last_day", "days", "frequency", "gap_squares", "last_gap"], visits))
     net = v.sales - v.refunds
     recent_from = today - 29
     before_from = recent_from - 30 * rules.SPEND_ALERT_MONTHS
+    window_spend = sa.func.sum(sa.case((v.day >= window_start, net), else_=0))
     money = (
-        sa.select(sa.func.sum(sa.case((v.day >= window_start, net), else_=0)), sa.func.sum(net),
-                  sa.func.sum(sa.case((v.day >= recent_from, net), else_=0)),
-                  sa.func.sum(sa.case((sa.and_(v.day >= before_from, v.day < recent_from), net), else_=0)))
-        .where(v.member_id == FIGURES.c.member_id)
+        sa.select(v.member_id,
+                  sa.case((window_spend > 0, window_spend), else_=0).label("monetary"),
+                  sa.func.sum(net).label("spend_all"),
+                  sa.func.sum(sa.case((v.day >= recent_from, net), else_=0)).label("spend_recent"),
+                  sa.func.sum(sa.case((sa.and_(v.day >= before_from, v.day < recent_from), net), else_=0)).label("spend_before"))
+        .group_by(v.member_id).subquery()
     )
+    # Two grouped passes over the member-days, joined once (a correlated lookup per member would scan them per member).
+    columns = ["member_id", "first_day", "last_day", "days", "frequency", "gap_squares", "last_gap", "monetary", "spend_all",
+               "spend_recent", "spend_before", "recency"]
+    conn.execute(sa.insert(FIGURES).from_select(columns, sa.select(
+        visits.c.member_id, visits.c.first_day, visits.c.last_day, visits.c.days, visits.c.frequency, visits.c.gap_squares,
+        visits.c.last_gap, money.c.monetary, money.c.spend_all, money.c.spend_recent, money.c.spend_before,
+        today - visits.c.last_day).join_from(visits, money, money.c.member_id == visits.c.member_id)))
     f = FIGURES.c
-    conn.execute(sa.update(FIGURES).values({
-        f.monetary: sa.func.max(money.with_only_columns(money.selected_columns[0]).scalar_subquery(), 0)
-        if conn.dialect.name == "sqlite" else sa.func.greatest(money.with_only_columns(money.selected_columns[0]).scalar_subquery(), 0),
-        f.spend_all: money.with_only_columns(money.selected_columns[1]).scalar_subquery(),
-        f.spend_recent: money.with_only_columns(money.selected_columns[2]).scalar_subquery(),
-        f.spend_before: money.with_only_columns(money.selected_columns[3]).scalar_subquery(),
-        f.recency: today - f.last_day,
-    }))
     # The member's rhythm: the mean gap; one shopping day only: the shop's median rhythm.
     conn.execute(sa.update(FIGURES).where(f.days > 1).values(
         gap=sa.cast(f.last_day - f.first_day, sa.Float) / (f.days - 1)))
@@ -472,10 +506,15 @@ def _fit_models(conn: sa.Connection, as_of: date) -> tuple[clv_model.BgNbdFit | 
     from crmdesk.services import clv_model
 
     try:
-        fit = clv_model.fit_bgnbd(data[:, 0], data[:, 1], data[:, 2], weights=data[:, 3])
+        # Four parameters need no million members: fit on every k-th member (by id), at most MODEL_SAMPLE of them.
+        stride = max(1, -(-customers // MODEL_SAMPLE))
+        sample = data if stride == 1 else np.array(conn.execute(
+            sa.select(x, t_x, big_t, sa.func.count()).where(f.member_id % stride == 0).group_by(x, t_x, big_t)).all(),
+            dtype=float)
+        fit = clv_model.fit_bgnbd(sample[:, 0], sample[:, 1], sample[:, 2], weights=sample[:, 3])
         alive = clv_model.p_alive(fit, data[:, 0], data[:, 1], data[:, 2])
         expected = clv_model.expected_purchases(fit, rules.HORIZON_DAYS, data[:, 0], data[:, 1], data[:, 2])
-        step_rows = max(1, returning // MODEL_SAMPLE)
+        step_rows = max(1, -(-returning // MODEL_SAMPLE))
         spend = conn.execute(sa.select(x, sa.cast(f.spend_all, sa.Float) / f.days)
                              .where(f.days > 1, f.spend_all > 0, f.member_id % step_rows == 0)).all()
         spend_data = np.array(spend, dtype=float).reshape(-1, 2)
@@ -499,7 +538,7 @@ def _fit_models(conn: sa.Connection, as_of: date) -> tuple[clv_model.BgNbdFit | 
     per_visit = sa.case((sa.and_(f.days > 1, f.spend_all > 0), (p * (v + x * mean_spend)) / (p * x + q - 1)),
                         else_=sa.literal(p * v / (q - 1)))
     conn.execute(sa.update(FIGURES).values(expected_value_fen=sa.cast(sa.func.round(f.expected_purchases * per_visit), sa.BigInteger)))
-    return fit, spend_fit, "", customers
+    return fit, spend_fit, "", fit.customers
 
 
 def _store_members(conn: sa.Connection, step: Callable[[float, str], None]) -> None:

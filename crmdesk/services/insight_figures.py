@@ -87,7 +87,11 @@ def alert_reason(alert: str | None, usual: float | None, now: float | None, tran
 
 
 def latest_run(session: Session) -> InsightRun | None:
-    return session.scalar(sa.select(InsightRun).order_by(InsightRun.id.desc()).limit(1))
+    """The last refresh, detached from the session (a screen keeps it after the session ends)."""
+    run = session.scalar(sa.select(InsightRun).order_by(InsightRun.id.desc()).limit(1))
+    if run is not None:
+        session.expunge(run)
+    return run
 
 
 def member_figures(session: Session, member_id: int) -> MemberFigures | None:

@@ -7,7 +7,8 @@ directly; a card that stopped working (lost, replaced, closed) shows a red
 warning and never the member. Everything works from the keyboard: Up/Down pick
 a match, Enter opens it, Esc clears, F2/F3/F4 run the actions shown on the buttons,
 and with a member open F5 records a purchase, F6 refunds one, F7 redeems points
-(purchase_dialogs.py). The panel shows the points that expire soon.
+(purchase_dialogs.py). The panel shows the points that expire soon, the member's segment
+and, for a regular who is drifting away, a churn badge so the cashier can greet them.
 
 Every query here is an index lookup (services.search), so it runs on the UI thread.
 """
@@ -16,7 +17,7 @@ from __future__ import annotations
 
 from dataclasses import replace
 
-from PySide6.QtCore import QEvent, QObject, Qt, QTimer, Signal
+from PySide6.QtCore import QCoreApplication, QEvent, QObject, Qt, QTimer, Signal
 from PySide6.QtGui import QColor, QKeyEvent, QKeySequence, QShortcut
 from PySide6.QtWidgets import (
     QAbstractItemView, QAbstractScrollArea, QApplication, QDialog, QFrame, QHBoxLayout, QHeaderView, QLabel,
@@ -29,9 +30,12 @@ from crmdesk.errors import CrmdeskError
 from crmdesk.models import CardStatus, MemberStatus, PurchaseKind
 from crmdesk.services import cards as cards_service
 from crmdesk.services import credit as credit_service
+from crmdesk.services import insight_figures
+from crmdesk.services import insight_rules
 from crmdesk.services import loyalty as loyalty_service
 from crmdesk.services import members as members_service
 from crmdesk.services import search as search_service
+from crmdesk.services.insight_figures import MemberFigures
 from crmdesk.services.members import MemberBrief, MemberProfile, display_phone
 from crmdesk.services.search import CardWarning, Hit
 from crmdesk.services.uow import read_session, unit_of_work
@@ -73,6 +77,10 @@ COUNTER_STYLE = """
                  padding: 4px 10px; font-size: 14px; font-weight: bold; }
 #birthdayBadge { background: #fff4d6; color: #8a5a00; border: 1px solid #f2b94b; border-radius: 12px;
                  padding: 4px 12px; font-size: 14px; font-weight: bold; }
+#segmentBadge { background: #e8f0ee; color: #2c564c; border: 1px solid #a9c4bb; border-radius: 12px;
+                padding: 4px 10px; font-size: 14px; }
+#churnBadge { background: #fdecea; color: #b3261e; border: 1px solid #e8a29c; border-radius: 12px;
+              padding: 4px 10px; font-size: 14px; font-weight: bold; }
 #memberWarnings { background: #fdecea; color: #b3261e; border-radius: 6px; padding: 6px 10px; font-size: 15px;
                   font-weight: bold; }
 #complaintsLabel { font-size: 15px; color: #1f3d36; }
@@ -110,6 +118,10 @@ def _data_label() -> QLabel:
 
 def _readable_on(colour: QColor) -> str:
     return "#1f1f1f" if colour.lightness() > 150 else "#ffffff"
+
+
+def _insight(text: str) -> str:
+    return QCoreApplication.translate("insight", text)
 
 
 class CardDialog(QDialog):
@@ -203,6 +215,7 @@ class CounterPage(QWidget):
         self.survey_dialog: QDialog | None = None
         self.expiring: list[loyalty_service.ExpiringLot] = []
         self.credit_info: credit_service.CreditInfo | None = None
+        self.figures: MemberFigures | None = None  # the member's insight at the last refresh
         self.setObjectName("counterPage")
         self.setStyleSheet(COUNTER_STYLE)
 
@@ -324,7 +337,12 @@ class CounterPage(QWidget):
         self.discount_label.setObjectName("discountBadge")
         self.birthday_badge = QLabel()
         self.birthday_badge.setObjectName("birthdayBadge")
-        for badge in (self.tier_label, self.discount_label, self.birthday_badge):
+        # Customer insight: the segment, and a regular drifting away (a word now may keep them).
+        self.segment_badge = QLabel()
+        self.segment_badge.setObjectName("segmentBadge")
+        self.churn_badge = QLabel()
+        self.churn_badge.setObjectName("churnBadge")
+        for badge in (self.tier_label, self.discount_label, self.birthday_badge, self.segment_badge, self.churn_badge):
             badge_flow.addWidget(badge)
         top.addWidget(badges, 1)
         points_box = QVBoxLayout()
@@ -577,6 +595,7 @@ class CounterPage(QWidget):
             self.expiring = loyalty_service.expiring_soon(session, member_id, shop_time.today(), EXPIRY_WARNING_DAYS)
             # Money overdue on credit: the cashier reminds the member while they are at the till.
             self.credit_info = credit_service.info(session, member_id) if profile.credit_owed_fen else None
+            self.figures = insight_figures.member_figures(session, member_id)  # two primary-key lookups
         if self.profile is None or self.profile.id != member_id:
             self.result_label.hide()  # the last customer's receipt is not this one's
             self.last_slip = None
@@ -609,6 +628,8 @@ class CounterPage(QWidget):
 
     def _show_profile(self, profile: MemberProfile | None) -> None:
         self.profile = profile
+        if profile is None:
+            self.figures = None  # nothing of the last customer stays
         self.empty_label.setVisible(profile is None)
         self.filler.setVisible(profile is None)
         for part in (self.header, self.details_scroll):
@@ -647,6 +668,7 @@ class CounterPage(QWidget):
         self.birthday_badge.setVisible(profile.birthday_in_month(today))
         if profile.birthday is not None:
             self.birthday_badge.setText(self.tr("Birthday this month ({date})").format(date=profile.birthday.strftime("%m-%d")))
+        self._show_figures(profile, self.figures)
 
         warnings = []
         if profile.status is MemberStatus.FROZEN:
@@ -698,6 +720,33 @@ class CounterPage(QWidget):
                 self.visits.setItem(row, column, item)
         self.visits.setVisible(bool(profile.recent_visits))
         self.no_visits_label.setVisible(not profile.recent_visits)
+
+    def _show_figures(self, profile: MemberProfile, figures: MemberFigures | None) -> None:
+        """The segment badge, and the churn badge for a member drifting away; nothing without figures. A member
+        who has come since the refresh is no longer away: no churn badge then."""
+        self.segment_badge.setVisible(figures is not None)
+        self.churn_badge.hide()
+        if figures is None:
+            return
+        segment = insight_rules.SEGMENT_LABELS.get(figures.segment)
+        self.segment_badge.setText(_insight(segment) if segment else figures.segment)
+        rule = insight_rules.SEGMENT_RULES.get(figures.segment)
+        self.segment_badge.setToolTip(_insight(rule) if rule else "")
+        last_day = shop_time.local_day(profile.last_visit_at) if profile.last_visit_at is not None else None
+        if not figures.drifting or (last_day is not None and last_day > figures.as_of):
+            return
+        days = (shop_time.today() - last_day).days if last_day is not None else figures.recency_days
+        if figures.alert == "gap":
+            reason = insight_figures.alert_reason("gap", figures.alert_usual, days, QCoreApplication.translate)
+            text = self.tr("Churn alert: {reason}").format(reason=reason)
+        elif figures.alert is not None:
+            text = self.tr("Churn alert: {reason}").format(reason=figures.alert_reason(QCoreApplication.translate))
+        else:  # a stage between active and lost
+            stage = insight_rules.STAGE_LABELS.get(figures.stage, figures.stage)
+            text = self.tr("{stage}: last visit {days} days ago").format(stage=_insight(stage), days=days)
+        self.churn_badge.setText(text)
+        self.churn_badge.setToolTip(self.tr("Coming less than usual: a friendly word may bring them back."))
+        self.churn_badge.show()
 
     def _update_buttons(self) -> None:
         profile = self.profile

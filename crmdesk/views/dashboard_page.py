@@ -11,7 +11,7 @@ from datetime import date, timedelta
 from pathlib import Path
 
 from PySide6.QtCharts import (
-    QBarCategoryAxis, QBarSeries, QBarSet, QChart, QChartView, QHorizontalBarSeries, QLineSeries, QPieSeries, QValueAxis,
+    QBarCategoryAxis, QBarSeries, QBarSet, QCategoryAxis, QChart, QChartView, QHorizontalBarSeries, QLineSeries, QPieSeries, QValueAxis,
 )
 from PySide6.QtCore import QCoreApplication, QDate, QMargins, Qt, Signal
 from PySide6.QtGui import QColor, QPainter, QShowEvent
@@ -22,7 +22,7 @@ from PySide6.QtWidgets import (
 
 from crmdesk import shop_time
 from crmdesk.errors import CrmdeskError
-from crmdesk.reports.documents import LoyaltySummaryRequest
+from crmdesk.reports.documents import BusinessReviewRequest, LoyaltySummaryRequest
 from crmdesk.services import insight, insight_figures
 from crmdesk.services import insight_rules as rules
 from crmdesk.services.auth import Permission, can
@@ -30,6 +30,7 @@ from crmdesk.services.insight_figures import Dashboard, GroupCount
 from crmdesk.services.member_query import MemberFilter
 from crmdesk.services.uow import read_session, unit_of_work
 from crmdesk.views.background import BackgroundThread
+from crmdesk.views.flow_layout import FlowLayout
 from crmdesk.views.common import FigureTile, error_text, format_fen, mark_data
 from crmdesk.views.report_preview import ReportPreviewDialog, open_preview
 from crmdesk.views.state import AppState
@@ -132,8 +133,10 @@ class DashboardPage(QWidget):
         self.new_members = FigureTile(self.tr("New members"))
         self.balances = FigureTile(self.tr("Held and owed"))
         for tile in (self.sales, self.receipts, self.basket, self.visits, self.new_members, self.balances):
-            tile.layout().setContentsMargins(10, 6, 10, 6)
-            tiles.addWidget(tile)
+            tile.layout().setContentsMargins(8, 4, 8, 4)
+            tile.value.setObjectName("figureValueSmall")  # six across on a 1024-pixel screen
+            tile.detail.setWordWrap(True)
+            tiles.addWidget(tile, 1)
         layout.addLayout(tiles)
         self.cards: dict[str, ChartCard] = {}
         grid = QGridLayout()
@@ -154,6 +157,8 @@ class DashboardPage(QWidget):
         ]
         for index, (key, title, save) in enumerate(specs):
             card = ChartCard(title, save_group=save)
+            if key in ("segment", "stage"):
+                card.view.setMinimumHeight(CHART_HEIGHT + 60)  # eight or seven bars with their names
             self.cards[key] = card
             grid.addWidget(card, index // 2, index % 2)
         holder = QWidget()
@@ -169,8 +174,8 @@ class DashboardPage(QWidget):
 
     # ---------------------------------------------------------------- the bar at the top
 
-    def _build_bar(self) -> QHBoxLayout:
-        bar = QHBoxLayout()
+    def _build_bar(self) -> FlowLayout:
+        bar = FlowLayout()  # wraps to a second row on a narrow screen
         self.preset = QComboBox()
         for label, key in ((self.tr("Last 30 days"), "30d"), (self.tr("This month"), "month"),
                            (self.tr("Last 12 months"), "12m"), (self.tr("This year"), "year"), (self.tr("Custom"), "custom")):
@@ -198,10 +203,13 @@ class DashboardPage(QWidget):
         self.export_button.clicked.connect(self.ask_export)
         self.loyalty_button = QPushButton(self.tr("&Loyalty summary…"))
         self.loyalty_button.clicked.connect(self.print_loyalty_summary)
+        self.review_button = QPushButton(self.tr("Monthly re&view…"))
+        self.review_button.setToolTip(self.tr("The business review of the month the range ends in, with its charts, as a PDF"))
+        self.review_button.clicked.connect(self.print_review)
         for widget in (self.preset, self.start_edit, QLabel("–"), self.end_edit, self.grain):
             bar.addWidget(widget)
-        bar.addStretch(1)
-        for widget in (self.progress, self.cancel_button, self.refresh_button, self.export_button, self.loyalty_button):
+        for widget in (self.progress, self.cancel_button, self.refresh_button, self.export_button, self.review_button,
+                       self.loyalty_button):
             bar.addWidget(widget)
         return bar
 
@@ -270,9 +278,9 @@ class DashboardPage(QWidget):
         self._bars_and_line(self.cards["visits"], labels, [p.visits for p in board.periods],
                             [p.last_year_visits for p in board.periods], self.tr("This year"), self.tr("Last year"),
                             on_click=lambda i: self._bought_in(board, i))
-        self._group_chart(self.cards["segment"], board.groups.get("segment", []), horizontal=True)
+        self._group_chart(self.cards["segment"], board.groups.get("segment", []))
         self._abc_chart(board.groups.get("abc", []))
-        self._group_chart(self.cards["stage"], board.groups.get("stage", []), horizontal=True)
+        self._group_chart(self.cards["stage"], board.groups.get("stage", []))
         self._tier_pie(board.groups.get("tier", []))
         lapsed = {g.key: g.members for g in board.groups.get("stage", [])}
         self._bars(self.cards["members"], labels, [(self.tr("New members"), [p.new_members for p in board.periods], THIS_YEAR)],
@@ -284,13 +292,20 @@ class DashboardPage(QWidget):
             (self.tr("Issued"), [p.points_earned for p in board.periods], THIS_YEAR),
             (self.tr("Redeemed"), [p.points_redeemed for p in board.periods], LAST_YEAR)])
         self._satisfaction_chart(labels, board)
-        self._bars(self.cards["complaints"], [name for name, _n in board.complaints_by_category] or [self.tr("none")],
-                   [(self.tr("Complaints"), [n for _name, n in board.complaints_by_category] or [0], LAST_YEAR)])
-        self._group_chart(self.cards["alert"], board.groups.get("alert", []), horizontal=True)
+        self._horizontal(self.cards["complaints"],
+                         [QCoreApplication.translate("complaints", name) for name, _n in board.complaints_by_category] or [self.tr("none")],
+                         [n for _name, n in board.complaints_by_category] or [0])
+        self._group_chart(self.cards["alert"], board.groups.get("alert", []))
 
     @staticmethod
     def _period_label(start: date, grain: str) -> str:
-        return start.strftime("%Y-%m") if grain == "month" else start.strftime("%m-%d")
+        """Short enough for a bar's width: the day of the month (the month too on its first day), a week's first
+        day, a month."""
+        if grain == "month":
+            return start.strftime("%y-%m")
+        if grain == "week" or start.day == 1:
+            return f"{start.month}/{start.day}"
+        return str(start.day)
 
     def _tiles(self, board: Dashboard) -> None:
         total = board.totals
@@ -316,27 +331,36 @@ class DashboardPage(QWidget):
         self.balances.value.setText(format_fen(run.wallet_fen) if run else "—")
         self.balances.detail.setText(self.tr("stored value; owed {owed}").format(owed=format_fen(run.owed_fen)) if run else "")
 
-    @staticmethod
-    def _thinned(categories: list[str], most: int = 10) -> list[str]:
-        """Every k-th label shown, so a month of days stays readable; the others are distinct invisible names
-        (a category axis needs each name once)."""
-        step = max(1, -(-len(categories) // most))
-        return [label if index % step == 0 else "\u200b" * (index + 1) for index, label in enumerate(categories)]
-
-    def _axis_for(self, card: ChartCard, categories: list[str], series: object, maximum: float) -> None:
-        axis_x = QBarCategoryAxis()
-        axis_x.append(self._thinned(categories))
-        if len(categories) > 8:  # a slot is narrower than a date: the date stands upright
-            axis_x.setLabelsAngle(-90)
+    def _axis_for(self, card: ChartCard, categories: list[str], series: object, maximum: float, *,
+                  named: bool = False) -> None:
+        """Periods along a value axis labelled at every k-th bar (a category axis would cut each date to its bar's
+        narrow width); ``named``: a few named bars (classes, categories) on a category axis. Values up the side."""
+        axis_x: QCategoryAxis | QBarCategoryAxis = QBarCategoryAxis() if named else QCategoryAxis()
+        if isinstance(axis_x, QBarCategoryAxis):
+            axis_x.append(categories)
+        else:
+            self._label_periods(axis_x, categories)
         axis_y = QValueAxis()
         axis_y.setRange(0, maximum * 1.1 if maximum > 0 else 4)
-        axis_y.setTickCount(5)
         axis_y.setLabelFormat("%.0f" if maximum >= 10 or maximum == 0 else "%.1f")
+        axis_y.applyNiceNumbers()
         card.chart.addAxis(axis_x, Qt.AlignmentFlag.AlignBottom)
         card.chart.addAxis(axis_y, Qt.AlignmentFlag.AlignLeft)
         for each in series if isinstance(series, list) else [series]:
             each.attachAxis(axis_x)
             each.attachAxis(axis_y)
+
+    @staticmethod
+    def _label_periods(axis_x: QCategoryAxis, categories: list[str]) -> None:
+        axis_x.setLabelsPosition(QCategoryAxis.AxisLabelsPosition.AxisLabelsPositionOnValue)
+        axis_x.setRange(-0.5, max(len(categories), 1) - 0.5)
+        step = max(1, -(-len(categories) // 8))
+        for index in range(0, len(categories), step):
+            axis_x.append(categories[index], index)
+        axis_x.setGridLineVisible(False)
+        font = axis_x.labelsFont()
+        font.setPointSizeF(max(6.0, font.pointSizeF() - 1))
+        axis_x.setLabelsFont(font)
 
     def _bars_and_line(self, card: ChartCard, labels: list[str], now: list[float], before: list[float], now_name: str,
                        before_name: str, *, on_click: Callable[[int], None]) -> None:
@@ -355,10 +379,9 @@ class DashboardPage(QWidget):
         card.chart.addSeries(bars)
         card.chart.addSeries(line)
         self._axis_for(card, labels, [bars, line], max(now + before + [0]))
-        card.chart.axes(Qt.Orientation.Horizontal)[0].setVisible(True)
 
     def _bars(self, card: ChartCard, labels: list[str], sets: list[tuple[str, list[float], QColor]], *,
-              on_click: Callable[[int], None] | None = None, note: str = "") -> None:
+              on_click: Callable[[int], None] | None = None, note: str = "", named: bool = False) -> None:
         card.clear()
         series = QBarSeries()
         for name, values, colour in sets:
@@ -369,25 +392,33 @@ class DashboardPage(QWidget):
                 bar_set.clicked.connect(on_click)
             series.append(bar_set)
         card.chart.addSeries(series)
-        self._axis_for(card, labels, series, max([v for _n, values, _c in sets for v in values] + [0]))
+        self._axis_for(card, labels, series, max([v for _n, values, _c in sets for v in values] + [0]), named=named)
         card.chart.setTitle(note)
 
-    def _group_chart(self, card: ChartCard, groups: list[GroupCount], *, horizontal: bool) -> None:
+    def _group_chart(self, card: ChartCard, groups: list[GroupCount]) -> None:
+        self._horizontal(card, [self._group_text(g) for g in groups], [g.members for g in groups],
+                         on_click=lambda i: self._open_group(groups, i))
+
+    def _horizontal(self, card: ChartCard, labels: list[str], values: list[int], *,
+                    on_click: Callable[[int], None] | None = None) -> None:
+        """Named bars across, the first name on top (a horizontal chart draws its first category at the bottom)."""
         card.clear()
-        series = QHorizontalBarSeries() if horizontal else QBarSeries()
-        members = QBarSet(self.tr("Members"))
-        members.setColor(THIS_YEAR)
-        members.append([g.members for g in groups])
-        members.clicked.connect(lambda i: self._open_group(groups, i))
-        series.append(members)
+        count = len(values)
+        series = QHorizontalBarSeries()
+        bar_set = QBarSet(self.tr("Members"))
+        bar_set.setColor(THIS_YEAR)
+        bar_set.append(list(reversed(values)))
+        if on_click is not None:
+            bar_set.clicked.connect(lambda i: on_click(count - 1 - i))
+        series.append(bar_set)
         series.setLabelsVisible(True)
         card.chart.addSeries(series)
-        labels = [self._group_text(g) for g in groups]
         axis_y = QBarCategoryAxis()
-        axis_y.append(labels)
+        axis_y.append(list(reversed(labels)))
         axis_x = QValueAxis()
-        axis_x.setRange(0, max([g.members for g in groups] + [1]) * 1.25)
+        axis_x.setRange(0, max(values + [1]) * 1.25)
         axis_x.setLabelFormat("%.0f")
+        axis_x.applyNiceNumbers()
         card.chart.addAxis(axis_y, Qt.AlignmentFlag.AlignLeft)
         card.chart.addAxis(axis_x, Qt.AlignmentFlag.AlignBottom)
         series.attachAxis(axis_y)
@@ -398,14 +429,14 @@ class DashboardPage(QWidget):
         label = insight_figures.group_label(group.kind, group.key, QCoreApplication.translate)
         if group.kind == "alert":
             return label
-        return self.tr("{label} · {share:.0%} of spend").format(label=label, share=group.spend_share)
+        return self.tr("{label} {share:.0%}").format(label=label, share=group.spend_share)
 
     def _abc_chart(self, groups: list[GroupCount]) -> None:
         card = self.cards["abc"]
         self._bars(card, [g.key for g in groups], [
             (self.tr("Share of members (%)"), [round(g.member_share * 100, 1) for g in groups], THIS_YEAR),
             (self.tr("Share of spend (%)"), [round(g.spend_share * 100, 1) for g in groups], SECOND)],
-            on_click=lambda i: self._open_group(groups, i))
+            on_click=lambda i: self._open_group(groups, i), named=True)
         for series in card.chart.series():
             series.setLabelsVisible(True)  # type: ignore[attr-defined]
 
@@ -565,6 +596,12 @@ class DashboardPage(QWidget):
         today = shop_time.today()
         request = LoyaltySummaryRequest(today.replace(day=1), today)
         self.preview = open_preview(self, self._state, request, self.tr("Loyalty summary"))
+        return self.preview
+
+    def print_review(self) -> ReportPreviewDialog:
+        """The monthly business review of the month the range ends in."""
+        request = BusinessReviewRequest(self.end.replace(day=1))
+        self.preview = open_preview(self, self._state, request, self.tr("Monthly business review"))
         return self.preview
 
     def refresh(self) -> None:

@@ -18,7 +18,7 @@ from PySide6.QtCore import (
 from PySide6.QtGui import QKeyEvent, QKeySequence, QShortcut
 from PySide6.QtWidgets import (
     QCheckBox, QComboBox, QDateEdit, QDialog, QDialogButtonBox, QFileDialog,
-    QInputDialog, QLabel, QLineEdit, QMessageBox, QPushButton,
+    QInputDialog, QLabel, QLineEdit, QMessageBox, QPushButton, QSpinBox,
     QVBoxLayout, QWidget,
 )
 
@@ -29,7 +29,7 @@ from crmdesk.failures import explain
 from crmdesk.models import MemberStatus
 from crmdesk.paths import data_dir
 from crmdesk.reports.documents import CardsRequest, MemberListRequest
-from crmdesk.services import exports, member_query
+from crmdesk.services import exports, insight_rules, member_query
 from crmdesk.services.member_query import (
     COLUMN_LABELS, COLUMNS, GENDER_LABELS, SORT_KEYS, STATUS_LABELS, MemberFilter, MemberRow,
 )
@@ -46,12 +46,22 @@ from crmdesk.views.state import AppState
 PAGE_SIZE = 200
 MAX_PAGES = 20
 ROW_HEIGHT = 26
-NUMERIC = frozenset({"points", "visits", "spend", "wallet", "owed"})
+NUMERIC = frozenset({"points", "visits", "spend", "wallet", "owed", "p_alive", "value"})
+# Shown until the person chooses columns: all but these (the insight's segment and stage are in; the rest would
+# crowd a 1024-pixel screen and are a tick away in Columns…).
+HIDDEN_AT_FIRST = ("gender", "tags", "abc", "p_alive", "value")
 SETTINGS_FILE = "member_list.ini"
 
 
 def _translate(context: str, text: str) -> str:
     return QCoreApplication.translate(context, text)
+
+
+def _insight_word(labels: dict[str, str], code: str | None) -> str:
+    """A segment, ABC class or stage in the interface's language; empty without figures."""
+    if not code:
+        return ""
+    return _translate("insight", labels[code]) if code in labels else code
 
 
 def display_values(row: MemberRow, zone: Any) -> tuple[str, ...]:
@@ -74,6 +84,11 @@ def display_values(row: MemberRow, zone: Any) -> tuple[str, ...]:
         "card": row.card_number or "",
         "wallet": format_fen(row.wallet_fen),
         "owed": format_fen(row.owed_fen),
+        "segment": _insight_word(insight_rules.SEGMENT_LABELS, row.segment),
+        "abc": _insight_word(insight_rules.ABC_LABELS, row.abc_class),
+        "stage": _insight_word(insight_rules.STAGE_LABELS, row.stage),
+        "p_alive": exports.p_alive_text(row.p_alive),
+        "value": format_fen(row.expected_value_fen) if row.expected_value_fen is not None else "",
     }
     return tuple(values[key] for key in COLUMNS)
 
@@ -189,7 +204,7 @@ class MemberListModel(QAbstractTableModel):
             return entry[0].id
         text = entry[1][index.column()]
         if role == Qt.ItemDataRole.ToolTipRole:
-            return text if COLUMNS[index.column()] == "tags" and text else None
+            return text if COLUMNS[index.column()] in ("tags", "abc") and text else None  # the long ones, cut short
         return text
 
     def headerData(self, section: int, orientation: Qt.Orientation, role: int = Qt.ItemDataRole.DisplayRole) -> Any:
@@ -203,7 +218,7 @@ class MemberListModel(QAbstractTableModel):
 
     def sort(self, column: int, order: Qt.SortOrder = Qt.SortOrder.AscendingOrder) -> None:
         """Re-query in the order of this column; columns without an index (gender, tags, card,
-        stored value) keep the current order."""
+        stored value, the insight's figures) keep the current order."""
         key = COLUMNS[column] if 0 <= column < len(COLUMNS) else ""
         descending = order == Qt.SortOrder.DescendingOrder
         if key in SORT_KEYS and (key, descending) != (self._sort, self._descending):
@@ -244,6 +259,7 @@ class ExportThread(BackgroundThread):
         self._headers = {key: _translate("columns", label) for key, label in COLUMN_LABELS.items()}
         self._labels: dict[Any, str] = {s: _translate("terms", label) for s, label in STATUS_LABELS.items()}
         self._labels.update({g: _translate("terms", label) for g, label in GENDER_LABELS.items()})
+        self._labels.update(exports.insight_labels(_translate))
 
     def run(self) -> None:
         flt, sort, descending, path, columns = self._args
@@ -318,6 +334,40 @@ def _set_date(edit: QDateEdit, value: date | None) -> None:
     edit.setDate(QDate(value.year, value.month, value.day) if value else edit.minimumDate())
 
 
+class PercentBox(QSpinBox):
+    """A percentage that may be empty: its lowest value (-1) stands for "any" and shows a dash.
+    The arrows move in tens (any, 0, 10 … 100); any whole number can be typed."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.setRange(-1, 100)
+        self.setSuffix(" %")
+        self.setSpecialValueText("—")
+        self.setValue(-1)
+
+    def stepBy(self, steps: int) -> None:  # noqa: N802 - Qt override
+        value = self.value()
+        tens = value // 10 + steps
+        if steps < 0 and value % 10:
+            tens += 1  # 25 goes down to 20, not 10
+        self.setValue(max(-1, min(100, tens * 10)))
+
+    def percent(self) -> int | None:
+        return None if self.value() < 0 else self.value()
+
+    def set_percent(self, value: int | None) -> None:
+        self.setValue(-1 if value is None else value)
+
+
+def _choice_box(any_text: str, labels: dict[str, str]) -> QComboBox:
+    """"Any …" and then each code of the insight's rules, in their order, in the interface's language."""
+    box = QComboBox()
+    box.addItem(any_text, None)
+    for code, label in labels.items():
+        box.addItem(_translate("insight", label), code)
+    return box
+
+
 # --------------------------------------------------------------------------- the page
 
 
@@ -345,7 +395,8 @@ class MemberListPage(QWidget):
         horizontal.setSortIndicatorShown(True)
         for key, width in (("member_no", 100), ("name", 110), ("phone", 120), ("gender", 60), ("birthday", 95),
                            ("tier", 70), ("points", 80), ("visits", 60), ("spend", 110), ("last_visit", 130),
-                           ("joined", 95), ("status", 70), ("tags", 160), ("wallet", 100), ("owed", 90)):
+                           ("joined", 95), ("status", 70), ("tags", 160), ("wallet", 100), ("owed", 90),
+                           ("segment", 110), ("abc", 150), ("stage", 80), ("p_alive", 90), ("value", 110)):
             self.table.setColumnWidth(COLUMNS.index(key), width)
         horizontal.setSortIndicator(self.model.sort_column(), self.model.sort_order())
         self.table.setSortingEnabled(True)
@@ -446,6 +497,19 @@ class MemberListPage(QWidget):
         self.owes_box = QCheckBox(self.tr("Owes money"))
         self.overdue_box = QCheckBox(self.tr("Overdue"))
         self.overdue_box.setToolTip(self.tr("A purchase on credit is past its due day and not yet paid."))
+        # Customer insight, as of its last refresh: members without figures match none of these.
+        self.segment_box = _choice_box(self.tr("Any segment"), insight_rules.SEGMENT_LABELS)
+        self.stage_box = _choice_box(self.tr("Any stage"), insight_rules.STAGE_LABELS)
+        self.abc_box = _choice_box(self.tr("Any class"), insight_rules.ABC_LABELS)
+        self.alert_box = QCheckBox(self.tr("Churn alert"))
+        self.alert_box.setToolTip(self.tr("Away far longer than usual, or spending far less than usual."))
+        self._alert_kinds: tuple[str, ...] = insight_rules.ALERTS  # a group of one kind keeps its kind
+        self.p_alive_max = PercentBox()
+        self.p_alive_max.setToolTip(self.tr("The chance the member still shops here, as the purchase model estimates it."))
+        self.value_min = QLineEdit()
+        self.value_min.setPlaceholderText(self.tr("at least ¥"))
+        self.value_min.setMaximumWidth(90)
+        self.value_min.setToolTip(self.tr("What the member is expected to spend in the next 12 months."))
         self.clear_button = QPushButton(self.tr("Clear filters"))
         self.clear_button.clicked.connect(self.clear_filters)
 
@@ -458,10 +522,14 @@ class MemberListPage(QWidget):
         for text, control in ((self.tr("Status:"), self.status_box), (self.tr("Tag:"), self.tag_box),
                               (self.tr("Tier:"), self.tier_box), (self.tr("Birthday:"), self.month_box),
                               (self.tr("Joined:"), joined), (self.tr("Last visit:"), visits), (self.tr("Spend:"), spend),
-                              (self.tr("Stored value:"), self.wallet_min)):
+                              (self.tr("Stored value:"), self.wallet_min), (self.tr("Segment:"), self.segment_box),
+                              (self.tr("Stage:"), self.stage_box), (self.tr("ABC:"), self.abc_box)):
             flow.addWidget(side_by_side(QLabel(text), control))
         flow.addWidget(self.owes_box)
         flow.addWidget(self.overdue_box)
+        flow.addWidget(self.alert_box)
+        for text, control in ((self.tr("Still a customer ≤"), self.p_alive_max), (self.tr("12-month value:"), self.value_min)):
+            flow.addWidget(side_by_side(QLabel(text), control))
         flow.addWidget(self.clear_button)
         return flow
 
@@ -506,14 +574,15 @@ class MemberListPage(QWidget):
 
     def _connect_filter_widgets(self) -> None:
         self.search_edit.textChanged.connect(self._filter_changed)
-        for box in (self.status_box, self.tag_box, self.tier_box, self.month_box):
+        for box in (self.status_box, self.tag_box, self.tier_box, self.month_box, self.segment_box, self.stage_box, self.abc_box):
             box.currentIndexChanged.connect(self._filter_changed)
         for edit in (self.joined_from, self.joined_to, self.visit_from, self.visit_to):
             edit.dateChanged.connect(self._filter_changed)
-        for line in (self.spend_min, self.spend_max, self.wallet_min):
+        for line in (self.spend_min, self.spend_max, self.wallet_min, self.value_min):
             line.textChanged.connect(self._filter_changed)
-        for check in (self.owes_box, self.overdue_box):
+        for check in (self.owes_box, self.overdue_box, self.alert_box):
             check.toggled.connect(self._filter_changed)
+        self.p_alive_max.valueChanged.connect(self._filter_changed)
 
     # ---- choices from the database
 
@@ -559,6 +628,7 @@ class MemberListPage(QWidget):
         status = self.status_box.currentData()
         tag = self.tag_box.currentData()
         tier = self.tier_box.currentData()
+        segment, stage, abc = (box.currentData() for box in (self.segment_box, self.stage_box, self.abc_box))
         return MemberFilter(
             statuses=(status,) if status is not None else (),
             tags=(tag,) if tag else (),
@@ -574,6 +644,12 @@ class MemberListPage(QWidget):
             wallet_min_fen=member_query.parse_yuan(self.wallet_min.text(), field="wallet_min"),
             owes=self.owes_box.isChecked(),
             overdue=self.overdue_box.isChecked(),
+            segments=(segment,) if segment else (),
+            stages=(stage,) if stage else (),
+            abc_classes=(abc,) if abc else (),
+            alerts=self._alert_kinds if self.alert_box.isChecked() else (),
+            p_alive_max_pct=self.p_alive_max.percent(),
+            value_min_fen=member_query.parse_yuan(self.value_min.text(), field="value_min"),
         )
 
     def apply_filter(self) -> bool:
@@ -587,8 +663,9 @@ class MemberListPage(QWidget):
         return True
 
     def show_filter(self, flt: MemberFilter) -> None:
-        """Put a filter into the widgets and apply it. Several statuses, tags or tiers (from a
-        group saved elsewhere) are applied in full even though the boxes show one."""
+        """Put a filter into the widgets and apply it. Several statuses, tags, tiers, segments, stages or
+        classes (from a group saved elsewhere) are applied in full even though the boxes show one; a group
+        of one kind of churn alert keeps to that kind while the box stays ticked."""
         self._loading = True
         try:
             self.search_edit.setText(flt.text)
@@ -605,6 +682,12 @@ class MemberListPage(QWidget):
             self.wallet_min.setText(member_query.format_yuan(flt.wallet_min_fen) if flt.wallet_min_fen is not None else "")
             self.owes_box.setChecked(flt.owes)
             self.overdue_box.setChecked(flt.overdue)
+            for box, codes in ((self.segment_box, flt.segments), (self.stage_box, flt.stages), (self.abc_box, flt.abc_classes)):
+                box.setCurrentIndex(max(box.findData(codes[0]) if codes else 0, 0))
+            self._alert_kinds = flt.alerts or insight_rules.ALERTS
+            self.alert_box.setChecked(bool(flt.alerts))
+            self.p_alive_max.set_percent(flt.p_alive_max_pct)
+            self.value_min.setText(member_query.format_yuan(flt.value_min_fen) if flt.value_min_fen is not None else "")
         finally:
             self._loading = False
         self._filter_timer.stop()
@@ -714,7 +797,7 @@ class MemberListPage(QWidget):
         if isinstance(saved, str):
             saved = saved.split(",") if saved else []
         chosen = [key for key in (saved or []) if key in COLUMN_LABELS]
-        return chosen or [key for key in COLUMNS if key not in ("gender", "tags")]
+        return chosen or [key for key in COLUMNS if key not in HIDDEN_AT_FIRST]
 
     def visible_columns(self) -> list[str]:
         return [key for index, key in enumerate(COLUMNS) if not self.table.isColumnHidden(index)]

@@ -28,9 +28,11 @@ from crmdesk.models import Gender, MarketingConsent, MemberStatus, PurchaseKind
 from crmdesk.reports.cards import CardLayout
 from crmdesk.reports.documents import CardsRequest, MemberReportRequest
 from crmdesk.services import cards as card_service
-from crmdesk.services import complaints, loyalty, members, privacy, purchases
+from crmdesk.services import complaints, insight_figures, insight_rules, loyalty, members, privacy, purchases
 from crmdesk.services import search as search_service
 from crmdesk.services.auth import Permission, can
+from crmdesk.services.exports import p_alive_text
+from crmdesk.services.insight_figures import MemberFigures
 from crmdesk.services.member_query import GENDER_LABELS, STATUS_LABELS
 from crmdesk.services.members import CONSENT_LABELS, HISTORY_LABELS, SOURCE_LABELS, DuplicateMember, MemberBrief, MemberProfile, display_phone
 from crmdesk.services.uow import read_session, unit_of_work
@@ -250,6 +252,13 @@ class MemberProfileDialog(QDialog):
         self.summary.setWordWrap(True)
         mark_data(self.summary)
         layout.addWidget(self.summary)
+        # Customer insight at the last refresh: hidden for a member who never bought (or before any refresh).
+        self.insight_label = QLabel()
+        self.insight_label.setObjectName("hintLabel")
+        self.insight_label.setWordWrap(True)
+        self.insight_label.hide()
+        layout.addWidget(self.insight_label)
+        self.figures: MemberFigures | None = None
 
         self.tabs = QTabWidget()
         self.tabs.addTab(self._build_details(), self.tr("&Details"))
@@ -519,6 +528,7 @@ class MemberProfileDialog(QDialog):
         with read_session(self._state.db) as session:
             profile = members.profile(session, self.member_id)
             history = members.history(session, self.member_id)
+            self.figures = insight_figures.member_figures(session, self.member_id)
         self.profile = profile
         if profile.erased_at is not None:  # the stored label, in the interface's language
             erased = self.tr("Erased member {member_no}").format(member_no=profile.member_no)
@@ -533,6 +543,7 @@ class MemberProfileDialog(QDialog):
             status=_translate("terms", STATUS_LABELS[profile.status]), tier=profile.tier_name or "—",
             points=f"{profile.points_balance:,}", visits=f"{profile.visit_count:,}", spend=format_fen(profile.total_spend_fen),
             card=card, joined=profile.joined_on.isoformat()))
+        self.show_figures(self.figures)
 
         self.name_edit.setText(profile.name)
         self.phone_edit.setText(display_phone(profile.phone))
@@ -568,6 +579,31 @@ class MemberProfileDialog(QDialog):
         self.wallet_tab.show_member(profile)
         self.credit_tab.show_member(profile)
         self._update_actions()
+
+    def show_figures(self, figures: MemberFigures | None) -> None:
+        """Segment, ABC class, stage, the purchase model's estimates and any churn alert, in two or three lines."""
+        self.insight_label.setVisible(figures is not None)
+        if figures is None:
+            self.insight_label.clear()
+            return
+
+        def word(labels: dict[str, str], code: str | None) -> str:
+            return _translate("insight", labels[code]) if code in labels else (code or "—")
+
+        lines = [self.tr("Customer insight as of {date}: {segment} · ABC class {abc} · {stage}").format(
+            date=figures.as_of.isoformat(), segment=word(insight_rules.SEGMENT_LABELS, figures.segment),
+            abc=word(insight_rules.ABC_LABELS, figures.abc_class), stage=word(insight_rules.STAGE_LABELS, figures.stage))]
+        if figures.p_alive is None:
+            lines.append(self.tr("Still a customer, expected purchases and 12-month value: not yet reliable."))
+        else:
+            purchases_text = f"{figures.expected_purchases:.1f}" if figures.expected_purchases is not None else "—"
+            value = format_fen(figures.expected_value_fen) if figures.expected_value_fen is not None else "—"
+            lines.append(self.tr("Still a customer: {percent} · expected purchases in 12 months: {purchases} · 12-month value: "
+                                 "{value}").format(percent=p_alive_text(figures.p_alive), purchases=purchases_text, value=value))
+        if figures.alert is not None:
+            lines.append(self.tr("Churn alert: {alert} ({reason})").format(
+                alert=word(insight_rules.ALERT_LABELS, figures.alert), reason=figures.alert_reason(_translate)))
+        self.insight_label.setText("\n".join(lines))
 
     def show_complaints(self) -> None:
         with read_session(self._state.db) as session:

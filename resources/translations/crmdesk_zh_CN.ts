@@ -3,7 +3,7 @@
 <context>
     <name>ActionDialog</name>
     <message>
-        <location filename="../../crmdesk/views/complaint_detail.py" line="+173" />
+        <location filename="../../crmdesk/views/complaint_detail.py" line="+172" />
         <source>Complaint {number} · {customer} · {category}</source>
         <translation>投诉 {number} · {customer} · {category}</translation>
     </message>
@@ -64,7 +64,7 @@
 <context>
     <name>AdjustPointsDialog</name>
     <message>
-        <location filename="../../crmdesk/views/member_profile.py" line="+205" />
+        <location filename="../../crmdesk/views/member_profile.py" line="+207" />
         <source>Adjust points</source>
         <translation>调整积分</translation>
     </message>
@@ -135,7 +135,7 @@
 <context>
     <name>AuditTab</name>
     <message>
-        <location filename="../../crmdesk/views/audit_tab.py" line="+282" />
+        <location filename="../../crmdesk/views/audit_tab.py" line="+268" />
         <source>Member: name, phone or card…</source>
         <translation>会员：姓名、手机或卡号…</translation>
     </message>
@@ -575,7 +575,7 @@ What is there now is backed up first. Other tills and windows reopen on the rest
 <context>
     <name>BoardTab</name>
     <message>
-        <location filename="../../crmdesk/views/complaints_page.py" line="+534" />
+        <location filename="../../crmdesk/views/complaints_page.py" line="+520" />
         <source>Open</source>
         <translation>待解决</translation>
     </message>
@@ -756,7 +756,7 @@ What is there now is backed up first. Other tills and windows reopen on the rest
 <context>
     <name>CardDialog</name>
     <message>
-        <location filename="../../crmdesk/views/counter_page.py" line="+125" />
+        <location filename="../../crmdesk/views/counter_page.py" line="+137" />
         <source>Issue a card to {name}</source>
         <translation>给{name}发卡</translation>
     </message>
@@ -966,7 +966,7 @@ What is there now is backed up first. Other tills and windows reopen on the rest
 <context>
     <name>ColumnsDialog</name>
     <message>
-        <location filename="../../crmdesk/views/member_list.py" line="+279" />
+        <location filename="../../crmdesk/views/member_list.py" line="+295" />
         <source>Columns</source>
         <translation>显示列</translation>
     </message>
@@ -1491,7 +1491,7 @@ What is there now is backed up first. Other tills and windows reopen on the rest
 <context>
     <name>ComplaintListModel</name>
     <message>
-        <location filename="../../crmdesk/views/complaints_page.py" line="-734" />
+        <location filename="../../crmdesk/views/complaints_page.py" line="-720" />
         <source>No.</source>
         <translation>编号</translation>
     </message>
@@ -1724,7 +1724,7 @@ What is there now is backed up first. Other tills and windows reopen on the rest
         <translation>{month}（截至目前）</translation>
     </message>
     <message>
-        <location line="+1015" />
+        <location line="+1001" />
         <source>&amp;Board</source>
         <translation>投诉看板(&amp;B)</translation>
     </message>
@@ -1820,7 +1820,7 @@ What is there now is backed up first. Other tills and windows reopen on the rest
 <context>
     <name>CounterPage</name>
     <message>
-        <location filename="../../crmdesk/views/counter_page.py" line="+71" />
+        <location filename="../../crmdesk/views/counter_page.py" line="+72" />
         <source>Scan a card, or type a phone, its last 4 digits, a name or pinyin (zs)</source>
         <translation>扫卡，或输入手机号、手机尾号4位、姓名或拼音首字母（zs）</translation>
     </message>
@@ -1851,29 +1851,29 @@ What is there now is backed up first. Other tills and windows reopen on the rest
     </message>
     <message>
         <location line="+0" />
-        <location line="+88" />
+        <location line="+93" />
         <source>Points</source>
         <translation>积分</translation>
     </message>
     <message>
-        <location line="-88" />
+        <location line="-93" />
         <source>Status</source>
         <translation>状态</translation>
     </message>
     <message>
         <location line="+38" />
-        <location line="+212" />
-        <location line="+234" />
+        <location line="+217" />
+        <location line="+265" />
         <source>Scan a card or type to find a member. F2 registers a new member.</source>
         <translation>扫卡或输入以查找会员。按 F2 登记新会员。</translation>
     </message>
     <message>
-        <location line="-424" />
+        <location line="-460" />
         <source>No member open.</source>
         <translation>尚未打开会员。</translation>
     </message>
     <message>
-        <location line="+78" />
+        <location line="+83" />
         <source>Last visits</source>
         <translation>最近消费</translation>
     </message>
@@ -1914,12 +1914,12 @@ What is there now is backed up first. Other tills and windows reopen on the rest
     </message>
     <message>
         <location line="+1" />
-        <location line="+285" />
+        <location line="+316" />
         <source>Issue card (F3)</source>
         <translation>发卡（F3）</translation>
     </message>
     <message>
-        <location line="-284" />
+        <location line="-315" />
         <source>Report card lost… (F4)</source>
         <translation>挂失…（F4）</translation>
     </message>
@@ -1999,7 +1999,7 @@ What is there now is backed up first. Other tills and windows reopen on the rest
         <translation>卡 {number} 已于 {date} 注销，不能再用。</translation>
     </message>
     <message>
-        <location line="+74" />
+        <location line="+77" />
         <source>Stored value {amount}</source>
         <translation>储值余额 {amount}</translation>
     </message>
@@ -2014,7 +2014,7 @@ What is there now is backed up first. Other tills and windows reopen on the rest
         <translation>赊账：欠款 {owed}，剩余额度 {available}</translation>
     </message>
     <message>
-        <location line="+11" />
+        <location line="+12" />
         <source>FROZEN: no offers or points redemption; a purchase needs a supervisor's approval (F5).</source>
         <translation>已冻结：不能使用优惠或兑换积分；记录消费须由主管批准（F5）。</translation>
     </message>
@@ -2024,7 +2024,23 @@ What is there now is backed up first. Other tills and windows reopen on the rest
         <translation>赊账逾期 {amount}，最长逾期 {days} 天：请提醒会员还款（F11 还款）。</translation>
     </message>
     <message>
-        <location line="+166" />
+        <location line="+58" />
+        <location line="+2" />
+        <source>Churn alert: {reason}</source>
+        <translation>流失预警：{reason}</translation>
+    </message>
+    <message>
+        <location line="+3" />
+        <source>{stage}: last visit {days} days ago</source>
+        <translation>{stage}：上次到店在 {days} 天前</translation>
+    </message>
+    <message>
+        <location line="+2" />
+        <source>Coming less than usual: a friendly word may bring them back.</source>
+        <translation>来得比平时少：打声招呼，也许就能留住这位顾客。</translation>
+    </message>
+    <message>
+        <location line="+128" />
         <source>Purchase {amount} recorded (receipt {receipt}): +{points} points, {balance} points now.</source>
         <translation>已记录消费 {amount}（小票 {receipt}）：积分 +{points}，现有积分 {balance}。</translation>
     </message>
@@ -2049,12 +2065,12 @@ What is there now is backed up first. Other tills and windows reopen on the rest
         <translation>已兑换 {points} 积分（抵扣 {value}）；剩余积分 {balance}。</translation>
     </message>
     <message>
-        <location line="-289" />
+        <location line="-319" />
         <source>Member open. Scan or type to find the next one; Esc clears.</source>
         <translation>已打开会员。扫卡或输入查找下一位；Esc 清空。</translation>
     </message>
     <message>
-        <location line="+41" />
+        <location line="+43" />
         <source>Member discount {percent} %</source>
         <translation>会员折扣 {percent}%</translation>
     </message>
@@ -2064,7 +2080,7 @@ What is there now is backed up first. Other tills and windows reopen on the rest
         <translation>本月生日（{date}）</translation>
     </message>
     <message>
-        <location line="+6" />
+        <location line="+7" />
         <source>CLOSED membership.</source>
         <translation>会员已注销。</translation>
     </message>
@@ -2104,7 +2120,7 @@ What is there now is backed up first. Other tills and windows reopen on the rest
         <translation>{points} 积分将于 {date} 过期</translation>
     </message>
     <message>
-        <location line="+22" />
+        <location line="+49" />
         <source>Replace card… (F3)</source>
         <translation>换卡…（F3）</translation>
     </message>
@@ -2461,6 +2477,332 @@ What is there now is backed up first. Other tills and windows reopen on the rest
     </message>
 </context>
 <context>
+    <name>DashboardPage</name>
+    <message>
+        <location filename="../../crmdesk/views/dashboard_page.py" line="+91" />
+        <source>Save as group…</source>
+        <translation>存为会员分组…</translation>
+    </message>
+    <message>
+        <location line="+38" />
+        <source>Sales</source>
+        <translation>销售额</translation>
+    </message>
+    <message>
+        <location line="+1" />
+        <source>Receipts</source>
+        <translation>小票数</translation>
+    </message>
+    <message>
+        <location line="+1" />
+        <source>Average basket</source>
+        <translation>客单价</translation>
+    </message>
+    <message>
+        <location line="+1" />
+        <source>Member visits</source>
+        <translation>会员到店</translation>
+    </message>
+    <message>
+        <location line="+1" />
+        <location line="+153" />
+        <source>New members</source>
+        <translation>新会员</translation>
+    </message>
+    <message>
+        <location line="-152" />
+        <source>Held and owed</source>
+        <translation>储值与欠款</translation>
+    </message>
+    <message>
+        <location line="+11" />
+        <source>Sales, this year and last</source>
+        <translation>销售额：今年与去年同期</translation>
+    </message>
+    <message>
+        <location line="+1" />
+        <source>Member visits, this year and last</source>
+        <translation>会员到店：今年与去年同期</translation>
+    </message>
+    <message>
+        <location line="+1" />
+        <source>RFM segments: members and share of spend</source>
+        <translation>RFM 分群：人数与消费占比</translation>
+    </message>
+    <message>
+        <location line="+1" />
+        <source>ABC classes: share of members and of spend</source>
+        <translation>ABC 分类：人数占比与消费占比</translation>
+    </message>
+    <message>
+        <location line="+1" />
+        <source>Lifecycle stages</source>
+        <translation>生命周期阶段</translation>
+    </message>
+    <message>
+        <location line="+1" />
+        <source>Tier mix (active members)</source>
+        <translation>等级构成（正常会员）</translation>
+    </message>
+    <message>
+        <location line="+1" />
+        <source>New members and lapsed</source>
+        <translation>新增会员与沉睡会员</translation>
+    </message>
+    <message>
+        <location line="+1" />
+        <source>Average basket and visits per day</source>
+        <translation>客单价与日均到店</translation>
+    </message>
+    <message>
+        <location line="+1" />
+        <source>Points issued and redeemed</source>
+        <translation>积分发放与兑换</translation>
+    </message>
+    <message>
+        <location line="+1" />
+        <source>Satisfaction (1-5)</source>
+        <translation>满意度（1-5 分）</translation>
+    </message>
+    <message>
+        <location line="+1" />
+        <source>Complaints by category</source>
+        <translation>投诉类别</translation>
+    </message>
+    <message>
+        <location line="+1" />
+        <source>Churn alerts</source>
+        <translation>流失预警</translation>
+    </message>
+    <message>
+        <location line="+24" />
+        <source>Last 30 days</source>
+        <translation>近 30 天</translation>
+    </message>
+    <message>
+        <location line="+0" />
+        <source>This month</source>
+        <translation>本月</translation>
+    </message>
+    <message>
+        <location line="+1" />
+        <source>Last 12 months</source>
+        <translation>近 12 个月</translation>
+    </message>
+    <message>
+        <location line="+0" />
+        <location line="+98" />
+        <source>This year</source>
+        <translation>今年</translation>
+    </message>
+    <message>
+        <location line="-98" />
+        <source>Custom</source>
+        <translation>自定义</translation>
+    </message>
+    <message>
+        <location line="+9" />
+        <source>By day</source>
+        <translation>按日</translation>
+    </message>
+    <message>
+        <location line="+0" />
+        <source>By week</source>
+        <translation>按周</translation>
+    </message>
+    <message>
+        <location line="+0" />
+        <source>By month</source>
+        <translation>按月</translation>
+    </message>
+    <message>
+        <location line="+3" />
+        <source>&amp;Refresh figures</source>
+        <translation>刷新数据(&amp;R)</translation>
+    </message>
+    <message>
+        <location line="+6" />
+        <source>Cancel</source>
+        <translation>取消</translation>
+    </message>
+    <message>
+        <location line="+3" />
+        <source>Export charts…</source>
+        <translation>导出图表…</translation>
+    </message>
+    <message>
+        <location line="+2" />
+        <source>&amp;Loyalty summary…</source>
+        <translation>积分汇总(&amp;L)…</translation>
+    </message>
+    <message>
+        <location line="+2" />
+        <source>Monthly re&amp;view…</source>
+        <translation>经营月报(&amp;V)…</translation>
+    </message>
+    <message>
+        <location line="+1" />
+        <source>The business review of the month the range ends in, with its charts, as a PDF</source>
+        <translation>所选日期范围结束月份的经营月报（含图表），生成 PDF</translation>
+    </message>
+    <message>
+        <location line="+59" />
+        <source>No customer figures yet: press Refresh figures (it runs in the background).</source>
+        <translation>还没有客户分析数据：请点“刷新数据”（在后台运行）。</translation>
+    </message>
+    <message>
+        <location line="+5" />
+        <source>Customer figures as of {day} ({members} members who bought; window {months} months).</source>
+        <translation>客户分析截至 {day}（有消费会员 {members} 人；统计窗口 {months} 个月）。</translation>
+    </message>
+    <message>
+        <location line="+5" />
+        <source>This year (¥)</source>
+        <translation>今年（元）</translation>
+    </message>
+    <message>
+        <location line="+0" />
+        <source>Last year (¥)</source>
+        <translation>去年同期（元）</translation>
+    </message>
+    <message>
+        <location line="+3" />
+        <source>Last year</source>
+        <translation>去年同期</translation>
+    </message>
+    <message>
+        <location line="+9" />
+        <source>Lapsed now: {lapsed}; lost: {lost}</source>
+        <translation>当前沉睡：{lapsed}；已流失：{lost}</translation>
+    </message>
+    <message>
+        <location line="+4" />
+        <source>Issued</source>
+        <translation>发放</translation>
+    </message>
+    <message>
+        <location line="+1" />
+        <source>Redeemed</source>
+        <translation>兑换</translation>
+    </message>
+    <message>
+        <location line="+3" />
+        <source>none</source>
+        <translation>无</translation>
+    </message>
+    <message>
+        <location line="+136" />
+        <source>{label} {share:.0%}</source>
+        <translation>{label} {share:.0%}</translation>
+    </message>
+    <message>
+        <location line="+172" />
+        <source>Monthly business review</source>
+        <translation>经营月报</translation>
+    </message>
+    <message>
+        <location line="-287" />
+        <source>last year: none</source>
+        <translation>去年同期：无</translation>
+    </message>
+    <message>
+        <location line="+1" />
+        <source>{change:+.1%} on last year</source>
+        <translation>较去年同期 {change:+.1%}</translation>
+    </message>
+    <message>
+        <location line="+5" />
+        <source>member receipts</source>
+        <translation>会员小票</translation>
+    </message>
+    <message>
+        <location line="+2" />
+        <source>per receipt, after refunds</source>
+        <translation>每张小票，已扣退款</translation>
+    </message>
+    <message>
+        <location line="+4" />
+        <source>joined in the range</source>
+        <translation>期间内入会</translation>
+    </message>
+    <message>
+        <location line="+3" />
+        <source>stored value; owed {owed}</source>
+        <translation>储值余额；欠款 {owed}</translation>
+    </message>
+    <message>
+        <location line="+76" />
+        <source>Members</source>
+        <translation>人数</translation>
+    </message>
+    <message>
+        <location line="+29" />
+        <source>Share of members (%)</source>
+        <translation>人数占比（%）</translation>
+    </message>
+    <message>
+        <location line="+1" />
+        <source>Share of spend (%)</source>
+        <translation>消费占比（%）</translation>
+    </message>
+    <message>
+        <location line="+21" />
+        <source>Average basket (¥)</source>
+        <translation>客单价（元）</translation>
+    </message>
+    <message>
+        <location line="+1" />
+        <source>Visits per day</source>
+        <translation>日均到店</translation>
+    </message>
+    <message>
+        <location line="+15" />
+        <source>Average score</source>
+        <translation>平均分</translation>
+    </message>
+    <message>
+        <location line="+37" />
+        <location line="+3" />
+        <source>Save as member group</source>
+        <translation>存为会员分组</translation>
+    </message>
+    <message>
+        <location line="-3" />
+        <source>Group:</source>
+        <translation>分组：</translation>
+    </message>
+    <message>
+        <location line="+3" />
+        <source>Name of the member group:</source>
+        <translation>会员分组名称：</translation>
+    </message>
+    <message>
+        <location line="+12" />
+        <source>Saved the member group {name}: offers can target it, the member list prints and exports it.</source>
+        <translation>已保存会员分组“{name}”：优惠活动可以面向它，会员列表可以打印和导出它。</translation>
+    </message>
+    <message>
+        <location line="+41" />
+        <source>Refresh cancelled; the figures are as they were.</source>
+        <translation>已取消刷新，数据保持原样。</translation>
+    </message>
+    <message>
+        <location line="+21" />
+        <source>Export the charts as PNG to</source>
+        <translation>把图表导出为 PNG 到</translation>
+    </message>
+    <message>
+        <location line="+3" />
+        <source>Saved {count} charts in {folder}.</source>
+        <translation>已把 {count} 张图表保存到 {folder}。</translation>
+    </message>
+    <message>
+        <location line="+6" />
+        <source>Loyalty summary</source>
+        <translation>积分汇总</translation>
+    </message>
+</context>
+<context>
     <name>EligibleOffersWidget</name>
     <message>
         <location filename="../../crmdesk/views/eligible_offers.py" line="+89" />
@@ -2716,7 +3058,7 @@ What is there now is backed up first. Other tills and windows reopen on the rest
 <context>
     <name>FiguresTab</name>
     <message>
-        <location filename="../../crmdesk/views/complaints_page.py" line="-1064" />
+        <location filename="../../crmdesk/views/complaints_page.py" line="-1050" />
         <source>{percent} %</source>
         <translation>{percent}%</translation>
     </message>
@@ -2731,7 +3073,7 @@ What is there now is backed up first. Other tills and windows reopen on the rest
         <translation>{total} 件中 {count} 件</translation>
     </message>
     <message>
-        <location line="+722" />
+        <location line="+708" />
         <source>&amp;Month:</source>
         <translation>月份(&amp;M)：</translation>
     </message>
@@ -3319,22 +3661,17 @@ What is there now is backed up first. Other tills and windows reopen on the rest
         <translation>crmdesk — 会员管理与客户服务</translation>
     </message>
     <message>
-        <location line="+99" />
-        <source>Overview</source>
-        <translation>概览</translation>
-    </message>
-    <message>
-        <location line="+2" />
+        <location line="+101" />
         <source>Settings</source>
         <translation>设置</translation>
     </message>
     <message>
-        <location line="+60" />
+        <location line="+62" />
         <source>{area} (Ctrl+{number})</source>
         <translation>{area} (Ctrl+{number})</translation>
     </message>
     <message>
-        <location line="-114" />
+        <location line="-116" />
         <source>&amp;File</source>
         <translation>文件(&amp;F)</translation>
     </message>
@@ -3399,12 +3736,17 @@ What is there now is backed up first. Other tills and windows reopen on the rest
         <translation>投诉</translation>
     </message>
     <message>
-        <location line="+2" />
+        <location line="+1" />
+        <source>Dashboard</source>
+        <translation>经营看板</translation>
+    </message>
+    <message>
+        <location line="+1" />
         <source>Money</source>
         <translation>储值赊账</translation>
     </message>
     <message>
-        <location line="+84" />
+        <location line="+86" />
         <source>{count} overdue</source>
         <translation>逾期 {count} 件</translation>
     </message>
@@ -3414,7 +3756,7 @@ What is there now is backed up first. Other tills and windows reopen on the rest
         <translation>承诺还款逾期 {count} 笔</translation>
     </message>
     <message>
-        <location line="+71" />
+        <location line="+80" />
         <source>Signed in: {name} ({role})</source>
         <translation>当前登录：{name}（{role}）</translation>
     </message>
@@ -3439,7 +3781,7 @@ Membership, loyalty and customer care for neighbourhood shops.</source>
 <context>
     <name>MemberListPage</name>
     <message>
-        <location filename="../../crmdesk/views/member_list.py" line="+147" />
+        <location filename="../../crmdesk/views/member_list.py" line="+169" />
         <source>Name, pinyin or phone… (Ctrl+F)</source>
         <translation>姓名、拼音或手机号…（Ctrl+F）</translation>
     </message>
@@ -3470,11 +3812,12 @@ Membership, loyalty and customer care for neighbourhood shops.</source>
     </message>
     <message>
         <location line="+4" />
+        <location line="+15" />
         <source>at least ¥</source>
         <translation>不低于 ¥</translation>
     </message>
     <message>
-        <location line="+2" />
+        <location line="-13" />
         <source>Owes money</source>
         <translation>有欠款</translation>
     </message>
@@ -3487,6 +3830,41 @@ Membership, loyalty and customer care for neighbourhood shops.</source>
         <location line="+1" />
         <source>A purchase on credit is past its due day and not yet paid.</source>
         <translation>有赊账消费已过到期日，尚未还清。</translation>
+    </message>
+    <message>
+        <location line="+2" />
+        <source>Any segment</source>
+        <translation>全部分群</translation>
+    </message>
+    <message>
+        <location line="+1" />
+        <source>Any stage</source>
+        <translation>全部阶段</translation>
+    </message>
+    <message>
+        <location line="+1" />
+        <source>Any class</source>
+        <translation>全部类别</translation>
+    </message>
+    <message>
+        <location line="+1" />
+        <source>Churn alert</source>
+        <translation>流失预警</translation>
+    </message>
+    <message>
+        <location line="+1" />
+        <source>Away far longer than usual, or spending far less than usual.</source>
+        <translation>比平时久未到店，或消费比平时少很多。</translation>
+    </message>
+    <message>
+        <location line="+3" />
+        <source>The chance the member still shops here, as the purchase model estimates it.</source>
+        <translation>购买模型估计的该会员仍在本店消费的概率。</translation>
+    </message>
+    <message>
+        <location line="+4" />
+        <source>What the member is expected to spend in the next 12 months.</source>
+        <translation>预计该会员未来 12 个月的消费金额。</translation>
     </message>
     <message>
         <location line="+1" />
@@ -3534,7 +3912,32 @@ Membership, loyalty and customer care for neighbourhood shops.</source>
         <translation>储值余额：</translation>
     </message>
     <message>
-        <location line="+9" />
+        <location line="+0" />
+        <source>Segment:</source>
+        <translation>分群：</translation>
+    </message>
+    <message>
+        <location line="+1" />
+        <source>Stage:</source>
+        <translation>阶段：</translation>
+    </message>
+    <message>
+        <location line="+0" />
+        <source>ABC:</source>
+        <translation>ABC：</translation>
+    </message>
+    <message>
+        <location line="+5" />
+        <source>Still a customer ≤</source>
+        <translation>留存概率 ≤</translation>
+    </message>
+    <message>
+        <location line="+0" />
+        <source>12-month value:</source>
+        <translation>12 个月价值：</translation>
+    </message>
+    <message>
+        <location line="+7" />
         <source>&amp;Group:</source>
         <translation>分组(&amp;G)：</translation>
     </message>
@@ -3545,12 +3948,12 @@ Membership, loyalty and customer care for neighbourhood shops.</source>
     </message>
     <message>
         <location line="+3" />
-        <location line="+224" />
+        <location line="+239" />
         <source>Delete group</source>
         <translation>删除分组</translation>
     </message>
     <message>
-        <location line="-216" />
+        <location line="-231" />
         <source>Columns…</source>
         <translation>显示列…</translation>
     </message>
@@ -3575,7 +3978,7 @@ Membership, loyalty and customer care for neighbourhood shops.</source>
         <translation>打开（Enter）</translation>
     </message>
     <message>
-        <location line="+32" />
+        <location line="+33" />
         <source>Any tag</source>
         <translation>全部标签</translation>
     </message>
@@ -3590,7 +3993,7 @@ Membership, loyalty and customer care for neighbourhood shops.</source>
         <translation>全部会员（不分组）</translation>
     </message>
     <message>
-        <location line="+95" />
+        <location line="+109" />
         <source>{count} members</source>
         <translation>共 {count} 名会员</translation>
     </message>
@@ -3663,7 +4066,7 @@ Membership, loyalty and customer care for neighbourhood shops.</source>
         <translation>会员</translation>
     </message>
     <message>
-        <location line="+14" />
+        <location line="+21" />
         <source>&amp;Details</source>
         <translation>资料(&amp;D)</translation>
     </message>
@@ -4039,7 +4442,7 @@ Membership, loyalty and customer care for neighbourhood shops.</source>
         <translation>双击投诉可查看其时间线并进行处理。</translation>
     </message>
     <message>
-        <location line="+13" />
+        <location line="+14" />
         <source>Erased member {member_no}</source>
         <translation>匿名会员 {member_no}</translation>
     </message>
@@ -4059,12 +4462,32 @@ Membership, loyalty and customer care for neighbourhood shops.</source>
         <translation>{status} · 等级 {tier} · 积分 {points} · 到店 {visits} 次 · 消费 {spend} · 卡号 {card} · {joined} 入会</translation>
     </message>
     <message>
-        <location line="+25" />
+        <location line="+26" />
         <source>yes</source>
         <translation>是</translation>
     </message>
     <message>
-        <location line="+20" />
+        <location line="+25" />
+        <source>Customer insight as of {date}: {segment} · ABC class {abc} · {stage}</source>
+        <translation>客户洞察（截至 {date}）：{segment} · ABC 分类 {abc} · {stage}</translation>
+    </message>
+    <message>
+        <location line="+4" />
+        <source>Still a customer, expected purchases and 12-month value: not yet reliable.</source>
+        <translation>留存概率、预计购买次数和 12 个月价值：暂不可靠。</translation>
+    </message>
+    <message>
+        <location line="+4" />
+        <source>Still a customer: {percent} · expected purchases in 12 months: {purchases} · 12-month value: {value}</source>
+        <translation>留存概率：{percent} · 未来 12 个月预计购买 {purchases} 次 · 12 个月价值：{value}</translation>
+    </message>
+    <message>
+        <location line="+3" />
+        <source>Churn alert: {alert} ({reason})</source>
+        <translation>流失预警：{alert}（{reason}）</translation>
+    </message>
+    <message>
+        <location line="+9" />
         <source>overdue</source>
         <translation>已逾期</translation>
     </message>
@@ -4213,7 +4636,7 @@ Hand both files to the member.</source>
 <context>
     <name>MergeDialog</name>
     <message>
-        <location line="-801" />
+        <location line="-835" />
         <source>Merge another member into this one</source>
         <translation>把另一会员合并到此会员</translation>
     </message>
@@ -4914,69 +5337,6 @@ Hand both files to the member.</source>
         <location line="+31" />
         <source>Switch &amp;on</source>
         <translation>启用(&amp;O)</translation>
-    </message>
-</context>
-<context>
-    <name>OverviewPage</name>
-    <message>
-        <location filename="../../crmdesk/views/overview_page.py" line="+56" />
-        <source>Print &amp;loyalty summary…</source>
-        <translation>打印积分汇总(&amp;L)…</translation>
-    </message>
-    <message>
-        <location line="+7" />
-        <source>Active members</source>
-        <translation>有效会员</translation>
-    </message>
-    <message>
-        <location line="+1" />
-        <source>New members this month</source>
-        <translation>本月新增会员</translation>
-    </message>
-    <message>
-        <location line="+1" />
-        <source>Member purchases this month</source>
-        <translation>本月会员消费笔数</translation>
-    </message>
-    <message>
-        <location line="+1" />
-        <source>Member spend this month</source>
-        <translation>本月会员消费金额</translation>
-    </message>
-    <message>
-        <location line="+1" />
-        <source>Open complaints</source>
-        <translation>待处理投诉</translation>
-    </message>
-    <message>
-        <location line="+1" />
-        <source>Points outstanding</source>
-        <translation>未兑换积分</translation>
-    </message>
-    <message>
-        <location line="+6" />
-        <source>Active members by tier</source>
-        <translation>各等级有效会员数</translation>
-    </message>
-    <message>
-        <location line="+13" />
-        <source>Loyalty summary</source>
-        <translation>积分汇总</translation>
-    </message>
-    <message>
-        <location line="+10" />
-        <source>Figures for {month}; today is {today}.</source>
-        <translation>统计月份：{month}；今天是 {today}。</translation>
-    </message>
-    <message>
-        <location line="+3" />
-        <source>{cards} active cards</source>
-        <translation>有效会员卡{cards}张</translation>
-    </message>
-    <message>
-        <location line="+4" />
-        <source>after refunds</source>
-        <translation>已扣除退款</translation>
     </message>
 </context>
 <context>
@@ -6559,7 +6919,7 @@ Hand both files to the member.</source>
 <context>
     <name>app</name>
     <message>
-        <location filename="../../crmdesk/app.py" line="+116" />
+        <location filename="../../crmdesk/app.py" line="+118" />
         <source>The data was restored</source>
         <translation>数据已恢复</translation>
     </message>
@@ -6579,7 +6939,7 @@ Hand both files to the member.</source>
         <translation>crmdesk 无法打开数据库</translation>
     </message>
     <message>
-        <location line="+34" />
+        <location line="+37" />
         <source>Check the data</source>
         <translation>请检查数据</translation>
     </message>
@@ -6638,12 +6998,12 @@ Hand both files to the member.</source>
     </message>
     <message>
         <location line="+2" />
-        <location filename="../../crmdesk/services/audit_actions.py" line="+395" />
+        <location filename="../../crmdesk/services/audit_actions.py" line="+397" />
         <source>yes</source>
         <translation>是</translation>
     </message>
     <message>
-        <location filename="../../crmdesk/services/audit_actions.py" line="-362" />
+        <location filename="../../crmdesk/services/audit_actions.py" line="-364" />
         <source>Registered a member</source>
         <translation>登记新会员</translation>
     </message>
@@ -7091,6 +7451,11 @@ Hand both files to the member.</source>
         <location line="+1" />
         <source>Exported the audit log</source>
         <translation>导出审计日志</translation>
+    </message>
+    <message>
+        <location line="+2" />
+        <source>Changed the customer insight window</source>
+        <translation>修改了客户分析的统计窗口</translation>
     </message>
     <message>
         <location line="+25" />
@@ -7644,7 +8009,7 @@ Hand both files to the member.</source>
         <translation>否</translation>
     </message>
     <message>
-        <location filename="../../crmdesk/views/audit_tab.py" line="-400" />
+        <location filename="../../crmdesk/views/audit_tab.py" line="-386" />
         <source>(automatic)</source>
         <translation>（系统自动）</translation>
     </message>
@@ -7740,7 +8105,7 @@ Hand both files to the member.</source>
 <context>
     <name>columns</name>
     <message>
-        <location filename="../../crmdesk/services/member_query.py" line="+88" />
+        <location filename="../../crmdesk/services/member_query.py" line="+90" />
         <source>Member no.</source>
         <translation>会员编号</translation>
     </message>
@@ -7819,11 +8184,36 @@ Hand both files to the member.</source>
         <source>Owed</source>
         <translation>欠款</translation>
     </message>
+    <message>
+        <location line="+2" />
+        <source>Segment</source>
+        <translation>客户分群</translation>
+    </message>
+    <message>
+        <location line="+1" />
+        <source>ABC</source>
+        <translation>ABC 分类</translation>
+    </message>
+    <message>
+        <location line="+1" />
+        <source>Stage</source>
+        <translation>生命周期</translation>
+    </message>
+    <message>
+        <location line="+1" />
+        <source>Still a customer</source>
+        <translation>留存概率</translation>
+    </message>
+    <message>
+        <location line="+1" />
+        <source>12-month value</source>
+        <translation>12 个月预期价值</translation>
+    </message>
 </context>
 <context>
     <name>common</name>
     <message>
-        <location filename="../../crmdesk/views/common.py" line="+44" />
+        <location filename="../../crmdesk/views/common.py" line="+46" />
         <source>Cannot do that</source>
         <translation>无法执行此操作</translation>
     </message>
@@ -8351,7 +8741,7 @@ Hand both files to the member.</source>
         <location filename="../../crmdesk/services/complaints.py" line="+724" />
         <location filename="../../crmdesk/services/credit.py" line="+246" />
         <location line="+155" />
-        <location line="+294" />
+        <location line="+296" />
         <location line="+46" />
         <location filename="../../crmdesk/services/loyalty.py" line="+258" />
         <location filename="../../crmdesk/services/members.py" line="+430" />
@@ -8360,7 +8750,7 @@ Hand both files to the member.</source>
         <location line="+126" />
         <location filename="../../crmdesk/services/privacy.py" line="+131" />
         <location filename="../../crmdesk/services/purchases.py" line="+120" />
-        <location line="+385" />
+        <location line="+397" />
         <location filename="../../crmdesk/services/surveys.py" line="+206" />
         <location filename="../../crmdesk/services/wallet.py" line="+152" />
         <location line="+133" />
@@ -8708,7 +9098,7 @@ Hand both files to the member.</source>
     </message>
     <message>
         <location line="+10" />
-        <location filename="../../crmdesk/services/member_query.py" line="+83" />
+        <location filename="../../crmdesk/services/member_query.py" line="+92" />
         <source>The birthday month must be from 1 to 12, not {month}.</source>
         <translation>生日月份应为 1 到 12，不能是 {month}。</translation>
     </message>
@@ -8734,7 +9124,7 @@ Hand both files to the member.</source>
         <translation>没有卡号、会员编号或手机号为“{key}”的会员。</translation>
     </message>
     <message>
-        <location line="+208" />
+        <location line="+221" />
         <source>--limit must be from 1 to {count}.</source>
         <translation>--limit 必须在 1 到 {count} 之间。</translation>
     </message>
@@ -8779,7 +9169,7 @@ Hand both files to the member.</source>
         <translation>请导出为 .csv 或 .xlsx 文件，而不是“{name}”。</translation>
     </message>
     <message>
-        <location filename="../../crmdesk/reports/documents.py" line="+115" />
+        <location filename="../../crmdesk/reports/documents.py" line="+121" />
         <source>Save the report to a file ending in .pdf, not '{name}'.</source>
         <translation>报告须保存为以 .pdf 结尾的文件，不能是“{name}”。</translation>
     </message>
@@ -8805,7 +9195,7 @@ Hand both files to the member.</source>
     </message>
     <message>
         <location line="+131" />
-        <location filename="../../crmdesk/services/exports.py" line="+228" />
+        <location filename="../../crmdesk/services/exports.py" line="+274" />
         <location line="+6" />
         <source>The export was cancelled; no file was written.</source>
         <translation>导出已取消，未写入任何文件。</translation>
@@ -9003,21 +9393,21 @@ Hand both files to the member.</source>
         <translation>“{date}”不是有效的日期（格式：年-月-日）。</translation>
     </message>
     <message>
-        <location filename="../../crmdesk/services/credit.py" line="-405" />
+        <location filename="../../crmdesk/services/credit.py" line="-407" />
         <location filename="../../crmdesk/services/wallet.py" line="+25" />
         <source>Give the reason.</source>
         <translation>请填写原因。</translation>
     </message>
     <message>
         <location line="+2" />
-        <location line="+349" />
+        <location line="+351" />
         <location filename="../../crmdesk/services/loyalty.py" line="+108" />
         <location filename="../../crmdesk/services/wallet.py" line="+2" />
         <source>The note is too long: at most {count} characters.</source>
         <translation>备注太长：最多 {count} 个字。</translation>
     </message>
     <message>
-        <location line="-339" />
+        <location line="-341" />
         <source>A credit limit runs from ¥0.00 to ¥1,000,000.00.</source>
         <translation>赊账额度必须在¥0.00到¥1,000,000.00之间。</translation>
     </message>
@@ -9102,7 +9492,7 @@ Hand both files to the member.</source>
         <translation>{name}剩余赊账额度 {available}（额度 {limit}，欠款 {owed}）；赊账 {amount} 须经主管批准。</translation>
     </message>
     <message>
-        <location line="+56" />
+        <location line="+58" />
         <source>A repayment is made in cash, by WeChat Pay, Alipay or bank card, not '{method}'.</source>
         <translation>还款只能用现金、微信支付、支付宝或银行卡，不能用“{method}”。</translation>
     </message>
@@ -9172,12 +9562,33 @@ Hand both files to the member.</source>
         <translation>{name}只有{balance}积分，扣减{points}积分后积分将为负数。</translation>
     </message>
     <message>
+        <location filename="../../crmdesk/services/insight_figures.py" line="+135" />
+        <source>There is no group '{key}' of '{kind}'.</source>
+        <translation>没有“{kind}”下的分组“{key}”。</translation>
+    </message>
+    <message>
+        <location line="+46" />
+        <source>There is no tier called {name}.</source>
+        <translation>没有名为 {name} 的等级。</translation>
+    </message>
+    <message>
+        <location line="+82" />
+        <source>Group by day, week or month, not '{grain}'.</source>
+        <translation>请按日、按周或按月汇总，而不是“{grain}”。</translation>
+    </message>
+    <message>
+        <location line="+2" />
         <location filename="../../crmdesk/services/member_query.py" line="-7" />
         <source>The date range is reversed: {start} comes after {end}.</source>
         <translation>日期范围颠倒了：{start} 晚于 {end}。</translation>
     </message>
     <message>
-        <location line="+13" />
+        <location line="+3" />
+        <source>That is more than {count} bars; group by a longer period.</source>
+        <translation>柱子超过 {count} 根；请按更长的周期汇总。</translation>
+    </message>
+    <message>
+        <location filename="../../crmdesk/services/member_query.py" line="+13" />
         <source>The minimum spend {low} is higher than the maximum {high}.</source>
         <translation>最低消费 {low} 高于最高消费 {high}。</translation>
     </message>
@@ -9187,7 +9598,22 @@ Hand both files to the member.</source>
         <translation>储值余额下限不能为负数。</translation>
     </message>
     <message>
-        <location line="+4" />
+        <location line="+5" />
+        <source>Unknown {name}: {values}. Choose from: {known}.</source>
+        <translation>未知的 {name}：{values}。可选：{known}。</translation>
+    </message>
+    <message>
+        <location line="+3" />
+        <source>A probability is from 0 to 100%, not {value}%.</source>
+        <translation>概率应在 0 到 100% 之间，而不是 {value}%。</translation>
+    </message>
+    <message>
+        <location line="+3" />
+        <source>The least expected value cannot be negative.</source>
+        <translation>预期价值下限不能为负数。</translation>
+    </message>
+    <message>
+        <location line="+3" />
         <source>The search text may have at most {count} characters.</source>
         <translation>搜索内容最多 {count} 个字符。</translation>
     </message>
@@ -9202,12 +9628,12 @@ Hand both files to the member.</source>
         <translation>保存的筛选条件中 {name} 无法读取：{value}。</translation>
     </message>
     <message>
-        <location line="+260" />
+        <location line="+301" />
         <source>Cannot sort by '{sort}'; choose one of: {keys}.</source>
         <translation>无法按“{sort}”排序；可选：{keys}。</translation>
     </message>
     <message>
-        <location line="+205" />
+        <location line="+216" />
         <source>There is no tier named '{name}'. Tiers: {names}.</source>
         <translation>没有名为“{name}”的等级。现有等级：{names}。</translation>
     </message>
@@ -9359,7 +9785,7 @@ Hand both files to the member.</source>
     <message>
         <location filename="../../crmdesk/services/credit.py" line="-182" />
         <location line="+132" />
-        <location filename="../../crmdesk/services/purchases.py" line="-429" />
+        <location filename="../../crmdesk/services/purchases.py" line="-441" />
         <source>An amount must be more than ¥0.00.</source>
         <translation>金额必须大于¥0.00。</translation>
     </message>
@@ -9384,7 +9810,7 @@ Hand both files to the member.</source>
         <translation>收银台 {till} 在 {day} 的自动小票号已用完；请输入小票号。</translation>
     </message>
     <message>
-        <location line="+93" />
+        <location line="+95" />
         <source>The parts paid from the wallet and on credit add up to more than the amount.</source>
         <translation>储值支付和赊账的金额合计超过了消费金额。</translation>
     </message>
@@ -9405,7 +9831,7 @@ Hand both files to the member.</source>
     </message>
     <message>
         <location filename="../../crmdesk/services/purchase_imports.py" line="+423" />
-        <location filename="../../crmdesk/services/purchases.py" line="-207" />
+        <location filename="../../crmdesk/services/purchases.py" line="-209" />
         <source>The purchase time {time} lies in the future.</source>
         <translation>消费时间{time}晚于现在。</translation>
     </message>
@@ -9455,7 +9881,7 @@ Hand both files to the member.</source>
     <message>
         <location line="+2" />
         <location filename="../../crmdesk/services/purchases.py" line="+84" />
-        <location line="+128" />
+        <location line="+139" />
         <source>The receipt number or till name is too long.</source>
         <translation>小票号或收银台名称太长。</translation>
     </message>
@@ -9516,9 +9942,9 @@ Hand both files to the member.</source>
     </message>
     <message>
         <location line="+6" />
-        <location filename="../../crmdesk/services/purchases.py" line="-108" />
-        <location line="+80" />
-        <location line="+43" />
+        <location filename="../../crmdesk/services/purchases.py" line="-119" />
+        <location line="+82" />
+        <location line="+52" />
         <location line="+22" />
         <source>Receipt {receipt} of till {till} is already recorded with other details.</source>
         <translation>收银台{till}的小票{receipt}已按其他内容记录过。</translation>
@@ -9561,7 +9987,7 @@ Hand both files to the member.</source>
         <translation>小票{receipt}属于{owner}，不属于{member}。</translation>
     </message>
     <message>
-        <location filename="../../crmdesk/commands/bench.py" line="+30" />
+        <location filename="../../crmdesk/commands/bench.py" line="+33" />
         <source>--members must be at least 100.</source>
         <translation>--members 必须至少为 100。</translation>
     </message>
@@ -9571,7 +9997,12 @@ Hand both files to the member.</source>
         <translation>--purchases-per-member 必须在 0 到 1000 之间。</translation>
     </message>
     <message>
-        <location line="+3" />
+        <location line="+6" />
+        <source>Unknown bench sections: {unknown}. Choose from: {known}.</source>
+        <translation>未知的基准测试部分：{unknown}。可选：{known}。</translation>
+    </message>
+    <message>
+        <location line="+4" />
         <source>{path} exists; --keep needs a new file.</source>
         <translation>{path} 已存在；--keep 需要指定一个新文件。</translation>
     </message>
@@ -9964,12 +10395,12 @@ Hand both files to the member.</source>
         <translation>找不到编号为 {id} 的满意度调查记录。</translation>
     </message>
     <message>
-        <location filename="../../crmdesk/commands/reports.py" line="+135" />
+        <location filename="../../crmdesk/commands/reports.py" line="+143" />
         <source>Unknown column '{column}'; use: {known}.</source>
         <translation>未知的列“{column}”；可用的列：{known}。</translation>
     </message>
     <message>
-        <location line="+49" />
+        <location line="+53" />
         <source>'{text}' is not an entry number (like W000123, C000045 or 123).</source>
         <translation>“{text}”不是有效的记录编号（例如 W000123、C000045 或 123）。</translation>
     </message>
@@ -10455,11 +10886,21 @@ Hand both files to the member.</source>
         <source>{path} has no worksheet: open it in Excel or WPS, put the list on the first sheet, save it and import it again.</source>
         <translation>{path} 中没有工作表：请用 Excel 或 WPS 打开，把名单放在第一个工作表，保存后重新导入。</translation>
     </message>
+    <message>
+        <location filename="../../crmdesk/services/insight.py" line="+171" />
+        <source>The window must be from 1 to {most} months, not {months}.</source>
+        <translation>统计窗口应为 1 到 {most} 个月，而不是 {months} 个月。</translation>
+    </message>
+    <message>
+        <location line="+88" />
+        <source>The calibration cannot end after today ({today}).</source>
+        <translation>拟合截止日不能晚于今天（{today}）。</translation>
+    </message>
 </context>
 <context>
     <name>filters</name>
     <message>
-        <location filename="../../crmdesk/services/member_query.py" line="-505" />
+        <location filename="../../crmdesk/services/member_query.py" line="-557" />
         <source>Name or phone starts with</source>
         <translation>姓名或手机号开头为</translation>
     </message>
@@ -10533,6 +10974,36 @@ Hand both files to the member.</source>
         <location line="+0" />
         <source>Overdue</source>
         <translation>逾期</translation>
+    </message>
+    <message>
+        <location line="+2" />
+        <source>Segment</source>
+        <translation>客户分群</translation>
+    </message>
+    <message>
+        <location line="+1" />
+        <source>ABC class</source>
+        <translation>ABC 分类</translation>
+    </message>
+    <message>
+        <location line="+1" />
+        <source>Stage</source>
+        <translation>生命周期</translation>
+    </message>
+    <message>
+        <location line="+1" />
+        <source>Churn alert</source>
+        <translation>流失预警</translation>
+    </message>
+    <message>
+        <location line="+5" />
+        <source>Still a customer at most</source>
+        <translation>留存概率不超过</translation>
+    </message>
+    <message>
+        <location line="+2" />
+        <source>12-month value at least</source>
+        <translation>12 个月预期价值不低于</translation>
     </message>
 </context>
 <context>
@@ -10661,6 +11132,240 @@ Hand both files to the member.</source>
         <location line="+1" />
         <source>retention period over</source>
         <translation>超过保存期限</translation>
+    </message>
+</context>
+<context>
+    <name>insight</name>
+    <message>
+        <location filename="../../crmdesk/services/insight.py" line="-42" />
+        <source>Reading purchases</source>
+        <translation>读取消费记录</translation>
+    </message>
+    <message>
+        <location line="+2" />
+        <source>Figures per member</source>
+        <translation>计算每位会员的指标</translation>
+    </message>
+    <message>
+        <location line="+2" />
+        <source>Scores, segments and classes</source>
+        <translation>评分、分群与分类</translation>
+    </message>
+    <message>
+        <location line="+4" />
+        <source>Fitting the purchase model</source>
+        <translation>拟合购买模型</translation>
+    </message>
+    <message>
+        <location line="+2" />
+        <location line="+303" />
+        <source>Saving</source>
+        <translation>保存</translation>
+    </message>
+    <message>
+        <location line="-301" />
+        <source>Dashboard figures</source>
+        <translation>看板数据</translation>
+    </message>
+    <message>
+        <location line="+7" />
+        <source>Done</source>
+        <translation>完成</translation>
+    </message>
+    <message>
+        <location filename="../../crmdesk/services/insight_figures.py" line="-143" />
+        <source>RFM segment</source>
+        <translation>RFM 分群</translation>
+    </message>
+    <message>
+        <location line="+1" />
+        <source>ABC class</source>
+        <translation>ABC 分类</translation>
+    </message>
+    <message>
+        <location line="+1" />
+        <source>Lifecycle stage</source>
+        <translation>生命周期阶段</translation>
+    </message>
+    <message>
+        <location line="+1" />
+        <source>Churn alert</source>
+        <translation>流失预警</translation>
+    </message>
+    <message>
+        <location line="+1" />
+        <source>Tier</source>
+        <translation>等级</translation>
+    </message>
+    <message>
+        <location line="+13" />
+        <source>No tier</source>
+        <translation>无等级</translation>
+    </message>
+    <message>
+        <location filename="../../crmdesk/services/insight_rules.py" line="+84" />
+        <source>Top value</source>
+        <translation>重要价值</translation>
+    </message>
+    <message>
+        <location line="+1" />
+        <source>Recall (high value)</source>
+        <translation>重要唤回</translation>
+    </message>
+    <message>
+        <location line="+1" />
+        <source>Develop (high value)</source>
+        <translation>重要深耕</translation>
+    </message>
+    <message>
+        <location line="+1" />
+        <source>Retain (high value)</source>
+        <translation>重要挽留</translation>
+    </message>
+    <message>
+        <location line="+1" />
+        <source>Potential</source>
+        <translation>潜力</translation>
+    </message>
+    <message>
+        <location line="+1" />
+        <source>Newcomer</source>
+        <translation>新客</translation>
+    </message>
+    <message>
+        <location line="+1" />
+        <source>Maintain</source>
+        <translation>一般维持</translation>
+    </message>
+    <message>
+        <location line="+1" />
+        <source>Churned</source>
+        <translation>流失</translation>
+    </message>
+    <message>
+        <location line="+3" />
+        <source>Recent, frequent and high spend: the shop's best; keep them pleased.</source>
+        <translation>近期来过、常来、消费高：店里最好的顾客，要让他们满意。</translation>
+    </message>
+    <message>
+        <location line="+1" />
+        <source>Frequent and high spend but not lately: call them back.</source>
+        <translation>常来、消费高，但最近没来：把他们叫回来。</translation>
+    </message>
+    <message>
+        <location line="+1" />
+        <source>Recent and high spend but seldom: bring them more often.</source>
+        <translation>最近来过、消费高，但来得少：让他们多来。</translation>
+    </message>
+    <message>
+        <location line="+1" />
+        <source>High spend, seldom and not lately: slipping away; act now.</source>
+        <translation>消费高，但来得少、最近没来：正在流失，马上行动。</translation>
+    </message>
+    <message>
+        <location line="+1" />
+        <source>Recent and frequent but low spend: grow the basket.</source>
+        <translation>最近来过、常来，但消费低：提高客单价。</translation>
+    </message>
+    <message>
+        <location line="+1" />
+        <source>Recent, seldom and low spend so far.</source>
+        <translation>最近来过，来得少，消费还不多。</translation>
+    </message>
+    <message>
+        <location line="+1" />
+        <source>Frequent but low spend and not lately.</source>
+        <translation>常来但消费低，最近没来。</translation>
+    </message>
+    <message>
+        <location line="+1" />
+        <source>Low on recency, frequency and spend.</source>
+        <translation>近度、频度和消费都低。</translation>
+    </message>
+    <message>
+        <location line="+6" />
+        <source>A: the core (80% of spend)</source>
+        <translation>A：核心（贡献 80% 消费）</translation>
+    </message>
+    <message>
+        <location line="+1" />
+        <source>B: the next 15%</source>
+        <translation>B：其后 15%</translation>
+    </message>
+    <message>
+        <location line="+1" />
+        <source>C: the last 5%</source>
+        <translation>C：最后 5%</translation>
+    </message>
+    <message>
+        <location line="+5" />
+        <source>New</source>
+        <translation>新客</translation>
+    </message>
+    <message>
+        <location line="+1" />
+        <source>Active</source>
+        <translation>活跃</translation>
+    </message>
+    <message>
+        <location line="+1" />
+        <source>Won back</source>
+        <translation>已召回</translation>
+    </message>
+    <message>
+        <location line="+1" />
+        <source>Cooling</source>
+        <translation>降温</translation>
+    </message>
+    <message>
+        <location line="+1" />
+        <source>At risk</source>
+        <translation>流失风险</translation>
+    </message>
+    <message>
+        <location line="+1" />
+        <source>Lapsed</source>
+        <translation>沉睡</translation>
+    </message>
+    <message>
+        <location line="+1" />
+        <source>Lost</source>
+        <translation>已流失</translation>
+    </message>
+    <message>
+        <location line="+9" />
+        <source>Away far longer than usual</source>
+        <translation>远超平时没来</translation>
+    </message>
+    <message>
+        <location line="+1" />
+        <source>Spending far less than usual</source>
+        <translation>消费远低于平时</translation>
+    </message>
+    <message>
+        <location line="+3" />
+        <source>usually every {usual} days; {now} days now</source>
+        <translation>平时每 {usual} 天来一次；已经 {now} 天没来</translation>
+    </message>
+    <message>
+        <location line="+1" />
+        <source>monthly spend fell from {usual} to {now}</source>
+        <translation>月消费从 {usual} 降到 {now}</translation>
+    </message>
+    <message>
+        <location line="+4" />
+        <source>Not yet reliable: the model needs at least {count} members who came back more than once.</source>
+        <translation>暂不可靠：模型至少需要 {count} 位来过不止一次的会员。</translation>
+    </message>
+    <message>
+        <location line="+2" />
+        <source>Not yet reliable: the model needs at least {days} days of purchases.</source>
+        <translation>暂不可靠：模型至少需要 {days} 天的消费记录。</translation>
+    </message>
+    <message>
+        <location line="+1" />
+        <source>Not reliable: the model could not be fitted to this shop's history.</source>
+        <translation>不可靠：模型无法拟合本店的历史数据。</translation>
     </message>
 </context>
 <context>
@@ -11093,12 +11798,15 @@ Hand both files to the member.</source>
         <translation>{days} 天 {hours} 小时</translation>
     </message>
     <message>
-        <location line="+7" />
+        <location filename="../../crmdesk/reports/business_review.py" line="+139" />
+        <location line="+10" />
+        <location line="+68" />
+        <location filename="../../crmdesk/reports/complaints_monthly.py" line="+7" />
         <source>{percent} %</source>
         <translation>{percent}%</translation>
     </message>
     <message>
-        <location line="+5" />
+        <location filename="../../crmdesk/reports/complaints_monthly.py" line="+5" />
         <source>no cases yet</source>
         <translation>暂无数据</translation>
     </message>
@@ -11231,18 +11939,20 @@ Hand both files to the member.</source>
         <translation>调查：满意（4 或 5 分）</translation>
     </message>
     <message>
-        <location line="+10" />
+        <location filename="../../crmdesk/reports/business_review.py" line="+366" />
+        <location filename="../../crmdesk/reports/complaints_monthly.py" line="+10" />
         <source>No complaints were received in {month}.</source>
         <translation>{month} 未受理任何投诉。</translation>
     </message>
     <message>
-        <location line="+1" />
+        <location line="-3" />
+        <location filename="../../crmdesk/reports/complaints_monthly.py" line="+1" />
         <location line="+4" />
         <source>Complaints by category</source>
         <translation>按类别统计投诉</translation>
     </message>
     <message>
-        <location line="-3" />
+        <location filename="../../crmdesk/reports/complaints_monthly.py" line="-3" />
         <location line="+9" />
         <source>Time to first response</source>
         <translation>首次响应用时</translation>
@@ -11273,12 +11983,13 @@ Hand both files to the member.</source>
         <translation>顾客满意度</translation>
     </message>
     <message>
-        <location line="+2" />
+        <location filename="../../crmdesk/reports/business_review.py" line="-10" />
+        <location filename="../../crmdesk/reports/complaints_monthly.py" line="+2" />
         <source>No satisfaction surveys were taken in {month}.</source>
         <translation>{month} 没有满意度调查记录。</translation>
     </message>
     <message>
-        <location line="+4" />
+        <location filename="../../crmdesk/reports/complaints_monthly.py" line="+4" />
         <source>{responses} survey responses in {month}: {percent} of the {scores} scores were 4 or 5 (satisfied).</source>
         <translation>{month} 共收到 {responses} 份调查回复：{scores} 个评分中有 {percent} 为 4 或 5 分（满意）。</translation>
     </message>
@@ -11318,12 +12029,14 @@ Hand both files to the member.</source>
         <translation>上月</translation>
     </message>
     <message>
-        <location line="+1" />
+        <location filename="../../crmdesk/reports/business_review.py" line="-93" />
+        <location line="+2" />
+        <location filename="../../crmdesk/reports/complaints_monthly.py" line="+1" />
         <source>Change</source>
         <translation>变化</translation>
     </message>
     <message>
-        <location line="+0" />
+        <location filename="../../crmdesk/reports/complaints_monthly.py" line="+0" />
         <source>Satisfied</source>
         <translation>满意率</translation>
     </message>
@@ -11412,7 +12125,7 @@ Hand both files to the member.</source>
         <translation>{month} 受理的投诉（数据截至 {time}）及 {month} 的满意度调查。</translation>
     </message>
     <message>
-        <location filename="../../crmdesk/reports/documents.py" line="+112" />
+        <location filename="../../crmdesk/reports/documents.py" line="+116" />
         <source>Saved group</source>
         <translation>已保存分组</translation>
     </message>
@@ -11437,12 +12150,13 @@ Hand both files to the member.</source>
         <translation>导入期初积分</translation>
     </message>
     <message>
-        <location line="+1" />
+        <location filename="../../crmdesk/reports/business_review.py" line="-98" />
+        <location filename="../../crmdesk/reports/loyalty_summary.py" line="+1" />
         <source>Redeemed</source>
         <translation>兑换</translation>
     </message>
     <message>
-        <location line="+1" />
+        <location filename="../../crmdesk/reports/loyalty_summary.py" line="+1" />
         <source>Expired</source>
         <translation>过期</translation>
     </message>
@@ -11598,7 +12312,7 @@ Hand both files to the member.</source>
         <location line="+1" />
         <location filename="../../crmdesk/reports/loyalty_summary.py" line="+0" />
         <location line="+21" />
-        <location filename="../../crmdesk/reports/member_list.py" line="+96" />
+        <location filename="../../crmdesk/reports/member_list.py" line="+98" />
         <source>Members</source>
         <translation>会员</translation>
     </message>
@@ -11884,7 +12598,7 @@ Hand both files to the member.</source>
     </message>
     <message>
         <location line="+4" />
-        <location filename="../../crmdesk/reports/member_data.py" line="+280" />
+        <location filename="../../crmdesk/reports/member_data.py" line="+279" />
         <source>Paid by</source>
         <translation>支付方式</translation>
     </message>
@@ -12069,6 +12783,197 @@ Hand both files to the member.</source>
         <translation>会员报告 — {name}</translation>
     </message>
     <message>
+        <location filename="../../crmdesk/reports/business_review.py" line="-1" />
+        <source>Earned</source>
+        <translation>获得</translation>
+    </message>
+    <message>
+        <location line="+36" />
+        <source>Average score (1 to 5)</source>
+        <translation>平均分（1–5 分）</translation>
+    </message>
+    <message>
+        <location line="+44" />
+        <source>Net sales</source>
+        <translation>净销售额</translation>
+    </message>
+    <message>
+        <location line="+1" />
+        <source>Receipts</source>
+        <translation>小票数</translation>
+    </message>
+    <message>
+        <location line="+2" />
+        <source>Member visits</source>
+        <translation>会员到店人次</translation>
+    </message>
+    <message>
+        <location line="+1" />
+        <source>New members</source>
+        <translation>新增会员</translation>
+    </message>
+    <message>
+        <location line="+10" />
+        <source>Figure</source>
+        <translation>指标</translation>
+    </message>
+    <message>
+        <location line="+1" />
+        <source>this month</source>
+        <translation>本月</translation>
+    </message>
+    <message>
+        <location line="+1" />
+        <source>month before</source>
+        <translation>上月</translation>
+    </message>
+    <message>
+        <location line="+2" />
+        <source>a year earlier</source>
+        <translation>去年同月</translation>
+    </message>
+    <message>
+        <location line="+9" />
+        <source>Same days of {month}</source>
+        <translation>{month} 同日</translation>
+    </message>
+    <message>
+        <location line="+3" />
+        <source>Net sales {month}</source>
+        <translation>{month} 净销售额</translation>
+    </message>
+    <message>
+        <location line="+3" />
+        <source>Member visits {month}</source>
+        <translation>{month} 会员到店人次</translation>
+    </message>
+    <message>
+        <location line="+2" />
+        <source>Sales by day</source>
+        <translation>每日销售额</translation>
+    </message>
+    <message>
+        <location line="+0" />
+        <source>Net sales (sales less refunds) each day of {month} in yuan, beside the same day a year earlier.</source>
+        <translation>{month} 每天的净销售额（销售额减退款，单位：元），与去年同日对比。</translation>
+    </message>
+    <message>
+        <location line="+3" />
+        <source>Member visits by day</source>
+        <translation>每日会员到店</translation>
+    </message>
+    <message>
+        <location line="+0" />
+        <source>Members who bought each day (each member once a day), beside the same day a year earlier.</source>
+        <translation>每天有消费的会员人数（同一会员一天只计一次），与去年同日对比。</translation>
+    </message>
+    <message>
+        <location line="+7" />
+        <source>Customer figures have not been worked out yet: refresh customer insight first.</source>
+        <translation>尚未计算顾客分析数据：请先刷新顾客洞察。</translation>
+    </message>
+    <message>
+        <location line="+5" />
+        <source>Customers</source>
+        <translation>顾客</translation>
+    </message>
+    <message>
+        <location line="+3" />
+        <source>Share of members</source>
+        <translation>会员占比</translation>
+    </message>
+    <message>
+        <location line="+1" />
+        <source>Share of spend</source>
+        <translation>消费占比</translation>
+    </message>
+    <message>
+        <location line="+3" />
+        <source>At the refresh of {day}. Spend is that of the last {months} months; the number of members is in brackets.</source>
+        <translation>截至 {day} 的刷新。消费额为最近 {months} 个月的消费；括号内为会员人数。</translation>
+    </message>
+    <message>
+        <location line="+3" />
+        <source>RFM segments</source>
+        <translation>RFM 客户分群</translation>
+    </message>
+    <message>
+        <location line="+5" />
+        <source>ABC classes</source>
+        <translation>ABC 分类</translation>
+    </message>
+    <message>
+        <location line="+1" />
+        <source>Members who spent in the last {months} months, biggest spenders first: class A are the fewest who together make 80 % of the spend.</source>
+        <translation>最近 {months} 个月有消费的会员，按消费额从高到低排列：A 类是合计贡献 80% 消费额的最少会员。</translation>
+    </message>
+    <message>
+        <location line="+8" />
+        <source>Lifecycle stages</source>
+        <translation>生命周期阶段</translation>
+    </message>
+    <message>
+        <location line="+4" />
+        <source>No member has bought anything yet.</source>
+        <translation>还没有会员消费过。</translation>
+    </message>
+    <message>
+        <location line="+4" />
+        <source>Active members by tier</source>
+        <translation>各等级会员（正常状态）</translation>
+    </message>
+    <message>
+        <location line="+5" />
+        <source>No active members yet.</source>
+        <translation>还没有正常状态的会员。</translation>
+    </message>
+    <message>
+        <location line="+11" />
+        <source>Points earned and redeemed, {first} to {last}</source>
+        <translation>积分获得与兑换（{first} 至 {last}）</translation>
+    </message>
+    <message>
+        <location line="+2" />
+        <source>{month}: {earned} earned, {redeemed} redeemed.</source>
+        <translation>{month}：获得 {earned} 分，兑换 {redeemed} 分。</translation>
+    </message>
+    <message>
+        <location line="+4" />
+        <source>Customer satisfaction, {first} to {last}</source>
+        <translation>顾客满意度（{first} 至 {last}）</translation>
+    </message>
+    <message>
+        <location line="+5" />
+        <source>{month}: {score} on average.</source>
+        <translation>{month}：平均 {score} 分。</translation>
+    </message>
+    <message>
+        <location line="+5" />
+        <source>No satisfaction surveys were taken from {first} to {last}.</source>
+        <translation>{first} 至 {last} 没有满意度调查记录。</translation>
+    </message>
+    <message>
+        <location line="+12" />
+        <source>{count} complaints received in {month}.</source>
+        <translation>{month} 共受理投诉 {count} 件。</translation>
+    </message>
+    <message>
+        <location line="+6" />
+        <source>Churn alerts</source>
+        <translation>流失预警</translation>
+    </message>
+    <message>
+        <location line="+4" />
+        <source>No member has a churn alert at the refresh of {day}.</source>
+        <translation>{day} 刷新时没有会员出现流失预警。</translation>
+    </message>
+    <message>
+        <location line="+2" />
+        <source>The members with a churn alert who spent the most in the last {months} months: {shown} of {total}. A word or an offer now may bring them back.</source>
+        <translation>有流失预警的会员中，最近 {months} 个月消费最多的 {shown} 位（共 {total} 位）。现在问候一声或送上优惠，也许就能把他们请回来。</translation>
+    </message>
+    <message>
+        <location line="+5" />
         <location filename="../../crmdesk/reports/credit_aging.py" line="+35" />
         <location filename="../../crmdesk/reports/member_report.py" line="+8" />
         <location filename="../../crmdesk/reports/statement.py" line="-23" />
@@ -12076,13 +12981,69 @@ Hand both files to the member.</source>
         <translation>姓名</translation>
     </message>
     <message>
+        <location line="+0" />
+        <source>Member no.</source>
+        <translation>会员编号</translation>
+    </message>
+    <message>
+        <location line="+1" />
         <location filename="../../crmdesk/reports/member_report.py" line="+1" />
         <location filename="../../crmdesk/reports/statement.py" line="+1" />
         <source>Phone</source>
         <translation>手机</translation>
     </message>
     <message>
+        <location line="+0" />
+        <source>Stage</source>
+        <translation>阶段</translation>
+    </message>
+    <message>
         <location line="+1" />
+        <source>Why</source>
+        <translation>原因</translation>
+    </message>
+    <message>
+        <location line="+1" />
+        <source>Spend, {months} months</source>
+        <translation>近 {months} 个月消费</translation>
+    </message>
+    <message>
+        <location line="+13" />
+        <source>Customer groups, tiers, balances and churn alerts are those of the customer insight refresh of {day}.</source>
+        <translation>顾客分群、等级、余额和流失预警均为 {day} 顾客洞察刷新时的数据。</translation>
+    </message>
+    <message>
+        <location line="+4" />
+        <source>That refresh came before the end of {month}: refresh customer insight to count the whole month in them.</source>
+        <translation>该次刷新早于 {month} 月底：请刷新顾客洞察，以计入整月数据。</translation>
+    </message>
+    <message>
+        <location line="+4" />
+        <source>Purchase model: {note}</source>
+        <translation>购买预测模型：{note}</translation>
+    </message>
+    <message>
+        <location line="+9" />
+        <source>Business review {month}</source>
+        <translation>经营月报 {month}</translation>
+    </message>
+    <message>
+        <location line="+9" />
+        <source>{first} to {last}, beside the month before ({previous}) and the same month a year earlier ({year_earlier}).</source>
+        <translation>{first} 至 {last}，与上月（{previous}）及去年同月（{year_earlier}）对比。</translation>
+    </message>
+    <message>
+        <location line="+6" />
+        <source>{store}: business review {month}</source>
+        <translation>{store} 经营月报 {month}</translation>
+    </message>
+    <message>
+        <location line="+8" />
+        <source>Held for members at the refresh of {day}: stored value {wallet}, credit owed {owed}.</source>
+        <translation>{day} 刷新时：会员储值余额 {wallet}，赊账欠款 {owed}。</translation>
+    </message>
+    <message>
+        <location filename="../../crmdesk/reports/member_report.py" line="+1" />
         <source>Card</source>
         <translation>卡号</translation>
     </message>
@@ -12678,12 +13639,13 @@ Hand both files to the member.</source>
         <translation>累计消费</translation>
     </message>
     <message>
-        <location line="+1" />
+        <location filename="../../crmdesk/reports/business_review.py" line="-197" />
+        <location filename="../../crmdesk/reports/member_report.py" line="+1" />
         <source>Average basket</source>
         <translation>客单价</translation>
     </message>
     <message>
-        <location line="+1" />
+        <location filename="../../crmdesk/reports/member_report.py" line="+1" />
         <source>Refunds</source>
         <translation>退款</translation>
     </message>
@@ -13198,7 +14160,7 @@ Hand both files to the member.</source>
         <translation>店主</translation>
     </message>
     <message>
-        <location filename="../../crmdesk/services/member_query.py" line="-227" />
+        <location filename="../../crmdesk/services/member_query.py" line="-264" />
         <source>Active</source>
         <translation>正常</translation>
     </message>
@@ -13308,7 +14270,7 @@ Hand both files to the member.</source>
         <translation>兑换</translation>
     </message>
     <message>
-        <location filename="../../crmdesk/services/credit.py" line="-639" />
+        <location filename="../../crmdesk/services/credit.py" line="-641" />
         <location filename="../../crmdesk/services/payments.py" line="-77" />
         <source>On credit</source>
         <translation>赊账</translation>
@@ -13321,7 +14283,7 @@ Hand both files to the member.</source>
     <message>
         <location line="+1" />
         <location filename="../../crmdesk/services/loyalty.py" line="+1" />
-        <location filename="../../crmdesk/services/purchases.py" line="-312" />
+        <location filename="../../crmdesk/services/purchases.py" line="-323" />
         <location filename="../../crmdesk/services/wallet.py" line="-469" />
         <source>Refund</source>
         <translation>退款</translation>

@@ -254,6 +254,9 @@ def test_no_json_output_has_binary_float_noise(capsys, tmp_path: Path, db_path: 
         "backup settings": ("backup", "settings"), "check": ("check",), "audit list": ("audit", "list"),
         "privacy retention": ("privacy", "retention"),
         "member export-data": ("member", "export-data", phone, "--out", str(tmp_path)),
+        "insight refresh": ("insight", "refresh"), "insight fit": ("insight", "fit"),
+        "insight segments": ("insight", "segments"), "insight alerts": ("insight", "alerts"),
+        "report review": ("report", "review", "--month", month, "--out", str(tmp_path / "review.pdf")),
     }
     assert set(_json_commands(build_parser())) - {"demo", "purchase add", "report slip", "restore", *runs} <= NOT_RUN  # each is run or listed
     for argv in runs.values():
