@@ -15,9 +15,8 @@ import sqlalchemy as sa
 
 from crmdesk.db import Database, head_revision, open_database
 from crmdesk.errors import AuthenticationFailed, PermissionDenied
-from crmdesk.models import Role
+from crmdesk.models import Role, Tier
 from crmdesk.services import auth, staff, store
-from crmdesk.services.overview import store_overview
 from crmdesk.services.uow import read_session, unit_of_work
 
 URL = os.environ.get("CRMDESK_TEST_POSTGRES_URL")
@@ -55,8 +54,7 @@ def test_migrations_and_core_services_work_on_postgresql(pg: Database) -> None:
             store.update_store(session, actor, store_name="x", address="", phone="")
     with read_session(pg) as session:
         assert store.get_store(session).store_name == "好邻居超市"
-        figures = store_overview(session, staff.actor_for(session), date.today())
-        assert [tier.name for tier in figures.members_by_tier] == ["普通", "银卡", "金卡", "钻石"]
+        assert [tier.name for tier in session.scalars(sa.select(Tier).order_by(Tier.rank))] == ["普通", "银卡", "金卡", "钻石"]
 
 
 def test_demo_store_fills_postgresql(pg: Database) -> None:
@@ -64,9 +62,19 @@ def test_demo_store_fills_postgresql(pg: Database) -> None:
 
     with unit_of_work(pg) as session:
         summary = demo.fill_demo_store(session, members=60, seed=3, today=date(2026, 11, 22))
+    from crmdesk.models import InsightCount, MemberInsight, Purchase, PurchaseKind, ShopDay
+    from crmdesk.services import insight, insight_figures
+
     with read_session(pg) as session:
-        figures = store_overview(session, staff.actor_for(session), date(2026, 11, 22))
-    assert summary.members == 60 and figures.active_members > 0
+        owner = staff.actor_for(session)
+    done = insight.refresh(pg, owner, as_of=date(2026, 11, 22))  # the set-based refresh in PostgreSQL's SQL
+    with read_session(pg) as session:
+        sales = session.scalar(sa.select(sa.func.sum(Purchase.amount_fen)).where(Purchase.kind == PurchaseKind.SALE))
+        assert session.scalar(sa.select(sa.func.sum(ShopDay.sales_fen))) == sales
+        assert session.scalar(sa.select(sa.func.count()).select_from(MemberInsight)) == done.members > 0
+        assert sum(c.members for c in session.scalars(sa.select(InsightCount).where(InsightCount.kind == "segment"))) == done.members
+        board = insight_figures.dashboard(session, owner, date(2026, 11, 1), date(2026, 11, 22), "week")
+    assert summary.members == 60 and board.totals is not None and board.totals.receipts > 0
     # The next rows a till writes continue after the demo's own ids.
     from crmdesk.services import members, purchases
     from crmdesk.services.members import MemberInput

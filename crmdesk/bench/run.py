@@ -490,9 +490,10 @@ def _insight(db: Database, path: Path) -> list[Figure]:
     _timed(refresh.samples, run)
     floor = Figure("  floor: raw sqlite3 GROUP BY member and day over purchases", "ms")
     raw = sqlite3.connect(path)
-    _timed(floor.samples, lambda: raw.execute(
+    raw.execute(f"PRAGMA cache_size = -{insight.SORT_CACHE_KIB}")  # the sort room the refresh has
+    _timed(floor.samples, lambda: raw.execute(  # the refresh's first pass alone, read the same way (table order)
         "SELECT count(*) FROM (SELECT member_id, (CAST(strftime('%s', occurred_at) AS INTEGER) + 28800) / 86400 AS day, "
-        "sum(amount_fen) FROM purchase GROUP BY member_id, day)").fetchone())
+        "sum(amount_fen) FROM purchase WHERE +occurred_at < '9999' GROUP BY +member_id, day)").fetchone())
     raw.close()
     assert result is not None
     model = "model not fitted: " + result.model_note if result.model_note else "BG/NBD and Gamma-Gamma fitted"
