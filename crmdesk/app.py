@@ -146,6 +146,7 @@ def _ensure_demo_store(db: Database, parent_visible: bool) -> None:
 
     with unit_of_work(db) as session:
         demo.fill_demo_store(session, today=shop_time.today())
+    demo.refresh_insight(db)
     if progress is not None:
         progress.close()
 

@@ -79,6 +79,7 @@ def run_demo(_db: Database | None, args: argparse.Namespace) -> int:
     with _database(args) as db:
         with unit_of_work(db) as session:
             summary = demo.fill_demo_store(session, members=args.members, seed=args.seed, today=shop_time.today(), force=args.force)
+        demo.refresh_insight(db)
         with read_session(db) as session:
             accounts = _sign_in_accounts(demo, session, created=summary.staff > 0)
         seconds = time.perf_counter() - started

@@ -56,6 +56,7 @@ import sqlalchemy as sa
 from sqlalchemy.orm import Session
 from stdnum import ean
 
+from crmdesk.db import Database
 from crmdesk.errors import Conflict, InvalidInput
 from crmdesk.models import (
     AuditEvent,
@@ -114,6 +115,7 @@ from crmdesk.services.complaints import (
     resolution_due_for,
 )
 from crmdesk.services.members import refresh_member_totals
+from crmdesk.services.uow import read_session
 from crmdesk.services.search_keys import name_search_keys, phone_last4
 from crmdesk.services.staff import new_staff
 from crmdesk.services.surveys import list_dimensions
@@ -2223,3 +2225,12 @@ def _collection_notes(rng: random.Random, calendar: _Calendar, shop: _Shop, debt
         money.notes.append({"id": ids.take(CollectionNote), "member_id": debtor.person.id, "at": at, "channel": channel, "text": text,
                             "promised_on": promised, "promised_fen": max(100, int(owed * share) // 100 * 100) if promised else None,
                             "staff_id": staff})
+
+
+def refresh_insight(db: Database) -> None:
+    """The demo's customer figures and dashboard, as the owner's first refresh would make them."""
+    from crmdesk.services import insight, staff
+
+    with read_session(db) as session:
+        owner = staff.actor_for(session)
+    insight.refresh(db, owner)

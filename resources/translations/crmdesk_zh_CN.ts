@@ -3924,7 +3924,7 @@ Membership, loyalty and customer care for neighbourhood shops.</source>
     <message>
         <location line="+0" />
         <source>ABC:</source>
-        <translation>ABC：</translation>
+        <translation>ABC 分类：</translation>
     </message>
     <message>
         <location line="+5" />
