@@ -11,6 +11,7 @@ from pathlib import Path
 import pytest
 import sqlalchemy as sa
 
+from crmdesk import shop_time
 from crmdesk.errors import Conflict, InvalidInput, PermissionDenied
 from crmdesk.i18n import printing_language
 from crmdesk.models import (
@@ -63,7 +64,7 @@ OLD_ADDRESS = "上海市静安区南京西路 1266 号"
 EMAIL = "zxm@example.com"
 JPEG = b"\xff\xd8\xff\xe0" + b"photo-of-the-eggs" * 40
 NOW = datetime.now(UTC)
-TODAY = date.today()
+TODAY = shop_time.today()  # the shop's day names the files, whatever zone the PC is in
 
 
 def build_member(db, owner, cashier) -> int:  # type: ignore[no-untyped-def]
@@ -166,7 +167,7 @@ def test_the_copy_holds_every_section(db, owner, supervisor, rich) -> None:  # t
 
 
 def test_export_writes_both_private_files_and_never_overwrites(db, owner, supervisor, rich, tmp_path) -> None:  # type: ignore[no-untyped-def]
-    stem = f"member-data-M{rich:08d}-{date.today().isoformat()}"
+    stem = f"member-data-M{rich:08d}-{TODAY.isoformat()}"
     squatter = tmp_path / f"{stem}.pdf"
     squatter.write_text("someone else's file")
     exported = privacy.export_member_data(db, supervisor, rich, tmp_path)

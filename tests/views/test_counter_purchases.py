@@ -11,7 +11,7 @@ from PySide6.QtWidgets import QApplication
 from crmdesk.services import loyalty, members, purchases
 from crmdesk.services.uow import read_session, unit_of_work
 from crmdesk.views.counter_page import CounterPage
-from crmdesk import preferences
+from crmdesk import preferences, shop_time
 from crmdesk.views.purchase_dialogs import this_till
 from tests.services.test_members import cashier, db, owner, store_template, supervisor  # noqa: F401 - fast fixtures
 
@@ -155,7 +155,7 @@ def test_redeem_beyond_the_balance_is_refused_and_changes_nothing(qtbot, page, m
 
 
 def test_points_expiring_soon_show_on_the_panel(qtbot, page, member_id, cashier) -> None:  # type: ignore[no-untyped-def]
-    today = date.today()
+    today = shop_time.today()
     assert not page.expiring_label.isVisible()
     # Earned last year: they expire on 31 December this year; two months before, the panel warns.
     earned = datetime(today.year - 1, 6, 1, 12, tzinfo=timezone.utc)
