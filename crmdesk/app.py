@@ -10,7 +10,7 @@ from PySide6.QtCore import QCoreApplication, QSize, QTimer
 from PySide6.QtGui import QFont, QFontDatabase, QGuiApplication, QIcon
 from PySide6.QtWidgets import QApplication, QMessageBox, QProgressDialog
 
-from crmdesk import preferences, shop_time
+from crmdesk import memory, preferences, shop_time
 from crmdesk.cli import database_for
 from crmdesk.db import Database
 from crmdesk.errors import MSG_NOT_INITIALISED, CrmdeskError, NotInitialised
@@ -191,6 +191,7 @@ def run_gui(args: argparse.Namespace) -> int:
             counter.search_edit.setText(args.search)
             counter.run_search()
         guard.start()
+        memory.settle_after_startup()
         code = app.exec()
         guard.at_close()
         return code

@@ -9,7 +9,7 @@ from crmdesk.models.complaint import (
 from crmdesk.models.insight import (
     INSIGHT_SETTINGS_ROW_ID, InsightCount, InsightRun, InsightSettings, MemberInsight, ShopDay,
 )
-from crmdesk.models.loyalty import CategoryRule, ExpiryMode, LoyaltyRules, PointsEntry, PointsKind, Tier
+from crmdesk.models.loyalty import RULES_STAMP_ROW_ID, CategoryRule, ExpiryMode, LoyaltyRules, PointsEntry, PointsKind, RulesStamp, Tier
 from crmdesk.models.member import (
     Card, CardStatus, Gender, MarketingConsent, Member, MemberChange, MemberStatus, MemberTag, SavedFilter,
 )
@@ -27,7 +27,7 @@ from crmdesk.models.survey import SurveyDimension, SurveyResponse, SurveyScore, 
 __all__ = [
     "AuditEvent", "Base", "CategoryRule", "ExpiryMode", "LoyaltyRules", "Card", "CardStatus", "Complaint", "ComplaintEvent", "ComplaintStatus",
     "Coupon", "Gender", "MarketingConsent", "Member", "MemberChange", "MemberStatus", "MemberTag", "SavedFilter", "Offer", "OfferKind", "OfferRedemption", "OfferTarget", "PointsEntry",
-    "PointsKind", "Priority", "Purchase", "PurchaseKind", "PurchaseLine", "Role", "STORE_ROW_ID",
+    "PointsKind", "Priority", "Purchase", "PurchaseKind", "PurchaseLine", "Role", "RULES_STAMP_ROW_ID", "RulesStamp", "STORE_ROW_ID",
     "Staff", "StoreSettings", "Tier", "utcnow",
     # complaints and surveys
     "ComplaintAttachment", "ComplaintCategory", "ComplaintChannel", "ComplaintFollowUp", "ComplaintResolution",

@@ -10,6 +10,8 @@ from sqlalchemy.orm import Mapped, mapped_column
 
 from crmdesk.models.base import Base, UtcDateTime, str_enum, utcnow
 
+RULES_STAMP_ROW_ID = 1
+
 
 class Tier(Base):
     __tablename__ = "tier"
@@ -82,3 +84,16 @@ class CategoryRule(Base):
 
     category: Mapped[str] = mapped_column(sa.String(60), primary_key=True)
     multiplier_pct: Mapped[int] = mapped_column(default=100)
+
+
+class RulesStamp(Base):
+    """One row whose ``token`` changes whenever the points rules, a category rule, a tier or an offer
+    changes. Database triggers set it (migration 0010), so every writer -- this program, another till,
+    a hand-made fix -- is covered. The counter keeps the rules, tiers and offers it read together with
+    the token, and reads them again only when the token differs. A random token, not a counter: a
+    change rolled back and another committed can never leave the same value behind."""
+
+    __tablename__ = "rules_stamp"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    token: Mapped[int] = mapped_column(sa.BigInteger, default=0)

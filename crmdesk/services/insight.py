@@ -10,6 +10,7 @@ dashboard's counts and the shop's days are written last, with the run's record, 
 
 from __future__ import annotations
 
+import functools
 import math
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -135,25 +136,43 @@ MODEL = sa.Table(  # the BG/NBD estimates per distinct (x, t_x, T)
 # --------------------------------------------------------------------------- kept current by each purchase
 
 
+_DAY_FIGURES = ("sales_fen", "refunds_fen", "receipts", "visits", "points_earned")
+
+
+@functools.cache
+def _add_to_shop_day(dialect: str) -> sa.Insert:
+    """INSERT the day's figures, or add them to the day's row: built once, run by every sale."""
+    insert = (sqlite_insert if dialect == "sqlite" else postgresql_insert)(ShopDay).values(
+        day=sa.bindparam("day"), new_members=0, points_redeemed=0, **{name: sa.bindparam(name) for name in _DAY_FIGURES})
+    return insert.on_conflict_do_update(
+        index_elements=[ShopDay.day], set_={name: getattr(ShopDay, name) + getattr(insert.excluded, name) for name in _DAY_FIGURES})
+
+
+_SALE_ON_MEMBER = sa.update(MemberInsight).where(MemberInsight.member_id == sa.bindparam("member")).values(
+    last_day=sa.case((MemberInsight.last_day < sa.bindparam("day"), sa.bindparam("day")), else_=MemberInsight.last_day),
+    recency_days=0, shopping_days=MemberInsight.shopping_days + sa.bindparam("new_day"),
+    frequency=MemberInsight.frequency + sa.bindparam("new_day"), monetary_fen=MemberInsight.monetary_fen + sa.bindparam("amount"),
+    alert=None, alert_usual=None, alert_now=None)
+_REFUND_ON_MEMBER = sa.update(MemberInsight).where(MemberInsight.member_id == sa.bindparam("member")).values(
+    monetary_fen=sa.case((MemberInsight.monetary_fen > sa.bindparam("amount"), MemberInsight.monetary_fen - sa.bindparam("amount")),
+                         else_=0))
+
+
 def note_purchase(session: Session, member_id: int, occurred_at: datetime, amount_fen: int, *, new_day: bool,
                   refund: bool = False, points: int = 0) -> None:
     """The cheap part of a refresh, done with each sale or refund at the counter: the shop's day (sales, refunds,
     receipts, visits, points earned) and the member's recency, frequency and spend. Stages, scores and the model
-    wait for the next refresh; a sale clears the member's churn alert (they came back)."""
+    wait for the next refresh; a sale clears the member's churn alert (they came back). Statements built once and
+    run on the session's connection: this is part of every sale at the till."""
     day = shop_time.local_day(occurred_at)
-    values = {"sales_fen": 0 if refund else amount_fen, "refunds_fen": amount_fen if refund else 0,
-              "receipts": 0 if refund else 1, "visits": int(new_day and not refund), "points_earned": points}
-    insert = (sqlite_insert if session.get_bind().dialect.name == "sqlite" else postgresql_insert)(ShopDay)
-    session.execute(insert.values(day=day, new_members=0, points_redeemed=0, **values).on_conflict_do_update(
-        index_elements=[ShopDay.day], set_={name: getattr(ShopDay, name) + value for name, value in values.items()}))
+    connection = session.connection()
+    connection.execute(_add_to_shop_day(connection.dialect.name), {
+        "day": day, "sales_fen": 0 if refund else amount_fen, "refunds_fen": amount_fen if refund else 0,
+        "receipts": 0 if refund else 1, "visits": int(new_day and not refund), "points_earned": points})
     if refund:
-        session.execute(sa.update(MemberInsight).where(MemberInsight.member_id == member_id).values(
-            monetary_fen=sa.case((MemberInsight.monetary_fen > amount_fen, MemberInsight.monetary_fen - amount_fen), else_=0)))
-        return
-    session.execute(sa.update(MemberInsight).where(MemberInsight.member_id == member_id).values(
-        last_day=sa.case((MemberInsight.last_day < day, day), else_=MemberInsight.last_day), recency_days=0,
-        shopping_days=MemberInsight.shopping_days + int(new_day), frequency=MemberInsight.frequency + int(new_day),
-        monetary_fen=MemberInsight.monetary_fen + amount_fen, alert=None, alert_usual=None, alert_now=None))
+        connection.execute(_REFUND_ON_MEMBER, {"member": member_id, "amount": amount_fen})
+    else:
+        connection.execute(_SALE_ON_MEMBER, {"member": member_id, "day": day, "new_day": int(new_day), "amount": amount_fen})
 
 
 # --------------------------------------------------------------------------- settings

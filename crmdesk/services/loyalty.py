@@ -9,7 +9,8 @@ from __future__ import annotations
 
 import heapq
 import re
-from collections.abc import Sequence
+import weakref
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta, timezone
 from typing import Any
@@ -19,8 +20,8 @@ from sqlalchemy.orm import Session
 
 from crmdesk.errors import InvalidInput, NotFound
 from crmdesk.models import (
-    CategoryRule, ExpiryMode, LoyaltyRules, Member, MemberStatus, PointsEntry, PointsKind, Purchase, PurchaseKind,
-    Staff, Tier,
+    RULES_STAMP_ROW_ID, CategoryRule, ExpiryMode, LoyaltyRules, Member, MemberStatus, Offer, OfferKind, PointsEntry, PointsKind,
+    Purchase, PurchaseKind, RulesStamp, Staff, Tier,
 )
 from crmdesk.services import audit
 from crmdesk.services.auth import Permission, require
@@ -127,6 +128,67 @@ def get_rules(session: Session) -> Rules:
         bonus_multiplier_pct=row.bonus_multiplier_pct,
         category_multipliers=categories,
     )
+
+
+@dataclass(frozen=True)
+class TierStep:
+    """A tier as the counter needs it: to earn with its multiplier and to lift a member into it."""
+
+    id: int
+    rank: int
+    name: str
+    min_spend_fen: int
+    multiplier_pct: int
+
+
+@dataclass(frozen=True)
+class CounterConfig:
+    """What every sale reads besides the member: the rules, the tiers (by rank) and whether any
+    points offer is active. Kept per database until the rules stamp changes (models.RulesStamp)."""
+
+    token: int
+    rules: Rules
+    tiers: tuple[TierStep, ...]
+    points_offers: bool
+
+    def tier(self, tier_id: int | None) -> TierStep | None:
+        return next((tier for tier in self.tiers if tier.id == tier_id), None)
+
+    def lift(self, tier_id: int | None, lifetime_fen: int, spend_12_months: Callable[[], int]) -> TierStep | None:
+        """The higher tier the member's 12-month spend earns now, or None. The 12-month spend is read only
+        when the member's lifetime spend reaches the next threshold (it can never be more than that)."""
+        current = self.tier(tier_id)
+        higher = [tier for tier in self.tiers if tier.rank > (current.rank if current else -1)]
+        if not higher or lifetime_fen < higher[0].min_spend_fen:
+            return None
+        spend = spend_12_months()
+        return next((tier for tier in reversed(higher) if tier.min_spend_fen <= spend), None)
+
+
+_counter_configs: weakref.WeakKeyDictionary[sa.Engine, CounterConfig] = weakref.WeakKeyDictionary()
+
+
+def rules_token_column() -> sa.ScalarSelect[int]:
+    """The rules stamp's token, to read in the same statement as the member a sale is for."""
+    return sa.select(RulesStamp.token).where(RulesStamp.id == RULES_STAMP_ROW_ID).scalar_subquery()
+
+
+def counter_config(session: Session, token: int | None) -> CounterConfig:
+    """The rules, tiers and offers as of ``token`` (read with rules_token_column): from memory while the
+    token is the one they were read with, else read again (two queries and one for the tiers)."""
+    engine = session.get_bind().engine
+    kept = _counter_configs.get(engine)
+    if kept is not None and token is not None and kept.token == token:
+        return kept
+    connection = session.connection()
+    tiers = tuple(TierStep(*row) for row in connection.execute(sa.select(
+        Tier.id, Tier.rank, Tier.name, Tier.min_spend_fen, Tier.points_multiplier_pct).order_by(Tier.rank)))
+    offers_on = connection.execute(sa.select(Offer.id).where(
+        Offer.active.is_(True), Offer.kind == OfferKind.POINTS_MULTIPLIER).limit(1)).first() is not None
+    config = CounterConfig(token or 0, get_rules(session), tiers, offers_on)
+    if token is not None:
+        _counter_configs[engine] = config
+    return config
 
 
 def set_rules(session: Session, actor: Actor, rules: Rules) -> Rules:
@@ -381,12 +443,14 @@ def expire(session: Session, today: date, *, actor: Actor | None = None) -> int:
 # --------------------------------------------------------------------------- tiers
 
 
+_SPEND_SINCE = sa.select(sa.func.coalesce(sa.func.sum(
+    sa.case((Purchase.kind == PurchaseKind.SALE, Purchase.amount_fen), else_=-Purchase.amount_fen)), 0)).where(
+    Purchase.member_id == sa.bindparam("member"), Purchase.occurred_at >= sa.bindparam("since"))
+
+
 def spend_12_months(session: Session, member_id: int, now: datetime) -> int:
-    since = now - TIER_WINDOW
-    sign = sa.case((Purchase.kind == PurchaseKind.SALE, Purchase.amount_fen), else_=-Purchase.amount_fen)
-    return int(session.scalar(
-        sa.select(sa.func.coalesce(sa.func.sum(sign), 0)).where(Purchase.member_id == member_id, Purchase.occurred_at >= since)
-    ) or 0)
+    """Sales less refunds over the 365 days to ``now``: what tiers are earned with."""
+    return int(session.connection().execute(_SPEND_SINCE, {"member": member_id, "since": now - TIER_WINDOW}).scalar() or 0)
 
 
 def tier_for_spend(session: Session, spend_fen: int) -> Tier | None:

@@ -11,20 +11,24 @@ were given, and are found by one lookup on the (till, receipt_no) unique index:
 the highest number of the day at the till, plus one. Generated numbers stop at
 9999 a till and day (a shop that busy has a POS that numbers its receipts).
 Two tills recording at once cannot get the same number: on SQLite the unit of
-work holds the write lock from BEGIN, and elsewhere (PostgreSQL) the insert runs
-in a SAVEPOINT, so one that loses the race on the unique index rolls back only
-that insert and takes the next number. A generated number, like one given, is
+work holds the write lock from BEGIN, and on PostgreSQL the insert is an
+INSERT ... ON CONFLICT DO NOTHING, so one that loses the race on the unique index
+inserts nothing and takes the next number. A generated number, like one given, is
 part of the result (``PurchaseResult.receipt_no``) for the counter to show.
 """
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta, timezone
 
 import sqlalchemy as sa
+from sqlalchemy.dialects.postgresql import insert as postgresql_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session
+from sqlalchemy.orm.util import identity_key
 
 from crmdesk.errors import Conflict, InvalidInput, NotFound, PermissionDenied
 from crmdesk.models import Member, MemberStatus, PointsEntry, PointsKind, Purchase, PurchaseKind, PurchaseLine, Tier
@@ -108,36 +112,60 @@ def _check_lines(lines: Sequence[LineInput], amount_fen: int) -> None:
         )
 
 
-def _member_for_counter(session: Session, member_id: int, approved_by: Actor | None = None) -> tuple[Member, int]:
-    """The member (locked for the update) and their tier's points multiplier, in one query. A frozen
-    member's purchase needs ``approved_by``: a supervisor or the owner who signed at the till."""
-    found = session.execute(
-        sa.select(Member, Tier.points_multiplier_pct).outerjoin(Tier, Tier.id == Member.tier_id)
-        .where(Member.id == member_id).with_for_update(of=Member)
-    ).first()
-    member, tier_pct = found if found is not None else (None, None)
-    if member is None:
+@dataclass(frozen=True)
+class _CounterMember:
+    """The member's columns a sale reads and writes, read as plain values (no mapped object at the till)."""
+
+    id: int
+    name: str
+    status: MemberStatus
+    tier_id: int | None
+    points_balance: int
+    total_spend_fen: int
+    last_visit_at: datetime | None
+    rules_token: int | None
+
+
+_COUNTER_MEMBER = sa.select(
+    Member.id, Member.name, Member.status, Member.tier_id, Member.points_balance, Member.total_spend_fen, Member.last_visit_at,
+    loyalty.rules_token_column(),
+).where(Member.id == sa.bindparam("member")).with_for_update(of=Member)
+
+
+def _member_for_counter(session: Session, member_id: int, approved_by: Actor | None = None) -> _CounterMember | None:
+    """The member (locked for the update, with the rules stamp's token), or None when their status forbids the
+    sale -- the caller then says why, unless the receipt was recorded before. A frozen member's purchase needs
+    ``approved_by``: a supervisor or the owner who signed at the till."""
+    found = session.connection().execute(_COUNTER_MEMBER, {"member": member_id}).first()
+    if found is None:
         raise NotFound(QT_TRANSLATE_NOOP("errors", "No member with id {id}."), id=member_id)
+    member = _CounterMember(*found)
     if member.status is MemberStatus.FROZEN and approved_by is not None:
         if not can(approved_by, Permission.CHANGE_MEMBER_STATUS):
             raise PermissionDenied(
                 QT_TRANSLATE_NOOP("errors", "{name} may not approve purchases of frozen members; ask a supervisor or the owner."),
                 name=approved_by.name)
     elif member.status is not MemberStatus.ACTIVE:
-        raise InvalidInput(
-            QT_TRANSLATE_NOOP("errors", "{name}'s membership is {status}: purchases cannot be recorded for it."),
-            name=member.name, status=member_status_term(member.status),
-        )
-    return member, tier_pct if tier_pct is not None else 100
+        return None
+    return member
 
 
-def _points_earned(session: Session, rules: loyalty.Rules, member_id: int, tier_pct: int, amount_fen: int,
+def _not_for_sale(session: Session, member_id: int) -> InvalidInput:
+    name, status = session.connection().execute(sa.select(Member.name, Member.status).where(Member.id == member_id)).one()
+    return InvalidInput(
+        QT_TRANSLATE_NOOP("errors", "{name}'s membership is {status}: purchases cannot be recorded for it."),
+        name=name, status=member_status_term(status),
+    )
+
+
+def _points_earned(session: Session, config: loyalty.CounterConfig, member_id: int, tier_pct: int, amount_fen: int,
                    lines: Sequence[LineInput], occurred_at: datetime) -> int:
     """The points a sale earns this member: the rules, the tier, the day and any points offer."""
     day = loyalty.local_day(occurred_at)
+    offer_pct = offers.points_multiplier_pct(session, member_id, day) if config.points_offers else 100
     return loyalty.points_for(
-        rules, amount_fen=amount_fen, lines=[loyalty.EarnLine(line.category, line.amount_fen) for line in lines],
-        tier_pct=tier_pct or 100, day=day, offer_pct=offers.points_multiplier_pct(session, member_id, day),
+        config.rules, amount_fen=amount_fen, lines=[loyalty.EarnLine(line.category, line.amount_fen) for line in lines],
+        tier_pct=tier_pct or 100, day=day, offer_pct=offer_pct,
     )
 
 
@@ -214,18 +242,24 @@ def record_purchase(
     _check_time(occurred_at, now)
     _check_lines(lines, amount_fen)
     payment_method = _check_payment(amount_fen, wallet_fen, credit_fen, payment_method)
-    if receipt_no:
-        done = _already_recorded(session, member_id, till, receipt_no, amount_fen)
+    # The till's hot path: plain statements on the session's connection, no mapped objects. Whatever the
+    # caller changed through the session so far goes out first, so the relative UPDATEs below build on it.
+    session.flush()
+    connection = session.connection()
+    member = _member_for_counter(session, member_id, approved_by)
+    if member is None:  # a closed or frozen member: posting a receipt recorded before still says it is done
+        done = _already_recorded(session, member_id, till, receipt_no, amount_fen) if receipt_no else None
         if done is not None:
             return done
-    member, tier_pct = _member_for_counter(session, member_id, approved_by)
-    rules = loyalty.get_rules(session)
-    points = _points_earned(session, rules, member.id, tier_pct, amount_fen, lines, occurred_at)
+        raise _not_for_sale(session, member_id)
+    config = loyalty.counter_config(session, member.rules_token)
+    tier = config.tier(member.tier_id)
+    points = _points_earned(session, config, member.id, tier.multiplier_pct if tier else 100, amount_fen, lines, occurred_at)
     row = {"member_id": member.id, "till": till, "kind": PurchaseKind.SALE, "occurred_at": occurred_at,
            "amount_fen": amount_fen, "payment_method": payment_method, "wallet_fen": wallet_fen, "credit_fen": credit_fen,
            "cashier_id": actor.staff_id, "refund_of_id": None}
     inserted = _insert_purchase(session, row, receipt_no, loyalty.local_day(occurred_at))
-    if inserted is None:  # another till posted this very receipt a moment ago
+    if inserted is None:  # posted before (a retry, or another till a moment ago)
         done = _already_recorded(session, member_id, till, receipt_no, amount_fen)
         if done is not None:
             return done
@@ -233,29 +267,51 @@ def record_purchase(
                        receipt=receipt_no, till=till or "-")
     purchase_id, used = inserted
     if lines:
-        session.execute(sa.insert(PurchaseLine), [{
+        connection.execute(sa.insert(PurchaseLine), [{
             "purchase_id": purchase_id, "item_code": l.item_code, "name": l.name, "category": l.category.strip(),
             "quantity_milli": l.quantity_milli, "unit_price_fen": l.unit_price_fen, "amount_fen": l.amount_fen} for l in lines])
-    if wallet_fen:
-        wallet.spend(session, actor, member, wallet_fen, purchase_id=purchase_id, at=occurred_at, pay_pin=pay_pin)
-    if credit_fen:
-        credit.charge(session, actor, member, credit_fen, purchase_id=purchase_id, at=occurred_at, approved_by=approved_by)
-    loyalty.earn(session, member, points, at=occurred_at, rules=rules, purchase_id=purchase_id, actor=actor)
-    member.visit_count += 1
-    member.total_spend_fen += amount_fen
+    if points > 0:
+        connection.execute(_EARN_ENTRY, {
+            "member_id": member.id, "at": occurred_at, "kind": PointsKind.EARN, "points": points,
+            "expires_on": config.rules.expires_on(loyalty.local_day(occurred_at)), "purchase_id": purchase_id,
+            "complaint_id": None, "staff_id": actor.staff_id, "reason": ""})
     new_day = member.last_visit_at is None or loyalty.local_day(member.last_visit_at) < loyalty.local_day(occurred_at)
-    if member.last_visit_at is None or occurred_at > member.last_visit_at:
-        member.last_visit_at = occurred_at
+    new_tier = config.lift(member.tier_id, member.total_spend_fen + amount_fen,
+                           lambda: loyalty.spend_12_months(session, member.id, now))
+    connection.execute(_SALE_ON_MEMBER, {
+        "member": member.id, "points": points, "amount": amount_fen, "tier": new_tier.id if new_tier else member.tier_id,
+        "last_visit": occurred_at if member.last_visit_at is None or occurred_at > member.last_visit_at else member.last_visit_at})
     insight.note_purchase(session, member.id, occurred_at, amount_fen, new_day=new_day, points=points)
-    with session.no_autoflush:  # the member's changes and the tier go out in one UPDATE below
-        new_tier = loyalty.upgrade_if_earned(session, member, now)
+    _forget_member(session, member.id)  # a mapped copy the caller holds would show the figures before this sale
+    if wallet_fen or credit_fen:
+        # Stored value and credit keep their own rules (PIN, cap, limit) on the mapped member, read after the update above.
+        account = session.get(Member, member.id, populate_existing=True)
+        assert account is not None
+        if wallet_fen:
+            wallet.spend(session, actor, account, wallet_fen, purchase_id=purchase_id, at=occurred_at, pay_pin=pay_pin)
+        if credit_fen:
+            credit.charge(session, actor, account, credit_fen, purchase_id=purchase_id, at=occurred_at, approved_by=approved_by)
     # No audit event for an everyday sale: the purchase row (cashier, time) and its ledger entry are the record.
     if member.status is MemberStatus.FROZEN and approved_by is not None:
         audit.record(session, actor, "purchase.frozen_override", "purchase", purchase_id, member=member.id,
                      approved_by=approved_by.name, amount_fen=amount_fen)
     session.flush()
-    return PurchaseResult(purchase_id, member.id, points, member.points_balance, new_tier.name if new_tier else None,
+    return PurchaseResult(purchase_id, member.id, points, member.points_balance + points, new_tier.name if new_tier else None,
                           receipt_no=used)
+
+
+_EARN_ENTRY = sa.insert(PointsEntry)
+_SALE_ON_MEMBER = sa.update(Member).where(Member.id == sa.bindparam("member")).values(
+    points_balance=Member.points_balance + sa.bindparam("points"), visit_count=Member.visit_count + 1,
+    total_spend_fen=Member.total_spend_fen + sa.bindparam("amount"), last_visit_at=sa.bindparam("last_visit"),
+    tier_id=sa.bindparam("tier"))
+
+
+def _forget_member(session: Session, member_id: int) -> None:
+    """Expire the session's mapped copy of the member, if it holds one, after a plain UPDATE changed the row."""
+    held = session.identity_map.get(identity_key(Member, member_id))
+    if held is not None:
+        session.expire(held)
 
 
 def _check_payment(amount_fen: int, wallet_fen: int, credit_fen: int, method: str) -> str:
@@ -274,26 +330,33 @@ def _check_payment(amount_fen: int, wallet_fen: int, credit_fen: int, method: st
     return method
 
 
+@functools.cache
+def _insert_new_receipt(dialect: str) -> sa.Insert:
+    insert = (postgresql_insert if dialect == "postgresql" else sqlite_insert)(Purchase)
+    return insert.on_conflict_do_nothing(index_elements=[Purchase.till, Purchase.receipt_no]).returning(Purchase.id)
+
+
 def _insert_purchase(session: Session, row: dict[str, object], receipt_no: str, day: date) -> tuple[int, str] | None:
     """Insert a purchase row (sale or refund) with ``receipt_no``, or a generated number when it is empty:
     (id, receipt number used). None when a given number is already taken.
 
-    A Core insert (the counter's hot path; nothing here reads the row back as an object) within a
-    SAVEPOINT, so losing a race on the (till, receipt_no) index to another till undoes only this
-    insert: a generated number then takes the next one; a given one is left to the caller."""
+    INSERT ... ON CONFLICT DO NOTHING on the (till, receipt_no) index (SQLite and PostgreSQL): a number
+    taken -- posted before, or by another till a moment ago -- inserts nothing and returns no id, with no
+    look-up before and no savepoint around it. A generated number then takes the next one; a given one is
+    left to the caller."""
     till = str(row["till"])
+    connection = session.connection()
+    statement = _insert_new_receipt(connection.dialect.name)
     used = receipt_no or next_receipt_no(session, till, day)
     for _attempt in range(RECEIPT_ATTEMPTS):
-        try:
-            with session.begin_nested():
-                purchase_id = session.execute(sa.insert(Purchase).returning(Purchase.id), {**row, "receipt_no": used}).scalar_one()
+        purchase_id = connection.execute(statement, {**row, "receipt_no": used}).scalar()
+        if purchase_id is not None:
             return int(purchase_id), used
-        except sa.exc.IntegrityError:
-            if receipt_no:
-                return None
-            # Taken meanwhile (another till) or by hand: the one after it, never the same one again.
-            prefix, number = used[:-GENERATED_DIGITS], int(used[-GENERATED_DIGITS:])
-            used = max(_generated(prefix, number + 1, till, day), next_receipt_no(session, till, day))
+        if receipt_no:
+            return None
+        # Taken meanwhile (another till) or by hand: the one after it, never the same one again.
+        prefix, number = used[:-GENERATED_DIGITS], int(used[-GENERATED_DIGITS:])
+        used = max(_generated(prefix, number + 1, till, day), next_receipt_no(session, till, day))
     raise Conflict(
         QT_TRANSLATE_NOOP("errors", "Other tills kept taking the next receipt number of till {till}; record the purchase again."),
         till=till or "-",
@@ -510,13 +573,13 @@ def preview_purchase(session: Session, member_id: int, amount_fen: int, lines: S
                      occurred_at: datetime | None = None) -> PurchasePreview:
     """The points a sale of ``amount_fen`` would earn and the tier discount on it; writes nothing."""
     found = session.execute(
-        sa.select(Tier.name, Tier.points_multiplier_pct, Tier.discount_bp).select_from(Member)
+        sa.select(Tier.name, Tier.points_multiplier_pct, Tier.discount_bp, loyalty.rules_token_column()).select_from(Member)
         .outerjoin(Tier, Tier.id == Member.tier_id).where(Member.id == member_id)
     ).first()
     if found is None:
         raise NotFound(QT_TRANSLATE_NOOP("errors", "No member with id {id}."), id=member_id)
     tier_name, tier_pct, discount_bp = found.name or "", found.points_multiplier_pct or 100, found.discount_bp or 0
     amount_fen = max(0, amount_fen)
-    points = _points_earned(session, loyalty.get_rules(session), member_id, tier_pct, amount_fen, lines,
+    points = _points_earned(session, loyalty.counter_config(session, found[3]), member_id, tier_pct, amount_fen, lines,
                             occurred_at or datetime.now(timezone.utc))
     return PurchasePreview(points, tier_name, discount_bp, amount_fen * discount_bp // 10_000)
