@@ -772,8 +772,9 @@ def chunks(items: Sequence[T], size: int = CHUNK) -> Iterator[Sequence[T]]:
 def lookup(session: Session, select: Callable[[Sequence[Any]], sa.Select[Any]], keys: Iterable[Any]) -> list[Any]:
     unique = sorted(set(keys))
     found: list[Any] = []
+    connection = session.connection()  # plain rows: no mapped-object machinery for thousands of keys
     for chunk in chunks(unique):
-        found.extend(session.execute(select(chunk)).all())
+        found.extend(connection.execute(select(chunk)).all())
     return found
 
 

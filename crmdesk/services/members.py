@@ -31,6 +31,8 @@ from crmdesk.services.uow import Actor
 from crmdesk.texts import QT_TRANSLATE_NOOP
 
 DEFAULT_REGION = "CN"
+# Mainland mobile numbers as the phonenumbers metadata describes them (the same test is_valid_number makes for them).
+_MAINLAND_MOBILE = re.compile(phonenumbers.PhoneMetadata.metadata_for_region("CN").mobile.national_number_pattern)
 MAX_TAG_LENGTH = 40
 EARLIEST_BIRTHDAY = date(1900, 1, 1)
 EMAIL_PATTERN = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
@@ -200,6 +202,10 @@ def normalize_phone(raw: str | None, region: str = DEFAULT_REGION) -> str | None
     if not text:
         return None
     cleaned = re.sub(r"[\s\-()（）]", "", unicodedata.normalize("NFKC", text))
+    # The usual case, read straight off the library's own mobile pattern (an import reads thousands of numbers).
+    mainland = cleaned[3:] if cleaned.startswith("+86") else cleaned if region == "CN" else ""
+    if len(mainland) == 11 and _MAINLAND_MOBILE.fullmatch(mainland):
+        return "+86" + mainland
     try:
         number = phonenumbers.parse(cleaned, region)
     except phonenumbers.NumberParseException:

@@ -871,8 +871,9 @@ def _member_of(values, by_card, by_number, by_phone, infos, column, *, required:
 def _lookup_wide(session: Session, select: Callable[[Sequence[object]], sa.Select], keys: object) -> list:  # type: ignore[type-arg]
     """imports.lookup with WIDE keys per query: a file of 100,000 receipts asks about each of them."""
     found: list[object] = []
+    connection = session.connection()
     for chunk in chunks(sorted(set(keys)), WIDE):  # type: ignore[call-overload]
-        found.extend(session.execute(select(chunk)).all())
+        found.extend(connection.execute(select(chunk)).all())
     return found
 
 
@@ -977,6 +978,10 @@ class _MemberState:
     tier_id: int | None
     spend_12: int
     changed_tier: bool = False
+    # What the file adds to the member's cached totals (as record_purchase and refund keep them).
+    visits: int = 0
+    spend: int = 0
+    last_visit: datetime | None = None
 
 
 @dataclass(frozen=True)
@@ -1172,6 +1177,10 @@ class _Posting:
             state.balance += points
             self.earned += points
         self.sales[(r.till, r.receipt_no)][3] = max(points, 0)
+        state.visits += 1
+        state.spend += r.amount_fen
+        if state.last_visit is None or r.occurred_at > state.last_visit:
+            state.last_visit = r.occurred_at
         if r.occurred_at >= self.since:
             state.spend_12 += r.amount_fen
         self._upgrade(state)
@@ -1194,24 +1203,27 @@ class _Posting:
             self.reversed += taken
         sale[4] += r.amount_fen
         sale[5] += max(taken, 0)
+        state.spend -= r.amount_fen
         if r.occurred_at >= self.since:
             state.spend_12 -= r.amount_fen
 
     def finish(self) -> int:
-        """The members' cached balance, tier and purchase totals; returns how many were lifted to a higher tier."""
-        session = self.session
-        table = Member.__table__
+        """The members' cached balance, tier and purchase totals, in one statement for them all (the totals as
+        additions, as each sale and refund makes them); returns how many were lifted to a higher tier."""
         if not self.states:
             return 0
-        session.execute(
-            sa.update(table).where(table.c.id == sa.bindparam("b_id"))
-            .values(points_balance=sa.bindparam("b_balance"), tier_id=sa.bindparam("b_tier"), updated_at=self.now),
-            [{"b_id": member_id, "b_balance": state.balance, "b_tier": state.tier_id}
-             for member_id, state in self.states.items()],
+        table = Member.__table__
+        last = sa.bindparam("b_last", type_=table.c.last_visit_at.type)
+        self.session.connection().execute(
+            sa.update(table).where(table.c.id == sa.bindparam("b_id")).values(
+                points_balance=sa.bindparam("b_balance"), tier_id=sa.bindparam("b_tier"), updated_at=self.now,
+                visit_count=table.c.visit_count + sa.bindparam("b_visits"),
+                total_spend_fen=table.c.total_spend_fen + sa.bindparam("b_spend"),
+                last_visit_at=sa.case((sa.and_(last.is_not(None), sa.or_(table.c.last_visit_at.is_(None), table.c.last_visit_at < last)),
+                                       last), else_=table.c.last_visit_at)),
+            [{"b_id": member_id, "b_balance": state.balance, "b_tier": state.tier_id, "b_visits": state.visits,
+              "b_spend": state.spend, "b_last": state.last_visit} for member_id, state in self.states.items()],
         )
-        ids = sorted(self.states)
-        for chunk in chunks(ids, CHUNK):
-            members.refresh_member_totals(session, chunk)
         return sum(1 for state in self.states.values() if state.changed_tier)
 
 
