@@ -61,23 +61,21 @@ for each member what members.register and cards.issue would record.
 
 from __future__ import annotations
 
-import csv
-import enum
 import re
 import time
 import unicodedata
 import uuid
-from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import date, datetime, timedelta
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import Any
 
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
 from crmdesk import shop_time
-from crmdesk.errors import Conflict, CrmdeskError, InvalidInput
+from crmdesk.errors import Conflict, InvalidInput
 from crmdesk.models import (
     AuditEvent, Card, CardStatus, CreditEntry, CreditKind, Gender, Member, MemberChange, MemberStatus, MemberTag, PointsEntry,
     PointsKind, WalletEntry, WalletKind, utcnow,
@@ -86,40 +84,29 @@ from crmdesk.services import audit, cards, credit, loyalty, members, money, mone
 from crmdesk.services.member_query import money_text
 from crmdesk.services.auth import Permission, require
 from crmdesk.services.members import MemberInput
-from crmdesk.services.tabular import (  # the file reading, shared with the purchase import
-    EXCEL_EXACT_LIMIT, MSG_FILE_EMPTY, Row, cell_text, has_content, headers_found, read_table,
+from crmdesk.services.import_engine import (  # what every import shares; some re-exported for this one's callers
+    Action, FileColumns, FileHeader, ImportCancelled, Problem, Progress, RejectedRow, Required, RowCells, RowError,
+    ShouldCancel, Translate, check_cancel, in_batches, lookup, read_file, refuse_invalid, rejects_path,
 )
+from crmdesk.services.import_engine import write_rejects as engine_write_rejects
+from crmdesk.services.tabular import EXCEL_EXACT_LIMIT, cell_text
 from crmdesk.services.uow import Actor
 from crmdesk.texts import QT_TRANSLATE_NOOP
+
+__all__ = [
+    "IMPORT_PERMISSION", "Action", "ImportCancelled", "ImportPlan", "ImportResult", "MoneyCounts", "Problem", "apply_import",
+    "plan_import", "rejects_path", "write_rejects",
+]
 
 # Importing is back-office work that also posts points (opening balances): it takes the
 # right to adjust points (supervisor or owner) until there is a permission of its own.
 IMPORT_PERMISSION = Permission.IMPORT_MEMBERS
-CHUNK = 500  # keys per IN (...) query, rows per written batch
+CHUNK = 500  # rows per written batch
 MAX_POINTS = 2**31 - 1
-HEADER_SEARCH_ROWS = 10  # a title line or two may stand above the header
 DEBT_DAYS = 30  # an imported debt without a due day is due this many days after the import
-
-Progress = Callable[[int, int], None]
-ShouldCancel = Callable[[], bool]
-T = TypeVar("T")
 
 
 # --------------------------------------------------------------------------- messages
-
-MSG_MISSING_COLUMN = QT_TRANSLATE_NOOP("errors", "The file has no column {missing}. Columns found: {found}.")
-MSG_NOTHING_IMPORTED = QT_TRANSLATE_NOOP(
-    "errors",
-    "Nothing was imported: {count} rows are invalid. Correct them, or skip the invalid rows.\n{errors}",
-)
-MSG_NOTHING_IMPORTED_ONE = QT_TRANSLATE_NOOP(
-    "errors", "Nothing was imported: 1 row is invalid. Correct it, or skip the invalid row.\n{errors}"
-)
-MSG_CANCELLED = QT_TRANSLATE_NOOP("errors", "The import was cancelled; nothing was changed.")
-MSG_REJECTS_NOT_WRITTEN = QT_TRANSLATE_NOOP("errors", "Cannot write the rejected rows to {path}: {detail}")
-
-MSG_ROW_COLUMN = QT_TRANSLATE_NOOP("errors", "Row {row}, column {column}: {reason}")
-MSG_ROW = QT_TRANSLATE_NOOP("errors", "Row {row}: {reason}")
 
 MSG_NOT_A_DATE = QT_TRANSLATE_NOOP("errors", "'{value}' is not a date; write it like 2024-03-01.")
 MSG_IMPOSSIBLE_DATE = QT_TRANSLATE_NOOP("errors", "'{value}' is not a real date: that day does not exist.")
@@ -141,8 +128,6 @@ MSG_HAS_OTHER_CARD = QT_TRANSLATE_NOOP(
     "errors", "{member} already has the working card {number}; replace the card in crmdesk instead."
 )
 
-MSG_UNKNOWN_COLUMNS = QT_TRANSLATE_NOOP("errors", "These columns are not imported: {columns}.")
-MSG_DUPLICATE_COLUMN = QT_TRANSLATE_NOOP("errors", "The column {column} is not imported: the column {used} already gives that.")
 MSG_POINTS_DIFFER = QT_TRANSLATE_NOOP(
     "errors", "The file gives {points} points, crmdesk has a balance of {balance}; the balance is kept."
 )
@@ -165,12 +150,6 @@ MSG_MONEY_MOVED = QT_TRANSLATE_NOOP(
 MSG_SIMILAR_MEMBER = QT_TRANSLATE_NOOP(
     "errors", "{name} with the birthday {birthday} may already be a member ({member_no}); a new member is registered anyway."
 )
-
-
-class ImportCancelled(CrmdeskError):
-    """The person cancelled the import; the transaction is rolled back."""
-
-    exit_code = 130
 
 
 # --------------------------------------------------------------------------- columns
@@ -212,17 +191,11 @@ ALIASES: dict[str, tuple[str, ...]] = {
 }
 
 
-def header_key(text: str) -> str:
-    """A header as compared: full-width folded, lower case, without spaces, marks and remarks in brackets."""
-    key = unicodedata.normalize("NFKC", text or "").lower()
-    key = re.sub(r"\(.*?\)|\[.*?\]|【.*?】", "", key)
-    return re.sub(r"[\s_\-*:.#/\\]", "", key)
-
-
-_HEADER_INDEX: dict[str, tuple[str, int]] = {}
-for _field, _names in ALIASES.items():
-    for _rank, _name in enumerate(_names):
-        _HEADER_INDEX.setdefault(header_key(_name), (_field, _rank))
+COLUMNS = FileColumns(
+    ALIASES,
+    [Required(("name",), FIELD_LABELS["name"]), Required(KEY_FIELDS, " | ".join(FIELD_LABELS[key] for key in KEY_FIELDS))],
+    looks_like_header=lambda columns: "name" in columns or len(columns) >= 2,
+)
 
 # Which column a validation error of members.validate belongs to.
 _VALIDATE_FIELDS = {
@@ -245,43 +218,6 @@ _GENDERS = {
 
 
 # --------------------------------------------------------------------------- results
-
-
-class Action(enum.Enum):
-    NEW = "new"
-    UPDATE = "update"
-    UNCHANGED = "unchanged"
-    INVALID = "invalid"
-
-
-Translate = Callable[[str], str]  # an English template -> the same template in the user's language
-
-
-def _identity(text: str) -> str:
-    return text
-
-
-@dataclass(frozen=True)
-class Problem:
-    """An error or warning about one row (row > 0) or the whole file (row == 0).
-
-    ``column`` is the header as written in the file ("" for the whole row)."""
-
-    row: int
-    column: str
-    template: str
-    params: Mapping[str, object] = field(default_factory=dict)
-
-    def reason(self, translate: Translate = _identity) -> str:
-        return translate(self.template).format(**self.params)
-
-    def describe(self, translate: Translate = _identity) -> str:
-        reason = self.reason(translate)
-        if self.row and self.column:
-            return translate(MSG_ROW_COLUMN).format(row=self.row, column=self.column, reason=reason)
-        if self.row:
-            return translate(MSG_ROW).format(row=self.row, reason=reason)
-        return reason
 
 
 @dataclass(frozen=True)
@@ -442,84 +378,7 @@ class ImportResult:
     money: MoneyCounts = field(default_factory=MoneyCounts)  # opening balances and debts posted
 
 
-# --------------------------------------------------------------------------- refusing
-
-
-def nothing_imported(count: int, errors: str) -> InvalidInput:
-    """The refusal of an import that has invalid rows, with the count in the right number."""
-    return InvalidInput(MSG_NOTHING_IMPORTED_ONE if count == 1 else MSG_NOTHING_IMPORTED, count=count, errors=errors)
-
-
-# --------------------------------------------------------------------------- headers
-
-
-@dataclass(frozen=True)
-class _Header:
-    row: int
-    headers: tuple[str, ...]
-    columns: dict[str, int]  # field -> column index
-    warnings: tuple[Problem, ...]
-
-
-def _map_headers(headers: Sequence[str]) -> tuple[dict[str, int], list[str], list[tuple[str, str]]]:
-    """(field -> column index, unknown headers, (ignored header, header used instead))."""
-    chosen: dict[str, tuple[int, int]] = {}  # field -> (rank, index)
-    unknown: list[str] = []
-    for index, header in enumerate(headers):
-        if not header:
-            continue
-        found = _HEADER_INDEX.get(header_key(header))
-        if found is None:
-            unknown.append(header)
-            continue
-        name, rank = found
-        if name not in chosen or rank < chosen[name][0]:
-            chosen[name] = (rank, index)
-    columns = {name: index for name, (_rank, index) in chosen.items()}
-    used = set(columns.values())
-    ignored = [
-        (header, headers[columns[_HEADER_INDEX[header_key(header)][0]]])
-        for index, header in enumerate(headers)
-        if header and index not in used and header_key(header) in _HEADER_INDEX
-    ]
-    return columns, unknown, ignored
-
-
-def _find_header(rows: Sequence[Row], path: Path) -> _Header:
-    """The header among the first rows (Table.head), so a file without the needed columns is refused
-    before the rest of it is read."""
-    candidates = [(number, cells) for number, cells in rows if has_content(cells)]
-    if not candidates:
-        raise InvalidInput(MSG_FILE_EMPTY, path=str(path))
-    chosen = candidates[0]
-    for number, cells in candidates[:HEADER_SEARCH_ROWS]:
-        columns, _, _ = _map_headers([cell_text(c) for c in cells])
-        if "name" in columns or len(columns) >= 2:
-            chosen = (number, cells)
-            break
-    number, cells = chosen
-    headers = tuple(cell_text(c) for c in cells)
-    columns, unknown, ignored = _map_headers(headers)
-    found = headers_found(headers)
-    if "name" not in columns:
-        raise InvalidInput(MSG_MISSING_COLUMN, missing=FIELD_LABELS["name"], found=found)
-    if not any(key in columns for key in KEY_FIELDS):
-        missing = " | ".join(FIELD_LABELS[key] for key in KEY_FIELDS)
-        raise InvalidInput(MSG_MISSING_COLUMN, missing=missing, found=found)
-    warnings = []
-    if unknown:
-        warnings.append(Problem(0, "", MSG_UNKNOWN_COLUMNS, {"columns": ", ".join(unknown)}))
-    warnings += [Problem(0, "", MSG_DUPLICATE_COLUMN, {"column": header, "used": used}) for header, used in ignored]
-    return _Header(number, headers, columns, tuple(warnings))
-
-
 # --------------------------------------------------------------------------- one row
-
-
-class RowError(Exception):
-    def __init__(self, template: str, **params: object) -> None:
-        self.template = template
-        self.params = params
 
 
 SCIENTIFIC = re.compile(r"^[+-]?\d+(?:\.\d+)?[eE][+-]?\d+$")
@@ -642,30 +501,10 @@ def parse_card(value: object) -> str | None:
     return number
 
 
-def _parse_row(number: int, raw: tuple[object, ...], header: _Header, today: date) -> ParsedRow | None:
-    width = len(header.headers)
-    cells = tuple(cell_text(raw[i]) if i < len(raw) else "" for i in range(width))
-    if not any(cells):
-        return None  # blank rows are skipped, as Excel users expect
-    errors: list[Problem] = []
-
-    def value(name: str) -> object:
-        index = header.columns.get(name)
-        return raw[index] if index is not None and index < len(raw) else None
-
-    def column(name: str | None) -> str:
-        return header.headers[header.columns[name]] if name in header.columns else ""
-
-    def parse(name: str, parser: Callable[[object], T], default: T) -> T:
-        try:
-            return parser(value(name))
-        except RowError as exc:
-            errors.append(Problem(number, column(name), exc.template, exc.params))
-        except InvalidInput as exc:
-            errors.append(Problem(number, column(name), exc.template, exc.params))
-        return default
-
-    present = frozenset(name for name, index in header.columns.items() if index < width and cells[index])
+def _parse_row(row: RowCells, today: date) -> ParsedRow:
+    number, value, column, parse = row.number, row.value, row.column, row.parse
+    errors = row.errors
+    present = row.present
     card_no = parse("card_no", parse_card, None)
     member_no = parse("member_no", key_text, "")
     phone = parse("phone", lambda v: members.normalize_phone(key_text(v)) or "", "")
@@ -704,11 +543,11 @@ def _parse_row(number: int, raw: tuple[object, ...], header: _Header, today: dat
             data = replace(data, **{exc.field: _NEUTRAL[exc.field]})
     keys = (card_no, member_no.strip() or None, phone or None)
     if errors or cleaned is None:
-        return ParsedRow(number, cells, None, *keys, points, present, tuple(errors), *money_read)
-    return ParsedRow(number, cells, replace(cleaned, phone=phone), *keys, points, present, (), *money_read)
+        return ParsedRow(number, row.cells, None, *keys, points, present, tuple(errors), *money_read)
+    return ParsedRow(number, row.cells, replace(cleaned, phone=phone), *keys, points, present, (), *money_read)
 
 
-def _check_duplicates_in_file(rows: list[ParsedRow], header: _Header) -> list[ParsedRow]:
+def _check_duplicates_in_file(rows: list[ParsedRow], header: FileHeader) -> list[ParsedRow]:
     """A card number, member number or phone twice in the file: the later row is invalid."""
     seen: dict[str, dict[str, int]] = {name: {} for name in KEY_FIELDS}
     checked = []
@@ -764,20 +603,6 @@ class _Existing:
         return f"{self.name} ({self.member_no})"
 
 
-def chunks(items: Sequence[T], size: int = CHUNK) -> Iterator[Sequence[T]]:
-    for start in range(0, len(items), size):
-        yield items[start:start + size]
-
-
-def lookup(session: Session, select: Callable[[Sequence[Any]], sa.Select[Any]], keys: Iterable[Any]) -> list[Any]:
-    unique = sorted(set(keys))
-    found: list[Any] = []
-    connection = session.connection()  # plain rows: no mapped-object machinery for thousands of keys
-    for chunk in chunks(unique):
-        found.extend(connection.execute(select(chunk)).all())
-    return found
-
-
 def _load_existing(session: Session, ids: Iterable[int]) -> dict[int, _Existing]:
     ids = sorted(set(ids))
     tags: dict[int, list[str]] = {}
@@ -801,7 +626,7 @@ def _load_existing(session: Session, ids: Iterable[int]) -> dict[int, _Existing]
     }
 
 
-def _match(session: Session, parsed: Sequence[ParsedRow], header: _Header) -> list[PlannedRow]:
+def _match(session: Session, parsed: Sequence[ParsedRow], header: FileHeader) -> list[PlannedRow]:
     valid = [row for row in parsed if row.data is not None]
     card_owner = dict(lookup(session, lambda c: sa.select(Card.number, Card.member_id).where(Card.number.in_(c)),
                               (row.card_no for row in valid if row.card_no)))
@@ -1026,48 +851,29 @@ def plan_import(
     """Read and check a members file and say, row by row, what importing it would do. Writes nothing."""
     path = Path(path)
     today = today or shop_time.today()
-    table = read_table(path)
-    header = _find_header(table.head(HEADER_SEARCH_ROWS), path)
-    expected = table.expected_rows - header.row  # for progress only: the rest is read as it is checked
-    parsed: list[ParsedRow] = []
-    index = 0
-    for number, cells in table.rows():
-        if number <= header.row:
-            continue
-        index += 1
-        row = _parse_row(number, cells, header, today)
-        if row is not None:
-            parsed.append(row)
-        if index % CHUNK == 0:
-            _check_cancel(should_cancel)
-            if progress:
-                progress(index, max(expected, index))
-    parsed = _check_duplicates_in_file(parsed, header)
-    _check_cancel(should_cancel)
+    read = read_file(path, COLUMNS, lambda row: _parse_row(row, today), progress=progress, should_cancel=should_cancel,
+                     step=CHUNK)
+    header = read.header
+    parsed = _check_duplicates_in_file(read.rows, header)
     planned = _match(session, parsed, header)
     if progress:
-        progress(index, index)
+        progress(read.read, read.read)
     return ImportPlan(
         path=path,
-        file_type=table.file_type,
-        encoding=table.encoding,
-        delimiter=table.delimiter,
+        file_type=read.table.file_type,
+        encoding=read.table.encoding,
+        delimiter=read.table.delimiter,
         header_row=header.row,
         headers=header.headers,
-        columns={name: header.headers[index] for name, index in header.columns.items()},
+        columns=header.named(),
         column_indexes=dict(header.columns),
         rows=tuple(planned),
         warnings=header.warnings,
     )
 
 
-def _header_of(plan: ImportPlan) -> _Header:
-    return _Header(plan.header_row, plan.headers, dict(plan.column_indexes), plan.warnings)
-
-
-def _check_cancel(should_cancel: ShouldCancel | None) -> None:
-    if should_cancel is not None and should_cancel():
-        raise ImportCancelled(MSG_CANCELLED)
+def _header_of(plan: ImportPlan) -> FileHeader:
+    return FileHeader(plan.header_row, plan.headers, dict(plan.column_indexes), plan.warnings)
 
 
 # --------------------------------------------------------------------------- importing
@@ -1090,45 +896,34 @@ def apply_import(
     back, so nothing of the import remains."""
     started = time.perf_counter()
     require(actor, IMPORT_PERMISSION)
-    _check_cancel(should_cancel)
-    header = _header_of(plan)
-    checked = replace(plan, rows=tuple(_match(session, [row.source for row in plan.rows], header)))
+    check_cancel(should_cancel)
+    checked = replace(plan, rows=tuple(_match(session, [row.source for row in plan.rows], _header_of(plan))))
     invalid = checked.invalid_rows
-    if invalid and not skip_invalid:
-        problems = checked.errors
-        raise nothing_imported(len(invalid), "\n".join(problem.describe() for problem in problems[:5]))
-    new_rows = [row for row in checked.rows if row.action is Action.NEW]
-    updates = [row for row in checked.rows if row.action is Action.UPDATE]
-    total = len(new_rows) + len(updates)
-    done = 0
-    if progress:
-        progress(0, total)
+    refuse_invalid(len(invalid), checked.errors, skip_invalid)
     reason = f"import {plan.path.name}"
-    # Everyone starts in the entry tier, as members.register does.
-    entry_tier = members.entry_tier_id(session)
+    entry_tier = members.entry_tier_id(session)  # everyone starts in the entry tier, as members.register does
     points_posted = 0
-    for batch in chunks(new_rows):
-        points_posted += _insert_new(session, actor, batch, reason, entry_tier)
-        done += len(batch)
-        _check_cancel(should_cancel)
-        if progress:
-            progress(done, total)
-    for row in updates:
-        _update_existing(session, actor, row, reason)
-        done += 1
-        if done % 50 == 0 or done == total:
-            _check_cancel(should_cancel)
-            if progress:
-                progress(done, total)
+
+    def write(batch: Sequence[PlannedRow]) -> None:
+        nonlocal points_posted
+        new_rows = [row for row in batch if row.action is Action.NEW]
+        if new_rows:
+            points_posted += _insert_new(session, actor, new_rows, reason, entry_tier)
+        for row in batch:
+            if row.action is Action.UPDATE:
+                _update_existing(session, actor, row, reason)  # through members.update: each change in the history
+
+    in_batches([row for row in checked.rows if row.action in (Action.NEW, Action.UPDATE)], CHUNK, write,
+               progress=progress, should_cancel=should_cancel)
     counts = checked.counts
     money_posted = checked.money
-    if total:  # a file that changes nothing leaves no trace either
+    if counts.new or counts.update:  # a file that changes nothing leaves no trace either
         audit.record(session, actor, "member.import", "member", None, file=plan.path.name, new=counts.new,
                      updated=counts.update, unchanged=counts.unchanged, skipped=counts.invalid, points=points_posted,
                      wallets=money_posted.wallets, wallet_principal_fen=money_posted.principal_fen,
                      wallet_bonus_fen=money_posted.bonus_fen, debts=money_posted.debts, debt_fen=money_posted.debt_fen)
         session.flush()
-    _check_cancel(should_cancel)
+    check_cancel(should_cancel)
     return ImportResult(checked, counts.new, counts.update, counts.unchanged, len(invalid), points_posted,
                         time.perf_counter() - started, money_posted)
 
@@ -1266,28 +1061,8 @@ def _update_existing(session: Session, actor: Actor, row: PlannedRow, reason: st
 # --------------------------------------------------------------------------- rejected rows
 
 
-def rejects_path(input_path: str | Path) -> Path:
-    """members.csv -> members.rejected.csv (also for members.xlsx), beside the input."""
-    path = Path(input_path)
-    return path.with_name(f"{path.stem}.rejected.csv")
-
-
-def write_rejects(plan: ImportPlan, input_path: str | Path, *, translate: Translate = _identity) -> Path:
-    """The invalid rows as they were in the file, with their row number and reasons, as CSV
-    (UTF-8 with BOM, so Excel shows the Chinese) beside the input. Correct it and import it again:
-    the extra columns are ignored.
-
-    Call it inside the import's unit of work, so a file that cannot be written stops the import too."""
-    target = rejects_path(input_path)
-    chinese = any(re.search(r"[\u3400-\u9fff]", header) for header in plan.headers)
-    extra = ["行号", "原因"] if chinese else ["row", "reason"]
-    try:
-        with target.open("w", encoding="utf-8-sig", newline="") as handle:
-            writer = csv.writer(handle)
-            writer.writerow([*plan.headers, *extra])
-            for row in plan.invalid_rows:
-                reasons = "; ".join(f"{p.column}: {p.reason(translate)}" if p.column else p.reason(translate) for p in row.errors)
-                writer.writerow([*row.cells, row.row, reasons])
-    except OSError as exc:
-        raise InvalidInput(MSG_REJECTS_NOT_WRITTEN, path=str(target), detail=exc.strerror or str(exc)) from None
-    return target
+def write_rejects(plan: ImportPlan, input_path: str | Path, *, translate: Translate | None = None) -> Path:
+    """The invalid rows beside the input (members.csv -> members.rejected.csv), as import_engine.write_rejects
+    writes them."""
+    rejected = (RejectedRow(row.row, row.cells, row.errors) for row in plan.invalid_rows)
+    return engine_write_rejects(plan.headers, rejected, input_path, **({"translate": translate} if translate else {}))

@@ -93,32 +93,14 @@ from crmdesk.models import (
 )
 from crmdesk.services import audit, loyalty, members, purchases
 from crmdesk.services.auth import Permission, require
-from crmdesk.services.imports import (  # the member import's file handling, shared
-    ALIASES,
-    SCIENTIFIC,
-    HEADER_SEARCH_ROWS,
-    MSG_CANCELLED,
-    MSG_IMPOSSIBLE_DATE,
-    MSG_KEYS_DISAGREE,
-    MSG_MISSING_COLUMN,
-    MSG_UNKNOWN_COLUMNS,
-    Action,
-    ImportCancelled,
-    Problem,
-    Progress,
-    ShouldCancel,
-    Translate,
-    chunks,
-    folded,
-    header_key,
-    key_text,
-    lookup,
-    nothing_imported,
-    parse_card,
-    RowError,
-    rejects_path,
+from crmdesk.services.import_engine import (
+    Action, FileColumns, FileHeader, ImportCancelled, Problem, Progress, RejectedRow, Required, RowCells, RowError,
+    ShouldCancel, Translate, check_cancel, chunks, in_batches, lookup, read_file, refuse_invalid, rejects_path,
 )
-from crmdesk.services.imports import write_rejects as _write_member_rejects
+from crmdesk.services.import_engine import write_rejects as engine_write_rejects
+from crmdesk.services.imports import (  # the member import's cell readers: keys, cards, dates as both read them
+    ALIASES, MSG_IMPOSSIBLE_DATE, MSG_KEYS_DISAGREE, SCIENTIFIC, folded, key_text, parse_card,
+)
 from crmdesk.services.money import MSG_NOT_AN_AMOUNT
 from crmdesk.services.purchases import (
     FUTURE_TOLERANCE,
@@ -128,7 +110,7 @@ from crmdesk.services.purchases import (
     parse_yuan,
 )
 from crmdesk.services.member_query import member_status_term
-from crmdesk.services.tabular import MSG_FILE_EMPTY, Row, cell_text, has_content, headers_found, read_table
+from crmdesk.services.tabular import cell_text
 from crmdesk.services.uow import Actor
 from crmdesk.texts import QT_TRANSLATE_NOOP
 
@@ -214,11 +196,13 @@ _ALIASES_HERE: dict[str, tuple[str, ...]] = {
     "price": ("price", "单价", "unit_price"),
     "line_amount": ("line_amount", "小计", "行金额", "商品金额", "subtotal"),
 }
-_HEADER_INDEX: dict[str, tuple[str, int]] = {}
-for _field, _names in _ALIASES_HERE.items():
-    for _rank, _name in enumerate(_names):
-        _HEADER_INDEX.setdefault(header_key(_name), (_field, _rank))
-
+COLUMNS = FileColumns(
+    _ALIASES_HERE,
+    [Required(("receipt_no",), FIELD_LABELS["receipt_no"]), Required(("time",), FIELD_LABELS["time"]),
+     Required(("amount", "line_amount"), FIELD_LABELS["amount"]),
+     Required(KEY_FIELDS, " | ".join(FIELD_LABELS[key] for key in KEY_FIELDS))],
+    looks_like_header=lambda columns: "receipt_no" in columns or len(columns) >= 3,
+)
 _LINE_SET = frozenset(LINE_FIELDS)
 _KINDS = {
     **dict.fromkeys(("", "sale", "消费", "销售", "购买", "sell", "s"), PurchaseKind.SALE),
@@ -265,15 +249,6 @@ class PlannedReceipt:
     member_name: str
     errors: tuple[Problem, ...]
     warnings: tuple[Problem, ...] = ()
-
-
-@dataclass(frozen=True)
-class RejectedRow:
-    """A file row of an invalid receipt, as services.imports.write_rejects writes it."""
-
-    row: int
-    cells: tuple[str, ...]
-    errors: tuple[Problem, ...]
 
 
 @dataclass(frozen=True)
@@ -354,57 +329,6 @@ class PurchaseImportResult:
     members: int  # members whose points, totals or tier changed
     upgrades: int  # members lifted to a higher tier
     seconds: float
-
-
-# --------------------------------------------------------------------------- headers
-
-
-@dataclass(frozen=True)
-class _Header:
-    row: int
-    headers: tuple[str, ...]
-    columns: dict[str, int]
-    warnings: tuple[Problem, ...]
-
-
-def _map_headers(headers: Sequence[str]) -> tuple[dict[str, int], list[str]]:
-    chosen: dict[str, tuple[int, int]] = {}
-    unknown = []
-    for index, header in enumerate(headers):
-        if not header:
-            continue
-        found = _HEADER_INDEX.get(header_key(header))
-        if found is None:
-            unknown.append(header)
-        elif found[0] not in chosen or found[1] < chosen[found[0]][0]:
-            chosen[found[0]] = (found[1], index)
-    return {name: index for name, (_rank, index) in chosen.items()}, unknown
-
-
-def _find_header(rows: Sequence[Row], path: Path) -> _Header:
-    """The header among the first rows (Table.head): a file without the needed columns is refused before
-    the rest of it is read."""
-    candidates = [(number, cells) for number, cells in rows if has_content(cells)]
-    if not candidates:
-        raise InvalidInput(MSG_FILE_EMPTY, path=str(path))
-    number, cells = candidates[0]
-    for candidate in candidates[:HEADER_SEARCH_ROWS]:
-        columns, _ = _map_headers([cell_text(c) for c in candidate[1]])
-        if "receipt_no" in columns or len(columns) >= 3:
-            number, cells = candidate
-            break
-    headers = tuple(cell_text(c) for c in cells)
-    columns, unknown = _map_headers(headers)
-    found = headers_found(headers)
-    for required in ("receipt_no", "time"):
-        if required not in columns:
-            raise InvalidInput(MSG_MISSING_COLUMN, missing=FIELD_LABELS[required], found=found)
-    if "amount" not in columns and "line_amount" not in columns:
-        raise InvalidInput(MSG_MISSING_COLUMN, missing=FIELD_LABELS["amount"], found=found)
-    if not any(key in columns for key in KEY_FIELDS):
-        raise InvalidInput(MSG_MISSING_COLUMN, missing=" | ".join(FIELD_LABELS[k] for k in KEY_FIELDS), found=found)
-    warnings = (Problem(0, "", MSG_UNKNOWN_COLUMNS, {"columns": ", ".join(unknown)}),) if unknown else ()
-    return _Header(number, headers, columns, warnings)
 
 
 # --------------------------------------------------------------------------- one row
@@ -546,33 +470,13 @@ def _parse_text(limit: int) -> Callable[[object], str]:
     return parse
 
 
-def _parse_row(number: int, raw: tuple[object, ...], header: _Header, now: datetime) -> ParsedRow | None:
-    width = len(header.headers)
-    columns = header.columns
-    cells = tuple(map(cell_text, raw[:width]))
-    if len(cells) < width:
-        cells += ("",) * (width - len(cells))
-    if not any(cells):
-        return None
-    errors: list[Problem] = []
-
-    def value(name: str) -> object:
-        index = columns.get(name)
-        return raw[index] if index is not None and index < len(raw) else None
-
-    def column(name: str) -> str:
-        return header.headers[columns[name]] if name in columns else ""
+def _parse_row(row: RowCells, now: datetime) -> ParsedRow:
+    number, value, column, errors = row.number, row.value, row.column, row.errors
+    cells, present = row.cells, row.present
 
     def parse(name: str, parser: Callable[[object], object], default: object = None) -> object:
-        if name not in columns:
-            return default
-        try:
-            return parser(value(name))
-        except (RowError, InvalidInput) as exc:
-            errors.append(Problem(number, column(name), exc.template, exc.params))
-        return default
+        return row.parse(name, parser, default)
 
-    present = frozenset([name for name, index in columns.items() if cells[index]])
     receipt_no = "".join(folded(value("receipt_no")).split()).lstrip("'")
     till = folded(value("till"))
     if not receipt_no:
@@ -639,7 +543,7 @@ class _Draft:
     values: dict[str, tuple[object, int, str]]  # field -> (value, row, cell as written)
 
 
-def _group(parsed: Sequence[ParsedRow], header: _Header) -> list[_Draft]:
+def _group(parsed: Sequence[ParsedRow], header: FileHeader) -> list[_Draft]:
     """The rows of each till + receipt number together, in the order their receipts first appear."""
     drafts: dict[tuple[str, str], _Draft] = {}
     ordered: list[_Draft] = []
@@ -750,7 +654,7 @@ def _load_stored(session: Session, drafts: Sequence[_Draft]) -> dict[tuple[str, 
     return stored
 
 
-def _match(session: Session, parsed: Sequence[ParsedRow], header: _Header) -> list[PlannedReceipt]:
+def _match(session: Session, parsed: Sequence[ParsedRow], header: FileHeader) -> list[PlannedReceipt]:
     drafts = _group(parsed, header)
     by_card, by_number, by_phone, infos = _load_members(session, drafts)
     stored = _load_stored(session, drafts)
@@ -934,37 +838,17 @@ def plan_purchase_import(
     """Read and check a purchases file and say, receipt by receipt, what importing it would do. Writes nothing."""
     path = Path(path)
     now = now or datetime.now(UTC)
-    table = read_table(path)
-    header = _find_header(table.head(HEADER_SEARCH_ROWS), path)
-    expected = table.expected_rows - header.row  # for progress only: the rest is read as it is checked
-    parsed: list[ParsedRow] = []
-    index = 0
-    for number, cells in table.rows():
-        if number <= header.row:
-            continue
-        index += 1
-        row = _parse_row(number, cells, header, now)
-        if row is not None:
-            parsed.append(row)
-        if index % 5_000 == 0:
-            _check_cancel(should_cancel)
-            if progress:
-                progress(index, max(expected, index))
-    _check_cancel(should_cancel)
-    receipts = _match(session, parsed, header)
+    read = read_file(path, COLUMNS, lambda row: _parse_row(row, now), progress=progress, should_cancel=should_cancel,
+                     step=WRITE_CHUNK)
+    header = read.header
+    receipts = _match(session, read.rows, header)
     if progress:
-        progress(index, index)
+        progress(read.read, read.read)
     return PurchaseImportPlan(
-        path=path, file_type=table.file_type, encoding=table.encoding, delimiter=table.delimiter, header_row=header.row,
-        headers=header.headers, columns={name: header.headers[index] for name, index in header.columns.items()},
-        column_indexes=dict(header.columns), parsed=tuple(parsed), receipts=tuple(receipts), warnings=header.warnings,
-        checked_in=session.get_transaction(),
+        path=path, file_type=read.table.file_type, encoding=read.table.encoding, delimiter=read.table.delimiter,
+        header_row=header.row, headers=header.headers, columns=header.named(), column_indexes=dict(header.columns),
+        parsed=tuple(read.rows), receipts=tuple(receipts), warnings=header.warnings, checked_in=session.get_transaction(),
     )
-
-
-def _check_cancel(should_cancel: ShouldCancel | None) -> None:
-    if should_cancel is not None and should_cancel():
-        raise ImportCancelled(MSG_CANCELLED)
 
 
 # --------------------------------------------------------------------------- importing
@@ -1012,30 +896,20 @@ def apply_purchase_import(
     True raises ImportCancelled; the caller's unit of work then rolls back."""
     started = time.perf_counter()
     require(actor, IMPORT_PERMISSION)
-    _check_cancel(should_cancel)
+    check_cancel(should_cancel)
     now = now or datetime.now(UTC)
-    header = _Header(plan.header_row, plan.headers, dict(plan.column_indexes), plan.warnings)
+    header = FileHeader(plan.header_row, plan.headers, dict(plan.column_indexes), plan.warnings)
     current = session.get_transaction()
     if current is not None and plan.checked_in is current:
         checked = plan
     else:
         checked = replace(plan, receipts=tuple(_match(session, plan.parsed, header)), checked_in=current)
     counts = checked.counts
-    if counts.invalid and not skip_invalid:
-        problems = checked.errors
-        raise nothing_imported(counts.invalid_rows, "\n".join(problem.describe() for problem in problems[:5]))
+    refuse_invalid(counts.invalid_rows, checked.errors, skip_invalid)
     new = [receipt for receipt in checked.receipts if receipt.action is Action.NEW]
     total = len(new)
-    if progress:
-        progress(0, total)
     posting = _Posting(session, actor, now, new)
-    done = 0
-    for batch in chunks(new, WRITE_CHUNK):
-        posting.write(batch)
-        done += len(batch)
-        _check_cancel(should_cancel)
-        if progress:
-            progress(done, total)
+    in_batches(new, WRITE_CHUNK, posting.write, progress=progress, should_cancel=should_cancel)
     upgrades = posting.finish()
     sales = sum(1 for r in new if r.kind is PurchaseKind.SALE)
     if total:  # a file that changes nothing leaves no trace either
@@ -1043,7 +917,7 @@ def apply_purchase_import(
                      refunds=total - sales, unchanged=counts.unchanged, skipped=counts.invalid,
                      points=posting.earned - posting.reversed)
         session.flush()
-    _check_cancel(should_cancel)
+    check_cancel(should_cancel)
     return PurchaseImportResult(checked, total, sales, total - sales, counts.unchanged, counts.invalid, counts.invalid_rows,
                                 posting.earned, posting.reversed, len(posting.states), upgrades,
                                 time.perf_counter() - started)
@@ -1231,8 +1105,6 @@ class _Posting:
 
 
 def write_rejects(plan: PurchaseImportPlan, input_path: str | Path, *, translate: Translate | None = None) -> Path:
-    """The rows of the invalid receipts as they were in the file, with their row number and reasons,
-    beside the input (purchases.csv -> purchases.rejected.csv): services.imports.write_rejects."""
-    if translate is None:
-        return _write_member_rejects(plan, input_path)  # type: ignore[arg-type]
-    return _write_member_rejects(plan, input_path, translate=translate)  # type: ignore[arg-type]
+    """Every row of the invalid receipts beside the input (purchases.csv -> purchases.rejected.csv), as
+    import_engine.write_rejects writes them."""
+    return engine_write_rejects(plan.headers, plan.invalid_rows, input_path, **({"translate": translate} if translate else {}))

@@ -22,7 +22,7 @@ from crmdesk.models import (
     WalletEntry,
     WalletKind,
 )
-from crmdesk.services import credit, imports, members, money_settings, purchases, wallet
+from crmdesk.services import credit, import_engine, imports, members, money_settings, purchases, wallet
 from crmdesk.services.imports import Action
 from crmdesk.services.uow import read_session, unit_of_work
 from tests.services.test_imports import check, members_file, run_import, write_xlsx
@@ -231,7 +231,7 @@ def test_money_header_names_belong_to_one_field_each() -> None:
     seen: dict[str, str] = {}
     for name, aliases in imports.ALIASES.items():
         for alias in aliases:
-            key = imports.header_key(alias)
+            key = import_engine.header_key(alias)
             assert seen.setdefault(key, name) == name, (alias, seen[key], name)
     for name in imports.MONEY_FIELDS:
         assert name in imports.FIELDS and name in imports.FIELD_LABELS
