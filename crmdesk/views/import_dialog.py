@@ -9,7 +9,10 @@ import rolls its one transaction back, so the database stays as it was.
 from __future__ import annotations
 
 import threading
+from collections.abc import Callable
+from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from PySide6.QtCore import QCoreApplication, QObject, Qt, QThread, Signal, Slot
 from PySide6.QtGui import QBrush, QColor
@@ -21,7 +24,8 @@ from PySide6.QtWidgets import (
 from crmdesk.db import Database
 from crmdesk.errors import CrmdeskError
 from crmdesk.services import backups, imports
-from crmdesk.services.auth import can
+from crmdesk.services.auth import Permission, can
+from crmdesk.services.import_engine import Action, ImportCancelled
 from crmdesk.services.members import display_phone
 from crmdesk.services.uow import Actor, read_session, unit_of_work
 from crmdesk.views.common import error_text, mark_data
@@ -29,9 +33,9 @@ from crmdesk.views.state import AppState
 
 PREVIEW_ROWS = 200
 ACTION_COLOURS = {
-    imports.Action.INVALID: "#fbe3e4",
-    imports.Action.UPDATE: "#fff4d6",
-    imports.Action.NEW: "#e6f4ea",
+    Action.INVALID: "#fbe3e4",
+    Action.UPDATE: "#fff4d6",
+    Action.NEW: "#e6f4ea",
 }
 
 
@@ -39,21 +43,36 @@ def translate_error(template: str) -> str:
     return QCoreApplication.translate("errors", template)
 
 
+@dataclass(frozen=True)
+class ImportSteps:
+    """The services one kind of import runs (see services/import_engine.py): check a file into a plan, import a
+    plan in a unit of work, write the plan's rejected rows beside the file."""
+
+    plan: Callable[..., Any]  # (session, path, *, progress, should_cancel) -> plan
+    apply: Callable[..., Any]  # (session, actor, plan, *, skip_invalid, progress, should_cancel) -> result with .plan
+    write_rejects: Callable[..., Path]  # (plan, path, *, translate) -> the rejects file
+    has_rejects: Callable[[Any], bool]  # plan -> any invalid rows
+    permission: Permission
+
+
+MEMBER_STEPS = ImportSteps(imports.plan_import, imports.apply_import, imports.write_rejects,
+                           lambda plan: bool(plan.invalid_rows), imports.IMPORT_PERMISSION)
+
+
 class _Worker(QObject):
     """Checks a file (no plan given) or imports a plan, in a thread of its own."""
 
     progressed = Signal(int, int)
-    planned = Signal(object)  # ImportPlan
-    imported = Signal(object)  # (ImportResult, rejects path or None)
+    planned = Signal(object)  # the plan
+    imported = Signal(object)  # (result, rejects path or None)
     failed = Signal(object)  # the exception
     cancelled = Signal()
     done = Signal()
 
-    def __init__(
-        self, db: Database, actor: Actor, path: Path, plan: imports.ImportPlan | None, skip_invalid: bool,
-        cancel: threading.Event,
-    ) -> None:
+    def __init__(self, steps: ImportSteps, db: Database, actor: Actor, path: Path, plan: object | None, skip_invalid: bool,
+                 cancel: threading.Event) -> None:
         super().__init__()
+        self._steps = steps
         self._db = db
         self._actor = actor
         self._path = path
@@ -63,23 +82,23 @@ class _Worker(QObject):
 
     @Slot()
     def run(self) -> None:
+        steps = self._steps
         try:
             if self._plan is None:
-                with read_session(self._db) as session:
-                    plan = imports.plan_import(session, self._path, progress=self.progressed.emit,
-                                               should_cancel=self._cancel.is_set)
+                with read_session(self._db) as session:  # checking reads only: the tills are never held up by it
+                    plan = steps.plan(session, self._path, progress=self.progressed.emit, should_cancel=self._cancel.is_set)
                 self.planned.emit(plan)
             else:
                 backups.before_import(self._db, self._path)
                 with unit_of_work(self._db) as session:
-                    result = imports.apply_import(session, self._actor, self._plan, skip_invalid=self._skip_invalid,
-                                                  progress=self.progressed.emit, should_cancel=self._cancel.is_set)
+                    result = steps.apply(session, self._actor, self._plan, skip_invalid=self._skip_invalid,
+                                         progress=self.progressed.emit, should_cancel=self._cancel.is_set)
                     # The rejected rows go beside the file for the person to correct; written before
                     # the commit, so when that fails nothing is imported either.
-                    rejects = (imports.write_rejects(result.plan, self._path, translate=translate_error)
-                               if result.plan.invalid_rows else None)
+                    rejects = (steps.write_rejects(result.plan, self._path, translate=translate_error)
+                               if steps.has_rejects(result.plan) else None)
                 self.imported.emit((result, rejects))
-        except imports.ImportCancelled:
+        except ImportCancelled:
             self.cancelled.emit()
         except Exception as exc:  # noqa: BLE001 - shown to the person, never lost in a thread
             self.failed.emit(exc)
@@ -87,10 +106,21 @@ class _Worker(QObject):
             self.done.emit()
 
 
-class ImportMembersDialog(QDialog):
-    """Choose a members file, check it, see the preview, import it with progress and cancel."""
+@dataclass(frozen=True)
+class PreviewRow:
+    """One line of the preview table: its action (for the colour), the cells, and the details in the last column."""
 
-    importFinished = Signal(object)  # ImportResult, so views showing members can reload
+    action: Action
+    values: list[str]
+    details: list[str]
+
+
+class ImportMembersDialog(QDialog):
+    """Choose a members file, check it, see the preview, import it with progress and cancel. The purchases dialog
+    is this one with the purchase import's steps, columns and texts."""
+
+    importFinished = Signal(object)  # the import's result, so views showing members can reload
+    steps = MEMBER_STEPS
 
     def __init__(self, state: AppState, parent: QWidget | None = None) -> None:
         super().__init__(parent)
@@ -194,23 +224,27 @@ class ImportMembersDialog(QDialog):
         self.import_button.setEnabled(not self.busy and self._can_import())
 
     def _allowed(self) -> bool:
-        return can(self._state.actor, imports.IMPORT_PERMISSION)
+        return can(self._state.actor, self.steps.permission)
 
     def _can_import(self) -> bool:
         if self.plan is None or not self._allowed():
             return False
-        counts = self.plan.counts
-        return counts.new + counts.update > 0 and (counts.invalid == 0 or self.skip_box.isChecked())
+        return self._writes(self.plan) > 0 and (self.plan.counts.invalid == 0 or self.skip_box.isChecked())
+
+    def _writes(self, plan: imports.ImportPlan) -> int:
+        """How many rows importing the plan would write."""
+        return plan.counts.new + plan.counts.update
 
     # ------------------------------------------------------------------ actions
 
     def choose_file(self) -> None:
-        name, _filter = QFileDialog.getOpenFileName(
-            self, self.tr("Choose a members file"), str(self.path.parent) if self.path else "",
-            self.tr("Members files (*.csv *.txt *.xlsx);;All files (*)"),
-        )
+        title, filters = self._file_prompt()
+        name, _filter = QFileDialog.getOpenFileName(self, title, str(self.path.parent) if self.path else "", filters)
         if name:
             self.load_file(Path(name))
+
+    def _file_prompt(self) -> tuple[str, str]:
+        return self.tr("Choose a members file"), self.tr("Members files (*.csv *.txt *.xlsx);;All files (*)")
 
     def load_file(self, path: Path) -> None:
         """Show this file and check it in the background."""
@@ -226,15 +260,19 @@ class ImportMembersDialog(QDialog):
         self.result = None
         self._clear_messages()
         self._show_plan(None)
-        self._run(_Worker(self._state.db, self._state.actor, self.path, None, False, self._new_cancel()),
+        self._run(_Worker(self.steps, self._state.db, self._state.actor, self.path, None, False, self._new_cancel()),
                   self.tr("Checking the file…"))
 
     def start_import(self) -> None:
         if self.busy or self.path is None or self.plan is None or not self._can_import():
             return
         self._clear_messages()
-        worker = _Worker(self._state.db, self._state.actor, self.path, self.plan, self.skip_box.isChecked(), self._new_cancel())
-        self._run(worker, self.tr("Importing members…"))
+        worker = _Worker(self.steps, self._state.db, self._state.actor, self.path, self.plan, self.skip_box.isChecked(),
+                         self._new_cancel())
+        self._run(worker, self._importing_text())
+
+    def _importing_text(self) -> str:
+        return self.tr("Importing members…")
 
     def cancel(self) -> None:
         """Stop the check or import under way; an import then leaves the database as it was."""
@@ -299,14 +337,17 @@ class ImportMembersDialog(QDialog):
         self.rejects_path = rejects
         self.plan = None  # written: a new check would show these rows unchanged
         self._show_plan(result.plan, keep_counts=True)
+        self.summary.setText("\n".join(self._summary_lines(result, rejects)))
+        self.summary.show()
+        self.importFinished.emit(result)
+
+    def _summary_lines(self, result: imports.ImportResult, rejects: Path | None) -> list[str]:
         lines = [self.tr("Imported: {new} new, {updated} updated, {unchanged} unchanged.").format(
             new=result.new, updated=result.updated, unchanged=result.unchanged)]
         if rejects is not None:
             lines.append(self.tr("{count} invalid rows were skipped; they are in {path} with their reasons.").format(
                 count=result.skipped, path=rejects))
-        self.summary.setText("\n".join(lines))
-        self.summary.show()
-        self.importFinished.emit(result)
+        return lines
 
     @Slot(object)
     def _on_failed(self, error: Exception) -> None:
@@ -339,15 +380,15 @@ class ImportMembersDialog(QDialog):
         self.message.hide()
         self.summary.hide()
 
-    def _action_label(self, action: imports.Action) -> str:
+    def _action_label(self, action: Action) -> str:
         return {
-            imports.Action.NEW: self.tr("New"),
-            imports.Action.UPDATE: self.tr("Update"),
-            imports.Action.UNCHANGED: self.tr("Unchanged"),
-            imports.Action.INVALID: self.tr("Invalid"),
+            Action.NEW: self.tr("New"),
+            Action.UPDATE: self.tr("Update"),
+            Action.UNCHANGED: self.tr("Unchanged"),
+            Action.INVALID: self.tr("Invalid"),
         }[action]
 
-    def _show_plan(self, plan: imports.ImportPlan | None, *, keep_counts: bool = False) -> None:
+    def _show_plan(self, plan: Any, *, keep_counts: bool = False) -> None:
         self.table.setRowCount(0)
         self.file_warnings.hide()
         self.shown_label.clear()
@@ -356,41 +397,56 @@ class ImportMembersDialog(QDialog):
             self._update_buttons()
             return
         counts = plan.counts
-        self.counts_label.setText(
-            self.tr("{total} rows: {new} new, {update} to update, {unchanged} unchanged, {invalid} invalid").format(
-                total=counts.total, new=counts.new, update=counts.update, unchanged=counts.unchanged, invalid=counts.invalid)
-        )
+        self.counts_label.setText(self._counts_text(plan))
         if plan.warnings:
             self.file_warnings.setText("\n".join(w.describe(translate_error) for w in plan.warnings))
             self.file_warnings.show()
-        # Invalid rows first, so the ones to correct are always in view; then the file's order.
-        rows = sorted(plan.rows, key=lambda r: (r.action is not imports.Action.INVALID, r.row))[:PREVIEW_ROWS]
-        self.table.setRowCount(len(rows))
-        for index, row in enumerate(rows):
-            details = [p.describe(translate_error) for p in row.errors]
-            details += [f"{c.column}: {c.old or '—'} → {c.new}" for c in row.changes]
-            details += [p.reason(translate_error) for p in row.warnings]
-            values = [str(row.row), self._action_label(row.action), row.name, row.card_no or "",
-                      display_phone(row.phone), "\n".join(details)]
+        preview = self._preview(plan)
+        self.table.setRowCount(len(preview))
+        last = self.table.columnCount() - 1  # the details
+        for index, row in enumerate(preview):
             colour = ACTION_COLOURS.get(row.action)
-            for column, text in enumerate(values):
+            for column, text in enumerate([*row.values, "\n".join(row.details)]):
                 item = QTableWidgetItem(text)
                 if colour:
                     item.setBackground(QBrush(QColor(colour)))
                     item.setForeground(QBrush(QColor("#202124")))
-                if column == 5 and details:
-                    item.setToolTip("\n".join(details))
+                if column == last and row.details:
+                    item.setToolTip("\n".join(row.details))
                 self.table.setItem(index, column, item)
-        for column in range(5):
+        for column in range(last):
             self.table.resizeColumnToContents(column)
         self.table.resizeRowsToContents()
-        if counts.total > len(rows):
-            self.shown_label.setText(self.tr("Showing {shown} of {total} rows, invalid rows first.").format(
-                shown=len(rows), total=counts.total))
+        if counts.total > len(preview):
+            self.shown_label.setText(self._shown_text(len(preview), counts.total))
         if not keep_counts and counts.invalid and not self.skip_box.isChecked():
             self.message.setText(self.tr("Correct the invalid rows in the file and check again, or skip them."))
             self.message.show()
-        elif not keep_counts and counts.new + counts.update == 0:
-            self.message.setText(self.tr("Nothing to import: every member in the file is already in crmdesk as it is."))
+        elif not keep_counts and self._writes(plan) == 0:
+            self.message.setText(self._nothing_text())
             self.message.show()
         self._update_buttons()
+
+    # What the members import shows; the purchases dialog says the same of receipts.
+
+    def _counts_text(self, plan: imports.ImportPlan) -> str:
+        counts = plan.counts
+        return self.tr("{total} rows: {new} new, {update} to update, {unchanged} unchanged, {invalid} invalid").format(
+            total=counts.total, new=counts.new, update=counts.update, unchanged=counts.unchanged, invalid=counts.invalid)
+
+    def _preview(self, plan: imports.ImportPlan) -> list[PreviewRow]:
+        """Invalid rows first, so the ones to correct are always in view; then the file's order."""
+        preview = []
+        for row in sorted(plan.rows, key=lambda r: (r.action is not Action.INVALID, r.row))[:PREVIEW_ROWS]:
+            details = [p.describe(translate_error) for p in row.errors]
+            details += [f"{c.column}: {c.old or '—'} → {c.new}" for c in row.changes]
+            details += [p.reason(translate_error) for p in row.warnings]
+            preview.append(PreviewRow(row.action, [str(row.row), self._action_label(row.action), row.name, row.card_no or "",
+                                                   display_phone(row.phone)], details))
+        return preview
+
+    def _shown_text(self, shown: int, total: int) -> str:
+        return self.tr("Showing {shown} of {total} rows, invalid rows first.").format(shown=shown, total=total)
+
+    def _nothing_text(self) -> str:
+        return self.tr("Nothing to import: every member in the file is already in crmdesk as it is.")
