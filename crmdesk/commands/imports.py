@@ -5,11 +5,13 @@ from __future__ import annotations
 import argparse
 import sys
 from pathlib import Path
+from collections.abc import Callable
 from typing import Any
 
 from crmdesk.commands.common import acting_staff, counted, print_json
 from crmdesk.db import Database
 from crmdesk.services import backups, imports
+from crmdesk.services.import_engine import ImportSteps
 from crmdesk.services.member_query import money_text
 from crmdesk.services.uow import read_session, unit_of_work
 
@@ -39,30 +41,38 @@ def register(add_command) -> None:  # type: ignore[no-untyped-def]
         sub.add_argument("--json", action="store_true", help="print one JSON document on stdout")
 
 
-def run_members(db: Database, args: argparse.Namespace) -> int:
+Report = Callable[[Any], None]  # plan -> errors and warnings on stderr
+Finish = Callable[[Any, Any, "Path | None", int], None]  # (plan, result or None, rejects file, exit status) -> summary
+
+
+def run_file_import(db: Database, args: argparse.Namespace, steps: ImportSteps, report_rows: Report, finish: Finish) -> int:
+    """Check the file in a read-only session -- reading, checking and matching hold no lock, so the tills keep
+    selling -- then import it in one unit of work, which holds the write lock only while it matches the rows again
+    and writes them. A file with invalid rows stops before anything is written, unless --skip-invalid."""
     path: Path = args.file
-    if args.dry_run:
-        with read_session(db) as session:
-            plan = imports.plan_import(session, path)
-        _report_rows(plan)
-        code = EXIT_INVALID if plan.invalid_rows and not args.skip_invalid else 0
-        _finish(args, plan, imported=False, rejects=None, code=code)
+    with read_session(db) as session:
+        plan = steps.plan(session, path)
+    stopped = steps.has_invalid(plan) and not args.skip_invalid
+    if args.dry_run or stopped:
+        report_rows(plan)
+        code = EXIT_INVALID if stopped else 0
+        finish(plan, None, None, code)
         return code
     actor = acting_staff(db, args)
     backups.before_import(db, path)
     with unit_of_work(db) as session:
-        plan = imports.plan_import(session, path)
-        if plan.invalid_rows and not args.skip_invalid:
-            _report_rows(plan)
-            _finish(args, plan, imported=False, rejects=None, code=EXIT_INVALID)
-            return EXIT_INVALID  # nothing was written: the unit of work has nothing to commit
-        result = imports.apply_import(session, actor, plan, skip_invalid=args.skip_invalid)
+        result = steps.apply(session, actor, plan, skip_invalid=args.skip_invalid)
         plan = result.plan  # as checked inside the import's transaction
         # Written before the commit: when the file cannot be written, nothing is imported either.
-        rejects = imports.write_rejects(plan, path) if plan.invalid_rows else None
-    _report_rows(plan)
-    _finish(args, plan, imported=True, rejects=rejects, code=0)
+        rejects = steps.write_rejects(plan, path) if steps.has_invalid(plan) else None
+    report_rows(plan)
+    finish(plan, result, rejects, 0)
     return 0
+
+
+def run_members(db: Database, args: argparse.Namespace) -> int:
+    return run_file_import(db, args, imports.STEPS, _report_rows, lambda plan, result, rejects, code: _finish(
+        args, plan, imported=result is not None, rejects=rejects, code=code))
 
 
 def _report_rows(plan: imports.ImportPlan) -> None:

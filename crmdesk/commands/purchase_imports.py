@@ -12,38 +12,16 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from crmdesk.commands.common import acting_staff, counted, print_json
-from crmdesk.commands.imports import EXIT_INVALID
+from crmdesk.commands.common import counted, print_json
+from crmdesk.commands.imports import run_file_import
 from crmdesk.db import Database
-from crmdesk.services import backups, purchase_imports
-from crmdesk.services.imports import Problem
-from crmdesk.services.uow import read_session, unit_of_work
+from crmdesk.services import purchase_imports
+from crmdesk.services.import_engine import Problem
 
 
 def run_purchases(db: Database, args: argparse.Namespace) -> int:
-    path: Path = args.file
-    if args.dry_run:
-        with read_session(db) as session:
-            plan = purchase_imports.plan_purchase_import(session, path)
-        _report_rows(plan)
-        code = EXIT_INVALID if plan.invalid_receipts and not args.skip_invalid else 0
-        _finish(args, plan, None, rejects=None)
-        return code
-    actor = acting_staff(db, args)
-    backups.before_import(db, path)
-    with unit_of_work(db) as session:
-        plan = purchase_imports.plan_purchase_import(session, path)
-        if plan.invalid_receipts and not args.skip_invalid:
-            _report_rows(plan)
-            _finish(args, plan, None, rejects=None)
-            return EXIT_INVALID  # nothing was written: the unit of work has nothing to commit
-        result = purchase_imports.apply_purchase_import(session, actor, plan, skip_invalid=args.skip_invalid)
-        plan = result.plan  # as checked inside the import's transaction
-        # Written before the commit: when the file cannot be written, nothing is imported either.
-        rejects = purchase_imports.write_rejects(plan, path) if plan.invalid_receipts else None
-    _report_rows(plan)
-    _finish(args, plan, result, rejects=rejects)
-    return 0
+    return run_file_import(db, args, purchase_imports.STEPS, _report_rows,
+                           lambda plan, result, rejects, _code: _finish(args, plan, result, rejects=rejects))
 
 
 def _report_rows(plan: purchase_imports.PurchaseImportPlan) -> None:

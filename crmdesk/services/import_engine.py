@@ -332,6 +332,22 @@ def in_batches(items: Sequence[T], size: int, write: Callable[[Sequence[T]], obj
             progress(done, total)
 
 
+# --------------------------------------------------------------------------- a kind's entry points
+
+
+@dataclass(frozen=True)
+class ImportSteps:
+    """What the screens, the command line and the hand-off folder run for one kind of import: check a file into a
+    plan (in a read-only session: nothing is locked), import a plan (in one unit of work: it matches the rows again
+    and writes), and write the rows left out beside the file."""
+
+    plan: Callable[..., Any]  # (session, path, *, progress, should_cancel) -> plan
+    apply: Callable[..., Any]  # (session, actor, plan, *, skip_invalid, progress, should_cancel) -> result with .plan
+    write_rejects: Callable[..., Path]  # (plan, path, *, translate) -> the rejects file
+    has_invalid: Callable[[Any], bool]  # plan -> any invalid rows
+    permission: Any  # services.auth.Permission
+
+
 # --------------------------------------------------------------------------- rejected rows
 
 

@@ -85,7 +85,7 @@ from crmdesk.services.member_query import money_text
 from crmdesk.services.auth import Permission, require
 from crmdesk.services.members import MemberInput
 from crmdesk.services.import_engine import (  # what every import shares; some re-exported for this one's callers
-    Action, FileColumns, FileHeader, ImportCancelled, Problem, Progress, RejectedRow, Required, RowCells, RowError,
+    Action, FileColumns, FileHeader, ImportCancelled, ImportSteps, Problem, Progress, RejectedRow, Required, RowCells, RowError,
     ShouldCancel, Translate, check_cancel, in_batches, lookup, read_file, refuse_invalid, rejects_path,
 )
 from crmdesk.services.import_engine import write_rejects as engine_write_rejects
@@ -95,7 +95,7 @@ from crmdesk.texts import QT_TRANSLATE_NOOP
 
 __all__ = [
     "IMPORT_PERMISSION", "Action", "ImportCancelled", "ImportPlan", "ImportResult", "MoneyCounts", "Problem", "apply_import",
-    "plan_import", "rejects_path", "write_rejects",
+    "plan_import", "rejects_path", "write_rejects", "STEPS",
 ]
 
 # Importing is back-office work that also posts points (opening balances): it takes the
@@ -1066,3 +1066,6 @@ def write_rejects(plan: ImportPlan, input_path: str | Path, *, translate: Transl
     writes them."""
     rejected = (RejectedRow(row.row, row.cells, row.errors) for row in plan.invalid_rows)
     return engine_write_rejects(plan.headers, rejected, input_path, **({"translate": translate} if translate else {}))
+
+
+STEPS = ImportSteps(plan_import, apply_import, write_rejects, lambda plan: bool(plan.invalid_rows), IMPORT_PERMISSION)

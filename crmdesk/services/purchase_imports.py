@@ -94,7 +94,7 @@ from crmdesk.models import (
 from crmdesk.services import audit, loyalty, members, purchases
 from crmdesk.services.auth import Permission, require
 from crmdesk.services.import_engine import (
-    Action, FileColumns, FileHeader, ImportCancelled, Problem, Progress, RejectedRow, Required, RowCells, RowError,
+    Action, FileColumns, FileHeader, ImportCancelled, ImportSteps, Problem, Progress, RejectedRow, Required, RowCells, RowError,
     ShouldCancel, Translate, check_cancel, chunks, in_batches, lookup, read_file, refuse_invalid, rejects_path,
 )
 from crmdesk.services.import_engine import write_rejects as engine_write_rejects
@@ -116,7 +116,7 @@ from crmdesk.texts import QT_TRANSLATE_NOOP
 
 __all__ = [
     "IMPORT_PERMISSION", "Action", "ImportCancelled", "PlannedReceipt", "PurchaseImportPlan", "PurchaseImportResult",
-    "apply_purchase_import", "plan_purchase_import", "rejects_path", "write_rejects",
+    "apply_purchase_import", "plan_purchase_import", "rejects_path", "write_rejects", "STEPS",
 ]
 
 IMPORT_PERMISSION = Permission.IMPORT_PURCHASES
@@ -1108,3 +1108,7 @@ def write_rejects(plan: PurchaseImportPlan, input_path: str | Path, *, translate
     """Every row of the invalid receipts beside the input (purchases.csv -> purchases.rejected.csv), as
     import_engine.write_rejects writes them."""
     return engine_write_rejects(plan.headers, plan.invalid_rows, input_path, **({"translate": translate} if translate else {}))
+
+
+STEPS = ImportSteps(plan_purchase_import, apply_purchase_import, write_rejects, lambda plan: bool(plan.invalid_receipts),
+                    IMPORT_PERMISSION)

@@ -9,7 +9,6 @@ import rolls its one transaction back, so the database stays as it was.
 from __future__ import annotations
 
 import threading
-from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -24,8 +23,8 @@ from PySide6.QtWidgets import (
 from crmdesk.db import Database
 from crmdesk.errors import CrmdeskError
 from crmdesk.services import backups, imports
-from crmdesk.services.auth import Permission, can
-from crmdesk.services.import_engine import Action, ImportCancelled
+from crmdesk.services.auth import can
+from crmdesk.services.import_engine import Action, ImportCancelled, ImportSteps
 from crmdesk.services.members import display_phone
 from crmdesk.services.uow import Actor, read_session, unit_of_work
 from crmdesk.views.common import error_text, mark_data
@@ -41,22 +40,6 @@ ACTION_COLOURS = {
 
 def translate_error(template: str) -> str:
     return QCoreApplication.translate("errors", template)
-
-
-@dataclass(frozen=True)
-class ImportSteps:
-    """The services one kind of import runs (see services/import_engine.py): check a file into a plan, import a
-    plan in a unit of work, write the plan's rejected rows beside the file."""
-
-    plan: Callable[..., Any]  # (session, path, *, progress, should_cancel) -> plan
-    apply: Callable[..., Any]  # (session, actor, plan, *, skip_invalid, progress, should_cancel) -> result with .plan
-    write_rejects: Callable[..., Path]  # (plan, path, *, translate) -> the rejects file
-    has_rejects: Callable[[Any], bool]  # plan -> any invalid rows
-    permission: Permission
-
-
-MEMBER_STEPS = ImportSteps(imports.plan_import, imports.apply_import, imports.write_rejects,
-                           lambda plan: bool(plan.invalid_rows), imports.IMPORT_PERMISSION)
 
 
 class _Worker(QObject):
@@ -96,7 +79,7 @@ class _Worker(QObject):
                     # The rejected rows go beside the file for the person to correct; written before
                     # the commit, so when that fails nothing is imported either.
                     rejects = (steps.write_rejects(result.plan, self._path, translate=translate_error)
-                               if steps.has_rejects(result.plan) else None)
+                               if steps.has_invalid(result.plan) else None)
                 self.imported.emit((result, rejects))
         except ImportCancelled:
             self.cancelled.emit()
@@ -120,7 +103,7 @@ class ImportMembersDialog(QDialog):
     is this one with the purchase import's steps, columns and texts."""
 
     importFinished = Signal(object)  # the import's result, so views showing members can reload
-    steps = MEMBER_STEPS
+    steps: ImportSteps = imports.STEPS
 
     def __init__(self, state: AppState, parent: QWidget | None = None) -> None:
         super().__init__(parent)

@@ -15,18 +15,13 @@ from PySide6.QtWidgets import QHeaderView, QLabel, QWidget
 from crmdesk.services import purchase_imports
 from crmdesk.services.import_engine import Action
 from crmdesk.services.loyalty import SHOP_ZONE
-from crmdesk.views.import_dialog import PREVIEW_ROWS, ImportMembersDialog, ImportSteps, PreviewRow, translate_error
+from crmdesk.views.import_dialog import PREVIEW_ROWS, ImportMembersDialog, PreviewRow, translate_error
 from crmdesk.views.state import AppState
-
-PURCHASE_STEPS = ImportSteps(purchase_imports.plan_purchase_import, purchase_imports.apply_purchase_import,
-                             purchase_imports.write_rejects, lambda plan: bool(plan.invalid_receipts),
-                             purchase_imports.IMPORT_PERMISSION)
-
 
 class ImportPurchasesDialog(ImportMembersDialog):
     """Choose a purchases file, check it, see the preview, import it with progress and cancel."""
 
-    steps = PURCHASE_STEPS
+    steps = purchase_imports.STEPS
 
     def __init__(self, state: AppState, parent: QWidget | None = None) -> None:
         super().__init__(state, parent)

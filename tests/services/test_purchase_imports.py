@@ -3,6 +3,7 @@ idempotence, GBK and XLSX, and points, totals and tiers exactly as record_purcha
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Sequence
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
@@ -449,7 +450,7 @@ def test_dialog_cancel_leaves_the_database_unchanged(qtbot, db, owner, ids, tmp_
 
         return real_apply(session, actor, plan, **{**options, "progress": progress})
 
-    monkeypatch.setattr(purchase_imports, "apply_purchase_import", held)
+    monkeypatch.setattr(ImportPurchasesDialog, "steps", dataclasses.replace(purchase_imports.STEPS, apply=held))
     dialog.start_import()
     qtbot.waitUntil(lambda: not dialog.busy, timeout=20_000)
     assert reported[:2] == [0, 5_000]

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import threading
 
 import sqlalchemy as sa
@@ -87,7 +88,7 @@ def test_cancel_leaves_the_database_unchanged(qtbot, owner_state, tmp_path, monk
 
         return real_apply(session, actor, plan, **{**options, "progress": progress})
 
-    monkeypatch.setattr(imports, "apply_import", apply_held)
+    monkeypatch.setattr(ImportMembersDialog, "steps", dataclasses.replace(imports.STEPS, apply=apply_held))
     dialog.start_import()
     qtbot.waitUntil(lambda: dialog._progress is not None and dialog._progress.value() >= 500, timeout=10_000)
     dialog._progress.findChild(QPushButton).click()  # the progress dialog's Cancel button
