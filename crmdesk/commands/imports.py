@@ -129,19 +129,20 @@ def _money_summary(money: imports.MoneyCounts) -> str:
     return "; ".join(parts)
 
 
-def _problem(problem: imports.Problem) -> dict[str, Any]:
+def problem_json(problem: imports.Problem) -> dict[str, Any]:
     return {"row": problem.row, "column": problem.column, "reason": problem.reason()}
+
+
+def file_json(plan: Any, *, dry_run: bool, imported: bool) -> dict[str, Any]:
+    """What every import's JSON document says of the file first."""
+    return {"file": str(plan.path), "type": plan.file_type, "encoding": plan.encoding, "columns": dict(plan.columns),
+            "dry_run": dry_run, "imported": imported}
 
 
 def _document(plan: imports.ImportPlan, *, imported: bool, dry_run: bool, rejects: Path | None) -> dict[str, Any]:
     counts = plan.counts
     return {
-        "file": str(plan.path),
-        "type": plan.file_type,
-        "encoding": plan.encoding,
-        "columns": dict(plan.columns),
-        "dry_run": dry_run,
-        "imported": imported,
+        **file_json(plan, dry_run=dry_run, imported=imported),
         "new": counts.new,
         "updated": counts.update,
         "unchanged": counts.unchanged,
@@ -154,8 +155,8 @@ def _document(plan: imports.ImportPlan, *, imported: bool, dry_run: bool, reject
             "debt_fen": plan.money.debt_fen,
         },
         "rejects_file": str(rejects) if rejects else None,
-        "errors": [_problem(p) for p in plan.errors],
-        "warnings": [_problem(p) for p in (*plan.warnings, *plan.row_warnings)],
+        "errors": [problem_json(p) for p in plan.errors],
+        "warnings": [problem_json(p) for p in (*plan.warnings, *plan.row_warnings)],
         "changes": [
             {
                 "row": row.row,

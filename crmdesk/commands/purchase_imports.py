@@ -13,10 +13,9 @@ from pathlib import Path
 from typing import Any
 
 from crmdesk.commands.common import counted, print_json
-from crmdesk.commands.imports import run_file_import
+from crmdesk.commands.imports import file_json, problem_json, run_file_import
 from crmdesk.db import Database
 from crmdesk.services import purchase_imports
-from crmdesk.services.import_engine import Problem
 
 
 def run_purchases(db: Database, args: argparse.Namespace) -> int:
@@ -62,20 +61,11 @@ def _finish(args: argparse.Namespace, plan: purchase_imports.PurchaseImportPlan,
                   f"{'it' if result.skipped == 1 else 'them'} with the reasons.")
 
 
-def _problem(problem: Problem) -> dict[str, Any]:
-    return {"row": problem.row, "column": problem.column, "reason": problem.reason()}
-
-
 def _document(plan: purchase_imports.PurchaseImportPlan, result: purchase_imports.PurchaseImportResult | None, *,
               dry_run: bool, rejects: Path | None) -> dict[str, Any]:
     counts = plan.counts
     return {
-        "file": str(plan.path),
-        "type": plan.file_type,
-        "encoding": plan.encoding,
-        "columns": dict(plan.columns),
-        "dry_run": dry_run,
-        "imported": result is not None,
+        **file_json(plan, dry_run=dry_run, imported=result is not None),
         "rows": counts.rows,
         "receipts": counts.total,
         "new": counts.new,
@@ -89,6 +79,6 @@ def _document(plan: purchase_imports.PurchaseImportPlan, result: purchase_import
         "tier_upgrades": result.upgrades if result else None,
         "seconds": round(result.seconds, 3) if result else None,
         "rejects_file": str(rejects) if rejects else None,
-        "errors": [_problem(p) for p in plan.errors],
-        "warnings": [_problem(p) for p in (*plan.warnings, *plan.row_warnings)],
+        "errors": [problem_json(p) for p in plan.errors],
+        "warnings": [problem_json(p) for p in (*plan.warnings, *plan.row_warnings)],
     }
