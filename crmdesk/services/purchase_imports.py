@@ -279,6 +279,8 @@ class PurchaseImportPlan:
     warnings: tuple[Problem, ...]
     # The transaction the receipts were matched in: applying in that same one need not match them again.
     checked_in: object | None = field(default=None, repr=False, compare=False)
+    # What importing the new receipts writes, worked out with the plan (outside the write lock).
+    posting: _Posting | None = field(default=None, repr=False, compare=False)
 
     @property
     def counts(self) -> Counts:
@@ -848,6 +850,7 @@ def plan_purchase_import(
         path=path, file_type=read.table.file_type, encoding=read.table.encoding, delimiter=read.table.delimiter,
         header_row=header.row, headers=header.headers, columns=header.named(), column_indexes=dict(header.columns),
         parsed=tuple(read.rows), receipts=tuple(receipts), warnings=header.warnings, checked_in=session.get_transaction(),
+        posting=_Posting(session, now, [r for r in receipts if r.action is Action.NEW]),
     )
 
 
@@ -876,6 +879,25 @@ class _TierInfo:
     pct: int
 
 
+@dataclass
+class _Sale:
+    """A sale the file's refunds may give money back for: stored in crmdesk, or earlier in the file."""
+
+    id: int | None  # None until written (a sale of the file)
+    amount_fen: int
+    member_id: int
+    payment_method: str
+    earned: int = 0  # points the sale earned
+    refunded_fen: int = 0  # refunded so far
+    taken: int = 0  # points its refunds took back so far
+
+
+# Watched to tell whether what the plan worked out still holds when the import writes (see _Posting.still_holds):
+# what a sale, a redemption, an adjustment, a status or tier change or an edit of the profile changes on the member row.
+_MEMBER_FINGERPRINT = (Member.id, Member.points_balance, Member.tier_id, Member.status, Member.updated_at, Member.visit_count,
+                       Member.total_spend_fen)
+
+
 def apply_purchase_import(
     session: Session,
     actor: Actor,
@@ -888,72 +910,89 @@ def apply_purchase_import(
 ) -> PurchaseImportResult:
     """Import a planned file in the caller's transaction (one unit of work).
 
-    The receipts are matched against the database again first, unless the plan was made in
-    this same transaction (then nothing can have changed: on SQLite the unit of work holds
-    the write lock from its start, and a receipt another till stored on a shared server in
-    between still meets the unique (till, receipt) key). Any invalid receipt stops
-    the import with InvalidInput unless ``skip_invalid``. ``should_cancel`` returning
-    True raises ImportCancelled; the caller's unit of work then rolls back."""
+    The plan has worked out everything the import writes, outside the write lock. Here it is checked to
+    still hold (_Posting.still_holds): when another till recorded something for a member of the file
+    meanwhile, those members' receipts are worked out again; when a card, a phone, the rules or the file's
+    own receipts changed, the whole file is matched again. So the write lock is held for the writes and a
+    short check, not for reading and matching the file. Any invalid receipt stops the import with
+    InvalidInput unless ``skip_invalid``. ``should_cancel`` returning True raises ImportCancelled; the
+    caller's unit of work then rolls back."""
     started = time.perf_counter()
     require(actor, IMPORT_PERMISSION)
     check_cancel(should_cancel)
     now = now or datetime.now(UTC)
-    header = FileHeader(plan.header_row, plan.headers, dict(plan.column_indexes), plan.warnings)
     current = session.get_transaction()
-    if current is not None and plan.checked_in is current:
+    posting = plan.posting
+    if current is not None and plan.checked_in is current and posting is not None:
+        checked = plan  # planned in this very transaction: nothing can have changed
+    elif posting is not None and posting.still_holds(session):
         checked = plan
     else:
+        header = FileHeader(plan.header_row, plan.headers, dict(plan.column_indexes), plan.warnings)
         checked = replace(plan, receipts=tuple(_match(session, plan.parsed, header)), checked_in=current)
+        posting = _Posting(session, now, [r for r in checked.receipts if r.action is Action.NEW])
     counts = checked.counts
     refuse_invalid(counts.invalid_rows, checked.errors, skip_invalid)
-    new = [receipt for receipt in checked.receipts if receipt.action is Action.NEW]
-    total = len(new)
-    posting = _Posting(session, actor, now, new)
-    in_batches(new, WRITE_CHUNK, posting.write, progress=progress, should_cancel=should_cancel)
-    upgrades = posting.finish()
+    new = posting.receipts
+    in_batches(new, WRITE_CHUNK, lambda batch: posting.write(session, actor, batch, now), progress=progress,
+               should_cancel=should_cancel)
+    upgrades = posting.finish(session, now)
     sales = sum(1 for r in new if r.kind is PurchaseKind.SALE)
-    if total:  # a file that changes nothing leaves no trace either
+    earned, reversed_ = posting.points()
+    if new:  # a file that changes nothing leaves no trace either
         audit.record(session, actor, "purchase.import", "purchase", None, file=plan.path.name, sales=sales,
-                     refunds=total - sales, unchanged=counts.unchanged, skipped=counts.invalid,
-                     points=posting.earned - posting.reversed)
+                     refunds=len(new) - sales, unchanged=counts.unchanged, skipped=counts.invalid, points=earned - reversed_)
         session.flush()
     check_cancel(should_cancel)
-    return PurchaseImportResult(checked, total, sales, total - sales, counts.unchanged, counts.invalid, counts.invalid_rows,
-                                posting.earned, posting.reversed, len(posting.states), upgrades,
-                                time.perf_counter() - started)
+    return PurchaseImportResult(checked, len(new), sales, len(new) - sales, counts.unchanged, counts.invalid, counts.invalid_rows,
+                                earned, reversed_, len(posting.states), upgrades, time.perf_counter() - started)
 
 
 class _Posting:
-    """Posts new receipts in file order, as record_purchase and refund would one after another, in bulk."""
+    """What importing the new receipts writes, worked out before anything is written: each receipt's points in
+    file order, as record_purchase and refund called one after another would give them (the tier multiplier at
+    that moment, the bonus day of the receipt's shop day, refunds taking points back in proportion and never below
+    a zero balance, a tier lifted -- never lowered -- when the 12-month spend crosses a threshold), and each member's
+    new balance, tier and totals. Members are independent of each other, so a member changed by a till meanwhile
+    is simply worked out again (redo)."""
 
-    def __init__(self, session: Session, actor: Actor, now: datetime, receipts: Sequence[PlannedReceipt]) -> None:
-        self.session = session
-        self.actor = actor
-        self.now = now
+    def __init__(self, session: Session, now: datetime, receipts: Sequence[PlannedReceipt]) -> None:
+        self.receipts = list(receipts)
         self.since = now - loyalty.TIER_WINDOW
         self.rules = loyalty.get_rules(session)
-        self.tiers = [_TierInfo(*row) for row in session.execute(
+        connection = session.connection()
+        self.tiers = [_TierInfo(*row) for row in connection.execute(
             sa.select(Tier.id, Tier.rank, Tier.min_spend_fen, Tier.points_multiplier_pct))]
         self.tier_by_id = {tier.id: tier for tier in self.tiers}
+        self.token = connection.execute(sa.select(loyalty.rules_token_column())).scalar()
+        self.last_purchase_id = connection.execute(sa.select(sa.func.coalesce(sa.func.max(Purchase.id), 0))).scalar_one()
         self.expiry: dict[date, date] = {}
-        self.earned = self.reversed = 0
-        # Sales by (till, receipt): id, amount, member, points earned, refunded so far, points taken back so far.
-        self.sales: dict[tuple[str, str], list[int]] = {}
-        self.payment: dict[int, str] = {}  # sale id -> payment method, which its refunds copy
-        self.states = self._load_states(receipts)
+        self.keys = {(r.till, r.receipt_no) for r in self.receipts}
+        self.cards = {row.card_no: r.member_id for r in self.receipts for row in r.rows if row.card_no}
+        self.sales: dict[tuple[str, str], _Sale] = {}
+        self.states: dict[int, _MemberState] = {}
+        self.fingerprints: dict[int, tuple[object, ...]] = {}
+        self.entries: dict[tuple[str, str], dict[str, object]] = {}  # receipt -> its ledger entry (no ids yet)
+        self._load(session, self.receipts)
+        self._post(self.receipts)
 
-    def _load_states(self, receipts: Sequence[PlannedReceipt]) -> dict[int, _MemberState]:
-        session = self.session
+    # ------------------------------------------------------------------ working it out
+
+    def _member_of(self, r: PlannedReceipt) -> int:
+        return r.member_id if r.kind is PurchaseKind.SALE else self.sales[(r.till, r.original_receipt)].member_id  # type: ignore[return-value]
+
+    def _load(self, session: Session, receipts: Sequence[PlannedReceipt]) -> None:
+        """The stored sales the receipts' refunds name, and their members' balance, tier and 12-month spend."""
         sale_keys = {(r.till, r.original_receipt) for r in receipts if r.kind is PurchaseKind.REFUND}
-        stored_sales = {}
+        stored = {}
         if sale_keys:
             columns = (Purchase.till, Purchase.receipt_no, Purchase.id, Purchase.amount_fen, Purchase.member_id,
                        Purchase.payment_method)
             for till, receipt_no, *rest in lookup(session, lambda c: sa.select(*columns).where(
                     Purchase.receipt_no.in_(c), Purchase.kind == PurchaseKind.SALE), {k[1] for k in sale_keys}):
                 if (till, receipt_no) in sale_keys:
-                    stored_sales[(till, receipt_no)] = rest
-            ids = [rest[0] for rest in stored_sales.values()]
+                    stored[(till, receipt_no)] = rest
+            ids = [rest[0] for rest in stored.values()]
             earned = dict(lookup(session, lambda c: sa.select(PointsEntry.purchase_id, sa.func.sum(PointsEntry.points))
                                   .where(PointsEntry.purchase_id.in_(c), PointsEntry.kind == PointsKind.EARN)
                                   .group_by(PointsEntry.purchase_id), ids))
@@ -961,21 +1000,19 @@ class _Posting:
             taken = dict(lookup(session, lambda c: sa.select(Purchase.refund_of_id, sa.func.sum(PointsEntry.points))
                                  .join(PointsEntry, PointsEntry.purchase_id == Purchase.id)
                                  .where(Purchase.refund_of_id.in_(c)).group_by(Purchase.refund_of_id), ids))
-            for key, (sale_id, amount, member_id, payment) in stored_sales.items():
-                self.sales[key] = [sale_id, amount, member_id, int(earned.get(sale_id) or 0), refunded.get(sale_id, 0),
-                                   -int(taken.get(sale_id) or 0)]
-                self.payment[sale_id] = payment
+            for key, (sale_id, amount, member_id, payment) in stored.items():
+                self.sales[key] = _Sale(sale_id, amount, member_id, payment, int(earned.get(sale_id) or 0),
+                                        refunded.get(sale_id, 0), -int(taken.get(sale_id) or 0))
         member_ids = sorted({r.member_id for r in receipts if r.member_id is not None}
-                            | {sale[2] for sale in self.sales.values()})
+                            | {sale.member_id for key, sale in self.sales.items() if key in sale_keys})
         spend: dict[int, int] = {}
         sign = sa.case((Purchase.kind == PurchaseKind.SALE, Purchase.amount_fen), else_=-Purchase.amount_fen)
         for member_id, total in lookup(session, lambda c: sa.select(Purchase.member_id, sa.func.sum(sign)).where(
                 Purchase.member_id.in_(c), Purchase.occurred_at >= self.since).group_by(Purchase.member_id), member_ids):
             spend[member_id] = int(total or 0)
-        return {member_id: _MemberState(balance, tier_id, spend.get(member_id, 0))
-                for member_id, balance, tier_id in lookup(
-                    session, lambda c: sa.select(Member.id, Member.points_balance, Member.tier_id).where(Member.id.in_(c)),
-                    member_ids)}
+        for row in lookup(session, lambda c: sa.select(*_MEMBER_FINGERPRINT).where(Member.id.in_(c)), member_ids):
+            self.states[row.id] = _MemberState(row.points_balance, row.tier_id, spend.get(row.id, 0))
+            self.fingerprints[row.id] = tuple(row)
 
     def _expires_on(self, moment: datetime) -> date:
         day = loyalty.local_day(moment)
@@ -992,51 +1029,14 @@ class _Posting:
             state.tier_id = target.id
             state.changed_tier = True
 
-    def write(self, batch: Sequence[PlannedReceipt]) -> None:
-        """Insert a batch's purchases (sales first: a refund may give money back for one of them), then
-        post their points in the file's order, so every receipt sees the balance and tier the ones
-        before it left, as record_purchase and refund called one after another would."""
-        session, actor, now = self.session, self.actor, self.now
-        table = Purchase.__table__
-        ids: dict[tuple[str, str], int] = {}
-        for kind in (PurchaseKind.SALE, PurchaseKind.REFUND):
-            values = []
-            for r in batch:
-                if r.kind is not kind:
-                    continue
-                refund_of = self.sales[(r.till, r.original_receipt)][0] if kind is PurchaseKind.REFUND else None
-                values.append({"member_id": r.member_id if refund_of is None else self.sales[(r.till, r.original_receipt)][2],
-                               "till": r.till, "receipt_no": r.receipt_no, "kind": kind, "refund_of_id": refund_of,
-                               "occurred_at": r.occurred_at, "amount_fen": r.amount_fen,
-                               "payment_method": self.payment.get(refund_of, "") if refund_of else "",
-                               "cashier_id": actor.staff_id, "created_at": now})
-                if kind is PurchaseKind.SALE:  # known to the refunds below before its points are posted
-                    self.sales[(r.till, r.receipt_no)] = [0, r.amount_fen, r.member_id, 0, 0, 0]
-            if values:
-                # Matched back by (till, receipt number), unique: lets the driver insert many rows per statement.
-                ids.update(((till, receipt_no), pid) for till, receipt_no, pid in session.execute(
-                    sa.insert(table).returning(table.c.till, table.c.receipt_no, table.c.id), values))
-                if kind is PurchaseKind.SALE:
-                    for r in batch:
-                        if r.kind is kind:
-                            self.sales[(r.till, r.receipt_no)][0] = ids[(r.till, r.receipt_no)]
-        lines: list[dict[str, object]] = []
-        entries: list[dict[str, object]] = []
-        for r in batch:
-            purchase_id = ids[(r.till, r.receipt_no)]
+    def _post(self, receipts: Sequence[PlannedReceipt]) -> None:
+        for r in receipts:  # in the file's order: each receipt sees the balance and tier the ones before it left
             if r.kind is PurchaseKind.SALE:
-                self._post_sale(r, purchase_id, entries)
-                lines += [{"purchase_id": purchase_id, "item_code": l.item_code, "name": l.name,
-                           "category": l.category.strip(), "quantity_milli": l.quantity_milli,
-                           "unit_price_fen": l.unit_price_fen, "amount_fen": l.amount_fen} for l in r.lines]
+                self._post_sale(r)
             else:
-                self._post_refund(r, purchase_id, entries)
-        if lines:
-            session.execute(sa.insert(PurchaseLine.__table__), lines)
-        if entries:
-            session.execute(sa.insert(PointsEntry.__table__), entries)
+                self._post_refund(r)
 
-    def _post_sale(self, r: PlannedReceipt, purchase_id: int, entries: list[dict[str, object]]) -> None:
+    def _post_sale(self, r: PlannedReceipt) -> None:
         assert r.member_id is not None and r.amount_fen is not None and r.occurred_at is not None
         state = self.states[r.member_id]
         tier = self.tier_by_id.get(state.tier_id) if state.tier_id is not None else None
@@ -1044,13 +1044,12 @@ class _Posting:
         points = loyalty.points_for(self.rules, amount_fen=r.amount_fen,
                                     lines=[loyalty.EarnLine(l.category, l.amount_fen) for l in r.lines],
                                     tier_pct=tier_pct, day=loyalty.local_day(r.occurred_at))
+        key = (r.till, r.receipt_no)
         if points > 0:
-            entries.append({"member_id": r.member_id, "at": r.occurred_at, "kind": PointsKind.EARN, "points": points,
-                            "expires_on": self._expires_on(r.occurred_at), "purchase_id": purchase_id,
-                            "complaint_id": None, "staff_id": self.actor.staff_id, "reason": ""})
+            self.entries[key] = {"member_id": r.member_id, "at": r.occurred_at, "kind": PointsKind.EARN, "points": points,
+                                 "expires_on": self._expires_on(r.occurred_at), "complaint_id": None, "reason": ""}
             state.balance += points
-            self.earned += points
-        self.sales[(r.till, r.receipt_no)][3] = max(points, 0)
+        self.sales[key] = _Sale(None, r.amount_fen, r.member_id, "", max(points, 0))
         state.visits += 1
         state.spend += r.amount_fen
         if state.last_visit is None or r.occurred_at > state.last_visit:
@@ -1059,38 +1058,118 @@ class _Posting:
             state.spend_12 += r.amount_fen
         self._upgrade(state)
 
-    def _post_refund(self, r: PlannedReceipt, purchase_id: int, entries: list[dict[str, object]]) -> None:
+    def _post_refund(self, r: PlannedReceipt) -> None:
         """As purchases.refund: points back in proportion and cumulatively, never below a zero balance."""
         assert r.amount_fen is not None and r.occurred_at is not None
         sale = self.sales[(r.till, r.original_receipt)]
-        _sale_id, paid, member_id, earned, refunded_before, taken_before = sale
-        state = self.states[member_id]
-        due_total = earned * (refunded_before + r.amount_fen) // paid
-        wanted = max(0, due_total - taken_before)
+        state = self.states[sale.member_id]
+        due_total = sale.earned * (sale.refunded_fen + r.amount_fen) // sale.amount_fen
+        wanted = max(0, due_total - sale.taken)
         taken = min(wanted, state.balance)
         if taken > 0:
             reason = "" if taken == wanted else f"{wanted - taken} points were already spent"
-            entries.append({"member_id": member_id, "at": r.occurred_at, "kind": PointsKind.REFUND_REVERSAL,
-                            "points": -taken, "expires_on": None, "purchase_id": purchase_id, "complaint_id": None,
-                            "staff_id": self.actor.staff_id, "reason": reason})
+            self.entries[(r.till, r.receipt_no)] = {
+                "member_id": sale.member_id, "at": r.occurred_at, "kind": PointsKind.REFUND_REVERSAL, "points": -taken,
+                "expires_on": None, "complaint_id": None, "reason": reason}
             state.balance -= taken
-            self.reversed += taken
-        sale[4] += r.amount_fen
-        sale[5] += max(taken, 0)
+        sale.refunded_fen += r.amount_fen
+        sale.taken += max(taken, 0)
         state.spend -= r.amount_fen
         if r.occurred_at >= self.since:
             state.spend_12 -= r.amount_fen
 
-    def finish(self) -> int:
+    def points(self) -> tuple[int, int]:
+        """(points earned, points taken back) in all."""
+        moved = [int(entry["points"]) for entry in self.entries.values()]  # type: ignore[call-overload]
+        return sum(p for p in moved if p > 0), -sum(p for p in moved if p < 0)
+
+    # ------------------------------------------------------------------ does it still hold?
+
+    def still_holds(self, session: Session) -> bool:
+        """Inside the import's transaction (the write lock held): is what was worked out still right? Members a till
+        changed meanwhile are worked out again here (cheap: only theirs); False when the file must be matched again
+        -- the rules or tiers changed, a card of the file stopped working, or one of its receipts was recorded."""
+        connection = session.connection()
+        if connection.execute(sa.select(loyalty.rules_token_column())).scalar() != self.token:
+            return False
+        since = connection.execute(sa.select(Purchase.till, Purchase.receipt_no, Purchase.member_id, Purchase.refund_of_id)
+                                   .where(Purchase.id > self.last_purchase_id)).all()
+        if any((till, receipt_no) in self.keys for till, receipt_no, _m, _r in since):
+            return False
+        refunded_sales = {sale.id for sale in self.sales.values() if sale.id is not None}
+        if any(refund_of in refunded_sales for _t, _r, _m, refund_of in since):
+            return False  # a stored sale of the file's refunds was refunded meanwhile
+        cards = lookup(session, lambda c: sa.select(Card.number, Card.member_id, Card.status).where(Card.number.in_(c)), self.cards)
+        if any(status is not CardStatus.ACTIVE or self.cards[number] != member_id for number, member_id, status in cards):
+            return False
+        changed = {row.id for row in lookup(session, lambda c: sa.select(*_MEMBER_FINGERPRINT).where(Member.id.in_(c)),
+                                             self.states) if tuple(row) != self.fingerprints[row.id]}
+        if changed:
+            statuses = dict(lookup(session, lambda c: sa.select(Member.id, Member.status).where(Member.id.in_(c)), changed))
+            if any(status is not MemberStatus.ACTIVE for status in statuses.values()):
+                return False  # a member of the file was frozen or closed meanwhile: its receipts are checked again
+            self.redo(session, changed)
+        return True
+
+    def redo(self, session: Session, member_ids: set[int]) -> None:
+        """Work out again the receipts of these members, from their state as it is now."""
+        theirs = [r for r in self.receipts if self._member_of(r) in member_ids]
+        for r in theirs:
+            self.entries.pop((r.till, r.receipt_no), None)
+        for key in [key for key, sale in self.sales.items() if sale.member_id in member_ids]:
+            del self.sales[key]
+        for member_id in member_ids:
+            self.states.pop(member_id, None)
+        self._load(session, theirs)
+        self._post(theirs)
+
+    # ------------------------------------------------------------------ writing
+
+    def write(self, session: Session, actor: Actor, batch: Sequence[PlannedReceipt], now: datetime) -> None:
+        """Insert a batch's purchases (sales first: a refund may give money back for one of them), their lines and
+        their ledger entries."""
+        connection = session.connection()
+        table = Purchase.__table__
+        ids: dict[tuple[str, str], int] = {}
+        for kind in (PurchaseKind.SALE, PurchaseKind.REFUND):
+            values = []
+            for r in batch:
+                if r.kind is not kind:
+                    continue
+                sale = self.sales[(r.till, r.original_receipt)] if kind is PurchaseKind.REFUND else None
+                values.append({"member_id": r.member_id if sale is None else sale.member_id, "till": r.till,
+                               "receipt_no": r.receipt_no, "kind": kind, "refund_of_id": sale.id if sale else None,
+                               "occurred_at": r.occurred_at, "amount_fen": r.amount_fen,
+                               "payment_method": sale.payment_method if sale else "", "cashier_id": actor.staff_id,
+                               "created_at": now})
+            if values:
+                # Matched back by (till, receipt number), unique: lets the driver insert many rows per statement.
+                written = connection.execute(sa.insert(table).returning(table.c.till, table.c.receipt_no, table.c.id), values)
+                ids.update(((till, receipt_no), pid) for till, receipt_no, pid in written)
+                if kind is PurchaseKind.SALE:  # known to the refunds after them
+                    for r in batch:
+                        if r.kind is kind:
+                            self.sales[(r.till, r.receipt_no)].id = ids[(r.till, r.receipt_no)]
+        lines = [{"purchase_id": ids[(r.till, r.receipt_no)], "item_code": l.item_code, "name": l.name,
+                  "category": l.category.strip(), "quantity_milli": l.quantity_milli, "unit_price_fen": l.unit_price_fen,
+                  "amount_fen": l.amount_fen} for r in batch for l in r.lines]
+        entries = [{**self.entries[key], "purchase_id": ids[key], "staff_id": actor.staff_id}
+                   for key in ((r.till, r.receipt_no) for r in batch) if key in self.entries]
+        if lines:
+            connection.execute(sa.insert(PurchaseLine.__table__), lines)
+        if entries:
+            connection.execute(sa.insert(PointsEntry.__table__), entries)
+
+    def finish(self, session: Session, now: datetime) -> int:
         """The members' cached balance, tier and purchase totals, in one statement for them all (the totals as
         additions, as each sale and refund makes them); returns how many were lifted to a higher tier."""
         if not self.states:
             return 0
         table = Member.__table__
         last = sa.bindparam("b_last", type_=table.c.last_visit_at.type)
-        self.session.connection().execute(
+        session.connection().execute(
             sa.update(table).where(table.c.id == sa.bindparam("b_id")).values(
-                points_balance=sa.bindparam("b_balance"), tier_id=sa.bindparam("b_tier"), updated_at=self.now,
+                points_balance=sa.bindparam("b_balance"), tier_id=sa.bindparam("b_tier"), updated_at=now,
                 visit_count=table.c.visit_count + sa.bindparam("b_visits"),
                 total_spend_fen=table.c.total_spend_fen + sa.bindparam("b_spend"),
                 last_visit_at=sa.case((sa.and_(last.is_not(None), sa.or_(table.c.last_visit_at.is_(None), table.c.last_visit_at < last)),
