@@ -73,6 +73,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import UTC, date, datetime, timedelta, timezone
 from decimal import Decimal
+from typing import Any
 from pathlib import Path
 
 import sqlalchemy as sa
@@ -898,6 +899,49 @@ _MEMBER_FINGERPRINT = (Member.id, Member.points_balance, Member.tier_id, Member.
                        Member.total_spend_fen)
 
 
+class _DriverRows:
+    """One SQL statement run by the driver's executemany, its parameters bound by the columns' own types (UTC times
+    as the time type stores them, kinds as their values): the rows of a large import without SQLAlchemy's
+    statement work for every row. SQLite only (qmark parameters)."""
+
+    def __init__(self, sql: str, columns: Sequence[sa.Column[Any]]) -> None:
+        self.sql = sql
+        self.columns = columns
+        self._processors: dict[str, list[Callable[[Any], Any] | None]] = {}
+
+    def execute(self, connection: sa.Connection, rows: Sequence[tuple[object, ...]]) -> None:
+        dialect = connection.dialect
+        processors = self._processors.get(dialect.name)
+        if processors is None:
+            processors = self._processors[dialect.name] = [column.type.dialect_impl(dialect).bind_processor(dialect)
+                                                             for column in self.columns]
+        bound = [tuple(value if value is None or process is None else process(value) for value, process in zip(row, processors))
+                 for row in rows]
+        connection.exec_driver_sql(self.sql, bound)  # type: ignore[arg-type]
+
+
+def _inserting(table: sa.Table, names: Sequence[str]) -> _DriverRows:
+    return _DriverRows(f"INSERT INTO {table.name} ({', '.join(names)}) VALUES ({', '.join('?' * len(names))})",
+                       [table.c[name] for name in names])
+
+
+_PURCHASE_ROWS = _inserting(Purchase.__table__, (
+    "id", "member_id", "till", "receipt_no", "kind", "refund_of_id", "occurred_at", "amount_fen", "payment_method", "cashier_id",
+    "created_at", "wallet_fen", "credit_fen"))
+_LINE_ROWS = _inserting(PurchaseLine.__table__, (
+    "purchase_id", "item_code", "name", "category", "quantity_milli", "unit_price_fen", "amount_fen"))
+_ENTRY_ROWS = _inserting(PointsEntry.__table__, (
+    "member_id", "at", "kind", "points", "expires_on", "purchase_id", "complaint_id", "staff_id", "reason"))
+_MEMBER_COLUMNS = Member.__table__.c
+_MEMBER_ROWS = _DriverRows(
+    "UPDATE member SET points_balance = ?, tier_id = ?, updated_at = ?, visit_count = visit_count + ?, "
+    "total_spend_fen = total_spend_fen + ?, last_visit_at = CASE WHEN ? IS NOT NULL AND "
+    "(last_visit_at IS NULL OR last_visit_at < ?) THEN ? ELSE last_visit_at END WHERE id = ?",
+    [_MEMBER_COLUMNS.points_balance, _MEMBER_COLUMNS.tier_id, _MEMBER_COLUMNS.updated_at, _MEMBER_COLUMNS.visit_count,
+     _MEMBER_COLUMNS.total_spend_fen, _MEMBER_COLUMNS.last_visit_at, _MEMBER_COLUMNS.last_visit_at,
+     _MEMBER_COLUMNS.last_visit_at, _MEMBER_COLUMNS.id])
+
+
 def apply_purchase_import(
     session: Session,
     actor: Actor,
@@ -973,6 +1017,7 @@ class _Posting:
         self.states: dict[int, _MemberState] = {}
         self.fingerprints: dict[int, tuple[object, ...]] = {}
         self.entries: dict[tuple[str, str], dict[str, object]] = {}  # receipt -> its ledger entry (no ids yet)
+        self.next_id: int | None = None  # SQLite: the next purchase id, read once the write lock is held
         self._load(session, self.receipts)
         self._post(self.receipts)
 
@@ -1129,6 +1174,9 @@ class _Posting:
         """Insert a batch's purchases (sales first: a refund may give money back for one of them), their lines and
         their ledger entries."""
         connection = session.connection()
+        if connection.dialect.name == "sqlite":
+            self._write_rows(connection, actor, batch, now)
+            return
         table = Purchase.__table__
         ids: dict[tuple[str, str], int] = {}
         for kind in (PurchaseKind.SALE, PurchaseKind.REFUND):
@@ -1160,11 +1208,43 @@ class _Posting:
         if entries:
             connection.execute(sa.insert(PointsEntry.__table__), entries)
 
+    def _write_rows(self, connection: sa.Connection, actor: Actor, batch: Sequence[PlannedReceipt], now: datetime) -> None:
+        """The same rows on SQLite, where the import holds the only write lock: the purchases' ids are the next ones
+        (no RETURNING), and the rows go to the driver's executemany with each value bound by its column's type once
+        (_DriverRows), without the statement machinery for every row -- the write lock is held that much less."""
+        if self.next_id is None:
+            self.next_id = connection.execute(sa.select(sa.func.coalesce(sa.func.max(Purchase.id), 0))).scalar_one() + 1
+        purchases, lines, entries = [], [], []
+        for r in batch:
+            key, purchase_id = (r.till, r.receipt_no), self.next_id
+            self.next_id += 1
+            sale = self.sales[(r.till, r.original_receipt)] if r.kind is PurchaseKind.REFUND else None
+            if sale is None:
+                self.sales[key].id = purchase_id
+            purchases.append((purchase_id, r.member_id if sale is None else sale.member_id, r.till, r.receipt_no, r.kind,
+                              sale.id if sale else None, r.occurred_at, r.amount_fen, sale.payment_method if sale else "",
+                              actor.staff_id, now, 0, 0))
+            lines += [(purchase_id, l.item_code, l.name, l.category.strip(), l.quantity_milli, l.unit_price_fen, l.amount_fen)
+                      for l in r.lines]
+            entry = self.entries.get(key)
+            if entry is not None:
+                entries.append((entry["member_id"], entry["at"], entry["kind"], entry["points"], entry["expires_on"],
+                                purchase_id, None, actor.staff_id, entry["reason"]))
+        for rows, writer in ((purchases, _PURCHASE_ROWS), (lines, _LINE_ROWS), (entries, _ENTRY_ROWS)):
+            if rows:
+                writer.execute(connection, rows)
+
     def finish(self, session: Session, now: datetime) -> int:
         """The members' cached balance, tier and purchase totals, in one statement for them all (the totals as
         additions, as each sale and refund makes them); returns how many were lifted to a higher tier."""
         if not self.states:
             return 0
+        connection = session.connection()
+        if connection.dialect.name == "sqlite":
+            _MEMBER_ROWS.execute(connection, [
+                (state.balance, state.tier_id, now, state.visits, state.spend, state.last_visit, state.last_visit,
+                 state.last_visit, member_id) for member_id, state in self.states.items()])
+            return sum(1 for state in self.states.values() if state.changed_tier)
         table = Member.__table__
         last = sa.bindparam("b_last", type_=table.c.last_visit_at.type)
         session.connection().execute(

@@ -117,3 +117,18 @@ def test_a_member_frozen_meanwhile_has_their_receipts_refused(db, owner, ids, tm
     with read_session(db) as session:
         assert session.scalar(sa.select(Member.visit_count).where(Member.id == ids["张三"])) == 0
         assert session.scalar(sa.select(sa.func.count()).select_from(PointsEntry).where(PointsEntry.member_id == ids["张三"])) == 0
+
+
+def test_imported_rows_are_stored_exactly_as_recorded_ones(db, owner, cashier, ids, tmp_path) -> None:  # type: ignore[no-untyped-def]
+    """The import hands its rows to the driver itself: times, kinds and dates must be stored in the very form the
+    program's own writes use, or ranges, sorting and comparisons on them would go wrong."""
+    till_sale(db, cashier, ids["李四"], "T1", 1_000)
+    apply(db, owner, plan_outside(db, purchases_file(tmp_path / "p.csv", ROWS)))
+    with db.engine.connect() as connection:
+        rows = connection.exec_driver_sql(
+            "SELECT p.receipt_no, p.kind, typeof(p.occurred_at), length(p.occurred_at), p.created_at LIKE '____-__-__ __:__:__%', "
+            "e.kind, typeof(e.at), length(e.at), e.expires_on, m.last_visit_at LIKE '____-__-__ __:__:__%' "
+            "FROM purchase p JOIN points_entry e ON e.purchase_id = p.id JOIN member m ON m.id = p.member_id "
+            "ORDER BY p.id").all()
+    recorded, *imported = rows
+    assert [row[1:] for row in imported] == [recorded[1:]] * 3
