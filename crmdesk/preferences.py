@@ -24,6 +24,10 @@ class Preferences:
     slip_width_mm: int = 80
     # The main window as it was last closed here (Qt's saveGeometry, base64); empty: maximised.
     window_geometry: str = ""
+    # The POS hand-off folder (services/handoff.py): the till's receipt exports saved there are imported while the
+    # app is open; empty: none. The imports act as the supervisor or owner who chose it (their staff name).
+    handoff_folder: str = ""
+    handoff_staff: str = ""
 
 
 def load() -> Preferences:

@@ -17,6 +17,7 @@ from crmdesk.services.auth import Permission, can
 from crmdesk.services.uow import read_session
 from crmdesk.views.backup_status import BackupStatusButton
 from crmdesk.views.common import mark_data, role_label
+from crmdesk.views.handoff_status import HandoffRunner, HandoffStatusButton
 from crmdesk.views.login_dialog import LoginDialog
 from crmdesk.views.dashboard_page import DashboardPage
 from crmdesk.views.screen import fit_window
@@ -119,10 +120,34 @@ class MainWindow(QMainWindow):
         if guard is not None:
             guard.statusChanged.connect(self.backup_button.refresh)
         self._state.signals.backedUp.connect(self.backup_button.refresh)
+        # The POS hand-off folder of this computer: watched on a thread of its own while the window is open.
+        self.handoff_button = HandoffStatusButton()
+        self.handoff_button.clicked.connect(self.show_handoff_log)
+        self.handoff = HandoffRunner(self._state.db, self)
+        self.handoff.handedOff.connect(self.handoff_button.show_entry)
         bar.addWidget(self.database_label, 1)
+        bar.addPermanentWidget(self.handoff_button)
         bar.addPermanentWidget(self.backup_button)
         bar.addPermanentWidget(self.staff_label)
         bar.addPermanentWidget(self.switch_button)
+        if self._state.backup_guard is not None:  # the running app (see AppState)
+            self.start_handoff()
+        else:  # a screenshot or a test: the last hand-off as the log has it, nothing watched
+            self.handoff_button.watch(preferences.load().handoff_folder)
+
+    def start_handoff(self) -> None:
+        """Watch the hand-off folder this computer's settings name (again, after it changed), or stop when none."""
+        prefs = preferences.load()
+        if prefs.handoff_folder:
+            self.handoff.start(prefs.handoff_folder, prefs.handoff_staff)
+        else:
+            self.handoff.stop()
+        self.handoff_button.watch(prefs.handoff_folder)
+
+    def show_handoff_log(self) -> None:
+        from crmdesk.views.handoff_log import HandoffLogDialog
+
+        HandoffLogDialog(self.handoff_button.folder, self, updates=self.handoff.handedOff).exec()
 
     def _area_list(self) -> list[tuple[str, str, int]]:
         """(key, label, Ctrl+number) of the areas the signed-in person may use, in order. An area keeps
@@ -178,6 +203,7 @@ class MainWindow(QMainWindow):
             return money_page
         page = SettingsPage(self._state)
         page.languageChosen.connect(self.languageChosen)
+        page.handoffFolderChanged.connect(self.start_handoff)
         return page
 
     def _build_areas(self) -> None:
@@ -357,6 +383,7 @@ class MainWindow(QMainWindow):
             self.showMaximized()
 
     def closeEvent(self, event: QCloseEvent) -> None:  # noqa: N802 - Qt override
+        self.handoff.stop()  # lets the file in hand finish: the database closes after this window
         prefs = preferences.load()
         prefs.window_geometry = bytes(self.saveGeometry().toBase64().data()).decode("ascii")
         preferences.save(prefs)

@@ -1,12 +1,12 @@
-"""Settings: the store's details, this computer's language, and (for owners) the staff list,
-the points rules and the tiers (loyalty_settings.py)."""
+"""Settings: the store's details, this computer's language, till, printer and POS hand-off folder, and
+(for owners) the staff list, the points rules and the tiers (loyalty_settings.py)."""
 
 from __future__ import annotations
 
 from PySide6.QtCore import Signal
 from PySide6.QtGui import QKeySequence
 from PySide6.QtWidgets import (
-    QAbstractItemView, QComboBox, QFormLayout, QHBoxLayout, QHeaderView, QLabel, QLineEdit, QMessageBox,
+    QAbstractItemView, QComboBox, QFileDialog, QFormLayout, QHBoxLayout, QHeaderView, QLabel, QLineEdit, QMessageBox,
     QPushButton, QTableWidget, QTableWidgetItem, QTabWidget, QVBoxLayout, QWidget,
 )
 
@@ -16,7 +16,7 @@ from crmdesk.i18n import LANGUAGES
 from crmdesk.models import Role
 from crmdesk.paths import data_dir
 from crmdesk.printing.printers import parse_address
-from crmdesk.services import purchases
+from crmdesk.services import handoff, purchases
 from crmdesk.services import staff as staff_service
 from crmdesk.services import store as store_service
 from crmdesk.services.auth import MIN_PASSWORD_LENGTH, Permission, can
@@ -86,9 +86,11 @@ class ComputerTab(QWidget):
     """Preferences of this PC, whoever is signed in."""
 
     languageChosen = Signal(str)
+    handoffFolderChanged = Signal()  # noqa: N815 - the hand-off folder was chosen or given up
 
     def __init__(self, state: AppState) -> None:
         super().__init__()
+        self._state = state
         layout = QVBoxLayout(self)
         form = QFormLayout()
         self.language_box = QComboBox()
@@ -116,6 +118,11 @@ class ComputerTab(QWidget):
             self.width_box.addItem(self.tr("{width} mm").format(width=width), width)
         self.width_box.setCurrentIndex(max(self.width_box.findData(prefs.slip_width_mm), 0))
         form.addRow(self.tr("Receipt &roll:"), self.width_box)
+        form.addRow(self.tr("POS &hand-off folder:"), self._handoff_row(prefs))
+        self.handoff_hint = QLabel()
+        self.handoff_hint.setObjectName("hintLabel")
+        self.handoff_hint.setWordWrap(True)
+        form.addRow("", self.handoff_hint)
         database = QLabel(state.db.describe())
         database.setWordWrap(True)
         mark_data(database)
@@ -135,6 +142,64 @@ class ComputerTab(QWidget):
         row.addWidget(self.status, 1)
         layout.addLayout(row)
         layout.addStretch(1)
+        self._show_handoff(prefs)
+
+    def _handoff_row(self, prefs: preferences.Preferences) -> QWidget:
+        """The folder the till program saves its receipt exports to, with Choose…, Stop and the log."""
+        row = QWidget()
+        line = QHBoxLayout(row)
+        line.setContentsMargins(0, 0, 0, 0)
+        self.handoff_edit = QLineEdit(prefs.handoff_folder)
+        self.handoff_edit.setReadOnly(True)
+        self.handoff_edit.setPlaceholderText(self.tr("none: receipts are imported by hand"))
+        self.handoff_choose = QPushButton(self.tr("&Choose…"))
+        self.handoff_choose.clicked.connect(self.choose_handoff_folder)
+        self.handoff_stop = QPushButton(self.tr("Sto&p"))
+        self.handoff_stop.clicked.connect(lambda: self.set_handoff_folder(""))
+        self.handoff_log = QPushButton(self.tr("L&og…"))
+        self.handoff_log.clicked.connect(self.show_handoff_log)
+        line.addWidget(self.handoff_edit, 1)
+        for button in (self.handoff_choose, self.handoff_stop, self.handoff_log):
+            line.addWidget(button)
+        return row
+
+    def _show_handoff(self, prefs: preferences.Preferences) -> None:
+        allowed = can(self._state.actor, Permission.IMPORT_PURCHASES)
+        self.handoff_edit.setText(prefs.handoff_folder)
+        self.handoff_choose.setEnabled(allowed)
+        self.handoff_stop.setEnabled(allowed and bool(prefs.handoff_folder))
+        if not allowed:
+            hint = self.tr("Only a supervisor or the owner can choose the hand-off folder.")
+        elif prefs.handoff_folder:
+            hint = self.tr("Receipt files (CSV or Excel) the till program saves there are imported as they appear, "
+                           "as {name}; they then move to done/ or, with the rows that could not be imported, to "
+                           "rejected/.").format(name=prefs.handoff_staff or self.tr("the owner"))
+        else:
+            hint = self.tr("Choose the folder the till program saves its receipt exports to (CSV or Excel): crmdesk "
+                           "imports each new file while it is open on this computer.")
+        self.handoff_hint.setText(hint)
+
+    def choose_handoff_folder(self) -> None:
+        folder = QFileDialog.getExistingDirectory(self, self.tr("POS hand-off folder"), self.handoff_edit.text())
+        if folder:
+            self.set_handoff_folder(folder)
+
+    def set_handoff_folder(self, folder: str) -> bool:
+        """Choose the hand-off folder ("": none) as the signed-in person; the window then watches it."""
+        try:
+            prefs = handoff.set_handoff_folder(self._state.actor, folder)
+        except CrmdeskError as exc:
+            self.status.setText(error_text(exc))
+            return False
+        self._show_handoff(prefs)
+        self.status.setText(self.tr("Saved."))
+        self.handoffFolderChanged.emit()
+        return True
+
+    def show_handoff_log(self) -> None:
+        from crmdesk.views.handoff_log import HandoffLogDialog
+
+        HandoffLogDialog(preferences.load().handoff_folder, self).exec()
 
     def apply(self) -> None:
         """Keep this computer's choices; a new language rebuilds the window in it."""
@@ -277,6 +342,7 @@ class StaffTab(QWidget):
 
 class SettingsPage(QTabWidget):
     languageChosen = Signal(str)
+    handoffFolderChanged = Signal()  # noqa: N815 - this computer's hand-off folder changed (Settings → This computer)
 
     def __init__(self, state: AppState) -> None:
         super().__init__()
@@ -284,6 +350,7 @@ class SettingsPage(QTabWidget):
         self.store_tab = StoreTab(state)
         self.computer_tab = ComputerTab(state)
         self.computer_tab.languageChosen.connect(self.languageChosen)
+        self.computer_tab.handoffFolderChanged.connect(self.handoffFolderChanged)
         self.addTab(self.store_tab, self.tr("Store"))
         self.addTab(self.computer_tab, self.tr("This computer"))
         self.staff_tab: StaffTab | None = None

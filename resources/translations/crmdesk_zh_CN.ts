@@ -1747,7 +1747,7 @@ What is there now is backed up first. Other tills and windows reopen on the rest
 <context>
     <name>ComputerTab</name>
     <message>
-        <location filename="../../crmdesk/views/settings_page.py" line="+95" />
+        <location filename="../../crmdesk/views/settings_page.py" line="+97" />
         <source>Follow the system</source>
         <translation>跟随系统</translation>
     </message>
@@ -1797,7 +1797,12 @@ What is there now is backed up first. Other tills and windows reopen on the rest
         <translation>小票纸卷(&amp;R)：</translation>
     </message>
     <message>
-        <location line="+4" />
+        <location line="+1" />
+        <source>POS &amp;hand-off folder:</source>
+        <translation>POS 交接文件夹(&amp;H)：</translation>
+    </message>
+    <message>
+        <location line="+8" />
         <source>Database:</source>
         <translation>数据库：</translation>
     </message>
@@ -1812,7 +1817,53 @@ What is there now is backed up first. Other tills and windows reopen on the rest
         <translation>应用(&amp;A)（Ctrl+S）</translation>
     </message>
     <message>
-        <location line="+30" />
+        <location line="+19" />
+        <source>none: receipts are imported by hand</source>
+        <translation>未设置：小票需手动导入</translation>
+    </message>
+    <message>
+        <location line="+1" />
+        <source>&amp;Choose…</source>
+        <translation>选择(&amp;C)…</translation>
+    </message>
+    <message>
+        <location line="+2" />
+        <source>Sto&amp;p</source>
+        <translation>停用(&amp;P)</translation>
+    </message>
+    <message>
+        <location line="+2" />
+        <source>L&amp;og…</source>
+        <translation>记录(&amp;O)…</translation>
+    </message>
+    <message>
+        <location line="+13" />
+        <source>Only a supervisor or the owner can choose the hand-off folder.</source>
+        <translation>只有主管或店主可以设置交接文件夹。</translation>
+    </message>
+    <message>
+        <location line="+2" />
+        <source>Receipt files (CSV or Excel) the till program saves there are imported as they appear, as {name}; they then move to done/ or, with the rows that could not be imported, to rejected/.</source>
+        <translation>收银软件保存到该文件夹的小票文件（CSV 或 Excel）一出现就以{name}的身份导入；导入后移到 done/，有无法导入的行时移到 rejected/ 并附上这些行。</translation>
+    </message>
+    <message>
+        <location line="+2" />
+        <source>the owner</source>
+        <translation>店主</translation>
+    </message>
+    <message>
+        <location line="+2" />
+        <source>Choose the folder the till program saves its receipt exports to (CSV or Excel): crmdesk imports each new file while it is open on this computer.</source>
+        <translation>选择收银软件导出小票（CSV 或 Excel）的文件夹：本机打开 crmdesk 时，每个新文件都会自动导入。</translation>
+    </message>
+    <message>
+        <location line="+5" />
+        <source>POS hand-off folder</source>
+        <translation>POS 交接文件夹</translation>
+    </message>
+    <message>
+        <location line="+12" />
+        <location line="+28" />
         <source>Saved.</source>
         <translation>已保存。</translation>
     </message>
@@ -3324,9 +3375,109 @@ What is there now is backed up first. Other tills and windows reopen on the rest
     </message>
 </context>
 <context>
+    <name>HandoffLogDialog</name>
+    <message>
+        <location filename="../../crmdesk/views/handoff_log.py" line="+89" />
+        <source>Hand-off log</source>
+        <translation>交接记录</translation>
+    </message>
+    <message>
+        <location line="+3" />
+        <source>Hand-off folder:</source>
+        <translation>交接文件夹：</translation>
+    </message>
+    <message>
+        <location line="+1" />
+        <source>none chosen on this computer</source>
+        <translation>本机未设置</translation>
+    </message>
+    <message>
+        <location line="+8" />
+        <source>Time</source>
+        <translation>时间</translation>
+    </message>
+    <message>
+        <location line="+0" />
+        <source>File</source>
+        <translation>文件</translation>
+    </message>
+    <message>
+        <location line="+0" />
+        <source>Imported</source>
+        <translation>导入</translation>
+    </message>
+    <message>
+        <location line="+0" />
+        <source>Unchanged</source>
+        <translation>未变</translation>
+    </message>
+    <message>
+        <location line="+0" />
+        <source>Rejected</source>
+        <translation>被拒</translation>
+    </message>
+    <message>
+        <location line="+1" />
+        <source>Result</source>
+        <translation>结果</translation>
+    </message>
+    <message>
+        <location line="+0" />
+        <source>Where it went, or why</source>
+        <translation>去向或原因</translation>
+    </message>
+    <message>
+        <location line="+11" />
+        <source>Nothing handed off yet.</source>
+        <translation>还没有交接过文件。</translation>
+    </message>
+    <message>
+        <location line="+4" />
+        <source>&amp;Open the folder</source>
+        <translation>打开文件夹(&amp;O)</translation>
+    </message>
+    <message>
+        <location line="+3" />
+        <source>&amp;Refresh</source>
+        <translation>刷新(&amp;R)</translation>
+    </message>
+    <message>
+        <location line="+2" />
+        <source>Close</source>
+        <translation>关闭</translation>
+    </message>
+</context>
+<context>
+    <name>HandoffStatusButton</name>
+    <message>
+        <location filename="../../crmdesk/views/handoff_status.py" line="+108" />
+        <source>Hand-off: waiting for receipts</source>
+        <translation>交接：等待小票</translation>
+    </message>
+    <message>
+        <location line="+1" />
+        <source>The till's exports saved in {folder} are imported as they appear.</source>
+        <translation>收银软件保存到 {folder} 的导出文件一出现就会导入。</translation>
+    </message>
+    <message>
+        <location line="+9" />
+        <source>{when}: {summary}
+Folder: {folder}
+Click for the hand-off log.</source>
+        <translation>{when}：{summary}
+文件夹：{folder}
+点击查看交接记录。</translation>
+    </message>
+    <message>
+        <location line="+2" />
+        <source>Hand-off: {summary}</source>
+        <translation>交接：{summary}</translation>
+    </message>
+</context>
+<context>
     <name>ImportMembersDialog</name>
     <message>
-        <location filename="../../crmdesk/views/import_dialog.py" line="+106" />
+        <location filename="../../crmdesk/views/import_dialog.py" line="+119" />
         <source>Import members</source>
         <translation>导入会员</translation>
     </message>
@@ -3401,22 +3552,22 @@ What is there now is backed up first. Other tills and windows reopen on the rest
         <translation>关闭</translation>
     </message>
     <message>
-        <location line="+30" />
+        <location line="+38" />
         <source>Choose a members file</source>
         <translation>选择会员文件</translation>
     </message>
     <message>
-        <location line="+1" />
+        <location line="+0" />
         <source>Members files (*.csv *.txt *.xlsx);;All files (*)</source>
         <translation>会员文件 (*.csv *.txt *.xlsx);;所有文件 (*)</translation>
     </message>
     <message>
-        <location line="+20" />
+        <location line="+17" />
         <source>Checking the file…</source>
         <translation>正在检查文件…</translation>
     </message>
     <message>
-        <location line="+7" />
+        <location line="+11" />
         <source>Importing members…</source>
         <translation>正在导入会员…</translation>
     </message>
@@ -3426,7 +3577,7 @@ What is there now is backed up first. Other tills and windows reopen on the rest
         <translation>取消</translation>
     </message>
     <message>
-        <location line="+41" />
+        <location line="+46" />
         <source>Imported: {new} new, {updated} updated, {unchanged} unchanged.</source>
         <translation>已导入：新增{new}位，更新{updated}位，未变{unchanged}位。</translation>
     </message>
@@ -3436,7 +3587,7 @@ What is there now is backed up first. Other tills and windows reopen on the rest
         <translation>已跳过{count}个无效行，连同原因保存在 {path}。</translation>
     </message>
     <message>
-        <location line="+11" />
+        <location line="+9" />
         <source>Something went wrong; nothing was changed: {detail}</source>
         <translation>出错了，数据未作任何更改：{detail}</translation>
     </message>
@@ -3466,22 +3617,22 @@ What is there now is backed up first. Other tills and windows reopen on the rest
         <translation>无效</translation>
     </message>
     <message>
-        <location line="+13" />
+        <location line="+46" />
         <source>{total} rows: {new} new, {update} to update, {unchanged} unchanged, {invalid} invalid</source>
         <translation>共{total}行：新增{new}，更新{update}，未变{unchanged}，无效{invalid}</translation>
     </message>
     <message>
-        <location line="+28" />
+        <location line="+15" />
         <source>Showing {shown} of {total} rows, invalid rows first.</source>
         <translation>显示{total}行中的{shown}行，无效行在前。</translation>
     </message>
     <message>
-        <location line="+3" />
+        <location line="-26" />
         <source>Correct the invalid rows in the file and check again, or skip them.</source>
         <translation>请在文件中改正无效行后重新检查，或跳过这些行。</translation>
     </message>
     <message>
-        <location line="+3" />
+        <location line="+29" />
         <source>Nothing to import: every member in the file is already in crmdesk as it is.</source>
         <translation>没有需要导入的内容：文件中的会员都已在crmdesk中且资料相同。</translation>
     </message>
@@ -3489,7 +3640,7 @@ What is there now is backed up first. Other tills and windows reopen on the rest
 <context>
     <name>ImportPurchasesDialog</name>
     <message>
-        <location filename="../../crmdesk/views/purchase_import_dialog.py" line="+80" />
+        <location filename="../../crmdesk/views/purchase_import_dialog.py" line="+30" />
         <source>Import purchases</source>
         <translation>导入消费记录</translation>
     </message>
@@ -3544,27 +3695,22 @@ What is there now is backed up first. Other tills and windows reopen on the rest
         <translation>导入(&amp;I)</translation>
     </message>
     <message>
-        <location line="+17" />
+        <location line="+6" />
         <source>Choose a purchases file</source>
         <translation>选择消费记录文件</translation>
     </message>
     <message>
-        <location line="+1" />
+        <location line="+0" />
         <source>Purchases files (*.csv *.txt *.xlsx);;All files (*)</source>
         <translation>消费记录文件 (*.csv *.txt *.xlsx);;所有文件 (*)</translation>
     </message>
     <message>
-        <location line="+13" />
-        <source>Checking the file…</source>
-        <translation>正在检查文件…</translation>
-    </message>
-    <message>
-        <location line="+8" />
+        <location line="+3" />
         <source>Importing purchases…</source>
         <translation>正在导入消费记录…</translation>
     </message>
     <message>
-        <location line="+11" />
+        <location line="+3" />
         <source>Imported: {sales} sales, {refunds} refunds, {unchanged} unchanged; {points} points earned.</source>
         <translation>已导入：消费{sales}笔，退款{refunds}笔，未变{unchanged}笔；共获得{points}积分。</translation>
     </message>
@@ -3574,32 +3720,12 @@ What is there now is backed up first. Other tills and windows reopen on the rest
         <translation>已跳过{count}张无效小票，其所在行连同原因保存在 {path}。</translation>
     </message>
     <message>
-        <location line="+8" />
-        <source>New</source>
-        <translation>新增</translation>
-    </message>
-    <message>
-        <location line="+1" />
-        <source>Update</source>
-        <translation>更新</translation>
-    </message>
-    <message>
-        <location line="+1" />
-        <source>Unchanged</source>
-        <translation>未变</translation>
-    </message>
-    <message>
-        <location line="+1" />
-        <source>Invalid</source>
-        <translation>无效</translation>
-    </message>
-    <message>
-        <location line="+13" />
+        <location line="+6" />
         <source>{total} receipts ({rows} rows): {new} new, {unchanged} unchanged, {invalid} invalid</source>
         <translation>共{total}张小票（{rows}行）：新增{new}，未变{unchanged}，无效{invalid}</translation>
     </message>
     <message>
-        <location line="+12" />
+        <location line="+9" />
         <source>Refund of {receipt}</source>
         <translation>退款（原小票 {receipt}）</translation>
     </message>
@@ -3609,14 +3735,9 @@ What is there now is backed up first. Other tills and windows reopen on the rest
         <translation>{count}行商品明细</translation>
     </message>
     <message>
-        <location line="+21" />
+        <location line="+11" />
         <source>Showing {shown} of {total} receipts, invalid ones first.</source>
         <translation>显示{total}张小票中的{shown}张，无效小票在前。</translation>
-    </message>
-    <message>
-        <location line="+3" />
-        <source>Correct the invalid rows in the file and check again, or skip them.</source>
-        <translation>请在文件中改正无效行后重新检查，或跳过这些行。</translation>
     </message>
     <message>
         <location line="+3" />
@@ -3656,22 +3777,22 @@ What is there now is backed up first. Other tills and windows reopen on the rest
 <context>
     <name>MainWindow</name>
     <message>
-        <location filename="../../crmdesk/views/main_window.py" line="+38" />
+        <location filename="../../crmdesk/views/main_window.py" line="+39" />
         <source>crmdesk — membership and customer care</source>
         <translation>crmdesk — 会员管理与客户服务</translation>
     </message>
     <message>
-        <location line="+101" />
+        <location line="+125" />
         <source>Settings</source>
         <translation>设置</translation>
     </message>
     <message>
-        <location line="+62" />
+        <location line="+63" />
         <source>{area} (Ctrl+{number})</source>
         <translation>{area} (Ctrl+{number})</translation>
     </message>
     <message>
-        <location line="-116" />
+        <location line="-141" />
         <source>&amp;File</source>
         <translation>文件(&amp;F)</translation>
     </message>
@@ -3716,7 +3837,7 @@ What is there now is backed up first. Other tills and windows reopen on the rest
         <translation>切换员工 (F12)</translation>
     </message>
     <message>
-        <location line="+19" />
+        <location line="+43" />
         <source>Counter</source>
         <translation>收银台</translation>
     </message>
@@ -3746,7 +3867,7 @@ What is there now is backed up first. Other tills and windows reopen on the rest
         <translation>储值赊账</translation>
     </message>
     <message>
-        <location line="+86" />
+        <location line="+87" />
         <source>{count} overdue</source>
         <translation>逾期 {count} 件</translation>
     </message>
@@ -3766,7 +3887,7 @@ What is there now is backed up first. Other tills and windows reopen on the rest
         <translation>切换员工</translation>
     </message>
     <message>
-        <location line="+22" />
+        <location line="+23" />
         <source>About crmdesk</source>
         <translation>关于 crmdesk</translation>
     </message>
@@ -6332,7 +6453,7 @@ Hand both files to the member.</source>
 <context>
     <name>SettingsPage</name>
     <message>
-        <location filename="../../crmdesk/views/settings_page.py" line="+129" />
+        <location filename="../../crmdesk/views/settings_page.py" line="+131" />
         <source>Store</source>
         <translation>门店</translation>
     </message>
@@ -6411,7 +6532,7 @@ Hand both files to the member.</source>
 <context>
     <name>StaffTab</name>
     <message>
-        <location filename="../../crmdesk/views/settings_page.py" line="-179" />
+        <location filename="../../crmdesk/views/settings_page.py" line="-181" />
         <source>Name</source>
         <translation>姓名</translation>
     </message>
@@ -6548,7 +6669,7 @@ Hand both files to the member.</source>
 <context>
     <name>StoreTab</name>
     <message>
-        <location filename="../../crmdesk/views/settings_page.py" line="-232" />
+        <location filename="../../crmdesk/views/settings_page.py" line="-297" />
         <source>Store &amp;name:</source>
         <translation>门店名称(&amp;N)：</translation>
     </message>
@@ -6934,12 +7055,12 @@ Hand both files to the member.</source>
         <translation>正在创建演示门店…</translation>
     </message>
     <message>
-        <location line="+31" />
+        <location line="+32" />
         <source>crmdesk cannot open the database</source>
         <translation>crmdesk 无法打开数据库</translation>
     </message>
     <message>
-        <location line="+37" />
+        <location line="+38" />
         <source>Check the data</source>
         <translation>请检查数据</translation>
     </message>
@@ -8461,7 +8582,7 @@ Hand both files to the member.</source>
     </message>
     <message>
         <location line="+45" />
-        <location filename="../../crmdesk/services/purchase_imports.py" line="+170" />
+        <location filename="../../crmdesk/services/purchase_imports.py" line="+153" />
         <source>Card {number} is {status} (member {member_no}); use the member's current card or phone.</source>
         <translation>会员卡{number}状态为{status}（会员{member_no}），请使用该会员当前的卡或手机号。</translation>
     </message>
@@ -8715,7 +8836,7 @@ Hand both files to the member.</source>
     </message>
     <message>
         <location line="+2" />
-        <location filename="../../crmdesk/services/imports.py" line="+134" />
+        <location filename="../../crmdesk/services/imports.py" line="+121" />
         <source>A card number may have at most 32 characters.</source>
         <translation>卡号最多32个字符。</translation>
     </message>
@@ -8743,14 +8864,14 @@ Hand both files to the member.</source>
         <location line="+155" />
         <location line="+296" />
         <location line="+46" />
-        <location filename="../../crmdesk/services/loyalty.py" line="+258" />
-        <location filename="../../crmdesk/services/members.py" line="+430" />
+        <location filename="../../crmdesk/services/loyalty.py" line="+320" />
+        <location filename="../../crmdesk/services/members.py" line="+436" />
         <location filename="../../crmdesk/services/money_figures.py" line="+288" />
         <location filename="../../crmdesk/services/offers.py" line="+598" />
         <location line="+126" />
         <location filename="../../crmdesk/services/privacy.py" line="+131" />
-        <location filename="../../crmdesk/services/purchases.py" line="+120" />
-        <location line="+397" />
+        <location filename="../../crmdesk/services/purchases.py" line="+141" />
+        <location line="+439" />
         <location filename="../../crmdesk/services/surveys.py" line="+206" />
         <location filename="../../crmdesk/services/wallet.py" line="+152" />
         <location line="+133" />
@@ -9076,7 +9197,7 @@ Hand both files to the member.</source>
     </message>
     <message>
         <location filename="../../crmdesk/commands/setup.py" line="+76" />
-        <location filename="../../crmdesk/services/demo.py" line="+434" />
+        <location filename="../../crmdesk/services/demo.py" line="+436" />
         <source>The number of demo members must be from 1 to {max}.</source>
         <translation>演示会员数量必须在1到{max}之间。</translation>
     </message>
@@ -9201,12 +9322,12 @@ Hand both files to the member.</source>
         <translation>导出已取消，未写入任何文件。</translation>
     </message>
     <message>
-        <location filename="../../crmdesk/services/imports.py" line="-24" />
+        <location filename="../../crmdesk/services/import_engine.py" line="+52" />
         <source>The file has no column {missing}. Columns found: {found}.</source>
         <translation>文件缺少{missing}列。找到的列：{found}。</translation>
     </message>
     <message>
-        <location line="+1" />
+        <location line="+3" />
         <source>Nothing was imported: {count} rows are invalid. Correct them, or skip the invalid rows.
 {errors}</source>
         <translation>未导入任何数据：有{count}行无效。请改正，或跳过无效行。
@@ -9230,7 +9351,7 @@ Hand both files to the member.</source>
         <translation>无法把无效行写入 {path}：{detail}</translation>
     </message>
     <message>
-        <location line="+2" />
+        <location line="+1" />
         <source>Row {row}, column {column}: {reason}</source>
         <translation>第{row}行，{column}列：{reason}</translation>
     </message>
@@ -9240,7 +9361,7 @@ Hand both files to the member.</source>
         <translation>第{row}行：{reason}</translation>
     </message>
     <message>
-        <location line="+2" />
+        <location filename="../../crmdesk/services/imports.py" line="-10" />
         <source>'{value}' is not a date; write it like 2024-03-01.</source>
         <translation>“{value}”不是日期，请写成2024-03-01这样的格式。</translation>
     </message>
@@ -9291,7 +9412,7 @@ Hand both files to the member.</source>
         <translation>{member}已有在用的卡{number}；请在crmdesk中办理换卡。</translation>
     </message>
     <message>
-        <location line="+4" />
+        <location filename="../../crmdesk/services/import_engine.py" line="-12" />
         <source>These columns are not imported: {columns}.</source>
         <translation>以下列不导入：{columns}。</translation>
     </message>
@@ -9301,7 +9422,7 @@ Hand both files to the member.</source>
         <translation>{column}列不导入：{used}列已提供该信息。</translation>
     </message>
     <message>
-        <location line="+1" />
+        <location filename="../../crmdesk/services/imports.py" line="+4" />
         <source>The file gives {points} points, crmdesk has a balance of {balance}; the balance is kept.</source>
         <translation>文件中积分为{points}，crmdesk中现有积分为{balance}；保留crmdesk的积分。</translation>
     </message>
@@ -9785,7 +9906,7 @@ Hand both files to the member.</source>
     <message>
         <location filename="../../crmdesk/services/credit.py" line="-182" />
         <location line="+132" />
-        <location filename="../../crmdesk/services/purchases.py" line="-441" />
+        <location filename="../../crmdesk/services/purchases.py" line="-500" />
         <source>An amount must be more than ¥0.00.</source>
         <translation>金额必须大于¥0.00。</translation>
     </message>
@@ -9800,17 +9921,17 @@ Hand both files to the member.</source>
         <translation>消费时间需要带时区。</translation>
     </message>
     <message>
-        <location line="+38" />
+        <location line="+56" />
         <source>{name} may not approve purchases of frozen members; ask a supervisor or the owner.</source>
         <translation>{name} 无权批准冻结会员的消费；请找主管或店主。</translation>
     </message>
     <message>
-        <location line="+46" />
+        <location line="+52" />
         <source>Till {till} has used every generated receipt number of {day}; enter the receipt number.</source>
         <translation>收银台 {till} 在 {day} 的自动小票号已用完；请输入小票号。</translation>
     </message>
     <message>
-        <location line="+95" />
+        <location line="+123" />
         <source>The parts paid from the wallet and on credit add up to more than the amount.</source>
         <translation>储值支付和赊账的金额合计超过了消费金额。</translation>
     </message>
@@ -9825,18 +9946,18 @@ Hand both files to the member.</source>
         <translation>“{method}”不是有效的支付方式。</translation>
     </message>
     <message>
-        <location line="+25" />
+        <location line="+32" />
         <source>Other tills kept taking the next receipt number of till {till}; record the purchase again.</source>
         <translation>收银台 {till} 的下一个小票号一再被占用；请重新记录这笔消费。</translation>
     </message>
     <message>
-        <location filename="../../crmdesk/services/purchase_imports.py" line="+423" />
-        <location filename="../../crmdesk/services/purchases.py" line="-209" />
+        <location filename="../../crmdesk/services/purchase_imports.py" line="+347" />
+        <location filename="../../crmdesk/services/purchases.py" line="-268" />
         <source>The purchase time {time} lies in the future.</source>
         <translation>消费时间{time}晚于现在。</translation>
     </message>
     <message>
-        <location line="-430" />
+        <location line="-354" />
         <location filename="../../crmdesk/services/purchases.py" line="+7" />
         <source>A receipt may have at most {count} lines.</source>
         <translation>一张小票最多{count}行商品。</translation>
@@ -9859,7 +9980,7 @@ Hand both files to the member.</source>
     </message>
     <message>
         <location line="+12" />
-        <location filename="../../crmdesk/services/purchases.py" line="+22" />
+        <location filename="../../crmdesk/services/purchases.py" line="+46" />
         <source>{name}'s membership is {status}: purchases cannot be recorded for it.</source>
         <translation>{name}的会员状态为{status}，不能记录消费。</translation>
     </message>
@@ -9881,7 +10002,7 @@ Hand both files to the member.</source>
     <message>
         <location line="+2" />
         <location filename="../../crmdesk/services/purchases.py" line="+84" />
-        <location line="+139" />
+        <location line="+174" />
         <source>The receipt number or till name is too long.</source>
         <translation>小票号或收银台名称太长。</translation>
     </message>
@@ -9942,8 +10063,8 @@ Hand both files to the member.</source>
     </message>
     <message>
         <location line="+6" />
-        <location filename="../../crmdesk/services/purchases.py" line="-119" />
-        <location line="+82" />
+        <location filename="../../crmdesk/services/purchases.py" line="-148" />
+        <location line="+111" />
         <location line="+52" />
         <location line="+22" />
         <source>Receipt {receipt} of till {till} is already recorded with other details.</source>
@@ -10887,7 +11008,7 @@ Hand both files to the member.</source>
         <translation>{path} 中没有工作表：请用 Excel 或 WPS 打开，把名单放在第一个工作表，保存后重新导入。</translation>
     </message>
     <message>
-        <location filename="../../crmdesk/services/insight.py" line="+171" />
+        <location filename="../../crmdesk/services/insight.py" line="+194" />
         <source>The window must be from 1 to {most} months, not {months}.</source>
         <translation>统计窗口应为 1 到 {most} 个月，而不是 {months} 个月。</translation>
     </message>
@@ -10895,6 +11016,40 @@ Hand both files to the member.</source>
         <location line="+88" />
         <source>The calibration cannot end after today ({today}).</source>
         <translation>拟合截止日不能晚于今天（{today}）。</translation>
+    </message>
+    <message>
+        <location filename="../../crmdesk/services/handoff.py" line="+139" />
+        <source>There is no folder {folder}.</source>
+        <translation>没有文件夹 {folder}。</translation>
+    </message>
+    <message>
+        <location line="+1" />
+        <source>The hand-off folder {folder} cannot be reached ({detail}). Watching goes on; the receipts are imported when it is back.</source>
+        <translation>无法访问交接文件夹 {folder}（{detail}）。crmdesk 会继续留意，文件夹恢复后再导入小票。</translation>
+    </message>
+    <message>
+        <location line="+4" />
+        <source>Cannot move files in the hand-off folder {folder} ({detail}); the receipts wait there. Check that this computer may write in it.</source>
+        <translation>无法移动交接文件夹 {folder} 中的文件（{detail}），小票仍留在其中。请检查本机是否有权写入该文件夹。</translation>
+    </message>
+    <message>
+        <location line="+4" />
+        <source>{file} was imported but cannot be moved to {target} ({detail}); it is checked again later.</source>
+        <translation>{file} 已导入，但无法移到 {target}（{detail}），稍后会再次检查。</translation>
+    </message>
+    <message>
+        <location line="+3" />
+        <source>{file} could not be imported now and is tried again later: {reason}</source>
+        <translation>{file} 暂时无法导入，稍后会重试：{reason}</translation>
+    </message>
+    <message>
+        <location line="+1" />
+        <source>{file} was not imported: {reason}
+
+Correct the file and put it into the hand-off folder again.</source>
+        <translation>{file} 未导入：{reason}
+
+请修改文件后重新放入交接文件夹。</translation>
     </message>
 </context>
 <context>
@@ -11004,6 +11159,54 @@ Hand both files to the member.</source>
         <location line="+2" />
         <source>12-month value at least</source>
         <translation>12 个月预期价值不低于</translation>
+    </message>
+</context>
+<context>
+    <name>handoff</name>
+    <message>
+        <location filename="../../crmdesk/views/handoff_log.py" line="-97" />
+        <source>Imported</source>
+        <translation>已导入</translation>
+    </message>
+    <message>
+        <location line="+1" />
+        <source>Rows rejected</source>
+        <translation>部分行被拒</translation>
+    </message>
+    <message>
+        <location line="+1" />
+        <source>Not read</source>
+        <translation>无法读取</translation>
+    </message>
+    <message>
+        <location line="+1" />
+        <source>Problem</source>
+        <translation>问题</translation>
+    </message>
+    <message>
+        <location line="+1" />
+        <source>Folder back</source>
+        <translation>文件夹已恢复</translation>
+    </message>
+    <message>
+        <location line="+31" />
+        <source>{file} — {imported} imported, {unchanged} unchanged</source>
+        <translation>{file} — 导入{imported}张，未变{unchanged}张</translation>
+    </message>
+    <message>
+        <location line="+3" />
+        <source>{file} — {imported} imported, {rejected} rejected</source>
+        <translation>{file} — 导入{imported}张，被拒{rejected}张</translation>
+    </message>
+    <message>
+        <location line="+3" />
+        <source>{file} — not read: {reason}</source>
+        <translation>{file} — 无法读取：{reason}</translation>
+    </message>
+    <message>
+        <location line="+3" />
+        <source>the folder can be reached again</source>
+        <translation>文件夹已恢复访问</translation>
     </message>
 </context>
 <context>
@@ -11158,12 +11361,12 @@ Hand both files to the member.</source>
     </message>
     <message>
         <location line="+2" />
-        <location line="+303" />
+        <location line="+332" />
         <source>Saving</source>
         <translation>保存</translation>
     </message>
     <message>
-        <location line="-301" />
+        <location line="-330" />
         <source>Dashboard figures</source>
         <translation>看板数据</translation>
     </message>
@@ -11371,7 +11574,7 @@ Hand both files to the member.</source>
 <context>
     <name>ledger</name>
     <message>
-        <location filename="../../crmdesk/services/loyalty.py" line="-255" />
+        <location filename="../../crmdesk/services/loyalty.py" line="-316" />
         <source>complaint {complaint}</source>
         <translation>投诉 #{complaint} 补偿</translation>
     </message>
@@ -14283,7 +14486,7 @@ Hand both files to the member.</source>
     <message>
         <location line="+1" />
         <location filename="../../crmdesk/services/loyalty.py" line="+1" />
-        <location filename="../../crmdesk/services/purchases.py" line="-323" />
+        <location filename="../../crmdesk/services/purchases.py" line="-382" />
         <location filename="../../crmdesk/services/wallet.py" line="-469" />
         <source>Refund</source>
         <translation>退款</translation>
@@ -14365,7 +14568,7 @@ Hand both files to the member.</source>
         <translation>消费</translation>
     </message>
     <message>
-        <location filename="../../crmdesk/services/members.py" line="-780" />
+        <location filename="../../crmdesk/services/members.py" line="-784" />
         <source>Counter</source>
         <translation>门店登记</translation>
     </message>
