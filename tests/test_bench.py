@@ -34,7 +34,7 @@ def test_small_bench_reports_every_figure(qapp, tmp_path: Path) -> None:  # type
     names = [figure.name for figure in report.figures]
     for expected in ("card lookup (service)", "card lookup (raw sqlite3 floor)", "search: pinyin initials",
                      "member list: first screen", "naive: preload all into QStandardItemModel",
-                     "record purchase (points + tier)", "import purchases from CSV", "peak memory (RSS)",
+                     "record purchase (points + tier)", "import purchases from CSV", "import members from CSV", "peak memory (RSS)",
                      "top up (bonus rules, cap)", "pay from the wallet (purchase + points)",
                      "  floor: raw sqlite3 insert + update, durable commit", "credit aging, 2,000 accounts",
                      "member list: overdue filter (count + first page)"):
