@@ -240,3 +240,40 @@ def test_backup_with_pg_dump_and_the_data_check_on_postgresql(pg: Database, tmp_
     assert info.path.suffix == ".pgdump" and info.members == 1 and info.size > 0
     assert info.path.read_bytes()[:5] == b"PGDMP"  # pg_dump's custom format
     assert backups.list_backups(tmp_path) == [info]
+
+
+def test_both_imports_on_postgresql(pg: Database, tmp_path) -> None:  # type: ignore[no-untyped-def]
+    """The imports' PostgreSQL paths (ids returned by the inserts, member numbers set after them) and the check that
+    a plan still holds, with a till's sale to a member of the file in between."""
+    from crmdesk.services import imports, purchase_imports, purchases
+    from crmdesk.models import Member
+
+    with unit_of_work(pg) as session:
+        owner = store.initialise(session, owner_name="王店长", owner_password="pg-owner-pass", store_name="好邻居超市")
+    members_csv = tmp_path / "members.csv"
+    members_csv.write_text("姓名,手机,卡号,会员编号,积分\n张三,13812345678,A0001,,100\n李四,13912345678,A0002,M00000001,0\n",
+                           encoding="utf-8")
+    with read_session(pg) as session:
+        plan = imports.plan_import(session, members_csv)
+    with unit_of_work(pg) as session:
+        assert imports.apply_import(session, owner, plan).new == 2
+    with read_session(pg) as session:
+        numbers = dict(session.execute(sa.select(Member.name, Member.member_no)).all())
+        zhang = session.scalar(sa.select(Member.id).where(Member.name == "张三"))
+    assert numbers["李四"] == "M00000001" and numbers["张三"].startswith("M0000000") and numbers["张三"] != "M00000001"
+    purchases_csv = tmp_path / "purchases.csv"
+    purchases_csv.write_text("小票号,卡号,时间,金额\nR1,A0001,2026-11-17 09:30,100\nR2,A0002,2026-11-17 09:40,50\n",
+                             encoding="utf-8")
+    with read_session(pg) as session:
+        plan = purchase_imports.plan_purchase_import(session, purchases_csv)
+    with unit_of_work(pg) as session:  # a till sells to 张三 before the import is written
+        purchases.record_purchase(session, owner, zhang, receipt_no="T1", till="09", amount_fen=2_000)
+    with unit_of_work(pg) as session:
+        result = purchase_imports.apply_purchase_import(session, owner, plan)
+    assert (result.new, result.points_earned) == (2, 150)
+    with read_session(pg) as session:
+        assert session.execute(sa.select(Member.points_balance, Member.visit_count).where(Member.id == zhang)).one() == (
+            100 + 20 + 100, 2)
+    with read_session(pg) as session:
+        again = purchase_imports.plan_purchase_import(session, purchases_csv)
+    assert (again.counts.new, again.counts.unchanged) == (0, 2)

@@ -332,6 +332,49 @@ def in_batches(items: Sequence[T], size: int, write: Callable[[Sequence[T]], obj
             progress(done, total)
 
 
+class DriverRows:
+    """One SQL statement run by the driver's executemany, its parameters bound by the columns' own types (UTC times
+    as the time type stores them, kinds as their values): the rows of a large import without SQLAlchemy's
+    statement work for every row. SQLite only (qmark parameters), where the import holds the only write lock."""
+
+    def __init__(self, sql: str, columns: Sequence[sa.Column[Any]]) -> None:
+        self.sql = sql
+        self.columns = columns
+        self._processors: dict[str, list[Callable[[Any], Any] | None]] = {}
+
+    def execute(self, connection: sa.Connection, rows: Sequence[tuple[object, ...]]) -> None:
+        dialect = connection.dialect
+        processors = self._processors.get(dialect.name)
+        if processors is None:
+            processors = self._processors[dialect.name] = [column.type.dialect_impl(dialect).bind_processor(dialect)
+                                                             for column in self.columns]
+        bound = [tuple(value if value is None or process is None else process(value) for value, process in zip(row, processors))
+                 for row in rows]
+        connection.exec_driver_sql(self.sql, bound)  # type: ignore[arg-type]
+
+    @classmethod
+    def inserting(cls, table: sa.Table, names: Sequence[str]) -> DriverRows:
+        return cls(f"INSERT INTO {table.name} ({', '.join(names)}) VALUES ({', '.join('?' * len(names))})",
+                   [table.c[name] for name in names])
+
+
+_DRIVER_INSERTS: dict[tuple[str, tuple[str, ...]], DriverRows] = {}
+
+
+def insert_rows(connection: sa.Connection, table: sa.Table, rows: Sequence[Mapping[str, Any]]) -> None:
+    """INSERT many rows (mappings with the same keys): through DriverRows on SQLite, as a Core executemany elsewhere."""
+    if not rows:
+        return
+    if connection.dialect.name != "sqlite":
+        connection.execute(sa.insert(table), list(rows))
+        return
+    names = tuple(rows[0])
+    writer = _DRIVER_INSERTS.get((table.name, names))
+    if writer is None:
+        writer = _DRIVER_INSERTS[(table.name, names)] = DriverRows.inserting(table, names)
+    writer.execute(connection, [tuple(row[name] for name in names) for row in rows])
+
+
 # --------------------------------------------------------------------------- a kind's entry points
 
 

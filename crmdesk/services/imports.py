@@ -86,7 +86,7 @@ from crmdesk.services.auth import Permission, require
 from crmdesk.services.members import MemberInput
 from crmdesk.services.import_engine import (  # what every import shares; some re-exported for this one's callers
     Action, FileColumns, FileHeader, ImportCancelled, ImportSteps, Problem, Progress, RejectedRow, Required, RowCells, RowError,
-    ShouldCancel, Translate, check_cancel, in_batches, lookup, read_file, refuse_invalid, rejects_path,
+    ShouldCancel, Translate, check_cancel, in_batches, insert_rows, lookup, read_file, refuse_invalid, rejects_path,
 )
 from crmdesk.services.import_engine import write_rejects as engine_write_rejects
 from crmdesk.services.tabular import EXCEL_EXACT_LIMIT, cell_text
@@ -951,13 +951,29 @@ def _insert_new(session: Session, actor: Actor, rows: Sequence[PlannedRow], reas
             "created_at": now,
             "updated_at": now,
         })
-    # Core statements on the tables: the ORM's bulk machinery would double the time. The new ids
-    # are matched to the rows by their (unique) member numbers, which lets the driver insert many
-    # rows per statement; asking for the rows back in order would insert them one by one on SQLite.
     table = Member.__table__
-    returned = dict(session.execute(sa.insert(table).returning(table.c.member_no, table.c.id), values).all())
-    ids = [returned[value["member_no"]] for value in values]
-    numbers = _assign_member_numbers(session, rows, ids)
+    connection = session.connection()
+    if connection.dialect.name == "sqlite":
+        # The import holds the only write lock: the new ids are the next ones, so the member numbers are known
+        # before the insert and every table's rows go to the driver at once (import_engine.insert_rows).
+        first = connection.execute(sa.select(sa.func.coalesce(sa.func.max(table.c.id), 0))).scalar_one() + 1
+        ids = list(range(first, first + len(values)))
+        numbers = _member_numbers(session, rows, ids)
+        for value, member_id in zip(values, ids, strict=True):
+            value["id"] = member_id
+            value["member_no"] = numbers.get(member_id, value["member_no"])
+        insert_rows(connection, table, values)
+    else:
+        # The new ids are matched to the rows by their (unique) member numbers, which lets the driver insert many
+        # rows per statement.
+        returned = dict(connection.execute(sa.insert(table).returning(table.c.member_no, table.c.id), values).all())
+        ids = [returned[value["member_no"]] for value in values]
+        numbers = _member_numbers(session, rows, ids)
+        if numbers:
+            connection.execute(
+                sa.update(table).where(table.c.id == sa.bindparam("member_id")).values(member_no=sa.bindparam("number")),
+                [{"member_id": member_id, "number": number} for member_id, number in numbers.items()],
+            )
     staff = {"staff_id": actor.staff_id, "staff_name": actor.name}
     tags, card_rows, points, changes, events, wallets, debts = [], [], [], [], [], [], []
     for row, member_id in zip(rows, ids, strict=True):
@@ -993,20 +1009,19 @@ def _insert_new(session: Session, actor: Actor, rows: Sequence[PlannedRow], reas
         entry["expires_on"] = expires_on
     for model, batch in ((MemberTag, tags), (Card, card_rows), (PointsEntry, points), (WalletEntry, wallets), (CreditEntry, debts),
                          (MemberChange, changes), (AuditEvent, events)):
-        if batch:
-            session.execute(sa.insert(model.__table__), batch)
+        insert_rows(connection, model.__table__, batch)
     return sum(entry["points"] for entry in points)
 
 
-def _assign_member_numbers(session: Session, rows: Sequence[PlannedRow], ids: Sequence[int]) -> dict[int, str]:
+def _member_numbers(session: Session, rows: Sequence[PlannedRow], ids: Sequence[int]) -> dict[int, str]:
     """M00000042 for members without a number from the old system (as members.register gives)."""
     wanted = {member_id: f"M{member_id:08d}" for row, member_id in zip(rows, ids, strict=True)
               if row.source.data is not None and not row.source.data.member_no}
-    if not wanted:
-        return {}
-    # An old system's number may already look like one of ours; never reuse it.
+    # An old system's number -- in crmdesk already, or given on another row of the file -- may look like one of
+    # ours; never reuse it.
     taken = {no for (no,) in lookup(session, lambda c: sa.select(Member.member_no).where(Member.member_no.in_(c)),
                                      wanted.values())}
+    taken.update(row.source.data.member_no for row in rows if row.source.data is not None and row.source.data.member_no)
     for member_id, number in wanted.items():
         suffix = 1
         while number in taken:
@@ -1014,11 +1029,6 @@ def _assign_member_numbers(session: Session, rows: Sequence[PlannedRow], ids: Se
             suffix += 1
         wanted[member_id] = number
         taken.add(number)
-    table = Member.__table__
-    session.execute(
-        sa.update(table).where(table.c.id == sa.bindparam("member_id")).values(member_no=sa.bindparam("number")),
-        [{"member_id": member_id, "number": number} for member_id, number in wanted.items()],
-    )
     return wanted
 
 

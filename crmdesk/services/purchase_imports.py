@@ -73,7 +73,6 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import UTC, date, datetime, timedelta, timezone
 from decimal import Decimal
-from typing import Any
 from pathlib import Path
 
 import sqlalchemy as sa
@@ -95,7 +94,8 @@ from crmdesk.models import (
 from crmdesk.services import audit, loyalty, members, purchases
 from crmdesk.services.auth import Permission, require
 from crmdesk.services.import_engine import (
-    Action, FileColumns, FileHeader, ImportCancelled, ImportSteps, Problem, Progress, RejectedRow, Required, RowCells, RowError,
+    Action, DriverRows, FileColumns, FileHeader, ImportCancelled, ImportSteps, Problem, Progress, RejectedRow, Required, RowCells,
+    RowError,
     ShouldCancel, Translate, check_cancel, chunks, in_batches, lookup, read_file, refuse_invalid, rejects_path,
 )
 from crmdesk.services.import_engine import write_rejects as engine_write_rejects
@@ -899,41 +899,15 @@ _MEMBER_FINGERPRINT = (Member.id, Member.points_balance, Member.tier_id, Member.
                        Member.total_spend_fen)
 
 
-class _DriverRows:
-    """One SQL statement run by the driver's executemany, its parameters bound by the columns' own types (UTC times
-    as the time type stores them, kinds as their values): the rows of a large import without SQLAlchemy's
-    statement work for every row. SQLite only (qmark parameters)."""
-
-    def __init__(self, sql: str, columns: Sequence[sa.Column[Any]]) -> None:
-        self.sql = sql
-        self.columns = columns
-        self._processors: dict[str, list[Callable[[Any], Any] | None]] = {}
-
-    def execute(self, connection: sa.Connection, rows: Sequence[tuple[object, ...]]) -> None:
-        dialect = connection.dialect
-        processors = self._processors.get(dialect.name)
-        if processors is None:
-            processors = self._processors[dialect.name] = [column.type.dialect_impl(dialect).bind_processor(dialect)
-                                                             for column in self.columns]
-        bound = [tuple(value if value is None or process is None else process(value) for value, process in zip(row, processors))
-                 for row in rows]
-        connection.exec_driver_sql(self.sql, bound)  # type: ignore[arg-type]
-
-
-def _inserting(table: sa.Table, names: Sequence[str]) -> _DriverRows:
-    return _DriverRows(f"INSERT INTO {table.name} ({', '.join(names)}) VALUES ({', '.join('?' * len(names))})",
-                       [table.c[name] for name in names])
-
-
-_PURCHASE_ROWS = _inserting(Purchase.__table__, (
+_PURCHASE_ROWS = DriverRows.inserting(Purchase.__table__, (
     "id", "member_id", "till", "receipt_no", "kind", "refund_of_id", "occurred_at", "amount_fen", "payment_method", "cashier_id",
     "created_at", "wallet_fen", "credit_fen"))
-_LINE_ROWS = _inserting(PurchaseLine.__table__, (
+_LINE_ROWS = DriverRows.inserting(PurchaseLine.__table__, (
     "purchase_id", "item_code", "name", "category", "quantity_milli", "unit_price_fen", "amount_fen"))
-_ENTRY_ROWS = _inserting(PointsEntry.__table__, (
+_ENTRY_ROWS = DriverRows.inserting(PointsEntry.__table__, (
     "member_id", "at", "kind", "points", "expires_on", "purchase_id", "complaint_id", "staff_id", "reason"))
 _MEMBER_COLUMNS = Member.__table__.c
-_MEMBER_ROWS = _DriverRows(
+_MEMBER_ROWS = DriverRows(
     "UPDATE member SET points_balance = ?, tier_id = ?, updated_at = ?, visit_count = visit_count + ?, "
     "total_spend_fen = total_spend_fen + ?, last_visit_at = CASE WHEN ? IS NOT NULL AND "
     "(last_visit_at IS NULL OR last_visit_at < ?) THEN ? ELSE last_visit_at END WHERE id = ?",
@@ -1211,7 +1185,7 @@ class _Posting:
     def _write_rows(self, connection: sa.Connection, actor: Actor, batch: Sequence[PlannedReceipt], now: datetime) -> None:
         """The same rows on SQLite, where the import holds the only write lock: the purchases' ids are the next ones
         (no RETURNING), and the rows go to the driver's executemany with each value bound by its column's type once
-        (_DriverRows), without the statement machinery for every row -- the write lock is held that much less."""
+        (import_engine.DriverRows), without the statement machinery for every row -- the write lock is held that much less."""
         if self.next_id is None:
             self.next_id = connection.execute(sa.select(sa.func.coalesce(sa.func.max(Purchase.id), 0))).scalar_one() + 1
         purchases, lines, entries = [], [], []
