@@ -84,6 +84,7 @@ from crmdesk.services import audit, cards, credit, loyalty, members, money, mone
 from crmdesk.services.member_query import money_text
 from crmdesk.services.auth import Permission, require
 from crmdesk.services.members import MemberInput
+from crmdesk.services.search_keys import name_search_keys
 from crmdesk.services.import_engine import (  # what every import shares; some re-exported for this one's callers
     Action, FileColumns, FileHeader, ImportCancelled, ImportSteps, Problem, Progress, RejectedRow, Required, RowCells, RowError,
     ShouldCancel, Translate, check_cancel, in_batches, insert_rows, lookup, read_file, refuse_invalid, rejects_path,
@@ -542,6 +543,8 @@ def _parse_row(row: RowCells, today: date) -> ParsedRow:
                 break
             data = replace(data, **{exc.field: _NEUTRAL[exc.field]})
     keys = (card_no, member_no.strip() or None, phone or None)
+    if cleaned is not None:
+        name_search_keys(cleaned.name)  # worked out now, while checking, not later under the write lock (it is cached)
     if errors or cleaned is None:
         return ParsedRow(number, row.cells, None, *keys, points, present, tuple(errors), *money_read)
     return ParsedRow(number, row.cells, replace(cleaned, phone=phone), *keys, points, present, (), *money_read)

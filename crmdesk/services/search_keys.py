@@ -6,6 +6,8 @@ change here needs a migration that recomputes existing rows.
 
 from __future__ import annotations
 
+import functools
+
 from pypinyin import lazy_pinyin
 
 # Surnames read differently from the same character in ordinary words
@@ -32,6 +34,7 @@ def _plain_syllables(text: str) -> list[str]:
     return [s for s in lazy_pinyin(text, errors=lambda chars: chars.split()) if s.strip()]
 
 
+@functools.lru_cache(maxsize=2**17)  # names repeat (王伟, 李娜 ...), and an import reads each one twice
 def name_search_keys(name: str) -> tuple[str, str]:
     """Full pinyin and initials of a name, lower case without spaces.
 
