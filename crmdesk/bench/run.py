@@ -466,7 +466,8 @@ def _imports(db: Database, path: Path, members_count: int, rng: random.Random) -
         writer = csv.writer(fh)
         writer.writerow(["姓名", "手机", "卡号", "性别", "生日", "积分"])
         for number in range(rows):
-            writer.writerow([rng.choice(SURNAMES) + rng.choice(GIVEN) + rng.choice(GIVEN), f"199{number:08d}",
+            # 192 and 197 (the floor's) are prefixes the synthetic store never hands out: every row is a new member.
+            writer.writerow([rng.choice(SURNAMES) + rng.choice(GIVEN) + rng.choice(GIVEN), f"192{number:08d}",
                              f"IMPORT{number:08d}", rng.choice("男女"), f"19{rng.randrange(50, 99)}-0{rng.randrange(1, 9)}-1{rng.randrange(9)}",
                              rng.randrange(3_000)])
     figures = []
@@ -542,7 +543,7 @@ def _member_floor(db: Database, path: Path) -> Figure:
         "address, email, notes, company, marketing_consent, source, joined_on, status, points_balance, visit_count, "
         "total_spend_fen, wallet_principal_fen, wallet_bonus_fen, credit_owed_fen, created_at, updated_at) VALUES "
         "(?, ?, ?, ?, ?, ?, ?, ?, ?, ?, '', '', '', '', 'none', 'import', ?, 'active', ?, 0, 0, 0, 0, 0, ?, ?)",
-        [(first + i, f"F{first + i:08d}", r[0], r[0], r[0], "+86198" + r[1][3:], r[1][-4:], "female" if r[3] == "女" else "male",
+        [(first + i, f"F{first + i:08d}", r[0], r[0], r[0], "+86197" + r[1][3:], r[1][-4:], "female" if r[3] == "女" else "male",
           r[4], int(r[4][5:7]), now[:10], int(r[5]), now, now) for i, r in enumerate(rows)])  # other phones, cards: kept
     raw.executemany("INSERT INTO card (number, member_id, status, imported, issued_at) VALUES (?, ?, 'active', 1, ?)",
                     [("F" + r[2], first + i, now) for i, r in enumerate(rows)])
