@@ -104,7 +104,6 @@ class Application:
     def watch_backups(self, guard: BackupGuard) -> None:
         """A restore here reopens the screens on the restored data; one made elsewhere is told, then the same."""
         self.state.backup_guard = guard
-        self.state.refresh_insight_daily = True
         self.state.signals.restored.connect(self._restored_here)
         guard.restoredElsewhere.connect(self._restored_elsewhere)
 
@@ -180,6 +179,7 @@ def run_gui(args: argparse.Namespace) -> int:
             return 0
         daily.start_of_day(db)
         controller = Application(app, AppState(db, actor, language), translators)
+        controller.state.live = True  # the running program: its windows start their background work
         guard = BackupGuard(controller.state)
         controller.watch_backups(guard)
         window = controller.open_window(args.view)

@@ -154,15 +154,23 @@ class CounterConfig:
     def tier(self, tier_id: int | None) -> TierStep | None:
         return next((tier for tier in self.tiers if tier.id == tier_id), None)
 
+    def reached(self, tier_id: int | None, spend_12_months_fen: int) -> TierStep | None:
+        """The highest tier above the member's that this 12-month spend reaches, or None. The rule of the
+        counter and of imports: a member is lifted the moment a threshold is crossed and never lowered here
+        (only the monthly review, review_tiers, moves members down)."""
+        current = self.tier(tier_id)
+        above = current.rank if current else -1
+        return next((tier for tier in reversed(self.tiers) if tier.rank > above and tier.min_spend_fen <= spend_12_months_fen),
+                    None)
+
     def lift(self, tier_id: int | None, lifetime_fen: int, spend_12_months: Callable[[], int]) -> TierStep | None:
-        """The higher tier the member's 12-month spend earns now, or None. The 12-month spend is read only
-        when the member's lifetime spend reaches the next threshold (it can never be more than that)."""
+        """reached() for a sale at the counter. The 12-month spend is read only when the member's lifetime
+        spend reaches the next threshold (it can never be more than that)."""
         current = self.tier(tier_id)
         higher = [tier for tier in self.tiers if tier.rank > (current.rank if current else -1)]
         if not higher or lifetime_fen < higher[0].min_spend_fen:
             return None
-        spend = spend_12_months()
-        return next((tier for tier in reversed(higher) if tier.min_spend_fen <= spend), None)
+        return self.reached(tier_id, spend_12_months())
 
 
 _counter_configs: weakref.WeakKeyDictionary[sa.Engine, CounterConfig] = weakref.WeakKeyDictionary()
@@ -451,25 +459,6 @@ _SPEND_SINCE = sa.select(sa.func.coalesce(sa.func.sum(
 def spend_12_months(session: Session, member_id: int, now: datetime) -> int:
     """Sales less refunds over the 365 days to ``now``: what tiers are earned with."""
     return int(session.connection().execute(_SPEND_SINCE, {"member": member_id, "since": now - TIER_WINDOW}).scalar() or 0)
-
-
-def tier_for_spend(session: Session, spend_fen: int) -> Tier | None:
-    return session.scalar(sa.select(Tier).where(Tier.min_spend_fen <= spend_fen).order_by(Tier.rank.desc()).limit(1))
-
-
-def upgrade_if_earned(session: Session, member: Member, now: datetime) -> Tier | None:
-    """Lift the member at once when their 12-month spend crosses a higher threshold; never lower them here."""
-    tiers = list(session.scalars(sa.select(Tier).order_by(Tier.rank)))
-    current_rank = next((tier.rank for tier in tiers if tier.id == member.tier_id), -1)
-    higher = [tier for tier in tiers if tier.rank > current_rank]
-    # 12-month spend never exceeds lifetime net spend: below the next threshold, no upgrade is possible.
-    if not higher or member.total_spend_fen < higher[0].min_spend_fen:
-        return None
-    spend = spend_12_months(session, member.id, now)
-    target = next((tier for tier in reversed(higher) if tier.min_spend_fen <= spend), None)
-    if target is not None:
-        member.tier_id = target.id
-    return target
 
 
 def review_tiers(session: Session, actor: Actor, now: datetime) -> dict[str, int]:

@@ -53,7 +53,7 @@ Rules
   each receipt in the file's order would give: points by loyalty.points_for with the
   member's tier multiplier at that moment and the bonus day of the receipt's shop day;
   after each sale the tier is lifted (never lowered) when the 12-month spend crosses a
-  threshold, as loyalty.upgrade_if_earned does -- which is why this is simulated per member
+  threshold, by the counter's rule (loyalty.CounterConfig.reached) -- which is why this is simulated per member
   in Python, in order (a later receipt earns with the new multiplier) and then written as
   one executemany UPDATE; refunds take points back in proportion, never below a zero
   balance. The cached visits, spend and last visit come from members.refresh_member_totals.
@@ -89,14 +89,13 @@ from crmdesk.models import (
     Purchase,
     PurchaseKind,
     PurchaseLine,
-    Tier,
 )
 from crmdesk.services import audit, loyalty, members, purchases
 from crmdesk.services.auth import Permission, require
 from crmdesk.services.import_engine import (
     Action, DriverRows, FileColumns, FileHeader, ImportCancelled, ImportSteps, Problem, Progress, RejectedRow, Required, RowCells,
     RowError,
-    ShouldCancel, Translate, check_cancel, chunks, in_batches, lookup, read_file, refuse_invalid, rejects_path,
+    ShouldCancel, Translate, check_cancel, in_batches, lookup, read_file, refuse_invalid, rejects_path,
 )
 from crmdesk.services.import_engine import write_rejects as engine_write_rejects
 from crmdesk.services.imports import (  # the member import's cell readers: keys, cards, dates as both read them
@@ -122,7 +121,7 @@ __all__ = [
 
 IMPORT_PERMISSION = Permission.IMPORT_PURCHASES
 CHUNK = 500  # keys per IN (...) query
-WIDE = 5_000  # receipt numbers per IN (...) query (SQLite allows 32,766 parameters, PostgreSQL 65,535)
+WIDE = 5_000  # receipt numbers per IN (...) query: a file of 100,000 receipts asks about each of them (SQLite allows 32,766 parameters, PostgreSQL 65,535)
 WRITE_CHUNK = 5_000  # receipts per written batch (one progress step, one cancel check)
 EARLIEST = datetime(2000, 1, 1, tzinfo=loyalty.SHOP_ZONE)
 
@@ -650,8 +649,8 @@ def _load_stored(session: Session, drafts: Sequence[_Draft]) -> dict[tuple[str, 
     stored = {}
     columns = (Purchase.till, Purchase.receipt_no, Purchase.id, Purchase.member_id, Purchase.kind, Purchase.amount_fen,
                Purchase.refund_of_id, Purchase.payment_method)
-    for till, receipt_no, *rest in _lookup_wide(session, lambda c: sa.select(*columns).where(Purchase.receipt_no.in_(c)),
-                                                wanted_tills):
+    for till, receipt_no, *rest in lookup(session, lambda c: sa.select(*columns).where(Purchase.receipt_no.in_(c)),
+                                          wanted_tills, size=WIDE):
         if till in wanted_tills[receipt_no]:
             stored[(till, receipt_no)] = _Stored(*rest)
     return stored
@@ -775,15 +774,6 @@ def _member_of(values, by_card, by_number, by_phone, infos, column, *, required:
     return member, problems
 
 
-def _lookup_wide(session: Session, select: Callable[[Sequence[object]], sa.Select], keys: object) -> list:  # type: ignore[type-arg]
-    """imports.lookup with WIDE keys per query: a file of 100,000 receipts asks about each of them."""
-    found: list[object] = []
-    connection = session.connection()
-    for chunk in chunks(sorted(set(keys)), WIDE):  # type: ignore[call-overload]
-        found.extend(connection.execute(select(chunk)).all())
-    return found
-
-
 def _refunded_amounts(session: Session, sale_ids: Sequence[int]) -> dict[int, int]:
     return {sale: int(total or 0) for sale, total in lookup(
         session, lambda c: sa.select(Purchase.refund_of_id, sa.func.sum(Purchase.amount_fen))
@@ -870,14 +860,6 @@ class _MemberState:
     visits: int = 0
     spend: int = 0
     last_visit: datetime | None = None
-
-
-@dataclass(frozen=True)
-class _TierInfo:
-    id: int
-    rank: int
-    min_spend_fen: int
-    pct: int
 
 
 @dataclass
@@ -977,12 +959,10 @@ class _Posting:
     def __init__(self, session: Session, now: datetime, receipts: Sequence[PlannedReceipt]) -> None:
         self.receipts = list(receipts)
         self.since = now - loyalty.TIER_WINDOW
-        self.rules = loyalty.get_rules(session)
         connection = session.connection()
-        self.tiers = [_TierInfo(*row) for row in connection.execute(
-            sa.select(Tier.id, Tier.rank, Tier.min_spend_fen, Tier.points_multiplier_pct))]
-        self.tier_by_id = {tier.id: tier for tier in self.tiers}
         self.token = connection.execute(sa.select(loyalty.rules_token_column())).scalar()
+        self.config = loyalty.counter_config(session, self.token)  # the rules and tiers, as the counter reads them
+        self.rules = self.config.rules
         self.last_purchase_id = connection.execute(sa.select(sa.func.coalesce(sa.func.max(Purchase.id), 0))).scalar_one()
         self.expiry: dict[date, date] = {}
         self.keys = {(r.till, r.receipt_no) for r in self.receipts}
@@ -1041,10 +1021,9 @@ class _Posting:
         return found
 
     def _upgrade(self, state: _MemberState) -> None:
-        """loyalty.upgrade_if_earned on the simulated state: the highest tier the spend reaches, never lower."""
-        target = max((t for t in self.tiers if t.min_spend_fen <= state.spend_12), key=lambda t: t.rank, default=None)
-        current = self.tier_by_id.get(state.tier_id) if state.tier_id is not None else None
-        if target is not None and (current is None or target.rank > current.rank):
+        """The counter's tier rule (CounterConfig.reached) on the simulated state."""
+        target = self.config.reached(state.tier_id, state.spend_12)
+        if target is not None:
             state.tier_id = target.id
             state.changed_tier = True
 
@@ -1058,8 +1037,8 @@ class _Posting:
     def _post_sale(self, r: PlannedReceipt) -> None:
         assert r.member_id is not None and r.amount_fen is not None and r.occurred_at is not None
         state = self.states[r.member_id]
-        tier = self.tier_by_id.get(state.tier_id) if state.tier_id is not None else None
-        tier_pct = (tier.pct if tier is not None else 100) or 100
+        tier = self.config.tier(state.tier_id)
+        tier_pct = (tier.multiplier_pct if tier is not None else 100) or 100
         points = loyalty.points_for(self.rules, amount_fen=r.amount_fen,
                                     lines=[loyalty.EarnLine(l.category, l.amount_fen) for l in r.lines],
                                     tier_pct=tier_pct, day=loyalty.local_day(r.occurred_at))

@@ -534,7 +534,7 @@ class DashboardPage(QWidget):
         """The first time the page is shown on a day without a refresh, refresh in the background."""
         super().showEvent(event)
         run = self.dashboard.run if self.dashboard else None
-        if self._state.refresh_insight_daily and not self.auto_refreshed and (run is None or run.as_of < shop_time.today()):
+        if self._state.live and not self.auto_refreshed and (run is None or run.as_of < shop_time.today()):
             self.auto_refreshed = True
             self.start_refresh()
 

@@ -130,7 +130,7 @@ class MainWindow(QMainWindow):
         bar.addPermanentWidget(self.backup_button)
         bar.addPermanentWidget(self.staff_label)
         bar.addPermanentWidget(self.switch_button)
-        if self._state.backup_guard is not None:  # the running app (see AppState)
+        if self._state.live:
             self.start_handoff()
         else:  # a screenshot or a test: the last hand-off as the log has it, nothing watched
             self.handoff_button.watch(preferences.load().handoff_folder)

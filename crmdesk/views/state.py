@@ -30,8 +30,9 @@ class AppState:
         self.signals = ActorSignals()
         # The automatic backups of this window's database (views/backup_guard.py); None in a screenshot or a test.
         self.backup_guard: BackupGuard | None = None
-        # The dashboard refreshes the customer figures by itself once a day (the running app; not a screenshot or a test).
-        self.refresh_insight_daily = False
+        # The running program, not a screenshot or a test: its background work runs -- the dashboard refreshes the
+        # customer figures once a day, the POS hand-off folder is watched.
+        self.live = False
 
     def sign_in(self, actor: Actor) -> None:
         self.actor = actor

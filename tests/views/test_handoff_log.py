@@ -24,21 +24,10 @@ from crmdesk.views.main_window import MainWindow
 from crmdesk.views.screen import largest_content, pretend_screen
 from crmdesk.views.settings_page import ComputerTab
 from crmdesk.views.state import AppState
-from tests.services.test_handoff import drop, rows
-from tests.services import test_members
+from tests.services.test_handoff import drop, folder, rows  # noqa: F401 - the folder fixture
+from tests.services.test_members import cashier, db, owner, store_template, supervisor  # noqa: F401 - fast fixtures
 from tests.services.test_purchase_imports import setup_members
 from tests.views.fit import out_of_view, settle
-
-# A store copied from one made once per module (much faster than a new one per test), with its staff.
-store_template, db, owner, cashier, supervisor = (
-    test_members.store_template, test_members.db, test_members.owner, test_members.cashier, test_members.supervisor)
-
-
-@pytest.fixture
-def folder(tmp_path: Path) -> Path:
-    path = tmp_path / "pos"
-    path.mkdir()
-    return path
 
 
 @pytest.fixture
