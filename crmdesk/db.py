@@ -20,6 +20,7 @@ from sqlalchemy.engine import make_url
 from sqlalchemy.orm import Session, sessionmaker
 
 from crmdesk import shop_time
+from crmdesk.connection_problems import CONNECT_TIMEOUT_S, connection_problem
 from crmdesk.errors import DatabaseTooNew, DatabaseUnavailable, InvalidInput, NotACrmdeskDatabase
 from crmdesk.paths import data_dir, package_path
 from crmdesk.texts import QT_TRANSLATE_NOOP
@@ -71,6 +72,11 @@ def resolve_url(db_path: str | os.PathLike[str] | None = None, database_url: str
         return _parse_url(os.environ["CRMDESK_DATABASE_URL"])
     if os.environ.get("CRMDESK_DB"):
         return sqlite_url(Path(os.environ["CRMDESK_DB"]))
+    from crmdesk import preferences  # this computer's choice: the shop's server ('crmdesk connect')
+
+    remembered = preferences.load().server_url
+    if remembered:
+        return _parse_url(remembered)
     return sqlite_url(data_dir() / DEFAULT_DB_FILENAME)
 
 
@@ -151,7 +157,10 @@ def _check_sqlite_path(path: Path) -> None:
 def _create_engine(url: sa.URL) -> sa.Engine:
     if url.get_backend_name() != "sqlite":
         try:
-            return sa.create_engine(url, pool_pre_ping=True, hide_parameters=True)
+            # A server that does not answer is given up on after a few seconds, not the network's minutes.
+            extra = {"connect_args": {"connect_timeout": CONNECT_TIMEOUT_S, "application_name": "crmdesk"}} \
+                if url.get_backend_name() == "postgresql" else {}
+            return sa.create_engine(url, pool_pre_ping=True, hide_parameters=True, **extra)
         except (ImportError, sa.exc.NoSuchModuleError) as exc:
             raise DatabaseUnavailable(
                 QT_TRANSLATE_NOOP("errors", "No driver for {url}: {detail}. For PostgreSQL install crmdesk[postgres]."),
@@ -270,6 +279,8 @@ def _describe(url: sa.URL) -> str:
 
 def _describe_connect_error(url: sa.URL, exc: sa.exc.DatabaseError) -> Exception:
     detail = str(getattr(exc, "orig", exc))
+    if url.get_backend_name() == "postgresql" and isinstance(exc, sa.exc.OperationalError):
+        return connection_problem(url, exc)
     if url.get_backend_name() == "sqlite" and "not a database" in detail:
         return NotACrmdeskDatabase(
             QT_TRANSLATE_NOOP("errors", "{path} is not a crmdesk database (it is not an SQLite file)."),

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 from dataclasses import asdict, dataclass
 
 from crmdesk.paths import data_dir
@@ -28,6 +29,9 @@ class Preferences:
     # app is open; empty: none. The imports act as the supervisor or owner who chose it (their staff name).
     handoff_folder: str = ""
     handoff_staff: str = ""
+    # The shop's PostgreSQL server this computer works on ('crmdesk connect', Settings → This computer), with the
+    # tills' password; empty: the database file on this computer. The file is readable by this account only.
+    server_url: str = ""
 
 
 def load() -> Preferences:
@@ -43,5 +47,9 @@ def load() -> Preferences:
 def save(prefs: Preferences) -> None:
     path = data_dir() / FILENAME
     tmp = path.with_suffix(".tmp")
-    tmp.write_text(json.dumps(asdict(prefs), ensure_ascii=False, indent=2), encoding="utf-8")
+    # Private from the start (it may hold the server's password); Windows keeps the profile's folders private.
+    with os.fdopen(os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600), "w", encoding="utf-8") as fh:
+        fh.write(json.dumps(asdict(prefs), ensure_ascii=False, indent=2))
+    if os.name != "nt":
+        os.chmod(tmp, 0o600)  # a file left by an older version keeps its mode through O_TRUNC
     tmp.replace(path)  # atomic: a crash never leaves half a file

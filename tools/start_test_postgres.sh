@@ -11,7 +11,7 @@ as_postgres() { runuser -u postgres -- "$@" 2>/dev/null || su postgres -c "$(pri
 as_postgres psql -p "$port" -q -v ON_ERROR_STOP=1 <<'SQL' >/dev/null
 DROP DATABASE IF EXISTS crmdesk_test;
 DROP ROLE IF EXISTS crmdesk_test;
-CREATE ROLE crmdesk_test LOGIN PASSWORD 'crmdesk_test';
+CREATE ROLE crmdesk_test LOGIN PASSWORD 'crmdesk_test' CREATEDB CREATEROLE;  -- the server set-up tests make their own
 CREATE DATABASE crmdesk_test OWNER crmdesk_test;
 SQL
 echo "postgresql+psycopg://crmdesk_test:crmdesk_test@127.0.0.1:${port}/crmdesk_test"
