@@ -7,7 +7,6 @@ import getpass
 import sys
 from pathlib import Path
 
-from crmdesk import preferences
 from crmdesk.commands.common import counted, print_json
 from crmdesk.db import DEFAULT_DB_FILENAME, Database, open_database, sqlite_url
 from crmdesk.errors import InvalidInput
@@ -95,29 +94,27 @@ run_setup.makes_own_database = True  # type: ignore[attr-defined]
 
 
 def run_connect(_db: Database | None, args: argparse.Namespace) -> int:
-    prefs = preferences.load()
     if args.forget:
-        prefs.server_url = ""
-        preferences.save(prefs)
+        server.remember_server(None)
         if args.json:
             print_json({"server": None})
         else:
             print("This computer works on its own database file again.")
         return 0
     if not args.url:
-        if not prefs.server_url:
+        remembered = server.remembered_server()
+        if remembered is None:
             if args.json:
                 print_json({"server": None})
             else:
                 print("This computer works on its own database file (no server).")
             return 0
-        found = server.check_connection(server.server_url(prefs.server_url))
+        found = server.check_connection(remembered)
         _print_check(found, args, saved=False)
         return 0
     url = server.server_url(args.url)
     found = server.check_connection(url)  # refused (with the reason) before anything is remembered
-    prefs.server_url = url.render_as_string(hide_password=False)
-    preferences.save(prefs)
+    server.remember_server(url)
     _print_check(found, args, saved=True)
     return 0
 

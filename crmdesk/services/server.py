@@ -27,8 +27,11 @@ from sqlalchemy.pool import NullPool
 
 from crmdesk.connection_problems import CONNECT_TIMEOUT_S, DEFAULT_PORT, MSG_HOST_NOT_FOUND, MSG_NOTHING_LISTENING, \
     connection_problem
+from crmdesk import preferences
 from crmdesk.db import Database, alembic_config, open_database
 from crmdesk.errors import DatabaseTooNew, DatabaseUnavailable, InvalidInput, NotACrmdeskDatabase
+from crmdesk.services.auth import Permission, require
+from crmdesk.services.uow import Actor
 from crmdesk.texts import QT_TRANSLATE_NOOP
 
 DEFAULT_NAME = "crmdesk"  # the database and the role the tills sign in as
@@ -41,6 +44,7 @@ MSG_EMPTY_DATABASE = QT_TRANSLATE_NOOP(
 MSG_OLDER_CRMDESK = QT_TRANSLATE_NOOP(
     "errors", "The server's data was written by a newer crmdesk than this one (schema {revision}). Install the newer "
               "crmdesk on this computer, then connect again.")
+MSG_PARTS_MISSING = QT_TRANSLATE_NOOP("errors", "Give the server, the database and the user name.")
 MSG_NOT_POSTGRES = QT_TRANSLATE_NOOP(
     "errors", "Only a PostgreSQL server can be shared by several tills; '{text}' is not one.")
 
@@ -62,6 +66,36 @@ def server_url(text: str) -> sa.URL:
     if not url.host or not url.database:
         raise InvalidInput(MSG_NOT_A_SERVER_LINE, field="url", text=url.render_as_string(hide_password=True)[:80])
     return url.set(drivername=DRIVER)
+
+
+def url_from_parts(host: str, port: int, database: str, user: str, password: str) -> sa.URL:
+    """The server named field by field (Settings → Connect to server)."""
+    host, database, user = host.strip(), database.strip(), user.strip()
+    if not host or not database or not user:
+        raise InvalidInput(MSG_PARTS_MISSING, field="host" if not host else "database" if not database else "user")
+    return sa.URL.create(DRIVER, username=user, password=password or None, host=host, port=port or DEFAULT_PORT,
+                         database=database)
+
+
+def remembered_server() -> sa.URL | None:
+    """The server this computer works on, or None (its own database file)."""
+    text = preferences.load().server_url
+    return server_url(text) if text else None
+
+
+def remember_server(url: sa.URL | None) -> None:
+    """Work on this server from the next start (None: on this computer's own file again)."""
+    prefs = preferences.load()
+    prefs.server_url = url.render_as_string(hide_password=False) if url is not None else ""
+    preferences.save(prefs)
+
+
+def choose_server(actor: Actor, url: sa.URL | None) -> ConnectionCheck | None:
+    """The owner's choice in Settings: a server is checked (and refused with the reason) before it is remembered."""
+    require(actor, Permission.CHANGE_SETTINGS)
+    found = check_connection(url) if url is not None else None
+    remember_server(url)
+    return found
 
 
 def till_line(url: sa.URL) -> str:

@@ -123,10 +123,7 @@ class ComputerTab(QWidget):
         self.handoff_hint.setObjectName("hintLabel")
         self.handoff_hint.setWordWrap(True)
         form.addRow("", self.handoff_hint)
-        database = QLabel(state.db.describe())
-        database.setWordWrap(True)
-        mark_data(database)
-        form.addRow(self.tr("Database:"), database)
+        form.addRow(self.tr("Database:"), self._database_row(state))
         folder = QLabel(str(data_dir()))
         folder.setWordWrap(True)
         mark_data(folder)
@@ -143,6 +140,27 @@ class ComputerTab(QWidget):
         layout.addLayout(row)
         layout.addStretch(1)
         self._show_handoff(prefs)
+
+    def _database_row(self, state: AppState) -> QWidget:
+        """Where the data is (a file here, or the shop's server), and the way to the server."""
+        row = QWidget()
+        line = QHBoxLayout(row)
+        line.setContentsMargins(0, 0, 0, 0)
+        database = QLabel(state.db.describe())
+        database.setWordWrap(True)
+        mark_data(database)
+        self.server_button = QPushButton(self.tr("Connect to ser&ver…"))
+        self.server_button.setToolTip(self.tr("Share one shop's data between several tills on a PostgreSQL server."))
+        self.server_button.setEnabled(can(state.actor, Permission.CHANGE_SETTINGS))
+        self.server_button.clicked.connect(self.connect_to_server)
+        line.addWidget(database, 1)
+        line.addWidget(self.server_button)
+        return row
+
+    def connect_to_server(self) -> None:
+        from crmdesk.views.server_dialog import ConnectServerDialog
+
+        ConnectServerDialog(self._state.actor, self._state.db.describe(), self).exec()
 
     def _handoff_row(self, prefs: preferences.Preferences) -> QWidget:
         """The folder the till program saves its receipt exports to, with Choose…, Stop and the log."""

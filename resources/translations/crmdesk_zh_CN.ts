@@ -1802,7 +1802,7 @@ What is there now is backed up first. Other tills and windows reopen on the rest
         <translation>POS 交接文件夹(&amp;H)：</translation>
     </message>
     <message>
-        <location line="+8" />
+        <location line="+5" />
         <source>Database:</source>
         <translation>数据库：</translation>
     </message>
@@ -1815,6 +1815,16 @@ What is there now is backed up first. Other tills and windows reopen on the rest
         <location line="+2" />
         <source>&amp;Apply (Ctrl+S)</source>
         <translation>应用(&amp;A)（Ctrl+S）</translation>
+    </message>
+    <message>
+        <location line="+20" />
+        <source>Connect to ser&amp;ver…</source>
+        <translation>连接服务器(&amp;V)…</translation>
+    </message>
+    <message>
+        <location line="+1" />
+        <source>Share one shop's data between several tills on a PostgreSQL server.</source>
+        <translation>让多台收银机通过 PostgreSQL 服务器共用一家店的数据。</translation>
     </message>
     <message>
         <location line="+19" />
@@ -1866,6 +1876,114 @@ What is there now is backed up first. Other tills and windows reopen on the rest
         <location line="+28" />
         <source>Saved.</source>
         <translation>已保存。</translation>
+    </message>
+</context>
+<context>
+    <name>ConnectServerDialog</name>
+    <message>
+        <location filename="../../crmdesk/views/server_dialog.py" line="+26" />
+        <source>Connect to the shop's server</source>
+        <translation>连接本店服务器</translation>
+    </message>
+    <message>
+        <location line="+6" />
+        <source>Several tills can share one shop's data on a PostgreSQL server. On the server PC, 'crmdesk server setup' prints a line for the tills: paste it here, or fill in the fields.</source>
+        <translation>多台收银机可以通过 PostgreSQL 服务器共用一家店的数据。在服务器电脑上运行“crmdesk server setup”，它会给出一行连接信息：把它粘贴到这里，或逐项填写。</translation>
+    </message>
+    <message>
+        <location line="+9" />
+        <source>&amp;Line from the server PC:</source>
+        <translation>服务器给出的连接行(&amp;L)：</translation>
+    </message>
+    <message>
+        <location line="+2" />
+        <source>the server PC's name or address, e.g. shop-pc or 192.168.1.10</source>
+        <translation>服务器电脑的名称或地址，例如 shop-pc 或 192.168.1.10</translation>
+    </message>
+    <message>
+        <location line="+1" />
+        <source>&amp;Server:</source>
+        <translation>服务器(&amp;S)：</translation>
+    </message>
+    <message>
+        <location line="+4" />
+        <source>&amp;Port:</source>
+        <translation>端口(&amp;P)：</translation>
+    </message>
+    <message>
+        <location line="+2" />
+        <source>&amp;Database:</source>
+        <translation>数据库(&amp;D)：</translation>
+    </message>
+    <message>
+        <location line="+2" />
+        <source>&amp;User:</source>
+        <translation>用户名(&amp;U)：</translation>
+    </message>
+    <message>
+        <location line="+3" />
+        <source>Pass&amp;word:</source>
+        <translation>密码(&amp;W)：</translation>
+    </message>
+    <message>
+        <location line="+4" />
+        <source>Now: {where}</source>
+        <translation>当前：{where}</translation>
+    </message>
+    <message>
+        <location line="+9" />
+        <source>&amp;Test</source>
+        <translation>测试连接(&amp;T)</translation>
+    </message>
+    <message>
+        <location line="+2" />
+        <source>Use this computer's &amp;own file</source>
+        <translation>改用本机数据文件(&amp;O)</translation>
+    </message>
+    <message>
+        <location line="+1" />
+        <source>Work on the database file on this computer again, from the next start.</source>
+        <translation>下次启动起，重新使用本机上的数据文件。</translation>
+    </message>
+    <message>
+        <location line="+8" />
+        <source>&amp;Connect</source>
+        <translation>连接(&amp;C)</translation>
+    </message>
+    <message>
+        <location line="+43" />
+        <source>Connecting to {host} …</source>
+        <translation>正在连接 {host} …</translation>
+    </message>
+    <message>
+        <location line="+15" />
+        <source>Connected in {ms} ms: {store} with {members} members (PostgreSQL {version}).</source>
+        <translation>已连接，用时 {ms} 毫秒：{store}，共 {members} 位会员（PostgreSQL {version}）。</translation>
+    </message>
+    <message>
+        <location line="+1" />
+        <source>a store</source>
+        <translation>一家店</translation>
+    </message>
+    <message>
+        <location line="+3" />
+        <source>The server's data is from an older crmdesk: it is upgraded when crmdesk opens it here; update the other tills too.</source>
+        <translation>服务器上的数据来自较旧版本的 crmdesk：本机打开时会将其升级；请同时更新其他收银机。</translation>
+    </message>
+    <message>
+        <location line="+3" />
+        <source>No owner is set up there yet: crmdesk asks for one when it opens the server.</source>
+        <translation>服务器上还没有设置店主：crmdesk 打开服务器时会要求设置。</translation>
+    </message>
+    <message>
+        <location line="+3" />
+        <source>This computer works on the server from the next start: close crmdesk and open it again.</source>
+        <translation>本机将从下次启动起使用服务器：请关闭 crmdesk 后重新打开。</translation>
+    </message>
+    <message>
+        <location line="+17" />
+        <source>This computer works on its own database file from the next start: close crmdesk and open it again.</source>
+        <translation>本机将从下次启动起使用自己的数据文件：请关闭 crmdesk 后重新打开。</translation>
     </message>
 </context>
 <context>
@@ -6669,7 +6787,7 @@ Hand both files to the member.</source>
 <context>
     <name>StoreTab</name>
     <message>
-        <location filename="../../crmdesk/views/settings_page.py" line="-297" />
+        <location filename="../../crmdesk/views/settings_page.py" line="-315" />
         <source>Store &amp;name:</source>
         <translation>门店名称(&amp;N)：</translation>
     </message>
@@ -7040,7 +7158,7 @@ Hand both files to the member.</source>
 <context>
     <name>app</name>
     <message>
-        <location filename="../../crmdesk/app.py" line="+118" />
+        <location filename="../../crmdesk/app.py" line="+117" />
         <source>The data was restored</source>
         <translation>数据已恢复</translation>
     </message>
@@ -7060,7 +7178,7 @@ Hand both files to the member.</source>
         <translation>crmdesk 无法打开数据库</translation>
     </message>
     <message>
-        <location line="+38" />
+        <location line="+39" />
         <source>Check the data</source>
         <translation>请检查数据</translation>
     </message>
@@ -8582,7 +8700,7 @@ Hand both files to the member.</source>
     </message>
     <message>
         <location line="+45" />
-        <location filename="../../crmdesk/services/purchase_imports.py" line="+153" />
+        <location filename="../../crmdesk/services/purchase_imports.py" line="+152" />
         <source>Card {number} is {status} (member {member_no}); use the member's current card or phone.</source>
         <translation>会员卡{number}状态为{status}（会员{member_no}），请使用该会员当前的卡或手机号。</translation>
     </message>
@@ -8594,12 +8712,12 @@ Hand both files to the member.</source>
         <translation>没有卡号、会员编号或手机号为{key}的会员。</translation>
     </message>
     <message>
-        <location filename="../../crmdesk/db.py" line="+65" />
+        <location filename="../../crmdesk/db.py" line="+66" />
         <source>Give either --db or --database-url, not both.</source>
         <translation>--db 和 --database-url 只能指定其中一个，不能同时使用。</translation>
     </message>
     <message>
-        <location line="+21" />
+        <location line="+26" />
         <source>'{url}' is not a database URL (expected e.g. postgresql+psycopg://user@host/crmdesk).</source>
         <translation>“{url}”不是有效的数据库地址（应类似 postgresql+psycopg://user@host/crmdesk）。</translation>
     </message>
@@ -8620,12 +8738,12 @@ Hand both files to the member.</source>
     </message>
     <message>
         <location line="+6" />
-        <location line="+142" />
+        <location line="+147" />
         <source>{path} is not a crmdesk database (it is not an SQLite file).</source>
         <translation>{path} 不是 crmdesk 数据库（不是 SQLite 文件）。</translation>
     </message>
     <message>
-        <location line="-136" />
+        <location line="-141" />
         <source>Cannot create {path}: the folder {folder} does not exist.</source>
         <translation>无法创建 {path}：文件夹 {folder} 不存在。</translation>
     </message>
@@ -8635,12 +8753,13 @@ Hand both files to the member.</source>
         <translation>无法创建 {path}：没有文件夹 {folder} 的写入权限。</translation>
     </message>
     <message>
-        <location line="+12" />
+        <location line="+15" />
         <source>No driver for {url}: {detail}. For PostgreSQL install crmdesk[postgres].</source>
         <translation>没有可用于 {url} 的数据库驱动：{detail}。如需使用 PostgreSQL，请安装 crmdesk[postgres]。</translation>
     </message>
     <message>
         <location line="+59" />
+        <location filename="../../crmdesk/services/server.py" line="+150" />
         <source>{path} is not a crmdesk database (it holds other tables).</source>
         <translation>{path} 不是 crmdesk 数据库（其中包含其他数据表）。</translation>
     </message>
@@ -8655,7 +8774,7 @@ Hand both files to the member.</source>
         <translation>升级 {path} 会破坏{count}处数据关联，未做任何更改。</translation>
     </message>
     <message>
-        <location line="+20" />
+        <location line="+22" />
         <source>Cannot open the database {path}: {detail}</source>
         <translation>无法打开数据库 {path}：{detail}</translation>
     </message>
@@ -8836,7 +8955,7 @@ Hand both files to the member.</source>
     </message>
     <message>
         <location line="+2" />
-        <location filename="../../crmdesk/services/imports.py" line="+121" />
+        <location filename="../../crmdesk/services/imports.py" line="+122" />
         <source>A card number may have at most 32 characters.</source>
         <translation>卡号最多32个字符。</translation>
     </message>
@@ -8864,7 +8983,7 @@ Hand both files to the member.</source>
         <location line="+155" />
         <location line="+296" />
         <location line="+46" />
-        <location filename="../../crmdesk/services/loyalty.py" line="+320" />
+        <location filename="../../crmdesk/services/loyalty.py" line="+328" />
         <location filename="../../crmdesk/services/members.py" line="+436" />
         <location filename="../../crmdesk/services/money_figures.py" line="+288" />
         <location filename="../../crmdesk/services/offers.py" line="+598" />
@@ -11051,6 +11170,122 @@ Correct the file and put it into the hand-off folder again.</source>
 
 请修改文件后重新放入交接文件夹。</translation>
     </message>
+    <message>
+        <location filename="../../crmdesk/commands/server.py" line="+17" />
+        <source>There is no store file at {path} to copy.</source>
+        <translation>{path} 处没有可复制的店铺数据文件。</translation>
+    </message>
+    <message>
+        <location filename="../../crmdesk/connection_problems.py" line="+16" />
+        <source>The server '{host}' cannot be found on the network. Check the name in the line from the server PC, and that this computer is connected to the shop's network.</source>
+        <translation>在网络上找不到服务器“{host}”。请核对服务器给出的连接行中的名称，并确认本机已连上店里的网络。</translation>
+    </message>
+    <message>
+        <location line="+3" />
+        <source>'{host}' answered, but no database server is listening on port {port}. Check that the server PC is on and PostgreSQL runs there, and that the port in the line is right.</source>
+        <translation>“{host}”有响应，但端口 {port} 上没有数据库服务。请确认服务器电脑已开机、PostgreSQL 正在运行，并且连接行中的端口正确。</translation>
+    </message>
+    <message>
+        <location line="+3" />
+        <source>'{host}' did not answer within {seconds} seconds. The server PC may be off, or its firewall blocks port {port}: allow PostgreSQL (port {port}) through the firewall of the server PC.</source>
+        <translation>“{host}”在 {seconds} 秒内没有响应。服务器电脑可能没开机，或者它的防火墙拦住了端口 {port}：请在服务器电脑的防火墙中放行 PostgreSQL（端口 {port}）。</translation>
+    </message>
+    <message>
+        <location line="+3" />
+        <source>The server refused the name or password '{user}' signed in with. Copy the line from the server PC again.</source>
+        <translation>服务器拒绝了用户“{user}”的名称或密码。请重新复制服务器给出的连接行。</translation>
+    </message>
+    <message>
+        <location line="+2" />
+        <source>The server does not let this computer in: its pg_hba.conf has no line for this computer's network. Add one on the server PC (see the README: several tills).</source>
+        <translation>服务器不允许本机连接：它的 pg_hba.conf 里没有本机所在网络的条目。请在服务器电脑上添加一条（见 README：多台收银机）。</translation>
+    </message>
+    <message>
+        <location line="+3" />
+        <source>The server has no database named '{database}'. Check the line from the server PC, or run 'crmdesk server setup' there.</source>
+        <translation>服务器上没有名为“{database}”的数据库。请核对服务器给出的连接行，或在服务器上运行“crmdesk server setup”。</translation>
+    </message>
+    <message>
+        <location line="+3" />
+        <source>The server has no room for another connection now. Close crmdesk on a PC that does not need it, or ask for max_connections to be raised on the server.</source>
+        <translation>服务器目前无法再接受新的连接。请关闭不需要的电脑上的 crmdesk，或请人调高服务器的 max_connections。</translation>
+    </message>
+    <message>
+        <location line="+3" />
+        <source>The server refused the connection: {detail}</source>
+        <translation>服务器拒绝了连接：{detail}</translation>
+    </message>
+    <message>
+        <location filename="../../crmdesk/services/server.py" line="-110" />
+        <source>'{text}' is not a server line: it should look like postgresql://crmdesk:password@shop-pc:5432/crmdesk.</source>
+        <translation>“{text}”不是服务器连接行：应形如 postgresql://crmdesk:密码@shop-pc:5432/crmdesk。</translation>
+    </message>
+    <message>
+        <location line="+2" />
+        <source>The database '{database}' on the server is empty. Run 'crmdesk server setup' on the server PC first.</source>
+        <translation>服务器上的数据库“{database}”是空的。请先在服务器电脑上运行“crmdesk server setup”。</translation>
+    </message>
+    <message>
+        <location line="+2" />
+        <source>The server's data was written by a newer crmdesk than this one (schema {revision}). Install the newer crmdesk on this computer, then connect again.</source>
+        <translation>服务器上的数据由更新版本的 crmdesk 写入（结构版本 {revision}）。请在本机安装新版 crmdesk 后再连接。</translation>
+    </message>
+    <message>
+        <location line="+3" />
+        <source>Give the server, the database and the user name.</source>
+        <translation>请填写服务器、数据库和用户名。</translation>
+    </message>
+    <message>
+        <location line="+1" />
+        <source>Only a PostgreSQL server can be shared by several tills; '{text}' is not one.</source>
+        <translation>只有 PostgreSQL 服务器才能由多台收银机共用；“{text}”不是。</translation>
+    </message>
+    <message>
+        <location line="+128" />
+        <source>PostgreSQL is not installed on this computer (nothing answers on {host}:{port}). Install it, then run 'crmdesk server setup' again:
+{steps}</source>
+        <translation>本机没有安装 PostgreSQL（{host}:{port} 无响应）。请先安装，再运行“crmdesk server setup”：
+{steps}</translation>
+    </message>
+    <message>
+        <location line="+3" />
+        <source>PostgreSQL is installed here ({found}) but not running. Start it, then run 'crmdesk server setup' again:
+{steps}</source>
+        <translation>本机已安装 PostgreSQL（{found}），但没有运行。请先启动它，再运行“crmdesk server setup”：
+{steps}</translation>
+    </message>
+    <message>
+        <location line="+3" />
+        <source>PostgreSQL did not let crmdesk in as its administrator: {detail}
+{steps}</source>
+        <translation>PostgreSQL 没有允许 crmdesk 以管理员身份登录：{detail}
+{steps}</translation>
+    </message>
+    <message>
+        <location line="+2" />
+        <source>'{user}' may not create databases and roles on this server. Sign in as PostgreSQL's administrator (postgres).</source>
+        <translation>“{user}”无权在此服务器上创建数据库和角色。请以 PostgreSQL 管理员（postgres）身份登录。</translation>
+    </message>
+    <message>
+        <location line="+3" />
+        <source>The server already has a database or role named '{name}'. Choose another name (--name), or, to give the tills a new password for it, run setup again with --new-password.</source>
+        <translation>服务器上已有名为“{name}”的数据库或角色。请换一个名称（--name）；如要给收银机换一个新密码，请加上 --new-password 再运行一次。</translation>
+    </message>
+    <message>
+        <location line="+3" />
+        <source>'{name}' cannot name a database: use lower-case letters, digits and _ (at most 40), starting with a letter.</source>
+        <translation>“{name}”不能用作数据库名：请使用小写字母、数字和 _（最多 40 个），并以字母开头。</translation>
+    </message>
+    <message>
+        <location line="+2" />
+        <source>The server's database already holds a store; the copy goes only into a new one.</source>
+        <translation>服务器上的数据库已经有店铺数据；只能复制到新的数据库中。</translation>
+    </message>
+    <message>
+        <location line="+2" />
+        <source>The copy does not match the file ({detail}); nothing was kept on the server.</source>
+        <translation>复制结果与文件不一致（{detail}）；服务器上没有保留任何内容。</translation>
+    </message>
 </context>
 <context>
     <name>filters</name>
@@ -11574,7 +11809,7 @@ Correct the file and put it into the hand-off folder again.</source>
 <context>
     <name>ledger</name>
     <message>
-        <location filename="../../crmdesk/services/loyalty.py" line="-316" />
+        <location filename="../../crmdesk/services/loyalty.py" line="-324" />
         <source>complaint {complaint}</source>
         <translation>投诉 #{complaint} 补偿</translation>
     </message>
@@ -14114,6 +14349,44 @@ Correct the file and put it into the hand-off folder again.</source>
         <location line="+1" />
         <source>Charges not yet paid off, oldest due first; repayments settle the oldest first.</source>
         <translation>尚未还清的赊账，最早到期的在前；还款优先冲抵最早的赊账。</translation>
+    </message>
+</context>
+<context>
+    <name>server</name>
+    <message>
+        <location filename="../../crmdesk/services/server.py" line="+3" />
+        <source>Windows: download the PostgreSQL installer from https://www.postgresql.org/download/windows/ and run it; note the password you give the 'postgres' user, keep port 5432, and let the installer add PostgreSQL to the firewall. Then run: crmdesk server setup --admin-password-stdin</source>
+        <translation>Windows：从 https://www.postgresql.org/download/windows/ 下载 PostgreSQL 安装程序并运行；记下为“postgres”用户设置的密码，端口保持 5432，并允许安装程序把 PostgreSQL 加入防火墙。然后运行：crmdesk server setup --admin-password-stdin</translation>
+    </message>
+    <message>
+        <location line="+5" />
+        <source>Debian or Ubuntu: sudo apt install postgresql. Then run: sudo -u postgres crmdesk server setup</source>
+        <translation>Debian 或 Ubuntu：sudo apt install postgresql。然后运行：sudo -u postgres crmdesk server setup</translation>
+    </message>
+    <message>
+        <location line="+3" />
+        <source>Windows: open Services, find 'postgresql-x64-…', and choose Start (and Automatic start-up).</source>
+        <translation>Windows：打开“服务”，找到“postgresql-x64-…”，选择“启动”（并设为自动启动）。</translation>
+    </message>
+    <message>
+        <location line="+2" />
+        <source>Debian or Ubuntu: sudo systemctl enable --now postgresql</source>
+        <translation>Debian 或 Ubuntu：sudo systemctl enable --now postgresql</translation>
+    </message>
+    <message>
+        <location line="+1" />
+        <source>On Windows give the password of the 'postgres' user (--admin-password-stdin); on Debian or Ubuntu run the setup as that user: sudo -u postgres crmdesk server setup. Or name the administrator's connection with --admin-url.</source>
+        <translation>Windows 上请提供“postgres”用户的密码（--admin-password-stdin）；Debian 或 Ubuntu 上请以该用户身份运行：sudo -u postgres crmdesk server setup。也可以用 --admin-url 指定管理员连接。</translation>
+    </message>
+    <message>
+        <location line="+5" />
+        <source>PostgreSQL listens on this computer only (listen_addresses = '{value}'), so the tills cannot reach it yet: set listen_addresses = '*' in postgresql.conf, add 'host {database} {role} samenet scram-sha-256' to pg_hba.conf, and restart PostgreSQL.</source>
+        <translation>PostgreSQL 目前只在本机监听（listen_addresses = '{value}'），收银机还连不上：请在 postgresql.conf 中设置 listen_addresses = '*'，在 pg_hba.conf 中加入“host {database} {role} samenet scram-sha-256”，然后重启 PostgreSQL。</translation>
+    </message>
+    <message>
+        <location line="+5" />
+        <source>Let the tills through this computer's firewall on port {port} (TCP).</source>
+        <translation>请在本机防火墙中为收银机放行端口 {port}（TCP）。</translation>
     </message>
 </context>
 <context>

@@ -9,6 +9,7 @@ import os
 import stat
 import uuid
 from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import date
 from pathlib import Path
 
@@ -193,18 +194,33 @@ def test_connect_refuses_a_bad_line_and_remembers_nothing(isolated_data_dir: Pat
 # --------------------------------------------------------------------------- on a real server
 
 
+@contextmanager
+def scratch_name() -> Iterator[tuple[list[sa.URL], str]]:
+    """The administrator's connection and a fresh name; whatever was made under the name is dropped after."""
+    name = f"crmdesk_t{uuid.uuid4().hex[:10]}"
+    try:
+        yield server.admin_candidates(PG_URL, None), name
+    finally:
+        engine = sa.create_engine(PG_URL, isolation_level="AUTOCOMMIT")
+        with engine.connect() as connection:
+            if connection.execute(sa.text("SELECT 1 FROM pg_roles WHERE rolname = :n"), {"n": name}).first():
+                connection.exec_driver_sql(f'GRANT "{name}" TO CURRENT_USER')
+                connection.exec_driver_sql(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+                connection.exec_driver_sql(f'DROP ROLE "{name}"')
+        engine.dispose()
+
+
+@contextmanager
+def scratch_server() -> Iterator[sa.URL]:
+    """A server set up for the tills (an empty store), as its line names it; gone after."""
+    with scratch_name() as (candidates, name):
+        yield server.setup_server(candidates, name=name, host_for_tills=candidates[0].host).url
+
+
 @pytest.fixture
 def admin() -> Iterator[tuple[list[sa.URL], str]]:
-    """The administrator's connection and a fresh name; whatever the test made under it is dropped after."""
-    name = f"crmdesk_t{uuid.uuid4().hex[:10]}"
-    yield server.admin_candidates(PG_URL, None), name
-    engine = sa.create_engine(PG_URL, isolation_level="AUTOCOMMIT")
-    with engine.connect() as connection:
-        if connection.execute(sa.text("SELECT 1 FROM pg_roles WHERE rolname = :n"), {"n": name}).first():
-            connection.exec_driver_sql(f'GRANT "{name}" TO CURRENT_USER')
-            connection.exec_driver_sql(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-            connection.exec_driver_sql(f'DROP ROLE "{name}"')
-    engine.dispose()
+    with scratch_name() as made:
+        yield made
 
 
 def _database_exists(name: str) -> bool:

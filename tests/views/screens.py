@@ -46,6 +46,7 @@ def every_dialog(state: AppState) -> Iterator[tuple[str, Callable[[], QWidget]]]
     from crmdesk.views.purchase_dialogs import PurchaseDialog, RedeemDialog, RefundDialog
     from crmdesk.views.purchase_import_dialog import ImportPurchasesDialog
     from crmdesk.views.report_preview import ReportPreviewDialog
+    from crmdesk.views.server_dialog import ConnectServerDialog
     from crmdesk.views.setup_wizard import SetupWizard
     from crmdesk.views.staff_dialogs import AddStaffDialog, SecretDialog
     from crmdesk.views.survey_dialog import SurveyDialog
@@ -111,6 +112,10 @@ def every_dialog(state: AppState) -> Iterator[tuple[str, Callable[[], QWidget]]]
     yield "category", lambda: CategoryDialog()
     yield "report preview", lambda: ReportPreviewDialog(state, MemberReportRequest(member_id), "会员报告")
     yield "complaint detail", lambda: ComplaintDetailDialog(state, complaint.id)
+    yield "connect to server", lambda: ConnectServerDialog(state.actor, state.db.describe())
+    yield "connect to server, refused", lambda: _acted(ConnectServerDialog(state.actor, state.db.describe()), lambda d: (
+        d.line_edit.setText("crmdesk connect postgresql://crmdesk:pw@shop-pc:5432/crmdesk"), d.host_edit.setText(""),
+        d._run(save=False)))
 
 
 
