@@ -7,6 +7,7 @@ import getpass
 import sys
 from pathlib import Path
 
+from crmdesk import preferences
 from crmdesk.commands.common import counted, print_json
 from crmdesk.db import DEFAULT_DB_FILENAME, Database, open_database, sqlite_url
 from crmdesk.errors import InvalidInput
@@ -40,6 +41,8 @@ def register(add_command) -> None:  # type: ignore[no-untyped-def]
     connect = add_command("connect", "on a till: work on the shop's server from now on (the line 'server setup' "
                                      "printed); without a URL, show and test the current choice", run_connect)
     connect.add_argument("url", nargs="?", metavar="URL", help="the server line, e.g. postgresql://crmdesk:…@shop-pc/crmdesk")
+    connect.add_argument("--till", metavar="NAME", help="this computer's till: it goes on its receipts, and every till of "
+                                                        "the shop needs its own (e.g. 01, 02, Front desk)")
     connect.add_argument("--forget", action="store_true", help="work on this computer's own database file again")
     connect.add_argument("--json", action="store_true", help="print what was found as JSON")
 
@@ -113,9 +116,12 @@ def run_connect(_db: Database | None, args: argparse.Namespace) -> int:
         _print_check(found, args, saved=False)
         return 0
     url = server.server_url(args.url)
+    till = server.check_till_name(args.till) if args.till is not None else None
     found = server.check_connection(url)  # refused (with the reason) before anything is remembered
-    server.remember_server(url)
+    server.remember_server(url, till=till)
     _print_check(found, args, saved=True)
+    if not args.json and not preferences.load().till:
+        print("Name this till before selling here: crmdesk connect URL --till 01 (or Settings → This computer).")
     return 0
 
 

@@ -45,6 +45,10 @@ MSG_OLDER_CRMDESK = QT_TRANSLATE_NOOP(
     "errors", "The server's data was written by a newer crmdesk than this one (schema {revision}). Install the newer "
               "crmdesk on this computer, then connect again.")
 MSG_PARTS_MISSING = QT_TRANSLATE_NOOP("errors", "Give the server, the database and the user name.")
+MSG_NAME_THE_TILL = QT_TRANSLATE_NOOP(
+    "errors", "Give this till a name (e.g. 01 or Front desk): it goes on its receipts, and every till of the shop needs "
+              "its own.")
+MSG_TILL_TOO_LONG = QT_TRANSLATE_NOOP("errors", "A till's name may have at most {count} characters.")
 MSG_NOT_POSTGRES = QT_TRANSLATE_NOOP(
     "errors", "Only a PostgreSQL server can be shared by several tills; '{text}' is not one.")
 
@@ -83,18 +87,36 @@ def remembered_server() -> sa.URL | None:
     return server_url(text) if text else None
 
 
-def remember_server(url: sa.URL | None) -> None:
-    """Work on this server from the next start (None: on this computer's own file again)."""
+def remember_server(url: sa.URL | None, *, till: str | None = None) -> None:
+    """Work on this server from the next start (None: on this computer's own file again); ``till`` names this
+    computer's till too."""
     prefs = preferences.load()
     prefs.server_url = url.render_as_string(hide_password=False) if url is not None else ""
+    if till is not None:
+        prefs.till = till
     preferences.save(prefs)
 
 
-def choose_server(actor: Actor, url: sa.URL | None) -> ConnectionCheck | None:
-    """The owner's choice in Settings: a server is checked (and refused with the reason) before it is remembered."""
+def check_till_name(till: str) -> str:
+    """Several tills on one server each need their own name: it goes on their receipts, whose numbers are unique
+    per till."""
+    from crmdesk.services.purchases import MAX_TILL_LENGTH
+
+    till = till.strip()
+    if not till:
+        raise InvalidInput(MSG_NAME_THE_TILL, field="till")
+    if len(till) > MAX_TILL_LENGTH:
+        raise InvalidInput(MSG_TILL_TOO_LONG, field="till", count=MAX_TILL_LENGTH)
+    return till
+
+
+def choose_server(actor: Actor, url: sa.URL | None, *, till: str | None = None) -> ConnectionCheck | None:
+    """The owner's choice in Settings: a server is checked (and refused with the reason) before it is remembered,
+    with this computer's till name."""
     require(actor, Permission.CHANGE_SETTINGS)
+    till = check_till_name(till) if url is not None and till is not None else None
     found = check_connection(url) if url is not None else None
-    remember_server(url)
+    remember_server(url, till=till)
     return found
 
 
@@ -201,15 +223,16 @@ INSTALL_WINDOWS = QT_TRANSLATE_NOOP(
     "firewall. Then run: crmdesk server setup --admin-password-stdin")
 INSTALL_DEBIAN = QT_TRANSLATE_NOOP(
     "server",
-    "Debian or Ubuntu: sudo apt install postgresql. Then run: sudo -u postgres crmdesk server setup")
+    "Debian or Ubuntu: sudo apt install postgresql, give its 'postgres' user a password once (sudo -u postgres psql "
+    "-c \"ALTER USER postgres PASSWORD 'a-password'\"), then run: crmdesk server setup --admin-password-stdin")
 START_WINDOWS = QT_TRANSLATE_NOOP(
     "server", "Windows: open Services, find 'postgresql-x64-…', and choose Start (and Automatic start-up).")
 START_DEBIAN = QT_TRANSLATE_NOOP("server", "Debian or Ubuntu: sudo systemctl enable --now postgresql")
 ADMIN_HELP = QT_TRANSLATE_NOOP(
     "server",
-    "On Windows give the password of the 'postgres' user (--admin-password-stdin); on Debian or Ubuntu run the "
-    "setup as that user: sudo -u postgres crmdesk server setup. Or name the administrator's connection with "
-    "--admin-url.")
+    "Give the password of PostgreSQL's 'postgres' user (--admin-password-stdin); on Debian or Ubuntu give it one "
+    "first: sudo -u postgres psql -c \"ALTER USER postgres PASSWORD 'a-password'\" (or run the setup as that user: "
+    "sudo -u postgres crmdesk server setup). Or name the administrator's connection with --admin-url.")
 LISTEN_LOCAL_ONLY = QT_TRANSLATE_NOOP(
     "server",
     "PostgreSQL listens on this computer only (listen_addresses = '{value}'), so the tills cannot reach it yet: set "

@@ -13,8 +13,10 @@ from PySide6.QtWidgets import (
     QDialog, QDialogButtonBox, QFormLayout, QHBoxLayout, QLabel, QLineEdit, QPushButton, QSpinBox, QVBoxLayout, QWidget,
 )
 
+from crmdesk import preferences
 from crmdesk.errors import CrmdeskError
 from crmdesk.services import server
+from crmdesk.services.purchases import MAX_TILL_LENGTH
 from crmdesk.services.uow import Actor
 from crmdesk.views.background import TaskThread
 from crmdesk.views.common import error_text, mark_data
@@ -53,6 +55,12 @@ class ConnectServerDialog(QDialog):
         self.password_edit = QLineEdit()
         self.password_edit.setEchoMode(QLineEdit.EchoMode.Password)
         form.addRow(self.tr("Pass&word:"), self.password_edit)
+        self.till_edit = QLineEdit(preferences.load().till)
+        self.till_edit.setMaxLength(MAX_TILL_LENGTH)
+        self.till_edit.setPlaceholderText(self.tr("e.g. 01 or Front desk"))
+        self.till_edit.setToolTip(self.tr("Goes on every receipt recorded on this computer; every till of the shop needs "
+                                          "its own name."))
+        form.addRow(self.tr("T&ill of this computer:"), self.till_edit)
         for edit in (self.line_edit, self.host_edit, self.database_edit, self.user_edit):  # data, and a line of data as the example
             mark_data(edit)
         layout.addLayout(form)
@@ -119,7 +127,15 @@ class ConnectServerDialog(QDialog):
             self.result_label.setText(error_text(exc))
             return
         actor = self._actor
-        work = (lambda: server.choose_server(actor, url)) if save else (lambda: server.check_connection(url))
+        till = self.till_edit.text()
+        if save:
+            try:
+                server.check_till_name(till)
+            except CrmdeskError as exc:
+                self.result_label.setText(error_text(exc))
+                self.till_edit.setFocus()
+                return
+        work = (lambda: server.choose_server(actor, url, till=till)) if save else (lambda: server.check_connection(url))
         self._busy(True)
         self.result_label.setText(self.tr("Connecting to {host} …").format(host=url.host))
         self._thread = TaskThread(work, self)
@@ -129,7 +145,7 @@ class ConnectServerDialog(QDialog):
 
     def _busy(self, busy: bool) -> None:
         for widget in (self.test_button, self.connect_button, self.own_file_button, self.line_edit, self.host_edit,
-                       self.port_box, self.database_edit, self.user_edit, self.password_edit):
+                       self.port_box, self.database_edit, self.user_edit, self.password_edit, self.till_edit):
             widget.setEnabled(not busy)
         if not busy:
             self.own_file_button.setEnabled(server.remembered_server() is not None)

@@ -1881,7 +1881,7 @@ What is there now is backed up first. Other tills and windows reopen on the rest
 <context>
     <name>ConnectServerDialog</name>
     <message>
-        <location filename="../../crmdesk/views/server_dialog.py" line="+26" />
+        <location filename="../../crmdesk/views/server_dialog.py" line="+28" />
         <source>Connect to the shop's server</source>
         <translation>连接本店服务器</translation>
     </message>
@@ -1926,6 +1926,21 @@ What is there now is backed up first. Other tills and windows reopen on the rest
         <translation>密码(&amp;W)：</translation>
     </message>
     <message>
+        <location line="+3" />
+        <source>e.g. 01 or Front desk</source>
+        <translation>例如 01 或 前台</translation>
+    </message>
+    <message>
+        <location line="+1" />
+        <source>Goes on every receipt recorded on this computer; every till of the shop needs its own name.</source>
+        <translation>本机记录的每张小票都会带上它；店里每台收银机的名称都要不同。</translation>
+    </message>
+    <message>
+        <location line="+2" />
+        <source>T&amp;ill of this computer:</source>
+        <translation>本机收银台(&amp;I)：</translation>
+    </message>
+    <message>
         <location line="+4" />
         <source>Now: {where}</source>
         <translation>当前：{where}</translation>
@@ -1951,7 +1966,7 @@ What is there now is backed up first. Other tills and windows reopen on the rest
         <translation>连接(&amp;C)</translation>
     </message>
     <message>
-        <location line="+43" />
+        <location line="+53" />
         <source>Connecting to {host} …</source>
         <translation>正在连接 {host} …</translation>
     </message>
@@ -8759,7 +8774,7 @@ Hand both files to the member.</source>
     </message>
     <message>
         <location line="+59" />
-        <location filename="../../crmdesk/services/server.py" line="+150" />
+        <location filename="../../crmdesk/services/server.py" line="+172" />
         <source>{path} is not a crmdesk database (it holds other tables).</source>
         <translation>{path} 不是 crmdesk 数据库（其中包含其他数据表）。</translation>
     </message>
@@ -11171,7 +11186,7 @@ Correct the file and put it into the hand-off folder again.</source>
 请修改文件后重新放入交接文件夹。</translation>
     </message>
     <message>
-        <location filename="../../crmdesk/commands/server.py" line="+17" />
+        <location filename="../../crmdesk/commands/server.py" line="+18" />
         <source>There is no store file at {path} to copy.</source>
         <translation>{path} 处没有可复制的店铺数据文件。</translation>
     </message>
@@ -11216,7 +11231,7 @@ Correct the file and put it into the hand-off folder again.</source>
         <translation>服务器拒绝了连接：{detail}</translation>
     </message>
     <message>
-        <location filename="../../crmdesk/services/server.py" line="-110" />
+        <location filename="../../crmdesk/services/server.py" line="-132" />
         <source>'{text}' is not a server line: it should look like postgresql://crmdesk:password@shop-pc:5432/crmdesk.</source>
         <translation>“{text}”不是服务器连接行：应形如 postgresql://crmdesk:密码@shop-pc:5432/crmdesk。</translation>
     </message>
@@ -11237,11 +11252,21 @@ Correct the file and put it into the hand-off folder again.</source>
     </message>
     <message>
         <location line="+1" />
+        <source>Give this till a name (e.g. 01 or Front desk): it goes on its receipts, and every till of the shop needs its own.</source>
+        <translation>请给本收银台起个名称（例如 01 或 前台）：它会印在小票上，店里每台收银机的名称都要不同。</translation>
+    </message>
+    <message>
+        <location line="+3" />
+        <source>A till's name may have at most {count} characters.</source>
+        <translation>收银台名称最多 {count} 个字符。</translation>
+    </message>
+    <message>
+        <location line="+1" />
         <source>Only a PostgreSQL server can be shared by several tills; '{text}' is not one.</source>
         <translation>只有 PostgreSQL 服务器才能由多台收银机共用；“{text}”不是。</translation>
     </message>
     <message>
-        <location line="+128" />
+        <location line="+146" />
         <source>PostgreSQL is not installed on this computer (nothing answers on {host}:{port}). Install it, then run 'crmdesk server setup' again:
 {steps}</source>
         <translation>本机没有安装 PostgreSQL（{host}:{port} 无响应）。请先安装，再运行“crmdesk server setup”：
@@ -14360,11 +14385,11 @@ Correct the file and put it into the hand-off folder again.</source>
     </message>
     <message>
         <location line="+5" />
-        <source>Debian or Ubuntu: sudo apt install postgresql. Then run: sudo -u postgres crmdesk server setup</source>
-        <translation>Debian 或 Ubuntu：sudo apt install postgresql。然后运行：sudo -u postgres crmdesk server setup</translation>
+        <source>Debian or Ubuntu: sudo apt install postgresql, give its 'postgres' user a password once (sudo -u postgres psql -c "ALTER USER postgres PASSWORD 'a-password'"), then run: crmdesk server setup --admin-password-stdin</source>
+        <translation>Debian 或 Ubuntu：sudo apt install postgresql，先给它的“postgres”用户设置一次密码（sudo -u postgres psql -c "ALTER USER postgres PASSWORD 'a-password'"），然后运行：crmdesk server setup --admin-password-stdin</translation>
     </message>
     <message>
-        <location line="+3" />
+        <location line="+4" />
         <source>Windows: open Services, find 'postgresql-x64-…', and choose Start (and Automatic start-up).</source>
         <translation>Windows：打开“服务”，找到“postgresql-x64-…”，选择“启动”（并设为自动启动）。</translation>
     </message>
@@ -14375,8 +14400,8 @@ Correct the file and put it into the hand-off folder again.</source>
     </message>
     <message>
         <location line="+1" />
-        <source>On Windows give the password of the 'postgres' user (--admin-password-stdin); on Debian or Ubuntu run the setup as that user: sudo -u postgres crmdesk server setup. Or name the administrator's connection with --admin-url.</source>
-        <translation>Windows 上请提供“postgres”用户的密码（--admin-password-stdin）；Debian 或 Ubuntu 上请以该用户身份运行：sudo -u postgres crmdesk server setup。也可以用 --admin-url 指定管理员连接。</translation>
+        <source>Give the password of PostgreSQL's 'postgres' user (--admin-password-stdin); on Debian or Ubuntu give it one first: sudo -u postgres psql -c "ALTER USER postgres PASSWORD 'a-password'" (or run the setup as that user: sudo -u postgres crmdesk server setup). Or name the administrator's connection with --admin-url.</source>
+        <translation>请提供 PostgreSQL“postgres”用户的密码（--admin-password-stdin）；Debian 或 Ubuntu 上请先给它设置密码：sudo -u postgres psql -c "ALTER USER postgres PASSWORD 'a-password'"（或以该用户身份运行：sudo -u postgres crmdesk server setup）。也可以用 --admin-url 指定管理员连接。</translation>
     </message>
     <message>
         <location line="+5" />

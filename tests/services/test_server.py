@@ -250,7 +250,9 @@ def test_setup_copies_the_store_and_a_till_connects_with_its_line(admin, demo_fi
     finally:
         server_db.dispose()
     assert main(["connect", result.line]) == 0
-    assert "61 members" in capsys.readouterr().out
+    said = capsys.readouterr().out
+    assert "61 members" in said and "Name this till" in said
+    assert main(["connect", result.line, "--till", "02"]) == 0 and preferences.load().till == "02"
     assert main(["member", "search", "新会员"]) == 0  # commands now work on the server
     assert "M-NEW" in capsys.readouterr().out
 

@@ -43,6 +43,10 @@ def test_missing_fields_are_named_at_once(dialog: ConnectServerDialog) -> None:
 def test_a_server_that_is_not_there_is_told_and_nothing_is_kept(qtbot, dialog: ConnectServerDialog) -> None:  # type: ignore[no-untyped-def]
     dialog.host_edit.setText("127.0.0.1")
     dialog.port_box.setValue(1)
+    dialog.till_edit.setText("")
+    dialog._run(save=True)
+    assert "Give this till a name" in dialog.result_label.text()  # named before anything is tried
+    dialog.till_edit.setText("02")
     dialog._run(save=True)
     assert not dialog.connect_button.isEnabled()  # busy while it connects, on its own thread
     qtbot.waitUntil(lambda: dialog.connect_button.isEnabled(), timeout=15_000)
@@ -70,7 +74,8 @@ def test_a_good_server_is_remembered_for_the_next_start(qtbot, dialog: ConnectSe
 
     with scratch_server() as url:
         dialog.line_edit.setText(server.till_line(url))
+        dialog.till_edit.setText("收银台3")
         dialog._run(save=True)
         qtbot.waitUntil(lambda: dialog.chosen or "refused" in dialog.result_label.text(), timeout=15_000)
         assert dialog.chosen and "next start" in dialog.result_label.text()
-        assert server.remembered_server() == url
+        assert server.remembered_server() == url and preferences.load().till == "收银台3"
