@@ -24,6 +24,7 @@ from crmdesk.views.background import TaskThread
 from crmdesk.views.backup_guard import BackupGuard
 from crmdesk.views.common import error_text, show_error
 from crmdesk.views.failure_hook import install_failure_hook
+from crmdesk.views.live_changes import LiveChanges
 from crmdesk.views.login_dialog import LoginDialog
 from crmdesk.views.screen import install_screen_fitter, largest_content, pretend_screen
 from crmdesk.views.main_window import MainWindow
@@ -180,6 +181,8 @@ def run_gui(args: argparse.Namespace) -> int:
         daily.start_of_day(db)
         controller = Application(app, AppState(db, actor, language), translators)
         controller.state.live = True  # the running program: its windows start their background work
+        live_changes = controller.state.live_changes = LiveChanges(db)  # other tills' work shows here as it happens
+        live_changes.start()
         guard = BackupGuard(controller.state)
         controller.watch_backups(guard)
         window = controller.open_window(args.view)
@@ -193,6 +196,7 @@ def run_gui(args: argparse.Namespace) -> int:
         guard.start()
         memory.settle_after_startup()
         code = app.exec()
+        live_changes.stop()
         guard.at_close()
         return code
     finally:

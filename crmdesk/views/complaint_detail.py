@@ -37,9 +37,11 @@ from crmdesk.services.complaints import (
     EventKind, FollowUpInput, RemedyInput,
 )
 from crmdesk.services.members import display_phone
+from crmdesk.services.live import Changes
 from crmdesk.services.uow import read_session, unit_of_work
 from crmdesk.shop_time import format_time
 from crmdesk.views.common import error_text, format_fen, mark_data, moment_of, shop_time_edit
+from crmdesk.views.live_changes import follow
 from crmdesk.views.state import AppState
 
 ALERT_RED = "#b3261e"
@@ -467,6 +469,7 @@ class ComplaintDetailDialog(QDialog):
         self.detail: ComplaintDetail | None = None
         self.setWindowTitle(self.tr("Complaint {number}").format(number=complaint_id))
         self.resize(1100, 720)
+        follow(state, self.follow_changes)
 
         layout = QVBoxLayout(self)
         top = QHBoxLayout()
@@ -637,6 +640,14 @@ class ComplaintDetailDialog(QDialog):
         return row
 
     # ---- showing
+
+    def follow_changes(self, changes: Changes) -> None:
+        """Worked on at another till (a note, a status, the follow-up): the timeline as it is now."""
+        if changes.touches_complaint(self.complaint_id):
+            try:
+                self.reload()
+            except CrmdeskError:
+                return
 
     def reload(self) -> None:
         with read_session(self._state.db) as session:

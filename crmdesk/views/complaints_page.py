@@ -39,6 +39,7 @@ from crmdesk.services import staff as staff_service
 from crmdesk.services.auth import Permission, can
 from crmdesk.services.complaint_figures import ComplaintFigures, CountBy, Ratio
 from crmdesk.services.complaints import DONE_STATUSES, BoardCounts, ComplaintFilter, ComplaintInfo, ComplaintOrder
+from crmdesk.services.live import Changes
 from crmdesk.services.surveys import SurveySummary
 from crmdesk.services.uow import read_session
 from crmdesk.shop_time import format_time
@@ -50,6 +51,7 @@ from crmdesk.views.complaint_detail import (
 )
 from crmdesk.views.complaint_settings import ComplaintSettingsWidget, survey_name
 from crmdesk.views.flow_layout import FlowLayout, side_by_side
+from crmdesk.views.live_changes import ShownRefresh, follow
 from crmdesk.views.common import FigureTile
 from crmdesk.views.paged_rows import PagedRows
 from crmdesk.views.report_preview import ReportPreviewDialog, open_preview
@@ -1139,6 +1141,12 @@ class ComplaintsPage(QWidget):
         layout.addWidget(self.tabs)
         self.board.overdueChanged.connect(self.overdueChanged)
         state.signals.changed.connect(self._actor_changed)
+        self.live = ShownRefresh(self, self.refresh)  # complaints logged or worked on at another till
+        follow(state, self.follow_changes)
+
+    def follow_changes(self, changes: Changes) -> None:
+        if changes.complaints_changed:
+            self.live.changed()
 
     def _settings_tab(self) -> None:
         allowed = can(self._state.actor, Permission.MANAGE_COMPLAINT_SETTINGS)

@@ -36,6 +36,7 @@ from crmdesk.services import loyalty as loyalty_service
 from crmdesk.services import members as members_service
 from crmdesk.services import search as search_service
 from crmdesk.services.insight_figures import MemberFigures
+from crmdesk.services.live import Changes
 from crmdesk.services.members import MemberBrief, MemberProfile, display_phone
 from crmdesk.services.search import CardWarning, Hit
 from crmdesk.services.uow import read_session, unit_of_work
@@ -43,6 +44,7 @@ from crmdesk.shop_time import format_time
 from crmdesk.views.common import error_text, format_fen, mark_data
 from crmdesk.views.eligible_offers import EligibleOffersWidget
 from crmdesk.views.flow_layout import FlowLayout
+from crmdesk.views.live_changes import follow
 from crmdesk.views.member_form import NewMemberDialog
 from crmdesk.views.money_dialogs import RepayDialog, TopUpDialog
 from crmdesk.views.purchase_dialogs import PurchaseDialog, RedeemDialog, RefundDialog
@@ -291,6 +293,7 @@ class CounterPage(QWidget):
         self.slips = SlipPrinter(state, self)
         self.slips.done.connect(self._slip_done)
         state.signals.changed.connect(self.clear)  # another person at the till: nothing of the last customer stays
+        follow(state, self.follow_changes)
         self._show_profile(None)
         self._set_hint(self.tr("Scan a card or type to find a member. F2 registers a new member."))
 
@@ -589,13 +592,28 @@ class CounterPage(QWidget):
 
     # ------------------------------------------------------------------ the member
 
-    def open_member(self, member_id: int) -> None:
+    def _read_member(self, member_id: int) -> MemberProfile:
         with read_session(self._state.db) as session:
             profile = members_service.profile(session, member_id, recent_visits=RECENT_VISITS)
             self.expiring = loyalty_service.expiring_soon(session, member_id, shop_time.today(), EXPIRY_WARNING_DAYS)
             # Money overdue on credit: the cashier reminds the member while they are at the till.
             self.credit_info = credit_service.info(session, member_id) if profile.credit_owed_fen else None
             self.figures = insight_figures.member_figures(session, member_id)  # two primary-key lookups
+        return profile
+
+    def follow_changes(self, changes: Changes) -> None:
+        """Another till (or an import) changed the member on show: their figures as they are now, without
+        touching what the cashier is typing or where the focus is."""
+        if self.profile is not None and changes.touches_member(self.profile.id):
+            try:
+                profile = self._read_member(self.profile.id)
+            except CrmdeskError:  # merged or erased meanwhile: what is on show stays until the next search
+                return
+            self._show_profile(profile)
+            self._refresh_hit(profile)
+
+    def open_member(self, member_id: int) -> None:
+        profile = self._read_member(member_id)
         if self.profile is None or self.profile.id != member_id:
             self.result_label.hide()  # the last customer's receipt is not this one's
             self.last_slip = None

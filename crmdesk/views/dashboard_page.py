@@ -27,10 +27,12 @@ from crmdesk.services import insight, insight_figures
 from crmdesk.services import insight_rules as rules
 from crmdesk.services.auth import Permission, can
 from crmdesk.services.insight_figures import Dashboard, GroupCount
+from crmdesk.services.live import Changes
 from crmdesk.services.member_query import MemberFilter
 from crmdesk.services.uow import read_session, unit_of_work
 from crmdesk.views.background import BackgroundThread
 from crmdesk.views.flow_layout import FlowLayout
+from crmdesk.views.live_changes import ShownRefresh, follow
 from crmdesk.views.common import FigureTile, error_text, format_fen, mark_data
 from crmdesk.views.report_preview import ReportPreviewDialog, open_preview
 from crmdesk.views.state import AppState
@@ -114,6 +116,8 @@ class DashboardPage(QWidget):
 
     def __init__(self, state: AppState) -> None:
         super().__init__()
+        self.live = ShownRefresh(self, self.refresh, interval_ms=3_000)  # the day's sales as the tills ring them up
+        follow(state, self.follow_changes)
         self._state = state
         self.dashboard: Dashboard | None = None
         self.refresh_thread: RefreshThread | None = None
@@ -606,3 +610,7 @@ class DashboardPage(QWidget):
 
     def refresh(self) -> None:
         self.load()
+
+    def follow_changes(self, changes: Changes) -> None:
+        if changes.members_changed or changes.complaints_changed:
+            self.live.changed()

@@ -34,11 +34,13 @@ from crmdesk.services.member_query import (
     COLUMN_LABELS, COLUMNS, GENDER_LABELS, SORT_KEYS, STATUS_LABELS, MemberFilter, MemberRow,
 )
 from crmdesk.services.auth import Permission, can
+from crmdesk.services.live import Changes
 from crmdesk.services.uow import read_session, unit_of_work
 from crmdesk.views.background import BackgroundThread
 from crmdesk.views.common import error_text, format_fen, mark_data, show_error, paged_table
 from crmdesk.views.export_progress import ExportProgress
 from crmdesk.views.flow_layout import FlowLayout, side_by_side
+from crmdesk.views.live_changes import ShownRefresh, follow
 from crmdesk.views.paged_rows import PagedRows
 from crmdesk.views.report_preview import ReportPreviewDialog, open_preview
 from crmdesk.views.state import AppState
@@ -154,6 +156,24 @@ class MemberListModel(QAbstractTableModel):
         self.beginResetModel()
         self._recount()
         self.endResetModel()
+
+    def reread(self) -> None:
+        """Read again in place after changes elsewhere: the rows on show get their new figures, rows come or go at
+        the end, and the list keeps its scroll position and selection (a reset would jump back to the top)."""
+        with read_session(self._db) as session:
+            count = member_query.count(session, self._filter, zone=self._zone)
+        self._rows.clear()
+        if count > self._count:
+            self.beginInsertRows(QModelIndex(), self._count, count - 1)
+            self._count = count
+            self.endInsertRows()
+        elif count < self._count:
+            self.beginRemoveRows(QModelIndex(), count, self._count - 1)
+            self._count = count
+            self.endRemoveRows()
+        if self._count:
+            self.dataChanged.emit(self.index(0, 0), self.index(self._count - 1, len(COLUMNS) - 1))
+        self.countChanged.emit(self._count)
 
     def _recount(self) -> None:
         self._rows.clear()
@@ -390,6 +410,8 @@ class MemberListPage(QWidget):
         layout.addLayout(self._build_group_row())
 
         self.model = MemberListModel(state.db, self)
+        self.live = ShownRefresh(self, self.model.reread)  # other tills' sales, members and points, as they happen
+        follow(state, self.follow_changes)
         self.table = paged_table(self.model, ROW_HEIGHT)
         horizontal = self.table.horizontalHeader()
         horizontal.setSortIndicatorShown(True)
@@ -844,6 +866,10 @@ class MemberListPage(QWidget):
             self.refresh()
         if dialog is not None:
             dialog.deleteLater()
+
+    def follow_changes(self, changes: Changes) -> None:
+        if changes.members_changed:
+            self.live.changed()
 
     def refresh(self) -> None:
         """Read the list again, keeping filter, order and the selected row."""

@@ -35,6 +35,7 @@ from crmdesk.services.exports import p_alive_text
 from crmdesk.services.insight_figures import MemberFigures
 from crmdesk.services.member_query import GENDER_LABELS, STATUS_LABELS
 from crmdesk.services.members import CONSENT_LABELS, HISTORY_LABELS, SOURCE_LABELS, DuplicateMember, MemberBrief, MemberProfile, display_phone
+from crmdesk.services.live import Changes
 from crmdesk.services.uow import read_session, unit_of_work
 from crmdesk.shop_time import format_time
 from crmdesk.texts import QT_TRANSLATE_NOOP
@@ -42,6 +43,7 @@ from crmdesk.views.common import error_text, format_fen, mark_data
 from crmdesk.views.report_preview import ReportPreviewDialog, open_preview
 from crmdesk.views.money_tabs import CreditTab, WalletTab
 from crmdesk.views.privacy_dialogs import EraseMemberDialog, ExportDataThread, consent_text
+from crmdesk.views.live_changes import follow
 from crmdesk.views.state import AppState
 from crmdesk.views.terms import ledger_reason_text, payment_method_text, points_kind_text, purchase_kind_text, source_text
 
@@ -241,6 +243,7 @@ class MemberProfileDialog(QDialog):
         self.duplicates: tuple[MemberBrief, ...] = ()
         self.resize(760, 600)
         self.setWindowTitle(self.tr("Member"))
+        follow(state, self.follow_changes)
 
         layout = QVBoxLayout(self)
         self.heading = QLabel()
@@ -525,10 +528,27 @@ class MemberProfileDialog(QDialog):
     # ---- showing
 
     def reload(self) -> None:
+        profile, history = self._read()
+        self._show_state(profile, history)
+        self._show_form(profile)
+
+    def follow_changes(self, changes: Changes) -> None:
+        """Another till sold to, credited or complained for this member: the figures, lists and tabs as they are
+        now; the details being edited here are left as they are."""
+        if changes.touches_member(self.member_id):
+            try:
+                self._show_state(*self._read())
+            except CrmdeskError:  # merged or erased meanwhile: the dialog keeps what it showed
+                return
+
+    def _read(self) -> tuple[MemberProfile, list]:  # type: ignore[type-arg]
         with read_session(self._state.db) as session:
             profile = members.profile(session, self.member_id)
             history = members.history(session, self.member_id)
             self.figures = insight_figures.member_figures(session, self.member_id)
+        return profile, history
+
+    def _show_state(self, profile: MemberProfile, history: list) -> None:  # type: ignore[type-arg]
         self.profile = profile
         if profile.erased_at is not None:  # the stored label, in the interface's language
             erased = self.tr("Erased member {member_no}").format(member_no=profile.member_no)
@@ -544,7 +564,24 @@ class MemberProfileDialog(QDialog):
             points=f"{profile.points_balance:,}", visits=f"{profile.visit_count:,}", spend=format_fen(profile.total_spend_fen),
             card=card, joined=profile.joined_on.isoformat()))
         self.show_figures(self.figures)
+        _fill(self.cards_table, [
+            [c.number, _translate("terms", card_service.CARD_STATUS_LABELS[c.status]), format_time(c.issued_at), format_time(c.ended_at),
+             self.tr("yes") if c.imported else ""]
+            for c in profile.cards
+        ])
+        _fill(self.history_table, [
+            [format_time(h.at), h.staff_name, _translate("history", HISTORY_LABELS[h.field]) if h.field in HISTORY_LABELS else h.field,
+             _history_value(h.field, h.old_value), _history_value(h.field, h.new_value)]
+            for h in history
+        ])
+        self.show_purchases(self.purchase_offset)
+        self.show_points()
+        self.show_complaints()
+        self.wallet_tab.show_member(profile)
+        self.credit_tab.show_member(profile)
+        self._update_actions()
 
+    def _show_form(self, profile: MemberProfile) -> None:
         self.name_edit.setText(profile.name)
         self.phone_edit.setText(display_phone(profile.phone))
         self.gender_box.setCurrentIndex(max(self.gender_box.findData(profile.gender), 0))
@@ -562,23 +599,6 @@ class MemberProfileDialog(QDialog):
             self.source_edit.setEditText(profile.source)
         self.notes_edit.setPlainText(profile.notes)
         self._clear_messages()
-
-        _fill(self.cards_table, [
-            [c.number, _translate("terms", card_service.CARD_STATUS_LABELS[c.status]), format_time(c.issued_at), format_time(c.ended_at),
-             self.tr("yes") if c.imported else ""]
-            for c in profile.cards
-        ])
-        _fill(self.history_table, [
-            [format_time(h.at), h.staff_name, _translate("history", HISTORY_LABELS[h.field]) if h.field in HISTORY_LABELS else h.field,
-             _history_value(h.field, h.old_value), _history_value(h.field, h.new_value)]
-            for h in history
-        ])
-        self.show_purchases(self.purchase_offset)
-        self.show_points()
-        self.show_complaints()
-        self.wallet_tab.show_member(profile)
-        self.credit_tab.show_member(profile)
-        self._update_actions()
 
     def show_figures(self, figures: MemberFigures | None) -> None:
         """Segment, ABC class, stage, the purchase model's estimates and any churn alert, in two or three lines."""

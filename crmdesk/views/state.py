@@ -12,6 +12,7 @@ from crmdesk.services.uow import Actor
 
 if TYPE_CHECKING:
     from crmdesk.views.backup_guard import BackupGuard
+    from crmdesk.views.live_changes import LiveChanges
 
 
 class ActorSignals(QObject):
@@ -33,6 +34,8 @@ class AppState:
         # The running program, not a screenshot or a test: its background work runs -- the dashboard refreshes the
         # customer figures once a day, the POS hand-off folder is watched.
         self.live = False
+        # What other tills commit, for the screens to follow (views/live_changes.py); None: they do not.
+        self.live_changes: LiveChanges | None = None
 
     def sign_in(self, actor: Actor) -> None:
         self.actor = actor

@@ -194,7 +194,8 @@ def _floats(value: object) -> Iterator[float]:
 # Commands whose JSON goes through the same print_json but that are not run here (slow, or they need a
 # blank card, an offer or a coupon made first); every other --json command is run below.
 NOT_RUN = {"bench", "card issue", "card replace", "card lost", "offer add", "offer coupons", "offer apply", "offer points",
-           "report member", "report members", "report cards", "report loyalty"}
+           "report member", "report members", "report cards", "report loyalty",
+           "server setup"}  # needs a PostgreSQL server: tests/services/test_server.py runs it (figures are counts)
 
 
 def test_no_json_output_has_binary_float_noise(capsys, tmp_path: Path, db_path: Path) -> None:
@@ -257,6 +258,7 @@ def test_no_json_output_has_binary_float_noise(capsys, tmp_path: Path, db_path: 
         "insight refresh": ("insight", "refresh"), "insight fit": ("insight", "fit"),
         "insight segments": ("insight", "segments"), "insight alerts": ("insight", "alerts"),
         "report review": ("report", "review", "--month", month, "--out", str(tmp_path / "review.pdf")),
+        "connect": ("connect",),
     }
     assert set(_json_commands(build_parser())) - {"demo", "purchase add", "report slip", "restore", *runs} <= NOT_RUN  # each is run or listed
     for argv in runs.values():
