@@ -141,8 +141,10 @@ SECTIONS = ("counter", "list", "money", "import", "safety", "documents", "insigh
 
 
 def run_bench(members_count: int, purchases_per_member: float, seed: int, *, keep: Path | None = None,
-              progress: Callable[[str], None] | None = None, only: tuple[str, ...] = SECTIONS) -> Report:
-    """Build the synthetic store and measure the ``only`` sections of SECTIONS on it (all by default)."""
+              progress: Callable[[str], None] | None = None, only: tuple[str, ...] = SECTIONS,
+              server_url: Any = None) -> Report:
+    """Build the synthetic store and measure the ``only`` sections of SECTIONS on it (all by default); with
+    ``server_url`` (an empty PostgreSQL database) the counter's figures there too (bench/server.py)."""
     say = progress or (lambda _m: None)
     figures: list[Figure] = []
     with _store(members_count, purchases_per_member, seed, keep, say) as (path, generation):
@@ -188,6 +190,10 @@ def run_bench(members_count: int, purchases_per_member: float, seed: int, *, kee
             if "insight" in only:
                 say("customer insight ...")
                 figures += _insight(db, path)
+            if server_url is not None:
+                from crmdesk.bench.server import measure_on_server
+
+                figures += measure_on_server(db, server_url, ids, keys, say)
             figures.append(Figure("peak memory (RSS)", "MB", 300, value=peak_rss_mb(),
                                   note="the application's work above, the list scrolled to the end"))
             if "list" in only:
@@ -198,7 +204,8 @@ def run_bench(members_count: int, purchases_per_member: float, seed: int, *, kee
             db.dispose()
     machine = {"cpus": os.cpu_count(), "python": platform.python_version(), "sqlite": sqlite3.sqlite_version,
                "platform": platform.platform()}
-    return Report(members_count, purchases_per_member, seed, figures, machine, "sqlite")
+    return Report(members_count, purchases_per_member, seed, figures, machine,
+                  "sqlite" if server_url is None else "sqlite, postgresql")
 
 
 def _lookups(db: Database, raw: sqlite3.Connection, keys: list[tuple[str, str, str, str]]) -> list[Figure]:

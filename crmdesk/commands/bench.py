@@ -14,7 +14,8 @@ from crmdesk.texts import QT_TRANSLATE_NOOP
 
 
 def register(add_command) -> None:  # type: ignore[no-untyped-def]
-    bench = add_command("bench", "measure crmdesk at store scale on a synthetic store", run_bench)
+    bench = add_command("bench", "measure crmdesk at store scale on a synthetic store (with --database-url, an empty "
+                                 "PostgreSQL database: the counter measured there too, beside SQLite)", run_bench)
     bench.add_argument("--members", type=int, default=100_000, metavar="N",
                        help="members in the synthetic store (at least 100; default: 100000)")
     bench.add_argument("--purchases-per-member", type=float, default=10.0, metavar="K",
@@ -50,7 +51,12 @@ def run_bench(_db: Database | None, args: argparse.Namespace) -> int:
     from crmdesk.bench.run import run_bench as measure
 
     _app = QApplication.instance() or QApplication([])
-    report = measure(args.members, args.purchases_per_member, args.seed, keep=keep, only=only,
+    server_url = None
+    if getattr(args, "database_url", None):  # an empty PostgreSQL database: the counter measured there too
+        from crmdesk.services.server import server_url as parse_server_url
+
+        server_url = parse_server_url(args.database_url)
+    report = measure(args.members, args.purchases_per_member, args.seed, keep=keep, only=only, server_url=server_url,
                      progress=lambda message: print(f"  {message}", file=sys.stderr, flush=True))
     print(format_table(report))
     if args.json:

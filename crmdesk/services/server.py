@@ -437,10 +437,11 @@ def copy_store(source: Database, target: Database, *, progress=None, batch: int 
         with source.engine.connect() as reading:
             total = sum(reading.execute(sa.select(sa.func.count()).select_from(table)).scalar_one() for table in tables)
             done = 0
+            write = _copy_rows if target.url.get_backend_name() == "postgresql" else _insert_rows
             for table in tables:
                 result = reading.execution_options(yield_per=batch).execute(sa.select(table))
-                for rows in result.mappings().partitions():
-                    connection.execute(table.insert(), [dict(row) for row in rows])
+                for rows in result.partitions():
+                    write(connection, table, rows)
                     done += len(rows)
                     if progress:
                         progress(done, total)
@@ -454,6 +455,23 @@ def copy_store(source: Database, target: Database, *, progress=None, batch: int 
             raise DatabaseUnavailable(MSG_COPY_DIFFERS, detail=f"{table}.{what}: {source_figures[differences[0]]} ≠ "
                                                                f"{target_figures.get(differences[0])}")
     return CopyReport(len(tables), total, sum(1 for _table, what in source_figures if what != "rows"))
+
+
+def _insert_rows(connection: sa.Connection, table: sa.Table, rows: list[sa.Row]) -> None:  # type: ignore[type-arg]
+    connection.execute(table.insert(), [row._asdict() for row in rows])
+
+
+def _copy_rows(connection: sa.Connection, table: sa.Table, rows: list[sa.Row]) -> None:  # type: ignore[type-arg]
+    """PostgreSQL's COPY, in the copy's transaction: each value bound by its column's type, as an INSERT would
+    bind it (UTC times, the enums' stored words), several times faster than INSERTs for a large store."""
+    dialect = connection.dialect
+    binders = [column.type.dialect_impl(dialect).bind_processor(dialect) for column in table.columns]
+    names = ", ".join(dialect.identifier_preparer.quote(column.name) for column in table.columns)
+    cursor = connection.connection.driver_connection.cursor()  # type: ignore[union-attr]
+    with cursor.copy(f"COPY {dialect.identifier_preparer.quote(table.name)} ({names}) FROM STDIN") as copy:
+        for row in rows:
+            copy.write_row([value if bind is None or value is None else bind(value)
+                            for bind, value in zip(binders, row, strict=True)])
 
 
 def _figures(connection: sa.Connection, tables: list[sa.Table]) -> dict[tuple[str, str], int]:
