@@ -25,6 +25,7 @@ from crmdesk.views.backup_guard import BackupGuard
 from crmdesk.views.common import error_text, show_error
 from crmdesk.views.failure_hook import install_failure_hook
 from crmdesk.views.live_changes import LiveChanges
+from crmdesk.views.operations import Operations
 from crmdesk.views.login_dialog import LoginDialog
 from crmdesk.views.screen import install_screen_fitter, largest_content, pretend_screen
 from crmdesk.views.main_window import MainWindow
@@ -183,6 +184,7 @@ def run_gui(args: argparse.Namespace) -> int:
         controller.state.live = True  # the running program: its windows start their background work
         live_changes = controller.state.live_changes = LiveChanges(db)  # other tills' work shows here as it happens
         live_changes.start()
+        operations = controller.state.operations = Operations(threaded=True)  # the counter never waits on the database
         guard = BackupGuard(controller.state)
         controller.watch_backups(guard)
         window = controller.open_window(args.view)
@@ -196,6 +198,7 @@ def run_gui(args: argparse.Namespace) -> int:
         guard.start()
         memory.settle_after_startup()
         code = app.exec()
+        operations.stop()
         live_changes.stop()
         guard.at_close()
         return code

@@ -15,7 +15,8 @@ Every query here is an index lookup (services.search), so it runs on the UI thre
 
 from __future__ import annotations
 
-from dataclasses import replace
+from collections.abc import Callable
+from dataclasses import dataclass, replace
 
 from PySide6.QtCore import QCoreApplication, QEvent, QObject, Qt, QTimer, Signal
 from PySide6.QtGui import QColor, QKeyEvent, QKeySequence, QShortcut
@@ -34,6 +35,7 @@ from crmdesk.services import insight_figures
 from crmdesk.services import insight_rules
 from crmdesk.services import loyalty as loyalty_service
 from crmdesk.services import members as members_service
+from crmdesk.services import purchases as purchases_service
 from crmdesk.services import search as search_service
 from crmdesk.services.insight_figures import MemberFigures
 from crmdesk.services.live import Changes
@@ -93,6 +95,16 @@ COUNTER_STYLE = """
 #actionResult { background: #e6f4ea; color: #1e5631; border-radius: 6px; padding: 6px 10px; font-size: 16px; font-weight: bold; }
 #counterAction { font-size: 14px; padding: 8px 8px; }
 """
+
+
+@dataclass(frozen=True)
+class _MemberView:
+    """What the counter shows of a member, read together."""
+
+    profile: MemberProfile
+    expiring: list[loyalty_service.ExpiringLot]
+    credit_info: credit_service.CreditInfo | None
+    figures: MemberFigures | None
 
 
 def masked_phone(e164: str | None) -> str:
@@ -238,6 +250,12 @@ class CounterPage(QWidget):
         self.search_edit.textEdited.connect(self._text_edited)
         self.search_edit.returnPressed.connect(self.submit)
         search_row.addWidget(self.search_edit, 1)
+        # The database is slow to answer (a busy server, a far network): the counter says it is on it.
+        self.busy_label = QLabel(self.tr("Looking it up…"))
+        self.busy_label.setObjectName("hintLabel")
+        self.busy_label.hide()
+        state.operations.busyChanged.connect(self.busy_label.setVisible)
+        search_row.addWidget(self.busy_label)
         self.clear_button = self._button(self.tr("Clear (Esc)"), self.clear)
         search_row.addWidget(self.clear_button)
         layout.addLayout(search_row)
@@ -503,9 +521,11 @@ class CounterPage(QWidget):
 
     # ------------------------------------------------------------------ searching
 
-    def run_search(self, *, open_exact: bool = True) -> bool:
-        """Search for what is typed. An exact card, member number or phone opens the member; a card
-        that stopped working shows the warning. True when either happened."""
+    def run_search(self, *, open_exact: bool = True, submitting: bool = False) -> bool:
+        """Search for what is typed (off the UI thread: the cashier keeps typing). An exact card, member number or
+        phone opens the member; a card that stopped working shows the warning. ``submitting`` (Enter, a scanner's
+        Enter): then one match opens and of several the first is chosen. True when the answer came at once and
+        opened a member or showed a warning."""
         self._timer.stop()
         query = self.search_edit.text().strip()
         self._navigated = False
@@ -514,9 +534,18 @@ class CounterPage(QWidget):
             self._show_warning(None)
             self._set_hint(self.tr("Scan a card or type to find a member. F2 registers a new member."))
             return False
-        with read_session(self._state.db) as session:
-            exact = search_service.lookup(session, query)
-            hits = search_service.search(session, query, limit=RESULT_LIMIT)
+
+        def work() -> tuple[search_service.Lookup, list[Hit]]:
+            with read_session(self._state.db) as session:
+                return search_service.lookup(session, query), search_service.search(session, query, limit=RESULT_LIMIT)
+
+        answered: list[bool] = []
+        self._state.operations.run(work, lambda found: answered.append(self._searched(query, *found, open_exact, submitting)),
+                                   self._failed, key="search")
+        return bool(answered and answered[0])
+
+    def _searched(self, query: str, exact: search_service.Lookup, hits: list[Hit], open_exact: bool,
+                  submitting: bool) -> bool:
         self._show_hits(hits)
         self._show_warning(exact.card_warning)
         if exact.card_warning is not None:
@@ -534,6 +563,11 @@ class CounterPage(QWidget):
             self._set_hint(self.tr("One match: press Enter to open it."))
         else:
             self._set_hint(self.tr("{count} matches: choose with ↑ ↓ and press Enter.").format(count=len(hits)))
+        if submitting and hits:
+            if len(hits) == 1:
+                self._open_row(0)
+            else:
+                self._move(0)
         return False
 
     def submit(self) -> None:
@@ -542,12 +576,7 @@ class CounterPage(QWidget):
         if self._navigated and 0 <= self.results.currentRow() < len(self._hits):
             self._open_row(self.results.currentRow())
             return
-        if self.run_search() or not self._hits:
-            return
-        if len(self._hits) == 1:
-            self._open_row(0)
-        else:
-            self._move(0)
+        self.run_search(submitting=True)
 
     def _show_hits(self, hits: list[Hit]) -> None:
         self._hits = list(hits)
@@ -592,34 +621,54 @@ class CounterPage(QWidget):
 
     # ------------------------------------------------------------------ the member
 
-    def _read_member(self, member_id: int) -> MemberProfile:
+    def _read_member(self, member_id: int) -> _MemberView:
+        """Everything the counter shows of a member, in one read (on the operations' thread)."""
         with read_session(self._state.db) as session:
             profile = members_service.profile(session, member_id, recent_visits=RECENT_VISITS)
-            self.expiring = loyalty_service.expiring_soon(session, member_id, shop_time.today(), EXPIRY_WARNING_DAYS)
+            expiring = loyalty_service.expiring_soon(session, member_id, shop_time.today(), EXPIRY_WARNING_DAYS)
             # Money overdue on credit: the cashier reminds the member while they are at the till.
-            self.credit_info = credit_service.info(session, member_id) if profile.credit_owed_fen else None
-            self.figures = insight_figures.member_figures(session, member_id)  # two primary-key lookups
-        return profile
+            credit_info = credit_service.info(session, member_id) if profile.credit_owed_fen else None
+            figures = insight_figures.member_figures(session, member_id)  # two primary-key lookups
+        return _MemberView(profile, expiring, credit_info, figures)
+
+    def _show_view(self, view: _MemberView) -> None:
+        self.expiring, self.credit_info, self.figures = view.expiring, view.credit_info, view.figures
+        self._show_profile(view.profile)
+        self._refresh_hit(view.profile)
 
     def follow_changes(self, changes: Changes) -> None:
-        """Another till (or an import) changed the member on show: their figures as they are now, without
-        touching what the cashier is typing or where the focus is."""
+        """Another till (or an import) changed the member on show: their figures as they are now."""
         if self.profile is not None and changes.touches_member(self.profile.id):
-            try:
-                profile = self._read_member(self.profile.id)
-            except CrmdeskError:  # merged or erased meanwhile: what is on show stays until the next search
-                return
-            self._show_profile(profile)
-            self._refresh_hit(profile)
+            self.refresh_member()
 
-    def open_member(self, member_id: int) -> None:
-        profile = self._read_member(member_id)
+    def refresh_member(self, then: Callable[[], None] | None = None) -> None:
+        """Read the member on show again (after a sale here or elsewhere), quietly: what the cashier types, the
+        focus and the hint stay as they are. ``then`` runs once the figures are on screen."""
+        if self.profile is None:
+            return
+        member_id = self.profile.id
+
+        def shown(view: _MemberView) -> None:
+            if self.profile is not None and self.profile.id == member_id:  # still the member on show
+                self._show_view(view)
+            if then is not None:
+                then()
+
+        # Merged or erased meanwhile: what is on show stays until the next search.
+        self._state.operations.run(lambda: self._read_member(member_id), shown, lambda _error: then and then(),
+                                   key="refresh")
+
+    def open_member(self, member_id: int, then: Callable[[], None] | None = None) -> None:
+        """Show a member (read off the UI thread); ``then`` runs once they are on screen."""
+        self._state.operations.run(lambda: self._read_member(member_id),
+                                   lambda view: self._opened(member_id, view, then), self._failed, key="member")
+
+    def _opened(self, member_id: int, view: _MemberView, then: Callable[[], None] | None = None) -> None:
         if self.profile is None or self.profile.id != member_id:
             self.result_label.hide()  # the last customer's receipt is not this one's
             self.last_slip = None
         self._show_warning(None)
-        self._show_profile(profile)
-        self._refresh_hit(profile)
+        self._show_view(view)
         for row, hit in enumerate(self._hits):
             if hit.member.id == member_id:
                 self.results.selectRow(row)
@@ -629,10 +678,11 @@ class CounterPage(QWidget):
         self.search_edit.selectAll()  # the next scan replaces the text
         self.focus_search()
         self.memberOpened.emit(member_id)
+        if then is not None:
+            then()
 
-    def refresh_member(self) -> None:
-        if self.profile is not None:
-            self.open_member(self.profile.id)
+    def _failed(self, error: CrmdeskError) -> None:
+        self._set_hint(error_text(error))
 
     def _refresh_hit(self, profile: MemberProfile) -> None:
         """The match list shows the member's figures as they are now, not as they were when searched."""
@@ -809,10 +859,12 @@ class CounterPage(QWidget):
         if result == QDialog.DialogCode.Accepted and dialog.member_id is not None:
             self.search_edit.clear()
             self._show_hits([])
-            self.open_member(dialog.member_id)
-            if not dialog.opened_existing and self.profile is not None:
-                self._set_hint(self.tr("Registered {name} as {member_no}.").format(
-                    name=self.profile.name, member_no=self.profile.member_no))
+            if dialog.opened_existing:
+                self.open_member(dialog.member_id)
+            else:
+                self.open_member(dialog.member_id, then=lambda: self.profile is not None and self._set_hint(
+                    self.tr("Registered {name} as {member_no}.").format(name=self.profile.name,
+                                                                         member_no=self.profile.member_no)))
         self.new_member_dialog = None
         self._back_from_dialog()
 
@@ -886,30 +938,33 @@ class CounterPage(QWidget):
     def _purchase_done(self, dialog: PurchaseDialog, result: int) -> None:
         outcome = dialog.result_value
         if result == QDialog.DialogCode.Accepted and outcome is not None:
-            self.refresh_member()
-            if outcome.already_recorded:
-                self._show_result(self.tr("Receipt {receipt} of till {till} was already recorded; nothing changed.").format(
-                    receipt=dialog.receipt_no, till=dialog.till or "-"))
-            else:
-                text = self.tr("Purchase {amount} recorded (receipt {receipt}): +{points} points, {balance} points now.").format(
-                    amount=format_fen(dialog.amount_fen), receipt=outcome.receipt_no, points=f"{outcome.points:,}",
-                    balance=f"{outcome.balance:,}")
-                if outcome.new_tier:
-                    text += " " + self.tr("Upgraded to {tier}!").format(tier=outcome.new_tier)
-                code, part = dialog.account_code(), dialog.paid_from_account
-                if code == "wallet" and part and self.profile is not None:
-                    text += " " + self.tr("{part} from the wallet; it holds {total}.").format(
-                        part=format_fen(part), total=format_fen(self.profile.wallet_fen))
-                elif code == "credit" and part and self.profile is not None:
-                    text += " " + self.tr("{part} on credit; owes {owed}.").format(
-                        part=format_fen(part), owed=format_fen(self.profile.credit_owed_fen))
-                    with read_session(self._state.db) as session:
-                        charge = credit_service.charge_of(session, outcome.purchase_id)
-                    if charge is not None:
-                        text += self._slip_made("iou", charge)
-                self._show_result(text)
+            self.refresh_member(then=lambda: self._tell_purchase(dialog, outcome))
         self.purchase_dialog = None
         self._back_from_dialog()
+
+    def _tell_purchase(self, dialog: PurchaseDialog, outcome: purchases_service.PurchaseResult) -> None:
+        """What the sale did, with the wallet and the debt as they now are."""
+        if outcome.already_recorded:
+            self._show_result(self.tr("Receipt {receipt} of till {till} was already recorded; nothing changed.").format(
+                receipt=dialog.receipt_no, till=dialog.till or "-"))
+            return
+        text = self.tr("Purchase {amount} recorded (receipt {receipt}): +{points} points, {balance} points now.").format(
+            amount=format_fen(dialog.amount_fen), receipt=outcome.receipt_no, points=f"{outcome.points:,}",
+            balance=f"{outcome.balance:,}")
+        if outcome.new_tier:
+            text += " " + self.tr("Upgraded to {tier}!").format(tier=outcome.new_tier)
+        code, part = dialog.account_code(), dialog.paid_from_account
+        if code == "wallet" and part and self.profile is not None:
+            text += " " + self.tr("{part} from the wallet; it holds {total}.").format(
+                part=format_fen(part), total=format_fen(self.profile.wallet_fen))
+        elif code == "credit" and part and self.profile is not None:
+            text += " " + self.tr("{part} on credit; owes {owed}.").format(
+                part=format_fen(part), owed=format_fen(self.profile.credit_owed_fen))
+            with read_session(self._state.db) as session:
+                charge = credit_service.charge_of(session, outcome.purchase_id)
+            if charge is not None:
+                text += self._slip_made("iou", charge)
+        self._show_result(text)
 
     def refund(self) -> None:
         """F6: refund (part of) one of the member's sales."""

@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from decimal import Decimal, InvalidOperation
 
-from PySide6.QtCore import QCoreApplication, QSettings, Qt
+from PySide6.QtCore import QCoreApplication, QSettings, Qt, QTimer
 from PySide6.QtGui import QIntValidator, QKeyEvent, QKeySequence, QShortcut
 from PySide6.QtWidgets import (
     QAbstractItemView, QComboBox, QDialog, QFormLayout, QHBoxLayout, QHeaderView, QLabel, QLineEdit, QPushButton,
@@ -37,6 +37,7 @@ from crmdesk.views.offers_page import offer_summary
 from crmdesk.views.state import AppState
 from crmdesk.views.terms import payment_method_text, percent_text
 
+WAIT_SAID_AFTER_MS = 1_000  # a sale still on its way after this long: the dialog says why it waits
 OLD_SETTINGS_FILE = "counter.ini"  # where the last till typed was kept before Settings named the till
 
 
@@ -96,6 +97,13 @@ class EnterDialog(QDialog):
         self.message.setText(text)
         self.message.show()
 
+    def _message_style(self, name: str) -> None:
+        """The message as an error (errorLabel) or as a note (hintLabel), restyled at once."""
+        if self.message.objectName() != name:
+            self.message.setObjectName(name)
+            self.message.style().unpolish(self.message)
+            self.message.style().polish(self.message)
+
 
 @dataclass(frozen=True)
 class _LineColumns:
@@ -123,6 +131,11 @@ class PurchaseDialog(EnterDialog):
         self._state = state
         self.profile = profile
         self.result_value: PurchaseResult | None = None
+        self.recording = False  # the sale is on its way (views/operations.py)
+        self._wait_timer = QTimer(self)
+        self._wait_timer.setSingleShot(True)
+        self._wait_timer.setInterval(WAIT_SAID_AFTER_MS)
+        self._wait_timer.timeout.connect(self._say_waiting)
         self.receipt_no = ""
         self.till = this_till()
         self.amount_fen = 0
@@ -418,6 +431,8 @@ class PurchaseDialog(EnterDialog):
         return auth.authenticate(self._state.db, name, self.approver_secret.text())
 
     def accept(self) -> None:
+        if self.recording:
+            return  # Enter again while the sale goes through: it is one sale
         self.message.hide()
         try:
             lines = self.line_inputs()
@@ -431,29 +446,64 @@ class PurchaseDialog(EnterDialog):
             if pin is not None and not self._pin_checked(pin):
                 return
             approver = self._approver()
-            with unit_of_work(self._state.db) as session:
-                self.result_value = purchases.record_purchase(
-                    session, self._state.actor, self.profile.id, receipt_no=self.receipt_no, till=self.till,
-                    amount_fen=self.amount_fen, occurred_at=self.occurred_at(), lines=lines, payment_method=rest,
-                    approved_by=approver, wallet_fen=part if code == "wallet" else 0, credit_fen=part if code == "credit" else 0,
-                    pay_pin=pin,
-                )
+            occurred_at = self.occurred_at()
         except CrmdeskError as exc:
-            self._show_message(error_text(exc))
-            if isinstance(exc, AuthenticationFailed) or getattr(exc, "field", None) == "approval":
-                self.approver_secret.clear()
-                self.approver_secret.setFocus()
-                return
-            field = getattr(exc, "field", None) or ""
-            if field in ("time", "till", "lines") and not self.more.isVisible():
-                self.more_button.setChecked(True)
-            widget = self._fields.get(field, self.amount_edit)
-            widget.setFocus()
-            if isinstance(widget, QLineEdit):
-                widget.selectAll()
+            self._refused(exc)
             return
-        self.receipt_no = self.result_value.receipt_no
+        db, actor, member_id, receipt_no, till, amount_fen = (self._state.db, self._state.actor, self.profile.id,
+                                                               self.receipt_no, self.till, self.amount_fen)
+
+        def record() -> PurchaseResult:
+            with unit_of_work(db) as session:
+                return purchases.record_purchase(
+                    session, actor, member_id, receipt_no=receipt_no, till=till, amount_fen=amount_fen,
+                    occurred_at=occurred_at, lines=lines, payment_method=rest, approved_by=approver,
+                    wallet_fen=part if code == "wallet" else 0, credit_fen=part if code == "credit" else 0, pay_pin=pin)
+
+        self._set_recording(True)
+        self._state.operations.run(record, self._recorded, self._refused)
+
+    def _set_recording(self, recording: bool) -> None:
+        """While the sale goes through (off the UI thread) the dialog waits with it: Enter and Esc do nothing, and
+        a wait longer than a moment -- another till or an import writing -- is said, not hidden."""
+        self.recording = recording
+        self.ok_button.setEnabled(not recording)
+        if recording:
+            self._wait_timer.start()
+        else:
+            self._wait_timer.stop()
+
+    def _say_waiting(self) -> None:
+        if self.recording:
+            self._message_style("hintLabel")
+            self._show_message(self.tr("Waiting for the database: another till or an import is writing. The sale goes "
+                                       "through as soon as it can; nothing is lost."))
+
+    def _recorded(self, result: PurchaseResult) -> None:
+        self._set_recording(False)
+        self.result_value = result
+        self.receipt_no = result.receipt_no
         super().accept()
+
+    def _refused(self, exc: CrmdeskError) -> None:
+        self._set_recording(False)
+        self._message_style("errorLabel")
+        self._show_message(error_text(exc))
+        if isinstance(exc, AuthenticationFailed) or getattr(exc, "field", None) == "approval":
+            self.approver_secret.clear()
+            self.approver_secret.setFocus()
+            return
+        field = getattr(exc, "field", None) or ""
+        if field in ("time", "till", "lines") and not self.more.isVisible():
+            self.more_button.setChecked(True)
+        widget = self._fields.get(field, self.amount_edit)
+        widget.setFocus()
+        if isinstance(widget, QLineEdit):
+            widget.selectAll()
+
+    def reject(self) -> None:
+        if not self.recording:  # a sale on its way is not abandoned half-seen
+            super().reject()
 
 
 class RefundDialog(EnterDialog):

@@ -9,6 +9,7 @@ from PySide6.QtCore import QObject, Signal
 
 from crmdesk.db import Database
 from crmdesk.services.uow import Actor
+from crmdesk.views.operations import Operations
 
 if TYPE_CHECKING:
     from crmdesk.views.backup_guard import BackupGuard
@@ -36,6 +37,9 @@ class AppState:
         self.live = False
         # What other tills commit, for the screens to follow (views/live_changes.py); None: they do not.
         self.live_changes: LiveChanges | None = None
+        # Where the counter's database work runs: at once here (screenshots, tests driving a screen step by step);
+        # the running program gives it a thread of its own (views/operations.py, app.py).
+        self.operations = Operations(threaded=False)
 
     def sign_in(self, actor: Actor) -> None:
         self.actor = actor

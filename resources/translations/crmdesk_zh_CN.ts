@@ -3,7 +3,7 @@
 <context>
     <name>ActionDialog</name>
     <message>
-        <location filename="../../crmdesk/views/complaint_detail.py" line="+172" />
+        <location filename="../../crmdesk/views/complaint_detail.py" line="+174" />
         <source>Complaint {number} · {customer} · {category}</source>
         <translation>投诉 {number} · {customer} · {category}</translation>
     </message>
@@ -64,7 +64,7 @@
 <context>
     <name>AdjustPointsDialog</name>
     <message>
-        <location filename="../../crmdesk/views/member_profile.py" line="+207" />
+        <location filename="../../crmdesk/views/member_profile.py" line="+209" />
         <source>Adjust points</source>
         <translation>调整积分</translation>
     </message>
@@ -575,7 +575,7 @@ What is there now is backed up first. Other tills and windows reopen on the rest
 <context>
     <name>BoardTab</name>
     <message>
-        <location filename="../../crmdesk/views/complaints_page.py" line="+520" />
+        <location filename="../../crmdesk/views/complaints_page.py" line="+522" />
         <source>Open</source>
         <translation>待解决</translation>
     </message>
@@ -756,7 +756,7 @@ What is there now is backed up first. Other tills and windows reopen on the rest
 <context>
     <name>CardDialog</name>
     <message>
-        <location filename="../../crmdesk/views/counter_page.py" line="+137" />
+        <location filename="../../crmdesk/views/counter_page.py" line="+151" />
         <source>Issue a card to {name}</source>
         <translation>给{name}发卡</translation>
     </message>
@@ -966,7 +966,7 @@ What is there now is backed up first. Other tills and windows reopen on the rest
 <context>
     <name>ColumnsDialog</name>
     <message>
-        <location filename="../../crmdesk/views/member_list.py" line="+295" />
+        <location filename="../../crmdesk/views/member_list.py" line="+315" />
         <source>Columns</source>
         <translation>显示列</translation>
     </message>
@@ -999,7 +999,7 @@ What is there now is backed up first. Other tills and windows reopen on the rest
         <translation>投诉 {number}</translation>
     </message>
     <message>
-        <location line="+22" />
+        <location line="+23" />
         <source>&amp;Timeline</source>
         <translation>时间线(&amp;T)</translation>
     </message>
@@ -1205,12 +1205,12 @@ What is there now is backed up first. Other tills and windows reopen on the rest
     </message>
     <message>
         <location line="+2" />
-        <location line="+132" />
+        <location line="+140" />
         <source>C&amp;lose complaint</source>
         <translation>结案(&amp;L)</translation>
     </message>
     <message>
-        <location line="-130" />
+        <location line="-138" />
         <source>R&amp;eopen…</source>
         <translation>重新打开(&amp;E)…</translation>
     </message>
@@ -1220,7 +1220,7 @@ What is there now is backed up first. Other tills and windows reopen on the rest
         <translation>关闭窗口（Esc）</translation>
     </message>
     <message>
-        <location line="+14" />
+        <location line="+22" />
         <source>Complaint {number} — {customer}</source>
         <translation>投诉 {number} — {customer}</translation>
     </message>
@@ -1739,7 +1739,7 @@ What is there now is backed up first. Other tills and windows reopen on the rest
         <translation>满意度(&amp;A)</translation>
     </message>
     <message>
-        <location line="+12" />
+        <location line="+18" />
         <source>&amp;Settings</source>
         <translation>设置(&amp;S)</translation>
     </message>
@@ -2009,6 +2009,11 @@ What is there now is backed up first. Other tills and windows reopen on the rest
         <translation>扫卡，或输入手机号、手机尾号4位、姓名或拼音首字母（zs）</translation>
     </message>
     <message>
+        <location line="+6" />
+        <source>Looking it up…</source>
+        <translation>正在查找…</translation>
+    </message>
+    <message>
         <location line="+5" />
         <source>Clear (Esc)</source>
         <translation>清空（Esc）</translation>
@@ -2035,24 +2040,24 @@ What is there now is backed up first. Other tills and windows reopen on the rest
     </message>
     <message>
         <location line="+0" />
-        <location line="+93" />
+        <location line="+94" />
         <source>Points</source>
         <translation>积分</translation>
     </message>
     <message>
-        <location line="-93" />
+        <location line="-94" />
         <source>Status</source>
         <translation>状态</translation>
     </message>
     <message>
-        <location line="+38" />
-        <location line="+217" />
-        <location line="+265" />
+        <location line="+39" />
+        <location line="+219" />
+        <location line="+310" />
         <source>Scan a card or type to find a member. F2 registers a new member.</source>
         <translation>扫卡或输入以查找会员。按 F2 登记新会员。</translation>
     </message>
     <message>
-        <location line="-460" />
+        <location line="-507" />
         <source>No member open.</source>
         <translation>尚未打开会员。</translation>
     </message>
@@ -2098,12 +2103,12 @@ What is there now is backed up first. Other tills and windows reopen on the rest
     </message>
     <message>
         <location line="+1" />
-        <location line="+316" />
+        <location line="+363" />
         <source>Issue card (F3)</source>
         <translation>发卡（F3）</translation>
     </message>
     <message>
-        <location line="-315" />
+        <location line="-362" />
         <source>Report card lost… (F4)</source>
         <translation>挂失…（F4）</translation>
     </message>
@@ -2143,7 +2148,7 @@ What is there now is backed up first. Other tills and windows reopen on the rest
         <translation>还款…（F11）</translation>
     </message>
     <message>
-        <location line="+75" />
+        <location line="+86" />
         <source>Ask for the member's phone number to find them; F3 then gives them a new card.</source>
         <translation>请询问会员手机号以查找会员；然后按 F3 为其发新卡。</translation>
     </message>
@@ -2183,7 +2188,7 @@ What is there now is backed up first. Other tills and windows reopen on the rest
         <translation>卡 {number} 已于 {date} 注销，不能再用。</translation>
     </message>
     <message>
-        <location line="+77" />
+        <location line="+113" />
         <source>Stored value {amount}</source>
         <translation>储值余额 {amount}</translation>
     </message>
@@ -2224,7 +2229,7 @@ What is there now is backed up first. Other tills and windows reopen on the rest
         <translation>来得比平时少：打声招呼，也许就能留住这位顾客。</translation>
     </message>
     <message>
-        <location line="+128" />
+        <location line="+135" />
         <source>Purchase {amount} recorded (receipt {receipt}): +{points} points, {balance} points now.</source>
         <translation>已记录消费 {amount}（小票 {receipt}）：积分 +{points}，现有积分 {balance}。</translation>
     </message>
@@ -2239,7 +2244,7 @@ What is there now is backed up first. Other tills and windows reopen on the rest
         <translation>赊账 {part}，现欠款 {owed}。</translation>
     </message>
     <message>
-        <location line="+26" />
+        <location line="+24" />
         <source>Refund recorded: {points} points taken back, {balance} points now.</source>
         <translation>已记录退款：扣回积分 {points}，现有积分 {balance}。</translation>
     </message>
@@ -2249,12 +2254,12 @@ What is there now is backed up first. Other tills and windows reopen on the rest
         <translation>已兑换 {points} 积分（抵扣 {value}）；剩余积分 {balance}。</translation>
     </message>
     <message>
-        <location line="-319" />
+        <location line="-325" />
         <source>Member open. Scan or type to find the next one; Esc clears.</source>
         <translation>已打开会员。扫卡或输入查找下一位；Esc 清空。</translation>
     </message>
     <message>
-        <location line="+43" />
+        <location line="+44" />
         <source>Member discount {percent} %</source>
         <translation>会员折扣 {percent}%</translation>
     </message>
@@ -2309,7 +2314,7 @@ What is there now is backed up first. Other tills and windows reopen on the rest
         <translation>换卡…（F3）</translation>
     </message>
     <message>
-        <location line="+42" />
+        <location line="+44" />
         <source>Registered {name} as {member_no}.</source>
         <translation>已登记{name}，会员编号 {member_no}。</translation>
     </message>
@@ -2344,7 +2349,7 @@ What is there now is backed up first. Other tills and windows reopen on the rest
         <translation>卡 {number} 已挂失。按 F3 为会员发新卡。</translation>
     </message>
     <message>
-        <location line="+29" />
+        <location line="+34" />
         <source>Receipt {receipt} of till {till} was already recorded; nothing changed.</source>
         <translation>收银台{till}的小票{receipt}已记录过，未做任何更改。</translation>
     </message>
@@ -2354,7 +2359,7 @@ What is there now is backed up first. Other tills and windows reopen on the rest
         <translation>已升级为{tier}！</translation>
     </message>
     <message>
-        <location line="+30" />
+        <location line="+28" />
         <source>That refund was already recorded; nothing changed.</source>
         <translation>这笔退款已记录过，未做任何更改。</translation>
     </message>
@@ -2663,12 +2668,12 @@ What is there now is backed up first. Other tills and windows reopen on the rest
 <context>
     <name>DashboardPage</name>
     <message>
-        <location filename="../../crmdesk/views/dashboard_page.py" line="+91" />
+        <location filename="../../crmdesk/views/dashboard_page.py" line="+93" />
         <source>Save as group…</source>
         <translation>存为会员分组…</translation>
     </message>
     <message>
-        <location line="+38" />
+        <location line="+40" />
         <source>Sales</source>
         <translation>销售额</translation>
     </message>
@@ -3242,7 +3247,7 @@ What is there now is backed up first. Other tills and windows reopen on the rest
 <context>
     <name>FiguresTab</name>
     <message>
-        <location filename="../../crmdesk/views/complaints_page.py" line="-1050" />
+        <location filename="../../crmdesk/views/complaints_page.py" line="-1056" />
         <source>{percent} %</source>
         <translation>{percent}%</translation>
     </message>
@@ -3447,7 +3452,7 @@ What is there now is backed up first. Other tills and windows reopen on the rest
 <context>
     <name>FollowUpDialog</name>
     <message>
-        <location filename="../../crmdesk/views/complaint_detail.py" line="-576" />
+        <location filename="../../crmdesk/views/complaint_detail.py" line="-585" />
         <source>Record follow-up</source>
         <translation>记录回访</translation>
     </message>
@@ -4035,7 +4040,7 @@ Membership, loyalty and customer care for neighbourhood shops.</source>
 <context>
     <name>MemberListPage</name>
     <message>
-        <location filename="../../crmdesk/views/member_list.py" line="+169" />
+        <location filename="../../crmdesk/views/member_list.py" line="+171" />
         <source>Name, pinyin or phone… (Ctrl+F)</source>
         <translation>姓名、拼音或手机号…（Ctrl+F）</translation>
     </message>
@@ -4277,7 +4282,7 @@ Membership, loyalty and customer care for neighbourhood shops.</source>
         <translation>删除分组 {name}？会员不受影响，只删除保存的筛选条件。</translation>
     </message>
     <message>
-        <location line="+80" />
+        <location line="+84" />
         <source>Member list</source>
         <translation>会员列表</translation>
     </message>
@@ -4320,7 +4325,7 @@ Membership, loyalty and customer care for neighbourhood shops.</source>
         <translation>会员</translation>
     </message>
     <message>
-        <location line="+21" />
+        <location line="+22" />
         <source>&amp;Details</source>
         <translation>资料(&amp;D)</translation>
     </message>
@@ -4696,7 +4701,7 @@ Membership, loyalty and customer care for neighbourhood shops.</source>
         <translation>双击投诉可查看其时间线并进行处理。</translation>
     </message>
     <message>
-        <location line="+14" />
+        <location line="+31" />
         <source>Erased member {member_no}</source>
         <translation>匿名会员 {member_no}</translation>
     </message>
@@ -4716,12 +4721,12 @@ Membership, loyalty and customer care for neighbourhood shops.</source>
         <translation>{status} · 等级 {tier} · 积分 {points} · 到店 {visits} 次 · 消费 {spend} · 卡号 {card} · {joined} 入会</translation>
     </message>
     <message>
-        <location line="+26" />
+        <location line="+7" />
         <source>yes</source>
         <translation>是</translation>
     </message>
     <message>
-        <location line="+25" />
+        <location line="+44" />
         <source>Customer insight as of {date}: {segment} · ABC class {abc} · {stage}</source>
         <translation>客户洞察（截至 {date}）：{segment} · ABC 分类 {abc} · {stage}</translation>
     </message>
@@ -4890,7 +4895,7 @@ Hand both files to the member.</source>
 <context>
     <name>MergeDialog</name>
     <message>
-        <location line="-835" />
+        <location line="-853" />
         <source>Merge another member into this one</source>
         <translation>把另一会员合并到此会员</translation>
     </message>
@@ -5695,7 +5700,7 @@ Hand both files to the member.</source>
 <context>
     <name>PurchaseDialog</name>
     <message>
-        <location filename="../../crmdesk/views/purchase_dialogs.py" line="+130" />
+        <location filename="../../crmdesk/views/purchase_dialogs.py" line="+143" />
         <source>Record purchase for {name}</source>
         <translation>为{name}记录消费</translation>
     </message>
@@ -5890,11 +5895,16 @@ Hand both files to the member.</source>
         <source>Type the amount paid and press Enter.</source>
         <translation>输入实付金额，按回车记录。</translation>
     </message>
+    <message>
+        <location line="+113" />
+        <source>Waiting for the database: another till or an import is writing. The sale goes through as soon as it can; nothing is lost.</source>
+        <translation>正在等待数据库：另一台收银机或一次导入正在写入。这笔消费会尽快完成，不会丢失。</translation>
+    </message>
 </context>
 <context>
     <name>PurchaseDialogs</name>
     <message>
-        <location line="-272" />
+        <location line="-397" />
         <source>Cancel (Esc)</source>
         <translation>取消（Esc）</translation>
     </message>
@@ -5902,7 +5912,7 @@ Hand both files to the member.</source>
 <context>
     <name>RedeemDialog</name>
     <message>
-        <location line="+486" />
+        <location line="+535" />
         <source>Redeem points of {name}</source>
         <translation>为{name}兑换积分</translation>
     </message>
@@ -7173,7 +7183,7 @@ Hand both files to the member.</source>
 <context>
     <name>app</name>
     <message>
-        <location filename="../../crmdesk/app.py" line="+117" />
+        <location filename="../../crmdesk/app.py" line="+119" />
         <source>The data was restored</source>
         <translation>数据已恢复</translation>
     </message>
@@ -7193,7 +7203,7 @@ Hand both files to the member.</source>
         <translation>crmdesk 无法打开数据库</translation>
     </message>
     <message>
-        <location line="+39" />
+        <location line="+44" />
         <source>Check the data</source>
         <translation>请检查数据</translation>
     </message>
@@ -10242,7 +10252,7 @@ Hand both files to the member.</source>
         <translation>小票{receipt}属于{owner}，不属于{member}。</translation>
     </message>
     <message>
-        <location filename="../../crmdesk/commands/bench.py" line="+33" />
+        <location filename="../../crmdesk/commands/bench.py" line="+34" />
         <source>--members must be at least 100.</source>
         <translation>--members 必须至少为 100。</translation>
     </message>
@@ -10347,17 +10357,17 @@ Hand both files to the member.</source>
         <translation>等级“{name}”：积分倍率必须是整数百分比。</translation>
     </message>
     <message>
-        <location filename="../../crmdesk/views/purchase_dialogs.py" line="-466" />
+        <location filename="../../crmdesk/views/purchase_dialogs.py" line="-515" />
         <source>Line {line}: '{text}' is not a quantity (up to three decimals).</source>
         <translation>第{line}行：“{text}”不是有效的数量（最多三位小数）。</translation>
     </message>
     <message>
-        <location line="+356" />
+        <location line="+368" />
         <source>Only a supervisor or the owner can approve this purchase, and none can sign in here.</source>
         <translation>只有主管或店主可以批准这笔消费，但本店没有可登录的主管或店主。</translation>
     </message>
     <message>
-        <location line="+118" />
+        <location line="+155" />
         <source>Type the amount to give back.</source>
         <translation>请输入退款金额。</translation>
     </message>

@@ -1,0 +1,131 @@
+"""Database work off the UI thread: the counter's look-ups, profile loads and sales run on one worker thread, in
+the order they were asked for, and their results (or failures, explained for a person) come back to the UI
+thread by signal. The screen stays responsive -- the cashier keeps typing, the scanner keeps scanning -- and
+a small busy hint shows when something takes longer than a blink (``busyChanged``).
+
+A call given a ``key`` is superseded by the next call with the same key: the search box asks again with every
+keystroke, and only the answer to the latest question is shown.
+
+``Operations(threaded=False)`` runs each call at once on the caller's thread (screenshots, and tests that
+drive a screen step by step); the running program uses a thread (app.py).
+"""
+
+from __future__ import annotations
+
+import queue
+from collections.abc import Callable
+from typing import Any
+
+from PySide6.QtCore import QObject, QThread, QTimer, Signal
+
+from crmdesk.errors import CrmdeskError
+
+BUSY_AFTER_MS = 250  # longer than a blink: the busy hint shows
+
+
+class _Worker(QThread):
+    finished_call = Signal(int, bool, object)  # call number, succeeded, result or error
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.calls: queue.Queue[tuple[int, Callable[[], Any]] | None] = queue.Queue()
+
+    def run(self) -> None:
+        from crmdesk.failures import explain
+
+        while True:
+            call = self.calls.get()
+            if call is None:
+                return
+            number, work = call
+            try:
+                result = work()
+            except Exception as exc:  # noqa: BLE001 - every failure becomes a message, none ends the worker
+                self.finished_call.emit(number, False, explain(exc))
+            else:
+                self.finished_call.emit(number, True, result)
+
+
+class Operations(QObject):
+    busyChanged = Signal(bool)  # noqa: N815 - True once work has run longer than BUSY_AFTER_MS; False when idle
+
+    def __init__(self, *, threaded: bool = True, parent: QObject | None = None) -> None:
+        super().__init__(parent)
+        self._threaded = threaded
+        self._next = 0
+        self._pending: dict[int, tuple[Callable[[Any], None], Callable[[CrmdeskError], None] | None, str | None]] = {}
+        self._latest: dict[str, int] = {}  # key -> the number of the newest call with it
+        self._busy = False
+        self._busy_timer = QTimer(self)
+        self._busy_timer.setSingleShot(True)
+        self._busy_timer.setInterval(BUSY_AFTER_MS)
+        self._busy_timer.timeout.connect(self._show_busy)
+        self._worker: _Worker | None = None
+
+    @property
+    def busy(self) -> bool:
+        return self._busy
+
+    @property
+    def idle(self) -> bool:
+        return not self._pending
+
+    def run(self, work: Callable[[], Any], done: Callable[[Any], None],
+            failed: Callable[[CrmdeskError], None] | None = None, *, key: str | None = None) -> None:
+        """Run ``work()`` off the UI thread; then ``done(result)`` -- or ``failed(error)`` -- on the UI thread, unless
+        a newer call with the same ``key`` came meanwhile."""
+        self._next += 1
+        number = self._next
+        if key is not None:
+            self._latest[key] = number
+        if not self._threaded:
+            from crmdesk.failures import explain
+
+            try:
+                result = work()
+            except Exception as exc:  # noqa: BLE001 - as the worker does
+                self._deliver(number, False, explain(exc), (done, failed, key))
+            else:
+                self._deliver(number, True, result, (done, failed, key))
+            return
+        if self._worker is None:
+            self._worker = _Worker()
+            self._worker.finished_call.connect(self._finished)
+            self._worker.start()
+        self._pending[number] = (done, failed, key)
+        if not self._busy_timer.isActive() and not self._busy:
+            self._busy_timer.start()
+        self._worker.calls.put((number, work))
+
+    def _finished(self, number: int, succeeded: bool, value: object) -> None:
+        callbacks = self._pending.pop(number, None)
+        if not self._pending:
+            self._busy_timer.stop()
+            if self._busy:
+                self._busy = False
+                self.busyChanged.emit(False)
+        if callbacks is not None:
+            self._deliver(number, succeeded, value, callbacks)
+
+    def _deliver(self, number: int, succeeded: bool, value: object, callbacks) -> None:  # type: ignore[no-untyped-def]
+        done, failed, key = callbacks
+        if key is not None and self._latest.get(key) != number:
+            return  # superseded: a newer question was asked
+        if succeeded:
+            done(value)
+        elif failed is not None:
+            failed(value)  # type: ignore[arg-type]
+        else:
+            raise value  # type: ignore[misc]  # the failure hook shows it (views/failure_hook.py)
+
+    def _show_busy(self) -> None:
+        if self._pending and not self._busy:
+            self._busy = True
+            self.busyChanged.emit(True)
+
+    def stop(self) -> None:
+        """End the worker after the calls already asked for."""
+        if self._worker is not None:
+            self._worker.calls.put(None)
+            self._worker.wait(10_000)
+            self._worker = None

@@ -1,0 +1,92 @@
+"""The counter never waits on the database: with 300 ms added to every query (a busy server, a far network) the
+cashier keeps typing while a member is looked up, the counter says it is looking, a sale goes through once
+(Enter pressed again changes nothing) and says why it waits when the wait is long."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Iterator
+
+import pytest
+import sqlalchemy as sa
+from PySide6.QtCore import Qt
+from PySide6.QtWidgets import QDialog
+
+from crmdesk.models import Purchase
+from crmdesk.services import members
+from crmdesk.services.members import MemberInput
+from crmdesk.services.uow import read_session, unit_of_work
+from crmdesk.views.counter_page import CounterPage
+from crmdesk.views.operations import Operations
+from crmdesk.views.purchase_dialogs import PurchaseDialog
+from crmdesk.views.state import AppState
+from tests.services.test_members import cashier, db, owner, store_template  # noqa: F401 - fast fixtures
+
+LATENCY_S = 0.3
+
+
+@pytest.fixture
+def zhang(db, cashier) -> int:  # type: ignore[no-untyped-def]
+    with unit_of_work(db) as session:
+        return members.register(session, cashier, MemberInput(name="张三", phone="13800138000")).id
+
+
+@pytest.fixture
+def slow_counter(qtbot, qapp, db, cashier, zhang) -> Iterator[CounterPage]:  # type: ignore[no-untyped-def]
+    """The counter as the running program has it (its database work on a thread), every query 300 ms late."""
+    state = AppState(db, cashier, "en")
+    state.operations = Operations(threaded=True)
+    queries: list[float] = []
+
+    def late(*_args: object) -> None:
+        queries.append(time.monotonic())
+        time.sleep(LATENCY_S)
+
+    sa.event.listen(db.engine, "before_cursor_execute", late)
+    page = CounterPage(state)
+    qtbot.addWidget(page)
+    page.show()
+    page.queries = queries  # type: ignore[attr-defined]
+    yield page
+    qtbot.waitUntil(lambda: state.operations.idle, timeout=20_000)
+    state.operations.stop()
+    sa.event.remove(db.engine, "before_cursor_execute", late)
+
+
+def test_the_cashier_keeps_typing_while_a_member_is_looked_up(qtbot, slow_counter: CounterPage, zhang: int) -> None:  # type: ignore[no-untyped-def]
+    page = slow_counter
+    qtbot.keyClicks(page.search_edit, "13800138000")
+    qtbot.keyClick(page.search_edit, Qt.Key.Key_Return)  # a scanner's Enter: the look-up starts
+    started = time.monotonic()
+    qtbot.keyClicks(page.search_edit, "9")  # typed while the database is still answering -- and taken back
+    qtbot.keyClick(page.search_edit, Qt.Key.Key_Backspace)
+    took = time.monotonic() - started
+    assert took < LATENCY_S, f"two keystrokes waited {took:.2f} s for the database"
+    assert page.search_edit.text() == "13800138000"
+    assert page.profile is None  # not there yet: the answer is on its way
+    qtbot.waitUntil(lambda: page.busy_label.isVisible(), timeout=2_000)  # "Looking it up…" once it takes long
+    qtbot.waitUntil(lambda: page.profile is not None, timeout=15_000)
+    assert page.profile.id == zhang and len(page.queries) >= 4  # type: ignore[attr-defined]
+    qtbot.waitUntil(lambda: not page.busy_label.isVisible(), timeout=15_000)
+
+
+def test_a_slow_sale_goes_through_once_and_says_why_it_waits(qtbot, slow_counter: CounterPage, db, zhang: int) -> None:  # type: ignore[no-untyped-def]
+    page = slow_counter
+    page.open_member(zhang)
+    qtbot.waitUntil(lambda: page.profile is not None, timeout=15_000)
+    qtbot.waitUntil(lambda: page._state.operations.idle, timeout=15_000)
+    dialog = PurchaseDialog(page._state, page.profile, page)
+    qtbot.addWidget(dialog)
+    dialog.open()
+    dialog.amount_edit.setText("88")
+    dialog.receipt_edit.setText("SLOW-1")
+    dialog.accept()
+    assert dialog.recording and not dialog.ok_button.isEnabled() and dialog.isVisible()
+    dialog.accept()  # Enter again, impatiently
+    dialog.reject()  # and Esc: the sale on its way is not abandoned
+    assert dialog.isVisible()
+    qtbot.waitUntil(lambda: "Waiting for the database" in dialog.message.text(), timeout=5_000)
+    qtbot.waitUntil(lambda: not dialog.isVisible(), timeout=20_000)
+    assert dialog.result() == QDialog.DialogCode.Accepted and dialog.result_value is not None
+    with read_session(db) as session:
+        assert session.scalar(sa.select(sa.func.count()).select_from(Purchase).where(Purchase.receipt_no == "SLOW-1")) == 1
