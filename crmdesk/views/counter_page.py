@@ -216,6 +216,9 @@ class CounterPage(QWidget):
         self._state = state
         self._hits: list[Hit] = []
         self._navigated = False  # the cashier moved through the matches: Enter opens the chosen one
+        # A scan or Enter is being answered: the member on screen may be about to change, so nothing is recorded
+        # for them until the answer is in (F5 straight after a scan is for the new member, never the last one).
+        self._opening = False
         self.profile: MemberProfile | None = None
         self.card_warning: CardWarning | None = None
         self.new_member_dialog: NewMemberDialog | None = None
@@ -540,12 +543,17 @@ class CounterPage(QWidget):
                 return search_service.lookup(session, query), search_service.search(session, query, limit=RESULT_LIMIT)
 
         answered: list[bool] = []
-        self._state.operations.run(work, lambda found: answered.append(self._searched(query, *found, open_exact, submitting)),
-                                   self._failed, key="search")
+        self._opening = self._opening or submitting
+
+        def found(result: tuple[search_service.Lookup, list[Hit]]) -> None:
+            answered.append(self._searched(query, *result, open_exact, submitting))
+
+        self._state.operations.run(work, found, self._failed, key="search")
         return bool(answered and answered[0])
 
     def _searched(self, query: str, exact: search_service.Lookup, hits: list[Hit], open_exact: bool,
                   submitting: bool) -> bool:
+        self._opening = False  # unless a member opens below (open_member says so again)
         self._show_hits(hits)
         self._show_warning(exact.card_warning)
         if exact.card_warning is not None:
@@ -660,10 +668,12 @@ class CounterPage(QWidget):
 
     def open_member(self, member_id: int, then: Callable[[], None] | None = None) -> None:
         """Show a member (read off the UI thread); ``then`` runs once they are on screen."""
+        self._opening = True
         self._state.operations.run(lambda: self._read_member(member_id),
                                    lambda view: self._opened(member_id, view, then), self._failed, key="member")
 
     def _opened(self, member_id: int, view: _MemberView, then: Callable[[], None] | None = None) -> None:
+        self._opening = False
         if self.profile is None or self.profile.id != member_id:
             self.result_label.hide()  # the last customer's receipt is not this one's
             self.last_slip = None
@@ -682,6 +692,7 @@ class CounterPage(QWidget):
             then()
 
     def _failed(self, error: CrmdeskError) -> None:
+        self._opening = False
         self._set_hint(error_text(error))
 
     def _refresh_hit(self, profile: MemberProfile) -> None:
@@ -835,6 +846,8 @@ class CounterPage(QWidget):
     def clear(self) -> None:
         """Esc: empty the search, the matches and the member panel."""
         self._timer.stop()
+        self._state.operations.forget("search", "member")  # an answer still on its way opens nobody now
+        self._opening = False
         self.search_edit.clear()
         self._show_hits([])
         self._show_warning(None)
@@ -870,7 +883,7 @@ class CounterPage(QWidget):
 
     def card_action(self) -> None:
         """F3: issue a card to the member on screen, or replace the working one."""
-        if self.profile is None or not self.card_button.isEnabled():
+        if self._opening or self.profile is None or not self.card_button.isEnabled():
             return
         dialog = CardDialog(self._state, self.profile, self)
         self.card_dialog = dialog
@@ -886,7 +899,7 @@ class CounterPage(QWidget):
 
     def report_lost(self) -> None:
         """F4: stop the member's working card at once."""
-        if self.profile is None or self.profile.active_card is None:
+        if self._opening or self.profile is None or self.profile.active_card is None:
             return
         number = self.profile.active_card.number
         box = QMessageBox(self)
@@ -917,6 +930,9 @@ class CounterPage(QWidget):
     # ------------------------------------------------------------------ money: purchase, refund, redeem
 
     def _dialog_open(self) -> bool:
+        """A dialog is up, or the member on screen is about to change: no second dialog, no action for them."""
+        if self._opening:
+            return True
         return any(d is not None and d.isVisible() for d in (
             self.purchase_dialog, self.refund_dialog, self.redeem_dialog, self.complaint_dialog, self.survey_dialog,
             self.money_dialog, self.slips.preview))

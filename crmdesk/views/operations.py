@@ -97,6 +97,12 @@ class Operations(QObject):
             self._busy_timer.start()
         self._worker.calls.put((number, work))
 
+    def forget(self, *keys: str) -> None:
+        """The answers still on their way for these keys are not wanted any more (the cashier pressed Esc)."""
+        for key in keys:
+            self._next += 1
+            self._latest[key] = self._next
+
     def _finished(self, number: int, succeeded: bool, value: object) -> None:
         callbacks = self._pending.pop(number, None)
         if not self._pending:

@@ -90,3 +90,28 @@ def test_a_slow_sale_goes_through_once_and_says_why_it_waits(qtbot, slow_counter
     assert dialog.result() == QDialog.DialogCode.Accepted and dialog.result_value is not None
     with read_session(db) as session:
         assert session.scalar(sa.select(sa.func.count()).select_from(Purchase).where(Purchase.receipt_no == "SLOW-1")) == 1
+
+
+def test_f5_straight_after_a_scan_waits_for_the_new_member(qtbot, slow_counter: CounterPage, db, cashier, zhang) -> None:  # type: ignore[no-untyped-def]
+    page = slow_counter
+    with unit_of_work(db) as session:
+        li = members.register(session, cashier, MemberInput(name="李四", phone="13900139000")).id
+    page.open_member(zhang)
+    qtbot.waitUntil(lambda: page.profile is not None and page._state.operations.idle, timeout=15_000)
+    page.search_edit.setText("13900139000")
+    page.submit()  # the scanner's Enter for the next customer
+    page.record_purchase()  # F5 at once: the member on screen is still the last one
+    assert page.purchase_dialog is None
+    qtbot.waitUntil(lambda: page.profile is not None and page.profile.id == li, timeout=15_000)
+    page.record_purchase()
+    assert page.purchase_dialog is not None and page.purchase_dialog.profile.id == li
+    page.purchase_dialog.reject()
+
+
+def test_esc_while_a_member_is_on_the_way_opens_nobody(qtbot, slow_counter: CounterPage, zhang) -> None:  # type: ignore[no-untyped-def]
+    page = slow_counter
+    page.search_edit.setText("13800138000")
+    page.submit()
+    page.clear()
+    qtbot.waitUntil(lambda: page._state.operations.idle, timeout=15_000)
+    assert page.profile is None and page.search_edit.text() == ""
