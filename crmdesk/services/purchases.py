@@ -95,7 +95,7 @@ def _check_time(occurred_at: datetime, now: datetime) -> None:
         )
 
 
-def _check_lines(lines: Sequence[LineInput], amount_fen: int) -> None:
+def check_lines(lines: Sequence[LineInput], amount_fen: int) -> None:
     if len(lines) > MAX_LINES:
         raise InvalidInput(QT_TRANSLATE_NOOP("errors", "A receipt may have at most {count} lines."), field="lines", count=MAX_LINES)
     for number, line in enumerate(lines, start=1):
@@ -240,7 +240,7 @@ def record_purchase(
         raise InvalidInput(QT_TRANSLATE_NOOP("errors", "The receipt number or till name is too long."), field="receipt_no")
     check_amount(amount_fen)
     _check_time(occurred_at, now)
-    _check_lines(lines, amount_fen)
+    check_lines(lines, amount_fen)
     payment_method = _check_payment(amount_fen, wallet_fen, credit_fen, payment_method)
     # The till's hot path: plain statements on the session's connection, no mapped objects. Whatever the
     # caller changed through the session so far goes out first, so the relative UPDATEs below build on it.
