@@ -26,6 +26,7 @@ from crmdesk.views.common import error_text, show_error
 from crmdesk.views.failure_hook import install_failure_hook
 from crmdesk.views.live_changes import LiveChanges
 from crmdesk.views.operations import Operations
+from crmdesk.views.server_link import ServerLink
 from crmdesk.views.login_dialog import LoginDialog
 from crmdesk.views.screen import install_screen_fitter, largest_content, pretend_screen
 from crmdesk.views.main_window import MainWindow
@@ -185,6 +186,10 @@ def run_gui(args: argparse.Namespace) -> int:
         live_changes = controller.state.live_changes = LiveChanges(db)  # other tills' work shows here as it happens
         live_changes.start()
         operations = controller.state.operations = Operations(threaded=True)  # the counter never waits on the database
+        link = None
+        if not db.is_sqlite:  # a till on the shop's server: it keeps selling when the network fails
+            link = controller.state.link = ServerLink(db)
+            link.start()
         guard = BackupGuard(controller.state)
         controller.watch_backups(guard)
         window = controller.open_window(args.view)
@@ -198,6 +203,8 @@ def run_gui(args: argparse.Namespace) -> int:
         guard.start()
         memory.settle_after_startup()
         code = app.exec()
+        if link is not None:
+            link.stop()
         operations.stop()
         live_changes.stop()
         guard.at_close()

@@ -66,11 +66,16 @@ def refuse_offline(what: str) -> InvalidInput:
 
 def _cache_tables() -> list[sa.Table]:
     from crmdesk.models import (
-        Card, CategoryRule, CreditAccount, LoyaltyRules, Member, MemberTag, RulesStamp, StoreSettings, Tier,
+        Card, CategoryRule, CreditAccount, LoyaltyRules, Member, MemberTag, MoneySettings, RulesStamp, Staff, StoreSettings,
+        Tier,
     )
 
-    return [model.__table__ for model in (StoreSettings, Tier, LoyaltyRules, CategoryRule, RulesStamp, Member, Card,
-                                          MemberTag, CreditAccount)]  # type: ignore[misc]
+    return [model.__table__ for model in (StoreSettings, MoneySettings, Staff, Tier, LoyaltyRules, CategoryRule,
+                                          RulesStamp, Member, Card, MemberTag, CreditAccount)]  # type: ignore[misc]
+
+
+# Never copied to a till: the staff's passwords and PINs (the cache needs their names and roles only).
+KEPT_OFF_THE_TILL = {"staff": {"password_hash": None, "pin_hash": None}}
 
 
 @dataclass(frozen=True)
@@ -100,8 +105,9 @@ def refresh_cache(db: Database, folder: Path | None = None) -> CacheInfo:
                 writing.execute(table.delete())  # what the new file's migrations put there
             for table in tables:
                 result = reading.execution_options(yield_per=5_000).execute(sa.select(table))
+                blanked = KEPT_OFF_THE_TILL.get(table.name, {})
                 for rows in result.partitions():
-                    writing.execute(table.insert(), [row._asdict() for row in rows])
+                    writing.execute(table.insert(), [{**row._asdict(), **blanked} for row in rows])
                     if table.name == "member":
                         members += len(rows)
     finally:

@@ -27,6 +27,7 @@ from PySide6.QtWidgets import (
 )
 
 from crmdesk import preferences, shop_time
+from crmdesk.db import Database
 from crmdesk.errors import CrmdeskError
 from crmdesk.models import CardStatus, MemberStatus, PurchaseKind
 from crmdesk.services import cards as cards_service
@@ -35,6 +36,7 @@ from crmdesk.services import insight_figures
 from crmdesk.services import insight_rules
 from crmdesk.services import loyalty as loyalty_service
 from crmdesk.services import members as members_service
+from crmdesk.services import offline as offline_service
 from crmdesk.services import purchases as purchases_service
 from crmdesk.services import search as search_service
 from crmdesk.services.insight_figures import MemberFigures
@@ -47,6 +49,7 @@ from crmdesk.views.common import error_text, format_fen, mark_data
 from crmdesk.views.eligible_offers import EligibleOffersWidget
 from crmdesk.views.flow_layout import FlowLayout
 from crmdesk.views.live_changes import follow
+from crmdesk.views.server_link import server_is_away
 from crmdesk.views.member_form import NewMemberDialog
 from crmdesk.views.money_dialogs import RepayDialog, TopUpDialog
 from crmdesk.views.purchase_dialogs import PurchaseDialog, RedeemDialog, RefundDialog
@@ -263,6 +266,12 @@ class CounterPage(QWidget):
         search_row.addWidget(self.clear_button)
         layout.addLayout(search_row)
 
+        # The server cannot be reached: the till works on the member cache and queues its sales (server_link.py).
+        self.offline_label = QLabel()
+        self.offline_label.setObjectName("cardWarning")
+        self.offline_label.setWordWrap(True)
+        self.offline_label.hide()
+        layout.addWidget(self.offline_label)
         self.warning_label = QLabel()
         self.warning_label.setObjectName("cardWarning")
         self.warning_label.setWordWrap(True)
@@ -315,6 +324,11 @@ class CounterPage(QWidget):
         self.slips.done.connect(self._slip_done)
         state.signals.changed.connect(self.clear)  # another person at the till: nothing of the last customer stays
         follow(state, self.follow_changes)
+        self._last_read: Callable[[], None] | None = None  # asked again of the cache when the server turns out away
+        if state.link is not None:
+            state.link.offlineChanged.connect(self._show_offline)
+            state.link.queueChanged.connect(lambda _waiting: self._show_offline(state.link.offline))  # type: ignore[union-attr]
+            state.link.replayed.connect(self._replayed)
         self._show_profile(None)
         self._set_hint(self.tr("Scan a card or type to find a member. F2 registers a new member."))
 
@@ -538,8 +552,11 @@ class CounterPage(QWidget):
             self._set_hint(self.tr("Scan a card or type to find a member. F2 registers a new member."))
             return False
 
+        db = self._reading_db()
+        self._last_read = lambda: self.run_search(open_exact=open_exact, submitting=submitting)
+
         def work() -> tuple[search_service.Lookup, list[Hit]]:
-            with read_session(self._state.db) as session:
+            with read_session(db) as session:
                 return search_service.lookup(session, query), search_service.search(session, query, limit=RESULT_LIMIT)
 
         answered: list[bool] = []
@@ -629,9 +646,14 @@ class CounterPage(QWidget):
 
     # ------------------------------------------------------------------ the member
 
-    def _read_member(self, member_id: int) -> _MemberView:
+    def _reading_db(self) -> Database:
+        """The server, or this computer's member cache while the server is away."""
+        link = self._state.link
+        return link.reading_db() if link is not None else self._state.db
+
+    def _read_member(self, member_id: int, db: Database | None = None) -> _MemberView:
         """Everything the counter shows of a member, in one read (on the operations' thread)."""
-        with read_session(self._state.db) as session:
+        with read_session(db or self._state.db) as session:
             profile = members_service.profile(session, member_id, recent_visits=RECENT_VISITS)
             expiring = loyalty_service.expiring_soon(session, member_id, shop_time.today(), EXPIRY_WARNING_DAYS)
             # Money overdue on credit: the cashier reminds the member while they are at the till.
@@ -662,14 +684,17 @@ class CounterPage(QWidget):
             if then is not None:
                 then()
 
-        # Merged or erased meanwhile: what is on show stays until the next search.
-        self._state.operations.run(lambda: self._read_member(member_id), shown, lambda _error: then and then(),
+        # Merged or erased meanwhile, or the server away: what is on show stays until the next search.
+        db = self._reading_db()
+        self._state.operations.run(lambda: self._read_member(member_id, db), shown, lambda _error: then and then(),
                                    key="refresh")
 
     def open_member(self, member_id: int, then: Callable[[], None] | None = None) -> None:
         """Show a member (read off the UI thread); ``then`` runs once they are on screen."""
         self._opening = True
-        self._state.operations.run(lambda: self._read_member(member_id),
+        self._last_read = lambda: self.open_member(member_id, then)
+        db = self._reading_db()
+        self._state.operations.run(lambda: self._read_member(member_id, db),
                                    lambda view: self._opened(member_id, view, then), self._failed, key="member")
 
     def _opened(self, member_id: int, view: _MemberView, then: Callable[[], None] | None = None) -> None:
@@ -693,7 +718,43 @@ class CounterPage(QWidget):
 
     def _failed(self, error: CrmdeskError) -> None:
         self._opening = False
+        link = self._state.link
+        if link is not None and not link.offline and server_is_away(error):
+            link.went_away()
+            if link.cache is not None and self._last_read is not None:
+                self._last_read()  # the same question, of the member cache
+                return
         self._set_hint(error_text(error))
+
+    def _show_offline(self, offline_now: bool) -> None:
+        link = self._state.link
+        if link is None or not offline_now:
+            self.offline_label.hide()
+            return
+        when = link.cache_time
+        self.offline_label.setText(self.tr(
+            "The server cannot be reached: this till works offline. Members come from this computer's copy ({time}); "
+            "sales are kept here ({waiting} waiting) and sent when the server is back. Stored value, credit, points "
+            "and refunds wait for the server.").format(time=format_time(when) if when else self.tr("none yet"),
+                                                         waiting=link.waiting))
+        self.offline_label.show()
+
+    def _replayed(self, result: offline_service.ReplayResult) -> None:
+        text = self.tr("The server is back: {sent} sales taken offline were recorded there.").format(
+            sent=result.recorded + result.already)
+        if result.refused:
+            text += " " + self.tr("{count} were refused: {details}").format(
+                count=len(result.refused), details="; ".join(f"{sale.receipt_no}: {sale.message}" for sale in result.refused))
+        self._show_result(text)
+        self.refresh_member()
+
+    def _offline_refused(self, what: str) -> bool:
+        """While offline, what needs the server's balances is refused, with the reason."""
+        link = self._state.link
+        if link is None or not link.offline:
+            return False
+        self._show_result(error_text(offline_service.refuse_offline(what)))
+        return True
 
     def _refresh_hit(self, profile: MemberProfile) -> None:
         """The match list shows the member's figures as they are now, not as they were when searched."""
@@ -953,7 +1014,11 @@ class CounterPage(QWidget):
 
     def _purchase_done(self, dialog: PurchaseDialog, result: int) -> None:
         outcome = dialog.result_value
-        if result == QDialog.DialogCode.Accepted and outcome is not None:
+        if result == QDialog.DialogCode.Accepted and dialog.queued is not None:
+            self._show_result(self.tr("Sale {amount} kept on this till (receipt {receipt}): the server is away; it is "
+                                      "recorded there, with its points, as soon as it is back.").format(
+                amount=format_fen(dialog.queued.amount_fen), receipt=dialog.queued.receipt_no))
+        elif result == QDialog.DialogCode.Accepted and outcome is not None:
             self.refresh_member(then=lambda: self._tell_purchase(dialog, outcome))
         self.purchase_dialog = None
         self._back_from_dialog()
@@ -986,6 +1051,8 @@ class CounterPage(QWidget):
         """F6: refund (part of) one of the member's sales."""
         if self.profile is None or not self.refund_button.isEnabled() or self._dialog_open():
             return
+        if self._offline_refused("refund"):
+            return
         dialog = RefundDialog(self._state, self.profile, self)
         self.refund_dialog = dialog
         dialog.finished.connect(lambda result, d=dialog: self._refund_done(d, result))
@@ -1007,6 +1074,8 @@ class CounterPage(QWidget):
         """F7: spend points."""
         if self.profile is None or not self.redeem_button.isEnabled() or self._dialog_open():
             return
+        if self._offline_refused("redeem"):
+            return
         dialog = RedeemDialog(self._state, self.profile, self)
         self.redeem_dialog = dialog
         dialog.finished.connect(lambda result, d=dialog: self._redeem_done(d, result))
@@ -1025,6 +1094,8 @@ class CounterPage(QWidget):
     def top_up(self) -> None:
         """F10: money paid into the member's stored value, with the bonus the owner's rules give."""
         if self.profile is None or not self.top_up_button.isEnabled() or self._dialog_open():
+            return
+        if self._offline_refused("top_up"):
             return
         dialog = TopUpDialog(self._state, self.profile, self)
         self.money_dialog = dialog
@@ -1046,6 +1117,8 @@ class CounterPage(QWidget):
     def repay(self) -> None:
         """F11: the member pays back (part of) what they owe."""
         if self.profile is None or not self.repay_button.isEnabled() or self._dialog_open():
+            return
+        if self._offline_refused("repay"):
             return
         dialog = RepayDialog(self._state, self.profile, self)
         self.money_dialog = dialog

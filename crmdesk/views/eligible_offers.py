@@ -142,13 +142,20 @@ class EligibleOffersWidget(QWidget):
 
     def refresh(self) -> None:
         self.statuses = []
-        if self.member_id is not None:
+        link = self._state.link
+        if self.member_id is not None and link is not None and link.offline:
+            self._say(self.tr("Offers and coupons wait for the server: they are counted there."))
+        elif self.member_id is not None:
             try:
                 basket = self.basket_fen()
                 with read_session(self._state.db) as session:
                     self.statuses = offers.eligibility(session, self.member_id, basket_fen=basket)
             except CrmdeskError as exc:
                 self._say(error_text(exc))
+            except Exception as exc:  # noqa: BLE001 - the server went away: said here; the counter goes offline
+                from crmdesk.failures import explain
+
+                self._say(error_text(explain(exc)))
         self.table.setRowCount(len(self.statuses))
         for row, status in enumerate(self.statuses):
             summary = offer_summary(status.offer)

@@ -28,12 +28,14 @@ from crmdesk.services import staff as staff_service
 from crmdesk.services.auth import Permission, can
 from crmdesk.services.member_query import format_yuan
 from crmdesk.services.members import MemberProfile
+from crmdesk.services.offline import QueuedSale
 from crmdesk.services.purchases import LineInput, PurchaseResult
 from crmdesk.services.uow import Actor, read_session, unit_of_work
 from crmdesk.shop_time import format_time
 from crmdesk.texts import QT_TRANSLATE_NOOP
 from crmdesk.views.common import error_text, format_fen, mark_data, moment_of, role_label, shop_time_edit
 from crmdesk.views.offers_page import offer_summary
+from crmdesk.views.server_link import server_is_away
 from crmdesk.views.state import AppState
 from crmdesk.views.terms import payment_method_text, percent_text
 
@@ -132,6 +134,7 @@ class PurchaseDialog(EnterDialog):
         self.profile = profile
         self.result_value: PurchaseResult | None = None
         self.recording = False  # the sale is on its way (views/operations.py)
+        self.queued: QueuedSale | None = None  # kept on this till while the server is away (services/offline.py)
         self._wait_timer = QTimer(self)
         self._wait_timer.setSingleShot(True)
         self._wait_timer.setInterval(WAIT_SAID_AFTER_MS)
@@ -151,7 +154,9 @@ class PurchaseDialog(EnterDialog):
         self.preview_label = QLabel()
         self.preview_label.setObjectName("hintLabel")
         self.preview_label.setWordWrap(True)
-        with read_session(state.db) as session:
+        # While the server is away the dialog reads this computer's member cache (services/offline.py).
+        self._reading = state.link.reading_db() if state.link is not None else state.db
+        with read_session(self._reading) as session:
             self.money_rules = money_settings.get(session)
             # Long overdue: new credit waits for a supervisor (the owner's "stop after N days overdue").
             self.overdue_days = credit.info(session, profile.id).oldest_overdue_days if profile.credit_owed_fen else 0
@@ -202,7 +207,7 @@ class PurchaseDialog(EnterDialog):
         form.addRow(self.tr("Appro&ved by:"), self.approver_box)
         form.addRow(self.tr("P&IN or password:"), self.approver_secret)
         self.needs_approval = False
-        with read_session(state.db) as session:  # supervisors and the owner: who may approve either
+        with read_session(self._reading) as session:  # supervisors and the owner: who may approve either
             approvers = [person for person in staff_service.list_staff(session, active_only=True)
                          if can(Actor(person.id, person.name, person.role), Permission.CHANGE_MEMBER_STATUS)]
         for person in approvers:
@@ -351,7 +356,7 @@ class PurchaseDialog(EnterDialog):
             lines = []  # a line still being typed: the amount alone until it reads
         if lines and sum(line.amount_fen for line in lines) != amount:
             lines = []  # lines that do not add up yet are refused when recording; preview the amount alone
-        with read_session(self._state.db) as session:
+        with read_session(self._reading) as session:
             preview = purchases.preview_purchase(session, self.profile.id, amount or 0, lines, self.occurred_at())
         parts = []
         if amount:
@@ -452,6 +457,19 @@ class PurchaseDialog(EnterDialog):
             return
         db, actor, member_id, receipt_no, till, amount_fen = (self._state.db, self._state.actor, self.profile.id,
                                                                self.receipt_no, self.till, self.amount_fen)
+        link = self._state.link
+        if link is not None and link.offline:
+            try:
+                self.queued = link.queue_sale(
+                    actor=actor, member_id=member_id, member_name=self.profile.name, till=till, amount_fen=amount_fen,
+                    receipt_no=receipt_no, payment_method=rest, occurred_at=occurred_at, lines=tuple(lines),
+                    wallet_fen=part if code == "wallet" else 0, credit_fen=part if code == "credit" else 0)
+            except CrmdeskError as exc:
+                self._refused(exc)
+                return
+            self.receipt_no = self.queued.receipt_no
+            super().accept()
+            return
 
         def record() -> PurchaseResult:
             with unit_of_work(db) as session:
@@ -488,6 +506,14 @@ class PurchaseDialog(EnterDialog):
     def _refused(self, exc: CrmdeskError) -> None:
         self._set_recording(False)
         self._message_style("errorLabel")
+        link = self._state.link
+        if link is not None and not link.offline and server_is_away(exc):
+            link.went_away()
+            self._show_message(self.tr("The server cannot be reached. Press Enter to keep the sale on this till: it is "
+                                       "sent when the server is back (type the receipt number, if the till printed one, "
+                                       "so it is never counted twice)."))
+            self.receipt_edit.setFocus()
+            return
         self._show_message(error_text(exc))
         if isinstance(exc, AuthenticationFailed) or getattr(exc, "field", None) == "approval":
             self.approver_secret.clear()

@@ -14,6 +14,7 @@ from crmdesk.views.operations import Operations
 if TYPE_CHECKING:
     from crmdesk.views.backup_guard import BackupGuard
     from crmdesk.views.live_changes import LiveChanges
+    from crmdesk.views.server_link import ServerLink
 
 
 class ActorSignals(QObject):
@@ -40,6 +41,9 @@ class AppState:
         # Where the counter's database work runs: at once here (screenshots, tests driving a screen step by step);
         # the running program gives it a thread of its own (views/operations.py, app.py).
         self.operations = Operations(threaded=False)
+        # A till on the shop's server: online, or offline on the member cache with its sales queued
+        # (views/server_link.py); None on this computer's own file.
+        self.link: ServerLink | None = None
 
     def sign_in(self, actor: Actor) -> None:
         self.actor = actor

@@ -756,7 +756,7 @@ What is there now is backed up first. Other tills and windows reopen on the rest
 <context>
     <name>CardDialog</name>
     <message>
-        <location filename="../../crmdesk/views/counter_page.py" line="+151" />
+        <location filename="../../crmdesk/views/counter_page.py" line="+154" />
         <source>Issue a card to {name}</source>
         <translation>给{name}发卡</translation>
     </message>
@@ -2004,7 +2004,7 @@ What is there now is backed up first. Other tills and windows reopen on the rest
 <context>
     <name>CounterPage</name>
     <message>
-        <location filename="../../crmdesk/views/counter_page.py" line="+72" />
+        <location filename="../../crmdesk/views/counter_page.py" line="+75" />
         <source>Scan a card, or type a phone, its last 4 digits, a name or pinyin (zs)</source>
         <translation>扫卡，或输入手机号、手机尾号4位、姓名或拼音首字母（zs）</translation>
     </message>
@@ -2019,7 +2019,7 @@ What is there now is backed up first. Other tills and windows reopen on the rest
         <translation>清空（Esc）</translation>
     </message>
     <message>
-        <location line="+18" />
+        <location line="+24" />
         <source>Name</source>
         <translation>姓名</translation>
     </message>
@@ -2040,24 +2040,24 @@ What is there now is backed up first. Other tills and windows reopen on the rest
     </message>
     <message>
         <location line="+0" />
-        <location line="+94" />
+        <location line="+99" />
         <source>Points</source>
         <translation>积分</translation>
     </message>
     <message>
-        <location line="-94" />
+        <location line="-99" />
         <source>Status</source>
         <translation>状态</translation>
     </message>
     <message>
-        <location line="+39" />
+        <location line="+44" />
         <location line="+219" />
-        <location line="+310" />
+        <location line="+367" />
         <source>Scan a card or type to find a member. F2 registers a new member.</source>
         <translation>扫卡或输入以查找会员。按 F2 登记新会员。</translation>
     </message>
     <message>
-        <location line="-507" />
+        <location line="-564" />
         <source>No member open.</source>
         <translation>尚未打开会员。</translation>
     </message>
@@ -2103,12 +2103,12 @@ What is there now is backed up first. Other tills and windows reopen on the rest
     </message>
     <message>
         <location line="+1" />
-        <location line="+363" />
+        <location line="+418" />
         <source>Issue card (F3)</source>
         <translation>发卡（F3）</translation>
     </message>
     <message>
-        <location line="-362" />
+        <location line="-417" />
         <source>Report card lost… (F4)</source>
         <translation>挂失…（F4）</translation>
     </message>
@@ -2148,7 +2148,7 @@ What is there now is backed up first. Other tills and windows reopen on the rest
         <translation>还款…（F11）</translation>
     </message>
     <message>
-        <location line="+86" />
+        <location line="+94" />
         <source>Ask for the member's phone number to find them; F3 then gives them a new card.</source>
         <translation>请询问会员手机号以查找会员；然后按 F3 为其发新卡。</translation>
     </message>
@@ -2188,7 +2188,27 @@ What is there now is backed up first. Other tills and windows reopen on the rest
         <translation>卡 {number} 已于 {date} 注销，不能再用。</translation>
     </message>
     <message>
-        <location line="+113" />
+        <location line="+98" />
+        <source>The server cannot be reached: this till works offline. Members come from this computer's copy ({time}); sales are kept here ({waiting} waiting) and sent when the server is back. Stored value, credit, points and refunds wait for the server.</source>
+        <translation>连不上服务器：本收银台正在离线工作。会员资料来自本机副本（{time}）；消费先存在本机（{waiting} 笔待补录），服务器恢复后自动补录。储值、赊账、积分兑换和退款需等服务器恢复。</translation>
+    </message>
+    <message>
+        <location line="+2" />
+        <source>none yet</source>
+        <translation>尚无</translation>
+    </message>
+    <message>
+        <location line="+5" />
+        <source>The server is back: {sent} sales taken offline were recorded there.</source>
+        <translation>服务器已恢复：离线期间的 {sent} 笔消费已补录到服务器。</translation>
+    </message>
+    <message>
+        <location line="+3" />
+        <source>{count} were refused: {details}</source>
+        <translation>{count} 笔被拒绝：{details}</translation>
+    </message>
+    <message>
+        <location line="+52" />
         <source>Stored value {amount}</source>
         <translation>储值余额 {amount}</translation>
     </message>
@@ -2229,7 +2249,12 @@ What is there now is backed up first. Other tills and windows reopen on the rest
         <translation>来得比平时少：打声招呼，也许就能留住这位顾客。</translation>
     </message>
     <message>
-        <location line="+135" />
+        <location line="+130" />
+        <source>Sale {amount} kept on this till (receipt {receipt}): the server is away; it is recorded there, with its points, as soon as it is back.</source>
+        <translation>消费 {amount} 已暂存在本收银台（小票 {receipt}）：服务器暂时连不上，恢复后会连同积分一起补录。</translation>
+    </message>
+    <message>
+        <location line="+14" />
         <source>Purchase {amount} recorded (receipt {receipt}): +{points} points, {balance} points now.</source>
         <translation>已记录消费 {amount}（小票 {receipt}）：积分 +{points}，现有积分 {balance}。</translation>
     </message>
@@ -2244,22 +2269,22 @@ What is there now is backed up first. Other tills and windows reopen on the rest
         <translation>赊账 {part}，现欠款 {owed}。</translation>
     </message>
     <message>
-        <location line="+24" />
+        <location line="+26" />
         <source>Refund recorded: {points} points taken back, {balance} points now.</source>
         <translation>已记录退款：扣回积分 {points}，现有积分 {balance}。</translation>
     </message>
     <message>
-        <location line="+17" />
+        <location line="+19" />
         <source>Redeemed {points} points ({value} off); {balance} points left.</source>
         <translation>已兑换 {points} 积分（抵扣 {value}）；剩余积分 {balance}。</translation>
     </message>
     <message>
-        <location line="-325" />
+        <location line="-375" />
         <source>Member open. Scan or type to find the next one; Esc clears.</source>
         <translation>已打开会员。扫卡或输入查找下一位；Esc 清空。</translation>
     </message>
     <message>
-        <location line="+44" />
+        <location line="+81" />
         <source>Member discount {percent} %</source>
         <translation>会员折扣 {percent}%</translation>
     </message>
@@ -2314,7 +2339,7 @@ What is there now is backed up first. Other tills and windows reopen on the rest
         <translation>换卡…（F3）</translation>
     </message>
     <message>
-        <location line="+44" />
+        <location line="+46" />
         <source>Registered {name} as {member_no}.</source>
         <translation>已登记{name}，会员编号 {member_no}。</translation>
     </message>
@@ -2349,7 +2374,7 @@ What is there now is backed up first. Other tills and windows reopen on the rest
         <translation>卡 {number} 已挂失。按 F3 为会员发新卡。</translation>
     </message>
     <message>
-        <location line="+34" />
+        <location line="+41" />
         <source>Receipt {receipt} of till {till} was already recorded; nothing changed.</source>
         <translation>收银台{till}的小票{receipt}已记录过，未做任何更改。</translation>
     </message>
@@ -2359,12 +2384,12 @@ What is there now is backed up first. Other tills and windows reopen on the rest
         <translation>已升级为{tier}！</translation>
     </message>
     <message>
-        <location line="+28" />
+        <location line="+30" />
         <source>That refund was already recorded; nothing changed.</source>
         <translation>这笔退款已记录过，未做任何更改。</translation>
     </message>
     <message>
-        <location line="+39" />
+        <location line="+43" />
         <source>Topped up {amount}; the wallet holds {total}.</source>
         <translation>已充值 {amount}，储值余额 {total}。</translation>
     </message>
@@ -2374,7 +2399,7 @@ What is there now is backed up first. Other tills and windows reopen on the rest
         <translation>赠送 {bonus}（{rule}）。</translation>
     </message>
     <message>
-        <location line="+18" />
+        <location line="+20" />
         <source>Repayment of {amount} recorded; still owes {owed}.</source>
         <translation>已记录还款 {amount}，尚欠 {owed}。</translation>
     </message>
@@ -3019,7 +3044,12 @@ What is there now is backed up first. Other tills and windows reopen on the rest
         <translation>优惠内容 / 不可用原因</translation>
     </message>
     <message>
-        <location line="+54" />
+        <location line="+44" />
+        <source>Offers and coupons wait for the server: they are counted there.</source>
+        <translation>优惠和优惠券需等服务器恢复：它们在服务器上计数。</translation>
+    </message>
+    <message>
+        <location line="+17" />
         <source>{what} — {amount} off</source>
         <translation>{what} — 优惠 {amount}</translation>
     </message>
@@ -3029,12 +3059,12 @@ What is there now is backed up first. Other tills and windows reopen on the rest
         <translation>自动生效</translation>
     </message>
     <message>
-        <location line="-39" />
+        <location line="-46" />
         <source>Apply</source>
         <translation>使用</translation>
     </message>
     <message>
-        <location line="+54" />
+        <location line="+61" />
         <source>Coupon</source>
         <translation>优惠券</translation>
     </message>
@@ -5700,7 +5730,7 @@ Hand both files to the member.</source>
 <context>
     <name>PurchaseDialog</name>
     <message>
-        <location filename="../../crmdesk/views/purchase_dialogs.py" line="+143" />
+        <location filename="../../crmdesk/views/purchase_dialogs.py" line="+146" />
         <source>Record purchase for {name}</source>
         <translation>为{name}记录消费</translation>
     </message>
@@ -5710,7 +5740,7 @@ Hand both files to the member.</source>
         <translation>例如 123.45</translation>
     </message>
     <message>
-        <location line="+34" />
+        <location line="+36" />
         <source>&amp;Amount (¥):</source>
         <translation>金额（¥）(&amp;A)：</translation>
     </message>
@@ -5896,15 +5926,20 @@ Hand both files to the member.</source>
         <translation>输入实付金额，按回车记录。</translation>
     </message>
     <message>
-        <location line="+113" />
+        <location line="+126" />
         <source>Waiting for the database: another till or an import is writing. The sale goes through as soon as it can; nothing is lost.</source>
         <translation>正在等待数据库：另一台收银机或一次导入正在写入。这笔消费会尽快完成，不会丢失。</translation>
+    </message>
+    <message>
+        <location line="+15" />
+        <source>The server cannot be reached. Press Enter to keep the sale on this till: it is sent when the server is back (type the receipt number, if the till printed one, so it is never counted twice).</source>
+        <translation>连不上服务器。按 Enter 把这笔消费暂存在本收银台，服务器恢复后补录（如果收银机已打印小票，请输入小票号，以免重复计入）。</translation>
     </message>
 </context>
 <context>
     <name>PurchaseDialogs</name>
     <message>
-        <location line="-397" />
+        <location line="-428" />
         <source>Cancel (Esc)</source>
         <translation>取消（Esc）</translation>
     </message>
@@ -5912,7 +5947,7 @@ Hand both files to the member.</source>
 <context>
     <name>RedeemDialog</name>
     <message>
-        <location line="+535" />
+        <location line="+559" />
         <source>Redeem points of {name}</source>
         <translation>为{name}兑换积分</translation>
     </message>
@@ -7183,7 +7218,7 @@ Hand both files to the member.</source>
 <context>
     <name>app</name>
     <message>
-        <location filename="../../crmdesk/app.py" line="+119" />
+        <location filename="../../crmdesk/app.py" line="+120" />
         <source>The data was restored</source>
         <translation>数据已恢复</translation>
     </message>
@@ -7203,7 +7238,7 @@ Hand both files to the member.</source>
         <translation>crmdesk 无法打开数据库</translation>
     </message>
     <message>
-        <location line="+44" />
+        <location line="+50" />
         <source>Check the data</source>
         <translation>请检查数据</translation>
     </message>
@@ -10144,14 +10179,25 @@ Hand both files to the member.</source>
         <translation>消费时间{time}早于2000年，请核对日期。</translation>
     </message>
     <message>
-        <location line="+2" />
+        <location filename="../../crmdesk/services/offline.py" line="+42" />
+        <source>The server cannot be reached, so {what} cannot be done now: the balance lives on the server and could be spent twice. Take the sale in cash (or the like), or wait until the server is back.</source>
+        <translation>连不上服务器，暂时不能{what}：余额保存在服务器上，离线操作可能被重复使用。请改用现金等方式收款，或等服务器恢复。</translation>
+    </message>
+    <message>
+        <location line="+3" />
+        <source>Receipt {receipt} of till {till} is already waiting to be sent with other details.</source>
+        <translation>收银台 {till} 的小票 {receipt} 已暂存待补录，但内容不同。</translation>
+    </message>
+    <message>
+        <location line="+132" />
+        <location filename="../../crmdesk/services/purchase_imports.py" line="+2" />
         <location filename="../../crmdesk/services/purchases.py" line="+84" />
         <location line="+174" />
         <source>The receipt number or till name is too long.</source>
         <translation>小票号或收银台名称太长。</translation>
     </message>
     <message>
-        <location line="+1" />
+        <location filename="../../crmdesk/services/purchase_imports.py" line="+1" />
         <source>Enter the receipt's amount (or its lines' amounts).</source>
         <translation>请输入小票金额（或各商品行的金额）。</translation>
     </message>
@@ -10357,17 +10403,17 @@ Hand both files to the member.</source>
         <translation>等级“{name}”：积分倍率必须是整数百分比。</translation>
     </message>
     <message>
-        <location filename="../../crmdesk/views/purchase_dialogs.py" line="-515" />
+        <location filename="../../crmdesk/views/purchase_dialogs.py" line="-539" />
         <source>Line {line}: '{text}' is not a quantity (up to three decimals).</source>
         <translation>第{line}行：“{text}”不是有效的数量（最多三位小数）。</translation>
     </message>
     <message>
-        <location line="+368" />
+        <location line="+371" />
         <source>Only a supervisor or the owner can approve this purchase, and none can sign in here.</source>
         <translation>只有主管或店主可以批准这笔消费，但本店没有可登录的主管或店主。</translation>
     </message>
     <message>
-        <location line="+155" />
+        <location line="+176" />
         <source>Type the amount to give back.</source>
         <translation>请输入退款金额。</translation>
     </message>
@@ -12190,9 +12236,42 @@ Correct the file and put it into the hand-off folder again.</source>
         <translation>状态</translation>
     </message>
     <message>
-        <location filename="../../crmdesk/views/eligible_offers.py" line="-162" />
+        <location filename="../../crmdesk/views/eligible_offers.py" line="-169" />
         <source>{name}: {what}</source>
         <translation>{name}：{what}</translation>
+    </message>
+</context>
+<context>
+    <name>offline</name>
+    <message>
+        <location filename="../../crmdesk/services/offline.py" line="-129" />
+        <source>paying from stored value</source>
+        <translation>用储值付款</translation>
+    </message>
+    <message>
+        <location line="+1" />
+        <source>charging on credit</source>
+        <translation>赊账</translation>
+    </message>
+    <message>
+        <location line="+1" />
+        <source>redeeming points</source>
+        <translation>兑换积分</translation>
+    </message>
+    <message>
+        <location line="+1" />
+        <source>a refund</source>
+        <translation>退款</translation>
+    </message>
+    <message>
+        <location line="+1" />
+        <source>a top-up</source>
+        <translation>充值</translation>
+    </message>
+    <message>
+        <location line="+1" />
+        <source>a repayment</source>
+        <translation>还款</translation>
     </message>
 </context>
 <context>
