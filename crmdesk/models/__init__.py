@@ -1,6 +1,6 @@
 """All models, imported here so the metadata is complete wherever it is used."""
 
-from crmdesk.models.audit import AuditEvent
+from crmdesk.models.audit import AuditEvent, DoneRequest
 from crmdesk.models.base import Base, utcnow
 from crmdesk.models.complaint import (
     Complaint, ComplaintAttachment, ComplaintCategory, ComplaintChannel, ComplaintEvent, ComplaintFollowUp, ComplaintResolution,
@@ -25,6 +25,7 @@ from crmdesk.models.store import STORE_ROW_ID, StoreSettings
 from crmdesk.models.survey import SurveyDimension, SurveyResponse, SurveyScore, SurveySettings
 
 __all__ = [
+    "DoneRequest",
     "AuditEvent", "Base", "CategoryRule", "ExpiryMode", "LoyaltyRules", "Card", "CardStatus", "Complaint", "ComplaintEvent", "ComplaintStatus",
     "Coupon", "Gender", "MarketingConsent", "Member", "MemberChange", "MemberStatus", "MemberTag", "SavedFilter", "Offer", "OfferKind", "OfferRedemption", "OfferTarget", "PointsEntry",
     "PointsKind", "Priority", "Purchase", "PurchaseKind", "PurchaseLine", "Role", "RULES_STAMP_ROW_ID", "RulesStamp", "STORE_ROW_ID",

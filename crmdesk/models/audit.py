@@ -1,4 +1,5 @@
-"""The audit log: who did what to which record, and when."""
+"""The audit log: who did what to which record, and when; and the requests already done (money operations sent
+again after a network failure)."""
 
 from __future__ import annotations
 
@@ -24,3 +25,15 @@ class AuditEvent(Base):
     entity_type: Mapped[str] = mapped_column(sa.String(40))
     entity_id: Mapped[int | None]
     details: Mapped[dict[str, Any]] = mapped_column(sa.JSON, default=dict)
+
+
+class DoneRequest(Base):
+    """A money operation a till asked for, by the id the till gave it: written in the operation's own transaction,
+    so asking again -- after the connection broke just as the server committed -- finds it done (services/requests.py)."""
+
+    __tablename__ = "done_request"
+
+    id: Mapped[str] = mapped_column(sa.String(40), primary_key=True)
+    kind: Mapped[str] = mapped_column(sa.String(30))
+    member_id: Mapped[int | None]
+    done_at: Mapped[datetime] = mapped_column(UtcDateTime(), default=utcnow)

@@ -31,6 +31,7 @@ from crmdesk.errors import InvalidInput, NotFound, PermissionDenied
 from crmdesk.models import (
     CollectionNote, CreditAccount, CreditEntry, CreditKind, CreditSettlement, Member, MemberStatus, Purchase, PurchaseKind, Staff,
 )
+from crmdesk.services import requests
 from crmdesk.services import audit, loyalty, money_settings
 from crmdesk.services.auth import Permission, can, require
 from crmdesk.services.member_query import member_status_term, money_text
@@ -550,14 +551,16 @@ def refund_charge(session: Session, actor: Actor, member: Member, *, sale_id: in
 
 
 def repay(session: Session, actor: Actor, member_id: int, amount_fen: int, *, payment_method: str = "cash",
-          now: datetime | None = None) -> RepayResult:
-    """Money paid back (partly or in full), settling the oldest charges first; never more than is owed."""
+          now: datetime | None = None, request_id: str | None = None) -> RepayResult:
+    """Money paid back (partly or in full), settling the oldest charges first; never more than is owed. A till's
+    ``request_id`` makes asking again after a network failure safe (services/requests.py)."""
     if payment_method not in REPAY_METHODS:
         raise InvalidInput(QT_TRANSLATE_NOOP("errors", "A repayment is made in cash, by WeChat Pay, Alipay or bank card, not '{method}'."),
                            field="payment_method", method=payment_method)
     if amount_fen <= 0:
         raise InvalidInput(QT_TRANSLATE_NOOP("errors", "An amount must be more than ¥0.00."), field="amount")
     now = now or datetime.now(timezone.utc)
+    requests.once(session, request_id, "credit.repay", member_id)
     member = member_for_update(session, member_id)
     if amount_fen > member.credit_owed_fen:
         raise InvalidInput(QT_TRANSLATE_NOOP("errors", "{name} owes {owed}; {amount} is more than that."),

@@ -23,6 +23,7 @@ from crmdesk.models import (
     RULES_STAMP_ROW_ID, CategoryRule, ExpiryMode, LoyaltyRules, Member, MemberStatus, Offer, OfferKind, PointsEntry, PointsKind,
     Purchase, PurchaseKind, RulesStamp, Staff, Tier,
 )
+from crmdesk.services import requests
 from crmdesk.services import audit
 from crmdesk.services.auth import Permission, require
 from crmdesk.services.member_query import member_status_term
@@ -336,14 +337,16 @@ def _check_reason(reason: str) -> None:
 
 
 def redeem(session: Session, actor: Actor, member_id: int, points: int, *, reason: str = "",
-           purchase_id: int | None = None, now: datetime | None = None) -> int:
-    """Spend points (e.g. 100 points = ¥1 off); refused beyond the balance. Returns the new balance.
+           purchase_id: int | None = None, now: datetime | None = None, request_id: str | None = None) -> int:
+    """Spend points (e.g. 100 points = ¥1 off); refused beyond the balance. Returns the new balance. A till's
+    ``request_id`` makes asking again after a network failure safe (services/requests.py).
 
     Run inside unit_of_work: the balance is read under the write lock, so a
     redemption at another till a moment ago is seen and counted."""
     if points <= 0:
         raise InvalidInput(QT_TRANSLATE_NOOP("errors", "Redeem a positive number of points."), field="points")
     _check_reason(reason)
+    requests.once(session, request_id, "points.redeem", member_id)
     member = _member_for_update(session, member_id)
     if member.status is not MemberStatus.ACTIVE:
         raise InvalidInput(QT_TRANSLATE_NOOP("errors", "{name}'s membership is {status}; points cannot be used."),

@@ -35,6 +35,7 @@ from crmdesk.errors import AuthenticationFailed, InvalidInput, NotFound
 from crmdesk.models import (
     DrawOrder, Member, MemberStatus, Purchase, Staff, Tier, WalletBonusRule, WalletEntry, WalletKind,
 )
+from crmdesk.services import requests
 from crmdesk.services import audit, money_settings
 from crmdesk.services.auth import Permission, require, validate_pin
 from crmdesk.services.member_query import member_status_term, money_text
@@ -337,14 +338,16 @@ def _check_cap(member: Member, adding_fen: int, rules: MoneyRules) -> None:
 
 
 def top_up(session: Session, actor: Actor, member_id: int, amount_fen: int, *, payment_method: str,
-           now: datetime | None = None) -> TopUpResult:
-    """Money paid in at the counter (recorded, not processed), with the bonus the owner's rules give."""
+           now: datetime | None = None, request_id: str | None = None) -> TopUpResult:
+    """Money paid in at the counter (recorded, not processed), with the bonus the owner's rules give. A till's
+    ``request_id`` makes asking again after a network failure safe (services/requests.py)."""
     now = now or datetime.now(timezone.utc)
     if not 0 < amount_fen <= MAX_TOPUP_FEN:
         raise InvalidInput(QT_TRANSLATE_NOOP("errors", "A top-up must be more than ¥0.00 and at most ¥100,000.00."), field="amount")
     if payment_method not in TOPUP_METHODS:
         raise InvalidInput(QT_TRANSLATE_NOOP("errors", "A top-up is paid in cash, by WeChat Pay, Alipay or bank card, not '{method}'."),
                            field="payment_method", method=payment_method)
+    requests.once(session, request_id, "wallet.top_up", member_id)
     member = member_for_update(session, member_id)
     _check_active(member)
     rule, why = bonus_for(session, member, amount_fen, shop_time.local_day(now))

@@ -1082,7 +1082,10 @@ class CounterPage(QWidget):
         dialog.open()
 
     def _redeem_done(self, dialog: RedeemDialog, result: int) -> None:
-        if result == QDialog.DialogCode.Accepted and dialog.new_balance is not None:
+        if result == QDialog.DialogCode.Accepted and dialog.already:
+            self.refresh_member()
+            self._show_result(dialog.already)
+        elif result == QDialog.DialogCode.Accepted and dialog.new_balance is not None:
             self.refresh_member()
             self._show_result(self.tr("Redeemed {points} points ({value} off); {balance} points left.").format(
                 points=f"{dialog.points:,}", value=format_fen(dialog.value_fen(dialog.points)), balance=f"{dialog.new_balance:,}"))
@@ -1104,7 +1107,10 @@ class CounterPage(QWidget):
 
     def _top_up_done(self, dialog: TopUpDialog, result: int) -> None:
         outcome = dialog.result_value
-        if result == QDialog.DialogCode.Accepted and outcome is not None:
+        if result == QDialog.DialogCode.Accepted and dialog.already:
+            self.refresh_member()
+            self._show_result(dialog.already)
+        elif result == QDialog.DialogCode.Accepted and outcome is not None:
             self.refresh_member()
             text = self.tr("Topped up {amount}; the wallet holds {total}.").format(
                 amount=format_fen(outcome.principal_fen), total=format_fen(outcome.balance.total_fen))
@@ -1127,7 +1133,10 @@ class CounterPage(QWidget):
 
     def _repay_done(self, dialog: RepayDialog, result: int) -> None:
         outcome = dialog.result_value
-        if result == QDialog.DialogCode.Accepted and outcome is not None:
+        if result == QDialog.DialogCode.Accepted and dialog.already:
+            self.refresh_member()
+            self._show_result(dialog.already)
+        elif result == QDialog.DialogCode.Accepted and outcome is not None:
             self.refresh_member()
             self._show_result(self.tr("Repayment of {amount} recorded; still owes {owed}.").format(
                 amount=format_fen(outcome.amount_fen), owed=format_fen(outcome.owed_fen)))

@@ -8,6 +8,8 @@ refusal is shown in the dialog, which stays open with nothing changed.
 
 from __future__ import annotations
 
+import uuid
+
 from PySide6.QtCore import QCoreApplication, QDate
 from PySide6.QtGui import QKeySequence, QShortcut
 from PySide6.QtWidgets import (
@@ -19,6 +21,7 @@ from crmdesk.errors import CrmdeskError, InvalidInput
 from crmdesk.services import credit, money, money_settings, wallet
 from crmdesk.services.member_query import format_yuan
 from crmdesk.services.members import MemberProfile
+from crmdesk.services.requests import AlreadyDone
 from crmdesk.services.uow import read_session, unit_of_work
 from crmdesk.texts import QT_TRANSLATE_NOOP
 from crmdesk.views.common import error_text, format_fen
@@ -47,6 +50,9 @@ class _MoneyDialog(EnterDialog):
         super().__init__(parent)
         self._state = state
         self.profile = profile
+        # Enter again after a network failure asks the same request again: done once (services/requests.py).
+        self.request_id = uuid.uuid4().hex
+        self.already: str | None = None  # it had been done before: what to tell the cashier
         self.setWindowTitle(title)
         self.setMinimumWidth(460)
         self.layout_ = QVBoxLayout(self)
@@ -120,7 +126,10 @@ class TopUpDialog(_MoneyDialog):
             amount = money.parse_yuan(self.amount_edit.text())
             with unit_of_work(self._state.db) as session:
                 self.result_value = wallet.top_up(session, self._state.actor, self.profile.id, amount,
-                                                  payment_method=str(self.method_box.currentData()))
+                                                  payment_method=str(self.method_box.currentData()),
+                                                  request_id=self.request_id)
+        except AlreadyDone as exc:
+            self.already = error_text(exc)
         except CrmdeskError as exc:
             self.fail(exc)
             return
@@ -157,7 +166,10 @@ class RepayDialog(_MoneyDialog):
             amount = money.parse_yuan(self.amount_edit.text())
             with unit_of_work(self._state.db) as session:
                 self.result_value = credit.repay(session, self._state.actor, self.profile.id, amount,
-                                                 payment_method=str(self.method_box.currentData()))
+                                                 payment_method=str(self.method_box.currentData()),
+                                                 request_id=self.request_id)
+        except AlreadyDone as exc:
+            self.already = error_text(exc)
         except CrmdeskError as exc:
             self.fail(exc)
             return

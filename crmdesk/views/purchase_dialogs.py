@@ -8,6 +8,7 @@ the balance) is shown in the dialog, which stays open with nothing changed.
 from __future__ import annotations
 
 import unicodedata
+import uuid
 from dataclasses import dataclass
 from datetime import datetime
 from decimal import Decimal, InvalidOperation
@@ -30,6 +31,7 @@ from crmdesk.services.member_query import format_yuan
 from crmdesk.services.members import MemberProfile
 from crmdesk.services.offline import QueuedSale
 from crmdesk.services.purchases import LineInput, PurchaseResult
+from crmdesk.services.requests import AlreadyDone
 from crmdesk.services.uow import Actor, read_session, unit_of_work
 from crmdesk.shop_time import format_time
 from crmdesk.texts import QT_TRANSLATE_NOOP
@@ -633,6 +635,8 @@ class RedeemDialog(EnterDialog):
         super().__init__(parent)
         self._state = state
         self.profile = profile
+        self.request_id = uuid.uuid4().hex  # Enter again after a network failure: redeemed once (services/requests.py)
+        self.already: str | None = None
         self.new_balance: int | None = None
         self.points = 0
         with read_session(state.db) as session:
@@ -703,7 +707,9 @@ class RedeemDialog(EnterDialog):
         try:
             with unit_of_work(self._state.db) as session:
                 self.new_balance = loyalty.redeem(session, self._state.actor, self.profile.id, self.points,
-                                                  reason=self.reason())
+                                                  reason=self.reason(), request_id=self.request_id)
+        except AlreadyDone as exc:
+            self.already = error_text(exc)
         except CrmdeskError as exc:
             self._show_message(error_text(exc))
             self.points_edit.setFocus()

@@ -799,7 +799,7 @@ What is there now is backed up first. Other tills and windows reopen on the rest
 <context>
     <name>CashOutDialog</name>
     <message>
-        <location filename="../../crmdesk/views/money_dialogs.py" line="+171" />
+        <location filename="../../crmdesk/views/money_dialogs.py" line="+183" />
         <source>Pay out the stored value of {name}</source>
         <translation>退还{name}的储值</translation>
     </message>
@@ -2274,12 +2274,12 @@ What is there now is backed up first. Other tills and windows reopen on the rest
         <translation>已记录退款：扣回积分 {points}，现有积分 {balance}。</translation>
     </message>
     <message>
-        <location line="+19" />
+        <location line="+22" />
         <source>Redeemed {points} points ({value} off); {balance} points left.</source>
         <translation>已兑换 {points} 积分（抵扣 {value}）；剩余积分 {balance}。</translation>
     </message>
     <message>
-        <location line="-375" />
+        <location line="-378" />
         <source>Member open. Scan or type to find the next one; Esc clears.</source>
         <translation>已打开会员。扫卡或输入查找下一位；Esc 清空。</translation>
     </message>
@@ -2389,7 +2389,7 @@ What is there now is backed up first. Other tills and windows reopen on the rest
         <translation>这笔退款已记录过，未做任何更改。</translation>
     </message>
     <message>
-        <location line="+43" />
+        <location line="+49" />
         <source>Topped up {amount}; the wallet holds {total}.</source>
         <translation>已充值 {amount}，储值余额 {total}。</translation>
     </message>
@@ -2399,7 +2399,7 @@ What is there now is backed up first. Other tills and windows reopen on the rest
         <translation>赠送 {bonus}（{rule}）。</translation>
     </message>
     <message>
-        <location line="+20" />
+        <location line="+23" />
         <source>Repayment of {amount} recorded; still owes {owed}.</source>
         <translation>已记录还款 {amount}，尚欠 {owed}。</translation>
     </message>
@@ -5730,7 +5730,7 @@ Hand both files to the member.</source>
 <context>
     <name>PurchaseDialog</name>
     <message>
-        <location filename="../../crmdesk/views/purchase_dialogs.py" line="+146" />
+        <location filename="../../crmdesk/views/purchase_dialogs.py" line="+148" />
         <source>Record purchase for {name}</source>
         <translation>为{name}记录消费</translation>
     </message>
@@ -5947,7 +5947,7 @@ Hand both files to the member.</source>
 <context>
     <name>RedeemDialog</name>
     <message>
-        <location line="+559" />
+        <location line="+561" />
         <source>Redeem points of {name}</source>
         <translation>为{name}兑换积分</translation>
     </message>
@@ -6010,7 +6010,7 @@ Hand both files to the member.</source>
 <context>
     <name>RefundDialog</name>
     <message>
-        <location line="-144" />
+        <location line="-146" />
         <source>Refund for {name}</source>
         <translation>为{name}退款</translation>
     </message>
@@ -6096,7 +6096,7 @@ Hand both files to the member.</source>
 <context>
     <name>RepayDialog</name>
     <message>
-        <location filename="../../crmdesk/views/money_dialogs.py" line="-124" />
+        <location filename="../../crmdesk/views/money_dialogs.py" line="-127" />
         <source>Repayment of {name}</source>
         <translation>{name}还款</translation>
     </message>
@@ -7031,7 +7031,7 @@ Hand both files to the member.</source>
 <context>
     <name>TopUpDialog</name>
     <message>
-        <location filename="../../crmdesk/views/money_dialogs.py" line="-71" />
+        <location filename="../../crmdesk/views/money_dialogs.py" line="-74" />
         <source>Top up the stored value of {name}</source>
         <translation>为{name}充值</translation>
     </message>
@@ -7069,7 +7069,7 @@ Hand both files to the member.</source>
 <context>
     <name>WalletAdjustDialog</name>
     <message>
-        <location line="+99" />
+        <location line="+105" />
         <source>Correct the stored value of {name}</source>
         <translation>调整{name}的储值</translation>
     </message>
@@ -9039,11 +9039,11 @@ Hand both files to the member.</source>
         <location filename="../../crmdesk/services/cards.py" line="+37" />
         <location line="+23" />
         <location filename="../../crmdesk/services/complaints.py" line="+724" />
-        <location filename="../../crmdesk/services/credit.py" line="+246" />
+        <location filename="../../crmdesk/services/credit.py" line="+247" />
         <location line="+155" />
-        <location line="+296" />
+        <location line="+298" />
         <location line="+46" />
-        <location filename="../../crmdesk/services/loyalty.py" line="+328" />
+        <location filename="../../crmdesk/services/loyalty.py" line="+329" />
         <location filename="../../crmdesk/services/members.py" line="+436" />
         <location filename="../../crmdesk/services/money_figures.py" line="+288" />
         <location filename="../../crmdesk/services/offers.py" line="+598" />
@@ -9052,7 +9052,7 @@ Hand both files to the member.</source>
         <location filename="../../crmdesk/services/purchases.py" line="+141" />
         <location line="+439" />
         <location filename="../../crmdesk/services/surveys.py" line="+206" />
-        <location filename="../../crmdesk/services/wallet.py" line="+152" />
+        <location filename="../../crmdesk/services/wallet.py" line="+153" />
         <location line="+133" />
         <location line="+11" />
         <source>No member with id {id}.</source>
@@ -9693,21 +9693,21 @@ Hand both files to the member.</source>
         <translation>“{date}”不是有效的日期（格式：年-月-日）。</translation>
     </message>
     <message>
-        <location filename="../../crmdesk/services/credit.py" line="-407" />
+        <location filename="../../crmdesk/services/credit.py" line="-409" />
         <location filename="../../crmdesk/services/wallet.py" line="+25" />
         <source>Give the reason.</source>
         <translation>请填写原因。</translation>
     </message>
     <message>
         <location line="+2" />
-        <location line="+351" />
+        <location line="+353" />
         <location filename="../../crmdesk/services/loyalty.py" line="+108" />
         <location filename="../../crmdesk/services/wallet.py" line="+2" />
         <source>The note is too long: at most {count} characters.</source>
         <translation>备注太长：最多 {count} 个字。</translation>
     </message>
     <message>
-        <location line="-341" />
+        <location line="-343" />
         <source>A credit limit runs from ¥0.00 to ¥1,000,000.00.</source>
         <translation>赊账额度必须在¥0.00到¥1,000,000.00之间。</translation>
     </message>
@@ -9792,12 +9792,12 @@ Hand both files to the member.</source>
         <translation>{name}剩余赊账额度 {available}（额度 {limit}，欠款 {owed}）；赊账 {amount} 须经主管批准。</translation>
     </message>
     <message>
-        <location line="+58" />
+        <location line="+59" />
         <source>A repayment is made in cash, by WeChat Pay, Alipay or bank card, not '{method}'.</source>
         <translation>还款只能用现金、微信支付、支付宝或银行卡，不能用“{method}”。</translation>
     </message>
     <message>
-        <location line="+7" />
+        <location line="+8" />
         <source>{name} owes {owed}; {amount} is more than that.</source>
         <translation>{name}欠款 {owed}；{amount} 超过了欠款金额。</translation>
     </message>
@@ -9832,12 +9832,12 @@ Hand both files to the member.</source>
         <translation>期间的结束日期早于开始日期。</translation>
     </message>
     <message>
-        <location filename="../../crmdesk/services/loyalty.py" line="+11" />
+        <location filename="../../crmdesk/services/loyalty.py" line="+12" />
         <source>Redeem a positive number of points.</source>
         <translation>兑换的积分必须大于0。</translation>
     </message>
     <message>
-        <location line="+4" />
+        <location line="+5" />
         <source>{name}'s membership is {status}; points cannot be used.</source>
         <translation>{name}的会员状态为{status}，不能使用积分。</translation>
     </message>
@@ -10083,8 +10083,8 @@ Hand both files to the member.</source>
         <translation>请输入以元为单位的金额（例如 100 或 99.50）。</translation>
     </message>
     <message>
-        <location filename="../../crmdesk/services/credit.py" line="-182" />
-        <location line="+132" />
+        <location filename="../../crmdesk/services/credit.py" line="-183" />
+        <location line="+133" />
         <location filename="../../crmdesk/services/purchases.py" line="-500" />
         <source>An amount must be more than ¥0.00.</source>
         <translation>金额必须大于¥0.00。</translation>
@@ -10189,7 +10189,7 @@ Hand both files to the member.</source>
         <translation>收银台 {till} 的小票 {receipt} 已暂存待补录，但内容不同。</translation>
     </message>
     <message>
-        <location line="+132" />
+        <location line="+138" />
         <location filename="../../crmdesk/services/purchase_imports.py" line="+2" />
         <location filename="../../crmdesk/services/purchases.py" line="+84" />
         <location line="+174" />
@@ -10876,7 +10876,7 @@ Hand both files to the member.</source>
         <translation>按预付卡规定，会员储值余额不得超过 {cap}：{name}现有 {balance}，最多还能充入 {room}（含赠送）。</translation>
     </message>
     <message>
-        <location line="+11" />
+        <location line="+12" />
         <source>A top-up must be more than ¥0.00 and at most ¥100,000.00.</source>
         <translation>充值金额必须大于¥0.00，且不超过¥100,000.00。</translation>
     </message>
@@ -10886,7 +10886,7 @@ Hand both files to the member.</source>
         <translation>充值只能用现金、微信支付、支付宝或银行卡，不能用“{method}”。</translation>
     </message>
     <message>
-        <location line="+35" />
+        <location line="+36" />
         <source>{name}'s wallet holds {balance}; {amount} cannot be paid from it.</source>
         <translation>{name}的储值余额为 {balance}，不够支付 {amount}。</translation>
     </message>
@@ -10932,12 +10932,12 @@ Hand both files to the member.</source>
         <translation>支付密码错误。还可尝试 {left} 次。</translation>
     </message>
     <message>
-        <location filename="../../crmdesk/views/money_dialogs.py" line="-247" />
+        <location filename="../../crmdesk/views/money_dialogs.py" line="-250" />
         <source>Type the amount paid back.</source>
         <translation>请输入还款金额。</translation>
     </message>
     <message>
-        <location line="+108" />
+        <location line="+111" />
         <source>The two PINs differ.</source>
         <translation>两次输入的支付密码不一致。</translation>
     </message>
@@ -11366,6 +11366,11 @@ Correct the file and put it into the hand-off folder again.</source>
         <location line="+2" />
         <source>The copy does not match the file ({detail}); nothing was kept on the server.</source>
         <translation>复制结果与文件不一致（{detail}）；服务器上没有保留任何内容。</translation>
+    </message>
+    <message>
+        <location filename="../../crmdesk/services/requests.py" line="+19" />
+        <source>This was already recorded at {time}: the connection broke just after it went through. Nothing more was done.</source>
+        <translation>这笔已在 {time} 记录：连接是在记录完成后才断开的。这次没有重复记录。</translation>
     </message>
 </context>
 <context>
@@ -11890,7 +11895,7 @@ Correct the file and put it into the hand-off folder again.</source>
 <context>
     <name>ledger</name>
     <message>
-        <location filename="../../crmdesk/services/loyalty.py" line="-324" />
+        <location filename="../../crmdesk/services/loyalty.py" line="-326" />
         <source>complaint {complaint}</source>
         <translation>投诉 #{complaint} 补偿</translation>
     </message>
@@ -12244,7 +12249,7 @@ Correct the file and put it into the hand-off folder again.</source>
 <context>
     <name>offline</name>
     <message>
-        <location filename="../../crmdesk/services/offline.py" line="-129" />
+        <location filename="../../crmdesk/services/offline.py" line="-135" />
         <source>paying from stored value</source>
         <translation>用储值付款</translation>
     </message>
@@ -14860,7 +14865,7 @@ Correct the file and put it into the hand-off folder again.</source>
         <translation>兑换</translation>
     </message>
     <message>
-        <location filename="../../crmdesk/services/credit.py" line="-641" />
+        <location filename="../../crmdesk/services/credit.py" line="-643" />
         <location filename="../../crmdesk/services/payments.py" line="-77" />
         <source>On credit</source>
         <translation>赊账</translation>
@@ -14874,7 +14879,7 @@ Correct the file and put it into the hand-off folder again.</source>
         <location line="+1" />
         <location filename="../../crmdesk/services/loyalty.py" line="+1" />
         <location filename="../../crmdesk/services/purchases.py" line="-382" />
-        <location filename="../../crmdesk/services/wallet.py" line="-469" />
+        <location filename="../../crmdesk/services/wallet.py" line="-471" />
         <source>Refund</source>
         <translation>退款</translation>
     </message>

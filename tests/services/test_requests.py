@@ -1,0 +1,91 @@
+"""Money operations asked for twice -- the connection broke just as the server committed, and the cashier pressed
+Enter again -- are done once: a top-up, a repayment, a redemption with the same request id are refused as done
+(with when), the balance moves once; and in the top-up dialog, the second Enter says it was already recorded."""
+
+from __future__ import annotations
+
+from contextlib import contextmanager
+
+import pytest
+import sqlalchemy as sa
+
+from crmdesk.models import Member
+from crmdesk.services import credit, loyalty, members, purchases, wallet
+from crmdesk.services.members import MemberInput
+from crmdesk.services.requests import AlreadyDone
+from crmdesk.services.uow import read_session, unit_of_work
+from tests.services.test_members import cashier, db, owner, store_template  # noqa: F401 - fast fixtures
+
+
+@pytest.fixture
+def zhang(db, owner) -> int:  # type: ignore[no-untyped-def]
+    with unit_of_work(db) as session:
+        member_id = members.register(session, owner, MemberInput(name="张三", phone="13800138000")).id
+        credit.set_limit(session, owner, member_id, 100_000)
+    with unit_of_work(db) as session:
+        purchases.record_purchase(session, owner, member_id, till="01", amount_fen=50_000, credit_fen=20_000,
+                                  payment_method="cash")
+    return member_id
+
+
+def _figures(db, member_id: int) -> tuple[int, int, int]:  # type: ignore[no-untyped-def]
+    with read_session(db) as session:
+        member = session.get(Member, member_id)
+        return member.wallet_principal_fen, member.credit_owed_fen, member.points_balance
+
+
+def test_each_money_operation_asked_twice_is_done_once(db, owner, zhang) -> None:  # type: ignore[no-untyped-def]
+    operations = [
+        lambda session, rid: wallet.top_up(session, owner, zhang, 10_000, payment_method="cash", request_id=rid),
+        lambda session, rid: credit.repay(session, owner, zhang, 5_000, payment_method="cash", request_id=rid),
+        lambda session, rid: loyalty.redeem(session, owner, zhang, 100, request_id=rid),
+    ]
+    for number, operation in enumerate(operations):
+        with unit_of_work(db) as session:
+            operation(session, f"req-{number}")
+        once = _figures(db, zhang)
+        with pytest.raises(AlreadyDone) as again:
+            with unit_of_work(db) as session:
+                operation(session, f"req-{number}")
+        assert "already recorded" in again.value.message
+        assert _figures(db, zhang) == once
+    assert _figures(db, zhang) == (10_000, 15_000, 500 - 100)
+    with unit_of_work(db) as session:  # another request: done again
+        operations[0](session, "req-other")
+    assert _figures(db, zhang)[0] == 20_000
+
+
+def test_a_refused_request_can_be_asked_again(db, owner, zhang) -> None:  # type: ignore[no-untyped-def]
+    with pytest.raises(Exception):
+        with unit_of_work(db) as session:
+            loyalty.redeem(session, owner, zhang, 99_999, request_id="too-much")
+    with unit_of_work(db) as session:  # the refusal rolled the id back with everything else
+        loyalty.redeem(session, owner, zhang, 10, request_id="too-much")
+
+
+def test_the_top_up_dialog_asked_again_after_a_lost_answer_says_it_was_done(qtbot, db, owner, zhang, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    from crmdesk.services.members import profile as load_profile
+    from crmdesk.views import money_dialogs
+    from crmdesk.views.money_dialogs import TopUpDialog
+    from crmdesk.views.state import AppState
+
+    with read_session(db) as session:
+        profile = load_profile(session, zhang)
+    dialog = TopUpDialog(AppState(db, owner, "en"), profile)
+    qtbot.addWidget(dialog)
+    dialog.amount_edit.setText("100")
+    real = money_dialogs.unit_of_work
+
+    @contextmanager
+    def answer_lost(database):  # type: ignore[no-untyped-def]
+        with real(database) as session:
+            yield session
+        raise sa.exc.OperationalError("COMMIT", {}, Exception("server closed the connection unexpectedly"))
+
+    monkeypatch.setattr(money_dialogs, "unit_of_work", answer_lost)
+    with pytest.raises(sa.exc.OperationalError):
+        dialog.accept()  # committed on the server, but the till never heard
+    monkeypatch.setattr(money_dialogs, "unit_of_work", real)
+    dialog.accept()  # Enter again
+    assert dialog.already and "already recorded" in dialog.already and dialog.result() == dialog.DialogCode.Accepted
+    assert _figures(db, zhang)[0] == 10_000  # topped up once
