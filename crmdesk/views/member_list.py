@@ -41,6 +41,7 @@ from crmdesk.views.common import error_text, format_fen, mark_data, show_error, 
 from crmdesk.views.export_progress import ExportProgress
 from crmdesk.views.flow_layout import FlowLayout, side_by_side
 from crmdesk.views.live_changes import ShownRefresh, follow
+from crmdesk.views.operations import Operations
 from crmdesk.views.paged_rows import PagedRows
 from crmdesk.views.report_preview import ReportPreviewDialog, open_preview
 from crmdesk.views.state import AppState
@@ -105,15 +106,19 @@ class MemberListModel(QAbstractTableModel):
     sortChanged = Signal(int, Qt.SortOrder)
     countChanged = Signal(int)
 
-    def __init__(self, db: Database, parent: QObject | None = None, *, page_size: int = PAGE_SIZE, max_pages: int = MAX_PAGES) -> None:
+    def __init__(self, db: Database, parent: QObject | None = None, *, page_size: int = PAGE_SIZE, max_pages: int = MAX_PAGES,
+                 operations: Operations | None = None) -> None:
         super().__init__(parent)
         self._db = db
         self._filter = MemberFilter()
         self._sort = member_query.DEFAULT_SORT
         self._descending = False
         self._count = 0
+        # With the program's operations the pages are read off the UI thread (the list scrolls meanwhile).
         self._rows: PagedRows[tuple[MemberRow, tuple[str, ...]]] = PagedRows(
-            self._fetch, page_size=page_size, max_pages=max_pages)
+            self._fetch, page_size=page_size, max_pages=max_pages,
+            run=(lambda work, done: operations.run(work, done)) if operations is not None and operations.threaded else None,
+            arrived=self._rows_arrived)
         self._zone = member_query.local_zone()
         self._recount()
 
@@ -156,6 +161,11 @@ class MemberListModel(QAbstractTableModel):
         self.beginResetModel()
         self._recount()
         self.endResetModel()
+
+    def _rows_arrived(self, first: int, last: int) -> None:
+        last = min(last, self._count - 1)
+        if first <= last:
+            self.dataChanged.emit(self.index(first, 0), self.index(last, len(COLUMNS) - 1))
 
     def reread(self) -> None:
         """Read again in place after changes elsewhere: the rows on show get their new figures, rows come or go at
@@ -409,7 +419,7 @@ class MemberListPage(QWidget):
         layout.addLayout(self._build_filter_bar())
         layout.addLayout(self._build_group_row())
 
-        self.model = MemberListModel(state.db, self)
+        self.model = MemberListModel(state.db, self, operations=state.operations)
         self.live = ShownRefresh(self, self.model.reread)  # other tills' sales, members and points, as they happen
         follow(state, self.follow_changes)
         self.table = paged_table(self.model, ROW_HEIGHT)

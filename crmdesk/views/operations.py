@@ -63,6 +63,10 @@ class Operations(QObject):
         self._worker: _Worker | None = None
 
     @property
+    def threaded(self) -> bool:
+        return self._threaded
+
+    @property
     def busy(self) -> bool:
         return self._busy
 

@@ -2,6 +2,10 @@
 
 The member list and the complaints board show tables of any length through a Qt model;
 they ask this cache for a row, and only the page that holds it is ever queried.
+
+Given ``run`` (views/operations.py: the work off the UI thread, the answer back on it), a page not
+kept yet is asked for and its rows read as empty until it arrives; ``arrived(first, last)`` then
+tells the model which rows to show again. The list scrolls while the database answers.
 """
 
 from __future__ import annotations
@@ -18,27 +22,57 @@ class PagedRows(Generic[Row]):
     what was read since the last ``clear``, so tests and the benchmark can see that showing
     a list did not read the whole table."""
 
-    def __init__(self, fetch: Callable[[int, int], list[Row]], *, page_size: int, max_pages: int) -> None:
+    def __init__(self, fetch: Callable[[int, int], list[Row]], *, page_size: int, max_pages: int,
+                 run: Callable[[Callable[[], list[Row]], Callable[[list[Row]], None]], None] | None = None,
+                 arrived: Callable[[int, int], None] | None = None) -> None:
         self._fetch = fetch
         self.page_size = page_size
         self.max_pages = max_pages
         self._pages: OrderedDict[int, list[Row]] = OrderedDict()
         self.pages_fetched = 0
         self.fetched_offsets: list[int] = []
+        self._run = run
+        self._arrived = arrived
+        self._asked: set[int] = set()  # pages on their way
+        self._generation = 0  # a page asked for before the last clear() is not kept when it comes
 
     def clear(self) -> None:
         """Forget every page (the filter or the order changed, or the data did)."""
         self._pages.clear()
         self.pages_fetched = 0
         self.fetched_offsets = []
+        self._asked.clear()
+        self._generation += 1
 
     def get(self, row: int, count: int) -> Row | None:
-        """Row ``row`` of ``count``, reading its page if it is not kept."""
+        """Row ``row`` of ``count``, reading its page if it is not kept (None while it is on its way)."""
         if not 0 <= row < count:
             return None
-        entries = self._page(row // self.page_size)
+        number = row // self.page_size
+        if self._run is not None and number not in self._pages:
+            self._ask(number)
+            if number not in self._pages:
+                return None
+        entries = self._page(number)
         within = row % self.page_size
         return entries[within] if within < len(entries) else None
+
+    def _ask(self, number: int) -> None:
+        if number in self._asked:
+            return
+        self._asked.add(number)
+        offset, generation = number * self.page_size, self._generation
+
+        def kept(entries: list[Row]) -> None:
+            if generation != self._generation:
+                return  # read for a list that changed since
+            self._asked.discard(number)
+            self._keep(number, entries)
+            if self._arrived is not None and entries:
+                self._arrived(offset, offset + len(entries) - 1)
+
+        assert self._run is not None
+        self._run(lambda: self._fetch(offset, self.page_size), kept)
 
     def cached_pages(self) -> list[int]:
         return list(self._pages)
@@ -54,11 +88,13 @@ class PagedRows(Generic[Row]):
         if cached is not None:
             self._pages.move_to_end(number)
             return cached
-        offset = number * self.page_size
-        entries = self._fetch(offset, self.page_size)
+        entries = self._fetch(number * self.page_size, self.page_size)
+        self._keep(number, entries)
+        return entries
+
+    def _keep(self, number: int, entries: list[Row]) -> None:
         self.pages_fetched += 1
-        self.fetched_offsets.append(offset)
+        self.fetched_offsets.append(number * self.page_size)
         self._pages[number] = entries
         while len(self._pages) > self.max_pages:
             self._pages.popitem(last=False)
-        return entries

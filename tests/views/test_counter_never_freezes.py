@@ -115,3 +115,38 @@ def test_esc_while_a_member_is_on_the_way_opens_nobody(qtbot, slow_counter: Coun
     page.clear()
     qtbot.waitUntil(lambda: page._state.operations.idle, timeout=15_000)
     assert page.profile is None and page.search_edit.text() == ""
+
+
+def test_the_member_list_scrolls_while_its_pages_are_read(qtbot, qapp, db, owner, cashier, zhang) -> None:  # type: ignore[no-untyped-def]
+    from crmdesk.views.member_list import MemberListPage
+
+    with unit_of_work(db) as session:
+        for number in range(120):
+            members.register(session, cashier, MemberInput(name=f"会员{number}", phone=f"1390000{number:04d}"))
+    state = AppState(db, owner, "en")
+    state.operations = Operations(threaded=True)
+    page = MemberListPage(state)
+    page.model._rows.page_size = 40  # three pages and a bit: the last is read on scrolling there
+    page.model.refresh()
+    qtbot.addWidget(page)
+    page.resize(1000, 500)
+    page.show()
+    qtbot.waitUntil(lambda: page.model.index(0, 1).data() not in (None, ""), timeout=10_000)
+
+    def late(*_args: object) -> None:
+        time.sleep(LATENCY_S)
+
+    sa.event.listen(db.engine, "before_cursor_execute", late)
+    try:
+        started = time.monotonic()
+        page.table.scrollToBottom()
+        qapp.processEvents()
+        took = time.monotonic() - started
+        assert took < LATENCY_S, f"scrolling waited {took:.2f} s for the database"
+        last = page.model.rowCount() - 1
+        assert page.model.index(last, 1).data() in (None, "")  # on its way
+        qtbot.waitUntil(lambda: page.model.index(last, 1).data() not in (None, ""), timeout=15_000)
+    finally:
+        qtbot.waitUntil(lambda: state.operations.idle, timeout=15_000)
+        state.operations.stop()
+        sa.event.remove(db.engine, "before_cursor_execute", late)
