@@ -52,6 +52,7 @@ from crmdesk.views.complaint_detail import (
 from crmdesk.views.complaint_settings import ComplaintSettingsWidget, survey_name
 from crmdesk.views.flow_layout import FlowLayout, side_by_side
 from crmdesk.views.live_changes import ShownRefresh, follow
+from crmdesk.views.operations import Operations
 from crmdesk.views.common import FigureTile
 from crmdesk.views.paged_rows import PagedRows
 from crmdesk.views.report_preview import ReportPreviewDialog, open_preview
@@ -275,13 +276,16 @@ class ComplaintListModel(QAbstractTableModel):
     countChanged = Signal(int)
 
     def __init__(self, db: Database, parent: QObject | None = None, *, page_size: int | None = None,
-                 max_pages: int = MAX_PAGES) -> None:
+                 max_pages: int = MAX_PAGES, operations: Operations | None = None) -> None:
         super().__init__(parent)
         self._db = db
         self._filter = ComplaintFilter(open_only=True)
         self._count = 0
+        # With the program's operations the pages are read off the UI thread (the board scrolls meanwhile).
         self._rows: PagedRows[tuple[ComplaintInfo, tuple[str, ...]]] = PagedRows(
-            self._fetch, page_size=page_size or PAGE_SIZE, max_pages=max_pages)
+            self._fetch, page_size=page_size or PAGE_SIZE, max_pages=max_pages,
+            run=(lambda work, done: operations.run(work, done)) if operations is not None and operations.threaded else None,
+            arrived=self._rows_arrived)
         self.as_of = now_utc()
         self._warning = QApplication.style().standardIcon(QStyle.StandardPixmap.SP_MessageBoxWarning)
         self._recount()
@@ -319,6 +323,11 @@ class ComplaintListModel(QAbstractTableModel):
         with read_session(self._db) as session:
             self._count = complaints.count_complaints(session, self._filter, now=self.as_of)
         self.countChanged.emit(self._count)
+
+    def _rows_arrived(self, first: int, last: int) -> None:
+        last = min(last, self._count - 1)
+        if first <= last:
+            self.dataChanged.emit(self.index(first, 0), self.index(last, self.columnCount() - 1))
 
     def _fetch(self, offset: int, limit: int) -> list[tuple[ComplaintInfo, tuple[str, ...]]]:
         with read_session(self._db) as session:
@@ -482,7 +491,7 @@ class BoardTab(QWidget):
         layout.addLayout(self._build_filters())
         layout.addLayout(self._build_commands())
 
-        self.model = ComplaintListModel(state.db, self)
+        self.model = ComplaintListModel(state.db, self, operations=state.operations)
         self.model.countChanged.connect(self._show_count)
         self.table = paged_table(self.model, ROW_HEIGHT)
         for key, width in COLUMN_WIDTHS.items():

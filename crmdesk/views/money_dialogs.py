@@ -70,6 +70,10 @@ class _MoneyDialog(EnterDialog):
         first.setFocus()
 
     def fail(self, exc: CrmdeskError) -> None:
+        if isinstance(exc, AlreadyDone):  # asked again after a network failure: it was done the first time
+            self.already = error_text(exc)
+            super().accept()
+            return
         self._show_message(error_text(exc))
         widget = self.field_widgets.get(getattr(exc, "field", None) or "")
         if widget is not None:
@@ -121,18 +125,25 @@ class TopUpDialog(_MoneyDialog):
         self.bonus_label.setText(reason_text(*why))
 
     def accept(self) -> None:
+        if self.recording:
+            return
         self.message.hide()
         try:
             amount = money.parse_yuan(self.amount_edit.text())
-            with unit_of_work(self._state.db) as session:
-                self.result_value = wallet.top_up(session, self._state.actor, self.profile.id, amount,
-                                                  payment_method=str(self.method_box.currentData()),
-                                                  request_id=self.request_id)
-        except AlreadyDone as exc:
-            self.already = error_text(exc)
         except CrmdeskError as exc:
             self.fail(exc)
             return
+        db, actor, member_id, method, request_id = (self._state.db, self._state.actor, self.profile.id,
+                                                    str(self.method_box.currentData()), self.request_id)
+
+        def top_up() -> wallet.TopUpResult:
+            with unit_of_work(db) as session:
+                return wallet.top_up(session, actor, member_id, amount, payment_method=method, request_id=request_id)
+
+        self._send(self._state, top_up, self._done, self.fail)  # type: ignore[arg-type]
+
+    def _done(self, result: wallet.TopUpResult) -> None:
+        self.result_value = result
         super().accept()
 
 
@@ -159,20 +170,27 @@ class RepayDialog(_MoneyDialog):
         self.finish(self.tr("Record repayment (Enter)"), self.amount_edit)
 
     def accept(self) -> None:
+        if self.recording:
+            return
         self.message.hide()
         try:
             if not self.amount_edit.text().strip():
                 raise InvalidInput(QT_TRANSLATE_NOOP("errors", "Type the amount paid back."), field="amount")
             amount = money.parse_yuan(self.amount_edit.text())
-            with unit_of_work(self._state.db) as session:
-                self.result_value = credit.repay(session, self._state.actor, self.profile.id, amount,
-                                                 payment_method=str(self.method_box.currentData()),
-                                                 request_id=self.request_id)
-        except AlreadyDone as exc:
-            self.already = error_text(exc)
         except CrmdeskError as exc:
             self.fail(exc)
             return
+        db, actor, member_id, method, request_id = (self._state.db, self._state.actor, self.profile.id,
+                                                    str(self.method_box.currentData()), self.request_id)
+
+        def repay() -> credit.RepayResult:
+            with unit_of_work(db) as session:
+                return credit.repay(session, actor, member_id, amount, payment_method=method, request_id=request_id)
+
+        self._send(self._state, repay, self._done, self.fail)  # type: ignore[arg-type]
+
+    def _done(self, result: credit.RepayResult) -> None:
+        self.result_value = result
         super().accept()
 
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import unicodedata
 import uuid
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
 from decimal import Decimal, InvalidOperation
@@ -101,6 +102,49 @@ class EnterDialog(QDialog):
         self.message.setText(text)
         self.message.show()
 
+    # A dialog's write runs on the program's operations thread (views/operations.py): while it is on its way the
+    # dialog waits with it -- Enter and Esc do nothing, and a wait longer than a moment is said, not hidden.
+    recording = False
+
+    def _send(self, state: AppState, work: Callable[[], object], done: Callable[[object], None],
+              refused: Callable[[CrmdeskError], None]) -> None:
+        def finished(result: object) -> None:
+            self._set_recording(False)
+            done(result)
+
+        def failed(error: CrmdeskError) -> None:
+            self._set_recording(False)
+            self._message_style("errorLabel")
+            refused(error)
+
+        self._set_recording(True)
+        state.operations.run(work, finished, failed)
+
+    def _set_recording(self, recording: bool) -> None:
+        self.recording = recording
+        self.ok_button.setEnabled(not recording)
+        timer = getattr(self, "_wait_timer", None)
+        if timer is None:
+            timer = self._wait_timer = QTimer(self)
+            timer.setSingleShot(True)
+            timer.setInterval(WAIT_SAID_AFTER_MS)
+            timer.timeout.connect(self._say_waiting)
+        if recording:
+            timer.start()
+        else:
+            timer.stop()
+
+    def _say_waiting(self) -> None:
+        if self.recording:
+            self._message_style("hintLabel")
+            self._show_message(QCoreApplication.translate(
+                "PurchaseDialogs", "Waiting for the database: another till or an import is writing. It goes through as "
+                                   "soon as it can; nothing is lost."))
+
+    def reject(self) -> None:
+        if not self.recording:  # what is on its way is not abandoned half-seen
+            super().reject()
+
     def _message_style(self, name: str) -> None:
         """The message as an error (errorLabel) or as a note (hintLabel), restyled at once."""
         if self.message.objectName() != name:
@@ -135,12 +179,7 @@ class PurchaseDialog(EnterDialog):
         self._state = state
         self.profile = profile
         self.result_value: PurchaseResult | None = None
-        self.recording = False  # the sale is on its way (views/operations.py)
         self.queued: QueuedSale | None = None  # kept on this till while the server is away (services/offline.py)
-        self._wait_timer = QTimer(self)
-        self._wait_timer.setSingleShot(True)
-        self._wait_timer.setInterval(WAIT_SAID_AFTER_MS)
-        self._wait_timer.timeout.connect(self._say_waiting)
         self.receipt_no = ""
         self.till = this_till()
         self.amount_fen = 0
@@ -480,33 +519,14 @@ class PurchaseDialog(EnterDialog):
                     occurred_at=occurred_at, lines=lines, payment_method=rest, approved_by=approver,
                     wallet_fen=part if code == "wallet" else 0, credit_fen=part if code == "credit" else 0, pay_pin=pin)
 
-        self._set_recording(True)
-        self._state.operations.run(record, self._recorded, self._refused)
-
-    def _set_recording(self, recording: bool) -> None:
-        """While the sale goes through (off the UI thread) the dialog waits with it: Enter and Esc do nothing, and
-        a wait longer than a moment -- another till or an import writing -- is said, not hidden."""
-        self.recording = recording
-        self.ok_button.setEnabled(not recording)
-        if recording:
-            self._wait_timer.start()
-        else:
-            self._wait_timer.stop()
-
-    def _say_waiting(self) -> None:
-        if self.recording:
-            self._message_style("hintLabel")
-            self._show_message(self.tr("Waiting for the database: another till or an import is writing. The sale goes "
-                                       "through as soon as it can; nothing is lost."))
+        self._send(self._state, record, self._recorded, self._refused)  # type: ignore[arg-type]
 
     def _recorded(self, result: PurchaseResult) -> None:
-        self._set_recording(False)
         self.result_value = result
         self.receipt_no = result.receipt_no
         super().accept()
 
     def _refused(self, exc: CrmdeskError) -> None:
-        self._set_recording(False)
         self._message_style("errorLabel")
         link = self._state.link
         if link is not None and not link.offline and server_is_away(exc):
@@ -529,9 +549,6 @@ class PurchaseDialog(EnterDialog):
         if isinstance(widget, QLineEdit):
             widget.selectAll()
 
-    def reject(self) -> None:
-        if not self.recording:  # a sale on its way is not abandoned half-seen
-            super().reject()
 
 
 class RefundDialog(EnterDialog):
@@ -606,24 +623,36 @@ class RefundDialog(EnterDialog):
             self._sale_chosen(self.sales.index(sale))
 
     def accept(self) -> None:
+        if self.recording:
+            return
         self.message.hide()
         try:
             if not self.amount_edit.text().strip():
                 raise InvalidInput(QT_TRANSLATE_NOOP("errors", "Type the amount to give back."), field="amount")
             amount = money.parse_yuan(self.amount_edit.text())
-            with unit_of_work(self._state.db) as session:
-                self.result_value = purchases.refund(
-                    session, self._state.actor, original_till=self.till_edit.text(),
-                    original_receipt=self.original_box.currentText(), refund_receipt=self.refund_receipt_edit.text(),
-                    amount_fen=amount, member_id=self.profile.id,
-                )
         except CrmdeskError as exc:
-            self._show_message(error_text(exc))
-            field = getattr(exc, "field", None)
-            target = self.refund_receipt_edit if field == "receipt_no" else self.amount_edit if field == "amount" else self.original_box
-            target.setFocus()
+            self._refused(exc)
             return
+        db, actor, member_id = self._state.db, self._state.actor, self.profile.id
+        till, original, refund_receipt = (self.till_edit.text(), self.original_box.currentText(),
+                                          self.refund_receipt_edit.text())
+
+        def give_back() -> PurchaseResult:
+            with unit_of_work(db) as session:
+                return purchases.refund(session, actor, original_till=till, original_receipt=original,
+                                        refund_receipt=refund_receipt, amount_fen=amount, member_id=member_id)
+
+        self._send(self._state, give_back, self._given_back, self._refused)  # type: ignore[arg-type]
+
+    def _given_back(self, result: PurchaseResult) -> None:
+        self.result_value = result
         super().accept()
+
+    def _refused(self, exc: CrmdeskError) -> None:
+        self._show_message(error_text(exc))
+        field = getattr(exc, "field", None)
+        target = self.refund_receipt_edit if field == "receipt_no" else self.amount_edit if field == "amount" else self.original_box
+        target.setFocus()
 
 
 class RedeemDialog(EnterDialog):
@@ -701,18 +730,29 @@ class RedeemDialog(EnterDialog):
         return note
 
     def accept(self) -> None:
+        if self.recording:
+            return
         self.message.hide()
         text = self.points_edit.text().strip()
         self.points = int(text) if text.isdigit() else 0
-        try:
-            with unit_of_work(self._state.db) as session:
-                self.new_balance = loyalty.redeem(session, self._state.actor, self.profile.id, self.points,
-                                                  reason=self.reason(), request_id=self.request_id)
-        except AlreadyDone as exc:
-            self.already = error_text(exc)
-        except CrmdeskError as exc:
-            self._show_message(error_text(exc))
-            self.points_edit.setFocus()
-            self.points_edit.selectAll()
-            return
+        db, actor, member_id, points, reason, request_id = (self._state.db, self._state.actor, self.profile.id,
+                                                            self.points, self.reason(), self.request_id)
+
+        def redeem() -> int:
+            with unit_of_work(db) as session:
+                return loyalty.redeem(session, actor, member_id, points, reason=reason, request_id=request_id)
+
+        self._send(self._state, redeem, self._redeemed, self._refused)  # type: ignore[arg-type]
+
+    def _redeemed(self, balance: int) -> None:
+        self.new_balance = balance
         super().accept()
+
+    def _refused(self, exc: CrmdeskError) -> None:
+        if isinstance(exc, AlreadyDone):  # asked again after a network failure: it was done the first time
+            self.already = error_text(exc)
+            super().accept()
+            return
+        self._show_message(error_text(exc))
+        self.points_edit.setFocus()
+        self.points_edit.selectAll()

@@ -575,7 +575,7 @@ What is there now is backed up first. Other tills and windows reopen on the rest
 <context>
     <name>BoardTab</name>
     <message>
-        <location filename="../../crmdesk/views/complaints_page.py" line="+522" />
+        <location filename="../../crmdesk/views/complaints_page.py" line="+531" />
         <source>Open</source>
         <translation>待解决</translation>
     </message>
@@ -799,7 +799,7 @@ What is there now is backed up first. Other tills and windows reopen on the rest
 <context>
     <name>CashOutDialog</name>
     <message>
-        <location filename="../../crmdesk/views/money_dialogs.py" line="+183" />
+        <location filename="../../crmdesk/views/money_dialogs.py" line="+201" />
         <source>Pay out the stored value of {name}</source>
         <translation>退还{name}的储值</translation>
     </message>
@@ -966,7 +966,7 @@ What is there now is backed up first. Other tills and windows reopen on the rest
 <context>
     <name>ColumnsDialog</name>
     <message>
-        <location filename="../../crmdesk/views/member_list.py" line="+315" />
+        <location filename="../../crmdesk/views/member_list.py" line="+325" />
         <source>Columns</source>
         <translation>显示列</translation>
     </message>
@@ -1491,7 +1491,7 @@ What is there now is backed up first. Other tills and windows reopen on the rest
 <context>
     <name>ComplaintListModel</name>
     <message>
-        <location filename="../../crmdesk/views/complaints_page.py" line="-720" />
+        <location filename="../../crmdesk/views/complaints_page.py" line="-728" />
         <source>No.</source>
         <translation>编号</translation>
     </message>
@@ -1551,7 +1551,7 @@ What is there now is backed up first. Other tills and windows reopen on the rest
         <translation>！已逾期</translation>
     </message>
     <message>
-        <location line="+131" />
+        <location line="+139" />
         <source>First response due {response}; resolve by the end of {day}</source>
         <translation>首次响应期限 {response}；须在 {day} 当日内解决</translation>
     </message>
@@ -1719,12 +1719,12 @@ What is there now is backed up first. Other tills and windows reopen on the rest
 <context>
     <name>ComplaintsPage</name>
     <message>
-        <location filename="../../crmdesk/views/complaints_page.py" line="-247" />
+        <location filename="../../crmdesk/views/complaints_page.py" line="-255" />
         <source>{month} (so far)</source>
         <translation>{month}（截至目前）</translation>
     </message>
     <message>
-        <location line="+1001" />
+        <location line="+1009" />
         <source>&amp;Board</source>
         <translation>投诉看板(&amp;B)</translation>
     </message>
@@ -3277,7 +3277,7 @@ What is there now is backed up first. Other tills and windows reopen on the rest
 <context>
     <name>FiguresTab</name>
     <message>
-        <location filename="../../crmdesk/views/complaints_page.py" line="-1056" />
+        <location filename="../../crmdesk/views/complaints_page.py" line="-1064" />
         <source>{percent} %</source>
         <translation>{percent}%</translation>
     </message>
@@ -3292,7 +3292,7 @@ What is there now is backed up first. Other tills and windows reopen on the rest
         <translation>{total} 件中 {count} 件</translation>
     </message>
     <message>
-        <location line="+708" />
+        <location line="+716" />
         <source>&amp;Month:</source>
         <translation>月份(&amp;M)：</translation>
     </message>
@@ -5730,7 +5730,7 @@ Hand both files to the member.</source>
 <context>
     <name>PurchaseDialog</name>
     <message>
-        <location filename="../../crmdesk/views/purchase_dialogs.py" line="+148" />
+        <location filename="../../crmdesk/views/purchase_dialogs.py" line="+187" />
         <source>Record purchase for {name}</source>
         <translation>为{name}记录消费</translation>
     </message>
@@ -5926,12 +5926,7 @@ Hand both files to the member.</source>
         <translation>输入实付金额，按回车记录。</translation>
     </message>
     <message>
-        <location line="+126" />
-        <source>Waiting for the database: another till or an import is writing. The sale goes through as soon as it can; nothing is lost.</source>
-        <translation>正在等待数据库：另一台收银机或一次导入正在写入。这笔消费会尽快完成，不会丢失。</translation>
-    </message>
-    <message>
-        <location line="+15" />
+        <location line="+122" />
         <source>The server cannot be reached. Press Enter to keep the sale on this till: it is sent when the server is back (type the receipt number, if the till printed one, so it is never counted twice).</source>
         <translation>连不上服务器。按 Enter 把这笔消费暂存在本收银台，服务器恢复后补录（如果收银机已打印小票，请输入小票号，以免重复计入）。</translation>
     </message>
@@ -5939,15 +5934,20 @@ Hand both files to the member.</source>
 <context>
     <name>PurchaseDialogs</name>
     <message>
-        <location line="-428" />
+        <location line="-447" />
         <source>Cancel (Esc)</source>
         <translation>取消（Esc）</translation>
+    </message>
+    <message>
+        <location line="+53" />
+        <source>Waiting for the database: another till or an import is writing. It goes through as soon as it can; nothing is lost.</source>
+        <translation>正在等待数据库：另一台收银机或一次导入正在写入。会尽快完成，不会丢失。</translation>
     </message>
 </context>
 <context>
     <name>RedeemDialog</name>
     <message>
-        <location line="+561" />
+        <location line="+536" />
         <source>Redeem points of {name}</source>
         <translation>为{name}兑换积分</translation>
     </message>
@@ -6010,7 +6010,7 @@ Hand both files to the member.</source>
 <context>
     <name>RefundDialog</name>
     <message>
-        <location line="-146" />
+        <location line="-158" />
         <source>Refund for {name}</source>
         <translation>为{name}退款</translation>
     </message>
@@ -6096,7 +6096,7 @@ Hand both files to the member.</source>
 <context>
     <name>RepayDialog</name>
     <message>
-        <location filename="../../crmdesk/views/money_dialogs.py" line="-127" />
+        <location filename="../../crmdesk/views/money_dialogs.py" line="-134" />
         <source>Repayment of {name}</source>
         <translation>{name}还款</translation>
     </message>
@@ -7031,7 +7031,7 @@ Hand both files to the member.</source>
 <context>
     <name>TopUpDialog</name>
     <message>
-        <location filename="../../crmdesk/views/money_dialogs.py" line="-74" />
+        <location filename="../../crmdesk/views/money_dialogs.py" line="-81" />
         <source>Top up the stored value of {name}</source>
         <translation>为{name}充值</translation>
     </message>
@@ -7069,7 +7069,7 @@ Hand both files to the member.</source>
 <context>
     <name>WalletAdjustDialog</name>
     <message>
-        <location line="+105" />
+        <location line="+119" />
         <source>Correct the stored value of {name}</source>
         <translation>调整{name}的储值</translation>
     </message>
@@ -10403,17 +10403,17 @@ Hand both files to the member.</source>
         <translation>等级“{name}”：积分倍率必须是整数百分比。</translation>
     </message>
     <message>
-        <location filename="../../crmdesk/views/purchase_dialogs.py" line="-539" />
+        <location filename="../../crmdesk/views/purchase_dialogs.py" line="-555" />
         <source>Line {line}: '{text}' is not a quantity (up to three decimals).</source>
         <translation>第{line}行：“{text}”不是有效的数量（最多三位小数）。</translation>
     </message>
     <message>
-        <location line="+371" />
+        <location line="+409" />
         <source>Only a supervisor or the owner can approve this purchase, and none can sign in here.</source>
         <translation>只有主管或店主可以批准这笔消费，但本店没有可登录的主管或店主。</translation>
     </message>
     <message>
-        <location line="+176" />
+        <location line="+156" />
         <source>Type the amount to give back.</source>
         <translation>请输入退款金额。</translation>
     </message>
@@ -10932,12 +10932,12 @@ Hand both files to the member.</source>
         <translation>支付密码错误。还可尝试 {left} 次。</translation>
     </message>
     <message>
-        <location filename="../../crmdesk/views/money_dialogs.py" line="-250" />
+        <location filename="../../crmdesk/views/money_dialogs.py" line="-255" />
         <source>Type the amount paid back.</source>
         <translation>请输入还款金额。</translation>
     </message>
     <message>
-        <location line="+111" />
+        <location line="+116" />
         <source>The two PINs differ.</source>
         <translation>两次输入的支付密码不一致。</translation>
     </message>
