@@ -31,11 +31,54 @@ def connect_server(folder: Path) -> None:
     dialog.grab().save(str(folder / "connect-server-zh_CN.png"))
 
 
+def counter_offline(folder: Path) -> None:
+    """The counter of a till whose server is away, a sale just kept: on the demo store (``make run`` makes it)."""
+    import tempfile
+
+    from crmdesk.db import DEMO_DB_FILENAME, open_database, sqlite_url
+    from crmdesk.paths import data_dir
+    from crmdesk.services import offline
+    from crmdesk.services.staff import actor_for
+    from crmdesk.services.uow import read_session
+    from crmdesk.views.counter_page import CounterPage
+    from crmdesk.views.server_link import ServerLink
+    from crmdesk.views.state import AppState
+
+    demo = data_dir() / DEMO_DB_FILENAME
+    if not demo.exists():
+        print(f"no demo store at {demo}: run `crmdesk --demo` once first", file=sys.stderr)
+        return
+    db = open_database(sqlite_url(demo))
+    with tempfile.TemporaryDirectory() as scratch:
+        with read_session(db) as session:
+            actor = actor_for(session)
+        state = AppState(db, actor, "zh_CN")
+        offline.refresh_cache(db, Path(scratch))
+        state.link = ServerLink(db, Path(scratch))
+        ServerLink._server_answers = lambda self: False  # type: ignore[method-assign]  # the server stays away here
+        state.link.went_away()
+        page = CounterPage(state)
+        page.resize(1024, 700)
+        page.show()
+        page.search_edit.setText("2900000001039")
+        page.submit()
+        page.record_purchase()
+        assert page.purchase_dialog is not None
+        page.purchase_dialog.amount_edit.setText("25")
+        page.purchase_dialog.accept()
+        for _ in range(5):
+            create_application().processEvents()
+        page.grab().save(str(folder / "counter-offline-zh_CN.png"))
+        state.link.stop()
+    db.dispose()
+
+
 def main(folder: str) -> int:
     app = create_application()
     translators = Translators()
     translators.install("zh_CN")
     connect_server(Path(folder))
+    counter_offline(Path(folder))
     app.processEvents()
     return 0
 
