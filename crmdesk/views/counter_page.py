@@ -1082,64 +1082,59 @@ class CounterPage(QWidget):
         dialog.open()
 
     def _redeem_done(self, dialog: RedeemDialog, result: int) -> None:
-        if result == QDialog.DialogCode.Accepted and dialog.already:
-            self.refresh_member()
-            self._show_result(dialog.already)
-        elif result == QDialog.DialogCode.Accepted and dialog.new_balance is not None:
-            self.refresh_member()
-            self._show_result(self.tr("Redeemed {points} points ({value} off); {balance} points left.").format(
-                points=f"{dialog.points:,}", value=format_fen(dialog.value_fen(dialog.points)), balance=f"{dialog.new_balance:,}"))
+        self._after_money(dialog, result, dialog.new_balance is not None, lambda: self.tr(
+            "Redeemed {points} points ({value} off); {balance} points left.").format(
+            points=f"{dialog.points:,}", value=format_fen(dialog.value_fen(dialog.points)), balance=f"{dialog.new_balance:,}"))
         self.redeem_dialog = None
         self._back_from_dialog()
 
+    def _after_money(self, dialog: QDialog, result: int, done: bool, tell: Callable[[], str]) -> None:
+        """After a money dialog: the member's figures again and what happened -- or that it had been done already
+        (asked again after a network failure, services/requests.py)."""
+        already = getattr(dialog, "already", None)
+        if result == QDialog.DialogCode.Accepted and (already or done):
+            self.refresh_member()
+            self._show_result(already or tell())
+
     # ------------------------------------------------------------------ the member's money: top up, repay
+
+    def _open_money(self, what: str, button: QPushButton, dialog_class: type[QDialog],
+                    done: Callable[[QDialog, int], None]) -> None:
+        if self.profile is None or not button.isEnabled() or self._dialog_open() or self._offline_refused(what):
+            return
+        dialog = dialog_class(self._state, self.profile, self)
+        self.money_dialog = dialog
+        dialog.finished.connect(lambda result, d=dialog: done(d, result))
+        dialog.open()
 
     def top_up(self) -> None:
         """F10: money paid into the member's stored value, with the bonus the owner's rules give."""
-        if self.profile is None or not self.top_up_button.isEnabled() or self._dialog_open():
-            return
-        if self._offline_refused("top_up"):
-            return
-        dialog = TopUpDialog(self._state, self.profile, self)
-        self.money_dialog = dialog
-        dialog.finished.connect(lambda result, d=dialog: self._top_up_done(d, result))
-        dialog.open()
+        self._open_money("top_up", self.top_up_button, TopUpDialog, self._top_up_done)  # type: ignore[arg-type]
 
     def _top_up_done(self, dialog: TopUpDialog, result: int) -> None:
         outcome = dialog.result_value
-        if result == QDialog.DialogCode.Accepted and dialog.already:
-            self.refresh_member()
-            self._show_result(dialog.already)
-        elif result == QDialog.DialogCode.Accepted and outcome is not None:
-            self.refresh_member()
+
+        def told() -> str:
+            assert outcome is not None
             text = self.tr("Topped up {amount}; the wallet holds {total}.").format(
                 amount=format_fen(outcome.principal_fen), total=format_fen(outcome.balance.total_fen))
             if outcome.rule is not None:
                 text += " " + self.tr("Bonus {bonus} ({rule}).").format(bonus=format_fen(outcome.bonus_fen), rule=outcome.rule.label)
-            self._show_result(text + self._slip_made("topup", outcome.entry_id))
+            return text + self._slip_made("topup", outcome.entry_id)
+
+        self._after_money(dialog, result, outcome is not None, told)
         self.money_dialog = None
         self._back_from_dialog()
 
     def repay(self) -> None:
         """F11: the member pays back (part of) what they owe."""
-        if self.profile is None or not self.repay_button.isEnabled() or self._dialog_open():
-            return
-        if self._offline_refused("repay"):
-            return
-        dialog = RepayDialog(self._state, self.profile, self)
-        self.money_dialog = dialog
-        dialog.finished.connect(lambda result, d=dialog: self._repay_done(d, result))
-        dialog.open()
+        self._open_money("repay", self.repay_button, RepayDialog, self._repay_done)  # type: ignore[arg-type]
 
     def _repay_done(self, dialog: RepayDialog, result: int) -> None:
         outcome = dialog.result_value
-        if result == QDialog.DialogCode.Accepted and dialog.already:
-            self.refresh_member()
-            self._show_result(dialog.already)
-        elif result == QDialog.DialogCode.Accepted and outcome is not None:
-            self.refresh_member()
-            self._show_result(self.tr("Repayment of {amount} recorded; still owes {owed}.").format(
-                amount=format_fen(outcome.amount_fen), owed=format_fen(outcome.owed_fen)))
+        self._after_money(dialog, result, outcome is not None, lambda: self.tr(
+            "Repayment of {amount} recorded; still owes {owed}.").format(
+            amount=format_fen(outcome.amount_fen), owed=format_fen(outcome.owed_fen)))  # type: ignore[union-attr]
         self.money_dialog = None
         self._back_from_dialog()
 

@@ -9,6 +9,7 @@ refusal is shown in the dialog, which stays open with nothing changed.
 from __future__ import annotations
 
 import uuid
+from collections.abc import Callable
 
 from PySide6.QtCore import QCoreApplication, QDate
 from PySide6.QtGui import QKeySequence, QShortcut
@@ -69,6 +70,32 @@ class _MoneyDialog(EnterDialog):
         self.layout_.addLayout(self._buttons(ok_text))
         first.setFocus()
 
+    def send_money(self, write: Callable[..., object], when_empty: str | None = None) -> None:
+        """The typed amount, paid by the chosen method, written by ``write`` (wallet.top_up, credit.repay) with this
+        dialog's request id, on the operations thread; ``when_empty``: the message for an empty amount."""
+        if self.recording:
+            return
+        self.message.hide()
+        try:
+            if when_empty and not self.amount_edit.text().strip():
+                raise InvalidInput(when_empty, field="amount")
+            amount = money.parse_yuan(self.amount_edit.text())
+        except CrmdeskError as exc:
+            self.fail(exc)
+            return
+        db, actor, member_id, method, request_id = (self._state.db, self._state.actor, self.profile.id,
+                                                    str(self.method_box.currentData()), self.request_id)
+
+        def work() -> object:
+            with unit_of_work(db) as session:
+                return write(session, actor, member_id, amount, payment_method=method, request_id=request_id)
+
+        self._send(self._state, work, self._done, self.fail)
+
+    def _done(self, result: object) -> None:
+        self.result_value = result
+        EnterDialog.accept(self)
+
     def fail(self, exc: CrmdeskError) -> None:
         if isinstance(exc, AlreadyDone):  # asked again after a network failure: it was done the first time
             self.already = error_text(exc)
@@ -125,26 +152,7 @@ class TopUpDialog(_MoneyDialog):
         self.bonus_label.setText(reason_text(*why))
 
     def accept(self) -> None:
-        if self.recording:
-            return
-        self.message.hide()
-        try:
-            amount = money.parse_yuan(self.amount_edit.text())
-        except CrmdeskError as exc:
-            self.fail(exc)
-            return
-        db, actor, member_id, method, request_id = (self._state.db, self._state.actor, self.profile.id,
-                                                    str(self.method_box.currentData()), self.request_id)
-
-        def top_up() -> wallet.TopUpResult:
-            with unit_of_work(db) as session:
-                return wallet.top_up(session, actor, member_id, amount, payment_method=method, request_id=request_id)
-
-        self._send(self._state, top_up, self._done, self.fail)  # type: ignore[arg-type]
-
-    def _done(self, result: wallet.TopUpResult) -> None:
-        self.result_value = result
-        super().accept()
+        self.send_money(wallet.top_up)
 
 
 class RepayDialog(_MoneyDialog):
@@ -170,28 +178,7 @@ class RepayDialog(_MoneyDialog):
         self.finish(self.tr("Record repayment (Enter)"), self.amount_edit)
 
     def accept(self) -> None:
-        if self.recording:
-            return
-        self.message.hide()
-        try:
-            if not self.amount_edit.text().strip():
-                raise InvalidInput(QT_TRANSLATE_NOOP("errors", "Type the amount paid back."), field="amount")
-            amount = money.parse_yuan(self.amount_edit.text())
-        except CrmdeskError as exc:
-            self.fail(exc)
-            return
-        db, actor, member_id, method, request_id = (self._state.db, self._state.actor, self.profile.id,
-                                                    str(self.method_box.currentData()), self.request_id)
-
-        def repay() -> credit.RepayResult:
-            with unit_of_work(db) as session:
-                return credit.repay(session, actor, member_id, amount, payment_method=method, request_id=request_id)
-
-        self._send(self._state, repay, self._done, self.fail)  # type: ignore[arg-type]
-
-    def _done(self, result: credit.RepayResult) -> None:
-        self.result_value = result
-        super().accept()
+        self.send_money(credit.repay, QT_TRANSLATE_NOOP("errors", "Type the amount paid back."))
 
 
 class CashOutDialog(_MoneyDialog):
