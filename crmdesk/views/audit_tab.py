@@ -13,7 +13,7 @@ from pathlib import Path
 from typing import Any
 
 from PySide6.QtCore import (
-    QAbstractTableModel, QCoreApplication, QDate, QModelIndex, QObject, QPersistentModelIndex, Qt, QTimer, Signal,
+    QCoreApplication, QDate, QModelIndex, QObject, QPersistentModelIndex, Qt, QTimer, Signal,
 )
 from PySide6.QtGui import QFont, QFontMetrics, QShowEvent
 from PySide6.QtWidgets import (
@@ -32,7 +32,7 @@ from crmdesk.views.background import BackgroundThread
 from crmdesk.views.common import error_text, mark_data, mark_data_columns, paged_table
 from crmdesk.views.export_progress import ExportProgress
 from crmdesk.views.flow_layout import FlowLayout, side_by_side
-from crmdesk.views.paged_rows import PagedRows
+from crmdesk.views.paged_rows import PagedTableModel
 from crmdesk.views.state import AppState
 
 PAGE_SIZE = 100
@@ -62,32 +62,20 @@ def display_values(row: AuditRow) -> tuple[str, ...]:
             row.member_text, row.summary)
 
 
-class AuditLogModel(QAbstractTableModel):
+class AuditLogModel(PagedTableModel):
     """The filtered events, newest first, read a page at a time as the view asks for rows."""
 
-    countChanged = Signal(int)
     failed = Signal(str)
 
     def __init__(self, state: AppState, parent: QObject | None = None, *, page_size: int = PAGE_SIZE,
                  max_pages: int = MAX_PAGES) -> None:
-        super().__init__(parent)
+        super().__init__(parent, page_size=page_size, max_pages=max_pages, operations=state.operations)
         self._state = state
         self._filter = AuditFilter()
-        self._count = 0
-        self._rows: PagedRows[tuple[AuditRow, tuple[str, ...]]] = PagedRows(self._fetch, page_size=page_size,
-                                                                             max_pages=max_pages)
 
     @property
     def audit_filter(self) -> AuditFilter:
         return self._filter
-
-    @property
-    def total(self) -> int:
-        return self._count
-
-    @property
-    def pages_fetched(self) -> int:
-        return self._rows.pages_fetched
 
     def set_filter(self, flt: AuditFilter) -> None:
         """Show the events this filter lets through (InvalidInput if it is impossible; the list is then unchanged)."""
@@ -97,21 +85,13 @@ class AuditLogModel(QAbstractTableModel):
         self._recount()
         self.endResetModel()
 
-    def refresh(self) -> None:
-        """Read again (events recorded since), keeping the filter."""
-        self.beginResetModel()
-        self._recount()
-        self.endResetModel()
-
-    def _recount(self) -> None:
-        self._rows.clear()
+    def _count_rows(self) -> int:
         try:
             with read_session(self._state.db) as session:
-                self._count = audit.count_events(session, self._state.actor, self._filter)
+                return audit.count_events(session, self._state.actor, self._filter)
         except CrmdeskError as exc:
-            self._count = 0
             self.failed.emit(error_text(exc))
-        self.countChanged.emit(self._count)
+            return 0
 
     def _fetch(self, offset: int, limit: int) -> list[tuple[AuditRow, tuple[str, ...]]]:
         try:
@@ -124,13 +104,10 @@ class AuditLogModel(QAbstractTableModel):
         return [(row, display_values(row)) for row in rows]
 
     def row_at(self, row: int) -> AuditRow | None:
-        entry = self._rows.get(row, self._count)
+        entry = self._entry(row)
         return entry[0] if entry else None
 
     # ---- Qt model interface
-
-    def rowCount(self, parent: QModelIndex | QPersistentModelIndex = QModelIndex()) -> int:  # noqa: B008, N802
-        return 0 if parent.isValid() else self._count
 
     def columnCount(self, parent: QModelIndex | QPersistentModelIndex = QModelIndex()) -> int:  # noqa: B008, N802
         return 0 if parent.isValid() else len(COLUMNS)

@@ -19,7 +19,7 @@ from datetime import date
 from typing import Any
 
 from PySide6.QtCore import (
-    QAbstractTableModel, QCoreApplication, QDate, QEvent, QModelIndex, QObject, QPersistentModelIndex, QRect, QSize,
+    QCoreApplication, QDate, QEvent, QModelIndex, QObject, QPersistentModelIndex, QRect, QSize,
     Qt, QTimer, Signal,
 )
 from PySide6.QtGui import QBrush, QColor, QFont, QKeyEvent, QKeySequence, QPainter, QPalette
@@ -54,7 +54,7 @@ from crmdesk.views.flow_layout import FlowLayout, side_by_side
 from crmdesk.views.live_changes import ShownRefresh, follow
 from crmdesk.views.operations import Operations
 from crmdesk.views.common import FigureTile
-from crmdesk.views.paged_rows import PagedRows
+from crmdesk.views.paged_rows import PagedTableModel
 from crmdesk.views.report_preview import ReportPreviewDialog, open_preview
 from crmdesk.views.state import AppState
 
@@ -266,26 +266,18 @@ def display_values(info: ComplaintInfo) -> tuple[str, ...]:
     return tuple(values[key] for key in COLUMNS)
 
 
-class ComplaintListModel(QAbstractTableModel):
+class ComplaintListModel(PagedTableModel):
     """The complaints the filter lets through, fetched a page at a time as the view asks for rows.
 
     Every page of one listing is read "as of" the same instant (set when the listing starts
     again), so a complaint does not turn overdue between two pages. ``pages_fetched`` and
     ``fetched_offsets`` show what was read since then."""
 
-    countChanged = Signal(int)
-
     def __init__(self, db: Database, parent: QObject | None = None, *, page_size: int | None = None,
                  max_pages: int = MAX_PAGES, operations: Operations | None = None) -> None:
-        super().__init__(parent)
+        super().__init__(parent, page_size=page_size or PAGE_SIZE, max_pages=max_pages, operations=operations)
         self._db = db
         self._filter = ComplaintFilter(open_only=True)
-        self._count = 0
-        # With the program's operations the pages are read off the UI thread (the board scrolls meanwhile).
-        self._rows: PagedRows[tuple[ComplaintInfo, tuple[str, ...]]] = PagedRows(
-            self._fetch, page_size=page_size or PAGE_SIZE, max_pages=max_pages,
-            run=(lambda work, done: operations.run(work, done)) if operations is not None and operations.threaded else None,
-            arrived=self._rows_arrived)
         self.as_of = now_utc()
         self._warning = QApplication.style().standardIcon(QStyle.StandardPixmap.SP_MessageBoxWarning)
         self._recount()
@@ -294,48 +286,21 @@ class ComplaintListModel(QAbstractTableModel):
     def complaint_filter(self) -> ComplaintFilter:
         return self._filter
 
-    @property
-    def total(self) -> int:
-        return self._count
-
-    @property
-    def pages_fetched(self) -> int:
-        return self._rows.pages_fetched
-
-    @property
-    def fetched_offsets(self) -> list[int]:
-        return self._rows.fetched_offsets
-
     def set_filter(self, flt: ComplaintFilter) -> None:
         self.beginResetModel()
         self._filter = flt
         self._recount()
         self.endResetModel()
 
-    def refresh(self) -> None:
-        self.beginResetModel()
-        self._recount()
-        self.endResetModel()
-
-    def _recount(self) -> None:
-        self._rows.clear()
-        self.as_of = now_utc()
+    def _count_rows(self) -> int:
+        self.as_of = now_utc()  # every page of this listing is read as of now
         with read_session(self._db) as session:
-            self._count = complaints.count_complaints(session, self._filter, now=self.as_of)
-        self.countChanged.emit(self._count)
-
-    def _rows_arrived(self, first: int, last: int) -> None:
-        last = min(last, self._count - 1)
-        if first <= last:
-            self.dataChanged.emit(self.index(first, 0), self.index(last, self.columnCount() - 1))
+            return complaints.count_complaints(session, self._filter, now=self.as_of)
 
     def _fetch(self, offset: int, limit: int) -> list[tuple[ComplaintInfo, tuple[str, ...]]]:
         with read_session(self._db) as session:
             rows = complaints.list_complaints(session, self._filter, now=self.as_of, offset=offset, limit=limit)
         return [(info, display_values(info)) for info in rows]
-
-    def _entry(self, row: int) -> tuple[ComplaintInfo, tuple[str, ...]] | None:
-        return self._rows.get(row, self._count)
 
     def info_at(self, row: int) -> ComplaintInfo | None:
         entry = self._entry(row)
@@ -346,9 +311,6 @@ class ComplaintListModel(QAbstractTableModel):
         return next((row for row, (info, _values) in self._rows.cached() if info.id == complaint_id), None)
 
     # ---- Qt model interface
-
-    def rowCount(self, parent: QModelIndex | QPersistentModelIndex = QModelIndex()) -> int:  # noqa: B008, N802
-        return 0 if parent.isValid() else self._count
 
     def columnCount(self, parent: QModelIndex | QPersistentModelIndex = QModelIndex()) -> int:  # noqa: B008, N802
         return 0 if parent.isValid() else len(COLUMNS)

@@ -13,7 +13,7 @@ from pathlib import Path
 from typing import Any
 
 from PySide6.QtCore import (
-    QAbstractTableModel, QCoreApplication, QDate, QEvent, QModelIndex, QObject, QPersistentModelIndex, QSettings, Qt, QTimer, Signal,
+    QCoreApplication, QDate, QEvent, QModelIndex, QObject, QPersistentModelIndex, QSettings, Qt, QTimer, Signal,
 )
 from PySide6.QtGui import QKeyEvent, QKeySequence, QShortcut
 from PySide6.QtWidgets import (
@@ -42,7 +42,7 @@ from crmdesk.views.export_progress import ExportProgress
 from crmdesk.views.flow_layout import FlowLayout, side_by_side
 from crmdesk.views.live_changes import ShownRefresh, follow
 from crmdesk.views.operations import Operations
-from crmdesk.views.paged_rows import PagedRows
+from crmdesk.views.paged_rows import PagedTableModel
 from crmdesk.views.report_preview import ReportPreviewDialog, open_preview
 from crmdesk.views.state import AppState
 
@@ -96,7 +96,7 @@ def display_values(row: MemberRow, zone: Any) -> tuple[str, ...]:
     return tuple(values[key] for key in COLUMNS)
 
 
-class MemberListModel(QAbstractTableModel):
+class MemberListModel(PagedTableModel):
     """A table over the filtered members that fetches pages as the view asks for rows.
 
     ``pages_fetched`` counts the page queries made since the last reset (and
@@ -104,21 +104,14 @@ class MemberListModel(QAbstractTableModel):
     opening the list did not read the whole table."""
 
     sortChanged = Signal(int, Qt.SortOrder)
-    countChanged = Signal(int)
 
     def __init__(self, db: Database, parent: QObject | None = None, *, page_size: int = PAGE_SIZE, max_pages: int = MAX_PAGES,
                  operations: Operations | None = None) -> None:
-        super().__init__(parent)
+        super().__init__(parent, page_size=page_size, max_pages=max_pages, operations=operations)
         self._db = db
         self._filter = MemberFilter()
         self._sort = member_query.DEFAULT_SORT
         self._descending = False
-        self._count = 0
-        # With the program's operations the pages are read off the UI thread (the list scrolls meanwhile).
-        self._rows: PagedRows[tuple[MemberRow, tuple[str, ...]]] = PagedRows(
-            self._fetch, page_size=page_size, max_pages=max_pages,
-            run=(lambda work, done: operations.run(work, done)) if operations is not None and operations.threaded else None,
-            arrived=self._rows_arrived)
         self._zone = member_query.local_zone()
         self._recount()
 
@@ -136,18 +129,6 @@ class MemberListModel(QAbstractTableModel):
     def descending(self) -> bool:
         return self._descending
 
-    @property
-    def total(self) -> int:
-        return self._count
-
-    @property
-    def pages_fetched(self) -> int:
-        return self._rows.pages_fetched
-
-    @property
-    def fetched_offsets(self) -> list[int]:
-        return self._rows.fetched_offsets
-
     def set_filter(self, flt: MemberFilter) -> None:
         """Show the members this filter lets through (InvalidInput if it is impossible; the list is then unchanged)."""
         flt.validate()
@@ -156,22 +137,10 @@ class MemberListModel(QAbstractTableModel):
         self._recount()
         self.endResetModel()
 
-    def refresh(self) -> None:
-        """Read again (after a change elsewhere), keeping filter and order."""
-        self.beginResetModel()
-        self._recount()
-        self.endResetModel()
-
-    def _rows_arrived(self, first: int, last: int) -> None:
-        last = min(last, self._count - 1)
-        if first <= last:
-            self.dataChanged.emit(self.index(first, 0), self.index(last, len(COLUMNS) - 1))
-
     def reread(self) -> None:
         """Read again in place after changes elsewhere: the rows on show get their new figures, rows come or go at
         the end, and the list keeps its scroll position and selection (a reset would jump back to the top)."""
-        with read_session(self._db) as session:
-            count = member_query.count(session, self._filter, zone=self._zone)
+        count = self._count_rows()
         self._rows.clear()
         if count > self._count:
             self.beginInsertRows(QModelIndex(), self._count, count - 1)
@@ -185,11 +154,9 @@ class MemberListModel(QAbstractTableModel):
             self.dataChanged.emit(self.index(0, 0), self.index(self._count - 1, len(COLUMNS) - 1))
         self.countChanged.emit(self._count)
 
-    def _recount(self) -> None:
-        self._rows.clear()
+    def _count_rows(self) -> int:
         with read_session(self._db) as session:
-            self._count = member_query.count(session, self._filter, zone=self._zone)
-        self.countChanged.emit(self._count)
+            return member_query.count(session, self._filter, zone=self._zone)
 
     # ---- rows
 
@@ -200,20 +167,11 @@ class MemberListModel(QAbstractTableModel):
             )
         return [(row, display_values(row, self._zone)) for row in rows]
 
-    def _entry(self, row: int) -> tuple[MemberRow, tuple[str, ...]] | None:
-        return self._rows.get(row, self._count)
-
     def row_at(self, row: int) -> MemberRow | None:
         entry = self._entry(row)
         return entry[0] if entry else None
 
-    def cached_pages(self) -> list[int]:
-        return self._rows.cached_pages()
-
     # ---- Qt model interface
-
-    def rowCount(self, parent: QModelIndex | QPersistentModelIndex = QModelIndex()) -> int:  # noqa: B008
-        return 0 if parent.isValid() else self._count
 
     def columnCount(self, parent: QModelIndex | QPersistentModelIndex = QModelIndex()) -> int:  # noqa: B008
         return 0 if parent.isValid() else len(COLUMNS)

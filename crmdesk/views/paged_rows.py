@@ -12,7 +12,9 @@ from __future__ import annotations
 
 from collections import OrderedDict
 from collections.abc import Callable, Iterator
-from typing import Generic, TypeVar
+from typing import Any, Generic, TypeVar
+
+from PySide6.QtCore import QAbstractTableModel, QModelIndex, QObject, QPersistentModelIndex, Signal
 
 Row = TypeVar("Row")
 
@@ -98,3 +100,63 @@ class PagedRows(Generic[Row]):
         self._pages[number] = entries
         while len(self._pages) > self.max_pages:
             self._pages.popitem(last=False)
+
+
+class PagedTableModel(QAbstractTableModel):
+    """A Qt table over a filtered listing read a page at a time (PagedRows): the count, the pages kept and the
+    rows arriving from the operations thread. A listing says how many rows it has (``_count_rows``) and reads a
+    page (``_fetch``); ``refresh`` reads it again from the top."""
+
+    countChanged = Signal(int)  # noqa: N815
+
+    def __init__(self, parent: QObject | None, *, page_size: int, max_pages: int, operations: Any = None) -> None:
+        super().__init__(parent)
+        self._count = 0
+        # With the running program's operations (views/operations.py) the pages are read off the UI thread.
+        threaded = operations is not None and operations.threaded
+        self._rows: PagedRows[Any] = PagedRows(
+            self._fetch, page_size=page_size, max_pages=max_pages,
+            run=(lambda work, done: operations.run(work, done)) if threaded else None, arrived=self._rows_arrived)
+
+    def _count_rows(self) -> int:
+        raise NotImplementedError
+
+    def _fetch(self, offset: int, limit: int) -> list[Any]:
+        raise NotImplementedError
+
+    @property
+    def total(self) -> int:
+        return self._count
+
+    @property
+    def pages_fetched(self) -> int:
+        return self._rows.pages_fetched
+
+    @property
+    def fetched_offsets(self) -> list[int]:
+        return self._rows.fetched_offsets
+
+    def cached_pages(self) -> list[int]:
+        return self._rows.cached_pages()
+
+    def refresh(self) -> None:
+        """Read again from the top (after a change elsewhere), keeping the filter and the order."""
+        self.beginResetModel()
+        self._recount()
+        self.endResetModel()
+
+    def _recount(self) -> None:
+        self._rows.clear()
+        self._count = self._count_rows()
+        self.countChanged.emit(self._count)
+
+    def _entry(self, row: int) -> Any:
+        return self._rows.get(row, self._count)
+
+    def _rows_arrived(self, first: int, last: int) -> None:
+        last = min(last, self._count - 1)
+        if first <= last:
+            self.dataChanged.emit(self.index(first, 0), self.index(last, self.columnCount() - 1))
+
+    def rowCount(self, parent: QModelIndex | QPersistentModelIndex = QModelIndex()) -> int:  # noqa: B008, N802
+        return 0 if parent.isValid() else self._count
