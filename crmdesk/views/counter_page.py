@@ -859,6 +859,9 @@ class CounterPage(QWidget):
                     item.setForeground(QColor("#b3261e"))
                 self.visits.setItem(row, column, item)
         self.visits.setVisible(bool(profile.recent_visits))
+        offline_now = self._state.link is not None and self._state.link.offline
+        self.no_visits_label.setText(self.tr("Recent purchases are on the server; they show when it is back.")
+                                     if offline_now else self.tr("No visits yet."))
         self.no_visits_label.setVisible(not profile.recent_visits)
 
     def _show_figures(self, profile: MemberProfile, figures: MemberFigures | None) -> None:

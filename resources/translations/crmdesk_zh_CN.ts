@@ -135,7 +135,7 @@
 <context>
     <name>AuditTab</name>
     <message>
-        <location filename="../../crmdesk/views/audit_tab.py" line="+268" />
+        <location filename="../../crmdesk/views/audit_tab.py" line="+245" />
         <source>Member: name, phone or card…</source>
         <translation>会员：姓名、手机或卡号…</translation>
     </message>
@@ -575,7 +575,7 @@ What is there now is backed up first. Other tills and windows reopen on the rest
 <context>
     <name>BoardTab</name>
     <message>
-        <location filename="../../crmdesk/views/complaints_page.py" line="+531" />
+        <location filename="../../crmdesk/views/complaints_page.py" line="+493" />
         <source>Open</source>
         <translation>待解决</translation>
     </message>
@@ -799,7 +799,7 @@ What is there now is backed up first. Other tills and windows reopen on the rest
 <context>
     <name>CashOutDialog</name>
     <message>
-        <location filename="../../crmdesk/views/money_dialogs.py" line="+201" />
+        <location filename="../../crmdesk/views/money_dialogs.py" line="+188" />
         <source>Pay out the stored value of {name}</source>
         <translation>退还{name}的储值</translation>
     </message>
@@ -966,7 +966,7 @@ What is there now is backed up first. Other tills and windows reopen on the rest
 <context>
     <name>ColumnsDialog</name>
     <message>
-        <location filename="../../crmdesk/views/member_list.py" line="+325" />
+        <location filename="../../crmdesk/views/member_list.py" line="+283" />
         <source>Columns</source>
         <translation>显示列</translation>
     </message>
@@ -1491,7 +1491,7 @@ What is there now is backed up first. Other tills and windows reopen on the rest
 <context>
     <name>ComplaintListModel</name>
     <message>
-        <location filename="../../crmdesk/views/complaints_page.py" line="-728" />
+        <location filename="../../crmdesk/views/complaints_page.py" line="-690" />
         <source>No.</source>
         <translation>编号</translation>
     </message>
@@ -1551,7 +1551,7 @@ What is there now is backed up first. Other tills and windows reopen on the rest
         <translation>！已逾期</translation>
     </message>
     <message>
-        <location line="+139" />
+        <location line="+101" />
         <source>First response due {response}; resolve by the end of {day}</source>
         <translation>首次响应期限 {response}；须在 {day} 当日内解决</translation>
     </message>
@@ -1719,12 +1719,12 @@ What is there now is backed up first. Other tills and windows reopen on the rest
 <context>
     <name>ComplaintsPage</name>
     <message>
-        <location filename="../../crmdesk/views/complaints_page.py" line="-255" />
+        <location filename="../../crmdesk/views/complaints_page.py" line="-217" />
         <source>{month} (so far)</source>
         <translation>{month}（截至目前）</translation>
     </message>
     <message>
-        <location line="+1009" />
+        <location line="+971" />
         <source>&amp;Board</source>
         <translation>投诉看板(&amp;B)</translation>
     </message>
@@ -2052,12 +2052,12 @@ What is there now is backed up first. Other tills and windows reopen on the rest
     <message>
         <location line="+44" />
         <location line="+219" />
-        <location line="+367" />
+        <location line="+370" />
         <source>Scan a card or type to find a member. F2 registers a new member.</source>
         <translation>扫卡或输入以查找会员。按 F2 登记新会员。</translation>
     </message>
     <message>
-        <location line="-564" />
+        <location line="-567" />
         <source>No member open.</source>
         <translation>尚未打开会员。</translation>
     </message>
@@ -2093,22 +2093,23 @@ What is there now is backed up first. Other tills and windows reopen on the rest
     </message>
     <message>
         <location line="+10" />
+        <location line="+412" />
         <source>No visits yet.</source>
         <translation>暂无消费记录。</translation>
     </message>
     <message>
-        <location line="+23" />
+        <location line="-389" />
         <source>New member (F2)</source>
         <translation>新会员（F2）</translation>
     </message>
     <message>
         <location line="+1" />
-        <location line="+418" />
+        <location line="+421" />
         <source>Issue card (F3)</source>
         <translation>发卡（F3）</translation>
     </message>
     <message>
-        <location line="-417" />
+        <location line="-420" />
         <source>Report card lost… (F4)</source>
         <translation>挂失…（F4）</translation>
     </message>
@@ -2233,7 +2234,12 @@ What is there now is backed up first. Other tills and windows reopen on the rest
         <translation>赊账逾期 {amount}，最长逾期 {days} 天：请提醒会员还款（F11 还款）。</translation>
     </message>
     <message>
-        <location line="+58" />
+        <location line="+40" />
+        <source>Recent purchases are on the server; they show when it is back.</source>
+        <translation>最近消费记录在服务器上，恢复连接后显示。</translation>
+    </message>
+    <message>
+        <location line="+21" />
         <location line="+2" />
         <source>Churn alert: {reason}</source>
         <translation>流失预警：{reason}</translation>
@@ -2274,12 +2280,12 @@ What is there now is backed up first. Other tills and windows reopen on the rest
         <translation>已记录退款：扣回积分 {points}，现有积分 {balance}。</translation>
     </message>
     <message>
-        <location line="+22" />
+        <location line="+18" />
         <source>Redeemed {points} points ({value} off); {balance} points left.</source>
         <translation>已兑换 {points} 积分（抵扣 {value}）；剩余积分 {balance}。</translation>
     </message>
     <message>
-        <location line="-378" />
+        <location line="-377" />
         <source>Member open. Scan or type to find the next one; Esc clears.</source>
         <translation>已打开会员。扫卡或输入查找下一位；Esc 清空。</translation>
     </message>
@@ -2334,7 +2340,7 @@ What is there now is backed up first. Other tills and windows reopen on the rest
         <translation>{points} 积分将于 {date} 过期</translation>
     </message>
     <message>
-        <location line="+49" />
+        <location line="+52" />
         <source>Replace card… (F3)</source>
         <translation>换卡…（F3）</translation>
     </message>
@@ -2389,7 +2395,7 @@ What is there now is backed up first. Other tills and windows reopen on the rest
         <translation>这笔退款已记录过，未做任何更改。</translation>
     </message>
     <message>
-        <location line="+49" />
+        <location line="+53" />
         <source>Topped up {amount}; the wallet holds {total}.</source>
         <translation>已充值 {amount}，储值余额 {total}。</translation>
     </message>
@@ -2399,7 +2405,7 @@ What is there now is backed up first. Other tills and windows reopen on the rest
         <translation>赠送 {bonus}（{rule}）。</translation>
     </message>
     <message>
-        <location line="+23" />
+        <location line="+14" />
         <source>Repayment of {amount} recorded; still owes {owed}.</source>
         <translation>已记录还款 {amount}，尚欠 {owed}。</translation>
     </message>
@@ -3277,7 +3283,7 @@ What is there now is backed up first. Other tills and windows reopen on the rest
 <context>
     <name>FiguresTab</name>
     <message>
-        <location filename="../../crmdesk/views/complaints_page.py" line="-1064" />
+        <location filename="../../crmdesk/views/complaints_page.py" line="-1026" />
         <source>{percent} %</source>
         <translation>{percent}%</translation>
     </message>
@@ -3292,7 +3298,7 @@ What is there now is backed up first. Other tills and windows reopen on the rest
         <translation>{total} 件中 {count} 件</translation>
     </message>
     <message>
-        <location line="+716" />
+        <location line="+678" />
         <source>&amp;Month:</source>
         <translation>月份(&amp;M)：</translation>
     </message>
@@ -6096,7 +6102,7 @@ Hand both files to the member.</source>
 <context>
     <name>RepayDialog</name>
     <message>
-        <location filename="../../crmdesk/views/money_dialogs.py" line="-134" />
+        <location filename="../../crmdesk/views/money_dialogs.py" line="-113" />
         <source>Repayment of {name}</source>
         <translation>{name}还款</translation>
     </message>
@@ -7031,7 +7037,7 @@ Hand both files to the member.</source>
 <context>
     <name>TopUpDialog</name>
     <message>
-        <location filename="../../crmdesk/views/money_dialogs.py" line="-81" />
+        <location filename="../../crmdesk/views/money_dialogs.py" line="-62" />
         <source>Top up the stored value of {name}</source>
         <translation>为{name}充值</translation>
     </message>
@@ -7069,7 +7075,7 @@ Hand both files to the member.</source>
 <context>
     <name>WalletAdjustDialog</name>
     <message>
-        <location line="+119" />
+        <location line="+79" />
         <source>Correct the stored value of {name}</source>
         <translation>调整{name}的储值</translation>
     </message>
@@ -8308,7 +8314,7 @@ Hand both files to the member.</source>
         <translation>否</translation>
     </message>
     <message>
-        <location filename="../../crmdesk/views/audit_tab.py" line="-386" />
+        <location filename="../../crmdesk/views/audit_tab.py" line="-363" />
         <source>(automatic)</source>
         <translation>（系统自动）</translation>
     </message>
@@ -10932,12 +10938,12 @@ Hand both files to the member.</source>
         <translation>支付密码错误。还可尝试 {left} 次。</translation>
     </message>
     <message>
-        <location filename="../../crmdesk/views/money_dialogs.py" line="-255" />
+        <location filename="../../crmdesk/views/money_dialogs.py" line="-239" />
         <source>Type the amount paid back.</source>
         <translation>请输入还款金额。</translation>
     </message>
     <message>
-        <location line="+116" />
+        <location line="+100" />
         <source>The two PINs differ.</source>
         <translation>两次输入的支付密码不一致。</translation>
     </message>
