@@ -154,12 +154,16 @@ def _check_sqlite_path(path: Path) -> None:
         )
 
 
+def server_connect_args() -> dict[str, object]:
+    """How crmdesk connects to a PostgreSQL server: a server that does not answer is given up on after a few
+    seconds, not the network's minutes; the server's activity list names crmdesk."""
+    return {"connect_timeout": CONNECT_TIMEOUT_S, "application_name": "crmdesk"}
+
+
 def _create_engine(url: sa.URL) -> sa.Engine:
     if url.get_backend_name() != "sqlite":
         try:
-            # A server that does not answer is given up on after a few seconds, not the network's minutes.
-            extra = {"connect_args": {"connect_timeout": CONNECT_TIMEOUT_S, "application_name": "crmdesk"}} \
-                if url.get_backend_name() == "postgresql" else {}
+            extra = {"connect_args": server_connect_args()} if url.get_backend_name() == "postgresql" else {}
             return sa.create_engine(url, pool_pre_ping=True, hide_parameters=True, **extra)
         except (ImportError, sa.exc.NoSuchModuleError) as exc:
             raise DatabaseUnavailable(

@@ -307,38 +307,47 @@ def _purchases(db: Database, path: Path, ids: list[int]) -> list[Figure]:
     """Recording a sale (points, tier, totals, the day's figures) beside the floor under it, taken in turns so
     both meet the same disk and the same neighbours: raw sqlite3 writing the same purchase row, points entry
     and member update in one durable commit. The target is the floor's p95 times PURCHASE_FLOOR_FACTOR."""
-    with read_session(db) as session:
-        actor = staff_service.actor_for(session)
-    record = Figure("record purchase (points + tier)", "ms")
-    floor = Figure("  floor: raw sqlite3, the same writes, durable commit", "ms")
-    now = datetime.now(timezone.utc)
     raw = _durable_connection(path)
     try:
-        for number, member_id in enumerate(ids):
-            def one() -> None:
-                with unit_of_work(db) as session:
-                    purchases.record_purchase(session, actor, member_id, receipt_no=f"B{number:08d}", till="bench",
-                                              amount_fen=1_000 + number, occurred_at=now - timedelta(minutes=number), now=now)
-            _timed(record.samples, one)
-            _timed(floor.samples, lambda: _raw_sale(raw, member_id, f"F{number:08d}", 1_000 + number, now))
-        sustained = Figure("sustained purchases on one connection", "purchases/s", 300, True)
-        sustained_floor = Figure("  floor: raw sqlite3, the same writes", "purchases/s", None, True)
-        count, started = 0, time.perf_counter()
-        while time.perf_counter() - started < 2.0:
-            with unit_of_work(db) as session:
-                purchases.record_purchase(session, actor, ids[count % len(ids)], receipt_no=f"S{count:08d}", till="bench",
-                                          amount_fen=2_000, occurred_at=now, now=now)
-            count += 1
-        sustained.value = count / (time.perf_counter() - started)
-        count, started = 0, time.perf_counter()
-        while time.perf_counter() - started < 2.0:
-            _raw_sale(raw, ids[count % len(ids)], f"T{count:08d}", 2_000, now)
-            count += 1
-        sustained_floor.value = count / (time.perf_counter() - started)
+        return sales_beside_floor(db, ids, lambda *sale: _raw_sale(raw, *sale),
+                                  floor_label="raw sqlite3, the same writes, durable commit")
     finally:
         raw.close()
-    record.target = PURCHASE_FLOOR_FACTOR * floor.p95
-    record.note = (f"{record.p50 / floor.p50:.1f}x the floor (p50), {record.p95 / floor.p95:.1f}x (p95); "
+
+
+def sales_beside_floor(db: Database, ids: list[int], raw_sale: Callable[[int, str, int, datetime], None], *,
+                       floor_label: str, prefix: str = "", receipts: str = "") -> list[Figure]:
+    """Sales one by one through the service and through ``raw_sale`` (member, receipt, amount, time: the floor),
+    in turns; then as many as each manages in two seconds on one connection. ``prefix`` names the database in
+    the figures, ``receipts`` keeps one run's receipt numbers apart from another's."""
+    with read_session(db) as session:
+        actor = staff_service.actor_for(session)
+    record = Figure(f"{prefix}record purchase (points + tier)", "ms")
+    floor = Figure(f"{prefix}  floor: {floor_label}", "ms")
+    now = datetime.now(timezone.utc)
+    for number, member_id in enumerate(ids):
+        def one() -> None:
+            with unit_of_work(db) as session:
+                purchases.record_purchase(session, actor, member_id, receipt_no=f"{receipts}B{number:08d}", till="bench",
+                                          amount_fen=1_000 + number, occurred_at=now - timedelta(minutes=number), now=now)
+        _timed(record.samples, one)
+        _timed(floor.samples, lambda: raw_sale(member_id, f"{receipts}F{number:08d}", 1_000 + number, now))
+    sustained = Figure(f"{prefix}sustained purchases on one connection", "purchases/s", 300, True)
+    sustained_floor = Figure(f"{prefix}  floor: {floor_label.split(',')[0]}, the same writes", "purchases/s", None, True)
+    count, started = 0, time.perf_counter()
+    while time.perf_counter() - started < 2.0:
+        with unit_of_work(db) as session:
+            purchases.record_purchase(session, actor, ids[count % len(ids)], receipt_no=f"{receipts}S{count:08d}",
+                                      till="bench", amount_fen=2_000, occurred_at=now, now=now)
+        count += 1
+    sustained.value = count / (time.perf_counter() - started)
+    count, started = 0, time.perf_counter()
+    while time.perf_counter() - started < 2.0:
+        raw_sale(ids[count % len(ids)], f"{receipts}T{count:08d}", 2_000, now)
+        count += 1
+    sustained_floor.value = count / (time.perf_counter() - started)
+    record.target = PURCHASE_FLOOR_FACTOR * floor.p95  # type: ignore[operator]
+    record.note = (f"{record.p50 / floor.p50:.1f}x the floor (p50), {record.p95 / floor.p95:.1f}x (p95); "  # type: ignore[operator]
                    f"target {PURCHASE_FLOOR_FACTOR:g}x the floor's p95")
     sustained.note = f"{sustained.value / sustained_floor.value:.0%} of the floor's rate"
     return [record, floor, sustained, sustained_floor]

@@ -10,15 +10,14 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable
-from datetime import datetime, timedelta, timezone
+from datetime import datetime
 
 import sqlalchemy as sa
 
-from crmdesk.bench.run import PURCHASE_FLOOR_FACTOR, Figure, _timed
+from crmdesk.bench.run import Figure, _timed, sales_beside_floor
 from crmdesk.db import Database, open_database
-from crmdesk.services import purchases, search, server
-from crmdesk.services import staff as staff_service
-from crmdesk.services.uow import read_session, unit_of_work
+from crmdesk.services import search, server
+from crmdesk.services.uow import read_session
 
 PREFIX = "PostgreSQL: "
 
@@ -75,34 +74,5 @@ def _raw_sale(raw, member_id: int, receipt_no: str, amount_fen: int, at: datetim
 
 
 def _purchases(db: Database, raw, ids: list[int]) -> list[Figure]:  # type: ignore[no-untyped-def]
-    with read_session(db) as session:
-        actor = staff_service.actor_for(session)
-    record = Figure(f"{PREFIX}record purchase (points + tier)", "ms")
-    floor = Figure(f"{PREFIX}  floor: raw psycopg, the same writes, one commit", "ms")
-    now = datetime.now(timezone.utc)
-    for number, member_id in enumerate(ids):
-        def one() -> None:
-            with unit_of_work(db) as session:
-                purchases.record_purchase(session, actor, member_id, receipt_no=f"PB{number:08d}", till="bench",
-                                          amount_fen=1_000 + number, occurred_at=now - timedelta(minutes=number), now=now)
-        _timed(record.samples, one)
-        _timed(floor.samples, lambda: _raw_sale(raw, member_id, f"PF{number:08d}", 1_000 + number, now))
-    sustained = Figure(f"{PREFIX}sustained purchases on one connection", "purchases/s", 300, True)
-    sustained_floor = Figure(f"{PREFIX}  floor: raw psycopg, the same writes", "purchases/s", None, True)
-    count, started = 0, time.perf_counter()
-    while time.perf_counter() - started < 2.0:
-        with unit_of_work(db) as session:
-            purchases.record_purchase(session, actor, ids[count % len(ids)], receipt_no=f"PS{count:08d}", till="bench",
-                                      amount_fen=2_000, occurred_at=now, now=now)
-        count += 1
-    sustained.value = count / (time.perf_counter() - started)
-    count, started = 0, time.perf_counter()
-    while time.perf_counter() - started < 2.0:
-        _raw_sale(raw, ids[count % len(ids)], f"PT{count:08d}", 2_000, now)
-        count += 1
-    sustained_floor.value = count / (time.perf_counter() - started)
-    record.target = PURCHASE_FLOOR_FACTOR * floor.p95  # type: ignore[operator]
-    record.note = (f"{record.p50 / floor.p50:.1f}x the floor (p50), {record.p95 / floor.p95:.1f}x (p95); "  # type: ignore[operator]
-                   f"target {PURCHASE_FLOOR_FACTOR:g}x the floor's p95")
-    sustained.note = f"{sustained.value / sustained_floor.value:.0%} of the floor's rate"
-    return [record, floor, sustained, sustained_floor]
+    return sales_beside_floor(db, ids, lambda *sale: _raw_sale(raw, *sale), floor_label="raw psycopg, the same writes, "
+                              "one commit", prefix=PREFIX, receipts="P")

@@ -91,31 +91,24 @@ def cache_path(folder: Path | None = None) -> Path:
 
 def refresh_cache(db: Database, folder: Path | None = None) -> CacheInfo:
     """Copy what the counter needs from the server into a new cache file, then put it in place of the old one in
-    one step (a till going offline meanwhile keeps the old one). Memory stays small: rows go over in batches."""
+    one step (a refresh cut short leaves the old one). Memory stays small: rows go over in batches."""
+    from crmdesk.services.server import copy_tables
+
     started = time.perf_counter()
     final = cache_path(folder)
     fresh = final.with_name(final.name + ".new")
     remove_sqlite_files(fresh)
     target = open_database(sqlite_url(fresh))
-    members = 0
     try:
         with db.engine.connect() as reading, target.engine.begin() as writing:
-            tables = _cache_tables()
-            for table in reversed(tables):
-                writing.execute(table.delete())  # what the new file's migrations put there
-            for table in tables:
-                result = reading.execution_options(yield_per=5_000).execute(sa.select(table))
-                blanked = KEPT_OFF_THE_TILL.get(table.name, {})
-                for rows in result.partitions():
-                    writing.execute(table.insert(), [{**row._asdict(), **blanked} for row in rows])
-                    if table.name == "member":
-                        members += len(rows)
+            copied = copy_tables(reading, writing, _cache_tables(), blank=KEPT_OFF_THE_TILL)
     finally:
-        target.dispose()
-    remove_sqlite_files(final)
+        target.dispose()  # the last connection closes the file whole: no write-ahead log is left beside it
+    for suffix in ("-wal", "-shm"):  # the old file's, should any be left: never to be read with the new one
+        Path(f"{final}{suffix}").unlink(missing_ok=True)
     os.replace(fresh, final)
     make_private(final)
-    return CacheInfo(final, members, time.perf_counter() - started)
+    return CacheInfo(final, copied.get("member", 0), time.perf_counter() - started)
 
 
 def open_cache(folder: Path | None = None) -> Database | None:
@@ -231,6 +224,28 @@ def queued_sales(folder: Path | None = None, *, state: str | None = "queued") ->
                        sale_state, message)
             for (number, till, receipt, member, name, amount, at, method, lines, cashier_id, cashier, role, sale_state,
                  message) in rows]
+
+
+def waiting(folder: Path | None = None) -> int:
+    """How many sales wait to be sent (counted, not read)."""
+    if not queue_path(folder).exists():
+        return 0
+    connection = _queue(folder)
+    try:
+        return int(connection.execute("SELECT count(*) FROM sale WHERE state = 'queued'").fetchone()[0])
+    finally:
+        connection.close()
+
+
+def server_answers(db: Database) -> bool:
+    """Whether the server can be reached now (one short query; a server that does not answer is given up on after
+    the connection timeout)."""
+    try:
+        with db.engine.connect() as connection:
+            connection.execute(sa.text("SELECT 1"))
+        return True
+    except sa.exc.DBAPIError:
+        return False
 
 
 @dataclass(frozen=True)

@@ -15,6 +15,7 @@ import secrets
 import shutil
 import socket
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -28,7 +29,7 @@ from sqlalchemy.pool import NullPool
 from crmdesk.connection_problems import CONNECT_TIMEOUT_S, DEFAULT_PORT, MSG_HOST_NOT_FOUND, MSG_NOTHING_LISTENING, \
     connection_problem
 from crmdesk import preferences
-from crmdesk.db import Database, alembic_config, open_database
+from crmdesk.db import Database, alembic_config, open_database, server_connect_args
 from crmdesk.errors import DatabaseTooNew, DatabaseUnavailable, InvalidInput, NotACrmdeskDatabase
 from crmdesk.services.auth import Permission, require
 from crmdesk.services.uow import Actor
@@ -125,11 +126,6 @@ def till_line(url: sa.URL) -> str:
     return f"crmdesk connect {url.render_as_string(hide_password=False)}"
 
 
-def connect_args() -> dict[str, object]:
-    """A till never hangs on a server that does not answer: libpq gives up after a few seconds."""
-    return {"connect_timeout": CONNECT_TIMEOUT_S, "application_name": "crmdesk"}
-
-
 # --------------------------------------------------------------------------- checking a till's connection
 
 
@@ -159,7 +155,7 @@ def check_connection(url: sa.URL, *, timeout_s: int = CONNECT_TIMEOUT_S) -> Conn
 
     started = time.perf_counter()
     engine = sa.create_engine(url, poolclass=NullPool, hide_parameters=True,
-                              connect_args={**connect_args(), "connect_timeout": timeout_s})
+                              connect_args={**server_connect_args(), "connect_timeout": timeout_s})
     try:
         try:
             with engine.connect() as connection:
@@ -310,7 +306,7 @@ def _admin_engine(candidates: list[sa.URL]) -> sa.Engine:
     last: BaseException | None = None
     for url in candidates:
         engine = sa.create_engine(url, poolclass=NullPool, hide_parameters=True, isolation_level="AUTOCOMMIT",
-                                  connect_args=connect_args())
+                                  connect_args=server_connect_args())
         try:
             with engine.connect():
                 return engine
@@ -432,19 +428,9 @@ def copy_store(source: Database, target: Database, *, progress=None, batch: int 
         if store.is_initialised(session) or session.scalar(sa.select(sa.func.count()).select_from(Member)):
             raise InvalidInput(MSG_NOT_FRESH)
         connection = session.connection()
-        for table in reversed(tables):  # what the new database was given by its migrations
-            connection.execute(table.delete())
         with source.engine.connect() as reading:
             total = sum(reading.execute(sa.select(sa.func.count()).select_from(table)).scalar_one() for table in tables)
-            done = 0
-            write = _copy_rows if target.url.get_backend_name() == "postgresql" else _insert_rows
-            for table in tables:
-                result = reading.execution_options(yield_per=batch).execute(sa.select(table))
-                for rows in result.partitions():
-                    write(connection, table, rows)
-                    done += len(rows)
-                    if progress:
-                        progress(done, total)
+            copy_tables(reading, connection, tables, progress=lambda done: progress and progress(done, total), batch=batch)
             if target.url.get_backend_name() == "postgresql":
                 _move_sequences(connection, tables)
             source_figures = _figures(reading, tables)
@@ -457,11 +443,35 @@ def copy_store(source: Database, target: Database, *, progress=None, batch: int 
     return CopyReport(len(tables), total, sum(1 for _table, what in source_figures if what != "rows"))
 
 
-def _insert_rows(connection: sa.Connection, table: sa.Table, rows: list[sa.Row]) -> None:  # type: ignore[type-arg]
-    connection.execute(table.insert(), [row._asdict() for row in rows])
+def copy_tables(reading: sa.Connection, writing: sa.Connection, tables: list[sa.Table], *,
+                progress: Callable[[int], None] | None = None, blank: dict[str, dict[str, object]] | None = None,
+                batch: int = 5_000) -> dict[str, int]:
+    """Every row of ``tables`` from one database into the same tables of another, in batches (memory stays small),
+    what the writing side's migrations put there deleted first; ``blank`` sets columns of a table to a fixed value
+    on the way (what must not be copied). Returns the rows copied per table; ``progress(rows so far)``."""
+    blank = blank or {}
+    write = _copy_rows if writing.dialect.name == "postgresql" else _insert_rows
+    for table in reversed(tables):
+        writing.execute(table.delete())
+    copied: dict[str, int] = {}
+    done = 0
+    for table in tables:
+        copied[table.name] = 0
+        result = reading.execution_options(yield_per=batch).execute(sa.select(table))
+        for rows in result.partitions():
+            write(writing, table, [{**row._asdict(), **blank.get(table.name, {})} for row in rows])
+            copied[table.name] += len(rows)
+            done += len(rows)
+            if progress:
+                progress(done)
+    return copied
 
 
-def _copy_rows(connection: sa.Connection, table: sa.Table, rows: list[sa.Row]) -> None:  # type: ignore[type-arg]
+def _insert_rows(connection: sa.Connection, table: sa.Table, rows: list[dict[str, object]]) -> None:
+    connection.execute(table.insert(), rows)
+
+
+def _copy_rows(connection: sa.Connection, table: sa.Table, rows: list[dict[str, object]]) -> None:
     """PostgreSQL's COPY, in the copy's transaction: each value bound by its column's type, as an INSERT would
     bind it (UTC times, the enums' stored words), several times faster than INSERTs for a large store."""
     dialect = connection.dialect
@@ -470,8 +480,8 @@ def _copy_rows(connection: sa.Connection, table: sa.Table, rows: list[sa.Row]) -
     cursor = connection.connection.driver_connection.cursor()  # type: ignore[union-attr]
     with cursor.copy(f"COPY {dialect.identifier_preparer.quote(table.name)} ({names}) FROM STDIN") as copy:
         for row in rows:
-            copy.write_row([value if bind is None or value is None else bind(value)
-                            for bind, value in zip(binders, row, strict=True)])
+            copy.write_row([row[column.name] if bind is None or row[column.name] is None else bind(row[column.name])
+                            for bind, column in zip(binders, table.columns, strict=True)])
 
 
 def _figures(connection: sa.Connection, tables: list[sa.Table]) -> dict[tuple[str, str], int]:

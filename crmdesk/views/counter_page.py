@@ -52,7 +52,7 @@ from crmdesk.views.live_changes import follow
 from crmdesk.views.server_link import server_is_away
 from crmdesk.views.member_form import NewMemberDialog
 from crmdesk.views.money_dialogs import RepayDialog, TopUpDialog
-from crmdesk.views.purchase_dialogs import PurchaseDialog, RedeemDialog, RefundDialog
+from crmdesk.views.purchase_dialogs import EnterDialog, PurchaseDialog, RedeemDialog, RefundDialog
 from crmdesk.views.slip_printing import SlipPrinter
 from crmdesk.views.state import AppState
 from crmdesk.views.terms import member_status_text, percent_text, purchase_kind_text
@@ -1091,13 +1091,12 @@ class CounterPage(QWidget):
         self.redeem_dialog = None
         self._back_from_dialog()
 
-    def _after_money(self, dialog: QDialog, result: int, done: bool, tell: Callable[[], str]) -> None:
+    def _after_money(self, dialog: EnterDialog, result: int, done: bool, tell: Callable[[], str]) -> None:
         """After a money dialog: the member's figures again and what happened -- or that it had been done already
         (asked again after a network failure, services/requests.py)."""
-        already = getattr(dialog, "already", None)
-        if result == QDialog.DialogCode.Accepted and (already or done):
+        if result == QDialog.DialogCode.Accepted and (dialog.already or done):
             self.refresh_member()
-            self._show_result(already or tell())
+            self._show_result(dialog.already or tell())
 
     # ------------------------------------------------------------------ the member's money: top up, repay
 

@@ -22,7 +22,6 @@ from crmdesk.errors import CrmdeskError, InvalidInput
 from crmdesk.services import credit, money, money_settings, wallet
 from crmdesk.services.member_query import format_yuan
 from crmdesk.services.members import MemberProfile
-from crmdesk.services.requests import AlreadyDone
 from crmdesk.services.uow import read_session, unit_of_work
 from crmdesk.texts import QT_TRANSLATE_NOOP
 from crmdesk.views.common import error_text, format_fen
@@ -53,7 +52,6 @@ class _MoneyDialog(EnterDialog):
         self.profile = profile
         # Enter again after a network failure asks the same request again: done once (services/requests.py).
         self.request_id = uuid.uuid4().hex
-        self.already: str | None = None  # it had been done before: what to tell the cashier
         self.setWindowTitle(title)
         self.setMinimumWidth(460)
         self.layout_ = QVBoxLayout(self)
@@ -97,10 +95,6 @@ class _MoneyDialog(EnterDialog):
         EnterDialog.accept(self)
 
     def fail(self, exc: CrmdeskError) -> None:
-        if isinstance(exc, AlreadyDone):  # asked again after a network failure: it was done the first time
-            self.already = error_text(exc)
-            super().accept()
-            return
         self._show_message(error_text(exc))
         widget = self.field_widgets.get(getattr(exc, "field", None) or "")
         if widget is not None:

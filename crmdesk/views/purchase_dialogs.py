@@ -105,6 +105,9 @@ class EnterDialog(QDialog):
     # A dialog's write runs on the program's operations thread (views/operations.py): while it is on its way the
     # dialog waits with it -- Enter and Esc do nothing, and a wait longer than a moment is said, not hidden.
     recording = False
+    # Asked again after a network failure and found done the first time (services/requests.py): what to tell the
+    # cashier; the dialog then closes as if it had just been done.
+    already: str | None = None
 
     def _send(self, state: AppState, work: Callable[[], object], done: Callable[[object], None],
               refused: Callable[[CrmdeskError], None]) -> None:
@@ -114,6 +117,10 @@ class EnterDialog(QDialog):
 
         def failed(error: CrmdeskError) -> None:
             self._set_recording(False)
+            if isinstance(error, AlreadyDone):
+                self.already = error_text(error)
+                QDialog.accept(self)
+                return
             self._message_style("errorLabel")
             refused(error)
 
@@ -665,7 +672,6 @@ class RedeemDialog(EnterDialog):
         self._state = state
         self.profile = profile
         self.request_id = uuid.uuid4().hex  # Enter again after a network failure: redeemed once (services/requests.py)
-        self.already: str | None = None
         self.new_balance: int | None = None
         self.points = 0
         with read_session(state.db) as session:
@@ -749,10 +755,6 @@ class RedeemDialog(EnterDialog):
         super().accept()
 
     def _refused(self, exc: CrmdeskError) -> None:
-        if isinstance(exc, AlreadyDone):  # asked again after a network failure: it was done the first time
-            self.already = error_text(exc)
-            super().accept()
-            return
         self._show_message(error_text(exc))
         self.points_edit.setFocus()
         self.points_edit.selectAll()

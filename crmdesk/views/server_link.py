@@ -13,7 +13,6 @@ from collections.abc import Callable
 from datetime import datetime
 from pathlib import Path
 
-import sqlalchemy as sa
 from PySide6.QtCore import QObject, QTimer, Signal
 
 from crmdesk.db import Database
@@ -55,7 +54,7 @@ class ServerLink(QObject):
     def start(self) -> None:
         """Read the cache now and every CACHE_EVERY_S; send what an earlier day left in the queue."""
         self._refresh.start()
-        if offline.queued_sales(self._folder):
+        if offline.waiting(self._folder):
             self._run(self._send_queue, self._sent)
         else:
             self.refresh_cache()
@@ -74,7 +73,7 @@ class ServerLink(QObject):
 
     @property
     def waiting(self) -> int:
-        return len(offline.queued_sales(self._folder))
+        return offline.waiting(self._folder)
 
     # ------------------------------------------------------------------ going offline and back
 
@@ -93,12 +92,7 @@ class ServerLink(QObject):
             self._run(self._server_answers, self._answered)
 
     def _server_answers(self) -> bool:
-        try:
-            with self._db.engine.connect() as connection:
-                connection.execute(sa.text("SELECT 1"))
-            return True
-        except sa.exc.DBAPIError:
-            return False
+        return offline.server_answers(self._db)
 
     def _answered(self, back: object) -> None:
         if back:
