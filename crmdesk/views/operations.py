@@ -67,10 +67,6 @@ class Operations(QObject):
         return self._threaded
 
     @property
-    def busy(self) -> bool:
-        return self._busy
-
-    @property
     def idle(self) -> bool:
         return not self._pending
 
