@@ -154,16 +154,21 @@ def _check_sqlite_path(path: Path) -> None:
         )
 
 
-def server_connect_args() -> dict[str, object]:
+def server_connect_args(url: sa.URL | None = None) -> dict[str, object]:
     """How crmdesk connects to a PostgreSQL server: a server that does not answer is given up on after a few
-    seconds, not the network's minutes; the server's activity list names crmdesk."""
-    return {"connect_timeout": CONNECT_TIMEOUT_S, "application_name": "crmdesk"}
+    seconds, not the network's minutes; the server's activity list names crmdesk -- unless the URL names the
+    connection itself (keyword arguments would override the URL's own ``application_name``)."""
+    args: dict[str, object] = {"connect_timeout": CONNECT_TIMEOUT_S, "application_name": "crmdesk"}
+    for key in ("connect_timeout", "application_name"):
+        if url is not None and key in url.query:
+            del args[key]
+    return args
 
 
 def _create_engine(url: sa.URL) -> sa.Engine:
     if url.get_backend_name() != "sqlite":
         try:
-            extra = {"connect_args": server_connect_args()} if url.get_backend_name() == "postgresql" else {}
+            extra = {"connect_args": server_connect_args(url)} if url.get_backend_name() == "postgresql" else {}
             return sa.create_engine(url, pool_pre_ping=True, hide_parameters=True, **extra)
         except (ImportError, sa.exc.NoSuchModuleError) as exc:
             raise DatabaseUnavailable(

@@ -10,7 +10,8 @@ import sqlalchemy as sa
 from alembic import command
 
 from crmdesk.db import (
-    DEFAULT_DB_FILENAME, alembic_config, head_revision, open_database, resolve_url, sqlite_url,
+    CONNECT_TIMEOUT_S, DEFAULT_DB_FILENAME, alembic_config, head_revision, open_database, resolve_url,
+    server_connect_args, sqlite_url,
 )
 from crmdesk.errors import DatabaseTooNew, DatabaseUnavailable, InvalidInput, NotACrmdeskDatabase
 from crmdesk.models import Member, Role, Staff
@@ -182,3 +183,11 @@ def test_migrations_build_exactly_the_schema_the_models_describe(db) -> None:  #
 
     with db.engine.connect() as conn:
         assert compare_metadata(MigrationContext.configure(conn), Base.metadata) == []
+
+
+def test_a_server_connection_keeps_the_name_its_url_gives_it() -> None:
+    # Keyword arguments override the URL's query: a name or timeout the URL sets must not be replaced.
+    named = sa.make_url("postgresql+psycopg://till@server/crmdesk?application_name=till-2&connect_timeout=9")
+    assert server_connect_args(named) == {}
+    assert server_connect_args(sa.make_url("postgresql+psycopg://till@server/crmdesk")) == {
+        "connect_timeout": CONNECT_TIMEOUT_S, "application_name": "crmdesk"}

@@ -155,7 +155,7 @@ def check_connection(url: sa.URL, *, timeout_s: int = CONNECT_TIMEOUT_S) -> Conn
 
     started = time.perf_counter()
     engine = sa.create_engine(url, poolclass=NullPool, hide_parameters=True,
-                              connect_args={**server_connect_args(), "connect_timeout": timeout_s})
+                              connect_args={**server_connect_args(url), "connect_timeout": timeout_s})
     try:
         try:
             with engine.connect() as connection:
@@ -306,7 +306,7 @@ def _admin_engine(candidates: list[sa.URL]) -> sa.Engine:
     last: BaseException | None = None
     for url in candidates:
         engine = sa.create_engine(url, poolclass=NullPool, hide_parameters=True, isolation_level="AUTOCOMMIT",
-                                  connect_args=server_connect_args())
+                                  connect_args=server_connect_args(url))
         try:
             with engine.connect():
                 return engine
