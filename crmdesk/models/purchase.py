@@ -22,6 +22,9 @@ class Purchase(Base):
         # Posting the same receipt of the same till twice must change nothing.
         sa.UniqueConstraint("till", "receipt_no"),
         sa.Index("ix_purchase_member_at", "member_id", "occurred_at"),
+        # What was refunded of a sale, asked at every refund: only refunds are in it.
+        sa.Index("ix_purchase_refund_of_id", "refund_of_id", sqlite_where=sa.text("refund_of_id IS NOT NULL"),
+                 postgresql_where=sa.text("refund_of_id IS NOT NULL")),
         sa.CheckConstraint("amount_fen >= 0", name="amount_not_negative"),
         # A refund always names the sale it gives money back for, and only a refund does.
         sa.CheckConstraint("(kind = 'refund') = (refund_of_id IS NOT NULL)", name="refund_has_original"),

@@ -69,11 +69,12 @@ from __future__ import annotations
 
 import re
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import UTC, date, datetime, timedelta, timezone
 from decimal import Decimal
 from pathlib import Path
+from typing import Any
 
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
@@ -638,22 +639,30 @@ def _load_members(session: Session, drafts: Sequence[_Draft]):  # type: ignore[n
 
 def _load_stored(session: Session, drafts: Sequence[_Draft]) -> dict[tuple[str, str], _Stored]:
     """Purchases already in crmdesk with the receipt numbers (and original receipts) of the file."""
-    wanted_tills: dict[str, set[str]] = {}
+    wanted: set[tuple[str, str]] = set()
     for draft in drafts:
         first = draft.rows[0]
         if first.receipt_no:
-            wanted_tills.setdefault(first.receipt_no, set()).add(first.till)
+            wanted.add((first.till, first.receipt_no))
         original = draft.values.get("original_receipt")
         if original and original[0]:
-            wanted_tills.setdefault(str(original[0]), set()).add(first.till)
-    stored = {}
+            wanted.add((first.till, str(original[0])))
     columns = (Purchase.till, Purchase.receipt_no, Purchase.id, Purchase.member_id, Purchase.kind, Purchase.amount_fen,
                Purchase.refund_of_id, Purchase.payment_method)
-    for till, receipt_no, *rest in lookup(session, lambda c: sa.select(*columns).where(Purchase.receipt_no.in_(c)),
-                                          wanted_tills, size=WIDE):
-        if till in wanted_tills[receipt_no]:
-            stored[(till, receipt_no)] = _Stored(*rest)
-    return stored
+    return {(till, receipt_no): _Stored(*rest) for till, receipt_no, *rest in _receipts(session, columns, wanted)}
+
+
+def _receipts(session: Session, columns: Sequence[Any], wanted: Iterable[tuple[str, str]], *where: Any) -> list[Any]:
+    """The purchases with these (till, receipt number) keys, till by till through their unique index: asked by receipt
+    number alone, SQLite reads the whole index of a store it has no statistics for (a shop's store never has any)."""
+    by_till: dict[str, set[str]] = {}
+    for till, receipt_no in wanted:
+        by_till.setdefault(till, set()).add(receipt_no)
+    found: list[Any] = []
+    for till, numbers in sorted(by_till.items()):
+        found += lookup(session, lambda c, till=till: sa.select(*columns).where(  # type: ignore[misc]
+            Purchase.till == till, Purchase.receipt_no.in_(c), *where), numbers, size=WIDE)
+    return found
 
 
 def _match(session: Session, parsed: Sequence[ParsedRow], header: FileHeader) -> list[PlannedReceipt]:
@@ -987,10 +996,8 @@ class _Posting:
         if sale_keys:
             columns = (Purchase.till, Purchase.receipt_no, Purchase.id, Purchase.amount_fen, Purchase.member_id,
                        Purchase.payment_method)
-            for till, receipt_no, *rest in lookup(session, lambda c: sa.select(*columns).where(
-                    Purchase.receipt_no.in_(c), Purchase.kind == PurchaseKind.SALE), {k[1] for k in sale_keys}):
-                if (till, receipt_no) in sale_keys:
-                    stored[(till, receipt_no)] = rest
+            for till, receipt_no, *rest in _receipts(session, columns, sale_keys, Purchase.kind == PurchaseKind.SALE):
+                stored[(till, receipt_no)] = rest
             ids = [rest[0] for rest in stored.values()]
             earned = dict(lookup(session, lambda c: sa.select(PointsEntry.purchase_id, sa.func.sum(PointsEntry.points))
                                   .where(PointsEntry.purchase_id.in_(c), PointsEntry.kind == PointsKind.EARN)

@@ -188,6 +188,37 @@ def test_refunds_take_points_back_in_proportion(db, owner, ids, tmp_path) -> Non
     assert "Only ¥0.00 of this ¥100.00 receipt can still be refunded." in plan.errors[0].reason()
 
 
+def test_stored_receipts_and_refunds_are_found_through_indexes(db, owner, ids, tmp_path) -> None:  # type: ignore[no-untyped-def]
+    """A shop's store has no planner statistics: every question a re-import and a refund ask about stored
+    purchases must still go along an index, never read the whole purchase table (10 million rows in a big shop)."""
+    header = [*ZH, "类型", "原小票号"]
+    rows = [["S1", "01", "A0001", "", "2026-11-17 09:30", "100", "消费", ""],
+            ["T1", "01", "", "", "2026-11-17 10:30", "40", "退货", "S1"]]
+    file = purchases_file(tmp_path / "r.csv", rows, header)
+    run_import(db, owner, file)
+    captured: list[tuple[str, object]] = []
+
+    def capture(conn, cursor, statement, parameters, context, executemany):  # type: ignore[no-untyped-def]
+        if not executemany and " purchase" in statement and statement.lstrip().startswith("SELECT"):
+            captured.append((statement, parameters))
+
+    sa.event.listen(db.engine, "before_cursor_execute", capture)
+    try:
+        check(db, file)  # a re-import: every receipt is stored, the refund's sale and what was refunded of it read
+        more = purchases_file(tmp_path / "r2.csv", [["T2", "01", "", "", "2026-11-17 11:00", "10", "退货", "S1"]], header)
+        run_import(db, owner, more)
+        with unit_of_work(db) as session:  # the counter's refund asks what was refunded of the sale too
+            purchases.refund(session, owner, original_till="01", original_receipt="S1", refund_receipt="T3", amount_fen=500)
+    finally:
+        sa.event.remove(db.engine, "before_cursor_execute", capture)
+    assert captured
+    with db.engine.connect() as conn:
+        assert not conn.exec_driver_sql("SELECT name FROM sqlite_master WHERE name = 'sqlite_stat1'").all()
+        for statement, parameters in captured:
+            plan = [str(row[-1]) for row in conn.exec_driver_sql("EXPLAIN QUERY PLAN " + statement, parameters)]  # type: ignore[arg-type]
+            assert not any(step.startswith("SCAN purchase") for step in plan), (statement, plan)
+
+
 # --------------------------------------------------------------------------- the same as record_purchase
 
 
