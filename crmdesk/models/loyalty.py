@@ -41,7 +41,12 @@ class PointsEntry(Base):
     """One movement of points. Entries are never updated or deleted; the balance is their sum."""
 
     __tablename__ = "points_entry"
-    __table_args__ = (sa.Index("ix_points_entry_member_at", "member_id", "at"),)
+    __table_args__ = (
+        sa.Index("ix_points_entry_member_at", "member_id", "at"),
+        # Goodwill given for a complaint: only such entries are in it.
+        sa.Index("ix_points_entry_complaint_id", "complaint_id", sqlite_where=sa.text("complaint_id IS NOT NULL"),
+                 postgresql_where=sa.text("complaint_id IS NOT NULL")),
+    )
 
     id: Mapped[int] = mapped_column(primary_key=True)
     member_id: Mapped[int] = mapped_column(sa.ForeignKey("member.id"))

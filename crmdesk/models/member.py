@@ -49,6 +49,8 @@ class Member(Base):
             sqlite_where=sa.text("status <> 'closed'"),
             postgresql_where=sa.text("status <> 'closed'"),
         ),
+        # "Same name and birthday as an open member" (a possible duplicate) asked without reading every namesake.
+        sa.Index("ix_member_name_birthday", "name", "birthday"),
         sa.CheckConstraint("points_balance >= 0", name="points_balance_not_negative"),
         sa.CheckConstraint("wallet_principal_fen >= 0 AND wallet_bonus_fen >= 0", name="wallet_not_negative"),
         sa.CheckConstraint("credit_owed_fen >= 0", name="credit_owed_not_negative"),

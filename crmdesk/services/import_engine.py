@@ -348,9 +348,15 @@ class DriverRows:
         if processors is None:
             processors = self._processors[dialect.name] = [column.type.dialect_impl(dialect).bind_processor(dialect)
                                                              for column in self.columns]
-        bound = [tuple(value if value is None or process is None else process(value) for value, process in zip(row, processors))
-                 for row in rows]
-        connection.exec_driver_sql(self.sql, bound)  # type: ignore[arg-type]
+        typed = [(i, process) for i, process in enumerate(processors) if process is not None]
+        if typed and rows:
+            # Column by column: most columns (text, integers) need nothing, and a list per column is far cheaper
+            # than a generator per row when the write lock is held.
+            columns = [list(values) for values in zip(*rows)]
+            for i, process in typed:
+                columns[i] = [None if value is None else process(value) for value in columns[i]]
+            rows = list(zip(*columns))
+        connection.exec_driver_sql(self.sql, rows)  # type: ignore[arg-type]
 
     @classmethod
     def inserting(cls, table: sa.Table, names: Sequence[str]) -> DriverRows:

@@ -328,6 +328,7 @@ class ImportPlan:
     column_indexes: Mapping[str, int]  # field -> position of its column
     rows: tuple[PlannedRow, ...]
     warnings: tuple[Problem, ...]  # about the whole file
+    seen: _Seen | None = field(default=None, repr=False, compare=False)  # what the rows were matched against
 
     @property
     def counts(self) -> Counts:
@@ -629,7 +630,19 @@ def _load_existing(session: Session, ids: Iterable[int]) -> dict[int, _Existing]
     }
 
 
-def _match(session: Session, parsed: Sequence[ParsedRow], header: FileHeader) -> list[PlannedRow]:
+@dataclass(frozen=True)
+class _Seen:
+    """Everything matching a file read from the database: the members its keys name, as they are, and the wallet cap.
+    When the same is read again under the write lock, the plan still holds and is not worked out again."""
+
+    card_owner: dict[str, int]
+    by_member_no: dict[str, int]
+    by_phone: dict[str, int]
+    existing: dict[int, _Existing]
+    cap: int
+
+
+def _see(session: Session, parsed: Sequence[ParsedRow]) -> _Seen:
     valid = [row for row in parsed if row.data is not None]
     card_owner = dict(lookup(session, lambda c: sa.select(Card.number, Card.member_id).where(Card.number.in_(c)),
                               (row.card_no for row in valid if row.card_no)))
@@ -639,11 +652,16 @@ def _match(session: Session, parsed: Sequence[ParsedRow], header: FileHeader) ->
                             .where(Member.phone.in_(c), Member.status != MemberStatus.CLOSED),
                             (row.data.phone for row in valid if row.data and row.data.phone)))
     existing = _load_existing(session, [*card_owner.values(), *by_member_no.values(), *by_phone.values()])
+    return _Seen(card_owner, by_member_no, by_phone, existing, money_settings.get(session).cap_fen)
+
+
+def _match(session: Session, parsed: Sequence[ParsedRow], header: FileHeader, seen: _Seen) -> list[PlannedRow]:
+    card_owner, by_member_no, by_phone, existing, cap = (seen.card_owner, seen.by_member_no, seen.by_phone, seen.existing,
+                                                         seen.cap)
 
     def column(name: str) -> str:
         return header.headers[header.columns[name]] if name in header.columns else ""
 
-    cap = money_settings.get(session).cap_fen
     planned: list[PlannedRow] = []
     claimed: dict[int, int] = {}  # member id -> the row that matched it first
     new_rows: list[int] = []  # indexes into planned
@@ -813,6 +831,9 @@ def _money_differences(row: ParsedRow, member: _Existing, opening: Opening, colu
     return warnings
 
 
+SIMILAR_CHUNK = 200  # name-and-birthday pairs per question
+
+
 def _warn_similar(session: Session, planned: list[PlannedRow], new_rows: list[int]) -> None:
     """A new member with the name and birthday of an open member may be a duplicate (a warning, as at the counter)."""
     wanted = {(planned[i].name, planned[i].source.data.birthday) for i in new_rows
@@ -820,13 +841,20 @@ def _warn_similar(session: Session, planned: list[PlannedRow], new_rows: list[in
     if not wanted:
         return
     known: dict[tuple[str, date], str] = {}
-    for name, birthday, member_no in lookup(
-        session,
-        lambda c: sa.select(Member.name, Member.birthday, Member.member_no)
-        .where(Member.name.in_(c), Member.birthday.is_not(None), Member.status != MemberStatus.CLOSED),
-        (name for name, _ in wanted),
-    ):
-        known.setdefault((name, birthday), member_no)
+    # (name = ? AND birthday = ?) OR ... goes along ix_member_name_birthday pair by pair; asked by name alone it read
+    # every namesake (a common name has hundreds in a big store). One statement shape, padded, compiled once.
+    pairs = sorted(wanted)
+    statement = sa.select(Member.name, Member.birthday, Member.member_no).where(sa.or_(*(
+        sa.and_(Member.name == sa.bindparam(f"n{i}", type_=Member.name.type),
+                Member.birthday == sa.bindparam(f"b{i}", type_=Member.birthday.type)) for i in range(SIMILAR_CHUNK)
+    )), Member.status != MemberStatus.CLOSED)
+    connection = session.connection()
+    for start in range(0, len(pairs), SIMILAR_CHUNK):
+        chunk = pairs[start:start + SIMILAR_CHUNK]
+        chunk += [chunk[-1]] * (SIMILAR_CHUNK - len(chunk))
+        params = {key: value for i, (name, birthday) in enumerate(chunk) for key, value in ((f"n{i}", name), (f"b{i}", birthday))}
+        for name, birthday, member_no in connection.execute(statement, params):
+            known.setdefault((name, birthday), member_no)
     for i in new_rows:
         row = planned[i]
         birthday = row.source.data.birthday if row.source.data else None
@@ -858,7 +886,8 @@ def plan_import(
                      step=CHUNK)
     header = read.header
     parsed = _check_duplicates_in_file(read.rows, header)
-    planned = _match(session, parsed, header)
+    seen = _see(session, parsed)
+    planned = _match(session, parsed, header, seen)
     if progress:
         progress(read.read, read.read)
     return ImportPlan(
@@ -872,6 +901,7 @@ def plan_import(
         column_indexes=dict(header.columns),
         rows=tuple(planned),
         warnings=header.warnings,
+        seen=seen,
     )
 
 
@@ -893,14 +923,20 @@ def apply_import(
 ) -> ImportResult:
     """Import a planned file in the caller's transaction (one unit of work).
 
-    The rows are matched against the database again first. Any invalid row stops
+    The plan was worked out outside the write lock. Here the members its keys name are read again (a few
+    indexed look-ups): when they are as the plan saw them it holds; otherwise -- a till registered one of the
+    file's phones or cards, or edited one of its members, meanwhile -- the rows are matched again. So the
+    write lock is held for the writes, not for checking the file. Any invalid row stops
     the import with InvalidInput unless ``skip_invalid``. ``should_cancel``
     returning True raises ImportCancelled; the caller's unit of work then rolls
     back, so nothing of the import remains."""
     started = time.perf_counter()
     require(actor, IMPORT_PERMISSION)
     check_cancel(should_cancel)
-    checked = replace(plan, rows=tuple(_match(session, [row.source for row in plan.rows], _header_of(plan))))
+    sources = [row.source for row in plan.rows]
+    seen = _see(session, sources)
+    checked = plan if seen == plan.seen else replace(plan, rows=tuple(_match(session, sources, _header_of(plan), seen)),
+                                                     seen=seen)
     invalid = checked.invalid_rows
     refuse_invalid(len(invalid), checked.errors, skip_invalid)
     reason = f"import {plan.path.name}"

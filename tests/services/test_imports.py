@@ -473,6 +473,32 @@ def test_the_import_checks_again_what_changed_since_the_preview(db, owner, tmp_p
         assert session.scalar(sa.select(sa.func.count()).select_from(Member).where(Member.phone == "+8613812345678")) == 1
 
 
+def test_a_member_of_the_file_edited_meanwhile_is_matched_again(db, owner, tmp_path) -> None:
+    member_id = register(db, owner, "张三", "13812345678")
+    path = members_file(tmp_path, [ROWS[0]])
+    with read_session(db) as session:
+        plan = plan_import(session, path)
+    assert plan.counts.update == 1 and any(change.field == "birthday" for change in plan.rows[0].changes)
+    with unit_of_work(db) as session:  # the counter enters the same birthday meanwhile
+        members.update(session, owner, member_id, birthday=date(1985, 3, 1))
+    with unit_of_work(db) as session:
+        result = apply_import(session, owner, plan)
+    assert not any(change.field == "birthday" for change in result.plan.rows[0].changes)
+
+
+def test_a_plan_nothing_changed_since_is_not_worked_out_again(db, owner, tmp_path, monkeypatch) -> None:
+    register(db, owner, "张三", "13812345678")
+    path = members_file(tmp_path)
+    with read_session(db) as session:
+        plan = plan_import(session, path)
+    matched: list[object] = []
+    real = imports._match
+    monkeypatch.setattr(imports, "_match", lambda *args: matched.append(args) or real(*args))
+    with unit_of_work(db) as session:
+        result = apply_import(session, owner, plan)
+    assert not matched and (result.new, result.updated) == (2, 1)  # the write lock held for the writes alone
+
+
 def test_cancelling_rolls_everything_back(db, owner, tmp_path) -> None:
     rows = [[f"C{i:05d}", "", f"会员{i}", f"138{i:08d}", "", "", "", str(i), "", ""] for i in range(1200)]
     path = members_file(tmp_path, rows)
