@@ -278,9 +278,12 @@ def record_purchase(
     new_day = member.last_visit_at is None or loyalty.local_day(member.last_visit_at) < loyalty.local_day(occurred_at)
     new_tier = config.lift(member.tier_id, member.total_spend_fen + amount_fen,
                            lambda: loyalty.spend_12_months(session, member.id, now))
-    connection.execute(_SALE_ON_MEMBER, {
-        "member": member.id, "points": points, "amount": amount_fen, "tier": new_tier.id if new_tier else member.tier_id,
-        "last_visit": occurred_at if member.last_visit_at is None or occurred_at > member.last_visit_at else member.last_visit_at})
+    on_member = {"member": member.id, "points": points, "amount": amount_fen,
+                 "last_visit": occurred_at if member.last_visit_at is None or occurred_at > member.last_visit_at else member.last_visit_at}
+    if new_tier is None:
+        connection.execute(_SALE_ON_MEMBER, on_member)
+    else:
+        connection.execute(_SALE_LIFTING_MEMBER, {**on_member, "tier": new_tier.id})
     insight.note_purchase(session, member.id, occurred_at, amount_fen, new_day=new_day, points=points)
     _forget_member(session, member.id)  # a mapped copy the caller holds would show the figures before this sale
     if wallet_fen or credit_fen:
@@ -303,8 +306,10 @@ def record_purchase(
 _EARN_ENTRY = sa.insert(PointsEntry)
 _SALE_ON_MEMBER = sa.update(Member).where(Member.id == sa.bindparam("member")).values(
     points_balance=Member.points_balance + sa.bindparam("points"), visit_count=Member.visit_count + 1,
-    total_spend_fen=Member.total_spend_fen + sa.bindparam("amount"), last_visit_at=sa.bindparam("last_visit"),
-    tier_id=sa.bindparam("tier"))
+    total_spend_fen=Member.total_spend_fen + sa.bindparam("amount"), last_visit_at=sa.bindparam("last_visit"))
+# tier_id only when the sale lifts the member: setting a foreign key column costs SQLite a check of the tier and a
+# statement journal, twice the update's work (measured on a million members).
+_SALE_LIFTING_MEMBER = _SALE_ON_MEMBER.values(tier_id=sa.bindparam("tier"))
 
 
 def _forget_member(session: Session, member_id: int) -> None:
