@@ -53,8 +53,9 @@ MSG_DISK_ERROR = QT_TRANSLATE_NOOP(
 )
 MSG_SERVER = QT_TRANSLATE_NOOP(
     "errors",
-    "The database server cannot be reached or refused the work. Nothing was changed; check the network "
-    "and that the server is running, then try again.",
+    "The database server cannot be reached, or the connection to it broke. Check the network and that the server "
+    "is running, then try again: a sale or a money operation that reached the server before the break is "
+    "recognised, not done twice.",
 )
 MSG_UNEXPECTED = QT_TRANSLATE_NOOP(
     "errors",

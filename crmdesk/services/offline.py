@@ -30,7 +30,7 @@ from crmdesk.db import Database, make_private, open_database, remove_sqlite_file
 from crmdesk.errors import Conflict, InvalidInput
 from crmdesk.models import Role
 from crmdesk.paths import data_dir
-from crmdesk.services import purchases
+from crmdesk.services import purchases, requests
 from crmdesk.services.purchases import LineInput
 from crmdesk.services.uow import Actor, unit_of_work
 from crmdesk.texts import QT_TRANSLATE_NOOP
@@ -140,6 +140,7 @@ class QueuedSale:
     cashier: Actor
     state: str  # queued, sent, refused
     message: str = ""
+    request_id: str = ""  # the id the sale had when the till first tried to send it (services/requests.py)
 
 
 def queue_path(folder: Path | None = None) -> Path:
@@ -157,16 +158,20 @@ def _queue(folder: Path | None) -> sqlite3.Connection:
         "member_id INTEGER NOT NULL, member_name TEXT NOT NULL, amount_fen INTEGER NOT NULL, occurred_at TEXT NOT NULL, "
         "payment_method TEXT NOT NULL, lines TEXT NOT NULL, cashier_id INTEGER NOT NULL, cashier_name TEXT NOT NULL, "
         "cashier_role TEXT NOT NULL, state TEXT NOT NULL DEFAULT 'queued', message TEXT NOT NULL DEFAULT '', "
-        "UNIQUE (till, receipt_no))")
+        "request_id TEXT NOT NULL DEFAULT '', UNIQUE (till, receipt_no))")
+    if "request_id" not in {row[1] for row in connection.execute("PRAGMA table_info(sale)")}:
+        connection.execute("ALTER TABLE sale ADD COLUMN request_id TEXT NOT NULL DEFAULT ''")  # a queue from before ids
     return connection
 
 
 def queue_sale(actor: Actor, member_id: int, member_name: str, *, till: str, amount_fen: int, receipt_no: str = "",
                payment_method: str = "", occurred_at: datetime | None = None, lines: tuple[LineInput, ...] = (),
-               wallet_fen: int = 0, credit_fen: int = 0, folder: Path | None = None) -> QueuedSale:
+               wallet_fen: int = 0, credit_fen: int = 0, request_id: str = "", folder: Path | None = None) -> QueuedSale:
     """Take a sale while the server is away: checked as the counter checks it (amount, lines, till), refused when
     any of it is paid from stored value or on credit, and kept durably until ``replay`` sends it. The same receipt
-    queued again with the same details is the same sale."""
+    queued again with the same details is the same sale. ``request_id``: the id of a sale the till tried to send
+    when the connection broke -- should the server have committed it after all, the replay recognises it by this
+    id, even without a receipt number."""
     if wallet_fen:
         raise refuse_offline("wallet")
     if credit_fen:
@@ -186,7 +191,7 @@ def queue_sale(actor: Actor, member_id: int, member_name: str, *, till: str, amo
                 receipt_no = f"OFF{shop_time.to_shop(occurred_at):%y%m%d%H%M}-{count + 1:04d}"
             row = (till, receipt_no, member_id, member_name, amount_fen, occurred_at.isoformat(), payment_method,
                    json.dumps([asdict(line) for line in lines], ensure_ascii=False), actor.staff_id, actor.name,
-                   actor.role.value)
+                   actor.role.value, request_id)
             existing = connection.execute(
                 "SELECT number, member_id, amount_fen FROM sale WHERE till = ? AND receipt_no = ?", (till, receipt_no)).fetchone()
             if existing is not None:
@@ -196,7 +201,8 @@ def queue_sale(actor: Actor, member_id: int, member_name: str, *, till: str, amo
             else:
                 number = connection.execute(
                     "INSERT INTO sale (till, receipt_no, member_id, member_name, amount_fen, occurred_at, payment_method, "
-                    "lines, cashier_id, cashier_name, cashier_role) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)", row).lastrowid
+                    "lines, cashier_id, cashier_name, cashier_role, request_id) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                    row).lastrowid
             connection.execute("COMMIT")
         except BaseException:
             connection.execute("ROLLBACK")
@@ -204,7 +210,7 @@ def queue_sale(actor: Actor, member_id: int, member_name: str, *, till: str, amo
     finally:
         connection.close()
     return QueuedSale(number, till, receipt_no, member_id, member_name, amount_fen, occurred_at, payment_method, lines,
-                      actor, "queued")
+                      actor, "queued", request_id=request_id)
 
 
 def queued_sales(folder: Path | None = None, *, state: str | None = "queued") -> list[QueuedSale]:
@@ -214,16 +220,16 @@ def queued_sales(folder: Path | None = None, *, state: str | None = "queued") ->
     connection = _queue(folder)
     try:
         query = ("SELECT number, till, receipt_no, member_id, member_name, amount_fen, occurred_at, payment_method, lines, "
-                 "cashier_id, cashier_name, cashier_role, state, message FROM sale")
+                 "cashier_id, cashier_name, cashier_role, state, message, request_id FROM sale")
         rows = connection.execute(query + (" WHERE state = ?" if state else "") + " ORDER BY number",
                                   (state,) if state else ()).fetchall()
     finally:
         connection.close()
     return [QueuedSale(number, till, receipt, member, name, amount, datetime.fromisoformat(at), method,
                        tuple(LineInput(**line) for line in json.loads(lines)), Actor(cashier_id, cashier, Role(role)),
-                       sale_state, message)
+                       sale_state, message, request_id)
             for (number, till, receipt, member, name, amount, at, method, lines, cashier_id, cashier, role, sale_state,
-                 message) in rows]
+                 message, request_id) in rows]
 
 
 def waiting(folder: Path | None = None) -> int:
@@ -272,7 +278,11 @@ def replay(db: Database, folder: Path | None = None) -> ReplayResult:
                 result = purchases.record_purchase(
                     session, sale.cashier, sale.member_id, receipt_no=sale.receipt_no, till=sale.till,
                     amount_fen=sale.amount_fen, occurred_at=sale.occurred_at, lines=sale.lines,
-                    payment_method=sale.payment_method)
+                    payment_method=sale.payment_method, request_id=sale.request_id or None)
+        except requests.AlreadyDone:  # the server committed it as the connection broke, under another receipt number
+            _mark(folder, sale.number, "sent", "")
+            already += 1
+            continue
         except Exception as exc:  # noqa: BLE001 - sorted below: the server away, or a refusal
             failure = explain(exc)
             if isinstance(failure, SystemFailure) or failure.exit_code == 7:  # the server went away again

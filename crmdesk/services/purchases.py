@@ -32,7 +32,7 @@ from sqlalchemy.orm.util import identity_key
 
 from crmdesk.errors import Conflict, InvalidInput, NotFound, PermissionDenied
 from crmdesk.models import Member, MemberStatus, PointsEntry, PointsKind, Purchase, PurchaseKind, PurchaseLine, Tier
-from crmdesk.services import audit, credit, insight, loyalty, offers, payments, wallet
+from crmdesk.services import audit, credit, insight, loyalty, offers, payments, requests, wallet
 from crmdesk.services.money import parse_yuan as parse_yuan  # the one money parser, re-exported for every caller
 from crmdesk.services.auth import Permission, can
 from crmdesk.services.member_query import member_status_term
@@ -221,6 +221,7 @@ def record_purchase(
     wallet_fen: int = 0,
     credit_fen: int = 0,
     pay_pin: str | None = None,
+    request_id: str | None = None,
 ) -> PurchaseResult:
     """Record a sale with its points, the member's totals and any tier upgrade. A frozen member's sale
     needs ``approved_by`` (a supervisor or the owner who signed at the till); it is audited.
@@ -232,7 +233,9 @@ def record_purchase(
     another till at the same moment, and a crash leaves the sale and its money both or neither.
 
     An empty ``receipt_no`` gets a generated one (see the module's notes); a given
-    one already recorded with the same details changes nothing."""
+    one already recorded with the same details changes nothing. ``request_id`` (the till's id for this sale) makes
+    sending it again after the connection broke at commit safe, with or without a receipt number: the second time
+    raises requests.AlreadyDone (services/requests.py)."""
     now = now or datetime.now(timezone.utc)
     occurred_at = occurred_at or now
     receipt_no, till = (receipt_no or "").strip(), till.strip()
@@ -258,6 +261,7 @@ def record_purchase(
     row = {"member_id": member.id, "till": till, "kind": PurchaseKind.SALE, "occurred_at": occurred_at,
            "amount_fen": amount_fen, "payment_method": payment_method, "wallet_fen": wallet_fen, "credit_fen": credit_fen,
            "cashier_id": actor.staff_id, "refund_of_id": None}
+    requests.once(session, request_id, "purchase.sale", member.id)
     inserted = _insert_purchase(session, row, receipt_no, loyalty.local_day(occurred_at))
     if inserted is None:  # posted before (a retry, or another till a moment ago)
         done = _already_recorded(session, member_id, till, receipt_no, amount_fen)

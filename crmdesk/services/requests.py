@@ -1,5 +1,5 @@
-"""Money operations done once, however often a till asks: the till gives each top-up, repayment or redemption
-an id when the cashier starts it; the operation writes that id in its own transaction. When the connection
+"""Money operations done once, however often a till asks: the till gives each sale, top-up, repayment or
+redemption an id when the cashier starts it; the operation writes that id in its own transaction. When the connection
 breaks just as the server commits, the till cannot know whether it went through -- it asks again with the same
 id and is told it was done (AlreadyDone), instead of doing it twice.
 """

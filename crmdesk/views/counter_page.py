@@ -1023,6 +1023,8 @@ class CounterPage(QWidget):
                 amount=format_fen(dialog.queued.amount_fen), receipt=dialog.queued.receipt_no))
         elif result == QDialog.DialogCode.Accepted and outcome is not None:
             self.refresh_member(then=lambda: self._tell_purchase(dialog, outcome))
+        elif result == QDialog.DialogCode.Accepted and dialog.already:  # sent again after the connection broke
+            self.refresh_member(then=lambda: self._show_result(dialog.already or ""))
         self.purchase_dialog = None
         self._back_from_dialog()
 

@@ -187,6 +187,8 @@ class PurchaseDialog(EnterDialog):
         self.profile = profile
         self.result_value: PurchaseResult | None = None
         self.queued: QueuedSale | None = None  # kept on this till while the server is away (services/offline.py)
+        # Enter again after the connection broke, or the sale kept on the till then: recorded once (services/requests.py)
+        self.request_id = uuid.uuid4().hex
         self.receipt_no = ""
         self.till = this_till()
         self.amount_fen = 0
@@ -503,15 +505,16 @@ class PurchaseDialog(EnterDialog):
         except CrmdeskError as exc:
             self._refused(exc)
             return
-        db, actor, member_id, receipt_no, till, amount_fen = (self._state.db, self._state.actor, self.profile.id,
-                                                               self.receipt_no, self.till, self.amount_fen)
+        db, actor, member_id, receipt_no, till, amount_fen, request_id = (
+            self._state.db, self._state.actor, self.profile.id, self.receipt_no, self.till, self.amount_fen, self.request_id)
         link = self._state.link
         if link is not None and link.offline:
             try:
                 self.queued = link.queue_sale(
                     actor=actor, member_id=member_id, member_name=self.profile.name, till=till, amount_fen=amount_fen,
                     receipt_no=receipt_no, payment_method=rest, occurred_at=occurred_at, lines=tuple(lines),
-                    wallet_fen=part if code == "wallet" else 0, credit_fen=part if code == "credit" else 0)
+                    wallet_fen=part if code == "wallet" else 0, credit_fen=part if code == "credit" else 0,
+                    request_id=request_id)
             except CrmdeskError as exc:
                 self._refused(exc)
                 return
@@ -524,7 +527,8 @@ class PurchaseDialog(EnterDialog):
                 return purchases.record_purchase(
                     session, actor, member_id, receipt_no=receipt_no, till=till, amount_fen=amount_fen,
                     occurred_at=occurred_at, lines=lines, payment_method=rest, approved_by=approver,
-                    wallet_fen=part if code == "wallet" else 0, credit_fen=part if code == "credit" else 0, pay_pin=pin)
+                    wallet_fen=part if code == "wallet" else 0, credit_fen=part if code == "credit" else 0, pay_pin=pin,
+                    request_id=request_id)
 
         self._send(self._state, record, self._recorded, self._refused)  # type: ignore[arg-type]
 

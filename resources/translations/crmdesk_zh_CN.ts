@@ -799,7 +799,7 @@ What is there now is backed up first. Other tills and windows reopen on the rest
 <context>
     <name>CashOutDialog</name>
     <message>
-        <location filename="../../crmdesk/views/money_dialogs.py" line="+188" />
+        <location filename="../../crmdesk/views/money_dialogs.py" line="+182" />
         <source>Pay out the stored value of {name}</source>
         <translation>退还{name}的储值</translation>
     </message>
@@ -2260,7 +2260,7 @@ What is there now is backed up first. Other tills and windows reopen on the rest
         <translation>消费 {amount} 已暂存在本收银台（小票 {receipt}）：服务器暂时连不上，恢复后会连同积分一起补录。</translation>
     </message>
     <message>
-        <location line="+14" />
+        <location line="+16" />
         <source>Purchase {amount} recorded (receipt {receipt}): +{points} points, {balance} points now.</source>
         <translation>已记录消费 {amount}（小票 {receipt}）：积分 +{points}，现有积分 {balance}。</translation>
     </message>
@@ -2285,7 +2285,7 @@ What is there now is backed up first. Other tills and windows reopen on the rest
         <translation>已兑换 {points} 积分（抵扣 {value}）；剩余积分 {balance}。</translation>
     </message>
     <message>
-        <location line="-377" />
+        <location line="-379" />
         <source>Member open. Scan or type to find the next one; Esc clears.</source>
         <translation>已打开会员。扫卡或输入查找下一位；Esc 清空。</translation>
     </message>
@@ -2380,7 +2380,7 @@ What is there now is backed up first. Other tills and windows reopen on the rest
         <translation>卡 {number} 已挂失。按 F3 为会员发新卡。</translation>
     </message>
     <message>
-        <location line="+41" />
+        <location line="+43" />
         <source>Receipt {receipt} of till {till} was already recorded; nothing changed.</source>
         <translation>收银台{till}的小票{receipt}已记录过，未做任何更改。</translation>
     </message>
@@ -2395,7 +2395,7 @@ What is there now is backed up first. Other tills and windows reopen on the rest
         <translation>这笔退款已记录过，未做任何更改。</translation>
     </message>
     <message>
-        <location line="+53" />
+        <location line="+52" />
         <source>Topped up {amount}; the wallet holds {total}.</source>
         <translation>已充值 {amount}，储值余额 {total}。</translation>
     </message>
@@ -5736,7 +5736,7 @@ Hand both files to the member.</source>
 <context>
     <name>PurchaseDialog</name>
     <message>
-        <location filename="../../crmdesk/views/purchase_dialogs.py" line="+187" />
+        <location filename="../../crmdesk/views/purchase_dialogs.py" line="+196" />
         <source>Record purchase for {name}</source>
         <translation>为{name}记录消费</translation>
     </message>
@@ -5932,7 +5932,7 @@ Hand both files to the member.</source>
         <translation>输入实付金额，按回车记录。</translation>
     </message>
     <message>
-        <location line="+122" />
+        <location line="+124" />
         <source>The server cannot be reached. Press Enter to keep the sale on this till: it is sent when the server is back (type the receipt number, if the till printed one, so it is never counted twice).</source>
         <translation>连不上服务器。按 Enter 把这笔消费暂存在本收银台，服务器恢复后补录（如果收银机已打印小票，请输入小票号，以免重复计入）。</translation>
     </message>
@@ -5940,12 +5940,12 @@ Hand both files to the member.</source>
 <context>
     <name>PurchaseDialogs</name>
     <message>
-        <location line="-447" />
+        <location line="-458" />
         <source>Cancel (Esc)</source>
         <translation>取消（Esc）</translation>
     </message>
     <message>
-        <location line="+53" />
+        <location line="+60" />
         <source>Waiting for the database: another till or an import is writing. It goes through as soon as it can; nothing is lost.</source>
         <translation>正在等待数据库：另一台收银机或一次导入正在写入。会尽快完成，不会丢失。</translation>
     </message>
@@ -5953,7 +5953,7 @@ Hand both files to the member.</source>
 <context>
     <name>RedeemDialog</name>
     <message>
-        <location line="+536" />
+        <location line="+539" />
         <source>Redeem points of {name}</source>
         <translation>为{name}兑换积分</translation>
     </message>
@@ -6016,7 +6016,7 @@ Hand both files to the member.</source>
 <context>
     <name>RefundDialog</name>
     <message>
-        <location line="-158" />
+        <location line="-157" />
         <source>Refund for {name}</source>
         <translation>为{name}退款</translation>
     </message>
@@ -8766,7 +8766,7 @@ Hand both files to the member.</source>
     </message>
     <message>
         <location line="+45" />
-        <location filename="../../crmdesk/services/purchase_imports.py" line="+152" />
+        <location filename="../../crmdesk/services/purchase_imports.py" line="+153" />
         <source>Card {number} is {status} (member {member_no}); use the member's current card or phone.</source>
         <translation>会员卡{number}状态为{status}（会员{member_no}），请使用该会员当前的卡或手机号。</translation>
     </message>
@@ -8804,12 +8804,12 @@ Hand both files to the member.</source>
     </message>
     <message>
         <location line="+6" />
-        <location line="+147" />
+        <location line="+156" />
         <source>{path} is not a crmdesk database (it is not an SQLite file).</source>
         <translation>{path} 不是 crmdesk 数据库（不是 SQLite 文件）。</translation>
     </message>
     <message>
-        <location line="-141" />
+        <location line="-150" />
         <source>Cannot create {path}: the folder {folder} does not exist.</source>
         <translation>无法创建 {path}：文件夹 {folder} 不存在。</translation>
     </message>
@@ -8819,13 +8819,13 @@ Hand both files to the member.</source>
         <translation>无法创建 {path}：没有文件夹 {folder} 的写入权限。</translation>
     </message>
     <message>
-        <location line="+15" />
+        <location line="+24" />
         <source>No driver for {url}: {detail}. For PostgreSQL install crmdesk[postgres].</source>
         <translation>没有可用于 {url} 的数据库驱动：{detail}。如需使用 PostgreSQL，请安装 crmdesk[postgres]。</translation>
     </message>
     <message>
         <location line="+59" />
-        <location filename="../../crmdesk/services/server.py" line="+172" />
+        <location filename="../../crmdesk/services/server.py" line="+168" />
         <source>{path} is not a crmdesk database (it holds other tables).</source>
         <translation>{path} 不是 crmdesk 数据库（其中包含其他数据表）。</translation>
     </message>
@@ -9056,7 +9056,7 @@ Hand both files to the member.</source>
         <location line="+126" />
         <location filename="../../crmdesk/services/privacy.py" line="+131" />
         <location filename="../../crmdesk/services/purchases.py" line="+141" />
-        <location line="+439" />
+        <location line="+448" />
         <location filename="../../crmdesk/services/surveys.py" line="+206" />
         <location filename="../../crmdesk/services/wallet.py" line="+153" />
         <location line="+133" />
@@ -10091,7 +10091,7 @@ Hand both files to the member.</source>
     <message>
         <location filename="../../crmdesk/services/credit.py" line="-183" />
         <location line="+133" />
-        <location filename="../../crmdesk/services/purchases.py" line="-500" />
+        <location filename="../../crmdesk/services/purchases.py" line="-509" />
         <source>An amount must be more than ¥0.00.</source>
         <translation>金额必须大于¥0.00。</translation>
     </message>
@@ -10116,7 +10116,7 @@ Hand both files to the member.</source>
         <translation>收银台 {till} 在 {day} 的自动小票号已用完；请输入小票号。</translation>
     </message>
     <message>
-        <location line="+123" />
+        <location line="+132" />
         <source>The parts paid from the wallet and on credit add up to more than the amount.</source>
         <translation>储值支付和赊账的金额合计超过了消费金额。</translation>
     </message>
@@ -10137,7 +10137,7 @@ Hand both files to the member.</source>
     </message>
     <message>
         <location filename="../../crmdesk/services/purchase_imports.py" line="+347" />
-        <location filename="../../crmdesk/services/purchases.py" line="-268" />
+        <location filename="../../crmdesk/services/purchases.py" line="-277" />
         <source>The purchase time {time} lies in the future.</source>
         <translation>消费时间{time}晚于现在。</translation>
     </message>
@@ -10195,10 +10195,10 @@ Hand both files to the member.</source>
         <translation>收银台 {till} 的小票 {receipt} 已暂存待补录，但内容不同。</translation>
     </message>
     <message>
-        <location line="+138" />
+        <location line="+136" />
         <location filename="../../crmdesk/services/purchase_imports.py" line="+2" />
-        <location filename="../../crmdesk/services/purchases.py" line="+84" />
-        <location line="+174" />
+        <location filename="../../crmdesk/services/purchases.py" line="+87" />
+        <location line="+180" />
         <source>The receipt number or till name is too long.</source>
         <translation>小票号或收银台名称太长。</translation>
     </message>
@@ -10259,8 +10259,8 @@ Hand both files to the member.</source>
     </message>
     <message>
         <location line="+6" />
-        <location filename="../../crmdesk/services/purchases.py" line="-148" />
-        <location line="+111" />
+        <location filename="../../crmdesk/services/purchases.py" line="-153" />
+        <location line="+116" />
         <location line="+52" />
         <location line="+22" />
         <source>Receipt {receipt} of till {till} is already recorded with other details.</source>
@@ -10409,17 +10409,17 @@ Hand both files to the member.</source>
         <translation>等级“{name}”：积分倍率必须是整数百分比。</translation>
     </message>
     <message>
-        <location filename="../../crmdesk/views/purchase_dialogs.py" line="-555" />
+        <location filename="../../crmdesk/views/purchase_dialogs.py" line="-566" />
         <source>Line {line}: '{text}' is not a quantity (up to three decimals).</source>
         <translation>第{line}行：“{text}”不是有效的数量（最多三位小数）。</translation>
     </message>
     <message>
-        <location line="+409" />
+        <location line="+418" />
         <source>Only a supervisor or the owner can approve this purchase, and none can sign in here.</source>
         <translation>只有主管或店主可以批准这笔消费，但本店没有可登录的主管或店主。</translation>
     </message>
     <message>
-        <location line="+156" />
+        <location line="+158" />
         <source>Type the amount to give back.</source>
         <translation>请输入退款金额。</translation>
     </message>
@@ -10979,11 +10979,11 @@ Hand both files to the member.</source>
     </message>
     <message>
         <location line="+4" />
-        <source>The database server cannot be reached or refused the work. Nothing was changed; check the network and that the server is running, then try again.</source>
-        <translation>无法连接数据库服务器，或服务器拒绝了操作。未做任何更改；请检查网络和服务器是否在运行，然后再试。</translation>
+        <source>The database server cannot be reached, or the connection to it broke. Check the network and that the server is running, then try again: a sale or a money operation that reached the server before the break is recognised, not done twice.</source>
+        <translation>无法连接数据库服务器，或与它的连接断开了。请检查网络和服务器是否在运行，然后再试一次：断开前已到达服务器的消费或资金操作会被认出，不会重复记录。</translation>
     </message>
     <message>
-        <location line="+5" />
+        <location line="+6" />
         <source>Something failed that crmdesk did not expect ({kind}). The details are in {log}; send that file to whoever looks after this computer.</source>
         <translation>发生了 crmdesk 未预料的错误（{kind}）。详情记录在 {log}；请把该文件发给负责这台电脑的人。</translation>
     </message>
@@ -11293,7 +11293,7 @@ Correct the file and put it into the hand-off folder again.</source>
         <translation>服务器拒绝了连接：{detail}</translation>
     </message>
     <message>
-        <location filename="../../crmdesk/services/server.py" line="-132" />
+        <location filename="../../crmdesk/services/server.py" line="-127" />
         <source>'{text}' is not a server line: it should look like postgresql://crmdesk:password@shop-pc:5432/crmdesk.</source>
         <translation>“{text}”不是服务器连接行：应形如 postgresql://crmdesk:密码@shop-pc:5432/crmdesk。</translation>
     </message>
@@ -11328,7 +11328,7 @@ Correct the file and put it into the hand-off folder again.</source>
         <translation>只有 PostgreSQL 服务器才能由多台收银机共用；“{text}”不是。</translation>
     </message>
     <message>
-        <location line="+146" />
+        <location line="+141" />
         <source>PostgreSQL is not installed on this computer (nothing answers on {host}:{port}). Install it, then run 'crmdesk server setup' again:
 {steps}</source>
         <translation>本机没有安装 PostgreSQL（{host}:{port} 无响应）。请先安装，再运行“crmdesk server setup”：
@@ -12255,7 +12255,7 @@ Correct the file and put it into the hand-off folder again.</source>
 <context>
     <name>offline</name>
     <message>
-        <location filename="../../crmdesk/services/offline.py" line="-135" />
+        <location filename="../../crmdesk/services/offline.py" line="-133" />
         <source>paying from stored value</source>
         <translation>用储值付款</translation>
     </message>
@@ -14884,7 +14884,7 @@ Correct the file and put it into the hand-off folder again.</source>
     <message>
         <location line="+1" />
         <location filename="../../crmdesk/services/loyalty.py" line="+1" />
-        <location filename="../../crmdesk/services/purchases.py" line="-382" />
+        <location filename="../../crmdesk/services/purchases.py" line="-391" />
         <location filename="../../crmdesk/services/wallet.py" line="-471" />
         <source>Refund</source>
         <translation>退款</translation>

@@ -121,6 +121,40 @@ def test_the_queue_is_sent_in_order_once_and_refusals_are_kept(db, owner, cashie
     assert sent.occurred_at == taken and sent.cashier_id == cashier.staff_id  # when and by whom it was taken
 
 
+def test_a_sale_the_server_committed_as_the_connection_broke_is_not_counted_twice(db, cashier, shop, here) -> None:  # type: ignore[no-untyped-def]
+    """No receipt number typed: the server gave the sale its own number, the answer was lost, the cashier kept the
+    sale on the till (an OFF number). The till's request id, sent both times, tells the server it is the same sale."""
+    with unit_of_work(db) as session:
+        purchases.record_purchase(session, cashier, shop["张三"], till="01", amount_fen=3_000, request_id="sale-1")
+    kept = offline.queue_sale(cashier, shop["张三"], "张三", till="01", amount_fen=3_000, request_id="sale-1", folder=here)
+    assert kept.receipt_no.startswith("OFF")
+    result = offline.replay(db, here)
+    assert (result.recorded, result.already, result.refused) == (0, 1, ())
+    assert offline.queued_sales(here) == []
+    with read_session(db) as session:
+        assert session.scalar(sa.select(sa.func.count()).select_from(Purchase)) == 1
+
+
+def test_a_queue_written_before_request_ids_is_still_sent(db, cashier, shop, here) -> None:  # type: ignore[no-untyped-def]
+    import sqlite3
+
+    old = sqlite3.connect(offline.queue_path(here))
+    old.execute(
+        "CREATE TABLE sale (number INTEGER PRIMARY KEY, till TEXT NOT NULL, receipt_no TEXT NOT NULL, "
+        "member_id INTEGER NOT NULL, member_name TEXT NOT NULL, amount_fen INTEGER NOT NULL, occurred_at TEXT NOT NULL, "
+        "payment_method TEXT NOT NULL, lines TEXT NOT NULL, cashier_id INTEGER NOT NULL, cashier_name TEXT NOT NULL, "
+        "cashier_role TEXT NOT NULL, state TEXT NOT NULL DEFAULT 'queued', message TEXT NOT NULL DEFAULT '', "
+        "UNIQUE (till, receipt_no))")
+    old.execute("INSERT INTO sale (till, receipt_no, member_id, member_name, amount_fen, occurred_at, payment_method, lines, "
+                "cashier_id, cashier_name, cashier_role) VALUES ('01', 'OLD-1', ?, '张三', 1200, ?, 'cash', '[]', ?, ?, ?)",
+                (shop["张三"], datetime.now(UTC).isoformat(), cashier.staff_id, cashier.name, cashier.role.value))
+    old.commit()
+    old.close()
+    (waiting,) = offline.queued_sales(here)
+    assert waiting.receipt_no == "OLD-1" and waiting.request_id == ""
+    assert offline.replay(db, here).recorded == 1
+
+
 def test_a_server_gone_again_leaves_the_rest_for_next_time(db, cashier, shop, here, monkeypatch) -> None:  # type: ignore[no-untyped-def]
     for amount in (1_000, 2_000, 3_000):
         offline.queue_sale(cashier, shop["张三"], "张三", till="01", amount_fen=amount, folder=here)

@@ -9,7 +9,7 @@ from contextlib import contextmanager
 import pytest
 import sqlalchemy as sa
 
-from crmdesk.models import Member
+from crmdesk.models import Member, Purchase
 from crmdesk.services import credit, loyalty, members, purchases, wallet
 from crmdesk.services.members import MemberInput
 from crmdesk.services.requests import AlreadyDone
@@ -55,6 +55,21 @@ def test_each_money_operation_asked_twice_is_done_once(db, owner, zhang) -> None
     assert _figures(db, zhang)[0] == 20_000
 
 
+def test_a_sale_sent_twice_without_a_receipt_number_is_recorded_once(db, owner, zhang) -> None:  # type: ignore[no-untyped-def]
+    def sell() -> None:
+        with unit_of_work(db) as session:
+            purchases.record_purchase(session, owner, zhang, till="01", amount_fen=8_800, payment_method="cash",
+                                      request_id="sale-7")
+
+    sell()
+    once = _figures(db, zhang)
+    with pytest.raises(AlreadyDone):
+        sell()  # the server gave it a receipt number the till never heard of: the request id recognises it
+    assert _figures(db, zhang) == once
+    with read_session(db) as session:
+        assert session.scalar(sa.select(sa.func.count()).select_from(Purchase).where(Purchase.amount_fen == 8_800)) == 1
+
+
 def test_a_refused_request_can_be_asked_again(db, owner, zhang) -> None:  # type: ignore[no-untyped-def]
     with pytest.raises(Exception):
         with unit_of_work(db) as session:
@@ -89,3 +104,33 @@ def test_the_top_up_dialog_asked_again_after_a_lost_answer_says_it_was_done(qtbo
     dialog.accept()  # Enter again
     assert dialog.already and "already recorded" in dialog.already and dialog.result() == dialog.DialogCode.Accepted
     assert _figures(db, zhang)[0] == 10_000  # topped up once
+
+
+def test_the_sale_dialog_asked_again_after_a_lost_answer_records_it_once(qtbot, db, owner, zhang, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    from crmdesk.services.members import profile as load_profile
+    from crmdesk.views import purchase_dialogs
+    from crmdesk.views.purchase_dialogs import PurchaseDialog
+    from crmdesk.views.state import AppState
+
+    with read_session(db) as session:
+        profile = load_profile(session, zhang)
+        sales_before = session.scalar(sa.select(sa.func.count()).select_from(Purchase))
+    dialog = PurchaseDialog(AppState(db, owner, "en"), profile)
+    qtbot.addWidget(dialog)
+    dialog.amount_edit.setText("66")  # no receipt number: the server would number it
+    real = purchase_dialogs.unit_of_work
+
+    @contextmanager
+    def answer_lost(database):  # type: ignore[no-untyped-def]
+        with real(database) as session:
+            yield session
+        raise sa.exc.OperationalError("COMMIT", {}, Exception("server closed the connection unexpectedly"))
+
+    monkeypatch.setattr(purchase_dialogs, "unit_of_work", answer_lost)
+    dialog.accept()  # committed on the server, but the till never heard
+    assert dialog.result() != dialog.DialogCode.Accepted
+    monkeypatch.setattr(purchase_dialogs, "unit_of_work", real)
+    dialog.accept()  # Enter again
+    assert dialog.already and "already recorded" in dialog.already and dialog.result() == dialog.DialogCode.Accepted
+    with read_session(db) as session:
+        assert session.scalar(sa.select(sa.func.count()).select_from(Purchase)) == sales_before + 1
