@@ -37,3 +37,5 @@ class DoneRequest(Base):
     kind: Mapped[str] = mapped_column(sa.String(30))
     member_id: Mapped[int | None]
     done_at: Mapped[datetime] = mapped_column(UtcDateTime(), default=utcnow)
+    # What the request made, when the till must be told again (the complaint a retried "log complaint" logged).
+    made_id: Mapped[int | None]

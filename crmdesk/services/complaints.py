@@ -60,7 +60,7 @@ from crmdesk.models import (
     ComplaintResolution, ComplaintSettings, ComplaintStatus, Coupon, FollowUpMethod, Member, MemberStatus, PointsEntry,
     PointsKind, Priority, Purchase, PurchaseKind, Remedy, Staff, Tier,
 )
-from crmdesk.services import audit, loyalty, offers
+from crmdesk.services import audit, loyalty, offers, requests
 from crmdesk.services.auth import Permission, can, require
 from crmdesk.services.members import normalize_phone
 from crmdesk.services.member_query import member_status_term
@@ -893,8 +893,11 @@ def _member_of(session: Session, data: ComplaintInput) -> Member | None:
     return member
 
 
-def log_complaint(session: Session, actor: Actor, data: ComplaintInput, *, now: datetime | None = None) -> ComplaintInfo:
-    """Log a complaint from the counter or the complaints area, with its photos, in one transaction. Any staff may."""
+def log_complaint(session: Session, actor: Actor, data: ComplaintInput, *, now: datetime | None = None,
+                  request_id: str | None = None) -> ComplaintInfo:
+    """Log a complaint from the counter or the complaints area, with its photos, in one transaction. Any staff may.
+    ``request_id`` (the form's id for it): saved again after the connection broke at commit, it is logged once and
+    requests.AlreadyDone names the complaint logged the first time."""
     now = now or datetime.now(UTC)
     received_at = check_time(data.received_at or now, now, "received_at")
     channel = active_entry(session, ComplaintChannel, data.channel, "channel")
@@ -906,6 +909,7 @@ def log_complaint(session: Session, actor: Actor, data: ComplaintInput, *, now: 
     member_id = member.id if member else None
     purchase_id, receipt = _related(session, member_id, data.related_purchase_id, data.related_receipt)
     checked = [_check_attachment(item) for item in data.attachments]  # refuse a bad file before writing anything
+    requests.once(session, request_id, "complaint.log", member_id)
     complaint = Complaint(
         member_id=member_id, walk_in_name=clean_text(data.walk_in_name, "walk_in_name", 100), walk_in_phone=_walk_in_phone(data.walk_in_phone),
         received_at=received_at, channel=channel.code, category=category.code, status=ComplaintStatus.NEW,
@@ -916,6 +920,7 @@ def log_complaint(session: Session, actor: Actor, data: ComplaintInput, *, now: 
     )
     session.add(complaint)
     session.flush()
+    requests.made(session, request_id, complaint.id)
     for name, mime, blob in checked:
         _attach(session, actor, complaint.id, AttachmentInput(name, blob, mime), now)
     _event(session, complaint, actor, EventKind.LOGGED, now, to_status=ComplaintStatus.NEW)

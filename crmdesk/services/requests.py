@@ -22,9 +22,11 @@ MSG_ALREADY_DONE = QT_TRANSLATE_NOOP(
 
 
 class AlreadyDone(CrmdeskError):
-    """The request was done before (its id is in done_request); nothing was done now."""
+    """The request was done before (its id is in done_request); nothing was done now. ``made_id``: what it made
+    then, when the operation said (see ``made``)."""
 
     exit_code = 0
+    made_id: int | None = None
 
 
 def once(session: Session, request_id: str | None, kind: str, member_id: int | None = None) -> None:
@@ -39,5 +41,13 @@ def once(session: Session, request_id: str | None, kind: str, member_id: int | N
                                  .returning(DoneRequest.id),
                                  {"id": request_id, "kind": kind, "member_id": member_id}).scalar()
     if written is None:
-        done_at = session.scalar(sa.select(DoneRequest.done_at).where(DoneRequest.id == request_id))
-        raise AlreadyDone(MSG_ALREADY_DONE, time=format_time(done_at) if done_at else "?")
+        done = session.execute(sa.select(DoneRequest.done_at, DoneRequest.made_id).where(DoneRequest.id == request_id)).first()
+        refusal = AlreadyDone(MSG_ALREADY_DONE, time=format_time(done.done_at) if done else "?")
+        refusal.made_id = done.made_id if done else None
+        raise refusal
+
+
+def made(session: Session, request_id: str | None, made_id: int) -> None:
+    """Keep with a request what it made (in the same transaction), for the till that asks again."""
+    if request_id:
+        session.connection().execute(sa.update(DoneRequest).where(DoneRequest.id == request_id).values(made_id=made_id))

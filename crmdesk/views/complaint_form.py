@@ -12,6 +12,7 @@ the form stays open and nothing is written.
 
 from __future__ import annotations
 
+import uuid
 from datetime import datetime
 from itertools import pairwise
 from pathlib import Path
@@ -24,12 +25,14 @@ from PySide6.QtWidgets import (
 )
 
 from crmdesk.errors import CrmdeskError
+from crmdesk.failures import explain
 from crmdesk.models import Priority, PurchaseKind
 from crmdesk.services import complaints, members, purchases
 from crmdesk.services.complaints import (
     MAX_ATTACHMENT_BYTES, PRIORITIES, PRIORITY_LABELS, AttachmentInput, ComplaintInfo, ComplaintInput,
 )
 from crmdesk.services.members import MemberProfile
+from crmdesk.services.requests import AlreadyDone
 from crmdesk.services.purchases import PurchaseRow
 from crmdesk.services.uow import read_session, unit_of_work
 from crmdesk.shop_time import format_time
@@ -80,6 +83,7 @@ class ComplaintFormDialog(QDialog):
         self._state = state
         self.member_id = member_id
         self.logged: ComplaintInfo | None = None
+        self.request_id = uuid.uuid4().hex  # saved again after a network failure: logged once (services/requests.py)
         self.attachments: list[AttachmentInput] = []
         self._priority_by_hand = False
         self._setting_priority = False
@@ -442,14 +446,21 @@ class ComplaintFormDialog(QDialog):
         )
 
     def save(self) -> None:
-        """Log the complaint in one transaction; on a refusal the form stays open and nothing is written."""
+        """Log the complaint in one transaction; on a refusal the form stays open and nothing is written. Saved
+        again after the connection broke as the server committed, it is not logged twice: the form closes on the
+        complaint logged the first time."""
         self._clear_errors()
         try:
             data = self.complaint_input()
             with unit_of_work(self._state.db) as session:
-                info = complaints.log_complaint(session, self._state.actor, data)
-        except CrmdeskError as exc:
-            self._show_error(exc)
+                info = complaints.log_complaint(session, self._state.actor, data, request_id=self.request_id)
+        except AlreadyDone as done:
+            if done.made_id is not None:
+                self.complaintLogged.emit(done.made_id)
+            super().accept()
+            return
+        except Exception as exc:  # noqa: BLE001 - a server gone away too is said beside the form, which stays
+            self._show_error(explain(exc))
             return
         self.logged = info
         self.complaintLogged.emit(info.id)

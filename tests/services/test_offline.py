@@ -15,7 +15,7 @@ import sqlalchemy as sa
 from crmdesk.db import Database
 from crmdesk.errors import Conflict, InvalidInput
 from crmdesk.models import MemberStatus, Purchase
-from crmdesk.services import cards, members, offline, purchases, search
+from crmdesk.services import members, offline, purchases, search
 from crmdesk.services.members import MemberInput
 from crmdesk.services.purchases import LineInput
 from crmdesk.services.uow import read_session, unit_of_work

@@ -345,3 +345,33 @@ def test_only_channels_and_categories_in_use_are_offered(qtbot, cashier_state, o
     assert "waiting" not in categories and categories[-1] == "parking"
     assert dialog.category_box.itemText(len(categories) - 1) == "停车场"  # a name the owner typed shows as typed
     assert dialog.channel_box.itemText(0) == "Counter"
+
+
+def test_a_complaint_saved_again_after_a_lost_answer_is_logged_once(qtbot, cashier_state, member_id, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    """The connection broke just as the server committed: the cashier saves again and the form closes on the
+    complaint logged the first time, not a second one."""
+    from contextlib import contextmanager
+
+    from crmdesk.views import complaint_form
+
+    dialog = open_form(qtbot, cashier_state, member_id=member_id)
+    dialog.description_edit.setPlainText("鸡蛋有两个是碎的")
+    real = complaint_form.unit_of_work
+
+    @contextmanager
+    def answer_lost(database):  # type: ignore[no-untyped-def]
+        with real(database) as session:
+            yield session
+        raise sa.exc.OperationalError("COMMIT", {}, Exception("server closed the connection unexpectedly"))
+
+    monkeypatch.setattr(complaint_form, "unit_of_work", answer_lost)
+    dialog.save()
+    assert dialog.isVisible() and "cannot be reached" in dialog.error_shown()
+    monkeypatch.setattr(complaint_form, "unit_of_work", real)
+    logged: list[int] = []
+    dialog.complaintLogged.connect(logged.append)
+    dialog.save()  # again
+    assert dialog.result() == QDialog.DialogCode.Accepted
+    with read_session(cashier_state.db) as session:
+        (only,) = complaints.member_complaints(session, member_id)
+    assert logged == [only.id]
