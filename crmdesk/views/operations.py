@@ -16,6 +16,7 @@ import queue
 from collections.abc import Callable
 from typing import Any
 
+import shiboken6
 from PySide6.QtCore import QObject, QThread, QTimer, Signal
 
 from crmdesk.errors import CrmdeskError
@@ -71,9 +72,12 @@ class Operations(QObject):
         return not self._pending
 
     def run(self, work: Callable[[], Any], done: Callable[[Any], None],
-            failed: Callable[[CrmdeskError], None] | None = None, *, key: str | None = None) -> None:
+            failed: Callable[[CrmdeskError], None] | None = None, *, key: str | None = None,
+            owner: QObject | None = None) -> None:
         """Run ``work()`` off the UI thread; then ``done(result)`` -- or ``failed(error)`` -- on the UI thread, unless
-        a newer call with the same ``key`` came meanwhile."""
+        a newer call with the same ``key`` came meanwhile, or the ``owner`` (the dialog the answer is for) is gone."""
+        if owner is not None:
+            done, failed = _while_alive(owner, done), (_while_alive(owner, failed) if failed is not None else None)
         self._next += 1
         number = self._next
         if key is not None:
@@ -135,3 +139,11 @@ class Operations(QObject):
             self._worker.calls.put(None)
             self._worker.wait(10_000)
             self._worker = None
+
+
+def _while_alive(owner: QObject, call: Callable[[Any], None]) -> Callable[[Any], None]:
+    """``call``, done only while ``owner`` still exists: a dialog closed and deleted before its answer came."""
+    def guarded(value: Any) -> None:
+        if shiboken6.isValid(owner):
+            call(value)
+    return guarded

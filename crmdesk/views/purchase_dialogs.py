@@ -406,8 +406,17 @@ class PurchaseDialog(EnterDialog):
             lines = []  # a line still being typed: the amount alone until it reads
         if lines and sum(line.amount_fen for line in lines) != amount:
             lines = []  # lines that do not add up yet are refused when recording; preview the amount alone
-        with read_session(self._reading) as session:
-            preview = purchases.preview_purchase(session, self.profile.id, amount or 0, lines, self.occurred_at())
+        reading, member_id, moment = self._reading, self.profile.id, self.occurred_at()
+
+        def work() -> purchases.PurchasePreview:
+            with read_session(reading) as session:
+                return purchases.preview_purchase(session, member_id, amount or 0, lines, moment)
+
+        # Off the UI thread, the newest keystroke's only: typing the amount never waits for the server.
+        self._state.operations.run(work, lambda preview: self._show_preview(amount, preview), lambda _error: None,
+                                   key=f"purchase-preview-{id(self)}", owner=self)
+
+    def _show_preview(self, amount: int | None, preview: purchases.PurchasePreview) -> None:
         parts = []
         if amount:
             parts.append(self.tr("Earns {points} points.").format(points=f"{preview.points:,}"))
@@ -572,8 +581,7 @@ class RefundDialog(EnterDialog):
         self.result_value: PurchaseResult | None = None
         self.setWindowTitle(self.tr("Refund for {name}").format(name=profile.name))
         self.setMinimumWidth(560)
-        with read_session(state.db) as session:
-            self.sales = purchases.refundable_sales(session, profile.id)
+        self.sales: list[purchases.RefundableSale] = []  # the recent sales, filled in as they arrive (_show_sales)
         layout = QVBoxLayout(self)
         hint = QLabel(self.tr("Choose the original receipt (or type its number), Enter, then type the amount to give back."))
         hint.setWordWrap(True)
@@ -583,12 +591,9 @@ class RefundDialog(EnterDialog):
         self.original_box.setEditable(True)
         self.original_box.setInsertPolicy(QComboBox.InsertPolicy.NoInsert)
         mark_data(self.original_box)
-        for sale in self.sales:
-            self.original_box.addItem(sale.receipt_no, sale)
-        self.original_box.setCurrentIndex(0 if self.sales else -1)
         self.sale_label = QLabel()
         mark_data(self.sale_label)
-        self.till_edit = QLineEdit(self.sales[0].till if self.sales else this_till())
+        self.till_edit = QLineEdit(this_till())
         self.amount_edit = QLineEdit()
         self.refund_receipt_edit = QLineEdit()
         self.refund_receipt_edit.setMaxLength(purchases.MAX_RECEIPT_LENGTH)
@@ -606,8 +611,30 @@ class RefundDialog(EnterDialog):
         self.original_box.editTextChanged.connect(self._receipt_typed)
         # An editable list keeps Enter to itself: here it moves on to the amount.
         self.original_box.lineEdit().returnPressed.connect(lambda: (self.amount_edit.setFocus(), self.amount_edit.selectAll()))
-        self._sale_chosen(self.original_box.currentIndex())
         self.original_box.setFocus()
+        db, member_id = state.db, profile.id
+
+        def recent_sales() -> list[purchases.RefundableSale]:
+            with read_session(db) as session:
+                return purchases.refundable_sales(session, member_id)
+
+        # Read off the UI thread: the dialog opens at once; a receipt can be typed while the list is on its way.
+        state.operations.run(recent_sales, self._show_sales, lambda _error: None, owner=self)
+
+    def _show_sales(self, sales: list[purchases.RefundableSale]) -> None:
+        typed = self.original_box.currentText() if self.original_box.currentIndex() < 0 else ""
+        self.sales = sales
+        self.original_box.blockSignals(True)
+        for sale in sales:
+            self.original_box.addItem(sale.receipt_no, sale)
+        self.original_box.setCurrentIndex(-1 if typed or not sales else 0)
+        if typed:
+            self.original_box.setEditText(typed)  # what the cashier typed meanwhile stays
+        self.original_box.blockSignals(False)
+        if typed:
+            self._receipt_typed(typed)
+        else:
+            self._sale_chosen(self.original_box.currentIndex())
 
     def _sale(self) -> purchases.RefundableSale | None:
         text = self.original_box.currentText().strip()

@@ -150,3 +150,19 @@ def test_the_member_list_scrolls_while_its_pages_are_read(qtbot, qapp, db, owner
         qtbot.waitUntil(lambda: state.operations.idle, timeout=15_000)
         state.operations.stop()
         sa.event.remove(db.engine, "before_cursor_execute", late)
+
+
+def test_typing_the_amount_never_waits_for_the_points_preview(qtbot, slow_counter: CounterPage, zhang: int) -> None:  # type: ignore[no-untyped-def]
+    page = slow_counter
+    page.open_member(zhang)
+    qtbot.waitUntil(lambda: page.profile is not None, timeout=15_000)
+    qtbot.waitUntil(lambda: page._state.operations.idle, timeout=15_000)
+    dialog = PurchaseDialog(page._state, page.profile, page)
+    qtbot.addWidget(dialog)
+    dialog.open()
+    started = time.monotonic()
+    qtbot.keyClicks(dialog.amount_edit, "88.50")  # five keystrokes, each asking what the sale would earn
+    took = time.monotonic() - started
+    assert took < LATENCY_S, f"typing the amount waited {took:.2f} s for the database"
+    qtbot.waitUntil(lambda: "Earns 88 points" in dialog.preview_label.text(), timeout=15_000)  # the newest answer
+    dialog.reject()
