@@ -408,12 +408,14 @@ def refund(
     occurred_at: datetime | None = None,
     now: datetime | None = None,
     member_id: int | None = None,
+    request_id: str | None = None,
 ) -> PurchaseResult:
     """Give money back on a sale (whole or part): its points go back in proportion; never more
     than was paid. Tiers are not lowered here, only at the monthly review. The refund gets its own
     receipt number at the sale's till: as given (posting it again changes nothing), or generated.
     ``member_id``: the member at the counter, whose sale it must be (a typed receipt of someone else's
-    sale is refused)."""
+    sale is refused). ``request_id``: as for a sale -- asked again after the connection broke at commit,
+    requests.AlreadyDone instead of a second refund."""
     now = now or datetime.now(timezone.utc)
     occurred_at = occurred_at or now
     check_amount(amount_fen)
@@ -437,6 +439,7 @@ def refund(
                                   receipt_no=again.receipt_no)
         raise Conflict(QT_TRANSLATE_NOOP("errors", "Receipt {receipt} of till {till} is already recorded with other details."),
                        receipt=refund_receipt, till=original.till or "-")
+    requests.once(session, request_id, "purchase.refund", original.member_id)
     refunded_before = int(session.scalar(
         sa.select(sa.func.coalesce(sa.func.sum(Purchase.amount_fen), 0)).where(Purchase.refund_of_id == original.id)
     ) or 0)

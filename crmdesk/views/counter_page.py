@@ -1072,6 +1072,8 @@ class CounterPage(QWidget):
             else:
                 self._show_result(self.tr("Refund recorded: {points} points taken back, {balance} points now.").format(
                     points=f"{-outcome.points:,}", balance=f"{outcome.balance:,}"))
+        elif result == QDialog.DialogCode.Accepted and dialog.already:  # sent again after the connection broke
+            self.refresh_member(then=lambda: self._show_result(dialog.already or ""))
         self.refund_dialog = None
         self._back_from_dialog()
 

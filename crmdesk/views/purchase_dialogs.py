@@ -579,6 +579,7 @@ class RefundDialog(EnterDialog):
         self._state = state
         self.profile = profile
         self.result_value: PurchaseResult | None = None
+        self.request_id = uuid.uuid4().hex  # Enter again after a network failure: refunded once (services/requests.py)
         self.setWindowTitle(self.tr("Refund for {name}").format(name=profile.name))
         self.setMinimumWidth(560)
         self.sales: list[purchases.RefundableSale] = []  # the recent sales, filled in as they arrive (_show_sales)
@@ -671,14 +672,15 @@ class RefundDialog(EnterDialog):
         except CrmdeskError as exc:
             self._refused(exc)
             return
-        db, actor, member_id = self._state.db, self._state.actor, self.profile.id
+        db, actor, member_id, request_id = self._state.db, self._state.actor, self.profile.id, self.request_id
         till, original, refund_receipt = (self.till_edit.text(), self.original_box.currentText(),
                                           self.refund_receipt_edit.text())
 
         def give_back() -> PurchaseResult:
             with unit_of_work(db) as session:
                 return purchases.refund(session, actor, original_till=till, original_receipt=original,
-                                        refund_receipt=refund_receipt, amount_fen=amount, member_id=member_id)
+                                        refund_receipt=refund_receipt, amount_fen=amount, member_id=member_id,
+                                        request_id=request_id)
 
         self._send(self._state, give_back, self._given_back, self._refused)  # type: ignore[arg-type]
 

@@ -28,6 +28,16 @@ def zhang(db, owner) -> int:  # type: ignore[no-untyped-def]
     return member_id
 
 
+def answer_lost(real):  # type: ignore[no-untyped-def]
+    """A unit of work that commits and then loses the server's answer: the connection breaks at COMMIT."""
+    @contextmanager
+    def lost(database):  # type: ignore[no-untyped-def]
+        with real(database) as session:
+            yield session
+        raise sa.exc.OperationalError("COMMIT", {}, Exception("server closed the connection unexpectedly"))
+    return lost
+
+
 def _figures(db, member_id: int) -> tuple[int, int, int]:  # type: ignore[no-untyped-def]
     with read_session(db) as session:
         member = session.get(Member, member_id)
@@ -70,6 +80,24 @@ def test_a_sale_sent_twice_without_a_receipt_number_is_recorded_once(db, owner, 
         assert session.scalar(sa.select(sa.func.count()).select_from(Purchase).where(Purchase.amount_fen == 8_800)) == 1
 
 
+def test_a_refund_sent_twice_without_a_receipt_number_is_given_once(db, owner, zhang) -> None:  # type: ignore[no-untyped-def]
+    with unit_of_work(db) as session:
+        sale = purchases.record_purchase(session, owner, zhang, till="01", amount_fen=10_000, payment_method="cash")
+
+    def give_back() -> None:
+        with unit_of_work(db) as session:
+            purchases.refund(session, owner, original_till="01", original_receipt=sale.receipt_no, amount_fen=3_000,
+                             request_id="refund-1")
+
+    give_back()
+    once = _figures(db, zhang)
+    with pytest.raises(AlreadyDone):
+        give_back()
+    assert _figures(db, zhang) == once
+    with read_session(db) as session:
+        assert session.scalar(sa.select(sa.func.count()).select_from(Purchase).where(Purchase.refund_of_id == sale.purchase_id)) == 1
+
+
 def test_a_refused_request_can_be_asked_again(db, owner, zhang) -> None:  # type: ignore[no-untyped-def]
     with pytest.raises(Exception):
         with unit_of_work(db) as session:
@@ -90,14 +118,7 @@ def test_the_top_up_dialog_asked_again_after_a_lost_answer_says_it_was_done(qtbo
     qtbot.addWidget(dialog)
     dialog.amount_edit.setText("100")
     real = money_dialogs.unit_of_work
-
-    @contextmanager
-    def answer_lost(database):  # type: ignore[no-untyped-def]
-        with real(database) as session:
-            yield session
-        raise sa.exc.OperationalError("COMMIT", {}, Exception("server closed the connection unexpectedly"))
-
-    monkeypatch.setattr(money_dialogs, "unit_of_work", answer_lost)
+    monkeypatch.setattr(money_dialogs, "unit_of_work", answer_lost(real))
     dialog.accept()  # committed on the server, but the till never heard
     assert "cannot be reached" in dialog.message.text() and dialog.result() != dialog.DialogCode.Accepted
     monkeypatch.setattr(money_dialogs, "unit_of_work", real)
@@ -119,14 +140,7 @@ def test_the_sale_dialog_asked_again_after_a_lost_answer_records_it_once(qtbot, 
     qtbot.addWidget(dialog)
     dialog.amount_edit.setText("66")  # no receipt number: the server would number it
     real = purchase_dialogs.unit_of_work
-
-    @contextmanager
-    def answer_lost(database):  # type: ignore[no-untyped-def]
-        with real(database) as session:
-            yield session
-        raise sa.exc.OperationalError("COMMIT", {}, Exception("server closed the connection unexpectedly"))
-
-    monkeypatch.setattr(purchase_dialogs, "unit_of_work", answer_lost)
+    monkeypatch.setattr(purchase_dialogs, "unit_of_work", answer_lost(real))
     dialog.accept()  # committed on the server, but the till never heard
     assert dialog.result() != dialog.DialogCode.Accepted
     monkeypatch.setattr(purchase_dialogs, "unit_of_work", real)

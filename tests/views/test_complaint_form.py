@@ -350,21 +350,13 @@ def test_only_channels_and_categories_in_use_are_offered(qtbot, cashier_state, o
 def test_a_complaint_saved_again_after_a_lost_answer_is_logged_once(qtbot, cashier_state, member_id, monkeypatch) -> None:  # type: ignore[no-untyped-def]
     """The connection broke just as the server committed: the cashier saves again and the form closes on the
     complaint logged the first time, not a second one."""
-    from contextlib import contextmanager
-
     from crmdesk.views import complaint_form
+    from tests.services.test_requests import answer_lost
 
     dialog = open_form(qtbot, cashier_state, member_id=member_id)
     dialog.description_edit.setPlainText("鸡蛋有两个是碎的")
     real = complaint_form.unit_of_work
-
-    @contextmanager
-    def answer_lost(database):  # type: ignore[no-untyped-def]
-        with real(database) as session:
-            yield session
-        raise sa.exc.OperationalError("COMMIT", {}, Exception("server closed the connection unexpectedly"))
-
-    monkeypatch.setattr(complaint_form, "unit_of_work", answer_lost)
+    monkeypatch.setattr(complaint_form, "unit_of_work", answer_lost(real))
     dialog.save()
     assert dialog.isVisible() and "cannot be reached" in dialog.error_shown()
     monkeypatch.setattr(complaint_form, "unit_of_work", real)

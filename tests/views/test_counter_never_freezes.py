@@ -53,6 +53,17 @@ def slow_counter(qtbot, qapp, db, cashier, zhang) -> Iterator[CounterPage]:  # t
     sa.event.remove(db.engine, "before_cursor_execute", late)
 
 
+def sale_dialog(qtbot, page: CounterPage, member_id: int) -> PurchaseDialog:  # type: ignore[no-untyped-def]
+    """F5's dialog for the member, once the slow counter has shown them and is idle."""
+    page.open_member(member_id)
+    qtbot.waitUntil(lambda: page.profile is not None, timeout=15_000)
+    qtbot.waitUntil(lambda: page._state.operations.idle, timeout=15_000)
+    dialog = PurchaseDialog(page._state, page.profile, page)
+    qtbot.addWidget(dialog)
+    dialog.open()
+    return dialog
+
+
 def test_the_cashier_keeps_typing_while_a_member_is_looked_up(qtbot, slow_counter: CounterPage, zhang: int) -> None:  # type: ignore[no-untyped-def]
     page = slow_counter
     qtbot.keyClicks(page.search_edit, "13800138000")
@@ -72,12 +83,7 @@ def test_the_cashier_keeps_typing_while_a_member_is_looked_up(qtbot, slow_counte
 
 def test_a_slow_sale_goes_through_once_and_says_why_it_waits(qtbot, slow_counter: CounterPage, db, zhang: int) -> None:  # type: ignore[no-untyped-def]
     page = slow_counter
-    page.open_member(zhang)
-    qtbot.waitUntil(lambda: page.profile is not None, timeout=15_000)
-    qtbot.waitUntil(lambda: page._state.operations.idle, timeout=15_000)
-    dialog = PurchaseDialog(page._state, page.profile, page)
-    qtbot.addWidget(dialog)
-    dialog.open()
+    dialog = sale_dialog(qtbot, page, zhang)
     dialog.amount_edit.setText("88")
     dialog.receipt_edit.setText("SLOW-1")
     dialog.accept()
@@ -154,12 +160,7 @@ def test_the_member_list_scrolls_while_its_pages_are_read(qtbot, qapp, db, owner
 
 def test_typing_the_amount_never_waits_for_the_points_preview(qtbot, slow_counter: CounterPage, zhang: int) -> None:  # type: ignore[no-untyped-def]
     page = slow_counter
-    page.open_member(zhang)
-    qtbot.waitUntil(lambda: page.profile is not None, timeout=15_000)
-    qtbot.waitUntil(lambda: page._state.operations.idle, timeout=15_000)
-    dialog = PurchaseDialog(page._state, page.profile, page)
-    qtbot.addWidget(dialog)
-    dialog.open()
+    dialog = sale_dialog(qtbot, page, zhang)
     started = time.monotonic()
     qtbot.keyClicks(dialog.amount_edit, "88.50")  # five keystrokes, each asking what the sale would earn
     took = time.monotonic() - started
