@@ -53,9 +53,13 @@ class PermissionDenied(CrmdeskError):
 
 
 class AuthenticationFailed(CrmdeskError):
-    """Wrong name, password or PIN, or the account is locked."""
+    """Wrong name, password or PIN, or the account is locked. ``field``: which PIN, where a form asks for two."""
 
     exit_code = 6
+
+    def __init__(self, template: str, *, field: str | None = None, **params: object) -> None:
+        self.field = field
+        super().__init__(template, **params)
 
 
 class DatabaseError(CrmdeskError):

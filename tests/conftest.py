@@ -23,6 +23,22 @@ OWNER_NAME = "王店长"
 OWNER_PASSWORD = "owner-secret-1"
 
 
+@pytest.fixture(autouse=True, scope="session")
+def cheap_secret_hashing() -> Iterator[None]:
+    """argon2 is slow on purpose (~0.1 s a secret) and the tests set staff up thousands of times: in the test
+    process secrets are hashed with argon2's least costs -- the same algorithm, stored and checked the same way
+    (a hash carries its own costs). The program run as a command by the tests keeps its real costs."""
+    from argon2 import PasswordHasher
+
+    from crmdesk.services import auth, wallet
+
+    with pytest.MonkeyPatch.context() as patch:
+        cheap = PasswordHasher(time_cost=1, memory_cost=1024, parallelism=1)
+        patch.setattr(auth, "_hasher", cheap)
+        patch.setattr(wallet, "_hasher", cheap)
+        yield
+
+
 @pytest.fixture(autouse=True)
 def isolated_data_dir(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     """Keep every test away from the real per-user data directory and settings."""

@@ -822,10 +822,24 @@ def _walk_in_phone(text: str) -> str:
 def default_priority(session: Session, category: str, member_id: int | None) -> Priority:
     """The category's default priority, one step up for members of a tier ranked VIP_TIER_RANK or above."""
     row = session.get(ComplaintCategory, category)
-    priority = row.default_priority if row else Priority.NORMAL
-    rank = session.scalar(sa.select(Tier.rank).join(Member, Member.tier_id == Tier.id).where(Member.id == member_id)) if member_id else None
+    return _for_member(row.default_priority if row else Priority.NORMAL, _tier_rank(session, member_id))
+
+
+def default_priorities(session: Session, member_id: int | None) -> dict[str, Priority]:
+    """``default_priority`` of every active category for this member (or a walk-in customer), in one read."""
+    rank = _tier_rank(session, member_id)
+    return {row.code: _for_member(row.default_priority, rank) for row in list_entries(session, ComplaintCategory)}
+
+
+def _tier_rank(session: Session, member_id: int | None) -> int | None:
+    if member_id is None:
+        return None
+    return session.scalar(sa.select(Tier.rank).join(Member, Member.tier_id == Tier.id).where(Member.id == member_id))
+
+
+def _for_member(priority: Priority, rank: int | None) -> Priority:
     if rank is not None and rank >= VIP_TIER_RANK:
-        priority = PRIORITIES[min(PRIORITIES.index(priority) + 1, len(PRIORITIES) - 1)]
+        return PRIORITIES[min(PRIORITIES.index(priority) + 1, len(PRIORITIES) - 1)]
     return priority
 
 

@@ -573,9 +573,10 @@ def repay(session: Session, actor: Actor, member_id: int, amount_fen: int, *, pa
 
 
 def write_off(session: Session, actor: Actor, member_id: int, *, amount_fen: int | None = None, reason: str,
-              now: datetime | None = None) -> RepayResult:
+              now: datetime | None = None, request_id: str | None = None) -> RepayResult:
     """坏账核销: the owner writes off (part of) a debt that will not be paid, with the reason; oldest charges first."""
     require(actor, Permission.WRITE_OFF_DEBT)
+    requests.once(session, request_id, "credit.write_off", member_id)  # sent again after a network failure: done once
     reason = _check_reason(reason, required=True)
     member = member_for_update(session, member_id)
     amount_fen = member.credit_owed_fen if amount_fen is None else amount_fen

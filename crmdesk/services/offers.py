@@ -61,7 +61,7 @@ from crmdesk.models import (
     Tier,
 )
 from crmdesk.models.offer import Coupon, Offer, OfferKind, OfferRedemption, OfferTarget
-from crmdesk.services import audit, loyalty
+from crmdesk.services import audit, loyalty, requests
 from crmdesk.services.auth import Permission, require
 from crmdesk.services.member_query import MemberFilter, conditions, format_yuan
 from crmdesk.services.uow import Actor
@@ -930,15 +930,19 @@ def apply(
     unit_price_fen: int | None = None,
     today: date | None = None,
     now: datetime | None = None,
+    request_id: str | None = None,
 ) -> Redemption:
     """Use an offer for a member at the counter: checks everything ``eligibility`` does, computes
     the discount, spends the points it costs, uses the coupon, and records the redemption.
+    ``request_id`` makes applying again after a network failure safe (services/requests.py): the
+    second time raises AlreadyDone instead of spending the points or a use of the offer twice.
 
     Run inside unit_of_work: limits and the coupon are checked under the write lock
     (and on PostgreSQL with the offer and coupon rows locked), so two tills cannot both
     take the last use or the same coupon."""
     now = now or datetime.now(UTC)
     today = today or loyalty.local_day(now)
+    requests.once(session, request_id, "offer.apply", member_id)
     row = _row(session, offer_id, for_update=True)
     if not row.active:
         raise InvalidInput(QT_TRANSLATE_NOOP("errors", "The offer '{name}' is switched off."), field="offer", name=row.name)
@@ -1008,6 +1012,7 @@ def apply(
         coupon.used_by_redemption_id = redemption.id
     audit.record(session, actor, "offer.apply", "offer", row.id, member_id=member_id, purchase_id=purchase_id,
                  discount_fen=discount, coupon=coupon.code if coupon else None)
+    requests.made(session, request_id, redemption.id)
     session.flush()
     return Redemption(redemption.id, row.id, row.name, member_id, purchase_id, coupon.code if coupon else None, discount,
                       row.points_cost, row.gift or "", now)

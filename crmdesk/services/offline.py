@@ -74,8 +74,9 @@ def _cache_tables() -> list[sa.Table]:
                                           RulesStamp, Member, Card, MemberTag, CreditAccount)]  # type: ignore[misc]
 
 
-# Never copied to a till: the staff's passwords and PINs (the cache needs their names and roles only).
-KEPT_OFF_THE_TILL = {"staff": {"password_hash": None, "pin_hash": None}}
+# Never copied to a till: the staff's passwords and PINs (the cache needs their names and roles only), and the
+# members' payment PINs (paying from stored value is refused offline anyway).
+KEPT_OFF_THE_TILL = {"staff": {"password_hash": None, "pin_hash": None}, "member": {"pay_pin_hash": None}}
 
 
 @dataclass(frozen=True)

@@ -27,7 +27,7 @@ from sqlalchemy.orm import Session
 
 from crmdesk.errors import InvalidInput, NotFound
 from crmdesk.models import ComplaintChannel, Member, Staff, SurveyDimension, SurveyResponse, SurveyScore, SurveySettings
-from crmdesk.services import audit, complaints
+from crmdesk.services import audit, complaints, requests
 from crmdesk.services.auth import Permission, require
 from crmdesk.services.complaint_figures import Ratio, add_months, month_bounds, parse_month
 from crmdesk.services.complaints import ChoiceInfo, jsonable
@@ -196,9 +196,12 @@ def _check_scores(session: Session, scores: tuple[tuple[str, int], ...]) -> list
     return list(scores)
 
 
-def add_response(session: Session, actor: Actor, data: SurveyInput, *, now: datetime | None = None) -> SurveyInfo:
-    """Record one customer's answers. Any staff may."""
+def add_response(session: Session, actor: Actor, data: SurveyInput, *, now: datetime | None = None,
+                 request_id: str | None = None) -> SurveyInfo:
+    """Record one customer's answers. Any staff may. ``request_id``: saved again after a network failure, the
+    answers are recorded once (services/requests.py)."""
     now = now or datetime.now(UTC)
+    requests.once(session, request_id, "survey.add", data.member_id)
     taken_at = complaints.check_time(data.taken_at or now, now, "taken_at")
     scores = _check_scores(session, data.scores)
     complaints.active_entry(session, ComplaintChannel, data.channel, "channel")
@@ -210,6 +213,7 @@ def add_response(session: Session, actor: Actor, data: SurveyInput, *, now: date
     session.flush()
     session.add_all(SurveyScore(response_id=response.id, dimension=code, score=score) for code, score in scores)
     audit.record(session, actor, "survey.add", "survey_response", response.id, member_id=data.member_id, scores=dict(scores))
+    requests.made(session, request_id, response.id)
     session.flush()
     return get_response(session, response.id)
 

@@ -386,7 +386,7 @@ def spend(session: Session, actor: Actor, member: Member, amount_fen: int, *, pu
     rules = money_settings.get(session)
     if pin_needed(member, amount_fen, rules) and not _pin_matches(member, pay_pin or ""):
         raise AuthenticationFailed(QT_TRANSLATE_NOOP("errors", "The member's payment PIN is needed for {amount} from the wallet."),
-                                   amount=money_text(amount_fen))
+                                   amount=money_text(amount_fen), field="pay_pin")
     draw = _split(member, amount_fen, rules.draw_order)
     _post(session, member, WalletKind.PAYMENT, -draw.principal_fen, -draw.bonus_fen, at=at, actor=actor, purchase_id=purchase_id)
     return draw
@@ -418,9 +418,10 @@ def refund_spend(session: Session, actor: Actor, member: Member, *, sale_id: int
 
 
 def cash_out(session: Session, actor: Actor, member_id: int, *, payment_method: str = "cash", reason: str = "",
-             now: datetime | None = None) -> CashOutResult:
+             now: datetime | None = None, request_id: str | None = None) -> CashOutResult:
     """退卡退余额: pay the principal back and close the wallet; the bonus is forfeited. A supervisor or the owner."""
     require(actor, Permission.CASH_OUT_WALLET)
+    requests.once(session, request_id, "wallet.cashout", member_id)  # sent again after a network failure: done once
     reason = _check_reason(reason)
     if payment_method not in TOPUP_METHODS:
         raise InvalidInput(QT_TRANSLATE_NOOP("errors", "A cash-out is paid in cash, by WeChat Pay, Alipay or bank card, not '{method}'."),
@@ -438,9 +439,10 @@ def cash_out(session: Session, actor: Actor, member_id: int, *, payment_method: 
 
 
 def adjust(session: Session, actor: Actor, member_id: int, *, principal_fen: int = 0, bonus_fen: int = 0, reason: str,
-           now: datetime | None = None) -> Balance:
+           now: datetime | None = None, request_id: str | None = None) -> Balance:
     """A correction by the owner, with its reason: never below zero, never above the cap."""
     require(actor, Permission.ADJUST_MONEY)
+    requests.once(session, request_id, "wallet.adjust", member_id)  # sent again after a network failure: done once
     reason = _check_reason(reason, required=True)
     if principal_fen == 0 and bonus_fen == 0:
         raise InvalidInput(QT_TRANSLATE_NOOP("errors", "A correction must change the principal or the bonus."), field="amount")
@@ -511,7 +513,7 @@ def check_pin(db: Database, member_id: int, pin: str, *, now: datetime | None = 
         if member.pay_pin_locked_until is not None and member.pay_pin_locked_until > now:
             minutes = shop_time.minutes_until(member.pay_pin_locked_until, now)
             raise AuthenticationFailed(QT_TRANSLATE_NOOP("errors", "Too many wrong PINs: wallet payments of {name} wait {minutes} min."),
-                                       name=member.name, minutes=minutes)
+                                       name=member.name, minutes=minutes, field="pay_pin")
         if _pin_matches(member, pin):
             member.pay_pin_failures = 0
             return
@@ -521,8 +523,8 @@ def check_pin(db: Database, member_id: int, pin: str, *, now: datetime | None = 
             member.pay_pin_locked_until = now + PIN_LOCK
             audit.record(session, None, "wallet.pin_locked", "member", member.id)
             failure = AuthenticationFailed(QT_TRANSLATE_NOOP("errors", "Too many wrong PINs: wallet payments of {name} wait {minutes} min."),
-                                           name=member.name, minutes=int(PIN_LOCK.total_seconds() // 60))
+                                           name=member.name, minutes=int(PIN_LOCK.total_seconds() // 60), field="pay_pin")
         else:
             failure = AuthenticationFailed(QT_TRANSLATE_NOOP("errors", "Wrong payment PIN. Tries left: {left}."),
-                                           left=PIN_TRIES - member.pay_pin_failures)
+                                           left=PIN_TRIES - member.pay_pin_failures, field="pay_pin")
     raise failure

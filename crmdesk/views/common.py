@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import datetime
+from typing import TYPE_CHECKING, Any
 
 from PySide6.QtCore import QAbstractItemModel, QCoreApplication, QDate, QDateTime, QTime
 from PySide6.QtWidgets import (
-    QAbstractItemView, QDateTimeEdit, QFrame, QHeaderView, QLabel, QMessageBox, QTableView, QVBoxLayout, QWidget,
+    QAbstractItemView, QDateTimeEdit, QDialog, QFrame, QHeaderView, QLabel, QMessageBox, QPushButton, QTableView,
+    QVBoxLayout, QWidget,
 )
 
 from crmdesk import shop_time
@@ -15,6 +18,9 @@ from crmdesk.errors import CrmdeskError
 from crmdesk.models import Role
 from crmdesk.services.member_query import money_text
 from crmdesk.texts import QT_TRANSLATE_NOOP, translate_terms_with
+
+if TYPE_CHECKING:
+    from crmdesk.views.state import AppState
 
 # Widgets whose text is data (names, paths, figures) rather than interface text
 # carry this property, so the translation test knows not to expect Chinese there.
@@ -123,3 +129,44 @@ class FigureTile(QFrame):
         layout.addWidget(self.caption)
         layout.addWidget(self.value)
         layout.addWidget(self.detail)
+
+
+class WritingDialog(QDialog):
+    """A form whose one write runs on the operations thread (views/operations.py). While it is on its way the form
+    waits with it -- ``save_button`` off, Enter again and Esc do nothing -- and it closes on the answer. Asked
+    again after the connection broke just as the server committed, the service says AlreadyDone (the form's
+    request id, services/requests.py): the form closes on what the first time made."""
+
+    saving = False
+    save_button: QPushButton
+
+    def write_once(self, state: AppState, work: Callable[[], Any], saved: Callable[[Any], None],
+                   refused: Callable[[CrmdeskError], None], made: Callable[[int], None] | None = None) -> None:
+        from crmdesk.services.requests import AlreadyDone
+
+        def done(result: Any) -> None:
+            self._set_saving(False)
+            saved(result)
+            QDialog.accept(self)
+
+        def failed(error: CrmdeskError) -> None:
+            self._set_saving(False)
+            if isinstance(error, AlreadyDone):
+                if error.made_id is not None and made is not None:
+                    made(error.made_id)
+                QDialog.accept(self)
+                return
+            refused(error)
+
+        if self.saving:
+            return
+        self._set_saving(True)
+        state.operations.run(work, done, failed, owner=self)
+
+    def _set_saving(self, saving: bool) -> None:
+        self.saving = saving
+        self.save_button.setEnabled(not saving)
+
+    def reject(self) -> None:
+        if not self.saving:  # what is on its way is not abandoned half-seen
+            super().reject()

@@ -16,30 +16,32 @@ import uuid
 from datetime import datetime
 from itertools import pairwise
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from PySide6.QtCore import QCoreApplication, QEvent, QLocale, QObject, Qt, Signal
 from PySide6.QtGui import QKeyEvent, QKeySequence, QShortcut
 from PySide6.QtWidgets import (
-    QAbstractItemView, QComboBox, QDialog, QFileDialog, QGridLayout, QHBoxLayout, QLabel, QLineEdit, QListWidget,
+    QAbstractItemView, QComboBox, QFileDialog, QGridLayout, QHBoxLayout, QLabel, QLineEdit, QListWidget,
     QListWidgetItem, QPlainTextEdit, QPushButton, QVBoxLayout, QWidget,
 )
 
 from crmdesk.errors import CrmdeskError
-from crmdesk.failures import explain
-from crmdesk.models import Priority, PurchaseKind
-from crmdesk.services import complaints, members, purchases
+from crmdesk.models import Priority
+from crmdesk.services import care_forms, complaints
+from crmdesk.services.care_forms import ComplaintForm
 from crmdesk.services.complaints import (
     MAX_ATTACHMENT_BYTES, PRIORITIES, PRIORITY_LABELS, AttachmentInput, ComplaintInfo, ComplaintInput,
 )
 from crmdesk.services.members import MemberProfile
-from crmdesk.services.requests import AlreadyDone
 from crmdesk.services.purchases import PurchaseRow
-from crmdesk.services.uow import read_session, unit_of_work
+from crmdesk.services.uow import unit_of_work
 from crmdesk.shop_time import format_time
-from crmdesk.views.common import error_text, format_fen, mark_data, moment_of, shop_time_edit
+from crmdesk.views.common import WritingDialog, error_text, format_fen, mark_data, moment_of, shop_time_edit
 from crmdesk.views.state import AppState
 
-RECENT_PURCHASES = 15  # the member's latest sales offered as the related receipt
+if TYPE_CHECKING:
+    from sqlalchemy.orm import Session
+
 # What the file chooser offers; the service decides what is accepted.
 ATTACHMENT_PATTERNS = "*.jpg *.jpeg *.png *.gif *.webp *.bmp *.tif *.tiff *.heic *.heif *.pdf"
 
@@ -72,28 +74,30 @@ def _error_label() -> QLabel:
     return label
 
 
-class ComplaintFormDialog(QDialog):
+class ComplaintFormDialog(WritingDialog):
     """The complaint form. When it is accepted, ``logged`` holds the new complaint and
     ``complaintLogged`` has carried its id."""
 
     complaintLogged = Signal(int)
 
-    def __init__(self, state: AppState, parent: QWidget | None = None, *, member_id: int | None = None) -> None:
+    @staticmethod
+    def setup(session: Session, member_id: int | None) -> ComplaintForm:
+        """What the form shows when it opens (read off the UI thread, then the form is built with it)."""
+        return care_forms.complaint_form(session, member_id)
+
+    def __init__(self, state: AppState, form: ComplaintForm, parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self._state = state
-        self.member_id = member_id
+        self.member_id = form.member_id
         self.logged: ComplaintInfo | None = None
         self.request_id = uuid.uuid4().hex  # saved again after a network failure: logged once (services/requests.py)
         self.attachments: list[AttachmentInput] = []
         self._priority_by_hand = False
         self._setting_priority = False
-        with read_session(state.db) as session:
-            channels = complaints.list_channels(session)
-            categories = complaints.list_categories(session)
-            self.member: MemberProfile | None = members.profile(session, member_id, recent_visits=0) if member_id else None
-            sales = ([row for row in purchases.history_page(session, member_id, limit=2 * RECENT_PURCHASES)
-                      if row.kind is PurchaseKind.SALE][:RECENT_PURCHASES] if member_id else [])
-        self.recent_sales: list[PurchaseRow] = sales
+        self._priorities = form.priorities
+        channels, categories = form.channels, form.categories
+        self.member: MemberProfile | None = form.member
+        self.recent_sales: list[PurchaseRow] = form.recent_sales
 
         self.setWindowTitle(self.tr("Log complaint"))
         self.setMinimumWidth(720)
@@ -315,8 +319,7 @@ class ComplaintFormDialog(QDialog):
         code = self.category_box.currentData()
         if self._priority_by_hand or code is None:
             return
-        with read_session(self._state.db) as session:
-            priority = complaints.default_priority(session, code, self.member_id)
+        priority = self._priorities.get(code, Priority.NORMAL)
         self._setting_priority = True
         try:
             self.priority_box.setCurrentIndex(self.priority_box.findData(priority))
@@ -446,25 +449,29 @@ class ComplaintFormDialog(QDialog):
         )
 
     def save(self) -> None:
-        """Log the complaint in one transaction; on a refusal the form stays open and nothing is written. Saved
-        again after the connection broke as the server committed, it is not logged twice: the form closes on the
-        complaint logged the first time."""
+        """Log the complaint in one transaction, off the UI thread; on a refusal the form stays open and nothing is
+        written. Saved again after the connection broke as the server committed, it is not logged twice: the form
+        closes on the complaint logged the first time."""
+        if self.saving:
+            return
         self._clear_errors()
         try:
             data = self.complaint_input()
-            with unit_of_work(self._state.db) as session:
-                info = complaints.log_complaint(session, self._state.actor, data, request_id=self.request_id)
-        except AlreadyDone as done:
-            if done.made_id is not None:
-                self.complaintLogged.emit(done.made_id)
-            super().accept()
+        except CrmdeskError as exc:
+            self._show_error(exc)
             return
-        except Exception as exc:  # noqa: BLE001 - a server gone away too is said beside the form, which stays
-            self._show_error(explain(exc))
-            return
-        self.logged = info
-        self.complaintLogged.emit(info.id)
-        super().accept()
+        db, actor, request_id = self._state.db, self._state.actor, self.request_id
+
+        def work() -> ComplaintInfo:
+            with unit_of_work(db) as session:
+                return complaints.log_complaint(session, actor, data, request_id=request_id)
+
+        def logged(info: ComplaintInfo) -> None:
+            self.logged = info
+            self.complaintLogged.emit(info.id)
+
+        # A server gone away too is said beside the form, which stays.
+        self.write_once(self._state, work, logged, self._show_error, self.complaintLogged.emit)
 
     def accept(self) -> None:
         self.save()

@@ -740,19 +740,19 @@ class BoardTab(QWidget):
         if dialog is not None:
             dialog.deleteLater()
 
-    def new_complaint(self) -> QWidget | None:
-        try:
-            from crmdesk.views.complaint_form import ComplaintFormDialog
-        except ModuleNotFoundError as exc:
-            if exc.name != "crmdesk.views.complaint_form":
-                raise
-            self._fail(self.tr("Complaints cannot be logged from here in this version; log them at the counter."))
-            return None
-        dialog = ComplaintFormDialog(self._state, self)
-        dialog.complaintLogged.connect(self._logged)
-        self.form_dialog = dialog
-        dialog.open()
-        return dialog
+    def new_complaint(self) -> None:
+        """The complaint form for a customer who is not a member (a call, a message), opened once its choices are
+        read off the UI thread."""
+        from crmdesk.views.complaint_form import ComplaintFormDialog
+
+        def opened(form: Any) -> None:
+            dialog = ComplaintFormDialog(self._state, form, self)
+            dialog.complaintLogged.connect(self._logged)
+            self.form_dialog = dialog
+            dialog.open()
+
+        self._state.operations.read(self._state.db, lambda session: ComplaintFormDialog.setup(session, None), opened,
+                                    lambda error: self._fail(error_text(error)), owner=self)
 
     def _logged(self, complaint_id: int) -> None:
         self.refresh()

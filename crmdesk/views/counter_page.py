@@ -17,6 +17,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass, replace
+from typing import TYPE_CHECKING, Any
 
 from PySide6.QtCore import QCoreApplication, QEvent, QObject, Qt, QTimer, Signal
 from PySide6.QtGui import QColor, QKeyEvent, QKeySequence, QShortcut
@@ -45,7 +46,7 @@ from crmdesk.services.members import MemberBrief, MemberProfile, display_phone
 from crmdesk.services.search import CardWarning, Hit
 from crmdesk.services.uow import read_session, unit_of_work
 from crmdesk.shop_time import format_time
-from crmdesk.views.common import error_text, format_fen, mark_data
+from crmdesk.views.common import WritingDialog, error_text, format_fen, mark_data
 from crmdesk.views.eligible_offers import EligibleOffersWidget
 from crmdesk.views.flow_layout import FlowLayout
 from crmdesk.views.live_changes import follow
@@ -56,6 +57,9 @@ from crmdesk.views.purchase_dialogs import EnterDialog, PurchaseDialog, RedeemDi
 from crmdesk.views.slip_printing import SlipPrinter
 from crmdesk.views.state import AppState
 from crmdesk.views.terms import member_status_text, percent_text, purchase_kind_text
+
+if TYPE_CHECKING:
+    from sqlalchemy.orm import Session
 
 SEARCH_DELAY_MS = 120
 RECENT_VISITS = 5
@@ -141,7 +145,7 @@ def _insight(text: str) -> str:
     return QCoreApplication.translate("insight", text)
 
 
-class CardDialog(QDialog):
+class CardDialog(WritingDialog):
     """Issue a card (the blank card scanned, or a new number), or replace the working one."""
 
     def __init__(self, state: AppState, profile: MemberProfile, parent: QWidget | None = None) -> None:
@@ -174,11 +178,11 @@ class CardDialog(QDialog):
         layout.addWidget(self.message)
         row = QHBoxLayout()
         row.addStretch(1)
-        self.ok_button = QPushButton(self.tr("Issue card (Enter)") if self.replacing is None else self.tr("Replace card (Enter)"))
-        self.ok_button.clicked.connect(self.accept)
+        self.save_button = QPushButton(self.tr("Issue card (Enter)") if self.replacing is None else self.tr("Replace card (Enter)"))
+        self.save_button.clicked.connect(self.accept)
         cancel = QPushButton(self.tr("Cancel (Esc)"))
         cancel.clicked.connect(self.reject)
-        for button in (self.ok_button, cancel):
+        for button in (self.save_button, cancel):
             button.setAutoDefault(False)
             row.addWidget(button)
         layout.addLayout(row)
@@ -193,19 +197,20 @@ class CardDialog(QDialog):
 
     def accept(self) -> None:
         number = self.number_edit.text().strip() or None
-        try:
-            with unit_of_work(self._state.db) as session:
-                if self.replacing is None:
-                    self.issued_number = cards_service.issue(session, self._state.actor, self.profile.id, number)
-                else:
-                    self.issued_number = cards_service.replace_card(session, self._state.actor, self.profile.id, number)
-        except CrmdeskError as exc:
+        db, actor, member_id = self._state.db, self._state.actor, self.profile.id
+        change = cards_service.issue if self.replacing is None else cards_service.replace_card
+
+        def work() -> str:
+            with unit_of_work(db) as session:
+                return change(session, actor, member_id, number)
+
+        def refused(exc: CrmdeskError) -> None:
             self.message.setText(error_text(exc))
             self.message.show()
             self.number_edit.selectAll()
             self.number_edit.setFocus()
-            return
-        super().accept()
+
+        self.write_once(self._state, work, lambda issued: setattr(self, "issued_number", issued), refused)
 
 
 class CounterPage(QWidget):
@@ -552,7 +557,7 @@ class CounterPage(QWidget):
             self._set_hint(self.tr("Scan a card or type to find a member. F2 registers a new member."))
             return False
 
-        db = self._reading_db()
+        db = self._state.reading_db()
         self._last_read = lambda: self.run_search(open_exact=open_exact, submitting=submitting)
 
         def work() -> tuple[search_service.Lookup, list[Hit]]:
@@ -646,11 +651,6 @@ class CounterPage(QWidget):
 
     # ------------------------------------------------------------------ the member
 
-    def _reading_db(self) -> Database:
-        """The server, or this computer's member cache while the server is away."""
-        link = self._state.link
-        return link.reading_db() if link is not None else self._state.db
-
     def _read_member(self, member_id: int, db: Database | None = None) -> _MemberView:
         """Everything the counter shows of a member, in one read (on the operations' thread)."""
         with read_session(db or self._state.db) as session:
@@ -685,7 +685,7 @@ class CounterPage(QWidget):
                 then()
 
         # Merged or erased meanwhile, or the server away: what is on show stays until the next search.
-        db = self._reading_db()
+        db = self._state.reading_db()
         self._state.operations.run(lambda: self._read_member(member_id, db), shown, lambda _error: then and then(),
                                    key="refresh")
 
@@ -693,7 +693,7 @@ class CounterPage(QWidget):
         """Show a member (read off the UI thread); ``then`` runs once they are on screen."""
         self._opening = True
         self._last_read = lambda: self.open_member(member_id, then)
-        db = self._reading_db()
+        db = self._state.reading_db()
         self._state.operations.run(lambda: self._read_member(member_id, db),
                                    lambda view: self._opened(member_id, view, then), self._failed, key="member")
 
@@ -981,14 +981,17 @@ class CounterPage(QWidget):
     def _lost_done(self, confirmed: bool, number: str) -> None:
         self.lost_box = None
         if confirmed:
-            try:
-                with unit_of_work(self._state.db) as session:
-                    cards_service.report_lost(session, self._state.actor, number)
-            except CrmdeskError as exc:
-                self._set_hint(error_text(exc))
-            else:
+            db, actor = self._state.db, self._state.actor
+
+            def work() -> None:
+                with unit_of_work(db) as session:
+                    cards_service.report_lost(session, actor, number)
+
+            def done(_none: None) -> None:
                 self.refresh_member()
                 self._set_hint(self.tr("Card {number} is reported lost. F3 gives the member a new card.").format(number=number))
+
+            self._state.operations.run(work, done, lambda error: self._set_hint(error_text(error)))
         self._back_from_dialog()
 
     # ------------------------------------------------------------------ money: purchase, refund, redeem
@@ -1010,10 +1013,37 @@ class CounterPage(QWidget):
         """F5: record a sale for the member on screen."""
         if self.profile is None or not self.purchase_button.isEnabled() or self._dialog_open():
             return
-        dialog = PurchaseDialog(self._state, self.profile, self)
-        self.purchase_dialog = dialog
-        dialog.finished.connect(lambda result, d=dialog: self._purchase_done(d, result))
-        dialog.open()
+        self._open_dialog("purchase_dialog", PurchaseDialog, self._purchase_done)
+
+    def _open_dialog(self, slot: str, dialog_class: Any, done: Callable[[Any, int], None]) -> None:
+        """A dialog for the member on show, built with what its ``setup`` reads."""
+        assert self.profile is not None
+        profile, state = self.profile, self._state
+
+        def make(setup: Any) -> QDialog:
+            dialog = dialog_class(state, profile, setup, self)
+            dialog.finished.connect(lambda result, d=dialog: done(d, result))
+            return dialog
+
+        self._open_when_read(slot, lambda session: dialog_class.setup(session, profile), make, state.reading_db())
+
+    def _open_when_read(self, slot: str, read: Callable[[Session], Any], make: Callable[[Any], QDialog],
+                        db: Database) -> None:
+        """Open the dialog ``make`` builds once ``read`` has answered on the operations thread (F5 never waits on
+        the database), unless the cashier moved on to another customer meanwhile; ``slot`` names the attribute
+        that holds it while it is up."""
+        member_id = self._member_on_screen()
+        self._opening = True
+
+        def ready(setup: Any) -> None:
+            self._opening = False
+            if self._member_on_screen() != member_id:
+                return  # Esc, or the next scan, meanwhile
+            dialog = make(setup)
+            setattr(self, slot, dialog)
+            dialog.open()
+
+        self._state.operations.read(db, read, ready, self._failed)
 
     def _purchase_done(self, dialog: PurchaseDialog, result: int) -> None:
         outcome = dialog.result_value
@@ -1046,10 +1076,15 @@ class CounterPage(QWidget):
         elif code == "credit" and part and self.profile is not None:
             text += " " + self.tr("{part} on credit; owes {owed}.").format(
                 part=format_fen(part), owed=format_fen(self.profile.credit_owed_fen))
-            with read_session(self._state.db) as session:
-                charge = credit_service.charge_of(session, outcome.purchase_id)
-            if charge is not None:
-                text += self._slip_made("iou", charge)
+            said = text
+
+            def iou(charge: int | None) -> None:  # the IOU the member signs for it
+                self._show_result(said + self._slip_made("iou", charge) if charge is not None else said)
+
+            purchase_id = outcome.purchase_id
+            self._state.operations.read(self._state.db, lambda session: credit_service.charge_of(session, purchase_id),
+                                        iou, lambda _error: self._show_result(said))
+            return
         self._show_result(text)
 
     def refund(self) -> None:
@@ -1083,10 +1118,7 @@ class CounterPage(QWidget):
             return
         if self._offline_refused("redeem"):
             return
-        dialog = RedeemDialog(self._state, self.profile, self)
-        self.redeem_dialog = dialog
-        dialog.finished.connect(lambda result, d=dialog: self._redeem_done(d, result))
-        dialog.open()
+        self._open_dialog("redeem_dialog", RedeemDialog, self._redeem_done)
 
     def _redeem_done(self, dialog: RedeemDialog, result: int) -> None:
         self._after_money(dialog, result, dialog.new_balance is not None, lambda: self.tr(
@@ -1104,14 +1136,11 @@ class CounterPage(QWidget):
 
     # ------------------------------------------------------------------ the member's money: top up, repay
 
-    def _open_money(self, what: str, button: QPushButton, dialog_class: type[QDialog],
+    def _open_money(self, what: str, button: QPushButton, dialog_class: type[TopUpDialog | RepayDialog],
                     done: Callable[[QDialog, int], None]) -> None:
         if self.profile is None or not button.isEnabled() or self._dialog_open() or self._offline_refused(what):
             return
-        dialog = dialog_class(self._state, self.profile, self)
-        self.money_dialog = dialog
-        dialog.finished.connect(lambda result, d=dialog: done(d, result))
-        dialog.open()
+        self._open_dialog("money_dialog", dialog_class, done)
 
     def top_up(self) -> None:
         """F10: money paid into the member's stored value, with the bonus the owner's rules give."""
@@ -1178,11 +1207,16 @@ class CounterPage(QWidget):
             return
         from crmdesk.views.complaint_form import ComplaintFormDialog
 
-        dialog = ComplaintFormDialog(self._state, self, member_id=self._member_on_screen())
-        self.complaint_dialog = dialog
-        dialog.complaintLogged.connect(self._complaint_logged)
-        dialog.finished.connect(lambda _result: self._care_done())
-        dialog.open()
+        member_id = self._member_on_screen()
+
+        def make(form: Any) -> QDialog:
+            dialog = ComplaintFormDialog(self._state, form, self)
+            dialog.complaintLogged.connect(self._complaint_logged)
+            dialog.finished.connect(lambda _result: self._care_done())
+            return dialog
+
+        self._open_when_read("complaint_dialog", lambda session: ComplaintFormDialog.setup(session, member_id), make,
+                             self._state.db)
 
     def _complaint_logged(self, complaint_id: int) -> None:
         if self.profile is not None:
@@ -1197,11 +1231,15 @@ class CounterPage(QWidget):
             return
         from crmdesk.views.survey_dialog import SurveyDialog
 
-        dialog = SurveyDialog(self._state, self, member_id=self._member_on_screen())
-        self.survey_dialog = dialog
-        dialog.surveyRecorded.connect(lambda _id: self._show_result(self.tr("Thank you: the survey is recorded.")))
-        dialog.finished.connect(lambda _result: self._care_done())
-        dialog.open()
+        member_id = self._member_on_screen()
+
+        def make(form: Any) -> QDialog:
+            dialog = SurveyDialog(self._state, form, self)
+            dialog.surveyRecorded.connect(lambda _id: self._show_result(self.tr("Thank you: the survey is recorded.")))
+            dialog.finished.connect(lambda _result: self._care_done())
+            return dialog
+
+        self._open_when_read("survey_dialog", lambda session: SurveyDialog.setup(session, member_id), make, self._state.db)
 
     def _care_done(self) -> None:
         self.complaint_dialog = None

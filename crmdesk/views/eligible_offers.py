@@ -11,6 +11,8 @@ when typed, shows each discount and checks spend thresholds.
 
 from __future__ import annotations
 
+import uuid
+
 from PySide6.QtCore import QCoreApplication, QSize, Qt, Signal
 from PySide6.QtGui import QColor
 from PySide6.QtWidgets import (
@@ -31,9 +33,11 @@ from PySide6.QtWidgets import (
 from crmdesk.errors import CrmdeskError
 from crmdesk.services import member_query, offers
 from crmdesk.services.offers import OfferNotUsable, OfferStatus, PointsOfferHint
-from crmdesk.services.uow import read_session, unit_of_work
+from crmdesk.services.requests import AlreadyDone
+from crmdesk.services.uow import unit_of_work
 from crmdesk.views.common import error_text, format_fen, mark_data_columns
 from crmdesk.views.offers_page import EMPTY, clauses, offer_summary, translated_reason
+from crmdesk.views.server_link import server_is_away
 from crmdesk.views.state import AppState
 
 GREY = QColor("#8c8c8c")
@@ -82,6 +86,8 @@ class EligibleOffersWidget(QWidget):
         self._state = state
         self.member_id: int | None = None
         self.statuses: list[OfferStatus] = []
+        self.applying = False  # an offer on its way: a second click waits for its answer
+        self._requests: dict[int, str] = {}  # offer id -> the request id of an apply not yet answered for sure
         layout = QVBoxLayout(self)
         layout.setContentsMargins(0, 0, 0, 0)
         layout.setSpacing(4)
@@ -129,6 +135,7 @@ class EligibleOffersWidget(QWidget):
 
     def show_member(self, member_id: int | None) -> None:
         self.member_id = member_id
+        self._requests.clear()
         self._say("")
         self.refresh()
 
@@ -141,21 +148,30 @@ class EligibleOffersWidget(QWidget):
         return button
 
     def refresh(self) -> None:
-        self.statuses = []
+        """The member's offers, read off the UI thread (the newest question's answer only)."""
         link = self._state.link
-        if self.member_id is not None and link is not None and link.offline:
-            self._say(self.tr("Offers and coupons wait for the server: they are counted there."))
-        elif self.member_id is not None:
-            try:
-                basket = self.basket_fen()
-                with read_session(self._state.db) as session:
-                    self.statuses = offers.eligibility(session, self.member_id, basket_fen=basket)
-            except CrmdeskError as exc:
-                self._say(error_text(exc))
-            except Exception as exc:  # noqa: BLE001 - the server went away: said here; the counter goes offline
-                from crmdesk.failures import explain
+        if self.member_id is None or (link is not None and link.offline):
+            if self.member_id is not None:
+                self._say(self.tr("Offers and coupons wait for the server: they are counted there."))
+            self._show_statuses([])
+            return
+        try:
+            basket = self.basket_fen()
+        except CrmdeskError as exc:
+            self._say(error_text(exc))
+            self._show_statuses([])
+            return
+        member_id = self.member_id
 
-                self._say(error_text(explain(exc)))
+        def failed(error: CrmdeskError) -> None:  # the server gone away too: said here; the counter goes offline
+            self._say(error_text(error))
+            self._show_statuses([])
+
+        self._state.operations.read(self._state.db, lambda session: offers.eligibility(session, member_id, basket_fen=basket),
+                                    self._show_statuses, failed, key=f"offers-{id(self)}", owner=self)
+
+    def _show_statuses(self, statuses: list[OfferStatus]) -> None:
+        self.statuses = statuses
         self.table.setRowCount(len(self.statuses))
         for row, status in enumerate(self.statuses):
             summary = offer_summary(status.offer)
@@ -197,28 +213,51 @@ class EligibleOffersWidget(QWidget):
         text, ok = QInputDialog.getText(self, self.tr("Coupon"), self.tr("Scan or type the coupon code:"), text=proposed)
         return text if ok and text.strip() else None
 
-    def apply_offer(self, offer_id: int, coupon_code: str | None = None) -> offers.Redemption | None:
+    def apply_offer(self, offer_id: int, coupon_code: str | None = None) -> None:
+        """Use the offer for the member (on the operations thread); ``applied`` carries the redemption -- or None
+        when a click again after a network failure found it applied the first time."""
         status = self.status_of(offer_id)
-        if self.member_id is None or status is None:
-            return None
+        if self.member_id is None or status is None or self.applying:
+            return
         if status.needs_coupon and coupon_code is None:
             coupon_code = self.ask_coupon(status)
             if coupon_code is None:
-                return None
+                return
         try:
             basket = self.basket_fen()
-            with unit_of_work(self._state.db) as session:
-                result = offers.apply(session, self._state.actor, offer_id, self.member_id, basket_fen=basket,
-                                      coupon_code=coupon_code)
         except CrmdeskError as exc:
             self._say(_error_text(exc))
-            return None
-        parts = [status.offer.name]
-        if result.discount_fen:
-            parts.append(self.tr("{amount} off").format(amount=format_fen(result.discount_fen)))
-        if result.gift:
-            parts.append(self.tr("give: {gift}").format(gift=result.gift))
-        self._say(self.tr("Applied: {what}").format(what=clauses(parts)))
-        self.refresh()
-        self.applied.emit(result)
-        return result
+            return
+        # The same request id until it is answered: a click again after the connection broke is not a second use.
+        request_id = self._requests.setdefault(offer_id, uuid.uuid4().hex)
+        db, actor, member_id = self._state.db, self._state.actor, self.member_id
+
+        def work() -> offers.Redemption:
+            with unit_of_work(db) as session:
+                return offers.apply(session, actor, offer_id, member_id, basket_fen=basket, coupon_code=coupon_code,
+                                    request_id=request_id)
+
+        def done(result: offers.Redemption) -> None:
+            self.applying = False
+            self._requests.pop(offer_id, None)
+            parts = [status.offer.name]
+            if result.discount_fen:
+                parts.append(self.tr("{amount} off").format(amount=format_fen(result.discount_fen)))
+            if result.gift:
+                parts.append(self.tr("give: {gift}").format(gift=result.gift))
+            self._say(self.tr("Applied: {what}").format(what=clauses(parts)))
+            self.refresh()
+            self.applied.emit(result)
+
+        def failed(error: CrmdeskError) -> None:
+            self.applying = False
+            self._say(_error_text(error))
+            if server_is_away(error):
+                return  # in doubt: the next click asks again with the same id
+            self._requests.pop(offer_id, None)
+            if isinstance(error, AlreadyDone):
+                self.refresh()
+                self.applied.emit(None)
+
+        self.applying = True
+        self._state.operations.run(work, done, failed, owner=self)

@@ -17,7 +17,7 @@ import unicodedata
 from PySide6.QtCore import Qt
 from PySide6.QtGui import QKeyEvent, QKeySequence, QShortcut
 from PySide6.QtWidgets import (
-    QComboBox, QDialog, QFormLayout, QFrame, QHBoxLayout, QLabel, QLineEdit, QListWidget, QListWidgetItem, QPushButton,
+    QComboBox, QFormLayout, QFrame, QHBoxLayout, QLabel, QLineEdit, QListWidget, QListWidgetItem, QPushButton,
     QVBoxLayout, QWidget,
 )
 
@@ -27,7 +27,7 @@ from crmdesk.services import cards as cards_service
 from crmdesk.services import members as members_service
 from crmdesk.services.members import DuplicateMember, MemberInput, display_phone
 from crmdesk.services.uow import unit_of_work
-from crmdesk.views.common import error_text, mark_data
+from crmdesk.views.common import WritingDialog, error_text, mark_data
 from crmdesk.views.state import AppState
 
 CJK = re.compile(r"[\u3400-\u9fff]")
@@ -51,7 +51,7 @@ def split_prefill(text: str) -> tuple[str, str, str]:
     return "", "", ""
 
 
-class NewMemberDialog(QDialog):
+class NewMemberDialog(WritingDialog):
     """The fast registration form. After ``exec``/``open`` is accepted, ``member_id`` is the member to
     open: the new one, or the existing one the cashier chose (``opened_existing``)."""
 
@@ -146,7 +146,7 @@ class NewMemberDialog(QDialog):
 
         buttons = QHBoxLayout()
         buttons.addStretch(1)
-        self.register_button = QPushButton(self.tr("Register (Ctrl+Enter)"))
+        self.save_button = self.register_button = QPushButton(self.tr("Register (Ctrl+Enter)"))
         self.register_button.clicked.connect(lambda: self.submit())
         self.cancel_button = QPushButton(self.tr("Cancel (Esc)"))
         self.cancel_button.clicked.connect(self.reject)
@@ -248,24 +248,27 @@ class NewMemberDialog(QDialog):
             marketing_consent=self.consent_box.currentData(),
             source="counter",
         )
-        try:
-            with unit_of_work(self._state.db) as session:
-                created = members_service.register(
-                    session, self._state.actor, data, card_number=self.card_edit.text().strip() or None,
-                    confirm_similar=confirm_similar,
-                )
-        except DuplicateMember as exc:
-            self._show_duplicate(exc)
-            return
-        except CrmdeskError as exc:
+        db, actor, card_number = self._state.db, self._state.actor, self.card_edit.text().strip() or None
+
+        def work() -> int:
+            with unit_of_work(db) as session:
+                return members_service.register(session, actor, data, card_number=card_number,
+                                                confirm_similar=confirm_similar).id
+
+        def registered(member_id: int) -> None:
+            self.member_id = member_id
+            self.opened_existing = False
+
+        def refused(exc: CrmdeskError) -> None:
+            if isinstance(exc, DuplicateMember):
+                self._show_duplicate(exc)
+                return
             fields = {"phone": self.phone_edit, "name": self.name_edit, "card_number": self.card_edit,
                       "birthday": self.birthday_edit, "tags": self.tags_edit}
             self.duplicate_panel.hide()
             self._fail(error_text(exc), fields.get(getattr(exc, "field", None) or ""))
-            return
-        self.member_id = created.id
-        self.opened_existing = False
-        self.accept()
+
+        self.write_once(self._state, work, registered, refused)  # Enter again while on its way: one registration
 
     def _show_duplicate(self, exc: DuplicateMember) -> None:
         self.duplicate = exc

@@ -10,6 +10,7 @@ Every action calls a service; the services check permissions again.
 from __future__ import annotations
 
 from collections.abc import Callable
+from typing import Any
 from datetime import date
 from pathlib import Path
 
@@ -36,7 +37,7 @@ from crmdesk.services.insight_figures import MemberFigures
 from crmdesk.services.member_query import GENDER_LABELS, STATUS_LABELS
 from crmdesk.services.members import CONSENT_LABELS, HISTORY_LABELS, SOURCE_LABELS, DuplicateMember, MemberBrief, MemberProfile, display_phone
 from crmdesk.services.live import Changes
-from crmdesk.services.uow import read_session, unit_of_work
+from crmdesk.services.uow import unit_of_work
 from crmdesk.shop_time import format_time
 from crmdesk.texts import QT_TRANSLATE_NOOP
 from crmdesk.views.common import error_text, format_fen, mark_data
@@ -172,8 +173,11 @@ class MergeDialog(QDialog):
         ])
 
     def search(self, text: str) -> None:
-        with read_session(self._state.db) as session:
-            hits = search_service.search(session, text)
+        """The members the text finds (read off the UI thread, the newest keystroke's answer only)."""
+        self._state.operations.read(self._state.db, lambda session: search_service.search(session, text), self._show_hits,
+                                    key=f"merge-search-{id(self)}", owner=self)
+
+    def _show_hits(self, hits: list[search_service.Hit]) -> None:
         self._hits = [hit.member for hit in hits if hit.member.id != self._keep.id]
         self.results.clear()
         for brief in self._hits:
@@ -192,9 +196,13 @@ class MergeDialog(QDialog):
 
     def choose(self, member_id: int) -> None:
         """Show the member who would be merged in, side by side with the one kept."""
-        with read_session(self._state.db) as session:
-            other = members.profile(session, member_id)
-            self.chosen = members.briefs(session, [members.get_member_row(session, member_id)])[0]
+        self._state.operations.read(
+            self._state.db, lambda session: (members.profile(session, member_id),
+                                             members.briefs(session, [members.get_member_row(session, member_id)])[0]),
+            lambda chosen: self._show_chosen(*chosen), key=f"merge-choose-{id(self)}", owner=self)
+
+    def _show_chosen(self, other: MemberProfile, brief: MemberBrief) -> None:
+        self.chosen = brief
         self.gone_label.setText(self._describe_profile(other))
         self.gone_hint.hide()
         self.merge_button.setEnabled(True)
@@ -528,28 +536,31 @@ class MemberProfileDialog(QDialog):
     # ---- showing
 
     def reload(self) -> None:
-        profile, history = self._read()
-        self._show_state(profile, history)
-        self._show_form(profile)
+        """The member as they are now, read off the UI thread: figures, lists, tabs and the details form."""
+        self._read_state(lambda state: (self._show_state(*state), self._show_form(state[0])), self._load_failed)
 
     def follow_changes(self, changes: Changes) -> None:
         """Another till sold to, credited or complained for this member: the figures, lists and tabs as they are
         now; the details being edited here are left as they are."""
         if changes.touches_member(self.member_id):
-            try:
-                self._show_state(*self._read())
-            except CrmdeskError:  # merged or erased meanwhile: the dialog keeps what it showed
-                return
+            # Merged or erased meanwhile: the dialog keeps what it showed.
+            self._read_state(lambda state: self._show_state(*state), lambda _error: None)
 
-    def _read(self) -> tuple[MemberProfile, list]:  # type: ignore[type-arg]
-        with read_session(self._state.db) as session:
-            profile = members.profile(session, self.member_id)
-            history = members.history(session, self.member_id)
-            self.figures = insight_figures.member_figures(session, self.member_id)
-        return profile, history
+    def _read_state(self, shown: Callable[[Any], None], failed: Callable[[CrmdeskError], None]) -> None:
+        member_id = self.member_id
 
-    def _show_state(self, profile: MemberProfile, history: list) -> None:  # type: ignore[type-arg]
+        def read(session: Session) -> tuple[MemberProfile, list, MemberFigures | None]:  # type: ignore[type-arg]
+            return (members.profile(session, member_id), members.history(session, member_id),
+                    insight_figures.member_figures(session, member_id))
+
+        self._state.operations.read(self._state.db, read, shown, failed, key=f"profile-{id(self)}", owner=self)
+
+    def _load_failed(self, error: CrmdeskError) -> None:
+        self.heading.setText(error_text(error))
+
+    def _show_state(self, profile: MemberProfile, history: list, figures: MemberFigures | None) -> None:  # type: ignore[type-arg]
         self.profile = profile
+        self.figures = figures
         if profile.erased_at is not None:  # the stored label, in the interface's language
             erased = self.tr("Erased member {member_no}").format(member_no=profile.member_no)
             self.setWindowTitle(erased)
@@ -597,8 +608,7 @@ class MemberProfileDialog(QDialog):
         self.source_edit.setCurrentIndex(index)
         if index < 0:
             self.source_edit.setEditText(profile.source)
-        self.notes_edit.setPlainText(profile.notes)
-        self._clear_messages()
+        self.notes_edit.setPlainText(profile.notes)  # what a write just said (Saved., a notice) stays on show
 
     def show_figures(self, figures: MemberFigures | None) -> None:
         """Segment, ABC class, stage, the purchase model's estimates and any churn alert, in two or three lines."""
@@ -626,8 +636,12 @@ class MemberProfileDialog(QDialog):
         self.insight_label.setText("\n".join(lines))
 
     def show_complaints(self) -> None:
-        with read_session(self._state.db) as session:
-            self.member_complaints = complaints.member_complaints(session, self.member_id)
+        member_id = self.member_id
+        self._state.operations.read(self._state.db, lambda session: complaints.member_complaints(session, member_id),
+                                    self._show_complaints, key=f"profile-complaints-{id(self)}", owner=self)
+
+    def _show_complaints(self, rows: list[complaints.ComplaintInfo]) -> None:
+        self.member_complaints = rows
         _fill(self.complaints_table, [
             [str(c.id), format_time(c.received_at), _translate("complaints", c.category_name),
              _translate("complaints", complaints.STATUS_LABELS[c.status]) + (" · " + self.tr("overdue") if c.overdue else ""),
@@ -654,13 +668,21 @@ class MemberProfileDialog(QDialog):
         self.reload()
 
     def show_purchases(self, offset: int = 0) -> None:
-        """One page of the purchase history, newest first, with the member's totals on top."""
-        with read_session(self._state.db) as session:
-            totals = purchases.totals(session, self.member_id)
-            rows = purchases.history_page(session, self.member_id, offset=offset, limit=PURCHASES_PAGE + 1)
+        """One page of the purchase history, newest first, with the member's totals on top (read off the UI thread)."""
+        member_id = self.member_id
+
+        def read(session: Session) -> tuple[purchases.PurchaseTotals, list[purchases.PurchaseRow], int]:
+            rows = purchases.history_page(session, member_id, offset=offset, limit=PURCHASES_PAGE + 1)
+            first = offset
             if not rows and offset:
-                offset = 0
-                rows = purchases.history_page(session, self.member_id, offset=0, limit=PURCHASES_PAGE + 1)
+                first = 0
+                rows = purchases.history_page(session, member_id, offset=0, limit=PURCHASES_PAGE + 1)
+            return purchases.totals(session, member_id), rows, first
+
+        self._state.operations.read(self._state.db, read, lambda page: self._show_purchases(*page),
+                                    key=f"profile-purchases-{id(self)}", owner=self)
+
+    def _show_purchases(self, totals: purchases.PurchaseTotals, rows: list[purchases.PurchaseRow], offset: int) -> None:
         self.purchase_offset = offset
         more = len(rows) > PURCHASES_PAGE
         rows = rows[:PURCHASES_PAGE]
@@ -691,9 +713,13 @@ class MemberProfileDialog(QDialog):
         return f"{row.points:+,}" if row.points else "0"
 
     def show_points(self) -> None:
-        with read_session(self._state.db) as session:
-            lots = loyalty.open_lots(session, self.member_id)
-            ledger = loyalty.ledger_page(session, self.member_id, limit=LEDGER_LIMIT)
+        member_id = self.member_id
+        self._state.operations.read(
+            self._state.db, lambda session: (loyalty.open_lots(session, member_id),
+                                             loyalty.ledger_page(session, member_id, limit=LEDGER_LIMIT)),
+            lambda points: self._show_points(*points), key=f"profile-points-{id(self)}", owner=self)
+
+    def _show_points(self, lots: list[loyalty.ExpiringLot], ledger: list[loyalty.LedgerRow]) -> None:
         balance = self.profile.points_balance if self.profile is not None else 0
         self.points_balance_label.setText(self.tr("Balance: {points} points").format(points=f"{balance:,}"))
         _fill(self.lots_table, [

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Callable
+from typing import TYPE_CHECKING
 
 from PySide6.QtCore import QCoreApplication, QDate
 from PySide6.QtGui import QKeySequence, QShortcut
@@ -22,12 +23,17 @@ from crmdesk.errors import CrmdeskError, InvalidInput
 from crmdesk.services import credit, money, money_settings, wallet
 from crmdesk.services.member_query import format_yuan
 from crmdesk.services.members import MemberProfile
-from crmdesk.services.uow import read_session, unit_of_work
+from crmdesk.services.uow import unit_of_work
 from crmdesk.texts import QT_TRANSLATE_NOOP
 from crmdesk.views.common import error_text, format_fen
 from crmdesk.views.purchase_dialogs import EnterDialog, message_label
 from crmdesk.views.state import AppState
 from crmdesk.views.terms import payment_method_text
+
+if TYPE_CHECKING:
+    from sqlalchemy.orm import Session
+
+    from crmdesk.services.uow import Actor
 
 
 def _method_box() -> QComboBox:
@@ -81,12 +87,21 @@ class _MoneyDialog(EnterDialog):
         except CrmdeskError as exc:
             self.fail(exc)
             return
-        db, actor, member_id, method, request_id = (self._state.db, self._state.actor, self.profile.id,
-                                                    str(self.method_box.currentData()), self.request_id)
+        method = str(self.method_box.currentData())
+        self.write(lambda session, actor, member_id, request_id: write(
+            session, actor, member_id, amount, payment_method=method, request_id=request_id))
+
+    def write(self, change: Callable[[Session, Actor, int, str], object]) -> None:
+        """``change(session, actor, member_id, request_id)`` in one transaction on the operations thread, with this
+        dialog's request id; the dialog closes on its answer (kept in ``result_value``) or shows the refusal."""
+        if self.recording:
+            return
+        self.message.hide()
+        db, actor, member_id, request_id = self._state.db, self._state.actor, self.profile.id, self.request_id
 
         def work() -> object:
             with unit_of_work(db) as session:
-                return write(session, actor, member_id, amount, payment_method=method, request_id=request_id)
+                return change(session, actor, member_id, request_id)
 
         self._send(self._state, work, self._done, self.fail)
 
@@ -106,12 +121,17 @@ class _MoneyDialog(EnterDialog):
 class TopUpDialog(_MoneyDialog):
     """F10: money paid into the member's stored value, with the bonus the owner's rules give (shown as it is typed)."""
 
-    def __init__(self, state: AppState, profile: MemberProfile, parent: QWidget | None = None) -> None:
+    @staticmethod
+    def setup(session: Session, profile: MemberProfile) -> money_settings.MoneyRules:
+        """What the dialog shows before anything is typed (read off the UI thread): the prepaid card rules."""
+        return money_settings.get(session)
+
+    def __init__(self, state: AppState, profile: MemberProfile, rules: money_settings.MoneyRules,
+                 parent: QWidget | None = None) -> None:
         super().__init__(state, profile, parent, QCoreApplication.translate("TopUpDialog", "Top up the stored value of {name}").format(
             name=profile.name))
         self.result_value: wallet.TopUpResult | None = None
-        with read_session(state.db) as session:
-            self.rules = money_settings.get(session)
+        self.rules = rules
         self.heading.setText(self.tr("The wallet holds {total} ({principal} paid in, {bonus} bonus).").format(
             total=format_fen(profile.wallet_fen), principal=format_fen(profile.wallet_principal_fen),
             bonus=format_fen(profile.wallet_bonus_fen)))
@@ -141,9 +161,11 @@ class TopUpDialog(_MoneyDialog):
             amount = money.parse_yuan(self.amount_edit.text()) if self.amount_edit.text().strip() else 0
         except CrmdeskError:
             amount = 0
-        with read_session(self._state.db) as session:
-            _rule, why = wallet.bonus_preview(session, self.profile.id, amount)
-        self.bonus_label.setText(reason_text(*why))
+        member_id = self.profile.id
+        # Off the UI thread, the newest keystroke's only: typing the amount never waits for the server.
+        self._state.operations.read(self._state.db, lambda session: wallet.bonus_preview(session, member_id, amount)[1],
+                                    lambda why: self.bonus_label.setText(reason_text(*why)), lambda _error: None,
+                                    key=f"bonus-preview-{id(self)}", owner=self)
 
     def accept(self) -> None:
         self.send_money(wallet.top_up)
@@ -152,12 +174,16 @@ class TopUpDialog(_MoneyDialog):
 class RepayDialog(_MoneyDialog):
     """F11: the member pays back (part of) what they owe; the oldest charges are settled first."""
 
-    def __init__(self, state: AppState, profile: MemberProfile, parent: QWidget | None = None) -> None:
+    @staticmethod
+    def setup(session: Session, profile: MemberProfile) -> credit.CreditInfo:
+        """What the dialog shows before anything is typed (read off the UI thread): what the member owes."""
+        return credit.info(session, profile.id)
+
+    def __init__(self, state: AppState, profile: MemberProfile, info: credit.CreditInfo, parent: QWidget | None = None) -> None:
         super().__init__(state, profile, parent, QCoreApplication.translate("RepayDialog", "Repayment of {name}").format(
             name=profile.name))
         self.result_value: credit.RepayResult | None = None
-        with read_session(state.db) as session:
-            self.info = credit.info(session, profile.id)
+        self.info = info
         text = self.tr("Owes {owed}.").format(owed=format_fen(self.info.owed_fen))
         if self.info.overdue_fen:
             text += " " + self.tr("{overdue} of it is overdue, the oldest by {days} days.").format(
@@ -196,16 +222,9 @@ class CashOutDialog(_MoneyDialog):
         self.finish(self.tr("Pay out (Enter)"), self.reason_edit)
 
     def accept(self) -> None:
-        self.message.hide()
-        try:
-            with unit_of_work(self._state.db) as session:
-                self.result_value = wallet.cash_out(session, self._state.actor, self.profile.id,
-                                                    payment_method=str(self.method_box.currentData()),
-                                                    reason=self.reason_edit.text())
-        except CrmdeskError as exc:
-            self.fail(exc)
-            return
-        super().accept()
+        method, reason = str(self.method_box.currentData()), self.reason_edit.text()
+        self.write(lambda session, actor, member_id, request_id: wallet.cash_out(
+            session, actor, member_id, payment_method=method, reason=reason, request_id=request_id))
 
 
 class WalletAdjustDialog(_MoneyDialog):
@@ -242,13 +261,13 @@ class WalletAdjustDialog(_MoneyDialog):
     def accept(self) -> None:
         self.message.hide()
         try:
-            with unit_of_work(self._state.db) as session:
-                wallet.adjust(session, self._state.actor, self.profile.id, principal_fen=self._signed(self.principal_edit),
-                              bonus_fen=self._signed(self.bonus_edit), reason=self.reason_edit.text())
+            principal, bonus = self._signed(self.principal_edit), self._signed(self.bonus_edit)
         except CrmdeskError as exc:
             self.fail(exc)
             return
-        super().accept()
+        reason = self.reason_edit.text()
+        self.write(lambda session, actor, member_id, request_id: wallet.adjust(
+            session, actor, member_id, principal_fen=principal, bonus_fen=bonus, reason=reason, request_id=request_id))
 
 
 class PayPinDialog(_MoneyDialog):
@@ -270,26 +289,26 @@ class PayPinDialog(_MoneyDialog):
 
     def accept(self) -> None:
         self.message.hide()
-        try:
-            if self.pin_edit.text() != self.again_edit.text():
-                raise InvalidInput(QT_TRANSLATE_NOOP("errors", "The two PINs differ."), field="pin")
-            with unit_of_work(self._state.db) as session:
-                wallet.set_pin(session, self._state.actor, self.profile.id, self.pin_edit.text() or None)
-        except CrmdeskError as exc:
-            self.fail(exc)
+        if self.pin_edit.text() != self.again_edit.text():
+            self.fail(InvalidInput(QT_TRANSLATE_NOOP("errors", "The two PINs differ."), field="pin"))
             return
-        super().accept()
+        pin = self.pin_edit.text() or None
+        self.write(lambda session, actor, member_id, _request_id: wallet.set_pin(session, actor, member_id, pin))
 
 
 class CreditLimitDialog(_MoneyDialog):
     """Grant or change credit: the limit and term, with crmdesk's suggestion and its reasons beside them."""
 
-    def __init__(self, state: AppState, profile: MemberProfile, parent: QWidget | None = None) -> None:
+    @staticmethod
+    def setup(session: Session, profile: MemberProfile) -> tuple[credit.CreditInfo, credit.Suggestion]:
+        """What the dialog shows when it opens (read off the UI thread): the account and crmdesk's suggestion."""
+        return credit.info(session, profile.id), credit.suggest_limit(session, profile.id)
+
+    def __init__(self, state: AppState, profile: MemberProfile,
+                 setup: tuple[credit.CreditInfo, credit.Suggestion], parent: QWidget | None = None) -> None:
         super().__init__(state, profile, parent, QCoreApplication.translate("CreditLimitDialog", "Credit of {name}").format(
             name=profile.name))
-        with read_session(state.db) as session:
-            self.info = credit.info(session, profile.id)
-            self.suggestion = credit.suggest_limit(session, profile.id)
+        self.info, self.suggestion = setup
         lines = [self.tr("Suggested: {limit} for {days} days.").format(limit=format_fen(self.suggestion.limit_fen),
                                                                        days=self.suggestion.term_days)]
         lines += ["· " + reason_text(template, params) for template, params in self.suggestion.reasons]
@@ -313,13 +332,12 @@ class CreditLimitDialog(_MoneyDialog):
         self.message.hide()
         try:
             limit = money.parse_yuan(self.limit_edit.text() or "0", field="limit")
-            with unit_of_work(self._state.db) as session:
-                credit.set_limit(session, self._state.actor, self.profile.id, limit, term_days=self.days_box.value(),
-                                 reason=self.reason_edit.text())
         except CrmdeskError as exc:
             self.fail(exc)
             return
-        super().accept()
+        days, reason = self.days_box.value(), self.reason_edit.text()
+        self.write(lambda session, actor, member_id, _request_id: credit.set_limit(
+            session, actor, member_id, limit, term_days=days, reason=reason))
 
 
 class CreditFreezeDialog(_MoneyDialog):
@@ -339,14 +357,9 @@ class CreditFreezeDialog(_MoneyDialog):
         self.finish(self.tr("Stop credit (Enter)") if self.stopping else self.tr("Allow credit (Enter)"), self.reason_edit)
 
     def accept(self) -> None:
-        self.message.hide()
-        try:
-            with unit_of_work(self._state.db) as session:
-                credit.set_frozen(session, self._state.actor, self.profile.id, self.stopping, reason=self.reason_edit.text())
-        except CrmdeskError as exc:
-            self.fail(exc)
-            return
-        super().accept()
+        stopping, reason = self.stopping, self.reason_edit.text()
+        self.write(lambda session, actor, member_id, _request_id: credit.set_frozen(
+            session, actor, member_id, stopping, reason=reason))
 
 
 class CollectionNoteDialog(_MoneyDialog):
@@ -381,18 +394,18 @@ class CollectionNoteDialog(_MoneyDialog):
 
     def accept(self) -> None:
         self.message.hide()
+        promised = self.promise_check.isChecked()
+        amount = self.promise_amount.text().strip()
         try:
-            promised = self.promise_check.isChecked()
-            amount = self.promise_amount.text().strip()
-            with unit_of_work(self._state.db) as session:
-                credit.add_note(session, self._state.actor, self.profile.id, text=self.text_edit.toPlainText(),
-                                channel=str(self.channel_box.currentData()),
-                                promised_on=self.promise_date.date().toPython() if promised else None,  # type: ignore[arg-type]
-                                promised_fen=money.parse_yuan(amount, field="promised_fen") if promised and amount else None)
+            promised_fen = money.parse_yuan(amount, field="promised_fen") if promised and amount else None
         except CrmdeskError as exc:
             self.fail(exc)
             return
-        super().accept()
+        text, channel = self.text_edit.toPlainText(), str(self.channel_box.currentData())
+        promised_on = self.promise_date.date().toPython() if promised else None
+        self.write(lambda session, actor, member_id, _request_id: credit.add_note(
+            session, actor, member_id, text=text, channel=channel, promised_on=promised_on,  # type: ignore[arg-type]
+            promised_fen=promised_fen))
 
 
 class WriteOffDialog(_MoneyDialog):
@@ -417,12 +430,12 @@ class WriteOffDialog(_MoneyDialog):
         self.message.hide()
         try:
             amount = money.parse_yuan(self.amount_edit.text(), field="amount")
-            with unit_of_work(self._state.db) as session:
-                credit.write_off(session, self._state.actor, self.profile.id, amount_fen=amount, reason=self.reason_edit.text())
         except CrmdeskError as exc:
             self.fail(exc)
             return
-        super().accept()
+        reason = self.reason_edit.text()
+        self.write(lambda session, actor, member_id, request_id: credit.write_off(
+            session, actor, member_id, amount_fen=amount, reason=reason, request_id=request_id))
 
 
 def money_text_plain(fen: int) -> str:

@@ -19,7 +19,6 @@ from crmdesk.models import CreditKind, MemberStatus, WalletKind
 from crmdesk.services import credit, wallet
 from crmdesk.services.auth import Permission, can
 from crmdesk.services.members import MemberProfile
-from crmdesk.services.uow import read_session
 from crmdesk.shop_time import format_time
 from crmdesk.views.common import format_fen, mark_data_columns
 from crmdesk.views.money_dialogs import (
@@ -94,16 +93,31 @@ class _MoneyTab(QWidget):
     def _slip_done(self, text: str) -> None:
         self.print_status.setText(text)
 
-    def _button(self, text: str, make: Callable[[], QDialog]) -> QPushButton:
+    def _button(self, text: str, dialog_class: type[QDialog]) -> QPushButton:
         button = QPushButton(text)
-        button.clicked.connect(lambda: self._open(make))
+        button.clicked.connect(lambda: self._open(dialog_class))
         self.buttons.addWidget(button)
         return button
 
-    def _open(self, make: Callable[[], QDialog]) -> None:
-        self.dialog = make()
-        if self.dialog.exec() == QDialog.DialogCode.Accepted:
-            self._print_after(self.dialog)
+    def _open(self, dialog_class: type[QDialog]) -> None:
+        """The dialog for the member on show; one that shows figures first reads them (its ``setup``) off the UI thread."""
+        state, profile = self._state, self.profile
+        setup = getattr(dialog_class, "setup", None)
+        if setup is None:
+            self._show(dialog_class(state, profile, self))  # type: ignore[call-arg]
+            return
+        state.operations.read(state.db, lambda session: setup(session, profile),
+                              lambda value: self._show(dialog_class(state, profile, value, self)),  # type: ignore[call-arg]
+                              owner=self)
+
+    def _show(self, dialog: QDialog) -> None:
+        self.dialog = dialog
+        dialog.finished.connect(lambda result, d=dialog: self._closed(d, result))
+        dialog.open()
+
+    def _closed(self, dialog: QDialog, result: int) -> None:
+        if result == QDialog.DialogCode.Accepted:
+            self._print_after(dialog)
             self.changed.emit()
         self.dialog = None
 
@@ -120,10 +134,10 @@ class WalletTab(_MoneyTab):
     def __init__(self, state: AppState) -> None:
         super().__init__(state)
         actor = state.actor
-        self.top_up_button = self._button(self.tr("&Top up…"), lambda: TopUpDialog(self._state, self.profile, self))
-        self.pin_button = self._button(self.tr("Payment P&IN…"), lambda: PayPinDialog(self._state, self.profile, self))
-        self.cash_out_button = self._button(self.tr("Pay &out and close…"), lambda: CashOutDialog(self._state, self.profile, self))
-        self.adjust_button = self._button(self.tr("&Correct…"), lambda: WalletAdjustDialog(self._state, self.profile, self))
+        self.top_up_button = self._button(self.tr("&Top up…"), TopUpDialog)
+        self.pin_button = self._button(self.tr("Payment P&IN…"), PayPinDialog)
+        self.cash_out_button = self._button(self.tr("Pay &out and close…"), CashOutDialog)
+        self.adjust_button = self._button(self.tr("&Correct…"), WalletAdjustDialog)
         self.buttons.addStretch(1)
         self.cash_out_button.setVisible(can(actor, Permission.CASH_OUT_WALLET))
         self.adjust_button.setVisible(can(actor, Permission.ADJUST_MONEY))
@@ -162,8 +176,11 @@ class WalletTab(_MoneyTab):
         active = profile.status is MemberStatus.ACTIVE
         self.top_up_button.setEnabled(active)
         self.cash_out_button.setEnabled(profile.wallet_fen > 0)
-        with read_session(self._state.db) as session:
-            rows = wallet.ledger_page(session, profile.id, limit=WALLET_ROWS)
+        member_id = profile.id
+        self._state.operations.read(self._state.db, lambda session: wallet.ledger_page(session, member_id, limit=WALLET_ROWS),
+                                    self._show_rows, key=f"wallet-rows-{id(self)}", owner=self)
+
+    def _show_rows(self, rows: list[wallet.WalletRow]) -> None:
         self.rows = rows
         _fill(self.table, [[format_time(r.at), term(wallet.KIND_LABELS[r.kind]), _signed(r.principal_fen), _signed(r.bonus_fen),
                             r.receipt_no, payment_method_text(r.payment_method) if r.payment_method else "", r.staff_name,
@@ -175,11 +192,11 @@ class CreditTab(_MoneyTab):
     def __init__(self, state: AppState) -> None:
         super().__init__(state)
         actor = state.actor
-        self.limit_button = self._button(self.tr("&Limit…"), lambda: CreditLimitDialog(self._state, self.profile, self))
-        self.freeze_button = self._button(self.tr("&Stop credit…"), lambda: CreditFreezeDialog(self._state, self.profile, self))
-        self.repay_button = self._button(self.tr("&Repayment…"), lambda: RepayDialog(self._state, self.profile, self))
-        self.note_button = self._button(self.tr("Collection &note…"), lambda: CollectionNoteDialog(self._state, self.profile, self))
-        self.write_off_button = self._button(self.tr("&Write off…"), lambda: WriteOffDialog(self._state, self.profile, self))
+        self.limit_button = self._button(self.tr("&Limit…"), CreditLimitDialog)
+        self.freeze_button = self._button(self.tr("&Stop credit…"), CreditFreezeDialog)
+        self.repay_button = self._button(self.tr("&Repayment…"), RepayDialog)
+        self.note_button = self._button(self.tr("Collection &note…"), CollectionNoteDialog)
+        self.write_off_button = self._button(self.tr("&Write off…"), WriteOffDialog)
         self.buttons.addStretch(1)
         for button in (self.limit_button, self.freeze_button):
             button.setVisible(can(actor, Permission.MANAGE_CREDIT))
@@ -236,12 +253,15 @@ class CreditTab(_MoneyTab):
 
     def show_member(self, profile: MemberProfile) -> None:
         self.profile = profile
-        with read_session(self._state.db) as session:
-            info = credit.info(session, profile.id)
-            rows = credit.ledger_page(session, profile.id, limit=CREDIT_ROWS)
-            self.rows = rows
-            log = credit.notes(session, profile.id)
-            mine = credit.aging(session, member_id=profile.id)
+        member_id = profile.id
+        self._state.operations.read(
+            self._state.db, lambda session: (credit.info(session, member_id), credit.ledger_page(session, member_id, limit=CREDIT_ROWS),
+                                             credit.notes(session, member_id), credit.aging(session, member_id=member_id)),
+            lambda account: self._show_account(*account), key=f"credit-account-{id(self)}", owner=self)
+
+    def _show_account(self, info: credit.CreditInfo, rows: list[credit.CreditRow], log: list[credit.NoteRow],
+                      mine: credit.Aging) -> None:
+        self.rows = rows
         if info.has_account:
             text = self.tr("Limit {limit}, due within {days} days; owes {owed}, {available} left.").format(
                 limit=format_fen(info.limit_fen), days=info.term_days, owed=format_fen(info.owed_fen),

@@ -14,12 +14,18 @@ from __future__ import annotations
 
 import queue
 from collections.abc import Callable
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import shiboken6
 from PySide6.QtCore import QObject, QThread, QTimer, Signal
 
 from crmdesk.errors import CrmdeskError
+from crmdesk.services.uow import read_session
+
+if TYPE_CHECKING:
+    from sqlalchemy.orm import Session
+
+    from crmdesk.db import Database
 
 BUSY_AFTER_MS = 250  # longer than a blink: the busy hint shows
 
@@ -100,6 +106,16 @@ class Operations(QObject):
         if not self._busy_timer.isActive() and not self._busy:
             self._busy_timer.start()
         self._worker.calls.put((number, work))
+
+    def read(self, db: Database, question: Callable[[Session], Any], done: Callable[[Any], None],
+             failed: Callable[[CrmdeskError], None] | None = None, *, key: str | None = None,
+             owner: QObject | None = None) -> None:
+        """``run`` for a question of the database: ``question(session)`` in one read-only session."""
+        def work() -> Any:
+            with read_session(db) as session:
+                return question(session)
+
+        self.run(work, done, failed, key=key, owner=owner)
 
     def forget(self, *keys: str) -> None:
         """The answers still on their way for these keys are not wanted any more (the cashier pressed Esc)."""

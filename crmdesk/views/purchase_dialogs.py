@@ -12,6 +12,7 @@ import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
+from typing import TYPE_CHECKING
 from decimal import Decimal, InvalidOperation
 
 from PySide6.QtCore import QCoreApplication, QSettings, Qt, QTimer
@@ -25,15 +26,15 @@ from crmdesk import preferences
 from crmdesk.errors import AuthenticationFailed, CrmdeskError, InvalidInput
 from crmdesk.models import MemberStatus
 from crmdesk.paths import data_dir
-from crmdesk.services import auth, credit, loyalty, money, money_settings, offers, payments, purchases, wallet
-from crmdesk.services import staff as staff_service
-from crmdesk.services.auth import Permission, can
+from crmdesk.services import auth, loyalty, money, payments, purchases, wallet
+from crmdesk.services import counter_setup
+from crmdesk.services.counter_setup import RedeemSetup, SaleSetup
 from crmdesk.services.member_query import format_yuan
 from crmdesk.services.members import MemberProfile
 from crmdesk.services.offline import QueuedSale
 from crmdesk.services.purchases import LineInput, PurchaseResult
 from crmdesk.services.requests import AlreadyDone
-from crmdesk.services.uow import Actor, read_session, unit_of_work
+from crmdesk.services.uow import read_session, unit_of_work
 from crmdesk.shop_time import format_time
 from crmdesk.texts import QT_TRANSLATE_NOOP
 from crmdesk.views.common import error_text, format_fen, mark_data, moment_of, role_label, shop_time_edit
@@ -41,6 +42,9 @@ from crmdesk.views.offers_page import offer_summary
 from crmdesk.views.server_link import server_is_away
 from crmdesk.views.state import AppState
 from crmdesk.views.terms import payment_method_text, percent_text
+
+if TYPE_CHECKING:
+    from sqlalchemy.orm import Session
 
 WAIT_SAID_AFTER_MS = 1_000  # a sale still on its way after this long: the dialog says why it waits
 OLD_SETTINGS_FILE = "counter.ini"  # where the last till typed was kept before Settings named the till
@@ -181,7 +185,12 @@ class PurchaseDialog(EnterDialog):
     A frozen member's purchase, and credit beyond what is left, need a supervisor's approval: their name
     and PIN or password, checked when it is recorded and audited. ``result_value`` holds the service's answer."""
 
-    def __init__(self, state: AppState, profile: MemberProfile, parent: QWidget | None = None) -> None:
+    @staticmethod
+    def setup(session: Session, profile: MemberProfile) -> SaleSetup:
+        """What the dialog needs before it opens (read off the UI thread, views/counter_page.py)."""
+        return counter_setup.sale_setup(session, profile.id, owes_credit=bool(profile.credit_owed_fen))
+
+    def __init__(self, state: AppState, profile: MemberProfile, setup: SaleSetup, parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self._state = state
         self.profile = profile
@@ -205,11 +214,10 @@ class PurchaseDialog(EnterDialog):
         self.preview_label.setObjectName("hintLabel")
         self.preview_label.setWordWrap(True)
         # While the server is away the dialog reads this computer's member cache (services/offline.py).
-        self._reading = state.link.reading_db() if state.link is not None else state.db
-        with read_session(self._reading) as session:
-            self.money_rules = money_settings.get(session)
-            # Long overdue: new credit waits for a supervisor (the owner's "stop after N days overdue").
-            self.overdue_days = credit.info(session, profile.id).oldest_overdue_days if profile.credit_owed_fen else 0
+        self._reading = state.reading_db()
+        self.money_rules = setup.money_rules
+        # Long overdue: new credit waits for a supervisor (the owner's "stop after N days overdue").
+        self.overdue_days = setup.overdue_days
         active = profile.status is MemberStatus.ACTIVE
         self.payment_box = QComboBox()
         for code in payments.PAYMENT_METHODS:
@@ -257,10 +265,7 @@ class PurchaseDialog(EnterDialog):
         form.addRow(self.tr("Appro&ved by:"), self.approver_box)
         form.addRow(self.tr("P&IN or password:"), self.approver_secret)
         self.needs_approval = False
-        with read_session(self._reading) as session:  # supervisors and the owner: who may approve either
-            approvers = [person for person in staff_service.list_staff(session, active_only=True)
-                         if can(Actor(person.id, person.name, person.role), Permission.CHANGE_MEMBER_STATUS)]
-        for person in approvers:
+        for person in setup.approvers:  # supervisors and the owner: who may approve either
             self.approver_box.addItem(f"{person.name} · {role_label(person.role)}", person.name)
 
         # "More": the till and time (rows of the same form, so the labels line up) and the item lines.
@@ -473,26 +478,15 @@ class PurchaseDialog(EnterDialog):
             return None
         return moment_of(self.time_edit)
 
-    def _pin_checked(self, pin: str) -> bool:
-        """The member's PIN, checked (and a wrong one counted) before the sale is tried."""
-        try:
-            wallet.check_pin(self._state.db, self.profile.id, pin)
-        except CrmdeskError as exc:
-            self._show_message(error_text(exc))
-            self.pin_edit.clear()
-            self.pin_edit.setFocus()
-            return False
-        return True
-
-    def _approver(self) -> Actor | None:
-        """The supervisor who approves a frozen member's purchase, once their PIN or password is right."""
+    def _approver_name(self) -> str | None:
+        """The supervisor who approves a frozen member's purchase (or credit past the limit), when one must."""
         if not self.needs_approval:
             return None
         name = self.approver_box.currentData()
         if not name:
             raise InvalidInput(QT_TRANSLATE_NOOP("errors", "Only a supervisor or the owner can approve this purchase, "
                                                            "and none can sign in here."), field="approval")
-        return auth.authenticate(self._state.db, name, self.approver_secret.text())
+        return str(name)
 
     def accept(self) -> None:
         if self.recording:
@@ -507,9 +501,7 @@ class PurchaseDialog(EnterDialog):
             self.paid_from_account = part
             rest = str((self.rest_box if code else self.payment_box).currentData() or "")
             pin = self.pin_edit.text() if self.pin_edit.isVisibleTo(self) else None
-            if pin is not None and not self._pin_checked(pin):
-                return
-            approver = self._approver()
+            approver_name, approver_secret = self._approver_name(), self.approver_secret.text()
             occurred_at = self.occurred_at()
         except CrmdeskError as exc:
             self._refused(exc)
@@ -532,6 +524,10 @@ class PurchaseDialog(EnterDialog):
             return
 
         def record() -> PurchaseResult:
+            # The member's PIN (a wrong one counted, in its own transaction) and the approver's sign-in first.
+            if pin is not None:
+                wallet.check_pin(db, member_id, pin)
+            approver = auth.authenticate(db, approver_name, approver_secret) if approver_name is not None else None
             with unit_of_work(db) as session:
                 return purchases.record_purchase(
                     session, actor, member_id, receipt_no=receipt_no, till=till, amount_fen=amount_fen,
@@ -557,6 +553,10 @@ class PurchaseDialog(EnterDialog):
             self.receipt_edit.setFocus()
             return
         self._show_message(error_text(exc))
+        if getattr(exc, "field", None) == "pay_pin":
+            self.pin_edit.clear()
+            self.pin_edit.setFocus()
+            return
         if isinstance(exc, AuthenticationFailed) or getattr(exc, "field", None) == "approval":
             self.approver_secret.clear()
             self.approver_secret.setFocus()
@@ -700,18 +700,20 @@ class RedeemDialog(EnterDialog):
     points are worth, refuses more than the member has, and names the offers the same points could
     buy instead (a gift, a percentage off), so the cashier can tell the customer."""
 
-    def __init__(self, state: AppState, profile: MemberProfile, parent: QWidget | None = None) -> None:
+    @staticmethod
+    def setup(session: Session, profile: MemberProfile) -> RedeemSetup:
+        """What the dialog needs before it opens (read off the UI thread, views/counter_page.py)."""
+        return counter_setup.redeem_setup(session, profile.id)
+
+    def __init__(self, state: AppState, profile: MemberProfile, setup: RedeemSetup, parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self._state = state
         self.profile = profile
         self.request_id = uuid.uuid4().hex  # Enter again after a network failure: redeemed once (services/requests.py)
         self.new_balance: int | None = None
         self.points = 0
-        with read_session(state.db) as session:
-            self.rules = loyalty.get_rules(session)
-            # What the same points buy besides money off (a gift, a percentage, free items): money off for
-            # points is worth what F7 gives, at the one rate.
-            self.alternatives = [hint for hint in offers.points_offers_for(session, profile.id) if hint.usable and hint.gives_fen is None]
+        self.rules = setup.rules
+        self.alternatives = setup.alternatives  # what the same points buy besides money off (a gift, a percentage)
         self.setWindowTitle(self.tr("Redeem points of {name}").format(name=profile.name))
         self.setMinimumWidth(480)
         layout = QVBoxLayout(self)

@@ -45,6 +45,10 @@ class AppState:
         # (views/server_link.py); None on this computer's own file.
         self.link: ServerLink | None = None
 
+    def reading_db(self) -> Database:
+        """Where the counter reads members: the database, or this computer's member cache while the server is away."""
+        return self.link.reading_db() if self.link is not None else self.db
+
     def sign_in(self, actor: Actor) -> None:
         self.actor = actor
         self.signals.changed.emit()

@@ -9,24 +9,30 @@ not asked; the service refuses a survey with no answer at all.
 
 from __future__ import annotations
 
+import uuid
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 from PySide6.QtCore import QEvent, QObject, Qt, Signal
 from PySide6.QtGui import QKeyEvent, QKeySequence, QShortcut
 from PySide6.QtWidgets import (
-    QButtonGroup, QComboBox, QDialog, QFormLayout, QFrame, QGridLayout, QHBoxLayout, QLabel, QLineEdit, QPushButton,
+    QButtonGroup, QComboBox, QFormLayout, QFrame, QGridLayout, QHBoxLayout, QLabel, QLineEdit, QPushButton,
     QVBoxLayout, QWidget,
 )
 
 from crmdesk.errors import CrmdeskError
-from crmdesk.services import complaints, members, surveys
+from crmdesk.services import care_forms, surveys
+from crmdesk.services.care_forms import SurveyForm
 from crmdesk.services.complaints import ChoiceInfo
 from crmdesk.services.members import MemberProfile
 from crmdesk.services.surveys import SCALE, SurveyInfo, SurveyInput
-from crmdesk.services.uow import read_session, unit_of_work
-from crmdesk.views.common import error_text, mark_data
+from crmdesk.services.uow import unit_of_work
+from crmdesk.views.common import WritingDialog, error_text, mark_data
 from crmdesk.views.complaint_form import member_line, translated
 from crmdesk.views.state import AppState
+
+if TYPE_CHECKING:
+    from sqlalchemy.orm import Session
 
 SCORE_KEYS = {getattr(Qt.Key, f"Key_{score}"): score for score, _label in SCALE}
 SKIP_KEYS = (Qt.Key.Key_0, Qt.Key.Key_Delete, Qt.Key.Key_Backspace)
@@ -51,20 +57,24 @@ class _Question:
         return checked if checked > 0 else None
 
 
-class SurveyDialog(QDialog):
+class SurveyDialog(WritingDialog):
     """One survey response. When it is accepted, ``recorded`` holds it and ``surveyRecorded`` has carried its id."""
 
     surveyRecorded = Signal(int)
 
-    def __init__(self, state: AppState, parent: QWidget | None = None, *, member_id: int | None = None) -> None:
+    @staticmethod
+    def setup(session: Session, member_id: int | None) -> SurveyForm:
+        """What the dialog shows when it opens (read off the UI thread, then the dialog is built with it)."""
+        return care_forms.survey_form(session, member_id)
+
+    def __init__(self, state: AppState, form: SurveyForm, parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self._state = state
-        self.member_id = member_id
+        self.member_id = form.member_id
         self.recorded: SurveyInfo | None = None
-        with read_session(state.db) as session:
-            dimensions = surveys.list_dimensions(session)
-            channels = complaints.list_channels(session)
-            self.member: MemberProfile | None = members.profile(session, member_id, recent_visits=0) if member_id else None
+        self.request_id = uuid.uuid4().hex  # saved again after a network failure: recorded once (services/requests.py)
+        dimensions, channels = form.dimensions, form.channels
+        self.member: MemberProfile | None = form.member
 
         self.setWindowTitle(self.tr("Satisfaction survey"))
         self.setMinimumWidth(680)
@@ -270,27 +280,35 @@ class SurveyDialog(QDialog):
                            comment=self.comment_edit.text())
 
     def save(self) -> None:
-        """Record the answers in one transaction; a refusal keeps the dialog open with nothing written."""
+        """Record the answers in one transaction, off the UI thread; a refusal keeps the dialog open with nothing
+        written, and saving again after the connection broke records them once."""
+        if self.saving:
+            return
         self.scores_message.hide()
         self.message.hide()
-        try:
-            with unit_of_work(self._state.db) as session:
-                info = surveys.add_response(session, self._state.actor, self.survey_input())
-        except CrmdeskError as exc:
-            field = getattr(exc, "field", None)
-            label = self.scores_message if field == "scores" else self.message
-            label.setText(error_text(exc))
-            label.show()
-            if field == "scores":
-                self.go_to(0)
-            elif field == "comment":
-                self.comment_edit.setFocus()
-            elif field == "channel":
-                self.channel_box.setFocus()
-            return
-        self.recorded = info
-        self.surveyRecorded.emit(info.id)
-        super().accept()
+        db, actor, data, request_id = self._state.db, self._state.actor, self.survey_input(), self.request_id
+
+        def work() -> SurveyInfo:
+            with unit_of_work(db) as session:
+                return surveys.add_response(session, actor, data, request_id=request_id)
+
+        def recorded(info: SurveyInfo) -> None:
+            self.recorded = info
+            self.surveyRecorded.emit(info.id)
+
+        self.write_once(self._state, work, recorded, self._refused, self.surveyRecorded.emit)
+
+    def _refused(self, error: CrmdeskError) -> None:
+        field = getattr(error, "field", None)
+        label = self.scores_message if field == "scores" else self.message
+        label.setText(error_text(error))
+        label.show()
+        if field == "scores":
+            self.go_to(0)
+        elif field == "comment":
+            self.comment_edit.setFocus()
+        elif field == "channel":
+            self.channel_box.setFocus()
 
     def accept(self) -> None:
         self.save()

@@ -10,7 +10,6 @@ from pathlib import Path
 import phonenumbers
 import pytest
 import sqlalchemy as sa
-from argon2 import PasswordHasher
 
 from crmdesk.db import Database, open_database, sqlite_url
 from crmdesk.errors import Conflict, InvalidInput
@@ -51,7 +50,7 @@ from crmdesk.models import (
     WalletEntry,
     WalletKind,
 )
-from crmdesk.services import auth, complaint_figures, complaints, credit, members, money_settings, offers, store, surveys, wallet
+from crmdesk.services import complaint_figures, complaints, credit, members, money_settings, offers, store, surveys, wallet
 from crmdesk.services.auth import authenticate
 from crmdesk.services.cards import is_valid_issued_number
 from crmdesk.services.complaints import AttachmentInput, ComplaintInput, FollowUpInput, RemedyInput
@@ -101,14 +100,6 @@ def counts(db: Database) -> dict[str, int]:
 
 def local(instant: datetime) -> datetime:
     return instant.astimezone(CHINA)
-
-
-@pytest.fixture(autouse=True)
-def quick_hashing(monkeypatch: pytest.MonkeyPatch) -> None:
-    """Cheap argon2 parameters: most tests here create four demo accounts, and the
-    real parameters' cost (~150 ms a hash) is not what they test. Verification
-    reads the parameters from each hash, so signing in still works for real."""
-    monkeypatch.setattr(auth, "_hasher", PasswordHasher(time_cost=1, memory_cost=1024, parallelism=1))
 
 
 @pytest.fixture

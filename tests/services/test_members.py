@@ -25,7 +25,7 @@ from tests.conftest import OWNER_NAME, OWNER_PASSWORD
 
 # --------------------------------------------------------------------------- fast fixtures
 #
-# Setting up a store hashes three secrets with argon2 (slow on purpose). These
+# Setting up a store hashes three secrets (cheaply in tests: conftest.py) and migrates. These
 # fixtures do it once per module and give every test its own copy of the file;
 # they override the conftest fixtures of the same names. test_search.py,
 # test_card_service.py, tests/views/test_counter.py and tests/cli/test_member_cli.py

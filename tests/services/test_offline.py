@@ -178,11 +178,12 @@ def test_a_server_gone_again_leaves_the_rest_for_next_time(db, cashier, shop, he
 
 
 def test_the_cache_keeps_every_reference_and_no_secret(db, owner, shop, here) -> None:  # type: ignore[no-untyped-def]
-    from crmdesk.models import Staff
-    from crmdesk.services import credit
+    from crmdesk.models import Member, Staff
+    from crmdesk.services import credit, wallet
 
     with unit_of_work(db) as session:
         credit.set_limit(session, owner, shop["张三"], 30_000)  # granted by a staff member: a reference to keep
+        wallet.set_pin(session, owner, shop["张三"], "2580")  # the member's payment PIN stays on the server
     offline.refresh_cache(db, here)
     cached = offline.open_cache(here)
     assert cached is not None
@@ -191,6 +192,7 @@ def test_the_cache_keeps_every_reference_and_no_secret(db, owner, shop, here) ->
             staff = session.execute(sa.select(Staff.name, Staff.password_hash, Staff.pin_hash)).all()
             profile = members.profile(session, shop["张三"])
         assert staff and all(password is None and pin is None for _name, password, pin in staff)
+        assert session.scalar(sa.select(sa.func.count()).select_from(Member).where(Member.pay_pin_hash.is_not(None))) == 0
         assert profile.credit_limit_fen == 30_000
     finally:
         cached.dispose()

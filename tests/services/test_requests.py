@@ -1,5 +1,5 @@
 """Money operations asked for twice -- the connection broke just as the server committed, and the cashier pressed
-Enter again -- are done once: a top-up, a repayment, a redemption with the same request id are refused as done
+Enter again -- are done once: a top-up, a repayment, a redemption, an offer used with the same request id are refused as done
 (with when), the balance moves once; and in the top-up dialog, the second Enter says it was already recorded."""
 
 from __future__ import annotations
@@ -15,6 +15,7 @@ from crmdesk.services.members import MemberInput
 from crmdesk.services.requests import AlreadyDone
 from crmdesk.services.uow import read_session, unit_of_work
 from tests.services.test_members import cashier, db, owner, store_template  # noqa: F401 - fast fixtures
+from tests.views.dialogs import built
 
 
 @pytest.fixture
@@ -114,7 +115,7 @@ def test_the_top_up_dialog_asked_again_after_a_lost_answer_says_it_was_done(qtbo
 
     with read_session(db) as session:
         profile = load_profile(session, zhang)
-    dialog = TopUpDialog(AppState(db, owner, "en"), profile)
+    dialog = built(TopUpDialog, AppState(db, owner, "en"), profile)
     qtbot.addWidget(dialog)
     dialog.amount_edit.setText("100")
     real = money_dialogs.unit_of_work
@@ -136,7 +137,7 @@ def test_the_sale_dialog_asked_again_after_a_lost_answer_records_it_once(qtbot, 
     with read_session(db) as session:
         profile = load_profile(session, zhang)
         sales_before = session.scalar(sa.select(sa.func.count()).select_from(Purchase))
-    dialog = PurchaseDialog(AppState(db, owner, "en"), profile)
+    dialog = built(PurchaseDialog, AppState(db, owner, "en"), profile)
     qtbot.addWidget(dialog)
     dialog.amount_edit.setText("66")  # no receipt number: the server would number it
     real = purchase_dialogs.unit_of_work
@@ -148,3 +149,53 @@ def test_the_sale_dialog_asked_again_after_a_lost_answer_records_it_once(qtbot, 
     assert dialog.already and "already recorded" in dialog.already and dialog.result() == dialog.DialogCode.Accepted
     with read_session(db) as session:
         assert session.scalar(sa.select(sa.func.count()).select_from(Purchase)) == sales_before + 1
+
+
+def _points_gift(db, owner) -> int:  # type: ignore[no-untyped-def]
+    from crmdesk.models import OfferKind
+    from crmdesk.services import offers
+
+    with unit_of_work(db) as session:
+        return offers.create_offer(session, owner, offers.OfferInput(
+            name="积分换鸡蛋", kind=OfferKind.GIFT, gift="鸡蛋", points_cost=200)).id
+
+
+def test_an_offer_applied_twice_spends_its_points_once(db, owner, zhang) -> None:  # type: ignore[no-untyped-def]
+    from crmdesk.models import OfferRedemption
+    from crmdesk.services import offers
+
+    gift = _points_gift(db, owner)
+    with unit_of_work(db) as session:
+        first = offers.apply(session, owner, gift, zhang, request_id="offer-1")
+    once = _figures(db, zhang)
+    with pytest.raises(AlreadyDone) as again:
+        with unit_of_work(db) as session:
+            offers.apply(session, owner, gift, zhang, request_id="offer-1")
+    assert again.value.made_id == first.id and _figures(db, zhang) == once
+    with read_session(db) as session:
+        assert session.scalar(sa.select(sa.func.count()).select_from(OfferRedemption)) == 1
+
+
+def test_the_offers_panel_clicked_again_after_a_lost_answer_uses_the_offer_once(qtbot, db, owner, zhang, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    from crmdesk.views import eligible_offers
+    from crmdesk.views.eligible_offers import EligibleOffersWidget
+    from crmdesk.views.state import AppState
+
+    gift = _points_gift(db, owner)
+    widget = EligibleOffersWidget(AppState(db, owner, "en"))
+    qtbot.addWidget(widget)
+    widget.show_member(zhang)
+    points = _figures(db, zhang)[2]
+    real = eligible_offers.unit_of_work
+    monkeypatch.setattr(eligible_offers, "unit_of_work", answer_lost(real))
+    with qtbot.assertNotEmitted(widget.applied):
+        widget.apply_offer(gift)  # committed on the server, but the till never heard
+    assert "cannot be reached" in widget.message.text()
+    monkeypatch.setattr(eligible_offers, "unit_of_work", real)
+    with qtbot.waitSignal(widget.applied) as signal:
+        widget.apply_offer(gift)  # Apply again: the same request
+    assert signal.args[0] is None and "already recorded" in widget.message.text()
+    assert _figures(db, zhang)[2] == points - 200  # spent once
+    with qtbot.waitSignal(widget.applied) as signal:
+        widget.apply_offer(gift)  # a new click once answered: a new use
+    assert signal.args[0] is not None and _figures(db, zhang)[2] == points - 400

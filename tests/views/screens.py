@@ -13,6 +13,7 @@ from crmdesk.services.uow import read_session
 from crmdesk.views.main_window import MainWindow
 from crmdesk.views.state import AppState
 from tests.views.conftest import busy_member
+from tests.views.dialogs import built, care_form
 from tests.views.fit import each_tab, settle
 
 
@@ -74,32 +75,32 @@ def every_dialog(state: AppState) -> Iterator[tuple[str, Callable[[], QWidget]]]
     yield "new member, refused", lambda: _acted(NewMemberDialog(state, prefill="1381234"), lambda d: (
         d.details_button.setChecked(True), d.submit()))
     yield "card", lambda: CardDialog(state, profile)
-    yield "purchase", lambda: PurchaseDialog(state, profile)
-    yield "purchase, frozen member", lambda: PurchaseDialog(state, frozen)
-    yield "purchase, more", lambda: _acted(PurchaseDialog(state, frozen), lambda d: (
+    yield "purchase", lambda: built(PurchaseDialog, state, profile)
+    yield "purchase, frozen member", lambda: built(PurchaseDialog, state, frozen)
+    yield "purchase, more", lambda: _acted(built(PurchaseDialog, state, frozen), lambda d: (
         d.more_button.setChecked(True), d.add_line(("6901", "牛奶", "乳制品", "2", "10")), d.accept()))
-    yield "purchase, refused", lambda: _acted(PurchaseDialog(state, profile), lambda d: (d.amount_edit.setText("12,5"), d.accept()))
+    yield "purchase, refused", lambda: _acted(built(PurchaseDialog, state, profile), lambda d: (d.amount_edit.setText("12,5"), d.accept()))
     yield "refund", lambda: RefundDialog(state, profile)
-    yield "redeem", lambda: RedeemDialog(state, profile)
-    yield "purchase, from the wallet", lambda: _acted(PurchaseDialog(state, saver), lambda d: (
+    yield "redeem", lambda: built(RedeemDialog, state, profile)
+    yield "purchase, from the wallet", lambda: _acted(built(PurchaseDialog, state, saver), lambda d: (
         d.amount_edit.setText("9999"), d.payment_box.setCurrentIndex(d.payment_box.findData("wallet"))))
-    yield "purchase, on credit beyond the limit", lambda: _acted(PurchaseDialog(state, debtor), lambda d: (
+    yield "purchase, on credit beyond the limit", lambda: _acted(built(PurchaseDialog, state, debtor), lambda d: (
         d.amount_edit.setText("9999"), d.payment_box.setCurrentIndex(d.payment_box.findData("credit"))))
-    yield "top up", lambda: _acted(TopUpDialog(state, saver), lambda d: d.amount_edit.setText("500"))
-    yield "top up, refused", lambda: _acted(TopUpDialog(state, saver), lambda d: (d.amount_edit.setText("9000"), d.accept()))
-    yield "repayment", lambda: RepayDialog(state, debtor)
+    yield "top up", lambda: _acted(built(TopUpDialog, state, saver), lambda d: d.amount_edit.setText("500"))
+    yield "top up, refused", lambda: _acted(built(TopUpDialog, state, saver), lambda d: (d.amount_edit.setText("9000"), d.accept()))
+    yield "repayment", lambda: built(RepayDialog, state, debtor)
     yield "pay out the wallet", lambda: CashOutDialog(state, saver)
     yield "correct the wallet", lambda: WalletAdjustDialog(state, saver)
     yield "payment PIN", lambda: PayPinDialog(state, saver)
-    yield "credit limit", lambda: CreditLimitDialog(state, debtor)
+    yield "credit limit", lambda: built(CreditLimitDialog, state, debtor)
     yield "stop credit", lambda: CreditFreezeDialog(state, debtor)
     yield "collection note", lambda: CollectionNoteDialog(state, debtor)
     yield "write off", lambda: WriteOffDialog(state, debtor)
     yield "top-up bonus", lambda: BonusRuleDialog(state)
     yield "profile, stored value and credit", lambda: _acted(MemberProfileDialog(state, debtor.id), lambda d: d.tabs.setCurrentWidget(
         d.credit_tab))
-    yield "complaint form", lambda: ComplaintFormDialog(state, member_id=member_id)
-    yield "survey", lambda: SurveyDialog(state, member_id=member_id)
+    yield "complaint form", lambda: care_form(ComplaintFormDialog, state, member_id=member_id)
+    yield "survey", lambda: care_form(SurveyDialog, state, member_id=member_id)
     yield "profile", lambda: MemberProfileDialog(state, member_id)
     yield "merge", lambda: MergeDialog(state, profile)
     yield "adjust points", lambda: AdjustPointsDialog()

@@ -17,6 +17,7 @@ from crmdesk.services.uow import read_session, unit_of_work
 from crmdesk.shop_time import SHOP_ZONE
 from crmdesk.views.complaint_form import ComplaintFormDialog
 from tests.services.test_members import cashier, db, owner, store_template, supervisor  # noqa: F401 - fast fixtures
+from tests.views.dialogs import care_form
 
 PNG = b"\x89PNG\r\n\x1a\n" + bytes(range(256)) * 8
 
@@ -48,7 +49,7 @@ def photo(tmp_path: Path) -> Path:
 
 
 def open_form(qtbot, state, **kwargs) -> ComplaintFormDialog:  # type: ignore[no-untyped-def]
-    dialog = ComplaintFormDialog(state, **kwargs)
+    dialog = care_form(ComplaintFormDialog, state, **kwargs)
     qtbot.addWidget(dialog)
     with qtbot.waitActive(dialog):
         dialog.show()

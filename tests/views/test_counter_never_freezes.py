@@ -21,6 +21,7 @@ from crmdesk.views.operations import Operations
 from crmdesk.views.purchase_dialogs import PurchaseDialog
 from crmdesk.views.state import AppState
 from tests.services.test_members import cashier, db, owner, store_template  # noqa: F401 - fast fixtures
+from tests.views.dialogs import built
 
 LATENCY_S = 0.3
 
@@ -37,16 +38,19 @@ def slow_counter(qtbot, qapp, db, cashier, zhang) -> Iterator[CounterPage]:  # t
     state = AppState(db, cashier, "en")
     state.operations = Operations(threaded=True)
     queries: list[float] = []
+    slow = {"on": True}  # off while a test sets the scene (registers a member, builds a dialog): not what it tests
 
     def late(*_args: object) -> None:
-        queries.append(time.monotonic())
-        time.sleep(LATENCY_S)
+        if slow["on"]:
+            queries.append(time.monotonic())
+            time.sleep(LATENCY_S)
 
     sa.event.listen(db.engine, "before_cursor_execute", late)
     page = CounterPage(state)
     qtbot.addWidget(page)
     page.show()
     page.queries = queries  # type: ignore[attr-defined]
+    page.slow = slow  # type: ignore[attr-defined]
     yield page
     qtbot.waitUntil(lambda: state.operations.idle, timeout=20_000)
     state.operations.stop()
@@ -54,11 +58,14 @@ def slow_counter(qtbot, qapp, db, cashier, zhang) -> Iterator[CounterPage]:  # t
 
 
 def sale_dialog(qtbot, page: CounterPage, member_id: int) -> PurchaseDialog:  # type: ignore[no-untyped-def]
-    """F5's dialog for the member, once the slow counter has shown them and is idle."""
+    """F5's dialog for the member, once the counter has shown them and is idle (the scene set without latency)."""
+    page.slow["on"] = False  # type: ignore[attr-defined]
     page.open_member(member_id)
     qtbot.waitUntil(lambda: page.profile is not None, timeout=15_000)
     qtbot.waitUntil(lambda: page._state.operations.idle, timeout=15_000)
-    dialog = PurchaseDialog(page._state, page.profile, page)
+    dialog = built(PurchaseDialog, page._state, page.profile, page)
+    qtbot.waitUntil(lambda: page._state.operations.idle, timeout=15_000)  # the first points preview
+    page.slow["on"] = True  # type: ignore[attr-defined]
     qtbot.addWidget(dialog)
     dialog.open()
     return dialog
@@ -100,17 +107,20 @@ def test_a_slow_sale_goes_through_once_and_says_why_it_waits(qtbot, slow_counter
 
 def test_f5_straight_after_a_scan_waits_for_the_new_member(qtbot, slow_counter: CounterPage, db, cashier, zhang) -> None:  # type: ignore[no-untyped-def]
     page = slow_counter
+    page.slow["on"] = False  # type: ignore[attr-defined]
     with unit_of_work(db) as session:
         li = members.register(session, cashier, MemberInput(name="李四", phone="13900139000")).id
     page.open_member(zhang)
     qtbot.waitUntil(lambda: page.profile is not None and page._state.operations.idle, timeout=15_000)
+    page.slow["on"] = True  # type: ignore[attr-defined]
     page.search_edit.setText("13900139000")
     page.submit()  # the scanner's Enter for the next customer
     page.record_purchase()  # F5 at once: the member on screen is still the last one
     assert page.purchase_dialog is None
     qtbot.waitUntil(lambda: page.profile is not None and page.profile.id == li, timeout=15_000)
     page.record_purchase()
-    assert page.purchase_dialog is not None and page.purchase_dialog.profile.id == li
+    qtbot.waitUntil(lambda: page.purchase_dialog is not None, timeout=15_000)  # once its setup is read
+    assert page.purchase_dialog.profile.id == li
     page.purchase_dialog.reject()
 
 
@@ -167,3 +177,167 @@ def test_typing_the_amount_never_waits_for_the_points_preview(qtbot, slow_counte
     assert took < LATENCY_S, f"typing the amount waited {took:.2f} s for the database"
     qtbot.waitUntil(lambda: "Earns 88 points" in dialog.preview_label.text(), timeout=15_000)  # the newest answer
     dialog.reject()
+
+
+def test_no_counter_key_asks_the_database_on_the_ui_thread(qtbot, qapp, db, owner, cashier, zhang) -> None:  # type: ignore[no-untyped-def]
+    """Every counter action, from the scan to the last dialog's Enter, reads and writes on the operations thread:
+    a query seen on the UI thread fails the test, naming it."""
+    import threading
+
+    from crmdesk.models import OfferKind
+    from crmdesk.services import credit, offers
+
+    with unit_of_work(db) as session:
+        credit.set_limit(session, owner, zhang, 100_000)
+        gift = offers.create_offer(session, owner, offers.OfferInput(name="积分换鸡蛋", kind=OfferKind.GIFT, gift="鸡蛋",
+                                                                     points_cost=10)).id
+    state = AppState(db, cashier, "en")
+    state.operations = Operations(threaded=True)
+    on_ui_thread: list[str] = []
+
+    def watch(_connection, _cursor, statement, *_args) -> None:  # type: ignore[no-untyped-def]
+        if threading.current_thread() is threading.main_thread():
+            on_ui_thread.append(statement)
+
+    page = CounterPage(state)
+    qtbot.addWidget(page)
+    page.show()
+    sa.event.listen(db.engine, "before_cursor_execute", watch)
+
+    def settled() -> None:
+        qtbot.waitUntil(lambda: state.operations.idle, timeout=15_000)
+        qapp.processEvents()
+        qtbot.waitUntil(lambda: state.operations.idle, timeout=15_000)
+
+    def opened(slot: str):  # type: ignore[no-untyped-def]
+        qtbot.waitUntil(lambda: getattr(page, slot) is not None and getattr(page, slot).isVisible(), timeout=15_000)
+        settled()
+        return getattr(page, slot)
+
+    def closed(dialog) -> None:  # type: ignore[no-untyped-def]
+        qtbot.waitUntil(lambda: not dialog.isVisible(), timeout=15_000)
+        settled()
+        assert dialog.result() == QDialog.DialogCode.Accepted, page.hint_label.text()
+
+    try:
+        qtbot.keyClicks(page.search_edit, "13800138000")
+        qtbot.keyClick(page.search_edit, Qt.Key.Key_Return)
+        qtbot.waitUntil(lambda: page.profile is not None, timeout=15_000)
+        settled()
+
+        page.record_purchase()  # F5, cash
+        dialog = opened("purchase_dialog")
+        qtbot.keyClicks(dialog.amount_edit, "300")
+        dialog.accept()
+        closed(dialog)
+        page.record_purchase()  # F5 on credit: the IOU's charge is read after it
+        dialog = opened("purchase_dialog")
+        dialog.payment_box.setCurrentIndex(dialog.payment_box.findData("credit"))
+        qtbot.keyClicks(dialog.amount_edit, "50")
+        dialog.accept()
+        closed(dialog)
+        assert "on credit" in page.result_label.text()
+
+        page.refund()  # F6
+        dialog = opened("refund_dialog")
+        qtbot.keyClicks(dialog.amount_edit, "10")
+        dialog.accept()
+        closed(dialog)
+
+        page.redeem()  # F7
+        dialog = opened("redeem_dialog")
+        qtbot.keyClicks(dialog.points_edit, "100")
+        dialog.accept()
+        closed(dialog)
+
+        page.top_up()  # F10: the bonus is previewed as the amount is typed
+        dialog = opened("money_dialog")
+        qtbot.keyClicks(dialog.amount_edit, "200")
+        settled()
+        dialog.accept()
+        closed(dialog)
+        page.repay()  # F11
+        dialog = opened("money_dialog")
+        qtbot.keyClicks(dialog.amount_edit, "20")
+        dialog.accept()
+        closed(dialog)
+
+        with qtbot.waitSignal(page.offers.applied, timeout=15_000):
+            page.offers.apply_offer(gift)  # the offers panel
+        settled()
+
+        page.log_complaint()  # F8
+        dialog = opened("complaint_dialog")
+        dialog.category_box.setCurrentIndex(1)
+        dialog.description_edit.setPlainText("找错零钱")
+        dialog.save()
+        closed(dialog)
+        page.take_survey()  # F9
+        dialog = opened("survey_dialog")
+        for key in (Qt.Key.Key_5, Qt.Key.Key_4):
+            qtbot.keyClick(qapp.focusWidget() or dialog, key)
+        dialog.save()
+        closed(dialog)
+
+        page.card_action()  # F3: a card for the member
+        dialog = page.card_dialog
+        assert dialog is not None
+        dialog.accept()
+        closed(dialog)
+        page.report_lost()  # F4, confirmed
+        page.lost_box.accept()
+        page._lost_done(True, page.profile.active_card.number)
+        settled()
+        assert "reported lost" in page.hint_label.text()
+
+        page.new_member()  # F2
+        dialog = page.new_member_dialog
+        qtbot.keyClicks(dialog.phone_edit, "13900139000")
+        dialog.name_edit.setText("李四")
+        dialog.submit()
+        closed(dialog)
+        qtbot.waitUntil(lambda: page.profile is not None and page.profile.name == "李四", timeout=15_000)
+        settled()
+    finally:
+        sa.event.remove(db.engine, "before_cursor_execute", watch)
+        settled()
+        state.operations.stop()
+    assert on_ui_thread == []
+
+
+def test_the_member_profile_reads_off_the_ui_thread(qtbot, qapp, db, owner, zhang) -> None:  # type: ignore[no-untyped-def]
+    """Opening a member's profile, paging their purchases and the money tabs, and looking for a member to merge:
+    every read on the operations thread."""
+    import threading
+
+    from crmdesk.services import purchases
+    from crmdesk.views.member_profile import PURCHASES_PAGE, MemberProfileDialog
+
+    with unit_of_work(db) as session:
+        for number in range(PURCHASES_PAGE + 5):  # two pages
+            purchases.record_purchase(session, owner, zhang, till="01", amount_fen=1_000 + number, payment_method="cash")
+    state = AppState(db, owner, "en")
+    state.operations = Operations(threaded=True)
+    on_ui_thread: list[str] = []
+
+    def watch(_connection, _cursor, statement, *_args) -> None:  # type: ignore[no-untyped-def]
+        if threading.current_thread() is threading.main_thread():
+            on_ui_thread.append(statement)
+
+    sa.event.listen(db.engine, "before_cursor_execute", watch)
+    try:
+        dialog = MemberProfileDialog(state, zhang)
+        qtbot.addWidget(dialog)
+        dialog.show()
+        qtbot.waitUntil(lambda: dialog.profile is not None and state.operations.idle, timeout=15_000)
+        assert dialog.purchases_table.rowCount() > 0 and dialog.next_page_button.isEnabled()
+        dialog.next_page_button.click()
+        qtbot.waitUntil(lambda: dialog.purchase_offset > 0 and state.operations.idle, timeout=15_000)
+        for tab in (dialog.wallet_tab, dialog.credit_tab):
+            dialog.tabs.setCurrentWidget(tab)
+            qtbot.waitUntil(lambda: state.operations.idle, timeout=15_000)
+    finally:
+        sa.event.remove(db.engine, "before_cursor_execute", watch)
+        qtbot.waitUntil(lambda: state.operations.idle, timeout=15_000)
+        state.operations.stop()
+    assert on_ui_thread == []

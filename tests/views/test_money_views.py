@@ -19,6 +19,7 @@ from crmdesk.views.money_page import MoneyPage
 from crmdesk.views.money_settings_tab import BonusRuleDialog, MoneySettingsTab
 from crmdesk.views.state import AppState
 from tests.services.test_members import cashier, db, owner, store_template, supervisor  # noqa: F401 - fast fixtures
+from tests.views.dialogs import built
 
 
 @pytest.fixture
@@ -92,7 +93,7 @@ def test_a_supervisor_pays_out_the_principal_and_the_owner_corrects_with_a_reaso
 def test_credit_limit_with_the_suggestion_notes_freezing_and_a_write_off(qtbot, qapp, db, owner, supervisor, cashier,
                                                                          member_id) -> None:  # type: ignore[no-untyped-def]
     state = AppState(db, supervisor, "en")
-    limit = CreditLimitDialog(state, profile_of(db, member_id))
+    limit = built(CreditLimitDialog, state, profile_of(db, member_id))
     qtbot.addWidget(limit)
     assert limit.heading.text().startswith("Suggested: ")
     limit.limit_edit.setText("abc")

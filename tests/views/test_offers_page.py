@@ -138,12 +138,15 @@ def test_the_counter_panel_lists_usable_first_and_applies(qtbot, owner_state, ca
     assert "Limit reached" in widget.table.item(reason_row, 1).text()
 
     widget.ask_coupon = lambda status: None  # type: ignore[method-assign]  # cancelled: nothing happens
-    assert widget.apply_offer(coupon.id) is None
+    with qtbot.assertNotEmitted(widget.applied):
+        widget.apply_offer(coupon.id)
     asked = []
     widget.ask_coupon = lambda status: asked.append(status.coupon_codes) or code  # type: ignore[method-assign]
-    result = widget.apply_offer(coupon.id)
-    assert asked == [(code,)] and result is not None and result.discount_fen == 1_500
-    widget.apply_offer(spend.id)  # now refused: the reason is shown, nothing emitted
+    with qtbot.waitSignal(widget.applied) as signal:
+        widget.apply_offer(coupon.id)
+    assert asked == [(code,)] and signal.args[0].discount_fen == 1_500
+    with qtbot.assertNotEmitted(widget.applied):
+        widget.apply_offer(spend.id)  # now refused: the reason is shown, nothing emitted
     assert "Limit reached" in widget.message.text()
     assert birthday.id not in [s.offer.id for s in widget.statuses if s.usable]
 

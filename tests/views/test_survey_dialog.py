@@ -11,6 +11,7 @@ from crmdesk.services import members, surveys
 from crmdesk.services.uow import read_session, unit_of_work
 from crmdesk.views.survey_dialog import SurveyDialog
 from tests.services.test_members import cashier, db, owner, store_template, supervisor  # noqa: F401 - fast fixtures
+from tests.views.dialogs import care_form
 
 DIMENSIONS = ["attitude", "checkout", "quality", "price", "environment"]  # the default questions, in order
 
@@ -22,7 +23,7 @@ def member_id(db, owner) -> int:  # type: ignore[no-untyped-def]
 
 
 def open_survey(qtbot, state, **kwargs) -> SurveyDialog:  # type: ignore[no-untyped-def]
-    dialog = SurveyDialog(state, **kwargs)
+    dialog = care_form(SurveyDialog, state, **kwargs)
     qtbot.addWidget(dialog)
     with qtbot.waitActive(dialog):
         dialog.show()

@@ -18,6 +18,7 @@ from crmdesk.views.main_window import MainWindow
 from crmdesk.views.setup_wizard import SetupWizard
 from crmdesk.views.staff_dialogs import AddStaffDialog, SecretDialog
 from tests.views.walk import untranslated
+from tests.views.dialogs import built, care_form
 
 REPO = Path(__file__).resolve().parents[2]
 TS_FILE = resource_path("translations", "crmdesk_zh_CN.ts")
@@ -104,9 +105,9 @@ def test_member_dialogs_in_chinese_have_no_english_left(qtbot, translators, owne
         MemberProfileDialog(owner_state, member.id),
         ImportMembersDialog(owner_state),
         ImportPurchasesDialog(owner_state),
-        PurchaseDialog(owner_state, member),
+        built(PurchaseDialog, owner_state, member),
         RefundDialog(owner_state, member),
-        RedeemDialog(owner_state, member),
+        built(RedeemDialog, owner_state, member),
         OfferDialog(owner_state),
     ):
         qtbot.addWidget(dialog)
@@ -138,8 +139,8 @@ def test_complaint_screens_in_chinese_have_no_english_left(qtbot, translators, o
         action = make()
         qtbot.addWidget(action)
         _assert_all_chinese(action)
-    for dialog in (ComplaintFormDialog(owner_state, member_id=member.id), ComplaintFormDialog(owner_state),
-                   SurveyDialog(owner_state, member_id=member.id), SurveyDialog(owner_state)):
+    for dialog in (care_form(ComplaintFormDialog, owner_state, member_id=member.id), care_form(ComplaintFormDialog, owner_state),
+                   care_form(SurveyDialog, owner_state, member_id=member.id), care_form(SurveyDialog, owner_state)):
         qtbot.addWidget(dialog)
         _assert_all_chinese(dialog)
 
