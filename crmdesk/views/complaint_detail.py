@@ -499,6 +499,9 @@ class ComplaintDetailDialog(QDialog):
         self.message = _message_label()
         layout.addWidget(self.message)
         layout.addLayout(self._build_actions())
+        for button in (self.assign_button, self.start_button, self.note_button, self.priority_button, self.resolve_button,
+                       self.follow_up_button, self.close_complaint_button, self.reopen_button):
+            button.setEnabled(False)  # until the complaint is read: then what its status allows (_update_buttons)
         self.reload()
 
     # ---- building
@@ -644,15 +647,16 @@ class ComplaintDetailDialog(QDialog):
     def follow_changes(self, changes: Changes) -> None:
         """Worked on at another till (a note, a status, the follow-up): the timeline as it is now."""
         if changes.touches_complaint(self.complaint_id):
-            try:
-                self.reload()
-            except CrmdeskError:
-                return
+            self.reload()
 
     def reload(self) -> None:
-        with read_session(self._state.db) as session:
-            self.detail = complaints.get_complaint(session, self.complaint_id, now=now_utc())
-        detail = self.detail
+        """The complaint as it is now, read off the UI thread (the actions wait for it: see _show_detail)."""
+        complaint_id = self.complaint_id
+        self._state.operations.read(self._state.db, lambda session: complaints.get_complaint(session, complaint_id, now=now_utc()),
+                                    self._show_detail, self._fail, key=f"complaint-{id(self)}", owner=self)
+
+    def _show_detail(self, detail: ComplaintDetail) -> None:
+        self.detail = detail
         info = detail.complaint
         self.heading.setText(self.tr("Complaint {number} — {customer}").format(number=info.id, customer=customer_text(info)))
         self.status_chip.show_text(cap(status_text(info.status)), "#1f3d36", "#e3efe9")

@@ -24,7 +24,7 @@ from crmdesk.errors import CrmdeskError
 from crmdesk.models import Priority
 from crmdesk.services import complaints, surveys
 from crmdesk.services.complaints import PRIORITIES, CategoryInfo, ChoiceInfo
-from crmdesk.services.uow import read_session, unit_of_work
+from crmdesk.services.uow import unit_of_work
 from crmdesk.views.common import error_text, mark_data, mark_data_columns
 from crmdesk.views.complaint_detail import cap, priority_text, tc
 from crmdesk.views.state import AppState
@@ -144,14 +144,20 @@ class EntryListBox(QGroupBox):
         row.addStretch(1)
         layout.addLayout(row)
 
-    def load(self) -> None:
-        with read_session(self._state.db) as session:
-            self.entries = self._lister(session)
+    def load(self, then: Callable[[], None] | None = None) -> None:
+        """The entries as they are now, read off the UI thread; ``then`` once they are on show."""
+        self._state.operations.read(self._state.db, self._lister, lambda entries: self._show(entries, then),
+                                    key=f"choices-{id(self)}", owner=self)
+
+    def _show(self, entries: list[ChoiceInfo], then: Callable[[], None] | None) -> None:
+        self.entries = entries
         self.table.setRowCount(len(self.entries))
         for row, entry in enumerate(self.entries):
             _fill_row(self.table, row, entry.code, [self._namer(entry.name), entry.code,
                                                     self.tr("in use") if entry.active else self.tr("switched off")], entry.active)
         self._update_buttons()
+        if then is not None:
+            then()
 
     def selected(self) -> ChoiceInfo | None:
         code = _selected_code(self.table)
@@ -170,9 +176,8 @@ class EntryListBox(QGroupBox):
         except CrmdeskError as exc:
             self._report(exc, "")
             return False
-        self.load()
-        if result is not None and hasattr(result, "code"):
-            _select_code(self.table, result.code)
+        code = getattr(result, "code", None)
+        self.load(lambda: code is not None and _select_code(self.table, code))
         self._report(None, done)
         return True
 
@@ -310,11 +315,16 @@ class ComplaintSettingsWidget(QWidget):
 
     # ---- showing
 
-    def load(self) -> None:
-        with read_session(self._state.db) as session:
-            self.categories = complaints.list_categories(session, include_inactive=True)
-            hours = complaints.get_settings(session).first_response_hours
-            centi = surveys.drop_alert_centi(session)
+    def load(self, then: Callable[[], None] | None = None) -> None:
+        """The categories and the alert settings as they are now, read off the UI thread; ``then`` once on show."""
+        self._state.operations.read(
+            self._state.db, lambda session: (complaints.list_categories(session, include_inactive=True),
+                                             complaints.get_settings(session).first_response_hours,
+                                             surveys.drop_alert_centi(session)),
+            lambda settings: self._show(*settings, then), key=f"complaint-settings-{id(self)}", owner=self)
+
+    def _show(self, categories: list[CategoryInfo], hours: int, centi: int, then: Callable[[], None] | None) -> None:
+        self.categories = categories
         self.category_table.setRowCount(len(self.categories))
         for row, info in enumerate(self.categories):
             if info.resolution_days == 0:
@@ -332,6 +342,8 @@ class ComplaintSettingsWidget(QWidget):
         self.channels.load()
         self.dimensions.load()
         self._update_category_buttons()
+        if then is not None:
+            then()
 
     def _report(self, error: CrmdeskError | None, done: str) -> None:
         if error is not None:
@@ -361,9 +373,8 @@ class ComplaintSettingsWidget(QWidget):
         except CrmdeskError as exc:
             self._report(exc, "")
             return False
-        self.load()
-        if isinstance(result, CategoryInfo):
-            _select_code(self.category_table, result.code)
+        code = result.code if isinstance(result, CategoryInfo) else None
+        self.load(lambda: code is not None and _select_code(self.category_table, code))
         self._report(None, done)
         return True
 

@@ -15,7 +15,7 @@ running month is the first entry of the list, marked "so far".
 
 from __future__ import annotations
 
-from datetime import date
+from datetime import date, datetime
 from typing import Any
 
 from PySide6.QtCore import (
@@ -574,11 +574,15 @@ class BoardTab(QWidget):
     # ---- choices and counts
 
     def reload_choices(self) -> None:
-        """Categories, channels and staff as they are now, keeping what is chosen."""
-        with read_session(self._state.db) as session:
-            categories = complaints.list_categories(session, include_inactive=True)
-            channels = complaints.list_channels(session, include_inactive=True)
-            people = staff_service.list_staff(session)
+        """Categories, channels and staff as they are now, keeping what is chosen (read off the UI thread)."""
+        self._state.operations.read(
+            self._state.db, lambda session: (complaints.list_categories(session, include_inactive=True),
+                                             complaints.list_channels(session, include_inactive=True),
+                                             staff_service.list_staff(session)),
+            lambda choices: self._show_choices(*choices), key=f"board-choices-{id(self)}", owner=self)
+
+    def _show_choices(self, categories: list[complaints.CategoryInfo], channels: list[complaints.ChoiceInfo],
+                      people: list[staff_service.StaffInfo]) -> None:
         self._loading = True
         try:
             for box, anyone, entries in (
@@ -595,16 +599,18 @@ class BoardTab(QWidget):
         finally:
             self._loading = False
 
-    def refresh_counts(self) -> BoardCounts:
-        with read_session(self._state.db) as session:
-            counts = complaints.board_counts(session, now_utc())
+    def refresh_counts(self) -> None:
+        """The tiles' counts, read off the UI thread."""
+        self._state.operations.read(self._state.db, lambda session: complaints.board_counts(session, now_utc()),
+                                    self._show_counts, key=f"board-counts-{id(self)}", owner=self)
+
+    def _show_counts(self, counts: BoardCounts) -> None:
         self.counts = counts
         self.open_tile.set_count(counts.open)
         self.overdue_tile.set_count(counts.overdue)
         for status, tile in self.status_tiles.items():
             tile.set_count(counts.count(status))
         self.overdueChanged.emit(counts.overdue)
-        return counts
 
     def _mark_tiles(self) -> None:
         """The tile matching the filter shows as pressed."""
@@ -867,9 +873,13 @@ class FiguresTab(QWidget):
             self.month_box.setCurrentIndex(index)  # refreshes
 
     def refresh(self) -> None:
-        now = now_utc()
-        with read_session(self._state.db) as session:
-            figures = complaint_figures.monthly_figures(session, self.month(), now=now)
+        """The month's figures, read off the UI thread."""
+        now, month = now_utc(), self.month()
+        self._state.operations.read(self._state.db, lambda session: complaint_figures.monthly_figures(session, month, now=now),
+                                    lambda figures: self._show_figures(figures, now), key=f"complaint-figures-{id(self)}",
+                                    owner=self)
+
+    def _show_figures(self, figures: complaint_figures.ComplaintFigures, now: datetime) -> None:
         self.figures = figures
         self.as_of_label.setText(self.tr("Complaints received in {month}, as they stand at {now}.").format(
             month=figures.month, now=format_time(now)))
@@ -1021,10 +1031,16 @@ class SatisfactionTab(QWidget):
             self.month_box.setCurrentIndex(index)
 
     def refresh(self) -> None:
-        with read_session(self._state.db) as session:
-            summary = surveys.monthly_summary(session, self.month())
-            recent = surveys.recent_responses(session, limit=self.RECENT)
-            dimensions = surveys.list_dimensions(session, include_inactive=True)
+        """The month's satisfaction and the latest answers, read off the UI thread."""
+        month, recent_count = self.month(), self.RECENT
+        self._state.operations.read(
+            self._state.db, lambda session: (surveys.monthly_summary(session, month),
+                                             surveys.recent_responses(session, limit=recent_count),
+                                             surveys.list_dimensions(session, include_inactive=True)),
+            lambda answers: self._show_answers(*answers), key=f"satisfaction-{id(self)}", owner=self)
+
+    def _show_answers(self, summary: surveys.SurveySummary, recent: list[surveys.SurveyInfo],
+                      dimensions: list[complaints.ChoiceInfo]) -> None:
         names = {d.code: survey_name(d.name) for d in dimensions}
         order = {d.code: index for index, d in enumerate(dimensions)}
         self.summary = summary

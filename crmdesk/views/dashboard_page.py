@@ -255,14 +255,16 @@ class DashboardPage(QWidget):
     def load(self) -> None:
         """Read the range's figures (stored aggregates: quick) and draw them."""
         self.loyalty_button.setVisible(can(self._state.actor, Permission.BROWSE_MEMBERS))
-        try:
-            with read_session(self._state.db) as session:
-                self.dashboard = insight_figures.dashboard(session, self._state.actor, self.start, self.end,
-                                                           self.grain.currentData())
-        except CrmdeskError as exc:
-            self.status.setText(error_text(exc))
-            return
-        self._draw(self.dashboard)
+        actor, start, end, grain = self._state.actor, self.start, self.end, self.grain.currentData()
+
+        def drawn(board: Dashboard) -> None:
+            self.dashboard = board
+            self._draw(board)
+
+        # Off the UI thread; the newest range asked for is the one drawn.
+        self._state.operations.read(self._state.db, lambda session: insight_figures.dashboard(session, actor, start, end, grain),
+                                    drawn, lambda error: self.status.setText(error_text(error)),
+                                    key=f"dashboard-{id(self)}", owner=self)
 
     def _draw(self, board: Dashboard) -> None:
         run = board.run

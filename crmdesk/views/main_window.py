@@ -14,7 +14,6 @@ from PySide6.QtWidgets import (
 from crmdesk import __version__, preferences
 from crmdesk.services import complaints, credit
 from crmdesk.services.auth import Permission, can
-from crmdesk.services.uow import read_session
 from crmdesk.views.backup_status import BackupStatusButton
 from crmdesk.views.common import mark_data, role_label
 from crmdesk.views.handoff_status import HandoffRunner, HandoffStatusButton
@@ -241,10 +240,10 @@ class MainWindow(QMainWindow):
         self.refresh_promises()
 
     def refresh_overdue(self) -> None:
-        """Count the overdue complaints for the navigation (also every minute: deadlines pass while nobody clicks)."""
-        with read_session(self._state.db) as session:
-            count = complaints.overdue_count(session, datetime.now(UTC))
-        self._show_overdue(count)
+        """Count the overdue complaints for the navigation (also every minute: deadlines pass while nobody clicks),
+        off the UI thread: the till's counter never waits for it."""
+        self._state.operations.read(self._state.db, lambda session: complaints.overdue_count(session, datetime.now(UTC)),
+                                    self._show_overdue, lambda _error: None, key="overdue-badge", owner=self)
 
     def _show_overdue(self, count: int) -> None:
         self._show_badge("complaints", count, self.tr("{count} overdue").format(count=count))
@@ -253,9 +252,9 @@ class MainWindow(QMainWindow):
         """Count the promises to pay that passed unkept, for the money area's entry (hourly: they pass by the day)."""
         if self.page("money") is None:
             return
-        with read_session(self._state.db) as session:
-            count = len(credit.broken_promises(session))
-        self._show_badge("money", count, self.tr("promises passed: {count}").format(count=count))
+        self._state.operations.read(self._state.db, lambda session: len(credit.broken_promises(session)),
+                                    lambda count: self._show_badge("money", count, self.tr("promises passed: {count}").format(
+                                        count=count)), lambda _error: None, key="promises-badge", owner=self)
 
     def _show_badge(self, key: str, count: int, badge: str) -> None:
         """An area's entry in red with what needs doing under its name, or plain when nothing does."""

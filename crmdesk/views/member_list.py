@@ -140,7 +140,9 @@ class MemberListModel(PagedTableModel):
     def reread(self) -> None:
         """Read again in place after changes elsewhere: the rows on show get their new figures, rows come or go at
         the end, and the list keeps its scroll position and selection (a reset would jump back to the top)."""
-        count = self._count_rows()
+        self.count_then(self._reread)
+
+    def _reread(self, count: int) -> None:
         self._rows.clear()
         if count > self._count:
             self.beginInsertRows(QModelIndex(), self._count, count - 1)

@@ -7,6 +7,9 @@ Enter or a double-click opens the member's credit tab. Printing the aging and th
 
 from __future__ import annotations
 
+from datetime import date
+from typing import TYPE_CHECKING
+
 from PySide6.QtCore import QCoreApplication, Qt, Signal
 from PySide6.QtGui import QColor
 from PySide6.QtWidgets import (
@@ -17,7 +20,6 @@ from PySide6.QtWidgets import (
 from crmdesk import shop_time
 from crmdesk.reports.documents import AgingRequest, LiabilityRequest
 from crmdesk.services import credit, wallet
-from crmdesk.services.uow import read_session
 from crmdesk.shop_time import format_time
 from crmdesk.views.common import format_fen, mark_data, mark_data_columns
 from crmdesk.views.counter_page import masked_phone
@@ -25,6 +27,9 @@ from crmdesk.views.common import FigureTile
 from crmdesk.views.report_preview import open_preview
 from crmdesk.views.state import AppState
 from crmdesk.views.terms import term
+
+if TYPE_CHECKING:
+    from sqlalchemy.orm import Session
 
 ALERT = QColor("#b3261e")
 
@@ -98,12 +103,20 @@ class MoneyPage(QWidget):
         self.refresh()
 
     def refresh(self) -> None:
+        """What the wallets hold and who is overdue, read off the UI thread."""
         today = shop_time.today()
-        with read_session(self._state.db) as session:
-            held = wallet.liability(session)
-            aging = credit.aging(session, as_of=today)
-            self.rows = credit.overdue_members(session, as_of=today)
-            notes = credit.latest_notes(session, [person.member_id for person in self.rows])
+
+        def read(session: Session) -> tuple[wallet.Liability, credit.Aging, list[credit.OverdueMember], dict[int, credit.NoteRow]]:
+            rows = credit.overdue_members(session, as_of=today)
+            return (wallet.liability(session), credit.aging(session, as_of=today), rows,
+                    credit.latest_notes(session, [person.member_id for person in rows]))
+
+        self._state.operations.read(self._state.db, read, lambda figures: self._show(today, *figures),
+                                    key=f"money-page-{id(self)}", owner=self)
+
+    def _show(self, today: date, held: wallet.Liability, aging: credit.Aging, rows: list[credit.OverdueMember],
+              notes: dict[int, credit.NoteRow]) -> None:
+        self.rows = rows
         self.as_of.setText(self.tr("As of the end of {day}.").format(day=today.isoformat()))
         self.wallet_tile.value.setText(format_fen(held.total_fen))
         self.wallet_tile.detail.setText(self.tr("{principal} paid in, {bonus} bonus; {members} members").format(

@@ -114,6 +114,7 @@ class PagedTableModel(QAbstractTableModel):
         self._count = 0
         # With the running program's operations (views/operations.py) the pages are read off the UI thread.
         threaded = operations is not None and operations.threaded
+        self._operations = operations if threaded else None
         self._rows: PagedRows[Any] = PagedRows(
             self._fetch, page_size=page_size, max_pages=max_pages,
             run=(lambda work, done: operations.run(work, done)) if threaded else None, arrived=self._rows_arrived)
@@ -146,9 +147,28 @@ class PagedTableModel(QAbstractTableModel):
         self.endResetModel()
 
     def _recount(self) -> None:
+        """Count again: at once without a thread; with the program's operations off the UI thread, the table
+        showing the rows of the new question meanwhile and resetting to the new count when it comes."""
         self._rows.clear()
-        self._count = self._count_rows()
-        self.countChanged.emit(self._count)
+        if self._operations is None:
+            self._count = self._count_rows()
+            self.countChanged.emit(self._count)
+            return
+        self._operations.run(self._count_rows, self._counted, key=f"count-{id(self)}", owner=self)
+
+    def _counted(self, count: int) -> None:
+        self.beginResetModel()
+        self._rows.clear()
+        self._count = count
+        self.endResetModel()
+        self.countChanged.emit(count)
+
+    def count_then(self, then: Callable[[int], None]) -> None:
+        """``then(count)`` with the listing's count as it is now, read off the UI thread when there is one."""
+        if self._operations is None:
+            then(self._count_rows())
+        else:
+            self._operations.run(self._count_rows, then, key=f"count-{id(self)}", owner=self)
 
     def _entry(self, row: int) -> Any:
         return self._rows.get(row, self._count)

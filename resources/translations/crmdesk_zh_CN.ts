@@ -661,7 +661,7 @@ What is there now is backed up first. Other tills and windows reopen on the rest
         <translation>刷新(&amp;R)（F5）</translation>
     </message>
     <message>
-        <location line="+17"/>
+        <location line="+21"/>
         <source>Any category</source>
         <translation>全部类别</translation>
     </message>
@@ -676,7 +676,7 @@ What is there now is backed up first. Other tills and windows reopen on the rest
         <translation>全部人员</translation>
     </message>
     <message>
-        <location line="+32"/>
+        <location line="+34"/>
         <source>{count} complaints</source>
         <translation>共 {count} 件投诉</translation>
     </message>
@@ -962,7 +962,7 @@ What is there now is backed up first. Other tills and windows reopen on the rest
 <context>
     <name>ColumnsDialog</name>
     <message>
-        <location filename="../../crmdesk/views/member_list.py" line="+283"/>
+        <location filename="../../crmdesk/views/member_list.py" line="+285"/>
         <source>Columns</source>
         <translation>显示列</translation>
     </message>
@@ -1010,7 +1010,7 @@ What is there now is backed up first. Other tills and windows reopen on the rest
         <translation>附件(&amp;C)</translation>
     </message>
     <message>
-        <location line="+29"/>
+        <location line="+32"/>
         <source>&amp;Member…</source>
         <translation>会员(&amp;M)…</translation>
     </message>
@@ -1201,12 +1201,12 @@ What is there now is backed up first. Other tills and windows reopen on the rest
     </message>
     <message>
         <location line="+2"/>
-        <location line="+140"/>
+        <location line="+141"/>
         <source>C&amp;lose complaint</source>
         <translation>结案(&amp;L)</translation>
     </message>
     <message>
-        <location line="-138"/>
+        <location line="-139"/>
         <source>R&amp;eopen…</source>
         <translation>重新打开(&amp;E)…</translation>
     </message>
@@ -1216,7 +1216,7 @@ What is there now is backed up first. Other tills and windows reopen on the rest
         <translation>关闭窗口（Esc）</translation>
     </message>
     <message>
-        <location line="+22"/>
+        <location line="+23"/>
         <source>Complaint {number} — {customer}</source>
         <translation>投诉 {number} — {customer}</translation>
     </message>
@@ -1487,7 +1487,7 @@ What is there now is backed up first. Other tills and windows reopen on the rest
 <context>
     <name>ComplaintListModel</name>
     <message>
-        <location filename="../../crmdesk/views/complaints_page.py" line="-690"/>
+        <location filename="../../crmdesk/views/complaints_page.py" line="-696"/>
         <source>No.</source>
         <translation>编号</translation>
     </message>
@@ -1555,7 +1555,7 @@ What is there now is backed up first. Other tills and windows reopen on the rest
 <context>
     <name>ComplaintSettingsWidget</name>
     <message>
-        <location filename="../../crmdesk/views/complaint_settings.py" line="+111"/>
+        <location filename="../../crmdesk/views/complaint_settings.py" line="+116"/>
         <source>Lists are never emptied: an entry no longer wanted is switched off and stays on the complaints and surveys that use it.</source>
         <translation>列表中的条目不会被删除：不再需要的条目可以停用，已使用它的投诉和满意度调查仍会保留该条目。</translation>
     </message>
@@ -1611,12 +1611,12 @@ What is there now is backed up first. Other tills and windows reopen on the rest
     </message>
     <message>
         <location line="+2"/>
-        <location line="+81"/>
+        <location line="+88"/>
         <source>Switch off</source>
         <translation>停用</translation>
     </message>
     <message>
-        <location line="-72"/>
+        <location line="-79"/>
         <source>Deadlines and alerts</source>
         <translation>期限与提醒</translation>
     </message>
@@ -1652,7 +1652,7 @@ What is there now is backed up first. Other tills and windows reopen on the rest
         <translation>某项调查问题的月平均分比上月下降超过此值时，将标记提醒。</translation>
     </message>
     <message>
-        <location line="+16"/>
+        <location line="+21"/>
         <source>same day</source>
         <translation>当天</translation>
     </message>
@@ -1677,12 +1677,12 @@ What is there now is backed up first. Other tills and windows reopen on the rest
         <translation>已停用</translation>
     </message>
     <message>
-        <location line="+25"/>
+        <location line="+27"/>
         <source>Switch on</source>
         <translation>启用</translation>
     </message>
     <message>
-        <location line="+20"/>
+        <location line="+19"/>
         <source>Added {name}.</source>
         <translation>已添加{name}。</translation>
     </message>
@@ -1720,7 +1720,7 @@ What is there now is backed up first. Other tills and windows reopen on the rest
         <translation>{month}（截至目前）</translation>
     </message>
     <message>
-        <location line="+971"/>
+        <location line="+987"/>
         <source>&amp;Board</source>
         <translation>投诉看板(&amp;B)</translation>
     </message>
@@ -2721,12 +2721,12 @@ What is there now is backed up first. Other tills and windows reopen on the rest
     </message>
     <message>
         <location line="+1"/>
-        <location line="+153"/>
+        <location line="+155"/>
         <source>New members</source>
         <translation>新会员</translation>
     </message>
     <message>
-        <location line="-152"/>
+        <location line="-154"/>
         <source>Held and owed</source>
         <translation>储值与欠款</translation>
     </message>
@@ -2807,12 +2807,12 @@ What is there now is backed up first. Other tills and windows reopen on the rest
     </message>
     <message>
         <location line="+0"/>
-        <location line="+98"/>
+        <location line="+100"/>
         <source>This year</source>
         <translation>今年</translation>
     </message>
     <message>
-        <location line="-98"/>
+        <location line="-100"/>
         <source>Custom</source>
         <translation>自定义</translation>
     </message>
@@ -2862,7 +2862,7 @@ What is there now is backed up first. Other tills and windows reopen on the rest
         <translation>所选日期范围结束月份的经营月报（含图表），生成 PDF</translation>
     </message>
     <message>
-        <location line="+59"/>
+        <location line="+61"/>
         <source>No customer figures yet: press Refresh figures (it runs in the background).</source>
         <translation>还没有客户分析数据：请点“刷新数据”（在后台运行）。</translation>
     </message>
@@ -3094,7 +3094,7 @@ What is there now is backed up first. Other tills and windows reopen on the rest
 <context>
     <name>EntryListBox</name>
     <message>
-        <location filename="../../crmdesk/views/complaint_settings.py" line="-288"/>
+        <location filename="../../crmdesk/views/complaint_settings.py" line="-299"/>
         <source>Name</source>
         <translation>名称</translation>
     </message>
@@ -3120,12 +3120,12 @@ What is there now is backed up first. Other tills and windows reopen on the rest
     </message>
     <message>
         <location line="+2"/>
-        <location line="+24"/>
+        <location line="+30"/>
         <source>Switch off</source>
         <translation>停用</translation>
     </message>
     <message>
-        <location line="-11"/>
+        <location line="-13"/>
         <source>in use</source>
         <translation>使用中</translation>
     </message>
@@ -3135,12 +3135,12 @@ What is there now is backed up first. Other tills and windows reopen on the rest
         <translation>已停用</translation>
     </message>
     <message>
-        <location line="+11"/>
+        <location line="+13"/>
         <source>Switch on</source>
         <translation>启用</translation>
     </message>
     <message>
-        <location line="+17"/>
+        <location line="+16"/>
         <source>Added {name}.</source>
         <translation>已添加 {name}。</translation>
     </message>
@@ -3279,7 +3279,7 @@ What is there now is backed up first. Other tills and windows reopen on the rest
 <context>
     <name>FiguresTab</name>
     <message>
-        <location filename="../../crmdesk/views/complaints_page.py" line="-1026"/>
+        <location filename="../../crmdesk/views/complaints_page.py" line="-1042"/>
         <source>{percent} %</source>
         <translation>{percent}%</translation>
     </message>
@@ -3294,7 +3294,7 @@ What is there now is backed up first. Other tills and windows reopen on the rest
         <translation>{total} 件中 {count} 件</translation>
     </message>
     <message>
-        <location line="+678"/>
+        <location line="+684"/>
         <source>&amp;Month:</source>
         <translation>月份(&amp;M)：</translation>
     </message>
@@ -3436,7 +3436,7 @@ What is there now is backed up first. Other tills and windows reopen on the rest
         <translation>回店消费</translation>
     </message>
     <message>
-        <location line="+26"/>
+        <location line="+30"/>
         <source>Complaints received in {month}, as they stand at {now}.</source>
         <translation>{month} 受理的投诉，数据截至 {now}。</translation>
     </message>
@@ -3484,7 +3484,7 @@ What is there now is backed up first. Other tills and windows reopen on the rest
 <context>
     <name>FollowUpDialog</name>
     <message>
-        <location filename="../../crmdesk/views/complaint_detail.py" line="-585"/>
+        <location filename="../../crmdesk/views/complaint_detail.py" line="-589"/>
         <source>Record follow-up</source>
         <translation>记录回访</translation>
     </message>
@@ -3947,7 +3947,7 @@ Click for the hand-off log.</source>
 <context>
     <name>MainWindow</name>
     <message>
-        <location filename="../../crmdesk/views/main_window.py" line="+39"/>
+        <location filename="../../crmdesk/views/main_window.py" line="+38"/>
         <source>crmdesk — membership and customer care</source>
         <translation>crmdesk — 会员管理与客户服务</translation>
     </message>
@@ -4042,12 +4042,12 @@ Click for the hand-off log.</source>
         <translation>逾期 {count} 件</translation>
     </message>
     <message>
-        <location line="+8"/>
+        <location line="+7"/>
         <source>promises passed: {count}</source>
         <translation>承诺还款逾期 {count} 笔</translation>
     </message>
     <message>
-        <location line="+80"/>
+        <location line="+81"/>
         <source>Signed in: {name} ({role})</source>
         <translation>当前登录：{name}（{role}）</translation>
     </message>
@@ -4981,7 +4981,7 @@ Hand both files to the member.</source>
 <context>
     <name>MoneyPage</name>
     <message>
-        <location filename="../../crmdesk/views/money_page.py" line="+43"/>
+        <location filename="../../crmdesk/views/money_page.py" line="+48"/>
         <source>Stored value and credit</source>
         <translation>储值与赊账</translation>
     </message>
@@ -5062,7 +5062,7 @@ Hand both files to the member.</source>
         <translation>没有逾期的会员。</translation>
     </message>
     <message>
-        <location line="+12"/>
+        <location line="+20"/>
         <source>As of the end of {day}.</source>
         <translation>截至 {day} 日终。</translation>
     </message>
@@ -6586,7 +6586,7 @@ Hand both files to the member.</source>
         <translation>记录人</translation>
     </message>
     <message>
-        <location line="+36"/>
+        <location line="+42"/>
         <source>Compared with {previous}; a question is flagged when its mean drops by more than {points} points.</source>
         <translation>与 {previous} 相比；某题平均分下降超过 {points} 分时将被标记。</translation>
     </message>

@@ -4,7 +4,9 @@ cashier keeps typing while a member is looked up, the counter says it is looking
 
 from __future__ import annotations
 
+import threading
 import time
+import traceback
 from collections.abc import Iterator
 
 import pytest
@@ -55,6 +57,24 @@ def slow_counter(qtbot, qapp, db, cashier, zhang) -> Iterator[CounterPage]:  # t
     qtbot.waitUntil(lambda: state.operations.idle, timeout=20_000)
     state.operations.stop()
     sa.event.remove(db.engine, "before_cursor_execute", late)
+
+
+class watch_the_ui_thread(list):  # noqa: N801 - used like a function
+    """Every statement run on the UI thread from now on, with the views' frames that ran it (to name it when a
+    test fails); ``stop()`` ends the watch."""
+
+    def __init__(self, db) -> None:  # type: ignore[no-untyped-def]
+        super().__init__()
+        self._engine = db.engine
+        sa.event.listen(self._engine, "before_cursor_execute", self._seen)
+
+    def _seen(self, _connection, _cursor, statement, *_args) -> None:  # type: ignore[no-untyped-def]
+        if threading.current_thread() is threading.main_thread():
+            frames = [f"{frame.name}:{frame.lineno}" for frame in traceback.extract_stack() if "crmdesk/views" in frame.filename]
+            self.append(f"{statement[:60]} <- {' / '.join(frames)}")
+
+    def stop(self) -> None:
+        sa.event.remove(self._engine, "before_cursor_execute", self._seen)
 
 
 def sale_dialog(qtbot, page: CounterPage, member_id: int) -> PurchaseDialog:  # type: ignore[no-untyped-def]
@@ -182,8 +202,6 @@ def test_typing_the_amount_never_waits_for_the_points_preview(qtbot, slow_counte
 def test_no_counter_key_asks_the_database_on_the_ui_thread(qtbot, qapp, db, owner, cashier, zhang) -> None:  # type: ignore[no-untyped-def]
     """Every counter action, from the scan to the last dialog's Enter, reads and writes on the operations thread:
     a query seen on the UI thread fails the test, naming it."""
-    import threading
-
     from crmdesk.models import OfferKind
     from crmdesk.services import credit, offers
 
@@ -193,16 +211,10 @@ def test_no_counter_key_asks_the_database_on_the_ui_thread(qtbot, qapp, db, owne
                                                                      points_cost=10)).id
     state = AppState(db, cashier, "en")
     state.operations = Operations(threaded=True)
-    on_ui_thread: list[str] = []
-
-    def watch(_connection, _cursor, statement, *_args) -> None:  # type: ignore[no-untyped-def]
-        if threading.current_thread() is threading.main_thread():
-            on_ui_thread.append(statement)
-
+    on_ui_thread = watch_the_ui_thread(db)
     page = CounterPage(state)
     qtbot.addWidget(page)
     page.show()
-    sa.event.listen(db.engine, "before_cursor_execute", watch)
 
     def settled() -> None:
         qtbot.waitUntil(lambda: state.operations.idle, timeout=15_000)
@@ -299,7 +311,7 @@ def test_no_counter_key_asks_the_database_on_the_ui_thread(qtbot, qapp, db, owne
         qtbot.waitUntil(lambda: page.profile is not None and page.profile.name == "李四", timeout=15_000)
         settled()
     finally:
-        sa.event.remove(db.engine, "before_cursor_execute", watch)
+        on_ui_thread.stop()
         settled()
         state.operations.stop()
     assert on_ui_thread == []
@@ -308,8 +320,6 @@ def test_no_counter_key_asks_the_database_on_the_ui_thread(qtbot, qapp, db, owne
 def test_the_member_profile_reads_off_the_ui_thread(qtbot, qapp, db, owner, zhang) -> None:  # type: ignore[no-untyped-def]
     """Opening a member's profile, paging their purchases and the money tabs, and looking for a member to merge:
     every read on the operations thread."""
-    import threading
-
     from crmdesk.services import purchases
     from crmdesk.views.member_profile import PURCHASES_PAGE, MemberProfileDialog
 
@@ -318,13 +328,7 @@ def test_the_member_profile_reads_off_the_ui_thread(qtbot, qapp, db, owner, zhan
             purchases.record_purchase(session, owner, zhang, till="01", amount_fen=1_000 + number, payment_method="cash")
     state = AppState(db, owner, "en")
     state.operations = Operations(threaded=True)
-    on_ui_thread: list[str] = []
-
-    def watch(_connection, _cursor, statement, *_args) -> None:  # type: ignore[no-untyped-def]
-        if threading.current_thread() is threading.main_thread():
-            on_ui_thread.append(statement)
-
-    sa.event.listen(db.engine, "before_cursor_execute", watch)
+    on_ui_thread = watch_the_ui_thread(db)
     try:
         dialog = MemberProfileDialog(state, zhang)
         qtbot.addWidget(dialog)
@@ -337,7 +341,49 @@ def test_the_member_profile_reads_off_the_ui_thread(qtbot, qapp, db, owner, zhan
             dialog.tabs.setCurrentWidget(tab)
             qtbot.waitUntil(lambda: state.operations.idle, timeout=15_000)
     finally:
-        sa.event.remove(db.engine, "before_cursor_execute", watch)
+        on_ui_thread.stop()
+        qtbot.waitUntil(lambda: state.operations.idle, timeout=15_000)
+        state.operations.stop()
+    assert on_ui_thread == []
+
+
+def test_the_screens_that_follow_other_tills_read_off_the_ui_thread(qtbot, qapp, db, owner, zhang) -> None:  # type: ignore[no-untyped-def]
+    """What another till's work refreshes -- the complaints board and its figures, a complaint's detail, the money
+    overview, the dashboard and the navigation's badges -- is read on the operations thread."""
+    from crmdesk.services import complaints
+    from crmdesk.services.complaints import ComplaintInput
+    from crmdesk.views.complaint_detail import ComplaintDetailDialog
+    from crmdesk.views.complaints_page import ComplaintsPage
+    from crmdesk.views.dashboard_page import DashboardPage
+    from crmdesk.views.money_page import MoneyPage
+
+    with unit_of_work(db) as session:
+        complaint = complaints.log_complaint(session, owner, ComplaintInput(
+            channel="counter", category="price", description="找错零钱", member_id=zhang)).id
+    state = AppState(db, owner, "en")
+    state.operations = Operations(threaded=True)
+    on_ui_thread = watch_the_ui_thread(db)
+    try:
+        screens = [ComplaintsPage(state), MoneyPage(state), DashboardPage(state), ComplaintDetailDialog(state, complaint)]
+        for screen in screens:
+            qtbot.addWidget(screen)
+            screen.show()
+        qtbot.waitUntil(lambda: state.operations.idle, timeout=15_000)
+        detail = screens[-1]
+        assert detail.detail is not None and detail.note_button.isEnabled()
+        board = screens[0]
+        board.board.refresh_counts()
+        board.board.reload_choices()
+        for tab in range(board.tabs.count()):
+            board.tabs.setCurrentIndex(tab)
+            qtbot.waitUntil(lambda: state.operations.idle, timeout=15_000)
+        detail.reload()
+        screens[1].refresh()
+        screens[2].load()
+        qtbot.waitUntil(lambda: state.operations.idle, timeout=15_000)
+        assert board.board.counts is not None and board.board.counts.open == 1
+    finally:
+        on_ui_thread.stop()
         qtbot.waitUntil(lambda: state.operations.idle, timeout=15_000)
         state.operations.stop()
     assert on_ui_thread == []
