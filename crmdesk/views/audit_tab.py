@@ -285,14 +285,15 @@ class AuditTab(QWidget):
     # ---- choices and rows from the database
 
     def reload(self) -> None:
-        """The staff and actions the log holds now (keeping what is chosen), and the rows again."""
-        try:
-            with read_session(self._state.db) as session:
-                names = audit.staff_names_present(session, self._state.actor)
-                actions = audit.actions_present(session, self._state.actor)
-        except CrmdeskError as exc:
-            self._fail(error_text(exc))
-            return
+        """The staff and actions the log holds now (keeping what is chosen), and the rows again: read off the UI
+        thread."""
+        actor = self._state.actor
+        self._state.operations.read(
+            self._state.db, lambda session: (audit.staff_names_present(session, actor), audit.actions_present(session, actor)),
+            lambda present: self._show_choices(*present), lambda error: self._fail(error_text(error)),
+            key=f"audit-choices-{id(self)}", owner=self)
+
+    def _show_choices(self, names: list[str], actions: list[str]) -> None:
         self._loading = True
         try:
             staff = self.staff_box.currentData() if self.staff_box.currentIndex() > 0 else None

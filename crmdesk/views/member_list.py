@@ -8,6 +8,7 @@ saved groups ("smart groups"), column choice and export around it.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import date
 from pathlib import Path
 from typing import Any
@@ -578,12 +579,15 @@ class MemberListPage(QWidget):
 
     # ---- choices from the database
 
-    def reload_choices(self) -> None:
-        """Tags, tiers and saved groups as they are now (keeps what is selected)."""
-        with read_session(self._state.db) as session:
-            tags = member_query.all_tags(session)
-            tiers = member_query.list_tiers(session)
-            groups = member_query.list_filters(session)
+    def reload_choices(self, then: Callable[[], None] | None = None) -> None:
+        """Tags, tiers and saved groups as they are now (keeps what is selected), read off the UI thread; ``then``
+        once they are in the boxes."""
+        self._state.operations.read(
+            self._state.db, lambda session: (member_query.all_tags(session), member_query.list_tiers(session),
+                                             member_query.list_filters(session)),
+            lambda choices: self._show_choices(*choices, then), key=f"member-choices-{id(self)}", owner=self)
+
+    def _show_choices(self, tags: list[str], tiers: list[Any], groups: list[Any], then: Callable[[], None] | None) -> None:
         self._loading = True
         try:
             current_tag = self.tag_box.currentData()
@@ -608,6 +612,8 @@ class MemberListPage(QWidget):
         finally:
             self._loading = False
         self.delete_group_button.setEnabled(self.group_box.currentData() is not None)
+        if then is not None:
+            then()
 
     # ---- filtering
 
@@ -736,9 +742,12 @@ class MemberListPage(QWidget):
             self._fail(error_text(exc))
             return False
         self.message.hide()
-        self.reload_choices()
-        self.group_box.setCurrentIndex(max(self.group_box.findData(info.id), 0))
-        self.delete_group_button.setEnabled(True)
+
+        def chosen() -> None:
+            self.group_box.setCurrentIndex(max(self.group_box.findData(info.id), 0))
+            self.delete_group_button.setEnabled(True)
+
+        self.reload_choices(chosen)
         return True
 
     def ask_save_group(self) -> None:

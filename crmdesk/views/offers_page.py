@@ -680,8 +680,11 @@ class OffersPage(QWidget):
         self.refresh()
 
     def refresh(self) -> None:
-        with read_session(self._state.db) as session:
-            self.offers = offers.list_offers(session)
+        """The offers as they are now, read off the UI thread."""
+        self._state.operations.read(self._state.db, offers.list_offers, self._show_offers, key=f"offers-{id(self)}", owner=self)
+
+    def _show_offers(self, rows: list[offers.OfferInfo]) -> None:
+        self.offers = rows
         self.table.setRowCount(len(self.offers))
         for row, info in enumerate(self.offers):
             coupons = f"{info.coupons_used:,} / {info.coupons_issued:,}" if info.coupon_required else EMPTY

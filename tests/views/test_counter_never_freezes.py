@@ -349,13 +349,15 @@ def test_the_member_profile_reads_off_the_ui_thread(qtbot, qapp, db, owner, zhan
 
 def test_the_screens_that_follow_other_tills_read_off_the_ui_thread(qtbot, qapp, db, owner, zhang) -> None:  # type: ignore[no-untyped-def]
     """What another till's work refreshes -- the complaints board and its figures, a complaint's detail, the money
-    overview, the dashboard and the navigation's badges -- is read on the operations thread."""
+    overview, the dashboard, the member list and the offers -- is read on the operations thread."""
     from crmdesk.services import complaints
     from crmdesk.services.complaints import ComplaintInput
     from crmdesk.views.complaint_detail import ComplaintDetailDialog
     from crmdesk.views.complaints_page import ComplaintsPage
     from crmdesk.views.dashboard_page import DashboardPage
+    from crmdesk.views.member_list import MemberListPage
     from crmdesk.views.money_page import MoneyPage
+    from crmdesk.views.offers_page import OffersPage
 
     with unit_of_work(db) as session:
         complaint = complaints.log_complaint(session, owner, ComplaintInput(
@@ -364,12 +366,13 @@ def test_the_screens_that_follow_other_tills_read_off_the_ui_thread(qtbot, qapp,
     state.operations = Operations(threaded=True)
     on_ui_thread = watch_the_ui_thread(db)
     try:
-        screens = [ComplaintsPage(state), MoneyPage(state), DashboardPage(state), ComplaintDetailDialog(state, complaint)]
+        screens = [ComplaintsPage(state), MoneyPage(state), DashboardPage(state), ComplaintDetailDialog(state, complaint),
+                   MemberListPage(state), OffersPage(state)]
         for screen in screens:
             qtbot.addWidget(screen)
             screen.show()
         qtbot.waitUntil(lambda: state.operations.idle, timeout=15_000)
-        detail = screens[-1]
+        detail = screens[3]
         assert detail.detail is not None and detail.note_button.isEnabled()
         board = screens[0]
         board.board.refresh_counts()
@@ -380,6 +383,9 @@ def test_the_screens_that_follow_other_tills_read_off_the_ui_thread(qtbot, qapp,
         detail.reload()
         screens[1].refresh()
         screens[2].load()
+        screens[4].refresh()
+        screens[4].model.reread()  # what a sale at another till does to the member list
+        screens[5].refresh()
         qtbot.waitUntil(lambda: state.operations.idle, timeout=15_000)
         assert board.board.counts is not None and board.board.counts.open == 1
     finally:
