@@ -19,7 +19,7 @@ from crmdesk.models import ExpiryMode
 from crmdesk.services import loyalty, purchases
 from crmdesk.services import tiers as tiers_service
 from crmdesk.services.tiers import TierInUse, TierSpec
-from crmdesk.services.uow import read_session, unit_of_work
+from crmdesk.services.uow import unit_of_work
 from crmdesk.texts import QT_TRANSLATE_NOOP
 from crmdesk.views.common import error_text
 from crmdesk.views.state import AppState
@@ -127,8 +127,10 @@ class RulesTab(QWidget):
         self.expiry_months.setEnabled(self.expiry_mode.currentData() is ExpiryMode.ROLLING)
 
     def load(self) -> None:
-        with read_session(self._state.db) as session:
-            rules = loyalty.get_rules(session)
+        """The points rules as they are now, read off the UI thread."""
+        self._state.operations.read(self._state.db, loyalty.get_rules, self._show_rules, key=f"rules-{id(self)}", owner=self)
+
+    def _show_rules(self, rules: loyalty.Rules) -> None:
         self.points_per_yuan.setValue(rules.points_per_yuan)
         self.redeem_points.setValue(rules.redeem_points_per_yuan)
         self.expiry_mode.setCurrentIndex(max(0, self.expiry_mode.findData(rules.expiry_mode)))
@@ -247,8 +249,11 @@ class TiersTab(QWidget):
         self.load()
 
     def load(self) -> None:
-        with read_session(self._state.db) as session:
-            tiers = tiers_service.list_tiers(session)
+        """The tiers as they are now, read off the UI thread."""
+        self._state.operations.read(self._state.db, tiers_service.list_tiers, self._show_tiers, key=f"tiers-{id(self)}",
+                                    owner=self)
+
+    def _show_tiers(self, tiers: list[TierSpec]) -> None:
         self.table.setRowCount(0)
         for tier in tiers:
             self.add_tier(tier)

@@ -144,9 +144,13 @@ class MoneySettingsTab(QWidget):
         self.load()
 
     def load(self) -> None:
-        with read_session(self._state.db) as session:
-            rules = money_settings.get(session)
-            self.rules = wallet.bonus_rules(session, include_inactive=True)
+        """The money rules and bonus rules as they are now, read off the UI thread."""
+        self._state.operations.read(
+            self._state.db, lambda session: (money_settings.get(session), wallet.bonus_rules(session, include_inactive=True)),
+            lambda read: self._show(*read), key=f"money-settings-{id(self)}", owner=self)
+
+    def _show(self, rules: money_settings.MoneyRules, bonus_rules: list[wallet.BonusRule]) -> None:
+        self.rules = bonus_rules
         self.prepaid_check.setChecked(rules.prepaid_rules)
         self.cap_edit.setText(member_query.format_yuan(rules.wallet_cap_fen))
         self.cap_edit.setEnabled(rules.prepaid_rules)

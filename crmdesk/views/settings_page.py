@@ -20,7 +20,7 @@ from crmdesk.services import handoff, purchases
 from crmdesk.services import staff as staff_service
 from crmdesk.services import store as store_service
 from crmdesk.services.auth import MIN_PASSWORD_LENGTH, Permission, can
-from crmdesk.services.uow import read_session, unit_of_work
+from crmdesk.services.uow import unit_of_work
 from crmdesk.views.backup_tab import BackupTab
 from crmdesk.views.common import error_text, mark_data, role_label, show_error
 from crmdesk.views.loyalty_settings import RulesTab, TiersTab
@@ -55,8 +55,11 @@ class StoreTab(QWidget):
         self.load()
 
     def load(self) -> None:
-        with read_session(self._state.db) as session:
-            info = store_service.get_store(session)
+        """The store's details as they are now, read off the UI thread."""
+        self._state.operations.read(self._state.db, store_service.get_store, self._show_store, key=f"store-{id(self)}",
+                                    owner=self)
+
+    def _show_store(self, info: store_service.StoreInfo) -> None:
         self.name_edit.setText(info.store_name)
         self.address_edit.setText(info.address)
         self.phone_edit.setText(info.phone)
@@ -278,8 +281,12 @@ class StaffTab(QWidget):
         self.reload()
 
     def reload(self) -> None:
-        with read_session(self._state.db) as session:
-            self._rows = staff_service.list_staff(session)
+        """The staff as they are now, read off the UI thread."""
+        self._state.operations.read(self._state.db, staff_service.list_staff, self._show_staff, key=f"staff-{id(self)}",
+                                    owner=self)
+
+    def _show_staff(self, rows: list[staff_service.StaffInfo]) -> None:
+        self._rows = rows
         self.table.setRowCount(len(self._rows))
         for row, person in enumerate(self._rows):
             status = self.tr("Active") if person.active else self.tr("Disabled")
