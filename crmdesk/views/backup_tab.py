@@ -17,7 +17,7 @@ from crmdesk.errors import CrmdeskError
 from crmdesk.services import backups, data_check, privacy, safety_settings
 from crmdesk.services.backups import BackupInfo
 from crmdesk.services.safety_settings import SafetyRules
-from crmdesk.services.uow import read_session, unit_of_work
+from crmdesk.services.uow import unit_of_work
 from crmdesk.views.background import TaskThread
 from crmdesk.views.common import error_text, mark_data, mark_data_columns, show_error
 from crmdesk.views.state import AppState
@@ -157,16 +157,20 @@ class BackupTab(QWidget):
     # --- showing ---------------------------------------------------------------------------------
 
     def load(self) -> None:
+        """The backup and retention rules, who is due for anonymising (read off the UI thread) and the copies."""
+        today = shop_time.today()
+        self._state.operations.read(
+            self._state.db, lambda session: (safety_settings.get(session), privacy.members_due_for_anonymising(session, today)),
+            lambda read: self._show(*read), key=f"backups-{id(self)}", owner=self)
+
+    def _show(self, rules: safety_settings.SafetyRules, due: list[privacy.DueMember]) -> None:
         db = self._state.db
-        with read_session(db) as session:
-            rules = safety_settings.get(session)
         self.daily_spin.setValue(rules.keep_daily)
         self.weekly_spin.setValue(rules.keep_weekly)
         self.monthly_spin.setValue(rules.keep_monthly)
         self.second_place_edit.setText(rules.second_place)
         self.retention_spin.setValue(rules.retention_years)
-        with read_session(db) as session:
-            self._due = privacy.members_due_for_anonymising(session, shop_time.today())
+        self._due = due
         blocked = sum(1 for member in self._due if member.blocked)
         self.due_label.setText(
             self.tr("Nobody is due for anonymising.") if not self._due else
