@@ -37,7 +37,6 @@ from crmdesk.services.insight_figures import MemberFigures
 from crmdesk.services.member_query import GENDER_LABELS, STATUS_LABELS
 from crmdesk.services.members import CONSENT_LABELS, HISTORY_LABELS, SOURCE_LABELS, DuplicateMember, MemberBrief, MemberProfile, display_phone
 from crmdesk.services.live import Changes
-from crmdesk.services.uow import unit_of_work
 from crmdesk.shop_time import format_time
 from crmdesk.texts import QT_TRANSLATE_NOOP
 from crmdesk.views.common import error_text, format_fen, mark_data
@@ -246,6 +245,7 @@ class MemberProfileDialog(QDialog):
         self.member_id = member_id
         self.member_complaints: list[complaints.ComplaintInfo] = []
         self.changed = False
+        self.refused = False  # the last change was refused: its reason is on show
         self.profile: MemberProfile | None = None
         self.purchase_offset = 0
         self.duplicates: tuple[MemberBrief, ...] = ()
@@ -782,18 +782,24 @@ class MemberProfileDialog(QDialog):
             self.duplicate_label.show()
             self.open_duplicate_button.show()
 
-    def _run(self, operation: Callable[[Session], object], *, on_details: bool = False) -> bool:
-        """One service call in one transaction; on refusal the reason is shown and nothing changed."""
+    def _run(self, operation: Callable[[Session], object], *, on_details: bool = False,
+             then: Callable[[], None] | None = None) -> None:
+        """One service call in one transaction, on the operations thread; then the member again and ``then`` -- or,
+        refused, the reason on show (``refused``) and nothing changed."""
         self._clear_messages()
-        try:
-            with unit_of_work(self._state.db) as session:
-                operation(session)
-        except CrmdeskError as exc:
+        self.refused = False
+
+        def done(_result: object) -> None:
+            self.changed = True
+            self.reload()
+            if then is not None:
+                then()
+
+        def failed(exc: CrmdeskError) -> None:
+            self.refused = True
             self._fail(exc, on_details=on_details)
-            return False
-        self.changed = True
-        self.reload()
-        return True
+
+        self._state.operations.write(self._state.db, operation, done, failed, owner=self)
 
     # ---- details
 
@@ -820,12 +826,10 @@ class MemberProfileDialog(QDialog):
         index = self.source_edit.findText(text)
         return str(self.source_edit.itemData(index)) if index >= 0 else text
 
-    def save(self) -> bool:
+    def save(self) -> None:
         values = self.form_values()
-        done = self._run(lambda session: members.update(session, self._state.actor, self.member_id, **values), on_details=True)
-        if done:
-            self.saved_label.setText(self.tr("Saved."))
-        return done
+        self._run(lambda session: members.update(session, self._state.actor, self.member_id, **values), on_details=True,
+                  then=lambda: self.saved_label.setText(self.tr("Saved.")))
 
     def open_duplicate(self) -> None:
         if self.duplicates:
@@ -835,18 +839,18 @@ class MemberProfileDialog(QDialog):
 
     # ---- cards
 
-    def issue_card(self, number: str | None = None) -> bool:
-        return self._run(lambda session: card_service.issue(session, self._state.actor, self.member_id, number or None))
+    def issue_card(self, number: str | None = None) -> None:
+        self._run(lambda session: card_service.issue(session, self._state.actor, self.member_id, number or None))
 
-    def replace_card(self, number: str | None = None) -> bool:
-        return self._run(lambda session: card_service.replace_card(session, self._state.actor, self.member_id, number or None))
+    def replace_card(self, number: str | None = None) -> None:
+        self._run(lambda session: card_service.replace_card(session, self._state.actor, self.member_id, number or None))
 
-    def report_lost(self) -> bool:
+    def report_lost(self) -> None:
         profile = self.profile
         if profile is None or profile.active_card is None:
-            return False
+            return
         number = profile.active_card.number
-        return self._run(lambda session: card_service.report_lost(session, self._state.actor, number))
+        self._run(lambda session: card_service.report_lost(session, self._state.actor, number))
 
     def _ask_number(self, title: str) -> str | None:
         number, ok = QInputDialog.getText(
@@ -873,9 +877,9 @@ class MemberProfileDialog(QDialog):
 
     # ---- points
 
-    def adjust_points(self, points: int, reason: str) -> bool:
+    def adjust_points(self, points: int, reason: str) -> None:
         """A manual correction with its reason (supervisor or owner; the service checks)."""
-        return self._run(lambda session: loyalty.adjust(session, self._state.actor, self.member_id, points, reason=reason))
+        self._run(lambda session: loyalty.adjust(session, self._state.actor, self.member_id, points, reason=reason))
 
     def ask_adjust_points(self) -> None:
         dialog = AdjustPointsDialog(self)
@@ -884,8 +888,8 @@ class MemberProfileDialog(QDialog):
 
     # ---- status
 
-    def change_status(self, status: MemberStatus, reason: str) -> bool:
-        return self._run(lambda session: members.set_status(session, self._state.actor, self.member_id, status, reason=reason))
+    def change_status(self, status: MemberStatus, reason: str) -> None:
+        self._run(lambda session: members.set_status(session, self._state.actor, self.member_id, status, reason=reason))
 
     def ask_status(self, status: MemberStatus) -> None:
         titles = {
@@ -904,9 +908,9 @@ class MemberProfileDialog(QDialog):
 
     # ---- merging
 
-    def merge_from(self, other_id: int) -> bool:
+    def merge_from(self, other_id: int) -> None:
         """Move the other member's cards, purchases, points, complaints and history onto this one."""
-        return self._run(lambda session: members.merge(session, self._state.actor, self.member_id, other_id))
+        self._run(lambda session: members.merge(session, self._state.actor, self.member_id, other_id))
 
     def ask_merge(self) -> None:
         if self.profile is None:
@@ -932,9 +936,9 @@ class MemberProfileDialog(QDialog):
             self.data_consent_label.setText(self.tr("Not recorded"))
             self.data_consent_button.setText(self.tr("Record consent"))
 
-    def set_data_consent(self, given: bool) -> bool:
+    def set_data_consent(self, given: bool) -> None:
         """Record (or withdraw) the member's consent to the shop keeping their data, as the signed-in staff member."""
-        return self._run(lambda session: privacy.record_data_consent(session, self._state.actor, self.member_id, given))
+        self._run(lambda session: privacy.record_data_consent(session, self._state.actor, self.member_id, given))
 
     def toggle_data_consent(self) -> None:
         if self.profile is None:

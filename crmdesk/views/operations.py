@@ -20,7 +20,7 @@ import shiboken6
 from PySide6.QtCore import QObject, QThread, QTimer, Signal
 
 from crmdesk.errors import CrmdeskError
-from crmdesk.services.uow import read_session
+from crmdesk.services.uow import read_session, unit_of_work
 
 if TYPE_CHECKING:
     from sqlalchemy.orm import Session
@@ -116,6 +116,15 @@ class Operations(QObject):
                 return question(session)
 
         self.run(work, done, failed, key=key, owner=owner)
+
+    def write(self, db: Database, change: Callable[[Session], Any], done: Callable[[Any], None],
+              failed: Callable[[CrmdeskError], None], *, owner: QObject | None = None) -> None:
+        """``run`` for a change: ``change(session)`` in one transaction (all of it or nothing)."""
+        def work() -> Any:
+            with unit_of_work(db) as session:
+                return change(session)
+
+        self.run(work, done, failed, owner=owner)
 
     def forget(self, *keys: str) -> None:
         """The answers still on their way for these keys are not wanted any more (the cashier pressed Esc)."""

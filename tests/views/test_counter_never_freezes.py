@@ -317,9 +317,9 @@ def test_no_counter_key_asks_the_database_on_the_ui_thread(qtbot, qapp, db, owne
     assert on_ui_thread == []
 
 
-def test_the_member_profile_reads_off_the_ui_thread(qtbot, qapp, db, owner, zhang) -> None:  # type: ignore[no-untyped-def]
-    """Opening a member's profile, paging their purchases and the money tabs, and looking for a member to merge:
-    every read on the operations thread."""
+def test_the_member_profile_reads_and_writes_off_the_ui_thread(qtbot, qapp, db, owner, zhang) -> None:  # type: ignore[no-untyped-def]
+    """Opening a member's profile, paging their purchases and the money tabs, saving their details and adjusting
+    their points: every read and write on the operations thread."""
     from crmdesk.services import purchases
     from crmdesk.views.member_profile import PURCHASES_PAGE, MemberProfileDialog
 
@@ -340,6 +340,12 @@ def test_the_member_profile_reads_off_the_ui_thread(qtbot, qapp, db, owner, zhan
         for tab in (dialog.wallet_tab, dialog.credit_tab):
             dialog.tabs.setCurrentWidget(tab)
             qtbot.waitUntil(lambda: state.operations.idle, timeout=15_000)
+        dialog.address_edit.setText("幸福路 8 号")
+        dialog.save()  # a change too: written on the operations thread, then the member read again
+        qtbot.waitUntil(lambda: dialog.saved_label.text() == "Saved." and state.operations.idle, timeout=15_000)
+        dialog.adjust_points(100, "old card")
+        qtbot.waitUntil(lambda: state.operations.idle, timeout=15_000)
+        assert not dialog.refused and dialog.profile.points_balance >= 100
     finally:
         on_ui_thread.stop()
         qtbot.waitUntil(lambda: state.operations.idle, timeout=15_000)

@@ -39,7 +39,8 @@ def test_consent_shows_when_and_who(qtbot, db, cashier, rich) -> None:  # type: 
     assert dialog.consent_note.text().endswith(" · 收银员小李") and dialog.consent_note.text()[:4].isdigit()
     assert dialog.data_consent_label.text().startswith("Given · ") and dialog.data_consent_label.text().endswith(" · 收银员小李")
     assert dialog.data_consent_button.text() == "&Withdraw…"
-    assert dialog.set_data_consent(False)
+    dialog.set_data_consent(False)
+    assert not dialog.refused
     assert dialog.data_consent_label.text() == "Not recorded" and dialog.data_consent_button.text() == "Record consent"
     dialog.data_consent_button.click()  # recording needs no question
     with read_session(db) as session:

@@ -67,7 +67,8 @@ def test_adjust_points_is_denied_to_a_cashier(qtbot, cashier_state, member_id) -
     dialog = open_profile(qtbot, cashier_state, member_id)
     assert dialog.adjust_button.isHidden()
     before = dialog.profile.points_balance
-    assert not dialog.adjust_points(100, "old card")  # the service refuses even if the button were there
+    dialog.adjust_points(100, "old card")  # the service refuses even if the button were there
+    assert dialog.refused
     assert "may not adjust points" in dialog.message.text() and dialog.profile.points_balance == before
 
 
@@ -75,9 +76,11 @@ def test_a_supervisor_adjusts_points_with_a_reason(qtbot, db, supervisor, member
     dialog = open_profile(qtbot, AppState(db, supervisor, "en"), member_id)
     assert not dialog.adjust_button.isHidden()
     before = dialog.profile.points_balance
-    assert not dialog.adjust_points(100, "  ")
+    dialog.adjust_points(100, "  ")
+    assert dialog.refused
     assert "Give the reason" in dialog.message.text()
-    assert dialog.adjust_points(100, "points lost in the old system")
+    dialog.adjust_points(100, "points lost in the old system")
+    assert not dialog.refused
     assert dialog.profile.points_balance == before + 100
     assert [dialog.ledger_table.item(0, c).text() for c in (1, 2, 4, 5)] == [
         "Adjustment", "+100", "points lost in the old system", "值班经理"]
