@@ -19,7 +19,6 @@ from crmdesk.models import ExpiryMode
 from crmdesk.services import loyalty, purchases
 from crmdesk.services import tiers as tiers_service
 from crmdesk.services.tiers import TierInUse, TierSpec
-from crmdesk.services.uow import unit_of_work
 from crmdesk.texts import QT_TRANSLATE_NOOP
 from crmdesk.views.common import error_text
 from crmdesk.views.state import AppState
@@ -52,6 +51,8 @@ def _error_label() -> QLabel:
 
 class RulesTab(QWidget):
     """Points per ¥, redemption value, expiry, bonus days and category rules."""
+
+    refused = False  # the last save was refused: its reason is on show
 
     def __init__(self, state: AppState) -> None:
         super().__init__()
@@ -183,26 +184,37 @@ class RulesTab(QWidget):
             category_multipliers=tuple(categories),
         )
 
-    def save(self) -> bool:
+    def save(self) -> None:
+        """Save the rules (on the operations thread); refused, the reason shows and ``refused`` says so."""
         self.message.hide()
         self.status.setText("")
+        self.refused = False
         try:
             rules = self.rules()
-            with unit_of_work(self._state.db) as session:
-                loyalty.set_rules(session, self._state.actor, rules)
         except CrmdeskError as exc:
-            self.message.setText(error_text(exc))
-            self.message.show()
-            return False
-        self.load()
-        self.status.setText(self.tr("Saved. The rules apply to purchases recorded from now on."))
-        return True
+            self._refuse(exc)
+            return
+        actor = self._state.actor
+
+        def saved(_none: None) -> None:
+            self.load()
+            self.status.setText(self.tr("Saved. The rules apply to purchases recorded from now on."))
+
+        self._state.operations.write(self._state.db, lambda session: loyalty.set_rules(session, actor, rules), saved,
+                                     self._refuse, owner=self)
+
+    def _refuse(self, exc: CrmdeskError) -> None:
+        self.refused = True
+        self.message.setText(error_text(exc))
+        self.message.show()
 
 
 class TiersTab(QWidget):
     """The tiers from the entry tier up: name, 12-month spend threshold, benefits, colour; and the review."""
 
     NAME, THRESHOLD, MULTIPLIER, DISCOUNT, COLOUR, MEMBERS = range(6)
+
+    refused = False  # the last save was refused: its reason is on show
 
     def __init__(self, state: AppState) -> None:
         super().__init__()
@@ -323,43 +335,52 @@ class TiersTab(QWidget):
             ))
         return result
 
-    def save(self, *, move_members_down: bool = False, ask: bool = True) -> bool:
-        """Save the list; when a deleted tier has members, ask before moving them down (``ask``)."""
+    def save(self, *, move_members_down: bool = False, ask: bool = True) -> None:
+        """Save the list (on the operations thread); when a deleted tier has members, ask before moving them down
+        (``ask``). Refused, the reason shows and ``refused`` says so."""
         self.message.hide()
         self.status.setText("")
+        self.refused = False
         try:
             tiers = self.tiers()
-            with unit_of_work(self._state.db) as session:
-                tiers_service.save_tiers(session, self._state.actor, tiers, move_members_down=move_members_down)
-        except TierInUse as exc:
-            if ask and QMessageBox.question(self, self.tr("Delete a tier in use"), error_text(exc) + "\n\n" + self.tr("Go ahead?")) \
-                    == QMessageBox.StandardButton.Yes:
-                return self.save(move_members_down=True)
-            self._show_error(exc)
-            return False
         except CrmdeskError as exc:
             self._show_error(exc)
-            return False
-        self.load()
-        self.status.setText(self.tr("Tiers saved. Members move up with their next purchase and down at the next review."))
-        return True
+            return
+        actor = self._state.actor
+
+        def saved(_none: None) -> None:
+            self.load()
+            self.status.setText(self.tr("Tiers saved. Members move up with their next purchase and down at the next review."))
+
+        def refused(exc: CrmdeskError) -> None:
+            if isinstance(exc, TierInUse) and ask and QMessageBox.question(
+                    self, self.tr("Delete a tier in use"), error_text(exc) + "\n\n" + self.tr("Go ahead?")) \
+                    == QMessageBox.StandardButton.Yes:
+                self.save(move_members_down=True)
+                return
+            self._show_error(exc)
+
+        self._state.operations.write(
+            self._state.db, lambda session: tiers_service.save_tiers(session, actor, tiers, move_members_down=move_members_down),
+            saved, refused, owner=self)
 
     def _show_error(self, exc: CrmdeskError) -> None:
+        self.refused = True
         self.message.setText(error_text(exc))
         self.message.show()
 
-    def run_review(self) -> dict[str, int] | None:
+    def run_review(self) -> None:
+        """Every member's tier from their 12-month spend now (on the operations thread); then how many moved."""
         self.message.hide()
-        try:
-            with unit_of_work(self._state.db) as session:
-                moved = loyalty.review_tiers(session, self._state.actor, datetime.now(timezone.utc))
-        except CrmdeskError as exc:
-            self._show_error(exc)
-            return None
-        self.load()
-        self.status.setText(self.tr("Tier review done: {up} members moved up, {down} moved down.").format(
-            up=f"{moved['up']:,}", down=f"{moved['down']:,}"))
-        return moved
+        actor = self._state.actor
+
+        def reviewed(moved: dict[str, int]) -> None:
+            self.load()
+            self.status.setText(self.tr("Tier review done: {up} members moved up, {down} moved down.").format(
+                up=f"{moved['up']:,}", down=f"{moved['down']:,}"))
+
+        self._state.operations.write(self._state.db, lambda session: loyalty.review_tiers(session, actor, datetime.now(timezone.utc)),
+                                     reviewed, self._show_error, owner=self)
 
     def ask_review(self) -> None:
         question = self.tr("Give every member the tier their spend over the last 12 months earns now, up or down?")

@@ -4,6 +4,8 @@ and the top-up bonus rules (充200送20)."""
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 from PySide6.QtCore import QDate
 from PySide6.QtWidgets import (
     QAbstractItemView, QCheckBox, QComboBox, QDateEdit, QDialog, QFormLayout, QHBoxLayout, QHeaderView, QLabel, QLineEdit,
@@ -13,12 +15,16 @@ from PySide6.QtWidgets import (
 from crmdesk.errors import CrmdeskError
 from crmdesk.models import DrawOrder
 from crmdesk.services import member_query, money, money_settings, wallet
+from crmdesk.services.member_query import TierChoice
 from crmdesk.services.money_settings import MoneyRules
-from crmdesk.services.uow import read_session, unit_of_work
+from crmdesk.services.uow import unit_of_work
 from crmdesk.views.common import error_text, format_fen, mark_data_columns
 from crmdesk.views.purchase_dialogs import EnterDialog, message_label
 from crmdesk.views.state import AppState
 from crmdesk.views.terms import term
+
+if TYPE_CHECKING:
+    from sqlalchemy.orm import Session
 
 
 def _date_box(optional_text: str) -> QDateEdit:
@@ -34,7 +40,12 @@ def _date_box(optional_text: str) -> QDateEdit:
 class BonusRuleDialog(EnterDialog):
     """A new top-up bonus: the top-up it needs, the bonus, an optional window and tier."""
 
-    def __init__(self, state: AppState, parent: QWidget | None = None) -> None:
+    @staticmethod
+    def setup(session: Session) -> list[TierChoice]:
+        """The tiers a bonus may be limited to (read off the UI thread before the dialog opens)."""
+        return member_query.list_tiers(session)
+
+    def __init__(self, state: AppState, tiers: list[TierChoice], parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self._state = state
         self.setWindowTitle(self.tr("New top-up bonus"))
@@ -48,9 +59,8 @@ class BonusRuleDialog(EnterDialog):
         self.to_edit = _date_box(self.tr("no end"))
         self.tier_box = QComboBox()
         self.tier_box.addItem(self.tr("Every tier"), None)
-        with read_session(state.db) as session:
-            for tier in member_query.list_tiers(session):
-                self.tier_box.addItem(tier.name, tier.id)
+        for tier in tiers:
+            self.tier_box.addItem(tier.name, tier.id)
         form.addRow(self.tr("&Top-up of at least (¥):"), self.min_edit)
         form.addRow(self.tr("&Bonus (¥):"), self.bonus_edit)
         form.addRow(self.tr("&From:"), self.from_edit)
@@ -67,17 +77,24 @@ class BonusRuleDialog(EnterDialog):
         return None if box.date() == box.minimumDate() else box.date().toPython()
 
     def accept(self) -> None:
+        if self.recording:
+            return
         self.message.hide()
         try:
-            with unit_of_work(self._state.db) as session:
-                wallet.add_bonus_rule(session, self._state.actor, min_topup_fen=money.parse_yuan(self.min_edit.text(), field="min_topup"),
-                                      bonus_fen=money.parse_yuan(self.bonus_edit.text(), field="bonus"),
-                                      starts_on=self._day(self.from_edit), ends_on=self._day(self.to_edit),
-                                      tier_id=self.tier_box.currentData())
+            min_topup = money.parse_yuan(self.min_edit.text(), field="min_topup")
+            bonus = money.parse_yuan(self.bonus_edit.text(), field="bonus")
         except CrmdeskError as exc:
             self._show_message(error_text(exc))
             return
-        super().accept()
+        db, actor = self._state.db, self._state.actor
+        starts_on, ends_on, tier_id = self._day(self.from_edit), self._day(self.to_edit), self.tier_box.currentData()
+
+        def work() -> object:
+            with unit_of_work(db) as session:
+                return wallet.add_bonus_rule(session, actor, min_topup_fen=min_topup, bonus_fen=bonus, starts_on=starts_on,
+                                             ends_on=ends_on, tier_id=tier_id)
+
+        self._send(self._state, work, lambda _rule: EnterDialog.accept(self), lambda exc: self._show_message(error_text(exc)))
 
 
 class MoneySettingsTab(QWidget):
@@ -166,8 +183,12 @@ class MoneySettingsTab(QWidget):
                 self.rules_table.setItem(row, column, QTableWidgetItem(text))
         self.message.hide()
 
-    def save(self) -> bool:
+    refused = False  # the last save was refused: its reason is on show
+
+    def save(self) -> None:
+        """Save the money rules (on the operations thread); refused, the reason shows and ``refused`` says so."""
         self.message.hide()
+        self.refused = False
         try:
             rules = MoneyRules(
                 prepaid_rules=self.prepaid_check.isChecked(),
@@ -177,31 +198,38 @@ class MoneySettingsTab(QWidget):
                 credit_freeze_after_days=self.freeze_box.value(),
                 credit_max_limit_fen=money.parse_yuan(self.max_limit_edit.text(), field="credit_max_limit_fen"),
             )
-            with unit_of_work(self._state.db) as session:
-                money_settings.save(session, self._state.actor, rules)
         except CrmdeskError as exc:
-            self.message.setText(error_text(exc))
-            self.message.show()
-            return False
-        self.load()
-        self.status.setText(self.tr("Saved. The cap is {cap}.").format(cap=format_fen(rules.wallet_cap_fen)) if rules.prepaid_rules
-                            else self.tr("Saved. No cap: the prepaid card rules are switched off."))
-        return True
+            self._refuse(exc)
+            return
+        actor = self._state.actor
+
+        def saved(_none: None) -> None:
+            self.load()
+            self.status.setText(self.tr("Saved. The cap is {cap}.").format(cap=format_fen(rules.wallet_cap_fen))
+                                if rules.prepaid_rules else self.tr("Saved. No cap: the prepaid card rules are switched off."))
+
+        self._state.operations.write(self._state.db, lambda session: money_settings.save(session, actor, rules), saved,
+                                     self._refuse, owner=self)
+
+    def _refuse(self, exc: CrmdeskError) -> None:
+        self.refused = True
+        self.message.setText(error_text(exc))
+        self.message.show()
 
     def add_rule(self) -> None:
-        if BonusRuleDialog(self._state, self).exec() == QDialog.DialogCode.Accepted:
-            self.load()
+        """A new top-up bonus, in a dialog opened once the tiers are read."""
+        def opened(tiers: list[TierChoice]) -> None:
+            dialog = BonusRuleDialog(self._state, tiers, self)
+            dialog.finished.connect(lambda result: result == QDialog.DialogCode.Accepted and self.load())
+            dialog.open()
+
+        self._state.operations.read(self._state.db, BonusRuleDialog.setup, opened, self._refuse, owner=self)
 
     def end_rule(self) -> None:
         row = self.rules_table.currentRow()
         if not 0 <= row < len(self.rules) or not self.rules[row].active:
             return
-        try:
-            with unit_of_work(self._state.db) as session:
-                wallet.end_bonus_rule(session, self._state.actor, self.rules[row].id)
-        except CrmdeskError as exc:
-            self.message.setText(error_text(exc))
-            self.message.show()
-            return
-        self.load()
+        actor, rule_id = self._state.actor, self.rules[row].id
+        self._state.operations.write(self._state.db, lambda session: wallet.end_bonus_rule(session, actor, rule_id),
+                                     lambda _rule: self.load(), self._refuse, owner=self)
 

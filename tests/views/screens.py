@@ -17,6 +17,14 @@ from tests.views.dialogs import built, care_form
 from tests.views.fit import each_tab, settle
 
 
+def _with_tiers(state: AppState) -> QWidget:
+    """The top-up bonus dialog with the tiers it offers, read as its tab reads them before opening it."""
+    from crmdesk.views.money_settings_tab import BonusRuleDialog
+
+    with read_session(state.db) as session:
+        return BonusRuleDialog(state, BonusRuleDialog.setup(session))
+
+
 def _acted(dialog: QWidget, act: Callable[[QWidget], object]) -> QWidget:
     """The dialog after something was done in it (shown first, as a person would see it)."""
     dialog.show()
@@ -42,7 +50,6 @@ def every_dialog(state: AppState) -> Iterator[tuple[str, Callable[[], QWidget]]]
         CashOutDialog, CollectionNoteDialog, CreditFreezeDialog, CreditLimitDialog, PayPinDialog, RepayDialog, TopUpDialog,
         WalletAdjustDialog, WriteOffDialog,
     )
-    from crmdesk.views.money_settings_tab import BonusRuleDialog
     from crmdesk.views.offers_page import CouponsDialog, OfferDialog
     from crmdesk.views.purchase_dialogs import PurchaseDialog, RedeemDialog, RefundDialog
     from crmdesk.views.purchase_import_dialog import ImportPurchasesDialog
@@ -96,7 +103,7 @@ def every_dialog(state: AppState) -> Iterator[tuple[str, Callable[[], QWidget]]]
     yield "stop credit", lambda: CreditFreezeDialog(state, debtor)
     yield "collection note", lambda: CollectionNoteDialog(state, debtor)
     yield "write off", lambda: WriteOffDialog(state, debtor)
-    yield "top-up bonus", lambda: BonusRuleDialog(state)
+    yield "top-up bonus", lambda: _with_tiers(state)
     yield "profile, stored value and credit", lambda: _acted(MemberProfileDialog(state, debtor.id), lambda d: d.tabs.setCurrentWidget(
         d.credit_tab))
     yield "complaint form", lambda: care_form(ComplaintFormDialog, state, member_id=member_id)

@@ -48,7 +48,8 @@ def test_rules_tab_shows_the_defaults_saves_and_purchases_then_earn_by_them(qtbo
     tab.bonus_dates.setText("2026-11-11， 2026-10-01")
     tab.add_category("烟酒", 0)
     tab.add_category("生鲜", 150)
-    assert tab.save(), tab.message.text()
+    tab.save()
+    assert not tab.refused, tab.message.text()
     assert "Saved" in tab.status.text()
     with read_session(db) as session:
         rules = loyalty.get_rules(session)
@@ -71,13 +72,16 @@ def test_rules_tab_shows_the_defaults_saves_and_purchases_then_earn_by_them(qtbo
 def test_rules_tab_shows_what_is_wrong_and_saves_nothing(qtbot, settings, db) -> None:  # type: ignore[no-untyped-def]
     tab = settings.rules_tab
     tab.bonus_dates.setText("2026-13-01")
-    assert not tab.save() and "'2026-13-01' is not a date" in tab.message.text()
+    tab.save()
+    assert tab.refused and "'2026-13-01' is not a date" in tab.message.text()
     tab.bonus_dates.setText("")
     tab.add_category("烟酒", 0)
     tab.add_category("烟酒", 50)
-    assert not tab.save() and "listed twice" in tab.message.text()
+    tab.save()
+    assert tab.refused and "listed twice" in tab.message.text()
     tab.categories.setItem(1, 1, QTableWidgetItem("lots"))
-    assert not tab.save() and "whole number of percent" in tab.message.text()
+    tab.save()
+    assert tab.refused and "whole number of percent" in tab.message.text()
     with read_session(db) as session:
         assert loyalty.get_rules(session) == loyalty.Rules()
 
@@ -89,13 +93,15 @@ def test_tiers_tab_validates_saves_and_runs_the_review(qtbot, settings, db, cash
     colour = tab.table.item(3, tab.COLOUR)
     assert colour.text() == "" and colour.background().color().name() == "#4fb3d9"  # a swatch, not a code
     tab.table.item(2, tab.THRESHOLD).setText("1000")  # gold below silver
-    assert not tab.save() and "'金卡' must need more 12-month spend than '银卡'" in tab.message.text()
+    tab.save()
+    assert tab.refused and "'金卡' must need more 12-month spend than '银卡'" in tab.message.text()
     tab.table.item(2, tab.THRESHOLD).setText("3000")
     tab.table.item(2, tab.DISCOUNT).setText("2.5")
     tab.add_tier()
     tab.table.item(4, tab.NAME).setText("黑卡")
     tab.table.item(4, tab.THRESHOLD).setText("50000")
-    assert tab.save(), tab.message.text()
+    tab.save()
+    assert not tab.refused, tab.message.text()
     with read_session(db) as session:
         saved = tiers_service.list_tiers(session)
     assert [(t.name, t.min_spend_fen, t.discount_bp) for t in saved][2:] == [("金卡", 300_000, 250), ("钻石", 2_000_000, 500),
@@ -108,7 +114,8 @@ def test_tiers_tab_validates_saves_and_runs_the_review(qtbot, settings, db, cash
     tab.load()
     assert tab.table.item(1, tab.MEMBERS).text() == "1"
     tab.table.item(1, tab.THRESHOLD).setText("2600")
-    assert tab.save(), tab.message.text()
+    tab.save()
+    assert not tab.refused, tab.message.text()
     assert tab.table.item(1, tab.MEMBERS).text() == "1"  # saving thresholds moves nobody
     monkeypatch.setattr(QMessageBox, "question", lambda *args, **kwargs: QMessageBox.StandardButton.Yes)
     tab.ask_review()
@@ -122,7 +129,8 @@ def test_tiers_tab_validates_saves_and_runs_the_review(qtbot, settings, db, cash
     assert tab.table.item(2, tab.MEMBERS).text() == "1"
     tab.table.setCurrentCell(2, 0)
     tab.remove_tier()
-    assert tab.save(), tab.message.text()
+    tab.save()
+    assert not tab.refused, tab.message.text()
     tab.load()
     assert [tab.table.item(r, 0).text() for r in range(tab.table.rowCount())] == ["普通", "银卡", "钻石", "黑卡"]
     assert tab.table.item(1, tab.MEMBERS).text() == "1"

@@ -155,17 +155,20 @@ def test_the_owners_money_settings_refuse_a_cap_beyond_the_rules_and_add_a_bonus
     qtbot.addWidget(tab)
     assert tab.prepaid_check.isChecked() and tab.cap_edit.text() == "5000.00"
     tab.cap_edit.setText("8000")
-    assert not tab.save() and "5,000.00" in tab.message.text()
+    tab.save()
+    assert tab.refused and "5,000.00" in tab.message.text()
     with read_session(db) as session:
         assert money_settings.get(session).wallet_cap_fen == 5_000_00
     tab.cap_edit.setText("3000")
     tab.pin_edit.setText("50")
-    assert tab.save()
+    tab.save()
+    assert not tab.refused
     with read_session(db) as session:
         saved = money_settings.get(session)
     assert (saved.wallet_cap_fen, saved.pin_above_fen) == (3_000_00, 50_00)
 
-    rule = BonusRuleDialog(AppState(db, owner, "en"), tab)
+    with read_session(db) as session:
+        rule = BonusRuleDialog(AppState(db, owner, "en"), BonusRuleDialog.setup(session), tab)
     qtbot.addWidget(rule)
     rule.min_edit.setText("100")
     rule.bonus_edit.setText("150")  # more bonus than the top-up: refused
