@@ -24,7 +24,6 @@ from crmdesk.errors import CrmdeskError
 from crmdesk.models import Priority
 from crmdesk.services import complaints, surveys
 from crmdesk.services.complaints import PRIORITIES, CategoryInfo, ChoiceInfo
-from crmdesk.services.uow import unit_of_work
 from crmdesk.views.common import error_text, mark_data, mark_data_columns
 from crmdesk.views.complaint_detail import cap, priority_text, tc
 from crmdesk.views.state import AppState
@@ -169,29 +168,35 @@ class EntryListBox(QGroupBox):
         self.toggle_button.setEnabled(entry is not None)
         self.toggle_button.setText(self.tr("Switch on") if entry is not None and not entry.active else self.tr("Switch off"))
 
-    def _run(self, operation: Callable[[Session], Any], done: str) -> bool:
-        try:
-            with unit_of_work(self._state.db) as session:
-                result = operation(session)
-        except CrmdeskError as exc:
-            self._report(exc, "")
-            return False
-        code = getattr(result, "code", None)
-        self.load(lambda: code is not None and _select_code(self.table, code))
-        self._report(None, done)
-        return True
+    refused = False  # the last change was refused: its reason is on show
 
-    def add(self, name: str) -> bool:
-        return self._run(lambda session: self._adder(session, self._state.actor, name),
-                         self.tr("Added {name}.").format(name=" ".join(name.split())))
+    def _run(self, operation: Callable[[Session], Any], done: str) -> None:
+        """One change in one transaction on the operations thread; then the list again with it selected and
+        ``done`` said -- or, refused, the reason."""
+        self.refused = False
 
-    def rename(self, code: str, name: str) -> bool:
-        return self._run(lambda session: self._renamer(session, self._state.actor, code, name),
-                         self.tr("Renamed to {name}.").format(name=" ".join(name.split())))
+        def changed(result: Any) -> None:
+            code = getattr(result, "code", None)
+            self.load(lambda: code is not None and _select_code(self.table, code))
+            self._report(None, done)
 
-    def set_active(self, code: str, active: bool) -> bool:
-        return self._run(lambda session: self._switcher(session, self._state.actor, code, active),
-                         self.tr("Switched on.") if active else self.tr("Switched off; records that use it keep it."))
+        self._state.operations.write(self._state.db, operation, changed, self._refuse, owner=self)
+
+    def _refuse(self, exc: CrmdeskError) -> None:
+        self.refused = True
+        self._report(exc, "")
+
+    def add(self, name: str) -> None:
+        self._run(lambda session: self._adder(session, self._state.actor, name),
+                  self.tr("Added {name}.").format(name=" ".join(name.split())))
+
+    def rename(self, code: str, name: str) -> None:
+        self._run(lambda session: self._renamer(session, self._state.actor, code, name),
+                  self.tr("Renamed to {name}.").format(name=" ".join(name.split())))
+
+    def set_active(self, code: str, active: bool) -> None:
+        self._run(lambda session: self._switcher(session, self._state.actor, code, active),
+                  self.tr("Switched on.") if active else self.tr("Switched off; records that use it keep it."))
 
     def ask_add(self) -> None:
         name, ok = QInputDialog.getText(self, self.title(), self.tr("Name:"))
@@ -366,33 +371,39 @@ class ComplaintSettingsWidget(QWidget):
 
     # ---- categories
 
-    def _run(self, operation: Callable[[Session], Any], done: str) -> bool:
-        try:
-            with unit_of_work(self._state.db) as session:
-                result = operation(session)
-        except CrmdeskError as exc:
-            self._report(exc, "")
-            return False
-        code = result.code if isinstance(result, CategoryInfo) else None
-        self.load(lambda: code is not None and _select_code(self.category_table, code))
-        self._report(None, done)
-        return True
+    refused = False  # the last change was refused: its reason is on show
 
-    def add_category(self, name: str, resolution_days: int = 3, default_priority: Priority = Priority.NORMAL) -> bool:
-        return self._run(lambda session: complaints.add_category(session, self._state.actor, name, resolution_days=resolution_days,
-                                                                 default_priority=default_priority),
-                         self.tr("Added {name}.").format(name=" ".join(name.split())))
+    def _run(self, operation: Callable[[Session], Any], done: str) -> None:
+        """One change in one transaction on the operations thread; then the settings again with the category
+        selected and ``done`` said -- or, refused, the reason."""
+        self.refused = False
+
+        def changed(result: Any) -> None:
+            code = result.code if isinstance(result, CategoryInfo) else None
+            self.load(lambda: code is not None and _select_code(self.category_table, code))
+            self._report(None, done)
+
+        self._state.operations.write(self._state.db, operation, changed, self._refuse, owner=self)
+
+    def _refuse(self, exc: CrmdeskError) -> None:
+        self.refused = True
+        self._report(exc, "")
+
+    def add_category(self, name: str, resolution_days: int = 3, default_priority: Priority = Priority.NORMAL) -> None:
+        self._run(lambda session: complaints.add_category(session, self._state.actor, name, resolution_days=resolution_days,
+                                                          default_priority=default_priority),
+                  self.tr("Added {name}.").format(name=" ".join(name.split())))
 
     def update_category(self, code: str, *, name: str | None = None, resolution_days: int | None = None,
-                        default_priority: Priority | None = None) -> bool:
-        return self._run(lambda session: complaints.update_category(session, self._state.actor, code, name=name,
-                                                                    resolution_days=resolution_days,
-                                                                    default_priority=default_priority),
-                         self.tr("Saved. New deadlines apply to complaints logged from now on."))
+                        default_priority: Priority | None = None) -> None:
+        self._run(lambda session: complaints.update_category(session, self._state.actor, code, name=name,
+                                                             resolution_days=resolution_days,
+                                                             default_priority=default_priority),
+                  self.tr("Saved. New deadlines apply to complaints logged from now on."))
 
-    def set_category_active(self, code: str, active: bool) -> bool:
-        return self._run(lambda session: complaints.set_category_active(session, self._state.actor, code, active),
-                         self.tr("Switched on.") if active else self.tr("Switched off; records that use it keep it."))
+    def set_category_active(self, code: str, active: bool) -> None:
+        self._run(lambda session: complaints.set_category_active(session, self._state.actor, code, active),
+                  self.tr("Switched on.") if active else self.tr("Switched off; records that use it keep it."))
 
     def category_dialog(self, info: CategoryInfo | None = None) -> CategoryDialog:
         return CategoryDialog(info, self)
@@ -418,14 +429,14 @@ class ComplaintSettingsWidget(QWidget):
 
     # ---- deadlines and alerts
 
-    def save_first_response_hours(self) -> bool:
+    def save_first_response_hours(self) -> None:
         hours = self.hours_spin.value()
-        return self._run(lambda session: complaints.set_first_response_hours(session, self._state.actor, hours),
-                         self.tr("Saved: the first response is due {hours} hours after a complaint comes in (for new ones).")
-                         .format(hours=hours))
+        self._run(lambda session: complaints.set_first_response_hours(session, self._state.actor, hours),
+                  self.tr("Saved: the first response is due {hours} hours after a complaint comes in (for new ones).")
+                  .format(hours=hours))
 
-    def save_drop_alert(self) -> bool:
+    def save_drop_alert(self) -> None:
         centi = round(self.alert_spin.value() * 100)
-        return self._run(lambda session: surveys.set_drop_alert(session, self._state.actor, centi),
-                         self.tr("Saved: a question is flagged when its mean drops by more than {points} points.")
-                         .format(points=f"{centi / 100:.2f}"))
+        self._run(lambda session: surveys.set_drop_alert(session, self._state.actor, centi),
+                  self.tr("Saved: a question is flagged when its mean drops by more than {points} points.")
+                  .format(points=f"{centi / 100:.2f}"))

@@ -70,19 +70,11 @@ class StoreTab(QWidget):
         self.status.setText("" if allowed else self.tr("Only a supervisor or the owner can change the store's details."))
 
     def save(self) -> None:
-        try:
-            with unit_of_work(self._state.db) as session:
-                store_service.update_store(
-                    session,
-                    self._state.actor,
-                    store_name=self.name_edit.text(),
-                    address=self.address_edit.text(),
-                    phone=self.phone_edit.text(),
-                )
-        except CrmdeskError as exc:
-            show_error(self, exc)
-            return
-        self.status.setText(self.tr("Saved."))
+        """The store's details, saved on the operations thread."""
+        actor, name, address, phone = self._state.actor, self.name_edit.text(), self.address_edit.text(), self.phone_edit.text()
+        self._state.operations.write(
+            self._state.db, lambda session: store_service.update_store(session, actor, store_name=name, address=address, phone=phone),
+            lambda _info: self.status.setText(self.tr("Saved.")), lambda exc: show_error(self, exc), owner=self)
 
 
 class ComputerTab(QWidget):
@@ -310,15 +302,10 @@ class StaffTab(QWidget):
         if person is not None:
             self.toggle_button.setText(self.tr("&Disable") if person.active else self.tr("&Enable"))
 
-    def _run(self, operation) -> bool:  # type: ignore[no-untyped-def]
-        try:
-            with unit_of_work(self._state.db) as session:
-                operation(session)
-        except CrmdeskError as exc:
-            show_error(self, exc)
-            return False
-        self.reload()
-        return True
+    def _run(self, operation) -> None:  # type: ignore[no-untyped-def]
+        """One change on the operations thread; then the staff again, or the refusal."""
+        self._state.operations.write(self._state.db, operation, lambda _result: self.reload(), lambda exc: show_error(self, exc),
+                                     owner=self)
 
     def add_staff(self) -> None:
         def submit(name: str, role: Role, pin: str, password: str | None) -> None:

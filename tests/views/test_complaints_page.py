@@ -312,7 +312,8 @@ def test_the_settings_widget_adds_and_changes_entries(qtbot, owner_state) -> Non
     page.show_tab("settings")
     widget = page.settings
     assert widget is not None
-    assert widget.add_category("停车问题", 2, Priority.HIGH)
+    widget.add_category("停车问题", 2, Priority.HIGH)
+    assert not widget.refused
     with read_session(owner_state.db) as session:
         added = complaints.find_category(session, "停车问题")
     assert (added.resolution_days, added.default_priority, added.active) == (2, Priority.HIGH, True)
@@ -322,12 +323,14 @@ def test_the_settings_widget_adds_and_changes_entries(qtbot, owner_state) -> Non
     assert [widget.category_table.item(row, c).text() for c in (0, 2, 3)] == ["停车问题", "2 days", "high"]
     assert "Added 停车问题." in widget.status.text()
 
-    assert not widget.add_category("停车问题")  # the same name again: refused, nothing added
+    widget.add_category("停车问题")  # the same name again: refused, nothing added
+    assert widget.refused
     assert "already in the list" in widget.message.text() and not widget.message.isHidden()
     with read_session(owner_state.db) as session:
         assert sum(c.name == "停车问题" for c in complaints.list_categories(session, include_inactive=True)) == 1
 
-    assert widget.update_category(added.code, resolution_days=0)
+    widget.update_category(added.code, resolution_days=0)
+    assert not widget.refused
     assert widget.category_table.item(widget.category_table.currentRow(), 2).text() == "same day"
     widget.toggle_category()
     with read_session(owner_state.db) as session:
@@ -337,14 +340,19 @@ def test_the_settings_widget_adds_and_changes_entries(qtbot, owner_state) -> Non
     page.board.reload_choices()
     assert page.board.category_box.findData(added.code) >= 0
 
-    assert widget.channels.add("微信群")
+    widget.channels.add("微信群")
+    assert not widget.channels.refused
     assert widget.channels.selected() is not None and widget.channels.selected().name == "微信群"
-    assert widget.channels.rename("counter", "服务台")
-    assert widget.dimensions.set_active("price", False)
+    widget.channels.rename("counter", "服务台")
+    assert not widget.channels.refused
+    widget.dimensions.set_active("price", False)
+    assert not widget.dimensions.refused
     widget.hours_spin.setValue(12)
-    assert widget.save_first_response_hours()
+    widget.save_first_response_hours()
+    assert not widget.refused
     widget.alert_spin.setValue(0.5)
-    assert widget.save_drop_alert()
+    widget.save_drop_alert()
+    assert not widget.refused
     with read_session(owner_state.db) as session:
         assert complaints.find_channel(session, "counter").name == "服务台"
         assert not surveys.find_dimension(session, "price").active
@@ -357,7 +365,8 @@ def test_the_settings_widget_shows_a_refusal(qtbot, db, owner, supervisor) -> No
 
     widget = ComplaintSettingsWidget(AppState(db, supervisor, "en"))  # placed somewhere it should not be
     qtbot.addWidget(widget)
-    assert not widget.add_category("停车问题")
+    widget.add_category("停车问题")
+    assert widget.refused
     assert "may not change the complaint and survey settings" in widget.message.text()
     with read_session(db) as session:
         assert all(c.name != "停车问题" for c in complaints.list_categories(session, include_inactive=True))
