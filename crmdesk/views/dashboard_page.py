@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from datetime import date, timedelta
+from typing import Any
 from pathlib import Path
 
 from PySide6.QtCharts import (
@@ -29,7 +30,6 @@ from crmdesk.services.auth import Permission, can
 from crmdesk.services.insight_figures import Dashboard, GroupCount
 from crmdesk.services.live import Changes
 from crmdesk.services.member_query import MemberFilter
-from crmdesk.services.uow import read_session, unit_of_work
 from crmdesk.views.background import BackgroundThread
 from crmdesk.views.flow_layout import FlowLayout
 from crmdesk.views.live_changes import ShownRefresh, follow
@@ -490,14 +490,11 @@ class DashboardPage(QWidget):
     # ---------------------------------------------------------------- from a chart to members
 
     def _open_group(self, groups: list[GroupCount], index: int) -> None:
+        """The members of a chart's group, in the member list (the group's filter read off the UI thread)."""
         if 0 <= index < len(groups):
-            try:
-                with read_session(self._state.db) as session:
-                    flt = insight_figures.group_filter(session, groups[index].kind, groups[index].key)
-            except CrmdeskError as exc:
-                self.status.setText(error_text(exc))
-                return
-            self.showMembers.emit(flt)
+            kind, key = groups[index].kind, groups[index].key
+            self._state.operations.read(self._state.db, lambda session: insight_figures.group_filter(session, kind, key),
+                                        self.showMembers.emit, lambda exc: self.status.setText(error_text(exc)), owner=self)
 
     def _bought_in(self, board: Dashboard, index: int) -> None:
         if 0 <= index < len(board.periods):
@@ -523,16 +520,16 @@ class DashboardPage(QWidget):
         if ok:
             self.save_group(kind, groups[labels.index(label)].key, name)
 
-    def save_group(self, kind: str, key: str, name: str) -> bool:
-        try:
-            with unit_of_work(self._state.db) as session:
-                saved = insight_figures.save_group(session, self._state.actor, kind, key, name)
-        except CrmdeskError as exc:
-            self.status.setText(error_text(exc))
-            return False
-        self.status.setText(self.tr("Saved the member group {name}: offers can target it, the member list prints and "
-                                    "exports it.").format(name=saved.name))
-        return True
+    def save_group(self, kind: str, key: str, name: str) -> None:
+        """Save a chart's group as a member group (on the operations thread); what happened shows in the status."""
+        actor = self._state.actor
+
+        def saved(group: Any) -> None:
+            self.status.setText(self.tr("Saved the member group {name}: offers can target it, the member list prints and "
+                                        "exports it.").format(name=group.name))
+
+        self._state.operations.write(self._state.db, lambda session: insight_figures.save_group(session, actor, kind, key, name),
+                                     saved, lambda exc: self.status.setText(error_text(exc)), owner=self)
 
     # ---------------------------------------------------------------- refreshing
 

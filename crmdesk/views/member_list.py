@@ -732,23 +732,35 @@ class MemberListPage(QWidget):
         elif group_id in self._groups:
             self.show_filter(self._groups[group_id].filter)
 
-    def save_group(self, name: str, *, overwrite: bool = False) -> bool:
-        """Save the current filter as a group; False (with the reason shown) if refused."""
+    refused = False  # the last saved or deleted group was refused: its reason is on show
+
+    def save_group(self, name: str, *, overwrite: bool = False) -> None:
+        """Save the current filter as a group (on the operations thread); refused, the reason shows and ``refused``
+        says so."""
+        self.refused = False
         try:
             flt = self.model.member_filter if not self._filter_timer.isActive() else self.current_filter()
-            with unit_of_work(self._state.db) as session:
-                info = member_query.save_filter(session, self._state.actor, name, flt, overwrite=overwrite)
         except CrmdeskError as exc:
-            self._fail(error_text(exc))
-            return False
-        self.message.hide()
+            self._refuse(exc)
+            return
+        actor = self._state.actor
 
-        def chosen() -> None:
-            self.group_box.setCurrentIndex(max(self.group_box.findData(info.id), 0))
-            self.delete_group_button.setEnabled(True)
+        def saved(info: Any) -> None:
+            self.message.hide()
 
-        self.reload_choices(chosen)
-        return True
+            def chosen() -> None:
+                self.group_box.setCurrentIndex(max(self.group_box.findData(info.id), 0))
+                self.delete_group_button.setEnabled(True)
+
+            self.reload_choices(chosen)
+
+        self._state.operations.write(
+            self._state.db, lambda session: member_query.save_filter(session, actor, name, flt, overwrite=overwrite), saved,
+            self._refuse, owner=self)
+
+    def _refuse(self, exc: CrmdeskError) -> None:
+        self.refused = True
+        self._fail(error_text(exc))
 
     def ask_save_group(self) -> None:
         if not self.apply_filter():
@@ -766,19 +778,20 @@ class MemberListPage(QWidget):
                 return
         self.save_group(name, overwrite=exists)
 
-    def delete_group(self) -> bool:
+    def delete_group(self) -> None:
+        """Delete the chosen group (on the operations thread); the members stay."""
         group_id = self.group_box.currentData()
         if group_id is None:
-            return False
-        try:
-            with unit_of_work(self._state.db) as session:
-                member_query.delete_filter(session, self._state.actor, group_id)
-        except CrmdeskError as exc:
-            self._fail(error_text(exc))
-            return False
-        self.group_box.setCurrentIndex(0)
-        self.reload_choices()
-        return True
+            return
+        self.refused = False
+        actor = self._state.actor
+
+        def deleted(_none: None) -> None:
+            self.group_box.setCurrentIndex(0)
+            self.reload_choices()
+
+        self._state.operations.write(self._state.db, lambda session: member_query.delete_filter(session, actor, group_id),
+                                     deleted, self._refuse, owner=self)
 
     def ask_delete_group(self) -> None:
         if self.group_box.currentData() is None:

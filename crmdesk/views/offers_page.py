@@ -12,10 +12,10 @@ refuses what the signed-in staff member may not do.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from datetime import date
 from decimal import Decimal, InvalidOperation
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from PySide6.QtCore import QCoreApplication, Qt
 from PySide6.QtGui import QColor, QGuiApplication, QKeySequence
@@ -51,10 +51,13 @@ from crmdesk.services import loyalty, member_query, offers
 from crmdesk.services import search as search_service
 from crmdesk.services.auth import Permission, can
 from crmdesk.services.offers import OfferInfo, OfferInput, Reason
-from crmdesk.services.uow import read_session, unit_of_work
+from crmdesk.services.uow import read_session
 from crmdesk.texts import QT_TRANSLATE_NOOP
 from crmdesk.views.common import error_text, format_fen, mark_data, mark_data_columns
 from crmdesk.views.state import AppState
+
+if TYPE_CHECKING:
+    from sqlalchemy.orm import Session
 
 KINDS = (OfferKind.AMOUNT_OFF, OfferKind.PERCENT_OFF, OfferKind.GIFT, OfferKind.BIRTHDAY, OfferKind.BUY_X_GET_Y,
          OfferKind.POINTS_MULTIPLIER)
@@ -540,18 +543,28 @@ class OfferDialog(QDialog):
         )
 
     def save(self) -> None:
+        """Create or change the offer on the operations thread; the dialog closes on it, or shows the refusal."""
         try:
             data = self.offer_input()
-            with unit_of_work(self._state.db) as session:
-                if self._offer_id is None:
-                    self.saved = offers.create_offer(session, self._state.actor, data)
-                else:
-                    self.saved = offers.update_offer(session, self._state.actor, self._offer_id, data)
         except CrmdeskError as exc:
-            self.error_label.setText(error_text(exc))
-            self.error_label.show()
+            self._refuse(exc)
             return
-        self.accept()
+        actor, offer_id = self._state.actor, self._offer_id
+
+        def write(session: Session) -> OfferInfo:
+            if offer_id is None:
+                return offers.create_offer(session, actor, data)
+            return offers.update_offer(session, actor, offer_id, data)
+
+        def saved(info: OfferInfo) -> None:
+            self.saved = info
+            self.accept()
+
+        self._state.operations.write(self._state.db, write, saved, self._refuse, owner=self)
+
+    def _refuse(self, exc: CrmdeskError) -> None:
+        self.error_label.setText(error_text(exc))
+        self.error_label.show()
 
 
 class CouponsDialog(QDialog):
@@ -600,25 +613,25 @@ class CouponsDialog(QDialog):
         mark_data(self.codes_view)
         layout.addWidget(self.codes_view)
 
-    def _member_id(self) -> int | None:
-        key = self.member_edit.text().strip()
+    @staticmethod
+    def _member_id(session: Session, key: str) -> int | None:
         if not key:
             return None
-        with read_session(self._state.db) as session:
-            found = search_service.lookup(session, key)
+        found = search_service.lookup(session, key)
         if found.member is None:
             raise NotFound(QT_TRANSLATE_NOOP("errors", "No member with the card, member number or phone {key}."), key=key)
         return found.member.id
 
     def generate(self) -> None:
-        try:
-            member_id = self._member_id()
-            with unit_of_work(self._state.db) as session:
-                codes = offers.generate_coupons(session, self._state.actor, self._offer_id, self.count_spin.value(), member_id,
-                                                batch=self.batch_edit.text())
-        except CrmdeskError as exc:
-            self.error_label.setText(error_text(exc))
-            return
+        """Make the codes (the member found and the codes written in one transaction, on the operations thread)."""
+        actor, offer_id, count, batch = self._state.actor, self._offer_id, self.count_spin.value(), self.batch_edit.text()
+        key = self.member_edit.text().strip()
+        self._state.operations.write(
+            self._state.db, lambda session: offers.generate_coupons(session, actor, offer_id, count, self._member_id(session, key),
+                                                                    batch=batch),
+            self._show_codes, lambda exc: self.error_label.setText(error_text(exc)), owner=self)
+
+    def _show_codes(self, codes: list[str]) -> None:
         self.error_label.clear()
         self.codes = [offers.display_code(code) for code in codes]
         self.codes_view.setPlainText("\n".join(self.codes))
@@ -679,11 +692,12 @@ class OffersPage(QWidget):
         state.signals.changed.connect(self.refresh)
         self.refresh()
 
-    def refresh(self) -> None:
-        """The offers as they are now, read off the UI thread."""
-        self._state.operations.read(self._state.db, offers.list_offers, self._show_offers, key=f"offers-{id(self)}", owner=self)
+    def refresh(self, then: Callable[[], None] | None = None) -> None:
+        """The offers as they are now, read off the UI thread; ``then`` once they are on show."""
+        self._state.operations.read(self._state.db, offers.list_offers, lambda rows: self._show_offers(rows, then),
+                                    key=f"offers-{id(self)}", owner=self)
 
-    def _show_offers(self, rows: list[offers.OfferInfo]) -> None:
+    def _show_offers(self, rows: list[offers.OfferInfo], then: Callable[[], None] | None = None) -> None:
         self.offers = rows
         self.table.setRowCount(len(self.offers))
         for row, info in enumerate(self.offers):
@@ -703,6 +717,8 @@ class OffersPage(QWidget):
                 self.table.setItem(row, column, item)
         self.table.resizeColumnsToContents()
         self._update_buttons()
+        if then is not None:
+            then()
 
     def selected(self) -> OfferInfo | None:
         row = self.table.currentRow()
@@ -725,8 +741,8 @@ class OffersPage(QWidget):
     def _edit(self, info: OfferInfo | None) -> None:
         dialog = self.editor(info)
         if dialog.exec() and dialog.saved is not None:
-            self.refresh()
-            self.select_offer(dialog.saved.id)
+            saved_id = dialog.saved.id
+            self.refresh(lambda: self.select_offer(saved_id))
 
     def editor(self, info: OfferInfo | None = None) -> OfferDialog:
         return OfferDialog(self._state, info, self)
@@ -743,17 +759,19 @@ class OffersPage(QWidget):
         info = self.selected()
         if info is None:
             return
-        try:
-            with unit_of_work(self._state.db) as session:
-                offers.set_active(session, self._state.actor, info.id, not info.active)
-        except CrmdeskError as exc:
+        actor = self._state.actor
+
+        def switched(_info: object) -> None:
+            self.status_label.clear()
+            self.status_label.hide()
+            self.refresh(lambda: self.select_offer(info.id))
+
+        def refused(exc: CrmdeskError) -> None:
             self.status_label.setText(error_text(exc))
             self.status_label.show()
-            return
-        self.status_label.clear()
-        self.status_label.hide()
-        self.refresh()
-        self.select_offer(info.id)
+
+        self._state.operations.write(self._state.db, lambda session: offers.set_active(session, actor, info.id, not info.active),
+                                     switched, refused, owner=self)
 
     def coupons_dialog(self, info: OfferInfo) -> CouponsDialog:
         return CouponsDialog(self._state, info, self)
@@ -763,5 +781,4 @@ class OffersPage(QWidget):
         if info is None:
             return
         self.coupons_dialog(info).exec()
-        self.refresh()
-        self.select_offer(info.id)
+        self.refresh(lambda: self.select_offer(info.id))

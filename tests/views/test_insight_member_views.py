@@ -143,7 +143,8 @@ def test_groups_and_dashboard_filters_come_back_into_the_widgets(qtbot, owner_st
                        value_min_fen=10_000)
     page.show_filter(flt)
     assert _names(page) == ["王五"] and page.current_filter() == flt
-    assert page.save_group("挽留")
+    page.save_group("挽留")
+    assert not page.refused
     page.clear_filters()
     page.group_box.setCurrentIndex(page.group_box.findText("挽留"))
     page.group_box.activated.emit(page.group_box.currentIndex())

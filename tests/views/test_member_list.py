@@ -166,7 +166,8 @@ def test_money_columns_and_filters(qtbot, owner_state, thousand) -> None:
     page.overdue_box.setChecked(True)  # no charges at all: nobody is overdue
     assert page.apply_filter() and page.model.rowCount() == 0
     assert page.current_filter() == MemberFilter(owes=True, overdue=True)
-    assert page.save_group("欠款")
+    page.save_group("欠款")
+    assert not page.refused
     page.clear_filters()
     assert page.model.rowCount() == 1000 and not page.owes_box.isChecked() and not page.overdue_box.isChecked()
     page.group_box.setCurrentIndex(page.group_box.findText("欠款"))
@@ -192,16 +193,19 @@ def test_saved_groups_round_trip_through_the_page(qtbot, owner_state, thousand, 
     page.month_box.setCurrentIndex(page.month_box.findData(3))
     page.apply_filter()
     march = page.model.rowCount()
-    assert page.save_group("三月生日")
+    page.save_group("三月生日")
+    assert not page.refused
     assert page.group_box.currentText() == "三月生日" and page.delete_group_button.isEnabled()
-    assert not page.save_group("三月生日")  # asked first; the page then passes overwrite=True
+    page.save_group("三月生日")  # asked first; the page then passes overwrite=True
+    assert page.refused
     assert "already exists" in page.message.text()
     page.clear_filters()
     assert page.model.rowCount() == 1000
     page.group_box.setCurrentIndex(page.group_box.findText("三月生日"))
     page.group_box.activated.emit(page.group_box.currentIndex())
     assert page.model.rowCount() == march and page.month_box.currentData() == 3
-    assert page.delete_group()
+    page.delete_group()
+    assert not page.refused
     with read_session(owner_state.db) as session:
         assert mq.list_filters(session) == []
 
@@ -298,7 +302,8 @@ def test_supervisors_browse_and_group_but_do_not_export(qtbot, db, owner, superv
     page = MemberListPage(AppState(db, supervisor, "en"))
     qtbot.addWidget(page)
     assert not page.export_button.isVisibleTo(page) and page.save_group_button.isVisibleTo(page)
-    assert page.save_group("我的分组")
+    page.save_group("我的分组")
+    assert not page.refused
 
 
 # --------------------------------------------------------------------------- the profile
