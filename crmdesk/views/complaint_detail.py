@@ -15,6 +15,7 @@ it is refused; the detail dialog reloads and emits ``changed`` after each succes
 from __future__ import annotations
 
 import tempfile
+from collections.abc import Callable
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -37,8 +38,9 @@ from crmdesk.services.complaints import (
     EventKind, FollowUpInput, RemedyInput,
 )
 from crmdesk.services.members import display_phone
+from crmdesk.services.offers import OfferInfo
 from crmdesk.services.live import Changes
-from crmdesk.services.uow import read_session, unit_of_work
+from crmdesk.services.uow import read_session
 from crmdesk.shop_time import format_time
 from crmdesk.views.common import error_text, format_fen, mark_data, moment_of, shop_time_edit
 from crmdesk.views.live_changes import follow
@@ -191,32 +193,52 @@ class ActionDialog(QDialog):
         self.layout_.addWidget(self.message)
         self.layout_.addWidget(self.buttons)
 
-    def perform(self, session: Session) -> ComplaintInfo:  # pragma: no cover - every subclass has its own
+    def change(self) -> Callable[[Session], ComplaintInfo]:  # pragma: no cover - every subclass has its own
+        """The action as the form says it, read here on the UI thread: the service call to make."""
         raise NotImplementedError
 
-    def submit(self) -> bool:
-        """Run the action; True when it was done (the dialog then closes)."""
+    saving = False  # the action on its way: OK again does nothing
+
+    def submit(self) -> None:
+        """Run the action on the operations thread; the dialog closes when it is done, or shows the refusal."""
+        if self.saving:
+            return
         try:
-            with unit_of_work(self._state.db) as session:
-                self.result_info = self.perform(session)
+            change = self.change()
         except CrmdeskError as exc:
-            self.message.setText(error_text(exc))
-            self.message.show()
-            return False
-        self.accept()
-        return True
+            self._refuse(exc)
+            return
+
+        def done(info: ComplaintInfo) -> None:
+            self._set_saving(False)
+            self.result_info = info
+            self.accept()
+
+        def failed(exc: CrmdeskError) -> None:
+            self._set_saving(False)
+            self._refuse(exc)
+
+        self._set_saving(True)
+        self._state.operations.write(self._state.db, change, done, failed, owner=self)
+
+    def _set_saving(self, saving: bool) -> None:
+        self.saving = saving
+        self.ok_button.setEnabled(not saving)
+
+    def _refuse(self, exc: CrmdeskError) -> None:
+        self.message.setText(error_text(exc))
+        self.message.show()
 
 
 class AssignDialog(ActionDialog):
     """Give the complaint an owner: a staff member and/or a department."""
 
-    def __init__(self, state: AppState, info: ComplaintInfo, parent: QWidget | None = None) -> None:
+    def __init__(self, state: AppState, info: ComplaintInfo, people: list[staff_service.StaffInfo],
+                 parent: QWidget | None = None) -> None:
         super().__init__(state, info, self.tr("Assign complaint"), self.tr("&Assign"), parent)
         self.staff_combo = QComboBox()
         mark_data(self.staff_combo)
         self.staff_combo.addItem(self.tr("No one in particular"), None)
-        with read_session(state.db) as session:
-            people = staff_service.list_staff(session, active_only=True)
         manager = can(state.actor, Permission.MANAGE_COMPLAINTS)
         for person in people:
             if manager or person.id == state.actor.staff_id:
@@ -237,11 +259,12 @@ class AssignDialog(ActionDialog):
             self.form.addRow(hint)
         self.finish_layout()
 
-    def perform(self, session: Session) -> ComplaintInfo:
+    def change(self) -> Callable[[Session], ComplaintInfo]:
+        actor, complaint_id, staff_id, note = self._state.actor, self.info.id, self.staff_combo.currentData(), self.note_edit.text()
         department = self.department_edit.text().strip()
-        return complaints.assign(session, self._state.actor, self.info.id, staff_id=self.staff_combo.currentData(),
-                                 department=department if department or self.info.department else None,
-                                 note=self.note_edit.text())
+        department_set = department if department or self.info.department else None
+        return lambda session: complaints.assign(session, actor, complaint_id, staff_id=staff_id, department=department_set,
+                                                 note=note)
 
 
 class NoteDialog(ActionDialog):
@@ -258,9 +281,10 @@ class NoteDialog(ActionDialog):
         self.form.addRow("", self.contact_check)
         self.finish_layout()
 
-    def perform(self, session: Session) -> ComplaintInfo:
-        return complaints.add_note(session, self._state.actor, self.info.id, self.note_edit.toPlainText(),
-                                   contact=self.contact_check.isChecked())
+    def change(self) -> Callable[[Session], ComplaintInfo]:
+        actor, complaint_id, text, contact = (self._state.actor, self.info.id, self.note_edit.toPlainText(),
+                                              self.contact_check.isChecked())
+        return lambda session: complaints.add_note(session, actor, complaint_id, text, contact=contact)
 
 
 class PriorityDialog(ActionDialog):
@@ -276,15 +300,17 @@ class PriorityDialog(ActionDialog):
         self.form.addRow(self.tr("&Reason:"), self.note_edit)
         self.finish_layout()
 
-    def perform(self, session: Session) -> ComplaintInfo:
-        return complaints.set_priority(session, self._state.actor, self.info.id, self.priority_combo.currentData(),
-                                       note=self.note_edit.text())
+    def change(self) -> Callable[[Session], ComplaintInfo]:
+        actor, complaint_id, priority, note = (self._state.actor, self.info.id, self.priority_combo.currentData(),
+                                               self.note_edit.text())
+        return lambda session: complaints.set_priority(session, actor, complaint_id, priority, note=note)
 
 
 class ResolveDialog(ActionDialog):
     """What put it right: remedies, goodwill points or a coupon for a member, whether the customer was told."""
 
-    def __init__(self, state: AppState, detail: ComplaintDetail, parent: QWidget | None = None) -> None:
+    def __init__(self, state: AppState, detail: ComplaintDetail, coupon_offers: list[OfferInfo],
+                 parent: QWidget | None = None) -> None:
         info = detail.complaint
         super().__init__(state, info, self.tr("Resolve complaint"), self.tr("&Resolve"), parent)
         self.setMinimumWidth(520)
@@ -306,8 +332,6 @@ class ResolveDialog(ActionDialog):
         self.form.addRow(self.tr("&Goodwill points:"), self.points_spin)
         self.coupon_combo = QComboBox()
         mark_data(self.coupon_combo)
-        with read_session(state.db) as session:
-            coupon_offers = [o for o in offers.list_offers(session, include_inactive=False) if o.coupon_required]
         for offer in coupon_offers:
             self.coupon_combo.addItem(offer.name, offer.id)
         self.form.addRow(self.tr("C&oupon offer:"), self.coupon_combo)
@@ -362,8 +386,9 @@ class ResolveDialog(ActionDialog):
                            refund_fen=refund, goodwill_points=points, coupon_offer_id=coupon,
                            additional_compensation=self.additional_check.isChecked())
 
-    def perform(self, session: Session) -> ComplaintInfo:
-        return complaints.resolve(session, self._state.actor, self.info.id, self.remedy_input())
+    def change(self) -> Callable[[Session], ComplaintInfo]:
+        actor, complaint_id, remedy = self._state.actor, self.info.id, self.remedy_input()
+        return lambda session: complaints.resolve(session, actor, complaint_id, remedy)
 
 
 class FollowUpDialog(ActionDialog):
@@ -402,10 +427,11 @@ class FollowUpDialog(ActionDialog):
             return None
         return moment_of(self.time_edit)
 
-    def perform(self, session: Session) -> ComplaintInfo:
-        return complaints.record_follow_up(session, self._state.actor, self.info.id, FollowUpInput(
-            satisfaction=self.satisfaction_combo.currentData(), method=self.method_combo.currentData(),
-            comment=self.comment_edit.toPlainText(), done_at=self.done_at()))
+    def change(self) -> Callable[[Session], ComplaintInfo]:
+        actor, complaint_id = self._state.actor, self.info.id
+        follow_up = FollowUpInput(satisfaction=self.satisfaction_combo.currentData(), method=self.method_combo.currentData(),
+                                  comment=self.comment_edit.toPlainText(), done_at=self.done_at())
+        return lambda session: complaints.record_follow_up(session, actor, complaint_id, follow_up)
 
 
 class CloseWithoutFollowUpDialog(ActionDialog):
@@ -421,8 +447,9 @@ class CloseWithoutFollowUpDialog(ActionDialog):
         self.form.addRow(self.tr("&Reason:"), self.reason_edit)
         self.finish_layout()
 
-    def perform(self, session: Session) -> ComplaintInfo:
-        return complaints.close(session, self._state.actor, self.info.id, skip_follow_up_reason=self.reason_edit.text())
+    def change(self) -> Callable[[Session], ComplaintInfo]:
+        actor, complaint_id, reason = self._state.actor, self.info.id, self.reason_edit.text()
+        return lambda session: complaints.close(session, actor, complaint_id, skip_follow_up_reason=reason)
 
 
 class ReopenDialog(ActionDialog):
@@ -436,8 +463,9 @@ class ReopenDialog(ActionDialog):
         self.form.addRow(self.tr("&Reason:"), self.reason_edit)
         self.finish_layout()
 
-    def perform(self, session: Session) -> ComplaintInfo:
-        return complaints.reopen(session, self._state.actor, self.info.id, self.reason_edit.text())
+    def change(self) -> Callable[[Session], ComplaintInfo]:
+        actor, complaint_id, reason = self._state.actor, self.info.id, self.reason_edit.text()
+        return lambda session: complaints.reopen(session, actor, complaint_id, reason)
 
 
 # --------------------------------------------------------------------------- the detail dialog
@@ -467,6 +495,8 @@ class ComplaintDetailDialog(QDialog):
         self._state = state
         self.complaint_id = complaint_id
         self.detail: ComplaintDetail | None = None
+        self._people: list[staff_service.StaffInfo] = []  # whom it may be assigned to, read with the complaint
+        self._coupon_offers: list[OfferInfo] = []  # the coupon offers a resolution may give, read with the complaint
         self.setWindowTitle(self.tr("Complaint {number}").format(number=complaint_id))
         self.resize(1100, 720)
         follow(state, self.follow_changes)
@@ -649,14 +679,27 @@ class ComplaintDetailDialog(QDialog):
         if changes.touches_complaint(self.complaint_id):
             self.reload()
 
-    def reload(self) -> None:
-        """The complaint as it is now, read off the UI thread (the actions wait for it: see _show_detail)."""
+    def reload(self, then: Callable[[], None] | None = None) -> None:
+        """The complaint as it is now, read off the UI thread (the actions wait for it: see _show_detail); ``then``
+        once it is on show."""
         complaint_id = self.complaint_id
-        self._state.operations.read(self._state.db, lambda session: complaints.get_complaint(session, complaint_id, now=now_utc()),
-                                    self._show_detail, self._fail, key=f"complaint-{id(self)}", owner=self)
 
-    def _show_detail(self, detail: ComplaintDetail) -> None:
+        def read(session: Session) -> tuple[ComplaintDetail, list[staff_service.StaffInfo], list[OfferInfo]]:
+            # With what the action dialogs offer: who it may be assigned to, the coupon offers a resolution may give.
+            return (complaints.get_complaint(session, complaint_id, now=now_utc()), staff_service.list_staff(session, active_only=True),
+                    [o for o in offers.list_offers(session, include_inactive=False) if o.coupon_required])
+
+        def shown(read_: tuple[ComplaintDetail, list[staff_service.StaffInfo], list[OfferInfo]]) -> None:
+            self._show_detail(*read_)
+            if then is not None:
+                then()
+
+        self._state.operations.read(self._state.db, read, shown, self._fail, key=f"complaint-{id(self)}", owner=self)
+
+    def _show_detail(self, detail: ComplaintDetail, people: list[staff_service.StaffInfo] | None = None,
+                     coupon_offers: list[OfferInfo] | None = None) -> None:
         self.detail = detail
+        self._people, self._coupon_offers = people or [], coupon_offers or []
         info = detail.complaint
         self.heading.setText(self.tr("Complaint {number} — {customer}").format(number=info.id, customer=customer_text(info)))
         self.status_chip.show_text(cap(status_text(info.status)), "#1f3d36", "#e3efe9")
@@ -791,9 +834,9 @@ class ComplaintDetailDialog(QDialog):
         self.message.setText(error_text(exc) if isinstance(exc, CrmdeskError) else exc)
         self.message.show()
 
-    def _done(self) -> None:
+    def _done(self, then: Callable[[], None] | None = None) -> None:
         self.message.hide()
-        self.reload()
+        self.reload(then)
         self.changed.emit(self.complaint_id)
 
     @property
@@ -808,7 +851,7 @@ class ComplaintDetailDialog(QDialog):
         return dialog
 
     def assign_dialog(self) -> AssignDialog:
-        return self._action(AssignDialog(self._state, self.info, self))  # type: ignore[return-value]
+        return self._action(AssignDialog(self._state, self.info, self._people, self))  # type: ignore[return-value]
 
     def note_dialog(self) -> NoteDialog:
         return self._action(NoteDialog(self._state, self.info, self))  # type: ignore[return-value]
@@ -818,7 +861,7 @@ class ComplaintDetailDialog(QDialog):
 
     def resolve_dialog(self) -> ResolveDialog:
         assert self.detail is not None
-        return self._action(ResolveDialog(self._state, self.detail, self))  # type: ignore[return-value]
+        return self._action(ResolveDialog(self._state, self.detail, self._coupon_offers, self))  # type: ignore[return-value]
 
     def follow_up_dialog(self) -> FollowUpDialog:
         return self._action(FollowUpDialog(self._state, self.info, self))  # type: ignore[return-value]
@@ -856,25 +899,28 @@ class ComplaintDetailDialog(QDialog):
 
     # ---- actions: direct
 
-    def start_work(self) -> bool:
-        try:
-            with unit_of_work(self._state.db) as session:
-                complaints.start_work(session, self._state.actor, self.complaint_id)
-        except CrmdeskError as exc:
-            self._fail(exc)
-            return False
-        self._done()
-        return True
+    refused = False  # the last action here was refused: its reason is on show
 
-    def close_complaint(self) -> bool:
-        try:
-            with unit_of_work(self._state.db) as session:
-                complaints.close(session, self._state.actor, self.complaint_id)
-        except CrmdeskError as exc:
+    def _change(self, change: Callable[[Session], object], then: Callable[[], None] | None = None) -> None:
+        """One change on the operations thread; then the complaint again (and ``then``), or the refusal."""
+        self.refused = False
+
+        def done(_result: object) -> None:
+            self._done(then)
+
+        def failed(exc: CrmdeskError) -> None:
+            self.refused = True
             self._fail(exc)
-            return False
-        self._done()
-        return True
+
+        self._state.operations.write(self._state.db, change, done, failed, owner=self)
+
+    def start_work(self) -> None:
+        actor, complaint_id = self._state.actor, self.complaint_id
+        self._change(lambda session: complaints.start_work(session, actor, complaint_id))
+
+    def close_complaint(self) -> None:
+        actor, complaint_id = self._state.actor, self.complaint_id
+        self._change(lambda session: complaints.close(session, actor, complaint_id))
 
     # ---- the member and the attachments
 
@@ -939,23 +985,24 @@ class ComplaintDetailDialog(QDialog):
         if target:
             self.save_attachment(attachment_id, target)
 
-    def attach_file(self, path: str) -> bool:
+    def attach_file(self, path: str) -> None:
         """Attach a photo or PDF scan from disk (too large or empty files are refused before reading)."""
         file = Path(path)
+        self.refused = False
         try:
             complaints.check_attachment_size(file.name, file.stat().st_size)
             data = file.read_bytes()
-            with unit_of_work(self._state.db) as session:
-                complaints.add_attachment(session, self._state.actor, self.complaint_id, AttachmentInput(file.name, data))
         except CrmdeskError as exc:
+            self.refused = True
             self._fail(exc)
-            return False
+            return
         except OSError as exc:
+            self.refused = True
             self._fail(self.tr("The file could not be read: {error}").format(error=exc.strerror or exc))
-            return False
-        self._done()
-        self.attachments_list.setCurrentRow(self.attachments_list.count() - 1)
-        return True
+            return
+        actor, complaint_id, attachment = self._state.actor, self.complaint_id, AttachmentInput(file.name, data)
+        self._change(lambda session: complaints.add_attachment(session, actor, complaint_id, attachment),
+                     lambda: self.attachments_list.setCurrentRow(self.attachments_list.count() - 1))
 
     def ask_add_attachment(self) -> None:
         path, _chosen = QFileDialog.getOpenFileName(self, self.tr("Add photo or scan"), str(Path.home()),

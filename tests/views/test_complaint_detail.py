@@ -187,7 +187,8 @@ def test_a_refused_action_shows_the_message_and_changes_nothing(qtbot, db, owner
     assert enabled(cashier_view) == set()
     assert "only they or a supervisor" in cashier_view.message.text()
     before = snapshot(db)
-    assert not cashier_view.start_work()
+    cashier_view.start_work()
+    assert cashier_view.refused
     assert "may only work complaints they own" in cashier_view.message.text()
     assert snapshot(db) == before and cashier_view.status_chip.text() == "Assigned"
 
@@ -265,11 +266,13 @@ def test_attachments_open_save_and_add(qtbot, owner_state, cashier, tmp_path: Pa
 
     scan = tmp_path / "小票.pdf"
     scan.write_bytes(b"%PDF-1.4 receipt")
-    assert dialog.attach_file(str(scan))
+    dialog.attach_file(str(scan))
+    assert not dialog.refused
     assert dialog.attachments_list.count() == 2 and dialog.attachments_list.currentRow() == 1
     assert dialog.timeline_table.item(dialog.timeline_table.rowCount() - 1, 2).text() == "Attachment added"
     note = tmp_path / "notes.txt"
     note.write_text("not a photo")
     before = snapshot(db)
-    assert not dialog.attach_file(str(note))
+    dialog.attach_file(str(note))
+    assert dialog.refused
     assert "is not a photo or a PDF scan" in dialog.message.text() and snapshot(db) == before

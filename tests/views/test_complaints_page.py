@@ -156,7 +156,8 @@ def test_double_click_or_enter_opens_the_complaint_and_changes_refresh_the_board
     dialog = page.board.open_row(0)
     assert dialog is not None and dialog.complaint_id == board["late"][0]
     with qtbot.waitSignal(page.overdueChanged) as overdue:
-        assert dialog.start_work()  # a first response: no longer late on the reply
+        dialog.start_work()  # a first response: no longer late on the reply
+    assert not dialog.refused
     assert overdue.args == [3]  # still past the resolution deadline
     assert page.board.status_tiles[S.IN_PROGRESS].count == 1
     dialog.close()
