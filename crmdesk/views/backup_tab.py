@@ -17,7 +17,6 @@ from crmdesk.errors import CrmdeskError
 from crmdesk.services import backups, data_check, privacy, safety_settings
 from crmdesk.services.backups import BackupInfo
 from crmdesk.services.safety_settings import SafetyRules
-from crmdesk.services.uow import unit_of_work
 from crmdesk.views.background import TaskThread
 from crmdesk.views.common import error_text, mark_data, mark_data_columns, show_error
 from crmdesk.views.state import AppState
@@ -318,18 +317,22 @@ class BackupTab(QWidget):
     def save_settings(self) -> None:
         rules = SafetyRules(self.daily_spin.value(), self.weekly_spin.value(), self.monthly_spin.value(),
                             self.second_place_edit.text(), self.retention_spin.value())
-        try:
-            with unit_of_work(self._state.db) as session:
-                safety_settings.save(session, self._state.actor, rules)
-        except CrmdeskError as exc:
+        actor = self._state.actor
+
+        def saved(_none: None) -> None:
+            self.keeping_message.setText(self.tr("Saved."))
+            self.keeping_message.setStyleSheet("")
+            self.keeping_message.show()
+            self.load()
+
+        def refused(exc: CrmdeskError) -> None:
             self.keeping_message.setText(error_text(exc))
             self.keeping_message.setStyleSheet("color: #b71c1c;")
             self.keeping_message.show()
-            return
-        self.keeping_message.setText(self.tr("Saved."))
-        self.keeping_message.setStyleSheet("")
-        self.keeping_message.show()
-        self.load()
+
+        # Saved on the operations thread, like every change the screens make.
+        self._state.operations.write(self._state.db, lambda session: safety_settings.save(session, actor, rules), saved, refused,
+                                     owner=self)
 
     def _choose_second_place(self) -> None:
         folder = QFileDialog.getExistingDirectory(self, self.tr("Second place for backups"), self.second_place_edit.text())

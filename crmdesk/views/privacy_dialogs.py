@@ -182,17 +182,27 @@ class EraseMemberDialog(QDialog):
         self.erase_button.setEnabled(" ".join(text.split()).casefold() in wanted)
         self.message.hide()
 
-    def erase(self) -> bool:
-        """Erase as the signed-in staff member; a refusal is shown here and nothing changes."""
-        typed = self.confirm_edit.text()
-        try:
-            with unit_of_work(self._state.db) as session:
-                self.erased = privacy.erase_member(session, self._state.actor, self.profile.id, confirm_name=typed)
-        except CrmdeskError as exc:
+    refused = False  # the erasure was refused: the reason is on show and nothing changed
+
+    def erase(self) -> None:
+        """Erase as the signed-in staff member, on the operations thread; a refusal is shown here and nothing changes."""
+        db, actor, member_id, typed = self._state.db, self._state.actor, self.profile.id, self.confirm_edit.text()
+        self.refused = False
+
+        def work() -> object:
+            with unit_of_work(db) as session:
+                erased = privacy.erase_member(session, actor, member_id, confirm_name=typed)
+            privacy.settle_storage(db)  # the erased values leave the file's free pages too
+            return erased
+
+        def done(erased: object) -> None:
+            self.erased = erased
+            self.accept()
+
+        def failed(exc: CrmdeskError) -> None:
+            self.refused = True
             self.money_note.hide()  # the refusal says it all
             self.message.setText(error_text(exc))
             self.message.show()
-            return False
-        privacy.settle_storage(self._state.db)
-        self.accept()
-        return True
+
+        self._state.operations.run(work, done, failed, owner=self)
