@@ -557,6 +557,7 @@ class ComplaintDetailDialog(QDialog):
         self.member_button = QPushButton(self.tr("&Member…"))
         self.member_button.setToolTip(self.tr("Open the member's profile"))
         self.member_button.clicked.connect(self.open_member)
+        self.member_button.hide()  # until the complaint is read: shown for a member's complaint
         customer_row.addWidget(self.member_button)
         form.addRow(self.tr("Customer:"), customer_row)
         self.contact_label = value_label()
@@ -925,7 +926,7 @@ class ComplaintDetailDialog(QDialog):
     # ---- the member and the attachments
 
     def open_member(self) -> None:
-        if self.info.member_id is None:
+        if self.detail is None or self.info.member_id is None:
             return
         from crmdesk.views.member_profile import MemberProfileDialog
 

@@ -260,6 +260,7 @@ class DashboardPage(QWidget):
         def drawn(board: Dashboard) -> None:
             self.dashboard = board
             self._draw(board)
+            self._refresh_if_stale()
 
         # Off the UI thread; the newest range asked for is the one drawn.
         self._state.operations.read(self._state.db, lambda session: insight_figures.dashboard(session, actor, start, end, grain),
@@ -536,7 +537,14 @@ class DashboardPage(QWidget):
     def showEvent(self, event: QShowEvent) -> None:  # noqa: N802 - Qt override
         """The first time the page is shown on a day without a refresh, refresh in the background."""
         super().showEvent(event)
-        run = self.dashboard.run if self.dashboard else None
+        self._refresh_if_stale()
+
+    def _refresh_if_stale(self) -> None:
+        """Once the figures are read (they come off the UI thread) and the page is on show: refresh them in the
+        background when they are not today's."""
+        if self.dashboard is None or not self.isVisible():
+            return
+        run = self.dashboard.run
         if self._state.live and not self.auto_refreshed and (run is None or run.as_of < shop_time.today()):
             self.auto_refreshed = True
             self.start_refresh()

@@ -331,6 +331,11 @@ class MemberProfileDialog(QDialog):
         close.clicked.connect(self.reject)
         actions.addWidget(close)
         layout.addLayout(actions)
+        # Until the member is read (off the UI thread) there is nothing to act on: only Close works.
+        self._waiting = [self.tabs, self.freeze_button, self.close_member_button, self.reopen_button, self.merge_button,
+                         self.print_button, self.print_card_button, self.personal_data_button]
+        for widget in self._waiting:
+            widget.setEnabled(False)
         self.reload()
 
     # ---- printing
@@ -561,6 +566,9 @@ class MemberProfileDialog(QDialog):
     def _show_state(self, profile: MemberProfile, history: list, figures: MemberFigures | None) -> None:  # type: ignore[type-arg]
         self.profile = profile
         self.figures = figures
+        for widget in self._waiting:
+            widget.setEnabled(True)  # _update_actions then offers what this member and this person allow
+        self._waiting = []
         if profile.erased_at is not None:  # the stored label, in the interface's language
             erased = self.tr("Erased member {member_no}").format(member_no=profile.member_no)
             self.setWindowTitle(erased)

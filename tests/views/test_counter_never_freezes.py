@@ -332,6 +332,8 @@ def test_the_member_profile_reads_and_writes_off_the_ui_thread(qtbot, qapp, db, 
     try:
         dialog = MemberProfileDialog(state, zhang)
         qtbot.addWidget(dialog)
+        # Its answer is delivered by the event loop: until then only Close works (nothing to save over).
+        assert dialog.profile is None and not dialog.tabs.isEnabled() and not dialog.merge_button.isEnabled()
         dialog.show()
         qtbot.waitUntil(lambda: dialog.profile is not None and state.operations.idle, timeout=15_000)
         assert dialog.purchases_table.rowCount() > 0 and dialog.next_page_button.isEnabled()
