@@ -262,6 +262,7 @@ class ComplaintSettingsWidget(QWidget):
         self.status.setWordWrap(True)
         mark_data(self.status)  # "Added <name>." carries the typed name
         layout.addWidget(self.status)
+        self.setEnabled(False)  # until what it edits is read (off the UI thread): nothing to save over
         self.load()
 
     # ---- building
@@ -329,6 +330,7 @@ class ComplaintSettingsWidget(QWidget):
             lambda settings: self._show(*settings, then), key=f"complaint-settings-{id(self)}", owner=self)
 
     def _show(self, categories: list[CategoryInfo], hours: int, centi: int, then: Callable[[], None] | None) -> None:
+        self.setEnabled(True)
         self.categories = categories
         self.category_table.setRowCount(len(self.categories))
         for row, info in enumerate(self.categories):

@@ -122,6 +122,7 @@ class RulesTab(QWidget):
         layout.addWidget(self.message)
         self.status = _status_label()
         layout.addWidget(self.status)
+        self.setEnabled(False)  # until what it edits is read (off the UI thread): nothing to save over
         self.load()
 
     def _mode_changed(self) -> None:
@@ -132,6 +133,7 @@ class RulesTab(QWidget):
         self._state.operations.read(self._state.db, loyalty.get_rules, self._show_rules, key=f"rules-{id(self)}", owner=self)
 
     def _show_rules(self, rules: loyalty.Rules) -> None:
+        self.setEnabled(True)
         self.points_per_yuan.setValue(rules.points_per_yuan)
         self.redeem_points.setValue(rules.redeem_points_per_yuan)
         self.expiry_mode.setCurrentIndex(max(0, self.expiry_mode.findData(rules.expiry_mode)))
@@ -258,6 +260,7 @@ class TiersTab(QWidget):
         layout.addWidget(self.message)
         self.status = _status_label()
         layout.addWidget(self.status)
+        self.setEnabled(False)  # until what it edits is read (off the UI thread): nothing to save over
         self.load()
 
     def load(self) -> None:
@@ -266,6 +269,7 @@ class TiersTab(QWidget):
                                     owner=self)
 
     def _show_tiers(self, tiers: list[TierSpec]) -> None:
+        self.setEnabled(True)
         self.table.setRowCount(0)
         for tier in tiers:
             self.add_tier(tier)

@@ -158,6 +158,7 @@ class MoneySettingsTab(QWidget):
         self.message = message_label()
         layout.addWidget(self.message)
         self.rules: list[wallet.BonusRule] = []
+        self.setEnabled(False)  # until what it edits is read (off the UI thread): nothing to save over
         self.load()
 
     def load(self) -> None:
@@ -167,6 +168,7 @@ class MoneySettingsTab(QWidget):
             lambda read: self._show(*read), key=f"money-settings-{id(self)}", owner=self)
 
     def _show(self, rules: money_settings.MoneyRules, bonus_rules: list[wallet.BonusRule]) -> None:
+        self.setEnabled(True)
         self.rules = bonus_rules
         self.prepaid_check.setChecked(rules.prepaid_rules)
         self.cap_edit.setText(member_query.format_yuan(rules.wallet_cap_fen))

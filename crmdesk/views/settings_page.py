@@ -52,6 +52,7 @@ class StoreTab(QWidget):
         row.addWidget(self.status, 1)
         layout.addLayout(row)
         layout.addStretch(1)
+        self.setEnabled(False)  # until what it edits is read (off the UI thread): nothing to save over
         self.load()
 
     def load(self) -> None:
@@ -60,6 +61,7 @@ class StoreTab(QWidget):
                                     owner=self)
 
     def _show_store(self, info: store_service.StoreInfo) -> None:
+        self.setEnabled(True)
         self.name_edit.setText(info.store_name)
         self.address_edit.setText(info.address)
         self.phone_edit.setText(info.phone)
