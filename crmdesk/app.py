@@ -177,15 +177,17 @@ def run_gui(args: argparse.Namespace) -> int:
         if args.screenshot:
             pretend_screen(QSize(*args.size))
             return _screenshot(app, db, translators, language, args.view, args.screenshot, args.search)
-        actor = _sign_in(db)
+        operations = Operations(threaded=True)  # the counter never waits on the database (nor does signing in)
+        actor = _sign_in(db, operations)
         if actor is None:
+            operations.stop()
             return 0
         daily.start_of_day(db)
         controller = Application(app, AppState(db, actor, language), translators)
         controller.state.live = True  # the running program: its windows start their background work
         live_changes = controller.state.live_changes = LiveChanges(db)  # other tills' work shows here as it happens
         live_changes.start()
-        operations = controller.state.operations = Operations(threaded=True)  # the counter never waits on the database
+        controller.state.operations = operations
         link = None
         if not db.is_sqlite:  # a till on the shop's server: it keeps selling when the network fails
             link = controller.state.link = ServerLink(db)
@@ -231,7 +233,7 @@ def _check_after_upgrade(db: Database, window: MainWindow) -> None:
     check.start_kept()
 
 
-def _sign_in(db: Database) -> Actor | None:
+def _sign_in(db: Database, operations: Operations) -> Actor | None:
     with read_session(db) as session:
         initialised = store_service.is_initialised(session)
     if not initialised:
@@ -239,7 +241,7 @@ def _sign_in(db: Database) -> Actor | None:
         if not wizard.exec():
             return None
         return wizard.actor
-    dialog = LoginDialog(db)
+    dialog = LoginDialog(db, operations=operations)
     return dialog.actor if dialog.exec() else None
 
 

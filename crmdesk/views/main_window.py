@@ -367,7 +367,7 @@ class MainWindow(QMainWindow):
             self.show_view("backups")
 
     def switch_staff(self) -> None:
-        dialog = LoginDialog(self._state.db, self, current=None)
+        dialog = LoginDialog(self._state.db, self, current=None, operations=self._state.operations)
         dialog.setWindowTitle(self.tr("Switch staff"))
         if dialog.exec() and dialog.actor is not None:
             self._state.sign_in(dialog.actor)

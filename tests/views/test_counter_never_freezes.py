@@ -401,3 +401,27 @@ def test_the_screens_that_follow_other_tills_read_off_the_ui_thread(qtbot, qapp,
         qtbot.waitUntil(lambda: state.operations.idle, timeout=15_000)
         state.operations.stop()
     assert on_ui_thread == []
+
+
+def test_switching_staff_signs_in_off_the_ui_thread(qtbot, db, owner, cashier) -> None:  # type: ignore[no-untyped-def]
+    """The staff list and the check of the PIN (a slow hash, on purpose) run on the operations thread: a cashier
+    handing over the till does not freeze it."""
+    from crmdesk.views.login_dialog import LoginDialog
+
+    operations = Operations(threaded=True)
+    on_ui_thread = watch_the_ui_thread(db)
+    try:
+        dialog = LoginDialog(db, current=cashier.name, operations=operations)
+        qtbot.addWidget(dialog)
+        assert dialog.staff_box.count() == 0 and not dialog.sign_in_button.isEnabled()  # the list is on its way
+        qtbot.waitUntil(lambda: dialog.staff_box.count() > 0, timeout=15_000)
+        assert dialog.staff_box.currentData() == cashier.name
+        dialog.secret_edit.setText("1234")
+        dialog.accept()
+        qtbot.waitUntil(lambda: dialog.actor is not None, timeout=15_000)
+        assert dialog.actor == cashier and dialog.result() == QDialog.DialogCode.Accepted
+    finally:
+        on_ui_thread.stop()
+        qtbot.waitUntil(lambda: operations.idle, timeout=15_000)
+        operations.stop()
+    assert on_ui_thread == []
