@@ -3,6 +3,9 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from typing import TYPE_CHECKING
+
 from PySide6.QtCore import Signal
 from PySide6.QtGui import QKeySequence
 from PySide6.QtWidgets import (
@@ -27,6 +30,9 @@ from crmdesk.views.loyalty_settings import RulesTab, TiersTab
 from crmdesk.views.money_settings_tab import MoneySettingsTab
 from crmdesk.views.staff_dialogs import AddStaffDialog, SecretDialog
 from crmdesk.views.state import AppState
+
+if TYPE_CHECKING:
+    from sqlalchemy.orm import Session
 
 
 class StoreTab(QWidget):
@@ -309,12 +315,22 @@ class StaffTab(QWidget):
         self._state.operations.write(self._state.db, operation, lambda _result: self.reload(), lambda exc: show_error(self, exc),
                                      owner=self)
 
-    def add_staff(self) -> None:
-        def submit(name: str, role: Role, pin: str, password: str | None) -> None:
-            with unit_of_work(self._state.db) as session:
-                staff_service.add_staff(session, self._state.actor, name, role, pin=pin, password=password)
+    def _work(self, change: Callable[[Session], object]) -> Callable[[], object]:
+        """``change`` in one transaction, for a staff dialog to run on the operations thread."""
+        db = self._state.db
 
-        if AddStaffDialog(self, submit).exec():
+        def work() -> object:
+            with unit_of_work(db) as session:
+                return change(session)
+        return work
+
+    def add_staff(self) -> None:
+        actor = self._state.actor
+
+        def submit(name: str, role: Role, pin: str, password: str | None) -> Callable[[], object]:
+            return self._work(lambda session: staff_service.add_staff(session, actor, name, role, pin=pin, password=password))
+
+        if AddStaffDialog(self, submit, self._state.operations).exec():
             self.reload()
 
     def reset_pin(self) -> None:
@@ -322,12 +338,13 @@ class StaffTab(QWidget):
         if person is None:
             return
 
-        def submit(pin: str) -> None:
-            with unit_of_work(self._state.db) as session:
-                staff_service.reset_pin(session, self._state.actor, person.id, pin)
+        actor = self._state.actor
+
+        def submit(pin: str) -> Callable[[], object]:
+            return self._work(lambda session: staff_service.reset_pin(session, actor, person.id, pin))
 
         title = self.tr("New PIN for {name}").format(name=person.name)
-        if SecretDialog(self, title, self.tr("New &PIN:"), self.tr("4 to 6 digits"), submit).exec():
+        if SecretDialog(self, title, self.tr("New &PIN:"), self.tr("4 to 6 digits"), submit, self._state.operations).exec():
             self.reload()
 
     def set_password(self) -> None:
@@ -335,12 +352,14 @@ class StaffTab(QWidget):
         if person is None:
             return
 
-        def submit(password: str) -> None:
-            with unit_of_work(self._state.db) as session:
-                staff_service.set_password(session, self._state.actor, person.id, password)
+        actor = self._state.actor
+
+        def submit(password: str) -> Callable[[], object]:
+            return self._work(lambda session: staff_service.set_password(session, actor, person.id, password))
 
         title = self.tr("New password for {name}").format(name=person.name)
-        if SecretDialog(self, title, self.tr("New pass&word:"), self.tr("at least {count} characters").format(count=MIN_PASSWORD_LENGTH), submit).exec():
+        if SecretDialog(self, title, self.tr("New pass&word:"), self.tr("at least {count} characters").format(
+                count=MIN_PASSWORD_LENGTH), submit, self._state.operations).exec():
             self.reload()
 
     def toggle_active(self) -> None:

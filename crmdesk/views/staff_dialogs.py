@@ -12,6 +12,7 @@ from crmdesk.errors import CrmdeskError
 from crmdesk.models import Role
 from crmdesk.services.auth import MIN_PASSWORD_LENGTH
 from crmdesk.views.common import error_text, role_label
+from crmdesk.views.operations import Operations
 
 
 def _secret_edit(placeholder: str = "") -> QLineEdit:
@@ -24,11 +25,14 @@ def _secret_edit(placeholder: str = "") -> QLineEdit:
 class _FormDialog(QDialog):
     """A form with an error line and OK/Cancel.
 
-    OK runs ``submit``, which returns False after showing its own message; the
-    dialog also stays open, showing the message, when a service refuses."""
+    OK runs ``submit``, which returns False after showing its own message, or the work to do: run on ``operations``
+    (the program's thread: a slow hash and the database stay off the screen's thread), or None when it was done at
+    once. The dialog closes when the work is done, and stays open, showing the message, when a service refuses."""
 
-    def __init__(self, title: str, parent: QWidget | None) -> None:
+    def __init__(self, title: str, parent: QWidget | None, operations: Operations | None = None) -> None:
         super().__init__(parent)
+        self._operations = operations or Operations(threaded=False, parent=self)
+        self.saving = False
         self.setWindowTitle(title)
         self.setMinimumWidth(400)
         self._layout = QVBoxLayout(self)
@@ -43,27 +47,42 @@ class _FormDialog(QDialog):
         buttons.accepted.connect(self.accept)
         buttons.rejected.connect(self.reject)
         self._layout.addWidget(buttons)
-        self.submit: Callable[[], bool] | None = None
+        self.submit: Callable[[], Callable[[], object] | bool | None] | None = None
 
     def fail(self, text: str) -> None:
         self.message.setText(text)
         self.message.show()
 
     def accept(self) -> None:
-        if self.submit is None:
+        if self.submit is None or self.saving:
             return
         try:
-            done = self.submit()
+            work = self.submit()
         except CrmdeskError as exc:
             self.fail(error_text(exc))
             return
-        if done:
+        if work is False:
+            return
+        if work is None or work is True:
             super().accept()
+            return
+
+        def failed(exc: CrmdeskError) -> None:
+            self.saving = False
+            self.fail(error_text(exc))
+
+        def done(_result: object) -> None:
+            self.saving = False
+            QDialog.accept(self)
+
+        self.saving = True
+        self._operations.run(work, done, failed, owner=self)
 
 
 class AddStaffDialog(_FormDialog):
-    def __init__(self, parent: QWidget | None, on_submit: Callable[[str, Role, str, str | None], None]) -> None:
-        super().__init__(self.tr("Add staff member"), parent)
+    def __init__(self, parent: QWidget | None, on_submit: Callable[[str, Role, str, str | None], Callable[[], object] | None],
+                 operations: Operations | None = None) -> None:
+        super().__init__(self.tr("Add staff member"), parent, operations)
         self.name_edit = QLineEdit()
         self.form.addRow(self.tr("&Name:"), self.name_edit)
         self.role_box = QComboBox()
@@ -77,12 +96,12 @@ class AddStaffDialog(_FormDialog):
         self.password_edit = _secret_edit(self.tr("optional; at least {count} characters").format(count=MIN_PASSWORD_LENGTH))
         self.form.addRow(self.tr("Pass&word:"), self.password_edit)
 
-        def submit() -> bool:
+        def submit() -> Callable[[], object] | bool | None:
             if self.pin_edit.text() != self.pin_repeat.text():
                 self.fail(self.tr("The two PINs differ."))
                 return False
-            on_submit(self.name_edit.text(), self.role_box.currentData(), self.pin_edit.text(), self.password_edit.text() or None)
-            return True
+            return on_submit(self.name_edit.text(), self.role_box.currentData(), self.pin_edit.text(),
+                             self.password_edit.text() or None)
 
         self.submit = submit
 
@@ -90,19 +109,19 @@ class AddStaffDialog(_FormDialog):
 class SecretDialog(_FormDialog):
     """Set a new PIN or password for one account (entered twice)."""
 
-    def __init__(self, parent: QWidget | None, title: str, label: str, placeholder: str, on_submit: Callable[[str], None]) -> None:
-        super().__init__(title, parent)
+    def __init__(self, parent: QWidget | None, title: str, label: str, placeholder: str,
+                 on_submit: Callable[[str], Callable[[], object] | None], operations: Operations | None = None) -> None:
+        super().__init__(title, parent, operations)
         self.secret_edit = _secret_edit(placeholder)
         self.form.addRow(label, self.secret_edit)
         self.repeat_edit = _secret_edit()
         self.form.addRow(self.tr("Repeat:"), self.repeat_edit)
 
-        def submit() -> bool:
+        def submit() -> Callable[[], object] | bool | None:
             if self.secret_edit.text() != self.repeat_edit.text():
                 self.fail(self.tr("The two entries differ."))
                 return False
-            on_submit(self.secret_edit.text())
-            return True
+            return on_submit(self.secret_edit.text())
 
         self.submit = submit
 
