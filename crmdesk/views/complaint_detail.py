@@ -34,13 +34,12 @@ from crmdesk.services import complaints, offers, purchases
 from crmdesk.services import staff as staff_service
 from crmdesk.services.auth import Permission, can
 from crmdesk.services.complaints import (
-    DONE_STATUSES, EVENT_LABELS, OPEN_STATUSES, PRIORITIES, TRANSITIONS, AttachmentInput, ComplaintDetail, ComplaintInfo, EventInfo,
+    DONE_STATUSES, EVENT_LABELS, OPEN_STATUSES, PRIORITIES, TRANSITIONS, AttachmentInfo, AttachmentInput, ComplaintDetail, ComplaintInfo, EventInfo,
     EventKind, FollowUpInput, RemedyInput,
 )
 from crmdesk.services.members import display_phone
 from crmdesk.services.offers import OfferInfo
 from crmdesk.services.live import Changes
-from crmdesk.services.uow import read_session
 from crmdesk.shop_time import format_time
 from crmdesk.views.common import error_text, format_fen, mark_data, moment_of, shop_time_edit
 from crmdesk.views.live_changes import follow
@@ -497,6 +496,7 @@ class ComplaintDetailDialog(QDialog):
         self.detail: ComplaintDetail | None = None
         self._people: list[staff_service.StaffInfo] = []  # whom it may be assigned to, read with the complaint
         self._coupon_offers: list[OfferInfo] = []  # the coupon offers a resolution may give, read with the complaint
+        self.opened: Path | None = None  # the attachment last opened in the viewer
         self.setWindowTitle(self.tr("Complaint {number}").format(number=complaint_id))
         self.resize(1100, 720)
         follow(state, self.follow_changes)
@@ -937,45 +937,49 @@ class ComplaintDetailDialog(QDialog):
         item = self.attachments_list.currentItem()
         return item.data(Qt.ItemDataRole.UserRole) if item is not None else None
 
-    def attachment_file(self, attachment_id: int) -> Path:
-        """The attachment written to a private temporary folder under its own name (for the viewer)."""
-        with read_session(self._state.db) as session:
-            info, data = complaints.attachment_data(session, attachment_id)
-        folder = _temp_dir() / str(info.id)
-        folder.mkdir(parents=True, exist_ok=True)
-        path = folder / (Path(info.file_name).name or f"attachment-{info.id}")
-        path.write_bytes(data)
-        return path
+    def _with_attachment(self, attachment_id: int, then: Callable[[AttachmentInfo, bytes], None]) -> None:
+        """``then(info, data)`` with the attachment's bytes, read off the UI thread (a scan may be megabytes)."""
+        self.refused = False
 
-    def open_attachment(self) -> Path | None:
-        attachment_id = self.selected_attachment_id()
-        if attachment_id is None:
-            return None
-        try:
-            path = self.attachment_file(attachment_id)
-        except CrmdeskError as exc:
+        def failed(exc: CrmdeskError) -> None:
+            self.refused = True
             self._fail(exc)
-            return None
+
+        self._state.operations.read(self._state.db, lambda session: complaints.attachment_data(session, attachment_id),
+                                    lambda read: then(*read), failed, owner=self)
+
+    def open_attachment(self) -> None:
+        """The selected attachment in this computer's viewer (written to a private temporary folder under its own
+        name first; ``opened`` is that file)."""
+        attachment_id = self.selected_attachment_id()
+        if attachment_id is not None:
+            self._with_attachment(attachment_id, self._open_file)
+
+    def _open_file(self, info: AttachmentInfo, data: bytes) -> None:
+        try:
+            folder = _temp_dir() / str(info.id)
+            folder.mkdir(parents=True, exist_ok=True)
+            path = folder / (Path(info.file_name).name or f"attachment-{info.id}")
+            path.write_bytes(data)
         except OSError as exc:
+            self.refused = True
             self._fail(self.tr("The attachment could not be written to a temporary file: {error}").format(error=exc.strerror or exc))
-            return None
+            return
+        self.opened = path
         if not QDesktopServices.openUrl(QUrl.fromLocalFile(str(path))):
             self._fail(self.tr("No program on this computer opens {name}; use Save as… instead.").format(name=path.name))
-        return path
 
-    def save_attachment(self, attachment_id: int, target: str) -> bool:
-        try:
-            with read_session(self._state.db) as session:
-                _info, data = complaints.attachment_data(session, attachment_id)
-            Path(target).write_bytes(data)
-        except CrmdeskError as exc:
-            self._fail(exc)
-            return False
-        except OSError as exc:
-            self._fail(self.tr("The file could not be saved: {error}").format(error=exc.strerror or exc))
-            return False
-        self.message.hide()
-        return True
+    def save_attachment(self, attachment_id: int, target: str) -> None:
+        def write(_info: AttachmentInfo, data: bytes) -> None:
+            try:
+                Path(target).write_bytes(data)
+            except OSError as exc:
+                self.refused = True
+                self._fail(self.tr("The file could not be saved: {error}").format(error=exc.strerror or exc))
+                return
+            self.message.hide()
+
+        self._with_attachment(attachment_id, write)
 
     def ask_save_attachment(self) -> None:
         attachment_id = self.selected_attachment_id()

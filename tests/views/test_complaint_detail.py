@@ -259,10 +259,12 @@ def test_attachments_open_save_and_add(qtbot, owner_state, cashier, tmp_path: Pa
     assert dialog.attachments_list.item(0).text().startswith("排骨.png")
     opened: list[str] = []
     monkeypatch.setattr(QDesktopServices, "openUrl", staticmethod(lambda url: opened.append(url.toLocalFile()) or True))
-    path = dialog.open_attachment()
+    dialog.open_attachment()
+    path = dialog.opened
     assert path is not None and opened == [str(path)] and path.name == "排骨.png" and path.read_bytes() == PNG
     target = tmp_path / "saved.png"
-    assert dialog.save_attachment(dialog.selected_attachment_id(), str(target)) and target.read_bytes() == PNG
+    dialog.save_attachment(dialog.selected_attachment_id(), str(target))
+    assert not dialog.refused and target.read_bytes() == PNG
 
     scan = tmp_path / "小票.pdf"
     scan.write_bytes(b"%PDF-1.4 receipt")
