@@ -51,7 +51,6 @@ from crmdesk.services import loyalty, member_query, offers
 from crmdesk.services import search as search_service
 from crmdesk.services.auth import Permission, can
 from crmdesk.services.offers import OfferInfo, OfferInput, Reason
-from crmdesk.services.uow import read_session
 from crmdesk.texts import QT_TRANSLATE_NOOP
 from crmdesk.views.common import error_text, format_fen, mark_data, mark_data_columns
 from crmdesk.views.state import AppState
@@ -262,18 +261,27 @@ class OfferDialog(QDialog):
         self.error_label.hide()
         layout.addWidget(self.error_label)
         buttons = QDialogButtonBox(QDialogButtonBox.StandardButton.Save | QDialogButtonBox.StandardButton.Cancel)
-        buttons.button(QDialogButtonBox.StandardButton.Save).setText(self.tr("&Save"))
+        self.save_button = buttons.button(QDialogButtonBox.StandardButton.Save)
+        self.save_button.setText(self.tr("&Save"))
+        self.save_button.setEnabled(False)  # until the tiers, groups and points rules are read (off the UI thread)
         buttons.button(QDialogButtonBox.StandardButton.Cancel).setText(self.tr("Cancel"))
         buttons.accepted.connect(self.save)
         buttons.rejected.connect(self.reject)
         layout.addWidget(buttons)
-        self._load_choices()
-        if info is not None:
-            self._fill(info)
-        self.kind_combo.currentIndexChanged.connect(self._kind_changed)
-        self.points_cost_spin.valueChanged.connect(self._points_changed)
         self._kind_changed()
         self.name_edit.setFocus()
+
+        def ready(choices: tuple[list[member_query.TierChoice], list[Any], loyalty.Rules]) -> None:
+            self._show_choices(*choices)
+            if info is not None:
+                self._fill(info)
+            self.kind_combo.currentIndexChanged.connect(self._kind_changed)
+            self.points_cost_spin.valueChanged.connect(self._points_changed)
+            self._kind_changed()
+            self.save_button.setEnabled(True)
+
+        state.operations.read(state.db, lambda session: (member_query.list_tiers(session), member_query.list_filters(session),
+                                                         loyalty.get_rules(session)), ready, self._refuse, owner=self)
 
     # ------------------------------------------------------------------ building
 
@@ -389,11 +397,8 @@ class OfferDialog(QDialog):
             spin.setSizePolicy(QSizePolicy.Policy.Fixed, QSizePolicy.Policy.Fixed)
             spin.setMinimumWidth(max(spin.sizeHint().width(), 120))
 
-    def _load_choices(self) -> None:
-        with read_session(self._state.db) as session:
-            tiers = member_query.list_tiers(session)
-            groups = member_query.list_filters(session)
-            self.rules = loyalty.get_rules(session)
+    def _show_choices(self, tiers: list[member_query.TierChoice], groups: list[Any], rules: loyalty.Rules) -> None:
+        self.rules = rules
         columns = 4
         for index, tier in enumerate(tiers):
             check = QCheckBox(tier.name)
