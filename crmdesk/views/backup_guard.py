@@ -9,6 +9,8 @@ restored data. The status bar listens to ``statusChanged``.
 
 from __future__ import annotations
 
+from datetime import datetime
+
 from PySide6.QtCore import QCoreApplication, QObject, QTimer, Signal
 from PySide6.QtWidgets import QProgressDialog
 
@@ -30,7 +32,8 @@ class BackupGuard(QObject):
         super().__init__(parent)
         self._state = state
         self._thread: TaskThread | None = None
-        self._seen_restore = backups.last_restore_at(state.db)
+        self._seen_restore: datetime | None = None
+        self._seen_known = False  # the newest restore when this window started is read with the first tick
         self.last_error: CrmdeskError | None = None  # the last automatic backup's failure, shown in the status bar
         self._timer = QTimer(self)
         self._timer.setInterval(CHECK_EVERY_MS)
@@ -52,20 +55,30 @@ class BackupGuard(QObject):
         return self._thread is not None
 
     def tick(self) -> None:
-        self._notice_restore()
+        """Whether the data was restored elsewhere and whether a backup is due, read off the UI thread (a till on
+        the server asks the server)."""
+        db, backing_up = self._state.db, self.automatic and not self.busy()
+        self._state.operations.run(lambda: (backups.last_restore_at(db), backups.due(db) if backing_up else None),
+                                   lambda answer: self._ticked(*answer), lambda _error: None, key="backup-tick", owner=self)
+
+    def _ticked(self, latest_restore: datetime | None, reason: str | None) -> None:
+        self._notice_restore(latest_restore)
         self.statusChanged.emit()  # "no backup for 3 days" can become true by the clock alone
-        if not self.automatic or self.busy():
-            return
-        reason = backups.due(self._state.db)
-        if reason is not None:
+        if reason is not None and self.automatic and not self.busy():
             self.back_up(reason)
 
     def acknowledge_restore(self) -> None:
         """A restore made in this window: nothing to tell."""
-        self._seen_restore = backups.last_restore_at(self._state.db)
+        db = self._state.db
+        self._state.operations.run(lambda: backups.last_restore_at(db), self._acknowledged, lambda _error: None, owner=self)
 
-    def _notice_restore(self) -> None:
-        latest = backups.last_restore_at(self._state.db)
+    def _acknowledged(self, latest: datetime | None) -> None:
+        self._seen_restore, self._seen_known = latest, True
+
+    def _notice_restore(self, latest: datetime | None) -> None:
+        if not self._seen_known:
+            self._acknowledged(latest)  # the first look: what was restored before this window is not news
+            return
         if latest is not None and (self._seen_restore is None or latest > self._seen_restore):
             self._seen_restore = latest
             self.restoredElsewhere.emit(latest)

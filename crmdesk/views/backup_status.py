@@ -28,7 +28,11 @@ class BackupStatusButton(QPushButton):
         if not db.is_sqlite:
             self._show(self.tr("Backups: on the server"), self.tr("Back the server up with pg_dump, or run 'crmdesk backup'."), False)
             return
-        status = backups.status(db)
+        # The copies on disk and the backup rules, read off the UI thread.
+        self._state.operations.run(lambda: backups.status(db), self._show_status, lambda _error: None,
+                                   key=f"backup-status-{id(self)}", owner=self)
+
+    def _show_status(self, status: backups.BackupStatus) -> None:
         guard = self._state.backup_guard
         failure = guard.last_error if guard is not None else None
         last = status.last_good

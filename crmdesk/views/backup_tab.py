@@ -17,6 +17,7 @@ from crmdesk.errors import CrmdeskError
 from crmdesk.services import backups, data_check, privacy, safety_settings
 from crmdesk.services.backups import BackupInfo
 from crmdesk.services.safety_settings import SafetyRules
+from crmdesk.services.uow import read_session
 from crmdesk.views.background import TaskThread
 from crmdesk.views.common import error_text, mark_data, mark_data_columns, show_error
 from crmdesk.views.state import AppState
@@ -157,12 +158,17 @@ class BackupTab(QWidget):
 
     def load(self) -> None:
         """The backup and retention rules, who is due for anonymising (read off the UI thread) and the copies."""
-        today = shop_time.today()
-        self._state.operations.read(
-            self._state.db, lambda session: (safety_settings.get(session), privacy.members_due_for_anonymising(session, today)),
-            lambda read: self._show(*read), key=f"backups-{id(self)}", owner=self)
+        db, today = self._state.db, shop_time.today()
 
-    def _show(self, rules: safety_settings.SafetyRules, due: list[privacy.DueMember]) -> None:
+        def read() -> tuple[safety_settings.SafetyRules, list[privacy.DueMember], backups.BackupStatus | None]:
+            with read_session(db) as session:
+                rules, due = safety_settings.get(session), privacy.members_due_for_anonymising(session, today)
+            return rules, due, backups.status(db) if db.is_sqlite else None
+
+        self._state.operations.run(read, lambda answer: self._show(*answer), lambda error: show_error(self, error), key=f"backups-{id(self)}",
+                                   owner=self)
+
+    def _show(self, rules: safety_settings.SafetyRules, due: list[privacy.DueMember], status: backups.BackupStatus | None) -> None:
         db = self._state.db
         self.daily_spin.setValue(rules.keep_daily)
         self.weekly_spin.setValue(rules.keep_weekly)
@@ -189,17 +195,15 @@ class BackupTab(QWidget):
                 self.table.setItem(row, column, item)
         if self._copies:
             self.table.selectRow(0)
-        self._show_status()
+        self._show_status(status)
         self._update_buttons()
 
-    def _show_status(self) -> None:
-        db = self._state.db
-        folder = backups.backup_folder(db)
-        if not db.is_sqlite:
+    def _show_status(self, status: backups.BackupStatus | None) -> None:
+        folder = backups.backup_folder(self._state.db)
+        if status is None:
             self.status_label.setText(self.tr("The database is on a server: back it up there, or with 'crmdesk backup' "
                                               "(pg_dump) into {folder}.").format(folder=folder))
             return
-        status = backups.status(db)
         lines = [self.tr("Copies are kept in {folder}.").format(folder=folder)]
         if status.last_good is not None:
             lines.append(self.tr("Last good backup: {when}.").format(when=shop_time.format_time(status.last_good.created_at)))
