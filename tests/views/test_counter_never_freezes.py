@@ -8,6 +8,7 @@ import threading
 import time
 import traceback
 from collections.abc import Iterator
+from pathlib import Path
 
 import pytest
 import sqlalchemy as sa
@@ -60,8 +61,8 @@ def slow_counter(qtbot, qapp, db, cashier, zhang) -> Iterator[CounterPage]:  # t
 
 
 class watch_the_ui_thread(list):  # noqa: N801 - used like a function
-    """Every statement run on the UI thread from now on, with the views' frames that ran it (to name it when a
-    test fails); ``stop()`` ends the watch."""
+    """Every statement the program runs on the UI thread from now on, with the frames that ran it (to name it when
+    a test fails); ``stop()`` ends the watch."""
 
     def __init__(self, db) -> None:  # type: ignore[no-untyped-def]
         super().__init__()
@@ -69,8 +70,14 @@ class watch_the_ui_thread(list):  # noqa: N801 - used like a function
         sa.event.listen(self._engine, "before_cursor_execute", self._seen)
 
     def _seen(self, _connection, _cursor, statement, *_args) -> None:  # type: ignore[no-untyped-def]
-        if threading.current_thread() is threading.main_thread():
-            frames = [f"{frame.name}:{frame.lineno}" for frame in traceback.extract_stack() if "crmdesk/views" in frame.filename]
+        if threading.current_thread() is not threading.main_thread():
+            return
+        stack = traceback.extract_stack()[:-1]  # not this watch's own frame
+        # Whose question: the nearest screen (crmdesk/views, crmdesk/app.py) or the test setting the scene.
+        asker = next((frame for frame in reversed(stack) if "/tests/" in frame.filename or "/crmdesk/views/" in frame.filename
+                      or frame.filename.endswith("/crmdesk/app.py")), None)
+        if asker is not None and "/tests/" not in asker.filename:
+            frames = [f"{Path(frame.filename).stem}.{frame.name}:{frame.lineno}" for frame in stack if "/crmdesk/" in frame.filename]
             self.append(f"{statement[:60]} <- {' / '.join(frames)}")
 
     def stop(self) -> None:
@@ -425,3 +432,29 @@ def test_switching_staff_signs_in_off_the_ui_thread(qtbot, db, owner, cashier) -
         qtbot.waitUntil(lambda: operations.idle, timeout=15_000)
         operations.stop()
     assert on_ui_thread == []
+
+
+def test_every_area_of_the_window_reads_off_the_ui_thread(qtbot, qapp, demo_db) -> None:  # type: ignore[no-untyped-def]
+    """The owner's window on a demo store, every area and every tab shown in turn (the counter with a member open):
+    nothing is read on the UI thread."""
+    from crmdesk.services import staff
+    from crmdesk.views.main_window import MainWindow
+    from tests.views.screens import every_area
+
+    with read_session(demo_db) as session:
+        state = AppState(demo_db, staff.actor_for(session), "en")
+    state.operations = Operations(threaded=True)
+    on_ui_thread = watch_the_ui_thread(demo_db)
+    try:
+        window = MainWindow(state)
+        qtbot.addWidget(window)
+        window.show()
+        for where in every_area(window, state):
+            qtbot.waitUntil(lambda: state.operations.idle, timeout=15_000)
+            assert where
+        qtbot.waitUntil(lambda: state.operations.idle, timeout=15_000)
+    finally:
+        on_ui_thread.stop()
+        qtbot.waitUntil(lambda: state.operations.idle, timeout=15_000)
+        state.operations.stop()
+    assert on_ui_thread == [], "\n".join(on_ui_thread)
