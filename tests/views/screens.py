@@ -13,16 +13,8 @@ from crmdesk.services.uow import read_session
 from crmdesk.views.main_window import MainWindow
 from crmdesk.views.state import AppState
 from tests.views.conftest import busy_member
-from tests.views.dialogs import built, care_form
+from tests.views.dialogs import built, care_form, with_setup
 from tests.views.fit import each_tab, settle
-
-
-def _with_tiers(state: AppState) -> QWidget:
-    """The top-up bonus dialog with the tiers it offers, read as its tab reads them before opening it."""
-    from crmdesk.views.money_settings_tab import BonusRuleDialog
-
-    with read_session(state.db) as session:
-        return BonusRuleDialog(state, BonusRuleDialog.setup(session))
 
 
 def _acted(dialog: QWidget, act: Callable[[QWidget], object]) -> QWidget:
@@ -50,6 +42,7 @@ def every_dialog(state: AppState) -> Iterator[tuple[str, Callable[[], QWidget]]]
         CashOutDialog, CollectionNoteDialog, CreditFreezeDialog, CreditLimitDialog, PayPinDialog, RepayDialog, TopUpDialog,
         WalletAdjustDialog, WriteOffDialog,
     )
+    from crmdesk.views.money_settings_tab import BonusRuleDialog
     from crmdesk.views.offers_page import CouponsDialog, OfferDialog
     from crmdesk.views.purchase_dialogs import PurchaseDialog, RedeemDialog, RefundDialog
     from crmdesk.views.purchase_import_dialog import ImportPurchasesDialog
@@ -73,8 +66,9 @@ def every_dialog(state: AppState) -> Iterator[tuple[str, Callable[[], QWidget]]]
                                    .order_by(Member.credit_owed_fen.desc()).limit(1))
         saver = members.profile(session, saver_id) if saver_id else profile
         debtor = members.profile(session, debtor_id) if debtor_id else profile
-    yield "login", lambda: LoginDialog(state.db)
-    yield "login, after a wrong PIN", lambda: _acted(LoginDialog(state.db), lambda d: (d.secret_edit.setText("0"), d.accept()))
+    yield "login", lambda: LoginDialog(state.db, operations=state.operations)
+    yield "login, after a wrong PIN", lambda: _acted(LoginDialog(state.db, operations=state.operations), lambda d: (
+        d.secret_edit.setText("0"), d.accept()))
     yield "setup wizard", lambda: SetupWizard(state.db)
     yield "add staff", lambda: AddStaffDialog(None, lambda *args: None)
     yield "new PIN", lambda: SecretDialog(None, "新PIN码", "新PIN码：", "4至6位数字", lambda secret: None)
@@ -103,7 +97,7 @@ def every_dialog(state: AppState) -> Iterator[tuple[str, Callable[[], QWidget]]]
     yield "stop credit", lambda: CreditFreezeDialog(state, debtor)
     yield "collection note", lambda: CollectionNoteDialog(state, debtor)
     yield "write off", lambda: WriteOffDialog(state, debtor)
-    yield "top-up bonus", lambda: _with_tiers(state)
+    yield "top-up bonus", lambda: with_setup(BonusRuleDialog, state)
     yield "profile, stored value and credit", lambda: _acted(MemberProfileDialog(state, debtor.id), lambda d: d.tabs.setCurrentWidget(
         d.credit_tab))
     yield "complaint form", lambda: care_form(ComplaintFormDialog, state, member_id=member_id)

@@ -458,3 +458,27 @@ def test_every_area_of_the_window_reads_off_the_ui_thread(qtbot, qapp, demo_db) 
         qtbot.waitUntil(lambda: state.operations.idle, timeout=15_000)
         state.operations.stop()
     assert on_ui_thread == [], "\n".join(on_ui_thread)
+
+
+def test_every_dialog_reads_off_the_ui_thread(qtbot, qapp, demo_db) -> None:  # type: ignore[no-untyped-def]
+    """Every dialog the program shows, opened (and, where the screenshots do, acted in) as the owner: what it reads
+    and writes runs on the operations thread."""
+    from crmdesk.services import staff
+    from tests.views.screens import every_dialog
+
+    with read_session(demo_db) as session:
+        state = AppState(demo_db, staff.actor_for(session), "en")
+    state.operations = Operations(threaded=True)
+    on_ui_thread = watch_the_ui_thread(demo_db)
+    try:
+        for name, make in every_dialog(state):
+            dialog = make()
+            qtbot.addWidget(dialog)
+            qtbot.waitUntil(lambda: state.operations.idle, timeout=15_000)
+            assert name
+            dialog.close()
+    finally:
+        on_ui_thread.stop()
+        qtbot.waitUntil(lambda: state.operations.idle, timeout=15_000)
+        state.operations.stop()
+    assert on_ui_thread == [], "\n".join(on_ui_thread)
