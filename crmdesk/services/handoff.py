@@ -118,6 +118,7 @@ if TYPE_CHECKING:
 QUIET_SECONDS = 5.0  # a file's size and time unchanged this long: its writer is done
 RESCAN_SECONDS = 30.0  # the folder is listed again at least this often, events or not
 MISSING_RESCAN_SECONDS = 5.0  # ... and this often while it cannot be reached (no events come from a folder that is gone)
+OBSERVER_STOP_S = 5.0  # the longest a stopping watch is waited for
 RETRY_MAX_SECONDS = 600.0  # a file whose import failed is tried again at most this far apart
 STALE_CLAIM = timedelta(minutes=10)  # a claim this old belongs to a crmdesk that stopped mid-import
 LOG_FILENAME = "handoff-log.jsonl"
@@ -497,7 +498,9 @@ class HandoffWatcher:
         observer, self._observer = self._observer, None
         if observer is not None:
             observer.stop()
-            observer.join()
+            # Its threads are daemons: a watch stuck in the kernel (seen once in a loaded test run) must not keep
+            # the watcher -- or a service being stopped -- from ending.
+            observer.join(OBSERVER_STOP_S)
 
     # -- one look
 
