@@ -15,9 +15,12 @@ from crmdesk.views.state import AppState
 
 def _read(state: AppState, question: Callable[[Any], Any], db: Any = None) -> Any:
     answers: list[Any] = []
-    state.operations.read(db or state.db, question, answers.append)
-    while not answers:
+    failures: list[Exception] = []
+    state.operations.read(db or state.db, question, answers.append, failures.append)
+    while not answers and not failures:
         QCoreApplication.processEvents()
+    if failures:
+        raise failures[0]
     return answers[0]
 
 
