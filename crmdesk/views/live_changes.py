@@ -91,6 +91,7 @@ class ShownRefresh(QObject):
             self._read_again()
 
     def eventFilter(self, watched: QObject, event: QEvent) -> bool:  # noqa: N802 - Qt's name
-        if watched is self._screen and event.type() == QEvent.Type.Show and self._stale:
+        # getattr: Qt may still filter for a screen whose Python side is being taken apart (at the end of a window)
+        if watched is getattr(self, "_screen", None) and event.type() == QEvent.Type.Show and self._stale:
             self._timer.start(0)
         return False

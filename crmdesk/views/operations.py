@@ -12,6 +12,7 @@ drive a screen step by step); the running program uses a thread (app.py).
 
 from __future__ import annotations
 
+import gc
 import queue
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
@@ -28,6 +29,7 @@ if TYPE_CHECKING:
     from crmdesk.db import Database
 
 BUSY_AFTER_MS = 250  # longer than a blink: the busy hint shows
+COLLECT_EVERY_MS = 500  # how often the UI thread looks whether a cycle collection is due
 
 
 class _Worker(QThread):
@@ -51,6 +53,42 @@ class _Worker(QThread):
                 self.finished_call.emit(number, False, explain(exc))
             else:
                 self.finished_call.emit(number, True, result)
+
+
+class _MainThreadCollector:
+    """Python's cycle collector runs on whichever thread happens to allocate; on the worker it could free a screen's
+    Qt objects off the UI thread, which Qt does not survive. While a worker runs, automatic collection is off and
+    this collects on the UI thread instead, by the same thresholds, checked every COLLECT_EVERY_MS."""
+
+    holders = 0
+    timer: QTimer | None = None
+
+    @classmethod
+    def hold(cls) -> None:
+        if cls.holders == 0:
+            gc.disable()
+            cls.timer = QTimer()
+            cls.timer.setInterval(COLLECT_EVERY_MS)
+            cls.timer.timeout.connect(cls.collect)
+            cls.timer.start()
+        cls.holders += 1
+
+    @classmethod
+    def release(cls) -> None:
+        cls.holders -= 1
+        if cls.holders == 0:
+            if cls.timer is not None:
+                cls.timer.stop()
+                cls.timer = None
+            gc.enable()
+
+    @staticmethod
+    def collect() -> None:
+        counts, thresholds = gc.get_count(), gc.get_threshold()
+        for generation in (2, 1, 0):
+            if thresholds[generation] and counts[generation] > thresholds[generation]:
+                gc.collect(generation)
+                return
 
 
 class Operations(QObject):
@@ -101,6 +139,7 @@ class Operations(QObject):
         if self._worker is None:
             self._worker = _Worker()
             self._worker.finished_call.connect(self._finished)
+            _MainThreadCollector.hold()
             self._worker.start()
         self._pending[number] = (done, failed, key)
         if not self._busy_timer.isActive() and not self._busy:
@@ -164,6 +203,7 @@ class Operations(QObject):
             self._worker.calls.put(None)
             self._worker.wait(10_000)
             self._worker = None
+            _MainThreadCollector.release()
 
 
 def _while_alive(owner: QObject, call: Callable[[Any], None]) -> Callable[[Any], None]:
