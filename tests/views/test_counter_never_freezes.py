@@ -434,51 +434,49 @@ def test_switching_staff_signs_in_off_the_ui_thread(qtbot, db, owner, cashier) -
     assert on_ui_thread == []
 
 
-def test_every_area_of_the_window_reads_off_the_ui_thread(qtbot, qapp, demo_db) -> None:  # type: ignore[no-untyped-def]
+@pytest.fixture
+def watched_owner(qtbot, qapp, demo_db) -> Iterator[tuple[AppState, watch_the_ui_thread]]:  # type: ignore[no-untyped-def]
+    """The owner of a demo store with the database work on its own thread, and the watch on the UI thread."""
+    from crmdesk.services import staff
+
+    with read_session(demo_db) as session:
+        state = AppState(demo_db, staff.actor_for(session), "en")
+    state.operations = Operations(threaded=True)
+    on_ui_thread = watch_the_ui_thread(demo_db)
+    yield state, on_ui_thread
+    on_ui_thread.stop()
+    qtbot.waitUntil(lambda: state.operations.idle, timeout=15_000)
+    state.operations.stop()
+
+
+def test_every_area_of_the_window_reads_off_the_ui_thread(qtbot, watched_owner) -> None:  # type: ignore[no-untyped-def]
     """The owner's window on a demo store, every area and every tab shown in turn (the counter with a member open):
     nothing is read on the UI thread."""
-    from crmdesk.services import staff
     from crmdesk.views.main_window import MainWindow
     from tests.views.screens import every_area
 
-    with read_session(demo_db) as session:
-        state = AppState(demo_db, staff.actor_for(session), "en")
-    state.operations = Operations(threaded=True)
-    on_ui_thread = watch_the_ui_thread(demo_db)
-    try:
-        window = MainWindow(state)
-        qtbot.addWidget(window)
-        window.show()
-        for where in every_area(window, state):
-            qtbot.waitUntil(lambda: state.operations.idle, timeout=15_000)
-            assert where
+    state, on_ui_thread = watched_owner
+    window = MainWindow(state)
+    qtbot.addWidget(window)
+    window.show()
+    for where in every_area(window, state):
         qtbot.waitUntil(lambda: state.operations.idle, timeout=15_000)
-    finally:
-        on_ui_thread.stop()
-        qtbot.waitUntil(lambda: state.operations.idle, timeout=15_000)
-        state.operations.stop()
+        assert where
+    qtbot.waitUntil(lambda: state.operations.idle, timeout=15_000)
     assert on_ui_thread == [], "\n".join(on_ui_thread)
 
 
-def test_every_dialog_reads_off_the_ui_thread(qtbot, qapp, demo_db) -> None:  # type: ignore[no-untyped-def]
+def test_every_dialog_reads_off_the_ui_thread(qtbot, watched_owner) -> None:  # type: ignore[no-untyped-def]
     """Every dialog the program shows, opened (and, where the screenshots do, acted in) as the owner: what it reads
     and writes runs on the operations thread."""
-    from crmdesk.services import staff
     from tests.views.screens import every_dialog
 
-    with read_session(demo_db) as session:
-        state = AppState(demo_db, staff.actor_for(session), "en")
-    state.operations = Operations(threaded=True)
-    on_ui_thread = watch_the_ui_thread(demo_db)
-    try:
-        for name, make in every_dialog(state):
-            dialog = make()
-            qtbot.addWidget(dialog)
-            qtbot.waitUntil(lambda: state.operations.idle, timeout=15_000)
-            assert name
-            dialog.close()
-    finally:
-        on_ui_thread.stop()
+    state, on_ui_thread = watched_owner
+    for name, make in every_dialog(state):
+        dialog = make()
+        qtbot.addWidget(dialog)
         qtbot.waitUntil(lambda: state.operations.idle, timeout=15_000)
-        state.operations.stop()
+        assert name
+        dialog.close()
+    qtbot.waitUntil(lambda: state.operations.idle, timeout=15_000)
     assert on_ui_thread == [], "\n".join(on_ui_thread)
