@@ -116,10 +116,23 @@ def open_database(url: sa.URL, *, migrate: bool = True) -> Database:
         if created_file is not None:
             remove_sqlite_files(created_file)
         raise
-    sessions = sessionmaker(engine, expire_on_commit=False)
+    sessions = sessionmaker(_snapshot_reads(engine), expire_on_commit=False)
     write_engine = engine.execution_options(crmdesk_write=True)
     write_sessions = sessionmaker(write_engine, expire_on_commit=False)
     return Database(url, engine, sessions, write_sessions, backup_path, upgraded_from)
+
+
+def _snapshot_reads(engine: sa.Engine) -> sa.Engine:
+    """The engine read sessions use: each read transaction sees one moment of the data throughout.
+
+    SQLite's read transactions already do (WAL keeps the snapshot of the first read). PostgreSQL's
+    default, READ COMMITTED, lets each statement see the latest commit: a balance read just before
+    another till's sale and its ledger summed just after would disagree, and ``crmdesk check``
+    would report money that is not wrong. A read-only REPEATABLE READ transaction never waits and
+    never fails for it."""
+    if engine.dialect.name != "postgresql":
+        return engine
+    return engine.execution_options(isolation_level="REPEATABLE READ", postgresql_readonly=True)
 
 
 def _check_sqlite_path(path: Path) -> None:
