@@ -66,6 +66,26 @@ def test_each_money_operation_asked_twice_is_done_once(db, owner, zhang) -> None
     assert _figures(db, zhang)[0] == 20_000
 
 
+def test_the_owners_corrections_asked_twice_are_done_once(db, owner, zhang) -> None:  # type: ignore[no-untyped-def]
+    """A wallet correction, a debt written off and a wallet paid back: each moves the money once, however often sent."""
+    steps = [
+        (lambda session, rid: wallet.adjust(session, owner, zhang, principal_fen=3_000, reason="补录", request_id=rid),
+         (3_000, 20_000, 500)),
+        (lambda session, rid: credit.write_off(session, owner, zhang, amount_fen=2_000, reason="坏账", request_id=rid),
+         (3_000, 18_000, 500)),
+        (lambda session, rid: wallet.cash_out(session, owner, zhang, payment_method="cash", request_id=rid),
+         (0, 18_000, 500)),
+    ]
+    for number, (operation, after) in enumerate(steps):
+        with unit_of_work(db) as session:
+            operation(session, f"fix-{number}")
+        assert _figures(db, zhang) == after
+        with pytest.raises(AlreadyDone):  # the cash-out's second try is told it was done, not "the wallet is empty"
+            with unit_of_work(db) as session:
+                operation(session, f"fix-{number}")
+        assert _figures(db, zhang) == after
+
+
 def test_a_sale_sent_twice_without_a_receipt_number_is_recorded_once(db, owner, zhang) -> None:  # type: ignore[no-untyped-def]
     def sell() -> None:
         with unit_of_work(db) as session:
