@@ -627,7 +627,7 @@ class HandoffWatcher:
                     unreadable = exc
                 else:
                     result = purchase_imports.apply_purchase_import(session, actor, plan, skip_invalid=True)
-                    if result.plan.invalid_receipts:
+                    if result.plan.counts.invalid:
                         notes.mkdir(exist_ok=True)
                         # Inside the transaction, as `crmdesk import purchases`: no rejects file, no import.
                         rejects = purchase_imports.write_rejects(result.plan, notes / name, translate=self._translate)

@@ -259,13 +259,16 @@ class FileRead:
 
 
 def read_file(path: Path, columns: FileColumns, check_row: Callable[[RowCells], R | None], *,
-              progress: Progress | None = None, should_cancel: ShouldCancel | None = None, step: int = 1_000) -> FileRead:
+              progress: Progress | None = None, should_cancel: ShouldCancel | None = None, step: int = 1_000,
+              keep: Callable[[R], object] | None = None) -> FileRead:
     """Read the file as a stream and check every data row (``check_row`` gets its RowCells; None leaves it out),
-    with progress and a cancel check every ``step`` rows."""
+    with progress and a cancel check every ``step`` rows. The checked rows are collected in FileRead.rows, or
+    handed to ``keep`` one by one (a kind that stages a large file elsewhere than in memory)."""
     table = read_table(path)
     header = find_header(table.head(HEADER_SEARCH_ROWS), path, columns)
     expected = table.expected_rows - header.row  # for progress only: the rest is read as it is checked
     checked: list[R] = []
+    keep = keep or checked.append
     index = 0
     for number, raw in table.rows():
         if number <= header.row:
@@ -275,7 +278,7 @@ def read_file(path: Path, columns: FileColumns, check_row: Callable[[RowCells], 
         if not row.blank:
             result = check_row(row)
             if result is not None:
-                checked.append(result)
+                keep(result)
         if index % step == 0:
             check_cancel(should_cancel)
             if progress:

@@ -61,15 +61,27 @@ Rules
   their ids, lines, points entries), one UPDATE per affected member for balance and tier.
   The import records one audit event for the file (``purchase.import``, with its counts),
   not one per receipt.
+* Memory: a file of more than PART_ROWS rows is staged in a scratch SQLite file of the
+  plan's own and cut into parts that can each be matched and worked out alone (a
+  receipt's lines, a member's receipts and a sale's refunds share a part); the plan
+  holds each part's counts and a preview, and importing writes the parts one after the
+  other in the same one transaction. A million rows need no more memory than PART_ROWS.
 
 Checking a file is open to everyone; importing needs Permission.IMPORT_PURCHASES.
 """
 
 from __future__ import annotations
 
+import os
+import pickle
 import re
+import shutil
+import sqlite3
+import tempfile
 import time
-from collections.abc import Callable, Iterable, Sequence
+import weakref
+import zlib
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import UTC, date, datetime, timedelta, timezone
 from decimal import Decimal
@@ -124,6 +136,12 @@ IMPORT_PERMISSION = Permission.IMPORT_PURCHASES
 CHUNK = 500  # keys per IN (...) query
 WIDE = 5_000  # receipt numbers per IN (...) query: a file of 100,000 receipts asks about each of them (SQLite allows 32,766 parameters, PostgreSQL 65,535)
 WRITE_CHUNK = 5_000  # receipts per written batch (one progress step, one cancel check)
+# Rows of a file planned in memory at once: a larger file is staged on disk and planned in parts (_Staging), so a
+# file of a million rows needs no more memory than one of a hundred thousand.
+PART_ROWS = 20_000
+# A staged part keeps at hand, for the preview, its receipts starting on the file's first PREVIEW_ROWS rows and its
+# first PREVIEW_ROWS invalid ones.
+PREVIEW_ROWS = 500
 EARLIEST = datetime(2000, 1, 1, tzinfo=loyalty.SHOP_ZONE)
 
 # --------------------------------------------------------------------------- messages
@@ -265,6 +283,40 @@ class Counts:
         return self.new + self.unchanged + self.invalid
 
 
+def _counted(receipts: Sequence[PlannedReceipt]) -> Counts:
+    tally = {action: 0 for action in Action}
+    rows = invalid_rows = 0
+    for receipt in receipts:
+        tally[receipt.action] += 1
+        rows += len(receipt.rows)
+        if receipt.action is Action.INVALID:
+            invalid_rows += len(receipt.rows)
+    return Counts(tally[Action.NEW], tally[Action.UNCHANGED], tally[Action.INVALID], rows, invalid_rows)
+
+
+@dataclass(frozen=True)
+class _Part:
+    """A share of the file's receipts, matched and worked out on its own. A file of up to PART_ROWS rows is one part,
+    held here; a larger file is cut into parts kept in the plan's staging file (_Staging), so that memory holds one
+    part at a time. The rows of a receipt, the refunds of a sale and the receipts of a member share a part."""
+
+    number: int
+    counts: Counts
+    invalid: tuple[PlannedReceipt, ...]  # its first PREVIEW_ROWS invalid receipts (all of them when held), shown first
+    warnings: tuple[Problem, ...]
+    first: tuple[PlannedReceipt, ...]  # its receipts starting on the file's first PREVIEW_ROWS rows, for the preview
+    receipts: tuple[PlannedReceipt, ...] | None = None  # held here when the file is one part
+    posting: _Posting | None = None
+
+    @classmethod
+    def of(cls, number: int, receipts: Sequence[PlannedReceipt], posting: _Posting, *, held: bool, first_row: int) -> _Part:
+        invalid = [r for r in receipts if r.action is Action.INVALID]
+        return cls(number, _counted(receipts), tuple(invalid if held else invalid[:PREVIEW_ROWS]),
+                   tuple(p for r in receipts for p in r.warnings),
+                   tuple(r for r in receipts if r.row < first_row + PREVIEW_ROWS),
+                   tuple(receipts) if held else None, posting if held else None)
+
+
 @dataclass(frozen=True)
 class PurchaseImportPlan:
     path: Path
@@ -275,27 +327,47 @@ class PurchaseImportPlan:
     headers: tuple[str, ...]
     columns: dict[str, str]  # field -> header as written
     column_indexes: dict[str, int]
-    parsed: tuple[ParsedRow, ...] = field(repr=False)
-    receipts: tuple[PlannedReceipt, ...]
+    parts: tuple[_Part, ...] = field(repr=False)
     warnings: tuple[Problem, ...]
     # The transaction the receipts were matched in: applying in that same one need not match them again.
     checked_in: object | None = field(default=None, repr=False, compare=False)
-    # What importing the new receipts writes, worked out with the plan (outside the write lock).
-    posting: _Posting | None = field(default=None, repr=False, compare=False)
+    # Where the parts of a large file are kept (None: the file is one part, held in memory).
+    staging: _Staging | None = field(default=None, repr=False, compare=False)
+
+    def contents(self, part: _Part) -> tuple[tuple[PlannedReceipt, ...], _Posting]:
+        """A part's receipts and what importing them writes (worked out with the plan, outside the write lock)."""
+        if part.receipts is not None and part.posting is not None:
+            return part.receipts, part.posting
+        assert self.staging is not None
+        return self.staging.load(part.number)
 
     @property
     def counts(self) -> Counts:
-        tally = {action: 0 for action in Action}
-        invalid_rows = 0
-        for receipt in self.receipts:
-            tally[receipt.action] += 1
-            if receipt.action is Action.INVALID:
-                invalid_rows += len(receipt.rows)
-        return Counts(tally[Action.NEW], tally[Action.UNCHANGED], tally[Action.INVALID], len(self.parsed), invalid_rows)
+        parts = [part.counts for part in self.parts]
+        return Counts(*(sum(getattr(c, name) for c in parts) for name in ("new", "unchanged", "invalid", "rows", "invalid_rows")))
+
+    @property
+    def receipts(self) -> tuple[PlannedReceipt, ...]:
+        """Every receipt in the file's order (a large file's are read back from its staging file part by part)."""
+        if len(self.parts) == 1:
+            return self.contents(self.parts[0])[0]
+        return tuple(sorted((r for part in self.parts for r in self.contents(part)[0]), key=lambda r: r.row))
+
+    @property
+    def parsed(self) -> tuple[ParsedRow, ...]:
+        return tuple(sorted((row for receipt in self.receipts for row in receipt.rows), key=lambda row: row.row))
+
+    def preview(self, limit: int) -> list[PlannedReceipt]:
+        """The receipts to show first: the invalid ones (to correct), then the file's order (limit ≤ PREVIEW_ROWS)."""
+        shown = [r for part in self.parts for r in (*part.invalid, *(r for r in part.first if r.action is not Action.INVALID))]
+        return sorted(shown, key=lambda r: (r.action is not Action.INVALID, r.row))[:limit]
 
     @property
     def invalid_receipts(self) -> list[PlannedReceipt]:
-        return [receipt for receipt in self.receipts if receipt.action is Action.INVALID]
+        """What is refused and written to the rejects file (a part with more than it keeps at hand is read back)."""
+        return sorted((r for part in self.parts for r in (
+            part.invalid if len(part.invalid) == part.counts.invalid
+            else (r for r in self.contents(part)[0] if r.action is Action.INVALID))), key=lambda r: r.row)
 
     @property
     def invalid_rows(self) -> list[RejectedRow]:
@@ -311,11 +383,11 @@ class PurchaseImportPlan:
 
     @property
     def errors(self) -> list[Problem]:
-        return sorted((p for receipt in self.receipts for p in receipt.errors), key=lambda p: p.row)
+        return sorted((p for receipt in self.invalid_receipts for p in receipt.errors), key=lambda p: p.row)
 
     @property
     def row_warnings(self) -> list[Problem]:
-        return [p for receipt in self.receipts for p in receipt.warnings]
+        return [p for part in self.parts for p in part.warnings]
 
 
 @dataclass(frozen=True)
@@ -840,18 +912,163 @@ def plan_purchase_import(
     """Read and check a purchases file and say, receipt by receipt, what importing it would do. Writes nothing."""
     path = Path(path)
     now = now or datetime.now(UTC)
+    spool = _Spool()
     read = read_file(path, COLUMNS, lambda row: _parse_row(row, now), progress=progress, should_cancel=should_cancel,
-                     step=WRITE_CHUNK)
+                     step=WRITE_CHUNK, keep=spool.add)
     header = read.header
-    receipts = _match(session, read.rows, header)
+    staging = spool.staging
+    if staging is None:
+        receipts = _match(session, spool.rows, header)
+        posting = _Posting(session, now, [r for r in receipts if r.action is Action.NEW])
+        parts = [_Part.of(0, receipts, posting, held=True, first_row=header.row + 1)]
+    else:
+        parts = []
+        for number in range(staging.cut(session, -(-read.read // PART_ROWS))):
+            check_cancel(should_cancel)
+            receipts = _match(session, staging.rows_of(number), header)
+            posting = _Posting(session, now, [r for r in receipts if r.action is Action.NEW])
+            staging.store(number, receipts, posting)
+            parts.append(_Part.of(number, receipts, posting, held=False, first_row=header.row + 1))
+            del receipts, posting  # one part in memory at a time
     if progress:
         progress(read.read, read.read)
     return PurchaseImportPlan(
         path=path, file_type=read.table.file_type, encoding=read.table.encoding, delimiter=read.table.delimiter,
         header_row=header.row, headers=header.headers, columns=header.named(), column_indexes=dict(header.columns),
-        parsed=tuple(read.rows), receipts=tuple(receipts), warnings=header.warnings, checked_in=session.get_transaction(),
-        posting=_Posting(session, now, [r for r in receipts if r.action is Action.NEW]),
+        parts=tuple(parts), warnings=header.warnings, checked_in=session.get_transaction(), staging=staging,
     )
+
+
+class _Spool:
+    """The checked rows of a file as it is read: in memory up to PART_ROWS rows, then all of them in a staging file."""
+
+    def __init__(self) -> None:
+        self.rows: list[ParsedRow] = []
+        self.staging: _Staging | None = None
+
+    def add(self, row: ParsedRow) -> None:
+        if self.staging is not None:
+            self.staging.add(row)
+            return
+        self.rows.append(row)
+        if len(self.rows) > PART_ROWS:
+            self.staging = _Staging()
+            for kept in self.rows:
+                self.staging.add(kept)
+            self.rows = []
+
+
+# Keys the staging file resolves to members, to cut a file into parts: the kinds of the "known" table.
+_CARD, _NUMBER, _PHONE, _STORED_SALE = range(4)
+
+
+def _remove_staging(connection: sqlite3.Connection, folder: str) -> None:
+    connection.close()
+    shutil.rmtree(folder, ignore_errors=True)
+
+
+class _Staging:
+    """A large file's checked rows and its parts' planned receipts, on disk: an SQLite file of the plan's own in the
+    temporary folder (not the store: staging takes no lock a till could wait for), removed with the plan.
+
+    ``cut`` deals the receipts into parts so each can be matched and worked out on its own, as the whole file
+    would be: a receipt's rows share its part; a refund goes to its sale's part (in the file or stored); every
+    receipt of a member (as the file's card, member number or phone name it) goes to the part of that member's id.
+    Should a member still be found in two parts (a phone that was a closed member's, say), importing works the
+    later part's receipts of that member out again from what the earlier part wrote (see apply_purchase_import)."""
+
+    def __init__(self) -> None:
+        self.folder = tempfile.mkdtemp(prefix="crmdesk-import-")
+        self.db = sqlite3.connect(os.path.join(self.folder, "staging.sqlite"), isolation_level=None, check_same_thread=False)
+        self._removal = weakref.finalize(self, _remove_staging, self.db, self.folder)
+        self.db.execute("PRAGMA journal_mode = OFF")  # scratch: nothing to recover after a crash
+        self.db.execute("PRAGMA synchronous = OFF")
+        self.db.execute("CREATE TABLE row (row INTEGER PRIMARY KEY, till TEXT, receipt_no TEXT, refund INTEGER, "
+                        "original TEXT, card TEXT, member_no TEXT, phone TEXT, part INTEGER, data BLOB)")
+        self.db.execute("CREATE TABLE known (kind INTEGER, key TEXT, member_id INTEGER, PRIMARY KEY (kind, key)) WITHOUT ROWID")
+        self.db.execute("CREATE TABLE part (number INTEGER PRIMARY KEY, data BLOB)")
+        self.db.create_function("crc", 1, lambda text: zlib.crc32(text.encode()), deterministic=True)
+        self._pending: list[tuple[object, ...]] = []
+
+    def add(self, row: ParsedRow) -> None:
+        self._pending.append((row.row, row.till, row.receipt_no, int(row.kind is PurchaseKind.REFUND), row.original_receipt,
+                              row.card_no, row.member_no, row.phone, pickle.dumps(row, pickle.HIGHEST_PROTOCOL)))
+        if len(self._pending) >= WRITE_CHUNK:
+            self._flush()
+
+    def _flush(self) -> None:
+        with self.db:
+            self.db.executemany("INSERT INTO row (row, till, receipt_no, refund, original, card, member_no, phone, data) "
+                                "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)", self._pending)
+        self._pending = []
+
+    def _keys(self, sql: str) -> Iterator[list[Any]]:
+        cursor = self.db.execute(sql)
+        while batch := cursor.fetchmany(WIDE):
+            yield [key for (key,) in batch]
+
+    def _resolve(self, session: Session) -> None:
+        """The members the file's keys name, and the members of the stored sales its refunds name."""
+        known: list[tuple[int, str, int]] = []
+        for cards in self._keys("SELECT DISTINCT card FROM row WHERE card IS NOT NULL"):
+            known += [(_CARD, number, member_id) for number, member_id in lookup(
+                session, lambda c: sa.select(Card.number, Card.member_id).where(Card.number.in_(c)), cards)]
+        for numbers in self._keys("SELECT DISTINCT member_no FROM row WHERE member_no IS NOT NULL"):
+            found = dict(lookup(session, lambda c: sa.select(Member.member_no, Member.id).where(Member.member_no.in_(c)),
+                                {*numbers, *(n.upper() for n in numbers)}))
+            known += [(_NUMBER, n, found.get(n, found.get(n.upper()))) for n in numbers if n in found or n.upper() in found]
+        for phones in self._keys("SELECT DISTINCT phone FROM row WHERE phone IS NOT NULL"):
+            known += [(_PHONE, phone, member_id) for phone, member_id in lookup(
+                session, lambda c: sa.select(Member.phone, Member.id).where(Member.phone.in_(c)), phones)]
+        for originals in self._keys("SELECT DISTINCT till || char(31) || original FROM row WHERE refund = 1 AND original != ''"):
+            wanted = [tuple(key.split("\x1f", 1)) for key in originals]
+            known += [(_STORED_SALE, f"{till}\x1f{receipt_no}", member_id) for till, receipt_no, member_id in _receipts(
+                session, (Purchase.till, Purchase.receipt_no, Purchase.member_id), wanted, Purchase.kind == PurchaseKind.SALE)]
+        with self.db:
+            self.db.executemany("INSERT OR IGNORE INTO known VALUES (?, ?, ?)", known)
+
+    def cut(self, session: Session, parts: int) -> int:
+        """Deal the rows into ``parts`` parts (see the class); returns the number of parts."""
+        self._flush()
+        self._resolve(session)
+        db = self.db
+        with db:
+            db.execute("CREATE TABLE receipt (till TEXT, receipt_no TEXT, refund INTEGER, original TEXT, member INTEGER, "
+                       "part INTEGER, PRIMARY KEY (till, receipt_no)) WITHOUT ROWID")
+            db.execute(f"""INSERT INTO receipt (till, receipt_no, refund, original, member)
+                SELECT r.till, r.receipt_no, max(r.refund), max(r.original),
+                       min(coalesce(c.member_id, n.member_id, p.member_id))
+                FROM row r LEFT JOIN known c ON c.kind = {_CARD} AND c.key = r.card
+                           LEFT JOIN known n ON n.kind = {_NUMBER} AND n.key = r.member_no
+                           LEFT JOIN known p ON p.kind = {_PHONE} AND p.key = r.phone
+                WHERE r.receipt_no != '' GROUP BY r.till, r.receipt_no""")
+            # Sales (and receipts that are not refunds) go to their member's part; a refund follows its sale.
+            db.execute(f"""UPDATE receipt SET part = CASE WHEN member IS NOT NULL THEN member % {parts}
+                ELSE crc(till || char(31) || receipt_no) % {parts} END WHERE NOT (refund = 1 AND original != '')""")
+            db.execute(f"""UPDATE receipt SET part = coalesce(
+                (SELECT s.part FROM receipt s WHERE s.till = receipt.till AND s.receipt_no = receipt.original
+                   AND NOT (s.refund = 1 AND s.original != '')),
+                (SELECT k.member_id % {parts} FROM known k WHERE k.kind = {_STORED_SALE}
+                   AND k.key = receipt.till || char(31) || receipt.original),
+                CASE WHEN member IS NOT NULL THEN member % {parts} ELSE crc(till || char(31) || original) % {parts} END)
+                WHERE refund = 1 AND original != ''""")
+            db.execute(f"""UPDATE row SET part = coalesce((SELECT part FROM receipt
+                WHERE receipt.till = row.till AND receipt.receipt_no = row.receipt_no), row % {parts})""")
+            db.execute("CREATE INDEX row_part ON row (part, row)")
+        return parts
+
+    def rows_of(self, part: int) -> list[ParsedRow]:
+        """A part's rows in the file's order."""
+        return [pickle.loads(data) for (data,) in self.db.execute("SELECT data FROM row WHERE part = ? ORDER BY row", (part,))]
+
+    def store(self, part: int, receipts: Sequence[PlannedReceipt], posting: _Posting) -> None:
+        with self.db:
+            self.db.execute("INSERT OR REPLACE INTO part VALUES (?, ?)",
+                            (part, pickle.dumps((tuple(receipts), posting), pickle.HIGHEST_PROTOCOL)))
+
+    def load(self, part: int) -> tuple[tuple[PlannedReceipt, ...], _Posting]:
+        (data,) = self.db.execute("SELECT data FROM part WHERE number = ?", (part,)).fetchone()
+        return pickle.loads(data)  # type: ignore[no-any-return]
 
 
 # --------------------------------------------------------------------------- importing
@@ -936,30 +1153,66 @@ def apply_purchase_import(
     check_cancel(should_cancel)
     now = now or datetime.now(UTC)
     current = session.get_transaction()
-    posting = plan.posting
-    if current is not None and plan.checked_in is current and posting is not None:
-        checked = plan  # planned in this very transaction: nothing can have changed
-    elif posting is not None and posting.still_holds(session):
-        checked = plan
-    else:
-        header = FileHeader(plan.header_row, plan.headers, dict(plan.column_indexes), plan.warnings)
-        checked = replace(plan, receipts=tuple(_match(session, plan.parsed, header)), checked_in=current)
-        posting = _Posting(session, now, [r for r in checked.receipts if r.action is Action.NEW])
+    unchanged_since_plan = current is not None and plan.checked_in is current  # planned in this very transaction
+    if unchanged_since_plan:
+        refuse_invalid(plan.counts.invalid_rows, plan.errors, skip_invalid)  # before the first part is written
+    header = FileHeader(plan.header_row, plan.headers, dict(plan.column_indexes), plan.warnings)
+    to_write = max(plan.counts.new, 1)
+    if progress:
+        progress(0, to_write)
+    written = sales = earned = reversed_ = members_changed = upgrades = 0
+    since: list[Any] | None = None  # what tills recorded since the plan, read before this import writes anything
+    touched: set[int] = set()  # members the parts written so far changed
+    parts: list[_Part] = []
+    for part in plan.parts:
+        receipts, posting = plan.contents(part)
+        if unchanged_since_plan:
+            holds = True
+            again = touched.intersection(posting.states)
+            if again:  # a member also in an earlier part (rare): from what that part wrote
+                posting.redo(session, again)
+        else:
+            if since is None:
+                since = posting.purchases_since(session)
+            holds = posting.still_holds(session, since)  # also works out again the members an earlier part changed
+        if holds:
+            parts.append(part)
+        else:
+            receipts = tuple(_match(session, sorted((row for r in receipts for row in r.rows), key=lambda row: row.row), header))
+            posting = _Posting(session, now, [r for r in receipts if r.action is Action.NEW])
+            if plan.staging is not None:
+                plan.staging.store(part.number, receipts, posting)
+            parts.append(_Part.of(part.number, receipts, posting, held=plan.staging is None, first_row=plan.header_row + 1))
+        if parts[-1].counts.invalid and not skip_invalid:  # all or nothing: the parts written so far are rolled back
+            whole = replace(plan, parts=(*parts, *plan.parts[len(parts):]))
+            refuse_invalid(whole.counts.invalid_rows, whole.errors, skip_invalid)
+        new = posting.receipts
+        in_batches(new, WRITE_CHUNK, lambda batch, posting=posting: posting.write(session, actor, batch, now),
+                   progress=_across_parts(progress, written, to_write) if progress else None, should_cancel=should_cancel)
+        upgrades += posting.finish(session, now)
+        written += len(new)
+        sales += sum(1 for r in new if r.kind is PurchaseKind.SALE)
+        part_earned, part_reversed = posting.points()
+        earned, reversed_ = earned + part_earned, reversed_ + part_reversed
+        members_changed += len(set(posting.states) - touched)
+        touched.update(posting.states)
+    checked = replace(plan, parts=tuple(parts), checked_in=current)
     counts = checked.counts
-    refuse_invalid(counts.invalid_rows, checked.errors, skip_invalid)
-    new = posting.receipts
-    in_batches(new, WRITE_CHUNK, lambda batch: posting.write(session, actor, batch, now), progress=progress,
-               should_cancel=should_cancel)
-    upgrades = posting.finish(session, now)
-    sales = sum(1 for r in new if r.kind is PurchaseKind.SALE)
-    earned, reversed_ = posting.points()
-    if new:  # a file that changes nothing leaves no trace either
+    if written:  # a file that changes nothing leaves no trace either
         audit.record(session, actor, "purchase.import", "purchase", None, file=plan.path.name, sales=sales,
-                     refunds=len(new) - sales, unchanged=counts.unchanged, skipped=counts.invalid, points=earned - reversed_)
+                     refunds=written - sales, unchanged=counts.unchanged, skipped=counts.invalid, points=earned - reversed_)
         session.flush()
     check_cancel(should_cancel)
-    return PurchaseImportResult(checked, len(new), sales, len(new) - sales, counts.unchanged, counts.invalid, counts.invalid_rows,
-                                earned, reversed_, len(posting.states), upgrades, time.perf_counter() - started)
+    return PurchaseImportResult(checked, written, sales, written - sales, counts.unchanged, counts.invalid, counts.invalid_rows,
+                                earned, reversed_, members_changed, upgrades, time.perf_counter() - started)
+
+
+def _across_parts(progress: Progress, before: int, total: int) -> Progress:
+    """A part's write progress as the whole import's: the receipts of the parts written before count as done."""
+    def report(done: int, _part_total: int) -> None:
+        if done:  # the import's start was reported once, not each part's
+            progress(before + done, max(total, before + done))
+    return report
 
 
 class _Posting:
@@ -1095,15 +1348,19 @@ class _Posting:
 
     # ------------------------------------------------------------------ does it still hold?
 
-    def still_holds(self, session: Session) -> bool:
-        """Inside the import's transaction (the write lock held): is what was worked out still right? Members a till
-        changed meanwhile are worked out again here (cheap: only theirs); False when the file must be matched again
-        -- the rules or tiers changed, a card of the file stopped working, or one of its receipts was recorded."""
+    def purchases_since(self, session: Session) -> list[Any]:
+        """The purchases recorded since these receipts were worked out: (till, receipt number, member, sale refunded)."""
+        return session.connection().execute(sa.select(Purchase.till, Purchase.receipt_no, Purchase.member_id,
+                                                      Purchase.refund_of_id).where(Purchase.id > self.last_purchase_id)).all()
+
+    def still_holds(self, session: Session, since: Sequence[Any]) -> bool:
+        """Inside the import's transaction (the write lock held): is what was worked out still right, given the
+        purchases recorded ``since`` (purchases_since)? Members a till (or an earlier part of the file) changed
+        meanwhile are worked out again here (cheap: only theirs); False when the part must be matched again -- the
+        rules or tiers changed, a card of the file stopped working, or one of its receipts was recorded."""
         connection = session.connection()
         if connection.execute(sa.select(loyalty.rules_token_column())).scalar() != self.token:
             return False
-        since = connection.execute(sa.select(Purchase.till, Purchase.receipt_no, Purchase.member_id, Purchase.refund_of_id)
-                                   .where(Purchase.id > self.last_purchase_id)).all()
         if any((till, receipt_no) in self.keys for till, receipt_no, _m, _r in since):
             return False
         refunded_sales = {sale.id for sale in self.sales.values() if sale.id is not None}
@@ -1240,5 +1497,5 @@ def write_rejects(plan: PurchaseImportPlan, input_path: str | Path, *, translate
     return engine_write_rejects(plan.headers, plan.invalid_rows, input_path, **({"translate": translate} if translate else {}))
 
 
-STEPS = ImportSteps(plan_purchase_import, apply_purchase_import, write_rejects, lambda plan: bool(plan.invalid_receipts),
+STEPS = ImportSteps(plan_purchase_import, apply_purchase_import, write_rejects, lambda plan: bool(plan.counts.invalid),
                     IMPORT_PERMISSION)

@@ -13,7 +13,6 @@ from pathlib import Path
 from PySide6.QtWidgets import QHeaderView, QLabel, QWidget
 
 from crmdesk.services import purchase_imports
-from crmdesk.services.import_engine import Action
 from crmdesk.services.loyalty import SHOP_ZONE
 from crmdesk.views.import_dialog import PREVIEW_ROWS, ImportMembersDialog, PreviewRow, translate_error
 from crmdesk.views.state import AppState
@@ -71,7 +70,7 @@ class ImportPurchasesDialog(ImportMembersDialog):
     def _preview(self, plan: purchase_imports.PurchaseImportPlan) -> list[PreviewRow]:  # type: ignore[override]
         """Invalid receipts first, so the ones to correct are always in view; then the file's order."""
         preview = []
-        for receipt in sorted(plan.receipts, key=lambda r: (r.action is not Action.INVALID, r.row))[:PREVIEW_ROWS]:
+        for receipt in plan.preview(PREVIEW_ROWS):
             details = [p.describe(translate_error) for p in receipt.errors]
             if receipt.kind.value == "refund":
                 details.insert(0, self.tr("Refund of {receipt}").format(receipt=receipt.original_receipt))
