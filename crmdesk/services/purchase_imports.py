@@ -139,8 +139,8 @@ WRITE_CHUNK = 5_000  # receipts per written batch (one progress step, one cancel
 # Rows of a file planned in memory at once: a larger file is staged on disk and planned in parts (_Staging), so a
 # file of a million rows needs no more memory than one of a hundred thousand.
 PART_ROWS = 20_000
-# A staged part keeps at hand, for the preview, its receipts starting on the file's first PREVIEW_ROWS rows and its
-# first PREVIEW_ROWS invalid ones.
+# The staged parts keep at hand, for the preview, the receipts starting on the file's first PREVIEW_ROWS rows and the
+# file's first PREVIEW_ROWS invalid receipts.
 PREVIEW_ROWS = 500
 EARLIEST = datetime(2000, 1, 1, tzinfo=loyalty.SHOP_ZONE)
 
@@ -302,7 +302,7 @@ class _Part:
 
     number: int
     counts: Counts
-    invalid: tuple[PlannedReceipt, ...]  # its first PREVIEW_ROWS invalid receipts (all of them when held), shown first
+    invalid: tuple[PlannedReceipt, ...]  # its invalid receipts, shown first (staged: those of the file's first PREVIEW_ROWS)
     warnings: tuple[Problem, ...]
     first: tuple[PlannedReceipt, ...]  # its receipts starting on the file's first PREVIEW_ROWS rows, for the preview
     receipts: tuple[PlannedReceipt, ...] | None = None  # held here when the file is one part
@@ -928,7 +928,7 @@ def plan_purchase_import(
             receipts = _match(session, staging.rows_of(number), header)
             posting = _Posting(session, now, [r for r in receipts if r.action is Action.NEW])
             staging.store(number, receipts, posting)
-            parts.append(_Part.of(number, receipts, posting, held=False, first_row=header.row + 1))
+            parts = _at_hand([*parts, _Part.of(number, receipts, posting, held=False, first_row=header.row + 1)])
             del receipts, posting  # one part in memory at a time
     if progress:
         progress(read.read, read.read)
@@ -937,6 +937,16 @@ def plan_purchase_import(
         header_row=header.row, headers=header.headers, columns=header.named(), column_indexes=dict(header.columns),
         parts=tuple(parts), warnings=header.warnings, checked_in=session.get_transaction(), staging=staging,
     )
+
+
+def _at_hand(parts: list[_Part]) -> list[_Part]:
+    """The parts keeping at hand only the file's first PREVIEW_ROWS invalid receipts between them (the rest are
+    read back from the staging file when asked for): a file with many bad rows does not fill the memory."""
+    rows = sorted(r.row for part in parts for r in part.invalid)
+    if len(rows) <= PREVIEW_ROWS:
+        return parts
+    last = rows[PREVIEW_ROWS - 1]
+    return [replace(part, invalid=tuple(r for r in part.invalid if r.row <= last)) for part in parts]
 
 
 class _Spool:

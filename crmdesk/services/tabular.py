@@ -52,6 +52,7 @@ MAX_UNPACKED_BYTES = 256 * 2**20
 # cell longer than Excel allows (or more columns than MAX_COLUMNS) whatever it is.
 MAX_RECORD_CHARS = MAX_COLUMNS * (MAX_CELL_CHARS + 3)
 SNIFF_CHARS = 65_536  # the delimiter is chosen from the first line, read this far at most
+DECODE_CHUNK = 1 << 20  # bytes decoded at a time when the encoding is checked
 MAX_LISTED_HEADERS = 30  # headers named in a message about missing columns
 MAX_HEADER_SHOWN = 40  # characters of each such header
 # Excel keeps 15 significant digits: a longer number typed into a cell is already rounded.
@@ -251,8 +252,8 @@ def read_table(path: Path) -> Table:
         raise InvalidInput(MSG_NOT_EXCEL, path=str(path), suffix=suffix)
     if not data.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)) and _looks_binary(data):
         raise InvalidInput(MSG_BINARY, path=str(path))
-    text, encoding = _decode(path, data)
-    return _read_csv(path, text, encoding)
+    codec, encoding = _encoding(path, data)
+    return _read_csv(path, data, codec, encoding)
 
 
 def _read_bytes(path: Path) -> bytes:
@@ -283,34 +284,49 @@ def _looks_binary(data: bytes) -> bool:
 # --------------------------------------------------------------------------- CSV
 
 
-def _decode(path: Path, data: bytes) -> tuple[str, str]:
-    """Text in UTF-8 (with or without BOM) or else GB18030 (a superset of GBK); both strictly."""
-    if data.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):  # Excel's "Unicode text"
-        try:
-            return data.decode("utf-16"), "UTF-16"
-        except UnicodeDecodeError:
-            pass
-    failures: list[tuple[int, str]] = []
+def _encoding(path: Path, data: bytes) -> tuple[str, str]:
+    """The codec that reads the text, and its name: UTF-8 (with or without BOM) or else GB18030 (a superset of
+    GBK); both strictly. Checked a chunk at a time: the file is never held as text all at once."""
+    if data.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)) and _decodes(data, "utf-16"):  # Excel's "Unicode text"
+        return "utf-16", "UTF-16"
+    if _decodes(data, "utf-8-sig"):
+        return "utf-8-sig", "UTF-8 with BOM" if data.startswith(codecs.BOM_UTF8) else "UTF-8"
+    if _decodes(data, "gb18030"):
+        return "gb18030", "GBK/GB18030"
+    # The encoding that read furthest is most likely the one meant; its failure is the byte to fix.
+    failures = []
     for codec, label in (("utf-8-sig", "UTF-8"), ("gb18030", "GBK/GB18030")):
         try:
-            text = data.decode(codec)
+            data.decode(codec)  # once more whole, for the exact place (the file is refused: no memory to keep)
         except UnicodeDecodeError as exc:
             failures.append((exc.start, label))
-            continue
-        if codec == "utf-8-sig" and data.startswith(codecs.BOM_UTF8):
-            label = "UTF-8 with BOM"
-        return text, label
-    # The encoding that read furthest is most likely the one meant; its failure is the byte to fix.
     position, label = max(failures)
     line = data.count(b"\n", 0, position) + 1
     raise InvalidInput(MSG_ENCODING, path=str(path), position=position, line=line, encoding=label)
 
 
+def _decodes(data: bytes, codec: str) -> bool:
+    decoder = codecs.getincrementaldecoder(codec)()
+    view = memoryview(data)
+    try:
+        for start in range(0, len(data), DECODE_CHUNK):
+            decoder.decode(view[start:start + DECODE_CHUNK])
+        decoder.decode(b"", final=True)
+    except UnicodeDecodeError:
+        return False
+    return True
+
+
+def _text(data: bytes, codec: str) -> io.TextIOWrapper:
+    """The file's text as a stream (lines as csv.reader wants them: line breaks untouched)."""
+    return io.TextIOWrapper(io.BytesIO(data), encoding=codec, newline="")
+
+
 def _sniff_delimiter(text: str) -> str:
-    """Comma, tab or semicolon: whichever splits the first line into most columns.
+    """Comma, tab or semicolon: whichever splits the first line (of the text's start) into most columns.
 
     Only ASCII delimiters count; a full-width comma (，) inside Chinese text is data."""
-    first = next((line for line in text[:SNIFF_CHARS].splitlines() if line.strip()), "")
+    first = next((line for line in text.splitlines() if line.strip()), "")
     best, best_count = ",", 1
     for candidate in (",", "\t", ";"):
         try:
@@ -326,9 +342,9 @@ class _Lines:
     """The text's lines for csv.reader, refusing a record that runs on past MAX_RECORD_CHARS before
     csv.reader holds it all (an unclosed quote, or a line of millions of delimiters)."""
 
-    def __init__(self, path: Path, text: str) -> None:
+    def __init__(self, path: Path, text: io.TextIOWrapper) -> None:
         self._path = path
-        self._lines = iter(io.StringIO(text, newline=""))
+        self._lines = iter(text)
         self.record_chars = 0
         self.record = 1  # the number of the record being read
 
@@ -343,13 +359,13 @@ class _Lines:
         return line
 
 
-def _read_csv(path: Path, text: str, encoding: str) -> Table:
-    delimiter = _sniff_delimiter(text)
-    expected = text.count("\n") + (not text.endswith("\n"))
-    return Table("csv", encoding, delimiter, _csv_rows(path, text, delimiter), expected)
+def _read_csv(path: Path, data: bytes, codec: str, encoding: str) -> Table:
+    delimiter = _sniff_delimiter(_text(data, codec).read(SNIFF_CHARS))
+    expected = data.count(b"\n") + (not data.endswith(b"\n"))  # bytes, not text: an estimate for progress
+    return Table("csv", encoding, delimiter, _csv_rows(path, _text(data, codec), delimiter), expected)
 
 
-def _csv_rows(path: Path, text: str, delimiter: str) -> Iterator[Row]:
+def _csv_rows(path: Path, text: io.TextIOWrapper, delimiter: str) -> Iterator[Row]:
     lines = _Lines(path, text)
     reader = csv.reader(lines, delimiter=delimiter)
     # Records are counted like Excel rows: a quoted line break stays inside its row.
