@@ -87,3 +87,17 @@ def test_synthetic_credit_accounts_are_consistent(tmp_path: Path) -> None:
     for charges in by_member.values():
         for (older_amount, older_done), (_amount, done) in itertools.pairwise(charges):
             assert done == 0 or older_done == older_amount
+
+
+def test_the_large_import_runs_in_a_process_of_its_own(qapp, tmp_path: Path, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    """Only when named; here with a file just large enough to be imported in two parts."""
+    monkeypatch.setenv("CRMDESK_BENCH_LARGE_ROWS", "21000")
+    kept = tmp_path / "kept.sqlite"
+    report = run_bench(200, 1, seed=4, keep=kept, only=("large-import",))
+    (figure,) = [f for f in report.figures if f.name.startswith("import 21,000 purchase rows")]
+    assert figure.unit == "MB" and figure.target == 500 and figure.value and figure.value > 0
+    assert "rows/s" in figure.note
+    conn = sqlite3.connect(kept)
+    assert conn.execute("SELECT count(*) FROM purchase WHERE receipt_no LIKE 'L%'").fetchone()[0] == 21_000
+    conn.close()
+    assert not list(tmp_path.glob("bench-large-purchases.csv"))

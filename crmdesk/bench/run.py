@@ -24,6 +24,8 @@ import random
 import resource
 import sqlite3
 import statistics
+import subprocess
+import sys
 import tempfile
 import time
 from collections.abc import Callable, Iterator
@@ -46,6 +48,8 @@ CREDIT_ACCOUNTS = 100_000  # the synthetic store's credit accounts: every member
 AGING_REPEATS = 3
 SEARCH_REPEATS = 200
 IMPORT_ROWS = 20_000  # rows per import figure (see _import_rows)
+LARGE_IMPORT_ROWS = 1_000_000  # the large-import section's file (CRMDESK_BENCH_LARGE_ROWS sets it)
+LARGE_IMPORT_MB = 500  # its peak memory target
 IMPORT_TARGETS = {"import purchases from CSV": 50_000, "import members from CSV": 30_000}  # rows/s
 PURCHASE_FLOOR_FACTOR = 1.5  # a sale may cost this much more than its bare writes and durable commit (p95)
 
@@ -138,6 +142,8 @@ def _store(members_count: int, purchases_per_member: float, seed: int, keep: Pat
 
 
 SECTIONS = ("counter", "list", "money", "import", "safety", "documents", "insight")
+# Measured only when named (minutes each): a purchase file of LARGE_IMPORT_ROWS rows imported by the command line.
+EXTRA_SECTIONS = ("large-import",)
 
 
 def run_bench(members_count: int, purchases_per_member: float, seed: int, *, keep: Path | None = None,
@@ -178,6 +184,9 @@ def run_bench(members_count: int, purchases_per_member: float, seed: int, *, kee
             if "import" in only:
                 say("imports ...")
                 figures += _imports(db, path, members_count, rng)
+            if "large-import" in only:
+                say("a large purchase file, imported from the command line ...")
+                figures.append(_large_import(path, rng))
             if "safety" in only:
                 say("backup and the data check ...")
                 figures += _data_safety(db, path)
@@ -465,18 +474,7 @@ def _imports(db: Database, path: Path, members_count: int, rng: random.Random) -
     rows = _import_rows(members_count)
     with read_session(db) as session:
         actor = staff_service.actor_for(session)
-    raw = sqlite3.connect(path)
-    phones = [phone for (phone,) in raw.execute("SELECT phone FROM member WHERE status = 'active' AND phone IS NOT NULL")]
-    raw.close()
-    start = datetime.now(timezone.utc) - timedelta(days=60)
-    purchase_file = path.parent / "bench-purchases.csv"
-    with open(purchase_file, "w", encoding="utf-8-sig", newline="") as fh:
-        writer = csv.writer(fh)
-        writer.writerow(["receipt_no", "phone", "time", "amount", "till"])
-        for number in range(rows):
-            moment = (start + timedelta(seconds=number * 60)).astimezone(timezone(timedelta(hours=8)))
-            writer.writerow([f"I{number:08d}", rng.choice(phones)[3:], moment.strftime("%Y-%m-%d %H:%M:%S"),
-                             f"{rng.randrange(100, 50_000) / 100:.2f}", "import"])
+    purchase_file = _purchase_file(path.parent / "bench-purchases.csv", rows, path, rng, "I")
     member_file = path.parent / "bench-members.csv"
     with open(member_file, "w", encoding="utf-8-sig", newline="") as fh:
         writer = csv.writer(fh)
@@ -503,6 +501,51 @@ def _imports(db: Database, path: Path, members_count: int, rng: random.Random) -
                        f"{finished - checked:.2f} s (checked before it in {checked - started:.2f} s)")
         figures += [figure, floor_figure]
     return figures
+
+
+def _purchase_file(file: Path, rows: int, path: Path, rng: random.Random, prefix: str) -> Path:
+    """A till's export of ``rows`` sales, a minute apart over the last days, each for an active member of the
+    store at ``path`` drawn at random and named by phone (as a till's export names them)."""
+    raw = sqlite3.connect(path)
+    phones = [phone for (phone,) in raw.execute("SELECT phone FROM member WHERE status = 'active' AND phone IS NOT NULL")]
+    raw.close()
+    start = datetime.now(timezone.utc) - max(timedelta(days=60), timedelta(minutes=rows + 24 * 60))
+    shop_time = timezone(timedelta(hours=8))
+    with open(file, "w", encoding="utf-8-sig", newline="") as fh:
+        writer = csv.writer(fh)
+        writer.writerow(["receipt_no", "phone", "time", "amount", "till"])
+        for number in range(rows):
+            moment = (start + timedelta(seconds=number * 60)).astimezone(shop_time)
+            writer.writerow([f"{prefix}{number:08d}", rng.choice(phones)[3:], moment.strftime("%Y-%m-%d %H:%M:%S"),
+                             f"{rng.randrange(100, 50_000) / 100:.2f}", "import"])
+    return file
+
+
+def _large_import(path: Path, rng: random.Random) -> Figure:
+    """A purchase file of LARGE_IMPORT_ROWS rows imported by ``crmdesk import purchases`` in a process of its own,
+    as a shop moving from an old system runs it once: its peak memory, which must not grow with the file."""
+    rows = int(os.environ.get("CRMDESK_BENCH_LARGE_ROWS") or LARGE_IMPORT_ROWS)
+    figure = Figure(f"import {rows:,} purchase rows (own process): peak memory", "MB", LARGE_IMPORT_MB)
+    file = _purchase_file(path.parent / "bench-large-purchases.csv", rows, path, rng, "L")
+    started = time.perf_counter()
+    child = subprocess.Popen([sys.executable, "-m", "crmdesk", "--db", str(path), "import", "purchases", str(file)],
+                             stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    if not hasattr(os, "wait4"):  # Windows: a child's own peak memory is not told
+        _out, errors = child.communicate()
+        peak_kib = None
+        status = child.returncode
+    else:
+        errors = child.stderr.read() if child.stderr else b""
+        _pid, status, usage = os.wait4(child.pid, 0)
+        child.returncode = status  # reaped here: Popen must not wait for it again
+        peak_kib = usage.ru_maxrss  # KiB on Linux
+    seconds = time.perf_counter() - started
+    file.unlink()
+    if status != 0:
+        raise RuntimeError(f"the large import failed: {errors.decode(errors='replace')[-2000:]}")
+    figure.value = peak_kib / 1024 if peak_kib is not None else None
+    figure.note = f"{rows / seconds:,.0f} rows/s read, checked and written in {seconds:.0f} s"
+    return figure
 
 
 def _durable_bulk(path: str) -> sqlite3.Connection:
