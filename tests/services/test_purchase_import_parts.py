@@ -9,6 +9,8 @@ from __future__ import annotations
 import gc
 import os
 import random
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
@@ -28,14 +30,18 @@ SMALL_PART = 40  # rows per part in these tests
 
 
 def shop(tmp_path: Path, name: str) -> tuple[Database, Actor]:
-    """A store with MEMBERS members, member i with card M{i:03d} and phone 1380000{i:04d}."""
     database = open_database(sqlite_url(tmp_path / f"{name}.sqlite"))
+    return database, stock(database)
+
+
+def stock(database: Database) -> Actor:
+    """MEMBERS members, member i with card M{i:03d} and phone 1380000{i:04d}; the owner."""
     with unit_of_work(database) as session:
         actor = store.initialise(session, owner_name="店长", owner_password="owner-secret-1")
         for i in range(MEMBERS):
             member = members.register(session, actor, members.MemberInput(name=f"会员{i}", phone=f"1380000{i:04d}"))
             cards.issue(session, actor, member.id, f"M{i:03d}", imported=True)
-    return database, actor
+    return actor
 
 
 def receipts_file(path: Path, seed: int = 7, *, bad_rows: int = 0) -> Path:
@@ -219,3 +225,40 @@ def test_the_staging_file_goes_with_its_plan(two_shops, tmp_path, monkeypatch) -
     del plan, session
     gc.collect()
     assert not os.path.exists(folder)
+
+
+@pytest.mark.postgres
+@pytest.mark.skipif(not os.environ.get("CRMDESK_TEST_POSTGRES_URL"), reason="set CRMDESK_TEST_POSTGRES_URL to a scratch PostgreSQL database")
+def test_parts_on_postgresql_write_what_one_part_writes_on_sqlite(tmp_path, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    path = receipts_file(tmp_path / "receipts.csv", bad_rows=2)
+    whole, whole_owner = shop(tmp_path, "whole")
+    stored_sales(whole, whole_owner)
+    with scratch_postgresql() as pg:
+        owner = stock(pg)
+        stored_sales(pg, owner)
+        expected = import_file(whole, whole_owner, path, skip_invalid=True)
+        in_parts(monkeypatch)
+        with read_session(pg) as session:  # checked in one transaction, written in another, as the app does
+            plan = plan_purchase_import(session, path, now=NOW)
+        assert plan.staging is not None
+        with unit_of_work(pg) as session:
+            result = apply_purchase_import(session, owner, plan, now=NOW, skip_invalid=True)
+        assert outcome(result) == outcome(expected)
+        assert contents(pg) == contents(whole)
+    whole.dispose()
+
+
+@contextmanager
+def scratch_postgresql() -> Iterator[Database]:
+    """The scratch PostgreSQL database, emptied."""
+    url = os.environ["CRMDESK_TEST_POSTGRES_URL"]
+    engine = sa.create_engine(url)
+    with engine.begin() as conn:
+        conn.exec_driver_sql("DROP SCHEMA public CASCADE")
+        conn.exec_driver_sql("CREATE SCHEMA public")
+    engine.dispose()
+    database = open_database(sa.make_url(url))
+    try:
+        yield database
+    finally:
+        database.dispose()
