@@ -913,8 +913,8 @@ def plan_purchase_import(
     path = Path(path)
     now = now or datetime.now(UTC)
     spool = _Spool()
-    read = read_file(path, COLUMNS, lambda row: _parse_row(row, now), progress=progress, should_cancel=should_cancel,
-                     step=WRITE_CHUNK, keep=spool.add)
+    read = read_file(path, COLUMNS, lambda row: (_parse_row(row, now), row.raw), progress=progress,
+                     should_cancel=should_cancel, step=WRITE_CHUNK, keep=lambda checked: spool.add(*checked))
     header = read.header
     staging = spool.staging
     if staging is None:
@@ -925,7 +925,7 @@ def plan_purchase_import(
         parts = []
         for number in range(staging.cut(session, -(-read.read // PART_ROWS))):
             check_cancel(should_cancel)
-            receipts = _match(session, staging.rows_of(number), header)
+            receipts = _match(session, staging.rows_of(number, header, now), header)
             posting = _Posting(session, now, [r for r in receipts if r.action is Action.NEW])
             staging.store(number, receipts, posting)
             parts = _at_hand([*parts, _Part.of(number, receipts, posting, held=False, first_row=header.row + 1)])
@@ -954,18 +954,20 @@ class _Spool:
 
     def __init__(self) -> None:
         self.rows: list[ParsedRow] = []
+        self.cells: list[tuple[object, ...]] = []  # each row's cells as read, for the staging file
         self.staging: _Staging | None = None
 
-    def add(self, row: ParsedRow) -> None:
+    def add(self, row: ParsedRow, cells: tuple[object, ...]) -> None:
         if self.staging is not None:
-            self.staging.add(row)
+            self.staging.add(row, cells)
             return
         self.rows.append(row)
+        self.cells.append(cells)
         if len(self.rows) > PART_ROWS:
             self.staging = _Staging()
-            for kept in self.rows:
-                self.staging.add(kept)
-            self.rows = []
+            for kept in zip(self.rows, self.cells, strict=True):
+                self.staging.add(*kept)
+            self.rows, self.cells = [], []
 
 
 # Keys the staging file resolves to members, to cut a file into parts: the kinds of the "known" table.
@@ -1000,9 +1002,11 @@ class _Staging:
         self.db.create_function("crc", 1, lambda text: zlib.crc32(text.encode()), deterministic=True)
         self._pending: list[tuple[object, ...]] = []
 
-    def add(self, row: ParsedRow) -> None:
+    def add(self, row: ParsedRow, cells: tuple[object, ...]) -> None:
+        """A checked row: its keys, to cut the file into parts, and its cells as read (a part's rows are checked
+        again from them: a few plain values take a tenth of the room of the checked row)."""
         self._pending.append((row.row, row.till, row.receipt_no, int(row.kind is PurchaseKind.REFUND), row.original_receipt,
-                              row.card_no, row.member_no, row.phone, pickle.dumps(row, pickle.HIGHEST_PROTOCOL)))
+                              row.card_no, row.member_no, row.phone, pickle.dumps(cells, pickle.HIGHEST_PROTOCOL)))
         if len(self._pending) >= WRITE_CHUNK:
             self._flush()
 
@@ -1067,18 +1071,19 @@ class _Staging:
             db.execute("CREATE INDEX row_part ON row (part, row)")
         return parts
 
-    def rows_of(self, part: int) -> list[ParsedRow]:
-        """A part's rows in the file's order."""
-        return [pickle.loads(data) for (data,) in self.db.execute("SELECT data FROM row WHERE part = ? ORDER BY row", (part,))]
+    def rows_of(self, part: int, header: FileHeader, now: datetime) -> list[ParsedRow]:
+        """A part's rows in the file's order, checked again from their cells as the file was read."""
+        return [_parse_row(RowCells(number, pickle.loads(data), header), now)
+                for number, data in self.db.execute("SELECT row, data FROM row WHERE part = ? ORDER BY row", (part,))]
 
     def store(self, part: int, receipts: Sequence[PlannedReceipt], posting: _Posting) -> None:
+        data = zlib.compress(pickle.dumps((tuple(receipts), posting), pickle.HIGHEST_PROTOCOL), 1)
         with self.db:
-            self.db.execute("INSERT OR REPLACE INTO part VALUES (?, ?)",
-                            (part, pickle.dumps((tuple(receipts), posting), pickle.HIGHEST_PROTOCOL)))
+            self.db.execute("INSERT OR REPLACE INTO part VALUES (?, ?)", (part, data))
 
     def load(self, part: int) -> tuple[tuple[PlannedReceipt, ...], _Posting]:
         (data,) = self.db.execute("SELECT data FROM part WHERE number = ?", (part,)).fetchone()
-        return pickle.loads(data)  # type: ignore[no-any-return]
+        return pickle.loads(zlib.decompress(data))  # type: ignore[no-any-return]
 
 
 # --------------------------------------------------------------------------- importing

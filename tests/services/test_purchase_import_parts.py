@@ -6,11 +6,13 @@ The tests make parts of a few dozen rows, so that a file of a few hundred rows i
 
 from __future__ import annotations
 
+import csv
 import gc
 import os
 import random
 from collections.abc import Iterator
 from contextlib import contextmanager
+from datetime import datetime
 from pathlib import Path
 
 import pytest
@@ -22,6 +24,7 @@ from crmdesk.models import Member, PointsEntry, Purchase, PurchaseLine
 from crmdesk.services import cards, members, purchase_imports, purchases, store
 from crmdesk.services.purchase_imports import apply_purchase_import, plan_purchase_import, write_rejects
 from crmdesk.services.uow import Actor, read_session, unit_of_work
+from tests.services.test_imports import write_xlsx
 from tests.services.test_purchase_imports import NOW, ZH, purchases_file, snapshot
 
 HEADER = [*ZH, "类型", "原小票号", "商品名称", "小计"]
@@ -145,6 +148,24 @@ def test_a_file_imported_in_parts_writes_what_it_writes_in_one(two_shops, tmp_pa
     again = import_file(parted, parted_owner, path)  # idempotent in parts too
     assert (again.new, again.unchanged) == (0, one.new)
     assert snapshot(parted) == before
+
+
+def test_a_workbook_in_parts_reads_its_cells_as_one_part_does(two_shops, tmp_path, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    """A part's rows are checked again from the cells as read: Excel's dates and numbers come back the same."""
+    (whole, whole_owner), (parted, parted_owner) = two_shops
+    rows = [list(row) for row in csv.reader(receipts_file(tmp_path / "r.csv").read_text(encoding="utf-8-sig").splitlines())]
+    for row in rows[1:]:
+        if row[4]:
+            row[4] = datetime.strptime(row[4], "%Y-%m-%d %H:%M")
+        if row[5]:
+            row[5] = float(row[5])
+        row[3] = int(row[3]) if row[3] else None
+    workbook = write_xlsx(tmp_path / "r.xlsx", rows)
+    one = import_file(whole, whole_owner, workbook)
+    in_parts(monkeypatch)
+    many = import_file(parted, parted_owner, workbook)
+    assert many.plan.staging is not None and outcome(many) == outcome(one) and one.new > 150
+    assert contents(parted) == contents(whole)
 
 
 def test_bad_rows_in_late_parts_refuse_the_whole_file(two_shops, tmp_path, monkeypatch) -> None:  # type: ignore[no-untyped-def]
