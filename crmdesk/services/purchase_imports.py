@@ -927,7 +927,7 @@ def plan_purchase_import(
             check_cancel(should_cancel)
             receipts = _match(session, staging.rows_of(number, header, now), header)
             posting = _Posting(session, now, [r for r in receipts if r.action is Action.NEW])
-            staging.store(number, receipts, posting)
+            staging.store(receipts, posting, number)
             parts = _at_hand([*parts, _Part.of(number, receipts, posting, held=False, first_row=header.row + 1)])
             del receipts, posting  # one part in memory at a time
     if progress:
@@ -1076,10 +1076,11 @@ class _Staging:
         return [_parse_row(RowCells(number, pickle.loads(data), header), now)
                 for number, data in self.db.execute("SELECT row, data FROM row WHERE part = ? ORDER BY row", (part,))]
 
-    def store(self, part: int, receipts: Sequence[PlannedReceipt], posting: _Posting) -> None:
+    def store(self, receipts: Sequence[PlannedReceipt], posting: _Posting, part: int | None = None) -> int:
+        """Keep a part's planned receipts as ``part``, or (None) under a new number, which is returned."""
         data = zlib.compress(pickle.dumps((tuple(receipts), posting), pickle.HIGHEST_PROTOCOL), 1)
         with self.db:
-            self.db.execute("INSERT OR REPLACE INTO part VALUES (?, ?)", (part, data))
+            return self.db.execute("INSERT INTO part VALUES (?, ?)", (part, data)).lastrowid  # type: ignore[return-value]
 
     def load(self, part: int) -> tuple[tuple[PlannedReceipt, ...], _Posting]:
         (data,) = self.db.execute("SELECT data FROM part WHERE number = ?", (part,)).fetchone()
@@ -1195,9 +1196,10 @@ def apply_purchase_import(
         else:
             receipts = tuple(_match(session, sorted((row for r in receipts for row in r.rows), key=lambda row: row.row), header))
             posting = _Posting(session, now, [r for r in receipts if r.action is Action.NEW])
-            if plan.staging is not None:
-                plan.staging.store(part.number, receipts, posting)
-            parts.append(_Part.of(part.number, receipts, posting, held=plan.staging is None, first_row=plan.header_row + 1))
+            # Kept beside the plan's own part, not over it: if this import is cancelled or refused, the plan still
+            # says what it said, and importing it again starts from that.
+            number = plan.staging.store(receipts, posting) if plan.staging is not None else part.number
+            parts.append(_Part.of(number, receipts, posting, held=plan.staging is None, first_row=plan.header_row + 1))
         if parts[-1].counts.invalid and not skip_invalid:  # all or nothing: the parts written so far are rolled back
             whole = replace(plan, parts=(*parts, *plan.parts[len(parts):]))
             refuse_invalid(whole.counts.invalid_rows, whole.errors, skip_invalid)

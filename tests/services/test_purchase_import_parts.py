@@ -22,6 +22,7 @@ from crmdesk.db import Database, open_database, sqlite_url
 from crmdesk.errors import InvalidInput
 from crmdesk.models import Member, PointsEntry, Purchase, PurchaseLine
 from crmdesk.services import cards, members, purchase_imports, purchases, store
+from crmdesk.services.imports import ImportCancelled
 from crmdesk.services.purchase_imports import apply_purchase_import, plan_purchase_import, write_rejects
 from crmdesk.services.uow import Actor, read_session, unit_of_work
 from tests.services.test_imports import write_xlsx
@@ -222,6 +223,36 @@ def test_a_till_sale_between_checking_and_importing_is_taken_into_account(two_sh
             results.append(apply_purchase_import(session, actor, plan, now=NOW))
     assert outcome(results[1]) == outcome(results[0]) and results[0].unchanged == 1
     assert contents(two_shops[1][0]) == contents(two_shops[0][0])
+
+
+def test_a_cancelled_import_leaves_its_plan_as_it_was_checked(two_shops, tmp_path, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    """Parts matched again while importing (a till recorded one of the file's receipts) are kept beside the plan's
+    own: cancelled at the very end, the plan imports later exactly as a fresh one-part import does."""
+    (whole, whole_owner), (parted, parted_owner) = two_shops
+    path = receipts_file(tmp_path / "receipts.csv")
+    in_parts(monkeypatch)
+    with read_session(parted) as session:
+        plan = plan_purchase_import(session, path, now=NOW)
+    checked = [[(r.row, r.action, r.member_id) for r in plan.contents(part)[0]] for part in plan.parts]
+    for database, actor in ((whole, whole_owner), (parted, parted_owner)):
+        first = plan.receipts[0]
+        with unit_of_work(database) as session:
+            purchases.record_purchase(session, actor, first.member_id, receipt_no=first.receipt_no, till=first.till,
+                                      amount_fen=first.amount_fen, occurred_at=first.occurred_at, now=NOW,
+                                      lines=list(first.lines))
+    before = snapshot(parted)
+    reported: list[int] = []
+    with pytest.raises(ImportCancelled), unit_of_work(parted) as session:
+        apply_purchase_import(session, parted_owner, plan, now=NOW, progress=lambda done, _total: reported.append(done),
+                              should_cancel=lambda: bool(reported) and reported[-1] == plan.counts.new - 1)  # all written
+    assert snapshot(parted) == before
+    assert [[(r.row, r.action, r.member_id) for r in plan.contents(part)[0]] for part in plan.parts] == checked
+    with unit_of_work(parted) as session:
+        result = apply_purchase_import(session, parted_owner, plan, now=NOW)
+    monkeypatch.undo()
+    expected = import_file(whole, whole_owner, path)
+    assert outcome(result) == outcome(expected) and result.unchanged == 1
+    assert contents(parted) == contents(whole)
 
 
 def test_progress_runs_once_from_nothing_to_everything(two_shops, tmp_path, monkeypatch) -> None:  # type: ignore[no-untyped-def]
