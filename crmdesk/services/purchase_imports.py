@@ -697,16 +697,22 @@ def _load_members(session: Session, drafts: Sequence[_Draft]):  # type: ignore[n
         session, lambda c: sa.select(Card.number, Card.member_id, Card.status).where(Card.number.in_(c)), cards_wanted)}
     by_number = dict(lookup(session, lambda c: sa.select(Member.member_no, Member.id).where(Member.member_no.in_(c)),
                              numbers_wanted))
-    by_phone: dict[str, int] = {}
-    # An open member holds the number; a closed one may have had it before (as search.lookup).
-    for phone, member_id, status in sorted(
-            lookup(session, lambda c: sa.select(Member.phone, Member.id, Member.status).where(Member.phone.in_(c)), phones_wanted),
-            key=lambda r: (r[2] is not MemberStatus.CLOSED, r[1])):
-        by_phone[phone] = member_id
+    by_phone = _phone_holders(session, phones_wanted)
     ids = {*(m for m, _s in by_card.values()), *by_number.values(), *by_phone.values()}
     infos = {row[0]: _MemberInfo(*row) for row in lookup(
         session, lambda c: sa.select(Member.id, Member.member_no, Member.name, Member.status).where(Member.id.in_(c)), ids)}
     return by_card, by_number, by_phone, infos
+
+
+def _phone_holders(session: Session, phones: Iterable[str]) -> dict[str, int]:
+    """The member each phone names: an open member holds the number; a closed one may have had it before (as
+    search.lookup)."""
+    holders: dict[str, int] = {}
+    for phone, member_id, _status in sorted(
+            lookup(session, lambda c: sa.select(Member.phone, Member.id, Member.status).where(Member.phone.in_(c)), phones),
+            key=lambda r: (r[2] is not MemberStatus.CLOSED, r[1])):
+        holders[phone] = member_id
+    return holders
 
 
 def _load_stored(session: Session, drafts: Sequence[_Draft]) -> dict[tuple[str, str], _Stored]:
@@ -1032,8 +1038,7 @@ class _Staging:
                                 {*numbers, *(n.upper() for n in numbers)}))
             known += [(_NUMBER, n, found.get(n, found.get(n.upper()))) for n in numbers if n in found or n.upper() in found]
         for phones in self._keys("SELECT DISTINCT phone FROM row WHERE phone IS NOT NULL"):
-            known += [(_PHONE, phone, member_id) for phone, member_id in lookup(
-                session, lambda c: sa.select(Member.phone, Member.id).where(Member.phone.in_(c)), phones)]
+            known += [(_PHONE, phone, member_id) for phone, member_id in _phone_holders(session, phones).items()]
         for originals in self._keys("SELECT DISTINCT till || char(31) || original FROM row WHERE refund = 1 AND original != ''"):
             wanted = [tuple(key.split("\x1f", 1)) for key in originals]
             known += [(_STORED_SALE, f"{till}\x1f{receipt_no}", member_id) for till, receipt_no, member_id in _receipts(

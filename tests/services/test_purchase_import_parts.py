@@ -20,7 +20,7 @@ import sqlalchemy as sa
 
 from crmdesk.db import Database, open_database, sqlite_url
 from crmdesk.errors import InvalidInput
-from crmdesk.models import Member, PointsEntry, Purchase, PurchaseLine
+from crmdesk.models import Member, MemberStatus, PointsEntry, Purchase, PurchaseLine
 from crmdesk.services import cards, members, purchase_imports, purchases, store
 from crmdesk.services.imports import ImportCancelled
 from crmdesk.services.purchase_imports import apply_purchase_import, plan_purchase_import, write_rejects
@@ -253,6 +253,24 @@ def test_a_cancelled_import_leaves_its_plan_as_it_was_checked(two_shops, tmp_pat
     expected = import_file(whole, whole_owner, path)
     assert outcome(result) == outcome(expected) and result.unchanged == 1
     assert contents(parted) == contents(whole)
+
+
+def test_a_phone_a_closed_member_had_names_its_open_holder_in_every_part(two_shops, tmp_path, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    (whole, whole_owner), (parted, parted_owner) = two_shops
+    for database, actor in ((whole, whole_owner), (parted, parted_owner)):
+        with unit_of_work(database) as session:  # 会员7 closed; the number is a new member's now
+            former = session.scalar(sa.select(Member.id).where(Member.phone == "+8613800000007"))
+            members.set_status(session, actor, former, MemberStatus.CLOSED, reason="moved away")
+            members.register(session, actor, members.MemberInput(name="新会员", phone="13800000007"))
+    path = receipts_file(tmp_path / "receipts.csv")
+    one = import_file(whole, whole_owner, path, skip_invalid=True)  # the closed card's receipts are refused
+    in_parts(monkeypatch)
+    many = import_file(parted, parted_owner, path, skip_invalid=True)
+    assert outcome(many) == outcome(one) and one.skipped > 0
+    assert contents(parted) == contents(whole)
+    with read_session(parted) as session:
+        holder = session.scalar(sa.select(Member.id).where(Member.phone == "+8613800000007", Member.status != MemberStatus.CLOSED))
+        assert session.scalar(sa.select(sa.func.count()).select_from(Purchase).where(Purchase.member_id == holder)) > 0
 
 
 def test_progress_runs_once_from_nothing_to_everything(two_shops, tmp_path, monkeypatch) -> None:  # type: ignore[no-untyped-def]
