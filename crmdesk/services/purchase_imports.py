@@ -182,6 +182,10 @@ MSG_NO_SALE = QT_TRANSLATE_NOOP("errors", "No sale with receipt {receipt} at til
 MSG_SALE_INVALID = QT_TRANSLATE_NOOP("errors", "Its sale {receipt} on row {other_row} is invalid.")
 MSG_REFUND_TOO_MUCH = QT_TRANSLATE_NOOP("errors", "Only ¥{left} of this ¥{paid} receipt can still be refunded.")
 MSG_REFUND_OTHER_MEMBER = QT_TRANSLATE_NOOP("errors", "Receipt {receipt} is {owner}'s, not {member}'s.")
+MSG_NO_ROOM_TO_STAGE = QT_TRANSLATE_NOOP(
+    "errors", "This large file is checked in parts kept in {folder}, and that failed ({detail}). Free some disk space "
+              "there and try again; nothing was imported."
+)
 
 # --------------------------------------------------------------------------- columns
 
@@ -919,6 +923,14 @@ def plan_purchase_import(
     path = Path(path)
     now = now or datetime.now(UTC)
     spool = _Spool()
+    try:
+        return _plan(session, path, now, spool, progress, should_cancel)
+    except (sqlite3.Error, OSError) as exc:  # the staging file's (the store's come through SQLAlchemy, the file's as InvalidInput)
+        raise InvalidInput(MSG_NO_ROOM_TO_STAGE, folder=spool.folder(), detail=str(exc)) from exc
+
+
+def _plan(session: Session, path: Path, now: datetime, spool: _Spool, progress: Progress | None,
+          should_cancel: ShouldCancel | None) -> PurchaseImportPlan:
     read = read_file(path, COLUMNS, lambda row: (_parse_row(row, now), row.raw), progress=progress,
                      should_cancel=should_cancel, step=WRITE_CHUNK, keep=lambda checked: spool.add(*checked))
     header = read.header
@@ -962,6 +974,9 @@ class _Spool:
         self.rows: list[ParsedRow] = []
         self.cells: list[tuple[object, ...]] = []  # each row's cells as read, for the staging file
         self.staging: _Staging | None = None
+
+    def folder(self) -> str:
+        return self.staging.folder if self.staging is not None else tempfile.gettempdir()
 
     def add(self, row: ParsedRow, cells: tuple[object, ...]) -> None:
         if self.staging is not None:
@@ -1172,7 +1187,14 @@ def apply_purchase_import(
     started = time.perf_counter()
     require(actor, IMPORT_PERMISSION)
     check_cancel(should_cancel)
-    now = now or datetime.now(UTC)
+    try:
+        return _apply(session, actor, plan, skip_invalid, progress, should_cancel, now or datetime.now(UTC), started)
+    except (sqlite3.Error, OSError) as exc:  # a large file's staging file (see plan_purchase_import)
+        raise InvalidInput(MSG_NO_ROOM_TO_STAGE, folder=plan.staging.folder if plan.staging else "-", detail=str(exc)) from exc
+
+
+def _apply(session: Session, actor: Actor, plan: PurchaseImportPlan, skip_invalid: bool, progress: Progress | None,
+           should_cancel: ShouldCancel | None, now: datetime, started: float) -> PurchaseImportResult:
     current = session.get_transaction()
     unchanged_since_plan = current is not None and plan.checked_in is current  # planned in this very transaction
     if unchanged_since_plan:

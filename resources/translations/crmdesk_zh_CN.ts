@@ -4,7 +4,7 @@
 <context>
     <name>ActionDialog</name>
     <message>
-        <location filename="../../crmdesk/views/complaint_detail.py" line="+174"/>
+        <location filename="../../crmdesk/views/complaint_detail.py" line="+175"/>
         <source>Complaint {number} · {customer} · {category}</source>
         <translation>投诉 {number} · {customer} · {category}</translation>
     </message>
@@ -17,7 +17,7 @@
 <context>
     <name>AddStaffDialog</name>
     <message>
-        <location filename="../../crmdesk/views/staff_dialogs.py" line="+66"/>
+        <location filename="../../crmdesk/views/staff_dialogs.py" line="+85"/>
         <source>Add staff member</source>
         <translation>添加员工</translation>
     </message>
@@ -65,7 +65,7 @@
 <context>
     <name>AdjustPointsDialog</name>
     <message>
-        <location filename="../../crmdesk/views/member_profile.py" line="+217"/>
+        <location filename="../../crmdesk/views/member_profile.py" line="+216"/>
         <source>Adjust points</source>
         <translation>调整积分</translation>
     </message>
@@ -93,7 +93,7 @@
 <context>
     <name>AssignDialog</name>
     <message>
-        <location filename="../../crmdesk/views/complaint_detail.py" line="+29"/>
+        <location filename="../../crmdesk/views/complaint_detail.py" line="+51"/>
         <source>Assign complaint</source>
         <translation>指派投诉</translation>
     </message>
@@ -108,7 +108,7 @@
         <translation>不指定具体人员</translation>
     </message>
     <message>
-        <location line="+11"/>
+        <location line="+9"/>
         <source>e.g. fresh food, checkout, service desk</source>
         <translation>例如：生鲜、收银、服务台</translation>
     </message>
@@ -176,7 +176,7 @@
         <translation>导出…</translation>
     </message>
     <message>
-        <location line="+35"/>
+        <location line="+36"/>
         <source>Anyone</source>
         <translation>全部员工</translation>
     </message>
@@ -219,7 +219,7 @@
 <context>
     <name>BackupGuard</name>
     <message>
-        <location filename="../../crmdesk/views/backup_guard.py" line="+107"/>
+        <location filename="../../crmdesk/views/backup_guard.py" line="+120"/>
         <source>Backing up before closing…</source>
         <translation>正在关闭前备份…</translation>
     </message>
@@ -237,7 +237,7 @@
         <translation>请在服务器上用 pg_dump 备份，或运行“crmdesk backup”。</translation>
     </message>
     <message>
-        <location line="+8"/>
+        <location line="+12"/>
         <source>Backup failed</source>
         <translation>备份失败</translation>
     </message>
@@ -407,7 +407,7 @@
         <translation>按流水重新计算缓存的数字；修复前先自动备份。</translation>
     </message>
     <message>
-        <location line="+31"/>
+        <location line="+40"/>
         <source>Nobody is due for anonymising.</source>
         <translation>目前没有需要匿名化的会员。</translation>
     </message>
@@ -417,12 +417,12 @@
         <translation>{count} 位已注销会员将在下次每日备份时匿名化（其中 {blocked} 位仍有余额或欠款，暂缓处理）。</translation>
     </message>
     <message>
-        <location line="+23"/>
+        <location line="+22"/>
         <source>The database is on a server: back it up there, or with &apos;crmdesk backup&apos; (pg_dump) into {folder}.</source>
         <translation>数据库在服务器上：请在服务器上备份，或用“crmdesk backup”（pg_dump）备份到 {folder}。</translation>
     </message>
     <message>
-        <location line="+4"/>
+        <location line="+3"/>
         <source>Copies are kept in {folder}.</source>
         <translation>备份保存在 {folder}。</translation>
     </message>
@@ -533,12 +533,12 @@ What is there now is backed up first. Other tills and windows reopen on the rest
         <translation>{count} 位已注销会员，按注销时间从早到晚排列。将删除姓名、手机号和备注；消费记录和余额流水保留。</translation>
     </message>
     <message>
-        <location line="+17"/>
+        <location line="+12"/>
         <source>Saved.</source>
         <translation>已保存。</translation>
     </message>
     <message>
-        <location line="+6"/>
+        <location line="+15"/>
         <source>Second place for backups</source>
         <translation>第二备份位置</translation>
     </message>
@@ -689,7 +689,7 @@ What is there now is backed up first. Other tills and windows reopen on the rest
 <context>
     <name>BonusRuleDialog</name>
     <message>
-        <location filename="../../crmdesk/views/money_settings_tab.py" line="+40"/>
+        <location filename="../../crmdesk/views/money_settings_tab.py" line="+51"/>
         <source>New top-up bonus</source>
         <translation>新建充值赠送</translation>
     </message>
@@ -719,7 +719,7 @@ What is there now is backed up first. Other tills and windows reopen on the rest
         <translation>全部等级</translation>
     </message>
     <message>
-        <location line="+4"/>
+        <location line="+3"/>
         <source>&amp;Top-up of at least (¥):</source>
         <translation>充值满（¥）(&amp;T)：</translation>
     </message>
@@ -828,7 +828,7 @@ What is there now is backed up first. Other tills and windows reopen on the rest
 <context>
     <name>CategoryDialog</name>
     <message>
-        <location filename="../../crmdesk/views/complaint_settings.py" line="+81"/>
+        <location filename="../../crmdesk/views/complaint_settings.py" line="+80"/>
         <source>Change category</source>
         <translation>修改类别</translation>
     </message>
@@ -881,7 +881,7 @@ What is there now is backed up first. Other tills and windows reopen on the rest
 <context>
     <name>CloseWithoutFollowUpDialog</name>
     <message>
-        <location filename="../../crmdesk/views/complaint_detail.py" line="+179"/>
+        <location filename="../../crmdesk/views/complaint_detail.py" line="+183"/>
         <source>Close without follow-up</source>
         <translation>不回访直接结案</translation>
     </message>
@@ -962,7 +962,7 @@ What is there now is backed up first. Other tills and windows reopen on the rest
 <context>
     <name>ColumnsDialog</name>
     <message>
-        <location filename="../../crmdesk/views/member_list.py" line="+285"/>
+        <location filename="../../crmdesk/views/member_list.py" line="+286"/>
         <source>Columns</source>
         <translation>显示列</translation>
     </message>
@@ -975,7 +975,7 @@ What is there now is backed up first. Other tills and windows reopen on the rest
 <context>
     <name>ComplaintDetailDialog</name>
     <message>
-        <location filename="../../crmdesk/views/complaint_detail.py" line="-330"/>
+        <location filename="../../crmdesk/views/complaint_detail.py" line="-354"/>
         <source>{name} (walk-in)</source>
         <translation>{name}（散客）</translation>
     </message>
@@ -990,7 +990,7 @@ What is there now is backed up first. Other tills and windows reopen on the rest
         <translation>暂无</translation>
     </message>
     <message>
-        <location line="+373"/>
+        <location line="+402"/>
         <source>Complaint {number}</source>
         <translation>投诉 {number}</translation>
     </message>
@@ -1020,7 +1020,7 @@ What is there now is backed up first. Other tills and windows reopen on the rest
         <translation>打开会员资料</translation>
     </message>
     <message>
-        <location line="+3"/>
+        <location line="+4"/>
         <source>Customer:</source>
         <translation>顾客：</translation>
     </message>
@@ -1201,12 +1201,12 @@ What is there now is backed up first. Other tills and windows reopen on the rest
     </message>
     <message>
         <location line="+2"/>
-        <location line="+141"/>
+        <location line="+154"/>
         <source>C&amp;lose complaint</source>
         <translation>结案(&amp;L)</translation>
     </message>
     <message>
-        <location line="-139"/>
+        <location line="-152"/>
         <source>R&amp;eopen…</source>
         <translation>重新打开(&amp;E)…</translation>
     </message>
@@ -1216,7 +1216,7 @@ What is there now is backed up first. Other tills and windows reopen on the rest
         <translation>关闭窗口（Esc）</translation>
     </message>
     <message>
-        <location line="+23"/>
+        <location line="+36"/>
         <source>Complaint {number} — {customer}</source>
         <translation>投诉 {number} — {customer}</translation>
     </message>
@@ -1316,27 +1316,27 @@ What is there now is backed up first. Other tills and windows reopen on the rest
         <translation>此投诉的负责人是 {owner}，只有负责人或主管可以处理。</translation>
     </message>
     <message>
-        <location line="+139"/>
+        <location line="+148"/>
         <source>The attachment could not be written to a temporary file: {error}</source>
         <translation>无法将附件写入临时文件：{error}</translation>
     </message>
     <message>
-        <location line="+3"/>
+        <location line="+4"/>
         <source>No program on this computer opens {name}; use Save as… instead.</source>
         <translation>本机没有可以打开 {name} 的程序，请改用“另存为…”。</translation>
     </message>
     <message>
-        <location line="+12"/>
+        <location line="+8"/>
         <source>The file could not be saved: {error}</source>
         <translation>无法保存文件：{error}</translation>
     </message>
     <message>
-        <location line="+10"/>
+        <location line="+11"/>
         <source>Save attachment</source>
         <translation>保存附件</translation>
     </message>
     <message>
-        <location line="+16"/>
+        <location line="+17"/>
         <source>The file could not be read: {error}</source>
         <translation>无法读取文件：{error}</translation>
     </message>
@@ -1555,7 +1555,7 @@ What is there now is backed up first. Other tills and windows reopen on the rest
 <context>
     <name>ComplaintSettingsWidget</name>
     <message>
-        <location filename="../../crmdesk/views/complaint_settings.py" line="+116"/>
+        <location filename="../../crmdesk/views/complaint_settings.py" line="+122"/>
         <source>Lists are never emptied: an entry no longer wanted is switched off and stays on the complaints and surveys that use it.</source>
         <translation>列表中的条目不会被删除：不再需要的条目可以停用，已使用它的投诉和满意度调查仍会保留该条目。</translation>
     </message>
@@ -1570,7 +1570,7 @@ What is there now is backed up first. Other tills and windows reopen on the rest
         <translation>满意度调查问题</translation>
     </message>
     <message>
-        <location line="+23"/>
+        <location line="+24"/>
         <source>Complaint categories</source>
         <translation>投诉类别</translation>
     </message>
@@ -1611,12 +1611,12 @@ What is there now is backed up first. Other tills and windows reopen on the rest
     </message>
     <message>
         <location line="+2"/>
-        <location line="+88"/>
+        <location line="+89"/>
         <source>Switch off</source>
         <translation>停用</translation>
     </message>
     <message>
-        <location line="-79"/>
+        <location line="-80"/>
         <source>Deadlines and alerts</source>
         <translation>期限与提醒</translation>
     </message>
@@ -1652,7 +1652,7 @@ What is there now is backed up first. Other tills and windows reopen on the rest
         <translation>某项调查问题的月平均分比上月下降超过此值时，将标记提醒。</translation>
     </message>
     <message>
-        <location line="+21"/>
+        <location line="+22"/>
         <source>same day</source>
         <translation>当天</translation>
     </message>
@@ -1682,7 +1682,7 @@ What is there now is backed up first. Other tills and windows reopen on the rest
         <translation>启用</translation>
     </message>
     <message>
-        <location line="+19"/>
+        <location line="+25"/>
         <source>Added {name}.</source>
         <translation>已添加{name}。</translation>
     </message>
@@ -1743,7 +1743,7 @@ What is there now is backed up first. Other tills and windows reopen on the rest
 <context>
     <name>ComputerTab</name>
     <message>
-        <location filename="../../crmdesk/views/settings_page.py" line="+97"/>
+        <location filename="../../crmdesk/views/settings_page.py" line="+100"/>
         <source>Follow the system</source>
         <translation>跟随系统</translation>
     </message>
@@ -2429,7 +2429,7 @@ What is there now is backed up first. Other tills and windows reopen on the rest
 <context>
     <name>CouponsDialog</name>
     <message>
-        <location filename="../../crmdesk/views/offers_page.py" line="+565"/>
+        <location filename="../../crmdesk/views/offers_page.py" line="+583"/>
         <source>Coupons</source>
         <translation>优惠券</translation>
     </message>
@@ -2721,12 +2721,12 @@ What is there now is backed up first. Other tills and windows reopen on the rest
     </message>
     <message>
         <location line="+1"/>
-        <location line="+155"/>
+        <location line="+156"/>
         <source>New members</source>
         <translation>新会员</translation>
     </message>
     <message>
-        <location line="-154"/>
+        <location line="-155"/>
         <source>Held and owed</source>
         <translation>储值与欠款</translation>
     </message>
@@ -2807,12 +2807,12 @@ What is there now is backed up first. Other tills and windows reopen on the rest
     </message>
     <message>
         <location line="+0"/>
-        <location line="+100"/>
+        <location line="+101"/>
         <source>This year</source>
         <translation>今年</translation>
     </message>
     <message>
-        <location line="-100"/>
+        <location line="-101"/>
         <source>Custom</source>
         <translation>自定义</translation>
     </message>
@@ -2862,7 +2862,7 @@ What is there now is backed up first. Other tills and windows reopen on the rest
         <translation>所选日期范围结束月份的经营月报（含图表），生成 PDF</translation>
     </message>
     <message>
-        <location line="+61"/>
+        <location line="+62"/>
         <source>No customer figures yet: press Refresh figures (it runs in the background).</source>
         <translation>还没有客户分析数据：请点“刷新数据”（在后台运行）。</translation>
     </message>
@@ -2912,12 +2912,12 @@ What is there now is backed up first. Other tills and windows reopen on the rest
         <translation>{label} {share:.0%}</translation>
     </message>
     <message>
-        <location line="+172"/>
+        <location line="+176"/>
         <source>Monthly business review</source>
         <translation>经营月报</translation>
     </message>
     <message>
-        <location line="-287"/>
+        <location line="-291"/>
         <source>last year: none</source>
         <translation>去年同期：无</translation>
     </message>
@@ -2977,7 +2977,7 @@ What is there now is backed up first. Other tills and windows reopen on the rest
         <translation>平均分</translation>
     </message>
     <message>
-        <location line="+37"/>
+        <location line="+34"/>
         <location line="+3"/>
         <source>Save as member group</source>
         <translation>存为会员分组</translation>
@@ -2993,12 +2993,12 @@ What is there now is backed up first. Other tills and windows reopen on the rest
         <translation>会员分组名称：</translation>
     </message>
     <message>
-        <location line="+12"/>
+        <location line="+10"/>
         <source>Saved the member group {name}: offers can target it, the member list prints and exports it.</source>
         <translation>已保存会员分组“{name}”：优惠活动可以面向它，会员列表可以打印和导出它。</translation>
     </message>
     <message>
-        <location line="+41"/>
+        <location line="+50"/>
         <source>Refresh cancelled; the figures are as they were.</source>
         <translation>已取消刷新，数据保持原样。</translation>
     </message>
@@ -3094,7 +3094,7 @@ What is there now is backed up first. Other tills and windows reopen on the rest
 <context>
     <name>EntryListBox</name>
     <message>
-        <location filename="../../crmdesk/views/complaint_settings.py" line="-299"/>
+        <location filename="../../crmdesk/views/complaint_settings.py" line="-313"/>
         <source>Name</source>
         <translation>名称</translation>
     </message>
@@ -3140,7 +3140,7 @@ What is there now is backed up first. Other tills and windows reopen on the rest
         <translation>启用</translation>
     </message>
     <message>
-        <location line="+16"/>
+        <location line="+22"/>
         <source>Added {name}.</source>
         <translation>已添加 {name}。</translation>
     </message>
@@ -3484,7 +3484,7 @@ What is there now is backed up first. Other tills and windows reopen on the rest
 <context>
     <name>FollowUpDialog</name>
     <message>
-        <location filename="../../crmdesk/views/complaint_detail.py" line="-589"/>
+        <location filename="../../crmdesk/views/complaint_detail.py" line="-617"/>
         <source>Record follow-up</source>
         <translation>记录回访</translation>
     </message>
@@ -3810,7 +3810,7 @@ Click for the hand-off log.</source>
 <context>
     <name>ImportPurchasesDialog</name>
     <message>
-        <location filename="../../crmdesk/views/purchase_import_dialog.py" line="+30"/>
+        <location filename="../../crmdesk/views/purchase_import_dialog.py" line="+29"/>
         <source>Import purchases</source>
         <translation>导入消费记录</translation>
     </message>
@@ -3918,13 +3918,13 @@ Click for the hand-off log.</source>
 <context>
     <name>LoginDialog</name>
     <message>
-        <location filename="../../crmdesk/views/login_dialog.py" line="+28"/>
-        <location line="+50"/>
+        <location filename="../../crmdesk/views/login_dialog.py" line="+39"/>
+        <location line="+32"/>
         <source>Sign in</source>
         <translation>登录</translation>
     </message>
     <message>
-        <location line="-26"/>
+        <location line="-20"/>
         <source>&amp;Staff:</source>
         <translation>员工(&amp;S)：</translation>
     </message>
@@ -3939,7 +3939,7 @@ Click for the hand-off log.</source>
         <translation>密码或PIN码(&amp;P)：</translation>
     </message>
     <message>
-        <location line="+13"/>
+        <location line="+42"/>
         <source>Demo store: sign in as {owner} with the password {password}, or as a cashier with the PIN {pin}.</source>
         <translation>演示门店：可使用{owner}账号和密码 {password} 登录，或以收银员身份使用PIN码 {pin} 登录。</translation>
     </message>
@@ -4239,12 +4239,12 @@ Membership, loyalty and customer care for neighbourhood shops.</source>
     </message>
     <message>
         <location line="+3"/>
-        <location line="+239"/>
+        <location line="+260"/>
         <source>Delete group</source>
         <translation>删除分组</translation>
     </message>
     <message>
-        <location line="-231"/>
+        <location line="-252"/>
         <source>Columns…</source>
         <translation>显示列…</translation>
     </message>
@@ -4269,7 +4269,7 @@ Membership, loyalty and customer care for neighbourhood shops.</source>
         <translation>打开（Enter）</translation>
     </message>
     <message>
-        <location line="+33"/>
+        <location line="+36"/>
         <source>Any tag</source>
         <translation>全部标签</translation>
     </message>
@@ -4284,12 +4284,12 @@ Membership, loyalty and customer care for neighbourhood shops.</source>
         <translation>全部会员（不分组）</translation>
     </message>
     <message>
-        <location line="+109"/>
+        <location line="+111"/>
         <source>{count} members</source>
         <translation>共 {count} 名会员</translation>
     </message>
     <message>
-        <location line="+36"/>
+        <location line="+51"/>
         <source>Save group</source>
         <translation>保存分组</translation>
     </message>
@@ -4309,7 +4309,7 @@ Membership, loyalty and customer care for neighbourhood shops.</source>
         <translation>替换分组</translation>
     </message>
     <message>
-        <location line="+21"/>
+        <location line="+22"/>
         <source>Delete the group {name}? The members stay; only the saved filter goes.</source>
         <translation>删除分组 {name}？会员不受影响，只删除保存的筛选条件。</translation>
     </message>
@@ -4352,7 +4352,7 @@ Membership, loyalty and customer care for neighbourhood shops.</source>
 <context>
     <name>MemberProfileDialog</name>
     <message>
-        <location filename="../../crmdesk/views/member_profile.py" line="+27"/>
+        <location filename="../../crmdesk/views/member_profile.py" line="+28"/>
         <source>Member</source>
         <translation>会员</translation>
     </message>
@@ -4447,7 +4447,7 @@ Membership, loyalty and customer care for neighbourhood shops.</source>
         <translation>关闭（Esc）</translation>
     </message>
     <message>
-        <location line="+9"/>
+        <location line="+14"/>
         <source>Member report</source>
         <translation>会员报告</translation>
     </message>
@@ -4733,7 +4733,7 @@ Membership, loyalty and customer care for neighbourhood shops.</source>
         <translation>双击投诉可查看其时间线并进行处理。</translation>
     </message>
     <message>
-        <location line="+34"/>
+        <location line="+37"/>
         <source>Erased member {member_no}</source>
         <translation>匿名会员 {member_no}</translation>
     </message>
@@ -4808,12 +4808,12 @@ Membership, loyalty and customer care for neighbourhood shops.</source>
         <translation>已是会员：</translation>
     </message>
     <message>
-        <location line="+47"/>
+        <location line="+52"/>
         <source>Saved.</source>
         <translation>已保存。</translation>
     </message>
     <message>
-        <location line="+26"/>
+        <location line="+25"/>
         <source>Scan the new blank card, or leave this empty to give the next card number:</source>
         <translation>请扫描新的空白卡；留空则自动分配下一个卡号：</translation>
     </message>
@@ -4927,7 +4927,7 @@ Hand both files to the member.</source>
 <context>
     <name>MergeDialog</name>
     <message>
-        <location line="-878"/>
+        <location line="-891"/>
         <source>Merge another member into this one</source>
         <translation>把另一会员合并到此会员</translation>
     </message>
@@ -5096,7 +5096,7 @@ Hand both files to the member.</source>
 <context>
     <name>MoneySettingsTab</name>
     <message>
-        <location filename="../../crmdesk/views/money_settings_tab.py" line="+28"/>
+        <location filename="../../crmdesk/views/money_settings_tab.py" line="+35"/>
         <source>Follow China&apos;s prepaid card rules (单用途商业预付卡管理办法)</source>
         <translation>遵守预付卡规定（单用途商业预付卡管理办法）</translation>
     </message>
@@ -5186,7 +5186,7 @@ Hand both files to the member.</source>
         <translation>结束充值赠送(&amp;E)</translation>
     </message>
     <message>
-        <location line="+25"/>
+        <location line="+31"/>
         <source>Every tier</source>
         <translation>全部等级</translation>
     </message>
@@ -5201,7 +5201,7 @@ Hand both files to the member.</source>
         <translation>已结束</translation>
     </message>
     <message>
-        <location line="+23"/>
+        <location line="+27"/>
         <source>Saved. The cap is {cap}.</source>
         <translation>已保存。储值上限为 {cap}。</translation>
     </message>
@@ -5364,7 +5364,7 @@ Hand both files to the member.</source>
 <context>
     <name>NoteDialog</name>
     <message>
-        <location filename="../../crmdesk/views/complaint_detail.py" line="-142"/>
+        <location filename="../../crmdesk/views/complaint_detail.py" line="-144"/>
         <source>Add note</source>
         <translation>添加备注</translation>
     </message>
@@ -5392,7 +5392,7 @@ Hand both files to the member.</source>
 <context>
     <name>OfferDialog</name>
     <message>
-        <location filename="../../crmdesk/views/offers_page.py" line="-347"/>
+        <location filename="../../crmdesk/views/offers_page.py" line="-363"/>
         <source>Change offer</source>
         <translation>修改优惠活动</translation>
     </message>
@@ -5402,7 +5402,7 @@ Hand both files to the member.</source>
         <translation>新建优惠活动</translation>
     </message>
     <message>
-        <location line="+47"/>
+        <location line="+56"/>
         <source>&amp;Name:</source>
         <translation>名称(&amp;N)：</translation>
     </message>
@@ -5442,12 +5442,12 @@ Hand both files to the member.</source>
         <translation>适用对象(&amp;F)：</translation>
     </message>
     <message>
-        <location line="+129"/>
+        <location line="+126"/>
         <source>Set by the points cost at the points rules&apos; rate.</source>
         <translation>由所需积分按积分规则的兑换比例计算。</translation>
     </message>
     <message>
-        <location line="-138"/>
+        <location line="-135"/>
         <source>Tags separated by commas</source>
         <translation>标签，用逗号分隔</translation>
     </message>
@@ -5472,23 +5472,23 @@ Hand both files to the member.</source>
         <translation>需要一次性优惠券码(&amp;C)</translation>
     </message>
     <message>
-        <location line="-119"/>
+        <location line="-127"/>
         <source>&amp;Save</source>
         <translation>保存(&amp;S)</translation>
     </message>
     <message>
-        <location line="+1"/>
+        <location line="+2"/>
         <source>Cancel</source>
         <translation>取消</translation>
     </message>
     <message>
-        <location line="+35"/>
-        <location line="+158"/>
+        <location line="+42"/>
+        <location line="+155"/>
         <source>e.g. 100</source>
         <translation>例如 100</translation>
     </message>
     <message>
-        <location line="-155"/>
+        <location line="-152"/>
         <source>e.g. 10</source>
         <translation>例如 10</translation>
     </message>
@@ -5499,12 +5499,12 @@ Hand both files to the member.</source>
     </message>
     <message>
         <location line="-4"/>
-        <location line="+155"/>
+        <location line="+152"/>
         <source>Spend at least (¥):</source>
         <translation>消费满（¥）：</translation>
     </message>
     <message>
-        <location line="-152"/>
+        <location line="-149"/>
         <source>Amount off (¥):</source>
         <translation>减免金额（¥）：</translation>
     </message>
@@ -5515,12 +5515,12 @@ Hand both files to the member.</source>
     </message>
     <message>
         <location line="+1"/>
-        <location line="+153"/>
+        <location line="+150"/>
         <source>Discount (%):</source>
         <translation>折扣减免（%）：</translation>
     </message>
     <message>
-        <location line="-102"/>
+        <location line="-99"/>
         <source>Only these &amp;tiers:</source>
         <translation>仅限等级(&amp;T)：</translation>
     </message>
@@ -5530,7 +5530,7 @@ Hand both files to the member.</source>
         <translation>无</translation>
     </message>
     <message>
-        <location line="+29"/>
+        <location line="+26"/>
         <source>None ticked: every tier.</source>
         <translation>不勾选即所有等级。</translation>
     </message>
@@ -5540,8 +5540,8 @@ Hand both files to the member.</source>
         <translation>最低消费（¥）：</translation>
     </message>
     <message>
-        <location line="-146"/>
-        <location line="+153"/>
+        <location line="-143"/>
+        <location line="+150"/>
         <source>Gift:</source>
         <translation>赠品：</translation>
     </message>
@@ -5556,7 +5556,7 @@ Hand both files to the member.</source>
         <translation>折扣减免%（可不填）：</translation>
     </message>
     <message>
-        <location line="-147"/>
+        <location line="-144"/>
         <source>Buy:</source>
         <translation>购买数量：</translation>
     </message>
@@ -5589,7 +5589,7 @@ Hand both files to the member.</source>
 <context>
     <name>OffersPage</name>
     <message>
-        <location line="+314"/>
+        <location line="+321"/>
         <source>&amp;New offer (Ctrl+N)</source>
         <translation>新建优惠(&amp;N)（Ctrl+N）</translation>
     </message>
@@ -5600,12 +5600,12 @@ Hand both files to the member.</source>
     </message>
     <message>
         <location line="+2"/>
-        <location line="+69"/>
+        <location line="+75"/>
         <source>Switch &amp;off</source>
         <translation>停用(&amp;O)</translation>
     </message>
     <message>
-        <location line="-67"/>
+        <location line="-73"/>
         <source>Make c&amp;oupons…</source>
         <translation>生成优惠券(&amp;O)…</translation>
     </message>
@@ -5615,7 +5615,7 @@ Hand both files to the member.</source>
         <translation>刷新(&amp;R)（F5）</translation>
     </message>
     <message>
-        <location line="+34"/>
+        <location line="+38"/>
         <source>Active</source>
         <translation>已启用</translation>
     </message>
@@ -5625,7 +5625,7 @@ Hand both files to the member.</source>
         <translation>已停用</translation>
     </message>
     <message>
-        <location line="+31"/>
+        <location line="+33"/>
         <source>Switch &amp;on</source>
         <translation>启用(&amp;O)</translation>
     </message>
@@ -5704,7 +5704,7 @@ Hand both files to the member.</source>
 <context>
     <name>PriorityDialog</name>
     <message>
-        <location filename="../../crmdesk/views/complaint_detail.py" line="+11"/>
+        <location filename="../../crmdesk/views/complaint_detail.py" line="+12"/>
         <source>Change priority</source>
         <translation>修改优先级</translation>
     </message>
@@ -6070,7 +6070,7 @@ Hand both files to the member.</source>
 <context>
     <name>ReopenDialog</name>
     <message>
-        <location filename="../../crmdesk/views/complaint_detail.py" line="+154"/>
+        <location filename="../../crmdesk/views/complaint_detail.py" line="+157"/>
         <source>Reopen complaint</source>
         <translation>重新打开投诉</translation>
     </message>
@@ -6270,7 +6270,7 @@ Hand both files to the member.</source>
 <context>
     <name>ResolveDialog</name>
     <message>
-        <location filename="../../crmdesk/views/complaint_detail.py" line="-147"/>
+        <location filename="../../crmdesk/views/complaint_detail.py" line="-148"/>
         <source>Resolve complaint</source>
         <translation>解决投诉</translation>
     </message>
@@ -6305,7 +6305,7 @@ Hand both files to the member.</source>
         <translation>补偿积分(&amp;G)：</translation>
     </message>
     <message>
-        <location line="+7"/>
+        <location line="+5"/>
         <source>C&amp;oupon offer:</source>
         <translation>优惠券活动(&amp;O)：</translation>
     </message>
@@ -6348,7 +6348,7 @@ Hand both files to the member.</source>
 <context>
     <name>RulesTab</name>
     <message>
-        <location filename="../../crmdesk/views/loyalty_settings.py" line="+63"/>
+        <location filename="../../crmdesk/views/loyalty_settings.py" line="+64"/>
         <source> points per full ¥1</source>
         <translation> 积分/每满¥1</translation>
     </message>
@@ -6483,7 +6483,7 @@ Hand both files to the member.</source>
         <translation>撤销修改(&amp;U)</translation>
     </message>
     <message>
-        <location line="+84"/>
+        <location line="+90"/>
         <source>Saved. The rules apply to purchases recorded from now on.</source>
         <translation>已保存。新规则适用于此后记录的消费。</translation>
     </message>
@@ -6620,7 +6620,7 @@ Hand both files to the member.</source>
 <context>
     <name>SecretDialog</name>
     <message>
-        <location filename="../../crmdesk/views/staff_dialogs.py" line="+16"/>
+        <location filename="../../crmdesk/views/staff_dialogs.py" line="+17"/>
         <source>Repeat:</source>
         <translation>确认：</translation>
     </message>
@@ -6633,7 +6633,7 @@ Hand both files to the member.</source>
 <context>
     <name>SettingsPage</name>
     <message>
-        <location filename="../../crmdesk/views/settings_page.py" line="+131"/>
+        <location filename="../../crmdesk/views/settings_page.py" line="+143"/>
         <source>Store</source>
         <translation>门店</translation>
     </message>
@@ -6712,7 +6712,7 @@ Hand both files to the member.</source>
 <context>
     <name>StaffTab</name>
     <message>
-        <location filename="../../crmdesk/views/settings_page.py" line="-181"/>
+        <location filename="../../crmdesk/views/settings_page.py" line="-193"/>
         <source>Name</source>
         <translation>姓名</translation>
     </message>
@@ -6748,7 +6748,7 @@ Hand both files to the member.</source>
     </message>
     <message>
         <location line="+1"/>
-        <location line="+36"/>
+        <location line="+40"/>
         <source>&amp;Disable</source>
         <translation>停用(&amp;D)</translation>
     </message>
@@ -6783,7 +6783,7 @@ Hand both files to the member.</source>
         <translation>启用(&amp;E)</translation>
     </message>
     <message>
-        <location line="+29"/>
+        <location line="+35"/>
         <source>New PIN for {name}</source>
         <translation>为{name}设置新PIN码</translation>
     </message>
@@ -6798,7 +6798,7 @@ Hand both files to the member.</source>
         <translation>4至6位数字</translation>
     </message>
     <message>
-        <location line="+12"/>
+        <location line="+13"/>
         <source>New password for {name}</source>
         <translation>为{name}设置新密码</translation>
     </message>
@@ -6813,7 +6813,7 @@ Hand both files to the member.</source>
         <translation>至少{count}个字符</translation>
     </message>
     <message>
-        <location line="+8"/>
+        <location line="+9"/>
         <source>Disable {name}? They will no longer be able to sign in.</source>
         <translation>确定停用{name}吗？停用后该员工将无法登录。</translation>
     </message>
@@ -6849,7 +6849,7 @@ Hand both files to the member.</source>
 <context>
     <name>StoreTab</name>
     <message>
-        <location filename="../../crmdesk/views/settings_page.py" line="-315"/>
+        <location filename="../../crmdesk/views/settings_page.py" line="-324"/>
         <source>Store &amp;name:</source>
         <translation>门店名称(&amp;N)：</translation>
     </message>
@@ -6869,12 +6869,12 @@ Hand both files to the member.</source>
         <translation>保存(&amp;S) (Ctrl+S)</translation>
     </message>
     <message>
-        <location line="+21"/>
+        <location line="+26"/>
         <source>Only a supervisor or the owner can change the store&apos;s details.</source>
         <translation>只有主管或店主可以修改门店信息。</translation>
     </message>
     <message>
-        <location line="+15"/>
+        <location line="+7"/>
         <source>Saved.</source>
         <translation>已保存。</translation>
     </message>
@@ -6925,7 +6925,7 @@ Hand both files to the member.</source>
 <context>
     <name>TiersTab</name>
     <message>
-        <location filename="../../crmdesk/views/loyalty_settings.py" line="+14"/>
+        <location filename="../../crmdesk/views/loyalty_settings.py" line="+23"/>
         <source>Lowest tier first; everyone starts in the first one. Members move up at once when their spend over the last 12 months reaches a threshold, and down only at the monthly review.</source>
         <translation>等级从低到高排列，所有会员都从第一个等级开始。会员近12个月消费达到门槛时立即升级；降级只在每月等级评定时进行。</translation>
     </message>
@@ -6990,7 +6990,7 @@ Hand both files to the member.</source>
         <translation>立即评定等级(&amp;V)</translation>
     </message>
     <message>
-        <location line="+53"/>
+        <location line="+58"/>
         <source>Double-click or press Enter to choose another colour.</source>
         <translation>双击或按回车可选择其他颜色。</translation>
     </message>
@@ -7000,7 +7000,7 @@ Hand both files to the member.</source>
         <translation>{tier}的颜色</translation>
     </message>
     <message>
-        <location line="+36"/>
+        <location line="+46"/>
         <source>Delete a tier in use</source>
         <translation>删除使用中的等级</translation>
     </message>
@@ -7010,17 +7010,17 @@ Hand both files to the member.</source>
         <translation>是否继续？</translation>
     </message>
     <message>
-        <location line="+9"/>
+        <location line="-4"/>
         <source>Tiers saved. Members move up with their next purchase and down at the next review.</source>
         <translation>等级已保存。会员将在下次消费时升级，在下次等级评定时降级。</translation>
     </message>
     <message>
-        <location line="+16"/>
+        <location line="+26"/>
         <source>Tier review done: {up} members moved up, {down} moved down.</source>
         <translation>等级评定完成：{up}位会员升级，{down}位会员降级。</translation>
     </message>
     <message>
-        <location line="+5"/>
+        <location line="+7"/>
         <source>Give every member the tier their spend over the last 12 months earns now, up or down?</source>
         <translation>现在按近12个月消费重新评定所有会员的等级（可能升级也可能降级）吗？</translation>
     </message>
@@ -7240,7 +7240,7 @@ Hand both files to the member.</source>
         <translation>crmdesk 无法打开数据库</translation>
     </message>
     <message>
-        <location line="+50"/>
+        <location line="+52"/>
         <source>Check the data</source>
         <translation>请检查数据</translation>
     </message>
@@ -8310,7 +8310,7 @@ Hand both files to the member.</source>
         <translation>否</translation>
     </message>
     <message>
-        <location filename="../../crmdesk/views/audit_tab.py" line="-363"/>
+        <location filename="../../crmdesk/views/audit_tab.py" line="-364"/>
         <source>(automatic)</source>
         <translation>（系统自动）</translation>
     </message>
@@ -8398,7 +8398,7 @@ Hand both files to the member.</source>
         <translation>已注销的会员仍有有效会员卡</translation>
     </message>
     <message>
-        <location filename="../../crmdesk/views/backup_tab.py" line="-319"/>
+        <location filename="../../crmdesk/views/backup_tab.py" line="-330"/>
         <source>stored {cached}, its source gives {expected}</source>
         <translation>记录为 {cached}，按来源应为 {expected}</translation>
     </message>
@@ -8762,14 +8762,14 @@ Hand both files to the member.</source>
     </message>
     <message>
         <location line="+45"/>
-        <location filename="../../crmdesk/services/purchase_imports.py" line="+153"/>
+        <location filename="../../crmdesk/services/purchase_imports.py" line="+171"/>
         <source>Card {number} is {status} (member {member_no}); use the member&apos;s current card or phone.</source>
         <translation>会员卡{number}状态为{status}（会员{member_no}），请使用该会员当前的卡或手机号。</translation>
     </message>
     <message>
         <location line="+4"/>
         <location filename="../../crmdesk/services/purchase_imports.py" line="-1"/>
-        <location filename="../../crmdesk/views/offers_page.py" line="-109"/>
+        <location filename="../../crmdesk/views/offers_page.py" line="-116"/>
         <source>No member with the card, member number or phone {key}.</source>
         <translation>没有卡号、会员编号或手机号为{key}的会员。</translation>
     </message>
@@ -8784,7 +8784,7 @@ Hand both files to the member.</source>
         <translation>“{url}”不是有效的数据库地址（应类似 postgresql+psycopg://user@host/crmdesk）。</translation>
     </message>
     <message>
-        <location line="+35"/>
+        <location line="+48"/>
         <source>An in-memory database cannot hold a store; give a file path.</source>
         <translation>内存数据库无法保存门店数据，请指定一个文件路径。</translation>
     </message>
@@ -9503,7 +9503,7 @@ Hand both files to the member.</source>
         <translation>导出已取消，未写入任何文件。</translation>
     </message>
     <message>
-        <location filename="../../crmdesk/services/import_engine.py" line="+52"/>
+        <location filename="../../crmdesk/services/import_engine.py" line="+54"/>
         <source>The file has no column {missing}. Columns found: {found}.</source>
         <translation>文件缺少{missing}列。找到的列：{found}。</translation>
     </message>
@@ -9690,7 +9690,7 @@ Hand both files to the member.</source>
     </message>
     <message>
         <location line="+5"/>
-        <location filename="../../crmdesk/views/offers_page.py" line="-384"/>
+        <location filename="../../crmdesk/views/offers_page.py" line="-399"/>
         <source>&apos;{date}&apos; is not a date (YYYY-MM-DD).</source>
         <translation>“{date}”不是有效的日期（格式：年-月-日）。</translation>
     </message>
@@ -10132,13 +10132,13 @@ Hand both files to the member.</source>
         <translation>收银台 {till} 的下一个小票号一再被占用；请重新记录这笔消费。</translation>
     </message>
     <message>
-        <location filename="../../crmdesk/services/purchase_imports.py" line="+347"/>
+        <location filename="../../crmdesk/services/purchase_imports.py" line="+405"/>
         <location filename="../../crmdesk/services/purchases.py" line="-277"/>
         <source>The purchase time {time} lies in the future.</source>
         <translation>消费时间{time}晚于现在。</translation>
     </message>
     <message>
-        <location line="-354"/>
+        <location line="-412"/>
         <location filename="../../crmdesk/services/purchases.py" line="+7"/>
         <source>A receipt may have at most {count} lines.</source>
         <translation>一张小票最多{count}行商品。</translation>
@@ -10300,7 +10300,12 @@ Hand both files to the member.</source>
         <translation>小票{receipt}属于{owner}，不属于{member}。</translation>
     </message>
     <message>
-        <location filename="../../crmdesk/commands/bench.py" line="+34"/>
+        <location line="+1"/>
+        <source>This large file is checked in parts kept in {folder}, and that failed ({detail}). Free some disk space there and try again; nothing was imported.</source>
+        <translation>这个大文件要分批存放在 {folder} 里检查，但存放失败（{detail}）。请清理该处的磁盘空间后重试；没有导入任何内容。</translation>
+    </message>
+    <message>
+        <location filename="../../crmdesk/commands/bench.py" line="+35"/>
         <source>--members must be at least 100.</source>
         <translation>--members 必须至少为 100。</translation>
     </message>
@@ -10390,7 +10395,7 @@ Hand both files to the member.</source>
         <translation>等级“{tier}”中有{count}位会员。删除该等级后，他们将降到“{target}”。</translation>
     </message>
     <message>
-        <location filename="../../crmdesk/views/loyalty_settings.py" line="-195"/>
+        <location filename="../../crmdesk/views/loyalty_settings.py" line="-220"/>
         <source>Category &apos;{category}&apos;: the multiplier must be a whole number of percent.</source>
         <translation>品类“{category}”：积分比例必须是整数百分比。</translation>
     </message>
@@ -10400,7 +10405,7 @@ Hand both files to the member.</source>
         <translation>品类“{category}”重复列出。</translation>
     </message>
     <message>
-        <location line="+140"/>
+        <location line="+156"/>
         <source>Tier &apos;{name}&apos;: the points multiplier must be a whole number of percent.</source>
         <translation>等级“{name}”：积分倍率必须是整数百分比。</translation>
     </message>
@@ -11090,7 +11095,7 @@ Hand both files to the member.</source>
         <translation>会员 {member_no} 的个人信息已删除，无需再记录同意。</translation>
     </message>
     <message>
-        <location filename="../../crmdesk/services/tabular.py" line="+64"/>
+        <location filename="../../crmdesk/services/tabular.py" line="+65"/>
         <source>{path} is empty: there is nothing to import.</source>
         <translation>{path} 是空文件，没有可导入的内容。</translation>
     </message>
@@ -11210,7 +11215,7 @@ Hand both files to the member.</source>
         <translation>拟合截止日不能晚于今天（{today}）。</translation>
     </message>
     <message>
-        <location filename="../../crmdesk/services/handoff.py" line="+139"/>
+        <location filename="../../crmdesk/services/handoff.py" line="+140"/>
         <source>There is no folder {folder}.</source>
         <translation>没有文件夹 {folder}。</translation>
     </message>
@@ -12198,7 +12203,7 @@ Correct the file and put it into the hand-off folder again.</source>
         <translation>价值 {value}（{rate} 积分抵 ¥1）</translation>
     </message>
     <message>
-        <location line="+437"/>
+        <location line="+453"/>
         <source>Offer</source>
         <translation>优惠活动</translation>
     </message>

@@ -10,6 +10,7 @@ import csv
 import gc
 import os
 import random
+import sqlite3
 from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import datetime
@@ -332,3 +333,26 @@ def scratch_postgresql() -> Iterator[Database]:
         yield database
     finally:
         database.dispose()
+
+
+def test_a_staging_file_that_cannot_be_written_is_told_and_nothing_is_imported(two_shops, tmp_path, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    _whole, (parted, parted_owner) = two_shops
+    path = receipts_file(tmp_path / "r.csv")
+    in_parts(monkeypatch)
+    before = snapshot(parted)
+
+    def full(*_args: object, **_kwargs: object) -> int:
+        raise sqlite3.OperationalError("database or disk is full")
+
+    with pytest.MonkeyPatch.context() as disk:
+        disk.setattr(purchase_imports._Staging, "store", full)
+        with pytest.raises(InvalidInput) as refused, read_session(parted) as session:
+            plan_purchase_import(session, path, now=NOW)
+    assert "database or disk is full" in refused.value.message and "crmdesk-import-" in refused.value.message
+    assert "nothing was imported" in refused.value.message
+    with read_session(parted) as session:
+        plan = plan_purchase_import(session, path, now=NOW)
+    monkeypatch.setattr(purchase_imports._Staging, "load", full)
+    with pytest.raises(InvalidInput, match="Free some disk space"), unit_of_work(parted) as session:
+        apply_purchase_import(session, parted_owner, plan, now=NOW)
+    assert snapshot(parted) == before
