@@ -44,6 +44,9 @@ def _finish(args: argparse.Namespace, plan: purchase_imports.PurchaseImportPlan,
         source += f" ({plan.encoding})"
     print(f"{source}: {counted(counts.rows, 'row')}, {counted(counts.total, 'receipt')}")
     print(f"  new: {counts.new}  unchanged: {counts.unchanged}  invalid: {counts.invalid}")
+    if args.dry_run and purchase_imports.keeps_tills_waiting(plan):
+        print("A file this large keeps the tills from selling while it is written (minutes): import it when the shop "
+              "is closed.", file=sys.stderr)
     if args.dry_run:
         print("Dry run: nothing was written.")
         if counts.invalid and not args.skip_invalid:

@@ -142,6 +142,10 @@ PART_ROWS = 20_000
 # The staged parts keep at hand, for the preview, the receipts starting on the file's first PREVIEW_ROWS rows and the
 # file's first PREVIEW_ROWS invalid receipts.
 PREVIEW_ROWS = 500
+# All or nothing, a file is written under one write lock: past this many new receipts (about ten seconds of writing,
+# the time a till waits for the lock before it gives up) the tills cannot sell until it is done, and the person is
+# told so before importing (keeps_tills_waiting).
+TILLS_WAIT_RECEIPTS = 100_000
 EARLIEST = datetime(2000, 1, 1, tzinfo=loyalty.SHOP_ZONE)
 
 # --------------------------------------------------------------------------- messages
@@ -285,6 +289,11 @@ class Counts:
     @property
     def total(self) -> int:
         return self.new + self.unchanged + self.invalid
+
+
+def keeps_tills_waiting(plan: PurchaseImportPlan) -> bool:
+    """Whether importing the plan writes so much that the tills cannot sell meanwhile (TILLS_WAIT_RECEIPTS)."""
+    return plan.counts.new > TILLS_WAIT_RECEIPTS
 
 
 def _counted(receipts: Sequence[PlannedReceipt]) -> Counts:

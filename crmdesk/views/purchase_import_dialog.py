@@ -64,8 +64,12 @@ class ImportPurchasesDialog(ImportMembersDialog):
 
     def _counts_text(self, plan: purchase_imports.PurchaseImportPlan) -> str:  # type: ignore[override]
         counts = plan.counts
-        return self.tr("{total} receipts ({rows} rows): {new} new, {unchanged} unchanged, {invalid} invalid").format(
+        text = self.tr("{total} receipts ({rows} rows): {new} new, {unchanged} unchanged, {invalid} invalid").format(
             total=counts.total, rows=counts.rows, new=counts.new, unchanged=counts.unchanged, invalid=counts.invalid)
+        if purchase_imports.keeps_tills_waiting(plan):
+            text += "\n" + self.tr("A file this large keeps the tills from selling while it is written (minutes): "
+                                   "import it when the shop is closed.")
+        return text
 
     def _preview(self, plan: purchase_imports.PurchaseImportPlan) -> list[PreviewRow]:  # type: ignore[override]
         """Invalid receipts first, so the ones to correct are always in view; then the file's order."""

@@ -3895,7 +3895,12 @@ Click for the hand-off log.</source>
         <translation>共{total}张小票（{rows}行）：新增{new}，未变{unchanged}，无效{invalid}</translation>
     </message>
     <message>
-        <location line="+9"/>
+        <location line="+3"/>
+        <source>A file this large keeps the tills from selling while it is written (minutes): import it when the shop is closed.</source>
+        <translation>这么大的文件写入期间（需要几分钟）收银台无法收款：请在打烊后导入。</translation>
+    </message>
+    <message>
+        <location line="+10"/>
         <source>Refund of {receipt}</source>
         <translation>退款（原小票 {receipt}）</translation>
     </message>
@@ -8762,7 +8767,7 @@ Hand both files to the member.</source>
     </message>
     <message>
         <location line="+45"/>
-        <location filename="../../crmdesk/services/purchase_imports.py" line="+171"/>
+        <location filename="../../crmdesk/services/purchase_imports.py" line="+175"/>
         <source>Card {number} is {status} (member {member_no}); use the member&apos;s current card or phone.</source>
         <translation>会员卡{number}状态为{status}（会员{member_no}），请使用该会员当前的卡或手机号。</translation>
     </message>
@@ -10132,13 +10137,13 @@ Hand both files to the member.</source>
         <translation>收银台 {till} 的下一个小票号一再被占用；请重新记录这笔消费。</translation>
     </message>
     <message>
-        <location filename="../../crmdesk/services/purchase_imports.py" line="+405"/>
+        <location filename="../../crmdesk/services/purchase_imports.py" line="+410"/>
         <location filename="../../crmdesk/services/purchases.py" line="-277"/>
         <source>The purchase time {time} lies in the future.</source>
         <translation>消费时间{time}晚于现在。</translation>
     </message>
     <message>
-        <location line="-412"/>
+        <location line="-417"/>
         <location filename="../../crmdesk/services/purchases.py" line="+7"/>
         <source>A receipt may have at most {count} lines.</source>
         <translation>一张小票最多{count}行商品。</translation>

@@ -445,6 +445,7 @@ def test_dialog_previews_and_imports_in_the_background(qtbot, db, owner, ids, tm
     dialog.load_file(path)
     qtbot.waitUntil(lambda: dialog.plan is not None and not dialog.busy, timeout=10_000)
     assert "4 receipts (4 rows): 3 new, 0 unchanged, 1 invalid" in dialog.counts_label.text()
+    assert "keeps the tills" not in dialog.counts_label.text()
     assert dialog.table.item(0, 1).text() == "Invalid" and "No member" in dialog.table.item(0, 6).text()
     assert not dialog.import_button.isEnabled()
     dialog.skip_box.setChecked(True)
@@ -454,6 +455,24 @@ def test_dialog_previews_and_imports_in_the_background(qtbot, db, owner, ids, tm
     assert "Imported: 3 sales, 0 refunds" in dialog.summary.text()
     assert (tmp_path / "p.rejected.csv").exists()
     assert member_row(db, ids["张三"])[:2] == (211, 2)
+
+
+def test_a_file_that_would_keep_the_tills_waiting_says_so(qtbot, db, owner, ids, tmp_path, monkeypatch, capsys) -> None:  # type: ignore[no-untyped-def]
+    from crmdesk.cli import main
+    from crmdesk.services import purchase_imports
+    from crmdesk.views.purchase_import_dialog import ImportPurchasesDialog
+    from crmdesk.views.state import AppState
+
+    monkeypatch.setattr(purchase_imports, "TILLS_WAIT_RECEIPTS", 2)  # as a file of more than 100,000 new receipts
+    path = purchases_file(tmp_path / "p.csv", GOOD)
+    dialog = ImportPurchasesDialog(AppState(db, owner, "en"))
+    qtbot.addWidget(dialog)
+    dialog.load_file(path)
+    qtbot.waitUntil(lambda: dialog.plan is not None and not dialog.busy, timeout=10_000)
+    assert "keeps the tills from selling while it is written" in dialog.counts_label.text()
+    assert dialog.import_button.isEnabled()  # told, not stopped
+    assert main(["--db", str(db.url.database), "import", "purchases", str(path), "--dry-run"]) == 0
+    assert "import it when the shop is closed" in capsys.readouterr().err
 
 
 def test_dialog_cancel_leaves_the_database_unchanged(qtbot, db, owner, ids, tmp_path, monkeypatch) -> None:  # type: ignore[no-untyped-def]
