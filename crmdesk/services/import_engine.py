@@ -26,6 +26,7 @@ from __future__ import annotations
 
 import csv
 import enum
+import operator
 import re
 import unicodedata
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
@@ -376,10 +377,20 @@ def _bind_processor(column: sa.Column[Any], dialect: sa.Dialect) -> Callable[[An
 
 def _sqlite_utc_text(value: datetime) -> str:
     """An aware time as the UTC text SQLAlchemy's SQLite DATETIME stores (2026-11-17 01:30:00.000000), made by
-    datetime's own C code: an import binds three times per receipt, and the generic path costs four times more."""
+    datetime's own C code: an import binds three times per receipt, and the generic path costs four times more.
+    Most of an import's times are one moment (the import's own, on every row it adds): that one is made once."""
+    global _last_time
+    last_value, last_text = _last_time
+    if value is last_value:
+        return last_text
     if value.tzinfo is None:
         raise ValueError("naive datetime given; use an aware datetime (UTC)")
-    return value.astimezone(timezone.utc).replace(tzinfo=None).isoformat(" ", "microseconds")
+    text = value.astimezone(timezone.utc).replace(tzinfo=None).isoformat(" ", "microseconds")
+    _last_time = (value, text)
+    return text
+
+
+_last_time: tuple[object, str] = (None, "")
 
 
 _DRIVER_INSERTS: dict[tuple[str, tuple[str, ...]], DriverRows] = {}
@@ -396,7 +407,11 @@ def insert_rows(connection: sa.Connection, table: sa.Table, rows: Sequence[Mappi
     writer = _DRIVER_INSERTS.get((table.name, names))
     if writer is None:
         writer = _DRIVER_INSERTS[(table.name, names)] = DriverRows.inserting(table, names)
-    writer.execute(connection, [tuple(row[name] for name in names) for row in rows])
+    if len(names) == 1:
+        writer.execute(connection, [(row[names[0]],) for row in rows])
+    else:
+        pick = operator.itemgetter(*names)  # a tuple of the values, in C
+        writer.execute(connection, [pick(row) for row in rows])
 
 
 # --------------------------------------------------------------------------- a kind's entry points

@@ -39,3 +39,11 @@ def test_rows_written_by_the_driver_read_back_as_written() -> None:
         texts = connection.exec_driver_sql("SELECT count(DISTINCT at) FROM t").scalar()
     assert driver == core == [moment.astimezone(timezone.utc) for moment in TIMES]
     assert texts == len(TIMES)  # the same text for the same moment
+
+
+def test_the_moment_made_once_is_only_given_for_that_very_time() -> None:
+    now = datetime(2026, 12, 6, 18, 0, tzinfo=timezone.utc)
+    other = now + timedelta(microseconds=1)
+    assert [_sqlite_utc_text(t) for t in (now, now, other, now, other)] == [
+        "2026-12-06 18:00:00.000000", "2026-12-06 18:00:00.000000", "2026-12-06 18:00:00.000001",
+        "2026-12-06 18:00:00.000000", "2026-12-06 18:00:00.000001"]
