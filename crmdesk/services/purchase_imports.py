@@ -366,10 +366,6 @@ class PurchaseImportPlan:
             return self.contents(self.parts[0])[0]
         return tuple(sorted((r for part in self.parts for r in self.contents(part)[0]), key=lambda r: r.row))
 
-    @property
-    def parsed(self) -> tuple[ParsedRow, ...]:
-        return tuple(sorted((row for receipt in self.receipts for row in receipt.rows), key=lambda row: row.row))
-
     def preview(self, limit: int) -> list[PlannedReceipt]:
         """The receipts to show first: the invalid ones (to correct), then the file's order (limit ≤ PREVIEW_ROWS)."""
         shown = [r for part in self.parts for r in (*part.invalid, *(r for r in part.first if r.action is not Action.INVALID))]
@@ -702,30 +698,36 @@ def _load_members(session: Session, drafts: Sequence[_Draft]):  # type: ignore[n
         if "card_no" in values and values["card_no"][0]:
             cards_wanted.add(values["card_no"][0])
         if "member_no" in values and values["member_no"][0]:
-            number = values["member_no"][0]
-            numbers_wanted.update({number, number.upper()})  # type: ignore[union-attr]
+            numbers_wanted.add(values["member_no"][0])
         if "phone" in values and values["phone"][0]:
             phones_wanted.add(values["phone"][0])
-    by_card = {number: (member_id, status) for number, member_id, status in lookup(
-        session, lambda c: sa.select(Card.number, Card.member_id, Card.status).where(Card.number.in_(c)), cards_wanted)}
-    by_number = dict(lookup(session, lambda c: sa.select(Member.member_no, Member.id).where(Member.member_no.in_(c)),
-                             numbers_wanted))
-    by_phone = _phone_holders(session, phones_wanted)
+    by_card, by_number, by_phone = _key_holders(session, cards_wanted, numbers_wanted, phones_wanted)
     ids = {*(m for m, _s in by_card.values()), *by_number.values(), *by_phone.values()}
     infos = {row[0]: _MemberInfo(*row) for row in lookup(
         session, lambda c: sa.select(Member.id, Member.member_no, Member.name, Member.status).where(Member.id.in_(c)), ids)}
     return by_card, by_number, by_phone, infos
 
 
-def _phone_holders(session: Session, phones: Iterable[str]) -> dict[str, int]:
-    """The member each phone names: an open member holds the number; a closed one may have had it before (as
-    search.lookup)."""
-    holders: dict[str, int] = {}
+def _key_holders(session: Session, cards: Iterable[str] = (), numbers: Iterable[str] = (), phones: Iterable[str] = ()
+                 ) -> tuple[dict[str, tuple[int, CardStatus]], dict[str, int], dict[str, int]]:
+    """What the file's member keys name: each card its member and status; each member number (as written, or in
+    capitals: see _number_holder) its member; each phone the member holding it -- an open member holds the number, a
+    closed one may have had it before (as search.lookup)."""
+    by_card = {number: (member_id, status) for number, member_id, status in lookup(
+        session, lambda c: sa.select(Card.number, Card.member_id, Card.status).where(Card.number.in_(c)), cards)}
+    by_number = dict(lookup(session, lambda c: sa.select(Member.member_no, Member.id).where(Member.member_no.in_(c)),
+                            {form for number in numbers for form in (number, number.upper())}))
+    by_phone: dict[str, int] = {}
     for phone, member_id, _status in sorted(
             lookup(session, lambda c: sa.select(Member.phone, Member.id, Member.status).where(Member.phone.in_(c)), phones),
             key=lambda r: (r[2] is not MemberStatus.CLOSED, r[1])):
-        holders[phone] = member_id
-    return holders
+        by_phone[phone] = member_id
+    return by_card, by_number, by_phone
+
+
+def _number_holder(by_number: dict[str, int], number: str) -> int | None:
+    """The member a member number names, as written or in capitals (m00000001 is M00000001)."""
+    return by_number.get(number, by_number.get(number.upper()))
 
 
 def _load_stored(session: Session, drafts: Sequence[_Draft]) -> dict[tuple[str, str], _Stored]:
@@ -854,7 +856,7 @@ def _member_of(values, by_card, by_number, by_phone, infos, column, *, required:
                 continue
             member_id = card[0] if card else None
         elif name == "member_no":
-            member_id = by_number.get(key, by_number.get(key.upper()))
+            member_id = _number_holder(by_number, key)
         else:
             member_id = by_phone.get(key)
         if member_id is None:
@@ -1016,8 +1018,8 @@ class _Staging:
     ``cut`` deals the receipts into parts so each can be matched and worked out on its own, as the whole file
     would be: a receipt's rows share its part; a refund goes to its sale's part (in the file or stored); every
     receipt of a member (as the file's card, member number or phone name it) goes to the part of that member's id.
-    Should a member still be found in two parts (a phone that was a closed member's, say), importing works the
-    later part's receipts of that member out again from what the earlier part wrote (see apply_purchase_import)."""
+    Should a member still be found in two parts, importing works the later part's receipts of that member out again
+    from what the earlier part wrote (see apply_purchase_import)."""
 
     def __init__(self) -> None:
         self.folder = tempfile.mkdtemp(prefix="crmdesk-import-")
@@ -1055,14 +1057,15 @@ class _Staging:
         """The members the file's keys name, and the members of the stored sales its refunds name."""
         known: list[tuple[int, str, int]] = []
         for cards in self._keys("SELECT DISTINCT card FROM row WHERE card IS NOT NULL"):
-            known += [(_CARD, number, member_id) for number, member_id in lookup(
-                session, lambda c: sa.select(Card.number, Card.member_id).where(Card.number.in_(c)), cards)]
+            by_card, _n, _p = _key_holders(session, cards=cards)
+            known += [(_CARD, number, member_id) for number, (member_id, _status) in by_card.items()]
         for numbers in self._keys("SELECT DISTINCT member_no FROM row WHERE member_no IS NOT NULL"):
-            found = dict(lookup(session, lambda c: sa.select(Member.member_no, Member.id).where(Member.member_no.in_(c)),
-                                {*numbers, *(n.upper() for n in numbers)}))
-            known += [(_NUMBER, n, found.get(n, found.get(n.upper()))) for n in numbers if n in found or n.upper() in found]
+            _c, by_number, _p = _key_holders(session, numbers=numbers)
+            known += [(_NUMBER, number, member_id) for number in numbers
+                      if (member_id := _number_holder(by_number, number)) is not None]
         for phones in self._keys("SELECT DISTINCT phone FROM row WHERE phone IS NOT NULL"):
-            known += [(_PHONE, phone, member_id) for phone, member_id in _phone_holders(session, phones).items()]
+            _c, _n, by_phone = _key_holders(session, phones=phones)
+            known += [(_PHONE, phone, member_id) for phone, member_id in by_phone.items()]
         for originals in self._keys("SELECT DISTINCT till || char(31) || original FROM row WHERE refund = 1 AND original != ''"):
             wanted = [tuple(key.split("\x1f", 1)) for key in originals]
             known += [(_STORED_SALE, f"{till}\x1f{receipt_no}", member_id) for till, receipt_no, member_id in _receipts(

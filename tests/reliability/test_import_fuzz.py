@@ -294,7 +294,8 @@ def test_purchase_import_of_any_file(shop, file: tuple[str, bytes]) -> None:
     assert (result.new, result.unchanged, result.skipped) == (
         checked.counts.new, checked.counts.unchanged, len(checked.invalid_receipts))
     # Every file row belongs to one receipt: imported, already there, or refused (and named above).
-    assert sum(len(r.rows) for r in checked.receipts) == len(checked.parsed) == len(plan.parsed)
+    rows = [row.row for receipt in checked.receipts for row in receipt.rows]
+    assert len(rows) == len(set(rows)) == checked.counts.rows == plan.counts.rows
     event(("some receipts refused, " if result.skipped else "") + ("receipts written" if result.new else "nothing new"))
     after = census(db)
     assert after["purchase"] == before["purchase"] + result.new

@@ -11,8 +11,6 @@ import gc
 import os
 import random
 import sqlite3
-from collections.abc import Iterator
-from contextlib import contextmanager
 from datetime import datetime
 from pathlib import Path
 
@@ -28,6 +26,7 @@ from crmdesk.services.purchase_imports import apply_purchase_import, plan_purcha
 from crmdesk.services.uow import Actor, read_session, unit_of_work
 from tests.services.test_imports import write_xlsx
 from tests.services.test_purchase_imports import NOW, ZH, purchases_file, snapshot
+from tests.test_postgres import pg  # noqa: F401 - the emptied scratch PostgreSQL database, a fixture
 
 HEADER = [*ZH, "类型", "原小票号", "商品名称", "小计"]
 MEMBERS = 30
@@ -300,39 +299,22 @@ def test_the_staging_file_goes_with_its_plan(two_shops, tmp_path, monkeypatch) -
 
 @pytest.mark.postgres
 @pytest.mark.skipif(not os.environ.get("CRMDESK_TEST_POSTGRES_URL"), reason="set CRMDESK_TEST_POSTGRES_URL to a scratch PostgreSQL database")
-def test_parts_on_postgresql_write_what_one_part_writes_on_sqlite(tmp_path, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+def test_parts_on_postgresql_write_what_one_part_writes_on_sqlite(pg, tmp_path, monkeypatch) -> None:  # type: ignore[no-untyped-def]
     path = receipts_file(tmp_path / "receipts.csv", bad_rows=2)
     whole, whole_owner = shop(tmp_path, "whole")
     stored_sales(whole, whole_owner)
-    with scratch_postgresql() as pg:
-        owner = stock(pg)
-        stored_sales(pg, owner)
-        expected = import_file(whole, whole_owner, path, skip_invalid=True)
-        in_parts(monkeypatch)
-        with read_session(pg) as session:  # checked in one transaction, written in another, as the app does
-            plan = plan_purchase_import(session, path, now=NOW)
-        assert plan.staging is not None
-        with unit_of_work(pg) as session:
-            result = apply_purchase_import(session, owner, plan, now=NOW, skip_invalid=True)
-        assert outcome(result) == outcome(expected)
-        assert contents(pg) == contents(whole)
+    owner = stock(pg)
+    stored_sales(pg, owner)
+    expected = import_file(whole, whole_owner, path, skip_invalid=True)
+    in_parts(monkeypatch)
+    with read_session(pg) as session:  # checked in one transaction, written in another, as the app does
+        plan = plan_purchase_import(session, path, now=NOW)
+    assert plan.staging is not None
+    with unit_of_work(pg) as session:
+        result = apply_purchase_import(session, owner, plan, now=NOW, skip_invalid=True)
+    assert outcome(result) == outcome(expected)
+    assert contents(pg) == contents(whole)
     whole.dispose()
-
-
-@contextmanager
-def scratch_postgresql() -> Iterator[Database]:
-    """The scratch PostgreSQL database, emptied."""
-    url = os.environ["CRMDESK_TEST_POSTGRES_URL"]
-    engine = sa.create_engine(url)
-    with engine.begin() as conn:
-        conn.exec_driver_sql("DROP SCHEMA public CASCADE")
-        conn.exec_driver_sql("CREATE SCHEMA public")
-    engine.dispose()
-    database = open_database(sa.make_url(url))
-    try:
-        yield database
-    finally:
-        database.dispose()
 
 
 def test_a_staging_file_that_cannot_be_written_is_told_and_nothing_is_imported(two_shops, tmp_path, monkeypatch) -> None:  # type: ignore[no-untyped-def]
