@@ -40,6 +40,7 @@ from crmdesk.db import Database, open_database, sqlite_url
 from crmdesk.services import credit, members, purchases, search, wallet
 from crmdesk.services import staff as staff_service
 from crmdesk.services.uow import read_session, unit_of_work
+from crmdesk.shop_time import local_day
 
 NAIVE_LIMIT_SECONDS = 60.0
 LOOKUP_REPEATS = 300
@@ -318,8 +319,9 @@ def _naive_preload(db: Database, members_count: int) -> Figure:
 
 def _purchases(db: Database, path: Path, ids: list[int]) -> list[Figure]:
     """Recording a sale (points, tier, totals, the day's figures) beside the floor under it, taken in turns so
-    both meet the same disk and the same neighbours: raw sqlite3 writing the same purchase row, points entry
-    and member update in one durable commit. The target is the floor's p95 times PURCHASE_FLOOR_FACTOR."""
+    both meet the same disk and the same neighbours: raw sqlite3 reading the member and writing the same purchase
+    row, points entry, member update, day's figures and member insight in one durable commit. The target is the
+    floor's p95 times PURCHASE_FLOOR_FACTOR."""
     raw = _durable_connection(path)
     try:
         return sales_beside_floor(db, ids, lambda *sale: _raw_sale(raw, *sale),
@@ -377,9 +379,13 @@ def _durable_connection(path: Path) -> sqlite3.Connection:
 
 
 def _raw_sale(raw: sqlite3.Connection, member_id: int, receipt_no: str, amount_fen: int, at: datetime) -> None:
-    """What a sale writes, by hand: the purchase, its points entry and the member's balance and totals."""
+    """What a sale reads and writes, by hand: the member read, the purchase, its points entry, the member's balance
+    and totals, the shop day's figures and the member's recency and spend (services/insight.note_purchase)."""
     stamp = at.strftime("%Y-%m-%d %H:%M:%S.%f")
+    day = local_day(at).isoformat()
     raw.execute("BEGIN IMMEDIATE")
+    raw.execute("SELECT id, name, status, tier_id, points_balance, total_spend_fen, last_visit_at FROM member WHERE id = ?",
+                (member_id,)).fetchone()
     purchase_id = raw.execute(
         "INSERT INTO purchase (member_id, till, receipt_no, kind, occurred_at, amount_fen, payment_method, wallet_fen, credit_fen, "
         "created_at) VALUES (?, 'floor', ?, 'sale', ?, ?, '', 0, 0, ?) RETURNING id",
@@ -388,7 +394,17 @@ def _raw_sale(raw: sqlite3.Connection, member_id: int, receipt_no: str, amount_f
                 "VALUES (?, ?, 'earn', ?, '2027-12-31', ?, '')", (member_id, stamp, amount_fen // 100, purchase_id))
     raw.execute("UPDATE member SET points_balance = points_balance + ?, visit_count = visit_count + 1, "
                 "total_spend_fen = total_spend_fen + ?, last_visit_at = ? WHERE id = ?", (amount_fen // 100, amount_fen, stamp, member_id))
+    raw.execute(RAW_SHOP_DAY.replace("%s", "?"), (day, amount_fen, amount_fen // 100))
+    raw.execute(RAW_MEMBER_INSIGHT.replace("%s", "?"), (day, day, 1, 1, amount_fen, member_id))
     raw.execute("COMMIT")
+
+
+# The day's figures and the member's recency and spend, as every sale keeps them (the floors' SQL, both databases).
+RAW_SHOP_DAY = ("INSERT INTO shop_day (day, sales_fen, refunds_fen, receipts, visits, new_members, points_earned, points_redeemed) "
+                "VALUES (%s, %s, 0, 1, 0, 0, %s, 0) ON CONFLICT (day) DO UPDATE SET sales_fen = shop_day.sales_fen + "
+                "excluded.sales_fen, receipts = shop_day.receipts + 1, points_earned = shop_day.points_earned + excluded.points_earned")
+RAW_MEMBER_INSIGHT = ("UPDATE member_insight SET last_day = CASE WHEN last_day < %s THEN %s ELSE last_day END, recency_days = 0, "
+                      "shopping_days = shopping_days + %s, frequency = frequency + %s, monetary_fen = monetary_fen + %s, alert = NULL, alert_usual = NULL, alert_now = NULL WHERE member_id = %s")
 
 
 def _money_repeats(members_count: int) -> int:

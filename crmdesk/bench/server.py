@@ -3,7 +3,7 @@
 The synthetic store is copied onto the server (the set-up's own copy, services/server.copy_store, which refuses
 a database that already holds a store -- the bench never touches a shop's data), then the counter's look-ups
 and sales are timed there against their floor in the same run: raw psycopg on one connection, the same
-look-up, and the same three writes in one commit (the server's default synchronous_commit: durable).
+look-up, and the same reads and writes in one commit (the server's default synchronous_commit: durable).
 """
 
 from __future__ import annotations
@@ -14,10 +14,11 @@ from datetime import datetime
 
 import sqlalchemy as sa
 
-from crmdesk.bench.run import Figure, _timed, sales_beside_floor
+from crmdesk.bench.run import RAW_MEMBER_INSIGHT, RAW_SHOP_DAY, Figure, _timed, sales_beside_floor
 from crmdesk.db import Database, open_database
 from crmdesk.services import search, server
 from crmdesk.services.uow import read_session
+from crmdesk.shop_time import local_day
 
 PREFIX = "PostgreSQL: "
 
@@ -60,7 +61,11 @@ def _lookups(db: Database, raw, keys: list[tuple[str, str, str, str]]) -> list[F
 
 
 def _raw_sale(raw, member_id: int, receipt_no: str, amount_fen: int, at: datetime) -> None:  # type: ignore[no-untyped-def]
-    """The purchase, its points entry and the member's balance and totals, in one commit."""
+    """What a sale reads and writes, in one commit: the member read and locked, the purchase, its points entry, the
+    member's balance and totals, the shop day's figures and the member's recency and spend."""
+    day = local_day(at)
+    raw.execute("SELECT id, name, status, tier_id, points_balance, total_spend_fen, last_visit_at FROM member WHERE id = %s "
+                "FOR UPDATE", (member_id,)).fetchone()
     purchase_id = raw.execute(
         "INSERT INTO purchase (member_id, till, receipt_no, kind, occurred_at, amount_fen, payment_method, wallet_fen, "
         "credit_fen, created_at) VALUES (%s, 'floor', %s, 'sale', %s, %s, '', 0, 0, %s) RETURNING id",
@@ -70,6 +75,8 @@ def _raw_sale(raw, member_id: int, receipt_no: str, amount_fen: int, at: datetim
     raw.execute("UPDATE member SET points_balance = points_balance + %s, visit_count = visit_count + 1, "
                 "total_spend_fen = total_spend_fen + %s, last_visit_at = %s WHERE id = %s",
                 (amount_fen // 100, amount_fen, at, member_id))
+    raw.execute(RAW_SHOP_DAY, (day, amount_fen, amount_fen // 100))
+    raw.execute(RAW_MEMBER_INSIGHT, (day, day, 1, 1, amount_fen, member_id))
     raw.commit()
 
 

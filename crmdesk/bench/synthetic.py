@@ -18,6 +18,7 @@ one is about volume.
 
 from __future__ import annotations
 
+import calendar
 import sqlite3
 import time
 from collections.abc import Callable
@@ -66,10 +67,14 @@ def _mix(salt: int) -> str:
     return f"(((n + :seed * 7919) * {2_654_435_761 + 2 * salt} + {salt * 40_503}) % 1000003)"
 
 
-def _ean_check(body: str) -> str:
-    """SQL for the EAN-13 check digit of a 12-digit text expression (weights 1,3,1,3...)."""
-    terms = " + ".join(f"{1 if i % 2 else 3} * CAST(substr({body}, {i}, 1) AS INTEGER)" for i in range(1, 13))
-    return f"((10 - (({terms}) % 10)) % 10)"
+def _ean_check(prefix: str, serial: str) -> str:
+    """SQL for the EAN-13 check digit of ``prefix`` followed by the integer expression ``serial`` written with
+    12 - len(prefix) digits (weights 1, 3, 1, 3 ... from the left): by arithmetic on the number, far cheaper for
+    SQLite than cutting the text into digits."""
+    width = 12 - len(prefix)
+    fixed = sum((1 if i % 2 == 0 else 3) * int(digit) for i, digit in enumerate(prefix))
+    terms = " + ".join(f"{1 if (len(prefix) + i) % 2 == 0 else 3} * ({serial} / {10 ** (width - 1 - i)} % 10)" for i in range(width))
+    return f"((10 - (({fixed} + {terms}) % 10)) % 10)"
 
 
 def build_store(
@@ -114,7 +119,9 @@ def build_store(
     _lookup_tables(conn)
     total_purchases = int(members * purchases_per_member)
     # With purchases, a member's cached totals come from them (set below), as the application keeps them.
-    params = {"seed": seed, "today": today.isoformat(), "members": members, "with_purchases": int(total_purchases > 0)}
+    # Times are made from numbers of seconds since 1970 (today_unix): SQLite then parses no date text for each row.
+    params = {"seed": seed, "today": today.isoformat(), "today_unix": calendar.timegm(today.timetuple()), "members": members,
+              "with_purchases": int(total_purchases > 0)}
     say(f"members: {members:,}")
     conn.execute(_MEMBERS_SQL, params)
     conn.execute(_CARDS_SQL)
@@ -187,7 +194,7 @@ raw AS (
 ),
 shaped AS (
     SELECT raw.*,
-        date(:today, '-' || (1 + r10 % 1825) || ' days') AS joined,
+        date(:today_unix - (1 + r10 % 1825) * 86400, 'unixepoch') AS joined,
         CASE WHEN r6 % 100 < 5 THEN NULL ELSE date(:today, '-' || (18 + r6 % 62) || ' years', '-' || (r7 % 365) || ' days') END AS birthday,
         (r12 % 40) * (r13 % 40) / 25 AS visits
     FROM raw
@@ -219,10 +226,9 @@ JOIN bench_prefix p ON p.i = n % {len(MOBILE_PREFIXES)}
 LEFT JOIN tier t ON t.rank = CASE WHEN r11 % 100 < 70 THEN 0 WHEN r11 % 100 < 90 THEN 1 WHEN r11 % 100 < 98 THEN 2 ELSE 3 END
 """
 
-_CARD_BODY = f"('{CARD_PREFIX}' || printf('%010d', id))"
 _CARDS_SQL = f"""
 INSERT INTO card (id, number, member_id, status, imported, issued_at)
-SELECT id, {_CARD_BODY} || {_ean_check(_CARD_BODY)}, id, 'active', 0, created_at FROM member
+SELECT id, '{CARD_PREFIX}' || printf('%010d', id) || {_ean_check(CARD_PREFIX, "id")}, id, 'active', 0, created_at FROM member
 """
 
 _TAGS_SQL = f"""
@@ -234,8 +240,7 @@ WHERE member.id % 3 = 0
 _PURCHASES_SQL = f"""
 WITH RECURSIVE seq(n) AS (SELECT 1 UNION ALL SELECT n + 1 FROM seq WHERE n < :purchases),
 raw AS (SELECT n, {_mix(21)} AS r1, {_mix(22)} AS r2, {_mix(23)} AS r3, {_mix(24)} AS r4, {_mix(25)} AS r5 FROM seq),
-timed AS (SELECT raw.*, datetime(:today, '-' || (r3 % 730) || ' days', '+' || (r4 % 86400) || ' seconds') || '.000000' AS at
-          FROM raw)
+timed AS (SELECT raw.*, datetime(:today_unix - (r3 % 730) * 86400 + r4 % 86400, 'unixepoch') || '.000000' AS at FROM raw)
 INSERT INTO purchase (id, member_id, till, receipt_no, kind, refund_of_id, occurred_at, amount_fen, payment_method,
     cashier_id, created_at)
 SELECT n,

@@ -31,7 +31,6 @@ import re
 import unicodedata
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
-from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any, TypeVar
 
@@ -39,7 +38,7 @@ import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
 from crmdesk.errors import CrmdeskError, InvalidInput
-from crmdesk.models.base import UtcDateTime
+from crmdesk.services.driver_sql import DriverRows
 from crmdesk.services.tabular import MSG_FILE_EMPTY, Row, Table, cell_text, has_content, headers_found, read_table
 from crmdesk.texts import QT_TRANSLATE_NOOP
 
@@ -336,61 +335,6 @@ def in_batches(items: Sequence[T], size: int, write: Callable[[Sequence[T]], obj
         check_cancel(should_cancel)
         if progress:
             progress(done, total)
-
-
-class DriverRows:
-    """One SQL statement run by the driver's executemany, its parameters bound by the columns' own types (UTC times
-    as the time type stores them, kinds as their values): the rows of a large import without SQLAlchemy's
-    statement work for every row. SQLite only (qmark parameters), where the import holds the only write lock."""
-
-    def __init__(self, sql: str, columns: Sequence[sa.Column[Any]]) -> None:
-        self.sql = sql
-        self.columns = columns
-        self._processors: dict[str, list[Callable[[Any], Any] | None]] = {}
-
-    def execute(self, connection: sa.Connection, rows: Sequence[tuple[object, ...]]) -> None:
-        dialect = connection.dialect
-        processors = self._processors.get(dialect.name)
-        if processors is None:
-            processors = self._processors[dialect.name] = [_bind_processor(column, dialect) for column in self.columns]
-        typed = [(i, process) for i, process in enumerate(processors) if process is not None]
-        if typed and rows:
-            # Column by column: most columns (text, integers) need nothing, and a list per column is far cheaper
-            # than a generator per row when the write lock is held.
-            columns = [list(values) for values in zip(*rows)]
-            for i, process in typed:
-                columns[i] = [None if value is None else process(value) for value in columns[i]]
-            rows = list(zip(*columns))
-        connection.exec_driver_sql(self.sql, rows)  # type: ignore[arg-type]
-
-    @classmethod
-    def inserting(cls, table: sa.Table, names: Sequence[str]) -> DriverRows:
-        return cls(f"INSERT INTO {table.name} ({', '.join(names)}) VALUES ({', '.join('?' * len(names))})",
-                   [table.c[name] for name in names])
-
-
-def _bind_processor(column: sa.Column[Any], dialect: sa.Dialect) -> Callable[[Any], Any] | None:
-    if isinstance(column.type, UtcDateTime):
-        return _sqlite_utc_text
-    return column.type.dialect_impl(dialect).bind_processor(dialect)  # type: ignore[no-any-return]
-
-
-def _sqlite_utc_text(value: datetime) -> str:
-    """An aware time as the UTC text SQLAlchemy's SQLite DATETIME stores (2026-11-17 01:30:00.000000), made by
-    datetime's own C code: an import binds three times per receipt, and the generic path costs four times more.
-    Most of an import's times are one moment (the import's own, on every row it adds): that one is made once."""
-    global _last_time
-    last_value, last_text = _last_time
-    if value is last_value:
-        return last_text
-    if value.tzinfo is None:
-        raise ValueError("naive datetime given; use an aware datetime (UTC)")
-    text = value.astimezone(timezone.utc).replace(tzinfo=None).isoformat(" ", "microseconds")
-    _last_time = (value, text)
-    return text
-
-
-_last_time: tuple[object, str] = (None, "")
 
 
 _DRIVER_INSERTS: dict[tuple[str, tuple[str, ...]], DriverRows] = {}

@@ -37,6 +37,7 @@ from crmdesk.models import (
 from crmdesk.services import audit
 from crmdesk.services import insight_rules as rules
 from crmdesk.services.auth import Permission, require
+from crmdesk.services.driver_sql import DriverStatement
 from crmdesk.services.uow import Actor, unit_of_work
 from crmdesk.texts import QT_TRANSLATE_NOOP
 
@@ -140,22 +141,22 @@ _DAY_FIGURES = ("sales_fen", "refunds_fen", "receipts", "visits", "points_earned
 
 
 @functools.cache
-def _add_to_shop_day(dialect: str) -> sa.Insert:
+def _add_to_shop_day(dialect: str) -> DriverStatement:
     """INSERT the day's figures, or add them to the day's row: built once, run by every sale."""
     insert = (sqlite_insert if dialect == "sqlite" else postgresql_insert)(ShopDay).values(
         day=sa.bindparam("day"), new_members=0, points_redeemed=0, **{name: sa.bindparam(name) for name in _DAY_FIGURES})
-    return insert.on_conflict_do_update(
-        index_elements=[ShopDay.day], set_={name: getattr(ShopDay, name) + getattr(insert.excluded, name) for name in _DAY_FIGURES})
+    return DriverStatement(insert.on_conflict_do_update(
+        index_elements=[ShopDay.day], set_={name: getattr(ShopDay, name) + getattr(insert.excluded, name) for name in _DAY_FIGURES}))
 
 
-_SALE_ON_MEMBER = sa.update(MemberInsight).where(MemberInsight.member_id == sa.bindparam("member")).values(
+_SALE_ON_MEMBER = DriverStatement(sa.update(MemberInsight).where(MemberInsight.member_id == sa.bindparam("member")).values(
     last_day=sa.case((MemberInsight.last_day < sa.bindparam("day"), sa.bindparam("day")), else_=MemberInsight.last_day),
     recency_days=0, shopping_days=MemberInsight.shopping_days + sa.bindparam("new_day"),
     frequency=MemberInsight.frequency + sa.bindparam("new_day"), monetary_fen=MemberInsight.monetary_fen + sa.bindparam("amount"),
-    alert=None, alert_usual=None, alert_now=None)
-_REFUND_ON_MEMBER = sa.update(MemberInsight).where(MemberInsight.member_id == sa.bindparam("member")).values(
+    alert=None, alert_usual=None, alert_now=None))
+_REFUND_ON_MEMBER = DriverStatement(sa.update(MemberInsight).where(MemberInsight.member_id == sa.bindparam("member")).values(
     monetary_fen=sa.case((MemberInsight.monetary_fen > sa.bindparam("amount"), MemberInsight.monetary_fen - sa.bindparam("amount")),
-                         else_=0))
+                         else_=0)))
 
 
 def note_purchase(session: Session, member_id: int, occurred_at: datetime, amount_fen: int, *, new_day: bool,
@@ -166,13 +167,13 @@ def note_purchase(session: Session, member_id: int, occurred_at: datetime, amoun
     run on the session's connection: this is part of every sale at the till."""
     day = shop_time.local_day(occurred_at)
     connection = session.connection()
-    connection.execute(_add_to_shop_day(connection.dialect.name), {
+    _add_to_shop_day(connection.dialect.name).run(connection, {
         "day": day, "sales_fen": 0 if refund else amount_fen, "refunds_fen": amount_fen if refund else 0,
         "receipts": 0 if refund else 1, "visits": int(new_day and not refund), "points_earned": points})
     if refund:
-        connection.execute(_REFUND_ON_MEMBER, {"member": member_id, "amount": amount_fen})
+        _REFUND_ON_MEMBER.run(connection, {"member": member_id, "amount": amount_fen})
     else:
-        connection.execute(_SALE_ON_MEMBER, {"member": member_id, "day": day, "new_day": int(new_day), "amount": amount_fen})
+        _SALE_ON_MEMBER.run(connection, {"member": member_id, "day": day, "new_day": int(new_day), "amount": amount_fen})
 
 
 # --------------------------------------------------------------------------- settings

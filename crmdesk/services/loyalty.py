@@ -26,6 +26,7 @@ from crmdesk.models import (
 from crmdesk.services import requests
 from crmdesk.services import audit
 from crmdesk.services.auth import Permission, require
+from crmdesk.services.driver_sql import DriverStatement
 from crmdesk.services.member_query import member_status_term
 from crmdesk.services.uow import Actor
 from crmdesk.shop_time import SHOP_ZONE, local_day
@@ -454,14 +455,15 @@ def expire(session: Session, today: date, *, actor: Actor | None = None) -> int:
 # --------------------------------------------------------------------------- tiers
 
 
-_SPEND_SINCE = sa.select(sa.func.coalesce(sa.func.sum(
+_SPEND_SINCE = DriverStatement(sa.select(sa.func.coalesce(sa.func.sum(
     sa.case((Purchase.kind == PurchaseKind.SALE, Purchase.amount_fen), else_=-Purchase.amount_fen)), 0)).where(
-    Purchase.member_id == sa.bindparam("member"), Purchase.occurred_at >= sa.bindparam("since"))
+    Purchase.member_id == sa.bindparam("member"), Purchase.occurred_at >= sa.bindparam("since")))  # read by a sale
 
 
 def spend_12_months(session: Session, member_id: int, now: datetime) -> int:
     """Sales less refunds over the 365 days to ``now``: what tiers are earned with."""
-    return int(session.connection().execute(_SPEND_SINCE, {"member": member_id, "since": now - TIER_WINDOW}).scalar() or 0)
+    found = _SPEND_SINCE.first(session.connection(), {"member": member_id, "since": now - TIER_WINDOW})
+    return int(found[0] or 0) if found else 0  # type: ignore[call-overload]
 
 
 def review_tiers(session: Session, actor: Actor, now: datetime) -> dict[str, int]:

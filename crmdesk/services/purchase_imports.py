@@ -105,8 +105,9 @@ from crmdesk.models import (
 )
 from crmdesk.services import audit, loyalty, members, purchases
 from crmdesk.services.auth import Permission, require
+from crmdesk.services.driver_sql import DriverRows
 from crmdesk.services.import_engine import (
-    Action, DriverRows, FileColumns, FileHeader, ImportCancelled, ImportSteps, Problem, Progress, RejectedRow, Required, RowCells,
+    Action, FileColumns, FileHeader, ImportCancelled, ImportSteps, Problem, Progress, RejectedRow, Required, RowCells,
     RowError,
     ShouldCancel, Translate, check_cancel, in_batches, lookup, read_file, refuse_invalid, rejects_path,
 )
@@ -1489,7 +1490,7 @@ class _Posting:
     def _write_rows(self, connection: sa.Connection, actor: Actor, batch: Sequence[PlannedReceipt], now: datetime) -> None:
         """The same rows on SQLite, where the import holds the only write lock: the purchases' ids are the next ones
         (no RETURNING), and the rows go to the driver's executemany with each value bound by its column's type once
-        (import_engine.DriverRows), without the statement machinery for every row -- the write lock is held that much less."""
+        (driver_sql.DriverRows), without the statement machinery for every row -- the write lock is held that much less."""
         if self.next_id is None:
             self.next_id = connection.execute(sa.select(sa.func.coalesce(sa.func.max(Purchase.id), 0))).scalar_one() + 1
         purchases, lines, entries = [], [], []
