@@ -26,6 +26,7 @@ from __future__ import annotations
 
 import csv
 import enum
+import functools
 import operator
 import re
 import unicodedata
@@ -174,6 +175,8 @@ class FileHeader:
     headers: tuple[str, ...]  # as written
     columns: dict[str, int]  # field -> column index
     warnings: tuple[Problem, ...]  # columns not imported
+    # RowCells.present: one set of field names for all the rows with the same cells filled (most rows of a file).
+    filled_fields: dict[tuple[bool, ...], frozenset[str]] = field(default_factory=dict, compare=False, repr=False)
 
     def column(self, name: str | None) -> str:
         """The field's column as written in the file ("" when the file has none)."""
@@ -225,10 +228,15 @@ class RowCells:
     def blank(self) -> bool:
         return not any(self.cells)  # blank rows are skipped, as spreadsheet users expect
 
-    @property
+    @functools.cached_property
     def present(self) -> frozenset[str]:
         """The fields whose cell is not empty."""
-        return frozenset(name for name, index in self.header.columns.items() if self.cells[index])
+        filled = tuple(bool(self.cells[index]) for index in self.header.columns.values())
+        shared = self.header.filled_fields.get(filled)
+        if shared is None:
+            shared = self.header.filled_fields[filled] = frozenset(
+                name for name, full in zip(self.header.columns, filled) if full)
+        return shared
 
     def value(self, name: str) -> object:
         index = self.header.columns.get(name)
