@@ -35,6 +35,7 @@ from datetime import date, datetime, timedelta, timezone
 from pathlib import Path
 from typing import Any
 
+from crmdesk import memory
 from crmdesk.bench.synthetic import GIVEN, SURNAMES, build_store
 from crmdesk.db import Database, open_database, sqlite_url
 from crmdesk.services import credit, members, purchases, search, wallet
@@ -172,6 +173,7 @@ def run_bench(members_count: int, purchases_per_member: float, seed: int, *, kee
             keys = [raw.execute(
                 "SELECT c.number, m.phone, m.name, m.name_initials FROM member m JOIN card c ON c.member_id = m.id "
                 "WHERE m.id = ?", (member_id,)).fetchone() for member_id in ids]
+            memory.settle_after_startup()  # as the application does once it has started (crmdesk/app.py)
             if "counter" in only:
                 say("lookups ...")
                 figures += _lookups(db, raw, keys)
