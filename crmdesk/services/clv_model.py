@@ -26,7 +26,8 @@ Numerics:
   overflow nor lose the smaller of the two likelihood terms.
 * Fits run L-BFGS-B on the log of the parameters with the exact gradient; times are divided by the
   customers' mean T (and spend by its mean) while fitting, so the starting point suits any unit. Should
-  L-BFGS-B stop without converging, Nelder-Mead takes over from the best point found. The log-parameters
+  L-BFGS-B stop without converging -- unless it stopped where the gradient is flat (_SETTLED_GRADIENT) --
+  Nelder-Mead takes over from the best point found. The log-parameters
   are bounded (+-30, in the rescaled units): a parameter that ends at a bound says the data push the
   model to a limiting case (e.g. b -> infinity: hardly anyone drops out) rather than pin it down.
 * Identical (x, t_x, T) rows are merged with their weights added before a BG/NBD fit, so a million
@@ -67,6 +68,11 @@ FloatArray = NDArray[np.float64]
 
 # Fitted log-parameters stay within +-this (parameters between 1e-13 and 1e13 in the rescaled units).
 _LOG_BOUND = 30.0
+# L-BFGS-B's line search can give up ("ABNORMAL") at the optimum itself, where the objective (the mean
+# log-likelihood per customer) changes by less than its rounding -- typically when a parameter heads for a
+# limiting case the likelihood is flat along. A point where the gradient in the log-parameters is no steeper
+# than this (directions out of the bounds left aside) is the optimum found.
+_SETTLED_GRADIENT = 1e-5
 # The power series in t/(alpha+T) is used while its terms shrink at least 4 times each.
 _SERIES_RATIO = 0.25
 _SERIES_TERMS = 30
@@ -253,15 +259,28 @@ def _minimise(
             options={"maxiter": 2000, "ftol": 1e-14, "gtol": 1e-9},
         )
         best = result.x if np.all(np.isfinite(result.x)) and np.isfinite(result.fun) else start
-        if not (result.success and np.isfinite(result.fun)):
+        if not ((result.success or _settled(result, _LOG_BOUND)) and np.isfinite(result.fun)):
             result = optimize.minimize(
                 lambda theta: objective(theta)[0], best, method="Nelder-Mead", bounds=bounds,
                 options={"maxiter": 20000, "maxfev": 40000, "xatol": 1e-9, "fatol": 1e-13},
             )
             best = result.x
-        if not (result.success and np.all(np.isfinite(best)) and np.isfinite(objective(best)[0])):
+        found = result.success or _settled(result, _LOG_BOUND)
+        if not (found and np.all(np.isfinite(best)) and np.isfinite(objective(best)[0])):
             raise ValueError(f"the {what} fit did not converge: {result.message}")
     return np.asarray(best, dtype=np.float64)
+
+
+def _settled(result: optimize.OptimizeResult, bound: float) -> bool:
+    """Whether an optimiser that stopped without saying it converged stopped where the objective is flat
+    (see _SETTLED_GRADIENT): the gradient's components, those pushing out of the +-``bound`` box left aside."""
+    gradient = getattr(result, "jac", None)
+    if gradient is None or not (np.isfinite(result.fun) and np.all(np.isfinite(result.x))):
+        return False
+    g = np.asarray(gradient, dtype=np.float64)
+    outward = ((result.x <= -bound) & (g > 0)) | ((result.x >= bound) & (g < 0))
+    g = np.where(outward, 0.0, g)
+    return bool(np.all(np.isfinite(g)) and np.max(np.abs(g)) <= _SETTLED_GRADIENT)
 
 
 def fit_bgnbd(
