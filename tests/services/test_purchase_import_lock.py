@@ -11,7 +11,7 @@ import sqlalchemy as sa
 
 from crmdesk.errors import InvalidInput
 from crmdesk.models import Card, CardStatus, Member, MemberStatus, PointsEntry, Purchase, Tier
-from crmdesk.services import members, purchases
+from crmdesk.services import loyalty, members, purchases
 from crmdesk.services.imports import Action
 from crmdesk.services.purchase_imports import apply_purchase_import, plan_purchase_import
 from crmdesk.services.uow import read_session, unit_of_work
@@ -69,6 +69,22 @@ def test_a_sale_to_a_member_of_the_file_meanwhile_is_counted_before_the_files(db
     assert (result.new, result.points_earned) == (3, 200 + 50 + 40)  # 张三's receipts earn double in the tier the sale gave
     balance, visits, spend, _last, tier = member_row(db, ids["张三"])
     assert (balance, visits, spend) == (2_000 + 200 + 40, 3, 200_000 + 12_000)
+
+
+def test_points_given_and_spent_meanwhile_by_members_of_the_file_are_kept(db, owner, cashier, ids, tmp_path) -> None:  # type: ignore[no-untyped-def]
+    """Not purchases, so only the members' rows tell: the import builds on the balances an adjustment and a
+    redemption left instead of writing back the ones it planned with."""
+    path = purchases_file(tmp_path / "p.csv", ROWS)
+    with unit_of_work(db) as session:
+        loyalty.adjust(session, owner, ids["李四"], 800, reason="opening", now=NOW)
+    plan = plan_outside(db, path)
+    with unit_of_work(db) as session:
+        assert loyalty.adjust(session, owner, ids["张三"], 1_000, reason="goodwill", now=NOW) == 1_000
+        assert loyalty.redeem(session, cashier, ids["李四"], 300, now=NOW) == 500
+    result = apply(db, owner, plan)
+    assert (result.new, result.points_earned) == (3, 100 + 50 + 20)
+    assert member_row(db, ids["张三"])[0] == 1_000 + 100 + 20
+    assert member_row(db, ids["李四"])[0] == 500 + 50
 
 
 def test_rules_changed_meanwhile_the_file_is_matched_again(db, owner, ids, tmp_path) -> None:  # type: ignore[no-untyped-def]
