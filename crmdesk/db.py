@@ -221,13 +221,21 @@ def _create_engine(url: sa.URL) -> sa.Engine:
 def sqlite_driver_execute(connection: sa.Connection, sql: str, parameters: Sequence[object] = ()) -> sqlite3.Cursor:
     """Run ``sql`` on the SQLite driver's own connection under ``connection``, failing as SQLAlchemy would (a locked
     database is sa.exc.OperationalError, a broken constraint sa.exc.IntegrityError, values hidden): for the few
-    statements whose cost is mostly SQLAlchemy's own work (services/driver_sql.py)."""
+    statements whose cost is mostly SQLAlchemy's own work (services/driver_sql.py). Listeners of the engine's
+    cursor events still see each statement (the tests that make every query slow, or count them, rely on it)."""
     driver = connection.connection.driver_connection
     assert isinstance(driver, sqlite3.Connection)
+    cursor = driver.cursor()
+    events = connection.dispatch
+    if events.before_cursor_execute:
+        events.before_cursor_execute(connection, cursor, sql, parameters, None, False)
     try:
-        return driver.execute(sql, parameters)
+        cursor.execute(sql, parameters)
     except sqlite3.Error as exc:
         raise sa.exc.DBAPIError.instance(sql, None, exc, sqlite3.Error, hide_parameters=True) from exc  # type: ignore[arg-type]
+    if events.after_cursor_execute:
+        events.after_cursor_execute(connection, cursor, sql, parameters, None, False)
+    return cursor
 
 
 def alembic_config(connection: sa.Connection | None = None) -> Config:

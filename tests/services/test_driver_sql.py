@@ -74,6 +74,11 @@ def test_a_statement_run_by_the_driver_writes_and_reads_what_sqlalchemy_does() -
         connection.execute(sa.insert(table), {"id": 2, "kind": PurchaseKind.REFUND, "at": moment, "day": moment.date(),
                                               "amount": 6})
     assert row == (1, PurchaseKind.REFUND, moment.astimezone(timezone.utc))  # typed as a Core result is
+    seen: list[str] = []
+    sa.event.listen(engine, "before_cursor_execute", lambda _c, _cur, sql, *_rest: seen.append(sql))
+    with engine.begin() as connection:
+        insert.first(connection, {"id": 3, "kind": PurchaseKind.SALE, "at": moment, "day": None, "amount": 7})
+    assert any(sql.startswith("INSERT INTO receipt") for sql in seen)  # the engine's listeners still see it
     with engine.connect() as connection:
         texts = connection.exec_driver_sql("SELECT kind, at, day, note, length(created_at), length(updated_at) "
                                            "FROM receipt ORDER BY id").all()
