@@ -8,7 +8,8 @@ from __future__ import annotations
 
 import os
 import sqlite3
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager, suppress
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -30,6 +31,12 @@ DEFAULT_DB_FILENAME = "crmdesk.sqlite"
 DEMO_DB_FILENAME = "demo.sqlite"
 SQLITE_HEADER = b"SQLite format 3\x00"
 BUSY_TIMEOUT_MS = 10_000
+# SQLite's page cache: its own default (2 MB) for everyday work, more for an import's one big write. Writing 20,000
+# purchases for members spread over a 100,000-member store touches tens of thousands of index pages; with 2 MB most
+# are read again and again (measured: the raw writes 2.5-2.9 s with the default, 1.7-1.9 s with 64 MB, little more
+# gained with 256 MB). A connection only grows its cache as far as the pages it touches.
+DEFAULT_CACHE_KIB = 2_000
+BULK_CACHE_KIB = 65_536
 
 
 @dataclass
@@ -216,6 +223,22 @@ def _create_engine(url: sa.URL) -> sa.Engine:
         sqlite_driver_execute(connection, "BEGIN IMMEDIATE" if connection.get_execution_options().get("crmdesk_write") else "BEGIN")
 
     return engine
+
+
+@contextmanager
+def widened_page_cache(connection: sa.Connection, kib: int) -> Iterator[None]:
+    """On SQLite, a page cache of ``kib`` KiB for the work inside, then the everyday size again (which frees the
+    pages above it): for the few big reads and writes that touch far more pages than everyday work. Put back
+    before a transaction inside commits: that costs the commit nothing (measured)."""
+    if connection.dialect.name != "sqlite":
+        yield
+        return
+    sqlite_driver_execute(connection, f"PRAGMA cache_size = -{int(kib)}")
+    try:
+        yield
+    finally:
+        with suppress(sa.exc.DBAPIError):  # a broken connection is thrown away by the pool, cache and all
+            sqlite_driver_execute(connection, f"PRAGMA cache_size = -{DEFAULT_CACHE_KIB}")
 
 
 def sqlite_driver_execute(connection: sa.Connection, sql: str, parameters: Sequence[object] = ()) -> sqlite3.Cursor:

@@ -60,7 +60,7 @@ def run_file_import(db: Database, args: argparse.Namespace, steps: ImportSteps, 
         return code
     actor = acting_staff(db, args)
     backups.before_import(db, path)
-    with unit_of_work(db) as session:
+    with unit_of_work(db, bulk=True) as session:
         result = steps.apply(session, actor, plan, skip_invalid=args.skip_invalid)
         plan = result.plan  # as checked inside the import's transaction
         # Written before the commit: when the file cannot be written, nothing is imported either.

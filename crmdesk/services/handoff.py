@@ -620,7 +620,7 @@ class HandoffWatcher:
         rejects: Path | None = None
         try:
             backups.before_import(self.db, working)
-            with unit_of_work(self.db) as session:
+            with unit_of_work(self.db, bulk=True) as session:
                 try:
                     plan = purchase_imports.plan_purchase_import(session, working)
                 except InvalidInput as exc:

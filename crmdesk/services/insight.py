@@ -12,8 +12,7 @@ from __future__ import annotations
 
 import functools
 import math
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 from datetime import date, datetime, timedelta
@@ -28,7 +27,7 @@ from sqlalchemy.sql.expression import UnaryExpression
 from sqlalchemy.sql.functions import FunctionElement
 
 from crmdesk import shop_time
-from crmdesk.db import Database
+from crmdesk.db import Database, widened_page_cache
 from crmdesk.errors import InvalidInput
 from crmdesk.models import (
     INSIGHT_SETTINGS_ROW_ID, InsightCount, InsightRun, InsightSettings, Member, MemberInsight, MemberStatus, PointsEntry,
@@ -234,7 +233,9 @@ def refresh(db: Database, actor: Actor, *, as_of: date | None = None, progress: 
         if progress is not None:
             progress(fraction, what)
 
-    with db.engine.connect() as conn, _roomy_sorts(conn):
+    # SQLite sorts the refresh's groups in memory up to SORT_CACHE_KIB before spilling sorted runs to temporary
+    # files (the default 2 MB spills a ten-million-row sort many times over).
+    with db.engine.connect() as conn, widened_page_cache(conn, SORT_CACHE_KIB):
         try:
             _drop_temp(conn)
             with conn.begin():
@@ -282,7 +283,7 @@ def fit(db: Database, actor: Actor, *, calibration_end: date | None = None, toda
     if calibration_end > today:
         raise InvalidInput(QT_TRANSLATE_NOOP("errors", "The calibration cannot end after today ({today})."),
                            field="calibration_end", today=today.isoformat())
-    with db.engine.connect() as conn, _roomy_sorts(conn):
+    with db.engine.connect() as conn, widened_page_cache(conn, SORT_CACHE_KIB):
         try:
             _drop_temp(conn)
             with conn.begin():
@@ -336,26 +337,6 @@ def _read_in_table_order(conn: sa.Connection, column: sa.ColumnElement[int]) -> 
     if conn.dialect.name != "sqlite":
         return column
     return UnaryExpression(column, operator=operators.custom_op("+"), type_=column.type)
-
-
-@contextmanager
-def _roomy_sorts(conn: sa.Connection) -> Iterator[None]:
-    """SQLite sorts the refresh's groups in memory up to SORT_CACHE_KIB before spilling sorted runs to temporary
-    files (the default 2 MB spills a ten-million-row sort many times over); the pooled connection gets its own
-    cache size back afterwards."""
-    if conn.dialect.name != "sqlite":
-        yield
-        return
-    before = conn.exec_driver_sql("PRAGMA cache_size").scalar()
-    conn.exec_driver_sql(f"PRAGMA cache_size = -{SORT_CACHE_KIB}")
-    conn.commit()  # the pragmas' own (empty) transaction
-    try:
-        yield
-    finally:
-        if conn.in_transaction():
-            conn.rollback()
-        conn.exec_driver_sql(f"PRAGMA cache_size = {int(before or -2000)}")
-        conn.commit()
 
 
 def _fill_visits(conn: sa.Connection, as_of: date) -> None:

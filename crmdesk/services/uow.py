@@ -8,7 +8,7 @@ from dataclasses import dataclass
 
 from sqlalchemy.orm import Session
 
-from crmdesk.db import Database
+from crmdesk.db import BULK_CACHE_KIB, Database, widened_page_cache
 from crmdesk.models import Role
 
 
@@ -22,13 +22,18 @@ class Actor:
 
 
 @contextmanager
-def unit_of_work(db: Database) -> Iterator[Session]:
+def unit_of_work(db: Database, *, bulk: bool = False) -> Iterator[Session]:
     """A session whose work is committed together on success and rolled back
     entirely on any error. On SQLite it holds the write lock from the start, so
     a check ("enough points?") and the write that depends on it cannot interleave
-    with another till's."""
+    with another till's. ``bulk`` (an import's one big write) gives SQLite's
+    connection a larger page cache for it, so the write lock is held less long."""
     with db.write_sessions() as session, session.begin():
-        yield session
+        if not bulk:
+            yield session
+            return
+        with widened_page_cache(session.connection(), BULK_CACHE_KIB):
+            yield session
 
 
 @contextmanager

@@ -73,7 +73,7 @@ class _Worker(QObject):
                 self.planned.emit(plan)
             else:
                 backups.before_import(self._db, self._path)
-                with unit_of_work(self._db) as session:
+                with unit_of_work(self._db, bulk=True) as session:
                     result = steps.apply(session, self._actor, self._plan, skip_invalid=self._skip_invalid,
                                          progress=self.progressed.emit, should_cancel=self._cancel.is_set)
                     # The rejected rows go beside the file for the person to correct; written before
