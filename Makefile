@@ -14,7 +14,8 @@ run: $(STAMP) $(QM)
 
 test: $(STAMP) $(QM)
 	@QT_QPA_PLATFORM=offscreen $(BIN)/python tools/check_qt.py
-	QT_QPA_PLATFORM=offscreen $(BIN)/python -m pytest -q
+	QT_QPA_PLATFORM=offscreen $(BIN)/python -m pytest -q -n auto --dist worksteal -m "not serial"
+	QT_QPA_PLATFORM=offscreen $(BIN)/python -m pytest -q -m serial
 
 $(BIN)/python:
 	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 11) else "crmdesk needs Python 3.11 or newer; this is " + sys.version.split()[0])'

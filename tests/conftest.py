@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import shutil
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -20,6 +21,26 @@ from crmdesk.services import store  # noqa: E402
 from crmdesk.services.uow import Actor, unit_of_work  # noqa: E402
 
 OWNER_NAME = "王店长"
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    """Tests run in several processes at once (pytest-xdist, `make test`): each process gets its own scratch
+    PostgreSQL database beside the one CRMDESK_TEST_POSTGRES_URL names, made empty here, so the PostgreSQL tests of
+    one process never see another's tables. Set before the test modules are read: they take the URL at import."""
+    worker = os.environ.get("PYTEST_XDIST_WORKER")
+    url = os.environ.get("CRMDESK_TEST_POSTGRES_URL")
+    if not worker or not url:
+        return
+    base = sa.make_url(url)
+    own = base.set(database=f"{base.database}_{worker}")
+    engine = sa.create_engine(base, isolation_level="AUTOCOMMIT")
+    try:
+        with engine.connect() as connection:
+            connection.exec_driver_sql(f'DROP DATABASE IF EXISTS "{own.database}" WITH (FORCE)')
+            connection.exec_driver_sql(f'CREATE DATABASE "{own.database}"')
+    finally:
+        engine.dispose()
+    os.environ["CRMDESK_TEST_POSTGRES_URL"] = own.render_as_string(hide_password=False)
 OWNER_PASSWORD = "owner-secret-1"
 
 
@@ -70,8 +91,20 @@ def assert_books_agree(path: Path) -> None:
         engine.dispose()
 
 
+@pytest.fixture(scope="session")
+def migrated_store(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """An empty store built by the migrations once per run. Each test's ``db`` starts as a copy of it: running the
+    migrations takes 0.4-0.7 s, a copy a few milliseconds, and a thousand tests want a store. The tests of creating
+    and upgrading a database build their own from ``db_path``."""
+    path = tmp_path_factory.mktemp("migrated") / "store.sqlite"
+    open_database(sqlite_url(path)).dispose()
+    assert not path.with_name(path.name + "-wal").exists(), "the store's last changes are still in its WAL file"
+    return path
+
+
 @pytest.fixture
-def db(db_path: Path) -> Iterator[Database]:
+def db(db_path: Path, migrated_store: Path) -> Iterator[Database]:
+    shutil.copyfile(migrated_store, db_path)
     database = open_database(sqlite_url(db_path))
     yield database
     database.dispose()

@@ -38,6 +38,7 @@ MEMBERS = 6
 
 pytestmark = [
     pytest.mark.slow,
+    pytest.mark.serial,
     pytest.mark.skipif(not PG_URL, reason="set CRMDESK_TEST_POSTGRES_URL to a scratch PostgreSQL database"),
     pytest.mark.skipif(not shutil.which("pg_lsclusters") or os.geteuid() != 0,
                        reason="restarting the server needs Debian's pg_ctlcluster, as root"),

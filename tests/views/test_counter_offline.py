@@ -93,6 +93,7 @@ def test_a_till_keeps_selling_while_its_server_is_away(qtbot, db, cashier, tmp_p
 
 
 @pytest.mark.slow
+@pytest.mark.serial
 @pytest.mark.skipif(not PG_URL or not shutil.which("pg_lsclusters") or os.geteuid() != 0,
                     reason="needs a scratch PostgreSQL this machine can stop and start (Debian's pg_ctlcluster, as root)")
 def test_the_server_stopped_mid_shift_loses_and_doubles_nothing(qtbot, tmp_path, monkeypatch) -> None:  # type: ignore[no-untyped-def]
