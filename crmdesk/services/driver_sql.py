@@ -142,17 +142,21 @@ def bind_processor(type_: sa.types.TypeEngine[Any], dialect: sa.Dialect) -> Proc
 def _sqlite_utc_text(value: datetime) -> str:
     """An aware time as the UTC text SQLAlchemy's SQLite DATETIME stores (2026-11-17 01:30:00.000000), made by
     datetime's own C code: an import binds three times per receipt, and the generic path costs four times more.
-    Most of an import's times are one moment (the import's own, on every row it adds): that one is made once."""
-    global _last_time
-    last_value, last_text = _last_time
-    if value is last_value:
-        return last_text
+    An import binds the same time object several times (the receipt's time on its purchase and its points entry,
+    the member's last visit three times in the member's update, the import's own moment on every row): each is made
+    once and then found by identity (about 5 us a text on these machines, 0.2 us a look-up)."""
+    kept = _texts_by_id.get(id(value))
+    if kept is not None and kept[0] is value:
+        return kept[1]
     if value.tzinfo is None:
         raise ValueError("naive datetime given; use an aware datetime (UTC)")
     # In UTC the text ends "+00:00", cut off: cheaper than a copy of the time without its zone.
     text = value.astimezone(timezone.utc).isoformat(" ", "microseconds")[:-6]
-    _last_time = (value, text)
+    if len(_texts_by_id) >= _TEXTS_KEPT:
+        _texts_by_id.clear()
+    _texts_by_id[id(value)] = (value, text)  # the time is kept with its text: its id cannot name another time meanwhile
     return text
 
 
-_last_time: tuple[object, str] = (None, "")
+_TEXTS_KEPT = 50_000
+_texts_by_id: dict[int, tuple[datetime, str]] = {}

@@ -13,6 +13,7 @@ import sqlalchemy as sa
 from crmdesk.db import sqlite_driver_execute
 from crmdesk.models import PurchaseKind
 from crmdesk.models.base import UtcDateTime, str_enum, utcnow
+from crmdesk.services import driver_sql
 from crmdesk.services.driver_sql import DriverRows, DriverStatement, _sqlite_utc_text
 
 TIMES = [datetime(2026, 11, 17, 9, 30, tzinfo=timezone(timedelta(hours=8))),
@@ -51,6 +52,13 @@ def test_the_moment_made_once_is_only_given_for_that_very_time() -> None:
     assert [_sqlite_utc_text(t) for t in (now, now, other, now, other)] == [
         "2026-12-06 18:00:00.000000", "2026-12-06 18:00:00.000000", "2026-12-06 18:00:00.000001",
         "2026-12-06 18:00:00.000000", "2026-12-06 18:00:00.000001"]
+    # Past the texts kept (they are forgotten and made again), and times made and dropped one after another (a
+    # new time may live where a dropped one did): each still gets its own text.
+    many = [now + timedelta(seconds=i) for i in range(driver_sql._TEXTS_KEPT + 10)]
+    assert [_sqlite_utc_text(t) for t in many[::-1]] == [t.strftime("%Y-%m-%d %H:%M:%S.%f") for t in many[::-1]]
+    for i in range(2_000):
+        moment = now + timedelta(days=i, hours=8)
+        assert _sqlite_utc_text(moment.astimezone(timezone(timedelta(hours=8)))) == moment.strftime("%Y-%m-%d %H:%M:%S.%f")
 
 
 def _receipts() -> sa.Table:
