@@ -11,9 +11,10 @@ beside the network round trip is small.
 
 from __future__ import annotations
 
+import functools
 import sqlite3
 from collections.abc import Callable, Mapping, Sequence
-from datetime import datetime, timezone
+from datetime import date, datetime, timezone
 from typing import Any
 
 import sqlalchemy as sa
@@ -134,9 +135,34 @@ class DriverStatement:
 
 
 def bind_processor(type_: sa.types.TypeEngine[Any], dialect: sa.Dialect) -> Processor | None:
-    if isinstance(type_, UtcDateTime) and dialect.name == "sqlite":
+    """The column type's own bind processor; on SQLite, for the types an import binds on every row (times, dates,
+    kinds), the same values made by C code instead of SQLAlchemy's generic Python."""
+    generic: Processor | None = type_.dialect_impl(dialect).bind_processor(dialect)
+    if dialect.name != "sqlite" or generic is None:
+        return generic
+    if isinstance(type_, UtcDateTime):
         return _sqlite_utc_text
-    return type_.dialect_impl(dialect).bind_processor(dialect)  # type: ignore[no-any-return]
+    if type(type_) is sa.Date:
+        return functools.partial(_sqlite_date_text, generic)
+    if isinstance(type_, sa.Enum) and type_.enum_class is not None:
+        # Each kind's stored value, worked out by the type itself once and found by the member's identity (a kind's
+        # own hash is Python code); anything else goes to the type as before.
+        stored = {id(member): generic(member) for member in type_.enum_class}
+        return functools.partial(_stored_enum_value, stored, generic)
+    return generic
+
+
+def _sqlite_date_text(generic: Processor, value: Any) -> Any:
+    # SQLite's DATE is stored as 2026-12-07, which is what a date's own isoformat() gives.
+    return value.isoformat() if type(value) is date else generic(value)
+
+
+def _stored_enum_value(stored: dict[int, Any], generic: Processor, value: Any) -> Any:
+    found = stored.get(id(value), _MISSING)
+    return generic(value) if found is _MISSING else found
+
+
+_MISSING = object()
 
 
 def _sqlite_utc_text(value: datetime) -> str:

@@ -977,7 +977,7 @@ def _insert_new(session: Session, actor: Actor, rows: Sequence[PlannedRow], reas
         values.append({
             # column values exactly as members.register writes them
             **members.column_values(data),
-            "member_no": data.member_no or f"i-{uuid.uuid4().hex[:28]}",  # unique until numbered below
+            "member_no": data.member_no,  # those without one are numbered below, by their ids
             "status": MemberStatus.ACTIVE,
             "tier_id": tier_id,
             "points_balance": row.source.points or 0,
@@ -1004,7 +1004,9 @@ def _insert_new(session: Session, actor: Actor, rows: Sequence[PlannedRow], reas
         insert_rows(connection, table, values)
     else:
         # The new ids are matched to the rows by their (unique) member numbers, which lets the driver insert many
-        # rows per statement.
+        # rows per statement: a member without one has a unique stand-in until numbered.
+        for value in values:
+            value["member_no"] = value["member_no"] or f"i-{uuid.uuid4().hex[:28]}"
         returned = dict(connection.execute(sa.insert(table).returning(table.c.member_no, table.c.id), values).all())
         ids = [returned[value["member_no"]] for value in values]
         numbers = _member_numbers(session, rows, ids)

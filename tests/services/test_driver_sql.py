@@ -5,7 +5,7 @@ rest of the program writes, kinds are their values, defaults are made as SQLAlch
 from __future__ import annotations
 
 import sqlite3
-from datetime import datetime, timedelta, timezone
+from datetime import date, datetime, timedelta, timezone
 
 import pytest
 import sqlalchemy as sa
@@ -14,7 +14,7 @@ from crmdesk.db import sqlite_driver_execute
 from crmdesk.models import PurchaseKind
 from crmdesk.models.base import UtcDateTime, str_enum, utcnow
 from crmdesk.services import driver_sql
-from crmdesk.services.driver_sql import DriverRows, DriverStatement, _sqlite_utc_text
+from crmdesk.services.driver_sql import DriverRows, DriverStatement, _sqlite_utc_text, bind_processor
 
 TIMES = [datetime(2026, 11, 17, 9, 30, tzinfo=timezone(timedelta(hours=8))),
          datetime(2026, 11, 17, 1, 30, 0, 7, tzinfo=timezone.utc),
@@ -29,6 +29,17 @@ def test_times_are_the_text_sqlalchemy_stores() -> None:
         assert _sqlite_utc_text(moment) == generic(moment)
     with pytest.raises(ValueError, match="naive"):
         _sqlite_utc_text(datetime(2026, 1, 1))
+
+
+def test_dates_and_kinds_are_bound_as_sqlalchemy_binds_them() -> None:
+    dialect = sa.create_engine("sqlite://").dialect
+    kind, day = str_enum(PurchaseKind), sa.Date()
+    for type_, values in ((kind, [*PurchaseKind, "refund"]), (day, [date(2026, 12, 7), date(999, 1, 2), date(1, 1, 1)])):
+        generic = type_.dialect_impl(dialect).bind_processor(dialect)
+        ours = bind_processor(type_, dialect)
+        assert [ours(value) for value in values] == [generic(value) for value in values]
+    with pytest.raises(LookupError):
+        bind_processor(kind, dialect)("not a kind")  # type: ignore[misc]
 
 
 def test_rows_written_by_the_driver_read_back_as_written() -> None:
