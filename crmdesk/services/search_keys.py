@@ -22,8 +22,11 @@ SURNAME_READINGS = {
 }
 
 
+_SURNAMES_LONGEST_FIRST = sorted(SURNAME_READINGS, key=len, reverse=True)  # two-character surnames (尉迟) first
+
+
 def _syllables(name: str) -> list[str]:
-    for surname in sorted(SURNAME_READINGS, key=len, reverse=True):
+    for surname in _SURNAMES_LONGEST_FIRST:
         if name.startswith(surname):
             return SURNAME_READINGS[surname] + _plain_syllables(name[len(surname):])
     return _plain_syllables(name)
